@@ -1,0 +1,206 @@
+"""Telegram sessions (user accounts and bots) and the per-account peer cache."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from . import crypto
+
+
+class SessionKind(models.TextChoices):
+    USER = "user", "User account"
+    BOT = "bot", "Bot"
+
+
+class Backend(models.TextChoices):
+    TELETHON = "telethon", "Telegram (Telethon)"
+    SIMULATOR = "simulator", "Simulator (no real messages)"
+
+
+class SessionStatus(models.TextChoices):
+    NEW = "new", "Not logged in"
+    AWAITING_CODE = "awaiting_code", "Waiting for login code"
+    AWAITING_PASSWORD = "awaiting_password", "Waiting for 2FA password"
+    ACTIVE = "active", "Active"
+    DISABLED = "disabled", "Disabled (session error)"
+    QUARANTINED = "quarantined", "Quarantined (spam-limited)"
+    PAUSED = "paused", "Paused by operator"
+
+
+# Defaults per kind. Bots: ~30 messages/s in bulk and 1/s per chat (Telegram Bots FAQ,
+# core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). User accounts: Telegram
+# publishes no figure; cold messages to non-contacts bring PEER_FLOOD after a few dozen, so the
+# default is a slow, conservative pace an operator raises only for warm audiences.
+PACE_DEFAULTS = {
+    SessionKind.USER: {"send_delay": 20.0, "max_per_minute": 3, "daily_cap": 40},
+    SessionKind.BOT: {"send_delay": 0.04, "max_per_minute": 1500, "daily_cap": 0},
+}
+
+
+class TelegramSessionQuerySet(models.QuerySet):
+    def usable(self, now=None) -> TelegramSessionQuerySet:
+        """Sessions that may send now or after a FloodWait: active, logged in."""
+        return self.filter(status=SessionStatus.ACTIVE)
+
+    def free_of_lease(self, now=None) -> TelegramSessionQuerySet:
+        now = now or timezone.now()
+        return self.filter(Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at=None))
+
+
+class TelegramSession(models.Model):
+    """One Telegram account or bot the engine sends from.
+
+    The MTProto session (DC + auth key, Telethon ``StringSession``) and the bot token are stored
+    Fernet-encrypted (:mod:`sessions_app.crypto`). Pace: ``send_delay`` seconds between two sends,
+    at most ``max_per_minute`` sends in any 60 s, at most ``daily_cap`` sends per UTC day (0 = no
+    cap). ``flood_wait_until``: no request leaves before it. ``lease_owner``/``lease_expires_at``:
+    the one process allowed to use the auth key (two connections with one key get it revoked).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=SessionKind.choices, default=SessionKind.USER)
+    backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.TELETHON)
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164, for user accounts.")
+    api_id = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: TELEGRAM_API_ID.")
+    api_hash = models.CharField(max_length=64, blank=True, help_text="Empty: TELEGRAM_API_HASH.")
+    session_string_encrypted = models.TextField(blank=True, editable=False)
+    bot_token_encrypted = models.TextField(blank=True, editable=False)
+    login_phone_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.NEW)
+    weight = models.PositiveIntegerField(default=1, help_text="Share of recipients under 'weighted'.")
+    send_delay = models.FloatField(default=20.0, help_text="Seconds between two sends.")
+    max_per_minute = models.PositiveIntegerField(default=3, help_text="0 = no per-minute ceiling.")
+    daily_cap = models.PositiveIntegerField(default=40, help_text="Sends per UTC day; 0 = no cap.")
+    flood_wait_until = models.DateTimeField(null=True, blank=True)
+    current_load = models.IntegerField(default=0, editable=False, help_text="Sends in flight.")
+
+    lease_owner = models.CharField(max_length=120, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    me_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    me_username = models.CharField(max_length=64, blank=True, editable=False)
+    me_name = models.CharField(max_length=200, blank=True, editable=False)
+    last_error_code = models.CharField(max_length=100, blank=True)
+    last_error_text = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    simulator_config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Simulator only: seed, latency_ms [min,max], transient/recipient/flood rates.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TelegramSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        label = " [simulator]" if self.is_simulated else ""
+        return f"{self.name}{label}"
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.backend == Backend.SIMULATOR
+
+    # Secrets ---------------------------------------------------------------------------------
+    @property
+    def session_string(self) -> str:
+        return crypto.decrypt(self.session_string_encrypted)
+
+    @session_string.setter
+    def session_string(self, value: str) -> None:
+        self.session_string_encrypted = crypto.encrypt(value)
+
+    @property
+    def bot_token(self) -> str:
+        return crypto.decrypt(self.bot_token_encrypted)
+
+    @bot_token.setter
+    def bot_token(self, value: str) -> None:
+        self.bot_token_encrypted = crypto.encrypt(value)
+
+    # State -----------------------------------------------------------------------------------
+    def apply_pace_defaults(self) -> None:
+        for field, value in PACE_DEFAULTS[SessionKind(self.kind)].items():
+            setattr(self, field, value)
+
+    def flood_wait_left(self, now=None) -> float:
+        """Seconds until this session may send again (0 when it may send now)."""
+        if not self.flood_wait_until:
+            return 0.0
+        return max(0.0, (self.flood_wait_until - (now or timezone.now())).total_seconds())
+
+    def record_error(self, code: str, text: str, *, status: str | None = None) -> None:
+        """Store the last error (and a new status) with one UPDATE."""
+        fields = {"last_error_code": code[:100], "last_error_text": text, "last_error_at": timezone.now()}
+        if status:
+            fields["status"] = status
+        TelegramSession.objects.filter(pk=self.pk).update(**fields)
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def set_flood_wait(self, seconds: float) -> None:
+        """Forbid requests from this session for ``seconds`` (FloodWait); never shortens a wait."""
+        until = timezone.now() + timedelta(seconds=seconds)
+        TelegramSession.objects.filter(pk=self.pk).filter(
+            Q(flood_wait_until=None) | Q(flood_wait_until__lt=until)
+        ).update(flood_wait_until=until)
+        self.flood_wait_until = max(until, self.flood_wait_until or until)
+
+
+class ResolvedPeer(models.Model):
+    """A recipient key resolved by one account: peer id and that account's ``access_hash``.
+
+    Access hashes are per account, and resolving is itself flood-limited
+    (``contacts.ResolveUsername`` bursts of ~50 bring long FloodWaits), so each key is resolved
+    once per session and kept here. ``imported_contact``: the peer came from
+    ``contacts.ImportContacts`` and may be deleted after the campaign.
+    """
+
+    class PeerType(models.TextChoices):
+        USER = "user"
+        CHAT = "chat"
+        CHANNEL = "channel"
+
+    session = models.ForeignKey(TelegramSession, on_delete=models.CASCADE, related_name="peers")
+    key = models.CharField(max_length=64)
+    peer_type = models.CharField(max_length=10, choices=PeerType.choices, default=PeerType.USER)
+    peer_id = models.BigIntegerField()
+    access_hash = models.BigIntegerField(null=True, blank=True)
+    imported_contact = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "key"], name="peer_unique_per_session")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.peer_type}:{self.peer_id}"
+
+
+class SimulatedDelivery(models.Model):
+    """What the simulator "delivered": one row per (session, random_id), like Telegram's de-dup.
+
+    Lets tests and the demo prove that every recipient got exactly one message, across crashes.
+    """
+
+    session = models.ForeignKey(TelegramSession, on_delete=models.CASCADE, related_name="+")
+    random_id = models.BigIntegerField()
+    peer_key = models.CharField(max_length=64)
+    message_id = models.BigIntegerField()
+    text = models.TextField(blank=True)
+    media_type = models.CharField(max_length=20, blank=True)
+    delivered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "random_id"], name="sim_random_id_unique")
+        ]

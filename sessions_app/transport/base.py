@@ -1,0 +1,101 @@
+"""The transport protocol the engine sends through, and its outcome/error types.
+
+The engine knows nothing else about Telegram: it hands a transport a recipient key, a message and
+the row's ``random_id``, and gets back a :class:`SendResult` or a :class:`TransportError` whose
+``kind`` (DESIGN.md "Error kinds") decides what happens to the row, the session and the campaign.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class ErrorKind(str, enum.Enum):
+    DUPLICATE = "duplicate"  # RANDOM_ID_DUPLICATE: the message had arrived
+    FLOOD = "flood"  # wait exactly ``seconds``; not an attempt
+    TRANSIENT = "transient"  # retry with backoff
+    RECIPIENT = "recipient"  # this recipient cannot get it: row failed, no retry
+    CONTENT = "content"  # every row would fail alike: stop the campaign
+    SESSION = "session"  # the account is unusable: disable, re-balance
+    SPAM_LIMITED = "spam_limited"  # PEER_FLOOD / frozen: quarantine, pause for a human
+
+
+class TransportError(Exception):
+    """A failed request, classified.
+
+    ``code``: Telegram's RPC name (``USER_PRIVACY_RESTRICTED``, ``FLOOD_WAIT``) or our own for
+    local failures; ``text``: human-readable detail (Telegram's raw text for unlisted errors);
+    ``seconds``: the wait for ``FLOOD`` (seconds, from Telegram's ``FLOOD_WAIT_X``).
+    """
+
+    def __init__(self, kind: ErrorKind, code: str, text: str = "", seconds: float | None = None):
+        super().__init__(f"{code}: {text}" if text else code)
+        self.kind = ErrorKind(kind)
+        self.code = code
+        self.text = text or code
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    """A validated media file (see ``campaigns.media``): ``path`` on disk, ``size`` in bytes,
+    ``duration`` in seconds, ``width``/``height`` in pixels."""
+
+    path: str
+    media_type: str  # photo | video | document | audio | voice
+    mime_type: str = "application/octet-stream"
+    file_name: str = ""
+    size: int = 0
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    supports_streaming: bool = False
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One rendered message: ``text`` (the caption when ``media`` is set) and its parse mode
+    (``plain`` | ``html`` | ``markdown``)."""
+
+    text: str
+    parse_mode: str = "plain"
+    media: MediaSpec | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A delivered message: Telegram's ``message_id`` (None when a resend was answered
+    ``RANDOM_ID_DUPLICATE``, i.e. the first send had arrived)."""
+
+    message_id: int | None
+    duplicate: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+class PeerCache(Protocol):
+    """Per-session store of resolved peers (``sessions_app.peers.DatabasePeerCache``)."""
+
+    async def get(self, key: str) -> tuple[str, int, int | None] | None:
+        """(peer_type, peer_id, access_hash) for a recipient key, or None."""
+
+    async def put(self, key: str, peer_type: str, peer_id: int, access_hash: int | None,
+                  *, imported_contact: bool = False) -> None: ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What the engine needs from a backend. All methods are coroutines.
+
+    ``send`` raises :class:`TransportError` only; ``key`` is a normalised recipient key
+    (``@username``, ``+E164``, decimal user id); ``random_id`` is the row's signed 64-bit id.
+    """
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def send(self, key: str, message: OutgoingMessage, random_id: int) -> SendResult: ...
+
+    async def get_me(self) -> dict: ...

@@ -1,0 +1,134 @@
+"""The simulator backend: a labelled stand-in for Telegram, for the demo, dry runs, benchmarks and
+tests. It sends nothing anywhere.
+
+Per session, ``TelegramSession.simulator_config`` sets (all optional):
+
+- ``seed`` (int): makes every draw repeatable;
+- ``latency_ms`` ([min, max]): per-request latency, default [50, 300];
+- ``transient_rate``, ``recipient_error_rate``, ``flood_rate`` (0..1): failure mix per request;
+- ``flood_seconds`` ([min, max]): FloodWait length, default [1, 3];
+- ``script`` ({key: [code, …]}): errors a recipient gets on its first requests, in order
+  (``FLOOD_WAIT_5``, ``USER_PRIVACY_RESTRICTED``, ``PEER_FLOOD``, ``AUTH_KEY_UNREGISTERED`` …);
+- ``ledger`` (``db`` | ``memory``): where deliveries are recorded, default ``db``.
+
+Like Telegram, a second send with the same ``random_id`` from the same session is answered
+``RANDOM_ID_DUPLICATE`` (the ``db`` ledger keeps that across processes and crashes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import re
+from collections import defaultdict
+
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, transaction
+
+from .base import ErrorKind, OutgoingMessage, SendResult, TransportError
+
+# Error codes the simulator can raise, with their kind (a subset of DESIGN.md's table).
+SIMULATED_CODES = {
+    "RPC_CALL_FAIL": ErrorKind.TRANSIENT,
+    "TIMEOUT": ErrorKind.TRANSIENT,
+    "USER_PRIVACY_RESTRICTED": ErrorKind.RECIPIENT,
+    "USER_IS_BLOCKED": ErrorKind.RECIPIENT,
+    "USERNAME_NOT_OCCUPIED": ErrorKind.RECIPIENT,
+    "PEER_ID_INVALID": ErrorKind.RECIPIENT,
+    "INPUT_USER_DEACTIVATED": ErrorKind.RECIPIENT,
+    "MESSAGE_TOO_LONG": ErrorKind.CONTENT,
+    "MEDIA_INVALID": ErrorKind.CONTENT,
+    "AUTH_KEY_UNREGISTERED": ErrorKind.SESSION,
+    "SESSION_REVOKED": ErrorKind.SESSION,
+    "USER_DEACTIVATED_BAN": ErrorKind.SESSION,
+    "PEER_FLOOD": ErrorKind.SPAM_LIMITED,
+    "FROZEN_METHOD_INVALID": ErrorKind.SPAM_LIMITED,
+}
+RECIPIENT_MIX = ("USER_PRIVACY_RESTRICTED", "USER_IS_BLOCKED", "USERNAME_NOT_OCCUPIED")
+
+_memory_ledgers: dict[int, dict[int, int]] = defaultdict(dict)
+_message_ids = itertools.count(1_000)
+
+
+def simulated_error(code: str) -> TransportError:
+    """The TransportError Telegram would give for ``code`` (``FLOOD_WAIT_<s>`` carries seconds)."""
+    match = re.fullmatch(r"FLOOD_WAIT_(\d+)", code)
+    if match:
+        return TransportError(ErrorKind.FLOOD, "FLOOD_WAIT", f"simulated wait of {match[1]} s", float(match[1]))
+    kind = SIMULATED_CODES.get(code, ErrorKind.RECIPIENT)
+    return TransportError(kind, code, f"simulated {code}")
+
+
+class SimulatorTransport:
+    """A :class:`~sessions_app.transport.base.Transport` that pretends to be Telegram."""
+
+    def __init__(self, session):
+        self.session_id = session.pk
+        self.kind = session.kind
+        cfg = dict(session.simulator_config or {})
+        self.rng = random.Random(cfg.get("seed", session.pk))
+        self.latency_ms = tuple(cfg.get("latency_ms", (50, 300)))
+        self.transient_rate = float(cfg.get("transient_rate", 0.0))
+        self.recipient_error_rate = float(cfg.get("recipient_error_rate", 0.0))
+        self.flood_rate = float(cfg.get("flood_rate", 0.0))
+        self.flood_seconds = tuple(cfg.get("flood_seconds", (1, 3)))
+        self.script = {k.lower(): list(v) for k, v in (cfg.get("script") or {}).items()}
+        self.ledger = cfg.get("ledger", "db")
+        self.connected = False
+
+    async def connect(self) -> None:
+        self.connected = True
+
+    async def disconnect(self) -> None:
+        self.connected = False
+
+    async def get_me(self) -> dict:
+        return {"id": 10_000 + (self.session_id or 0), "username": f"sim_{self.session_id}",
+                "name": "Simulated account", "authorized": True, "bot": self.kind == "bot"}
+
+    async def send(self, key: str, message: OutgoingMessage, random_id: int) -> SendResult:
+        """Pretend to send: latency, then the scripted or random outcome, then the ledger.
+
+        Raises TransportError like the real transport would.
+        """
+        low, high = self.latency_ms
+        if high > 0:
+            await asyncio.sleep(self.rng.uniform(low, high) / 1000.0)
+        scripted = self.script.get(key.lower())
+        if scripted:
+            raise simulated_error(scripted.pop(0))
+        if self.kind == "bot" and key.startswith("+"):
+            raise TransportError(ErrorKind.RECIPIENT, "PEER_ID_INVALID", "a bot cannot message a phone number")
+        draw = self.rng.random()
+        if draw < self.flood_rate:
+            raise simulated_error(f"FLOOD_WAIT_{self.rng.randint(*self.flood_seconds)}")
+        draw -= self.flood_rate
+        if draw < self.transient_rate:
+            raise simulated_error("RPC_CALL_FAIL")
+        draw -= self.transient_rate
+        if draw < self.recipient_error_rate:
+            raise simulated_error(self.rng.choice(RECIPIENT_MIX))
+        message_id = next(_message_ids)
+        if self.ledger == "memory":
+            seen = _memory_ledgers[self.session_id]
+            if random_id in seen:
+                raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered")
+            seen[random_id] = message_id
+        else:
+            await _record_delivery(self.session_id, random_id, key, message_id, message)
+        return SendResult(message_id=message_id)
+
+
+@sync_to_async
+def _record_delivery(session_id: int, random_id: int, key: str, message_id: int, message: OutgoingMessage) -> None:
+    from sessions_app.models import SimulatedDelivery
+
+    try:
+        with transaction.atomic():
+            SimulatedDelivery.objects.create(
+                session_id=session_id, random_id=random_id, peer_key=key, message_id=message_id,
+                text=message.text, media_type=message.media.media_type if message.media else "",
+            )
+    except IntegrityError:
+        raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered") from None

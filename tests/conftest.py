@@ -1,0 +1,1 @@
+"""Shared fixtures: one small named world (DESIGN/STYLE: an operator, a marketer, sessions)."""
