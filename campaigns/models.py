@@ -156,6 +156,8 @@ class Campaign(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.TextField(blank=True)
+    # When a running campaign next has a usable session (FloodWait, daily cap): the reaper wakes it.
+    wake_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -233,6 +235,10 @@ class MessageResult(models.Model):
     error_code = models.CharField(max_length=100, blank=True, db_index=True)
     error_text = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # True once the request may have reached Telegram (marked ``sending``, or a transient error such
+    # as a timeout): from then on the row is only ever re-sent from the same session with the same
+    # random_id, so Telegram de-duplicates it; if that session is gone the row becomes ``unknown``.
+    in_doubt = models.BooleanField(default=False)
     claimed_by = models.CharField(max_length=120, blank=True)
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

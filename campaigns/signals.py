@@ -1,7 +1,10 @@
 """Worker hooks: a qcluster worker recovers abandoned rows when it starts."""
 
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.signals import post_spawn
+
+REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
 
 
 @receiver(post_spawn)
@@ -15,3 +18,16 @@ def recover_on_worker_start(sender, proc_name, **kwargs) -> None:
         import logging
 
         logging.getLogger(__name__).exception("reaper at worker start failed")
+
+
+@receiver(post_migrate)
+def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
+    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap``."""
+    if app_config is None or app_config.label != "campaigns":
+        return
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=REAPER_SCHEDULE_NAME,
+        defaults={"func": "campaigns.tasks.reap", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+    )

@@ -1,1 +1,97 @@
-"""Shared fixtures: one small named world (DESIGN/STYLE: an operator, a marketer, sessions)."""
+"""One small named world, built per test (healthchecks' BaseTestCase, as pytest fixtures).
+
+- Olga is the operator (superuser): she logs sessions in.
+- Mark is marketing staff: lists, campaigns, results.
+- Rita is a reviewer: she may only view.
+- ``alpha`` and ``beta`` are simulated sessions with no latency and no failures.
+- ``people`` is a list of five valid recipients with first names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+CASES_DIR = Path(__file__).resolve().parents[2] / "shared" / "cases"
+
+
+def make_session(name: str, **overrides):
+    """A simulated, active session with zero latency and no pace limits unless overridden."""
+    from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
+
+    config = {"seed": 1, "latency_ms": [0, 0]}
+    config.update(overrides.pop("simulator_config", {}))
+    fields = dict(
+        name=name, kind=SessionKind.BOT, backend=Backend.SIMULATOR, status=SessionStatus.ACTIVE,
+        send_delay=0.0, max_per_minute=0, daily_cap=0, simulator_config=config,
+    )
+    fields.update(overrides)
+    return TelegramSession.objects.create(**fields)
+
+
+def make_list(name: str, rows: list[tuple[str, dict]], **overrides):
+    """A recipient list whose rows are (key, fields); keys must already be normalised."""
+    from campaigns.models import Recipient, RecipientKind, RecipientList
+
+    rl = RecipientList.objects.create(name=name, consent_basis="opt_in", **overrides)
+    objs = []
+    for i, (key, fields) in enumerate(rows, start=2):
+        kind = RecipientKind.USERNAME if key.startswith("@") else RecipientKind.PHONE if key.startswith("+") else RecipientKind.USER_ID
+        objs.append(Recipient(recipient_list=rl, row_number=i, raw_value=key, key=key, kind=kind, fields=fields))
+    Recipient.objects.bulk_create(objs)
+    rl.total_rows = rl.valid_count = len(objs)
+    rl.save()
+    return rl
+
+
+def make_campaign(name: str, lists, sessions, **overrides):
+    from campaigns.models import Campaign
+
+    fields = dict(name=name, message="Hi {{ first_name|default:'there' }}!", max_attempts=3)
+    fields.update(overrides)
+    campaign = Campaign.objects.create(**fields)
+    campaign.lists.set(lists)
+    campaign.sessions.set(sessions)
+    return campaign
+
+
+@pytest.fixture
+def olga(db):
+    return User.objects.create_superuser("olga", "olga@example.com", "olga-password-1")
+
+
+@pytest.fixture
+def mark(db):
+    user = User.objects.create_user("mark", "mark@example.com", "mark-password-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="campaigns"))
+    return user
+
+
+@pytest.fixture
+def rita(db):
+    user = User.objects.create_user("rita", "rita@example.com", "rita-password-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    return user
+
+
+@pytest.fixture
+def alpha(db):
+    return make_session("alpha")
+
+
+@pytest.fixture
+def beta(db):
+    return make_session("beta")
+
+
+@pytest.fixture
+def people(db):
+    names = ["Alice", "Bob", "Carol", "Dave", "Erin"]
+    return make_list("people", [(f"@{n.lower()}_user", {"first_name": n}) for n in names])
+
+
+@pytest.fixture
+def cases_dir() -> Path:
+    return CASES_DIR

@@ -1,0 +1,321 @@
+"""The delivery engine end to end on the simulator: launch, balancing, outcomes, summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from campaigns import engine
+from campaigns.models import CampaignStatus, DeliveryAttempt, MessageResult, ResultStatus, Suppression
+from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession
+
+from .conftest import make_campaign, make_list, make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def deliveries_per_key() -> Counter:
+    return Counter(SimulatedDelivery.objects.values_list("peer_key", flat=True))
+
+
+def test_it_sends_one_message_to_every_recipient(people, alpha, beta):
+    campaign = make_campaign("hello", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    rows = list(campaign.results.all())
+    assert [r.status for r in rows] == [ResultStatus.SENT] * 5
+    assert all(r.telegram_message_id and r.sent_at and r.attempts == 1 for r in rows)
+    assert deliveries_per_key() == Counter({r.key: 1 for r in rows})
+    texts = set(SimulatedDelivery.objects.values_list("text", flat=True))
+    assert "Hi Alice!" in texts and "Hi Erin!" in texts
+
+
+def test_it_assigns_each_recipient_to_exactly_one_session(people, alpha, beta):
+    campaign = make_campaign("one-session", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    sessions_by_key = {r.key: r.session_id for r in campaign.results.all()}
+    assert set(sessions_by_key.values()) == {alpha.pk, beta.pk}
+    for delivery in SimulatedDelivery.objects.all():
+        assert delivery.session_id == sessions_by_key[delivery.peer_key]
+
+
+@pytest.mark.parametrize(
+    "strategy, weights, expected",
+    [
+        ("round_robin", (1, 1, 1), {"s1": 4, "s2": 4, "s3": 4}),
+        ("weighted", (1, 1, 2), {"s1": 3, "s2": 3, "s3": 6}),
+        ("least_loaded", (1, 1, 1), {"s1": 4, "s2": 4, "s3": 4}),
+    ],
+)
+def test_it_distributes_recipients_by_strategy(db, strategy, weights, expected):
+    sessions = [make_session(f"s{i + 1}", weight=w) for i, w in enumerate(weights)]
+    rl = make_list("twelve", [(f"@member_{i:03d}", {}) for i in range(12)])
+    campaign = make_campaign("dist", [rl], sessions, strategy=strategy)
+    engine.launch(campaign, enqueue=False)
+    assigned = Counter(campaign.results.values_list("session__name", flat=True))
+    assert dict(assigned) == expected
+
+
+def test_least_loaded_fills_the_session_with_the_shortest_queue_first(db):
+    busy, idle = make_session("busy"), make_session("idle")
+    backlog = make_list("backlog", [(f"@backlog_{i:03d}", {}) for i in range(4)])
+    engine.launch(make_campaign("earlier", [backlog], [busy]), enqueue=False)
+    rl = make_list("new", [(f"@fresh_{i:03d}", {}) for i in range(6)])
+    campaign = make_campaign("later", [rl], [busy, idle], strategy="least_loaded")
+    engine.launch(campaign, enqueue=False)
+    assigned = Counter(campaign.results.values_list("session__name", flat=True))
+    assert assigned == {"idle": 5, "busy": 1}
+
+
+def test_it_skips_invalid_duplicate_and_suppressed_recipients_with_reasons(db, alpha):
+    from campaigns.models import Recipient
+
+    rl = make_list("mixed", [("@good_one", {}), ("@good_one", {}), ("@opted_out", {})])
+    Recipient.objects.create(recipient_list=rl, row_number=9, raw_value="@abc", status="invalid",
+                             error="username too short")
+    Suppression.objects.create(key="@opted_out")
+    campaign = make_campaign("mixed", [rl], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    outcome = {(r.key or r.recipient.raw_value, r.status, r.error_code) for r in campaign.results.all()}
+    assert outcome == {
+        ("@good_one", "sent", ""),
+        ("@good_one", "skipped", "DUPLICATE_RECIPIENT"),
+        ("@opted_out", "skipped", "SUPPRESSED"),
+        ("@abc", "skipped", "INVALID_RECIPIENT"),
+    }
+    assert campaign.results.get(error_code="INVALID_RECIPIENT").error_text == "username too short"
+    assert deliveries_per_key() == Counter({"@good_one": 1})
+
+
+def test_it_checks_suppression_again_right_before_sending(people, alpha):
+    campaign = make_campaign("late-opt-out", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    Suppression.objects.create(key="@carol_user", source="stop_reply")
+    engine.run_until_done(campaign, max_seconds=20)
+    row = campaign.results.get(key="@carol_user")
+    assert (row.status, row.error_code) == (ResultStatus.SKIPPED, "SUPPRESSED")
+    assert "@carol_user" not in deliveries_per_key()
+
+
+def test_launch_without_a_usable_session_sends_nothing_and_says_why(people):
+    dead = make_session("dead", status=SessionStatus.DISABLED)
+    campaign = make_campaign("nobody", [people], [dead])
+    with pytest.raises(engine.NoUsableSession, match="No usable session"):
+        engine.launch(campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert not campaign.results.exists()
+
+
+def test_load_counters_return_to_zero_after_success_and_after_failure(people, db):
+    good = make_session("good")
+    bad = make_session("bad", simulator_config={"recipient_error_rate": 1.0})
+    campaign = make_campaign("loads", [people], [good, bad])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    outcome = Counter(campaign.results.values_list("session__name", "status"))
+    assert set(outcome) == {("good", "sent"), ("bad", "failed")} and sum(outcome.values()) == 5
+    assert list(TelegramSession.objects.values_list("current_load", flat=True)) == [0, 0]
+
+
+def test_it_records_failures_with_code_text_and_attempts(people, alpha):
+    alpha.simulator_config["script"] = {"@bob_user": ["USER_PRIVACY_RESTRICTED"]}
+    alpha.save()
+    campaign = make_campaign("fail", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    row = campaign.results.get(key="@bob_user")
+    assert (row.status, row.error_code, row.attempts) == ("failed", "USER_PRIVACY_RESTRICTED", 1)
+    assert row.error_text
+    attempt = DeliveryAttempt.objects.get(result=row)
+    assert (attempt.outcome, attempt.error_code, attempt.session_id) == ("failed", "USER_PRIVACY_RESTRICTED", alpha.pk)
+
+
+def test_it_retries_transient_errors_with_backoff_up_to_the_attempt_limit(people, alpha, monkeypatch):
+    monkeypatch.setattr(engine, "retry_delay", lambda attempt: 0.05 * attempt)
+    alpha.simulator_config["script"] = {"@alice_user": ["RPC_CALL_FAIL"], "@bob_user": ["RPC_CALL_FAIL"] * 5}
+    alpha.save()
+    campaign = make_campaign("retry", [people], [alpha], max_attempts=3)
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    alice, bob = campaign.results.get(key="@alice_user"), campaign.results.get(key="@bob_user")
+    assert (alice.status, alice.attempts) == ("sent", 2)
+    assert (bob.status, bob.attempts, bob.error_code) == ("failed", 3, "RPC_CALL_FAIL")
+    assert list(bob.delivery_attempts.values_list("outcome", flat=True)) == ["retry", "retry", "failed"]
+
+
+def test_retry_delay_grows_exponentially_with_jitter():
+    for attempt in range(1, 6):
+        base = min(engine.RETRY_CAP_SECONDS, engine.RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+        delays = {engine.retry_delay(attempt) for _ in range(20)}
+        assert all(base * 0.5 <= d <= base for d in delays)
+        assert len(delays) > 1
+
+
+def test_a_flood_wait_is_waited_out_and_not_counted_as_an_attempt(people, alpha):
+    alpha.simulator_config["script"] = {"@alice_user": ["FLOOD_WAIT_1"]}
+    alpha.save()
+    campaign = make_campaign("flood", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    alpha.refresh_from_db()
+    row = campaign.results.get(key="@alice_user")
+    assert (row.status, row.attempts) == ("sent", 1)
+    flood = DeliveryAttempt.objects.get(outcome="flood")
+    later = DeliveryAttempt.objects.filter(session=alpha, started_at__gt=flood.finished_at)
+    assert later.exists()
+    assert min(a.started_at for a in later) >= alpha.flood_wait_until
+
+
+def test_a_long_flood_wait_moves_the_sessions_rows_to_healthy_sessions(people, alpha, beta):
+    alpha.simulator_config["script"] = {"@alice_user": ["FLOOD_WAIT_3600"]}
+    alpha.save()
+    campaign = make_campaign("long-flood", [people], [alpha, beta], flood_wait_threshold=60)
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert campaign.results.filter(status="sent").count() == 5
+    assert campaign.results.get(key="@alice_user").session_id == beta.pk
+    alpha.refresh_from_db()
+    assert alpha.flood_wait_left() > 3000
+
+
+def test_a_revoked_session_is_disabled_and_its_rows_rebalanced(people, alpha, beta):
+    alpha.simulator_config["script"] = {"@alice_user": ["AUTH_KEY_UNREGISTERED"]}
+    alpha.save()
+    campaign = make_campaign("revoked", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    alpha.refresh_from_db()
+    assert (alpha.status, alpha.last_error_code) == (SessionStatus.DISABLED, "AUTH_KEY_UNREGISTERED")
+    assert set(campaign.results.values_list("status", "session_id")) == {("sent", beta.pk)}
+
+
+def test_peer_flood_quarantines_the_session_and_pauses_the_campaign(people, alpha, beta):
+    alpha.simulator_config["script"] = {"@alice_user": ["PEER_FLOOD"]}
+    alpha.save()
+    campaign = make_campaign("spam", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.PAUSED
+    alpha.refresh_from_db()
+    campaign.refresh_from_db()
+    assert alpha.status == SessionStatus.QUARANTINED
+    assert "spam-limited" in campaign.status_reason and "PEER_FLOOD" in campaign.status_reason
+    alice = campaign.results.get(key="@alice_user")
+    assert (alice.status, alice.attempts) == ("pending", 0)
+    assert engine.resume(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    assert campaign.results.get(key="@alice_user").session_id == beta.pk
+    assert deliveries_per_key() == Counter({r.key: 1 for r in campaign.results.all()})
+
+
+def test_a_content_error_pauses_the_campaign_with_a_clear_message(people, alpha):
+    alpha.simulator_config["script"] = {"@alice_user": ["MESSAGE_TOO_LONG"]}
+    alpha.save()
+    campaign = make_campaign("content", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.PAUSED
+    campaign.refresh_from_db()
+    assert "MESSAGE_TOO_LONG" in campaign.status_reason and "fix the message" in campaign.status_reason
+    assert campaign.results.filter(status="failed").count() == 0
+
+
+def test_pause_stops_every_session_before_its_next_send_and_resume_finishes(people, db):
+    slow = [make_session(n, send_delay=0.3) for n in ("slow1", "slow2")]
+    campaign = make_campaign("pausable", [people], slow)
+    engine.launch(campaign, enqueue=False)
+    engine.pause(campaign)
+    engine.drive(campaign.pk, seconds=2, enqueue_next=False)
+    assert not SimulatedDelivery.objects.exists()
+    assert engine.resume(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    assert deliveries_per_key() == Counter({r.key: 1 for r in campaign.results.all()})
+
+
+def test_cancel_turns_the_remaining_rows_into_cancelled_and_counts_add_up(people, alpha):
+    campaign = make_campaign("cancel", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    assert engine.cancel(campaign) == 5
+    assert engine.drive(campaign.pk, enqueue_next=False) == "not running"
+    counts = campaign.counts()
+    assert (counts["cancelled"], counts["total"]) == (5, 5)
+    assert sum(v for k, v in counts.items() if k != "total") == counts["total"]
+
+
+def test_retry_failed_sends_failed_rows_again(people, alpha):
+    alpha.simulator_config["script"] = {"@bob_user": ["USER_IS_BLOCKED"]}
+    alpha.save()
+    campaign = make_campaign("again", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    alpha.simulator_config.pop("script")  # Bob unblocked us
+    alpha.save()
+    assert engine.retry_failed(campaign, enqueue=False) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    engine.run_until_done(campaign, max_seconds=20)
+    assert campaign.results.get(key="@bob_user").status == "sent"
+
+
+def test_the_summary_adds_up_to_the_recipients(people, db):
+    mixed = make_session("mixed", simulator_config={"recipient_error_rate": 0.5, "seed": 7})
+    campaign = make_campaign("summary", [people], [mixed])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    s = engine.summary(campaign)
+    assert s["sent"] + s["failed"] + s["skipped"] == s["total"] == 5
+    assert s["failed"] > 0 and s["other"] == 0
+
+
+def test_a_scheduled_campaign_waits_for_its_time(people, alpha):
+    campaign = make_campaign("later", [people], [alpha], scheduled_at=timezone.now() + timezone.timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SCHEDULED and not campaign.results.exists()
+
+
+def test_daily_cap_stops_a_session_for_the_day(people, db):
+    capped = make_session("capped", daily_cap=2)
+    campaign = make_campaign("capped", [people], [capped])
+    engine.launch(campaign, enqueue=False)
+    outcome = engine.drive(campaign.pk, seconds=5, enqueue_next=False)
+    assert outcome == "waiting"
+    assert campaign.results.filter(status="sent").count() == 2
+    campaign.refresh_from_db()
+    assert campaign.wake_at > timezone.now()
+
+
+def test_media_campaign_sends_the_photo_to_everyone(people, alpha, cases_dir, settings, tmp_path):
+    from django.core.files import File
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    campaign = make_campaign("photo", [people], [alpha], message="Look, {{ first_name }}")
+    with open(cases_dir / "media" / "photo.jpg", "rb") as fh:
+        campaign.media.save("photo.jpg", File(fh))
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    campaign.refresh_from_db()
+    assert campaign.media_type == "photo" and campaign.media_info["width"] == 1280
+    assert set(SimulatedDelivery.objects.values_list("media_type", flat=True)) == {"photo"}
+    assert MessageResult.objects.filter(status="sent").count() == 5
+
+
+def test_an_invalid_media_file_refuses_the_launch(people, alpha, cases_dir, settings, tmp_path):
+    from django.core.files import File
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    campaign = make_campaign("bad-media", [people], [alpha], media_type="photo")
+    with open(cases_dir / "media" / "too_wide_ratio_40.png", "rb") as fh:
+        campaign.media.save("wide.png", File(fh))
+    with pytest.raises(engine.LaunchError, match="aspect ratio"):
+        engine.launch(campaign, enqueue=False)
+    assert not campaign.results.exists()
+
+
+def test_launch_is_refused_for_a_message_telegram_would_refuse(people, alpha):
+    campaign = make_campaign("too-long", [people], [alpha], message="a" * 4097)
+    with pytest.raises(engine.LaunchError, match="4096"):
+        engine.launch(campaign, enqueue=False)
