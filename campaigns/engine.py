@@ -920,24 +920,29 @@ def drive(campaign_id: int, *, owner: str | None = None, seconds: float | None =
     return "waiting"
 
 
-def run_until_done(campaign: Campaign, *, max_seconds: float = 60.0, slice: float | None = None) -> str:
-    """Drive a campaign in this process until it is finished, paused or ``max_seconds`` pass
-    (scripts, the bulk API, tests). Returns the campaign's final status."""
+def run_until_done(campaign: Campaign, *, max_seconds: float = 60.0, slice: float | None = None,
+                   should_stop=lambda: False) -> str:
+    """Drive a campaign in this process until it is finished or paused, ``max_seconds`` pass, or
+    ``should_stop()`` is true between slices (scripts, the bulk API, the launchcampaign command,
+    tests). Waits out leases held by dead processes and FloodWaits. Returns the final status."""
     stop_at = time.monotonic() + max_seconds
-    while time.monotonic() < stop_at:
+    while time.monotonic() < stop_at and not should_stop():
         left = stop_at - time.monotonic()
         outcome = drive(campaign.pk, seconds=min(slice or slice_seconds(), left), enqueue_next=False)
         campaign.refresh_from_db()
         if campaign.status != CampaignStatus.RUNNING:
             break
-        if outcome == "waiting" or outcome == "already driven":
+        if outcome in ("waiting", "already driven"):
+            if outcome == "already driven":
+                reap(dispatch=False)  # returns rows of a lease that expired with its dead holder
             wake = campaign.wake_at or timezone.now() + timedelta(seconds=0.2)
-            time.sleep(min(max(0.05, (wake - timezone.now()).total_seconds()), max(0.0, stop_at - time.monotonic())))
+            pause_s = max(0.05, (wake - timezone.now()).total_seconds())
+            time.sleep(min(pause_s, 1.0, max(0.0, stop_at - time.monotonic())))
     return campaign.status
 
 
 # Reaper --------------------------------------------------------------------------------------
-def reap() -> dict[str, int]:
+def reap(*, dispatch: bool = True) -> dict[str, int]:
     """Recover after crashes (DESIGN.md "Reaper"); idempotent, safe to run anywhere, any time.
 
     - ``claimed`` rows of sessions without a live lease → ``pending``;
@@ -972,11 +977,13 @@ def reap() -> dict[str, int]:
     stats["launched"] = 0
     for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now):
         try:
-            launch(campaign)
+            launch(campaign, enqueue=dispatch)
             stats["launched"] += 1
         except LaunchError as exc:
             pause(campaign, f"Scheduled start failed: {exc}")
     stats["redispatched"] = 0
+    if not dispatch:
+        return stats
     running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(Q(wake_at=None) | Q(wake_at__lte=now))
     for campaign in running:
         if finish_if_done(campaign):

@@ -4,6 +4,7 @@ Embedded default: a SQLite file under ``var/`` (WAL, busy timeout, IMMEDIATE tra
 django-q2 ORM broker. Production: ``DATABASE_URL=postgres://…`` and ``REDIS_URL=redis://…``.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -68,6 +69,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not :memory:, so the fault tests' worker processes share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_SQLITE_NAME", default=str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)

@@ -1,0 +1,136 @@
+"""Crash recovery: rows a dead worker left behind are re-sent once, or marked unknown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
+from django.utils import timezone
+
+from campaigns import engine
+from campaigns.models import CampaignStatus, ResultStatus
+from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession
+
+from .conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
+    """What a worker killed mid-batch leaves: rows ``sending`` under an expired lease, the first
+    ``delivered`` of them already delivered by Telegram."""
+    owner = "dead-host:1:0"
+    assert engine.try_lease(session, owner)
+    rows = engine.claim_rows(campaign.pk, session.pk, owner, 10)
+    engine.mark_sending(campaign.pk, session.pk, owner, [r.id for r in rows])
+    for row in rows[:delivered]:
+        SimulatedDelivery.objects.create(session=session, random_id=row.random_id, peer_key=row.key, message_id=1)
+    TelegramSession.objects.filter(pk=session.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    return [r.id for r in rows]
+
+
+def test_rows_left_sending_are_resent_with_the_same_random_id_and_delivered_once(people, alpha):
+    campaign = make_campaign("crash", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    random_ids = dict(campaign.results.values_list("key", "random_id"))
+    crash_mid_batch(campaign, alpha, delivered=2)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    assert Counter(SimulatedDelivery.objects.values_list("peer_key", flat=True)) == Counter(
+        {key: 1 for key in random_ids}
+    )
+    assert dict(campaign.results.values_list("key", "random_id")) == random_ids
+    outcomes = Counter(campaign.results.values_list("delivery_attempts__outcome", flat=True))
+    assert outcomes == {"duplicate": 2, "sent": 3}
+    assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENT}
+
+
+def test_sending_rows_of_a_session_that_is_gone_become_unknown_and_are_not_resent(people, alpha, beta):
+    campaign = make_campaign("gone", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    left = crash_mid_batch(campaign, alpha, delivered=1)
+    alpha.record_error("SESSION_REVOKED", "revoked", status=SessionStatus.DISABLED)
+    stats = engine.reap(dispatch=False)
+    assert stats["sending_unknown"] == len(left)
+    engine.run_until_done(campaign, max_seconds=20)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.COMPLETED
+    assert set(campaign.results.filter(id__in=left).values_list("status", flat=True)) == {ResultStatus.UNKNOWN}
+    assert SimulatedDelivery.objects.filter(session=beta).count() == 5 - len(left)
+    # Only the operator's explicit action re-sends them (possibly a second copy, by their choice).
+    assert engine.resend_unknown(campaign, enqueue=False) == len(left)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENT}
+
+
+def test_claimed_rows_of_a_dead_worker_return_to_the_queue(people, alpha):
+    campaign = make_campaign("claimed", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.try_lease(alpha, "dead:2:0")
+    engine.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
+    TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert engine.reap(dispatch=False)["claimed_returned"] == 3
+    assert campaign.results.filter(status="pending").count() == 5
+
+
+def test_a_task_that_finds_the_campaign_already_driven_exits_at_once(people, alpha):
+    campaign = make_campaign("driven", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    assert engine.try_lease(alpha, "other-worker:3:0")
+    assert engine.drive(campaign.pk, seconds=5, enqueue_next=False) == "already driven"
+    assert not SimulatedDelivery.objects.exists()
+
+
+def test_two_owners_cannot_hold_one_session_lease(alpha):
+    assert engine.try_lease(alpha, "a:1:1")
+    assert not engine.try_lease(alpha, "b:1:1")
+    engine.release_leases([alpha.pk], "a:1:1")
+    assert engine.try_lease(alpha, "b:1:1")
+
+
+def test_the_reaper_redispatches_a_running_campaign_no_live_lease_drives(people, alpha):
+    campaign = make_campaign("orphan", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    with mock.patch.object(engine, "enqueue_drive", autospec=True) as enqueue:
+        assert engine.reap()["redispatched"] == 1
+    enqueue.assert_called_once_with(campaign.pk)
+
+
+def test_the_reaper_launches_a_scheduled_campaign_when_it_is_due(people, alpha):
+    campaign = make_campaign("due", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    with mock.patch.object(engine, "enqueue_drive", autospec=True):
+        assert engine.reap()["launched"] == 1
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING and campaign.results.count() == 5
+
+
+def test_a_worker_that_lost_its_lease_stops_sending(people, alpha, monkeypatch):
+    monkeypatch.setattr(engine, "lease_seconds", lambda: 0.3)
+    alpha.send_delay = 0.2
+    alpha.save()
+    campaign = make_campaign("stolen", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    real_renew = engine.renew_leases
+
+    def stolen(ids, owner):
+        TelegramSession.objects.filter(pk__in=ids).update(lease_owner="thief:9:9")
+        return real_renew(ids, owner)
+
+    monkeypatch.setattr(engine, "renew_leases", stolen)
+    engine.drive(campaign.pk, seconds=5, enqueue_next=False)
+    assert SimulatedDelivery.objects.count() < 5
+
+
+@pytest.mark.parametrize(
+    "q_cluster, ok",
+    [({"timeout": 120, "retry": 300}, True), ({"timeout": 120, "retry": 130}, False), ({"timeout": 30, "retry": 600}, False)],
+)
+def test_a_q_cluster_whose_retry_is_not_well_above_timeout_is_refused(q_cluster, ok):
+    with override_settings(Q_CLUSTER=q_cluster, TGC_SLICE_SECONDS=60):
+        ids = {m.id for m in run_checks()}
+    assert ("campaigns.E001" not in ids) is ok
