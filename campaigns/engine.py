@@ -33,14 +33,15 @@ from itertools import islice
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import transaction
-from django.db.models import BigIntegerField, Case, Count, F, Min, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, MediaSpec, OutgoingMessage, TransportError, get_transport
 
 from .balancing import Balancer, Candidate
+from .bulk import insert_rows
 from .models import (
     OPEN_STATUSES,
     Campaign,
@@ -50,6 +51,7 @@ from .models import (
     Recipient,
     ResultStatus,
     Suppression,
+    new_random_id,
 )
 from .pacing import Pace
 
@@ -91,6 +93,11 @@ def lease_seconds() -> float:
 
 def sessions_per_driver() -> int:
     return int(settings.TGC_SESSIONS_PER_DRIVER)
+
+
+def max_in_flight() -> int:
+    """Requests one session may have awaiting Telegram's answer at once."""
+    return int(settings.TGC_MAX_IN_FLIGHT)
 
 
 def worker_identity() -> str:
@@ -246,6 +253,12 @@ def _batched(iterable, n: int):
         yield chunk
 
 
+RESULT_COLUMNS = (
+    "campaign_id", "recipient_id", "key", "dedupe_key", "kind", "fields", "status", "session_id", "random_id",
+    "error_code", "error_text", "attempts", "in_doubt", "claimed_by", "created_at", "updated_at",
+)
+
+
 def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]:
     """Create the campaign's rows: one per distinct recipient key across its lists, in list and
     row order. Invalid and duplicate lines get a ``skipped`` row with the reason (NULL
@@ -264,27 +277,27 @@ def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]
         .values_list("id", "key", "kind", "status", "error", "fields")
         .iterator(chunk_size=chunk_size)
     )
+    now = timezone.now()
     for chunk in _batched(recipients, chunk_size):
         keys = {r[1] for r in chunk if r[3] == Recipient.Status.VALID}
         suppressed = set(Suppression.objects.filter(key__in=keys).values_list("key", flat=True))
         rows = []
         for rid, key, kind, status, error, fields in chunk:
-            row = MessageResult(campaign=campaign, recipient_id=rid, key=key, kind=kind, fields=fields)
+            session_id, dedupe_key, row_status, code, text = None, None, ResultStatus.SKIPPED, "", ""
             if status == Recipient.Status.INVALID:
-                row.status, row.error_code, row.error_text = ResultStatus.SKIPPED, CODE_INVALID, error
+                code, text = CODE_INVALID, error
             elif status == Recipient.Status.DUPLICATE or key in seen:
-                row.status, row.error_code = ResultStatus.SKIPPED, CODE_DUPLICATE
-                row.error_text = error or "duplicate of an earlier recipient"
+                code, text = CODE_DUPLICATE, error or "duplicate of an earlier recipient"
             elif key in suppressed:
                 seen.add(key)
-                row.status, row.error_code, row.dedupe_key = ResultStatus.SKIPPED, CODE_SUPPRESSED, key
-                row.error_text = "on the suppression list (opted out)"
+                dedupe_key, code, text = key, CODE_SUPPRESSED, "on the suppression list (opted out)"
             else:
                 seen.add(key)
-                row.dedupe_key, row.session_id = key, balancer.next()
-            stats["pending" if row.status == ResultStatus.PENDING else "skipped"] += 1
-            rows.append(row)
-        MessageResult.objects.bulk_create(rows, batch_size=1000)
+                dedupe_key, session_id, row_status = key, balancer.next(), ResultStatus.PENDING
+            stats["pending" if row_status == ResultStatus.PENDING else "skipped"] += 1
+            rows.append((campaign.pk, rid, key, dedupe_key, kind, fields, row_status, session_id, new_random_id(),
+                         code, text, 0, False, "", now, now))
+        insert_rows(MessageResult, RESULT_COLUMNS, rows)
     return stats
 
 
@@ -550,20 +563,12 @@ def apply_outcomes(
     """Write a batch's outcomes: rows, DeliveryAttempts, the session's load; then the effects on
     the session and the campaign (FloodWait, disable, quarantine, pause). One transaction."""
     now = timezone.now()
-    attempts: list[DeliveryAttempt] = []
+    attempts: list[tuple] = []
     mine = MessageResult.objects.filter(claimed_by=owner, status=ResultStatus.SENDING)
     with transaction.atomic():
         sent = [o for o in outcomes if o.kind in ("sent", "duplicate")]
         if sent:
-            mine.filter(id__in=[o.row.id for o in sent]).update(
-                status=ResultStatus.SENT, sent_at=now, attempts=F("attempts") + 1, in_doubt=False,
-                error_code="", error_text="", claimed_by="", updated_at=now,
-                telegram_message_id=Case(
-                    *[When(id=o.row.id, then=Value(o.message_id)) for o in sent if o.message_id is not None],
-                    default=Value(None),
-                    output_field=BigIntegerField(),
-                ),
-            )
+            _mark_sent(owner, [(o.row.id, o.message_id) for o in sent], now)
         sent_ids = {id(o) for o in sent}
         for o in outcomes:
             if id(o) in sent_ids:
@@ -596,7 +601,7 @@ def apply_outcomes(
                 }[ErrorKind(o.kind)]
             mine.filter(id=o.row.id).update(**fields)
             attempts.append(_attempt(o, session, outcome))
-        DeliveryAttempt.objects.bulk_create(attempts)
+        insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
         if unsent:
             release_claims(owner, unsent)
         if marked:
@@ -606,11 +611,38 @@ def apply_outcomes(
             _apply_error_effects(campaign, session, o.error)
 
 
-def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        result_id=o.row.id, session_id=session.pk, started_at=o.started_at, finished_at=o.finished_at,
-        outcome=outcome, error_code=o.error.code if o.error else "", error_text=o.error.text if o.error else "",
+def _mark_sent(owner: str, pairs: list[tuple[int, int | None]], now: datetime) -> int:
+    """``sending → sent`` for (row id, Telegram message id) pairs in one statement.
+
+    The per-row message id comes from a correlated sub-select over an inline table: portable
+    SQLite/PostgreSQL SQL, and one statement instead of Django's ``Case(When…)`` per row, whose
+    expression resolution cost more than the sends it recorded.
+    """
+    table = MessageResult._meta.db_table
+    inline = " UNION ALL ".join(["SELECT CAST(%s AS BIGINT) AS id, CAST(%s AS BIGINT) AS mid"] * len(pairs))
+    marks = ", ".join(["%s"] * len(pairs))
+    sql = (
+        f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, in_doubt = %s, "
+        f"error_code = '', error_text = '', claimed_by = '', updated_at = %s, "
+        f"telegram_message_id = (SELECT v.mid FROM ({inline}) AS v WHERE v.id = {table}.id) "
+        f"WHERE id IN ({marks}) AND claimed_by = %s AND status = %s"
     )
+    params: list = [ResultStatus.SENT, now, False, now]
+    for row_id, message_id in pairs:
+        params += [row_id, message_id]
+    params += [row_id for row_id, _ in pairs] + [owner, ResultStatus.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+ATTEMPT_COLUMNS = ("result_id", "session_id", "started_at", "finished_at", "outcome", "error_code", "error_text")
+
+
+def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
+    """A DeliveryAttempt row in :data:`ATTEMPT_COLUMNS` order."""
+    err = o.error
+    return (o.row.id, session.pk, o.started_at, o.finished_at, outcome, err.code if err else "", err.text if err else "")
 
 
 def _apply_error_effects(campaign: Campaign, session: TelegramSession, err: TransportError) -> None:
@@ -724,10 +756,21 @@ class SliceRunner:
                 self.stop.set()
             await asyncio.sleep(CONTROL_POLL_SECONDS)
 
+    def blocked(self, session: TelegramSession, pace: Pace) -> bool:
+        """No further request may leave this session in this slice (for now)."""
+        return (
+            self.halted(session)
+            or pace.capped()
+            or session.status != SessionStatus.ACTIVE
+            or session.flood_wait_left() > 0
+        )
+
     async def _session_loop(self, session: TelegramSession) -> None:
         pace = await sync_to_async(_load_pace)(self.campaign, session)
         batch_size = max(1, min(MAX_BATCH, int(BATCH_WINDOW_SECONDS / max(pace.interval, 1e-3))))
         transport = await sync_to_async(_transport_for)(session)
+        in_flight = asyncio.Semaphore(max_in_flight())
+        finishers: list[asyncio.Task] = []
         try:
             await transport.connect()
         except TransportError as exc:
@@ -744,49 +787,65 @@ class SliceRunner:
                 limit = min(batch_size, pace.remaining_today())
                 rows = await sync_to_async(claim_rows)(self.campaign.pk, session.pk, self.owner, limit)
                 if not rows:
+                    if finishers and not all(f.done() for f in finishers):
+                        await asyncio.wait(finishers)  # their retries may be due soon
+                        continue
                     due = await sync_to_async(_next_due)(self.campaign.pk, session.pk)
                     if due is None or due > self.time_left():
                         break
                     await self.nap(due)
                     continue
-                await self._send_batch(session, transport, pace, rows)
+                finishers.append(await self._send_batch(session, transport, pace, in_flight, rows))
         finally:
+            if finishers:
+                await asyncio.gather(*finishers, return_exceptions=True)
             try:
                 await transport.disconnect()
             except Exception:  # disconnecting must never mask the slice's outcome
                 log.warning("session %s: disconnect failed", session.pk, exc_info=True)
 
-    async def _send_batch(self, session: TelegramSession, transport, pace: Pace, rows: list[RowWork]) -> None:
+    async def _send_batch(
+        self, session: TelegramSession, transport, pace: Pace, in_flight: asyncio.Semaphore, rows: list[RowWork]
+    ) -> asyncio.Task:
+        """Start the batch's requests at the session's pace, up to ``max_in_flight()`` at once
+        (Telegram multiplexes requests on one connection, so a 300 ms round trip does not cap a
+        bot at 3 msg/s), and return a task that records the outcomes when they are all in.
+        Returns as soon as the last request has left, so the next batch overlaps this one."""
         marked_ids = await sync_to_async(mark_sending)(self.campaign.pk, session.pk, self.owner, [r.id for r in rows])
         if not marked_ids:
             await sync_to_async(release_claims)(self.owner, rows)
             self.stop.set()
-            return
+            return asyncio.create_task(asyncio.sleep(0))
         rows = [r for r in rows if r.id in marked_ids]
-        outcomes: list[Outcome] = []
-        try:
-            for row in rows:
-                if self.halted(session) or pace.capped():
+        tasks: list[asyncio.Task] = []
+        for row in rows:
+            if self.blocked(session, pace):
+                break
+            wait = pace.wait_for(time.monotonic())
+            if wait > 0:
+                await self.nap(wait)
+                if self.blocked(session, pace):
                     break
-                wait = pace.wait_for(time.monotonic())
-                if wait > 0:
-                    await self.nap(wait)
-                    if self.halted(session):
-                        break
-                outcome = await self._send_one(session, transport, pace, row)
-                outcomes.append(outcome)
-                if outcome.kind not in ("sent", "duplicate", ErrorKind.RECIPIENT, ErrorKind.TRANSIENT):
-                    break  # FloodWait, session, spam-limit or content: no more from this session now
-        finally:
-            done = {o.row.id for o in outcomes}
-            unsent = [r for r in rows if r.id not in done]
-            await sync_to_async(apply_outcomes)(self.campaign, session, self.owner, outcomes, unsent, len(rows))
-            self.report.outcomes += len(outcomes)
-            self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
-        if any(o.kind in (ErrorKind.CONTENT, ErrorKind.SPAM_LIMITED) for o in outcomes):
-            self.stop.set()
+            await in_flight.acquire()
+            if self.blocked(session, pace):
+                in_flight.release()
+                break
+            task = asyncio.create_task(self._send_one(session, transport, pace, row))
+            task.add_done_callback(lambda _t: in_flight.release())
+            tasks.append(task)
+            await asyncio.sleep(0)  # let the request leave before pacing the next one
+        return asyncio.create_task(self._finish_batch(session, rows, tasks))
+
+    async def _finish_batch(self, session: TelegramSession, rows: list[RowWork], tasks: list[asyncio.Task]) -> None:
+        outcomes: list[Outcome] = list(await asyncio.gather(*tasks)) if tasks else []
+        unsent = rows[len(tasks):]
+        await sync_to_async(apply_outcomes)(self.campaign, session, self.owner, outcomes, unsent, len(rows))
+        self.report.outcomes += len(outcomes)
+        self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
 
     async def _send_one(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome:
+        """One request; never raises. Marks the session blocked in memory at once on a FloodWait,
+        a session or spam-limit error, and stops the slice on a content error."""
         started = timezone.now()
         pace.record(time.monotonic())
         try:
@@ -796,10 +855,17 @@ class SliceRunner:
             if exc.kind == ErrorKind.DUPLICATE:
                 return Outcome(row, "duplicate", started, timezone.now())
             if exc.kind == ErrorKind.FLOOD:
-                session.flood_wait_until = timezone.now() + timedelta(seconds=exc.seconds or 0)
+                until = timezone.now() + timedelta(seconds=exc.seconds or 0)
+                session.flood_wait_until = max(until, session.flood_wait_until or until)
             elif exc.kind in (ErrorKind.SESSION, ErrorKind.SPAM_LIMITED):
                 session.status = SessionStatus.DISABLED
+            if exc.kind in (ErrorKind.CONTENT, ErrorKind.SPAM_LIMITED):
+                self.stop.set()
             return Outcome(row, exc.kind.value, started, timezone.now(), error=exc)
+        except Exception as exc:  # a bug must cost a retry, not the slice and its other rows
+            log.exception("session %s: unexpected error sending row %s", session.pk, row.id)
+            err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            return Outcome(row, err.kind.value, started, timezone.now(), error=err)
         kind = "duplicate" if result.duplicate else "sent"
         return Outcome(row, kind, started, timezone.now(), message_id=result.message_id)
 

@@ -1,0 +1,252 @@
+"""Admin for Telegram sessions (with the login wizard and health check) and resolved peers.
+
+Secrets (StringSession, bot token) are model fields with ``editable=False``: no form shows or
+accepts them, and this module never logs them. Logging in goes through :mod:`sessions_app.login`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from . import login
+from .health import check_health
+from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
+
+HEALTH_CHECK_LIMIT = 20  # sessions per action: each check is a network round trip in the request
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label="Phone number", help_text="International format, e.g. +4915112345678.")
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Login code", help_text="Sent by Telegram to the account's other devices (or by SMS)."
+    )
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(label="Two-step verification password", widget=forms.PasswordInput)
+
+
+class BotTokenForm(forms.Form):
+    token = forms.CharField(
+        label="Bot token", widget=forms.PasswordInput, help_text="From @BotFather: 123456:ABC-…"
+    )
+
+
+@admin.register(TelegramSession)
+class TelegramSessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "backend_label",
+        "status",
+        "weight",
+        "current_load",
+        "sent_today",
+        "flood_wait_left_label",
+        "last_error_code",
+    )
+    list_filter = ("kind", "backend", "status")
+    search_fields = ("name", "me_username", "phone")
+    actions = ("check_health_action", "disable_action", "reactivate_action", "release_lease_action")
+    readonly_fields = (
+        "login_link",
+        "me_id",
+        "me_username",
+        "me_name",
+        "last_checked_at",
+        "current_load",
+        "lease_owner",
+        "lease_expires_at",
+        "last_error_at",
+    )
+    add_fieldsets = ((None, {"fields": ("name", "kind", "backend", "phone", "weight")}),)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "backend", "status", "login_link", "phone", "weight")}),
+        ("Account", {"fields": ("me_id", "me_username", "me_name", "last_checked_at")}),
+        (
+            "Pace",
+            {
+                "fields": ("send_delay", "max_per_minute", "daily_cap", "flood_wait_until"),
+                "description": "Defaults are set by kind when the session is created.",
+            },
+        ),
+        ("Last error", {"fields": ("last_error_code", "last_error_text", "last_error_at")}),
+        ("Lease", {"fields": ("current_load", "lease_owner", "lease_expires_at"), "classes": ("collapse",)}),
+        ("API credentials", {"fields": ("api_id", "api_hash"), "classes": ("collapse",)}),
+        ("Simulator", {"fields": ("simulator_config",), "classes": ("collapse",)}),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_queryset(self, request):
+        today = datetime.now(UTC).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )  # daily caps are per UTC day
+        sent_today = Count("results", filter=Q(results__status="sent", results__sent_at__gte=today))
+        return super().get_queryset(request).annotate(sent_today_count=sent_today)
+
+    def save_model(self, request, obj: TelegramSession, form, change: bool) -> None:
+        if not change:
+            obj.apply_pace_defaults()
+        super().save_model(request, obj, form, change)
+
+    # Columns -----------------------------------------------------------------------------------
+    @admin.display(description="Backend", ordering="backend")
+    def backend_label(self, obj: TelegramSession) -> str:
+        return "SIMULATOR" if obj.is_simulated else "Telegram"
+
+    @admin.display(description="Sent today", ordering="sent_today_count")
+    def sent_today(self, obj: TelegramSession) -> int:
+        return getattr(obj, "sent_today_count", 0)
+
+    @admin.display(description="Flood wait left", ordering="flood_wait_until")
+    def flood_wait_left_label(self, obj: TelegramSession) -> str:
+        seconds = int(obj.flood_wait_left())
+        return (
+            f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else (f"{seconds} s" if seconds else "—")
+        )
+
+    @admin.display(description="Login")
+    def login_link(self, obj: TelegramSession) -> str:
+        if obj.pk is None or obj.is_simulated:
+            return "Simulator sessions need no login." if obj.pk else "—"
+        url = reverse("admin:sessions_app_telegramsession_login", args=[obj.pk])
+        label = "Log in again…" if obj.status == SessionStatus.ACTIVE else "Log in…"
+        return format_html('<a class="button" href="{}">{}</a>', url, label)
+
+    # Actions -----------------------------------------------------------------------------------
+    @admin.action(description="Check health (get_me)")
+    def check_health_action(self, request: HttpRequest, queryset) -> None:
+        for session in queryset[:HEALTH_CHECK_LIMIT]:
+            health = check_health(session)
+            ok = health.checked and health.authorized and not health.error
+            self.message_user(request, health.summary(), messages.SUCCESS if ok else messages.WARNING)
+        if queryset.count() > HEALTH_CHECK_LIMIT:
+            self.message_user(request, f"Checked the first {HEALTH_CHECK_LIMIT} only.", messages.WARNING)
+
+    @admin.action(description="Disable (no sends until re-activated)")
+    def disable_action(self, request: HttpRequest, queryset) -> None:
+        count = queryset.update(status=SessionStatus.PAUSED)
+        self.message_user(request, f"{count} session(s) disabled; their pending rows go to other sessions.")
+
+    @admin.action(description="Re-activate (logged-in sessions)")
+    def reactivate_action(self, request: HttpRequest, queryset) -> None:
+        logged_in = Q(backend="simulator") | ~Q(session_string_encrypted="")
+        count = (
+            queryset.filter(logged_in).exclude(status__in=_LOGIN_STEPS).update(status=SessionStatus.ACTIVE)
+        )
+        skipped = queryset.count() - count
+        self.message_user(request, f"{count} session(s) active.")
+        if skipped:
+            self.message_user(request, f"{skipped} session(s) must log in first.", messages.WARNING)
+
+    @admin.action(description="Release lease (only if its worker is dead)")
+    def release_lease_action(self, request: HttpRequest, queryset) -> None:
+        count = queryset.exclude(lease_owner="").update(lease_owner="", lease_expires_at=None, current_load=0)
+        self.message_user(
+            request,
+            f"{count} lease(s) released. If the worker is still alive, two connections may now share one "
+            "auth key and Telegram revokes it: release only leases of dead workers.",
+            messages.WARNING if count else messages.INFO,
+        )
+
+    # Login wizard ------------------------------------------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.login_view)
+        return [
+            path("<path:object_id>/login/", view, name="sessions_app_telegramsession_login"),
+        ] + super().get_urls()
+
+    def login_view(self, request: HttpRequest, object_id: str):
+        """One URL, the step chosen by the session's status: phone → code → password, or token."""
+        session = get_object_or_404(TelegramSession, pk=object_id)
+        if not self.has_change_permission(request, session):
+            raise PermissionDenied
+        change_url = reverse("admin:sessions_app_telegramsession_change", args=[session.pk])
+        if session.is_simulated:
+            self.message_user(request, "Simulator sessions need no login.", messages.INFO)
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST" and "restart" in request.POST:
+            TelegramSession.objects.filter(pk=session.pk).update(
+                status=SessionStatus.NEW, login_phone_code_hash=""
+            )
+            return HttpResponseRedirect(request.path)
+
+        step, form_class, title = _login_step(session)
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = _run_login_step(step, session, form.cleaned_data)
+            except login.LoginError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if done:
+                    who = f"@{session.me_username}" if session.me_username else session.me_name
+                    self.message_user(request, f"{session.name} is logged in as {who}.", messages.SUCCESS)
+                    return HttpResponseRedirect(change_url)
+                return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": session,
+            "title": title,
+            "step": step,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/sessions_app/telegramsession/login.html", context)
+
+
+_LOGIN_STEPS = (SessionStatus.AWAITING_CODE, SessionStatus.AWAITING_PASSWORD)
+
+
+def _login_step(session: TelegramSession) -> tuple[str, type[forms.Form], str]:
+    if session.kind == SessionKind.BOT:
+        return "token", BotTokenForm, f"Log in bot {session.name}"
+    if session.status == SessionStatus.AWAITING_CODE:
+        return "code", CodeForm, f"Log in {session.name}: enter the code"
+    if session.status == SessionStatus.AWAITING_PASSWORD:
+        return "password", PasswordForm, f"Log in {session.name}: two-step verification"
+    return "phone", PhoneForm, f"Log in {session.name}: phone number"
+
+
+def _run_login_step(step: str, session: TelegramSession, data: dict) -> bool:
+    """Run one step; True when the session is now logged in. Raises login.LoginError."""
+    if step == "token":
+        return login.sign_in_bot(session, data["token"]) == SessionStatus.ACTIVE
+    if step == "phone":
+        login.send_code(session, data["phone"])
+        return False
+    if step == "code":
+        return login.sign_in(session, data["code"]) == SessionStatus.ACTIVE
+    return login.sign_in_password(session, data["password"]) == SessionStatus.ACTIVE
+
+
+@admin.register(ResolvedPeer)
+class ResolvedPeerAdmin(admin.ModelAdmin):
+    """Read-only: peers are written by the transport, per session."""
+
+    list_display = ("key", "session", "peer_type", "peer_id", "imported_contact", "resolved_at")
+    list_filter = ("peer_type", "imported_contact", "session")
+    list_select_related = ("session",)
+    search_fields = ("key", "=peer_id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,8 +1,8 @@
-"""URL configuration: everything lives in the Django admin."""
+"""URL configuration: the Django admin, plus two staff-only campaign endpoints (progress, export)."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "tgcampaigns"
@@ -12,6 +12,7 @@ admin.site.index_title = "Telegram campaigns"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("campaigns/", include("campaigns.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,41 @@
+"""``manage.py exportresults CAMPAIGN_ID [-o FILE]``: a campaign's results as Excel-safe CSV."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from campaigns.exports import write_campaign_csv
+from campaigns.models import Campaign
+
+
+class Command(BaseCommand):
+    help = "Export one campaign's results as CSV (UTF-8 with BOM, formula cells escaped)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("campaign_id", type=int)
+        parser.add_argument("-o", "--output", help="File to write (default: standard output).")
+
+    def handle(self, *args, campaign_id: int, output: str | None = None, **options) -> None:
+        try:
+            campaign = Campaign.objects.get(pk=campaign_id)
+        except Campaign.DoesNotExist:
+            raise CommandError(f"No campaign with id {campaign_id}.") from None
+        if output:
+            # newline="": the csv module writes its own \r\n line ends.
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                rows = write_campaign_csv(campaign, out)
+            self.stderr.write(f"Wrote {rows} results of '{campaign}' to {output}.")
+        else:
+            rows = write_campaign_csv(campaign, _Unterminated(self.stdout))
+            self.stderr.write(f"Wrote {rows} results of '{campaign}'.")
+
+
+class _Unterminated:
+    """Writes through a command's OutputWrapper without the newline it appends to each write
+    (the BOM must stay glued to the header)."""
+
+    def __init__(self, wrapper) -> None:
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self.wrapper.write(text, ending="")

@@ -1,0 +1,105 @@
+"""A campaign's progress as plain data: counts per status, per session, and bar segments.
+
+Used by the campaign change page (first render) and by the progress JSON view (refreshes), so the
+page and its updates can never disagree. Two grouped queries per call, whatever the campaign size.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from django.utils import timezone
+
+from sessions_app.models import TelegramSession
+
+from .models import Campaign, CampaignStatus, ResultStatus
+
+# Bar order and colours: finished outcomes first (left), work still to do last (right).
+STATUS_ORDER = [
+    ResultStatus.SENT,
+    ResultStatus.FAILED,
+    ResultStatus.UNKNOWN,
+    ResultStatus.SKIPPED,
+    ResultStatus.CANCELLED,
+    ResultStatus.SENDING,
+    ResultStatus.CLAIMED,
+    ResultStatus.PENDING,
+]
+STATUS_COLOURS = {
+    "sent": "#2e7d32",
+    "failed": "#c62828",
+    "unknown": "#ef6c00",
+    "skipped": "#9e9e9e",
+    "cancelled": "#616161",
+    "sending": "#1565c0",
+    "claimed": "#42a5f5",
+    "pending": "#bbdefb",
+}
+ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
+
+
+def segments(counts: dict[str, int], total: int) -> list[dict]:
+    """Bar segments for ``counts`` (status → rows): label, count, width percent, colour."""
+    out = []
+    for status in STATUS_ORDER:
+        n = counts.get(status, 0)
+        out.append(
+            {
+                "status": str(status),
+                "label": ResultStatus(status).label,
+                "count": n,
+                "percent": round(100.0 * n / total, 2) if total else 0.0,
+                "colour": STATUS_COLOURS[status],
+            }
+        )
+    return out
+
+
+def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -> dict:
+    total = sum(counts.values())
+    row = {
+        "id": session.pk if session else None,
+        "name": session.name if session else "(not assigned)",
+        "simulated": bool(session and session.is_simulated),
+        "status": session.get_status_display() if session else "",
+        "current_load": session.current_load if session else 0,
+        "flood_wait_seconds": round(session.flood_wait_left(now)) if session else 0,
+        "last_error": session.last_error_code if session else "",
+        "counts": {s: counts.get(s, 0) for s in ResultStatus.values},
+        "total": total,
+        "segments": segments(counts, total),
+    }
+    return row
+
+
+def progress_snapshot(campaign: Campaign) -> dict:
+    """Everything the progress block shows. ``counts`` holds every status (zeros included) and
+    adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
+    holds rows (after re-balancing), and rows not yet assigned as a session of its own."""
+    now = timezone.now()
+    counts = campaign.counts()
+    total = counts.pop("total")
+    per_session: dict[int | None, dict[str, int]] = {}
+    grouped = campaign.results.values_list("session_id", "status").annotate(n=Count("id")).order_by()
+    for session_id, status, n in grouped:
+        per_session.setdefault(session_id, {})[status] = n
+    ids = set(campaign.sessions.values_list("pk", flat=True)) | {k for k in per_session if k}
+    sessions = [
+        _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
+    ]
+    if per_session.get(None):
+        sessions.append(_session_row(None, per_session[None], now))
+    done = total - sum(counts[s] for s in ("pending", "claimed", "sending"))
+    return {
+        "campaign": campaign.pk,
+        "status": campaign.status,
+        "status_display": campaign.get_status_display(),
+        "status_reason": campaign.status_reason,
+        "active": campaign.status in ACTIVE_CAMPAIGN_STATUSES,
+        "counts": counts,
+        "total": total,
+        "done": done,
+        "percent_done": round(100.0 * done / total, 1) if total else 0.0,
+        "segments": segments(counts, total),
+        "sessions": sessions,
+        "updated_at": now.isoformat(),
+    }

@@ -1,0 +1,254 @@
+"""Logging a Telegram account or bot in, and keeping its StringSession encrypted.
+
+User accounts: :func:`send_code` (phone) → :func:`sign_in` (login code) → :func:`sign_in_password`
+when the account has two-step verification. Bots: :func:`sign_in_bot` (BotFather's token).
+
+A login code works only on the auth key that asked for it, so :func:`send_code` saves the new
+StringSession (encrypted) and :func:`sign_in` continues on it; the same holds for the 2FA step.
+The functions are synchronous (admin views, management commands) and run Telethon in a private
+event loop; the database is touched only outside that loop. Codes, passwords, tokens and session
+strings are never logged nor put into exception messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import async_to_sync
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from telethon import errors as tg
+
+from .errors import classify
+from .models import SessionKind, SessionStatus, TelegramSession
+from .transport.telethon_transport import api_credentials, build_client
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class LoginError(Exception):
+    """A login step failed; ``str(exc)`` is a message for staff."""
+
+
+class WrongCode(LoginError):
+    pass
+
+
+class CodeExpired(LoginError):
+    pass
+
+
+class WrongPassword(LoginError):
+    pass
+
+
+class PhoneRejected(LoginError):
+    """The number is invalid, banned or has no Telegram account."""
+
+
+class BotTokenRejected(LoginError):
+    pass
+
+
+class WrongStep(LoginError):
+    """The session is not at the step this call continues (e.g. a code without a sent code)."""
+
+
+# Telethon error → (LoginError subclass, message). Source of the codes: core.telegram.org/api/auth.
+_LOGIN_ERRORS: list[tuple[type[BaseException], type[LoginError], str]] = [
+    (tg.PhoneCodeInvalidError, WrongCode, "The login code is wrong. Enter the latest code Telegram sent."),
+    (tg.PhoneCodeEmptyError, WrongCode, "Enter the login code Telegram sent."),
+    (tg.PhoneCodeExpiredError, CodeExpired, "The login code has expired. Request a new code and try again."),
+    (tg.PasswordHashInvalidError, WrongPassword, "The two-step verification password is wrong."),
+    (tg.PhoneNumberInvalidError, PhoneRejected, "Telegram says this phone number is invalid."),
+    (tg.PhoneNumberBannedError, PhoneRejected, "This phone number is banned from Telegram."),
+    (
+        tg.PhoneNumberUnoccupiedError,
+        PhoneRejected,
+        "No Telegram account uses this number (accounts cannot be created from here).",
+    ),
+    (
+        tg.AccessTokenInvalidError,
+        BotTokenRejected,
+        "The bot token is invalid. Copy it again from @BotFather.",
+    ),
+    (
+        tg.AccessTokenExpiredError,
+        BotTokenRejected,
+        "The bot token has been revoked. Issue a new one in @BotFather.",
+    ),
+    (
+        tg.ApiIdInvalidError,
+        LoginError,
+        "Telegram rejects the API id/hash. Check them at my.telegram.org/apps.",
+    ),
+]
+
+
+def _login_error(exc: BaseException) -> LoginError:
+    for cls, error_cls, message in _LOGIN_ERRORS:
+        if isinstance(exc, cls):
+            return error_cls(message)
+    error = classify(exc)
+    if error.seconds:
+        return LoginError(f"Telegram asks to wait {int(error.seconds)} s before the next attempt.")
+    if error.code in ("CONNECTION_FAILED", "TIMEOUT"):
+        return LoginError("Telegram cannot be reached from this server right now; try again.")
+    return LoginError(f"Telegram refused the login: {error.code}.")
+
+
+def _run(session_string: str, api: tuple[int, str], step: Callable[[Any], Awaitable[T]]) -> tuple[T, str]:
+    """Run ``step(client)`` on a connected client over ``session_string``.
+
+    Returns (step's result, the session string afterwards). Raises LoginError.
+    """
+
+    async def go() -> tuple[T, str]:
+        try:
+            client = build_client(session_string, *api)
+        except ValueError:
+            raise LoginError("The stored session is damaged; start the login again.") from None
+        try:
+            await client.connect()
+            return await step(client), client.session.save()
+        finally:
+            await client.disconnect()
+
+    try:
+        return async_to_sync(go)()
+    except LoginError:
+        raise
+    except Exception as exc:
+        logger.info("login step failed: %s", type(exc).__name__)
+        raise _login_error(exc) from exc
+
+
+def _api(session: TelegramSession) -> tuple[int, str]:
+    try:
+        return api_credentials(session)
+    except ImproperlyConfigured as exc:
+        raise LoginError(str(exc)) from None
+
+
+def _logged_in(session: TelegramSession, user: Any, session_string: str) -> None:
+    session.session_string = session_string
+    session.login_phone_code_hash = ""
+    session.status = SessionStatus.ACTIVE
+    session.me_id = user.id
+    session.me_username = user.username or ""
+    session.me_name = " ".join(p for p in (user.first_name, user.last_name) if p)
+    session.last_error_code = ""
+    session.last_error_text = ""
+    session.last_checked_at = timezone.now()
+    session.save()
+
+
+def send_code(session: TelegramSession, phone: str) -> None:
+    """Ask Telegram to send a login code to ``phone`` (E.164) for a user ``session``.
+
+    Starts from a new auth key, saves it (encrypted) with the code hash, and moves the session to
+    ``awaiting_code``. Raises LoginError (PhoneRejected, or a wait for Telegram's FloodWait).
+    """
+    if session.kind != SessionKind.USER:
+        raise WrongStep("Bots log in with a token, not a phone number.")
+    phone = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    if not phone:
+        raise PhoneRejected("Enter the account's phone number in international format, e.g. +4915112345678.")
+
+    async def step(client):
+        return await client.send_code_request(phone)
+
+    sent, session_string = _run("", _api(session), step)
+    session.phone = phone
+    session.session_string = session_string
+    session.login_phone_code_hash = sent.phone_code_hash
+    session.status = SessionStatus.AWAITING_CODE
+    session.save()
+
+
+def sign_in(session: TelegramSession, code: str) -> str:
+    """Finish a user login with the code Telegram sent; returns the new status.
+
+    ``active`` when logged in; ``awaiting_password`` when the account has two-step verification
+    (continue with :func:`sign_in_password`). Raises WrongCode (stays awaiting the code),
+    CodeExpired (back to ``new``: request a new code), PhoneRejected, WrongStep, LoginError.
+    """
+    if session.status != SessionStatus.AWAITING_CODE or not session.login_phone_code_hash:
+        raise WrongStep("Request a login code first.")
+    code = "".join(ch for ch in str(code) if ch.isdigit())
+    phone, code_hash = session.phone, session.login_phone_code_hash
+
+    async def step(client):
+        try:
+            return await client.sign_in(phone=phone, code=code, phone_code_hash=code_hash)
+        except tg.SessionPasswordNeededError:
+            return None
+
+    try:
+        user, session_string = _run(session.session_string, _api(session), step)
+    except CodeExpired:
+        session.status = SessionStatus.NEW
+        session.login_phone_code_hash = ""
+        session.save(update_fields=["status", "login_phone_code_hash", "updated_at"])
+        raise
+    if user is None:
+        session.session_string = session_string
+        session.status = SessionStatus.AWAITING_PASSWORD
+        session.save(update_fields=["session_string_encrypted", "status", "updated_at"])
+        return session.status
+    _logged_in(session, user, session_string)
+    return session.status
+
+
+def sign_in_password(session: TelegramSession, password: str) -> str:
+    """Finish a login with the account's two-step verification password; returns ``active``.
+
+    Raises WrongPassword (stays awaiting the password), WrongStep, LoginError.
+    """
+    if session.status != SessionStatus.AWAITING_PASSWORD:
+        raise WrongStep("This session is not waiting for a two-step verification password.")
+
+    async def step(client):
+        return await client.sign_in(password=password)
+
+    user, session_string = _run(session.session_string, _api(session), step)
+    _logged_in(session, user, session_string)
+    return session.status
+
+
+def sign_in_bot(session: TelegramSession, token: str) -> str:
+    """Log a bot ``session`` in with its BotFather token; stores token and session encrypted.
+
+    Returns ``active``. Raises BotTokenRejected, WrongStep, LoginError.
+    """
+    if session.kind != SessionKind.BOT:
+        raise WrongStep("Only bot sessions log in with a token.")
+    token = token.strip()
+    if ":" not in token:
+        raise BotTokenRejected("A bot token looks like 123456:ABC-DEF…; copy it from @BotFather.")
+
+    async def step(client):
+        return await client.sign_in(bot_token=token)
+
+    user, session_string = _run("", _api(session), step)
+    session.bot_token = token
+    _logged_in(session, user, session_string)
+    return session.status
+
+
+__all__ = [
+    "BotTokenRejected",
+    "CodeExpired",
+    "LoginError",
+    "PhoneRejected",
+    "WrongCode",
+    "WrongPassword",
+    "WrongStep",
+    "send_code",
+    "sign_in",
+    "sign_in_bot",
+    "sign_in_password",
+]

@@ -1,0 +1,548 @@
+"""The staff side in the admin: upload, compose, preview, control, results, export, suppressions.
+
+Engine calls are mocked (with autospec) where a test is about what the admin does with the answer;
+the flows that end in a download run the real engine against the simulator.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from campaigns import engine
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    MessageResult,
+    Recipient,
+    RecipientList,
+    ResultStatus,
+    Suppression,
+)
+from sessions_app.models import SessionKind
+from tests.conftest import make_campaign, make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, cases_dir: Path, name: str, **fields):
+    """POST a case file to the recipient list upload page (the admin's add page)."""
+    data = {"name": name, "consent_basis": "opt_in", "consent_note": "", "default_region": ""}
+    data |= {"recipient_column": "", "encoding": ""} | fields
+    with (cases_dir / "recipients" / name).open("rb") as fh:
+        data["file"] = SimpleUploadedFile(name, fh.read())
+    return client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+
+def csv_rows(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(body[1:])))
+
+
+def operate(client, campaign: Campaign, operation: str, **data):
+    url = reverse("admin:campaigns_campaign_operation", args=[campaign.pk, operation])
+    return client.post(url, data, follow=True)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+@pytest.fixture
+def client(client, mark):
+    """Marketing staff are logged in for every test in this module that uses the client."""
+    client.force_login(mark)
+    return client
+
+
+@pytest.fixture
+def users_alpha_beta(db):
+    """Two simulated user accounts (they can reach phones, unlike bots), no latency, no failures."""
+    return [make_session("ua", kind=SessionKind.USER), make_session("ub", kind=SessionKind.USER)]
+
+
+# Pages ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:index",
+        "admin:campaigns_recipientlist_changelist",
+        "admin:campaigns_recipientlist_add",
+        "admin:campaigns_recipient_changelist",
+        "admin:campaigns_campaign_changelist",
+        "admin:campaigns_campaign_add",
+        "admin:campaigns_messageresult_changelist",
+        "admin:campaigns_suppression_changelist",
+        "admin:campaigns_suppression_add",
+        "admin:campaigns_suppression_bulk_add",
+    ],
+)
+def test_every_campaigns_admin_page_renders_for_marketing_staff(client, url_name):
+    assert client.get(reverse(url_name)).status_code == 200
+
+
+def test_a_campaign_with_results_renders_every_page(client, mark, people, alpha, beta):
+    campaign = make_campaign("Spring", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=10)
+    result = campaign.results.first()
+    for url in [
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        reverse("admin:campaigns_messageresult_change", args=[result.pk]),
+        reverse("admin:campaigns_recipientlist_change", args=[people.pk]),
+        reverse("admin:campaigns_messageresult_changelist") + f"?campaign__id__exact={campaign.pk}",
+    ]:
+        assert client.get(url).status_code == 200, url
+
+
+# Recipient list upload ---------------------------------------------------------------------------
+def test_uploading_basic_csv_creates_the_list_and_shows_the_validation_report(client, mark, cases_dir):
+    response = upload(client, cases_dir, "basic.csv")
+
+    recipient_list = RecipientList.objects.get()
+    assert recipient_list.created_by == mark or recipient_list.created_by is None
+    counts = recipient_list.valid_count, recipient_list.invalid_count, recipient_list.duplicate_count
+    assert counts == (7, 0, 0)
+    assert "7 valid, 0 invalid, 0 duplicate" in " ".join(messages_of(response))
+    assert response.request["PATH_INFO"] == reverse(
+        "admin:campaigns_recipientlist_change", args=[recipient_list.pk]
+    )
+    assert "Every row is valid." in response.content.decode()
+    keys = set(Recipient.objects.filter(status="valid").values_list("key", flat=True))
+    assert {"@alice_w", "@dave_k2", "+12125550123", "123456789"} <= keys
+
+
+def test_the_report_lists_each_invalid_row_with_its_reason(client, cases_dir):
+    response = upload(client, cases_dir, "messy_excel.csv", default_region="DE")
+
+    page = response.content.decode()
+    recipient_list = RecipientList.objects.get()
+    assert recipient_list.invalid_count == 10
+    assert recipient_list.duplicate_count == 4
+    for bad in ["@abc", "@1digitfirst", "@bad-dash", "-1001234567890"]:
+        assert f"<code>{bad}</code>" in page
+    for row in Recipient.objects.filter(status="invalid"):
+        assert row.error and row.error in page.replace("&#x27;", "'").replace("&quot;", '"')
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("empty.csv", "the file is empty"),
+        ("header_only.csv", "no recipient rows"),
+        ("binary_named.csv", "not a text/CSV file"),
+    ],
+)
+def test_a_refused_file_shows_a_form_error_and_creates_nothing(client, cases_dir, name, reason):
+    response = upload(client, cases_dir, name)
+
+    assert response.status_code == 200
+    assert reason in response.context["form"].errors["file"][0]
+    assert "Please correct the error below." in response.content.decode()
+    assert not RecipientList.objects.exists()
+    assert not Recipient.objects.exists()
+
+
+def test_an_upload_without_a_consent_basis_is_refused(client, cases_dir):
+    response = upload(client, cases_dir, "basic.csv", consent_basis="")
+
+    assert "consent_basis" in response.context["form"].errors
+    assert not RecipientList.objects.exists()
+
+
+def test_recipients_are_read_only_and_filterable_by_list_and_status(client, cases_dir):
+    upload(client, cases_dir, "messy_excel.csv", default_region="DE")
+    recipient_list = RecipientList.objects.get()
+    url = reverse("admin:campaigns_recipient_changelist")
+
+    response = client.get(url, {"recipient_list__id__exact": recipient_list.pk, "status__exact": "invalid"})
+
+    assert response.context["cl"].result_count == 10
+    row = Recipient.objects.first()
+    page = client.get(reverse("admin:campaigns_recipient_change", args=[row.pk])).content.decode()
+    assert 'name="_save"' not in page
+
+
+# Campaign composition ----------------------------------------------------------------------------
+def campaign_form(**fields) -> dict:
+    data = {
+        "name": "Opening",
+        "parse_mode": "plain",
+        "message": "Hi {{ first_name|default:'there' }}, our {{ city }} store opens on Friday.",
+        "media_type": "",
+        "strategy": "round_robin",
+        "delay_seconds": "0",
+        "max_attempts": "3",
+        "flood_wait_threshold": "300",
+        "scheduled_at_0": "",
+        "scheduled_at_1": "",
+        "_continue": "1",
+    }
+    return data | fields
+
+
+def media_upload(cases_dir: Path, name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, (cases_dir / "media" / name).read_bytes())
+
+
+def test_creating_a_campaign_records_the_author_and_shows_the_preview_for_the_first_recipient(
+    client, mark, cases_dir, users_alpha_beta
+):
+    upload(client, cases_dir, "basic.csv")
+    data = campaign_form(lists=[RecipientList.objects.get().pk], sessions=[s.pk for s in users_alpha_beta])
+
+    response = client.post(reverse("admin:campaigns_campaign_add"), data, follow=True)
+
+    campaign = Campaign.objects.get()
+    assert campaign.created_by == mark
+    assert campaign.status == CampaignStatus.DRAFT
+    page = response.content.decode()
+    assert "Hi Alice, our Berlin store opens on Friday." in page
+    assert "SIMULATOR — no real messages" in page
+    assert ">Launch</button>" in page
+
+
+def test_media_type_is_taken_from_the_content_and_its_info_stored(client, cases_dir):
+    data = campaign_form(media=media_upload(cases_dir, "png_named.jpg"))
+
+    response = client.post(reverse("admin:campaigns_campaign_add"), data, follow=True)
+
+    assert response.status_code == 200
+    campaign = Campaign.objects.get()
+    assert campaign.media_type == "photo"
+    assert campaign.media_info["mime_type"] == "image/png"
+    assert campaign.media_info["file_name"] == "png_named.jpg"
+
+
+def test_a_refused_media_file_is_a_form_error_and_saves_nothing(client, cases_dir):
+    data = campaign_form(media=media_upload(cases_dir, "program_named.mp4"))
+
+    response = client.post(reverse("admin:campaigns_campaign_add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["media"]
+    assert not Campaign.objects.exists()
+
+
+def test_a_wide_image_forced_as_photo_is_refused_but_accepted_as_a_document(client, cases_dir):
+    url = reverse("admin:campaigns_campaign_add")
+    refused = client.post(
+        url, campaign_form(media=media_upload(cases_dir, "too_wide_ratio_40.png"), media_type="photo")
+    )
+    assert "media" in refused.context["adminform"].form.errors
+
+    client.post(
+        url, campaign_form(media=media_upload(cases_dir, "too_wide_ratio_40.png"), media_type="document")
+    )
+    assert Campaign.objects.get().media_type == "document"
+
+
+def test_message_problems_are_shown_before_launch(client, mark, cases_dir, people, alpha):
+    campaign = make_campaign("Too long", [people], [alpha])
+    campaign.message = (cases_dir / "messages" / "too_long_4097.txt").read_text(encoding="utf-8")
+    campaign.save()
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "4097" in page and "4096" in page
+
+
+def test_the_preview_shows_the_entities_that_will_be_sent(client, cases_dir, people, alpha):
+    campaign = make_campaign("Markdown", [people], [alpha], parse_mode="markdown")
+    campaign.message = (cases_dir / "messages" / "markdown_links.md").read_text(encoding="utf-8")
+    campaign.save()
+
+    response = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+
+    entities = response.context["preview"].entities
+    kinds = {str(e["type"]).lower() for e in entities}
+    assert any("bold" in k for k in kinds) and any("code" in k for k in kinds)
+    assert any(e.get("url") for e in entities)
+    assert "<a href=" in str(response.context["preview"].html)
+
+
+def test_content_fields_are_locked_once_the_campaign_left_draft(client, people, alpha):
+    campaign = make_campaign("Locked", [people], [alpha], status=CampaignStatus.RUNNING)
+
+    response = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+
+    form_fields = response.context["adminform"].form.fields
+    assert "message" not in form_fields and "lists" not in form_fields and "sessions" not in form_fields
+
+
+# Campaign control: buttons and actions -----------------------------------------------------------
+def test_the_launch_button_launches_through_the_engine_and_reports(
+    client, people, alpha, django_capture_on_commit_callbacks
+):
+    campaign = make_campaign("Go", [people], [alpha])
+
+    with mock.patch("campaigns.engine.enqueue_drive", autospec=True) as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = operate(client, campaign, "launch")
+
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    assert campaign.results.count() == 5
+    assert any("launched: 5 recipients (5 pending)" in m for m in messages_of(response))
+    enqueue.assert_called_once_with(campaign.pk)
+
+
+def test_a_refused_launch_is_reported_as_an_error_and_changes_nothing(client, people):
+    campaign = make_campaign("No sessions", [people], [])
+
+    response = operate(client, campaign, "launch")
+
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert any("was not launched" in m and "session" in m for m in messages_of(response))
+
+
+@pytest.mark.parametrize(
+    ("operation", "engine_function", "answer", "reported"),
+    [
+        ("pause", "pause", True, "paused"),
+        ("pause", "pause", False, "not running"),
+        ("resume", "resume", True, "resumed"),
+        ("retry_failed", "retry_failed", 3, "3 failed messages queued"),
+    ],
+)
+def test_each_button_calls_its_engine_function_and_reports_the_answer(
+    client, people, alpha, operation, engine_function, answer, reported
+):
+    campaign = make_campaign("Ops", [people], [alpha])
+
+    with mock.patch(f"campaigns.engine.{engine_function}", autospec=True, return_value=answer) as call:
+        response = operate(client, campaign, operation)
+
+    assert call.call_count == 1 and call.call_args.args[0] == campaign
+    assert any(reported in m for m in messages_of(response))
+
+
+@pytest.mark.parametrize("operation", ["cancel", "resend_unknown"])
+def test_cancel_and_resend_unknown_ask_for_confirmation_first(client, people, alpha, operation):
+    campaign = make_campaign("Careful", [people], [alpha], status=CampaignStatus.PAUSED)
+
+    with mock.patch(f"campaigns.engine.{operation}", autospec=True, return_value=2) as call:
+        asked = operate(client, campaign, operation)
+        assert call.call_count == 0
+        assert "are you sure?" in asked.content.decode()
+        done = operate(client, campaign, operation, confirmed="yes")
+
+    call.assert_called_once()
+    assert any("2" in m for m in messages_of(done))
+
+
+def test_the_resend_unknown_action_needs_confirmation_and_then_calls_the_engine(client, people, alpha):
+    campaign = make_campaign("Unknowns", [people], [alpha], status=CampaignStatus.PAUSED)
+    url = reverse("admin:campaigns_campaign_changelist")
+    data = {"action": "resend_unknown_selected", "_selected_action": [campaign.pk]}
+
+    with mock.patch("campaigns.engine.resend_unknown", autospec=True, return_value=1) as call:
+        asked = client.post(url, data)
+        assert call.call_count == 0 and "may already have arrived" in asked.content.decode()
+        done = client.post(url, data | {"confirmed": "yes"}, follow=True)
+
+    call.assert_called_once()
+    assert any("1 messages of unknown outcome queued" in m for m in messages_of(done))
+
+
+def test_the_pause_action_pauses_every_selected_running_campaign(client, people, alpha):
+    running = [make_campaign(f"R{i}", [people], [alpha], status=CampaignStatus.RUNNING) for i in range(2)]
+    url = reverse("admin:campaigns_campaign_changelist")
+
+    response = client.post(
+        url, {"action": "pause_selected", "_selected_action": [c.pk for c in running]}, follow=True
+    )
+
+    assert set(Campaign.objects.values_list("status", flat=True)) == {CampaignStatus.PAUSED}
+    assert sum("paused" in m for m in messages_of(response)) == 2
+    assert Campaign.objects.first().status_reason == "Paused by mark"
+
+
+def test_viewers_cannot_operate_campaigns(client, rita, people, alpha):
+    campaign = make_campaign("View only", [people], [alpha])
+    client.force_login(rita)
+
+    response = client.post(reverse("admin:campaigns_campaign_operation", args=[campaign.pk, "launch"]))
+
+    assert response.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+
+
+# Progress ----------------------------------------------------------------------------------------
+@pytest.fixture
+def finished(people, alpha, beta):
+    """A campaign sent to ``people`` from alpha and beta, with one suppressed recipient."""
+    Suppression.objects.create(key="@erin_user")
+    campaign = make_campaign("Finished", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=10)
+    return campaign
+
+
+def test_the_changelist_shows_progress_from_annotations_in_a_fixed_number_of_queries(
+    client, finished, people, alpha, django_assert_max_num_queries
+):
+    for i in range(5):
+        make_campaign(f"Extra {i}", [people], [alpha])
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("admin:campaigns_campaign_changelist"))
+
+    assert "4 / 0 / 1 of 5" in response.content.decode()
+
+
+def test_progress_json_counts_add_up_to_the_total_per_status_and_per_session(client, finished):
+    data = client.get(reverse("campaigns:progress", args=[finished.pk])).json()
+
+    assert data["status"] == "completed" and data["active"] is False
+    assert data["counts"]["sent"] == 4 and data["counts"]["skipped"] == 1
+    assert sum(data["counts"].values()) == data["total"] == 5
+    assert sum(row["total"] for row in data["sessions"]) == 5
+    assert {row["name"] for row in data["sessions"]} >= {"alpha", "beta"}
+    assert 'class="tgc-bar"' in data["html"]
+
+
+def test_progress_json_is_for_staff_only(client, finished):
+    client.logout()
+
+    response = client.get(reverse("campaigns:progress", args=[finished.pk]))
+
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_status_reason_is_shown_prominently(client, people, alpha):
+    campaign = make_campaign("Flooded", [people], [alpha], status=CampaignStatus.PAUSED)
+    campaign.status_reason = "Paused: session alpha spam-limited (PEER_FLOOD)"
+    campaign.save()
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "<strong>Paused: session alpha spam-limited (PEER_FLOOD)</strong>" in page
+    assert ">Resume</button>" in page and ">Launch</button>" not in page
+
+
+# Results -----------------------------------------------------------------------------------------
+def test_results_filter_by_campaign_status_session_and_error_code(client, finished, alpha):
+    url = reverse("admin:campaigns_messageresult_changelist")
+    base = {"campaign__id__exact": finished.pk}
+
+    assert client.get(url, base).context["cl"].result_count == 5
+    assert client.get(url, base | {"status__exact": "sent"}).context["cl"].result_count == 4
+    by_session = client.get(url, base | {"session__id__exact": alpha.pk}).context["cl"].result_count
+    assert by_session == finished.results.filter(session=alpha).count()
+    skipped = client.get(url, base | {"error_code": "SUPPRESSED"})
+    assert [r.key for r in skipped.context["cl"].result_list] == ["@erin_user"]
+
+
+def test_the_error_code_filter_lists_only_codes_present(client, finished):
+    MessageResult.objects.filter(key="@alice_user").update(
+        status=ResultStatus.FAILED, error_code="USER_PRIVACY_RESTRICTED"
+    )
+
+    response = client.get(
+        reverse("admin:campaigns_messageresult_changelist"), {"campaign__id__exact": finished.pk}
+    )
+
+    spec = next(
+        f for f in response.context["cl"].filter_specs if getattr(f, "parameter_name", "") == "error_code"
+    )
+    codes = [code for code, _label in spec.lookup_choices]
+    assert codes == sorted(
+        set(MessageResult.objects.exclude(error_code="").values_list("error_code", flat=True))
+    )
+    assert "USER_PRIVACY_RESTRICTED" in codes and "FLOOD_WAIT" not in codes
+
+
+def test_results_are_read_only_with_their_delivery_attempts_inline(client, finished):
+    result = finished.results.filter(status="sent").first()
+
+    response = client.get(reverse("admin:campaigns_messageresult_change", args=[result.pk]))
+
+    page = response.content.decode()
+    assert 'name="_save"' not in page
+    assert "Delivery attempts" in page
+
+
+def test_the_results_page_offers_the_campaign_export(client, finished):
+    response = client.get(
+        reverse("admin:campaigns_messageresult_changelist"), {"campaign__id__exact": finished.pk}
+    )
+
+    assert reverse("campaigns:export", args=[finished.pk]) in response.content.decode()
+
+
+def test_the_export_action_downloads_the_selected_results(client, finished):
+    chosen = list(finished.results.filter(status="sent").values_list("pk", flat=True)[:2])
+
+    response = client.post(
+        reverse("admin:campaigns_messageresult_changelist"),
+        {"action": "export_selected", "_selected_action": chosen},
+    )
+
+    assert len(csv_rows(response)) == 2
+
+
+def test_export_escapes_formula_cells_from_messy_excel(client, cases_dir, users_alpha_beta):
+    upload(client, cases_dir, "messy_excel.csv", default_region="DE")
+    campaign = make_campaign("Messy", [RecipientList.objects.get()], users_alpha_beta)
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=10)
+
+    rows = csv_rows(client.get(reverse("campaigns:export", args=[campaign.pk])))
+
+    # Keys starting with @ or + are escaped too: Excel would evaluate them.
+    leo = next(r for r in rows if r["key"] == "'@leo_p")
+    name_column = next(k for k in leo if k.lower() == "name")
+    assert leo[name_column] == """'=HYPERLINK("http://example.invalid","x")"""
+    assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values() if v)
+    assert sum(r["status"] == "sent" for r in rows) == 8
+
+
+def test_viewers_may_export_but_anonymous_users_may_not(client, rita, finished):
+    client.force_login(rita)
+    assert len(csv_rows(client.get(reverse("campaigns:export", args=[finished.pk])))) == 5
+    client.logout()
+    assert client.get(reverse("campaigns:export", args=[finished.pk])).status_code == 302
+
+
+# Suppressions ------------------------------------------------------------------------------------
+def test_a_manual_suppression_is_stored_under_the_normalised_key(client):
+    response = client.post(
+        reverse("admin:campaigns_suppression_add"),
+        {"key": "https://t.me/Alice_W", "source": "manual", "note": ""},
+    )
+
+    assert response.status_code == 302
+    assert Suppression.objects.get().key == "@alice_w"
+
+
+def test_an_unrecognised_suppression_key_is_a_form_error(client):
+    response = client.post(reverse("admin:campaigns_suppression_add"), {"key": "@abc", "source": "manual"})
+
+    assert "key" in response.context["adminform"].form.errors
+    assert not Suppression.objects.exists()
+
+
+def test_bulk_suppression_adds_the_valid_keys_and_lists_the_rest(client):
+    Suppression.objects.create(key="@bob_marketing")
+    text = "@Alice_W\nbob_marketing\n+1 212 555 0123; @abc\n\n"
+
+    response = client.post(
+        reverse("admin:campaigns_suppression_bulk_add"), {"keys": text, "note": "STOP by phone"}, follow=True
+    )
+
+    assert set(Suppression.objects.values_list("key", flat=True)) == {
+        "@alice_w",
+        "@bob_marketing",
+        "+12125550123",
+    }
+    shown = " ".join(messages_of(response))
+    assert "2 added, 1 already suppressed" in shown and "@abc" in shown

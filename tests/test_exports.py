@@ -1,0 +1,142 @@
+"""The results CSV: columns, personalisation fields, Excel safety, streaming, the command."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.http import StreamingHttpResponse
+
+from campaigns.exports import BASE_COLUMNS, campaign_csv_response, excel_safe
+from campaigns.models import MessageResult, ResultStatus
+from tests.conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def read_csv(text: str) -> list[dict]:
+    assert text.startswith("\ufeff"), "Excel needs the UTF-8 byte-order mark"
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def download(campaign) -> str:
+    response = campaign_csv_response(campaign)
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+@pytest.fixture
+def campaign(people, alpha):
+    """Three results written as the engine would: sent, failed, skipped, with hostile fields."""
+    campaign = make_campaign("Export", [people], [alpha])
+    sent_at = datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC)
+    MessageResult.objects.bulk_create(
+        [
+            MessageResult(
+                campaign=campaign, key="@alice_w", dedupe_key="@alice_w", kind="username",
+                status=ResultStatus.SENT, session=alpha, telegram_message_id=1001, attempts=1,
+                sent_at=sent_at, fields={"first_name": "Alice", "city": "Berlin"},
+            ),
+            MessageResult(
+                campaign=campaign, key="+12125550123", dedupe_key="+12125550123", kind="phone",
+                status=ResultStatus.FAILED, session=alpha, attempts=1, error_code="USER_PRIVACY_RESTRICTED",
+                error_text="-the user's privacy settings forbid it",
+                fields={"first_name": '=HYPERLINK("http://example.invalid","x")', "city": "New York"},
+            ),
+            MessageResult(
+                campaign=campaign, key="", status=ResultStatus.SKIPPED, error_code="INVALID",
+                error_text="username too short", fields={"first_name": "Иван Петров", "note": "\tTabbed"},
+            ),
+        ]
+    )  # fmt: skip
+    return campaign
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+12125550123", "'+12125550123"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Alice", "Alice"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+        (-5, -5),
+        (1001, 1001),
+    ],
+)
+def test_text_cells_that_a_spreadsheet_would_evaluate_get_a_leading_apostrophe(value, cell):
+    assert excel_safe(value) == cell
+
+
+def test_the_export_has_the_documented_columns_then_the_personalisation_fields(campaign):
+    header = next(csv.reader(io.StringIO(download(campaign)[1:])))
+
+    assert header == BASE_COLUMNS + ["first_name", "city", "note"]
+
+
+def test_each_result_is_one_row_with_its_outcome(campaign):
+    rows = read_csv(download(campaign))
+
+    assert [r["status"] for r in rows] == ["sent", "failed", "skipped"]
+    sent = rows[0]
+    outcome = sent["key"], sent["session"], sent["telegram_message_id"], sent["attempts"]
+    assert outcome == ("'@alice_w", "alpha", "1001", "1")
+    assert sent["sent_at"] == "2025-03-01T12:00:05+00:00"
+    assert rows[1]["error_code"] == "USER_PRIVACY_RESTRICTED"
+    assert rows[2]["city"] == ""
+
+
+def test_formula_cells_are_escaped_and_other_text_kept_exactly(campaign):
+    rows = read_csv(download(campaign))
+
+    assert rows[1]["first_name"] == """'=HYPERLINK("http://example.invalid","x")"""
+    assert rows[1]["key"] == "'+12125550123"
+    assert rows[1]["error_text"] == "'-the user's privacy settings forbid it"
+    assert rows[2]["note"] == "'\tTabbed"
+    assert rows[2]["first_name"] == "Иван Петров"
+
+
+def test_the_download_streams_utf8_with_a_bom_as_an_attachment(campaign):
+    response = campaign_csv_response(campaign)
+
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="campaign-{campaign.pk}-export.csv"'
+    assert b"".join(response.streaming_content).startswith(b"\xef\xbb\xbf")
+
+
+def test_an_empty_campaign_exports_just_the_header(people, alpha):
+    rows = read_csv(download(make_campaign("Nothing yet", [people], [alpha])))
+
+    assert rows == []
+
+
+def test_the_exportresults_command_writes_the_same_csv_to_a_file(campaign, tmp_path):
+    target = tmp_path / "out.csv"
+
+    call_command("exportresults", str(campaign.pk), "-o", str(target), stderr=io.StringIO())
+
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert target.read_bytes().decode("utf-8") == download(campaign)
+
+
+def test_the_exportresults_command_writes_to_standard_output(campaign):
+    out = io.StringIO()
+
+    call_command("exportresults", str(campaign.pk), stdout=out, stderr=io.StringIO())
+
+    assert len(read_csv(out.getvalue())) == 3
+
+
+def test_the_exportresults_command_refuses_an_unknown_campaign(db):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No campaign with id 999"):
+        call_command("exportresults", "999")

@@ -1,0 +1,162 @@
+"""campaigns.media: the files of shared/cases/media and their right outcomes."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from campaigns.media import MediaInfo, MediaRefused, inspect_media
+from sessions_app.transport.base import MediaSpec
+
+CASES = Path(os.environ.get("TGC_CASES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "cases")
+MEDIA = CASES / "media"
+
+
+def media(name: str) -> str:
+    return str(MEDIA / name)
+
+
+@pytest.mark.parametrize("media_type", [None, "photo"])
+def test_it_accepts_a_jpeg_as_a_photo_with_its_dimensions(media_type):
+    info = inspect_media(media("photo.jpg"), media_type)
+
+    assert info == MediaInfo(
+        media_type="photo", mime_type="image/jpeg", size=36125, file_name="photo.jpg", width=1280, height=853
+    )
+
+
+def test_it_takes_the_type_from_the_content_not_the_name():
+    info = inspect_media(media("png_named.jpg"))
+
+    assert (info.media_type, info.mime_type, info.width, info.height) == ("photo", "image/png", 1280, 853)
+    assert info.file_name == "png_named.jpg"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("too_wide_ratio_40.png", "the aspect ratio is 40; a photo may be at most 20:1"),
+        ("dims_sum_10500.png", "width + height is 10500 pixels; a photo may have at most 10000"),
+    ],
+)
+def test_it_refuses_an_image_beyond_telegrams_photo_limits_as_a_photo(name, reason):
+    with pytest.raises(MediaRefused) as refused:
+        inspect_media(media(name), "photo")
+    assert str(refused.value) == reason
+
+
+@pytest.mark.parametrize("media_type", [None, "document"])
+@pytest.mark.parametrize("name", ["too_wide_ratio_40.png", "dims_sum_10500.png"])
+def test_it_accepts_an_image_beyond_the_photo_limits_as_a_document(name, media_type):
+    info = inspect_media(media(name), media_type)
+
+    assert (info.media_type, info.mime_type) == ("document", "image/png")
+
+
+@pytest.mark.parametrize("media_type", [None, "photo", "document", "video"])
+def test_it_refuses_an_empty_file(media_type):
+    with pytest.raises(MediaRefused, match="^the file is empty$"):
+        inspect_media(media("empty.jpg"), media_type)
+
+
+@pytest.mark.parametrize("media_type", [None, "photo"])
+def test_it_refuses_a_truncated_jpeg_as_corrupt(media_type):
+    with pytest.raises(MediaRefused, match=r"^the image is corrupt \(image file is truncated"):
+        inspect_media(media("truncated.jpg"), media_type)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "reason"),
+    [
+        ("video", "the content is not a video (it is application/x-executable)"),
+        (None, "the content is not a video (it is application/x-executable; the name ends in .mp4)"),
+    ],
+)
+def test_it_refuses_a_program_named_like_a_video(media_type, reason):
+    with pytest.raises(MediaRefused) as refused:
+        inspect_media(media("program_named.mp4"), media_type)
+    assert str(refused.value) == reason
+
+
+def test_it_sends_any_file_as_a_document_when_staff_ask_for_one():
+    info = inspect_media(media("program_named.mp4"), "document")
+
+    assert (info.media_type, info.size) == ("document", 4007)
+
+
+@pytest.mark.parametrize("media_type", [None, "document"])
+def test_it_accepts_a_pdf_as_a_document(media_type):
+    info = inspect_media(media("price_list.pdf"), media_type)
+
+    assert info == MediaInfo(
+        media_type="document", mime_type="application/pdf", size=193, file_name="price_list.pdf"
+    )
+
+
+@pytest.mark.parametrize("media_type", [None, "video"])
+def test_it_accepts_an_mp4_as_a_streaming_video_with_duration_and_size(media_type):
+    info = inspect_media(media("clip.mp4"), media_type)
+
+    assert info == MediaInfo(
+        media_type="video",
+        mime_type="video/mp4",
+        size=12712,
+        file_name="clip.mp4",
+        width=320,
+        height=240,
+        duration=2.0,
+        supports_streaming=True,
+    )
+
+
+@pytest.mark.parametrize("media_type", [None, "voice"])
+def test_it_accepts_ogg_opus_as_a_voice_note(media_type):
+    info = inspect_media(media("voice.ogg"), media_type)
+
+    assert (info.media_type, info.mime_type, info.duration) == ("voice", "audio/ogg", 2.0)
+
+
+@pytest.mark.parametrize("media_type", [None, "audio"])
+def test_it_accepts_an_mp3_as_audio_of_two_seconds(media_type):
+    info = inspect_media(media("jingle.mp3"), media_type)
+
+    assert (info.media_type, info.mime_type) == ("audio", "audio/mpeg")
+    assert round(info.duration) == 2
+
+
+def test_it_refuses_an_mp3_as_a_voice_note():
+    with pytest.raises(MediaRefused, match="^a voice note must be OGG with Opus audio"):
+        inspect_media(media("jingle.mp3"), "voice")
+
+
+def test_it_refuses_a_photo_as_a_video():
+    with pytest.raises(MediaRefused, match=r"^the content is not a video \(it is image/jpeg\)$"):
+        inspect_media(media("photo.jpg"), "video")
+
+
+def test_it_refuses_a_photo_over_ten_megabytes(monkeypatch):
+    monkeypatch.setattr("campaigns.media.PHOTO_MAX_BYTES", 30_000)
+
+    with pytest.raises(MediaRefused, match="^a photo may be at most 10 MB"):
+        inspect_media(media("photo.jpg"), "photo")
+
+
+def test_it_refuses_an_unknown_media_type():
+    with pytest.raises(ValueError, match="unknown media type 'gif'"):
+        inspect_media(media("photo.jpg"), "gif")
+
+
+def test_it_hands_the_transport_a_media_spec():
+    spec = inspect_media(media("clip.mp4")).to_spec("/srv/media/clip.mp4")
+
+    assert spec == MediaSpec(
+        path="/srv/media/clip.mp4",
+        media_type="video",
+        mime_type="video/mp4",
+        file_name="clip.mp4",
+        size=12712,
+        width=320,
+        height=240,
+        duration=2.0,
+        supports_streaming=True,
+    )

@@ -1,0 +1,167 @@
+"""campaigns.messages and sessions_app.transport.formatting: the message cases of shared/cases."""
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from campaigns.messages import MessageError, check_message, preview, render
+from sessions_app.transport.formatting import parse
+
+CASES = Path(os.environ.get("TGC_CASES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "cases")
+MESSAGES = CASES / "messages"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def case(name: str) -> str:
+    return (MESSAGES / name).read_text(encoding="utf-8")
+
+
+def test_it_personalises_the_message_per_recipient():
+    text = render(case("personalised.txt"), {"first_name": "Alice", "city": "Berlin"}, "plain")
+
+    assert text == "Hi Alice, our Berlin store opens on Friday.\n"
+
+
+def test_a_recipient_without_first_name_is_greeted_as_there():
+    assert (
+        render(case("personalised.txt"), {"city": "Berlin"}, "plain")
+        == "Hi there, our Berlin store opens on Friday.\n"
+    )
+
+
+def test_a_missing_city_renders_empty_instead_of_failing():
+    assert (
+        render(case("personalised.txt"), {"first_name": "Alice"}, "plain")
+        == "Hi Alice, our  store opens on Friday.\n"
+    )
+
+
+def test_a_column_header_with_spaces_is_reachable_as_a_variable():
+    assert render("Hi {{ first_name }}", {"First name": "Sam"}, "plain") == "Hi Sam"
+
+
+def test_html_mode_escapes_a_name_so_it_cannot_break_the_markup():
+    rendered = render("<b>Hi {{ name }}</b>", {"name": "<i>Bob & co"}, "html")
+
+    assert preview(rendered, "html") == ("Hi <i>Bob & co", [{"type": "bold", "offset": 0, "length": 14}])
+
+
+def test_markdown_and_plain_modes_keep_values_unescaped():
+    assert render("Hi {{ name }}", {"name": "<Bob & co>"}, "markdown") == "Hi <Bob & co>"
+    assert render("Hi {{ name }}", {"name": "<Bob & co>"}, "plain") == "Hi <Bob & co>"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{% include "secrets.txt" %}',
+        "{% load static %}",
+        "{% debug %}",
+        "{{ name|safe }}",
+        "{% autoescape off %}{{ name }}{% endautoescape %}",
+        "{{ name.__class__ }}",
+    ],
+)
+def test_the_sandbox_refuses_tags_and_filters_beyond_plain_personalisation(template):
+    with pytest.raises(MessageError, match="^template error: "):
+        render(template, {"name": "x"}, "html")
+    assert check_message(template, "html", has_media=False)[0].startswith("template error: ")
+
+
+def test_it_refuses_a_4097_character_text_before_launch():
+    assert check_message(case("too_long_4097.txt"), "plain", has_media=False) == [
+        "the text is 4097 characters after formatting; Telegram allows at most 4096"
+    ]
+
+
+def test_it_accepts_a_4096_character_text():
+    assert check_message("a" * 4096, "plain", has_media=False) == []
+
+
+def test_it_counts_length_after_entity_parsing():
+    assert check_message("<b>" + "a" * 4096 + "</b>", "html", has_media=False) == []
+
+
+def test_it_counts_an_emoji_as_telegram_does_in_utf16_units():
+    assert check_message("🌹" * 2049, "plain", has_media=False) == [
+        "the text is 4098 characters after formatting; Telegram allows at most 4096"
+    ]
+
+
+def test_it_refuses_a_caption_over_1024_characters_with_media():
+    assert check_message("a" * 1025, "plain", has_media=True) == [
+        "the caption is 1025 characters after formatting; Telegram allows at most 1024"
+    ]
+
+
+def test_an_empty_message_needs_media():
+    assert check_message("  ", "plain", has_media=False) == ["the message is empty"]
+    assert check_message("", "plain", has_media=True) == []
+
+
+def test_it_reports_unclosed_html_before_launch():
+    assert check_message(case("html_unclosed.html"), "html", has_media=False) == [
+        "<i> is not closed before </b>"
+    ]
+
+
+def test_the_html_preview_shows_exactly_the_entities_that_will_be_sent():
+    text, entities = preview(case("html_unclosed.html"), "html")
+
+    # Telethon drops the unclosed <i>; the preview shows that rather than what was meant.
+    assert text == "Sale starts today at our shop"
+    assert entities == [
+        {"type": "bold", "offset": 0, "length": 17},
+        {"type": "text_link", "offset": 21, "length": 8, "url": "https://example.com"},
+    ]
+
+
+def test_the_markdown_preview_shows_bold_text_link_and_code():
+    text, entities = preview(case("markdown_links.md"), "markdown")
+
+    assert text == "Sale starts today — use code TG10."
+    assert entities == [
+        {"type": "bold", "offset": 0, "length": 4},
+        {"type": "text_link", "offset": 12, "length": 5, "url": "https://example.com"},
+        {"type": "code", "offset": 29, "length": 4},
+    ]
+    assert check_message(case("markdown_links.md"), "markdown", has_media=False) == []
+
+
+def test_the_preview_matches_the_entities_the_transport_parses():
+    _, entities = parse(case("markdown_links.md"), "markdown")
+
+    assert [(e.offset, e.length) for e in entities] == [
+        (d["offset"], d["length"]) for d in preview(case("markdown_links.md"), "markdown")[1]
+    ]
+
+
+def test_it_reports_unpaired_markdown():
+    assert check_message("**Sale starts today", "markdown", has_media=False) == [
+        "unpaired Markdown ** (it will be sent as text)"
+    ]
+
+
+def test_it_reports_html_tags_telegram_does_not_know():
+    assert check_message("Hi<br>there <a>shop</a>", "html", has_media=False) == [
+        "<br> is not a Telegram formatting tag; it will be removed",
+        "<a> without href: the link will be sent as plain text",
+    ]
+
+
+def test_the_preview_can_render_a_template_for_a_sample_recipient():
+    assert preview("<b>Hi {{ first_name }}</b>", "html", {"first_name": "Alice"}) == (
+        "Hi Alice",
+        [{"type": "bold", "offset": 0, "length": 8}],
+    )
+
+
+@pytest.mark.parametrize("path", ["campaigns/messages.py", "campaigns/media.py", "campaigns/importing.py"])
+def test_only_the_transport_imports_telethon(path):
+    tree = ast.parse((REPO / path).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    assert not any(name.split(".")[0] == "telethon" for name in imported)

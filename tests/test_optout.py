@@ -1,0 +1,126 @@
+"""Opt-out replies become suppressions (campaigns.optout), through the fake Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.core.management import call_command
+from django.utils import timezone
+
+from campaigns import optout
+from campaigns.models import Campaign, CampaignStatus, Suppression
+from sessions_app.models import Backend, SessionStatus, TelegramSession
+from sessions_app.transport.telethon_transport import TelethonTransport
+from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", "  Stop!  ", "UNSUBSCRIBE", "стоп", "СТОП", "/stop"])
+def test_an_opt_out_keyword_suppresses_the_username_and_the_user_id(text):
+    assert optout.opt_out_keys(42, "Bob_Smith", text) == ["@bob_smith", "42"]
+
+
+def test_a_sender_without_a_username_is_suppressed_by_user_id():
+    assert optout.opt_out_keys(42, None, "stop") == ["42"]
+
+
+@pytest.mark.parametrize("text", ["", "hello", "stop sending me this", "please stop", "STOPP"])
+def test_other_replies_suppress_nothing(text):
+    assert optout.opt_out_keys(42, "bob", text) == []
+
+
+def test_the_keywords_come_from_settings(settings):
+    settings.TGC_OPT_OUT_KEYWORDS = ["basta"]
+
+    assert optout.opt_out_keys(42, None, "Basta") == ["42"]
+    assert optout.opt_out_keys(42, None, "stop") == []
+
+
+@pytest.mark.django_db
+def test_handle_incoming_records_suppressions_once():
+    assert optout.handle_incoming(42, "Bob", "STOP") == ["@bob", "42"]
+    assert optout.handle_incoming(42, "Bob", "stop") == ["@bob", "42"]
+
+    rows = Suppression.objects.order_by("key").values_list("key", "source")
+    assert list(rows) == [("42", "stop_reply"), ("@bob", "stop_reply")]
+
+
+@pytest.mark.django_db
+def test_handle_incoming_keeps_an_existing_manual_suppression():
+    Suppression.objects.create(key="@bob", source=Suppression.Source.MANUAL)
+
+    optout.handle_incoming(42, "bob", "STOP")
+
+    assert Suppression.objects.get(key="@bob").source == Suppression.Source.MANUAL
+
+
+# Through the fake Telegram --------------------------------------------------------------------
+@pytest.fixture
+def world(telegram, db):
+    telegram.alice = telegram.add_account("+4915100000001")
+    telegram.bob = telegram.add_user(username="Bob_Smith")
+    session = TelegramSession(name="alice", status=SessionStatus.ACTIVE, backend=Backend.TELETHON)
+    session.session_string = telegram.log_in(telegram.alice)
+    session.save()
+    telegram.session = session
+    return telegram
+
+
+def test_a_live_stop_reply_is_recorded(world):
+    async def scenario():
+        transport = TelethonTransport(world.session)
+        stop = asyncio.Event()
+        await transport.connect()
+        listening = asyncio.ensure_future(
+            transport.listen_private_messages(sync_to_async(optout.handle_incoming), stop=stop)
+        )
+        await asyncio.sleep(0)  # let it register its handler
+        await world.incoming(world.alice, world.bob, "hello")
+        await world.incoming(world.alice, world.bob, "Stop")
+        stop.set()
+        await listening
+        await transport.disconnect()
+
+    async_to_sync(scenario)()
+
+    assert set(Suppression.objects.values_list("key", flat=True)) == {"@bob_smith", str(world.bob.id)}
+
+
+def test_a_stop_that_arrived_while_offline_is_caught_up_from_unread_dialogs(world):
+    world.unread_dialog(world.alice, world.bob, "UNSUBSCRIBE")
+
+    assert optout.listen_round("optout:test", window=0) == [world.session.pk]
+
+    assert Suppression.objects.filter(key="@bob_smith", source="stop_reply").exists()
+    world.session.refresh_from_db()
+    assert world.session.lease_owner == ""  # released after the round
+
+
+def test_a_session_leased_by_another_process_is_not_connected(world):
+    TelegramSession.objects.filter(pk=world.session.pk).update(
+        lease_owner="worker-2", lease_expires_at=timezone.now() + timedelta(minutes=1)
+    )
+    world.unread_dialog(world.alice, world.bob, "STOP")
+
+    assert optout.listen_round("optout:test", window=0) == []
+
+    assert world.clients == []
+    assert not Suppression.objects.exists()
+
+
+def test_sessions_of_a_running_campaign_are_left_to_the_engine(world):
+    campaign = Campaign.objects.create(name="spring", status=CampaignStatus.RUNNING)
+    campaign.sessions.add(world.session)
+
+    assert optout.listen_round("optout:test", window=0) == []
+    assert world.clients == []
+
+
+def test_the_command_runs_one_round(world):
+    world.unread_dialog(world.alice, world.bob, "stop")
+
+    call_command("listenoptouts", "--once", "--window", "0")
+
+    assert Suppression.objects.filter(key=str(world.bob.id)).exists()

@@ -1,0 +1,89 @@
+"""campaigns.recipients: one raw value in, one key or one reason out (shared/cases/EXPECTED.md)."""
+
+import pytest
+
+from campaigns.models import RecipientKind
+from campaigns.recipients import PHONE, USER_ID, USERNAME, Normalised, normalise
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("@alice_w", "@alice_w"),
+        ("@Alice_W", "@alice_w"),
+        ("alice_w", "@alice_w"),
+        ("t.me/alice_w", "@alice_w"),
+        ("https://t.me/dave_k2", "@dave_k2"),
+        ("http://telegram.me/dave_k2?start=promo", "@dave_k2"),
+        ("tg://resolve?domain=nina_q", "@nina_q"),
+        ("  @henry_l  ", "@henry_l"),
+        ("\ufeff@henry_l\u200b", "@henry_l"),
+        ("@abcde", "@abcde"),
+        ("@" + "a" * 32, "@" + "a" * 32),
+    ],
+)
+def test_it_normalises_every_username_spelling_to_one_lowercase_key(raw, key):
+    assert normalise(raw, None) == Normalised(key=key, kind=USERNAME)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "key"),
+    [
+        ("+1 212 555 0123", None, "+12125550123"),
+        ("+1 (202) 555-0143", None, "+12025550143"),
+        ("+49 (0)30 1234567", None, "+49301234567"),
+        ("0049301234567", None, "+49301234567"),
+        ("0049301234567", "DE", "+49301234567"),
+        ("030 1234567", "DE", "+49301234567"),
+        ("030 1234567", "de", "+49301234567"),
+        ("t.me/+79161234567", None, "+79161234567"),
+    ],
+)
+def test_it_normalises_phones_to_e164(raw, region, key):
+    assert normalise(raw, region) == Normalised(key=key, kind=PHONE)
+
+
+@pytest.mark.parametrize(("raw", "key"), [("123456789", "123456789"), ("5234567890123", "5234567890123")])
+def test_it_reads_bare_digits_as_a_user_id_not_a_phone(raw, key):
+    assert normalise(raw, "DE") == Normalised(key=key, kind=USER_ID)
+
+
+def test_it_reads_bare_digits_in_a_phone_column_as_a_phone_whose_plus_was_dropped():
+    assert normalise("13125550111", None, phone_column=True) == Normalised(key="+13125550111", kind=PHONE)
+
+
+def test_it_falls_back_to_the_default_region_for_national_digits_in_a_phone_column():
+    assert normalise("2125550123", "US", phone_column=True) == Normalised(key="+12125550123", kind=PHONE)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reason"),
+    [
+        ("@abc", None, "username too short: 3 characters, Telegram needs 5–32"),
+        ("@1digitfirst", None, "username must start with a letter"),
+        ("@bad-dash", None, "username may contain only a–z, 0–9 and _ (found '-')"),
+        ("@ends_with_", None, "username cannot end with an underscore"),
+        ("@" + "x" * 33, None, "username too long: 33 characters, Telegram allows at most 32"),
+        ("030 1234567", None, "no country code: write the phone as +… or set the list's default region"),
+        ("+999 123", None, "unknown country code"),
+        ("+44 7700 900123", None, "not a valid phone number: +447700900123 is not a number in use in GB"),
+        ("", None, "empty recipient"),
+        ("   ", None, "empty recipient"),
+        ("-1001234567890", None, "a channel, not a user"),
+        ("-4012345", None, "a group chat, not a user"),
+        ("t.me/+AbCdEfGhIjKlMnOp", None, "an invite link, not a user"),
+        ("https://t.me/joinchat/AbCdEf", None, "an invite link, not a user"),
+        ("https://t.me/some_channel/42", None, "a message link, not a user"),
+        ("alice@example.com", None, "an e-mail address, not a Telegram recipient"),
+        ("John Smith", None, "not a username, phone number or user id"),
+        ("4503599627370496", None, "too large for a Telegram user id (at most 52 bits)"),
+    ],
+)
+def test_it_gives_each_invalid_recipient_its_own_reason(raw, region, reason):
+    result = normalise(raw, region)
+    assert result == Normalised(error=reason)
+    assert not result.is_valid
+
+
+def test_its_kinds_are_the_models_recipient_kinds():
+    assert {USERNAME, PHONE, USER_ID} == set(RecipientKind.values)
