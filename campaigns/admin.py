@@ -118,6 +118,9 @@ class RecipientListAdmin(admin.ModelAdmin):
         }
         return render_to_string("admin/campaigns/recipientlist/_report.html", context)
 
+    class Media:
+        css = {"all": ("campaigns/admin.css",)}
+
 
 def _file_notes(report: dict) -> dict[str, str]:
     """How the importer read the file (format, encoding, delimiter, column), for staff to check."""
@@ -271,7 +274,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def status_badge(self, obj: Campaign) -> str:
         return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, obj.get_status_display())
 
-    @admin.display(description="Progress (sent / failed / skipped of total)", ordering="n_total")
+    @admin.display(description="Sent / failed / skipped", ordering="n_total")
     def progress(self, obj: Campaign) -> str:
         if not obj.n_total:
             return "—"
@@ -374,6 +377,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "via_action": via_action,
             "action_name": request.POST.get("action", ""),
             "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
         }
         return TemplateResponse(request, "admin/campaigns/campaign/confirm_operation.html", context)
 

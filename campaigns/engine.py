@@ -893,6 +893,8 @@ def _load_pace(campaign: Campaign, session: TelegramSession) -> Pace:
     mono_now = time.monotonic()
     for sent_at in reversed(list(recent.values_list("sent_at", flat=True)[: max(pace.per_minute, 1)])):
         pace.recent.append(mono_now - (now - sent_at).total_seconds())
+    if pace.recent:
+        pace.next_at = pace.recent[-1] + pace.delay
     return pace
 
 

@@ -254,6 +254,17 @@ def test_message_problems_are_shown_before_launch(client, mark, cases_dir, peopl
     assert "4097" in page and "4096" in page
 
 
+def test_broken_html_is_reported_on_the_campaign_page_before_launch(client, cases_dir, people, alpha):
+    campaign = make_campaign("Broken", [people], [alpha], parse_mode="html")
+    campaign.message = (cases_dir / "messages" / "html_unclosed.html").read_text(encoding="utf-8")
+    campaign.save()
+
+    response = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+
+    assert response.context["preview"].problems
+    assert 'class="errorlist tgc-problems-list"' in response.content.decode()
+
+
 def test_the_preview_shows_the_entities_that_will_be_sent(client, cases_dir, people, alpha):
     campaign = make_campaign("Markdown", [people], [alpha], parse_mode="markdown")
     campaign.message = (cases_dir / "messages" / "markdown_links.md").read_text(encoding="utf-8")

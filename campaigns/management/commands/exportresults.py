@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from campaigns.exports import write_campaign_csv
@@ -26,7 +29,12 @@ class Command(BaseCommand):
                 rows = write_campaign_csv(campaign, out)
             self.stderr.write(f"Wrote {rows} results of '{campaign}' to {output}.")
         else:
-            rows = write_campaign_csv(campaign, _Unterminated(self.stdout))
+            try:
+                rows = write_campaign_csv(campaign, _Unterminated(self.stdout))
+            except BrokenPipeError:  # `exportresults 1 | head`: the reader had enough
+                # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return
             self.stderr.write(f"Wrote {rows} results of '{campaign}'.")
 
 

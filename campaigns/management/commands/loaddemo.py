@@ -43,7 +43,11 @@ class Command(BaseCommand):
             sessions = [self._session(name, weight, seed) for name, weight, seed in SESSIONS]
             recipient_list = self._list()
             campaign = self._campaign(sessions, recipient_list)
-        self.stdout.write(self.style.SUCCESS(f"Demo ready: campaign “{campaign}” (id {campaign.pk}), draft."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: campaign “{campaign}” (id {campaign.pk}, {campaign.get_status_display().lower()})."
+            )
+        )
         if password:
             self.stdout.write(f"Admin login: admin / {password}")
         else:
