@@ -32,9 +32,12 @@ def main() -> None:
             status = engine.run_until_done(campaign, max_seconds=3600)
             wall = now() - t0
         sent = MessageResult.objects.filter(campaign=campaign, status="sent").count()
-        print(f"ceiling [{vendor}] sessions={args.sessions} recipients={args.recipients} sent={sent} "
-              f"wall={wall:.2f}s rate={sent / wall:.0f} msg/s queries={counter.count} "
-              f"queries/msg={counter.count / max(sent, 1):.3f} status={status}", flush=True)
+        print(
+            f"ceiling [{vendor}] sessions={args.sessions} recipients={args.recipients} sent={sent} "
+            f"wall={wall:.2f}s rate={sent / wall:.0f} msg/s queries={counter.count} "
+            f"queries/msg={counter.count / max(sent, 1):.3f} status={status}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

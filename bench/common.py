@@ -39,13 +39,20 @@ def throwaway_database():
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def make_sessions(n: int, *, delay: float, latency_ms: tuple[int, int], ledger: str = "db", kind: str = "bot"):
+def make_sessions(
+    n: int, *, delay: float, latency_ms: tuple[int, int], ledger: str = "db", kind: str = "bot"
+):
     from sessions_app.models import Backend, SessionStatus, TelegramSession
 
     return [
         TelegramSession.objects.create(
-            name=f"bench-{i:03d}", kind=kind, backend=Backend.SIMULATOR, status=SessionStatus.ACTIVE,
-            send_delay=delay, max_per_minute=0, daily_cap=0,
+            name=f"bench-{i:03d}",
+            kind=kind,
+            backend=Backend.SIMULATOR,
+            status=SessionStatus.ACTIVE,
+            send_delay=delay,
+            max_per_minute=0,
+            daily_cap=0,
             simulator_config={"seed": i, "latency_ms": list(latency_ms), "ledger": ledger},
         )
         for i in range(n)
@@ -58,8 +65,14 @@ def make_list(n: int, *, batch: int = 10_000):
     rl = RecipientList.objects.create(name=f"bench {n}", consent_basis="opt_in", total_rows=n, valid_count=n)
     for start in range(0, n, batch):
         Recipient.objects.bulk_create(
-            Recipient(recipient_list=rl, row_number=i + 2, raw_value=f"@bench_user_{i:07d}",
-                      key=f"@bench_user_{i:07d}", kind="username", fields={"first_name": f"User{i}"})
+            Recipient(
+                recipient_list=rl,
+                row_number=i + 2,
+                raw_value=f"@bench_user_{i:07d}",
+                key=f"@bench_user_{i:07d}",
+                kind="username",
+                fields={"first_name": f"User{i}"},
+            )
             for i in range(start, min(n, start + batch))
         )
     return rl

@@ -33,9 +33,12 @@ def main() -> None:
         t0 = now()
         counts = engine.launch(campaign, enqueue=False)
         took = now() - t0
-        print(f"launch [{vendor}] recipients={args.recipients} rows={counts['total']} launch={took:.1f}s "
-              f"({counts['total'] / took:.0f} rows/s) peak_rss={peak_rss_mib():.0f} MiB "
-              f"(before launch {before:.0f} MiB; list import setup {made:.1f}s)", flush=True)
+        print(
+            f"launch [{vendor}] recipients={args.recipients} rows={counts['total']} launch={took:.1f}s "
+            f"({counts['total'] / took:.0f} rows/s) peak_rss={peak_rss_mib():.0f} MiB "
+            f"(before launch {before:.0f} MiB; list import setup {made:.1f}s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -32,24 +32,39 @@ def run(n_sessions: int, n_recipients: int, per_session_rate: float) -> dict:
     active = (span["b"] - span["a"]).total_seconds()
     achieved = sent.count() / active
     ideal = n_sessions * per_session_rate
-    return {"sessions": n_sessions, "recipients": n_recipients, "status": status, "sent": sent.count(),
-            "wall_s": wall, "achieved_per_s": achieved, "ideal_per_s": ideal, "ratio": achieved / ideal}
+    return {
+        "sessions": n_sessions,
+        "recipients": n_recipients,
+        "status": status,
+        "sent": sent.count(),
+        "wall_s": wall,
+        "achieved_per_s": achieved,
+        "ideal_per_s": ideal,
+        "ratio": achieved / ideal,
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipients", type=int, default=20_000)
     p.add_argument("--sessions", type=int, nargs="+", default=[10, 50])
-    p.add_argument("--rate-per-session", type=float, default=None,
-                   help="allowed msg/s per session (default: 200 msg/s in total, split over the sessions)")
+    p.add_argument(
+        "--rate-per-session",
+        type=float,
+        default=None,
+        help="allowed msg/s per session (default: 200 msg/s in total, split over the sessions)",
+    )
     args = p.parse_args()
     for n in args.sessions:
         with throwaway_database() as vendor:
             rate = args.rate_per_session or 200.0 / n
             r = run(n, args.recipients, rate)
-            print(f"rate [{vendor}] sessions={r['sessions']} recipients={r['recipients']} "
-                  f"allowed/session={rate:.2f}/s ideal={r['ideal_per_s']:.1f}/s achieved={r['achieved_per_s']:.1f}/s "
-                  f"ratio={r['ratio']:.3f} sent={r['sent']} wall={r['wall_s']:.1f}s status={r['status']}", flush=True)
+            print(
+                f"rate [{vendor}] sessions={r['sessions']} recipients={r['recipients']} "
+                f"allowed/session={rate:.2f}/s ideal={r['ideal_per_s']:.1f}/s achieved={r['achieved_per_s']:.1f}/s "
+                f"ratio={r['ratio']:.3f} sent={r['sent']} wall={r['wall_s']:.1f}s status={r['status']}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

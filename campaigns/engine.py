@@ -198,7 +198,16 @@ def preflight(campaign: Campaign) -> list[str]:
 
 
 def _media_info_dict(info) -> dict:
-    keys = ("media_type", "mime_type", "size", "width", "height", "duration", "supports_streaming", "file_name")
+    keys = (
+        "media_type",
+        "mime_type",
+        "size",
+        "width",
+        "height",
+        "duration",
+        "supports_streaming",
+        "file_name",
+    )
     return {k: getattr(info, k, None) for k in keys}
 
 
@@ -229,8 +238,11 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
         raise LaunchError(" ".join(problems))
     now = timezone.now()
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
-        campaign.set_status(CampaignStatus.SCHEDULED, f"Starts at {campaign.scheduled_at:%Y-%m-%d %H:%M %Z}.",
-                            only_from=(CampaignStatus.DRAFT,))
+        campaign.set_status(
+            CampaignStatus.SCHEDULED,
+            f"Starts at {campaign.scheduled_at:%Y-%m-%d %H:%M %Z}.",
+            only_from=(CampaignStatus.DRAFT,),
+        )
         return campaign.counts()
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -254,8 +266,22 @@ def _batched(iterable, n: int):
 
 
 RESULT_COLUMNS = (
-    "campaign_id", "recipient_id", "key", "dedupe_key", "kind", "fields", "status", "session_id", "random_id",
-    "error_code", "error_text", "attempts", "in_doubt", "claimed_by", "created_at", "updated_at",
+    "campaign_id",
+    "recipient_id",
+    "key",
+    "dedupe_key",
+    "kind",
+    "fields",
+    "status",
+    "session_id",
+    "random_id",
+    "error_code",
+    "error_text",
+    "attempts",
+    "in_doubt",
+    "claimed_by",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -295,8 +321,26 @@ def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]
                 seen.add(key)
                 dedupe_key, session_id, row_status = key, balancer.next(), ResultStatus.PENDING
             stats["pending" if row_status == ResultStatus.PENDING else "skipped"] += 1
-            rows.append((campaign.pk, rid, key, dedupe_key, kind, fields, row_status, session_id, new_random_id(),
-                         code, text, 0, False, "", now, now))
+            rows.append(
+                (
+                    campaign.pk,
+                    rid,
+                    key,
+                    dedupe_key,
+                    kind,
+                    fields,
+                    row_status,
+                    session_id,
+                    new_random_id(),
+                    code,
+                    text,
+                    0,
+                    False,
+                    "",
+                    now,
+                    now,
+                )
+            )
         insert_rows(MessageResult, RESULT_COLUMNS, rows)
     return stats
 
@@ -332,7 +376,12 @@ def cancel(campaign: Campaign) -> int:
     campaign.set_status(
         CampaignStatus.CANCELLED,
         "Cancelled by staff.",
-        only_from=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+        only_from=(
+            CampaignStatus.DRAFT,
+            CampaignStatus.SCHEDULED,
+            CampaignStatus.RUNNING,
+            CampaignStatus.PAUSED,
+        ),
     )
     return _cancel_open_rows(campaign.pk)
 
@@ -340,14 +389,24 @@ def cancel(campaign: Campaign) -> int:
 def _cancel_open_rows(campaign_id: int) -> int:
     return MessageResult.objects.filter(
         campaign_id=campaign_id, status__in=(ResultStatus.PENDING, ResultStatus.CLAIMED)
-    ).update(status=ResultStatus.CANCELLED, error_code=CODE_CANCELLED, error_text="campaign cancelled",
-             claimed_by="", updated_at=timezone.now())
+    ).update(
+        status=ResultStatus.CANCELLED,
+        error_code=CODE_CANCELLED,
+        error_text="campaign cancelled",
+        claimed_by="",
+        updated_at=timezone.now(),
+    )
 
 
 def _reopen(campaign: Campaign, rows, *, enqueue: bool) -> int:
     n = rows.update(
-        status=ResultStatus.PENDING, attempts=0, error_code="", error_text="", next_attempt_at=None,
-        claimed_by="", updated_at=timezone.now(),
+        status=ResultStatus.PENDING,
+        attempts=0,
+        error_code="",
+        error_text="",
+        next_attempt_at=None,
+        claimed_by="",
+        updated_at=timezone.now(),
     )
     if n:
         Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.COMPLETED).update(
@@ -381,9 +440,7 @@ def rebalance(campaign: Campaign) -> int:
     now = timezone.now()
     healthy = usable_sessions(campaign, now)
     healthy_ids = {s.pk for s in healthy}
-    dead_ids = list(
-        campaign.sessions.exclude(status=SessionStatus.ACTIVE).values_list("id", flat=True)
-    )
+    dead_ids = list(campaign.sessions.exclude(status=SessionStatus.ACTIVE).values_list("id", flat=True))
     campaign.results.filter(status__in=OPEN_STATUSES, in_doubt=True).filter(
         Q(session_id__in=dead_ids) | Q(session=None)
     ).exclude(status=ResultStatus.SENDING, claimed_by__gt="", session__lease_expires_at__gt=now).update(
@@ -406,9 +463,9 @@ def rebalance(campaign: Campaign) -> int:
         for row_id in chunk:
             by_session.setdefault(balancer.next(), []).append(row_id)
         for session_id, row_ids in by_session.items():
-            MessageResult.objects.filter(id__in=row_ids, status__in=(ResultStatus.PENDING, ResultStatus.CLAIMED)).update(
-                session_id=session_id, status=ResultStatus.PENDING, claimed_by="", updated_at=now
-            )
+            MessageResult.objects.filter(
+                id__in=row_ids, status__in=(ResultStatus.PENDING, ResultStatus.CLAIMED)
+            ).update(session_id=session_id, status=ResultStatus.PENDING, claimed_by="", updated_at=now)
     log.info("campaign %s: re-balanced %d rows over %d sessions", campaign.pk, len(ids), len(healthy))
     return len(ids)
 
@@ -417,7 +474,14 @@ def finish_if_done(campaign: Campaign) -> bool:
     """Mark a running campaign completed when no row is open; True when it is finished."""
     if campaign.results.filter(status__in=OPEN_STATUSES).exists():
         return False
-    campaign.set_status(CampaignStatus.COMPLETED, "", only_from=(CampaignStatus.RUNNING,))
+    if campaign.set_status(CampaignStatus.COMPLETED, "", only_from=(CampaignStatus.RUNNING,)):
+        if (
+            settings.TGC_DELETE_IMPORTED_CONTACTS
+            and campaign.sessions.filter(backend="telethon", kind="user").exists()
+        ):
+            from django_q.tasks import async_task
+
+            async_task("campaigns.tasks.forget_imported_contacts", campaign.pk)
     return True
 
 
@@ -428,7 +492,9 @@ def try_lease(session: TelegramSession, owner: str) -> bool:
     now = timezone.now()
     taken = (
         TelegramSession.objects.filter(pk=session.pk, status=SessionStatus.ACTIVE)
-        .filter(Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | Q(lease_expires_at__lt=now))
+        .filter(
+            Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | Q(lease_expires_at__lt=now)
+        )
         .update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds()), current_load=0)
     )
     return taken == 1
@@ -438,7 +504,9 @@ def renew_leases(session_ids: list[int], owner: str) -> set[int]:
     """Extend ``owner``'s leases; returns the ids still held (a missing one was taken over)."""
     until = timezone.now() + timedelta(seconds=lease_seconds())
     TelegramSession.objects.filter(pk__in=session_ids, lease_owner=owner).update(lease_expires_at=until)
-    return set(TelegramSession.objects.filter(pk__in=session_ids, lease_owner=owner).values_list("id", flat=True))
+    return set(
+        TelegramSession.objects.filter(pk__in=session_ids, lease_owner=owner).values_list("id", flat=True)
+    )
 
 
 def release_leases(session_ids: list[int], owner: str) -> None:
@@ -450,7 +518,9 @@ def release_leases(session_ids: list[int], owner: str) -> None:
 def live_lease_ids(now: datetime | None = None) -> set[int]:
     now = now or timezone.now()
     return set(
-        TelegramSession.objects.exclude(lease_owner="").filter(lease_expires_at__gt=now).values_list("id", flat=True)
+        TelegramSession.objects.exclude(lease_owner="")
+        .filter(lease_expires_at__gt=now)
+        .values_list("id", flat=True)
     )
 
 
@@ -472,7 +542,9 @@ def recover_rows(campaign_id: int, session_ids: list[int]) -> int:
     ``sending``: back to ``pending``, keeping session, random_id and ``in_doubt`` so they are
     re-sent from the same account first. Safe because the lease proves their holder is gone."""
     return MessageResult.objects.filter(
-        campaign_id=campaign_id, session_id__in=session_ids, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
+        campaign_id=campaign_id,
+        session_id__in=session_ids,
+        status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING),
     ).update(status=ResultStatus.PENDING, claimed_by="", updated_at=timezone.now())
 
 
@@ -493,15 +565,20 @@ def claim_rows(campaign_id: int, session_id: int, owner: str, limit: int) -> lis
             return []
         ids = [r[0] for r in rows]
         MessageResult.objects.filter(id__in=ids, status=ResultStatus.PENDING).update(
-            status=ResultStatus.CLAIMED, claimed_by=owner,
-            claim_expires_at=now + timedelta(seconds=lease_seconds()), updated_at=now,
+            status=ResultStatus.CLAIMED,
+            claimed_by=owner,
+            claim_expires_at=now + timedelta(seconds=lease_seconds()),
+            updated_at=now,
         )
     suppressed = set(Suppression.objects.filter(key__in={r[1] for r in rows}).values_list("key", flat=True))
     if suppressed:
         skip_ids = [r[0] for r in rows if r[1] in suppressed and not r[5]]
         MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
-            status=ResultStatus.SKIPPED, error_code=CODE_SUPPRESSED, claimed_by="",
-            error_text="opted out after launch (suppression list)", updated_at=now,
+            status=ResultStatus.SKIPPED,
+            error_code=CODE_SUPPRESSED,
+            claimed_by="",
+            error_text="opted out after launch (suppression list)",
+            updated_at=now,
         )
         rows = [r for r in rows if r[0] not in set(skip_ids)]
     return [RowWork(*r) for r in rows]
@@ -525,9 +602,9 @@ def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) 
         if n == len(ids):
             return set(ids)
         return set(
-            MessageResult.objects.filter(id__in=ids, status=ResultStatus.SENDING, claimed_by=owner).values_list(
-                "id", flat=True
-            )
+            MessageResult.objects.filter(
+                id__in=ids, status=ResultStatus.SENDING, claimed_by=owner
+            ).values_list("id", flat=True)
         )
 
 
@@ -557,7 +634,11 @@ class Outcome:
 
 
 def apply_outcomes(
-    campaign: Campaign, session: TelegramSession, owner: str, outcomes: list[Outcome], unsent: list[RowWork],
+    campaign: Campaign,
+    session: TelegramSession,
+    owner: str,
+    outcomes: list[Outcome],
+    unsent: list[RowWork],
     marked: int,
 ) -> None:
     """Write a batch's outcomes: rows, DeliveryAttempts, the session's load; then the effects on
@@ -572,7 +653,15 @@ def apply_outcomes(
         sent_ids = {id(o) for o in sent}
         for o in outcomes:
             if id(o) in sent_ids:
-                attempts.append(_attempt(o, session, DeliveryAttempt.Outcome.SENT if o.kind == "sent" else DeliveryAttempt.Outcome.DUPLICATE))
+                attempts.append(
+                    _attempt(
+                        o,
+                        session,
+                        DeliveryAttempt.Outcome.SENT
+                        if o.kind == "sent"
+                        else DeliveryAttempt.Outcome.DUPLICATE,
+                    )
+                )
                 continue
             err = o.error
             fields = {"error_code": err.code, "error_text": err.text, "claimed_by": "", "updated_at": now}
@@ -586,13 +675,18 @@ def apply_outcomes(
                     outcome = DeliveryAttempt.Outcome.FAILED
                 else:
                     # in_doubt stays True: a timeout may have delivered it; retry from this session.
-                    fields.update(status=ResultStatus.PENDING, attempts=tries,
-                                  next_attempt_at=now + timedelta(seconds=retry_delay(tries)))
+                    fields.update(
+                        status=ResultStatus.PENDING,
+                        attempts=tries,
+                        next_attempt_at=now + timedelta(seconds=retry_delay(tries)),
+                    )
                     outcome = DeliveryAttempt.Outcome.RETRY
             else:
                 # FloodWait, session, spam-limit and content errors: Telegram refused the request, so
                 # it did not arrive; the row goes back to the queue and no attempt is counted.
-                fields.update(status=ResultStatus.PENDING, in_doubt=o.row.in_doubt and o.kind == ErrorKind.FLOOD)
+                fields.update(
+                    status=ResultStatus.PENDING, in_doubt=o.row.in_doubt and o.kind == ErrorKind.FLOOD
+                )
                 outcome = {
                     ErrorKind.FLOOD: DeliveryAttempt.Outcome.FLOOD,
                     ErrorKind.SESSION: DeliveryAttempt.Outcome.SESSION,
@@ -636,13 +730,29 @@ def _mark_sent(owner: str, pairs: list[tuple[int, int | None]], now: datetime) -
         return cursor.rowcount
 
 
-ATTEMPT_COLUMNS = ("result_id", "session_id", "started_at", "finished_at", "outcome", "error_code", "error_text")
+ATTEMPT_COLUMNS = (
+    "result_id",
+    "session_id",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "error_code",
+    "error_text",
+)
 
 
 def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
     """A DeliveryAttempt row in :data:`ATTEMPT_COLUMNS` order."""
     err = o.error
-    return (o.row.id, session.pk, o.started_at, o.finished_at, outcome, err.code if err else "", err.text if err else "")
+    return (
+        o.row.id,
+        session.pk,
+        o.started_at,
+        o.finished_at,
+        outcome,
+        err.code if err else "",
+        err.text if err else "",
+    )
 
 
 def _apply_error_effects(campaign: Campaign, session: TelegramSession, err: TransportError) -> None:
@@ -658,11 +768,17 @@ def _apply_error_effects(campaign: Campaign, session: TelegramSession, err: Tran
             pause(campaign, f"No usable session left: {session.name} failed with {err.code}.")
     elif kind == ErrorKind.SPAM_LIMITED:
         session.record_error(err.code, err.text, status=SessionStatus.QUARANTINED)
-        pause(campaign, f"Paused for review: session {session.name} was spam-limited by Telegram ({err.code}). "
-                        "Check the account (e.g. with @SpamBot) before resuming; its rows move to other sessions.")
+        pause(
+            campaign,
+            f"Paused for review: session {session.name} was spam-limited by Telegram ({err.code}). "
+            "Check the account (e.g. with @SpamBot) before resuming; its rows move to other sessions.",
+        )
     elif kind == ErrorKind.CONTENT:
-        pause(campaign, f"Paused: Telegram refused the message itself ({err.code}: {err.text}). "
-                        "Every recipient would fail alike: fix the message, then resume.")
+        pause(
+            campaign,
+            f"Paused: Telegram refused the message itself ({err.code}: {err.text}). "
+            "Every recipient would fail alike: fix the message, then resume.",
+        )
 
 
 # The slice -----------------------------------------------------------------------------------
@@ -674,16 +790,22 @@ def _message_for(campaign: Campaign):
     if campaign.media and campaign.media_info:
         info = campaign.media_info
         media = MediaSpec(
-            path=campaign.media.path, media_type=campaign.media_type,
+            path=campaign.media.path,
+            media_type=campaign.media_type,
             mime_type=info.get("mime_type") or "application/octet-stream",
-            file_name=info.get("file_name") or os.path.basename(campaign.media.name), size=info.get("size") or 0,
-            width=info.get("width"), height=info.get("height"), duration=info.get("duration"),
+            file_name=info.get("file_name") or os.path.basename(campaign.media.name),
+            size=info.get("size") or 0,
+            width=info.get("width"),
+            height=info.get("height"),
+            duration=info.get("duration"),
             supports_streaming=bool(info.get("supports_streaming")),
         )
     template, mode = campaign.message, campaign.parse_mode
 
     def build(fields: dict) -> OutgoingMessage:
-        return OutgoingMessage(text=messages.render(template, fields or {}, mode), parse_mode=mode, media=media)
+        return OutgoingMessage(
+            text=messages.render(template, fields or {}, mode), parse_mode=mode, media=media
+        )
 
     return build
 
@@ -722,13 +844,15 @@ class SliceRunner:
         """Sleep up to ``seconds``, waking early on a stop."""
         try:
             await asyncio.wait_for(self.stop.wait(), timeout=max(0.0, seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def run(self) -> SliceReport:
         aux = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._watch_control())]
         try:
-            results = await asyncio.gather(*(self._session_loop(s) for s in self.sessions), return_exceptions=True)
+            results = await asyncio.gather(
+                *(self._session_loop(s) for s in self.sessions), return_exceptions=True
+            )
         finally:
             for task in aux:
                 task.cancel()
@@ -805,13 +929,20 @@ class SliceRunner:
                 log.warning("session %s: disconnect failed", session.pk, exc_info=True)
 
     async def _send_batch(
-        self, session: TelegramSession, transport, pace: Pace, in_flight: asyncio.Semaphore, rows: list[RowWork]
+        self,
+        session: TelegramSession,
+        transport,
+        pace: Pace,
+        in_flight: asyncio.Semaphore,
+        rows: list[RowWork],
     ) -> asyncio.Task:
         """Start the batch's requests at the session's pace, up to ``max_in_flight()`` at once
         (Telegram multiplexes requests on one connection, so a 300 ms round trip does not cap a
         bot at 3 msg/s), and return a task that records the outcomes when they are all in.
         Returns as soon as the last request has left, so the next batch overlaps this one."""
-        marked_ids = await sync_to_async(mark_sending)(self.campaign.pk, session.pk, self.owner, [r.id for r in rows])
+        marked_ids = await sync_to_async(mark_sending)(
+            self.campaign.pk, session.pk, self.owner, [r.id for r in rows]
+        )
         if not marked_ids:
             await sync_to_async(release_claims)(self.owner, rows)
             self.stop.set()
@@ -836,9 +967,11 @@ class SliceRunner:
             await asyncio.sleep(0)  # let the request leave before pacing the next one
         return asyncio.create_task(self._finish_batch(session, rows, tasks))
 
-    async def _finish_batch(self, session: TelegramSession, rows: list[RowWork], tasks: list[asyncio.Task]) -> None:
+    async def _finish_batch(
+        self, session: TelegramSession, rows: list[RowWork], tasks: list[asyncio.Task]
+    ) -> None:
         outcomes: list[Outcome] = list(await asyncio.gather(*tasks)) if tasks else []
-        unsent = rows[len(tasks):]
+        unsent = rows[len(tasks) :]
         await sync_to_async(apply_outcomes)(self.campaign, session, self.owner, outcomes, unsent, len(rows))
         self.report.outcomes += len(outcomes)
         self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
@@ -913,8 +1046,12 @@ def next_wake(campaign: Campaign) -> datetime | None:
     ends, the next UTC midnight for capped sessions, and retry times. None: nothing open."""
     now = timezone.now()
     open_rows = campaign.results.filter(status__in=OPEN_STATUSES)
-    per_session = open_rows.values("session_id").annotate(due=Min("next_attempt_at"), n=Count("id")).order_by()
-    sessions = {s.pk: s for s in TelegramSession.objects.filter(pk__in=[r["session_id"] for r in per_session])}
+    per_session = (
+        open_rows.values("session_id").annotate(due=Min("next_attempt_at"), n=Count("id")).order_by()
+    )
+    sessions = {
+        s.pk: s for s in TelegramSession.objects.filter(pk__in=[r["session_id"] for r in per_session])
+    }
     counts = sent_today(list(sessions), now)
     times = []
     for r in per_session:
@@ -928,7 +1065,9 @@ def next_wake(campaign: Campaign) -> datetime | None:
     return min(times) if times else None
 
 
-def drive(campaign_id: int, *, owner: str | None = None, seconds: float | None = None, enqueue_next: bool = True) -> str:
+def drive(
+    campaign_id: int, *, owner: str | None = None, seconds: float | None = None, enqueue_next: bool = True
+) -> str:
     """One bounded slice of work on a campaign (the django-q2 task body). Returns what happened:
     ``not running``, ``completed``, ``already driven``, ``paused``, ``continued``, ``waiting``."""
     owner = owner or worker_identity()
@@ -947,11 +1086,16 @@ def drive(campaign_id: int, *, owner: str | None = None, seconds: float | None =
     session_ids = set(
         campaign.results.filter(status__in=OPEN_STATUSES).values_list("session_id", flat=True).distinct()
     )
-    candidates = list(TelegramSession.objects.filter(pk__in=session_ids, status=SessionStatus.ACTIVE).order_by("pk"))
+    candidates = list(
+        TelegramSession.objects.filter(pk__in=session_ids, status=SessionStatus.ACTIVE).order_by("pk")
+    )
     if not candidates:
         if finish_if_done(campaign):
             return "completed"
-        pause(campaign, "No usable session left for the remaining recipients: log a session in or add one, then resume.")
+        pause(
+            campaign,
+            "No usable session left for the remaining recipients: log a session in or add one, then resume.",
+        )
         return "paused"
     leased = []
     for session in candidates:
@@ -969,8 +1113,15 @@ def drive(campaign_id: int, *, owner: str | None = None, seconds: float | None =
         report = async_to_sync(SliceRunner(campaign, leased, owner, seconds).run)()
     finally:
         release_leases(leased_ids, owner)
-    log.info("campaign %s slice by %s: %d sessions, %d sent, %d outcomes%s", campaign_id, owner,
-             report.sessions, report.sent, report.outcomes, f", stopped: {report.stopped_by}" if report.stopped_by else "")
+    log.info(
+        "campaign %s slice by %s: %d sessions, %d sent, %d outcomes%s",
+        campaign_id,
+        owner,
+        report.sessions,
+        report.sent,
+        report.outcomes,
+        f", stopped: {report.stopped_by}" if report.stopped_by else "",
+    )
     campaign.refresh_from_db()
     if campaign.status == CampaignStatus.CANCELLED:
         _cancel_open_rows(campaign_id)
@@ -988,8 +1139,9 @@ def drive(campaign_id: int, *, owner: str | None = None, seconds: float | None =
     return "waiting"
 
 
-def run_until_done(campaign: Campaign, *, max_seconds: float = 60.0, slice: float | None = None,
-                   should_stop=lambda: False) -> str:
+def run_until_done(
+    campaign: Campaign, *, max_seconds: float = 60.0, slice: float | None = None, should_stop=lambda: False
+) -> str:
     """Drive a campaign in this process until it is finished or paused, ``max_seconds`` pass, or
     ``should_stop()`` is true between slices (scripts, the bulk API, the launchcampaign command,
     tests). Waits out leases held by dead processes and FloodWaits. Returns the final status."""
@@ -1033,14 +1185,20 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
         status=ResultStatus.PENDING, claimed_by="", updated_at=now
     )
     stats["sending_unknown"] = sending.update(
-        status=ResultStatus.UNKNOWN, error_code=CODE_UNKNOWN, claimed_by="", updated_at=now,
+        status=ResultStatus.UNKNOWN,
+        error_code=CODE_UNKNOWN,
+        claimed_by="",
+        updated_at=now,
         error_text="a worker stopped mid-send and the session can no longer re-send it safely; "
         "re-send only by the explicit 'Resend unknown' action",
     )
     TelegramSession.objects.exclude(pk__in=live).exclude(current_load=0).update(current_load=0)
-    for campaign_id in Campaign.objects.filter(status=CampaignStatus.CANCELLED).filter(
-        results__status__in=(ResultStatus.PENDING, ResultStatus.CLAIMED)
-    ).values_list("id", flat=True).distinct():
+    for campaign_id in (
+        Campaign.objects.filter(status=CampaignStatus.CANCELLED)
+        .filter(results__status__in=(ResultStatus.PENDING, ResultStatus.CLAIMED))
+        .values_list("id", flat=True)
+        .distinct()
+    ):
         _cancel_open_rows(campaign_id)
     stats["launched"] = 0
     for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now):
@@ -1052,7 +1210,9 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     stats["redispatched"] = 0
     if not dispatch:
         return stats
-    running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(Q(wake_at=None) | Q(wake_at__lte=now))
+    running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(
+        Q(wake_at=None) | Q(wake_at__lte=now)
+    )
     for campaign in running:
         if finish_if_done(campaign):
             continue
@@ -1068,10 +1228,28 @@ def summary(campaign: Campaign) -> dict[str, int]:
     """Counts for the end-of-campaign summary: sent, failed, skipped, other, total (adds up)."""
     c = campaign.counts()
     other = c["total"] - c["sent"] - c["failed"] - c["skipped"]
-    return {"sent": c["sent"], "failed": c["failed"], "skipped": c["skipped"], "other": other, "total": c["total"]}
+    return {
+        "sent": c["sent"],
+        "failed": c["failed"],
+        "skipped": c["skipped"],
+        "other": other,
+        "total": c["total"],
+    }
 
 
 __all__ = [
-    "LaunchError", "NoUsableSession", "cancel", "drive", "launch", "materialise", "pause", "reap",
-    "rebalance", "resend_unknown", "resume", "retry_failed", "run_until_done", "summary",
+    "LaunchError",
+    "NoUsableSession",
+    "cancel",
+    "drive",
+    "launch",
+    "materialise",
+    "pause",
+    "reap",
+    "rebalance",
+    "resend_unknown",
+    "resume",
+    "retry_failed",
+    "run_until_done",
+    "summary",
 ]

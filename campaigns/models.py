@@ -6,7 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
@@ -221,7 +221,9 @@ class MessageResult(models.Model):
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="results")
-    recipient = models.ForeignKey(Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     key = models.CharField(max_length=64, blank=True)
     dedupe_key = models.CharField(max_length=64, null=True, blank=True)
     kind = models.CharField(max_length=10, choices=RecipientKind.choices, blank=True)

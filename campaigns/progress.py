@@ -6,12 +6,12 @@ page and its updates can never disagree. Two grouped queries per call, whatever 
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Avg, Count, F, Min, Max, Q
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
-from .models import Campaign, CampaignStatus, ResultStatus
+from .models import Campaign, CampaignStatus, DeliveryAttempt, ResultStatus
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right).
 STATUS_ORDER = [
@@ -101,5 +101,48 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "percent_done": round(100.0 * done / total, 1) if total else 0.0,
         "segments": segments(counts, total),
         "sessions": sessions,
+        "metrics": metrics(campaign),
         "updated_at": now.isoformat(),
+    }
+
+
+def metrics(campaign: Campaign) -> dict:
+    """Operation metrics from the DeliveryAttempt log (one grouped query, one aggregate):
+
+    ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first request
+    to last answer), ``sent_per_minute``, and per session ``requests``, ``sent`` and
+    ``mean_latency_ms`` (request to answer).
+    """
+    attempts = DeliveryAttempt.objects.filter(result__campaign=campaign)
+    span = attempts.aggregate(first=Min("started_at"), last=Max("finished_at"))
+    per_session = (
+        attempts.values("session__name")
+        .annotate(
+            requests=Count("id"),
+            sent=Count("id", filter=Q(outcome__in=("sent", "duplicate"))),
+            retries=Count("id", filter=Q(outcome="retry")),
+            floods=Count("id", filter=Q(outcome="flood")),
+            latency=Avg(F("finished_at") - F("started_at")),
+        )
+        .order_by("session__name")
+    )
+    rows = list(per_session)
+    elapsed = (span["last"] - span["first"]).total_seconds() if span["first"] else 0.0
+    sent = sum(r["sent"] for r in rows)
+    return {
+        "requests": sum(r["requests"] for r in rows),
+        "sent": sent,
+        "retries": sum(r["retries"] for r in rows),
+        "flood_waits": sum(r["floods"] for r in rows),
+        "elapsed_seconds": round(elapsed, 3),
+        "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed > 0 else 0.0,
+        "sessions": [
+            {
+                "name": r["session__name"] or "(deleted)",
+                "requests": r["requests"],
+                "sent": r["sent"],
+                "mean_latency_ms": round(r["latency"].total_seconds() * 1000, 1) if r["latency"] else None,
+            }
+            for r in rows
+        ],
     }

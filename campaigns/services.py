@@ -41,8 +41,9 @@ class InvalidRecipients(ValueError):
         self.errors = errors
 
 
-def _build_list(recipients: Sequence[str], *, skip_invalid: bool, default_region: str | None,
-                consent_basis: str) -> RecipientList:
+def _build_list(
+    recipients: Sequence[str], *, skip_invalid: bool, default_region: str | None, consent_basis: str
+) -> RecipientList:
     rows, errors, seen = [], {}, {}
     for i, raw in enumerate(recipients, start=1):
         n = normalise(str(raw), default_region or None)
@@ -54,12 +55,18 @@ def _build_list(recipients: Sequence[str], *, skip_invalid: bool, default_region
             status, error = Recipient.Status.DUPLICATE, f"duplicate of row {seen[n.key]}"
         else:
             seen[n.key] = i
-        rows.append(Recipient(row_number=i, raw_value=str(raw)[:500], key=n.key, kind=n.kind, status=status, error=error))
+        rows.append(
+            Recipient(
+                row_number=i, raw_value=str(raw)[:500], key=n.key, kind=n.kind, status=status, error=error
+            )
+        )
     if errors and not skip_invalid:
         raise InvalidRecipients(errors)
     rl = RecipientList.objects.create(
-        name=f"API send {timezone.now():%Y-%m-%d %H:%M:%S}", consent_basis=consent_basis,
-        default_region=default_region or "", total_rows=len(rows),
+        name=f"API send {timezone.now():%Y-%m-%d %H:%M:%S}",
+        consent_basis=consent_basis,
+        default_region=default_region or "",
+        total_rows=len(rows),
         valid_count=sum(r.status == Recipient.Status.VALID for r in rows),
         invalid_count=sum(r.status == Recipient.Status.INVALID for r in rows),
         duplicate_count=sum(r.status == Recipient.Status.DUPLICATE for r in rows),
@@ -70,15 +77,31 @@ def _build_list(recipients: Sequence[str], *, skip_invalid: bool, default_region
     return rl
 
 
-def _send_bulk(recipients: Iterable[str], campaign_fields: dict, *, delay: float, skip_invalid: bool,
-               sessions: Sequence[TelegramSession] | None, strategy: str, max_attempts: int,
-               default_region: str | None, consent_basis: str, max_seconds: float, media_path: str | None = None,
-               ) -> dict[str, BulkResult]:
+def _send_bulk(
+    recipients: Iterable[str],
+    campaign_fields: dict,
+    *,
+    delay: float,
+    skip_invalid: bool,
+    sessions: Sequence[TelegramSession] | None,
+    strategy: str,
+    max_attempts: int,
+    default_region: str | None,
+    consent_basis: str,
+    max_seconds: float,
+    media_path: str | None = None,
+) -> dict[str, BulkResult]:
     recipients = [str(r) for r in recipients]
-    chosen = list(sessions) if sessions is not None else list(TelegramSession.objects.filter(status=SessionStatus.ACTIVE))
+    chosen = (
+        list(sessions)
+        if sessions is not None
+        else list(TelegramSession.objects.filter(status=SessionStatus.ACTIVE))
+    )
     if not any(s.status == SessionStatus.ACTIVE for s in chosen):
         raise engine.NoUsableSession("No usable session: log in at least one session (or pass active ones).")
-    rl = _build_list(recipients, skip_invalid=skip_invalid, default_region=default_region, consent_basis=consent_basis)
+    rl = _build_list(
+        recipients, skip_invalid=skip_invalid, default_region=default_region, consent_basis=consent_basis
+    )
     campaign = Campaign.objects.create(
         name=rl.name, delay_seconds=delay, strategy=strategy, max_attempts=max_attempts, **campaign_fields
     )
@@ -100,17 +123,28 @@ def _send_bulk(recipients: Iterable[str], campaign_fields: dict, *, delay: float
             continue
         error = f"{row.error_code}: {row.error_text}" if row.error_code else None
         out[raw] = BulkResult(
-            success=row.status == ResultStatus.SENT, session=row.session.name if row.session else None,
-            error=error, message_id=row.telegram_message_id, status=row.status,
+            success=row.status == ResultStatus.SENT,
+            session=row.session.name if row.session else None,
+            error=error,
+            message_id=row.telegram_message_id,
+            status=row.status,
         )
     return out
 
 
 def send_text_messages_bulk(
-    recipients: Iterable[str], message: str, *, delay: float = 0.0, skip_invalid: bool = True,
-    sessions: Sequence[TelegramSession] | None = None, strategy: str = Strategy.ROUND_ROBIN,
-    parse_mode: str = ParseMode.PLAIN, max_attempts: int = 3, default_region: str | None = None,
-    consent_basis: str = ConsentBasis.OPT_IN, max_seconds: float = 3600.0,
+    recipients: Iterable[str],
+    message: str,
+    *,
+    delay: float = 0.0,
+    skip_invalid: bool = True,
+    sessions: Sequence[TelegramSession] | None = None,
+    strategy: str = Strategy.ROUND_ROBIN,
+    parse_mode: str = ParseMode.PLAIN,
+    max_attempts: int = 3,
+    default_region: str | None = None,
+    consent_basis: str = ConsentBasis.OPT_IN,
+    max_seconds: float = 3600.0,
 ) -> dict[str, BulkResult]:
     """Send ``message`` (a template; plain, HTML or Markdown) to every recipient.
 
@@ -121,24 +155,49 @@ def send_text_messages_bulk(
     ``engine.LaunchError`` for a message Telegram would refuse; then nothing is sent.
     """
     return _send_bulk(
-        recipients, {"message": message, "parse_mode": parse_mode}, delay=delay, skip_invalid=skip_invalid,
-        sessions=sessions, strategy=strategy, max_attempts=max_attempts, default_region=default_region,
-        consent_basis=consent_basis, max_seconds=max_seconds,
+        recipients,
+        {"message": message, "parse_mode": parse_mode},
+        delay=delay,
+        skip_invalid=skip_invalid,
+        sessions=sessions,
+        strategy=strategy,
+        max_attempts=max_attempts,
+        default_region=default_region,
+        consent_basis=consent_basis,
+        max_seconds=max_seconds,
     )
 
 
 def send_media_messages_bulk(
-    recipients: Iterable[str], media_path: str, media_type: str | None = None, *, caption: str = "",
-    delay: float = 0.0, skip_invalid: bool = True, sessions: Sequence[TelegramSession] | None = None,
-    strategy: str = Strategy.ROUND_ROBIN, parse_mode: str = ParseMode.PLAIN, max_attempts: int = 3,
-    default_region: str | None = None, consent_basis: str = ConsentBasis.OPT_IN, max_seconds: float = 3600.0,
+    recipients: Iterable[str],
+    media_path: str,
+    media_type: str | None = None,
+    *,
+    caption: str = "",
+    delay: float = 0.0,
+    skip_invalid: bool = True,
+    sessions: Sequence[TelegramSession] | None = None,
+    strategy: str = Strategy.ROUND_ROBIN,
+    parse_mode: str = ParseMode.PLAIN,
+    max_attempts: int = 3,
+    default_region: str | None = None,
+    consent_basis: str = ConsentBasis.OPT_IN,
+    max_seconds: float = 3600.0,
 ) -> dict[str, BulkResult]:
     """Send a media file (``photo`` | ``video`` | ``document`` | ``audio`` | ``voice``; None: from
     the content) with ``caption`` to every recipient. Same contract as
     :func:`send_text_messages_bulk`; an unusable file raises ``engine.LaunchError`` with the reason
     (e.g. "aspect ratio 40 > 20") before anything is sent."""
     return _send_bulk(
-        recipients, {"message": caption, "parse_mode": parse_mode, "media_type": media_type or ""},
-        delay=delay, skip_invalid=skip_invalid, sessions=sessions, strategy=strategy, max_attempts=max_attempts,
-        default_region=default_region, consent_basis=consent_basis, max_seconds=max_seconds, media_path=media_path,
+        recipients,
+        {"message": caption, "parse_mode": parse_mode, "media_type": media_type or ""},
+        delay=delay,
+        skip_invalid=skip_invalid,
+        sessions=sessions,
+        strategy=strategy,
+        max_attempts=max_attempts,
+        default_region=default_region,
+        consent_basis=consent_basis,
+        max_seconds=max_seconds,
+        media_path=media_path,
     )

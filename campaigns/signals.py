@@ -10,8 +10,12 @@ REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
 @receiver(post_spawn)
 def recover_on_worker_start(sender, proc_name, **kwargs) -> None:
     """Run the reaper once as each worker process starts (DESIGN.md "Reaper")."""
+    from django_q.conf import Conf
+
     from . import engine
 
+    if Conf.SYNC:  # tasks run inline (tests): there is no worker process starting
+        return
     try:
         engine.reap()
     except Exception:  # a worker must start even when the database is briefly unavailable
@@ -29,5 +33,10 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
 
     Schedule.objects.update_or_create(
         name=REAPER_SCHEDULE_NAME,
-        defaults={"func": "campaigns.tasks.reap", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+        defaults={
+            "func": "campaigns.tasks.reap",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
     )

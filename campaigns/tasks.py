@@ -18,3 +18,14 @@ def launch_campaign(campaign_id: int) -> dict[str, int]:
     from .models import Campaign
 
     return engine.launch(Campaign.objects.get(pk=campaign_id))
+
+
+def forget_imported_contacts(campaign_id: int) -> dict[str, int | None]:
+    """After a campaign: delete the contacts its Telethon user sessions imported to reach phones
+    (``TGC_DELETE_IMPORTED_CONTACTS``). A session busy elsewhere is skipped (None)."""
+    from sessions_app.peers import forget_imported_contacts as forget
+
+    from .models import Campaign
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    return {s.name: forget(s) for s in campaign.sessions.filter(backend="telethon", kind="user")}

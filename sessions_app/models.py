@@ -201,6 +201,4 @@ class SimulatedDelivery(models.Model):
     delivered_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["session", "random_id"], name="sim_random_id_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["session", "random_id"], name="sim_random_id_unique")]

@@ -24,8 +24,14 @@ def make_session(name: str, **overrides):
     config = {"seed": 1, "latency_ms": [0, 0]}
     config.update(overrides.pop("simulator_config", {}))
     fields = dict(
-        name=name, kind=SessionKind.BOT, backend=Backend.SIMULATOR, status=SessionStatus.ACTIVE,
-        send_delay=0.0, max_per_minute=0, daily_cap=0, simulator_config=config,
+        name=name,
+        kind=SessionKind.BOT,
+        backend=Backend.SIMULATOR,
+        status=SessionStatus.ACTIVE,
+        send_delay=0.0,
+        max_per_minute=0,
+        daily_cap=0,
+        simulator_config=config,
     )
     fields.update(overrides)
     return TelegramSession.objects.create(**fields)
@@ -38,8 +44,16 @@ def make_list(name: str, rows: list[tuple[str, dict]], **overrides):
     rl = RecipientList.objects.create(name=name, consent_basis="opt_in", **overrides)
     objs = []
     for i, (key, fields) in enumerate(rows, start=2):
-        kind = RecipientKind.USERNAME if key.startswith("@") else RecipientKind.PHONE if key.startswith("+") else RecipientKind.USER_ID
-        objs.append(Recipient(recipient_list=rl, row_number=i, raw_value=key, key=key, kind=kind, fields=fields))
+        kind = (
+            RecipientKind.USERNAME
+            if key.startswith("@")
+            else RecipientKind.PHONE
+            if key.startswith("+")
+            else RecipientKind.USER_ID
+        )
+        objs.append(
+            Recipient(recipient_list=rl, row_number=i, raw_value=key, key=key, kind=kind, fields=fields)
+        )
     Recipient.objects.bulk_create(objs)
     rl.total_rows = rl.valid_count = len(objs)
     rl.save()

@@ -74,8 +74,9 @@ def test_it_skips_invalid_duplicate_and_suppressed_recipients_with_reasons(db, a
     from campaigns.models import Recipient
 
     rl = make_list("mixed", [("@good_one", {}), ("@good_one", {}), ("@opted_out", {})])
-    Recipient.objects.create(recipient_list=rl, row_number=9, raw_value="@abc", status="invalid",
-                             error="username too short")
+    Recipient.objects.create(
+        recipient_list=rl, row_number=9, raw_value="@abc", status="invalid", error="username too short"
+    )
     Suppression.objects.create(key="@opted_out")
     campaign = make_campaign("mixed", [rl], [alpha])
     engine.launch(campaign, enqueue=False)
@@ -132,7 +133,11 @@ def test_it_records_failures_with_code_text_and_attempts(people, alpha):
     assert (row.status, row.error_code, row.attempts) == ("failed", "USER_PRIVACY_RESTRICTED", 1)
     assert row.error_text
     attempt = DeliveryAttempt.objects.get(result=row)
-    assert (attempt.outcome, attempt.error_code, attempt.session_id) == ("failed", "USER_PRIVACY_RESTRICTED", alpha.pk)
+    assert (attempt.outcome, attempt.error_code, attempt.session_id) == (
+        "failed",
+        "USER_PRIVACY_RESTRICTED",
+        alpha.pk,
+    )
 
 
 def test_it_retries_transient_errors_with_backoff_up_to_the_attempt_limit(people, alpha, monkeypatch):
@@ -271,7 +276,9 @@ def test_the_summary_adds_up_to_the_recipients(people, db):
 
 
 def test_a_scheduled_campaign_waits_for_its_time(people, alpha):
-    campaign = make_campaign("later", [people], [alpha], scheduled_at=timezone.now() + timezone.timedelta(hours=1))
+    campaign = make_campaign(
+        "later", [people], [alpha], scheduled_at=timezone.now() + timezone.timedelta(hours=1)
+    )
     engine.launch(campaign, enqueue=False)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SCHEDULED and not campaign.results.exists()
@@ -319,3 +326,21 @@ def test_launch_is_refused_for_a_message_telegram_would_refuse(people, alpha):
     campaign = make_campaign("too-long", [people], [alpha], message="a" * 4097)
     with pytest.raises(engine.LaunchError, match="4096"):
         engine.launch(campaign, enqueue=False)
+
+
+def test_operation_metrics_count_requests_retries_and_flood_waits(people, alpha, monkeypatch):
+    from campaigns.progress import metrics
+
+    monkeypatch.setattr(engine, "retry_delay", lambda attempt: 0.01)
+    alpha.simulator_config.update(
+        latency_ms=[5, 5], script={"@alice_user": ["RPC_CALL_FAIL"], "@bob_user": ["FLOOD_WAIT_1"]}
+    )
+    alpha.save()
+    campaign = make_campaign("metrics", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    m = metrics(campaign)
+    assert (m["requests"], m["sent"], m["retries"], m["flood_waits"]) == (7, 5, 1, 1)
+    assert m["elapsed_seconds"] >= 1.0 and m["sent_per_minute"] > 0
+    [session] = m["sessions"]
+    assert session["name"] == "alpha" and session["mean_latency_ms"] >= 5

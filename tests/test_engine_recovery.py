@@ -28,8 +28,12 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
     rows = engine.claim_rows(campaign.pk, session.pk, owner, 10)
     engine.mark_sending(campaign.pk, session.pk, owner, [r.id for r in rows])
     for row in rows[:delivered]:
-        SimulatedDelivery.objects.create(session=session, random_id=row.random_id, peer_key=row.key, message_id=1)
-    TelegramSession.objects.filter(pk=session.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+        SimulatedDelivery.objects.create(
+            session=session, random_id=row.random_id, peer_key=row.key, message_id=1
+        )
+    TelegramSession.objects.filter(pk=session.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     return [r.id for r in rows]
 
 
@@ -58,7 +62,9 @@ def test_sending_rows_of_a_session_that_is_gone_become_unknown_and_are_not_resen
     engine.run_until_done(campaign, max_seconds=20)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
-    assert set(campaign.results.filter(id__in=left).values_list("status", flat=True)) == {ResultStatus.UNKNOWN}
+    assert set(campaign.results.filter(id__in=left).values_list("status", flat=True)) == {
+        ResultStatus.UNKNOWN
+    }
     assert SimulatedDelivery.objects.filter(session=beta).count() == 5 - len(left)
     # Only the operator's explicit action re-sends them (possibly a second copy, by their choice).
     assert engine.resend_unknown(campaign, enqueue=False) == len(left)
@@ -102,7 +108,9 @@ def test_the_reaper_redispatches_a_running_campaign_no_live_lease_drives(people,
 def test_the_reaper_launches_a_scheduled_campaign_when_it_is_due(people, alpha):
     campaign = make_campaign("due", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
     engine.launch(campaign, enqueue=False)
-    campaign.__class__.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    campaign.__class__.objects.filter(pk=campaign.pk).update(
+        scheduled_at=timezone.now() - timedelta(seconds=1)
+    )
     with mock.patch.object(engine, "enqueue_drive", autospec=True):
         assert engine.reap()["launched"] == 1
     campaign.refresh_from_db()
@@ -128,7 +136,11 @@ def test_a_worker_that_lost_its_lease_stops_sending(people, alpha, monkeypatch):
 
 @pytest.mark.parametrize(
     "q_cluster, ok",
-    [({"timeout": 120, "retry": 300}, True), ({"timeout": 120, "retry": 130}, False), ({"timeout": 30, "retry": 600}, False)],
+    [
+        ({"timeout": 120, "retry": 300}, True),
+        ({"timeout": 120, "retry": 130}, False),
+        ({"timeout": 30, "retry": 600}, False),
+    ],
 )
 def test_a_q_cluster_whose_retry_is_not_well_above_timeout_is_refused(q_cluster, ok):
     with override_settings(Q_CLUSTER=q_cluster, TGC_SLICE_SECONDS=60):

@@ -46,8 +46,12 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 def spawn(args: list[str], **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=worker_env(**env), start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=worker_env(**env),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -61,10 +65,14 @@ def kill(proc: subprocess.Popen) -> None:
 
 def campaign_with(n_recipients: int, n_sessions: int, latency_ms=(5, 40)) -> Campaign:
     sessions = [
-        make_session(f"w{i}", simulator_config={"seed": i, "latency_ms": list(latency_ms), "transient_rate": 0.05})
+        make_session(
+            f"w{i}", simulator_config={"seed": i, "latency_ms": list(latency_ms), "transient_rate": 0.05}
+        )
         for i in range(n_sessions)
     ]
-    rl = make_list("crowd", [(f"@crowd_member_{i:04d}", {"first_name": f"M{i}"}) for i in range(n_recipients)])
+    rl = make_list(
+        "crowd", [(f"@crowd_member_{i:04d}", {"first_name": f"M{i}"}) for i in range(n_recipients)]
+    )
     campaign = make_campaign("fault", [rl], sessions, max_attempts=10)
     engine.launch(campaign, enqueue=False)
     return campaign
@@ -109,7 +117,13 @@ def test_qcluster_workers_killed_and_restarted_finish_the_campaign_once():
     campaign; one is SIGKILLed mid-run and a fresh one started; the reaper schedule and worker
     start-up recovery carry the work on."""
     campaign = campaign_with(150, 4, latency_ms=(20, 60))
-    q = {"Q_TIMEOUT": "40", "Q_RETRY": "120", "TGC_SLICE_SECONDS": "8", "TGC_SESSIONS_PER_DRIVER": "2", "Q_WORKERS": "2"}
+    q = {
+        "Q_TIMEOUT": "40",
+        "Q_RETRY": "120",
+        "TGC_SLICE_SECONDS": "8",
+        "TGC_SESSIONS_PER_DRIVER": "2",
+        "Q_WORKERS": "2",
+    }
     clusters = [spawn(["qcluster"], **q), spawn(["qcluster"], **q)]
     try:
         time.sleep(3)

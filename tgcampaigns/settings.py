@@ -70,7 +70,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # A file, not :memory:, so the fault tests' worker processes share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_SQLITE_NAME", default=str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("TEST_SQLITE_NAME", default=str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -99,7 +101,9 @@ TELEGRAM_API_ID = env.int("TELEGRAM_API_ID", default=0)
 TELEGRAM_API_HASH = env.str("TELEGRAM_API_HASH", default="")
 TGC_DEFAULT_REGION = env.str("TGC_DEFAULT_REGION", default="")
 TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBSCRIBE", "СТОП"])
-TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=True)
+# Off by default: Telegram does not say whether an imported phone was already a contact, so the
+# clean-up would also delete contacts the account had before (use dedicated sending accounts).
+TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=False)
 TGC_SLICE_SECONDS = env.float("TGC_SLICE_SECONDS", default=60.0)
 TGC_LEASE_SECONDS = env.float("TGC_LEASE_SECONDS", default=30.0)
 TGC_SESSIONS_PER_DRIVER = env.int("TGC_SESSIONS_PER_DRIVER", default=50)

@@ -80,8 +80,15 @@ class PeerCache(Protocol):
     async def get(self, key: str) -> tuple[str, int, int | None] | None:
         """(peer_type, peer_id, access_hash) for a recipient key, or None."""
 
-    async def put(self, key: str, peer_type: str, peer_id: int, access_hash: int | None,
-                  *, imported_contact: bool = False) -> None: ...
+    async def put(
+        self,
+        key: str,
+        peer_type: str,
+        peer_id: int,
+        access_hash: int | None,
+        *,
+        imported_contact: bool = False,
+    ) -> None: ...
 
 
 @runtime_checkable

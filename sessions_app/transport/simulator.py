@@ -55,7 +55,9 @@ def simulated_error(code: str) -> TransportError:
     """The TransportError Telegram would give for ``code`` (``FLOOD_WAIT_<s>`` carries seconds)."""
     match = re.fullmatch(r"FLOOD_WAIT_(\d+)", code)
     if match:
-        return TransportError(ErrorKind.FLOOD, "FLOOD_WAIT", f"simulated wait of {match[1]} s", float(match[1]))
+        return TransportError(
+            ErrorKind.FLOOD, "FLOOD_WAIT", f"simulated wait of {match[1]} s", float(match[1])
+        )
     kind = SIMULATED_CODES.get(code, ErrorKind.RECIPIENT)
     return TransportError(kind, code, f"simulated {code}")
 
@@ -84,8 +86,13 @@ class SimulatorTransport:
         self.connected = False
 
     async def get_me(self) -> dict:
-        return {"id": 10_000 + (self.session_id or 0), "username": f"sim_{self.session_id}",
-                "name": "Simulated account", "authorized": True, "bot": self.kind == "bot"}
+        return {
+            "id": 10_000 + (self.session_id or 0),
+            "username": f"sim_{self.session_id}",
+            "name": "Simulated account",
+            "authorized": True,
+            "bot": self.kind == "bot",
+        }
 
     async def send(self, key: str, message: OutgoingMessage, random_id: int) -> SendResult:
         """Pretend to send: latency, then the scripted or random outcome, then the ledger.
@@ -99,7 +106,9 @@ class SimulatorTransport:
         if scripted:
             raise simulated_error(scripted.pop(0))
         if self.kind == "bot" and key.startswith("+"):
-            raise TransportError(ErrorKind.RECIPIENT, "PEER_ID_INVALID", "a bot cannot message a phone number")
+            raise TransportError(
+                ErrorKind.RECIPIENT, "PEER_ID_INVALID", "a bot cannot message a phone number"
+            )
         draw = self.rng.random()
         if draw < self.flood_rate:
             raise simulated_error(f"FLOOD_WAIT_{self.rng.randint(*self.flood_seconds)}")
@@ -121,14 +130,20 @@ class SimulatorTransport:
 
 
 @sync_to_async
-def _record_delivery(session_id: int, random_id: int, key: str, message_id: int, message: OutgoingMessage) -> None:
+def _record_delivery(
+    session_id: int, random_id: int, key: str, message_id: int, message: OutgoingMessage
+) -> None:
     from sessions_app.models import SimulatedDelivery
 
     try:
         with transaction.atomic():
             SimulatedDelivery.objects.create(
-                session_id=session_id, random_id=random_id, peer_key=key, message_id=message_id,
-                text=message.text, media_type=message.media.media_type if message.media else "",
+                session_id=session_id,
+                random_id=random_id,
+                peer_key=key,
+                message_id=message_id,
+                text=message.text,
+                media_type=message.media.media_type if message.media else "",
             )
     except IntegrityError:
         raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered") from None

@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("campaign_id", type=int)
-        parser.add_argument("--run", action="store_true", help="Drive it here until done, instead of a worker.")
+        parser.add_argument(
+            "--run", action="store_true", help="Drive it here until done, instead of a worker."
+        )
         parser.add_argument("--max-seconds", type=float, default=24 * 3600.0)
 
     def handle(self, campaign_id, run, max_seconds, **options):
@@ -32,7 +34,9 @@ class Command(BaseCommand):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-        status = engine.run_until_done(campaign, max_seconds=max_seconds, slice=5.0, should_stop=lambda: bool(stopping))
+        status = engine.run_until_done(
+            campaign, max_seconds=max_seconds, slice=5.0, should_stop=lambda: bool(stopping)
+        )
         summary = engine.summary(campaign)
         self.stdout.write(f"{status}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
         if status not in (CampaignStatus.COMPLETED, CampaignStatus.PAUSED) and not stopping:
