@@ -6,7 +6,7 @@ page and its updates can never disagree. Two grouped queries per call, whatever 
 
 from __future__ import annotations
 
-from django.db.models import Avg, Count, F, Min, Max, Q
+from django.db.models import Avg, Count, F, Max, Min, Q
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
