@@ -19,6 +19,7 @@ from collections.abc import Callable
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
+from sessions_app import leases
 from sessions_app.models import Backend, SessionStatus, TelegramSession
 
 from .models import CampaignStatus, Suppression
@@ -82,15 +83,14 @@ def listen_round(owner: str, *, window: float, should_stop: Callable[[], bool] =
     A session whose lease another process holds is not connected. Leases are renewed while
     listening; a session whose lease is lost stops listening at once.
     """
-    from . import engine
 
-    leased = [s for s in listenable_sessions() if engine.try_lease(s, owner)]
+    leased = [s for s in listenable_sessions() if leases.take(s, owner, active_only=True)]
     if not leased:
         return []
     try:
         async_to_sync(_listen)(leased, owner, window, should_stop)
     finally:
-        engine.release_leases([s.pk for s in leased], owner)
+        leases.release([s.pk for s in leased], owner)
     return [s.pk for s in leased]
 
 
@@ -99,8 +99,6 @@ async def _listen(
 ) -> None:
     from sessions_app.transport import TransportError
     from sessions_app.transport.telethon_transport import TelethonTransport
-
-    from . import engine
 
     stops = {s.pk: asyncio.Event() for s in sessions}
     record = sync_to_async(handle_incoming)
@@ -118,10 +116,10 @@ async def _listen(
     async def heartbeat() -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + window
-        step = max(0.05, min(1.0, engine.lease_seconds() / 3))
+        step = max(0.05, min(1.0, leases.lease_seconds() / 3))
         while loop.time() < deadline and not should_stop():
             await asyncio.sleep(min(step, max(0.0, deadline - loop.time())))
-            held = await sync_to_async(engine.renew_leases)(list(stops), owner)
+            held = await sync_to_async(leases.renew)(list(stops), owner)
             for pk in set(stops) - held:
                 stops[pk].set()  # another process took it over: disconnect now
         for event in stops.values():

@@ -58,7 +58,7 @@ def check_health(session: TelegramSession) -> Health:
         me, error = _get_me(session)
     finally:
         if not session.is_simulated:
-            leases.release(session, owner)
+            leases.release([session.pk], owner)
 
     now = timezone.now()
     fields: dict = {"last_checked_at": now}

@@ -1,40 +1,80 @@
-"""Short leases for one-off connections (health check, contact cleanup) outside the engine.
+"""Session leases: one process per Telegram auth key across the cluster.
 
-One process per auth key across the cluster: a second connection with the same key gets it
-revoked (AUTH_KEY_DUPLICATED). Unlike the engine's lease these are taken whatever the session's
-status (a health check may look at a disabled session).
+A second connection with the same auth key gets the key revoked (``AUTH_KEY_DUPLICATED``), so
+every process that connects a session — the engine's send slices, the opt-out listener, health
+checks, contact clean-up — first takes the session's lease: ``lease_owner`` plus
+``lease_expires_at``, taken and renewed with guarded UPDATEs (on PostgreSQL a concurrent taker
+re-checks the WHERE after the first commit and gets 0 rows). A holder renews every third of
+``TGC_LEASE_SECONDS``; a dead holder's lease simply expires.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from datetime import timedelta
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import TelegramSession
+from .models import SessionStatus, TelegramSession
+
+
+def lease_seconds() -> float:
+    """How long a lease lasts without renewal (seconds; settings.TGC_LEASE_SECONDS)."""
+    return float(settings.TGC_LEASE_SECONDS)
 
 
 def owner_name(purpose: str) -> str:
-    """A lease owner for this process: ``purpose:host:pid``."""
-    return f"{purpose}:{socket.gethostname()}:{os.getpid()}"
+    """A lease owner unique to this process and call: ``purpose:host:pid:random``."""
+    return f"{purpose}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def take(session: TelegramSession, owner: str) -> bool:
-    """Take the lease if nobody holds it (or it expired); True when taken. One guarded UPDATE."""
+def _free(now: datetime, owner: str) -> Q:
+    return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | Q(lease_expires_at__lt=now)
+
+
+def take(session: TelegramSession, owner: str, *, active_only: bool = False) -> bool:
+    """Take ``session``'s lease for ``owner`` if it is free or expired; True when taken.
+
+    ``active_only``: only an ``active`` session (the engine); health checks may look at any.
+    Taking a lease resets ``current_load``: nobody else can have requests in flight on it.
+    """
     now = timezone.now()
-    until = now + timedelta(seconds=float(settings.TGC_LEASE_SECONDS))
-    free = Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | Q(lease_expires_at__lt=now)
+    qs = TelegramSession.objects.filter(_free(now, owner), pk=session.pk)
+    if active_only:
+        qs = qs.filter(status=SessionStatus.ACTIVE)
     return (
-        TelegramSession.objects.filter(free, pk=session.pk).update(lease_owner=owner, lease_expires_at=until)
+        qs.update(
+            lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds()), current_load=0
+        )
         == 1
     )
 
 
-def release(session: TelegramSession, owner: str) -> None:
-    TelegramSession.objects.filter(pk=session.pk, lease_owner=owner).update(
-        lease_owner="", lease_expires_at=None
+def renew(session_ids: Iterable[int], owner: str) -> set[int]:
+    """Extend ``owner``'s leases; returns the ids it still holds (a missing one was taken over)."""
+    ids = list(session_ids)
+    until = timezone.now() + timedelta(seconds=lease_seconds())
+    TelegramSession.objects.filter(pk__in=ids, lease_owner=owner).update(lease_expires_at=until)
+    return set(TelegramSession.objects.filter(pk__in=ids, lease_owner=owner).values_list("id", flat=True))
+
+
+def release(session_ids: Iterable[int], owner: str) -> None:
+    """Give up ``owner``'s leases (others' are left alone)."""
+    TelegramSession.objects.filter(pk__in=list(session_ids), lease_owner=owner).update(
+        lease_owner="", lease_expires_at=None, current_load=0
+    )
+
+
+def live_ids(now: datetime | None = None) -> set[int]:
+    """Ids of sessions whose lease is held and not expired."""
+    now = now or timezone.now()
+    return set(
+        TelegramSession.objects.exclude(lease_owner="")
+        .filter(lease_expires_at__gt=now)
+        .values_list("id", flat=True)
     )

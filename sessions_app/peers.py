@@ -105,6 +105,6 @@ def forget_imported_contacts(session: TelegramSession) -> int | None:
     try:
         async_to_sync(_delete)()
     finally:
-        leases.release(session, owner)
+        leases.release([session.pk], owner)
     ResolvedPeer.objects.filter(pk__in=[pk for pk, _, _ in peers]).update(imported_contact=False)
     return len(peers)

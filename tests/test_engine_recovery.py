@@ -12,7 +12,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from campaigns import engine
+from campaigns import rows as rows_api
 from campaigns.models import CampaignStatus, ResultStatus
+from sessions_app import leases
 from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession
 
 from .conftest import make_campaign
@@ -24,9 +26,9 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
     """What a worker killed mid-batch leaves: rows ``sending`` under an expired lease, the first
     ``delivered`` of them already delivered by Telegram."""
     owner = "dead-host:1:0"
-    assert engine.try_lease(session, owner)
-    rows = engine.claim_rows(campaign.pk, session.pk, owner, 10)
-    engine.mark_sending(campaign.pk, session.pk, owner, [r.id for r in rows])
+    assert leases.take(session, owner, active_only=True)
+    rows = rows_api.claim_rows(campaign.pk, session.pk, owner, 10)
+    rows_api.mark_sending(campaign.pk, session.pk, owner, [r.id for r in rows])
     for row in rows[:delivered]:
         SimulatedDelivery.objects.create(
             session=session, random_id=row.random_id, peer_key=row.key, message_id=1
@@ -75,8 +77,8 @@ def test_sending_rows_of_a_session_that_is_gone_become_unknown_and_are_not_resen
 def test_claimed_rows_of_a_dead_worker_return_to_the_queue(people, alpha):
     campaign = make_campaign("claimed", [people], [alpha])
     engine.launch(campaign, enqueue=False)
-    engine.try_lease(alpha, "dead:2:0")
-    engine.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
+    leases.take(alpha, "dead:2:0")
+    rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
     TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert engine.reap(dispatch=False)["claimed_returned"] == 3
     assert campaign.results.filter(status="pending").count() == 5
@@ -85,16 +87,16 @@ def test_claimed_rows_of_a_dead_worker_return_to_the_queue(people, alpha):
 def test_a_task_that_finds_the_campaign_already_driven_exits_at_once(people, alpha):
     campaign = make_campaign("driven", [people], [alpha])
     engine.launch(campaign, enqueue=False)
-    assert engine.try_lease(alpha, "other-worker:3:0")
+    assert leases.take(alpha, "other-worker:3:0")
     assert engine.drive(campaign.pk, seconds=5, enqueue_next=False) == "already driven"
     assert not SimulatedDelivery.objects.exists()
 
 
 def test_two_owners_cannot_hold_one_session_lease(alpha):
-    assert engine.try_lease(alpha, "a:1:1")
-    assert not engine.try_lease(alpha, "b:1:1")
-    engine.release_leases([alpha.pk], "a:1:1")
-    assert engine.try_lease(alpha, "b:1:1")
+    assert leases.take(alpha, "a:1:1")
+    assert not leases.take(alpha, "b:1:1")
+    leases.release([alpha.pk], "a:1:1")
+    assert leases.take(alpha, "b:1:1")
 
 
 def test_the_reaper_redispatches_a_running_campaign_no_live_lease_drives(people, alpha):
@@ -118,18 +120,18 @@ def test_the_reaper_launches_a_scheduled_campaign_when_it_is_due(people, alpha):
 
 
 def test_a_worker_that_lost_its_lease_stops_sending(people, alpha, monkeypatch):
-    monkeypatch.setattr(engine, "lease_seconds", lambda: 0.3)
+    monkeypatch.setattr(leases, "lease_seconds", lambda: 0.3)
     alpha.send_delay = 0.2
     alpha.save()
     campaign = make_campaign("stolen", [people], [alpha])
     engine.launch(campaign, enqueue=False)
-    real_renew = engine.renew_leases
+    real_renew = leases.renew
 
     def stolen(ids, owner):
         TelegramSession.objects.filter(pk__in=ids).update(lease_owner="thief:9:9")
         return real_renew(ids, owner)
 
-    monkeypatch.setattr(engine, "renew_leases", stolen)
+    monkeypatch.setattr(leases, "renew", stolen)
     engine.drive(campaign.pk, seconds=5, enqueue_next=False)
     assert SimulatedDelivery.objects.count() < 5
 
@@ -146,3 +148,21 @@ def test_a_q_cluster_whose_retry_is_not_well_above_timeout_is_refused(q_cluster,
     with override_settings(Q_CLUSTER=q_cluster, TGC_SLICE_SECONDS=60):
         ids = {m.id for m in run_checks()}
     assert ("campaigns.E001" not in ids) is ok
+
+
+def test_a_row_in_doubt_is_never_moved_to_another_session_when_its_own_fails(people, alpha, beta):
+    campaign = make_campaign("pinned", [people], [alpha, beta])
+    engine.launch(campaign, enqueue=False)
+    left = crash_mid_batch(campaign, alpha, delivered=1)
+    # On the resend, alpha's auth key turns out revoked: the rows it may have delivered stay
+    # with it and become unknown instead of going out a second time from beta.
+    alpha.simulator_config["script"] = {
+        key: ["AUTH_KEY_UNREGISTERED"] for key in campaign.results.values_list("key", flat=True)
+    }
+    alpha.save()
+    engine.run_until_done(campaign, max_seconds=20)
+    assert set(campaign.results.filter(id__in=left).values_list("status", flat=True)) == {
+        ResultStatus.UNKNOWN
+    }
+    delivered = Counter(SimulatedDelivery.objects.values_list("peer_key", flat=True))
+    assert max(delivered.values()) == 1

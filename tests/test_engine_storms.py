@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns import engine
+from campaigns import engine, sender
 from campaigns.models import CampaignStatus, DeliveryAttempt, ResultStatus
 from sessions_app.models import SimulatedDelivery
 
@@ -40,8 +40,10 @@ def in_thread(fn, *args, **kwargs) -> threading.Thread:
 
 def test_in_a_flood_wait_storm_no_request_leaves_a_session_before_its_wait_ends():
     sessions = [
-        make_session(f"storm{i}", simulator_config={"seed": i, "latency_ms": [1, 5], "flood_rate": 0.15,
-                                                     "flood_seconds": [1, 2]})
+        make_session(
+            f"storm{i}",
+            simulator_config={"seed": i, "latency_ms": [1, 5], "flood_rate": 0.15, "flood_seconds": [1, 2]},
+        )
         for i in range(3)
     ]
     campaign = make_campaign("storm", [crowd(60)], sessions, flood_wait_threshold=600)
@@ -52,16 +54,22 @@ def test_in_a_flood_wait_storm_no_request_leaves_a_session_before_its_wait_ends(
     for flood in floods:
         seconds = int(re.search(r"(\d+) s", flood.error_text)[1])
         too_early = DeliveryAttempt.objects.filter(
-            session=flood.session_id, started_at__gt=flood.finished_at,
+            session=flood.session_id,
+            started_at__gt=flood.finished_at,
             started_at__lt=flood.finished_at + timedelta(seconds=seconds),
         )
-        assert not too_early.exists(), (flood.error_text, list(too_early.values_list("started_at", flat=True)))
+        assert not too_early.exists(), (
+            flood.error_text,
+            list(too_early.values_list("started_at", flat=True)),
+        )
     assert max(Counter(SimulatedDelivery.objects.values_list("peer_key", flat=True)).values()) == 1
     assert not campaign.results.exclude(status=ResultStatus.SENT).exists()
 
 
 def test_pause_mid_run_stops_every_session_and_resume_finishes_without_duplicates():
-    sessions = [make_session(f"p{i}", send_delay=0.1, simulator_config={"latency_ms": [1, 3]}) for i in range(3)]
+    sessions = [
+        make_session(f"p{i}", send_delay=0.1, simulator_config={"latency_ms": [1, 3]}) for i in range(3)
+    ]
     campaign = make_campaign("pause-mid", [crowd(60)], sessions)
     engine.launch(campaign, enqueue=False)
     worker = in_thread(engine.drive, campaign.pk, seconds=30, enqueue_next=False)
@@ -69,7 +77,9 @@ def test_pause_mid_run_stops_every_session_and_resume_finishes_without_duplicate
     engine.pause(campaign)
     paused_at = timezone.now()
     worker.join(timeout=30)
-    late = DeliveryAttempt.objects.filter(started_at__gt=paused_at + timedelta(seconds=engine.CONTROL_POLL_SECONDS + 0.1))
+    late = DeliveryAttempt.objects.filter(
+        started_at__gt=paused_at + timedelta(seconds=sender.CONTROL_POLL_SECONDS + 0.1)
+    )
     assert not late.exists()
     sent_before = SimulatedDelivery.objects.count()
     assert 0 < sent_before < 60
@@ -82,7 +92,9 @@ def test_pause_mid_run_stops_every_session_and_resume_finishes_without_duplicate
 
 
 def test_cancel_mid_run_cancels_the_rest_and_counts_add_up():
-    sessions = [make_session(f"c{i}", send_delay=0.1, simulator_config={"latency_ms": [1, 3]}) for i in range(2)]
+    sessions = [
+        make_session(f"c{i}", send_delay=0.1, simulator_config={"latency_ms": [1, 3]}) for i in range(2)
+    ]
     campaign = make_campaign("cancel-mid", [crowd(40)], sessions)
     engine.launch(campaign, enqueue=False)
     worker = in_thread(engine.drive, campaign.pk, seconds=30, enqueue_next=False)

@@ -1,0 +1,314 @@
+"""One slice of sending: every leased session sends concurrently in one asyncio loop.
+
+Entered from :func:`campaigns.engine.drive` through ``async_to_sync``; every ORM call goes through
+``sync_to_async`` and so runs on the calling thread, serialised, while requests to Telegram
+overlap. Sessions pace themselves (:mod:`campaigns.pacing`); a heartbeat renews their leases and a
+control poll stops every session when staff pause or cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db.models import Min
+from django.utils import timezone
+
+from sessions_app import leases
+from sessions_app.models import SessionStatus, TelegramSession
+from sessions_app.transport import ErrorKind, MediaSpec, OutgoingMessage, TransportError, get_transport
+
+from . import rows
+from .models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from .pacing import Pace
+from .rows import Outcome, RowWork
+
+log = logging.getLogger(__name__)
+
+CONTROL_POLL_SECONDS = 0.25
+# A batch covers about this many seconds of a session's pace: one claim UPDATE per batch, and a
+# pause is seen before the next batch (and between sends through the control poll).
+BATCH_WINDOW_SECONDS = 0.5
+MAX_BATCH = 200
+
+
+def max_in_flight() -> int:
+    """Requests one session may have awaiting Telegram's answer at once."""
+    return int(settings.TGC_MAX_IN_FLIGHT)
+
+
+def _message_for(campaign: Campaign):
+    """A function fields → OutgoingMessage for this campaign (template compiled once)."""
+    from . import messages
+
+    media = None
+    if campaign.media and campaign.media_info:
+        info = campaign.media_info
+        media = MediaSpec(
+            path=campaign.media.path,
+            media_type=campaign.media_type,
+            mime_type=info.get("mime_type") or "application/octet-stream",
+            file_name=info.get("file_name") or os.path.basename(campaign.media.name),
+            size=info.get("size") or 0,
+            width=info.get("width"),
+            height=info.get("height"),
+            duration=info.get("duration"),
+            supports_streaming=bool(info.get("supports_streaming")),
+        )
+    template, mode = campaign.message, campaign.parse_mode
+
+    def build(fields: dict) -> OutgoingMessage:
+        return OutgoingMessage(
+            text=messages.render(template, fields or {}, mode), parse_mode=mode, media=media
+        )
+
+    return build
+
+
+@dataclass
+class SliceReport:
+    sent: int = 0
+    outcomes: int = 0
+    sessions: int = 0
+    stopped_by: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+class SliceRunner:
+    """One slice: every leased session sends concurrently in one asyncio loop until the deadline,
+    a pause/cancel, or nothing is left. All ORM calls go through ``sync_to_async`` and so run on
+    the calling thread (the slice is entered with ``async_to_sync``)."""
+
+    def __init__(self, campaign: Campaign, sessions: list[TelegramSession], owner: str, seconds: float):
+        self.campaign = campaign
+        self.sessions = sessions
+        self.owner = owner
+        self.deadline = time.monotonic() + seconds
+        self.stop = asyncio.Event()
+        self.lost: set[int] = set()
+        self.build = _message_for(campaign)
+        self.report = SliceReport(sessions=len(sessions))
+
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def halted(self, session: TelegramSession) -> bool:
+        return self.stop.is_set() or session.pk in self.lost or self.time_left() <= 0
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early on a stop."""
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=max(0.0, seconds))
+        except TimeoutError:
+            pass
+
+    async def run(self) -> SliceReport:
+        aux = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._watch_control())]
+        try:
+            results = await asyncio.gather(
+                *(self._session_loop(s) for s in self.sessions), return_exceptions=True
+            )
+        finally:
+            for task in aux:
+                task.cancel()
+        for session, result in zip(self.sessions, results):
+            if isinstance(result, BaseException):
+                log.error("session %s loop crashed", session.pk, exc_info=result)
+                self.report.errors.append(f"{session.name}: {result!r}")
+        return self.report
+
+    async def _heartbeat(self) -> None:
+        ids = [s.pk for s in self.sessions]
+        while True:
+            await asyncio.sleep(leases.lease_seconds() / 3)
+            held = await sync_to_async(leases.renew)(ids, self.owner)
+            self.lost |= set(ids) - held
+
+    async def _watch_control(self) -> None:
+        get_status = sync_to_async(
+            lambda: Campaign.objects.filter(pk=self.campaign.pk).values_list("status", flat=True).first()
+        )
+        while not self.stop.is_set():
+            status = await get_status()
+            if status != CampaignStatus.RUNNING:
+                self.report.stopped_by = status or "deleted"
+                self.stop.set()
+            await asyncio.sleep(CONTROL_POLL_SECONDS)
+
+    def blocked(self, session: TelegramSession, pace: Pace) -> bool:
+        """No further request may leave this session in this slice (for now)."""
+        return (
+            self.halted(session)
+            or pace.capped()
+            or session.status != SessionStatus.ACTIVE
+            or session.flood_wait_left() > 0
+        )
+
+    async def _session_loop(self, session: TelegramSession) -> None:
+        pace = await sync_to_async(_load_pace)(self.campaign, session)
+        batch_size = max(1, min(MAX_BATCH, int(BATCH_WINDOW_SECONDS / max(pace.interval, 1e-3))))
+        transport = await sync_to_async(_transport_for)(session)
+        in_flight = asyncio.Semaphore(max_in_flight())
+        finishers: list[asyncio.Task] = []
+        try:
+            await transport.connect()
+        except TransportError as exc:
+            await sync_to_async(_apply_effects)(self.campaign, session, [exc])
+            return
+        try:
+            while not self.halted(session) and session.status == SessionStatus.ACTIVE:
+                wait = max(session.flood_wait_left(), pace.wait_for(time.monotonic()))
+                if pace.capped() or wait > self.time_left():
+                    break
+                if wait > 0:
+                    await self.nap(wait)
+                    continue
+                limit = min(batch_size, pace.remaining_today())
+                batch = await sync_to_async(rows.claim_rows)(self.campaign.pk, session.pk, self.owner, limit)
+                if not batch:
+                    if finishers and not all(f.done() for f in finishers):
+                        await asyncio.wait(finishers)  # their retries may be due soon
+                        continue
+                    due = await sync_to_async(_next_due)(self.campaign.pk, session.pk)
+                    if due is None or due > self.time_left():
+                        break
+                    await self.nap(due)
+                    continue
+                finishers.append(await self._send_batch(session, transport, pace, in_flight, batch))
+        finally:
+            if finishers:
+                await asyncio.gather(*finishers, return_exceptions=True)
+            try:
+                await transport.disconnect()
+            except Exception:  # disconnecting must never mask the slice's outcome
+                log.warning("session %s: disconnect failed", session.pk, exc_info=True)
+
+    async def _send_batch(
+        self,
+        session: TelegramSession,
+        transport,
+        pace: Pace,
+        in_flight: asyncio.Semaphore,
+        batch: list[RowWork],
+    ) -> asyncio.Task:
+        """Start the batch's requests at the session's pace, up to ``max_in_flight()`` at once
+        (Telegram multiplexes requests on one connection, so a 300 ms round trip does not cap a
+        bot at 3 msg/s), and return a task that records the outcomes when they are all in.
+        Returns as soon as the last request has left, so the next batch overlaps this one."""
+        marked_ids = await sync_to_async(rows.mark_sending)(
+            self.campaign.pk, session.pk, self.owner, [r.id for r in batch]
+        )
+        if not marked_ids:
+            await sync_to_async(rows.release_claims)(self.owner, batch)
+            self.stop.set()
+            return asyncio.create_task(asyncio.sleep(0))
+        batch = [r for r in batch if r.id in marked_ids]
+        tasks: list[asyncio.Task] = []
+        for row in batch:
+            if self.blocked(session, pace):
+                break
+            wait = pace.wait_for(time.monotonic())
+            if wait > 0:
+                await self.nap(wait)
+                if self.blocked(session, pace):
+                    break
+            await in_flight.acquire()
+            if self.blocked(session, pace):
+                in_flight.release()
+                break
+            task = asyncio.create_task(self._send_one(session, transport, pace, row))
+            task.add_done_callback(lambda _t: in_flight.release())
+            tasks.append(task)
+            await asyncio.sleep(0)  # let the request leave before pacing the next one
+        return asyncio.create_task(self._finish_batch(session, batch, tasks))
+
+    async def _finish_batch(
+        self, session: TelegramSession, batch: list[RowWork], tasks: list[asyncio.Task]
+    ) -> None:
+        outcomes: list[Outcome] = list(await asyncio.gather(*tasks)) if tasks else []
+        unsent = batch[len(tasks) :]
+        await sync_to_async(rows.apply_outcomes)(
+            self.campaign, session, self.owner, outcomes, unsent, len(batch)
+        )
+        errors = [o.error for o in outcomes if o.error is not None]
+        if errors:
+            await sync_to_async(_apply_effects)(self.campaign, session, errors)
+        self.report.outcomes += len(outcomes)
+        self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
+
+    async def _send_one(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome:
+        """One request; never raises. Marks the session blocked in memory at once on a FloodWait,
+        a session or spam-limit error, and stops the slice on a content error."""
+        started = timezone.now()
+        pace.record(time.monotonic())
+        try:
+            message = self.build(row.fields)
+            result = await transport.send(row.key, message, row.random_id)
+        except TransportError as exc:
+            if exc.kind == ErrorKind.DUPLICATE:
+                return Outcome(row, "duplicate", started, timezone.now())
+            if exc.kind == ErrorKind.FLOOD:
+                until = timezone.now() + timedelta(seconds=exc.seconds or 0)
+                session.flood_wait_until = max(until, session.flood_wait_until or until)
+            elif exc.kind in (ErrorKind.SESSION, ErrorKind.SPAM_LIMITED):
+                session.status = SessionStatus.DISABLED
+            if exc.kind in (ErrorKind.CONTENT, ErrorKind.SPAM_LIMITED):
+                self.stop.set()
+            return Outcome(row, exc.kind.value, started, timezone.now(), error=exc)
+        except Exception as exc:  # a bug must cost a retry, not the slice and its other rows
+            log.exception("session %s: unexpected error sending row %s", session.pk, row.id)
+            err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            return Outcome(row, err.kind.value, started, timezone.now(), error=err)
+        kind = "duplicate" if result.duplicate else "sent"
+        return Outcome(row, kind, started, timezone.now(), message_id=result.message_id)
+
+
+def _transport_for(session: TelegramSession):
+    if session.is_simulated:
+        return get_transport(session)
+    from sessions_app.peers import DatabasePeerCache
+
+    return get_transport(session, DatabasePeerCache(session))
+
+
+def _load_pace(campaign: Campaign, session: TelegramSession) -> Pace:
+    """The session's pace, seeded with today's count and its latest sends (across processes)."""
+    now = timezone.now()
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = MessageResult.objects.filter(session=session, sent_at__gte=start)
+    pace = Pace(
+        delay=max(session.send_delay, campaign.delay_seconds),
+        per_minute=session.max_per_minute,
+        daily_cap=session.daily_cap,
+        sent_today=today.count(),
+    )
+    recent = today.filter(sent_at__gte=now - timedelta(seconds=60)).order_by("-sent_at")
+    mono_now = time.monotonic()
+    for sent_at in reversed(list(recent.values_list("sent_at", flat=True)[: max(pace.per_minute, 1)])):
+        pace.recent.append(mono_now - (now - sent_at).total_seconds())
+    if pace.recent:
+        pace.next_at = pace.recent[-1] + pace.delay
+    return pace
+
+
+def _next_due(campaign_id: int, session_id: int) -> float | None:
+    """Seconds until the session's next retry-scheduled row is due, None when it has none."""
+    due = MessageResult.objects.filter(
+        campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING
+    ).aggregate(m=Min("next_attempt_at"))["m"]
+    if due is None:
+        return None
+    return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def _apply_effects(campaign: Campaign, session: TelegramSession, errors: list[TransportError]) -> None:
+    from .engine import apply_error_effects  # the engine imports this module
+
+    for err in errors:
+        apply_error_effects(campaign, session, err)
