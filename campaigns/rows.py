@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app import leases
@@ -108,23 +108,16 @@ def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) 
     is running (so a pause or cancel committed before this UPDATE stops them). Committed before
     any request leaves. Returns the ids marked."""
     now = timezone.now()
-    running = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING)
-    if not running.exists():
-        return set()
-    with transaction.atomic():
-        n = MessageResult.objects.filter(
-            id__in=ids, status=ResultStatus.CLAIMED, claimed_by=owner, campaign__status=CampaignStatus.RUNNING
-        ).update(status=ResultStatus.SENDING, in_doubt=True, sending_at=now, updated_at=now)
-        if not n:
-            return set()
-        TelegramSession.objects.filter(pk=session_id).update(current_load=F("current_load") + n)
-        if n == len(ids):
-            return set(ids)
-        return set(
-            MessageResult.objects.filter(
-                id__in=ids, status=ResultStatus.SENDING, claimed_by=owner
-            ).values_list("id", flat=True)
+    n = MessageResult.objects.filter(
+        id__in=ids, status=ResultStatus.CLAIMED, claimed_by=owner, campaign__status=CampaignStatus.RUNNING
+    ).update(status=ResultStatus.SENDING, in_doubt=True, sending_at=now, updated_at=now)
+    if n == len(ids) or not n:
+        return set(ids) if n else set()
+    return set(
+        MessageResult.objects.filter(id__in=ids, status=ResultStatus.SENDING, claimed_by=owner).values_list(
+            "id", flat=True
         )
+    )
 
 
 def release_claims(owner: str, rows: list[RowWork]) -> None:
@@ -158,7 +151,6 @@ def apply_outcomes(
     owner: str,
     outcomes: list[Outcome],
     unsent: list[RowWork],
-    marked: int,
 ) -> None:
     """Write a batch's outcomes in one transaction: rows, DeliveryAttempts, the session's load,
     and the rows whose requests never left back to the queue. The effects of errors on the session
@@ -217,8 +209,6 @@ def apply_outcomes(
         insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
         if unsent:
             release_claims(owner, unsent)
-        if marked:
-            TelegramSession.objects.filter(pk=session.pk).update(current_load=F("current_load") - marked)
 
 
 def _mark_sent(owner: str, pairs: list[tuple[int, int | None]], now: datetime) -> int:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 CONTROL_POLL_SECONDS = 0.25
 # A batch covers about this many seconds of a session's pace: one claim UPDATE per batch, and a
 # pause is seen before the next batch (and between sends through the control poll).
-BATCH_WINDOW_SECONDS = 0.5
+BATCH_WINDOW_SECONDS = 2.0
 MAX_BATCH = 200
 
 
@@ -94,6 +94,9 @@ class SliceRunner:
         self.lost: set[int] = set()
         self.build = _message_for(campaign)
         self.report = SliceReport(sessions=len(sessions))
+        # Requests awaiting Telegram's answer per session id: +1/-1 around every send (try/finally),
+        # written to TelegramSession.current_load by the heartbeat and zeroed with the lease.
+        self.load: dict[int, int] = {s.pk: 0 for s in sessions}
 
     def time_left(self) -> float:
         return self.deadline - time.monotonic()
@@ -124,11 +127,18 @@ class SliceRunner:
         return self.report
 
     async def _heartbeat(self) -> None:
+        """Renew the leases (a lost one stops its session at once) and publish the sessions'
+        current load, every third of the lease and at least every 2 s."""
         ids = [s.pk for s in self.sessions]
+        published: dict[int, int] = {}
         while True:
-            await asyncio.sleep(leases.lease_seconds() / 3)
+            await asyncio.sleep(min(leases.lease_seconds() / 3, 2.0))
             held = await sync_to_async(leases.renew)(ids, self.owner)
             self.lost |= set(ids) - held
+            changed = {pk: n for pk, n in self.load.items() if published.get(pk, 0) != n}
+            if changed:
+                await sync_to_async(_publish_load)(changed, self.owner)
+                published.update(changed)
 
     async def _watch_control(self) -> None:
         get_status = sync_to_async(
@@ -182,8 +192,10 @@ class SliceRunner:
                     continue
                 finishers.append(await self._send_batch(session, transport, pace, in_flight, batch))
         finally:
-            if finishers:
-                await asyncio.gather(*finishers, return_exceptions=True)
+            for result in await asyncio.gather(*finishers, return_exceptions=True):
+                if isinstance(result, BaseException):  # rows stay 'sending': the reaper re-sends them
+                    log.error("session %s: recording outcomes failed", session.pk, exc_info=result)
+                    self.report.errors.append(repr(result))
             try:
                 await transport.disconnect()
             except Exception:  # disconnecting must never mask the slice's outcome
@@ -233,9 +245,7 @@ class SliceRunner:
     ) -> None:
         outcomes: list[Outcome] = list(await asyncio.gather(*tasks)) if tasks else []
         unsent = batch[len(tasks) :]
-        await sync_to_async(rows.apply_outcomes)(
-            self.campaign, session, self.owner, outcomes, unsent, len(batch)
-        )
+        await sync_to_async(rows.apply_outcomes)(self.campaign, session, self.owner, outcomes, unsent)
         errors = [o.error for o in outcomes if o.error is not None]
         if errors:
             await sync_to_async(_apply_effects)(self.campaign, session, errors)
@@ -243,6 +253,14 @@ class SliceRunner:
         self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
 
     async def _send_one(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome:
+        """:meth:`_request`, counted in the session's load while it awaits Telegram."""
+        self.load[session.pk] += 1
+        try:
+            return await self._request(session, transport, pace, row)
+        finally:
+            self.load[session.pk] -= 1
+
+    async def _request(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome:
         """One request; never raises. Marks the session blocked in memory at once on a FloodWait,
         a session or spam-limit error, and stops the slice on a content error."""
         started = timezone.now()
@@ -312,3 +330,8 @@ def _apply_effects(campaign: Campaign, session: TelegramSession, errors: list[Tr
 
     for err in errors:
         apply_error_effects(campaign, session, err)
+
+
+def _publish_load(loads: dict[int, int], owner: str) -> None:
+    for session_id, n in loads.items():
+        TelegramSession.objects.filter(pk=session_id, lease_owner=owner).update(current_load=n)

@@ -344,3 +344,31 @@ def test_operation_metrics_count_requests_retries_and_flood_waits(people, alpha,
     assert m["elapsed_seconds"] >= 1.0 and m["sent_per_minute"] > 0
     [session] = m["sessions"]
     assert session["name"] == "alpha" and session["mean_latency_ms"] >= 5
+
+
+def test_in_flight_load_is_counted_around_every_send_and_returns_to_zero_after_errors(people, monkeypatch):
+    from asgiref.sync import async_to_sync
+
+    from campaigns.sender import SliceRunner
+    from sessions_app import leases
+    from sessions_app.transport.simulator import SimulatorTransport
+
+    good = make_session("good")
+    bad = make_session("bad", simulator_config={"recipient_error_rate": 1.0})
+    campaign = make_campaign("loads", [people], [good, bad])
+    engine.launch(campaign, enqueue=False)
+    for s in (good, bad):
+        assert leases.take(s, "test-owner", active_only=True)
+    runner = SliceRunner(campaign, [good, bad], "test-owner", 5.0)
+    seen: list[dict] = []
+    real_send = SimulatorTransport.send
+
+    async def spy(self, key, message, random_id):
+        seen.append(dict(runner.load))
+        return await real_send(self, key, message, random_id)
+
+    monkeypatch.setattr(SimulatorTransport, "send", spy)
+    async_to_sync(runner.run)()
+    assert len(seen) == 5
+    assert {pk for loads in seen for pk, n in loads.items() if n >= 1} == {good.pk, bad.pk}
+    assert runner.load == {good.pk: 0, bad.pk: 0}
