@@ -358,7 +358,10 @@ def _cancel_open_rows(campaign_id: int) -> int:
     )
 
 
-def _reopen(campaign: Campaign, rows, *, enqueue: bool) -> int:
+def _reopen(campaign: Campaign, rows, *, enqueue: bool, **extra) -> int:
+    campaign.refresh_from_db(fields=["status"])
+    if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED, CampaignStatus.COMPLETED):
+        return 0  # draft has no rows; a cancelled campaign is final
     n = rows.update(
         status=ResultStatus.PENDING,
         attempts=0,
@@ -367,6 +370,7 @@ def _reopen(campaign: Campaign, rows, *, enqueue: bool) -> int:
         next_attempt_at=None,
         claimed_by="",
         updated_at=timezone.now(),
+        **extra,
     )
     if n:
         Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.COMPLETED).update(
@@ -380,7 +384,8 @@ def _reopen(campaign: Campaign, rows, *, enqueue: bool) -> int:
 
 
 def retry_failed(campaign: Campaign, *, enqueue: bool = True) -> int:
-    """Queue the campaign's ``failed`` rows again (attempts reset). Returns how many."""
+    """Queue the campaign's ``failed`` rows again (attempts reset). Returns how many (0 for a
+    cancelled campaign: cancelling is final)."""
     return _reopen(campaign, campaign.results.filter(status=ResultStatus.FAILED), enqueue=enqueue)
 
 
@@ -389,8 +394,7 @@ def resend_unknown(campaign: Campaign, *, enqueue: bool = True) -> int:
     arrived: from the same session when it is usable (Telegram then de-duplicates by random_id),
     otherwise from another session, which may deliver a second copy."""
     rows = campaign.results.filter(status=ResultStatus.UNKNOWN)
-    rows.update(in_doubt=False)
-    return _reopen(campaign, rows, enqueue=enqueue)
+    return _reopen(campaign, rows, enqueue=enqueue, in_doubt=False)
 
 
 def rebalance(campaign: Campaign) -> int:
@@ -605,7 +609,11 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     now = timezone.now()
     live = leases.live_ids(now)
     stats: dict[str, int] = {}
-    orphan = MessageResult.objects.exclude(session_id__in=live)
+    # Only rows whose claim expired: a live worker renews its claims with its leases, so a row it
+    # marked a moment after ``live`` was read still has a future claim_expires_at and is left alone.
+    orphan = MessageResult.objects.filter(Q(claim_expires_at__lt=now) | Q(claim_expires_at=None)).exclude(
+        session_id__in=live
+    )
     stats["claimed_returned"] = orphan.filter(status=ResultStatus.CLAIMED).update(
         status=ResultStatus.PENDING, claimed_by="", updated_at=now
     )

@@ -110,7 +110,13 @@ def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) 
     now = timezone.now()
     n = MessageResult.objects.filter(
         id__in=ids, status=ResultStatus.CLAIMED, claimed_by=owner, campaign__status=CampaignStatus.RUNNING
-    ).update(status=ResultStatus.SENDING, in_doubt=True, sending_at=now, updated_at=now)
+    ).update(
+        status=ResultStatus.SENDING,
+        in_doubt=True,
+        sending_at=now,
+        updated_at=now,
+        claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
+    )
     if n == len(ids) or not n:
         return set(ids) if n else set()
     return set(
@@ -118,6 +124,16 @@ def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) 
             "id", flat=True
         )
     )
+
+
+def renew_claims(owner: str) -> int:
+    """Extend the claims of ``owner``'s ``claimed``/``sending`` rows along with its leases, so the
+    reaper (which only touches rows whose claim expired) never takes a row from a live worker,
+    whatever it read about leases a moment before."""
+    until = timezone.now() + timedelta(seconds=leases.lease_seconds())
+    return MessageResult.objects.filter(
+        status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING), claimed_by=owner
+    ).update(claim_expires_at=until)
 
 
 def release_claims(owner: str, rows: list[RowWork]) -> None:

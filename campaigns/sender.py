@@ -23,6 +23,7 @@ from django.utils import timezone
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, MediaSpec, OutgoingMessage, TransportError, get_transport
+from sessions_app.transport.formatting import parse, utf16_length
 
 from . import rows
 from .models import Campaign, CampaignStatus, MessageResult, ResultStatus
@@ -62,11 +63,22 @@ def _message_for(campaign: Campaign):
             supports_streaming=bool(info.get("supports_streaming")),
         )
     template, mode = campaign.message, campaign.parse_mode
+    limit, what = (messages.CAPTION_MAX, "caption") if media else (messages.TEXT_MAX, "text")
 
     def build(fields: dict) -> OutgoingMessage:
-        return OutgoingMessage(
-            text=messages.render(template, fields or {}, mode), parse_mode=mode, media=media
-        )
+        """Raises TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this
+        recipient's text past Telegram's limit: only this row fails, the campaign goes on."""
+        text = messages.render(template, fields or {}, mode)
+        # Parsing can only shorten the text, so most messages skip it.
+        length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0
+        if length > limit:
+            code = "MEDIA_CAPTION_TOO_LONG" if media else "MESSAGE_TOO_LONG"
+            raise TransportError(
+                ErrorKind.RECIPIENT,
+                code,
+                f"the personalised {what} is {length} characters for this recipient; Telegram allows {limit}",
+            )
+        return OutgoingMessage(text=text, parse_mode=mode, media=media)
 
     return build
 
@@ -135,6 +147,7 @@ class SliceRunner:
             await asyncio.sleep(min(leases.lease_seconds() / 3, 2.0))
             held = await sync_to_async(leases.renew)(ids, self.owner)
             self.lost |= set(ids) - held
+            await sync_to_async(rows.renew_claims)(self.owner)
             changed = {pk: n for pk, n in self.load.items() if published.get(pk, 0) != n}
             if changed:
                 await sync_to_async(_publish_load)(changed, self.owner)
@@ -264,9 +277,16 @@ class SliceRunner:
         """One request; never raises. Marks the session blocked in memory at once on a FloodWait,
         a session or spam-limit error, and stops the slice on a content error."""
         started = timezone.now()
-        pace.record(time.monotonic())
         try:
             message = self.build(row.fields)
+        except TransportError as exc:  # this recipient's personalised text is too long
+            return Outcome(row, exc.kind.value, started, timezone.now(), error=exc)
+        except Exception as exc:
+            log.exception("session %s: rendering row %s failed", session.pk, row.id)
+            err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            return Outcome(row, err.kind.value, started, timezone.now(), error=err)
+        pace.record(time.monotonic())
+        try:
             result = await transport.send(row.key, message, row.random_id)
         except TransportError as exc:
             if exc.kind == ErrorKind.DUPLICATE:

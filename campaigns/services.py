@@ -112,15 +112,17 @@ def _send_bulk(
     campaign.sessions.set(chosen)
     engine.launch(campaign, enqueue=False)
     engine.run_until_done(campaign, max_seconds=max_seconds)
-    by_row = {
-        r.recipient.row_number: r
-        for r in campaign.results.select_related("recipient", "session").exclude(recipient=None)
-    }
+    results = list(campaign.results.select_related("recipient", "session").exclude(recipient=None))
+    by_row = {r.recipient.row_number: r for r in results}
+    # Another spelling of a recipient already in the list shares the outcome of the one row that
+    # was sent for it (its own row is a skipped duplicate).
+    by_key = {r.dedupe_key: r for r in results if r.dedupe_key}
     out: dict[str, BulkResult] = {}
     for i, raw in enumerate(recipients, start=1):
         row = by_row.get(i)
         if row is None or raw in out:
             continue
+        row = by_key.get(row.key, row)
         error = f"{row.error_code}: {row.error_text}" if row.error_code else None
         out[raw] = BulkResult(
             success=row.status == ResultStatus.SENT,

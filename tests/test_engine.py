@@ -372,3 +372,18 @@ def test_in_flight_load_is_counted_around_every_send_and_returns_to_zero_after_e
     assert len(seen) == 5
     assert {pk for loads in seen for pk, n in loads.items() if n >= 1} == {good.pk, bad.pk}
     assert runner.load == {good.pk: 0, bad.pk: 0}
+
+
+def test_a_recipient_whose_personalised_text_is_too_long_fails_alone(db, alpha):
+    rl = make_list(
+        "bios",
+        [("@long_bio_guy", {"note": "x" * 5000})] + [(f"@normal_{i:03d}", {"note": "hi"}) for i in range(3)],
+    )
+    campaign = make_campaign("bio", [rl], [alpha], message="Hello {{ note }}")
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    long = campaign.results.get(key="@long_bio_guy")
+    assert (long.status, long.error_code) == ("failed", "MESSAGE_TOO_LONG")
+    assert "5006 characters" in long.error_text
+    assert campaign.results.filter(status="sent").count() == 3
+    assert "@long_bio_guy" not in deliveries_per_key()

@@ -33,9 +33,9 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
         SimulatedDelivery.objects.create(
             session=session, random_id=row.random_id, peer_key=row.key, message_id=1
         )
-    TelegramSession.objects.filter(pk=session.pk).update(
-        lease_expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    past = timezone.now() - timedelta(seconds=1)
+    TelegramSession.objects.filter(pk=session.pk).update(lease_expires_at=past)
+    campaign.results.filter(claimed_by=owner).update(claim_expires_at=past)
     return [r.id for r in rows]
 
 
@@ -79,7 +79,10 @@ def test_claimed_rows_of_a_dead_worker_return_to_the_queue(people, alpha):
     engine.launch(campaign, enqueue=False)
     leases.take(alpha, "dead:2:0")
     rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
-    TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    past = timezone.now() - timedelta(seconds=1)
+    TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=past)
+    assert engine.reap(dispatch=False)["claimed_returned"] == 0  # claims still run, lease or not
+    campaign.results.update(claim_expires_at=past)
     assert engine.reap(dispatch=False)["claimed_returned"] == 3
     assert campaign.results.filter(status="pending").count() == 5
 
@@ -166,3 +169,27 @@ def test_a_row_in_doubt_is_never_moved_to_another_session_when_its_own_fails(peo
     }
     delivered = Counter(SimulatedDelivery.objects.values_list("peer_key", flat=True))
     assert max(delivered.values()) == 1
+
+
+def test_the_reaper_never_takes_back_rows_a_live_worker_marked_after_it_read_the_leases(
+    people, alpha, monkeypatch
+):
+    campaign = make_campaign("race", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    stale = leases.live_ids()  # the reaper reads the leases ...
+    assert leases.take(alpha, "live:1:1", active_only=True)  # ... a worker leases and starts sending
+    batch = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)
+    rows_api.mark_sending(campaign.pk, alpha.pk, "live:1:1", [r.id for r in batch])
+    monkeypatch.setattr(leases, "live_ids", lambda now=None: stale)
+    engine.reap(dispatch=False)  # ... and the reaper acts on what it read
+    assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENDING}
+
+
+def test_retry_failed_on_a_cancelled_campaign_changes_nothing(people, alpha):
+    campaign = make_campaign("final", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    campaign.results.filter(key="@bob_user").update(status="failed", error_code="USER_IS_BLOCKED")
+    engine.cancel(campaign)
+    assert engine.retry_failed(campaign, enqueue=False) == 0
+    bob = campaign.results.get(key="@bob_user")
+    assert (bob.status, bob.error_code) == ("failed", "USER_IS_BLOCKED")
