@@ -9,6 +9,12 @@ and nothing is written: the whole import runs in one transaction.
 
 Row numbers are spreadsheet row numbers (the header is row 1), so "duplicate of row 2" points at
 the row staff see in Excel.
+
+Text is decoded strictly: the encoding is detected on the first MiB, and a later row that is not
+valid text in it (a Windows-1251 row pasted into a UTF-8 file) becomes an invalid row saying so,
+rather than a name full of "�" sent to a customer. Control characters (NUL and the other C0
+codes but tab, CR and LF) are removed from every value before it is stored, and the row notes it:
+PostgreSQL cannot store NUL in text, and a stray NUL in one cell must not refuse the file.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import IO, Any
 from django.db import transaction
 
 from campaigns.models import Recipient, RecipientList
-from campaigns.recipients import normalise
+from campaigns.recipients import is_explicit_form, normalise
 
 BATCH_SIZE = 2000
 MAX_PROBLEMS = 200  # problems kept in RecipientList.report; the counts cover all of them
@@ -64,6 +70,16 @@ _RECIPIENT_HEADER_PARTS = ("telegram", "username", "phone", "mobile")
 _PHONE_HEADER_PARTS = ("phone", "mobile", "cell", "msisdn", "whatsapp")
 _PHONE_HEADERS = {"tel", "telephone"}
 
+# C0 control characters except tab, LF and CR, which are CSV structure or cell content.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CONTROL_CHARACTERS_NOTE = "removed control characters"
+
+# Bytes the detected encoding cannot decode are read as this lone surrogate, which no strict
+# decoder produces: a row holding it is reported as not being text in that encoding.
+_UNDECODABLE = "\udcff"
+_MARK_UNDECODABLE = "tgcampaigns.importing.mark"
+codecs.register_error(_MARK_UNDECODABLE, lambda exc: (_UNDECODABLE, exc.end))
+
 
 class ImportRefused(Exception):
     """The whole file was refused; ``str(exc)`` is a message for staff. Nothing was written."""
@@ -72,8 +88,9 @@ class ImportRefused(Exception):
 @dataclass(frozen=True)
 class ImportReport:
     """What an import did. Counts cover every data row (blank rows are not rows);
-    ``problems`` holds the first :data:`MAX_PROBLEMS` invalid/duplicate rows as
-    ``{"row": int, "value": str, "status": "invalid"|"duplicate", "error": str}``."""
+    ``problems`` holds the first :data:`MAX_PROBLEMS` rows that are invalid, duplicate or had
+    control characters removed (:data:`CONTROL_CHARACTERS_NOTE`; such a row may still be valid)
+    as ``{"row": int, "value": str, "status": "valid"|"invalid"|"duplicate", "error": str}``."""
 
     total_rows: int
     valid_count: int
@@ -85,11 +102,12 @@ class ImportReport:
     delimiter: str = ""
     sheet: str = ""
     problems: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    problems_truncated: bool = False
+    cleaned_count: int = 0  # rows whose control characters were removed
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["problems"] = list(self.problems)
-        data["problems_truncated"] = len(self.problems) < self.invalid_count + self.duplicate_count
         return data
 
 
@@ -148,12 +166,15 @@ def _import_rows(
     first_number, first_cells = header_row
     if isinstance(first_cells, _BrokenRow):
         raise ImportRefused(f"the header row cannot be read ({first_cells.reason})")
-    headers = [_text(c).strip().lstrip("\ufeff") for c in first_cells]
+    headers = [_clean(_text(c))[0].strip().lstrip("\ufeff") for c in first_cells]
     index = _recipient_column(headers, column)
     pending: list[tuple[int, list]] = []
     if index is None:
-        # No header names a recipient column: the file may have no header at all.
-        if normalise(_text(first_cells[0])).is_valid:
+        # No header names a recipient column: the file may have no header at all. The first row
+        # is data only when its first cell is written as a recipient (@name, +phone, digits, a
+        # link), valid or not, so "@abc" is reported as too short; a bare word such as
+        # "Customers" is a header even though it would pass as a username.
+        if is_explicit_form(_text(first_cells[0])):
             pending.append((first_number, list(first_cells)))
             headers = [f"column_{i + 1}" for i in range(len(headers))]
         index = 0
@@ -169,21 +190,26 @@ def _import_rows(
     first_seen: dict[str, int] = {}
     counts = {Recipient.Status.VALID: 0, Recipient.Status.INVALID: 0, Recipient.Status.DUPLICATE: 0}
     problems: list[dict[str, Any]] = []
+    problem_rows = cleaned = 0
     batch: list[Recipient] = []
     for number, cells in _chain(pending, table.rows):
         if _is_blank(cells) and not isinstance(cells, _BrokenRow):
             continue
         recipient = _recipient(recipient_list, number, cells, index, names, region, phone_column, first_seen)
         counts[recipient.status] += 1
-        if recipient.status != Recipient.Status.VALID and len(problems) < MAX_PROBLEMS:
-            problems.append(
-                {
-                    "row": number,
-                    "value": recipient.raw_value,
-                    "status": recipient.status,
-                    "error": recipient.error,
-                }
-            )
+        cleaned += recipient.error.endswith(CONTROL_CHARACTERS_NOTE)
+        # A valid row has an error text only when it carries a note (control characters removed).
+        if recipient.error:
+            problem_rows += 1
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(
+                    {
+                        "row": number,
+                        "value": recipient.raw_value,
+                        "status": recipient.status,
+                        "error": recipient.error,
+                    }
+                )
         batch.append(recipient)
         if len(batch) >= BATCH_SIZE:
             Recipient.objects.bulk_create(batch)
@@ -204,6 +230,8 @@ def _import_rows(
         delimiter=table.delimiter,
         sheet=table.sheet,
         problems=tuple(problems),
+        problems_truncated=len(problems) < problem_rows,
+        cleaned_count=cleaned,
     )
     recipient_list.total_rows = report.total_rows
     recipient_list.valid_count = report.valid_count
@@ -236,17 +264,22 @@ def _recipient(
     phone_column: bool,
     first_seen: dict[str, int],
 ) -> Recipient:
-    """One data row as an unsaved Recipient; a row that breaks anything becomes invalid."""
-    raw = _text(cells[index]) if index < len(cells) else ""
+    """One data row as an unsaved Recipient; a row that breaks anything becomes invalid.
+
+    Control characters are removed from every value before anything is stored, and the row
+    says so in ``error`` (:data:`CONTROL_CHARACTERS_NOTE`, after the reason of an invalid or
+    duplicate row; alone on a valid one)."""
+    raw, raw_cleaned = _clean(_text(cells[index]) if index < len(cells) else "")
     if isinstance(cells, _BrokenRow):
         return Recipient(
             recipient_list=recipient_list,
             row_number=number,
+            raw_value=raw.strip()[:500],
             status=Recipient.Status.INVALID,
-            error=cells.reason[:300],
+            error=_noted(cells.reason, raw_cleaned),
         )
     try:
-        fields = _fields(cells, index, names)
+        fields, fields_cleaned = _fields(cells, index, names)
         result = normalise(raw, region, phone_column=phone_column)
     except Exception as exc:  # a broken row must never sink the upload
         return Recipient(
@@ -254,7 +287,7 @@ def _recipient(
             row_number=number,
             raw_value=raw[:500],
             status=Recipient.Status.INVALID,
-            error=f"unreadable row: {exc}"[:300],
+            error=_noted(f"unreadable row: {_clean(str(exc))[0]}", raw_cleaned),
         )
     recipient = Recipient(
         recipient_list=recipient_list,
@@ -266,30 +299,50 @@ def _recipient(
     )
     if result.error:
         recipient.status = Recipient.Status.INVALID
-        recipient.error = result.error[:300]
+        recipient.error = result.error
     elif result.key in first_seen:
         recipient.status = Recipient.Status.DUPLICATE
         recipient.error = f"duplicate of row {first_seen[result.key]}"
     else:
         first_seen[result.key] = number
+    recipient.error = _noted(recipient.error, raw_cleaned or fields_cleaned)
     return recipient
 
 
-def _fields(cells: Sequence, index: int, names: list[str]) -> dict[str, str]:
+def _noted(error: str, cleaned: bool) -> str:
+    """``error`` fitted to ``Recipient.error`` (300 characters), with the control-characters note
+    appended when ``cleaned``; the note is never the part cut off."""
+    if not cleaned:
+        return error[:300]
+    if not error:
+        return CONTROL_CHARACTERS_NOTE
+    return f"{error[: 300 - len(CONTROL_CHARACTERS_NOTE) - 2]}; {CONTROL_CHARACTERS_NOTE}"
+
+
+def _clean(text: str) -> tuple[str, bool]:
+    """``text`` without C0 control characters (tab, LF and CR stay), and whether any were there."""
+    cleaned = _CONTROL_CHARACTERS.sub("", text)
+    return cleaned, len(cleaned) != len(text)
+
+
+def _fields(cells: Sequence, index: int, names: list[str]) -> tuple[dict[str, str], bool]:
     """The row's other columns, header → value, values exactly as in the file (no trimming:
-    a name's newline or a formula-looking text is data; exports neutralise formulas)."""
+    a name's newline or a formula-looking text is data; exports neutralise formulas) but for
+    control characters, which are removed; and whether any were."""
     fields: dict[str, str] = {}
+    any_cleaned = False
     for i in range(max(len(cells), len(names))):
         if i == index:
             continue
-        value = _text(cells[i]) if i < len(cells) else ""
+        value, cleaned = _clean(_text(cells[i]) if i < len(cells) else "")
+        any_cleaned = any_cleaned or cleaned
         name = names[i] if i < len(names) else ""
         if not name:
             if not value:
                 continue
             name = f"column_{i + 1}"
         fields[name] = value
-    return fields
+    return fields, any_cleaned
 
 
 def _field_names(headers: list[str]) -> list[str]:
@@ -357,10 +410,11 @@ def _is_blank(cells: Sequence) -> bool:
 
 
 class _BrokenRow(list):
-    """A record the CSV reader could not parse; ``reason`` says why."""
+    """A record that cannot be imported as read; ``reason`` says why. Holds the cells that could
+    be read (none when the CSV reader failed), to show staff which row it is."""
 
-    def __init__(self, reason: str):
-        super().__init__()
+    def __init__(self, reason: str, cells: Sequence = ()):
+        super().__init__(cells)
         self.reason = reason
 
 
@@ -435,8 +489,12 @@ def _open_table(stream: IO[bytes], source: Any, encoding: str | None) -> _Table:
         raise ImportRefused("not a text/CSV file")
     delimiter = _detect_delimiter(text)
     reader = io.BufferedReader(_PrefixedReader(sample, stream))
-    lines = io.TextIOWrapper(reader, encoding=chosen, errors="replace", newline="")
-    return _Table(rows=_csv_rows(lines, delimiter), file_format="csv", encoding=chosen, delimiter=delimiter)
+    # Not errors="replace": the encoding was detected on the first MiB only, and a later row in
+    # another encoding must be reported, not sent as "����" (see _csv_rows).
+    lines = io.TextIOWrapper(reader, encoding=chosen, errors=_MARK_UNDECODABLE, newline="")
+    return _Table(
+        rows=_csv_rows(lines, delimiter, chosen), file_format="csv", encoding=chosen, delimiter=delimiter
+    )
 
 
 def _check_encoding(name: str) -> str:
@@ -458,8 +516,8 @@ def _detect_encoding(sample: bytes, complete: bool) -> str:
         return "utf-16"
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if b"\x00" in sample:
-        raise ImportRefused("not a text/CSV file")
+    # A NUL alone does not make a file binary (one stray NUL in a cell is removed on import);
+    # _looks_binary refuses a sample where control characters are a meaningful share.
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -467,7 +525,8 @@ def _detect_encoding(sample: bytes, complete: bool) -> str:
         # The sample may end inside a multi-byte character; that alone is not a decoding error.
         if not complete and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
-    best = from_bytes(sample).best()
+    # charset-normalizer takes a NUL for binary; the decoded sample is judged by _looks_binary.
+    best = from_bytes(re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", b"", sample)).best()
     if best is None:
         raise ImportRefused("not a text/CSV file")
     return codecs.lookup(best.encoding).name
@@ -494,7 +553,7 @@ def _detect_delimiter(text: str) -> str:
     return ","
 
 
-def _csv_rows(lines: IO[str], delimiter: str) -> Iterator[tuple[int, list]]:
+def _csv_rows(lines: IO[str], delimiter: str, encoding: str) -> Iterator[tuple[int, list]]:
     reader = csv.reader(lines, delimiter=delimiter)
     number = 0
     while True:
@@ -504,8 +563,12 @@ def _csv_rows(lines: IO[str], delimiter: str) -> Iterator[tuple[int, list]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            # One malformed record (a NUL, a 128 KiB cell) becomes an invalid row, not a failure.
+            # One malformed record (a 128 KiB cell) becomes an invalid row, not a failure.
             yield number, _BrokenRow(f"unreadable row: {exc}")
+            continue
+        if any(_UNDECODABLE in cell for cell in row):
+            reason = f"row is not valid {encoding} text; re-save the file as UTF-8 or choose the encoding"
+            yield number, _BrokenRow(reason, [cell.replace(_UNDECODABLE, "\ufffd") for cell in row])
             continue
         yield number, row
 

@@ -7,8 +7,8 @@ Keys are what the app stores and de-duplicates on (DESIGN.md "Limits the validat
   rules, core.telegram.org/method/account.updateUsername: USERNAME_INVALID).
 - ``+E164`` for phones, parsed with ``phonenumbers`` against a default region (ISO 3166 alpha-2)
   and kept only when ``is_valid_number`` holds.
-- the decimal user id: digits only, no ``+``, no leading zero. The Bot API guarantees a user id
-  fits in 52 significant bits (core.telegram.org/bots/api#user).
+- the decimal user id: ASCII digits only, no ``+``, no leading zero. The Bot API guarantees a
+  user id fits in 52 significant bits (core.telegram.org/bots/api#user), so at most 16 digits.
 
 The spellings are kept apart on purpose, so no input is both a phone and a user id: ``+…`` or
 ``00…`` is international, a leading ``0`` or separators (spaces, dashes, brackets) is a national
@@ -36,9 +36,17 @@ USERNAME_MIN = 5
 USERNAME_MAX = 32
 # Bot API, "User.id": "at most 52 significant bits".
 USER_ID_MAX = 2**52 - 1
+USER_ID_MAX_DIGITS = len(str(USER_ID_MAX))  # 16; checked before int(), which refuses 4300+ digits
 
 _USERNAME_CHARS = re.compile(r"[a-z0-9_]+")
 _PHONEISH = re.compile(r"[0-9\s().\-/]+")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+# How a value starts when it is written as a recipient rather than as a word: @name, +phone,
+# digits, a t.me/telegram.me link or a tg:// link. A bare word may be a username or a header.
+_EXPLICIT_FORM = re.compile(
+    r"(?:[@+0-9]|-[0-9]|tg://|(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)",
+    re.IGNORECASE,
+)
 # Invisible characters that spreadsheets and copy-paste leave around a value.
 _INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _TELEGRAM_HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"}
@@ -75,6 +83,14 @@ def _invalid(reason: str) -> Normalised:
     return Normalised(error=reason)
 
 
+def is_explicit_form(raw: str) -> bool:
+    """True when ``raw`` is written the way only a recipient is (``@name``, ``+49…``, digits,
+    ``t.me/…``, ``https://t.me/…``, ``tg://…``), valid or not; False for a bare word such as
+    ``alice_w`` or ``Customers``, which may as well be a column header."""
+    value = (raw or "").strip().strip(_INVISIBLE).strip()
+    return bool(_EXPLICIT_FORM.match(value))
+
+
 def normalise(raw: str, default_region: str | None = None, *, phone_column: bool = False) -> Normalised:
     """Normalise one recipient as written by staff.
 
@@ -93,10 +109,13 @@ def normalise(raw: str, default_region: str | None = None, *, phone_column: bool
     region = (default_region or "").strip().upper() or None
 
     lowered = value.lower()
-    if lowered.startswith("tg://"):
-        return _from_tg_link(value, region)
-    if _looks_like_telegram_url(lowered):
-        return _from_t_me(value, region)
+    try:
+        if lowered.startswith("tg://"):
+            return _from_tg_link(value, region)
+        if _looks_like_telegram_url(lowered):
+            return _from_t_me(value, region)
+    except ValueError:  # urlsplit: "Invalid IPv6 URL", a netloc that NFKC-normalises to "/"…
+        return _invalid("not a valid Telegram link")
     if value.startswith("@"):
         return _username(value[1:])
     if re.fullmatch(r"-\d+", value):
@@ -128,7 +147,7 @@ def _from_t_me(value: str, region: str | None) -> Normalised:
     first, _, rest = path.partition("/")
     if first.startswith("+"):
         # t.me/+<digits> is a phone-number link; t.me/+<hash> is a private invite link.
-        if first[1:].isdigit():
+        if _ASCII_DIGITS.fullmatch(first[1:]):
             return _phone(first, None)
         return _invalid("an invite link, not a user")
     if first.lower() in _RESERVED_PATHS:
@@ -175,6 +194,11 @@ def _username(name: str) -> Normalised:
 
 
 def _user_id(digits: str) -> Normalised:
+    # str.isdigit() and int() also take "１２３" and "٣"; a user id is written in ASCII digits.
+    if not _ASCII_DIGITS.fullmatch(digits):
+        return _invalid("a user id is written in digits 0–9 only")
+    if len(digits) > USER_ID_MAX_DIGITS:
+        return _invalid(f"too long for a user id: {len(digits)} digits, a Telegram user id has at most 16")
     number = int(digits)
     if number <= 0:
         return _invalid("user id must be a positive number")
@@ -217,6 +241,10 @@ def _phone(value: str, region: str | None) -> Normalised:
     except NumberParseException as exc:
         return _invalid(_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.extension:
+        # E.164 has no extensions and Telegram accounts are tied to a plain number; dropping the
+        # extension would message whoever answers the switchboard's main line.
+        return _invalid("phone numbers with an extension cannot be messaged on Telegram")
     if not phonenumbers.is_valid_number(number):
         where = phonenumbers.region_code_for_country_code(number.country_code)
         place = f" in {where}" if where and where != "ZZ" else ""

@@ -184,16 +184,23 @@ class SliceRunner:
         except TransportError as exc:
             await sync_to_async(_apply_effects)(self.campaign, session, [exc])
             return
+        claim = sync_to_async(rows.claim_rows)
+        prefetched: asyncio.Task | None = None
         try:
             while not self.halted(session) and session.status == SessionStatus.ACTIVE:
                 wait = max(session.flood_wait_left(), pace.wait_for(time.monotonic()))
                 if pace.capped() or wait > self.time_left():
                     break
+                if prefetched is None:
+                    limit = min(batch_size, pace.remaining_today())
+                    prefetched = asyncio.create_task(claim(self.campaign.pk, session.pk, self.owner, limit))
                 if wait > 0:
                     await self.nap(wait)
                     continue
-                limit = min(batch_size, pace.remaining_today())
-                batch = await sync_to_async(rows.claim_rows)(self.campaign.pk, session.pk, self.owner, limit)
+                batch, prefetched = await prefetched, None
+                if not batch:  # rows may have come back (FloodWait, pause) since that claim
+                    limit = min(batch_size, pace.remaining_today())
+                    batch = await claim(self.campaign.pk, session.pk, self.owner, limit)
                 if not batch:
                     if finishers and not all(f.done() for f in finishers):
                         await asyncio.wait(finishers)  # their retries may be due soon
@@ -203,8 +210,17 @@ class SliceRunner:
                         break
                     await self.nap(due)
                     continue
+                # Claim the next batch while this one is sent, so no send waits on the database.
+                left = pace.remaining_today() - len(batch)
+                if left > 0:
+                    limit = min(batch_size, left)
+                    prefetched = asyncio.create_task(claim(self.campaign.pk, session.pk, self.owner, limit))
                 finishers.append(await self._send_batch(session, transport, pace, in_flight, batch))
         finally:
+            if prefetched is not None:
+                unused = await prefetched
+                if unused:
+                    await sync_to_async(rows.release_claims)(self.owner, unused)
             for result in await asyncio.gather(*finishers, return_exceptions=True):
                 if isinstance(result, BaseException):  # rows stay 'sending': the reaper re-sends them
                     log.error("session %s: recording outcomes failed", session.pk, exc_info=result)

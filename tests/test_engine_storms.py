@@ -42,7 +42,7 @@ def test_in_a_flood_wait_storm_no_request_leaves_a_session_before_its_wait_ends(
     sessions = [
         make_session(
             f"storm{i}",
-            simulator_config={"seed": i, "latency_ms": [1, 5], "flood_rate": 0.15, "flood_seconds": [1, 2]},
+            simulator_config={"seed": i, "latency_ms": [1, 5], "flood_rate": 0.3, "flood_seconds": [1, 2]},
         )
         for i in range(3)
     ]

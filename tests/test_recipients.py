@@ -1,6 +1,8 @@
 """campaigns.recipients: one raw value in, one key or one reason out (shared/cases/EXPECTED.md)."""
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from campaigns.models import RecipientKind
 from campaigns.recipients import PHONE, USER_ID, USERNAME, Normalised, normalise
@@ -87,3 +89,56 @@ def test_it_gives_each_invalid_recipient_its_own_reason(raw, region, reason):
 
 def test_its_kinds_are_the_models_recipient_kinds():
     assert {USERNAME, PHONE, USER_ID} == set(RecipientKind.values)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("tg://user?id=abc", "a user id is written in digits 0–9 only"),
+        ("tg://user?id=１２３", "a user id is written in digits 0–9 only"),
+        ("9" * 17, "too long for a user id: 17 digits, a Telegram user id has at most 16"),
+        ("9" * 5000, "too long for a user id: 5000 digits, a Telegram user id has at most 16"),
+        (
+            "tg://user?id=" + "9" * 5000,
+            "too long for a user id: 5000 digits, a Telegram user id has at most 16",
+        ),
+        ("tg://[broken", "not a valid Telegram link"),
+    ],
+)
+def test_it_reports_a_malformed_user_id_or_link_instead_of_raising(raw, reason):
+    assert normalise(raw) == Normalised(error=reason)
+
+
+@pytest.mark.parametrize("raw", ["+1 212 555 0123 ext. 45", "+1 212 555 0123 x45", "+49 30 1234567;ext=9"])
+def test_it_refuses_a_phone_with_an_extension_instead_of_dropping_the_extension(raw):
+    assert normalise(raw) == Normalised(
+        error="phone numbers with an extension cannot be messaged on Telegram"
+    )
+
+
+# Arbitrary text, and arbitrary text behind each spelling's prefix so every parser is reached.
+_PREFIXES = [
+    "",
+    "@",
+    "+",
+    "00",
+    "-100",
+    "t.me/",
+    "t.me/+",
+    "https://t.me/",
+    "tg://",
+    "tg://user?id=",
+    "tg://resolve?phone=",
+]
+_RAW = st.builds(lambda prefix, rest: prefix + rest, st.sampled_from(_PREFIXES), st.text())
+
+
+@given(raw=_RAW, region=st.sampled_from([None, "DE", "US", "xx", ""]), phone_column=st.booleans())
+@example(raw="9" * 5000, region=None, phone_column=False)
+@example(raw="tg://user?id=abc", region=None, phone_column=False)
+@settings(max_examples=500, deadline=None)
+def test_normalise_never_raises_and_gives_a_key_or_a_reason(raw, region, phone_column):
+    result = normalise(raw, region, phone_column=phone_column)
+
+    assert isinstance(result, Normalised)
+    assert bool(result.key) != bool(result.error)
