@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.text import slugify
 
-from .models import Campaign, MessageResult
+from .models import Campaign, MessageResult, RecipientList
 
 BOM = "\ufeff"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -41,6 +41,8 @@ BASE_COLUMNS = [
 ]
 # Rows fetched per round trip; large enough to amortise latency, small enough to stream.
 CHUNK_SIZE = 2000
+# Put before a personalisation field's name when it is also a column of BASE_COLUMNS.
+FIELD_PREFIX = "field:"
 
 
 def excel_safe(value: Any) -> str | int | float:
@@ -67,16 +69,38 @@ def personalisation_columns(results: QuerySet[MessageResult]) -> list[str]:
     so the union is taken over every row (one pass over the JSON column only).
     """
     seen: dict[str, None] = {}
+    # The lists' own column order first: PostgreSQL's jsonb does not keep a row's key order.
+    list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
+    for report in (
+        RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("report", flat=True)
+    ):
+        for name in (report or {}).get("columns", []):
+            seen.setdefault(str(name), None)
     for fields in results.values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
         for name in fields or {}:
             seen.setdefault(str(name), None)
-    return [name for name in seen if name not in BASE_COLUMNS]
+    return list(seen)
+
+
+def field_headers(names: list[str]) -> list[str]:
+    """The CSV headers for personalisation fields ``names``: the name itself, or the name after
+    :data:`FIELD_PREFIX` when a base column (or an earlier header) already has it. Recipient
+    files often have a ``status`` or ``key`` column of their own; it is kept, not dropped."""
+    taken = set(BASE_COLUMNS)
+    headers = []
+    for name in names:
+        header = name
+        while header in taken:
+            header = FIELD_PREFIX + header
+        taken.add(header)
+        headers.append(header)
+    return headers
 
 
 def result_rows(results: QuerySet[MessageResult]) -> Iterator[list]:
     """The header, then one Excel-safe row per result of ``results`` (in id order)."""
     extra = personalisation_columns(results)
-    yield [excel_safe(c) for c in BASE_COLUMNS + extra]
+    yield [excel_safe(c) for c in BASE_COLUMNS + field_headers(extra)]
     rows = results.select_related("session").order_by("id")
     for r in rows.iterator(chunk_size=CHUNK_SIZE):
         fields = r.fields or {}

@@ -104,10 +104,12 @@ class ImportReport:
     problems: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     problems_truncated: bool = False
     cleaned_count: int = 0  # rows whose control characters were removed
+    columns: tuple[str, ...] = ()  # personalisation fields in file order (the recipient column left out)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["problems"] = list(self.problems)
+        data["columns"] = list(self.columns)
         return data
 
 
@@ -232,6 +234,7 @@ def _import_rows(
         problems=tuple(problems),
         problems_truncated=len(problems) < problem_rows,
         cleaned_count=cleaned,
+        columns=tuple(name for i, name in enumerate(names) if i != index and name),
     )
     recipient_list.total_rows = report.total_rows
     recipient_list.valid_count = report.valid_count
@@ -533,12 +536,13 @@ def _detect_encoding(sample: bytes, complete: bool) -> str:
 
 
 def _looks_binary(text: str) -> bool:
-    """Control characters (other than tab/CR/LF) or undecodable bytes in more than 1% of the
-    sample: compressed or binary data, whatever the file is called."""
+    """Control characters (other than tab/CR/LF) or undecodable bytes in more than 5% of the
+    sample: compressed or binary data, whatever the file is called. Such data decodes to 10–25%
+    of them; a text file with a few stray NULs stays far below, and those are removed per cell."""
     if not text:
         return False
     bad = sum(1 for c in text if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\t\r\n"))
-    return bad > max(1, len(text) // 100)
+    return bad > max(8, len(text) // 20)
 
 
 def _detect_delimiter(text: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import struct
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -160,9 +161,25 @@ def _photo(path: str, base: dict[str, Any], size: int) -> MediaInfo:
     if base["mime_type"] not in _PHOTO_MIMES:
         raise MediaRefused(f"the content is not a photo (it is {base['mime_type']})")
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            image.verify()  # structure and checksums (PNG CRCs); needs a fresh open to load
+        width, height = _declared_size(path, base["mime_type"])
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaRefused(f"the image is corrupt ({exc})") from None
+    # A few bytes can declare 20000×20000 pixels (a "decompression bomb"). Pillow refuses to open
+    # such an image (DecompressionBombError, not an OSError) or warns; either way it is far beyond
+    # a photo's 10000-pixel limit, so it is judged from its header and never decoded.
+    too_large = _NotAPhoto(
+        f"image too large to decode: {width}×{height} pixels; "
+        f"Telegram photos need width + height ≤ {PHOTO_MAX_DIMENSIONS_SUM}"
+    )
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        raise too_large
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.verify()  # structure and checksums (PNG CRCs); needs a fresh open to load
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaRefused(f"the image is corrupt ({exc})") from None
     if size > PHOTO_MAX_BYTES:
@@ -180,6 +197,23 @@ def _photo(path: str, base: dict[str, Any], size: int) -> MediaInfo:
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaRefused(f"the image is corrupt ({exc})") from None
     return MediaInfo(media_type=PHOTO, width=width, height=height, **base)
+
+
+def _declared_size(path: str, mime: str) -> tuple[int, int]:
+    """(width, height) as the header of the photo-format file at ``path`` declares them. Reads
+    the header only, through the format's own Pillow plugin class: unlike ``Image.open``, it
+    runs no decompression-bomb check, so the size of an oversized image can still be told.
+    Raises ``SyntaxError``/``OSError`` for a header that is not of that format."""
+    from PIL import BmpImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+    plugin = {
+        "image/jpeg": JpegImagePlugin.JpegImageFile,
+        "image/png": PngImagePlugin.PngImageFile,
+        "image/webp": WebPImagePlugin.WebPImageFile,
+        "image/bmp": BmpImagePlugin.BmpImageFile,
+    }[mime]
+    with plugin(path) as image:
+        return image.size
 
 
 def _video(path: str, base: dict[str, Any]) -> MediaInfo:

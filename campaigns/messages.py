@@ -4,7 +4,8 @@ A campaign's message is a Django template rendered once per recipient with the r
 (``{{ first_name|default:'there' }}``). The engine is sandboxed: no loaders, no ``{% load %}``,
 ``{% include %}``, ``{% extends %}``, ``{% debug %}`` or ``{% url %}``, no ``|safe`` and no
 ``{% autoescape off %}``; HTML messages autoescape every value, so a name holding ``<`` cannot
-break the markup. A missing column renders empty: nothing a recipient's data holds can fail a
+break the markup, and Markdown messages neutralise Markdown syntax in every value
+(:func:`neutralise_markdown`), so a name cannot become a link or bold text. A missing column renders empty: nothing a recipient's data holds can fail a
 send mid-campaign. Everything that could fail fails in :func:`check_message`, before launch.
 
 Limits (DESIGN.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
@@ -31,6 +32,7 @@ from django.template import (
 
 from sessions_app.transport.formatting import (
     HTML,
+    MARKDOWN,
     entities_as_dicts,
     markup_problems,
     parse,
@@ -57,6 +59,10 @@ _ALLOWED_TAGS = (
 )
 # |safe and |safeseq would let a recipient's data carry markup into an HTML message.
 _BLOCKED_FILTERS = {"safe", "safeseq"}
+
+_ZERO_WIDTH_SPACE = "\u200b"
+_MODIFIER_GRAVE = "\u02cb"  # ˋ: looks like a backtick, is not Markdown
+_DOUBLED_DELIMITER = re.compile(r"([*_~])(?=\1)")
 
 
 class MessageError(ValueError):
@@ -106,13 +112,41 @@ def _context(fields: Mapping[str, Any]) -> dict[str, str]:
     return context
 
 
+def neutralise_markdown(value: str) -> str:
+    """``value`` made inert as Markdown for Telethon's parser, looking the same to the reader.
+
+    Telethon's Markdown (``telethon.extensions.markdown``) knows ``**bold**``, ``__italic__``,
+    ``~~strike~~``, ``\u0060code\u0060``, ``\u0060\u0060\u0060pre\u0060\u0060\u0060`` and
+    ``[text](url)``, and has no backslash escape, so a recipient's value cannot be escaped the
+    way HTML is. Instead the syntax is broken with characters that render (almost) the same: a
+    zero-width space (U+200B) between doubled ``*``, ``_``, ``~`` and between ``](``, and where
+    the value starts with one of ``*_~(`` or ends with one of ``*_~]`` (so it cannot pair with
+    the template's text around it); every backtick becomes U+02CB MODIFIER LETTER GRAVE ACCENT,
+    since a single backtick is already a delimiter. The zero-width spaces count towards
+    Telegram's length limit and stay in a copied text.
+    """
+    value = value.replace("`", _MODIFIER_GRAVE)
+    value = _DOUBLED_DELIMITER.sub(r"\1" + _ZERO_WIDTH_SPACE, value)
+    value = value.replace("](", "]" + _ZERO_WIDTH_SPACE + "(")
+    if value[:1] in ("*", "_", "~", "("):
+        value = _ZERO_WIDTH_SPACE + value
+    if value[-1:] in ("*", "_", "~", "]"):
+        value += _ZERO_WIDTH_SPACE
+    return value
+
+
 def render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> str:
     """The message for one recipient. ``fields``: the recipient's columns (header → text);
-    ``parse_mode``: ``plain`` | ``html`` | ``markdown`` (HTML autoescapes values).
-    Missing variables render as ""; raises :class:`MessageError` only for template syntax
-    errors, which :func:`check_message` reports before launch."""
+    ``parse_mode``: ``plain`` | ``html`` | ``markdown``. Values cannot add formatting: HTML
+    autoescapes them and Markdown neutralises its syntax in them (:func:`neutralise_markdown`);
+    the template's own markup is untouched. Missing variables render as ""; raises
+    :class:`MessageError` only for template syntax errors, which :func:`check_message` reports
+    before launch."""
     template = _compile(template_text)
-    return template.render(Context(_context(fields), autoescape=parse_mode == HTML))
+    context = _context(fields)
+    if parse_mode == MARKDOWN:
+        context = {name: neutralise_markdown(value) for name, value in context.items()}
+    return template.render(Context(context, autoescape=parse_mode == HTML))
 
 
 def preview(text: str, parse_mode: str, fields: Mapping[str, Any] | None = None) -> tuple[str, list[dict]]:

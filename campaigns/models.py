@@ -58,7 +58,8 @@ class RecipientList(models.Model):
 
 class Recipient(models.Model):
     """One row of a recipient list: the normalised key (``@name``, ``+E164``, decimal user id)
-    or a validation error; ``fields`` keeps the row's other columns for personalisation."""
+    or a validation error; ``fields`` keeps the row's other columns for personalisation. A valid
+    row's ``error`` is empty unless the import noted something (control characters removed)."""
 
     class Status(models.TextChoices):
         VALID = "valid"

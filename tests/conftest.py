@@ -56,6 +56,7 @@ def make_list(name: str, rows: list[tuple[str, dict]], **overrides):
         )
     Recipient.objects.bulk_create(objs)
     rl.total_rows = rl.valid_count = len(objs)
+    rl.report = {"columns": list(rows[0][1]) if rows else []}  # as the import records them
     rl.save()
     return rl
 

@@ -140,3 +140,25 @@ def test_the_exportresults_command_refuses_an_unknown_campaign(db):
 
     with pytest.raises(CommandError, match="No campaign with id 999"):
         call_command("exportresults", "999")
+
+
+def test_personalisation_fields_named_like_base_columns_are_kept_under_a_prefixed_header(people, alpha):
+    campaign = make_campaign("Clash", [people], [alpha])
+    fields = {"status": "VIP", "session": "spring", "key": "K-1", "field:status": "x", "first_name": "Alice"}
+    MessageResult.objects.create(
+        campaign=campaign, key="@alice_w", dedupe_key="@alice_w", kind="username",
+        status=ResultStatus.SENT, session=alpha, fields=fields,
+    )  # fmt: skip
+
+    text = download(campaign)
+    header = next(csv.reader(io.StringIO(text[1:])))
+    row = read_csv(text)[0]
+
+    # Sorted: PostgreSQL's jsonb does not keep the fields' key order.
+    assert header[: len(BASE_COLUMNS)] == BASE_COLUMNS
+    assert sorted(header[len(BASE_COLUMNS) :]) == [
+        "field:field:status", "field:key", "field:session", "field:status", "first_name",
+    ]  # fmt: skip
+    assert (row["status"], row["session"], row["key"]) == ("sent", "alpha", "'@alice_w")
+    assert (row["field:status"], row["field:session"], row["field:key"]) == ("VIP", "spring", "K-1")
+    assert (row["field:field:status"], row["first_name"]) == ("x", "Alice")

@@ -390,3 +390,120 @@ def test_it_reads_a_bom_file_when_staff_insist_on_plain_utf8():
 
     assert (report.encoding, report.recipient_column) == ("utf-8", "Telegram")
     assert counts(recipient_list) == (22, 8, 10, 4)
+
+
+def import_bytes(data: bytes, **kwargs) -> tuple[RecipientList, importing.ImportReport]:
+    recipient_list = new_list()
+    return recipient_list, import_recipient_list(recipient_list, io.BytesIO(data), **kwargs)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["Customers", "Clients", "Members", "Account"])
+def test_a_header_that_would_pass_as_a_username_is_read_as_the_header(header):
+    data = f"{header},first_name\n@alice_w,Alice\n@bob_marketing,Bob\n".encode()
+
+    recipient_list, report = import_bytes(data)
+
+    assert outcome(recipient_list) == {2: ("@alice_w", VALID, ""), 3: ("@bob_marketing", VALID, "")}
+    assert recipient_list.recipients.get(row_number=2).fields == {"first_name": "Alice"}
+    assert report.recipient_column == header
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first", ["+49 30 1234567", "tg://resolve?domain=carol_k", "https://t.me/carol_k"])
+def test_a_headerless_file_starting_with_any_explicit_recipient_spelling_keeps_its_first_row(first):
+    recipient_list, report = import_bytes(f"{first}\n@alice_w\n".encode(), default_region="DE")
+
+    assert recipient_list.recipients.filter(row_number=1).exists()
+    assert report.recipient_column == "column_1"
+
+
+@pytest.mark.django_db
+def test_a_headerless_file_reports_an_invalid_first_line_instead_of_dropping_it():
+    recipient_list, report = import_bytes(b"@abc\n@alice_w\n@bob_marketing\n")
+
+    assert outcome(recipient_list) == {
+        1: ("", INVALID, "username too short: 3 characters, Telegram needs 5–32"),
+        2: ("@alice_w", VALID, ""),
+        3: ("@bob_marketing", VALID, ""),
+    }
+    assert (report.total_rows, report.invalid_count) == (3, 1)
+    assert report.problems[0]["value"] == "@abc"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", [None, "utf-8"])
+def test_a_nul_byte_in_a_cell_is_removed_and_noted_instead_of_refusing_the_file(encoding):
+    rows = [b"username,first_name"] + [b"@member_%03d,Name%d" % (i, i) for i in range(200)]
+    rows[51] = b"@broken_row,Na\x00me\x07"
+
+    recipient_list, report = import_bytes(b"\n".join(rows) + b"\n", encoding=encoding)
+
+    broken = recipient_list.recipients.get(row_number=52)
+    assert (broken.key, broken.status, broken.fields) == ("@broken_row", VALID, {"first_name": "Name"})
+    assert broken.error == "removed control characters"
+    assert (report.total_rows, report.valid_count, report.cleaned_count) == (200, 200, 1)
+    assert report.problems == (
+        {"row": 52, "value": "@broken_row", "status": "valid", "error": "removed control characters"},
+    )
+
+
+@pytest.mark.django_db
+def test_control_characters_are_removed_from_headers_and_recipients_and_kept_after_a_rows_reason():
+    data = b"user\x00name,city\x01\n@ab\x00c,Berlin\n@alice_w,Ber\x00lin\n"
+
+    recipient_list, report = import_bytes(data)
+
+    assert report.recipient_column == "username"
+    assert outcome(recipient_list) == {
+        2: ("", INVALID, "username too short: 3 characters, Telegram needs 5–32; removed control characters"),
+        3: ("@alice_w", VALID, "removed control characters"),
+    }
+    assert recipient_list.recipients.get(row_number=3).fields == {"city": "Berlin"}
+    assert recipient_list.recipients.get(row_number=2).raw_value == "@abc"
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_after_the_encoding_sample_is_removed_too(monkeypatch):
+    monkeypatch.setattr(importing, "SAMPLE_BYTES", 64)
+    head = b"username,first_name\n" + b"".join(b"@member_%03d,Name\n" % i for i in range(20))
+
+    recipient_list, report = import_bytes(head + b"@alice_w,Al\x00ice\n")
+
+    assert recipient_list.recipients.get(key="@alice_w").fields == {"first_name": "Alice"}
+    assert (report.total_rows, report.valid_count, report.cleaned_count) == (21, 21, 1)
+
+
+@pytest.mark.django_db
+def test_a_file_that_is_mostly_control_bytes_is_still_refused_as_binary():
+    with pytest.raises(ImportRefused, match="^not a text/CSV file$"):
+        import_bytes(b"username\n" + b"\x00\x01\x02\x03" * 100)
+    assert not Recipient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_row_in_another_encoding_after_the_sample_becomes_an_invalid_row_saying_so(monkeypatch):
+    monkeypatch.setattr(importing, "SAMPLE_BYTES", 64)
+    head = b"username,first_name\n" + b"".join(b"@member_%03d,Name\n" % i for i in range(20))
+    tail = "@ivan_petrov,Иван\n".encode("cp1251") + b"@alice_w,Alice\n"
+
+    recipient_list, report = import_bytes(head + tail)
+
+    assert report.encoding == "utf-8"
+    reason = "row is not valid utf-8 text; re-save the file as UTF-8 or choose the encoding"
+    assert outcome(recipient_list)[22] == ("", INVALID, reason)
+    assert outcome(recipient_list)[23] == ("@alice_w", VALID, "")
+    assert recipient_list.recipients.get(row_number=22).raw_value == "@ivan_petrov"
+    assert not recipient_list.recipients.filter(fields__icontains="\ufffd").exists()
+    assert (report.total_rows, report.valid_count, report.invalid_count) == (22, 21, 1)
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_does_not_hide_a_windows_1251_file_from_encoding_detection():
+    data = (RECIPIENTS / "cyrillic_cp1251.csv").read_bytes().replace(b"\n", b"\x00\n", 1)
+
+    recipient_list, report = import_bytes(data)
+
+    assert report.encoding == "cp1251"
+    names = [r.fields["имя"] for r in recipient_list.recipients.order_by("row_number")]
+    assert names == ["Иван", "Ольга", "Дмитрий"]

@@ -1,6 +1,8 @@
 """campaigns.media: the files of shared/cases/media and their right outcomes."""
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -159,4 +161,44 @@ def test_it_hands_the_transport_a_media_spec():
         height=240,
         duration=2.0,
         supports_streaming=True,
+    )
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares ``width``×``height`` pixels (with no pixel data)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+# 20000×20000 is past Pillow's DecompressionBombError limit; 10000×10000 only past its warning.
+BOMBS = [(20000, 20000), (10000, 10000)]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(("width", "height"), BOMBS)
+def test_it_refuses_a_decompression_bomb_as_a_photo_from_its_header(tmp_path, width, height):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_declaring(width, height))
+
+    with pytest.raises(MediaRefused) as refused:
+        inspect_media(str(path), "photo")
+
+    assert str(refused.value) == (
+        f"image too large to decode: {width}×{height} pixels; Telegram photos need width + height ≤ 10000"
+    )
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(("width", "height"), BOMBS)
+def test_it_accepts_a_decompression_bomb_as_a_document(tmp_path, width, height):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_declaring(width, height))
+
+    assert inspect_media(str(path)) == MediaInfo(
+        media_type="document", mime_type="image/png", size=path.stat().st_size, file_name="bomb.png"
     )

@@ -165,3 +165,46 @@ def test_only_the_transport_imports_telethon(path):
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
 
     assert not any(name.split(".")[0] == "telethon" for name in imported)
+
+
+def visible(text: str) -> str:
+    return text.replace("\u200b", "")
+
+
+def test_a_markdown_value_cannot_inject_a_link_or_bold_text():
+    value = "[claim your prize](https://evil.example) **now**"
+
+    text, entities = preview("Hi {{ first_name }}, see you soon.", "markdown", {"first_name": value})
+
+    assert entities == []
+    assert visible(text) == f"Hi {value}, see you soon."
+
+
+@pytest.mark.parametrize("value", ["__init__ fan", "~~gone~~", "`rm -rf`", "```pre```"])
+def test_a_markdown_value_with_delimiters_is_sent_as_the_text_it_is(value):
+    text, entities = preview("Hi {{ username }}!", "markdown", {"username": value})
+
+    assert entities == []
+    assert visible(text) == f"Hi {value.replace('`', 'ˋ')}!"
+
+
+@pytest.mark.parametrize(
+    ("template", "value"),
+    [
+        ("[Shop]{{ v }}", "(https://evil.example)"),
+        ("{{ v }}*deal**", "a*"),
+        ("[{{ v }}](https://shop.example)", "x](https://evil.example) [y"),
+    ],
+)
+def test_a_markdown_value_cannot_complete_syntax_begun_in_the_template(template, value):
+    _, entities = preview(template, "markdown", {"v": value})
+
+    assert not any(e.get("url") == "https://evil.example" or e["type"] == "bold" for e in entities)
+
+
+def test_the_templates_own_markdown_still_formats_around_a_neutralised_value():
+    text, entities = preview("**Hi {{ name }}**, use `TG10`", "markdown", {"name": "__init__"})
+
+    assert visible(text) == "Hi __init__, use TG10"
+    assert [e["type"] for e in entities] == ["bold", "code"]
+    assert entities[0] == {"type": "bold", "offset": 0, "length": len("Hi __init__") + text.count("\u200b")}
