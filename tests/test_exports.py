@@ -51,6 +51,10 @@ def campaign(people, alpha):
             ),
         ]
     )  # fmt: skip
+    # Their list's columns in file order, as the import records them (jsonb keeps no key order).
+    people.report = {"columns": ["first_name", "city", "note"]}
+    people.save()
+    campaign.results.update(recipient=people.recipients.first())
     return campaign
 
 
