@@ -195,12 +195,12 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
         )
     problems = preflight(campaign)
     if problems:
-        raise LaunchError(" ".join(problems))
+        raise LaunchError(" ".join(_sentence(p) for p in problems))
     now = timezone.now()
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
         campaign.set_status(
             CampaignStatus.SCHEDULED,
-            f"Starts at {campaign.scheduled_at:%Y-%m-%d %H:%M %Z}.",
+            "",
             only_from=(CampaignStatus.DRAFT,),
         )
         return campaign.counts()
@@ -217,6 +217,11 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
             transaction.on_commit(lambda: enqueue_drive(locked.pk))
     campaign.refresh_from_db()
     return campaign.counts()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def _batched(iterable, n: int):

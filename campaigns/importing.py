@@ -502,9 +502,13 @@ def _open_table(stream: IO[bytes], source: Any, encoding: str | None) -> _Table:
 
 def _check_encoding(name: str) -> str:
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         raise ImportRefused(f'unknown encoding "{name}"') from None
+    # rot13, base64, zlib … are codecs too, but not text encodings.
+    if not getattr(info, "_is_text_encoding", True):
+        raise ImportRefused(f'"{name}" is not a text encoding')
+    return info.name
 
 
 def _detect_encoding(sample: bytes, complete: bool) -> str:

@@ -156,7 +156,8 @@ def classify(exc: BaseException) -> TransportError:
     # asyncio.TimeoutError is TimeoutError (an OSError) since Python 3.11: check it first.
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return TransportError(ErrorKind.TRANSIENT, TIMEOUT, "Telegram did not answer in time")
-    if isinstance(exc, (ConnectionError, OSError)):
+    # A connection closed mid-read surfaces as asyncio.IncompleteReadError (an EOFError).
+    if isinstance(exc, (ConnectionError, OSError, EOFError)):
         return TransportError(ErrorKind.TRANSIENT, CONNECTION_FAILED, f"{type(exc).__name__}: {exc}")
     if isinstance(exc, tg.InvalidBufferError) and getattr(exc, "code", None) == 404:
         # The server no longer knows this auth key: the session is gone.

@@ -97,6 +97,8 @@ def _login_error(exc: BaseException) -> LoginError:
         return LoginError(f"Telegram asks to wait {int(error.seconds)} s before the next attempt.")
     if error.code in ("CONNECTION_FAILED", "TIMEOUT"):
         return LoginError("Telegram cannot be reached from this server right now; try again.")
+    if error.code == "UNEXPECTED_ERROR":
+        return LoginError(f"The login failed before Telegram answered ({error.text}); try again.")
     return LoginError(f"Telegram refused the login: {error.code}.")
 
 

@@ -164,6 +164,7 @@ def test_a_known_class_outside_the_table_is_classified_by_its_code_with_its_rpc_
         (ConnectionError("reset"), "CONNECTION_FAILED"),
         (ConnectionResetError("reset by peer"), "CONNECTION_FAILED"),
         (OSError("network unreachable"), "CONNECTION_FAILED"),
+        (asyncio.IncompleteReadError(b"", 8), "CONNECTION_FAILED"),
         (asyncio.TimeoutError(), "TIMEOUT"),  # noqa: UP041  (the asyncio name is the contract),
     ],
 )

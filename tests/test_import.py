@@ -507,3 +507,14 @@ def test_a_nul_byte_does_not_hide_a_windows_1251_file_from_encoding_detection():
     assert report.encoding == "cp1251"
     names = [r.fields["имя"] for r in recipient_list.recipients.order_by("row_number")]
     assert names == ["Иван", "Ольга", "Дмитрий"]
+
+
+@pytest.mark.django_db
+def test_a_codec_that_is_not_a_text_encoding_is_refused_by_name():
+    from campaigns.importing import ImportRefused, import_recipient_list
+    from campaigns.models import RecipientList
+
+    rl = RecipientList(name="rot", consent_basis="opt_in")
+    with pytest.raises(ImportRefused, match="not a text encoding"):
+        import_recipient_list(rl, io.BytesIO(b"recipient\n@alice_w\n"), encoding="rot13")
+    assert not RecipientList.objects.exists()

@@ -171,3 +171,12 @@ def test_secrets_are_stored_encrypted_and_never_in_plain(telegram):
     assert bot.session_string and bot.session_string not in row
     assert "123456:ABC-DEF" not in row
     assert bot.session_string_encrypted in row and bot.bot_token_encrypted in row
+
+
+def test_a_connection_closed_by_the_network_says_telegram_cannot_be_reached(telegram, session):
+    import asyncio
+
+    telegram.fail(asyncio.IncompleteReadError(b"", 8), on="send_code_request")
+
+    with pytest.raises(login.LoginError, match="cannot be reached"):
+        login.send_code(session, PHONE)

@@ -36,6 +36,7 @@ SIMULATED_CODES = {
     "USER_IS_BLOCKED": ErrorKind.RECIPIENT,
     "USERNAME_NOT_OCCUPIED": ErrorKind.RECIPIENT,
     "PEER_ID_INVALID": ErrorKind.RECIPIENT,
+    "PHONE_NOT_OCCUPIED": ErrorKind.RECIPIENT,
     "INPUT_USER_DEACTIVATED": ErrorKind.RECIPIENT,
     "MESSAGE_TOO_LONG": ErrorKind.CONTENT,
     "MEDIA_INVALID": ErrorKind.CONTENT,
@@ -45,7 +46,12 @@ SIMULATED_CODES = {
     "PEER_FLOOD": ErrorKind.SPAM_LIMITED,
     "FROZEN_METHOD_INVALID": ErrorKind.SPAM_LIMITED,
 }
-RECIPIENT_MIX = ("USER_PRIVACY_RESTRICTED", "USER_IS_BLOCKED", "USERNAME_NOT_OCCUPIED")
+# Recipient errors Telegram gives by how the recipient was addressed.
+RECIPIENT_MIX = {
+    "username": ("USER_PRIVACY_RESTRICTED", "USER_IS_BLOCKED", "USERNAME_NOT_OCCUPIED"),
+    "phone": ("USER_PRIVACY_RESTRICTED", "USER_IS_BLOCKED", "PHONE_NOT_OCCUPIED"),
+    "user_id": ("USER_PRIVACY_RESTRICTED", "USER_IS_BLOCKED", "INPUT_USER_DEACTIVATED"),
+}
 
 _memory_ledgers: dict[int, dict[int, int]] = defaultdict(dict)
 _message_ids = itertools.count(1_000)
@@ -117,7 +123,8 @@ class SimulatorTransport:
             raise simulated_error("RPC_CALL_FAIL")
         draw -= self.transient_rate
         if draw < self.recipient_error_rate:
-            raise simulated_error(self.rng.choice(RECIPIENT_MIX))
+            kind = "username" if key.startswith("@") else "phone" if key.startswith("+") else "user_id"
+            raise simulated_error(self.rng.choice(RECIPIENT_MIX[kind]))
         message_id = next(_message_ids)
         if self.ledger == "memory":
             seen = _memory_ledgers[self.session_id]
