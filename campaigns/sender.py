@@ -272,8 +272,10 @@ class SliceRunner:
     async def _finish_batch(
         self, session: TelegramSession, batch: list[RowWork], tasks: list[asyncio.Task]
     ) -> None:
-        outcomes: list[Outcome] = list(await asyncio.gather(*tasks)) if tasks else []
-        unsent = batch[len(tasks) :]
+        results = list(await asyncio.gather(*tasks)) if tasks else []
+        outcomes: list[Outcome] = [o for o in results if o is not None]
+        # Rows whose task found the session blocked before its request left, and rows never started.
+        unsent = [row for row, o in zip(batch, results) if o is None] + batch[len(tasks) :]
         await sync_to_async(rows.apply_outcomes)(self.campaign, session, self.owner, outcomes, unsent)
         errors = [o.error for o in outcomes if o.error is not None]
         if errors:
@@ -281,7 +283,9 @@ class SliceRunner:
         self.report.outcomes += len(outcomes)
         self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
 
-    async def _send_one(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome:
+    async def _send_one(
+        self, session: TelegramSession, transport, pace: Pace, row: RowWork
+    ) -> Outcome | None:
         """:meth:`_request`, counted in the session's load while it awaits Telegram."""
         self.load[session.pk] += 1
         try:
@@ -289,9 +293,10 @@ class SliceRunner:
         finally:
             self.load[session.pk] -= 1
 
-    async def _request(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome:
+    async def _request(self, session: TelegramSession, transport, pace: Pace, row: RowWork) -> Outcome | None:
         """One request; never raises. Marks the session blocked in memory at once on a FloodWait,
-        a session or spam-limit error, and stops the slice on a content error."""
+        a session or spam-limit error, and stops the slice on a content error. Returns None when
+        the session got blocked (another request's FloodWait, a pause) before this one left."""
         started = timezone.now()
         try:
             message = self.build(row.fields)
@@ -301,6 +306,9 @@ class SliceRunner:
             log.exception("session %s: rendering row %s failed", session.pk, row.id)
             err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
             return Outcome(row, err.kind.value, started, timezone.now(), error=err)
+        if self.halted(session) or session.status != SessionStatus.ACTIVE or session.flood_wait_left() > 0:
+            return None
+        started = timezone.now()
         pace.record(time.monotonic())
         try:
             result = await transport.send(row.key, message, row.random_id)
