@@ -1,10 +1,12 @@
 """Worker hooks: a qcluster worker recovers abandoned rows when it starts."""
 
+from django.conf import settings
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.signals import post_spawn
 
 REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
+OPTOUT_SCHEDULE_NAME = "tgcampaigns opt-out listener"
 
 
 @receiver(post_spawn)
@@ -31,6 +33,18 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
         return
     from django_q.models import Schedule
 
+    if settings.TGC_OPTOUT_SCHEDULE:
+        Schedule.objects.update_or_create(
+            name=OPTOUT_SCHEDULE_NAME,
+            defaults={
+                "func": "campaigns.tasks.listen_optouts",
+                "schedule_type": Schedule.MINUTES,
+                "minutes": 1,
+                "repeats": -1,
+            },
+        )
+    else:
+        Schedule.objects.filter(name=OPTOUT_SCHEDULE_NAME).delete()
     Schedule.objects.update_or_create(
         name=REAPER_SCHEDULE_NAME,
         defaults={

@@ -29,3 +29,13 @@ def forget_imported_contacts(campaign_id: int) -> dict[str, int | None]:
 
     campaign = Campaign.objects.get(pk=campaign_id)
     return {s.name: forget(s) for s in campaign.sessions.filter(backend="telethon", kind="user")}
+
+
+def listen_optouts(window: float = 45.0) -> int:
+    """One opt-out listening round inside a worker (the ``TGC_OPTOUT_SCHEDULE`` schedule): the
+    free Telethon sessions are connected for ``window`` seconds. Returns how many were."""
+    from sessions_app import leases
+
+    from . import optout
+
+    return len(optout.listen_round(leases.owner_name("optout"), window=window))

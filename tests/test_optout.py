@@ -124,3 +124,21 @@ def test_the_command_runs_one_round(world):
     call_command("listenoptouts", "--once", "--window", "0")
 
     assert Suppression.objects.filter(key=str(world.bob.id)).exists()
+
+
+@pytest.mark.django_db
+def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(settings):
+    from django.apps import apps
+    from django_q.models import Schedule
+
+    from campaigns.signals import install_reaper_schedule
+
+    settings.TGC_OPTOUT_SCHEDULE = True
+    install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
+    assert set(Schedule.objects.values_list("func", flat=True)) == {
+        "campaigns.tasks.reap",
+        "campaigns.tasks.listen_optouts",
+    }
+    settings.TGC_OPTOUT_SCHEDULE = False
+    install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
+    assert list(Schedule.objects.values_list("func", flat=True)) == ["campaigns.tasks.reap"]

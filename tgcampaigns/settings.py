@@ -101,6 +101,9 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 TELEGRAM_API_ID = env.int("TELEGRAM_API_ID", default=0)
 TELEGRAM_API_HASH = env.str("TELEGRAM_API_HASH", default="")
 TGC_DEFAULT_REGION = env.str("TGC_DEFAULT_REGION", default="")
+# Listen for opt-out replies inside the django-q2 workers (a schedule, every minute) instead of,
+# or besides, the listenoptouts command.
+TGC_OPTOUT_SCHEDULE = env.bool("TGC_OPTOUT_SCHEDULE", default=False)
 TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBSCRIBE", "СТОП"])
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).

@@ -11,7 +11,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from campaigns import engine, optout
+from campaigns import optout
+from sessions_app import leases
 
 
 class Command(BaseCommand):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             self.stopping = True
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        owner = "optout:" + engine.worker_identity()
+        owner = leases.owner_name("optout")
         try:
             while not self.stopping:
                 listened = optout.listen_round(owner, window=window, should_stop=lambda: self.stopping)
