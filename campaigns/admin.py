@@ -8,6 +8,7 @@ the media inspector), report with ``message_user``. Computed columns are annotat
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -21,7 +22,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from . import engine
-from .exports import campaign_csv_response, results_csv_response
+from . import media as media_service
+from .exports import campaign_csv_response, campaigns_csv_response, results_csv_response
 from .forms import CampaignForm, RecipientListUploadForm, SuppressionBulkForm, SuppressionForm
 from .importing import ImportRefused
 from .models import (
@@ -135,6 +137,30 @@ def _file_notes(report: dict) -> dict[str, str]:
     return {name: value for name, value in notes.items() if value}
 
 
+def file_size(size: int) -> str:
+    """``size`` bytes for people: "193 bytes", "12.5 KiB", "3.4 MiB"."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024 / 1024:.1f} MiB"
+
+
+def _why_not_a_photo(campaign: Campaign, info: dict) -> str:
+    """Why an image goes as a document: the inspector's reason for refusing it as a photo
+    (too wide, too large, not a photo format), or "" when it would be a fine photo (staff chose
+    document) or is no image."""
+    if info.get("media_type") != "document" or not str(info.get("mime_type", "")).startswith("image/"):
+        return ""
+    try:
+        media_service.inspect_media(campaign.media.path, "photo")
+    except media_service.MediaRefused as exc:
+        return str(exc)
+    except (OSError, ValueError, NotImplementedError):  # file gone or storage without paths
+        return ""
+    return ""
+
+
 def _import_summary(recipient_list: RecipientList) -> str:
     return (
         f"“{recipient_list}” imported: {recipient_list.valid_count} valid, "
@@ -197,7 +223,7 @@ CONFIRMED_OPERATIONS = ("cancel", "resend_unknown")
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    list_display = ("name", "status_badge", "progress", "strategy", "sessions_list", "launched_at")
+    list_display = ("name", "status_badge", "progress", "strategy", "sessions_list", "launched")
     list_filter = ("status", "strategy")
     search_fields = ("name",)
     date_hierarchy = "created_at"
@@ -274,31 +300,41 @@ class CampaignAdmin(admin.ModelAdmin):
     def status_badge(self, obj: Campaign) -> str:
         return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, obj.get_status_display())
 
-    @admin.display(description="Sent / failed / skipped", ordering="n_total")
+    @admin.display(description="Progress", ordering="n_total")
     def progress(self, obj: Campaign) -> str:
+        """Counts in words under a bar of the same parts ("4 sent · 3 skipped of 7"), zeros left out."""
         if not obj.n_total:
             return "—"
-        parts = [
-            (n, STATUS_COLOURS[s])
-            for n, s in ((obj.n_sent, "sent"), (obj.n_failed, "failed"), (obj.n_skipped, "skipped"))
-        ]
+        parts = [(obj.n_sent, "sent"), (obj.n_failed, "failed"), (obj.n_skipped, "skipped")]
         bar = format_html_join(
             "",
             '<span style="width:{}%;background:{}"></span>',
-            ((100 * n / obj.n_total, c) for n, c in parts),
+            ((100 * n / obj.n_total, STATUS_COLOURS[status]) for n, status in parts),
         )
+        words = " · ".join(f"{n} {status}" for n, status in parts if n) or "0 sent"
         return format_html(
-            '<span class="tgc-minibar">{}</span> {} / {} / {} of {}',
-            bar, obj.n_sent, obj.n_failed, obj.n_skipped, obj.n_total,
-        )  # fmt: skip
+            '<span class="tgc-minibar">{}</span><span class="tgc-nowrap">{} of {}</span>',
+            bar,
+            words,
+            obj.n_total,
+        )
 
     @admin.display(description="Sessions")
     def sessions_list(self, obj: Campaign) -> str:
         sessions = list(obj.sessions.all())  # prefetched
         names = ", ".join(s.name for s in sessions) or "—"
         if sessions and all(s.is_simulated for s in sessions):
-            return format_html('{} <span class="tgc-sim">SIMULATOR — no real messages</span>', names)
+            return format_html(
+                '{} <span class="tgc-sim" title="Simulated sessions: no real messages">SIMULATOR</span>',
+                names,
+            )
         return names
+
+    @admin.display(description="Launched", ordering="launched_at")
+    def launched(self, obj: Campaign) -> str:
+        if not obj.launched_at:
+            return "—"
+        return timezone.localtime(obj.launched_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="Media details")
     def media_summary(self, obj: Campaign) -> str:
@@ -308,10 +344,15 @@ class CampaignAdmin(admin.ModelAdmin):
         size = f"{info['width']}×{info['height']}" if info.get("width") and info.get("height") else ""
         bits = [info.get("media_type", ""), info.get("mime_type", ""), size]
         if info.get("duration"):
-            bits.append(f"{info['duration']:g} s")
+            bits.append(f"{float(info['duration']):.1f} s")
         if info.get("size"):
-            bits.append(f"{int(info['size']) / 1024:.0f} KiB")
-        return " · ".join(str(b) for b in bits if b)
+            bits.append(file_size(int(info["size"])))
+        if info.get("media_type") == "video":
+            bits.append(f"streaming: {'yes' if info.get('supports_streaming') else 'no'}")
+        summary = " · ".join(str(b) for b in bits if b)
+        if reason := _why_not_a_photo(obj, info):
+            summary += f" — sent as a document: {reason}"
+        return summary
 
     # The change page: status, buttons, progress, preview --------------------------------------
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
@@ -358,12 +399,25 @@ class CampaignAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:campaigns_campaign_change", campaign.pk)
+        if operation == "resend_unknown" and self._nothing_unknown(request, [campaign]):
+            return redirect("admin:campaigns_campaign_change", campaign.pk)
         if operation in CONFIRMED_OPERATIONS and "confirmed" not in request.POST:
             return self._confirm(
                 request, Campaign.objects.filter(pk=campaign.pk), operation, via_action=False
             )
         getattr(self, operation)(request, campaign)
         return redirect("admin:campaigns_campaign_change", campaign.pk)
+
+    def _nothing_unknown(self, request: HttpRequest, campaigns: list[Campaign]) -> bool:
+        """True (and says so) when no row of ``campaigns`` has an unknown outcome: there is
+        nothing to resend, so nothing to confirm."""
+        if MessageResult.objects.filter(campaign__in=campaigns, status=ResultStatus.UNKNOWN).exists():
+            return False
+        names = ", ".join(f"“{c}”" for c in campaigns)
+        self.message_user(
+            request, f"{names}: no message has an unknown outcome, so there is nothing to resend."
+        )
+        return True
 
     def _confirm(
         self, request: HttpRequest, queryset: QuerySet[Campaign], operation: str, *, via_action: bool
@@ -465,6 +519,8 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description="Resend messages of unknown outcome…", permissions=["change"])
     def resend_unknown_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
         """Unknown rows may have arrived: they are re-sent only after this explicit confirmation."""
+        if self._nothing_unknown(request, list(queryset)):
+            return None
         if "confirmed" not in request.POST:
             return self._confirm(request, queryset, "resend_unknown", via_action=True)
         for campaign in queryset:
@@ -472,10 +528,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export results as CSV", permissions=["view"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one campaign to export.", messages.WARNING)
-            return None
-        return campaign_csv_response(queryset.get())
+        """One campaign: its usual export. Several: one file, each row naming its campaign."""
+        campaigns = list(queryset)
+        if len(campaigns) == 1:
+            return campaign_csv_response(campaigns[0])
+        return campaigns_csv_response(Campaign.objects.filter(pk__in=[c.pk for c in campaigns]))
 
     class Media:
         css = {"all": ("campaigns/admin.css",)}
@@ -502,11 +559,18 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
 
 class DeliveryAttemptInline(admin.TabularInline):
+    """One numbered row per request to Telegram, read-only."""
+
     model = DeliveryAttempt
-    fields = ("started_at", "finished_at", "session", "outcome", "error_code", "error_text")
+    template = "admin/campaigns/messageresult/attempts_inline.html"
+    fields = ("started_at", "took", "session", "outcome", "error_code", "error_text")
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="Took")
+    def took(self, obj: DeliveryAttempt) -> str:
+        return f"{(obj.finished_at - obj.started_at).total_seconds() * 1000:.0f} ms"
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -520,18 +584,19 @@ class MessageResultAdmin(admin.ModelAdmin):
     """Read-only: the engine writes results; staff filter, inspect and export them."""
 
     list_display = (
-        "key",
+        "recipient_display",
+        "source",
         "campaign",
         "status_badge",
-        "session",
+        "session_name",
         "error_code",
         "attempts",
         "message_id",
-        "sent_at",
+        "sent",
     )
     list_filter = ("campaign", "status", ("session", admin.RelatedOnlyFieldListFilter), ErrorCodeFilter)
-    search_fields = ("key",)
-    list_select_related = ("campaign", "session")
+    search_fields = ("key", "recipient__raw_value")
+    list_select_related = ("campaign", "session", "recipient__recipient_list")
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
     list_per_page = 200
@@ -540,6 +605,8 @@ class MessageResultAdmin(admin.ModelAdmin):
     fields = (
         "campaign",
         "key",
+        "as_written",
+        "source",
         "kind",
         "status",
         "session",
@@ -554,6 +621,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         "sent_at",
         "next_attempt_at",
     )
+    readonly_fields = ("as_written", "source")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -563,6 +631,49 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""
+        if request.GET.get("campaign__id__exact"):
+            return tuple(c for c in self.list_display if c != "campaign")
+        return self.list_display
+
+    @admin.display(description="Session", ordering="session__name")
+    def session_name(self, obj: MessageResult) -> str:
+        return obj.session.name if obj.session else "—"
+
+    @admin.display(description="Sent at", ordering="sent_at")
+    def sent(self, obj: MessageResult) -> str:
+        return timezone.localtime(obj.sent_at).strftime("%Y-%m-%d %H:%M:%S") if obj.sent_at else "—"
+
+    @admin.display(description="Recipient", ordering="key")
+    def recipient_display(self, obj: MessageResult) -> str:
+        """The key, or for a row skipped as invalid (no key) the value as written in the file."""
+        if obj.key:
+            return obj.key
+        raw = obj.recipient.raw_value if obj.recipient else ""
+        return format_html(
+            '<span class="tgc-raw" title="as written in the file">“{}”</span>', raw or "(empty)"
+        )
+
+    @admin.display(description="As written")
+    def as_written(self, obj: MessageResult) -> str:
+        if obj.recipient is None:
+            return "—"
+        return obj.recipient.raw_value or "(empty)"
+
+    @admin.display(description="From")
+    def source(self, obj: MessageResult) -> str:
+        """The recipient list and row the result was made from."""
+        if obj.recipient is None:
+            return "—"
+        recipient_list = obj.recipient.recipient_list
+        return format_html(
+            '<a href="{}">{}</a>, row {}',
+            reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk]),
+            recipient_list,
+            obj.recipient.row_number,
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: MessageResult) -> str:
@@ -574,15 +685,34 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected results as CSV", permissions=["view"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[MessageResult]):
+        return self._csv(request, queryset)
+
+    def get_urls(self):
+        export = path(
+            "export/", self.admin_site.admin_view(self.export_view), name="campaigns_messageresult_export"
+        )
+        return [export] + super().get_urls()
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The results the changelist shows for the same query string (filters, search), as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            results = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return redirect("admin:campaigns_messageresult_changelist")
+        return self._csv(request, results)
+
+    def _csv(self, request: HttpRequest, results: QuerySet[MessageResult]) -> HttpResponse:
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        return results_csv_response(queryset, f"results-{stamp}.csv")
+        # Unless the changelist is filtered to one campaign, each row says which one it is.
+        one_campaign = request.GET.get("campaign__id__exact", "").isdigit()
+        return results_csv_response(results, f"results-{stamp}.csv", with_campaign=not one_campaign)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        """Offer the campaign's full export when the list is filtered to one campaign."""
         extra_context = dict(extra_context or {})
         campaign_id = request.GET.get("campaign__id__exact", "")
         if campaign_id.isdigit():
-            extra_context["export_url"] = reverse("campaigns:export", args=[int(campaign_id)])
             campaign = Campaign.objects.filter(pk=campaign_id).prefetch_related("sessions").first()
             if campaign and any(s.is_simulated for s in campaign.sessions.all()):
                 extra_context["simulated"] = True

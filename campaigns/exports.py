@@ -1,7 +1,10 @@
-"""Streaming CSV export of a campaign's results, safe to open in Excel.
+"""Streaming CSV export of results, safe to open in Excel.
 
 One row per :class:`~campaigns.models.MessageResult`, read with ``.iterator()`` so a campaign of a
-million rows is streamed in constant memory. Two things make the file Excel-friendly:
+million rows is streamed in constant memory. The columns are :data:`BASE_COLUMNS` (``raw_value``,
+``list`` and ``row`` say where an invalid or duplicate row with an empty ``key`` came from), then
+the lists' personalisation fields; an export spanning campaigns starts with a ``campaign`` column.
+Two things make the file Excel-friendly:
 
 - a UTF-8 byte-order mark first, without which Excel guesses a legacy code page and mangles
   Cyrillic names and emoji;
@@ -28,6 +31,9 @@ BOM = "\ufeff"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BASE_COLUMNS = [
     "key",
+    "raw_value",  # the recipient as written in the file
+    "list",  # the recipient list's name
+    "row",  # the row number in that file
     "kind",
     "status",
     "session",
@@ -43,6 +49,8 @@ BASE_COLUMNS = [
 CHUNK_SIZE = 2000
 # Put before a personalisation field's name when it is also a column of BASE_COLUMNS.
 FIELD_PREFIX = "field:"
+# First column of an export spanning several campaigns.
+CAMPAIGN_COLUMN = "campaign"
 
 
 def excel_safe(value: Any) -> str | int | float:
@@ -82,11 +90,11 @@ def personalisation_columns(results: QuerySet[MessageResult]) -> list[str]:
     return list(seen)
 
 
-def field_headers(names: list[str]) -> list[str]:
+def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]:
     """The CSV headers for personalisation fields ``names``: the name itself, or the name after
     :data:`FIELD_PREFIX` when a base column (or an earlier header) already has it. Recipient
     files often have a ``status`` or ``key`` column of their own; it is kept, not dropped."""
-    taken = set(BASE_COLUMNS)
+    taken = set(base)
     headers = []
     for name in names:
         header = name
@@ -97,15 +105,23 @@ def field_headers(names: list[str]) -> list[str]:
     return headers
 
 
-def result_rows(results: QuerySet[MessageResult]) -> Iterator[list]:
-    """The header, then one Excel-safe row per result of ``results`` (in id order)."""
+def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
+    """The header, then one Excel-safe row per result of ``results`` (in id order); with
+    ``with_campaign``, each row starts with its campaign's name."""
     extra = personalisation_columns(results)
-    yield [excel_safe(c) for c in BASE_COLUMNS + field_headers(extra)]
-    rows = results.select_related("session").order_by("id")
+    base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
+    yield [excel_safe(c) for c in base + field_headers(extra, base)]
+    related = ["session", "recipient__recipient_list"] + (["campaign"] if with_campaign else [])
+    rows = results.select_related(*related).order_by("id")
     for r in rows.iterator(chunk_size=CHUNK_SIZE):
         fields = r.fields or {}
-        row = [
+        recipient = r.recipient
+        row = [r.campaign.name] if with_campaign else []
+        row += [
             r.key,
+            recipient.raw_value if recipient else "",
+            recipient.recipient_list.name if recipient else "",
+            recipient.row_number if recipient else None,
             r.kind,
             r.status,
             r.session.name if r.session else "",
@@ -140,10 +156,14 @@ def export_filename(campaign: Campaign) -> str:
     return f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}.csv"
 
 
-def results_csv_response(results: QuerySet[MessageResult], filename: str) -> StreamingHttpResponse:
-    """A streaming download of ``results`` as CSV (UTF-8 with BOM, Excel-safe)."""
+def results_csv_response(
+    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False
+) -> StreamingHttpResponse:
+    """A streaming download of ``results`` as CSV (UTF-8 with BOM, Excel-safe); with
+    ``with_campaign`` (results of several campaigns) each row starts with its campaign's name."""
+    rows = result_rows(results, with_campaign=with_campaign)
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in csv_lines(result_rows(results))),
+        (line.encode("utf-8") for line in csv_lines(rows)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -153,6 +173,14 @@ def results_csv_response(results: QuerySet[MessageResult], filename: str) -> Str
 def campaign_csv_response(campaign: Campaign) -> StreamingHttpResponse:
     """A streaming download of every result of ``campaign``."""
     return results_csv_response(campaign.results.all(), export_filename(campaign))
+
+
+def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> StreamingHttpResponse:
+    """One streaming download of the results of several ``campaigns``, with a ``campaign`` column."""
+    ids = sorted(campaigns.values_list("pk", flat=True))
+    results = MessageResult.objects.filter(campaign_id__in=ids)
+    filename = f"campaigns-{'-'.join(map(str, ids))}.csv" if len(ids) <= 5 else f"campaigns-{len(ids)}.csv"
+    return results_csv_response(results, filename, with_campaign=True)
 
 
 def write_campaign_csv(campaign: Campaign, out: IO[str]) -> int:

@@ -58,20 +58,29 @@ class RecipientListUploadForm(forms.ModelForm):
         return region
 
     def import_list(self, user) -> tuple[RecipientList, ImportReport]:
-        """Save the list and import its file. Raises ``ImportRefused`` with nothing saved."""
-        with transaction.atomic():
-            recipient_list = self.save(commit=False)
-            recipient_list.created_by = user
-            recipient_list.save()
-            data = self.cleaned_data
-            with recipient_list.file.open("rb") as source:
-                report = import_recipient_list(
-                    recipient_list,
-                    source,
-                    column=data["recipient_column"] or None,
-                    encoding=data["encoding"] or None,
-                    default_region=data["default_region"] or None,
-                )
+        """Save the list and import its file. Raises ``ImportRefused`` with nothing saved: the
+        transaction takes back the rows, and the stored file is deleted (it holds personal data
+        that no list refers to)."""
+        recipient_list = self.save(commit=False)
+        recipient_list.created_by = user
+        upload = self.cleaned_data["file"]
+        # Stored first, explicitly, so the name to delete is the one the storage chose.
+        recipient_list.file.save(upload.name, upload, save=False)
+        try:
+            with transaction.atomic():
+                recipient_list.save()
+                data = self.cleaned_data
+                with recipient_list.file.open("rb") as source:
+                    report = import_recipient_list(
+                        recipient_list,
+                        source,
+                        column=data["recipient_column"] or None,
+                        encoding=data["encoding"] or None,
+                        default_region=data["default_region"] or None,
+                    )
+        except BaseException:
+            recipient_list.file.storage.delete(recipient_list.file.name)
+            raise
         return recipient_list, report
 
 

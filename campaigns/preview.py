@@ -13,6 +13,9 @@ from django.utils.safestring import SafeString, mark_safe
 from . import messages
 from .models import Campaign, Recipient
 
+# Rows read for their column names when a list's report does not record them.
+COLUMN_SAMPLE_ROWS = 20
+
 # Telegram entity types (either the Bot API's snake_case or TL's ``MessageEntityBold``) → tag.
 _TAGS = {
     "bold": "b",
@@ -31,9 +34,11 @@ _TAGS = {
 class CampaignPreview:
     """``text``: the plain text Telegram shows; ``entities``: dicts {type, offset, length, url?,
     text} with offsets in UTF-16 code units (as Telegram counts); ``problems``: reasons the
-    message would be refused."""
+    message would be refused; ``variables``: the names the chosen lists' columns go by in the
+    message (None when no list is chosen)."""
 
     recipient: Recipient | None = None
+    variables: list[str] | None = None
     rendered: str = ""
     text: str = ""
     entities: list[dict] = field(default_factory=list)
@@ -52,6 +57,25 @@ def first_valid_recipient(campaign: Campaign) -> Recipient | None:
     )
 
 
+def list_columns(campaign: Campaign) -> list[str] | None:
+    """The column headers of ``campaign``'s lists, besides the recipient column, in file order;
+    None when no list is chosen. The import records them in ``report["columns"]``; for a list
+    without (made before that), the keys of its first rows' fields."""
+    if not campaign.pk:
+        return None
+    lists = list(campaign.lists.order_by("created_at", "pk"))
+    if not lists:
+        return None
+    columns: dict[str, None] = {}
+    for recipient_list in lists:
+        names = (recipient_list.report or {}).get("columns")
+        if names is None:
+            rows = recipient_list.recipients.order_by("row_number")[:COLUMN_SAMPLE_ROWS]
+            names = [name for fields in rows.values_list("fields", flat=True) for name in fields or {}]
+        columns.update(dict.fromkeys(map(str, names)))
+    return list(columns)
+
+
 def campaign_preview(campaign: Campaign) -> CampaignPreview:
     """Render ``campaign``'s message for its first valid recipient and check it.
 
@@ -61,8 +85,14 @@ def campaign_preview(campaign: Campaign) -> CampaignPreview:
     result = CampaignPreview(recipient=first_valid_recipient(campaign))
     fields = dict(result.recipient.fields or {}) if result.recipient else {}
     has_media = bool(campaign.media)
+    columns = list_columns(campaign)
+    result.variables = None if columns is None else messages.variable_names(columns)
     result.problems = messages.check_message(
-        campaign.message, campaign.parse_mode, has_media=has_media, sample_fields=fields
+        campaign.message,
+        campaign.parse_mode,
+        has_media=has_media,
+        sample_fields=fields,
+        known_fields=columns,
     )
     try:
         result.rendered = messages.render(campaign.message, fields, campaign.parse_mode)

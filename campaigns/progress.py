@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
-from .models import Campaign, CampaignStatus, DeliveryAttempt, ResultStatus
+from .models import OPEN_STATUSES, Campaign, CampaignStatus, DeliveryAttempt, Recipient, ResultStatus
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right).
 STATUS_ORDER = [
@@ -74,7 +74,12 @@ def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -
 def progress_snapshot(campaign: Campaign) -> dict:
     """Everything the progress block shows. ``counts`` holds every status (zeros included) and
     adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
-    holds rows (after re-balancing), and rows not yet assigned as a session of its own."""
+    holds rows (after re-balancing), and rows not yet assigned as a session of its own.
+
+    ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
+    settled, i.e. sent, failed, unknown or cancelled; ``percent_done``: done of deliverable.
+    ``in_lists`` (a draft or scheduled campaign without rows, else None): the distinct valid
+    recipients of its lists, what a launch would send to before suppressions."""
     now = timezone.now()
     counts = campaign.counts()
     total = counts.pop("total")
@@ -88,7 +93,12 @@ def progress_snapshot(campaign: Campaign) -> dict:
     ]
     if per_session.get(None):
         sessions.append(_session_row(None, per_session[None], now))
-    done = total - sum(counts[s] for s in ("pending", "claimed", "sending"))
+    deliverable = total - counts[ResultStatus.SKIPPED]
+    done = deliverable - sum(counts[s] for s in OPEN_STATUSES)
+    in_lists = None
+    if not total and campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        valid = Recipient.objects.filter(recipient_list__campaigns=campaign, status=Recipient.Status.VALID)
+        in_lists = valid.values("key").distinct().count()
     return {
         "campaign": campaign.pk,
         "status": campaign.status,
@@ -97,8 +107,10 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "active": campaign.status in ACTIVE_CAMPAIGN_STATUSES,
         "counts": counts,
         "total": total,
+        "in_lists": in_lists,
+        "deliverable": deliverable,
         "done": done,
-        "percent_done": round(100.0 * done / total, 1) if total else 0.0,
+        "percent_done": round(100.0 * done / deliverable, 1) if deliverable else 0.0,
         "segments": segments(counts, total),
         "sessions": sessions,
         "metrics": metrics(campaign),

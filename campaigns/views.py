@@ -1,20 +1,31 @@
-"""Staff-only views outside the admin's pages: the progress JSON and the results download.
+"""Staff-only views outside the admin's pages: the progress JSON, the results download and the
+uploaded files.
 
-Both are read-only and reached from the campaign change page; the admin holds everything else.
+All are read-only and reached from the admin's pages; the admin holds everything else.
 """
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.db.models import Model
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
 from .exports import campaign_csv_response
-from .models import Campaign
+from .models import Campaign, RecipientList
 from .progress import progress_snapshot
+
+# Types a browser may show inline from our origin; anything else (HTML, SVG, PDF with scripts…)
+# is downloaded, so an uploaded file can never run script on the admin's pages.
+INLINE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "video/", "audio/")
 
 
 @never_cache
@@ -35,3 +46,42 @@ def export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     if not request.user.has_perm("campaigns.view_messageresult"):
         raise PermissionDenied
     return campaign_csv_response(get_object_or_404(Campaign, pk=pk))
+
+
+def _file_owners() -> dict[str, tuple[type[Model], str, bool]]:
+    """Top folder under MEDIA_ROOT → (model, file field, download as attachment)."""
+    owners = ((RecipientList, "file", True), (Campaign, "media", False))
+    return {
+        str(model._meta.get_field(field).upload_to).split("/")[0]: (model, field, attachment)
+        for model, field, attachment in owners
+    }
+
+
+@staff_member_required
+def media_file(request: HttpRequest, path: str) -> FileResponse:
+    """An uploaded file, for staff who may view its owner: a recipient list's file (personal data:
+    always a download) or a campaign's media. 404 for anything else: a path outside MEDIA_ROOT
+    (``../``), a folder no model uploads to, a file no row refers to (a refused upload)."""
+    root = Path(settings.MEDIA_ROOT).resolve()
+    try:
+        target = (root / path).resolve()
+        found = target.is_relative_to(root) and target.is_file()
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        found = False
+    if not found:
+        raise Http404
+    name = target.relative_to(root).as_posix()
+    owner = _file_owners().get(name.split("/")[0])
+    if owner is None:
+        raise Http404
+    model, field, attachment = owner
+    if not request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
+        raise PermissionDenied
+    if not model._default_manager.filter(**{field: name}).exists():
+        raise Http404
+    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    inline = not attachment and content_type.startswith(INLINE_TYPES)
+    response = FileResponse(target.open("rb"), as_attachment=not inline, filename=target.name)
+    response["Content-Security-Policy"] = "sandbox"
+    patch_cache_control(response, private=True)
+    return response

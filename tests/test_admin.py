@@ -10,6 +10,7 @@ import csv
 import io
 from pathlib import Path
 from unittest import mock
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -150,6 +151,16 @@ def test_a_refused_file_shows_a_form_error_and_creates_nothing(client, cases_dir
     assert not Recipient.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["empty.csv", "header_only.csv", "binary_named.csv"])
+def test_a_refused_file_leaves_no_file_in_the_media_folder(client, cases_dir, settings, tmp_path, name):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+    response = upload(client, cases_dir, name)
+
+    assert response.context["form"].errors["file"]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_an_upload_without_a_consent_basis_is_refused(client, cases_dir):
     response = upload(client, cases_dir, "basic.csv", consent_basis="")
 
@@ -244,6 +255,84 @@ def test_a_wide_image_forced_as_photo_is_refused_but_accepted_as_a_document(clie
     assert Campaign.objects.get().media_type == "document"
 
 
+@pytest.mark.parametrize(
+    ("info", "shown"),
+    [
+        (
+            {"media_type": "video", "mime_type": "video/mp4", "width": 320, "height": 240,
+             "duration": 2.03755, "size": 12712, "supports_streaming": True},
+            "video · video/mp4 · 320×240 · 2.0 s · 12.4 KiB · streaming: yes",
+        ),
+        ({"media_type": "document", "mime_type": "application/pdf", "size": 193}, "document · application/pdf · 193 bytes"),
+        ({"media_type": "photo", "mime_type": "image/jpeg", "size": 3 * 1024 * 1024}, "photo · image/jpeg · 3.0 MiB"),
+    ],
+)  # fmt: skip
+def test_media_details_are_rounded_for_people(client, people, alpha, info, shown):
+    campaign = make_campaign("Media", [people], [alpha], media_info=info)
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert f'<div class="readonly">{shown}</div>' in page
+
+
+def test_an_image_sent_as_a_document_says_why_it_is_no_photo(client, cases_dir, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    client.post(
+        reverse("admin:campaigns_campaign_add"),
+        campaign_form(media=media_upload(cases_dir, "too_wide_ratio_40.png")),
+    )
+    campaign = Campaign.objects.get()
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert campaign.media_type == "document"
+    assert "sent as a document: the aspect ratio is 40; a photo may be at most 20:1" in page
+
+
+def test_a_header_with_spaces_personalises_as_its_alias_and_the_page_lists_the_variables(
+    client, cases_dir, users_alpha_beta
+):
+    upload(client, cases_dir, "leads.xlsx")
+    data = campaign_form(
+        message="Hi {{ first_name }}!",
+        lists=[RecipientList.objects.get().pk],
+        sessions=[users_alpha_beta[0].pk],
+    )
+
+    page = client.post(reverse("admin:campaigns_campaign_add"), data, follow=True).content.decode()
+
+    assert '<div class="tgc-bubble" id="tgc-bubble">Hi Sam!</div>' in page
+    assert "Columns you can use: <code>{{ first_name }}</code>, <code>{{ signed_up }}</code>" in page
+
+
+def test_a_variable_that_is_no_column_is_reported_when_the_campaign_is_saved(
+    client, cases_dir, users_alpha_beta
+):
+    upload(client, cases_dir, "leads.xlsx")
+    data = campaign_form(
+        message="Hi {{ frist_name }}!",
+        lists=[RecipientList.objects.get().pk],
+        sessions=[users_alpha_beta[0].pk],
+    )
+
+    response = client.post(reverse("admin:campaigns_campaign_add"), data, follow=True)
+
+    assert (
+        "Before launch: {{ frist_name }} is not a column of the chosen lists (columns: first_name, signed_up)"
+        in messages_of(response)
+    )
+
+
+def test_without_recorded_columns_the_lists_first_rows_name_them(client, people, alpha):
+    people.report = {}  # a list imported before the report recorded its columns
+    people.save()
+    campaign = make_campaign("Old list", [people], [alpha], message="Hi {{ frist_name }}")
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "{{ frist_name }} is not a column of the chosen lists (columns: first_name)" in page
+
+
 def test_message_problems_are_shown_before_launch(client, mark, cases_dir, people, alpha):
     campaign = make_campaign("Too long", [people], [alpha])
     campaign.message = (cases_dir / "messages" / "too_long_4097.txt").read_text(encoding="utf-8")
@@ -336,9 +425,15 @@ def test_each_button_calls_its_engine_function_and_reports_the_answer(
     assert any(reported in m for m in messages_of(response))
 
 
+def with_unknown_row(campaign: Campaign) -> Campaign:
+    """``campaign`` with one row whose request may have reached Telegram from a session now gone."""
+    MessageResult.objects.create(campaign=campaign, key="@alice_user", status=ResultStatus.UNKNOWN)
+    return campaign
+
+
 @pytest.mark.parametrize("operation", ["cancel", "resend_unknown"])
 def test_cancel_and_resend_unknown_ask_for_confirmation_first(client, people, alpha, operation):
-    campaign = make_campaign("Careful", [people], [alpha], status=CampaignStatus.PAUSED)
+    campaign = with_unknown_row(make_campaign("Careful", [people], [alpha], status=CampaignStatus.PAUSED))
 
     with mock.patch(f"campaigns.engine.{operation}", autospec=True, return_value=2) as call:
         asked = operate(client, campaign, operation)
@@ -351,7 +446,7 @@ def test_cancel_and_resend_unknown_ask_for_confirmation_first(client, people, al
 
 
 def test_the_resend_unknown_action_needs_confirmation_and_then_calls_the_engine(client, people, alpha):
-    campaign = make_campaign("Unknowns", [people], [alpha], status=CampaignStatus.PAUSED)
+    campaign = with_unknown_row(make_campaign("Unknowns", [people], [alpha], status=CampaignStatus.PAUSED))
     url = reverse("admin:campaigns_campaign_changelist")
     data = {"action": "resend_unknown_selected", "_selected_action": [campaign.pk]}
 
@@ -362,6 +457,21 @@ def test_the_resend_unknown_action_needs_confirmation_and_then_calls_the_engine(
 
     call.assert_called_once()
     assert any("1 messages of unknown outcome queued" in m for m in messages_of(done))
+
+
+def test_resend_unknown_without_unknown_rows_says_there_are_none_instead_of_asking(client, people, alpha):
+    campaign = make_campaign("All known", [people], [alpha], status=CampaignStatus.PAUSED)
+    url = reverse("admin:campaigns_campaign_changelist")
+    data = {"action": "resend_unknown_selected", "_selected_action": [campaign.pk]}
+
+    with mock.patch("campaigns.engine.resend_unknown", autospec=True) as call:
+        by_action = client.post(url, data, follow=True)
+        by_button = operate(client, campaign, "resend_unknown")
+
+    assert call.call_count == 0
+    for response in (by_action, by_button):
+        assert "are you sure" not in response.content.decode()
+        assert any("nothing to resend" in m for m in messages_of(response))
 
 
 def test_the_pause_action_pauses_every_selected_running_campaign(client, people, alpha):
@@ -407,7 +517,7 @@ def test_the_changelist_shows_progress_from_annotations_in_a_fixed_number_of_que
     with django_assert_max_num_queries(12):
         response = client.get(reverse("admin:campaigns_campaign_changelist"))
 
-    assert "4 / 0 / 1 of 5" in response.content.decode()
+    assert "4 sent · 1 skipped of 5" in response.content.decode()
 
 
 def test_progress_json_counts_add_up_to_the_total_per_status_and_per_session(client, finished):
@@ -419,6 +529,38 @@ def test_progress_json_counts_add_up_to_the_total_per_status_and_per_session(cli
     assert sum(row["total"] for row in data["sessions"]) == 5
     assert {row["name"] for row in data["sessions"]} >= {"alpha", "beta"}
     assert 'class="tgc-bar"' in data["html"]
+
+
+def test_each_session_row_adds_up_with_skipped_and_cancelled_rows(client, people, alpha):
+    campaign = make_campaign("Cut short", [people], [alpha], status=CampaignStatus.CANCELLED)
+    for key, status in [("@a", "sent"), ("@b", "skipped"), ("@c", "cancelled"), ("@d", "cancelled")]:
+        MessageResult.objects.create(campaign=campaign, key=key, status=status, session=alpha)
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "<th>Skipped</th><th>Cancelled</th>" in page
+    # Sent, failed, unknown, skipped, cancelled, to send, total.
+    assert "<td>1</td><td>0</td><td>0</td><td>1</td><td>2</td>\n        <td>0</td><td>4</td>" in page
+
+
+def test_percent_done_counts_settled_messages_of_the_deliverable_ones(client, people, alpha):
+    campaign = make_campaign("Half way", [people], [alpha], status=CampaignStatus.RUNNING)
+    for key, status in [("@a", "sent"), ("@b", "failed"), ("@c", "pending"), ("@d", "skipped")]:
+        MessageResult.objects.create(campaign=campaign, key=key, status=status, session=alpha)
+
+    data = client.get(reverse("campaigns:progress", args=[campaign.pk])).json()
+
+    assert (data["done"], data["deliverable"], data["percent_done"]) == (2, 3, 66.7)
+    assert "2 of 3 deliverable messages sent or settled" in data["html"]
+
+
+def test_a_draft_shows_how_many_recipients_its_lists_hold(client, people, alpha):
+    campaign = make_campaign("Not yet", [people], [alpha])
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "<strong>5</strong> recipients in the chosen lists" in page
+    assert "% done" not in page and "= <strong>" not in page
 
 
 def test_progress_json_is_for_staff_only(client, finished):
@@ -480,14 +622,67 @@ def test_results_are_read_only_with_their_delivery_attempts_inline(client, finis
     page = response.content.decode()
     assert 'name="_save"' not in page
     assert "Delivery attempts" in page
+    assert "DeliveryAttempt object" not in page
+    assert '<td class="field-outcome">Sent</td>' in page and result.session.name in page
 
 
-def test_the_results_page_offers_the_campaign_export(client, finished):
-    response = client.get(
-        reverse("admin:campaigns_messageresult_changelist"), {"campaign__id__exact": finished.pk}
+@pytest.fixture
+def messy(client, cases_dir, users_alpha_beta) -> Campaign:
+    """messy_excel.csv sent: its invalid and duplicate rows are skipped results without a key."""
+    upload(client, cases_dir, "messy_excel.csv", default_region="DE")
+    campaign = make_campaign("Messy", [RecipientList.objects.get()], users_alpha_beta)
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=10)
+    return campaign
+
+
+def test_a_skipped_invalid_recipient_shows_as_written_with_its_list_and_row(
+    client, messy, django_assert_max_num_queries
+):
+    invalid = Recipient.objects.get(raw_value="@bad-dash")
+    result = messy.results.get(recipient=invalid)
+    url = reverse("admin:campaigns_messageresult_changelist")
+
+    with django_assert_max_num_queries(12):  # whatever the number of rows
+        listed = client.get(url).content.decode()
+    found = client.get(url, {"q": "@bad-dash"})
+    detail = client.get(reverse("admin:campaigns_messageresult_change", args=[result.pk])).content.decode()
+
+    assert result.key == ""
+    assert "“@bad-dash”" in listed and f">messy_excel.csv</a>, row {invalid.row_number}" in listed
+    assert [r.pk for r in found.context["cl"].result_list] == [result.pk]
+    assert "@bad-dash" in detail and f"row {invalid.row_number}" in detail
+
+
+def test_the_results_export_follows_the_changelists_filters(client, finished, alpha):
+    url = reverse("admin:campaigns_messageresult_changelist")
+    filters = {"campaign__id__exact": finished.pk, "session__id__exact": alpha.pk}
+    expected = finished.results.filter(session=alpha).count()
+
+    page = client.get(url, filters).content.decode()
+    link = reverse("admin:campaigns_messageresult_export") + "?" + urlencode(filters)
+    rows = csv_rows(client.get(link))
+
+    assert f'href="{link.replace("&", "&amp;")}"' in page
+    assert f"Export these {expected} results as CSV" in page
+    assert len(rows) == expected and {r["session"] for r in rows} == {"alpha"}
+
+
+def test_the_results_export_follows_the_search_and_names_each_rows_campaign(client, finished, people, alpha):
+    other = make_campaign("Other", [people], [alpha])
+    MessageResult.objects.create(campaign=other, key="@alice_user", status=ResultStatus.PENDING)
+
+    rows = csv_rows(client.get(reverse("admin:campaigns_messageresult_export"), {"q": "@alice_user"}))
+
+    assert sorted(r["campaign"] for r in rows) == ["Finished", "Other"]
+
+
+def test_the_campaign_page_exports_all_its_results(client, finished):
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[finished.pk])).content.decode()
+
+    assert (
+        f'<a href="{reverse("campaigns:export", args=[finished.pk])}">Export all results as CSV</a>' in page
     )
-
-    assert reverse("campaigns:export", args=[finished.pk]) in response.content.decode()
 
 
 def test_the_export_action_downloads_the_selected_results(client, finished):
@@ -515,6 +710,22 @@ def test_export_escapes_formula_cells_from_messy_excel(client, cases_dir, users_
     assert leo[name_column] == """'=HYPERLINK("http://example.invalid","x")"""
     assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values() if v)
     assert sum(r["status"] == "sent" for r in rows) == 8
+
+
+def test_exporting_several_selected_campaigns_gives_one_csv_with_a_campaign_column(
+    client, finished, people, alpha
+):
+    other = make_campaign("Other", [people], [alpha])
+    MessageResult.objects.create(campaign=other, key="@bob_user", status=ResultStatus.SENT, session=alpha)
+
+    response = client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "export_selected", "_selected_action": [finished.pk, other.pk]},
+    )
+
+    rows = csv_rows(response)
+    assert [r["campaign"] for r in rows] == ["Finished"] * 5 + ["Other"]
+    assert rows[-1]["key"] == "'@bob_user"
 
 
 def test_viewers_may_export_but_anonymous_users_may_not(client, rita, finished):

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.http import StreamingHttpResponse
 
-from campaigns.exports import BASE_COLUMNS, campaign_csv_response, excel_safe
-from campaigns.models import MessageResult, ResultStatus
-from tests.conftest import make_campaign
+from campaigns.exports import BASE_COLUMNS, campaign_csv_response, excel_safe, results_csv_response
+from campaigns.models import MessageResult, Recipient, ResultStatus
+from tests.conftest import make_campaign, make_list
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,14 @@ def campaign(people, alpha):
     # Their list's columns in file order, as the import records them (jsonb keeps no key order).
     people.report = {"columns": ["first_name", "city", "note"]}
     people.save()
-    campaign.results.update(recipient=people.recipients.first())
+    alice, bob = people.recipients.order_by("row_number")[:2]
+    invalid = Recipient.objects.create(
+        recipient_list=people, row_number=9, raw_value="@ab", status=Recipient.Status.INVALID,
+        error="username too short",
+    )  # fmt: skip
+    for result, recipient in zip(campaign.results.order_by("id"), [alice, bob, invalid], strict=True):
+        result.recipient = recipient
+        result.save()
     return campaign
 
 
@@ -83,6 +90,48 @@ def test_the_export_has_the_documented_columns_then_the_personalisation_fields(c
     header = next(csv.reader(io.StringIO(download(campaign)[1:])))
 
     assert header == BASE_COLUMNS + ["first_name", "city", "note"]
+    assert header[:5] == ["key", "raw_value", "list", "row", "kind"]
+
+
+def test_a_skipped_row_without_a_key_says_what_was_written_in_which_list_and_row(campaign):
+    rows = read_csv(download(campaign))
+
+    skipped = rows[2]
+    assert (skipped["key"], skipped["raw_value"], skipped["list"], skipped["row"]) == (
+        "",
+        "'@ab",
+        "people",
+        "9",
+    )
+    assert (rows[0]["raw_value"], rows[0]["row"]) == ("'@alice_user", "2")
+
+
+def test_the_export_costs_the_same_queries_for_any_number_of_rows(
+    people, alpha, django_assert_max_num_queries
+):
+    campaign = make_campaign("Many", [people], [alpha])
+    other = make_list("other", [("@zed", {"first_name": "Zed"})])
+    recipients = list(people.recipients.all()) + list(other.recipients.all())
+    MessageResult.objects.bulk_create(
+        MessageResult(campaign=campaign, key=r.key, dedupe_key=r.key, recipient=r, session=alpha)
+        for r in recipients
+    )
+
+    with django_assert_max_num_queries(4):
+        rows = read_csv(download(campaign))
+
+    assert [r["list"] for r in rows] == ["people"] * 5 + ["other"]
+
+
+def test_an_export_across_campaigns_starts_with_each_rows_campaign(campaign, people, alpha):
+    other = make_campaign("Second", [people], [alpha])
+    MessageResult.objects.create(campaign=other, key="@zed", status=ResultStatus.SENT)
+
+    response = results_csv_response(MessageResult.objects.all(), "all.csv", with_campaign=True)
+    text = b"".join(response.streaming_content).decode("utf-8")
+
+    assert next(csv.reader(io.StringIO(text[1:])))[:2] == ["campaign", "key"]
+    assert [r["campaign"] for r in read_csv(text)] == ["Export"] * 3 + ["Second"]
 
 
 def test_each_result_is_one_row_with_its_outcome(campaign):

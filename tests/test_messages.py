@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.messages import MessageError, check_message, preview, render
+from campaigns.messages import MessageError, check_message, preview, render, template_variables
 from sessions_app.transport.formatting import parse
 
 CASES = Path(os.environ.get("TGC_CASES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "cases")
@@ -40,6 +40,71 @@ def test_a_missing_city_renders_empty_instead_of_failing():
 
 def test_a_column_header_with_spaces_is_reachable_as_a_variable():
     assert render("Hi {{ first_name }}", {"First name": "Sam"}, "plain") == "Hi Sam"
+
+
+def test_a_missing_column_as_a_filter_argument_renders_empty_instead_of_failing():
+    assert render("Hi {{ nickname|default:first_name }}!", {}, "plain") == "Hi !"
+    assert check_message("Hi {{ nickname|default:first_name }}!", "plain", has_media=False) == []
+
+
+@pytest.mark.parametrize(
+    ("template", "tag"),
+    [("Hi {{ first_name", "{{ … }}"), ("Hi {{ first_name }", "{{ … }}"), ("{% if vip Hi", "{% … %}")],
+)
+def test_it_reports_an_unclosed_tag_that_would_be_sent_literally(template, tag):
+    problems = check_message(template, "plain", has_media=False)
+
+    assert len(problems) == 1 and problems[0].startswith(f"unclosed {tag} tag")
+
+
+def test_braces_inside_verbatim_are_meant_literally_and_not_reported():
+    unclosed = "Hi {{ first_name }}, {{ literally"
+    verbatim = "Hi {{ first_name }}, {% verbatim %}{{ literally{% endverbatim %}"
+
+    assert check_message(unclosed, "plain", has_media=False) != []
+    assert check_message(verbatim, "plain", has_media=False) == []
+
+
+def test_it_reports_a_variable_that_is_no_column_of_the_lists():
+    problems = check_message(
+        "Hi {{ frist_name }} from {{ city }}", "plain", has_media=False, known_fields=["first_name", "city"]
+    )
+
+    assert problems == ["{{ frist_name }} is not a column of the chosen lists (columns: first_name, city)"]
+    # Without the lists' columns (the engine's check at launch) a variable is not judged.
+    assert check_message("Hi {{ frist_name }}", "plain", has_media=False) == []
+
+
+def test_a_misspelt_variable_with_a_default_is_still_reported():
+    problems = check_message(
+        "Hi {{ frist_name|default:'there' }}", "plain", has_media=False, known_fields=["first_name"]
+    )
+
+    assert problems == ["{{ frist_name }} is not a column of the chosen lists (columns: first_name)"]
+
+
+def test_a_header_with_spaces_is_known_by_its_alias_and_listed_by_it():
+    known = ["First name", "Signed up"]
+
+    assert check_message("Hi {{ first_name }}", "plain", has_media=False, known_fields=known) == []
+    assert check_message("Hi {{ First_name }}", "plain", has_media=False, known_fields=known) == [
+        "{{ First_name }} is not a column of the chosen lists (columns: first_name, signed_up)"
+    ]
+
+
+def test_template_variables_leaves_out_names_the_template_binds_itself():
+    template = (
+        "{% with greeting=salutation %}{{ greeting }}{% endwith %}{% if vip and not city %}!{% endif %}"
+        "{% filter upper %}{{ first_name }}{% endfilter %}"
+    )
+
+    assert template_variables(template) == ("salutation", "vip", "city", "first_name")
+
+
+def test_loops_are_not_available_in_a_message():
+    problems = check_message("{% for c in note %}{{ c }}{% endfor %}", "plain", has_media=False)
+
+    assert len(problems) == 1 and "for" in problems[0]
 
 
 def test_html_mode_escapes_a_name_so_it_cannot_break_the_markup():

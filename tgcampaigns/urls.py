@@ -1,9 +1,15 @@
-"""URL configuration: the Django admin, plus two staff-only campaign endpoints (progress, export)."""
+"""URL configuration: the Django admin, the staff-only campaign endpoints (progress, export) and
+the uploaded files, served to staff only: recipient lists hold personal data, so MEDIA_URL is never
+public, with or without DEBUG."""
+
+import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+
+from campaigns.views import media_file
 
 admin.site.site_header = "tgcampaigns"
 admin.site.site_title = "tgcampaigns"
@@ -13,9 +19,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("campaigns/", include("campaigns.urls")),
+    re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media_file, name="media"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
