@@ -110,3 +110,20 @@ def people(db):
 @pytest.fixture
 def cases_dir() -> Path:
     return CASES_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_database_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end PostgreSQL sessions that killed worker processes
+    or server threads left behind, so the teardown does not fail with "being accessed by other
+    users" and leave the database for the next run."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
