@@ -186,6 +186,27 @@ class ResolvedPeer(models.Model):
         return f"{self.key} → {self.peer_type}:{self.peer_id}"
 
 
+class SentMedia(models.Model):
+    """A media file this account has already sent, to reuse instead of uploading it again.
+
+    Uploads are per account; the sent copy (photo or document: id, access_hash, file_reference)
+    can be sent to further recipients without re-uploading. ``file_key`` is the file's path, size
+    and modification time, so an edited file is uploaded again. Telegram's file_reference expires
+    after hours (FILE_REFERENCE_EXPIRED): the transport then uploads again and updates the row.
+    """
+
+    session = models.ForeignKey(TelegramSession, on_delete=models.CASCADE, related_name="+")
+    file_key = models.CharField(max_length=600)
+    kind = models.CharField(max_length=10)  # photo | document
+    media_id = models.BigIntegerField()
+    access_hash = models.BigIntegerField()
+    file_reference = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "file_key"], name="sent_media_unique")]
+
+
 class SimulatedDelivery(models.Model):
     """What the simulator "delivered": one row per (session, random_id), like Telegram's de-dup.
 

@@ -441,3 +441,30 @@ def test_imported_contacts_are_left_alone_while_another_process_uses_the_session
 
     assert forget_imported_contacts(alice) is None
     assert world.of_type(DeleteContactsRequest) == []
+
+
+def test_the_next_slice_reuses_the_sent_photo_without_uploading_it_again(world, alice, tmp_path):
+    message = OutgoingMessage("hi", media=media_file(tmp_path))
+
+    run(send_all, alice, ["@bob_smith"], message)  # one slice: one transport instance
+    run(send_all, alice, ["@carol", BOB_PHONE], message)  # the next slice: a new instance
+
+    assert len(world.of_type("upload_file")) == 1
+    assert [type(r.media) for r in world.of_type(SendMediaRequest)] == [
+        types.InputMediaUploadedPhoto,
+        types.InputMediaPhoto,
+        types.InputMediaPhoto,
+    ]
+
+
+def test_an_edited_file_is_uploaded_again_in_the_next_slice(world, alice, tmp_path):
+    import os
+
+    photo = media_file(tmp_path)
+    message = OutgoingMessage("hi", media=photo)
+    run(send_all, alice, ["@bob_smith"], message)
+    os.utime(photo.path, ns=(1, 1))  # the file changed since
+
+    run(send_all, alice, ["@carol"], message)
+
+    assert len(world.of_type("upload_file")) == 2

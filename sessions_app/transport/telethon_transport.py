@@ -31,6 +31,7 @@ from telethon.sessions import StringSession
 
 from sessions_app import crypto
 from sessions_app.errors import classify
+from sessions_app.media_cache import file_key as media_file_key
 
 from .base import ErrorKind, MediaSpec, OutgoingMessage, PeerCache, SendResult, TransportError
 from .formatting import parse as parse_formatting
@@ -152,6 +153,24 @@ def _reusable_input_media(media: Any) -> Any:
     return None
 
 
+def _ref_of(media: Any) -> tuple[str, int, int, bytes] | None:
+    """(kind, id, access_hash, file_reference) of a reusable InputMedia, for the media cache."""
+    if isinstance(media, types.InputMediaPhoto) and isinstance(media.id, types.InputPhoto):
+        return ("photo", media.id.id, media.id.access_hash, bytes(media.id.file_reference))
+    if isinstance(media, types.InputMediaDocument) and isinstance(media.id, types.InputDocument):
+        return ("document", media.id.id, media.id.access_hash, bytes(media.id.file_reference))
+    return None
+
+
+def _input_media_from_ref(ref: tuple[str, int, int, bytes] | None) -> Any:
+    if ref is None:
+        return None
+    kind, media_id, access_hash, file_reference = ref
+    if kind == "photo":
+        return types.InputMediaPhoto(types.InputPhoto(media_id, access_hash, file_reference))
+    return types.InputMediaDocument(types.InputDocument(media_id, access_hash, file_reference))
+
+
 def _uploaded_input_media(spec: MediaSpec, uploaded: Any) -> Any:
     """The ``InputMediaUploaded*`` for a freshly uploaded file, with its attributes by media type."""
     if spec.media_type == "photo":
@@ -198,7 +217,8 @@ class TelethonTransport:
     upload and sent copy, so a file is uploaded once per session and reused for every recipient.
     """
 
-    def __init__(self, session, peer_cache: PeerCache | None = None):
+    def __init__(self, session, peer_cache: PeerCache | None = None, media_cache=None):
+        from sessions_app.media_cache import DatabaseMediaCache
         from sessions_app.peers import DatabasePeerCache
 
         self.session_id: int | None = session.pk
@@ -214,6 +234,8 @@ class TelethonTransport:
         self.client: TelegramClient | None = None
         self.authorized: bool = False
         self._media: dict[str, _MediaState] = {}
+        # Sent copies outlive this instance (one slice): the next slice reuses them too.
+        self.media_cache = media_cache or (DatabaseMediaCache(session.pk) if session.pk else None)
 
     # Connection --------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -322,6 +344,9 @@ class TelethonTransport:
         self, client: TelegramClient, peer, spec: MediaSpec, text: str, entities: list, random_id: int
     ) -> Any:
         state = self._media.setdefault(spec.path, _MediaState())
+        key = media_file_key(spec.path)
+        if state.reusable is None and self.media_cache is not None:
+            state.reusable = _input_media_from_ref(await self.media_cache.get(key))
         media = state.reusable or await self._upload(client, spec, state)
 
         def request(media: Any) -> functions.messages.SendMediaRequest:
@@ -340,7 +365,10 @@ class TelethonTransport:
             result = await client(request(await self._upload(client, spec, state)))
         reusable = _reusable_input_media(_sent_media(result, _sent_message_id(result, random_id)))
         if reusable is not None:
+            changed = _ref_of(reusable) != _ref_of(state.reusable)
             state.reusable = reusable
+            if changed and self.media_cache is not None:
+                await self.media_cache.put(key, _ref_of(reusable))
         return result
 
     async def _upload(self, client: TelegramClient, spec: MediaSpec, state: _MediaState) -> Any:
