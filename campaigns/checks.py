@@ -28,6 +28,6 @@ def q_cluster_check(app_configs, **kwargs):
                 id="campaigns.E001",
             )
         )
-    if settings.TGC_LEASE_SECONDS < 5:
-        errors.append(Error("TGC_LEASE_SECONDS must be at least 5 seconds.", id="campaigns.E002"))
+    if settings.TGC_LEASE_SECONDS < 2:
+        errors.append(Error("TGC_LEASE_SECONDS must be at least 2 seconds.", id="campaigns.E002"))
     return errors

@@ -39,7 +39,7 @@ def database_url() -> str:
 
 
 def worker_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=database_url(), TGC_LEASE_SECONDS="5", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, DATABASE_URL=database_url(), TGC_LEASE_SECONDS="2", PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
 
@@ -63,10 +63,14 @@ def kill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def campaign_with(n_recipients: int, n_sessions: int, latency_ms=(5, 40)) -> Campaign:
+def campaign_with(
+    n_recipients: int, n_sessions: int, latency_ms=(5, 40), send_delay: float = 0.0
+) -> Campaign:
     sessions = [
         make_session(
-            f"w{i}", simulator_config={"seed": i, "latency_ms": list(latency_ms), "transient_rate": 0.05}
+            f"w{i}",
+            send_delay=send_delay,
+            simulator_config={"seed": i, "latency_ms": list(latency_ms), "transient_rate": 0.05},
         )
         for i in range(n_sessions)
     ]
@@ -88,19 +92,28 @@ def assert_delivered_at_most_once(campaign: Campaign) -> None:
 
 
 def test_sigkill_at_random_points_then_restart_loses_and_duplicates_nothing():
-    campaign = campaign_with(120, 3)
+    # 3 sessions × 20 msg/s: 600 recipients take about 10 s of sending, so the kills land mid-run
+    # (a restarted worker first waits out the dead one's 2 s leases).
+    campaign = campaign_with(600, 3, send_delay=0.05)
     rng = random.Random(20261129)
+    left_mid_flight = 0
     for _ in range(6):
         proc = spawn(["launchcampaign", str(campaign.pk), "--run", "--max-seconds", "60"])
-        time.sleep(rng.uniform(0.8, 2.5))  # Django start-up is ~0.5 s; kill somewhere mid-send
+        time.sleep(rng.uniform(2.5, 4.0))  # start-up ~0.5 s, lease wait ≤ 2 s: kill mid-send
         kill(proc)
-    proc = spawn(["launchcampaign", str(campaign.pk), "--run", "--max-seconds", "120"])
-    _, err = proc.communicate(timeout=180)
-    assert proc.returncode == 0, err.decode()[-2000:]
+        left_mid_flight += campaign.results.filter(
+            status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
+        ).count()
+    assert left_mid_flight > 0, "no kill landed while rows were claimed or in flight"
+    campaign.refresh_from_db()
+    if campaign.status == CampaignStatus.RUNNING:
+        proc = spawn(["launchcampaign", str(campaign.pk), "--run", "--max-seconds", "120"])
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err.decode()[-2000:]
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
     assert_delivered_at_most_once(campaign)
-    assert campaign.results.filter(status=ResultStatus.SENT).count() == 120
+    assert campaign.results.filter(status=ResultStatus.SENT).count() == 600
 
 
 def wait_for_completion(campaign: Campaign, seconds: float) -> None:
