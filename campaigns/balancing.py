@@ -60,7 +60,3 @@ class Balancer:
                 best = i
         self._current[best] -= self._total
         return self.candidates[best].session_id
-
-    def assign(self, n: int) -> list[int]:
-        """Session ids for ``n`` rows, in order."""
-        return [self.next() for _ in range(n)]

@@ -149,26 +149,12 @@ def preflight(campaign: Campaign) -> list[str]:
             problems.append(f"Media: {exc}")
         else:
             campaign.media_type = info.media_type
-            campaign.media_info = _media_info_dict(info)
+            campaign.media_info = info.as_json()
             Campaign.objects.filter(pk=campaign.pk).update(
                 media_type=campaign.media_type, media_info=campaign.media_info
             )
     problems += messages.check_message(campaign.message, campaign.parse_mode, has_media=bool(campaign.media))
     return problems
-
-
-def _media_info_dict(info) -> dict:
-    keys = (
-        "media_type",
-        "mime_type",
-        "size",
-        "width",
-        "height",
-        "duration",
-        "supports_streaming",
-        "file_name",
-    )
-    return {k: getattr(info, k, None) for k in keys}
 
 
 def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:

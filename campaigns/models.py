@@ -204,7 +204,6 @@ class ResultStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.SENDING)
-FINAL_STATUSES = tuple(s for s in ResultStatus.values if s not in OPEN_STATUSES)
 
 
 def new_random_id() -> int:

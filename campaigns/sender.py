@@ -9,8 +9,8 @@ control poll stops every session when staff pause or cancel.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
-from sessions_app.transport import ErrorKind, MediaSpec, OutgoingMessage, TransportError, get_transport
+from sessions_app.transport import ErrorKind, OutgoingMessage, TransportError, get_transport
 from sessions_app.transport.formatting import parse, utf16_length
 
 from . import rows
+from .media import MediaInfo
 from .models import Campaign, CampaignStatus, MessageResult, ResultStatus
 from .pacing import Pace
 from .rows import Outcome, RowWork
@@ -50,18 +51,9 @@ def _message_for(campaign: Campaign):
 
     media = None
     if campaign.media and campaign.media_info:
-        info = campaign.media_info
-        media = MediaSpec(
-            path=campaign.media.path,
-            media_type=campaign.media_type,
-            mime_type=info.get("mime_type") or "application/octet-stream",
-            file_name=info.get("file_name") or os.path.basename(campaign.media.name),
-            size=info.get("size") or 0,
-            width=info.get("width"),
-            height=info.get("height"),
-            duration=info.get("duration"),
-            supports_streaming=bool(info.get("supports_streaming")),
-        )
+        known = {f.name for f in dataclasses.fields(MediaInfo)}
+        info = MediaInfo(**{k: v for k, v in campaign.media_info.items() if k in known})
+        media = info.to_spec(campaign.media.path)
     template, mode = campaign.message, campaign.parse_mode
     limit, what = (messages.CAPTION_MAX, "caption") if media else (messages.TEXT_MAX, "text")
 

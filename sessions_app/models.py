@@ -41,16 +41,6 @@ PACE_DEFAULTS = {
 }
 
 
-class TelegramSessionQuerySet(models.QuerySet):
-    def usable(self, now=None) -> TelegramSessionQuerySet:
-        """Sessions that may send now or after a FloodWait: active, logged in."""
-        return self.filter(status=SessionStatus.ACTIVE)
-
-    def free_of_lease(self, now=None) -> TelegramSessionQuerySet:
-        now = now or timezone.now()
-        return self.filter(Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at=None))
-
-
 class TelegramSession(models.Model):
     """One Telegram account or bot the engine sends from.
 
@@ -97,8 +87,6 @@ class TelegramSession(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TelegramSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
