@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from . import engine
@@ -610,6 +610,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         "kind",
         "status",
         "session",
+        "message_text",
         "telegram_message_id",
         "error_code",
         "error_text",
@@ -621,13 +622,27 @@ class MessageResultAdmin(admin.ModelAdmin):
         "sent_at",
         "next_attempt_at",
     )
-    readonly_fields = ("as_written", "source")
+    readonly_fields = ("as_written", "source", "message_text")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Message for this recipient")
+    def message_text(self, obj: MessageResult) -> str:
+        """The campaign's message rendered with this row's fields, as the engine renders it."""
+        from . import messages as campaign_messages
+
+        if not obj.key:
+            return "—"
+        try:
+            text = campaign_messages.render(obj.campaign.message, obj.fields or {}, obj.campaign.parse_mode)
+        except campaign_messages.MessageError as exc:
+            return f"(cannot be rendered: {exc})"
+        # render() returns a SafeString (Django templates); the page must show it as text.
+        return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

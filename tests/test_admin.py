@@ -768,3 +768,14 @@ def test_bulk_suppression_adds_the_valid_keys_and_lists_the_rest(client):
     }
     shown = " ".join(messages_of(response))
     assert "2 added, 1 already suppressed" in shown and "@abc" in shown
+
+
+def test_a_result_page_shows_the_message_as_rendered_for_that_recipient(client, olga, people, alpha):
+    client.force_login(olga)
+    campaign = make_campaign("Rendered", [people], [alpha], message="Hi {{ first_name }}, <b>hello</b>")
+    engine.launch(campaign, enqueue=False)
+    row = campaign.results.get(key="@carol_user")
+
+    response = client.get(reverse("admin:campaigns_messageresult_change", args=[row.pk]))
+
+    assert "Hi Carol, &lt;b&gt;hello&lt;/b&gt;" in response.content.decode()
