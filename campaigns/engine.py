@@ -32,7 +32,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from sessions_app import leases
-from sessions_app.models import SessionStatus, TelegramSession
+from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 from sessions_app.transport import ErrorKind, TransportError
 
 from .balancing import Balancer, Candidate
@@ -88,7 +88,7 @@ def enqueue_drive(campaign_id: int) -> None:
 def sent_today(session_ids: list[int], now: datetime | None = None) -> dict[int, int]:
     """Requests that reached Telegram today (UTC) per session id, counting sent rows."""
     now = now or timezone.now()
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = utc_day_start(now)
     rows = (
         MessageResult.objects.filter(session_id__in=session_ids, sent_at__gte=start)
         .values_list("session_id")
@@ -485,7 +485,7 @@ def next_wake(campaign: Campaign) -> datetime | None:
             continue
         t = max(now, s.flood_wait_until or now)
         if s.daily_cap and counts.get(s.pk, 0) >= s.daily_cap:
-            t = max(t, now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
+            t = max(t, utc_day_start(now) + timedelta(days=1))
         times.append(t)
     return min(times) if times else None
 

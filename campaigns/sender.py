@@ -21,7 +21,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from sessions_app import leases
-from sessions_app.models import SessionStatus, TelegramSession
+from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 from sessions_app.transport import ErrorKind, OutgoingMessage, TransportError, get_transport
 from sessions_app.transport.formatting import parse, utf16_length
 
@@ -334,8 +334,7 @@ def _transport_for(session: TelegramSession):
 def _load_pace(campaign: Campaign, session: TelegramSession) -> Pace:
     """The session's pace, seeded with today's count and its latest sends (across processes)."""
     now = timezone.now()
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = MessageResult.objects.filter(session=session, sent_at__gte=start)
+    today = MessageResult.objects.filter(session=session, sent_at__gte=utc_day_start(now))
     pace = Pace(
         delay=max(session.send_delay, campaign.delay_seconds),
         per_minute=session.max_per_minute,

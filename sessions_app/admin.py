@@ -6,8 +6,6 @@ accepts them, and this module never logs them. Logging in goes through :mod:`ses
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -16,11 +14,12 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from . import login
 from .health import check_health
-from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
+from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession, utc_day_start
 
 HEALTH_CHECK_LIMIT = 20  # sessions per action: each check is a network round trip in the request
 
@@ -93,9 +92,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         return self.add_fieldsets if obj is None else self.fieldsets
 
     def get_queryset(self, request):
-        today = datetime.now(UTC).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )  # daily caps are per UTC day
+        today = utc_day_start(timezone.now())
         sent_today = Count("results", filter=Q(results__status="sent", results__sent_at__gte=today))
         return super().get_queryset(request).annotate(sent_today_count=sent_today)
 

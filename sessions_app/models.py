@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -39,6 +39,11 @@ PACE_DEFAULTS = {
     SessionKind.USER: {"send_delay": 20.0, "max_per_minute": 3, "daily_cap": 40},
     SessionKind.BOT: {"send_delay": 0.04, "max_per_minute": 1500, "daily_cap": 0},
 }
+
+
+def utc_day_start(now: datetime) -> datetime:
+    """Midnight UTC of ``now``'s day: daily caps count sends per UTC day."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class TelegramSession(models.Model):

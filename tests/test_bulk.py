@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.bulk import insert_rows
+from campaigns.engine import RESULT_COLUMNS
 from campaigns.models import MessageResult
 
 from .conftest import make_campaign, make_list
@@ -16,26 +17,10 @@ def test_hostile_values_round_trip_exactly(alpha):
     campaign = make_campaign("bulk", [make_list("l", [])], [alpha])
     at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     fields = {"name": "Tab\there\nnew line \\N back\\slash \r", "emoji": "Rosa 🌹", "quote": '"=1+2"'}
-    columns = (
-        "campaign_id",
-        "key",
-        "dedupe_key",
-        "kind",
-        "fields",
-        "status",
-        "session_id",
-        "random_id",
-        "error_code",
-        "error_text",
-        "attempts",
-        "in_doubt",
-        "claimed_by",
-        "created_at",
-        "updated_at",
-    )
     rows = [
         (
             campaign.pk,
+            None,  # recipient_id
             "@a\tb",
             None,
             "username",
@@ -51,9 +36,9 @@ def test_hostile_values_round_trip_exactly(alpha):
             at,
             at,
         ),
-        (campaign.pk, "", "x", "", {}, "skipped", alpha.pk, 2**63 - 1, "E", "", 3, False, "o", at, at),
+        (campaign.pk, None, "", "x", "", {}, "skipped", alpha.pk, 2**63 - 1, "E", "", 3, False, "o", at, at),
     ]
-    assert insert_rows(MessageResult, columns, rows) == 2
+    assert insert_rows(MessageResult, RESULT_COLUMNS, rows) == 2
     first, second = MessageResult.objects.order_by("id")
     assert (first.key, first.dedupe_key, first.fields, first.random_id, first.error_text) == (
         "@a\tb",
