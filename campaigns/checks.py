@@ -6,9 +6,9 @@ from django.core.checks import Error, register
 
 @register()
 def q_cluster_check(app_configs, **kwargs):
-    """campaigns.E001: ``Q_CLUSTER['timeout']`` must exceed the drive slice and ``retry`` must be
-    well above ``timeout``; otherwise the ORM broker re-delivers a slice that is still running.
-    campaigns.E002: the slice must be longer than the lease heartbeat."""
+    """campaigns.E001: ``Q_CLUSTER['timeout']`` must exceed the drive slice by 10 s.
+    campaigns.E003: ``retry`` must be well above ``timeout``, or the ORM broker re-delivers a
+    slice that is still running. campaigns.E002: a lease of at least 2 s (renewed every third)."""
     errors = []
     q = settings.Q_CLUSTER
     slice_s = float(settings.TGC_SLICE_SECONDS)
@@ -25,7 +25,7 @@ def q_cluster_check(app_configs, **kwargs):
             Error(
                 f"Q_CLUSTER['retry'] ({retry}) must be comfortably above 'timeout' ({timeout}): "
                 "at least 1.5 × timeout + 30 s, or a slow slice is delivered twice.",
-                id="campaigns.E001",
+                id="campaigns.E003",
             )
         )
     if settings.TGC_LEASE_SECONDS < 2:

@@ -1,4 +1,8 @@
-"""django-q2 entry points: thin callers of campaigns.engine (DESIGN.md "How the work is driven")."""
+"""django-q2 entry points: thin callers of campaigns.engine (DESIGN.md "How the work is driven").
+
+The dotted names (``campaigns.tasks.drive_campaign``, ``campaigns.tasks.reap`` …) are stored in
+django-q2's queue and schedules: keep them.
+"""
 
 from . import engine
 
@@ -13,17 +17,10 @@ def reap() -> dict[str, int]:
     return engine.reap()
 
 
-def launch_campaign(campaign_id: int) -> dict[str, int]:
-    """Launch by id (used by the launchcampaign command with --queue)."""
-    from .models import Campaign
-
-    return engine.launch(Campaign.objects.get(pk=campaign_id))
-
-
 def forget_imported_contacts(campaign_id: int) -> dict[str, int | None]:
     """After a campaign: delete the contacts its Telethon user sessions imported to reach phones
     (``TGC_DELETE_IMPORTED_CONTACTS``). A session busy elsewhere is skipped (None)."""
-    from sessions_app.peers import forget_imported_contacts as forget
+    from sessions_app.contacts import forget_imported_contacts as forget
 
     from .models import Campaign
 
@@ -36,6 +33,6 @@ def listen_optouts(window: float = 45.0) -> int:
     free Telethon sessions are connected for ``window`` seconds. Returns how many were."""
     from sessions_app import leases
 
-    from . import optout
+    from .lists import optout
 
     return len(optout.listen_round(leases.owner_name("optout"), window=window))

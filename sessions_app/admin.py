@@ -9,7 +9,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -92,8 +93,12 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         return self.add_fieldsets if obj is None else self.fieldsets
 
     def get_queryset(self, request):
-        today = utc_day_start(timezone.now())
-        sent_today = Count("results", filter=Q(results__status="sent", results__sent_at__gte=today))
+        from campaigns.models import MessageResult  # campaigns depends on sessions, not back
+
+        # What the daily cap counts (ResultQuerySet.sent_since), one correlated COUNT per row.
+        sent = MessageResult.objects.sent_since(utc_day_start(timezone.now())).filter(session=OuterRef("pk"))
+        count = sent.order_by().values("session").annotate(n=Count("id")).values("n")
+        sent_today = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
         return super().get_queryset(request).annotate(sent_today_count=sent_today)
 
     def save_model(self, request, obj: TelegramSession, form, change: bool) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from . import leases
 from .models import SessionStatus, TelegramSession
-from .transport import ErrorKind, TransportError, get_transport
+from .transport import ErrorKind, TransportError
 
 
 @dataclass
@@ -50,15 +50,13 @@ def check_health(session: TelegramSession) -> Health:
     Stores ``me_id``/``me_username``/``me_name``/``last_checked_at``; a session-fatal error is
     recorded and disables the session. Never raises for Telegram failures (they are reported).
     """
-    owner = leases.owner_name("health")
-    if not session.is_simulated and not leases.take(session, owner):
-        session.refresh_from_db(fields=["lease_owner"])
-        return Health(session.name, checked=False, in_use_by=session.lease_owner)
-    try:
+    # A simulator session has no auth key to protect: it is checked even while a campaign runs.
+    wanted = [] if session.is_simulated else [session]
+    with leases.holding(wanted, leases.owner_name("health")) as taken:
+        if wanted and not taken:
+            session.refresh_from_db(fields=["lease_owner"])
+            return Health(session.name, checked=False, in_use_by=session.lease_owner)
         me, error = _get_me(session)
-    finally:
-        if not session.is_simulated:
-            leases.release([session.pk], owner)
 
     now = timezone.now()
     fields: dict = {"last_checked_at": now}
@@ -87,7 +85,7 @@ def check_health(session: TelegramSession) -> Health:
 
 def _get_me(session: TelegramSession) -> tuple[dict | None, TransportError | None]:
     async def call() -> dict:
-        transport = get_transport(session)
+        transport = session.transport()
         try:
             await transport.connect()
             return await transport.get_me()

@@ -6,16 +6,22 @@ checks, contact clean-up — first takes the session's lease: ``lease_owner`` pl
 ``lease_expires_at``, taken and renewed with guarded UPDATEs (on PostgreSQL a concurrent taker
 re-checks the WHERE after the first commit and gets 0 rows). A holder renews every third of
 ``TGC_LEASE_SECONDS``; a dead holder's lease simply expires.
+
+Every holder goes through :func:`holding` (take, work, release) and, while it works, through
+:func:`heartbeat` (renew, and learn at once when a lease was taken over).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +32,11 @@ from .models import SessionStatus, TelegramSession
 def lease_seconds() -> float:
     """How long a lease lasts without renewal (seconds; settings.TGC_LEASE_SECONDS)."""
     return float(settings.TGC_LEASE_SECONDS)
+
+
+def renew_interval() -> float:
+    """Seconds between two renewals: a third of the lease, at most 2 s."""
+    return min(lease_seconds() / 3, 2.0)
 
 
 def owner_name(purpose: str) -> str:
@@ -78,3 +89,52 @@ def live_ids(now: datetime | None = None) -> set[int]:
         .filter(lease_expires_at__gt=now)
         .values_list("id", flat=True)
     )
+
+
+@contextmanager
+def holding(
+    sessions: Sequence[TelegramSession],
+    owner: str,
+    *,
+    active_only: bool = False,
+    limit: int | None = None,
+) -> Iterator[list[TelegramSession]]:
+    """Take the leases of ``sessions`` that are free (at most ``limit``), yield the sessions taken
+    (possibly none), and release them on the way out, whatever happened inside.
+
+    ``active_only``: only ``active`` sessions (the engine, the opt-out listener).
+    """
+    taken: list[TelegramSession] = []
+    try:
+        for session in sessions:
+            if limit is not None and len(taken) >= limit:
+                break
+            if take(session, owner, active_only=active_only):
+                taken.append(session)
+        yield taken
+    finally:
+        if taken:
+            release([s.pk for s in taken], owner)
+
+
+async def heartbeat(
+    session_ids: Iterable[int],
+    owner: str,
+    on_lost: Callable[[set[int]], None],
+    *,
+    also: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Renew ``owner``'s leases every :func:`renew_interval` until cancelled. Ids whose lease
+    another process took over are passed to ``on_lost`` once (stop using them at once); ``also``
+    runs after each renewal (the engine renews its row claims and publishes its load there)."""
+    ids = list(session_ids)
+    lost: set[int] = set()
+    renew_async = sync_to_async(renew)
+    while True:
+        await asyncio.sleep(renew_interval())
+        gone = set(ids) - await renew_async(ids, owner) - lost
+        if gone:
+            lost |= gone
+            on_lost(gone)
+        if also is not None:
+            await also()

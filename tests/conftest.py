@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission, User
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "shared" / "cases"
+# Copies of the reference input files (tests/test_case_files.py keeps them in step).
+CASES_DIR = Path(__file__).resolve().parent / "data" / "cases"
 
 
 def make_session(name: str, **overrides):

@@ -383,7 +383,7 @@ def test_the_launch_button_launches_through_the_engine_and_reports(
 ):
     campaign = make_campaign("Go", [people], [alpha])
 
-    with mock.patch("campaigns.engine.enqueue_drive", autospec=True) as enqueue:
+    with mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True) as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
             response = operate(client, campaign, "launch")
 

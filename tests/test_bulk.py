@@ -1,11 +1,11 @@
-"""campaigns.bulk: the engine's multi-row insert (COPY on PostgreSQL, INSERT on SQLite)."""
+"""campaigns.engine.sql: the engine's multi-row insert (COPY on PostgreSQL, INSERT on SQLite)."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.bulk import insert_rows
-from campaigns.engine import RESULT_COLUMNS
+from campaigns.engine.launch import RESULT_COLUMNS
+from campaigns.engine.sql import insert_rows
 from campaigns.models import MessageResult
 
 from .conftest import make_campaign, make_list

@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from campaigns import engine, rows
+from campaigns import engine
+from campaigns.engine import rows
 from campaigns.models import CampaignStatus, DeliveryAttempt, MessageResult, ResultStatus, Suppression
 from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession
 
@@ -349,7 +350,7 @@ def test_operation_metrics_count_requests_retries_and_flood_waits(people, alpha,
 def test_in_flight_load_is_counted_around_every_send_and_returns_to_zero_after_errors(people, monkeypatch):
     from asgiref.sync import async_to_sync
 
-    from campaigns.sender import SliceRunner
+    from campaigns.engine.slice import SliceRunner
     from sessions_app import leases
     from sessions_app.transport.simulator import SimulatorTransport
 

@@ -13,7 +13,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns import engine, sender
+from campaigns import engine
+from campaigns.engine import slice as sender
 from campaigns.models import CampaignStatus, DeliveryAttempt, ResultStatus
 from sessions_app.models import SimulatedDelivery
 

@@ -167,7 +167,7 @@ def test_a_session_error_moves_the_rows_to_a_healthy_session(world):
     engine.launch(world.campaign, enqueue=False)
     MessageResult.objects.filter(campaign=world.campaign).update(session=world.session)
 
-    status = engine.run_until_done(world.campaign, max_seconds=30, slice=SLICE)
+    status = engine.run_until_done(world.campaign, max_seconds=30, slice_seconds=SLICE)
 
     row = MessageResult.objects.get(campaign=world.campaign)
     assert status == CampaignStatus.COMPLETED

@@ -1,17 +1,16 @@
-"""campaigns.importing: the recipient files of shared/cases/recipients and their right outcomes."""
+"""campaigns.lists.importing: the recipient files of shared/cases/recipients and their right outcomes."""
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns import importing
-from campaigns.importing import ImportRefused, import_recipient_list
+from campaigns.lists import importing, reading
+from campaigns.lists.importing import ImportRefused, import_recipient_list
 from campaigns.models import Recipient, RecipientList
 
-CASES = Path(os.environ.get("TGC_CASES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "cases")
+CASES = Path(__file__).resolve().parent / "data" / "cases"
 RECIPIENTS = CASES / "recipients"
 
 VALID, INVALID, DUP = Recipient.Status.VALID, Recipient.Status.INVALID, Recipient.Status.DUPLICATE
@@ -465,7 +464,7 @@ def test_control_characters_are_removed_from_headers_and_recipients_and_kept_aft
 
 @pytest.mark.django_db
 def test_a_nul_byte_after_the_encoding_sample_is_removed_too(monkeypatch):
-    monkeypatch.setattr(importing, "SAMPLE_BYTES", 64)
+    monkeypatch.setattr(reading, "SAMPLE_BYTES", 64)
     head = b"username,first_name\n" + b"".join(b"@member_%03d,Name\n" % i for i in range(20))
 
     recipient_list, report = import_bytes(head + b"@alice_w,Al\x00ice\n")
@@ -483,7 +482,7 @@ def test_a_file_that_is_mostly_control_bytes_is_still_refused_as_binary():
 
 @pytest.mark.django_db
 def test_a_row_in_another_encoding_after_the_sample_becomes_an_invalid_row_saying_so(monkeypatch):
-    monkeypatch.setattr(importing, "SAMPLE_BYTES", 64)
+    monkeypatch.setattr(reading, "SAMPLE_BYTES", 64)
     head = b"username,first_name\n" + b"".join(b"@member_%03d,Name\n" % i for i in range(20))
     tail = "@ivan_petrov,Иван\n".encode("cp1251") + b"@alice_w,Alice\n"
 
@@ -511,7 +510,7 @@ def test_a_nul_byte_does_not_hide_a_windows_1251_file_from_encoding_detection():
 
 @pytest.mark.django_db
 def test_a_codec_that_is_not_a_text_encoding_is_refused_by_name():
-    from campaigns.importing import ImportRefused, import_recipient_list
+    from campaigns.lists.importing import ImportRefused, import_recipient_list
     from campaigns.models import RecipientList
 
     rl = RecipientList(name="rot", consent_basis="opt_in")

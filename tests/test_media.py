@@ -1,16 +1,15 @@
-"""campaigns.media: the files of shared/cases/media and their right outcomes."""
+"""campaigns.content.media: the files of shared/cases/media and their right outcomes."""
 
-import os
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
 
-from campaigns.media import MediaInfo, MediaRefused, inspect_media
+from campaigns.content.media import MediaInfo, MediaRefused, inspect_media
 from sessions_app.transport.base import MediaSpec
 
-CASES = Path(os.environ.get("TGC_CASES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "cases")
+CASES = Path(__file__).resolve().parent / "data" / "cases"
 MEDIA = CASES / "media"
 
 
@@ -137,7 +136,7 @@ def test_it_refuses_a_photo_as_a_video():
 
 
 def test_it_refuses_a_photo_over_ten_megabytes(monkeypatch):
-    monkeypatch.setattr("campaigns.media.PHOTO_MAX_BYTES", 30_000)
+    monkeypatch.setattr("campaigns.content.media.PHOTO_MAX_BYTES", 30_000)
 
     with pytest.raises(MediaRefused, match="^a photo may be at most 10 MB"):
         inspect_media(media("photo.jpg"), "photo")
@@ -200,5 +199,10 @@ def test_it_accepts_a_decompression_bomb_as_a_document(tmp_path, width, height):
     path.write_bytes(png_declaring(width, height))
 
     assert inspect_media(str(path)) == MediaInfo(
-        media_type="document", mime_type="image/png", size=path.stat().st_size, file_name="bomb.png"
+        media_type="document",
+        mime_type="image/png",
+        size=path.stat().st_size,
+        file_name="bomb.png",
+        note=f"sent as a document: image too large to decode: {width}×{height} pixels; "
+        "Telegram photos need width + height ≤ 10000",
     )

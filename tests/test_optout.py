@@ -1,4 +1,4 @@
-"""Opt-out replies become suppressions (campaigns.optout), through the fake Telegram."""
+"""Opt-out replies become suppressions (campaigns.lists.optout), through the fake Telegram."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 
-from campaigns import optout
+from campaigns.lists import optout
 from campaigns.models import Campaign, CampaignStatus, Suppression
 from sessions_app.models import Backend, SessionStatus, TelegramSession
-from sessions_app.transport.telethon_transport import TelethonTransport
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
 
 
@@ -70,7 +69,7 @@ def world(telegram, db):
 
 def test_a_live_stop_reply_is_recorded(world):
     async def scenario():
-        transport = TelethonTransport(world.session)
+        transport = world.session.transport()
         stop = asyncio.Event()
         await transport.connect()
         listening = asyncio.ensure_future(

@@ -1,6 +1,6 @@
 """Per-session pace: delay, per-minute ceiling, daily cap (pure, no sleeping)."""
 
-from campaigns.pacing import Pace
+from campaigns.engine.pacing import Pace
 
 
 def test_a_send_waits_for_the_delay_after_the_previous_one():

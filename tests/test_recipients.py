@@ -1,11 +1,11 @@
-"""campaigns.recipients: one raw value in, one key or one reason out (shared/cases/EXPECTED.md)."""
+"""campaigns.lists.normalise: one raw value in, one key or one reason out (shared/cases/EXPECTED.md)."""
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from campaigns.lists.normalise import PHONE, USER_ID, USERNAME, Normalised, normalise
 from campaigns.models import RecipientKind
-from campaigns.recipients import PHONE, USER_ID, USERNAME, Normalised, normalise
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from campaigns import engine
-from campaigns.services import InvalidRecipients, send_media_messages_bulk, send_text_messages_bulk
+from campaigns.api import InvalidRecipients, send_media_messages_bulk, send_text_messages_bulk
 from sessions_app.models import SessionStatus, SimulatedDelivery
 
 from .conftest import make_session

@@ -9,9 +9,8 @@ from asgiref.sync import async_to_sync
 from telethon import TelegramClient, types
 from telethon import errors as tg
 
+from sessions_app.contacts import forget_imported_contacts
 from sessions_app.models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
-from sessions_app.peers import DatabasePeerCache, forget_imported_contacts
-from sessions_app.transport import get_transport
 from sessions_app.transport.base import ErrorKind, MediaSpec, OutgoingMessage, SendResult, TransportError
 from sessions_app.transport.telethon_transport import TelethonTransport
 from tests.fakes import (
@@ -58,7 +57,7 @@ def alice(world) -> TelegramSession:
 
 
 async def send_all(session, keys, message, *, first_random_id=1000, transport=None):
-    transport = transport or TelethonTransport(session, DatabasePeerCache(session))
+    transport = transport or session.transport()
     await transport.connect()
     try:
         return [
@@ -83,8 +82,8 @@ def test_the_client_never_sleeps_through_flood_waits(world, alice):
     assert kwargs["raise_last_call_error"] is True
 
 
-def test_get_transport_builds_the_telethon_transport_for_a_telethon_session(alice):
-    assert isinstance(get_transport(alice, DatabasePeerCache(alice)), TelethonTransport)
+def test_a_telethon_session_builds_the_telethon_transport(alice):
+    assert isinstance(alice.transport(), TelethonTransport)
 
 
 def test_the_fake_client_keeps_telegram_clients_signatures():
@@ -268,7 +267,7 @@ def test_an_expired_file_reference_uploads_again_and_retries_once(world, alice, 
     message = OutgoingMessage("hi", media=media_file(tmp_path))
 
     async def scenario():
-        transport = TelethonTransport(alice, DatabasePeerCache(alice))
+        transport = alice.transport()
         await transport.connect()
         await transport.send("@bob_smith", message, 1)
         world.expire_file_references()  # hours later
@@ -392,7 +391,7 @@ def test_a_session_that_is_not_logged_in_is_a_session_error(world):
 
 def test_get_me_reports_who_the_session_is(world, alice):
     async def me(session):
-        transport = TelethonTransport(session)
+        transport = session.transport()
         try:
             return await transport.get_me()
         finally:
@@ -418,7 +417,7 @@ def test_a_bot_with_only_a_token_logs_in_once_and_keeps_the_session(world):
     async def connect_twice():
         for _ in range(2):
             session = await TelegramSession.objects.aget(pk=bot.pk)
-            transport = TelethonTransport(session)
+            transport = session.transport()
             await transport.connect()
             await transport.disconnect()
 

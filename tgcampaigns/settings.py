@@ -17,7 +17,7 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The fallback key only serves local runs; a deployment sets SECRET_KEY (system check W001 warns).
+# The fallback key only serves local runs; a deployment must set SECRET_KEY.
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-set-SECRET_KEY-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -117,7 +117,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="tgcampaigns"),
     "workers": env.int("Q_WORKERS", default=2),
-    # timeout sits above the drive slice; retry well above timeout (checked by campaigns.E001).
+    # timeout sits above the drive slice; retry well above timeout (campaigns.E001, E003).
     "timeout": env.int("Q_TIMEOUT", default=int(TGC_SLICE_SECONDS) + 60),
     "retry": env.int("Q_RETRY", default=int(TGC_SLICE_SECONDS) + 240),
     "max_attempts": 0,

@@ -1,7 +1,11 @@
-"""Transports: the only code that talks to Telegram (or pretends to, in the simulator)."""
+"""Transports: the only code that talks to Telegram (or pretends to, in the simulator).
+
+Build one with :meth:`sessions_app.models.TelegramSession.transport`; nothing here imports a model.
+"""
 
 from .base import (
     ErrorKind,
+    MediaCache,
     MediaSpec,
     OutgoingMessage,
     PeerCache,
@@ -10,27 +14,13 @@ from .base import (
     TransportError,
 )
 
-
-def get_transport(session, peer_cache: PeerCache | None = None) -> Transport:
-    """Build the transport for ``session`` by its backend (``simulator`` or ``telethon``)."""
-    from sessions_app.models import Backend
-
-    if session.backend == Backend.SIMULATOR:
-        from .simulator import SimulatorTransport
-
-        return SimulatorTransport(session)
-    from .telethon_transport import TelethonTransport
-
-    return TelethonTransport(session, peer_cache=peer_cache)
-
-
 __all__ = [
     "ErrorKind",
+    "MediaCache",
     "MediaSpec",
     "OutgoingMessage",
     "PeerCache",
     "SendResult",
     "Transport",
     "TransportError",
-    "get_transport",
 ]

@@ -8,7 +8,9 @@ the row's ``random_id``, and gets back a :class:`SendResult` or a :class:`Transp
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -71,11 +73,10 @@ class SendResult:
 
     message_id: int | None
     duplicate: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 class PeerCache(Protocol):
-    """Per-session store of resolved peers (``sessions_app.peers.DatabasePeerCache``)."""
+    """Per-session store of resolved peers (``sessions_app.models.DatabasePeerCache``)."""
 
     async def get(self, key: str) -> tuple[str, int, int | None] | None:
         """(peer_type, peer_id, access_hash) for a recipient key, or None."""
@@ -89,6 +90,32 @@ class PeerCache(Protocol):
         *,
         imported_contact: bool = False,
     ) -> None: ...
+
+
+# (kind, media id, access_hash, file_reference) of a sent photo or document; kind "photo"|"document".
+MediaRef = tuple[str, int, int, bytes]
+
+
+class MediaCache(Protocol):
+    """Per-session store of sent media (``sessions_app.models.DatabaseMediaCache``), keyed by
+    :func:`media_file_key`."""
+
+    async def get(self, key: str) -> MediaRef | None:
+        """The sent copy of the file ``key`` names, or None."""
+
+    async def put(self, key: str, ref: MediaRef | None) -> None:
+        """Remember ``ref`` for ``key``; None forgets it (its file reference expired)."""
+
+
+# Called with a new StringSession to keep (a bot's token login creates one).
+SessionSaver = Callable[[str], Awaitable[None]]
+
+
+def media_file_key(path: str) -> str:
+    """``path:size:mtime_ns``, at most 600 characters: the same file, unchanged (an edited file is
+    uploaded again). Raises OSError for a missing file."""
+    st = os.stat(path)
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"[:600]
 
 
 @runtime_checkable

@@ -9,7 +9,8 @@ Per session, ``TelegramSession.simulator_config`` sets (all optional):
 - ``flood_seconds`` ([min, max]): FloodWait length, default [1, 3];
 - ``script`` ({key: [code, …]}): errors a recipient gets on its first requests, in order
   (``FLOOD_WAIT_5``, ``USER_PRIVACY_RESTRICTED``, ``PEER_FLOOD``, ``AUTH_KEY_UNREGISTERED`` …);
-- ``ledger`` (``db`` | ``memory``): where deliveries are recorded, default ``db``.
+- ``ledger`` (``db`` | ``memory``): where deliveries are recorded, default ``db`` (the
+  :class:`Ledger` the session's factory hands in); ``memory`` keeps them in this process only.
 
 Like Telegram, a second send with the same ``random_id`` from the same session is answered
 ``RANDOM_ID_DUPLICATE`` (the ``db`` ledger keeps that across processes and crashes).
@@ -22,9 +23,7 @@ import itertools
 import random
 import re
 from collections import defaultdict
-
-from asgiref.sync import sync_to_async
-from django.db import IntegrityError, transaction
+from typing import Protocol
 
 from .base import ErrorKind, OutgoingMessage, SendResult, TransportError
 
@@ -57,6 +56,26 @@ _memory_ledgers: dict[int, dict[int, int]] = defaultdict(dict)
 _message_ids = itertools.count(1_000)
 
 
+class Ledger(Protocol):
+    """Where the simulator records deliveries (``sessions_app.models.DatabaseLedger``)."""
+
+    async def record(self, random_id: int, key: str, message_id: int, text: str, media_type: str) -> bool:
+        """Record one delivery; False when this session already delivered ``random_id``."""
+
+
+class MemoryLedger:
+    """A :class:`Ledger` in this process's memory (benchmarks: no INSERT per message)."""
+
+    def __init__(self, session_id: int | None):
+        self.seen = _memory_ledgers[session_id or 0]
+
+    async def record(self, random_id: int, key: str, message_id: int, text: str, media_type: str) -> bool:
+        if random_id in self.seen:
+            return False
+        self.seen[random_id] = message_id
+        return True
+
+
 def simulated_error(code: str) -> TransportError:
     """The TransportError Telegram would give for ``code`` (``FLOOD_WAIT_<s>`` carries seconds)."""
     match = re.fullmatch(r"FLOOD_WAIT_(\d+)", code)
@@ -71,7 +90,7 @@ def simulated_error(code: str) -> TransportError:
 class SimulatorTransport:
     """A :class:`~sessions_app.transport.base.Transport` that pretends to be Telegram."""
 
-    def __init__(self, session):
+    def __init__(self, session, *, ledger: Ledger | None = None):
         self.session_id = session.pk
         self.kind = session.kind
         cfg = dict(session.simulator_config or {})
@@ -82,7 +101,9 @@ class SimulatorTransport:
         self.flood_rate = float(cfg.get("flood_rate", 0.0))
         self.flood_seconds = tuple(cfg.get("flood_seconds", (1, 3)))
         self.script = {k.lower(): list(v) for k, v in (cfg.get("script") or {}).items()}
-        self.ledger = cfg.get("ledger", "db")
+        if cfg.get("ledger") == "memory" or ledger is None:
+            ledger = MemoryLedger(session.pk)
+        self.ledger: Ledger = ledger
         self.connected = False
 
     async def connect(self) -> None:
@@ -126,31 +147,7 @@ class SimulatorTransport:
             kind = "username" if key.startswith("@") else "phone" if key.startswith("+") else "user_id"
             raise simulated_error(self.rng.choice(RECIPIENT_MIX[kind]))
         message_id = next(_message_ids)
-        if self.ledger == "memory":
-            seen = _memory_ledgers[self.session_id]
-            if random_id in seen:
-                raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered")
-            seen[random_id] = message_id
-        else:
-            await _record_delivery(self.session_id, random_id, key, message_id, message)
+        media_type = message.media.media_type if message.media else ""
+        if not await self.ledger.record(random_id, key, message_id, message.text, media_type):
+            raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered")
         return SendResult(message_id=message_id)
-
-
-@sync_to_async
-def _record_delivery(
-    session_id: int, random_id: int, key: str, message_id: int, message: OutgoingMessage
-) -> None:
-    from sessions_app.models import SimulatedDelivery
-
-    try:
-        with transaction.atomic():
-            SimulatedDelivery.objects.create(
-                session_id=session_id,
-                random_id=random_id,
-                peer_key=key,
-                message_id=message_id,
-                text=message.text,
-                media_type=message.media.media_type if message.media else "",
-            )
-    except IntegrityError:
-        raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered") from None

@@ -1,6 +1,7 @@
 """The real Telegram transport: one Telethon ``TelegramClient`` per session.
 
-The engine calls :class:`TelethonTransport` through ``get_transport(session, peer_cache)`` and
+Built by :meth:`sessions_app.models.TelegramSession.transport`, which hands in the stores that
+outlive one slice (peers, sent media, a new auth key); this module imports no model. The engine
 never sees Telethon: every failure leaves as a :class:`TransportError` classified by
 :func:`sessions_app.errors.classify`. Requests are raw (``messages.SendMessage``,
 ``messages.SendMedia``) so the row's ``random_id`` is sent, and Telegram answers a resend from the
@@ -22,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from telethon import TelegramClient, events, functions, types
@@ -31,9 +31,18 @@ from telethon.sessions import StringSession
 
 from sessions_app import crypto
 from sessions_app.errors import classify
-from sessions_app.media_cache import file_key as media_file_key
 
-from .base import ErrorKind, MediaSpec, OutgoingMessage, PeerCache, SendResult, TransportError
+from .base import (
+    ErrorKind,
+    MediaCache,
+    MediaSpec,
+    OutgoingMessage,
+    PeerCache,
+    SendResult,
+    SessionSaver,
+    TransportError,
+    media_file_key,
+)
 from .formatting import parse as parse_formatting
 
 logger = logging.getLogger(__name__)
@@ -73,17 +82,8 @@ def build_client(session_string: str, api_id: int, api_hash: str) -> TelegramCli
     )
 
 
-@sync_to_async
-def _store_session_string(session_id: int, session_string: str) -> None:
-    from sessions_app.models import TelegramSession
-
-    TelegramSession.objects.filter(pk=session_id).update(
-        session_string_encrypted=crypto.encrypt(session_string)
-    )
-
-
 class _MemoryPeerCache:
-    """Fallback PeerCache for a session not saved in the database."""
+    """PeerCache for a transport built without a store (kept for this instance only)."""
 
     def __init__(self) -> None:
         self._peers: dict[str, tuple[str, int, int | None]] = {}
@@ -215,12 +215,20 @@ class TelethonTransport:
     One instance serves one session inside one process holding its lease (two connections with one
     auth key get the key revoked, AUTH_KEY_DUPLICATED). The instance remembers each media file's
     upload and sent copy, so a file is uploaded once per session and reused for every recipient.
+
+    ``session`` is read for its name, kind, encrypted secrets and API credentials only.
+    ``peer_cache`` and ``media_cache`` keep resolved peers and sent media beyond this instance
+    (in memory for this instance when omitted); ``save_session`` keeps a new StringSession.
     """
 
-    def __init__(self, session, peer_cache: PeerCache | None = None, media_cache=None):
-        from sessions_app.media_cache import DatabaseMediaCache
-        from sessions_app.peers import DatabasePeerCache
-
+    def __init__(
+        self,
+        session,
+        *,
+        peer_cache: PeerCache | None = None,
+        media_cache: MediaCache | None = None,
+        save_session: SessionSaver | None = None,
+    ):
         self.session_id: int | None = session.pk
         self.session_name: str = session.name
         self.kind: str = session.kind
@@ -228,14 +236,13 @@ class TelethonTransport:
         self._session_string_encrypted: str = session.session_string_encrypted
         self._bot_token_encrypted: str = session.bot_token_encrypted
         self._session = session
-        if peer_cache is None:
-            peer_cache = DatabasePeerCache(session) if session.pk else _MemoryPeerCache()
-        self.peer_cache: PeerCache = peer_cache
+        self.peer_cache: PeerCache = peer_cache or _MemoryPeerCache()
         self.client: TelegramClient | None = None
         self.authorized: bool = False
         self._media: dict[str, _MediaState] = {}
         # Sent copies outlive this instance (one slice): the next slice reuses them too.
-        self.media_cache = media_cache or (DatabaseMediaCache(session.pk) if session.pk else None)
+        self.media_cache = media_cache
+        self._save_session = save_session
 
     # Connection --------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -269,8 +276,8 @@ class TelethonTransport:
                 await self.client.sign_in(bot_token=bot_token)
                 self.authorized = True
                 # Keep the new auth key: logging a bot in again on every connect is flood-limited.
-                if self.session_id:
-                    await _store_session_string(self.session_id, self.client.session.save())
+                if self._save_session is not None:
+                    await self._save_session(self.client.session.save())
         except Exception as exc:
             raise classify(exc) from exc
 

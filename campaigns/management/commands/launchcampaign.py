@@ -35,7 +35,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
         status = engine.run_until_done(
-            campaign, max_seconds=max_seconds, slice=5.0, should_stop=lambda: bool(stopping)
+            campaign, max_seconds=max_seconds, slice_seconds=5.0, should_stop=lambda: bool(stopping)
         )
         summary = engine.summary(campaign)
         self.stdout.write(f"{status}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))

@@ -11,7 +11,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from campaigns import optout
+from campaigns.lists import optout
 from sessions_app import leases
 
 

@@ -14,7 +14,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from campaigns.importing import import_recipient_list
+from campaigns.lists.importing import import_recipient_list
 from campaigns.models import Campaign, ConsentBasis, ParseMode, RecipientList, Strategy
 from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
 

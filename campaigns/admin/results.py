@@ -1,0 +1,213 @@
+"""Admin for message results: read-only, filtered, inspected with their delivery attempts, exported."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html
+
+from ..content import template
+from ..exports import results_csv_response
+from ..models import Campaign, DeliveryAttempt, MessageResult
+
+
+class ErrorCodeFilter(admin.SimpleListFilter):
+    """Only the error codes present (in the chosen campaign, if one is chosen), with counts."""
+
+    title = "error code"
+    parameter_name = "error_code"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        rows = MessageResult.objects.exclude(error_code="")
+        if campaign_id := request.GET.get("campaign__id__exact"):
+            rows = rows.filter(campaign_id=campaign_id)
+        codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
+        return [(code, f"{code} ({n})") for code, n in codes]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
+        if self.value():
+            return queryset.filter(error_code=self.value())
+        return queryset
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """One numbered row per request to Telegram, read-only."""
+
+    model = DeliveryAttempt
+    template = "admin/campaigns/messageresult/attempts_inline.html"
+    fields = ("started_at", "took", "session", "outcome", "error_code", "error_text")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="Took")
+    def took(self, obj: DeliveryAttempt) -> str:
+        return f"{(obj.finished_at - obj.started_at).total_seconds() * 1000:.0f} ms"
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(MessageResult)
+class MessageResultAdmin(admin.ModelAdmin):
+    """Read-only: the engine writes results; staff filter, inspect and export them."""
+
+    list_display = (
+        "recipient_display",
+        "source",
+        "campaign",
+        "status_badge",
+        "session_name",
+        "error_code",
+        "attempts",
+        "message_id",
+        "sent",
+    )
+    list_filter = ("campaign", "status", ("session", admin.RelatedOnlyFieldListFilter), ErrorCodeFilter)
+    search_fields = ("key", "recipient__raw_value")
+    list_select_related = ("campaign", "session", "recipient__recipient_list")
+    # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
+    show_full_result_count = False
+    list_per_page = 200
+    inlines = [DeliveryAttemptInline]
+    actions = ["export_selected"]
+    fields = (
+        "campaign",
+        "key",
+        "as_written",
+        "source",
+        "kind",
+        "status",
+        "session",
+        "message_text",
+        "telegram_message_id",
+        "error_code",
+        "error_text",
+        "attempts",
+        "random_id",
+        "fields",
+        "created_at",
+        "sending_at",
+        "sent_at",
+        "next_attempt_at",
+    )
+    readonly_fields = ("as_written", "source", "message_text")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Message for this recipient")
+    def message_text(self, obj: MessageResult) -> str:
+        """The campaign's message rendered with this row's fields, as the engine renders it."""
+        if not obj.key:
+            return "—"
+        try:
+            text = template.render(obj.campaign.message, obj.fields or {}, obj.campaign.parse_mode)
+        except template.MessageError as exc:
+            return f"(cannot be rendered: {exc})"
+        # render() returns a SafeString (Django templates); the page must show it as text.
+        return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""
+        if request.GET.get("campaign__id__exact"):
+            return tuple(c for c in self.list_display if c != "campaign")
+        return self.list_display
+
+    @admin.display(description="Session", ordering="session__name")
+    def session_name(self, obj: MessageResult) -> str:
+        return obj.session.name if obj.session else "—"
+
+    @admin.display(description="Sent at", ordering="sent_at")
+    def sent(self, obj: MessageResult) -> str:
+        return timezone.localtime(obj.sent_at).strftime("%Y-%m-%d %H:%M:%S") if obj.sent_at else "—"
+
+    @admin.display(description="Recipient", ordering="key")
+    def recipient_display(self, obj: MessageResult) -> str:
+        """The key, or for a row skipped as invalid (no key) the value as written in the file."""
+        if obj.key:
+            return obj.key
+        raw = obj.recipient.raw_value if obj.recipient else ""
+        return format_html(
+            '<span class="tgc-raw" title="as written in the file">“{}”</span>', raw or "(empty)"
+        )
+
+    @admin.display(description="As written")
+    def as_written(self, obj: MessageResult) -> str:
+        if obj.recipient is None:
+            return "—"
+        return obj.recipient.raw_value or "(empty)"
+
+    @admin.display(description="From")
+    def source(self, obj: MessageResult) -> str:
+        """The recipient list and row the result was made from."""
+        if obj.recipient is None:
+            return "—"
+        recipient_list = obj.recipient.recipient_list
+        return format_html(
+            '<a href="{}">{}</a>, row {}',
+            reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk]),
+            recipient_list,
+            obj.recipient.row_number,
+        )
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: MessageResult) -> str:
+        return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, obj.status)
+
+    @admin.display(description="Message id", ordering="telegram_message_id")
+    def message_id(self, obj: MessageResult) -> int | None:
+        return obj.telegram_message_id
+
+    @admin.action(description="Export selected results as CSV", permissions=["view"])
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[MessageResult]):
+        return self._csv(request, queryset)
+
+    def get_urls(self):
+        export = path(
+            "export/", self.admin_site.admin_view(self.export_view), name="campaigns_messageresult_export"
+        )
+        return [export] + super().get_urls()
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The results the changelist shows for the same query string (filters, search), as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            results = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return redirect("admin:campaigns_messageresult_changelist")
+        return self._csv(request, results)
+
+    def _csv(self, request: HttpRequest, results: QuerySet[MessageResult]) -> HttpResponse:
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        # Unless the changelist is filtered to one campaign, each row says which one it is.
+        one_campaign = request.GET.get("campaign__id__exact", "").isdigit()
+        return results_csv_response(results, f"results-{stamp}.csv", with_campaign=not one_campaign)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = dict(extra_context or {})
+        campaign_id = request.GET.get("campaign__id__exact", "")
+        if campaign_id.isdigit():
+            campaign = Campaign.objects.filter(pk=campaign_id).prefetch_related("sessions").first()
+            if campaign and any(s.is_simulated for s in campaign.sessions.all()):
+                extra_context["simulated"] = True
+        return super().changelist_view(request, extra_context)
+
+    class Media:
+        css = {"all": ("campaigns/admin.css",)}

@@ -1,0 +1,52 @@
+"""Admin for the suppression list: opt-outs, honoured before every send."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from ..models import Suppression
+from .forms import SuppressionBulkForm, SuppressionForm
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Opt-outs, honoured before every send. Keys are normalised like recipient keys."""
+
+    form = SuppressionForm
+    list_display = ("key", "source", "note", "created_at")
+    list_filter = ("source",)
+    search_fields = ("key", "note")
+    date_hierarchy = "created_at"
+
+    def get_urls(self):
+        bulk = path(
+            "bulk-add/", self.admin_site.admin_view(self.bulk_add_view), name="campaigns_suppression_bulk_add"
+        )
+        return [bulk] + super().get_urls()
+
+    def bulk_add_view(self, request: HttpRequest) -> HttpResponse:
+        """Paste many opt-outs; invalid entries are listed, the valid ones are added."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SuppressionBulkForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            entries, note = form.cleaned_data["keys"], form.cleaned_data["note"]
+            added, existing = Suppression.objects.add(
+                (key for _raw, key in entries), source=Suppression.Source.MANUAL, note=note
+            )
+            self.message_user(
+                request, f"{len(added)} added, {len(existing)} already suppressed.", messages.SUCCESS
+            )
+            if invalid := [raw for raw, key in entries if not key]:
+                self.message_user(
+                    request, f"Not recognised, not added: {', '.join(invalid)}", messages.WARNING
+                )
+            return HttpResponseRedirect(reverse("admin:campaigns_suppression_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Add suppressions", "opts": self.opts}
+        return TemplateResponse(
+            request, "admin/campaigns/suppression/bulk_add.html", {**context, "form": form}
+        )

@@ -1,0 +1,151 @@
+"""What a campaign will send, shown before launch: the message rendered for the first valid
+recipient, the entities Telegram will get, and the problems
+:func:`campaigns.content.template.check_message` finds. Pure presentation over
+:mod:`campaigns.content.template`; nothing here decides what is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from ..models import Campaign, Recipient
+from . import template
+
+# Rows read for their column names when a list's report does not record them.
+COLUMN_SAMPLE_ROWS = 20
+
+# Telegram entity types (either the Bot API's snake_case or TL's ``MessageEntityBold``) → tag.
+_TAGS = {
+    "bold": "b",
+    "italic": "i",
+    "underline": "u",
+    "strike": "s",
+    "strikethrough": "s",
+    "code": "code",
+    "pre": "pre",
+    "spoiler": "span",
+    "blockquote": "blockquote",
+}
+
+
+@dataclass
+class CampaignPreview:
+    """``text``: the plain text Telegram shows; ``entities``: dicts {type, offset, length, url?,
+    text} with offsets in UTF-16 code units (as Telegram counts); ``problems``: reasons the
+    message would be refused; ``variables``: the names the chosen lists' columns go by in the
+    message (None when no list is chosen)."""
+
+    recipient: Recipient | None = None
+    variables: list[str] | None = None
+    rendered: str = ""
+    text: str = ""
+    entities: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    html: SafeString = mark_safe("")
+
+
+def first_valid_recipient(campaign: Campaign) -> Recipient | None:
+    """The recipient the preview personalises for: the first valid row of the campaign's lists."""
+    if not campaign.pk:
+        return None
+    return (
+        Recipient.objects.filter(recipient_list__campaigns=campaign, status=Recipient.Status.VALID)
+        .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
+        .first()
+    )
+
+
+def list_columns(campaign: Campaign) -> list[str] | None:
+    """The column headers of ``campaign``'s lists, besides the recipient column, in file order;
+    None when no list is chosen. The import records them in ``report["columns"]``; for a list
+    without (made before that), the keys of its first rows' fields."""
+    if not campaign.pk:
+        return None
+    lists = list(campaign.lists.order_by("created_at", "pk"))
+    if not lists:
+        return None
+    columns: dict[str, None] = {}
+    for recipient_list in lists:
+        names = (recipient_list.report or {}).get("columns")
+        if names is None:
+            rows = recipient_list.recipients.order_by("row_number")[:COLUMN_SAMPLE_ROWS]
+            names = [name for fields in rows.values_list("fields", flat=True) for name in fields or {}]
+        columns.update(dict.fromkeys(map(str, names)))
+    return list(columns)
+
+
+def campaign_preview(campaign: Campaign) -> CampaignPreview:
+    """Render ``campaign``'s message for its first valid recipient and check it.
+
+    Never raises for bad input: a template or markup error becomes a problem, because the page
+    that shows it is where staff fix it.
+    """
+    result = CampaignPreview(recipient=first_valid_recipient(campaign))
+    fields = dict(result.recipient.fields or {}) if result.recipient else {}
+    has_media = bool(campaign.media)
+    columns = list_columns(campaign)
+    result.variables = None if columns is None else template.variable_names(columns)
+    result.problems = template.check_message(
+        campaign.message,
+        campaign.parse_mode,
+        has_media=has_media,
+        sample_fields=fields,
+        known_fields=columns,
+    )
+    try:
+        result.rendered = template.render(campaign.message, fields, campaign.parse_mode)
+        result.text, entities = template.preview(result.rendered, campaign.parse_mode)
+    except Exception as exc:  # broken markup must show as a problem here, never as a server error
+        if not result.problems:
+            result.problems.append(str(exc))
+        return result
+    result.entities = [dict(e, text=utf16_slice(result.text, e["offset"], e["length"])) for e in entities]
+    result.html = entities_html(result.text, entities)
+    return result
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """``text[offset:offset+length]`` counted in UTF-16 code units, as Telegram's entity offsets
+    are (an emoji outside the BMP counts 2)."""
+    units = text.encode("utf-16-le")
+    return units[2 * offset : 2 * (offset + length)].decode("utf-16-le", errors="replace")
+
+
+def _entity_kind(entity: dict) -> str:
+    return str(entity.get("type", "")).lower().removeprefix("messageentity").removeprefix("message_entity_")
+
+
+def _wrap(entity: dict, inner: str) -> str:
+    kind = _entity_kind(entity)
+    url = entity.get("url") or ""
+    if url and url.split(":", 1)[0].lower() in ("http", "https", "tg", "mailto"):
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', url, mark_safe(inner)
+        )
+    if "url" in kind or "link" in kind or "mention" in kind:
+        return f'<span class="tgc-link">{inner}</span>'
+    tag = _TAGS.get(kind.replace("_", ""), "span")
+    css = ' class="tgc-spoiler"' if kind == "spoiler" else ""
+    return f"<{tag}{css}>{inner}</{tag}>"
+
+
+def entities_html(text: str, entities: list[dict]) -> SafeString:
+    """``text`` as HTML with ``entities`` applied: cut at every entity boundary, escape each piece,
+    and wrap it in the entities covering it (outermost first), so nesting always closes cleanly."""
+    units = len(text.encode("utf-16-le")) // 2
+    bounds = {0, units}
+    for e in entities:
+        bounds |= {e["offset"], e["offset"] + e["length"]}
+    bounds = sorted(b for b in bounds if 0 <= b <= units)
+    ordered = sorted(entities, key=lambda e: (e["offset"], -e["length"]))
+    pieces = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        piece = escape(utf16_slice(text, start, end - start))
+        for e in reversed([e for e in ordered if e["offset"] <= start and e["offset"] + e["length"] >= end]):
+            piece = _wrap(e, piece)
+        pieces.append(piece)
+    # Newlines stay as they are: the preview bubble is styled ``white-space: pre-wrap``.
+    return mark_safe("".join(pieces))  # every piece was escaped above

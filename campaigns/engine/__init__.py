@@ -1,0 +1,47 @@
+"""The delivery engine: intent (a campaign and its lists) → rows → sends → outcomes.
+
+The contract is DESIGN.md "Delivery contract" and "How the work is driven". The rooms:
+
+- :mod:`.launch` — check a campaign, materialise one row per recipient, start or resume it;
+- :mod:`.control` — pause, cancel, retry failed, resend unknown, completion;
+- :mod:`.assignment` and :mod:`.balancing` — which session takes which row; re-balancing;
+- :mod:`.drive` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
+- :mod:`.slice` — the asyncio send loop of one slice, :mod:`.pacing` its per-session pace;
+- :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.sql` — bulk INSERT/COPY;
+- :mod:`.effects` — what an error does to its session and campaign;
+- :mod:`.reaper` — recovery after crashes, scheduled starts, re-dispatch;
+- :mod:`.queue` — waking workers; :mod:`.conf` — settings read at call time.
+
+Submodules import each other, never this package, so importing one never loads the rest.
+"""
+
+from .assignment import assignable_sessions, rebalance
+from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
+from .drive import drive, next_wake, run_until_done
+from .effects import apply_error_effects
+from .launch import LaunchError, NoUsableSession, check_launch, launch, materialise, resume
+from .queue import enqueue_drive
+from .reaper import reap
+
+__all__ = [
+    "LaunchError",
+    "NoUsableSession",
+    "apply_error_effects",
+    "assignable_sessions",
+    "cancel",
+    "check_launch",
+    "drive",
+    "enqueue_drive",
+    "finish_if_done",
+    "launch",
+    "materialise",
+    "next_wake",
+    "pause",
+    "reap",
+    "rebalance",
+    "resend_unknown",
+    "resume",
+    "retry_failed",
+    "run_until_done",
+    "summary",
+]

@@ -1,0 +1,26 @@
+"""The engine's settings, read at call time so ``override_settings`` works (post_office's
+``get_batch_size()`` pattern)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def slice_seconds() -> float:
+    """Longest slice of one drive task (seconds; ``TGC_SLICE_SECONDS``)."""
+    return float(settings.TGC_SLICE_SECONDS)
+
+
+def sessions_per_driver() -> int:
+    """Sessions one drive task leases; more fan out to other workers (``TGC_SESSIONS_PER_DRIVER``)."""
+    return int(settings.TGC_SESSIONS_PER_DRIVER)
+
+
+def max_in_flight() -> int:
+    """Requests one session may have awaiting Telegram's answer at once (``TGC_MAX_IN_FLIGHT``)."""
+    return int(settings.TGC_MAX_IN_FLIGHT)
+
+
+def delete_imported_contacts() -> bool:
+    """Delete contacts imported to reach phones after a campaign (``TGC_DELETE_IMPORTED_CONTACTS``)."""
+    return bool(settings.TGC_DELETE_IMPORTED_CONTACTS)

@@ -1,0 +1,90 @@
+"""Staff's control of a running campaign: pause, cancel, retry failed rows, resend unknown ones,
+and completion. Pause and cancel take effect before the next send of every session (the slice
+polls the campaign's status); counts on the campaign always add up."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from . import conf, queue
+from .assignment import rebalance
+
+
+def pause(campaign: Campaign, reason: str = "Paused by staff.") -> bool:
+    """Pause a running or scheduled campaign; every session stops before its next send."""
+    return campaign.set_status(
+        CampaignStatus.PAUSED, reason, only_from=(CampaignStatus.RUNNING, CampaignStatus.SCHEDULED)
+    )
+
+
+def cancel(campaign: Campaign) -> int:
+    """Cancel: rows not yet sent become ``cancelled`` (requests in flight finish and are recorded).
+    Returns the number of rows cancelled."""
+    campaign.set_status(
+        CampaignStatus.CANCELLED,
+        "Cancelled by staff.",
+        only_from=(
+            CampaignStatus.DRAFT,
+            CampaignStatus.SCHEDULED,
+            CampaignStatus.RUNNING,
+            CampaignStatus.PAUSED,
+        ),
+    )
+    return campaign.results.cancel_open()
+
+
+def _reopen(campaign: Campaign, rows: QuerySet[MessageResult], *, enqueue: bool, **changes) -> int:
+    campaign.refresh_from_db(fields=["status"])
+    if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED, CampaignStatus.COMPLETED):
+        return 0  # draft has no rows; a cancelled campaign is final
+    n = rows.reopen(**changes)
+    if n:
+        Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.COMPLETED).update(
+            status=CampaignStatus.RUNNING, finished_at=None, status_reason=""
+        )
+        campaign.refresh_from_db()
+        rebalance(campaign)
+        if enqueue and campaign.status == CampaignStatus.RUNNING:
+            queue.enqueue_drive(campaign.pk)
+    return n
+
+
+def retry_failed(campaign: Campaign, *, enqueue: bool = True) -> int:
+    """Queue the campaign's ``failed`` rows again (attempts reset). Returns how many (0 for a
+    cancelled campaign: cancelling is final)."""
+    return _reopen(campaign, campaign.results.filter(status=ResultStatus.FAILED), enqueue=enqueue)
+
+
+def resend_unknown(campaign: Campaign, *, enqueue: bool = True) -> int:
+    """The operator's explicit decision to re-send ``unknown`` rows, whose first request may have
+    arrived: from the same session when it is usable (Telegram then de-duplicates by random_id),
+    otherwise from another session, which may deliver a second copy."""
+    rows = campaign.results.filter(status=ResultStatus.UNKNOWN)
+    return _reopen(campaign, rows, enqueue=enqueue, in_doubt=False)
+
+
+def finish_if_done(campaign: Campaign) -> bool:
+    """Mark a running campaign completed when no row is open; True when it is finished."""
+    if campaign.results.open().exists():
+        return False
+    if campaign.set_status(CampaignStatus.COMPLETED, "", only_from=(CampaignStatus.RUNNING,)):
+        if (
+            conf.delete_imported_contacts()
+            and campaign.sessions.filter(backend="telethon", kind="user").exists()
+        ):
+            queue.enqueue_contact_cleanup(campaign.pk)
+    return True
+
+
+def summary(campaign: Campaign) -> dict[str, int]:
+    """Counts for the end-of-campaign summary: sent, failed, skipped, other, total (adds up)."""
+    c = campaign.counts()
+    other = c["total"] - c["sent"] - c["failed"] - c["skipped"]
+    return {
+        "sent": c["sent"],
+        "failed": c["failed"],
+        "skipped": c["skipped"],
+        "other": other,
+        "total": c["total"],
+    }

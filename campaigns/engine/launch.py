@@ -1,0 +1,205 @@
+"""Launch: check a campaign, materialise one row per recipient, and start (or resume) it.
+
+DESIGN.md "Delivery contract" 1: one :class:`MessageResult` per distinct recipient key of the
+campaign's lists; invalid, duplicate and suppressed recipients get a ``skipped`` row with the
+reason, so nothing silently disappears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..content import template
+from ..content.media import MediaInfo, MediaRefused, inspect_media
+from ..models import (
+    CODE_DUPLICATE,
+    CODE_INVALID,
+    CODE_SUPPRESSED,
+    Campaign,
+    CampaignStatus,
+    MessageResult,
+    Recipient,
+    ResultStatus,
+    Suppression,
+    new_random_id,
+)
+from . import queue
+from .assignment import assignable_sessions, balancer_for, batched, rebalance
+from .sql import insert_rows
+
+
+class LaunchError(Exception):
+    """A campaign cannot be launched; the message is for staff."""
+
+
+class NoUsableSession(LaunchError):
+    """None of the campaign's sessions can send (not logged in, disabled or quarantined)."""
+
+
+@dataclass
+class LaunchCheck:
+    """What :func:`check_launch` found: ``problems`` for staff (empty: it may launch) and the
+    media as inspected now (None without media, or when the file was refused)."""
+
+    problems: list[str] = field(default_factory=list)
+    media: MediaInfo | None = None
+
+
+def check_launch(campaign: Campaign) -> LaunchCheck:
+    """Check what a launch needs: a list with a valid recipient, media Telegram accepts (inspected
+    again: the file may have changed), a message within Telegram's limits. Writes nothing."""
+    check = LaunchCheck()
+    if not campaign.lists.exists():
+        check.problems.append("Choose at least one recipient list.")
+    elif not Recipient.objects.filter(
+        recipient_list__in=campaign.lists.all(), status=Recipient.Status.VALID
+    ).exists():
+        check.problems.append("The chosen lists have no valid recipient.")
+    if campaign.media:
+        try:
+            check.media = inspect_media(campaign.media.path, campaign.media_type or None)
+        except MediaRefused as exc:
+            check.problems.append(f"Media: {exc}")
+    check.problems += template.check_message(
+        campaign.message, campaign.parse_mode, has_media=bool(campaign.media)
+    )
+    return check
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
+    """Launch (or re-dispatch) a campaign; returns its row counts by status.
+
+    Draft: checked, then scheduled (``scheduled_at`` in the future) or materialised and running.
+    Running: re-dispatched (after a restart it continues where it stopped). Paused: resumed.
+    Raises :class:`LaunchError` (or :class:`NoUsableSession`) with a message for staff; then
+    nothing is created.
+    """
+    campaign.refresh_from_db()
+    if campaign.status == CampaignStatus.RUNNING:
+        if enqueue:
+            queue.enqueue_drive(campaign.pk)
+        return campaign.counts()
+    if campaign.status == CampaignStatus.PAUSED:
+        resume(campaign, enqueue=enqueue)
+        return campaign.counts()
+    if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+        raise LaunchError(f"The campaign is {campaign.get_status_display().lower()}; copy it to send again.")
+    if not assignable_sessions(campaign):
+        raise NoUsableSession(
+            "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
+        )
+    check = check_launch(campaign)
+    if check.problems:
+        raise LaunchError(" ".join(_sentence(p) for p in check.problems))
+    if check.media is not None:
+        # What the engine sends is what was inspected just now.
+        campaign.media_type, campaign.media_info = check.media.media_type, check.media.as_json()
+        Campaign.objects.filter(pk=campaign.pk).update(
+            media_type=campaign.media_type, media_info=campaign.media_info
+        )
+    now = timezone.now()
+    if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
+        campaign.set_status(CampaignStatus.SCHEDULED, "", only_from=(CampaignStatus.DRAFT,))
+        return campaign.counts()
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise LaunchError("The campaign was launched already.")
+        if not locked.results.exists():
+            materialise(locked)
+        Campaign.objects.filter(pk=locked.pk).update(
+            status=CampaignStatus.RUNNING, status_reason="", launched_at=now, wake_at=None
+        )
+        if enqueue:
+            transaction.on_commit(lambda: queue.enqueue_drive(locked.pk))
+    campaign.refresh_from_db()
+    return campaign.counts()
+
+
+def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
+    """Resume a paused campaign (launching it first if it was paused before it started)."""
+    campaign.refresh_from_db()
+    if campaign.status != CampaignStatus.PAUSED:
+        return False
+    if not campaign.results.exists():
+        campaign.set_status(CampaignStatus.DRAFT, only_from=(CampaignStatus.PAUSED,))
+        launch(campaign, enqueue=enqueue)
+        return True
+    if not campaign.set_status(CampaignStatus.RUNNING, only_from=(CampaignStatus.PAUSED,)):
+        return False
+    rebalance(campaign)
+    if enqueue:
+        queue.enqueue_drive(campaign.pk)
+    return True
+
+
+RESULT_COLUMNS = (
+    "campaign_id",
+    "recipient_id",
+    "key",
+    "dedupe_key",
+    "kind",
+    "fields",
+    "status",
+    "session_id",
+    "random_id",
+    "error_code",
+    "error_text",
+    "attempts",
+    "in_doubt",
+    "claimed_by",
+    "created_at",
+    "updated_at",
+)
+
+
+def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]:
+    """Create the campaign's rows: one per distinct recipient key across its lists, in list and
+    row order. Invalid and duplicate lines get a ``skipped`` row with the reason (NULL
+    ``dedupe_key``), suppressed keys a ``skipped`` row, the rest a ``pending`` row assigned to one
+    session by the campaign's strategy. Memory: one set of the keys seen (about 100 bytes a key).
+    Returns {"pending": n, "skipped": n}. Raises NoUsableSession when no session can take rows."""
+    sessions = assignable_sessions(campaign)
+    if not sessions:
+        raise NoUsableSession("No usable session to assign recipients to.")
+    balancer = balancer_for(campaign, sessions)
+    seen: set[str] = set()
+    stats = {"pending": 0, "skipped": 0}
+    recipients = (
+        Recipient.objects.filter(recipient_list__in=campaign.lists.all())
+        .order_by("recipient_list_id", "row_number")
+        .values_list("id", "key", "kind", "status", "error", "fields")
+        .iterator(chunk_size=chunk_size)
+    )
+    now = timezone.now()
+    for chunk in batched(recipients, chunk_size):
+        keys = {r[1] for r in chunk if r[3] == Recipient.Status.VALID}
+        suppressed = set(Suppression.objects.filter(key__in=keys).values_list("key", flat=True))
+        rows = []
+        for rid, key, kind, status, error, fields in chunk:
+            session_id, dedupe_key, row_status, code, text = None, None, ResultStatus.SKIPPED, "", ""
+            if status == Recipient.Status.INVALID:
+                code, text = CODE_INVALID, error
+            elif status == Recipient.Status.DUPLICATE or key in seen:
+                code, text = CODE_DUPLICATE, error or "duplicate of an earlier recipient"
+            elif key in suppressed:
+                seen.add(key)
+                dedupe_key, code, text = key, CODE_SUPPRESSED, "on the suppression list (opted out)"
+            else:
+                seen.add(key)
+                dedupe_key, session_id, row_status = key, balancer.next(), ResultStatus.PENDING
+            stats["pending" if row_status == ResultStatus.PENDING else "skipped"] += 1
+            rows.append(
+                (campaign.pk, rid, key, dedupe_key, kind, fields, row_status, session_id)
+                + (new_random_id(), code, text, 0, False, "", now, now)
+            )
+        insert_rows(MessageResult, RESULT_COLUMNS, rows)
+    return stats

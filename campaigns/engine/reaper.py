@@ -1,0 +1,71 @@
+"""The reaper: recovery after crashes, scheduled starts, re-dispatch (DESIGN.md "Reaper").
+
+A django-q2 schedule runs it every minute, and every worker process runs it as it starts.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+
+from sessions_app import leases
+from sessions_app.models import SessionStatus, TelegramSession
+
+from ..models import UNSENT_STATUSES, Campaign, CampaignStatus, MessageResult, ResultStatus
+from . import queue
+from .control import finish_if_done, pause
+from .launch import LaunchError, launch
+
+
+def reap(*, dispatch: bool = True) -> dict[str, int]:
+    """Recover after crashes; idempotent, safe to run anywhere, any time. Returns counts by what
+    was done.
+
+    - ``claimed`` rows of sessions without a live lease → ``pending``;
+    - ``sending`` rows of sessions without a live lease → ``pending`` on the same session (re-sent
+      with the same random_id) if it is active, else ``unknown``;
+    - cancelled campaigns' open rows → ``cancelled``; due scheduled campaigns → launched;
+    - running campaigns with open rows and no live lease (and not waiting) → re-dispatched
+      (``dispatch``);
+    - load counters of unleased sessions → 0.
+    """
+    now = timezone.now()
+    live = leases.live_ids(now)
+    stats: dict[str, int] = {}
+    # Only rows whose claim expired: a live worker renews its claims with its leases, so a row it
+    # marked a moment after ``live`` was read still has a future claim_expires_at and is left alone.
+    orphan = MessageResult.objects.filter(Q(claim_expires_at__lt=now) | Q(claim_expires_at=None)).exclude(
+        session_id__in=live
+    )
+    stats["claimed_returned"] = orphan.filter(status=ResultStatus.CLAIMED).requeue()
+    active = TelegramSession.objects.filter(status=SessionStatus.ACTIVE).values_list("id", flat=True)
+    sending = orphan.filter(status=ResultStatus.SENDING)
+    stats["sending_requeued"] = sending.filter(session_id__in=active).requeue()
+    stats["sending_unknown"] = sending.mark_unknown(
+        "a worker stopped mid-send and its session is no longer active"
+    )
+    TelegramSession.objects.exclude(pk__in=live).exclude(current_load=0).update(current_load=0)
+    MessageResult.objects.filter(
+        campaign__status=CampaignStatus.CANCELLED, status__in=UNSENT_STATUSES
+    ).cancel_open()
+    stats["launched"] = 0
+    for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now):
+        try:
+            launch(campaign, enqueue=dispatch)
+            stats["launched"] += 1
+        except LaunchError as exc:
+            pause(campaign, f"Scheduled start failed: {exc}")
+    stats["redispatched"] = 0
+    if not dispatch:
+        return stats
+    running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(
+        Q(wake_at=None) | Q(wake_at__lte=now)
+    )
+    for campaign in running:
+        if finish_if_done(campaign):
+            continue
+        if not campaign.results.open().filter(session_id__in=live).exists():
+            Campaign.objects.filter(pk=campaign.pk).update(wake_at=None)
+            queue.enqueue_drive(campaign.pk)
+            stats["redispatched"] += 1
+    return stats

@@ -1,0 +1,277 @@
+"""The send loop's row transitions (claim, mark ``sending``, record outcomes), one guarded
+UPDATE each; the batch transitions every caller shares are on
+:class:`campaigns.models.results.ResultQuerySet`.
+
+``claimed_by`` names the process (lease owner) allowed to move a row on; every UPDATE checks it
+and the expected state, so a row that another process took over is never overwritten.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sessions_app import leases
+from sessions_app.models import TelegramSession
+from sessions_app.transport import ErrorKind, TransportError
+
+from ..models import (
+    CODE_SUPPRESSED,
+    Campaign,
+    CampaignStatus,
+    DeliveryAttempt,
+    MessageResult,
+    ResultStatus,
+    Suppression,
+)
+from .sql import insert_rows
+
+RETRY_BASE_SECONDS = 2.0
+RETRY_CAP_SECONDS = 300.0
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before retry number ``attempt`` (1-based) of a transient error: exponential from
+    2 s, capped at 300 s, with full jitter so a burst of failures does not retry in lockstep.
+
+    Retries are rows rescheduled in the database (``next_attempt_at``), surviving crashes and
+    moving between processes, which call-wrapping retry libraries (tenacity, backoff) do not model.
+    """
+    return random.uniform(0.5, 1.0) * min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+
+
+@dataclass
+class RowWork:
+    """A claimed row as the send loop needs it."""
+
+    id: int
+    key: str
+    random_id: int
+    attempts: int
+    fields: dict
+    in_doubt: bool
+
+
+def recover_rows(campaign_id: int, session_ids: list[int]) -> int:
+    """Rows of sessions this process has just leased that an earlier holder left ``claimed`` or
+    ``sending``: back to ``pending``, keeping session, random_id and ``in_doubt`` so they are
+    re-sent from the same account first. Safe because the lease proves their holder is gone."""
+    return MessageResult.objects.filter(
+        campaign_id=campaign_id,
+        session_id__in=session_ids,
+        status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING),
+    ).requeue()
+
+
+def claim_rows(campaign_id: int, session_id: int, owner: str, limit: int) -> list[RowWork]:
+    """Claim up to ``limit`` due ``pending`` rows of one session (PostgreSQL: ``SELECT … FOR UPDATE
+    SKIP LOCKED``; SQLite: its single writer, IMMEDIATE transactions). Suppressed keys found at this
+    last check become ``skipped``."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            MessageResult.objects.select_for_update(skip_locked=True)
+            .filter(campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
+            .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
+            .order_by("id")
+            .values_list("id", "key", "random_id", "attempts", "fields", "in_doubt")[:limit]
+        )
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        MessageResult.objects.filter(id__in=ids, status=ResultStatus.PENDING).update(
+            status=ResultStatus.CLAIMED,
+            claimed_by=owner,
+            claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
+            updated_at=now,
+        )
+    suppressed = set(Suppression.objects.filter(key__in={r[1] for r in rows}).values_list("key", flat=True))
+    if suppressed:
+        skip_ids = [r[0] for r in rows if r[1] in suppressed and not r[5]]
+        MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
+            status=ResultStatus.SKIPPED,
+            error_code=CODE_SUPPRESSED,
+            claimed_by="",
+            error_text="opted out after launch (suppression list)",
+            updated_at=now,
+        )
+        rows = [r for r in rows if r[0] not in set(skip_ids)]
+    return [RowWork(*r) for r in rows]
+
+
+def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) -> set[int]:
+    """``claimed → sending`` for rows whose requests are about to leave, only while the campaign
+    is running (so a pause or cancel committed before this UPDATE stops them). Committed before
+    any request leaves. Returns the ids marked."""
+    now = timezone.now()
+    n = MessageResult.objects.filter(
+        id__in=ids, status=ResultStatus.CLAIMED, claimed_by=owner, campaign__status=CampaignStatus.RUNNING
+    ).update(
+        status=ResultStatus.SENDING,
+        in_doubt=True,
+        sending_at=now,
+        updated_at=now,
+        claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
+    )
+    if n == len(ids) or not n:
+        return set(ids) if n else set()
+    return set(
+        MessageResult.objects.filter(id__in=ids, status=ResultStatus.SENDING, claimed_by=owner).values_list(
+            "id", flat=True
+        )
+    )
+
+
+def renew_claims(owner: str) -> int:
+    """Extend the claims of ``owner``'s ``claimed``/``sending`` rows along with its leases, so the
+    reaper (which only touches rows whose claim expired) never takes a row from a live worker,
+    whatever it read about leases a moment before."""
+    until = timezone.now() + timedelta(seconds=leases.lease_seconds())
+    return MessageResult.objects.filter(
+        status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING), claimed_by=owner
+    ).update(claim_expires_at=until)
+
+
+def release_claims(owner: str, rows: list[RowWork]) -> None:
+    """Rows claimed or marked ``sending`` by ``owner`` whose requests never left: back to
+    ``pending`` with their previous ``in_doubt``."""
+    for doubt in (True, False):
+        ids = [r.id for r in rows if r.in_doubt == doubt]
+        if ids:
+            MessageResult.objects.filter(
+                id__in=ids, claimed_by=owner, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
+            ).requeue(in_doubt=doubt)
+
+
+# Outcomes ------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What one request did. ``kind``: ``sent``/``duplicate`` or an :class:`ErrorKind` value."""
+
+    row: RowWork
+    kind: str
+    started_at: datetime
+    finished_at: datetime
+    message_id: int | None = None
+    error: TransportError | None = None
+
+
+def apply_outcomes(
+    campaign: Campaign,
+    session: TelegramSession,
+    owner: str,
+    outcomes: list[Outcome],
+    unsent: list[RowWork],
+) -> None:
+    """Write a batch's outcomes in one transaction: rows, DeliveryAttempts, the session's load,
+    and the rows whose requests never left back to the queue. The effects of errors on the session
+    and the campaign are :func:`campaigns.engine.effects.apply_error_effects`."""
+    now = timezone.now()
+    attempts: list[tuple] = []
+    mine = MessageResult.objects.filter(claimed_by=owner, status=ResultStatus.SENDING)
+    with transaction.atomic():
+        sent = [o for o in outcomes if o.kind in ("sent", "duplicate")]
+        if sent:
+            _mark_sent(owner, [(o.row.id, o.message_id) for o in sent], now)
+        sent_ids = {id(o) for o in sent}
+        for o in outcomes:
+            if id(o) in sent_ids:
+                attempts.append(
+                    _attempt(
+                        o,
+                        session,
+                        DeliveryAttempt.Outcome.SENT
+                        if o.kind == "sent"
+                        else DeliveryAttempt.Outcome.DUPLICATE,
+                    )
+                )
+                continue
+            err = o.error
+            fields = {"error_code": err.code, "error_text": err.text, "claimed_by": "", "updated_at": now}
+            if o.kind == ErrorKind.RECIPIENT:
+                fields.update(status=ResultStatus.FAILED, attempts=o.row.attempts + 1, in_doubt=False)
+                outcome = DeliveryAttempt.Outcome.FAILED
+            elif o.kind == ErrorKind.TRANSIENT:
+                tries = o.row.attempts + 1
+                if tries >= campaign.max_attempts:
+                    fields.update(status=ResultStatus.FAILED, attempts=tries)
+                    outcome = DeliveryAttempt.Outcome.FAILED
+                else:
+                    # in_doubt stays True: a timeout may have delivered it; retry from this session.
+                    fields.update(
+                        status=ResultStatus.PENDING,
+                        attempts=tries,
+                        next_attempt_at=now + timedelta(seconds=retry_delay(tries)),
+                    )
+                    outcome = DeliveryAttempt.Outcome.RETRY
+            else:
+                # FloodWait, session, spam-limit and content errors: Telegram refused the request, so
+                # it did not arrive; the row goes back to the queue and no attempt is counted.
+                # A row that was already in doubt (re-sent after a crash) stays pinned to its session.
+                fields.update(status=ResultStatus.PENDING, in_doubt=o.row.in_doubt)
+                outcome = {
+                    ErrorKind.FLOOD: DeliveryAttempt.Outcome.FLOOD,
+                    ErrorKind.SESSION: DeliveryAttempt.Outcome.SESSION,
+                    ErrorKind.SPAM_LIMITED: DeliveryAttempt.Outcome.SPAM_LIMITED,
+                    ErrorKind.CONTENT: DeliveryAttempt.Outcome.CONTENT,
+                }[ErrorKind(o.kind)]
+            mine.filter(id=o.row.id).update(**fields)
+            attempts.append(_attempt(o, session, outcome))
+        insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
+        if unsent:
+            release_claims(owner, unsent)
+
+
+def _mark_sent(owner: str, pairs: list[tuple[int, int | None]], now: datetime) -> int:
+    """``sending → sent`` for (row id, Telegram message id) pairs in one statement.
+
+    The per-row message id comes from a correlated sub-select over an inline table: portable
+    SQLite/PostgreSQL SQL, and one statement instead of Django's ``Case(When…)`` per row, whose
+    expression resolution cost more than the sends it recorded.
+    """
+    table = MessageResult._meta.db_table
+    inline = " UNION ALL ".join(["SELECT CAST(%s AS BIGINT) AS id, CAST(%s AS BIGINT) AS mid"] * len(pairs))
+    marks = ", ".join(["%s"] * len(pairs))
+    sql = (
+        f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, in_doubt = %s, "
+        f"error_code = '', error_text = '', claimed_by = '', updated_at = %s, "
+        f"telegram_message_id = (SELECT v.mid FROM ({inline}) AS v WHERE v.id = {table}.id) "
+        f"WHERE id IN ({marks}) AND claimed_by = %s AND status = %s"
+    )
+    params: list = [ResultStatus.SENT, now, False, now]
+    for row_id, message_id in pairs:
+        params += [row_id, message_id]
+    params += [row_id for row_id, _ in pairs] + [owner, ResultStatus.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+ATTEMPT_COLUMNS = (
+    "result_id",
+    "session_id",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "error_code",
+    "error_text",
+)
+
+
+def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
+    """A DeliveryAttempt row in :data:`ATTEMPT_COLUMNS` order."""
+    err = o.error
+    return (
+        o.row.id,
+        session.pk,
+        o.started_at,
+        o.finished_at,
+        outcome,
+        err.code if err else "",
+        err.text if err else "",
+    )

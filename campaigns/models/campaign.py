@@ -1,0 +1,134 @@
+"""A campaign: the message, its lists and sessions, how it is sent, and its status."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count
+from django.utils import timezone
+
+from sessions_app.models import TelegramSession
+
+from .lists import RecipientList
+from .results import ResultStatus
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ParseMode(models.TextChoices):
+    PLAIN = "plain", "Plain text"
+    HTML = "html", "HTML"
+    MARKDOWN = "markdown", "Markdown"
+
+
+class MediaType(models.TextChoices):
+    NONE = "", "No media (text message)"
+    PHOTO = "photo", "Photo"
+    VIDEO = "video", "Video"
+    DOCUMENT = "document", "Document"
+    AUDIO = "audio", "Audio"
+    VOICE = "voice", "Voice note"
+
+
+class Strategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin"
+    LEAST_LOADED = "least_loaded", "Least loaded"
+    WEIGHTED = "weighted", "Weighted"
+
+
+# Operations staff can run on a campaign, with the statuses they make sense in. Retry and resend
+# depend on the rows (see Campaign.operations).
+OPERATION_STATUSES = {
+    "launch": (CampaignStatus.DRAFT,),
+    "pause": (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
+    "resume": (CampaignStatus.PAUSED,),
+    "cancel": (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+}
+# A campaign that may still send is cancelled, not deleted: its rows are the record.
+LIVE_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+
+
+class Campaign(models.Model):
+    """A message (text, or media with caption) to every recipient of some lists.
+
+    ``message`` is a sandboxed Django template rendered per recipient with the list's columns;
+    ``delay_seconds`` overrides the sessions' own delay when larger; ``flood_wait_threshold``
+    (seconds): a FloodWait longer than this moves the session's rows to other sessions.
+    """
+
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    message = models.TextField(blank=True, help_text="Text or caption; {{ first_name }} etc. personalise.")
+    parse_mode = models.CharField(max_length=10, choices=ParseMode.choices, default=ParseMode.PLAIN)
+    media = models.FileField(upload_to="media/%Y/%m/", blank=True)
+    media_type = models.CharField(max_length=10, choices=MediaType.choices, blank=True, default="")
+    media_info = models.JSONField(default=dict, blank=True, editable=False)
+    lists = models.ManyToManyField(RecipientList, related_name="campaigns", blank=True)
+    sessions = models.ManyToManyField(TelegramSession, related_name="campaigns", blank=True)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    delay_seconds = models.FloatField(default=0.0, help_text="Minimum seconds between sends per session.")
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    flood_wait_threshold = models.PositiveIntegerField(
+        default=300, help_text="Seconds; a longer FloodWait re-balances that session's rows."
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+    # When a running campaign next has a usable session (FloodWait, daily cap): the reaper wakes it.
+    wake_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "campaigns"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        """Scheduled, running or paused: it may still send."""
+        return self.status in LIVE_STATUSES
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status (every status present, zeros included) plus ``total``."""
+        found = dict(self.results.values_list("status").annotate(n=Count("id")).order_by())
+        counts = {s: found.get(s, 0) for s in ResultStatus.values}
+        counts["total"] = sum(found.values())
+        return counts
+
+    def operations(self, counts: dict[str, int]) -> list[str]:
+        """The operations that make sense now, in button order: those of
+        :data:`OPERATION_STATUSES` for this status, ``retry_failed`` while failed rows exist (not
+        once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist."""
+        offered = [op for op, statuses in OPERATION_STATUSES.items() if self.status in statuses]
+        if counts.get("failed") and self.status != CampaignStatus.CANCELLED:
+            offered.append("retry_failed")
+        if counts.get("unknown"):
+            offered.append("resend_unknown")
+        return offered
+
+    def set_status(self, status: str, reason: str = "", *, only_from: tuple[str, ...] = ()) -> bool:
+        """Compare-and-set the status; returns True when this call changed it."""
+        qs = Campaign.objects.filter(pk=self.pk)
+        if only_from:
+            qs = qs.filter(status__in=only_from)
+        fields = {"status": status, "status_reason": reason}
+        if status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+            fields["finished_at"] = timezone.now()
+        changed = qs.update(**fields) == 1
+        if changed:
+            for key, value in fields.items():
+                setattr(self, key, value)
+        return changed

@@ -1,0 +1,179 @@
+"""One result per recipient of a campaign, its row transitions, and its delivery attempts.
+
+``pending → claimed → sending → sent | failed`` (plus ``skipped``, ``cancelled``, ``unknown``).
+Batch transitions are :class:`ResultQuerySet` methods, one guarded UPDATE each, so every call
+site says *what* happens to the rows (``requeue()``, ``mark_unknown(reason)``) and the UPDATE is
+written once. The engine's hot paths (claim, mark sending, record outcomes) live in
+:mod:`campaigns.engine.rows`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+from sessions_app.models import TelegramSession
+
+from .lists import Recipient, RecipientKind
+
+# Error codes for rows the engine itself settles (Telegram's own codes are used for the rest).
+CODE_INVALID = "INVALID_RECIPIENT"
+CODE_DUPLICATE = "DUPLICATE_RECIPIENT"
+CODE_SUPPRESSED = "SUPPRESSED"
+CODE_CANCELLED = "CANCELLED"
+CODE_UNKNOWN = "OUTCOME_UNKNOWN"
+
+
+class ResultStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CLAIMED = "claimed", "Claimed"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+    UNKNOWN = "unknown", "Unknown (needs review)"
+
+
+OPEN_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.SENDING)
+# Rows no request of which has left yet: these may be cancelled or moved to another session.
+UNSENT_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED)
+
+
+def new_random_id() -> int:
+    """A signed 64-bit MTProto ``random_id`` (messages.sendMessage takes a long)."""
+    return int.from_bytes(secrets.token_bytes(8), "big", signed=True)
+
+
+class ResultQuerySet(models.QuerySet):
+    """Row transitions over a selection of results. Each is one UPDATE and returns the number
+    of rows it changed; callers narrow the selection (status, owner) first, which is what makes
+    the UPDATE a compare-and-set."""
+
+    def open(self) -> ResultQuerySet:
+        """Rows not settled yet: pending, claimed or sending."""
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def requeue(self, **changes) -> int:
+        """Back to ``pending`` with no owner: the rows wait for a session's next claim. ``changes``
+        are further columns to set (a new ``session_id``, ``in_doubt``, reset attempts).
+        ``in_doubt`` is kept unless changed, so a row that may have arrived stays on its session."""
+        return self.update(status=ResultStatus.PENDING, claimed_by="", updated_at=timezone.now(), **changes)
+
+    def reopen(self, **changes) -> int:
+        """Staff's retry: back to ``pending`` as if never tried (attempts, error and retry time
+        cleared)."""
+        return self.requeue(attempts=0, error_code="", error_text="", next_attempt_at=None, **changes)
+
+    def mark_unknown(self, reason: str) -> int:
+        """``unknown``: the request may have reached Telegram and no session can re-send it
+        safely (same account, same random_id). Re-sent only by the explicit *Resend unknown*."""
+        return self.update(
+            status=ResultStatus.UNKNOWN,
+            error_code=CODE_UNKNOWN,
+            error_text=reason,
+            claimed_by="",
+            updated_at=timezone.now(),
+        )
+
+    def cancel_open(self) -> int:
+        """Rows whose request has not left (pending, claimed) become ``cancelled``; rows in
+        flight finish and are recorded."""
+        return self.filter(status__in=UNSENT_STATUSES).update(
+            status=ResultStatus.CANCELLED,
+            error_code=CODE_CANCELLED,
+            error_text="campaign cancelled",
+            claimed_by="",
+            updated_at=timezone.now(),
+        )
+
+    def sent_since(self, start: datetime) -> ResultQuerySet:
+        """Rows sent at or after ``start``. The daily cap counts these: messages a session
+        delivered since midnight UTC (:func:`sessions_app.models.utc_day_start`)."""
+        return self.filter(status=ResultStatus.SENT, sent_at__gte=start)
+
+
+class MessageResult(models.Model):
+    """The one row per recipient of a campaign: its state, session, outcome and attempts.
+
+    ``dedupe_key`` equals ``key`` for every deliverable (and suppressed) recipient and is NULL for
+    invalid and duplicate rows, so the unique constraint holds one deliverable row per key while
+    still keeping a ``skipped`` row for every bad input line. ``random_id`` is fixed at creation and
+    reused on every resend, so Telegram de-duplicates a resend from the same account.
+    """
+
+    campaign = models.ForeignKey("Campaign", on_delete=models.CASCADE, related_name="results")
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key = models.CharField(max_length=64, blank=True)
+    dedupe_key = models.CharField(max_length=64, null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=RecipientKind.choices, blank=True)
+    fields = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ResultStatus.choices, default=ResultStatus.PENDING)
+    session = models.ForeignKey(
+        TelegramSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+    )
+    random_id = models.BigIntegerField(default=new_random_id)
+    telegram_message_id = models.BigIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=100, blank=True, db_index=True)
+    error_text = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # True once the request may have reached Telegram (marked ``sending``, or a transient error such
+    # as a timeout): from then on the row is only ever re-sent from the same session with the same
+    # random_id, so Telegram de-duplicates it; if that session is gone the row becomes ``unknown``.
+    in_doubt = models.BooleanField(default=False)
+    claimed_by = models.CharField(max_length=120, blank=True)
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResultQuerySet.as_manager()
+
+    class Meta:
+        app_label = "campaigns"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "dedupe_key"], name="one_result_per_recipient"),
+        ]
+        indexes = [
+            # The engine's claim query: a session's next pending rows of one campaign.
+            models.Index(fields=["campaign", "session", "status"], name="result_claim_idx"),
+            models.Index(fields=["status", "claim_expires_at"], name="result_reaper_idx"),
+            models.Index(fields=["session", "sent_at"], name="result_sent_today_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key or '(no key)'}: {self.status}"
+
+
+class DeliveryAttempt(models.Model):
+    """One request to Telegram for one row: session, start/end, outcome, error."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent"
+        DUPLICATE = "duplicate", "Already delivered (RANDOM_ID_DUPLICATE)"
+        RETRY = "retry", "Transient error, retried"
+        FAILED = "failed"
+        FLOOD = "flood", "FloodWait"
+        SESSION = "session", "Session error"
+        SPAM_LIMITED = "spam_limited", "Spam-limited"
+        CONTENT = "content", "Content refused"
+
+    result = models.ForeignKey(MessageResult, on_delete=models.CASCADE, related_name="delivery_attempts")
+    session = models.ForeignKey(TelegramSession, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_text = models.TextField(blank=True)
+
+    class Meta:
+        app_label = "campaigns"
+        ordering = ["started_at"]

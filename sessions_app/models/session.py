@@ -1,0 +1,185 @@
+"""A Telegram session (user account or bot): credentials, pace, FloodWait, lease, health."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import crypto
+from ..transport.base import Transport
+
+
+class SessionKind(models.TextChoices):
+    USER = "user", "User account"
+    BOT = "bot", "Bot"
+
+
+class Backend(models.TextChoices):
+    TELETHON = "telethon", "Telegram (Telethon)"
+    SIMULATOR = "simulator", "Simulator (no real messages)"
+
+
+class SessionStatus(models.TextChoices):
+    NEW = "new", "Not logged in"
+    AWAITING_CODE = "awaiting_code", "Waiting for login code"
+    AWAITING_PASSWORD = "awaiting_password", "Waiting for 2FA password"
+    ACTIVE = "active", "Active"
+    DISABLED = "disabled", "Disabled (session error)"
+    QUARANTINED = "quarantined", "Quarantined (spam-limited)"
+    PAUSED = "paused", "Paused by operator"
+
+
+# Defaults per kind. Bots: ~30 messages/s in bulk and 1/s per chat (Telegram Bots FAQ,
+# core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). User accounts: Telegram
+# publishes no figure; cold messages to non-contacts bring PEER_FLOOD after a few dozen, so the
+# default is a slow, conservative pace an operator raises only for warm audiences.
+PACE_DEFAULTS = {
+    SessionKind.USER: {"send_delay": 20.0, "max_per_minute": 3, "daily_cap": 40},
+    SessionKind.BOT: {"send_delay": 0.04, "max_per_minute": 1500, "daily_cap": 0},
+}
+
+
+def utc_day_start(now: datetime) -> datetime:
+    """Midnight UTC of ``now``'s day: daily caps count sends per UTC day."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class TelegramSession(models.Model):
+    """One Telegram account or bot the engine sends from.
+
+    The MTProto session (DC + auth key, Telethon ``StringSession``) and the bot token are stored
+    Fernet-encrypted (:mod:`sessions_app.crypto`). Pace: ``send_delay`` seconds between two sends,
+    at most ``max_per_minute`` sends in any 60 s, at most ``daily_cap`` sends per UTC day (0 = no
+    cap). ``flood_wait_until``: no request leaves before it. ``lease_owner``/``lease_expires_at``:
+    the one process allowed to use the auth key (two connections with one key get it revoked).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=SessionKind.choices, default=SessionKind.USER)
+    backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.TELETHON)
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164, for user accounts.")
+    api_id = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: TELEGRAM_API_ID.")
+    api_hash = models.CharField(max_length=64, blank=True, help_text="Empty: TELEGRAM_API_HASH.")
+    session_string_encrypted = models.TextField(blank=True, editable=False)
+    bot_token_encrypted = models.TextField(blank=True, editable=False)
+    login_phone_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.NEW)
+    weight = models.PositiveIntegerField(default=1, help_text="Share of recipients under 'weighted'.")
+    send_delay = models.FloatField(default=20.0, help_text="Seconds between two sends.")
+    max_per_minute = models.PositiveIntegerField(default=3, help_text="0 = no per-minute ceiling.")
+    daily_cap = models.PositiveIntegerField(default=40, help_text="Sends per UTC day; 0 = no cap.")
+    flood_wait_until = models.DateTimeField(null=True, blank=True)
+    current_load = models.IntegerField(default=0, editable=False, help_text="Sends in flight.")
+
+    lease_owner = models.CharField(max_length=120, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    me_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    me_username = models.CharField(max_length=64, blank=True, editable=False)
+    me_name = models.CharField(max_length=200, blank=True, editable=False)
+    last_error_code = models.CharField(max_length=100, blank=True)
+    last_error_text = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    simulator_config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Simulator only: seed, latency_ms [min,max], transient/recipient/flood rates.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        label = " [simulator]" if self.is_simulated else ""
+        return f"{self.name}{label}"
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.backend == Backend.SIMULATOR
+
+    # Secrets ---------------------------------------------------------------------------------
+    @property
+    def session_string(self) -> str:
+        return crypto.decrypt(self.session_string_encrypted)
+
+    @session_string.setter
+    def session_string(self, value: str) -> None:
+        self.session_string_encrypted = crypto.encrypt(value)
+
+    @property
+    def bot_token(self) -> str:
+        return crypto.decrypt(self.bot_token_encrypted)
+
+    @bot_token.setter
+    def bot_token(self, value: str) -> None:
+        self.bot_token_encrypted = crypto.encrypt(value)
+
+    def store_session_string(self, value: str) -> None:
+        """Save a new StringSession (encrypted) with one UPDATE, e.g. after a bot's token login."""
+        self.session_string = value
+        TelegramSession.objects.filter(pk=self.pk).update(
+            session_string_encrypted=self.session_string_encrypted
+        )
+
+    # The one transport factory ---------------------------------------------------------------
+    def transport(self) -> Transport:
+        """The transport this session sends through: the labelled simulator, or Telethon.
+
+        Built here and nowhere else. The transport knows nothing of the ORM: what it keeps between
+        processes (resolved peers, sent media, a bot's new auth key, the simulator's deliveries)
+        goes through the stores handed in here. One transport serves one slice in the process that
+        holds this session's lease (:mod:`sessions_app.leases`).
+        """
+        from asgiref.sync import sync_to_async
+
+        if self.is_simulated:
+            from ..transport.simulator import SimulatorTransport
+            from .simulator import DatabaseLedger
+
+            return SimulatorTransport(self, ledger=DatabaseLedger(self.pk))
+        from ..transport.telethon_transport import TelethonTransport
+        from .media import DatabaseMediaCache
+        from .peers import DatabasePeerCache
+
+        return TelethonTransport(
+            self,
+            peer_cache=DatabasePeerCache(self.pk),
+            media_cache=DatabaseMediaCache(self.pk),
+            save_session=sync_to_async(self.store_session_string),
+        )
+
+    # State -----------------------------------------------------------------------------------
+    def apply_pace_defaults(self) -> None:
+        for field, value in PACE_DEFAULTS[SessionKind(self.kind)].items():
+            setattr(self, field, value)
+
+    def flood_wait_left(self, now=None) -> float:
+        """Seconds until this session may send again (0 when it may send now)."""
+        if not self.flood_wait_until:
+            return 0.0
+        return max(0.0, (self.flood_wait_until - (now or timezone.now())).total_seconds())
+
+    def record_error(self, code: str, text: str, *, status: str | None = None) -> None:
+        """Store the last error (and a new status) with one UPDATE."""
+        fields = {"last_error_code": code[:100], "last_error_text": text, "last_error_at": timezone.now()}
+        if status:
+            fields["status"] = status
+        TelegramSession.objects.filter(pk=self.pk).update(**fields)
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def set_flood_wait(self, seconds: float) -> None:
+        """Forbid requests from this session for ``seconds`` (FloodWait); never shortens a wait."""
+        until = timezone.now() + timedelta(seconds=seconds)
+        TelegramSession.objects.filter(pk=self.pk).filter(
+            Q(flood_wait_until=None) | Q(flood_wait_until__lt=until)
+        ).update(flood_wait_until=until)
+        self.flood_wait_until = max(until, self.flood_wait_until or until)
