@@ -1,4 +1,5 @@
-"""Worker hooks: a qcluster worker recovers abandoned rows when it starts."""
+"""Worker hooks (a qcluster worker recovers abandoned rows when it starts) and what ``migrate``
+keeps in place: the reaper's and the retention purge's schedules, and the staff roles."""
 
 from django.conf import settings
 from django.db.models.signals import post_migrate
@@ -54,3 +55,36 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
             "repeats": -1,
         },
     )
+
+
+@receiver(post_migrate)
+def keep_roles(sender, app_config=None, apps=None, **kwargs) -> None:
+    """Keep the Marketing, Reviewer and Operator groups as :data:`campaigns.roles.ROLES` says
+    (after a flush, and when a release adds a permission). Runs after Django created this app's
+    permissions: ``campaigns`` is the last app that has any."""
+    if app_config is None or app_config.label != "campaigns":
+        return
+    from django.apps import apps as global_apps
+
+    from .roles import install_roles
+
+    install_roles(global_apps)
+
+
+def _drop_list_file(sender, instance, **kwargs) -> None:
+    """A deleted recipient list takes its uploaded file with it: the file holds personal data
+    that no row refers to any more. After the transaction commits, so a rolled-back delete keeps
+    it."""
+    from django.db import transaction
+
+    if instance.file:
+        name, storage = instance.file.name, instance.file.storage
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def connect_model_signals() -> None:
+    from django.db.models.signals import post_delete
+
+    from .models import RecipientList
+
+    post_delete.connect(_drop_list_file, sender=RecipientList, dispatch_uid="tgc_drop_list_file")

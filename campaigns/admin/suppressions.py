@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ..models import Suppression
+from .. import audit
+from ..models import AuditAction, Suppression
 from .forms import SuppressionBulkForm, SuppressionForm
 
 
@@ -21,6 +22,19 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_filter = ("source",)
     search_fields = ("key", "note")
     date_hierarchy = "created_at"
+
+    def save_model(self, request: HttpRequest, obj: Suppression, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        action = AuditAction.SUPPRESSION_CHANGE if change else AuditAction.SUPPRESSION_ADD
+        audit.record(request, action, f"Suppression {'changed' if change else 'added'} ({obj.source}).", obj)
+
+    def delete_model(self, request: HttpRequest, obj: Suppression) -> None:
+        audit.record(request, AuditAction.SUPPRESSION_DELETE, "Suppression deleted.", obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        audit.record(request, AuditAction.SUPPRESSION_DELETE, "Suppression deleted.", queryset)
+        super().delete_queryset(request, queryset)
 
     def get_urls(self):
         bulk = path(
@@ -38,9 +52,9 @@ class SuppressionAdmin(admin.ModelAdmin):
             added, existing = Suppression.objects.add(
                 (key for _raw, key in entries), source=Suppression.Source.MANUAL, note=note
             )
-            self.message_user(
-                request, f"{len(added)} added, {len(existing)} already suppressed.", messages.SUCCESS
-            )
+            said = f"{len(added)} added, {len(existing)} already suppressed."
+            audit.record(request, AuditAction.SUPPRESSION_IMPORT, f"Bulk add: {said}")
+            self.message_user(request, said, messages.SUCCESS)
             if invalid := [raw for raw, key in entries if not key]:
                 self.message_user(
                     request, f"Not recognised, not added: {', '.join(invalid)}", messages.WARNING

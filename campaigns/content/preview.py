@@ -39,6 +39,7 @@ class CampaignPreview:
     message (None when no list is chosen)."""
 
     recipient: Recipient | None = None
+    recipient_hidden: bool = False
     variables: list[str] | None = None
     rendered: str = ""
     text: str = ""
@@ -77,13 +78,16 @@ def list_columns(campaign: Campaign) -> list[str] | None:
     return list(columns)
 
 
-def campaign_preview(campaign: Campaign) -> CampaignPreview:
-    """Render ``campaign``'s message for its first valid recipient and check it.
+def campaign_preview(campaign: Campaign, *, personal: bool = True) -> CampaignPreview:
+    """Render ``campaign``'s message for its first valid recipient and check it; without
+    ``personal`` (the viewer may not see results, which hold personal data), for no recipient:
+    empty fields, ``recipient_hidden`` set.
 
     Never raises for bad input: a template or markup error becomes a problem, because the page
     that shows it is where staff fix it.
     """
-    result = CampaignPreview(recipient=first_valid_recipient(campaign))
+    recipient = first_valid_recipient(campaign) if personal else None
+    result = CampaignPreview(recipient=recipient, recipient_hidden=not personal)
     fields = dict(result.recipient.fields or {}) if result.recipient else {}
     has_media = bool(campaign.media)
     columns = list_columns(campaign)
