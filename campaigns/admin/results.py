@@ -17,6 +17,16 @@ from ..content import template
 from ..exports import results_csv_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
 from .access import may_export_results
+from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+
+BIGINT_MAX = 2**63 - 1
+
+
+def campaign_filter(request: HttpRequest) -> int | None:
+    """The campaign the changelist is filtered to, or None (also for a malformed value, which the
+    changelist itself then refuses)."""
+    value = request.GET.get("campaign__id__exact", "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX else None
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
@@ -27,7 +37,7 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         rows = MessageResult.objects.exclude(error_code="")
-        if campaign_id := request.GET.get("campaign__id__exact"):
+        if campaign_id := campaign_filter(request):
             rows = rows.filter(campaign_id=campaign_id)
         codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
         return [(code, f"{code} ({n})") for code, n in codes]
@@ -154,7 +164,7 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""
-        if request.GET.get("campaign__id__exact"):
+        if campaign_filter(request):
             return tuple(c for c in self.list_display if c != "campaign")
         return self.list_display
 
@@ -218,9 +228,11 @@ class MessageResultAdmin(admin.ModelAdmin):
         if not self.has_export_permission(request):
             raise PermissionDenied
         try:
-            results = self.get_changelist_instance(request).get_queryset(request)
+            results = guarded_queryset(self.get_changelist_instance(request).get_queryset(request))
         except IncorrectLookupParameters:
             return redirect("admin:campaigns_messageresult_changelist")
+        except MALFORMED_QUERY_ERRORS:
+            return bad_query()
         return self._csv(request, results)
 
     def _csv(self, request: HttpRequest, results: QuerySet[MessageResult]) -> HttpResponse:
@@ -228,14 +240,13 @@ class MessageResultAdmin(admin.ModelAdmin):
         audit.record(request, AuditAction.RESULTS_EXPORT, f"Results exported as CSV (filters: {query}).")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         # Unless the changelist is filtered to one campaign, each row says which one it is.
-        one_campaign = request.GET.get("campaign__id__exact", "").isdigit()
+        one_campaign = campaign_filter(request) is not None
         return results_csv_response(results, f"results-{stamp}.csv", with_campaign=not one_campaign)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = dict(extra_context or {})
         extra_context["can_export"] = self.has_export_permission(request)
-        campaign_id = request.GET.get("campaign__id__exact", "")
-        if campaign_id.isdigit():
+        if campaign_id := campaign_filter(request):
             campaign = Campaign.objects.filter(pk=campaign_id).prefetch_related("sessions").first()
             if campaign and any(s.is_simulated for s in campaign.sessions.all()):
                 extra_context["simulated"] = True
