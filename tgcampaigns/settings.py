@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "sessions_app",
     "campaigns",
 ]
@@ -59,7 +60,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin login throttling (django-axes; tgcampaigns/auth.py): a user name is locked out from one
+# IP address after AXES_FAILURE_LIMIT wrong passwords, for AXES_COOLOFF_HOURS; a right password
+# resets the count. Lift a lockout with `manage.py axes_reset_username NAME` (README).
+AUTHENTICATION_BACKENDS = [
+    "tgcampaigns.auth.LoginThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Trusted proxies in front of the app, each appending to X-Forwarded-For (0: use REMOTE_ADDR).
+TGC_TRUSTED_PROXIES = env.int("TGC_TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "tgcampaigns.auth.client_ip"
 
 ROOT_URLCONF = "tgcampaigns.urls"
 TEMPLATES = [
