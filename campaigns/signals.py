@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from django_q.signals import post_spawn
 
 REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
+RETENTION_SCHEDULE_NAME = "tgcampaigns retention purge"
 OPTOUT_SCHEDULE_NAME = "tgcampaigns opt-out listener"
 
 
@@ -29,7 +30,8 @@ def recover_on_worker_start(sender, proc_name, **kwargs) -> None:
 
 @receiver(post_migrate)
 def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
-    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap``."""
+    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap`` and one
+    daily for ``campaigns.tasks.purge_old_data`` (it does nothing while retention is off)."""
     if app_config is None or app_config.label != "campaigns":
         return
     from django_q.models import Schedule
@@ -46,6 +48,10 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
         )
     else:
         Schedule.objects.filter(name=OPTOUT_SCHEDULE_NAME).delete()
+    Schedule.objects.update_or_create(
+        name=RETENTION_SCHEDULE_NAME,
+        defaults={"func": "campaigns.tasks.purge_old_data", "schedule_type": Schedule.DAILY, "repeats": -1},
+    )
     Schedule.objects.update_or_create(
         name=REAPER_SCHEDULE_NAME,
         defaults={

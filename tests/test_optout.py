@@ -137,10 +137,14 @@ def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(setting
     assert set(Schedule.objects.values_list("func", flat=True)) == {
         "campaigns.tasks.reap",
         "campaigns.tasks.listen_optouts",
+        "campaigns.tasks.purge_old_data",
     }
     settings.TGC_OPTOUT_SCHEDULE = False
     install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
-    assert list(Schedule.objects.values_list("func", flat=True)) == ["campaigns.tasks.reap"]
+    assert set(Schedule.objects.values_list("func", flat=True)) == {
+        "campaigns.tasks.reap",
+        "campaigns.tasks.purge_old_data",
+    }
 
 
 # Personal data in logs -------------------------------------------------------------------------

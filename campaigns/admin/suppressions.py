@@ -1,4 +1,4 @@
-"""Admin for the suppression list: opt-outs, honoured before every send."""
+"""Admin for the suppression list (opt-outs, honoured before every send) and *Erase a person*."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .. import audit
+from .. import audit, privacy
 from ..models import AuditAction, Suppression
-from .forms import SuppressionBulkForm, SuppressionForm
+from .forms import ErasureForm, SuppressionBulkForm, SuppressionForm
 
 
 @admin.register(Suppression)
@@ -40,7 +40,30 @@ class SuppressionAdmin(admin.ModelAdmin):
         bulk = path(
             "bulk-add/", self.admin_site.admin_view(self.bulk_add_view), name="campaigns_suppression_bulk_add"
         )
-        return [bulk] + super().get_urls()
+        erase = path(
+            "erase/", self.admin_site.admin_view(self.erase_view), name="campaigns_suppression_erase"
+        )
+        return [bulk, erase] + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        can_erase = request.user.has_perm("campaigns.erase_person")
+        return super().changelist_view(request, {**(extra_context or {}), "can_erase": can_erase})
+
+    def erase_view(self, request: HttpRequest) -> HttpResponse:
+        """Erase a person by any identity: every row and file that holds them (campaigns.privacy)."""
+        if not request.user.has_perm("campaigns.erase_person"):
+            raise PermissionDenied
+        form = ErasureForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                report = privacy.erase_person(form.cleaned_data["identity"], actor=request)
+            except privacy.ErasureError as exc:
+                form.add_error("identity", str(exc))
+            else:
+                self.message_user(request, report.summary(), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:campaigns_suppression_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Erase a person", "opts": self.opts}
+        return TemplateResponse(request, "admin/campaigns/suppression/erase.html", {**context, "form": form})
 
     def bulk_add_view(self, request: HttpRequest) -> HttpResponse:
         """Paste many opt-outs; invalid entries are listed, the valid ones are added."""
