@@ -109,9 +109,10 @@ def identities_of(identity: str) -> tuple[set[str], set[int]]:
         keys |= set(
             Recipient.objects.filter(pk__in=recipient_ids).exclude(key="").values_list("key", flat=True)
         )
-        peer_ids = set(
-            ResolvedPeer.objects.filter(key__in=keys, peer_type="user").values_list("peer_id", flat=True)
-        )
+        # A user id is the person's own key and the peer id every session resolved them to.
+        user_ids = {int(k) for k in keys if k.isdigit()}
+        peers = ResolvedPeer.objects.filter(Q(key__in=keys) | Q(peer_id__in=user_ids), peer_type="user")
+        peer_ids = set(peers.values_list("peer_id", flat=True))
         keys |= set(ResolvedPeer.objects.filter(peer_id__in=peer_ids).values_list("key", flat=True))
         keys |= {str(p) for p in peer_ids}
         if (len(keys), len(recipient_ids)) == before:

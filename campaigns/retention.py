@@ -38,7 +38,9 @@ def purge(now: datetime | None = None) -> dict[str, int]:
         cutoff = now - timedelta(days=days)
         old = Campaign.objects.filter(status__in=FINISHED, finished_at__lt=cutoff)
         campaign_ids = list(old.filter(results__isnull=False).distinct().values_list("pk", flat=True))
-        done["results"] = MessageResult.objects.filter(campaign_id__in=campaign_ids).delete()[0]
+        results = MessageResult.objects.filter(campaign_id__in=campaign_ids)
+        done["results"] = results.count()
+        results.delete()  # with their delivery attempts
         Campaign.objects.filter(pk__in=campaign_ids).update(
             status_reason=f"Results deleted after {days} days (TGC_RESULTS_RETENTION_DAYS)."
         )
