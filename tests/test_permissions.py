@@ -117,6 +117,10 @@ def change_form_fields(client, url: str) -> set[str]:
 Probe = Callable[[object, World], list[bool]]
 
 
+def registered() -> set[str]:
+    return {f"{m._meta.app_label}_{m._meta.model_name}" for m in admin.site._registry}
+
+
 def _cl(name: str) -> str:
     return reverse(f"admin:{name}_changelist")
 
@@ -215,7 +219,7 @@ PROBES: dict[str, Probe] = {
         page(c, reverse("admin:django_q_schedule_add")),
         page(c, _cl("django_q_success")),
         page(c, _cl("django_q_failure")),
-        page(c, _cl("django_q_ormq")),
+        *([page(c, _cl("django_q_ormq"))] if "django_q_ormq" in registered() else []),  # ORM broker only
         on_index(c, "django_q", "schedule"),
     ],
     "Users and groups": lambda c, w: [
