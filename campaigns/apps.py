@@ -7,3 +7,5 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers system checks and worker hooks)
+
+        signals.connect_model_signals()

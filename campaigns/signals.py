@@ -1,4 +1,5 @@
-"""Worker hooks: a qcluster worker recovers abandoned rows when it starts."""
+"""Worker hooks (a qcluster worker recovers abandoned rows when it starts) and what ``migrate``
+keeps in place: the reaper's and the retention purge's schedules, and the staff roles."""
 
 from django.conf import settings
 from django.db.models.signals import post_migrate
@@ -6,6 +7,7 @@ from django.dispatch import receiver
 from django_q.signals import post_spawn
 
 REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
+RETENTION_SCHEDULE_NAME = "tgcampaigns retention purge"
 OPTOUT_SCHEDULE_NAME = "tgcampaigns opt-out listener"
 
 
@@ -28,7 +30,8 @@ def recover_on_worker_start(sender, proc_name, **kwargs) -> None:
 
 @receiver(post_migrate)
 def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
-    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap``."""
+    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap`` and one
+    daily for ``campaigns.tasks.purge_old_data`` (it does nothing while retention is off)."""
     if app_config is None or app_config.label != "campaigns":
         return
     from django_q.models import Schedule
@@ -46,6 +49,10 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
     else:
         Schedule.objects.filter(name=OPTOUT_SCHEDULE_NAME).delete()
     Schedule.objects.update_or_create(
+        name=RETENTION_SCHEDULE_NAME,
+        defaults={"func": "campaigns.tasks.purge_old_data", "schedule_type": Schedule.DAILY, "repeats": -1},
+    )
+    Schedule.objects.update_or_create(
         name=REAPER_SCHEDULE_NAME,
         defaults={
             "func": "campaigns.tasks.reap",
@@ -54,3 +61,36 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
             "repeats": -1,
         },
     )
+
+
+@receiver(post_migrate)
+def keep_roles(sender, app_config=None, apps=None, **kwargs) -> None:
+    """Keep the Marketing, Reviewer and Operator groups as :data:`campaigns.roles.ROLES` says
+    (after a flush, and when a release adds a permission). Runs after Django created this app's
+    permissions: ``campaigns`` is the last app that has any."""
+    if app_config is None or app_config.label != "campaigns":
+        return
+    from django.apps import apps as global_apps
+
+    from .roles import install_roles
+
+    install_roles(global_apps)
+
+
+def _drop_list_file(sender, instance, **kwargs) -> None:
+    """A deleted recipient list takes its uploaded file with it: the file holds personal data
+    that no row refers to any more. After the transaction commits, so a rolled-back delete keeps
+    it."""
+    from django.db import transaction
+
+    if instance.file:
+        name, storage = instance.file.name, instance.file.storage
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def connect_model_signals() -> None:
+    from django.db.models.signals import post_delete
+
+    from .models import RecipientList
+
+    post_delete.connect(_drop_list_file, sender=RecipientList, dispatch_uid="tgc_drop_list_file")

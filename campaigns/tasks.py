@@ -17,6 +17,13 @@ def reap() -> dict[str, int]:
     return engine.reap()
 
 
+def purge_old_data() -> dict[str, int]:
+    """The daily retention schedule (TGC_RESULTS_RETENTION_DAYS, TGC_LISTS_RETENTION_DAYS)."""
+    from .retention import purge
+
+    return purge()
+
+
 def forget_imported_contacts(campaign_id: int) -> dict[str, int | None]:
     """After a campaign: delete the contacts its Telethon user sessions imported to reach phones
     (``TGC_DELETE_IMPORTED_CONTACTS``). A session busy elsewhere is skipped (None)."""

@@ -19,8 +19,9 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
+from . import audit
 from .exports import campaign_csv_response
-from .models import Campaign, RecipientList
+from .models import AuditAction, Campaign, RecipientList
 from .progress import progress_snapshot
 
 # Types a browser may show inline from our origin; anything else (HTML, SVG, PDF with scripts…)
@@ -42,10 +43,13 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
 
 @staff_member_required
 def export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    """Every result of the campaign as a streamed, Excel-safe CSV download."""
-    if not request.user.has_perm("campaigns.view_messageresult"):
+    """Every result of the campaign as a streamed, Excel-safe CSV download (personal data: needs
+    the results' view and export permissions; recorded in the audit trail)."""
+    if not request.user.has_perms(["campaigns.view_messageresult", "campaigns.export_messageresult"]):
         raise PermissionDenied
-    return campaign_csv_response(get_object_or_404(Campaign, pk=pk))
+    campaign = get_object_or_404(Campaign, pk=pk)
+    audit.record(request, AuditAction.RESULTS_EXPORT, "All results exported as CSV.", campaign)
+    return campaign_csv_response(campaign)
 
 
 def _file_owners() -> dict[str, tuple[type[Model], str, bool]]:

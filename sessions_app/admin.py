@@ -1,7 +1,12 @@
 """Admin for Telegram sessions (with the login wizard and health check) and resolved peers.
 
-Secrets (StringSession, bot token) are model fields with ``editable=False``: no form shows or
-accepts them, and this module never logs them. Logging in goes through :mod:`sessions_app.login`.
+Secrets (StringSession, bot token, API hash) are stored encrypted in ``editable=False`` fields: no
+form shows them; the API hash is write-only (a password field that never renders its value), and
+this module never logs them. Logging in goes through :mod:`sessions_app.login`.
+
+The session's state (status, FloodWait, last error, lease) is the engine's: read-only on the page
+for everyone, changed only by the actions below, each of which declares its permission (README
+"Roles and permissions") and is recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+
+from campaigns import audit
+from campaigns.models import AuditAction
 
 from . import login
 from .health import check_health
@@ -45,8 +55,55 @@ class BotTokenForm(forms.Form):
     )
 
 
+class UnquarantineForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        min_length=10,
+        help_text='Why it is safe to send again (e.g. "@SpamBot says the limit is lifted"). Recorded.',
+    )
+
+
+class TelegramSessionForm(forms.ModelForm):
+    """The session's settings; its API hash is write-only: the field never shows the stored value,
+    an empty field keeps it, and *clear* removes it (then ``TELEGRAM_API_HASH`` applies)."""
+
+    api_hash = forms.CharField(
+        label="API hash",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="From my.telegram.org. Stored encrypted, never shown. Empty: keep the stored one "
+        "(or use TELEGRAM_API_HASH when none is stored).",
+    )
+    clear_api_hash = forms.BooleanField(label="Clear the stored API hash", required=False)
+
+    class Meta:
+        model = TelegramSession
+        fields = "__all__"
+
+    def save(self, commit: bool = True) -> TelegramSession:
+        if self.cleaned_data.get("clear_api_hash"):
+            self.instance.api_hash_encrypted = ""
+        elif self.cleaned_data.get("api_hash"):
+            self.instance.api_hash = self.cleaned_data["api_hash"]
+        return super().save(commit)
+
+
+# The engine's state of a session: changed by the engine and by the actions, never typed in.
+STATE_FIELDS = (
+    "status",
+    "flood_wait_until",
+    "last_error_code",
+    "last_error_text",
+    "last_error_at",
+    "current_load",
+    "lease_owner",
+    "lease_expires_at",
+)
+
+
 @admin.register(TelegramSession)
 class TelegramSessionAdmin(admin.ModelAdmin):
+    form = TelegramSessionForm
     list_display = (
         "name",
         "kind",
@@ -60,17 +117,21 @@ class TelegramSessionAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "backend", "status")
     search_fields = ("name", "me_username", "phone")
-    actions = ("check_health_action", "disable_action", "reactivate_action", "release_lease_action")
+    actions = (
+        "check_health_action",
+        "disable_action",
+        "reactivate_action",
+        "unquarantine_action",
+        "release_lease_action",
+    )
     readonly_fields = (
         "login_link",
         "me_id",
         "me_username",
         "me_name",
         "last_checked_at",
-        "current_load",
-        "lease_owner",
-        "lease_expires_at",
-        "last_error_at",
+        "api_hash_state",
+        *STATE_FIELDS,
     )
     add_fieldsets = ((None, {"fields": ("name", "kind", "backend", "phone", "weight")}),)
     fieldsets = (
@@ -85,7 +146,10 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         ),
         ("Last error", {"fields": ("last_error_code", "last_error_text", "last_error_at")}),
         ("Lease", {"fields": ("current_load", "lease_owner", "lease_expires_at"), "classes": ("collapse",)}),
-        ("API credentials", {"fields": ("api_id", "api_hash"), "classes": ("collapse",)}),
+        (
+            "API credentials",
+            {"fields": ("api_id", "api_hash_state", "api_hash", "clear_api_hash"), "classes": ("collapse",)},
+        ),
         ("Simulator", {"fields": ("simulator_config",), "classes": ("collapse",)}),
     )
 
@@ -106,6 +170,22 @@ class TelegramSessionAdmin(admin.ModelAdmin):
             obj.apply_pace_defaults()
         super().save_model(request, obj, form, change)
 
+    # The actions' permissions (Meta.permissions of TelegramSession) ------------------------------
+    def _has(self, request: HttpRequest, codename: str) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}_{self.opts.model_name}")
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return self._has(request, "operate")
+
+    def has_release_lease_permission(self, request: HttpRequest) -> bool:
+        return self._has(request, "release_lease")
+
+    def has_unquarantine_permission(self, request: HttpRequest) -> bool:
+        return self._has(request, "unquarantine")
+
+    def has_login_permission(self, request: HttpRequest) -> bool:
+        return self._has(request, "login")
+
     # Columns -----------------------------------------------------------------------------------
     @admin.display(description="Backend", ordering="backend")
     def backend_label(self, obj: TelegramSession) -> str:
@@ -122,6 +202,10 @@ class TelegramSessionAdmin(admin.ModelAdmin):
             f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else (f"{seconds} s" if seconds else "—")
         )
 
+    @admin.display(description="Stored API hash")
+    def api_hash_state(self, obj: TelegramSession) -> str:
+        return "set (encrypted, not shown)" if obj.api_hash_encrypted else "none: TELEGRAM_API_HASH is used"
+
     @admin.display(description="Login")
     def login_link(self, obj: TelegramSession) -> str:
         if obj.pk is None or obj.is_simulated:
@@ -131,34 +215,82 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         return format_html('<a class="button" href="{}">{}</a>', url, label)
 
     # Actions -----------------------------------------------------------------------------------
-    @admin.action(description="Check health (get_me)")
+    @admin.action(description="Check health (get_me)", permissions=["operate"])
     def check_health_action(self, request: HttpRequest, queryset) -> None:
-        for session in queryset[:HEALTH_CHECK_LIMIT]:
+        checked = list(queryset[:HEALTH_CHECK_LIMIT])
+        for session in checked:
             health = check_health(session)
             ok = health.checked and health.authorized and not health.error
             self.message_user(request, health.summary(), messages.SUCCESS if ok else messages.WARNING)
+        audit.record(request, AuditAction.SESSION_HEALTH, "Health checked (get_me).", checked)
         if queryset.count() > HEALTH_CHECK_LIMIT:
             self.message_user(request, f"Checked the first {HEALTH_CHECK_LIMIT} only.", messages.WARNING)
 
-    @admin.action(description="Disable (no sends until re-activated)")
+    @admin.action(description="Disable (no sends until re-activated)", permissions=["operate"])
     def disable_action(self, request: HttpRequest, queryset) -> None:
+        sessions = list(queryset)
         count = queryset.update(status=SessionStatus.PAUSED)
+        audit.record(request, AuditAction.SESSION_DISABLE, "Disabled by an operator.", sessions)
         self.message_user(request, f"{count} session(s) disabled; their pending rows go to other sessions.")
 
-    @admin.action(description="Re-activate (logged-in sessions)")
+    @admin.action(description="Re-activate (logged-in sessions)", permissions=["operate"])
     def reactivate_action(self, request: HttpRequest, queryset) -> None:
+        """Paused or disabled sessions that are logged in become active. A quarantined session is
+        not: Telegram spam-limited it, and sending again is a decision with a reason
+        (:meth:`unquarantine_action`)."""
         logged_in = Q(backend="simulator") | ~Q(session_string_encrypted="")
-        count = (
-            queryset.filter(logged_in).exclude(status__in=_LOGIN_STEPS).update(status=SessionStatus.ACTIVE)
+        quarantined = queryset.filter(status=SessionStatus.QUARANTINED).count()
+        ready = queryset.filter(logged_in).exclude(
+            status__in=(*_LOGIN_STEPS, SessionStatus.QUARANTINED, SessionStatus.ACTIVE)
         )
-        skipped = queryset.count() - count
+        sessions = list(ready)
+        count = ready.update(status=SessionStatus.ACTIVE)
+        audit.record(request, AuditAction.SESSION_REACTIVATE, "Re-activated by an operator.", sessions)
         self.message_user(request, f"{count} session(s) active.")
-        if skipped:
+        if quarantined:
+            self.message_user(
+                request,
+                f"{quarantined} quarantined session(s) left as they are: use “Un-quarantine…”, with a reason.",
+                messages.WARNING,
+            )
+        if skipped := queryset.exclude(status=SessionStatus.ACTIVE).count() - quarantined:
             self.message_user(request, f"{skipped} session(s) must log in first.", messages.WARNING)
 
-    @admin.action(description="Release lease (only if its worker is dead)")
+    @admin.action(
+        description="Un-quarantine (spam-limited sessions, with a reason)…", permissions=["unquarantine"]
+    )
+    def unquarantine_action(self, request: HttpRequest, queryset):
+        """Quarantined sessions become active again, after a reason is given; it is recorded."""
+        quarantined = queryset.filter(status=SessionStatus.QUARANTINED)
+        if not quarantined.exists():
+            self.message_user(request, "None of the selected sessions is quarantined.", messages.WARNING)
+            return None
+        form = UnquarantineForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            sessions = list(quarantined)
+            count = quarantined.update(status=SessionStatus.ACTIVE)
+            reason = form.cleaned_data["reason"].strip()
+            audit.record(request, AuditAction.SESSION_UNQUARANTINE, f"Un-quarantined: {reason}", sessions)
+            self.message_user(request, f"{count} session(s) active again; the reason is recorded.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Un-quarantine spam-limited sessions",
+            "opts": self.opts,
+            "sessions": list(quarantined),
+            "form": form,
+            "action_name": request.POST.get("action", ""),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/sessions_app/telegramsession/unquarantine.html", context)
+
+    @admin.action(description="Release lease (only if its worker is dead)", permissions=["release_lease"])
     def release_lease_action(self, request: HttpRequest, queryset) -> None:
-        count = queryset.exclude(lease_owner="").update(lease_owner="", lease_expires_at=None, current_load=0)
+        leased = queryset.exclude(lease_owner="")
+        sessions = list(leased)
+        count = leased.update(lease_owner="", lease_expires_at=None, current_load=0)
+        audit.record(request, AuditAction.SESSION_RELEASE_LEASE, "Lease released by an operator.", sessions)
         self.message_user(
             request,
             f"{count} lease(s) released. If the worker is still alive, two connections may now share one "
@@ -173,10 +305,14 @@ class TelegramSessionAdmin(admin.ModelAdmin):
             path("<path:object_id>/login/", view, name="sessions_app_telegramsession_login"),
         ] + super().get_urls()
 
+    @method_decorator(sensitive_post_parameters())
+    @method_decorator(sensitive_variables())
     def login_view(self, request: HttpRequest, object_id: str):
-        """One URL, the step chosen by the session's status: phone → code → password, or token."""
+        """One URL, the step chosen by the session's status: phone → code → password, or token.
+        Every POST parameter and local variable is hidden from error reports (a code, password
+        or token must never reach one)."""
         session = get_object_or_404(TelegramSession, pk=object_id)
-        if not self.has_change_permission(request, session):
+        if not self.has_login_permission(request):
             raise PermissionDenied
         change_url = reverse("admin:sessions_app_telegramsession_change", args=[session.pk])
         if session.is_simulated:
@@ -195,11 +331,16 @@ class TelegramSessionAdmin(admin.ModelAdmin):
                 done = _run_login_step(step, session, form.cleaned_data)
             except login.LoginError as exc:
                 form.add_error(None, str(exc))
+                audit.record(
+                    request, AuditAction.SESSION_LOGIN, f"Login step “{step}” failed: {exc}", session
+                )
             else:
                 if done:
                     who = f"@{session.me_username}" if session.me_username else session.me_name
+                    audit.record(request, AuditAction.SESSION_LOGIN, f"Logged in as {who}.", session)
                     self.message_user(request, f"{session.name} is logged in as {who}.", messages.SUCCESS)
                     return HttpResponseRedirect(change_url)
+                audit.record(request, AuditAction.SESSION_LOGIN, f"Login step “{step}” done.", session)
                 return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request),
@@ -226,6 +367,7 @@ def _login_step(session: TelegramSession) -> tuple[str, type[forms.Form], str]:
     return "phone", PhoneForm, f"Log in {session.name}: phone number"
 
 
+@sensitive_variables()
 def _run_login_step(step: str, session: TelegramSession, data: dict) -> bool:
     """Run one step; True when the session is now logged in. Raises login.LoginError."""
     if step == "token":

@@ -5,6 +5,43 @@ from django.core.checks import Error, Warning, register
 
 from . import crypto
 
+# Django's own criteria for a weak key (django.core.checks.security.base, W009).
+_SECRET_KEY_MIN_LENGTH = 50
+_SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+
+
+def secret_key_problem() -> str:
+    """Why ``SECRET_KEY`` must not be used with DEBUG off ("" when it is fine): unset, the public
+    default of ``tgcampaigns/settings.py``, Django's ``django-insecure-`` placeholder, or weak by
+    Django's measure (under 50 characters or under 5 distinct ones)."""
+    key = str(getattr(settings, "SECRET_KEY", "") or "")
+    if not key:
+        return "SECRET_KEY is not set"
+    if key == getattr(settings, "INSECURE_SECRET_KEY", None) or key.startswith("django-insecure"):
+        return "SECRET_KEY is the public default from the repository"
+    if len(key) < _SECRET_KEY_MIN_LENGTH or len(set(key)) < _SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"SECRET_KEY is weak (fewer than {_SECRET_KEY_MIN_LENGTH} characters or few distinct ones)"
+    return ""
+
+
+@register()
+def secret_key_check(app_configs, **kwargs):
+    """sessions_app.E002: with DEBUG off, a missing, default or weak ``SECRET_KEY``. It signs
+    sessions and password-reset links, and django-q2 signs its broker payloads (pickles) with it:
+    with a published key, anyone who can write to the broker runs code in the workers. An Error
+    (not Django's deploy-only W009) so runserver, qcluster and migrate refuse to start."""
+    problem = secret_key_problem()
+    if settings.DEBUG or not problem:
+        return []
+    return [
+        Error(
+            f"{problem}: refusing to run with DEBUG off.",
+            hint="Set SECRET_KEY in the environment or .env to the output of: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' (scripts/demo writes one).",
+            id="sessions_app.E002",
+        )
+    ]
+
 
 @register()
 def encryption_key_check(app_configs, **kwargs):

@@ -25,6 +25,12 @@ def _fernet() -> MultiFernet:
         raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEY is not a valid Fernet key: {exc}") from exc
 
 
+def require_key() -> None:
+    """Raise ImproperlyConfigured unless a usable key is configured: call it before work whose
+    result must be stored encrypted (a login creates an auth key that is lost if it cannot be)."""
+    _fernet()
+
+
 def encrypt(plain: str) -> str:
     """Encrypt ``plain`` (empty stays empty); raises ImproperlyConfigured without a key."""
     if not plain:
@@ -47,4 +53,4 @@ def rotate(token: str) -> str:
     return _fernet().rotate(token.encode()).decode() if token else ""
 
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "get_keys", "rotate"]
+__all__ = ["InvalidToken", "decrypt", "encrypt", "get_keys", "require_key", "rotate"]

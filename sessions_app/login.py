@@ -7,7 +7,12 @@ A login code works only on the auth key that asked for it, so :func:`send_code` 
 StringSession (encrypted) and :func:`sign_in` continues on it; the same holds for the 2FA step.
 The functions are synchronous (admin views, management commands) and run Telethon in a private
 event loop; the database is touched only outside that loop. Codes, passwords, tokens and session
-strings are never logged nor put into exception messages.
+strings are never logged nor put into exception messages, and every function that holds one is
+marked ``sensitive_variables`` so Django's error reports (DEBUG off: mails, logs) show stars.
+
+Each step checks that ``FIELD_ENCRYPTION_KEY`` works *before* contacting Telegram: the auth key a
+step creates can only be kept encrypted, and one created and then lost costs a login code (and
+Telegram rate-limits codes).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from typing import Any, TypeVar
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from telethon import errors as tg
 
+from . import crypto
 from .errors import classify
 from .models import SessionKind, SessionStatus, TelegramSession
 from .transport.telethon_transport import api_credentials, build_client
@@ -102,12 +109,15 @@ def _login_error(exc: BaseException) -> LoginError:
     return LoginError(f"Telegram refused the login: {error.code}.")
 
 
+@sensitive_variables()
 def _run(session_string: str, api: tuple[int, str], step: Callable[[Any], Awaitable[T]]) -> tuple[T, str]:
     """Run ``step(client)`` on a connected client over ``session_string``.
 
-    Returns (step's result, the session string afterwards). Raises LoginError.
+    Returns (step's result, the session string afterwards). Raises LoginError, without the
+    Telethon exception chained: its frames hold the code, password or token as arguments.
     """
 
+    @sensitive_variables()
     async def go() -> tuple[T, str]:
         try:
             client = build_client(session_string, *api)
@@ -125,16 +135,25 @@ def _run(session_string: str, api: tuple[int, str], step: Callable[[Any], Awaita
         raise
     except Exception as exc:
         logger.info("login step failed: %s", type(exc).__name__)
-        raise _login_error(exc) from exc
+        error = _login_error(exc)
+    raise error from None
 
 
 def _api(session: TelegramSession) -> tuple[int, str]:
+    """The API credentials, after checking that what the step creates can be stored encrypted."""
+    try:
+        crypto.require_key()
+    except ImproperlyConfigured as exc:
+        raise LoginError(f"{exc} Nothing was sent to Telegram.") from None
     try:
         return api_credentials(session)
     except ImproperlyConfigured as exc:
         raise LoginError(str(exc)) from None
+    except crypto.InvalidToken:
+        raise LoginError("The session's API hash cannot be decrypted with FIELD_ENCRYPTION_KEY.") from None
 
 
+@sensitive_variables()
 def _logged_in(session: TelegramSession, user: Any, session_string: str) -> None:
     session.session_string = session_string
     session.login_phone_code_hash = ""
@@ -148,22 +167,25 @@ def _logged_in(session: TelegramSession, user: Any, session_string: str) -> None
     session.save()
 
 
+@sensitive_variables()
 def send_code(session: TelegramSession, phone: str) -> None:
     """Ask Telegram to send a login code to ``phone`` (E.164) for a user ``session``.
 
     Starts from a new auth key, saves it (encrypted) with the code hash, and moves the session to
     ``awaiting_code``. Raises LoginError (PhoneRejected, or a wait for Telegram's FloodWait).
     """
+    api = _api(session)  # first: nothing reaches Telegram without a working key
     if session.kind != SessionKind.USER:
         raise WrongStep("Bots log in with a token, not a phone number.")
     phone = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
     if not phone:
         raise PhoneRejected("Enter the account's phone number in international format, e.g. +4915112345678.")
 
+    @sensitive_variables()
     async def step(client):
         return await client.send_code_request(phone)
 
-    sent, session_string = _run("", _api(session), step)
+    sent, session_string = _run("", api, step)
     session.phone = phone
     session.session_string = session_string
     session.login_phone_code_hash = sent.phone_code_hash
@@ -171,6 +193,7 @@ def send_code(session: TelegramSession, phone: str) -> None:
     session.save()
 
 
+@sensitive_variables()
 def sign_in(session: TelegramSession, code: str) -> str:
     """Finish a user login with the code Telegram sent; returns the new status.
 
@@ -178,11 +201,13 @@ def sign_in(session: TelegramSession, code: str) -> str:
     (continue with :func:`sign_in_password`). Raises WrongCode (stays awaiting the code),
     CodeExpired (back to ``new``: request a new code), PhoneRejected, WrongStep, LoginError.
     """
+    api = _api(session)  # first: nothing reaches Telegram without a working key
     if session.status != SessionStatus.AWAITING_CODE or not session.login_phone_code_hash:
         raise WrongStep("Request a login code first.")
     code = "".join(ch for ch in str(code) if ch.isdigit())
     phone, code_hash = session.phone, session.login_phone_code_hash
 
+    @sensitive_variables()
     async def step(client):
         try:
             return await client.sign_in(phone=phone, code=code, phone_code_hash=code_hash)
@@ -190,7 +215,7 @@ def sign_in(session: TelegramSession, code: str) -> str:
             return None
 
     try:
-        user, session_string = _run(session.session_string, _api(session), step)
+        user, session_string = _run(session.session_string, api, step)
     except CodeExpired:
         session.status = SessionStatus.NEW
         session.login_phone_code_hash = ""
@@ -205,37 +230,43 @@ def sign_in(session: TelegramSession, code: str) -> str:
     return session.status
 
 
+@sensitive_variables()
 def sign_in_password(session: TelegramSession, password: str) -> str:
     """Finish a login with the account's two-step verification password; returns ``active``.
 
     Raises WrongPassword (stays awaiting the password), WrongStep, LoginError.
     """
+    api = _api(session)  # first: nothing reaches Telegram without a working key
     if session.status != SessionStatus.AWAITING_PASSWORD:
         raise WrongStep("This session is not waiting for a two-step verification password.")
 
+    @sensitive_variables()
     async def step(client):
         return await client.sign_in(password=password)
 
-    user, session_string = _run(session.session_string, _api(session), step)
+    user, session_string = _run(session.session_string, api, step)
     _logged_in(session, user, session_string)
     return session.status
 
 
+@sensitive_variables()
 def sign_in_bot(session: TelegramSession, token: str) -> str:
     """Log a bot ``session`` in with its BotFather token; stores token and session encrypted.
 
     Returns ``active``. Raises BotTokenRejected, WrongStep, LoginError.
     """
+    api = _api(session)  # first: nothing reaches Telegram without a working key
     if session.kind != SessionKind.BOT:
         raise WrongStep("Only bot sessions log in with a token.")
     token = token.strip()
     if ":" not in token:
         raise BotTokenRejected("A bot token looks like 123456:ABC-DEF…; copy it from @BotFather.")
 
+    @sensitive_variables()
     async def step(client):
         return await client.sign_in(bot_token=token)
 
-    user, session_string = _run("", _api(session), step)
+    user, session_string = _run("", api, step)
     session.bot_token = token
     _logged_in(session, user, session_string)
     return session.status

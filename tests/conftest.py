@@ -1,8 +1,11 @@
 """One small named world, built per test (healthchecks' BaseTestCase, as pytest fixtures).
 
-- Olga is the operator (superuser): she logs sessions in.
-- Mark is marketing staff: lists, campaigns, results.
-- Rita is a reviewer: she may only view.
+- Olga is the superuser: she may do everything, django-q2's pages and users included.
+- Otto is the operator (group Operator, not a superuser): sessions, logins, suppressions, erasure.
+- Mark is marketing staff (group Marketing): lists, campaigns (launch, control), results, exports.
+- Rita is a reviewer (group Reviewer): she reads campaigns and results, exports, reads the audit.
+  The groups are the product's own (campaigns.roles, created by a migration), so the tests see
+  what staff see.
 - ``alpha`` and ``beta`` are simulated sessions with no latency and no failures.
 - ``people`` is a list of five valid recipients with first names.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, User
 
 # Copies of the reference input files (tests/test_case_files.py keeps them in step).
 CASES_DIR = Path(__file__).resolve().parent / "data" / "cases"
@@ -78,18 +81,33 @@ def olga(db):
     return User.objects.create_superuser("olga", "olga@example.com", "olga-password-1")
 
 
+def make_staff(name: str, *groups: str) -> User:
+    """A staff user ``name`` (password ``NAME-password-1``) in ``groups``."""
+    user = User.objects.create_user(name, f"{name}@example.com", f"{name}-password-1", is_staff=True)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    assert user.groups.count() == len(groups), f"missing group among {groups}"
+    return user
+
+
+@pytest.fixture
+def otto(db):
+    from campaigns.roles import OPERATOR
+
+    return make_staff("otto", OPERATOR)
+
+
 @pytest.fixture
 def mark(db):
-    user = User.objects.create_user("mark", "mark@example.com", "mark-password-1", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="campaigns"))
-    return user
+    from campaigns.roles import MARKETING
+
+    return make_staff("mark", MARKETING)
 
 
 @pytest.fixture
 def rita(db):
-    user = User.objects.create_user("rita", "rita@example.com", "rita-password-1", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    return user
+    from campaigns.roles import REVIEWER
+
+    return make_staff("rita", REVIEWER)
 
 
 @pytest.fixture

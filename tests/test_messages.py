@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.content.template import MessageError, check_message, preview, render, template_variables
+from campaigns.content.template import (
+    RENDER_MAX,
+    TEMPLATE_MAX,
+    MessageError,
+    check_message,
+    preview,
+    render,
+    template_variables,
+)
 from sessions_app.transport.formatting import parse
 
 CASES = Path(__file__).resolve().parent / "data" / "cases"
@@ -262,3 +270,78 @@ def test_the_templates_own_markdown_still_formats_around_a_neutralised_value():
     assert visible(text) == "Hi __init__, use TG10"
     assert [e["type"] for e in entities] == ["bold", "code"]
     assert entities[0] == {"type": "bold", "offset": 0, "length": len("Hi __init__") + text.count("\u200b")}
+
+
+# Bounded rendering (the filter bomb) ---------------------------------------------------------
+def peak_bytes_of(call) -> int:
+    """Peak memory Python allocated while ``call()`` ran."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+FEW_MB = 4 * 1024 * 1024
+BOMBS = {
+    "ljust": ('{{ first_name|ljust:"100000000" }}', {"first_name": "Ann"}),
+    "rjust": ('{{ first_name|rjust:"100000000" }}', {"first_name": "Ann"}),
+    "center": ('{{ first_name|center:"100000000" }}', {"first_name": "Ann"}),
+    "stringformat width": ('{{ first_name|stringformat:"100000000s" }}', {"first_name": "Ann"}),
+    "stringformat left-justified": ('{{ first_name|stringformat:"-100000000s" }}', {"first_name": "Ann"}),
+    "floatformat": ('{{ n|floatformat:"100000000" }}', {"n": "1.5"}),
+    "a width from the recipient's data": (
+        "{{ first_name|ljust:width }}",
+        {"first_name": "Ann", "width": "100000000"},
+    ),
+    "a chain that multiplies": (
+        '{{ x|make_list|stringformat:"s"|make_list|stringformat:"s"|make_list|stringformat:"s"|make_list|stringformat:"s"|make_list|stringformat:"s"|make_list|stringformat:"s"|make_list|stringformat:"s"|make_list|stringformat:"s" }}',
+        {"x": "x" * 50},
+    ),
+    "escapes that multiply": (
+        "{% filter force_escape|force_escape|force_escape|force_escape|force_escape|force_escape|force_escape|force_escape|force_escape|force_escape %}{{ x }}{% endfilter %}",
+        {"x": "&" * 100},
+    ),
+    "many padded variables": ('{{ first_name|ljust:"9000" }}' * 2000, {"first_name": "Ann"}),
+}
+
+
+def test_the_filter_bomb_case_renders_within_bounds_and_is_refused_before_launch():
+    bomb = case("filter_bomb.txt")
+
+    rendered = []
+    peak = peak_bytes_of(lambda: rendered.append(render(bomb, {"first_name": "Ann"}, "plain")))
+
+    assert len(rendered[0]) <= RENDER_MAX
+    assert peak < FEW_MB, f"the render allocated {peak / 1e6:.0f} MB"
+    problems = check_message(bomb, "plain", has_media=False)
+    assert any("grows past" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("template", "fields"), BOMBS.values(), ids=BOMBS.keys())
+@pytest.mark.parametrize("mode", ["plain", "html", "markdown"])
+def test_no_filter_or_template_grows_a_render_past_its_bound(template, fields, mode):
+    rendered = []
+    peak = peak_bytes_of(lambda: rendered.append(render(template, fields, mode)))
+
+    assert len(rendered[0]) <= RENDER_MAX
+    assert peak < FEW_MB, f"the render allocated {peak / 1e6:.0f} MB"
+
+
+def test_ordinary_padding_and_decimals_still_work():
+    assert (
+        render(
+            '{{ a|ljust:"6" }}|{{ a|center:"5" }}|{{ n|floatformat:"3" }}', {"a": "ab", "n": "2.5"}, "plain"
+        )
+        == "ab    |" + "ab".center(5) + "|2.500"
+    )
+    assert render('{{ n|stringformat:"5s" }}', {"n": 42}, "plain") == "   42"
+
+
+def test_a_template_longer_than_the_bound_is_refused():
+    problems = check_message("x" * (TEMPLATE_MAX + 1), "plain", has_media=False)
+
+    assert problems and "at most" in problems[0]

@@ -137,7 +137,49 @@ def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(setting
     assert set(Schedule.objects.values_list("func", flat=True)) == {
         "campaigns.tasks.reap",
         "campaigns.tasks.listen_optouts",
+        "campaigns.tasks.purge_old_data",
     }
     settings.TGC_OPTOUT_SCHEDULE = False
     install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
-    assert list(Schedule.objects.values_list("func", flat=True)) == ["campaigns.tasks.reap"]
+    assert set(Schedule.objects.values_list("func", flat=True)) == {
+        "campaigns.tasks.reap",
+        "campaigns.tasks.purge_old_data",
+    }
+
+
+# Personal data in logs -------------------------------------------------------------------------
+def recipient_identities_in(records, identities: list[str]) -> list[str]:
+    return [r.getMessage() for r in records for i in identities if i in r.getMessage()]
+
+
+@pytest.mark.django_db
+def test_an_opt_out_leaves_no_identity_in_logs_above_debug(caplog):
+    caplog.set_level("DEBUG")
+
+    optout.handle_incoming(4242, "Bob_Smith", "STOP")
+
+    above_debug = [r for r in caplog.records if r.levelno > 10]
+    assert not recipient_identities_in(above_debug, ["@bob_smith", "4242"])
+
+
+@pytest.mark.django_db
+def test_a_campaign_with_failures_and_opt_outs_leaves_no_identity_in_logs_above_debug(caplog):
+    from campaigns import engine
+    from tests.conftest import make_campaign, make_list, make_session
+
+    keys = [f"@person_{i:03d}" for i in range(40)]
+    people = make_list("people", [(k, {"first_name": k}) for k in keys])
+    flaky = make_session(
+        "flaky", simulator_config={"transient_rate": 0.2, "recipient_error_rate": 0.2, "flood_rate": 0.05}
+    )
+    Suppression.objects.create(key=keys[0])
+    caplog.set_level("DEBUG")
+
+    campaign = make_campaign("Logged", [people], [flaky], max_attempts=2)
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    optout.handle_incoming(777001, keys[1].lstrip("@"), "stop")
+
+    assert campaign.results.filter(status="failed").exists(), "the run should have failed some rows"
+    above_debug = [r for r in caplog.records if r.levelno > 10]
+    assert not recipient_identities_in(above_debug, keys + ["777001"])

@@ -17,10 +17,27 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The fallback key only serves local runs; a deployment must set SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-set-SECRET_KEY-in-production")
+# The fallback key is public (it is in this file): it only serves local runs with DEBUG on. With
+# DEBUG off, a missing, default or weak key is the system check Error sessions_app.E002, which
+# stops runserver, qcluster, migrate and `check --deploy` (django-q2 signs its broker payloads,
+# pickles, with this key: a known key lets anyone who can write to the broker run code).
+INSECURE_SECRET_KEY = "insecure-local-only-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="") or INSECURE_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS, behind a proxy or not (README "Production"): off by default so a local run over plain
+# HTTP works; a production .env turns them on and `check --deploy` is then clean.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# "HTTP_X_FORWARDED_PROTO,https" when a proxy that sets (and strips incoming) X-Forwarded-Proto
+# terminates TLS; unset otherwise (trusting the header without such a proxy lets clients lie).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -30,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "sessions_app",
     "campaigns",
 ]
@@ -42,7 +60,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin login throttling (django-axes; tgcampaigns/auth.py): a user name is locked out from one
+# IP address after AXES_FAILURE_LIMIT wrong passwords, for AXES_COOLOFF_HOURS; a right password
+# resets the count. Lift a lockout with `manage.py axes_reset_username NAME` (README).
+AUTHENTICATION_BACKENDS = [
+    "tgcampaigns.auth.LoginThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Trusted proxies in front of the app, each appending to X-Forwarded-For (0: use REMOTE_ADDR).
+TGC_TRUSTED_PROXIES = env.int("TGC_TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "tgcampaigns.auth.client_ip"
 
 ROOT_URLCONF = "tgcampaigns.urls"
 TEMPLATES = [
@@ -108,6 +143,10 @@ TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBS
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).
 TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=False)
+# Retention (campaigns/retention.py, a daily schedule): days after which finished campaigns'
+# results, and unused recipient lists with their files, are deleted. 0 keeps them.
+TGC_RESULTS_RETENTION_DAYS = env.int("TGC_RESULTS_RETENTION_DAYS", default=0)
+TGC_LISTS_RETENTION_DAYS = env.int("TGC_LISTS_RETENTION_DAYS", default=0)
 TGC_SLICE_SECONDS = env.float("TGC_SLICE_SECONDS", default=60.0)
 TGC_LEASE_SECONDS = env.float("TGC_LEASE_SECONDS", default=30.0)
 TGC_SESSIONS_PER_DRIVER = env.int("TGC_SESSIONS_PER_DRIVER", default=50)

@@ -4,10 +4,12 @@ tasks) and fast password hashing. Set in the environment first, so worker proces
 tests start inherit the same values."""
 
 import os
+import secrets
 import tempfile
 
 from cryptography.fernet import Fernet
 
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="tgc-test-media-"))
 os.environ.setdefault("TELEGRAM_API_ID", "12345")

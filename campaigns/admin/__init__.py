@@ -1,6 +1,12 @@
 """The staff side, one module per model admin: recipient lists (``lists``), campaigns
-(``campaigns``), results (``results``), suppressions (``suppressions``), and their forms."""
+(``campaigns``), results (``results``), suppressions (``suppressions``), the audit trail
+(``audit``), and their forms. django-q2's and django-axes' pages are superuser-only
+(``superuser_only``); every changelist of the site answers malformed query parameters with 400
+(``guard``; keep it last: it wraps the admins registered before it)."""
 
-from . import campaigns, lists, results, suppressions
+from . import audit, campaigns, lists, results, superuser_only, suppressions
+from .guard import guard_every_changelist
 
-__all__ = ["campaigns", "lists", "results", "suppressions"]
+guard_every_changelist()
+
+__all__ = ["audit", "campaigns", "lists", "results", "superuser_only", "suppressions"]

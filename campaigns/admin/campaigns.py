@@ -2,7 +2,9 @@
 operations (launch, pause, resume, cancel, retry failed, resend unknown) as buttons and actions.
 
 Every button and action is a thin caller of :mod:`campaigns.engine`; the campaign decides which
-operations make sense (:meth:`Campaign.operations`).
+operations make sense (:meth:`Campaign.operations`), the user's permissions which of them are
+offered (launching needs ``launch_campaign``, the others ``control_campaign``, exporting the
+results' ``export_messageresult``), and each one is recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from .. import engine
+from .. import audit, engine
 from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
-from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from ..models import AuditAction, Campaign, CampaignStatus, MessageResult, ResultStatus
 from ..progress import STATUS_COLOURS, progress_snapshot
+from .access import may_export_results, may_see_results
 from .display import file_size
 from .forms import CampaignForm
 
@@ -58,6 +61,8 @@ OPERATIONS = {
     "resend_unknown": "Resend unknown",
 }
 CONFIRMED_OPERATIONS = ("cancel", "resend_unknown")
+# The permission each operation needs (CampaignAdmin.has_<name>_permission).
+OPERATION_PERMISSIONS = {op: "launch" if op == "launch" else "control" for op in OPERATIONS}
 
 
 @admin.register(Campaign)
@@ -113,6 +118,18 @@ class CampaignAdmin(admin.ModelAdmin):
         if obj is not None and obj.status != CampaignStatus.DRAFT:
             return self.readonly_fields + LOCKED_AFTER_LAUNCH
         return self.readonly_fields
+
+    def has_launch_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return request.user.has_perm("campaigns.launch_campaign")
+
+    def has_control_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return request.user.has_perm("campaigns.control_campaign")
+
+    def has_export_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return may_export_results(request)
+
+    def may_run(self, request: HttpRequest, operation: str) -> bool:
+        return getattr(self, f"has_{OPERATION_PERMISSIONS[operation]}_permission")(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         """A campaign that may still send is cancelled, not deleted: its rows are the record."""
@@ -200,18 +217,23 @@ class CampaignAdmin(admin.ModelAdmin):
     def _panel_context(self, request: HttpRequest, campaign: Campaign) -> dict:
         snapshot = progress_snapshot(campaign)
         counts = snapshot["counts"]
-        offered = {op: OPERATIONS[op] for op in campaign.operations(counts)}
+        offered = {op: OPERATIONS[op] for op in campaign.operations(counts) if self.may_run(request, op)}
         simulated = [s.name for s in campaign.sessions.all() if s.is_simulated]
+        results = may_see_results(request)
         return {
             "progress": snapshot,
-            "preview": campaign_preview(campaign),
+            "preview": campaign_preview(campaign, personal=results),
             "operations": offered,
             "simulated_sessions": simulated,
-            "can_operate": self.has_change_permission(request, campaign),
+            "can_operate": bool(offered),
             "progress_url": reverse("campaigns:progress", args=[campaign.pk]),
-            "export_url": reverse("campaigns:export", args=[campaign.pk]),
+            "export_url": reverse("campaigns:export", args=[campaign.pk])
+            if may_export_results(request)
+            else "",
             "results_url": reverse("admin:campaigns_messageresult_changelist")
-            + f"?campaign__id__exact={campaign.pk}",
+            + f"?campaign__id__exact={campaign.pk}"
+            if results
+            else "",
         }
 
     def get_urls(self):
@@ -225,7 +247,7 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = self.get_object(request, object_id)
         if campaign is None or operation not in OPERATIONS:
             raise Http404
-        if not self.has_change_permission(request, campaign):
+        if not self.may_run(request, operation):
             raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:campaigns_campaign_change", campaign.pk)
@@ -271,21 +293,23 @@ class CampaignAdmin(admin.ModelAdmin):
             counts = engine.launch(campaign)
         except engine.LaunchError as exc:
             self.message_user(request, f"“{campaign}” was not launched: {exc}", messages.ERROR)
+            audit.record(request, AuditAction.CAMPAIGN_LAUNCH, f"Launch refused: {exc}", campaign)
             return
         campaign.refresh_from_db(fields=["status", "scheduled_at"])
         if campaign.status == CampaignStatus.SCHEDULED:
             when = timezone.localtime(campaign.scheduled_at).strftime("%Y-%m-%d %H:%M %Z")
-            self.message_user(request, f"“{campaign}” is scheduled to start at {when}.", messages.SUCCESS)
+            said = f"“{campaign}” is scheduled to start at {when}."
         else:
             counts = dict(counts or {})
             total = counts.pop("total", sum(counts.values()))
             summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-            self.message_user(
-                request, f"“{campaign}” launched: {total} recipients ({summary}).", messages.SUCCESS
-            )
+            said = f"“{campaign}” launched: {total} recipients ({summary})."
+        audit.record(request, AuditAction.CAMPAIGN_LAUNCH, said, campaign)
+        self.message_user(request, said, messages.SUCCESS)
 
     def pause(self, request: HttpRequest, campaign: Campaign) -> None:
         if engine.pause(campaign, reason=f"Paused by {request.user.get_username()}"):
+            audit.record(request, AuditAction.CAMPAIGN_PAUSE, f"“{campaign}” paused.", campaign)
             self.message_user(request, f"“{campaign}” paused: no session sends again until you resume it.")
         else:
             self.message_user(
@@ -294,6 +318,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def resume(self, request: HttpRequest, campaign: Campaign) -> None:
         if engine.resume(campaign):
+            audit.record(request, AuditAction.CAMPAIGN_RESUME, f"“{campaign}” resumed.", campaign)
             self.message_user(request, f"“{campaign}” resumed.", messages.SUCCESS)
         else:
             self.message_user(
@@ -302,51 +327,56 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def cancel(self, request: HttpRequest, campaign: Campaign) -> None:
         n = engine.cancel(campaign)
+        audit.record(request, AuditAction.CAMPAIGN_CANCEL, f"“{campaign}” cancelled: {n} unsent.", campaign)
         self.message_user(
             request, f"“{campaign}” cancelled: {n} unsent messages will not be sent.", messages.SUCCESS
         )
 
     def retry_failed(self, request: HttpRequest, campaign: Campaign) -> None:
         n = engine.retry_failed(campaign)
+        audit.record(request, AuditAction.CAMPAIGN_RETRY, f"“{campaign}”: {n} failed queued again.", campaign)
         level = messages.SUCCESS if n else messages.WARNING
         self.message_user(request, f"“{campaign}”: {n} failed messages queued to be sent again.", level)
 
     def resend_unknown(self, request: HttpRequest, campaign: Campaign) -> None:
         n = engine.resend_unknown(campaign)
+        audit.record(
+            request, AuditAction.CAMPAIGN_RESEND, f"“{campaign}”: {n} unknown queued again.", campaign
+        )
         level = messages.SUCCESS if n else messages.WARNING
         self.message_user(
             request, f"“{campaign}”: {n} messages of unknown outcome queued to be sent again.", level
         )
 
     # Admin actions: the same operations over a selection ---------------------------------------
-    @admin.action(description="Launch selected campaigns", permissions=["change"])
+    @admin.action(description="Launch selected campaigns", permissions=["launch"])
     def launch_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             self.launch(request, campaign)
 
-    @admin.action(description="Pause selected campaigns", permissions=["change"])
+    @admin.action(description="Pause selected campaigns", permissions=["control"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             self.pause(request, campaign)
 
-    @admin.action(description="Resume selected campaigns", permissions=["change"])
+    @admin.action(description="Resume selected campaigns", permissions=["control"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             self.resume(request, campaign)
 
-    @admin.action(description="Cancel selected campaigns…", permissions=["change"])
+    @admin.action(description="Cancel selected campaigns…", permissions=["control"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
         if "confirmed" not in request.POST:
             return self._confirm(request, queryset, "cancel", via_action=True)
         for campaign in queryset:
             self.cancel(request, campaign)
 
-    @admin.action(description="Retry failed messages of selected campaigns", permissions=["change"])
+    @admin.action(description="Retry failed messages of selected campaigns", permissions=["control"])
     def retry_failed_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             self.retry_failed(request, campaign)
 
-    @admin.action(description="Resend messages of unknown outcome…", permissions=["change"])
+    @admin.action(description="Resend messages of unknown outcome…", permissions=["control"])
     def resend_unknown_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
         """Unknown rows may have arrived: they are re-sent only after this explicit confirmation."""
         if self._nothing_unknown(request, list(queryset)):
@@ -356,10 +386,11 @@ class CampaignAdmin(admin.ModelAdmin):
         for campaign in queryset:
             self.resend_unknown(request, campaign)
 
-    @admin.action(description="Export results as CSV", permissions=["view"])
+    @admin.action(description="Export results as CSV", permissions=["export"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
         """One campaign: its usual export. Several: one file, each row naming its campaign."""
         campaigns = list(queryset)
+        audit.record(request, AuditAction.RESULTS_EXPORT, "Results exported as CSV.", campaigns)
         if len(campaigns) == 1:
             return campaign_csv_response(campaigns[0])
         return campaigns_csv_response(Campaign.objects.filter(pk__in=[c.pk for c in campaigns]))

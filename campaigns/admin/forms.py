@@ -219,3 +219,16 @@ class SuppressionBulkForm(forms.Form):
         if not entries:
             raise forms.ValidationError("Enter at least one recipient.")
         return [(entry, normalise(entry).key) for entry in entries]
+
+
+class ErasureForm(forms.Form):
+    """Erase a person: one identity, and a confirmation (it cannot be undone)."""
+
+    identity = forms.CharField(
+        max_length=500,
+        help_text="Any of the person's identities: @username, t.me link, phone in international format, "
+        "or user id. Their other identities are found from it.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand: their rows, results and files are removed or anonymised, and this cannot be undone",
+    )

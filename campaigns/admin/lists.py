@@ -11,8 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from .. import audit
 from ..lists.importing import ImportRefused
-from ..models import Recipient, RecipientList
+from ..models import AuditAction, Recipient, RecipientList
 from .forms import RecipientListUploadForm
 
 # Invalid/duplicate rows listed on a recipient list's page; the rest are one click away.
@@ -71,6 +72,7 @@ class RecipientListAdmin(admin.ModelAdmin):
                 form.add_error("file", str(exc))
             else:
                 self.log_addition(request, recipient_list, [{"added": {}}])
+                audit.record(request, AuditAction.LIST_IMPORT, recipient_list.summary(), recipient_list)
                 self.message_user(request, recipient_list.summary(), messages.SUCCESS)
                 return redirect("admin:campaigns_recipientlist_change", recipient_list.pk)
         context = {
@@ -81,6 +83,14 @@ class RecipientListAdmin(admin.ModelAdmin):
             "has_view_permission": self.has_view_permission(request),
         }
         return TemplateResponse(request, "admin/campaigns/recipientlist/upload.html", context)
+
+    def delete_model(self, request: HttpRequest, obj: RecipientList) -> None:
+        audit.record(request, AuditAction.LIST_DELETE, f"“{obj}” deleted with its file.", obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        audit.record(request, AuditAction.LIST_DELETE, "Deleted with its file.", queryset)
+        super().delete_queryset(request, queryset)
 
     @admin.display(description="Validation report")
     def validation_report(self, obj: RecipientList) -> SafeString:

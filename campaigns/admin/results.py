@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
@@ -12,9 +12,21 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 
+from .. import audit
 from ..content import template
 from ..exports import results_csv_response
-from ..models import Campaign, DeliveryAttempt, MessageResult
+from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
+from .access import may_export_results
+from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+
+BIGINT_MAX = 2**63 - 1
+
+
+def campaign_filter(request: HttpRequest) -> int | None:
+    """The campaign the changelist is filtered to, or None (also for a malformed value, which the
+    changelist itself then refuses)."""
+    value = request.GET.get("campaign__id__exact", "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX else None
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
@@ -25,7 +37,7 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         rows = MessageResult.objects.exclude(error_code="")
-        if campaign_id := request.GET.get("campaign__id__exact"):
+        if campaign_id := campaign_filter(request):
             rows = rows.filter(campaign_id=campaign_id)
         codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
         return [(code, f"{code} ({n})") for code, n in codes]
@@ -120,12 +132,39 @@ class MessageResultAdmin(admin.ModelAdmin):
         # render() returns a SafeString (Django templates); the page must show it as text.
         return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def has_delete_permission(self, request: HttpRequest, obj: MessageResult | None = None) -> bool:
+        """With the permission, results of a campaign that no longer sends (a row of a live
+        campaign is the engine's). Erasing a person (*Erase a person…*) and the retention purge
+        are the usual ways results go."""
+        if obj is not None and obj.campaign.is_live:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> None:
+        """The selected rows of campaigns that no longer send; rows of live campaigns are kept."""
+        from ..models import LIVE_STATUSES
+
+        live = queryset.filter(campaign__status__in=LIVE_STATUSES).count()
+        deletable = queryset.exclude(campaign__status__in=LIVE_STATUSES)
+        campaigns = list(Campaign.objects.filter(pk__in=deletable.values("campaign_id")))
+        n, _ = deletable.delete()
+        audit.record(
+            request, AuditAction.RESULTS_DELETE, f"{n} rows deleted (results and attempts).", campaigns
+        )
+        if live:
+            self.message_user(request, f"{live} result(s) of live campaigns were kept.", messages.WARNING)
+
+    def delete_model(self, request: HttpRequest, obj: MessageResult) -> None:
+        campaign = obj.campaign
+        super().delete_model(request, obj)
+        audit.record(request, AuditAction.RESULTS_DELETE, "1 result deleted.", campaign)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return may_export_results(request)
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""
-        if request.GET.get("campaign__id__exact"):
+        if campaign_filter(request):
             return tuple(c for c in self.list_display if c != "campaign")
         return self.list_display
 
@@ -174,7 +213,7 @@ class MessageResultAdmin(admin.ModelAdmin):
     def message_id(self, obj: MessageResult) -> int | None:
         return obj.telegram_message_id
 
-    @admin.action(description="Export selected results as CSV", permissions=["view"])
+    @admin.action(description="Export selected results as CSV", permissions=["export"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[MessageResult]):
         return self._csv(request, queryset)
 
@@ -186,24 +225,28 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         """The results the changelist shows for the same query string (filters, search), as CSV."""
-        if not self.has_view_permission(request):
+        if not self.has_export_permission(request):
             raise PermissionDenied
         try:
-            results = self.get_changelist_instance(request).get_queryset(request)
+            results = guarded_queryset(self.get_changelist_instance(request).get_queryset(request))
         except IncorrectLookupParameters:
             return redirect("admin:campaigns_messageresult_changelist")
+        except MALFORMED_QUERY_ERRORS:
+            return bad_query()
         return self._csv(request, results)
 
     def _csv(self, request: HttpRequest, results: QuerySet[MessageResult]) -> HttpResponse:
+        query = request.GET.urlencode() or "none"
+        audit.record(request, AuditAction.RESULTS_EXPORT, f"Results exported as CSV (filters: {query}).")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         # Unless the changelist is filtered to one campaign, each row says which one it is.
-        one_campaign = request.GET.get("campaign__id__exact", "").isdigit()
+        one_campaign = campaign_filter(request) is not None
         return results_csv_response(results, f"results-{stamp}.csv", with_campaign=not one_campaign)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = dict(extra_context or {})
-        campaign_id = request.GET.get("campaign__id__exact", "")
-        if campaign_id.isdigit():
+        extra_context["can_export"] = self.has_export_permission(request)
+        if campaign_id := campaign_filter(request):
             campaign = Campaign.objects.filter(pk=campaign_id).prefetch_related("sessions").first()
             if campaign and any(s.is_simulated for s in campaign.sessions.all()):
                 extra_context["simulated"] = True

@@ -1,4 +1,4 @@
-"""Admin for the suppression list: opt-outs, honoured before every send."""
+"""Admin for the suppression list (opt-outs, honoured before every send) and *Erase a person*."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ..models import Suppression
-from .forms import SuppressionBulkForm, SuppressionForm
+from .. import audit, privacy
+from ..models import AuditAction, Suppression
+from .forms import ErasureForm, SuppressionBulkForm, SuppressionForm
 
 
 @admin.register(Suppression)
@@ -22,11 +23,47 @@ class SuppressionAdmin(admin.ModelAdmin):
     search_fields = ("key", "note")
     date_hierarchy = "created_at"
 
+    def save_model(self, request: HttpRequest, obj: Suppression, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        action = AuditAction.SUPPRESSION_CHANGE if change else AuditAction.SUPPRESSION_ADD
+        audit.record(request, action, f"Suppression {'changed' if change else 'added'} ({obj.source}).", obj)
+
+    def delete_model(self, request: HttpRequest, obj: Suppression) -> None:
+        audit.record(request, AuditAction.SUPPRESSION_DELETE, "Suppression deleted.", obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        audit.record(request, AuditAction.SUPPRESSION_DELETE, "Suppression deleted.", queryset)
+        super().delete_queryset(request, queryset)
+
     def get_urls(self):
         bulk = path(
             "bulk-add/", self.admin_site.admin_view(self.bulk_add_view), name="campaigns_suppression_bulk_add"
         )
-        return [bulk] + super().get_urls()
+        erase = path(
+            "erase/", self.admin_site.admin_view(self.erase_view), name="campaigns_suppression_erase"
+        )
+        return [bulk, erase] + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        can_erase = request.user.has_perm("campaigns.erase_person")
+        return super().changelist_view(request, {**(extra_context or {}), "can_erase": can_erase})
+
+    def erase_view(self, request: HttpRequest) -> HttpResponse:
+        """Erase a person by any identity: every row and file that holds them (campaigns.privacy)."""
+        if not request.user.has_perm("campaigns.erase_person"):
+            raise PermissionDenied
+        form = ErasureForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                report = privacy.erase_person(form.cleaned_data["identity"], actor=request)
+            except privacy.ErasureError as exc:
+                form.add_error("identity", str(exc))
+            else:
+                self.message_user(request, report.summary(), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:campaigns_suppression_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Erase a person", "opts": self.opts}
+        return TemplateResponse(request, "admin/campaigns/suppression/erase.html", {**context, "form": form})
 
     def bulk_add_view(self, request: HttpRequest) -> HttpResponse:
         """Paste many opt-outs; invalid entries are listed, the valid ones are added."""
@@ -38,9 +75,9 @@ class SuppressionAdmin(admin.ModelAdmin):
             added, existing = Suppression.objects.add(
                 (key for _raw, key in entries), source=Suppression.Source.MANUAL, note=note
             )
-            self.message_user(
-                request, f"{len(added)} added, {len(existing)} already suppressed.", messages.SUCCESS
-            )
+            said = f"{len(added)} added, {len(existing)} already suppressed."
+            audit.record(request, AuditAction.SUPPRESSION_IMPORT, f"Bulk add: {said}")
+            self.message_user(request, said, messages.SUCCESS)
             if invalid := [raw for raw, key in entries if not key]:
                 self.message_user(
                     request, f"Not recognised, not added: {', '.join(invalid)}", messages.WARNING

@@ -6,8 +6,10 @@ recipient, the entities Telegram will get, and the problems
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db.models.functions import Mod
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -16,6 +18,9 @@ from . import template
 
 # Rows read for their column names when a list's report does not record them.
 COLUMN_SAMPLE_ROWS = 20
+# Recipients whose message the launch check renders: every one of a list up to this size, else
+# this many spread over the lists (the first half in list order, the rest evenly by id).
+RECIPIENT_SAMPLE = 2000
 
 # Telegram entity types (either the Bot API's snake_case or TL's ``MessageEntityBold``) → tag.
 _TAGS = {
@@ -39,6 +44,7 @@ class CampaignPreview:
     message (None when no list is chosen)."""
 
     recipient: Recipient | None = None
+    recipient_hidden: bool = False
     variables: list[str] | None = None
     rendered: str = ""
     text: str = ""
@@ -56,6 +62,24 @@ def first_valid_recipient(campaign: Campaign) -> Recipient | None:
         .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
         .first()
     )
+
+
+def recipient_sample(campaign: Campaign, limit: int = RECIPIENT_SAMPLE) -> Iterator[tuple[str, dict]]:
+    """(where, fields) of the valid recipients of ``campaign``'s lists whose message a check
+    renders: all of them up to ``limit``, else ``limit`` spread over the lists. ``where`` is
+    "row N of “list”" (no identity: it may be shown to staff who may not see results)."""
+    valid = Recipient.objects.filter(recipient_list__campaigns=campaign, status=Recipient.Status.VALID)
+    rows = valid.order_by("recipient_list_id", "row_number").values_list(
+        "row_number", "recipient_list__name", "fields"
+    )
+    total = valid.count()
+    if total > limit:
+        half = limit // 2
+        step = max(1, total // (limit - half))
+        spread = rows.alias(bucket=Mod("id", step)).filter(bucket=0)[: limit - half]
+        rows = list(rows[:half]) + list(spread)
+    for row_number, list_name, fields in rows.iterator() if total <= limit else rows:
+        yield f"row {row_number} of “{list_name}”", dict(fields or {})
 
 
 def list_columns(campaign: Campaign) -> list[str] | None:
@@ -77,13 +101,16 @@ def list_columns(campaign: Campaign) -> list[str] | None:
     return list(columns)
 
 
-def campaign_preview(campaign: Campaign) -> CampaignPreview:
-    """Render ``campaign``'s message for its first valid recipient and check it.
+def campaign_preview(campaign: Campaign, *, personal: bool = True) -> CampaignPreview:
+    """Render ``campaign``'s message for its first valid recipient and check it; without
+    ``personal`` (the viewer may not see results, which hold personal data), for no recipient:
+    empty fields, ``recipient_hidden`` set.
 
     Never raises for bad input: a template or markup error becomes a problem, because the page
     that shows it is where staff fix it.
     """
-    result = CampaignPreview(recipient=first_valid_recipient(campaign))
+    recipient = first_valid_recipient(campaign) if personal else None
+    result = CampaignPreview(recipient=recipient, recipient_hidden=not personal)
     fields = dict(result.recipient.fields or {}) if result.recipient else {}
     has_media = bool(campaign.media)
     columns = list_columns(campaign)

@@ -11,6 +11,11 @@ send mid-campaign. Everything that could fail fails in :func:`check_message`, be
 Limits (DESIGN.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
 4096 characters after entity parsing, a media caption at most 1024, counted as Telegram counts
 them, in UTF-16 code units.
+
+The sandbox's tags, filters and bounds are :mod:`campaigns.content.sandbox`: every render's work
+is bounded (``{{ first_name|ljust:"100000000" }}`` pads to 16,384 characters, and a render stops
+past :data:`RENDER_MAX`), so such a message is over the limit, refused before launch or failed on
+its one row, and never a 100 MB page or worker.
 """
 
 from __future__ import annotations
@@ -20,15 +25,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
-from django.template import (
-    Context,
-    Engine,
-    Library,
-    Template,
-    TemplateSyntaxError,
-    defaultfilters,
-    defaulttags,
-)
+from django.template import Context, Template, defaulttags
 from django.template.base import FilterExpression, Node, TextNode, Variable
 from django.template.smartif import TokenBase
 
@@ -41,62 +38,42 @@ from sessions_app.transport.formatting import (
     utf16_length,
 )
 
-TEXT_MAX = 4096
-CAPTION_MAX = 1024
-
-# No loops: a recipient's fields are strings, and nested loops over them let one template burn
-# seconds of CPU per message inside the send loop (only on real data, so no pre-launch check sees it).
-_ALLOWED_TAGS = (
-    "comment",
-    "filter",
-    "firstof",
-    "if",
-    "now",
-    "spaceless",
-    "templatetag",
-    "verbatim",
-    "with",
+from .sandbox import (
+    CAPTION_MAX,
+    DECIMALS_MAX,
+    RENDER_MAX,
+    TEMPLATE_MAX,
+    TEXT_MAX,
+    Budget,
+    MessageError,
+    OverBudget,
+    compile_template,
 )
-# |safe and |safeseq would let a recipient's data carry markup into an HTML message.
-_BLOCKED_FILTERS = {"safe", "safeseq"}
+
+__all__ = [
+    "CAPTION_MAX",
+    "DECIMALS_MAX",
+    "RENDER_MAX",
+    "TEMPLATE_MAX",
+    "TEXT_MAX",
+    "MessageError",
+    "check_message",
+    "check_recipients",
+    "neutralise_markdown",
+    "preview",
+    "render",
+    "template_variables",
+    "unknown_variables",
+    "variable_names",
+]
 
 _ZERO_WIDTH_SPACE = "\u200b"
 _MODIFIER_GRAVE = "\u02cb"  # ˋ: looks like a backtick, is not Markdown
 _DOUBLED_DELIMITER = re.compile(r"([*_~])(?=\1)")
 
 
-class MessageError(ValueError):
-    """The template cannot be rendered (a syntax error); ``str(exc)`` is for staff."""
-
-
-def _sandbox_library() -> Library:
-    library = Library()
-    for name in _ALLOWED_TAGS:
-        library.tags[name] = defaulttags.register.tags[name]
-    for name, function in defaultfilters.register.filters.items():
-        if name not in _BLOCKED_FILTERS:
-            library.filters[name] = function
-    return library
-
-
-@functools.cache
-def _engine() -> Engine:
-    engine = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, builtins=[])
-    # Replace Django's default builtins (which include loader tags and {% load %}) wholesale.
-    engine.template_builtins = [_sandbox_library()]
-    return engine
-
-
-@functools.lru_cache(maxsize=128)
 def _compile(template_text: str) -> Template:
-    try:
-        return _engine().from_string(template_text)
-    except TemplateSyntaxError as exc:
-        # Django's hint suggests {% load %}, which the sandbox does not offer.
-        reason = str(exc).replace(
-            "Did you forget to register or load this tag?", "Campaign messages cannot use it."
-        )
-        raise MessageError(f"template error: {reason}") from None
+    return compile_template(template_text)
 
 
 # What Django accepts as a variable name (it refuses a leading underscore).
@@ -228,6 +205,13 @@ def render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> st
     the template's own markup is untouched. Missing variables render as ""; raises
     :class:`MessageError` only for template syntax errors, which :func:`check_message` reports
     before launch."""
+    return _render(template_text, fields, parse_mode)[0]
+
+
+def _render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> tuple[str, bool]:
+    """(the message, whether it was rendered whole). Past :data:`RENDER_MAX` characters the
+    render stops; the message is then what was rendered so far, cut at :data:`RENDER_MAX`: over
+    Telegram's limit, so refused before launch and failed (that row only) by the engine."""
     template = _compile(template_text)
     # Every variable the template reads is in the context, empty unless the row has it: Django
     # renders a missing {{ variable }} empty but fails on a missing filter argument
@@ -235,7 +219,12 @@ def render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> st
     context = dict.fromkeys(template_variables(template_text), "") | _context(fields)
     if parse_mode == MARKDOWN:
         context = {name: neutralise_markdown(value) for name, value in context.items()}
-    return template.render(Context(context, autoescape=parse_mode == HTML))
+    bound = Context(context, autoescape=parse_mode == HTML)
+    bound.tgc_budget = budget = Budget(RENDER_MAX)
+    try:
+        return template.render(bound), True
+    except OverBudget:
+        return "".join(budget.pieces)[:RENDER_MAX], False
 
 
 def preview(text: str, parse_mode: str, fields: Mapping[str, Any] | None = None) -> tuple[str, list[dict]]:
@@ -261,27 +250,81 @@ def check_message(
     Renders the template with ``sample_fields`` (default: none, so the shortest message) and
     checks: template syntax, a ``{{`` or ``{%`` never closed, broken HTML/Markdown markup, an
     empty message without media (Telegram: MESSAGE_EMPTY), text over 4096 or a caption over 1024
-    after entity parsing (MESSAGE_TOO_LONG / MEDIA_CAPTION_TOO_LONG). With ``known_fields`` (the
-    chosen lists' column headers), also a variable that is none of them: it would render empty.
+    after entity parsing (MESSAGE_TOO_LONG / MEDIA_CAPTION_TOO_LONG), a render that grows past
+    :data:`RENDER_MAX`. With ``known_fields`` (the chosen lists' column headers), also a variable
+    that is none of them: it would render empty.
     """
     try:
-        rendered = render(text, sample_fields or {}, parse_mode)
+        problems = _unclosed_tags(_compile(text))
     except MessageError as exc:
         return [str(exc)]
-    problems = _unclosed_tags(_compile(text))
     if known_fields is not None:
         problems += unknown_variables(text, known_fields)
-    problems += markup_problems(rendered, parse_mode)
+    return problems + [
+        message for _, message in _rendered_problems(text, parse_mode, has_media, sample_fields or {})
+    ]
+
+
+def _rendered_problems(
+    text: str, parse_mode: str, has_media: bool, fields: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(kind, problem) for the message rendered with ``fields``: ``too_big`` (the render passed
+    :data:`RENDER_MAX`), ``markup``, ``empty``, ``too_long``."""
+    rendered, whole = _render(text, fields, parse_mode)
+    if not whole:
+        limit = CAPTION_MAX if has_media else TEXT_MAX
+        return [
+            (
+                "too_big",
+                f"the message grows past {RENDER_MAX} characters when personalised (a filter such as "
+                f"ljust, center or stringformat with a large number?); Telegram allows at most {limit}",
+            )
+        ]
+    problems = [("markup", p) for p in markup_problems(rendered, parse_mode)]
     plain, _ = parse(rendered, parse_mode)
     length = utf16_length(plain)
     if not plain.strip() and not has_media:
-        problems.append("the message is empty")
+        problems.append(("empty", "the message is empty"))
     if has_media and length > CAPTION_MAX:
         problems.append(
-            f"the caption is {length} characters after formatting; Telegram allows at most {CAPTION_MAX}"
+            (
+                "too_long",
+                f"the caption is {length} characters after formatting; Telegram allows at most {CAPTION_MAX}",
+            )
         )
     elif not has_media and length > TEXT_MAX:
         problems.append(
-            f"the text is {length} characters after formatting; Telegram allows at most {TEXT_MAX}"
+            (
+                "too_long",
+                f"the text is {length} characters after formatting; Telegram allows at most {TEXT_MAX}",
+            )
         )
     return problems
+
+
+def check_recipients(
+    text: str, parse_mode: str, *, has_media: bool, recipients: Iterable[tuple[str, Mapping[str, Any]]]
+) -> tuple[list[str], list[str]]:
+    """The message as each of ``recipients`` ((where, fields) pairs, ``where`` saying where the
+    recipient is: "row 4 of “people”") would get it: (problems, warnings). A kind of failure that
+    every recipient checked would meet is a problem (every row would fail alike: do not launch);
+    one that only some would meet is a warning (those rows fail alone, DESIGN.md "content"). One
+    line per kind, with how many recipients and the first of them. A template that does not
+    compile is :func:`check_message`'s to report."""
+    try:
+        _compile(text)
+    except MessageError:
+        return [], []
+    found: dict[str, list] = {}  # kind → [count, first problem, first where]
+    total = 0
+    for where, fields in recipients:
+        total += 1
+        for kind, problem in _rendered_problems(text, parse_mode, has_media, fields):
+            found.setdefault(kind, [0, problem, where])[0] += 1
+    problems, warnings = [], []
+    for count, problem, where in found.values():
+        if count == total:
+            problems.append(f"for every recipient checked ({total}), {problem} (first: {where})")
+        else:
+            warnings.append(f"for {count} of {total} recipients checked, {problem} (first: {where})")
+    return problems, warnings

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..content import template
 from ..content.media import MediaInfo, MediaRefused, inspect_media
+from ..content.preview import recipient_sample
 from ..models import (
     CODE_DUPLICATE,
     CODE_INVALID,
@@ -41,16 +42,20 @@ class NoUsableSession(LaunchError):
 
 @dataclass
 class LaunchCheck:
-    """What :func:`check_launch` found: ``problems`` for staff (empty: it may launch) and the
-    media as inspected now (None without media, or when the file was refused)."""
+    """What :func:`check_launch` found: ``problems`` for staff (empty: it may launch),
+    ``warnings`` (rows that will fail alone, e.g. one recipient's text too long) and the media as
+    inspected now (None without media, or when the file was refused)."""
 
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     media: MediaInfo | None = None
 
 
 def check_launch(campaign: Campaign) -> LaunchCheck:
     """Check what a launch needs: a list with a valid recipient, media Telegram accepts (inspected
-    again: the file may have changed), a message within Telegram's limits. Writes nothing."""
+    again: the file may have changed), a message within Telegram's limits, for no recipient and
+    for each recipient's real fields (every one, or a sample of a huge list:
+    :func:`~campaigns.content.preview.recipient_sample`). Writes nothing."""
     check = LaunchCheck()
     if not campaign.lists.exists():
         check.problems.append("Choose at least one recipient list.")
@@ -63,9 +68,16 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
             check.media = inspect_media(campaign.media.path, campaign.media_type or None)
         except MediaRefused as exc:
             check.problems.append(f"Media: {exc}")
-    check.problems += template.check_message(
-        campaign.message, campaign.parse_mode, has_media=bool(campaign.media)
+    as_written = template.check_message(campaign.message, campaign.parse_mode, has_media=bool(campaign.media))
+    check.problems += as_written
+    for_all, for_some = template.check_recipients(
+        campaign.message,
+        campaign.parse_mode,
+        has_media=bool(campaign.media),
+        recipients=recipient_sample(campaign),
     )
+    check.problems += [] if as_written else for_all  # a message broken for anyone is reported once
+    check.warnings += for_some
     return check
 
 

@@ -28,6 +28,7 @@ from typing import IO, Any
 from django.db import transaction
 
 from ..models import Recipient, RecipientList
+from ..privacy import drop_erased
 from .columns import is_phone_header, recipient_column_index
 from .normalise import is_explicit_form, normalise
 from .reading import BrokenRow, ImportRefused, Table, binary, cell_text, is_blank, open_table
@@ -161,6 +162,8 @@ def _import_rows(
             Recipient.objects.bulk_create(batch)
             batch.clear()
     Recipient.objects.bulk_create(batch)
+    if drop_erased(recipient_list):  # an erased person is not imported again (campaigns.privacy)
+        counts = {status: recipient_list.recipients.filter(status=status).count() for status in counts}
 
     total = sum(counts.values())
     if total == 0:

@@ -60,8 +60,11 @@ def handle_incoming(sender_id: int | None, sender_username: str | None, text: st
     """
     keys = opt_out_keys(sender_id, sender_username, text)
     added, _ = Suppression.objects.add(keys, source=Suppression.Source.STOP_REPLY, note="Opt-out reply")
-    for key in added:
-        log.info("opt-out recorded for %s", key)
+    # Personal data stays out of logs above DEBUG (DESIGN.md "Personal data"): the count at INFO,
+    # the identities only at DEBUG.
+    if added:
+        log.info("opt-out recorded (%d new suppression(s))", len(added))
+        log.debug("opt-out recorded for %s", ", ".join(added))
     return keys
 
 

@@ -1,6 +1,8 @@
-"""The campaigns app's models: recipient lists (``lists``), campaigns (``campaign``), and one
-result per recipient with its delivery attempts (``results``)."""
+"""The campaigns app's models: recipient lists (``lists``), campaigns (``campaign``), one result
+per recipient with its delivery attempts (``results``), the audit trail (``audit``) and what an
+erasure keeps (``privacy``)."""
 
+from .audit import AuditAction, AuditEvent
 from .campaign import (
     LIVE_STATUSES,
     OPERATION_STATUSES,
@@ -11,6 +13,7 @@ from .campaign import (
     Strategy,
 )
 from .lists import ConsentBasis, Recipient, RecipientKind, RecipientList, Suppression
+from .privacy import ErasedIdentity
 from .results import (
     CODE_CANCELLED,
     CODE_DUPLICATE,
@@ -26,6 +29,9 @@ from .results import (
 )
 
 __all__ = [
+    "AuditAction",
+    "AuditEvent",
+    "ErasedIdentity",
     "CODE_CANCELLED",
     "CODE_DUPLICATE",
     "CODE_INVALID",

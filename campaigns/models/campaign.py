@@ -92,6 +92,12 @@ class Campaign(models.Model):
     class Meta:
         app_label = "campaigns"
         ordering = ["-created_at"]
+        # Finer than "change": editing a draft is not sending it (README "Roles and permissions").
+        permissions = [
+            ("launch_campaign", "Can launch or schedule a campaign"),
+            ("control_campaign", "Can pause, resume, cancel, retry and resend a campaign"),
+            ("send_test_campaign", "Can send a campaign's test message"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -148,6 +148,8 @@ class MessageResult(models.Model):
             models.Index(fields=["status", "claim_expires_at"], name="result_reaper_idx"),
             models.Index(fields=["session", "sent_at"], name="result_sent_today_idx"),
         ]
+        # Results hold personal data: seeing them (view) and taking them away (export) are apart.
+        permissions = [("export_messageresult", "Can export results (personal data) as CSV")]
 
     def __str__(self) -> str:
         return f"{self.key or '(no key)'}: {self.status}"

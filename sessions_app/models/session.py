@@ -50,8 +50,8 @@ def utc_day_start(now: datetime) -> datetime:
 class TelegramSession(models.Model):
     """One Telegram account or bot the engine sends from.
 
-    The MTProto session (DC + auth key, Telethon ``StringSession``) and the bot token are stored
-    Fernet-encrypted (:mod:`sessions_app.crypto`). Pace: ``send_delay`` seconds between two sends,
+    The MTProto session (DC + auth key, Telethon ``StringSession``), the bot token and the API hash
+    are stored Fernet-encrypted (:mod:`sessions_app.crypto`). Pace: ``send_delay`` seconds between two sends,
     at most ``max_per_minute`` sends in any 60 s, at most ``daily_cap`` sends per UTC day (0 = no
     cap). ``flood_wait_until``: no request leaves before it. ``lease_owner``/``lease_expires_at``:
     the one process allowed to use the auth key (two connections with one key get it revoked).
@@ -62,7 +62,8 @@ class TelegramSession(models.Model):
     backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.TELETHON)
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, for user accounts.")
     api_id = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: TELEGRAM_API_ID.")
-    api_hash = models.CharField(max_length=64, blank=True, help_text="Empty: TELEGRAM_API_HASH.")
+    # Encrypted like the session string: with api_id and a phone code it logs an account in.
+    api_hash_encrypted = models.TextField(blank=True, editable=False)
     session_string_encrypted = models.TextField(blank=True, editable=False)
     bot_token_encrypted = models.TextField(blank=True, editable=False)
     login_phone_code_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -96,6 +97,14 @@ class TelegramSession(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The admin actions' permissions (README "Roles and permissions"): each touches Telegram
+        # or a live worker's auth key, so "view" or "change" alone allows none of them.
+        permissions = [
+            ("login_telegramsession", "Can log a session in to Telegram"),
+            ("operate_telegramsession", "Can check, disable and re-activate a session"),
+            ("release_lease_telegramsession", "Can release a session's lease"),
+            ("unquarantine_telegramsession", "Can un-quarantine a spam-limited session, with a reason"),
+        ]
 
     def __str__(self) -> str:
         label = " [simulator]" if self.is_simulated else ""
@@ -113,6 +122,15 @@ class TelegramSession(models.Model):
     @session_string.setter
     def session_string(self, value: str) -> None:
         self.session_string_encrypted = crypto.encrypt(value)
+
+    @property
+    def api_hash(self) -> str:
+        """This session's own API hash ("" when it uses ``TELEGRAM_API_HASH``)."""
+        return crypto.decrypt(self.api_hash_encrypted)
+
+    @api_hash.setter
+    def api_hash(self, value: str) -> None:
+        self.api_hash_encrypted = crypto.encrypt(value.strip())
 
     @property
     def bot_token(self) -> str:

@@ -14,19 +14,17 @@ from sessions_app.models import TelegramSession
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt session strings and bot tokens under the newest FIELD_ENCRYPTION_KEY."
+    help = "Re-encrypt session strings, bot tokens and API hashes under the newest FIELD_ENCRYPTION_KEY."
 
     def handle(self, *args, **options) -> None:
         if len(crypto.get_keys()) < 2:
             self.stdout.write("Only one key configured: secrets are re-encrypted under it anyway.")
         count = 0
-        rows = TelegramSession.objects.values_list("pk", "session_string_encrypted", "bot_token_encrypted")
-        for pk, session_string, bot_token in rows.iterator():
+        secrets = ("session_string_encrypted", "bot_token_encrypted", "api_hash_encrypted")
+        rows = TelegramSession.objects.values_list("pk", *secrets)
+        for pk, *values in rows.iterator():
             try:
-                fields = {
-                    "session_string_encrypted": crypto.rotate(session_string),
-                    "bot_token_encrypted": crypto.rotate(bot_token),
-                }
+                fields = {name: crypto.rotate(value) for name, value in zip(secrets, values, strict=True)}
             except crypto.InvalidToken:
                 raise CommandError(
                     f"Session id {pk}: no configured key opens its secrets; nothing more was changed."

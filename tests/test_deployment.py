@@ -1,0 +1,141 @@
+"""Deployment settings: the secret key guard (sessions_app.E002) and the production settings the
+README documents, which make ``check --deploy`` clean. Commands run as their own processes with
+the real ``tgcampaigns.settings``, as an operator would start them."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_DEFAULT = "insecure-local-only-key-set-SECRET_KEY-in-production"
+# An unset (or empty) SECRET_KEY is the repository's default (tgcampaigns/settings.py).
+BAD_KEYS = {
+    "the repository's default": PUBLIC_DEFAULT,
+    "django's placeholder": "django-insecure-" + "x1y2z3" * 10,
+    "weak": "short-key",
+}
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """``manage.py ARGS`` with the production settings module and exactly ``env`` on top of a
+    clean environment (no test settings, no inherited SECRET_KEY/DEBUG)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG"))}
+    base |= {"DJANGO_SETTINGS_MODULE": "tgcampaigns.settings", "PYTHONUNBUFFERED": "1"} | env
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+# Finding 3: the secret key --------------------------------------------------------------------
+@pytest.mark.parametrize("key", BAD_KEYS.values(), ids=BAD_KEYS.keys())
+def test_with_debug_off_a_missing_default_or_weak_secret_key_is_an_error(settings, key):
+    settings.DEBUG, settings.SECRET_KEY = False, key
+
+    errors = [e for e in checks.run_checks() if e.id == "sessions_app.E002"]
+
+    assert errors and errors[0].level == checks.ERROR
+    with pytest.raises(SystemCheckError, match="sessions_app.E002"):
+        call_command("check")
+    with pytest.raises(SystemCheckError, match="sessions_app.E002"):
+        call_command("check", "--deploy")
+
+
+def test_with_debug_on_the_default_key_serves_local_runs(settings):
+    settings.DEBUG, settings.SECRET_KEY = True, PUBLIC_DEFAULT
+
+    assert not [e for e in checks.run_checks() if e.id == "sessions_app.E002"]
+
+
+def test_a_random_key_passes(settings):
+    settings.DEBUG, settings.SECRET_KEY = False, secrets.token_urlsafe(50)
+
+    assert not [e for e in checks.run_checks() if e.id == "sessions_app.E002"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["runserver", "127.0.0.1:0", "--noreload"], ["qcluster"], ["check", "--deploy"], ["migrate", "--plan"]],
+    ids=["runserver", "qcluster", "check --deploy", "migrate"],
+)
+@pytest.mark.parametrize("key", ["", PUBLIC_DEFAULT], ids=["unset", "default"])
+def test_the_app_and_the_workers_refuse_to_start_on_a_missing_or_public_key(command, key):
+    done = manage(*command, env={"DEBUG": "false", "SECRET_KEY": key})
+
+    assert done.returncode != 0
+    assert "sessions_app.E002" in done.stderr
+
+
+def test_the_wsgi_application_refuses_a_public_key():
+    code = "import tgcampaigns.wsgi"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "tgcampaigns.settings", "DEBUG": "false", "SECRET_KEY": PUBLIC_DEFAULT}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+    assert done.returncode != 0 and "sessions_app.E002" in done.stderr
+
+
+# Finding 12: the documented production settings ---------------------------------------------
+def documented_production_env() -> dict[str, str]:
+    """The variables of the README's production ``.env`` example, placeholders filled in."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```ini\n# production \.env\n(.*?)```", readme, re.S)
+    assert block, "README.md has no ```ini block starting with '# production .env'"
+    fill = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "TELEGRAM_API_ID": "12345",
+        "TELEGRAM_API_HASH": "0123456789abcdef0123456789abcdef",
+    }
+    env = {}
+    for line in block.group(1).splitlines():
+        line = line.split("  #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.partition("=")
+        env[name.strip()] = fill.get(name.strip(), value.strip()) if "<" in value else value.strip()
+    return env
+
+
+def test_the_documented_production_settings_make_check_deploy_clean():
+    env = documented_production_env()
+    # The database and broker are not reached by the checks; a local SQLite file stands in.
+    env |= {"DATABASE_URL": "sqlite:////tmp/tgc-deploy-check.sqlite3", "REDIS_URL": ""}
+
+    done = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "System check identified no issues" in done.stdout
+
+
+def test_the_readme_production_section_lists_every_security_setting():
+    env = documented_production_env()
+
+    for name in (
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_PROXY_SSL_HEADER",
+        "FIELD_ENCRYPTION_KEY",
+    ):
+        assert name in env, name
