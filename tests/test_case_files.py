@@ -61,13 +61,6 @@ ANSWERED_BY = {
 # Cases added with the import, media and trust issues whose tests are still being written: strict
 # xfail, so each one fails loudly here the moment its test lands and this set must shrink.
 AWAITING_TESTS = {
-    "recipients/digits_no_region.csv",
-    "recipients/excel_mangled_ids.csv",
-    "recipients/excel_mangled_phones.csv",
-    "recipients/huge_cell.xlsx",
-    "recipients/two_id_columns.csv",
-    "recipients/unclosed_quote.csv",
-    "recipients/western_cp1252.csv",
     "media/animated.webp",
     "media/lossless.webp",
     "media/orientation_6.jpg",

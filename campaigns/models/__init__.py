@@ -10,7 +10,15 @@ from .campaign import (
     ParseMode,
     Strategy,
 )
-from .lists import ConsentBasis, Recipient, RecipientKind, RecipientList, Suppression
+from .lists import (
+    ConsentBasis,
+    ImportStatus,
+    Recipient,
+    RecipientIdentity,
+    RecipientKind,
+    RecipientList,
+    Suppression,
+)
 from .results import (
     CODE_CANCELLED,
     CODE_DUPLICATE,
@@ -39,10 +47,12 @@ __all__ = [
     "CampaignStatus",
     "ConsentBasis",
     "DeliveryAttempt",
+    "ImportStatus",
     "MediaType",
     "MessageResult",
     "ParseMode",
     "Recipient",
+    "RecipientIdentity",
     "RecipientKind",
     "RecipientList",
     "ResultStatus",

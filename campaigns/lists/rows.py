@@ -1,0 +1,168 @@
+"""One data row of a recipient file → one recipient: its key, its other identities, its status.
+
+A row is one recipient whichever identity columns it fills. Each filled identity cell is
+normalised as its column's role reads it; the valid identities are sorted by the identity order
+(then by column), the first is the row's key and the others are kept as its other identities.
+An identity cell that is invalid while another is valid leaves a note on the (valid) row; a row
+with no valid identity is invalid with the reason (each column's reason, named by its header,
+when there are several identity columns).
+
+De-duplication sees every identity: a row is a duplicate of the first row that had any of its
+identities, and the identities it adds point at that first row too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .columns import FIELD
+from .limits import Limits
+from .mapping import Mapping
+from .normalise import normalise
+from .reading import BrokenRow, NotedRow, cell_text
+
+VALID, INVALID, DUPLICATE = "valid", "invalid", "duplicate"  # Recipient.Status values
+ERROR_MAX = 300  # Recipient.error
+RAW_MAX = 500  # Recipient.raw_value
+# C0 control characters except tab, LF and CR, which are CSV structure or cell content.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CONTROL_CHARACTERS_NOTE = "removed control characters"
+
+
+def clean(text: str) -> tuple[str, bool]:
+    """``text`` without C0 control characters (tab, LF and CR stay), and whether any were there."""
+    if not _CONTROL_CHARACTERS.search(text):
+        return text, False
+    return _CONTROL_CHARACTERS.sub("", text), True
+
+
+class RowReader:
+    """Reads the data rows of one file, in order, with one column layout (``mapping.roles`` for
+    ``names``, the unique header names) and remembers the identities seen for de-duplication.
+
+    :meth:`read` returns ``(row, others, status)``: ``row`` is (row_number, raw_value, key, kind,
+    status, error, fields) as :class:`campaigns.lists.writing.RowWriter` takes it, ``others`` the
+    other identities as [(key, kind), …]."""
+
+    def __init__(self, mapping: Mapping, names: list[str], limits: Limits):
+        self.region = mapping.default_region or None
+        self.rank = {kind: i for i, kind in enumerate(mapping.identity_order)}
+        self.identity = [
+            (i, mapping.roles[i], names[i] or f"column {i + 1}") for i in mapping.identity_columns()
+        ]
+        self.skip = {i for i, role in enumerate(mapping.roles) if role != FIELD}
+        self.names = names
+        self.max_cell = limits.max_cell_chars
+        self.limits = limits
+        self.seen: dict[str, int] = {}
+
+    def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
+        notes: list[str] = []
+        if isinstance(cells, NotedRow):
+            notes.append(cells.note)
+        texts, cleaned = [], False
+        for index, _reading, _header in self.identity:
+            text, had = clean(cell_text(cells[index]) if index < len(cells) else "")
+            texts.append(text.strip())
+            cleaned = cleaned or had
+        raw = " / ".join(t for t in texts if t)[:RAW_MAX]
+        fields: dict[str, str] = {}
+        try:
+            fields, fields_cleaned = self._fields(cells)
+            cleaned = cleaned or fields_cleaned
+            longest = max((len(cell_text(c)) for c in cells), default=0)
+            if isinstance(cells, BrokenRow):
+                error, fields = cells.reason, {}
+            elif longest > self.max_cell:
+                error, fields = self.limits.cell_too_long(longest), {}
+            else:
+                return self._identify(number, raw, texts, fields, notes, cleaned)
+        except Exception as exc:  # a broken row must never sink the upload
+            error = f"unreadable row: {clean(str(exc))[0]}"
+        if cleaned:
+            notes.append(CONTROL_CHARACTERS_NOTE)
+        return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
+
+    def _identify(
+        self, number: int, raw: str, texts: list[str], fields: dict, notes: list[str], cleaned: bool
+    ) -> tuple[tuple, list[tuple[str, str]], str]:
+        found: list[tuple[int, int, str, str]] = []
+        problems: list[str] = []
+        for position, ((_index, reading, header), text) in enumerate(zip(self.identity, texts)):
+            if not text:
+                continue
+            result = normalise(text, self.region, reading=reading)
+            if result.error:
+                problems.append(f"{header}: {result.error}" if len(self.identity) > 1 else result.error)
+            else:
+                found.append((self.rank[result.kind], position, result.key, result.kind))
+        if cleaned:
+            notes.append(CONTROL_CHARACTERS_NOTE)
+        if not found:
+            error = "; ".join(problems) if problems else "empty recipient"
+            return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
+        found.sort()
+        key, kind = found[0][2], found[0][3]
+        others = list({k: (k, c) for _r, _p, k, c in found[1:] if k != key}.values())
+        first = next((self.seen[k] for k in (key, *(k for k, _ in others)) if k in self.seen), None)
+        status, error = VALID, ""
+        if first is not None:
+            status, error = DUPLICATE, f"duplicate of row {first}"
+        for identity in (key, *(k for k, _ in others)):
+            self.seen.setdefault(identity, first if first is not None else number)
+        return (number, raw, key, kind, status, _joined(error, problems + notes), fields), others, status
+
+    def _fields(self, cells: Sequence) -> tuple[dict[str, str], bool]:
+        """The row's personalisation columns, header → value, values exactly as in the file (no
+        trimming: a name's newline or a formula-looking text is data; exports neutralise
+        formulas) but for control characters, which are removed; and whether any were."""
+        fields: dict[str, str] = {}
+        any_cleaned = False
+        names = self.names
+        for i in range(max(len(cells), len(names))):
+            if i in self.skip:
+                continue
+            value, cleaned = clean(cell_text(cells[i]) if i < len(cells) else "")
+            any_cleaned = any_cleaned or cleaned
+            name = names[i] if i < len(names) else ""
+            if not name:
+                if not value:
+                    continue
+                name = f"column_{i + 1}"
+            fields[name] = value
+        return fields, any_cleaned
+
+
+def _joined(error: str, notes: list[str]) -> str:
+    """``error`` and the ``notes`` after it, fitted to :data:`ERROR_MAX` characters; the notes are
+    never the part cut off (the control-characters note last of all)."""
+    tail = "; ".join(notes)
+    if not error:
+        return tail[-ERROR_MAX:] if len(tail) > ERROR_MAX else tail
+    if not tail:
+        return error[:ERROR_MAX]
+    return f"{error[: max(0, ERROR_MAX - len(tail) - 2)]}; {tail}"[-ERROR_MAX:]
+
+
+def field_names(headers: list[str]) -> list[str]:
+    """Header names made unique (a repeated header gets `` (column N)``); blanks stay blank."""
+    seen: set[str] = set()
+    names = []
+    for i, header in enumerate(headers):
+        name = header
+        if name and name in seen:
+            name = f"{header} (column {i + 1})"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def personalisation_names(mapping: Mapping, names: list[str]) -> list[Any]:
+    """The personalisation fields' names in file order."""
+    return [
+        name
+        for i, name in enumerate(names)
+        if name and (i >= len(mapping.roles) or mapping.roles[i] == FIELD)
+    ]
