@@ -34,14 +34,13 @@ is undone or refused first (:mod:`.excel`). No database, no network: safe to cal
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata
 
+from . import phones
 from .excel import ExcelDamage, repair
 
 # The values of ``campaigns.models.RecipientKind``, repeated so this module needs no app registry.
@@ -289,11 +288,11 @@ def _digits(value: str, region: str | None, reading: str) -> Normalised:
     if compact[0] == "0" or not bare:
         return _phone(value, region) if region else _invalid(NO_COUNTRY_CODE)
     if region:
-        national = _national(compact, region, with_trunk=True)
+        national = phones.national(compact, region, with_trunk=True)
         if national is not None:
             return Normalised(key=national, kind=PHONE, ambiguous=_user_id(compact).is_valid)
         return _user_id(compact)
-    elsewhere = trunk_phone_elsewhere(compact)
+    elsewhere = phones.trunk_phone_elsewhere(compact)
     if elsewhere is not None:
         e164, where = elsewhere
         return _invalid(
@@ -314,7 +313,7 @@ def _phone_digits(compact: str, region: str | None, *, bare: bool, international
         if attempt == "international":
             key = _phone("+" + compact, None).key if bare else None
         else:
-            key = _national(compact, region, with_trunk=attempt == "national") if region else None
+            key = phones.national(compact, region, with_trunk=attempt == "national") if region else None
         if key:
             return Normalised(key=key, kind=PHONE)
     if not region:
@@ -322,79 +321,6 @@ def _phone_digits(compact: str, region: str | None, *, bare: bool, international
     return _phone(compact, region)
 
 
-@functools.cache
-def _trunk_prefix(region: str) -> str:
-    """The region's trunk (national) prefix when its national numbers need one ("0" in DE, "8"
-    in RU); "" where they are written without (NANP's "1" is optional, Norway has none)."""
-    metadata = PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.country_code == 1:
-        return ""
-    return metadata.national_prefix or ""
-
-
-def _national(compact: str, region: str, *, with_trunk: bool) -> str | None:
-    """The E.164 key of ``compact`` as a national number of ``region``, or None when it is not a
-    valid one. ``with_trunk``: only when written with the region's trunk prefix (if it has one)."""
-    trunk = _trunk_prefix(region)
-    if with_trunk and trunk and not compact.startswith(trunk):
-        return None
-    if not with_trunk and trunk and compact.startswith(trunk):
-        return None
-    result = _phone(compact, region)
-    return result.key or None
-
-
-@functools.cache
-def _regions_by_trunk() -> dict[str, tuple[str, ...]]:
-    """Trunk prefix → the main region of each country code using it, for the prefixes other than
-    "0" (a leading 0 already reads as a national number): {"1": ("US",), "8": ("BY", "RU", "TM")}.
-    One region per country code is enough: ``is_valid_number`` checks a number against every
-    region of its country code."""
-    found: dict[str, set[str]] = {}
-    for regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.values():
-        main = regions[0]
-        metadata = PhoneMetadata.metadata_for_region(main)
-        trunk = (metadata.national_prefix or "") if metadata else ""
-        if trunk and not trunk.startswith("0"):
-            found.setdefault(trunk, set()).add(main)
-    return {trunk: tuple(sorted(regions)) for trunk, regions in found.items()}
-
-
-def trunk_phone_elsewhere(compact: str) -> tuple[str, str] | None:
-    """(E.164, region) when the bare digits ``compact`` are a valid national number, written with
-    its trunk prefix, of a region whose numbers need one (``89161230001``: +79161230001 in RU);
-    else None. Bare digits are a user id only when they are not such a number."""
-    for trunk, regions in _regions_by_trunk().items():
-        if compact.startswith(trunk):
-            for region in regions:
-                result = _phone(compact, region)
-                if result.is_valid:
-                    number = phonenumbers.parse(result.key, None)
-                    return result.key, phonenumbers.region_code_for_number(number) or region
-    return None
-
-
-_PARSE_ERRORS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short for a phone number",
-    NumberParseException.TOO_SHORT_NSN: "too short for a phone number",
-    NumberParseException.TOO_LONG: "too long for a phone number",
-}
-
-
 def _phone(value: str, region: str | None) -> Normalised:
-    try:
-        number = phonenumbers.parse(value, region)
-    except NumberParseException as exc:
-        return _invalid(_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if number.extension:
-        # E.164 has no extensions and Telegram accounts are tied to a plain number; dropping the
-        # extension would message whoever answers the switchboard's main line.
-        return _invalid("phone numbers with an extension cannot be messaged on Telegram")
-    if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_country_code(number.country_code)
-        place = f" in {where}" if where and where != "ZZ" else ""
-        return _invalid(f"not a valid phone number: {e164} is not a number in use{place}")
-    return Normalised(key=e164, kind=PHONE)
+    key, error = phones.parse(value, region)
+    return Normalised(key=key, kind=PHONE) if key else _invalid(error)
