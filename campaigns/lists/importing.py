@@ -85,6 +85,10 @@ class ImportReport:
         return data
 
 
+class ColumnsChanged(ImportRefused):
+    """The file's header row is not the one a mapping's roles were chosen for."""
+
+
 @dataclass
 class Layout:
     """How one file's columns are read: the mapping as it applies (``header`` and ``roles``
@@ -197,7 +201,7 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
             header = not is_explicit_form(cell_text(cells[0]) if cells else "")
         roles = guessed or [ANY] + [FIELD] * (len(headers) - 1)
     elif header is not False and mapping.headers and tuple(headers) != mapping.headers:
-        raise ImportRefused(
+        raise ColumnsChanged(
             "the file's columns are not those the mapping was made for: "
             + ", ".join(f'"{h}"' for h in headers)
         )

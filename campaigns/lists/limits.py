@@ -42,15 +42,16 @@ class Limits:
             ),
         )
 
-    def too_large(self, size: int) -> str:
+    def too_large(self, size: int, *, at_least: bool = False) -> str:
         return (
-            f"the file is {size_text(size)}; a recipient file may be at most {size_text(self.max_bytes)} "
+            f"the file is {'more than ' if at_least else ''}{size_text(size)}; a recipient file may be at most {size_text(self.max_bytes)} "
             "(TGC_IMPORT_MAX_BYTES): split it, or save it as CSV, which is smaller"
         )
 
-    def too_many_rows(self) -> str:
+    def too_many_rows(self, about: int | None = None) -> str:
+        rows = f"about {about:,} rows" if about is not None else f"more than {self.max_rows:,} rows"
         return (
-            f"the file has more than {self.max_rows:,} rows, the most one list may hold "
+            f"the file has {rows}; one list may hold at most {self.max_rows:,} "
             "(TGC_IMPORT_MAX_ROWS): split it into several lists"
         )
 

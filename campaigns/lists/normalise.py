@@ -97,8 +97,8 @@ NO_COUNTRY_CODE = "no country code: set the list's default region or write +…"
 class Normalised:
     """The outcome for one raw value: ``key`` and ``kind`` when valid, else ``error`` (a reason
     staff can read, e.g. ``"username too short: 3 characters, Telegram needs 5–32"``).
-    ``ambiguous``: bare digits read as a phone in the default region that could also be a user id
-    (the mapping step asks about such a column)."""
+    ``ambiguous``: bare digits that could be a phone or a user id: read as a phone in the default
+    region, or refused for want of one (the mapping step asks about such a column)."""
 
     key: str = ""
     kind: str = ""
@@ -295,10 +295,11 @@ def _digits(value: str, region: str | None, reading: str) -> Normalised:
     elsewhere = phones.trunk_phone_elsewhere(compact)
     if elsewhere is not None:
         e164, where = elsewhere
-        return _invalid(
+        reason = (
             f"{compact} is a phone number in {where} written without its country code ({e164}), or a user "
             "id: set the list's default region to read it as a phone, or choose “user id” for the column"
         )
+        return Normalised(error=reason, ambiguous=True)
     return _user_id(compact)
 
 

@@ -26,6 +26,7 @@ class Table:
     delimiter: str = ""
     sheet: str = ""
     sheets: list[str] = field(default_factory=list)
+    declared_rows: int = 0  # a workbook sheet's rows as its <dimension> says (0: unknown)
 
 
 def cell_text(cell: str | int | float | None | Any) -> str:

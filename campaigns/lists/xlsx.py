@@ -66,6 +66,7 @@ def open_workbook(
         shown = ", ".join(f'"{n}"' for n in names)
         raise ImportRefused(f'no sheet named "{sheet}" (the sheets are {shown})')
     chosen = workbook[sheet] if sheet is not None else _recipient_sheet(workbook, names_recipients)
+    declared = chosen.max_row or 0
     chosen.reset_dimensions()  # some writers store a wrong <dimension>; read every row
 
     def rows() -> Iterator[tuple[int, list]]:
@@ -75,7 +76,7 @@ def open_workbook(
         finally:
             workbook.close()
 
-    return Table(rows=rows(), file_format="xlsx", sheet=chosen.title, sheets=names)
+    return Table(rows=rows(), file_format="xlsx", sheet=chosen.title, sheets=names, declared_rows=declared)
 
 
 def check_workbook(target: Any, limits: Limits) -> None:

@@ -60,6 +60,7 @@ class RecipientList(models.Model):
     import_progress = models.PositiveIntegerField(default=0)
     import_total = models.PositiveIntegerField(default=0)
     import_error = models.TextField(blank=True)
+    import_updated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
