@@ -975,7 +975,9 @@ def test_the_export_action_downloads_the_selected_results(client, finished):
     assert len(csv_rows(response)) == 2
 
 
-def test_export_escapes_formula_cells_from_messy_excel(client, cases_dir, users_alpha_beta):
+def test_messy_excel_exports_as_stored_in_csv_and_as_inert_text_in_xlsx(client, cases_dir, users_alpha_beta):
+    from openpyxl import load_workbook
+
     upload(client, cases_dir, "messy_excel.csv", default_region="DE")
     campaign = make_campaign("Messy", [RecipientList.objects.get()], users_alpha_beta)
     engine.launch(campaign, enqueue=False)
@@ -983,12 +985,32 @@ def test_export_escapes_formula_cells_from_messy_excel(client, cases_dir, users_
 
     rows = csv_rows(client.get(reverse("campaigns:export", args=[campaign.pk])))
 
-    # Keys starting with @ or + are escaped too: Excel would evaluate them.
-    leo = next(r for r in rows if r["key"] == "'@leo_p")
+    # Machines get the keys as stored, to match them back into a CRM: no leading '.
+    leo = next(r for r in rows if r["key"] == "@leo_p")
     name_column = next(k for k in leo if k.lower() == "name")
-    assert leo[name_column] == """'=HYPERLINK("http://example.invalid","x")"""
-    assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values() if v)
+    assert leo[name_column] == """=HYPERLINK("http://example.invalid","x")"""
+    assert {r["key"] for r in rows if r["status"] == "sent"} >= {"@alice_w", "+49301234567", "5234567890123"}
     assert sum(r["status"] == "sent" for r in rows) == 8
+
+    # People get the same values as text cells: the formula is text, never run.
+    response = client.get(reverse("campaigns:export", args=[campaign.pk]), {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)))["Results"]
+    header = [c.value for c in sheet[1]]
+    leo_row = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "@leo_p")
+    formula = leo_row[header.index(name_column)]
+    assert (formula.value, formula.data_type) == ("""=HYPERLINK("http://example.invalid","x")""", "s")
+
+
+def test_the_results_changelist_offers_the_excel_export_of_the_same_results(client, finished, alpha):
+    url = reverse("admin:campaigns_messageresult_changelist")
+    filters = {"campaign__id__exact": finished.pk, "session__id__exact": alpha.pk}
+
+    page = client.get(url, filters).content.decode()
+    link = reverse("admin:campaigns_messageresult_export") + "?" + urlencode(filters) + "&format=xlsx"
+    response = client.get(link)
+
+    assert f'href="{link.replace("&", "&amp;")}"' in page
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def test_exporting_several_selected_campaigns_gives_one_csv_with_a_campaign_column(
@@ -1004,7 +1026,7 @@ def test_exporting_several_selected_campaigns_gives_one_csv_with_a_campaign_colu
 
     rows = csv_rows(response)
     assert [r["campaign"] for r in rows] == ["Finished"] * 5 + ["Other"]
-    assert rows[-1]["key"] == "'@bob_user"
+    assert rows[-1]["key"] == "@bob_user"
 
 
 def test_viewers_may_export_but_anonymous_users_may_not(client, rita, finished):
@@ -1047,6 +1069,41 @@ def test_bulk_suppression_adds_the_valid_keys_and_lists_the_rest(client):
     }
     shown = " ".join(messages_of(response))
     assert "2 added, 1 already suppressed" in shown and "@abc" in shown
+
+
+def test_bulk_suppression_reads_national_digits_in_the_region_like_the_list_that_keys_them(client, cases_dir):
+    upload(client, cases_dir, "basic.csv")  # +1 212 555 0123 is keyed +12125550123
+    listed = Recipient.objects.get(row_number=4).key
+
+    client.post(
+        reverse("admin:campaigns_suppression_bulk_add"),
+        {"keys": "2125550123\n(202) 555-0143", "reading": "any", "default_region": "US"},
+    )
+
+    assert set(Suppression.objects.values_list("key", flat=True)) == {listed, "+12025550143"}
+
+
+def test_bulk_suppression_repairs_spreadsheet_damage_and_reports_every_entry(client):
+    text = "4915112345678.0\n4.91511E+12\n'+4915112345679\n+4915112345678\n1,234,567"
+
+    response = client.post(
+        reverse("admin:campaigns_suppression_bulk_add"),
+        {"keys": text, "reading": "phone", "default_region": ""},
+    )
+
+    assert set(Suppression.objects.values_list("key", flat=True)) == {"+4915112345678", "+4915112345679"}
+    report = response.context["report"]
+    assert report["counts"] == {"added": 2, "existing": 0, "invalid": 2, "duplicate": 1}
+    assert [(r["number"], r["outcome"]) for r in report["rows"]] == [
+        (1, "added"),
+        (2, "invalid"),
+        (3, "added"),
+        (4, "duplicate"),
+        (5, "invalid"),
+    ]
+    page = response.content.decode()
+    assert "4.91511E+12 is a number in scientific notation" in page
+    assert "duplicate of entry 1" in page
 
 
 def test_a_result_page_shows_the_message_as_rendered_for_that_recipient(client, olga, people, alpha):

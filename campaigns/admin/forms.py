@@ -143,21 +143,3 @@ def normalised_key(raw: str) -> str:
     if not result.is_valid:
         raise forms.ValidationError(f"{raw.strip()!r}: {result.error}")
     return result.key
-
-
-class SuppressionBulkForm(forms.Form):
-    """Many opt-outs at once, one per line (commas and semicolons also separate)."""
-
-    keys = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 60}),
-        help_text="One recipient per line: @username, t.me link, +phone or user id.",
-    )
-    note = forms.CharField(max_length=300, required=False)
-
-    def clean_keys(self) -> list[tuple[str, str]]:
-        """(raw, key or "") per non-empty entry; invalid ones are reported, not fatal."""
-        raw = self.cleaned_data["keys"].replace(",", "\n").replace(";", "\n")
-        entries = [line.strip() for line in raw.splitlines() if line.strip()]
-        if not entries:
-            raise forms.ValidationError("Enter at least one recipient.")
-        return [(entry, normalise(entry).key) for entry in entries]

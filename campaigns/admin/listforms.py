@@ -1,6 +1,8 @@
 """The recipient list upload in two steps: the file (:class:`RecipientListUploadForm`), then the
 mapping step (:class:`RecipientListMappingForm`): the first rows as decoded, the encoding, delimiter,
-sheet and header row, one role per column, the identity order and the default region.
+sheet and header row, one role per column, the identity order and the default region. And the
+suppression list's "Add many" (:class:`SuppressionBulkForm`), which reads pasted recipients the
+same way.
 
 Each form validates through the service that owns the rule (:mod:`campaigns.lists`), so the admin
 shows the same reasons the import acts on.
@@ -15,7 +17,8 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 
-from ..lists.columns import ROLE_LABELS
+from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
+from ..lists.entries import Entry, read_entries
 from ..lists.limits import Limits, size_text
 from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping, MappingError
 from ..lists.preview import Preview, preview_file
@@ -220,3 +223,47 @@ def clean_region(value: str) -> str:
     if region and region not in phonenumbers.SUPPORTED_REGIONS:
         raise forms.ValidationError("Use a two-letter country code such as DE or US.")
     return region
+
+
+class SuppressionBulkForm(forms.Form):
+    """Many opt-outs at once, read like a recipient file's column: one per line (``;``, tabs and
+    commas also separate), with the same default region, reading and spreadsheet repairs, so a
+    phone is suppressed under the key its list gives it."""
+
+    keys = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 60}),
+        help_text="One recipient per line: @username, t.me link, phone or user id.",
+    )
+    reading = forms.ChoiceField(
+        choices=[(role, ROLE_LABELS[role]) for role in IDENTITY_ROLES],
+        required=False,
+        label="The entries are",
+        help_text="How bare digits and words are read, as for a column of an uploaded list.",
+    )
+    default_region = forms.CharField(
+        max_length=2,
+        required=False,
+        label="Default region",
+        help_text="Country (ISO code such as DE, US) of phone numbers written without +country code.",
+    )
+    note = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("initial", {"default_region": default_region()})
+        super().__init__(*args, **kwargs)
+
+    def clean_default_region(self) -> str:
+        return clean_region(self.cleaned_data["default_region"])
+
+    def entries(self) -> list[Entry]:
+        """Every entry with its key or reason (valid form only)."""
+        data = self.cleaned_data
+        return read_entries(
+            data["keys"], default_region=data["default_region"] or None, reading=data["reading"]
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "keys" in data and not read_entries(data["keys"]):
+            self.add_error("keys", "Enter at least one recipient.")
+        return data

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 
 from ..content import template
-from ..exports import results_csv_response
+from ..exports import results_response
 from ..models import Campaign, DeliveryAttempt, MessageResult
 
 
@@ -185,20 +185,27 @@ class MessageResultAdmin(admin.ModelAdmin):
         return [export] + super().get_urls()
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
-        """The results the changelist shows for the same query string (filters, search), as CSV."""
+        """The results the changelist shows for the same query string (filters, search), as CSV
+        or, with ``format=xlsx``, as XLSX."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        request.GET = request.GET.copy()
+        file_format = "xlsx" if request.GET.pop("format", [""])[-1] == "xlsx" else "csv"
         try:
             results = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
             return redirect("admin:campaigns_messageresult_changelist")
-        return self._csv(request, results)
+        return self._csv(request, results, file_format)
 
-    def _csv(self, request: HttpRequest, results: QuerySet[MessageResult]) -> HttpResponse:
+    def _csv(
+        self, request: HttpRequest, results: QuerySet[MessageResult], file_format: str = "csv"
+    ) -> HttpResponse:
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         # Unless the changelist is filtered to one campaign, each row says which one it is.
         one_campaign = request.GET.get("campaign__id__exact", "").isdigit()
-        return results_csv_response(results, f"results-{stamp}.csv", with_campaign=not one_campaign)
+        return results_response(
+            results, f"results-{stamp}.csv", with_campaign=not one_campaign, file_format=file_format
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = dict(extra_context or {})
