@@ -61,10 +61,6 @@ ANSWERED_BY = {
 # Cases added with the import, media and trust issues whose tests are still being written: strict
 # xfail, so each one fails loudly here the moment its test lands and this set must shrink.
 AWAITING_TESTS = {
-    "media/animated.webp",
-    "media/lossless.webp",
-    "media/orientation_6.jpg",
-    "media/zip_named.pdf",
     "messages/filter_bomb.txt",
 }
 

@@ -15,6 +15,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 
+from ..content import images
 from ..content import media as media_service
 from ..lists.normalise import normalise
 from ..models import Campaign, ImportStatus, MediaType, RecipientList, Suppression
@@ -120,7 +121,8 @@ def inspect_upload(upload, media_type: str | None) -> dict:
     else:  # the stored FieldFile, when only the type changed
         info = media_service.inspect_media(upload.path, media_type)
     result = info.as_json()
-    result["file_name"] = Path(upload.name).name  # the staff's name, not the temporary one
+    # The staff's name, not the temporary one (with the converted file's extension, if converted).
+    result["file_name"] = images.sent_name(Path(upload.name).name, info.conversion, info.mime_type)
     return result
 
 
