@@ -17,10 +17,11 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 
+from ..lists import jobs
 from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
 from ..lists.entries import Entry, read_entries
 from ..lists.limits import Limits, size_text
-from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping, MappingError
+from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping
 from ..lists.preview import Preview, preview_file
 from ..lists.table import ImportRefused
 from ..models import ImportStatus, RecipientList
@@ -74,7 +75,7 @@ class RecipientListUploadForm(forms.ModelForm):
         try:
             start = Mapping(default_region=default_region())
             preview = preview_file(recipient_list.file, start)
-            earlier = earlier_mapping(preview)
+            earlier = jobs.earlier_mapping(preview.mapping)
             if earlier is not None:
                 try:
                     preview = preview_file(recipient_list.file, earlier)
@@ -93,25 +94,6 @@ class RecipientListUploadForm(forms.ModelForm):
 def default_region() -> str:
     """``TGC_DEFAULT_REGION``, read at call time."""
     return (getattr(settings, "TGC_DEFAULT_REGION", "") or "").strip().upper()
-
-
-def earlier_mapping(preview: Preview) -> Mapping | None:
-    """The mapping of the latest imported list whose file had the same header row, if any."""
-    headers = list(preview.mapping.headers)
-    if not headers:
-        return None
-    earlier = (
-        RecipientList.objects.filter(import_status=ImportStatus.DONE, mapping__headers=headers)
-        .order_by("-created_at")
-        .values_list("mapping", "name")
-        .first()
-    )
-    if earlier is None:
-        return None
-    try:
-        return Mapping.from_json(earlier[0]).with_(headers=tuple(headers))
-    except MappingError:
-        return None
 
 
 _ENCODINGS = [

@@ -24,7 +24,7 @@ from django_q.tasks import async_task
 from ..models import ImportStatus, RecipientList
 from .importing import ImportReport, forget_rows, import_recipient_list
 from .limits import inline_max_bytes
-from .mapping import Mapping
+from .mapping import Mapping, MappingError
 from .table import ImportRefused
 
 log = logging.getLogger(__name__)
@@ -123,3 +123,23 @@ def retry_import(recipient_list: RecipientList) -> bool:
     if again:
         enqueue_import(recipient_list.pk)
     return bool(again)
+
+
+def earlier_mapping(mapping: Mapping) -> Mapping | None:
+    """The mapping of the latest imported list whose file had the same header row as
+    ``mapping``'s (``mapping.headers``), for the next upload of the same CRM export; or None."""
+    headers = list(mapping.headers)
+    if not headers:
+        return None
+    earlier = (
+        RecipientList.objects.filter(import_status=ImportStatus.DONE, mapping__headers=headers)
+        .order_by("-created_at")
+        .values_list("mapping", flat=True)
+        .first()
+    )
+    if earlier is None:
+        return None
+    try:
+        return Mapping.from_json(earlier).with_(headers=tuple(headers))
+    except MappingError:
+        return None
