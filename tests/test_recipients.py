@@ -291,3 +291,66 @@ def test_a_float_suffix_never_adds_a_digit():
 )
 def test_each_reason_names_what_is_actually_wrong(raw, reading, reason):
     assert normalise(raw, None, reading=reading).error.startswith(reason)
+
+
+@given(
+    digits=st.text(alphabet="0123456789", min_size=1, max_size=15),
+    prefix=st.sampled_from(["", "0", "1", "8", "49", "7", "011", "810", "00"]),
+    region=st.sampled_from(["US", "CA", "DE", "FR", "RU", "IN", "NL", "GB", "BR", "IT"]),
+)
+@settings(max_examples=3000, deadline=None)
+def test_the_quick_national_number_reading_agrees_with_phonenumbers(digits, prefix, region):
+    import phonenumbers
+
+    from campaigns.lists.phones import quick_national
+
+    compact = prefix + digits
+    quick = quick_national(compact, region)
+    if quick is None:
+        return  # the shortcut does not apply: phonenumbers parses it
+    try:
+        number = phonenumbers.parse(compact, region)
+        expected = phonenumbers.format_number(number, 0) if phonenumbers.is_valid_number(number) else ""
+    except phonenumbers.NumberParseException:
+        expected = ""
+    assert quick == expected
+
+
+@given(
+    national=st.integers(min_value=1, max_value=10**12),
+    code=st.sampled_from([1, 7, 44, 49, 33, 39, 55, 61, 81, 91, 262, 590]),
+    region=st.sampled_from([None, "US", "CA", "RU", "GB", "DE"]),
+)
+@settings(max_examples=3000, deadline=None)
+def test_the_phone_validity_check_agrees_with_phonenumbers(national, code, region):
+    import phonenumbers
+
+    from campaigns.lists.phones import _is_valid
+
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=national)
+    assert _is_valid(number, region) == phonenumbers.is_valid_number(number)
+
+
+def test_the_phone_validity_check_agrees_with_phonenumbers_on_every_regions_example_numbers():
+    import phonenumbers
+
+    from campaigns.lists.phones import _is_valid
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for delta in (0, 1, 7, 10**4):
+                number = phonenumbers.PhoneNumber(
+                    country_code=example.country_code, national_number=example.national_number + delta
+                )
+                for hint in (None, region, "US"):
+                    assert _is_valid(number, hint) == phonenumbers.is_valid_number(number), (
+                        region,
+                        number,
+                        hint,
+                    )
+                    checked += 1
+    assert checked > 2000

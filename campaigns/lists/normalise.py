@@ -286,7 +286,10 @@ def _digits(value: str, region: str | None, reading: str) -> Normalised:
     if reading in (PHONE, PHONE_INTERNATIONAL):
         return _phone_digits(compact, region, bare=bare, international_first=reading == PHONE_INTERNATIONAL)
     if compact[0] == "0" or not bare:
-        return _phone(value, region) if region else _invalid(NO_COUNTRY_CODE)
+        if not region:
+            return _invalid(NO_COUNTRY_CODE)
+        quick = phones.quick_national(compact, region) if compact.isdigit() else None
+        return Normalised(key=quick, kind=PHONE) if quick else _phone(value, region)
     if region:
         national = phones.national(compact, region, with_trunk=True)
         if national is not None:

@@ -19,7 +19,7 @@ import codecs
 import csv
 import io
 import os
-import unicodedata
+import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +32,11 @@ from .xlsx import open_workbook
 
 __all__ = ["BrokenRow", "ImportRefused", "NotedRow", "Table", "cell_text", "is_blank", "open_table"]
 
-SAMPLE_BYTES = 1 << 20  # encoding and delimiter are detected on the first MiB
+SAMPLE_BYTES = 1 << 20
+# Control characters (Unicode category Cc) but tab, CR and LF, and the replacement character.
+_BINARY_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
+)  # encoding and delimiter are detected on the first MiB
 DELIMITERS = (",", ";", "\t")
 
 # Bytes the detected encoding cannot decode are read as this lone surrogate, which no strict
@@ -168,7 +172,7 @@ def _looks_binary(text: str) -> bool:
     of them; a text file with a few stray NULs stays far below, and those are removed per cell."""
     if not text:
         return False
-    bad = sum(1 for c in text if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\t\r\n"))
+    bad = len(_BINARY_CHARACTERS.findall(text))
     return bad > max(8, len(text) // 20)
 
 

@@ -62,17 +62,14 @@ class RowReader:
         notes: list[str] = []
         if isinstance(cells, NotedRow):
             notes.append(cells.note)
-        texts, cleaned = [], False
-        for index, _reading, _header in self.identity:
-            text, had = clean(cell_text(cells[index]) if index < len(cells) else "")
-            texts.append(text.strip())
-            cleaned = cleaned or had
+        values = [c if isinstance(c, str) else cell_text(c) for c in cells]
+        values, cleaned = _cleaned(values)
+        texts = [values[index].strip() if index < len(values) else "" for index, _r, _h in self.identity]
         raw = " / ".join(t for t in texts if t)[:RAW_MAX]
         fields: dict[str, str] = {}
         try:
-            fields, fields_cleaned = self._fields(cells)
-            cleaned = cleaned or fields_cleaned
-            longest = max((len(cell_text(c)) for c in cells), default=0)
+            fields = self._fields(values)
+            longest = max(map(len, values), default=0)
             if isinstance(cells, BrokenRow):
                 error, fields = cells.reason, {}
             elif longest > self.max_cell:
@@ -114,25 +111,30 @@ class RowReader:
             self.seen.setdefault(identity, first if first is not None else number)
         return (number, raw, key, kind, status, _joined(error, problems + notes), fields), others, status
 
-    def _fields(self, cells: Sequence) -> tuple[dict[str, str], bool]:
+    def _fields(self, values: list[str]) -> dict[str, str]:
         """The row's personalisation columns, header → value, values exactly as in the file (no
         trimming: a name's newline or a formula-looking text is data; exports neutralise
-        formulas) but for control characters, which are removed; and whether any were."""
+        formulas)."""
         fields: dict[str, str] = {}
-        any_cleaned = False
         names = self.names
-        for i in range(max(len(cells), len(names))):
+        for i in range(max(len(values), len(names))):
             if i in self.skip:
                 continue
-            value, cleaned = clean(cell_text(cells[i]) if i < len(cells) else "")
-            any_cleaned = any_cleaned or cleaned
+            value = values[i] if i < len(values) else ""
             name = names[i] if i < len(names) else ""
             if not name:
                 if not value:
                     continue
                 name = f"column_{i + 1}"
             fields[name] = value
-        return fields, any_cleaned
+        return fields
+
+
+def _cleaned(values: list[str]) -> tuple[list[str], bool]:
+    """``values`` without control characters (:func:`clean`), and whether any had some."""
+    if not any(_CONTROL_CHARACTERS.search(v) for v in values):
+        return values, False
+    return [_CONTROL_CHARACTERS.sub("", v) for v in values], True
 
 
 def _joined(error: str, notes: list[str]) -> str:
