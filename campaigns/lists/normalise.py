@@ -34,6 +34,7 @@ is undone or refused first (:mod:`.excel`). No database, no network: safe to cal
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -142,9 +143,11 @@ def normalise(
         return _invalid("empty recipient")
     if phone_column and reading == ANY:
         reading = PHONE
-    if value[0] == "@" and _USERNAME.fullmatch(value[1:].lower()):  # the common case, first
+    if value[0] == "@" and _USERNAME.fullmatch(value[1:].lower()):  # the common cases, first
         return Normalised(key="@" + value[1:].lower(), kind=USERNAME)
     region = _region(default_region)
+    if value.isascii() and value.isdigit():  # nothing to repair, no link: a user id or a phone
+        return _digits(value, region, reading)
     try:
         value = repair(value, separators=",.'\u00a0\u202f " if reading == USER_ID else ",")
     except ExcelDamage as exc:
@@ -181,6 +184,7 @@ def normalise(
     return _invalid("not a username, phone number or user id")
 
 
+@functools.lru_cache(maxsize=64)
 def _region(default_region: str | None) -> str | None:
     """``default_region`` upper-cased when phonenumbers knows it, else None."""
     region = (default_region or "").strip().upper()

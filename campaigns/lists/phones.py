@@ -84,7 +84,7 @@ def quick_national(compact: str, region: str) -> str | None:
     if not significant or significant[0] == "0" or len(significant) not in lengths:
         return None
     number = phonenumbers.PhoneNumber(country_code=code, national_number=int(significant))
-    return f"+{code}{significant}" if _is_valid(number, region) else ""
+    return f"+{code}{significant}" if _is_valid(number, region, significant) else ""
 
 
 @functools.cache
@@ -144,13 +144,14 @@ def parse(value: str, region: str | None) -> tuple[str, str]:
     return e164, ""
 
 
-def _is_valid(number: phonenumbers.PhoneNumber, region: str | None) -> bool:
+def _is_valid(number: phonenumbers.PhoneNumber, region: str | None, significant: str = "") -> bool:
     """``phonenumbers.is_valid_number``, faster: the likely region is asked first, and every check
     uses the metadata's patterns compiled once (:func:`_validator`) instead of phonenumbers'
     per-call ``re.compile`` lookups, which were the import's largest cost. The answer is
     phonenumbers' own (``region_code_for_number``'s order, ``is_valid_number_for_region``'s
-    rules); tests/test_recipients.py holds the two equal."""
-    significant = phonenumbers.national_significant_number(number)
+    rules); tests/test_recipients.py holds the two equal. ``significant``: the national
+    significant number when the caller has it."""
+    significant = significant or phonenumbers.national_significant_number(number)
     likely = (
         region if region and phonenumbers.country_code_for_region(region) == number.country_code else None
     )

@@ -52,24 +52,34 @@ class RowReader:
         self.identity = [
             (i, mapping.roles[i], names[i] or f"column {i + 1}") for i in mapping.identity_columns()
         ]
+        self.indexes = [index for index, _reading, _header in self.identity]
+        self.several = len(self.identity) > 1
         self.skip = {i for i, role in enumerate(mapping.roles) if role != FIELD}
+        # The personalisation columns: (index, name).
+        self.field_columns = [(i, name) for i, name in enumerate(names) if i not in self.skip]
         self.names = names
         self.max_cell = limits.max_cell_chars
         self.limits = limits
         self.seen: dict[str, int] = {}
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
-        notes: list[str] = []
-        if isinstance(cells, NotedRow):
-            notes.append(cells.note)
-        values = [c if isinstance(c, str) else cell_text(c) for c in cells]
-        values, cleaned = _cleaned(values)
-        texts = [values[index].strip() if index < len(values) else "" for index, _r, _h in self.identity]
-        raw = " / ".join(t for t in texts if t)[:RAW_MAX]
+        notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
+        values = (
+            cells
+            if type(cells) is list and all(type(c) is str for c in cells)
+            else [cell_text(c) for c in cells]
+        )
+        joined = "\t".join(values)
+        cleaned = bool(_CONTROL_CHARACTERS.search(joined))
+        if cleaned:
+            values = [_CONTROL_CHARACTERS.sub("", v) for v in values]
+        count = len(values)
+        texts = [values[index].strip() if index < count else "" for index in self.indexes]
+        raw = " / ".join(t for t in texts if t)[:RAW_MAX] if self.several else texts[0][:RAW_MAX]
         fields: dict[str, str] = {}
         try:
             fields = self._fields(values)
-            longest = max(map(len, values), default=0)
+            longest = max(map(len, values), default=0) if len(joined) > self.max_cell else 0
             if isinstance(cells, BrokenRow):
                 error, fields = cells.reason, {}
             elif longest > self.max_cell:
@@ -114,27 +124,16 @@ class RowReader:
     def _fields(self, values: list[str]) -> dict[str, str]:
         """The row's personalisation columns, header → value, values exactly as in the file (no
         trimming: a name's newline or a formula-looking text is data; exports neutralise
-        formulas)."""
-        fields: dict[str, str] = {}
-        names = self.names
-        for i in range(max(len(values), len(names))):
-            if i in self.skip:
-                continue
-            value = values[i] if i < len(values) else ""
-            name = names[i] if i < len(names) else ""
-            if not name:
-                if not value:
-                    continue
-                name = f"column_{i + 1}"
-            fields[name] = value
+        formulas). Cells beyond the header row are kept as ``column_N`` when not empty."""
+        count = len(values)
+        fields = {name: values[i] if i < count else "" for i, name in self.field_columns if name}
+        for i, name in self.field_columns:
+            if not name and i < count and values[i]:
+                fields[f"column_{i + 1}"] = values[i]
+        for i in range(len(self.names), count):
+            if values[i] and i not in self.skip:
+                fields[f"column_{i + 1}"] = values[i]
         return fields
-
-
-def _cleaned(values: list[str]) -> tuple[list[str], bool]:
-    """``values`` without control characters (:func:`clean`), and whether any had some."""
-    if not any(_CONTROL_CHARACTERS.search(v) for v in values):
-        return values, False
-    return [_CONTROL_CHARACTERS.sub("", v) for v in values], True
 
 
 def _joined(error: str, notes: list[str]) -> str:
