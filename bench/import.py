@@ -5,7 +5,8 @@ personalisation columns, 1% bad rows) is imported twice into the project's ``Rec
 each in a fresh process and throwaway database (peak RSS is per process):
 
 - **project**: ``campaigns.lists.importing.import_recipient_list`` with full validation (every
-  value normalised, phones checked with phonenumbers, duplicates found, a report);
+  value normalised, phones checked with phonenumbers, duplicates found, a report), as a worker
+  runs it for a file this size (``atomic=False``: a commit per batch);
 - **django-import-export** in bulk mode (``use_bulk``, ``skip_diff``, ``force_init_instance``),
   no validation: each row's value stored as it is.
 
@@ -73,7 +74,11 @@ def child(engine: str, csv_path: str) -> None:
             from campaigns.lists.importing import import_recipient_list
             from campaigns.lists.mapping import Mapping
 
-            report = import_recipient_list(recipient_list, csv_path, mapping=Mapping(default_region="US"))
+            # As a worker imports a file this large: a commit per batch (and, on PostgreSQL, the
+            # batches written by a second connection while the next rows are read).
+            report = import_recipient_list(
+                recipient_list, csv_path, mapping=Mapping(default_region="US"), atomic=False
+            )
             rows = report.total_rows
         else:
             rows = _import_export(recipient_list, csv_path)

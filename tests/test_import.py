@@ -865,3 +865,15 @@ def test_a_cell_over_the_length_limit_makes_its_row_invalid_naming_the_limit(set
         INVALID,
         "a cell holds 14 characters; one cell may hold at most 10 (TGC_IMPORT_MAX_CELL_CHARS)",
     )
+
+
+def test_the_first_rows_table_answers_like_a_dict_through_its_growth():
+    from campaigns.lists.rows import FirstRows
+
+    table, reference = FirstRows(capacity=4), {}
+    keys = [f"@member_{i:06d}" for i in range(5000)] + [f"+49151{i:08d}" for i in range(5000)]
+    for row, key in enumerate(keys * 2, start=2):
+        assert table.setdefault(key, row) == reference.setdefault(key, row)
+    assert len(table) == len(reference) == 10_000
+    assert all(table.get(k) == reference[k] for k in keys)
+    assert table.get("@nobody_here") is None

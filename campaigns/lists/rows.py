@@ -14,6 +14,7 @@ identities, and the identities it adds point at that first row too.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,7 +61,7 @@ class RowReader:
         self.names = names
         self.max_cell = limits.max_cell_chars
         self.limits = limits
-        self.seen: dict[str, int] = {}
+        self.seen = FirstRows()
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
@@ -113,11 +114,12 @@ class RowReader:
         found.sort()
         key, kind = found[0][2], found[0][3]
         others = list({k: (k, c) for _r, _p, k, c in found[1:] if k != key}.values())
-        first = next((self.seen[k] for k in (key, *(k for k, _ in others)) if k in self.seen), None)
+        identities = (key, *(k for k, _ in others))
+        first = next((row for row in map(self.seen.get, identities) if row is not None), None)
         status, error = VALID, ""
         if first is not None:
             status, error = DUPLICATE, f"duplicate of row {first}"
-        for identity in (key, *(k for k, _ in others)):
+        for identity in identities:
             self.seen.setdefault(identity, first if first is not None else number)
         return (number, raw, key, kind, status, _joined(error, problems + notes), fields), others, status
 
@@ -134,6 +136,62 @@ class RowReader:
             if values[i] and i not in self.skip:
                 fields[f"column_{i + 1}"] = values[i]
         return fields
+
+
+class FirstRows:
+    """identity → the first row that had it, for de-duplication, in two arrays (12 bytes a slot,
+    open addressing) instead of a dict: a dict of a million key strings took over 100 MB.
+
+    Identities are kept as their 64-bit hash (Python's SipHash of the key). Two different
+    identities with one hash (about one chance in 10^8 for a million) would make the later row a
+    duplicate of the earlier: one person not messaged, never one messaged twice."""
+
+    def __init__(self, capacity: int = 1 << 14):
+        self._hashes = array("q", bytes(8 * capacity))
+        self._rows = array("l", bytes(self._rows_itemsize() * capacity))
+        self._mask = capacity - 1
+        self._used = 0
+
+    @staticmethod
+    def _rows_itemsize() -> int:
+        return array("l").itemsize
+
+    def _slot(self, h: int) -> int:
+        hashes, mask = self._hashes, self._mask
+        i = h & mask
+        while hashes[i] and hashes[i] != h:
+            i = (i + 1) & mask
+        return i
+
+    def get(self, key: str) -> int | None:
+        h = hash(key) or 1
+        i = self._slot(h)
+        return self._rows[i] if self._hashes[i] == h else None
+
+    def setdefault(self, key: str, row: int) -> int:
+        h = hash(key) or 1
+        i = self._slot(h)
+        if self._hashes[i] == h:
+            return self._rows[i]
+        self._hashes[i], self._rows[i] = h, row
+        self._used += 1
+        if self._used * 3 > len(self._hashes) * 2:
+            self._grow()
+        return row
+
+    def __len__(self) -> int:
+        return self._used
+
+    def _grow(self) -> None:
+        hashes, rows = self._hashes, self._rows
+        capacity = len(hashes) * 2
+        self._hashes = array("q", bytes(8 * capacity))
+        self._rows = array("l", bytes(self._rows_itemsize() * capacity))
+        self._mask = capacity - 1
+        for h, row in zip(hashes, rows):
+            if h:
+                i = self._slot(h)
+                self._hashes[i], self._rows[i] = h, row
 
 
 def _joined(error: str, notes: list[str]) -> str:
