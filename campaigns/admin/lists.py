@@ -8,6 +8,8 @@ a large one in a worker while the list's page shows the progress.
 
 from __future__ import annotations
 
+import os
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -134,6 +136,7 @@ class RecipientListAdmin(admin.ModelAdmin):
         context = {
             **self._context(request, f"How to read “{recipient_list}”"),
             "list": recipient_list,
+            "file_name": os.path.basename(recipient_list.file.name),
             "form": form,
             "preview": preview,
             "error": error,
