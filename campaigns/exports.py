@@ -1,34 +1,38 @@
-"""Streaming CSV export of results, safe to open in Excel.
+"""Exports of results, in two formats for two readers:
+
+- **CSV, for machines**: every value exactly as stored (``+12025550182``, ``@name``), UTF-8 with a
+  byte-order mark, so it matches back into a CRM. Opened in a spreadsheet app, a cell starting
+  with ``=`` ``+`` ``-`` ``@`` may be evaluated as a formula ("CSV injection", OWASP): use the
+  XLSX export for people.
+- **XLSX, for people**: every text cell is typed as text (no formula can run, and the value is not
+  prefixed or changed), identifiers stay identifiers (no ``+`` lost, no scientific notation); an
+  "About" sheet says which export this is. Excel holds at most 1,048,576 rows per sheet.
 
 One row per :class:`~campaigns.models.MessageResult`, read with ``.iterator()`` so a campaign of a
-million rows is streamed in constant memory. The columns are :data:`BASE_COLUMNS` (``raw_value``,
-``list`` and ``row`` say where an invalid or duplicate row with an empty ``key`` came from), then
-the lists' personalisation fields; an export spanning campaigns starts with a ``campaign`` column.
-Two things make the file Excel-friendly:
-
-- a UTF-8 byte-order mark first, without which Excel guesses a legacy code page and mangles
-  Cyrillic names and emoji;
-- formula injection ("CSV injection", OWASP): a cell starting with ``=`` ``+`` ``-`` ``@``, a tab
-  or a carriage return is evaluated by spreadsheet apps, so such text cells get a leading ``'``.
-  Recipient files are uploaded by staff from outside sources (``=HYPERLINK(…)`` in a name column
-  is a real attack), so every text cell is escaped, keys and error texts included.
+million rows is streamed in constant memory (the XLSX file is written to a temporary file first).
+The columns are :data:`BASE_COLUMNS` (``raw_value``, ``list`` and ``row`` say where an invalid or
+duplicate row with an empty ``key`` came from; ``message`` is the text as rendered for that
+recipient), then the lists' personalisation fields; an export spanning campaigns starts with a
+``campaign`` column.
 """
 
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
+from .content import template
 from .models import Campaign, MessageResult, RecipientList
 
 BOM = "\ufeff"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "xlsx")
 BASE_COLUMNS = [
     "key",
     "raw_value",  # the recipient as written in the file
@@ -44,6 +48,7 @@ BASE_COLUMNS = [
     "created_at",
     "sending_at",
     "sent_at",
+    "message",  # the message as rendered for this recipient
 ]
 # Rows fetched per round trip; large enough to amortise latency, small enough to stream.
 CHUNK_SIZE = 2000
@@ -51,11 +56,18 @@ CHUNK_SIZE = 2000
 FIELD_PREFIX = "field:"
 # First column of an export spanning several campaigns.
 CAMPAIGN_COLUMN = "campaign"
+XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet (the header is one)
+XLSX_MAX_CELL = 32_767  # Excel's characters per cell
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ABOUT_XLSX = (
+    "For people: every cell holds the value exactly as stored, typed as text where it is text, so no "
+    "formula runs and identifiers keep their + and digits. For machines (re-import into a CRM), "
+    "use the CSV export: the same values, as plain CSV."
+)
 
 
-def excel_safe(value: Any) -> str | int | float:
-    """``value`` as a CSV cell: datetimes in ISO 8601, ``None`` empty, formula-looking text
-    prefixed with ``'`` so a spreadsheet shows it as text instead of evaluating it."""
+def csv_value(value: Any) -> str | int | float:
+    """``value`` as a CSV cell, exactly as stored: datetimes in ISO 8601, ``None`` empty."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -64,10 +76,7 @@ def excel_safe(value: Any) -> str | int | float:
         return value
     if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return str(value)
 
 
 def personalisation_columns(results: QuerySet[MessageResult]) -> list[str]:
@@ -91,7 +100,7 @@ def personalisation_columns(results: QuerySet[MessageResult]) -> list[str]:
 
 
 def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]:
-    """The CSV headers for personalisation fields ``names``: the name itself, or the name after
+    """The headers for personalisation fields ``names``: the name itself, or the name after
     :data:`FIELD_PREFIX` when a base column (or an earlier header) already has it. Recipient
     files often have a ``status`` or ``key`` column of their own; it is kept, not dropped."""
     taken = set(base)
@@ -105,14 +114,21 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
     return headers
 
 
+def _message(campaign: Campaign, fields: dict) -> str:
+    """The campaign's message rendered for one recipient, as the engine renders it."""
+    try:
+        return str(template.render(campaign.message, fields, campaign.parse_mode))
+    except template.MessageError as exc:
+        return f"(cannot be rendered: {exc})"
+
+
 def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
-    """The header, then one Excel-safe row per result of ``results`` (in id order); with
-    ``with_campaign``, each row starts with its campaign's name."""
+    """The header, then one row of values as stored per result of ``results`` (in id order);
+    with ``with_campaign``, each row starts with its campaign's name."""
     extra = personalisation_columns(results)
     base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
-    yield [excel_safe(c) for c in base + field_headers(extra, base)]
-    related = ["session", "recipient__recipient_list"] + (["campaign"] if with_campaign else [])
-    rows = results.select_related(*related).order_by("id")
+    yield base + field_headers(extra, base)
+    rows = results.select_related("session", "recipient__recipient_list", "campaign").order_by("id")
     for r in rows.iterator(chunk_size=CHUNK_SIZE):
         fields = r.fields or {}
         recipient = r.recipient
@@ -132,9 +148,10 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
             r.created_at,
             r.sending_at,
             r.sent_at,
+            _message(r.campaign, fields) if r.key else "",
         ]
         row += [fields.get(name) for name in extra]
-        yield [excel_safe(v) for v in row]
+        yield row
 
 
 class _Echo:
@@ -149,19 +166,67 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield BOM
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([csv_value(v) for v in row])
 
 
-def export_filename(campaign: Campaign) -> str:
-    return f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}.csv"
+def write_xlsx(rows: Iterable[list], out: IO[bytes]) -> int:
+    """Write ``rows`` (the header first) as a workbook to ``out``: text cells typed as text, numbers
+    as numbers, datetimes as ISO 8601 text; returns the number of rows after the header."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Results")
+    written = -1
+    for row in rows:
+        cells = []
+        for value in row:
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+                text = ILLEGAL_CHARACTERS_RE.sub("", csv_value(value) if value is not None else "")
+                cell = WriteOnlyCell(sheet, value=text[:XLSX_MAX_CELL])
+                cell.data_type = "s"  # text, even when it starts with "=": never a formula
+                cell.number_format = "@"
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+            if written < 0:
+                cell.font = Font(bold=True)
+            cells.append(cell)
+        sheet.append(cells)
+        written += 1
+    about = workbook.create_sheet("About")
+    about.append(["Export for people (XLSX)"])
+    about.append([ABOUT_XLSX])
+    workbook.save(out)
+    return max(written, 0)
 
 
-def results_csv_response(
-    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False
-) -> StreamingHttpResponse:
-    """A streaming download of ``results`` as CSV (UTF-8 with BOM, Excel-safe); with
-    ``with_campaign`` (results of several campaigns) each row starts with its campaign's name."""
+def export_filename(campaign: Campaign, file_format: str = "csv") -> str:
+    return f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}.{file_format}"
+
+
+def results_response(
+    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False, file_format: str = "csv"
+) -> HttpResponse:
+    """A download of ``results``: ``csv`` (streamed) or ``xlsx`` (:func:`write_xlsx`); with
+    ``with_campaign`` (results of several campaigns) each row starts with its campaign's name. An
+    XLSX export with more rows than a sheet holds is refused (400) in favour of CSV."""
     rows = result_rows(results, with_campaign=with_campaign)
+    if file_format == "xlsx":
+        if results.count() >= XLSX_MAX_ROWS:
+            return HttpResponse(
+                f"More than {XLSX_MAX_ROWS - 1:,} results: Excel cannot hold them in one sheet. Use the CSV export.",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        write_xlsx(rows, out)
+        out.seek(0)
+        name = filename.rsplit(".", 1)[0] + ".xlsx"
+        return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
     response = StreamingHttpResponse(
         (line.encode("utf-8") for line in csv_lines(rows)),
         content_type="text/csv; charset=utf-8",
@@ -170,12 +235,21 @@ def results_csv_response(
     return response
 
 
-def campaign_csv_response(campaign: Campaign) -> StreamingHttpResponse:
-    """A streaming download of every result of ``campaign``."""
-    return results_csv_response(campaign.results.all(), export_filename(campaign))
+def results_csv_response(
+    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False
+) -> HttpResponse:
+    """A streaming CSV download of ``results`` (values as stored, UTF-8 with BOM)."""
+    return results_response(results, filename, with_campaign=with_campaign)
 
 
-def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> StreamingHttpResponse:
+def campaign_csv_response(campaign: Campaign, file_format: str = "csv") -> HttpResponse:
+    """A download of every result of ``campaign``, as CSV or XLSX."""
+    return results_response(
+        campaign.results.all(), export_filename(campaign, file_format), file_format=file_format
+    )
+
+
+def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> HttpResponse:
     """One streaming download of the results of several ``campaigns``, with a ``campaign`` column."""
     ids = sorted(campaigns.values_list("pk", flat=True))
     results = MessageResult.objects.filter(campaign_id__in=ids)
@@ -183,11 +257,20 @@ def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> StreamingHttpRespon
     return results_csv_response(results, filename, with_campaign=True)
 
 
-def write_campaign_csv(campaign: Campaign, out: IO[str]) -> int:
-    """Write ``campaign``'s results to the text stream ``out`` (open it with ``newline=""``);
-    returns the number of result rows written."""
+def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv") -> int:
+    """Write ``campaign``'s results to ``out`` (a text stream opened with ``newline=""`` for CSV,
+    a binary one for XLSX); returns the number of result rows written."""
+    rows = result_rows(campaign.results.all())
+    if file_format == "xlsx":
+        return write_xlsx(rows, out)
     written = 0
-    for line in csv_lines(result_rows(campaign.results.all())):
+    for line in csv_lines(rows):
         out.write(line)
         written += 1
     return max(written - 2, 0)  # neither the BOM nor the header is a result
+
+
+def write_campaign_csv(campaign: Campaign, out: IO[str]) -> int:
+    """Write ``campaign``'s results to the text stream ``out`` (open it with ``newline=""``);
+    returns the number of result rows written."""
+    return write_campaign_export(campaign, out, "csv")

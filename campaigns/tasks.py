@@ -43,3 +43,10 @@ def listen_optouts(window: float = 45.0) -> int:
     from .lists import optout
 
     return len(optout.listen_round(leases.owner_name("optout"), window=window))
+
+
+def import_recipient_list(list_id: int) -> str:
+    """A large recipient file's import, queued by the mapping step's confirmation."""
+    from .lists.jobs import run_import
+
+    return run_import(list_id)

@@ -32,13 +32,28 @@ from tests.conftest import make_campaign, make_session
 pytestmark = pytest.mark.django_db
 
 
-def upload(client, cases_dir: Path, name: str, **fields):
-    """POST a case file to the recipient list upload page (the admin's add page)."""
-    data = {"name": name, "consent_basis": "opt_in", "consent_note": "", "default_region": ""}
-    data |= {"recipient_column": "", "encoding": ""} | fields
-    with (cases_dir / "recipients" / name).open("rb") as fh:
-        data["file"] = SimpleUploadedFile(name, fh.read())
-    return client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+def upload(client, cases_dir: Path, case: str, **fields):
+    """Upload a case file as staff do: the add page, then the mapping step's "Import" with its
+    choices as shown, changed by ``fields`` (``default_region``, ``encoding``, ``role_0`` …). A file
+    refused at the first step returns the add page."""
+    data = {"name": case, "consent_basis": "opt_in", "consent_note": ""}
+    data |= {k: v for k, v in fields.items() if k in data}
+    with (cases_dir / "recipients" / case).open("rb") as fh:
+        data["file"] = SimpleUploadedFile(case, fh.read())
+    response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+    if "preview" not in (response.context or {}):
+        return response
+    mapping = mapping_data(response) | {k: v for k, v in fields.items() if k not in data}
+    return client.post(response.request["PATH_INFO"], mapping | {"_import": "1"}, follow=True)
+
+
+def mapping_data(response) -> dict:
+    """The mapping form's values as the page shows them."""
+    form = response.context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    return {
+        k: ("on" if v is True else "" if v in (None, False) else v) for k, v in data.items() if v is not False
+    }
 
 
 def csv_rows(response) -> list[dict]:
@@ -189,6 +204,270 @@ def test_recipients_are_read_only_and_filterable_by_list_and_status(client, case
     row = Recipient.objects.first()
     page = client.get(reverse("admin:campaigns_recipient_change", args=[row.pk])).content.decode()
     assert 'name="_save"' not in page
+
+
+# The mapping step -------------------------------------------------------------------------------
+def start_upload(client, cases_dir: Path, case: str, **fields):
+    """The add page only: returns the mapping page it leads to."""
+    data = {"name": case, "consent_basis": "opt_in", "consent_note": ""} | fields
+    data["file"] = SimpleUploadedFile(case, (cases_dir / "recipients" / case).read_bytes())
+    return client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+
+def test_an_upload_shows_the_decoded_first_rows_with_the_encoding_named_before_anything_is_stored(
+    client, cases_dir
+):
+    response = start_upload(client, cases_dir, "western_cp1252.csv")
+
+    page = response.content.decode()
+    recipient_list = RecipientList.objects.get()
+    assert response.request["PATH_INFO"] == reverse(
+        "admin:campaigns_recipientlist_mapping", args=[recipient_list.pk]
+    )
+    for name in ["Carmen Muñoz", "João Sá", "Bjørn Østergaard", "Zoë Çelik", "São Paulo", "voucher € 5"]:
+        assert name in page
+    assert '<code id="tgc-encoding">cp1252</code>' in page
+    assert response.context["form"]["encoding"].value() == "cp1252"
+    assert (recipient_list.import_status, recipient_list.recipients.count()) == ("mapping", 0)
+
+
+def test_choosing_another_encoding_shows_the_rows_decoded_with_it(client, cases_dir):
+    response = start_upload(client, cases_dir, "western_cp1252.csv")
+
+    again = client.post(
+        response.request["PATH_INFO"], mapping_data(response) | {"encoding": "cp1250", "_preview": "1"}
+    )
+
+    assert "Carmen Muńoz" in again.content.decode()
+    assert not Recipient.objects.exists()
+    imported = client.post(
+        response.request["PATH_INFO"],
+        mapping_data(again) | {"encoding": "cp1252", "_import": "1"},
+        follow=True,
+    )
+    assert sorted(r.fields["name"] for r in Recipient.objects.all()) == [
+        "Bjørn Østergaard",
+        "Carmen Muñoz",
+        "João Sá",
+        "Zoë Çelik",
+    ]
+    assert "4 valid, 0 invalid, 0 duplicate" in " ".join(messages_of(imported))
+
+
+def test_the_mapping_step_offers_one_role_per_column_guessed_from_the_headers(client, cases_dir):
+    response = start_upload(client, cases_dir, "two_id_columns.csv")
+
+    form = response.context["form"]
+    assert [form[f"role_{i}"].value() for i in range(3)] == ["username", "phone", "field"]
+    assert [label for _value, label in form.fields["role_0"].choices] == [
+        "Any identity (@username, phone or user id)",
+        "Username",
+        "Phone",
+        "Phone, international (+ may be missing)",
+        "User id",
+        "Personalisation field",
+        "Ignore",
+    ]
+    assert form["identity_order"].value() == "username,phone,user_id"
+
+
+def test_the_identity_order_chosen_in_the_mapping_step_decides_the_key_and_is_kept_on_the_list(
+    client, cases_dir
+):
+    upload(client, cases_dir, "two_id_columns.csv", identity_order="phone,username,user_id")
+
+    recipient_list = RecipientList.objects.get()
+    assert recipient_list.recipients.get(row_number=2).key == "+13125550131"
+    assert recipient_list.recipients.get(row_number=5).error == "duplicate of row 2"
+    assert recipient_list.mapping["identity_order"] == ["phone", "username", "user_id"]
+    page = client.get(
+        reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk])
+    ).content.decode()
+    assert "Identity order: <code>phone, then username, then user id</code>" in page
+
+
+def test_a_column_chosen_as_ignored_is_neither_an_identity_nor_a_field(client, cases_dir):
+    upload(client, cases_dir, "two_id_columns.csv", role_1="ignore")
+
+    quinn = Recipient.objects.get(row_number=3)
+    assert (quinn.status, quinn.error, quinn.fields) == ("invalid", "empty recipient", {"Name": "Quinn"})
+
+
+def test_the_next_upload_with_the_same_columns_starts_from_the_last_lists_mapping(client, cases_dir):
+    upload(
+        client, cases_dir, "two_id_columns.csv", identity_order="phone,username,user_id", default_region="US"
+    )
+
+    response = start_upload(client, cases_dir, "two_id_columns.csv", name="Again")
+
+    form = response.context["form"]
+    assert (form["identity_order"].value(), form["default_region"].value()) == (
+        "phone,username,user_id",
+        "US",
+    )
+
+
+def test_the_mapping_step_asks_for_the_region_when_digits_could_be_a_phone_or_a_user_id(client, cases_dir):
+    response = start_upload(client, cases_dir, "digits_no_region.csv")
+
+    notes = " ".join(response.context["preview"].notes)
+    assert "choose the default region" in notes and "89161230001" in notes and "User id" in notes
+
+    imported = upload(client, cases_dir, "digits_no_region.csv", name="RU", default_region="RU")
+    ru = RecipientList.objects.get(name="RU")
+    assert list(ru.recipients.values_list("key", "status")) == [
+        ("+79161230001", "valid"),
+        ("+79161230001", "duplicate"),
+        ("@olga_t", "valid"),
+    ]
+    assert imported.status_code == 200
+
+
+def test_a_mapping_without_an_identity_column_is_refused_with_the_reason(client, cases_dir):
+    response = start_upload(client, cases_dir, "basic.csv")
+
+    again = client.post(
+        response.request["PATH_INFO"], mapping_data(response) | {"role_0": "field", "_import": "1"}
+    )
+
+    assert "no identity column" in again.content.decode()
+    assert RecipientList.objects.get().import_status == "mapping"
+    assert not Recipient.objects.exists()
+
+
+def test_cancelling_the_mapping_step_deletes_the_list_and_its_file(client, cases_dir, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    response = start_upload(client, cases_dir, "basic.csv")
+
+    client.post(response.request["PATH_INFO"], {"_cancel": "1"})
+
+    assert not RecipientList.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_the_limit_and_nothing_is_stored(
+    client, cases_dir, settings, tmp_path
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.TGC_IMPORT_MAX_BYTES = 100
+
+    response = start_upload(client, cases_dir, "basic.csv")
+
+    error = response.context["form"].errors["file"][0]
+    assert "a recipient file may be at most 100 bytes (TGC_IMPORT_MAX_BYTES)" in error
+    assert 'data-max-bytes="100"' in response.content.decode()
+    assert not RecipientList.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_an_upload_over_the_row_limit_is_refused_at_the_first_step(client, cases_dir, settings):
+    settings.TGC_IMPORT_MAX_ROWS = 3
+
+    response = start_upload(client, cases_dir, "basic.csv")
+
+    assert (
+        "the file has about 7 rows; one list may hold at most 3" in response.context["form"].errors["file"][0]
+    )
+    assert not RecipientList.objects.exists()
+
+
+def test_a_list_still_being_imported_cannot_be_chosen_for_a_campaign(client, people):
+    RecipientList.objects.create(name="Half way", consent_basis="opt_in", import_status="running")
+
+    response = client.get(reverse("admin:campaigns_campaign_add"))
+
+    assert list(response.context["adminform"].form.fields["lists"].queryset) == [people]
+
+
+# Large files: the import runs in a worker ----------------------------------------------------------
+@pytest.fixture
+def queued_import(client, cases_dir, settings):
+    """basic.csv uploaded with a 10-byte inline limit: its import is enqueued (captured)."""
+    settings.TGC_IMPORT_INLINE_MAX_BYTES = 10
+    with mock.patch("campaigns.lists.jobs.async_task", autospec=True) as enqueue:
+        with django_capture_on_commit():
+            response = upload(client, cases_dir, "basic.csv")
+    return response, enqueue
+
+
+def django_capture_on_commit():
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def test_a_large_file_is_imported_in_a_worker_and_its_page_shows_the_progress(client, queued_import):
+    response, enqueue = queued_import
+
+    recipient_list = RecipientList.objects.get()
+    enqueue.assert_called_once_with(
+        "campaigns.tasks.import_recipient_list", recipient_list.pk, group=f"import-{recipient_list.pk}"
+    )
+    assert (recipient_list.import_status, recipient_list.recipients.count()) == ("queued", 0)
+    page = response.content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert "is being imported in the background" in " ".join(messages_of(response))
+
+    RecipientList.objects.filter(pk=recipient_list.pk).update(import_status="running", import_progress=3)
+    running = client.get(
+        reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk])
+    ).content.decode()
+    assert "3 of about 7 rows (43%)" in running
+
+
+def test_the_worker_imports_the_queued_list_recording_progress(queued_import, monkeypatch):
+    from campaigns import tasks
+    from campaigns.lists import importing, writing
+
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    recipient_list = RecipientList.objects.get()
+    progress_seen = []
+    real_flush = writing.RowWriter.flush
+
+    def flush(writer):
+        progress_seen.append(
+            RecipientList.objects.values_list("import_progress", flat=True).get(pk=recipient_list.pk)
+        )
+        real_flush(writer)
+
+    monkeypatch.setattr(writing.RowWriter, "flush", flush)
+
+    assert tasks.import_recipient_list(recipient_list.pk) == "7 rows"
+
+    assert progress_seen == [0, 3, 6]
+    recipient_list.refresh_from_db()
+    assert (recipient_list.import_status, recipient_list.import_progress, recipient_list.valid_count) == (
+        "done",
+        7,
+        7,
+    )
+    assert tasks.import_recipient_list(recipient_list.pk) == "not queued: nothing to do"
+    assert recipient_list.recipients.count() == 7
+
+
+def test_a_worker_import_the_file_fails_leaves_the_reason_and_no_rows_and_can_be_queued_again(
+    client, queued_import, settings
+):
+    from campaigns import tasks
+
+    recipient_list = RecipientList.objects.get()
+    settings.TGC_IMPORT_MAX_ROWS = 3
+
+    assert tasks.import_recipient_list(recipient_list.pk).startswith("refused: the file has more than 3 rows")
+
+    recipient_list.refresh_from_db()
+    assert recipient_list.import_status == "failed" and "TGC_IMPORT_MAX_ROWS" in recipient_list.import_error
+    assert not recipient_list.recipients.exists()
+    page = client.get(
+        reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk])
+    ).content.decode()
+    assert "The import failed: the file has more than 3 rows" in page and "Import again" in page
+
+    settings.TGC_IMPORT_MAX_ROWS = 100
+    with mock.patch("campaigns.lists.jobs.async_task", autospec=True) as enqueue, django_capture_on_commit():
+        client.post(reverse("admin:campaigns_recipientlist_retry", args=[recipient_list.pk]))
+    enqueue.assert_called_once()
+    assert tasks.import_recipient_list(recipient_list.pk) == "7 rows"
 
 
 # Campaign composition ----------------------------------------------------------------------------
@@ -706,7 +985,9 @@ def test_the_export_action_downloads_the_selected_results(client, finished):
     assert len(csv_rows(response)) == 2
 
 
-def test_export_escapes_formula_cells_from_messy_excel(client, cases_dir, users_alpha_beta):
+def test_messy_excel_exports_as_stored_in_csv_and_as_inert_text_in_xlsx(client, cases_dir, users_alpha_beta):
+    from openpyxl import load_workbook
+
     upload(client, cases_dir, "messy_excel.csv", default_region="DE")
     campaign = make_campaign("Messy", [RecipientList.objects.get()], users_alpha_beta)
     engine.launch(campaign, enqueue=False)
@@ -714,12 +995,32 @@ def test_export_escapes_formula_cells_from_messy_excel(client, cases_dir, users_
 
     rows = csv_rows(client.get(reverse("campaigns:export", args=[campaign.pk])))
 
-    # Keys starting with @ or + are escaped too: Excel would evaluate them.
-    leo = next(r for r in rows if r["key"] == "'@leo_p")
+    # Machines get the keys as stored, to match them back into a CRM: no leading '.
+    leo = next(r for r in rows if r["key"] == "@leo_p")
     name_column = next(k for k in leo if k.lower() == "name")
-    assert leo[name_column] == """'=HYPERLINK("http://example.invalid","x")"""
-    assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values() if v)
+    assert leo[name_column] == """=HYPERLINK("http://example.invalid","x")"""
+    assert {r["key"] for r in rows if r["status"] == "sent"} >= {"@alice_w", "+49301234567", "5234567890123"}
     assert sum(r["status"] == "sent" for r in rows) == 8
+
+    # People get the same values as text cells: the formula is text, never run.
+    response = client.get(reverse("campaigns:export", args=[campaign.pk]), {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)))["Results"]
+    header = [c.value for c in sheet[1]]
+    leo_row = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "@leo_p")
+    formula = leo_row[header.index(name_column)]
+    assert (formula.value, formula.data_type) == ("""=HYPERLINK("http://example.invalid","x")""", "s")
+
+
+def test_the_results_changelist_offers_the_excel_export_of_the_same_results(client, finished, alpha):
+    url = reverse("admin:campaigns_messageresult_changelist")
+    filters = {"campaign__id__exact": finished.pk, "session__id__exact": alpha.pk}
+
+    page = client.get(url, filters).content.decode()
+    link = reverse("admin:campaigns_messageresult_export") + "?" + urlencode(filters) + "&format=xlsx"
+    response = client.get(link)
+
+    assert f'href="{link.replace("&", "&amp;")}"' in page
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def test_exporting_several_selected_campaigns_gives_one_csv_with_a_campaign_column(
@@ -735,7 +1036,7 @@ def test_exporting_several_selected_campaigns_gives_one_csv_with_a_campaign_colu
 
     rows = csv_rows(response)
     assert [r["campaign"] for r in rows] == ["Finished"] * 5 + ["Other"]
-    assert rows[-1]["key"] == "'@bob_user"
+    assert rows[-1]["key"] == "@bob_user"
 
 
 def test_viewers_may_export_but_anonymous_users_may_not(client, rita, finished):
@@ -788,6 +1089,45 @@ def test_bulk_suppression_adds_the_valid_keys_and_lists_the_rest(operator_client
     }
     shown = " ".join(messages_of(response))
     assert "2 added, 1 already suppressed" in shown and "@abc" in shown
+
+
+def test_bulk_suppression_reads_national_digits_in_the_region_like_the_list_that_keys_them(
+    client, cases_dir, otto
+):
+    upload(client, cases_dir, "basic.csv")  # +1 212 555 0123 is keyed +12125550123
+    listed = Recipient.objects.get(row_number=4).key
+    client.force_login(otto)  # suppressions are the operator's
+
+    client.post(
+        reverse("admin:campaigns_suppression_bulk_add"),
+        {"keys": "2125550123\n(202) 555-0143", "reading": "any", "default_region": "US"},
+    )
+
+    assert set(Suppression.objects.values_list("key", flat=True)) == {listed, "+12025550143"}
+
+
+def test_bulk_suppression_repairs_spreadsheet_damage_and_reports_every_entry(client, otto):
+    client.force_login(otto)
+    text = "4915112345678.0\n4.91511E+12\n'+4915112345679\n+4915112345678\n1,234,567"
+
+    response = client.post(
+        reverse("admin:campaigns_suppression_bulk_add"),
+        {"keys": text, "reading": "phone", "default_region": ""},
+    )
+
+    assert set(Suppression.objects.values_list("key", flat=True)) == {"+4915112345678", "+4915112345679"}
+    report = response.context["report"]
+    assert report["counts"] == {"added": 2, "existing": 0, "invalid": 2, "duplicate": 1}
+    assert [(r["number"], r["outcome"]) for r in report["rows"]] == [
+        (1, "added"),
+        (2, "invalid"),
+        (3, "added"),
+        (4, "duplicate"),
+        (5, "invalid"),
+    ]
+    page = response.content.decode()
+    assert "4.91511E+12 is a number in scientific notation" in page
+    assert "duplicate of entry 1" in page
 
 
 def test_a_result_page_shows_the_message_as_rendered_for_that_recipient(client, olga, people, alpha):

@@ -3,10 +3,7 @@ object), visible and filterable in the admin, and none holds a secret."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns import engine
@@ -129,12 +126,10 @@ def test_suppression_edits_and_bulk_adds_are_recorded_without_the_person(client,
 
 
 def test_a_list_import_is_recorded(client, mark):
-    client.force_login(mark)
-    data = {"name": "basic", "consent_basis": "opt_in", "consent_note": "", "default_region": ""}
-    data |= {"recipient_column": "", "encoding": ""}
-    data["file"] = SimpleUploadedFile("basic.csv", Path(CASES_DIR / "recipients" / "basic.csv").read_bytes())
+    from .test_admin import upload
 
-    client.post(reverse("admin:campaigns_recipientlist_add"), data)
+    client.force_login(mark)
+    upload(client, CASES_DIR, "basic.csv")
 
     [event] = events("list.import")
     assert event.user == mark and "imported" in event.message

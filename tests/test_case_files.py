@@ -58,23 +58,6 @@ ANSWERED_BY = {
 }
 
 
-# Cases added with the import, media and trust issues whose tests are still being written: strict
-# xfail, so each one fails loudly here the moment its test lands and this set must shrink.
-AWAITING_TESTS = {
-    "recipients/digits_no_region.csv",
-    "recipients/excel_mangled_ids.csv",
-    "recipients/excel_mangled_phones.csv",
-    "recipients/huge_cell.xlsx",
-    "recipients/two_id_columns.csv",
-    "recipients/unclosed_quote.csv",
-    "recipients/western_cp1252.csv",
-    "media/animated.webp",
-    "media/lossless.webp",
-    "media/orientation_6.jpg",
-    "media/zip_named.pdf",
-}
-
-
 def _copies() -> set[str]:
     return {p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file()}
 
@@ -83,15 +66,7 @@ def test_every_copy_names_the_case_it_answers():
     assert _copies() == set(ANSWERED_BY)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="test not written yet"))
-        if n in AWAITING_TESTS
-        else n
-        for n in sorted(n for n, t in ANSWERED_BY.items() if t)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(n for n, t in ANSWERED_BY.items() if t))
 def test_each_case_file_is_read_by_the_test_module_that_holds_its_outcome(name):
     module = TESTS / ANSWERED_BY[name]
     assert Path(name).name in module.read_text(encoding="utf-8"), f"{module.name} never reads {name}"

@@ -1,4 +1,5 @@
-"""The results CSV: columns, personalisation fields, Excel safety, streaming, the command."""
+"""The results exports: CSV for machines (values exactly as stored) and XLSX for people (text cells,
+no formula runs): columns, personalisation fields, the rendered message, streaming, the command."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.http import StreamingHttpResponse
 
-from campaigns.exports import BASE_COLUMNS, campaign_csv_response, excel_safe, results_csv_response
+from campaigns.exports import BASE_COLUMNS, campaign_csv_response, csv_value, results_csv_response
 from campaigns.models import MessageResult, Recipient, ResultStatus
 from tests.conftest import make_campaign, make_list
 
@@ -68,22 +69,30 @@ def campaign(people, alpha):
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
-        ("=1+2", "'=1+2"),
-        ("+12125550123", "'+12125550123"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("\rcmd", "'\rcmd"),
+        ("=1+2", "=1+2"),
+        ("+12125550123", "+12125550123"),
+        ("@alice_w", "@alice_w"),
+        ("-2", "-2"),
+        ("\tcmd", "\tcmd"),
         ("Alice", "Alice"),
-        ("a=b", "a=b"),
         ("", ""),
         (None, ""),
         (-5, -5),
         (1001, 1001),
+        (datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC), "2025-03-01T12:00:05+00:00"),
     ],
 )
-def test_text_cells_that_a_spreadsheet_would_evaluate_get_a_leading_apostrophe(value, cell):
-    assert excel_safe(value) == cell
+def test_csv_cells_hold_the_values_exactly_as_stored(value, cell):
+    assert csv_value(value) == cell
+
+
+def xlsx_rows(response) -> tuple[list[list], object]:
+    """The Results sheet's rows (values) and the workbook, from an XLSX download."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = workbook["Results"]
+    return [list(r) for r in sheet.iter_rows(values_only=True)], workbook
 
 
 def test_the_export_has_the_documented_columns_then_the_personalisation_fields(campaign):
@@ -91,6 +100,7 @@ def test_the_export_has_the_documented_columns_then_the_personalisation_fields(c
 
     assert header == BASE_COLUMNS + ["first_name", "city", "note"]
     assert header[:5] == ["key", "raw_value", "list", "row", "kind"]
+    assert header[len(BASE_COLUMNS) - 1] == "message"
 
 
 def test_a_skipped_row_without_a_key_says_what_was_written_in_which_list_and_row(campaign):
@@ -99,11 +109,11 @@ def test_a_skipped_row_without_a_key_says_what_was_written_in_which_list_and_row
     skipped = rows[2]
     assert (skipped["key"], skipped["raw_value"], skipped["list"], skipped["row"]) == (
         "",
-        "'@ab",
+        "@ab",
         "people",
         "9",
     )
-    assert (rows[0]["raw_value"], rows[0]["row"]) == ("'@alice_user", "2")
+    assert (rows[0]["raw_value"], rows[0]["row"]) == ("@alice_user", "2")
 
 
 def test_the_export_costs_the_same_queries_for_any_number_of_rows(
@@ -140,20 +150,47 @@ def test_each_result_is_one_row_with_its_outcome(campaign):
     assert [r["status"] for r in rows] == ["sent", "failed", "skipped"]
     sent = rows[0]
     outcome = sent["key"], sent["session"], sent["telegram_message_id"], sent["attempts"]
-    assert outcome == ("'@alice_w", "alpha", "1001", "1")
+    assert outcome == ("@alice_w", "alpha", "1001", "1")
     assert sent["sent_at"] == "2025-03-01T12:00:05+00:00"
     assert rows[1]["error_code"] == "USER_PRIVACY_RESTRICTED"
     assert rows[2]["city"] == ""
 
 
-def test_formula_cells_are_escaped_and_other_text_kept_exactly(campaign):
+def test_the_csv_keeps_every_value_exactly_as_stored_so_it_matches_back_into_a_crm(campaign):
     rows = read_csv(download(campaign))
 
-    assert rows[1]["first_name"] == """'=HYPERLINK("http://example.invalid","x")"""
-    assert rows[1]["key"] == "'+12125550123"
-    assert rows[1]["error_text"] == "'-the user's privacy settings forbid it"
-    assert rows[2]["note"] == "'\tTabbed"
+    assert rows[1]["first_name"] == """=HYPERLINK("http://example.invalid","x")"""
+    assert rows[1]["key"] == "+12125550123"
+    assert rows[0]["key"] == "@alice_w"
+    assert rows[1]["error_text"] == "-the user's privacy settings forbid it"
+    assert rows[2]["note"] == "\tTabbed"
     assert rows[2]["first_name"] == "Иван Петров"
+
+
+def test_each_row_carries_the_message_as_rendered_for_its_recipient(campaign):
+    rows = read_csv(download(campaign))
+
+    assert rows[0]["message"] == "Hi Alice!"
+    assert rows[1]["message"] == """Hi =HYPERLINK("http://example.invalid","x")!"""
+    assert rows[2]["message"] == ""  # invalid: no recipient, no message
+
+
+def test_the_xlsx_export_types_every_text_cell_as_text_so_no_formula_runs_and_nothing_is_prefixed(campaign):
+    response = campaign_csv_response(campaign, "xlsx")
+
+    rows, workbook = xlsx_rows(response)
+    assert response["Content-Disposition"] == f'attachment; filename="campaign-{campaign.pk}-export.xlsx"'
+    assert rows[0][: len(BASE_COLUMNS)] == BASE_COLUMNS
+    header = rows[0]
+    bob = dict(zip(header, rows[2]))
+    assert bob["key"] == "+12125550123"
+    assert bob["first_name"] == """=HYPERLINK("http://example.invalid","x")"""
+    assert bob["error_text"] == "-the user's privacy settings forbid it"
+    assert dict(zip(header, rows[1]))["telegram_message_id"] == 1001
+    sheet = workbook["Results"]
+    formula_cell = sheet.cell(row=3, column=header.index("first_name") + 1)
+    assert (formula_cell.data_type, formula_cell.number_format) == ("s", "@")
+    assert "For people" in workbook["About"]["A1"].value + workbook["About"]["A2"].value
 
 
 def test_the_download_streams_utf8_with_a_bom_as_an_attachment(campaign):
@@ -188,6 +225,17 @@ def test_the_exportresults_command_writes_to_standard_output(campaign):
     assert len(read_csv(out.getvalue())) == 3
 
 
+def test_the_exportresults_command_writes_xlsx_for_people(campaign, tmp_path):
+    from openpyxl import load_workbook
+
+    target = tmp_path / "out.xlsx"
+
+    call_command("exportresults", str(campaign.pk), "-o", str(target), stderr=io.StringIO())
+
+    sheet = load_workbook(target)["Results"]
+    assert [c.value for c in sheet[2]][:2] == ["@alice_w", "@alice_user"]
+
+
 def test_the_exportresults_command_refuses_an_unknown_campaign(db):
     from django.core.management import CommandError
 
@@ -212,6 +260,6 @@ def test_personalisation_fields_named_like_base_columns_are_kept_under_a_prefixe
     assert sorted(header[len(BASE_COLUMNS) :]) == [
         "field:field:status", "field:key", "field:session", "field:status", "first_name",
     ]  # fmt: skip
-    assert (row["status"], row["session"], row["key"]) == ("sent", "alpha", "'@alice_w")
+    assert (row["status"], row["session"], row["key"]) == ("sent", "alpha", "@alice_w")
     assert (row["field:status"], row["field:session"], row["field:key"]) == ("VIP", "spring", "K-1")
     assert (row["field:field:status"], row["first_name"]) == ("x", "Alice")

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns.lists import importing, reading
+from campaigns.lists import importing, reading, writing
 from campaigns.lists.importing import ImportRefused, import_recipient_list
+from campaigns.lists.mapping import Mapping
+from campaigns.lists.normalise import NO_COUNTRY_CODE
 from campaigns.models import Recipient, RecipientList
 
 CASES = Path(__file__).resolve().parent / "data" / "cases"
@@ -105,7 +107,7 @@ def test_it_reports_a_national_phone_without_default_region_as_having_no_country
     recipient_list = new_list()
     import_recipient_list(recipient_list, RECIPIENTS / "messy_excel.csv")
 
-    no_code = "no country code: write the phone as +… or set the list's default region"
+    no_code = NO_COUNTRY_CODE
     assert outcome(recipient_list) == {
         **MESSY_COMMON,
         11: ("", INVALID, no_code),
@@ -323,10 +325,8 @@ def test_it_writes_a_large_file_in_batches(tmp_path, monkeypatch):
         out.write("user_00007,dup\n")
     monkeypatch.setattr(importing, "BATCH_SIZE", 1000)
     sizes = []
-    real_bulk_create = Recipient.objects.bulk_create
-    monkeypatch.setattr(
-        Recipient.objects, "bulk_create", lambda objs: sizes.append(len(objs)) or real_bulk_create(objs)
-    )
+    real_flush = writing.RowWriter.flush
+    monkeypatch.setattr(writing.RowWriter, "flush", lambda self: sizes.append(len(self)) or real_flush(self))
     recipient_list = new_list()
 
     import_recipient_list(recipient_list, path)
@@ -517,3 +517,363 @@ def test_a_codec_that_is_not_a_text_encoding_is_refused_by_name():
     with pytest.raises(ImportRefused, match="not a text encoding"):
         import_recipient_list(rl, io.BytesIO(b"recipient\n@alice_w\n"), encoding="rot13")
     assert not RecipientList.objects.exists()
+
+
+# Identity columns (issue 8, fault 2) -------------------------------------------------------------
+@pytest.mark.django_db
+def test_each_row_of_two_id_columns_is_one_recipient_whichever_identity_it_fills():
+    recipient_list = new_list()
+    report = import_recipient_list(recipient_list, RECIPIENTS / "two_id_columns.csv")
+
+    assert outcome(recipient_list) == {
+        2: ("@paula_r", VALID, ""),
+        3: ("+13125550132", VALID, ""),
+        4: ("@rob_s", VALID, ""),
+        5: ("@paula_r", DUP, "duplicate of row 2"),
+        6: ("", INVALID, "empty recipient"),
+    }
+    paula = recipient_list.recipients.get(row_number=2)
+    assert paula.identities() == ["@paula_r", "+13125550131"]
+    assert list(paula.other_identities.values_list("key", "kind")) == [("+13125550131", "phone")]
+    assert paula.fields == {"Name": "Paula"}
+    assert paula.raw_value == "@paula_r / +13125550131"
+    assert recipient_list.recipients.get(row_number=3).fields == {"Name": "Quinn"}
+    assert report.identity_columns == ("Username", "Mobile")
+    assert report.recipient_column == "Username, Mobile"
+    assert counts(recipient_list) == (5, 3, 1, 1)
+
+
+@pytest.mark.django_db
+def test_with_the_phone_first_in_the_identity_order_the_phone_is_the_key_and_duplicates_still_match():
+    recipient_list = new_list()
+    mapping = Mapping(identity_order=("phone", "username", "user_id"))
+
+    import_recipient_list(recipient_list, RECIPIENTS / "two_id_columns.csv", mapping=mapping)
+
+    assert outcome(recipient_list)[2] == ("+13125550131", VALID, "")
+    assert recipient_list.recipients.get(row_number=2).identities() == ["+13125550131", "@paula_r"]
+    assert outcome(recipient_list)[5] == ("@paula_r", DUP, "duplicate of row 2")
+    recipient_list.refresh_from_db()
+    assert recipient_list.mapping["identity_order"] == ["phone", "username", "user_id"]
+
+
+@pytest.mark.django_db
+def test_an_invalid_identity_beside_a_valid_one_is_noted_on_the_row():
+    data = b"Username,Mobile\n@abc,+13125550131\n"
+
+    recipient_list, _ = import_bytes(data)
+
+    assert outcome(recipient_list)[2] == (
+        "+13125550131",
+        VALID,
+        "Username: username too short: 3 characters, Telegram needs 5–32",
+    )
+
+
+@pytest.mark.django_db
+def test_a_row_whose_identities_are_all_invalid_names_each_columns_reason():
+    recipient_list, _ = import_bytes(b"Username,Mobile\n@abc,12\n")
+
+    assert outcome(recipient_list)[2] == (
+        "",
+        INVALID,
+        "Username: username too short: 3 characters, Telegram needs 5–32; Mobile: too short for a phone number: 2 digits",
+    )
+
+
+@pytest.mark.django_db
+def test_a_later_row_sharing_any_identity_is_a_duplicate_of_the_first():
+    data = b"Username,Mobile\n@paula_r,+13125550131\n@other_p,+13125550131\n,+13125550131\n@other_p,\n"
+
+    recipient_list, _ = import_bytes(data)
+
+    assert outcome(recipient_list) == {
+        2: ("@paula_r", VALID, ""),
+        3: ("@other_p", DUP, "duplicate of row 2"),
+        4: ("+13125550131", DUP, "duplicate of row 2"),
+        5: ("@other_p", DUP, "duplicate of row 2"),
+    }
+
+
+# An unclosed quote (fault 3) ---------------------------------------------------------------------
+@pytest.mark.django_db
+def test_an_unclosed_quote_does_not_swallow_the_rows_after_it():
+    recipient_list = new_list()
+    report = import_recipient_list(recipient_list, RECIPIENTS / "unclosed_quote.csv")
+
+    note = "unclosed quote on line 3: its cell ends at the end of that line"
+    assert outcome(recipient_list) == {
+        2: ("@tom_a", VALID, ""),
+        3: ("@uma_b", VALID, note),
+        4: ("@vic_c", VALID, ""),
+        5: ("@wes_d", VALID, ""),
+        6: ("@xia_e", VALID, ""),
+    }
+    names = {r.key: r.fields["first_name"] for r in recipient_list.recipients.all()}
+    assert names == {"@tom_a": "Tom", "@uma_b": "Uma", "@vic_c": "Vic", "@wes_d": "Wes", "@xia_e": "Xia"}
+    assert report.problems == ({"row": 3, "value": "@uma_b", "status": "valid", "error": note},)
+
+
+@pytest.mark.django_db
+def test_a_quote_closed_lines_later_does_not_merge_the_lines_between():
+    data = b'username,first_name\n@tom_a,"Tom\n@vic_c,Vic\n@wes_d,"Wes"\n@xia_e,Xia\n'
+
+    recipient_list, _ = import_bytes(data)
+
+    assert [k for k, _s, _e in outcome(recipient_list).values()] == ["@tom_a", "@vic_c", "@wes_d", "@xia_e"]
+    assert outcome(recipient_list)[2][2].startswith("unclosed quote on line 2")
+
+
+@pytest.mark.django_db
+def test_a_well_formed_quoted_cell_over_several_lines_stays_one_cell():
+    data = b'username,note\n@kate_m,"line one\nline two, with a comma"\n@leo_p,ok\n'
+
+    recipient_list, _ = import_bytes(data)
+
+    assert outcome(recipient_list) == {2: ("@kate_m", VALID, ""), 3: ("@leo_p", VALID, "")}
+    assert recipient_list.recipients.get(row_number=2).fields == {"note": "line one\nline two, with a comma"}
+
+
+@pytest.mark.django_db
+def test_an_unclosed_quote_that_grows_past_the_field_limit_gives_back_the_lines_it_took(tmp_path):
+    rows = "".join(f"@member_{i:05d},{'x' * 60}\n" for i in range(3000))  # ~200 KB after the quote
+    path = tmp_path / "long.csv"
+    path.write_text(f'username,note\n@uma_b,"Uma\n{rows}')
+    recipient_list = new_list()
+
+    import_recipient_list(recipient_list, path)
+
+    assert counts(recipient_list) == (3001, 3001, 0, 0)
+    assert outcome(recipient_list)[2][2].startswith("unclosed quote on line 2")
+
+
+# Encodings (fault 4) -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_short_windows_1252_file_is_read_as_windows_1252():
+    recipient_list = new_list()
+    report = import_recipient_list(recipient_list, RECIPIENTS / "western_cp1252.csv")
+
+    names = [r.fields["name"] for r in recipient_list.recipients.order_by("row_number")]
+    assert names == ["Carmen Muñoz", "João Sá", "Bjørn Østergaard", "Zoë Çelik"]
+    notes = [r.fields["note"] for r in recipient_list.recipients.order_by("row_number")]
+    assert notes == ["", "São Paulo", "", "voucher € 5"]
+    assert (report.encoding, report.delimiter) == ("cp1252", ";")
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Łódź;Żółć;Wrocław", "cp1250"),
+        ("Příliš žluťoučký kůň", "cp1250"),
+        ("Carmen Muñoz;São Paulo", "cp1252"),
+        ("Straße;Größe", "cp1252"),
+    ],
+)
+def test_the_latin_code_page_is_chosen_by_how_the_decoded_words_look(text, encoding):
+    from campaigns.lists.encoding import detect_encoding
+
+    assert detect_encoding(f"name;city\n{text}\n".encode(encoding), True) == encoding
+
+
+# Spreadsheet damage (fault 5) and digits without a region (fault 6) ------------------------------
+SCIENTIFIC_PHONE = (
+    "4.91511E+12 is a number in scientific notation: the spreadsheet kept only 6 significant digits and "
+    "the others are lost. Format the column as text in the spreadsheet, enter the numbers again and export again"
+)
+
+
+@pytest.mark.django_db
+def test_excel_mangled_phones_keep_their_digits_or_say_they_were_lost():
+    recipient_list = new_list()
+    report = import_recipient_list(recipient_list, RECIPIENTS / "excel_mangled_phones.csv")
+
+    assert outcome(recipient_list) == {
+        2: ("+4915112345678", VALID, ""),
+        3: ("", INVALID, SCIENTIFIC_PHONE),
+        4: ("+4915112345679", VALID, ""),
+        5: ("+4915112345670", VALID, ""),
+        6: ("+4915112345671", VALID, ""),
+    }
+    assert report.recipient_column == "phone"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("roles", [(), ("user_id",)])
+def test_excel_mangled_ids_keep_their_digits_or_say_what_is_wrong(roles):
+    recipient_list = new_list()
+    import_recipient_list(recipient_list, RECIPIENTS / "excel_mangled_ids.csv", mapping=Mapping(roles=roles))
+
+    result = outcome(recipient_list)
+    assert result[2] == ("123456789", VALID, "")
+    assert result[3][:2] == ("", INVALID)
+    assert result[3][2].startswith("1.23457E+11 is a number in scientific notation")
+    assert result[4] == ("1234567", VALID, "")
+    assert result[5][:2] == ("", INVALID) and result[5][2].startswith("0 is not a user id")
+    assert result[6] == ("987654321", VALID, "")
+
+
+@pytest.mark.django_db
+def test_national_digits_without_a_region_are_not_stored_as_a_user_id():
+    recipient_list = new_list()
+    import_recipient_list(recipient_list, RECIPIENTS / "digits_no_region.csv")
+
+    result = outcome(recipient_list)
+    assert result[2][:2] == ("", INVALID)
+    assert "default region" in result[2][2] and "RU" in result[2][2]
+    assert result[3] == ("+79161230001", VALID, "")
+    assert result[4] == ("@olga_t", VALID, "")
+    assert not recipient_list.recipients.filter(kind="user_id").exists()
+
+
+@pytest.mark.django_db
+def test_with_region_ru_national_digits_are_the_phone_and_the_international_form_its_duplicate():
+    recipient_list = new_list(default_region="RU")
+    import_recipient_list(recipient_list, RECIPIENTS / "digits_no_region.csv")
+
+    assert outcome(recipient_list) == {
+        2: ("+79161230001", VALID, ""),
+        3: ("+79161230001", DUP, "duplicate of row 2"),
+        4: ("@olga_t", VALID, ""),
+    }
+
+
+@pytest.mark.django_db
+def test_a_us_number_in_a_phone_column_with_region_us_stays_in_the_us():
+    recipient_list, _ = import_bytes(
+        b"Mobile,Name\n(646) 555-0140,Ann\n6465550140,Ann again\n", default_region="US"
+    )
+
+    assert outcome(recipient_list) == {
+        2: ("+16465550140", VALID, ""),
+        3: ("+16465550140", DUP, "duplicate of row 2"),
+    }
+
+
+# Limits (fault 8) --------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_workbook_with_a_huge_cell_is_refused_naming_the_limit_before_it_is_decompressed():
+    import tracemalloc
+
+    recipient_list = RecipientList(name="Huge", consent_basis="opt_in")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportRefused) as refused:
+            import_recipient_list(recipient_list, RECIPIENTS / "huge_cell.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert str(refused.value) == (
+        "a cell holds more than 10,000 characters, the most one cell may hold (TGC_IMPORT_MAX_CELL_CHARS)"
+    )
+    assert peak < 20 * 1024 * 1024  # the cell expands to 50,000,000 characters
+    assert not RecipientList.objects.exists()
+
+
+def _workbook_with_shared_strings(path, count: int) -> None:
+    """A two-cell workbook whose shared-strings table lists ``count`` strings."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["username"])
+    workbook.active.append(["@alice_w"])
+    base = path.with_suffix(".base.xlsx")
+    workbook.save(base)
+    table = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    table += b"<si><t>a</t></si>" * count + b"</sst>"
+    kind = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    relation = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if member.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="' + kind + b'"/></Types>',
+                )
+            if member.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdS" Type="'
+                    + relation
+                    + b'" Target="sharedStrings.xml"/></Relationships>',
+                )
+            out.writestr(member, data)
+        out.writestr("xl/sharedStrings.xml", table)
+
+
+@pytest.mark.django_db
+def test_a_workbook_with_more_shared_strings_than_cells_is_refused_before_openpyxl_reads_them(tmp_path):
+    path = tmp_path / "strings.xlsx"
+    _workbook_with_shared_strings(path, 200_000)
+
+    with pytest.raises(ImportRefused, match="more shared texts than its 2 cells could use"):
+        import_recipient_list(RecipientList(name="Bomb", consent_basis="opt_in"), path)
+
+
+@pytest.mark.django_db
+def test_a_workbook_that_expands_beyond_the_limit_is_refused_from_its_zip_directory(settings):
+    settings.TGC_IMPORT_MAX_UNCOMPRESSED_BYTES = 10_000
+
+    with pytest.raises(ImportRefused) as refused:
+        import_recipient_list(RecipientList(name="Big", consent_basis="opt_in"), RECIPIENTS / "leads.xlsx")
+
+    assert str(refused.value) == (
+        "the workbook expands to 17 KiB; an XLSX file may expand to at most 10 KiB "
+        "(TGC_IMPORT_MAX_UNCOMPRESSED_BYTES): save it as CSV"
+    )
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(settings):
+    settings.TGC_IMPORT_MAX_BYTES = 100
+
+    with pytest.raises(ImportRefused) as refused:
+        import_recipient_list(RecipientList(name="Big", consent_basis="opt_in"), RECIPIENTS / "basic.csv")
+
+    assert str(refused.value) == (
+        "the file is 223 bytes; a recipient file may be at most 100 bytes (TGC_IMPORT_MAX_BYTES): "
+        "split it, or save it as CSV, which is smaller"
+    )
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_row_limit_is_refused_and_nothing_is_kept(settings):
+    settings.TGC_IMPORT_MAX_ROWS = 5
+    recipient_list = RecipientList(name="Long", consent_basis="opt_in")
+
+    with pytest.raises(
+        ImportRefused,
+        match=r"the file has more than 5 rows; one list may hold at most 5 \(TGC_IMPORT_MAX_ROWS\)",
+    ):
+        import_recipient_list(recipient_list, RECIPIENTS / "basic.csv")
+
+    assert not Recipient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_cell_over_the_length_limit_makes_its_row_invalid_naming_the_limit(settings):
+    settings.TGC_IMPORT_MAX_CELL_CHARS = 10
+
+    recipient_list, _ = import_bytes(b"username,note\n@alice_w,short\n@bob_marketing," + b"x" * 11 + b"\n")
+
+    assert outcome(recipient_list)[2] == ("@alice_w", VALID, "")
+    assert outcome(recipient_list)[3] == (
+        "",
+        INVALID,
+        "a cell holds 14 characters; one cell may hold at most 10 (TGC_IMPORT_MAX_CELL_CHARS)",
+    )
+
+
+def test_the_first_rows_table_answers_like_a_dict_through_its_growth():
+    from campaigns.lists.rows import FirstRows
+
+    table, reference = FirstRows(capacity=4), {}
+    keys = [f"@member_{i:06d}" for i in range(5000)] + [f"+49151{i:08d}" for i in range(5000)]
+    for row, key in enumerate(keys * 2, start=2):
+        assert table.setdefault(key, row) == reference.setdefault(key, row)
+    assert len(table) == len(reference) == 10_000
+    assert all(table.get(k) == reference[k] for k in keys)
+    assert table.get("@nobody_here") is None

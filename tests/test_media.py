@@ -8,6 +8,7 @@ import pytest
 
 from campaigns.content.media import MediaInfo, MediaRefused, inspect_media
 from sessions_app.transport.base import MediaSpec
+from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
 
 CASES = Path(__file__).resolve().parent / "data" / "cases"
 MEDIA = CASES / "media"
@@ -206,3 +207,152 @@ def test_it_accepts_a_decompression_bomb_as_a_document(tmp_path, width, height):
         note=f"sent as a document: image too large to decode: {width}×{height} pixels; "
         "Telegram photos need width + height ≤ 10000",
     )
+
+
+# What is sent is what staff saw (issue 8, media) ---------------------------------------------------
+@pytest.fixture
+def copy(tmp_path):
+    """A case file copied to a folder of its own: converting writes beside the original."""
+
+    def copy_of(name: str) -> str:
+        target = tmp_path / name
+        target.write_bytes((MEDIA / name).read_bytes())
+        return str(target)
+
+    return copy_of
+
+
+@pytest.mark.parametrize("media_type", [None, "photo"])
+def test_a_webp_photo_is_converted_to_png_with_a_note_and_never_sent_as_raw_webp(copy, media_type):
+    from PIL import Image
+
+    path = copy("lossless.webp")
+    info = inspect_media(path, media_type)
+
+    assert (info.media_type, info.mime_type, info.conversion) == ("photo", "image/png", "png")
+    assert (info.width, info.height, info.file_name) == (320, 200, "lossless.png")
+    assert info.note == "converted from WebP to PNG before upload: Telegram does not take WebP as a photo"
+    spec = MediaInfo.from_json(info.as_json()).to_spec(path)  # as the engine builds it
+    assert spec.path != path and spec.path.endswith(".png")
+    assert (spec.mime_type, spec.file_name, spec.size) == (
+        "image/png",
+        "lossless.png",
+        Path(spec.path).stat().st_size,
+    )
+    with Image.open(spec.path) as sent, Image.open(path) as original:
+        assert sent.format == "PNG"
+        assert sent.convert("RGB").tobytes() == original.convert("RGB").tobytes()  # lossless
+
+
+def test_inspecting_a_webp_writes_nothing_until_the_engine_builds_the_spec(copy, tmp_path):
+    path = copy("lossless.webp")
+
+    info = inspect_media(path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lossless.webp"]
+    info.to_spec(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lossless.webp", "lossless.webp.tgc-png.png"]
+
+
+def test_an_animated_webp_goes_as_a_document_never_as_a_still_photo():
+    info = inspect_media(media("animated.webp"))
+
+    assert (info.media_type, info.mime_type) == ("document", "image/webp")
+    assert (
+        info.note
+        == "sent as a document: an animated image (2 frames): as a photo only its first frame would arrive"
+    )
+    with pytest.raises(
+        MediaRefused, match=r"^an animated image \(2 frames\): as a photo only its first frame"
+    ):
+        inspect_media(media("animated.webp"), "photo")
+
+
+@pytest.mark.parametrize("media_type", [None, "photo"])
+def test_a_photo_with_exif_orientation_is_sent_upright_and_shown_with_its_displayed_size(copy, media_type):
+    from PIL import Image
+
+    path = copy("orientation_6.jpg")
+    info = inspect_media(path, media_type)
+
+    assert (info.media_type, info.width, info.height, info.conversion) == ("photo", 400, 600, "upright")
+    assert "turned upright before upload (EXIF orientation 6)" in info.note and "400×600" in info.note
+    spec = info.to_spec(path)
+    with Image.open(spec.path) as sent:
+        assert sent.size == (400, 600)
+        assert sent.getexif().get(0x0112, 1) == 1
+    assert (spec.width, spec.height, spec.mime_type) == (400, 600, "image/jpeg")
+
+
+def test_a_photo_already_upright_is_sent_as_it_is():
+    info = inspect_media(media("photo.jpg"))
+
+    assert info.conversion == ""
+    assert info.to_spec("/srv/media/photo.jpg").path == "/srv/media/photo.jpg"
+
+
+def test_a_zip_archive_named_pdf_is_named_for_what_it_is():
+    with pytest.raises(MediaRefused) as refused:
+        inspect_media(media("zip_named.pdf"))
+
+    assert str(refused.value) == (
+        "the content is a ZIP archive (application/zip), not what the name ending in .pdf says: "
+        "rename it, or choose Document to send it as a file anyway"
+    )
+    info = inspect_media(media("zip_named.pdf"), "document")
+    assert (info.media_type, info.mime_type) == ("document", "application/zip")
+    assert info.note.startswith("the content is a ZIP archive (application/zip)")
+
+
+def test_an_html_page_named_pdf_is_named_for_what_it_is(tmp_path):
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(b"<!DOCTYPE html><html><script>alert(1)</script></html>")
+
+    with pytest.raises(MediaRefused, match=r"^the content is an HTML page \(text/html\)"):
+        inspect_media(str(path))
+
+
+def test_an_office_document_is_not_taken_for_a_disguised_zip(tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "prices.xlsx"
+    Workbook().save(path)
+
+    assert inspect_media(str(path)).media_type == "document"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "size"), [("lossless.webp", (320, 200)), ("orientation_6.jpg", (400, 600))])
+def test_telegram_receives_the_converted_file_as_the_photo(telegram, copy, name, size):
+    """At the TelegramClient boundary: the file uploaded is the one staff saw, sent as a photo."""
+    from asgiref.sync import async_to_sync
+    from PIL import Image
+    from telethon import types
+
+    from sessions_app.models import SessionKind, SessionStatus, TelegramSession
+    from sessions_app.transport.base import OutgoingMessage
+    from tests.fakes import SendMediaRequest
+
+    account = telegram.add_account("+4915100000001", username="alice_sends")
+    telegram.add_user(username="bob_smith")
+    session = TelegramSession(name="alice", kind=SessionKind.USER, status=SessionStatus.ACTIVE)
+    session.session_string = telegram.log_in(account)
+    session.save()
+    path = copy(name)
+    spec = MediaInfo.from_json(inspect_media(path).as_json()).to_spec(path)  # as the engine builds it
+
+    async def send():
+        transport = session.transport()
+        await transport.connect()
+        try:
+            return await transport.send("@bob_smith", OutgoingMessage("New", media=spec), 1)
+        finally:
+            await transport.disconnect()
+
+    async_to_sync(send)()
+
+    (upload,) = telegram.of_type("upload_file")
+    with Image.open(upload.media) as sent:
+        assert (sent.format in ("PNG", "JPEG"), sent.size) == (True, size)
+    (request,) = telegram.of_type(SendMediaRequest)
+    assert isinstance(request.media, types.InputMediaUploadedPhoto)

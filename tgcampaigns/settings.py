@@ -129,6 +129,12 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The recipient list upload is cut off while it arrives once it passes TGC_IMPORT_MAX_BYTES.
+FILE_UPLOAD_HANDLERS = [
+    "campaigns.lists.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 
 # Secrets at rest: Fernet keys, comma-separated, newest first (MultiFernet: rotate by prepending).
@@ -136,6 +142,13 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 TELEGRAM_API_ID = env.int("TELEGRAM_API_ID", default=0)
 TELEGRAM_API_HASH = env.str("TELEGRAM_API_HASH", default="")
 TGC_DEFAULT_REGION = env.str("TGC_DEFAULT_REGION", default="")
+# Recipient file imports (campaigns/lists/limits.py): each limit refuses with a message naming it.
+TGC_IMPORT_MAX_BYTES = env.int("TGC_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+TGC_IMPORT_MAX_ROWS = env.int("TGC_IMPORT_MAX_ROWS", default=1_000_000)
+TGC_IMPORT_MAX_CELL_CHARS = env.int("TGC_IMPORT_MAX_CELL_CHARS", default=10_000)
+TGC_IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("TGC_IMPORT_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024)
+# Files up to this size are imported while the page waits; larger ones in a django-q2 worker.
+TGC_IMPORT_INLINE_MAX_BYTES = env.int("TGC_IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 # Listen for opt-out replies inside the django-q2 workers (a schedule, every minute) instead of,
 # or besides, the listenoptouts command.
 TGC_OPTOUT_SCHEDULE = env.bool("TGC_OPTOUT_SCHEDULE", default=False)

@@ -1,4 +1,5 @@
-"""Admin forms: recipient list upload, campaign composition, suppressions.
+"""Admin forms: campaign composition, suppressions (the recipient list upload and mapping step are
+in :mod:`.uploads`).
 
 Each form validates through the service that owns the rule (importing, media, recipients) so the
 admin shows the same reasons the engine would act on.
@@ -12,76 +13,12 @@ from pathlib import Path
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db.models import Q
 
+from ..content import images
 from ..content import media as media_service
-from ..lists.importing import ImportReport, import_recipient_list
 from ..lists.normalise import normalise
-from ..models import Campaign, MediaType, RecipientList, Suppression
-
-RECIPIENT_FILE_TYPES = ".csv,.txt,.tsv,.xlsx"
-
-
-class RecipientListUploadForm(forms.ModelForm):
-    """Upload a CSV/XLSX/TXT file with its consent basis; :meth:`import_list` creates the list and
-    its recipients in one transaction, so a refused file leaves nothing behind."""
-
-    file = forms.FileField(
-        allow_empty_file=True,  # the importer refuses it, with the same words as everywhere else
-        help_text="CSV (comma, semicolon or tab separated), TXT or XLSX. One recipient per row: "
-        "@username, t.me link, phone or numeric user id; other columns personalise the message.",
-        widget=forms.ClearableFileInput(attrs={"accept": RECIPIENT_FILE_TYPES}),
-    )
-
-    class Meta:
-        model = RecipientList
-        fields = [
-            "name",
-            "file",
-            "consent_basis",
-            "consent_note",
-            "default_region",
-            "recipient_column",
-            "encoding",
-        ]
-        help_texts = {
-            "consent_basis": "Why these people agreed to hear from you. We only message people who did.",
-            "default_region": "ISO country code (e.g. DE, US) for phone numbers written without +country code.",
-            "recipient_column": "Leave empty to find it by its header (recipient, telegram, username, phone…).",
-            "encoding": "Leave empty to detect it (UTF-8, UTF-16, Windows-1251…).",
-        }
-
-    def clean_default_region(self) -> str:
-        region = self.cleaned_data["default_region"].strip().upper()
-        if region and not (len(region) == 2 and region.isalpha()):
-            raise forms.ValidationError("Use a two-letter country code such as DE or US.")
-        return region
-
-    def import_list(self, user) -> tuple[RecipientList, ImportReport]:
-        """Save the list and import its file. Raises ``ImportRefused`` with nothing saved: the
-        transaction takes back the rows, and the stored file is deleted (it holds personal data
-        that no list refers to)."""
-        recipient_list = self.save(commit=False)
-        recipient_list.created_by = user
-        upload = self.cleaned_data["file"]
-        # Stored first, explicitly, so the name to delete is the one the storage chose.
-        recipient_list.file.save(upload.name, upload, save=False)
-        try:
-            with transaction.atomic():
-                recipient_list.save()
-                data = self.cleaned_data
-                with recipient_list.file.open("rb") as source:
-                    report = import_recipient_list(
-                        recipient_list,
-                        source,
-                        column=data["recipient_column"] or None,
-                        encoding=data["encoding"] or None,
-                        default_region=data["default_region"] or None,
-                    )
-        except BaseException:
-            recipient_list.file.storage.delete(recipient_list.file.name)
-            raise
-        return recipient_list, report
+from ..models import Campaign, ImportStatus, MediaType, RecipientList, Suppression
 
 
 def _media_choices() -> list[tuple[str, str]]:
@@ -123,6 +60,12 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "lists" in self.fields:
+            # A list still being imported has only some of its recipients.
+            chosen = self.instance.lists.all() if self.instance.pk else RecipientList.objects.none()
+            self.fields["lists"].queryset = RecipientList.objects.filter(
+                Q(import_status=ImportStatus.DONE) | Q(pk__in=chosen.values("pk"))
+            )
         if "media_type" in self.fields:
             self.fields["media_type"] = forms.ChoiceField(
                 choices=_media_choices(),
@@ -178,7 +121,8 @@ def inspect_upload(upload, media_type: str | None) -> dict:
     else:  # the stored FieldFile, when only the type changed
         info = media_service.inspect_media(upload.path, media_type)
     result = info.as_json()
-    result["file_name"] = Path(upload.name).name  # the staff's name, not the temporary one
+    # The staff's name, not the temporary one (with the converted file's extension, if converted).
+    result["file_name"] = images.sent_name(Path(upload.name).name, info.conversion, info.mime_type)
     return result
 
 
@@ -201,24 +145,6 @@ def normalised_key(raw: str) -> str:
     if not result.is_valid:
         raise forms.ValidationError(f"{raw.strip()!r}: {result.error}")
     return result.key
-
-
-class SuppressionBulkForm(forms.Form):
-    """Many opt-outs at once, one per line (commas and semicolons also separate)."""
-
-    keys = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 60}),
-        help_text="One recipient per line: @username, t.me link, +phone or user id.",
-    )
-    note = forms.CharField(max_length=300, required=False)
-
-    def clean_keys(self) -> list[tuple[str, str]]:
-        """(raw, key or "") per non-empty entry; invalid ones are reported, not fatal."""
-        raw = self.cleaned_data["keys"].replace(",", "\n").replace(";", "\n")
-        entries = [line.strip() for line in raw.splitlines() if line.strip()]
-        if not entries:
-            raise forms.ValidationError("Enter at least one recipient.")
-        return [(entry, normalise(entry).key) for entry in entries]
 
 
 class ErasureForm(forms.Form):

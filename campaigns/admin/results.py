@@ -14,7 +14,7 @@ from django.utils.html import escape, format_html
 
 from .. import audit
 from ..content import template
-from ..exports import results_csv_response
+from ..exports import results_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
 from .access import may_export_results
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
@@ -224,24 +224,35 @@ class MessageResultAdmin(admin.ModelAdmin):
         return [export] + super().get_urls()
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
-        """The results the changelist shows for the same query string (filters, search), as CSV."""
+        """The results the changelist shows for the same query string (filters, search), as CSV
+        or, with ``format=xlsx``, as XLSX."""
         if not self.has_export_permission(request):
             raise PermissionDenied
+        request.GET = request.GET.copy()
+        file_format = "xlsx" if request.GET.pop("format", [""])[-1] == "xlsx" else "csv"
         try:
             results = guarded_queryset(self.get_changelist_instance(request).get_queryset(request))
         except IncorrectLookupParameters:
             return redirect("admin:campaigns_messageresult_changelist")
         except MALFORMED_QUERY_ERRORS:
             return bad_query()
-        return self._csv(request, results)
+        return self._csv(request, results, file_format)
 
-    def _csv(self, request: HttpRequest, results: QuerySet[MessageResult]) -> HttpResponse:
+    def _csv(
+        self, request: HttpRequest, results: QuerySet[MessageResult], file_format: str = "csv"
+    ) -> HttpResponse:
         query = request.GET.urlencode() or "none"
-        audit.record(request, AuditAction.RESULTS_EXPORT, f"Results exported as CSV (filters: {query}).")
+        audit.record(
+            request,
+            AuditAction.RESULTS_EXPORT,
+            f"Results exported as {file_format.upper()} (filters: {query}).",
+        )
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         # Unless the changelist is filtered to one campaign, each row says which one it is.
         one_campaign = campaign_filter(request) is not None
-        return results_csv_response(results, f"results-{stamp}.csv", with_campaign=not one_campaign)
+        return results_response(
+            results, f"results-{stamp}.csv", with_campaign=not one_campaign, file_format=file_format
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = dict(extra_context or {})

@@ -10,7 +10,8 @@ from django.urls import path, reverse
 
 from .. import audit, privacy
 from ..models import AuditAction, Suppression
-from .forms import ErasureForm, SuppressionBulkForm, SuppressionForm
+from .forms import ErasureForm, SuppressionForm
+from .listforms import SuppressionBulkForm
 
 
 @admin.register(Suppression)
@@ -66,24 +67,52 @@ class SuppressionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/campaigns/suppression/erase.html", {**context, "form": form})
 
     def bulk_add_view(self, request: HttpRequest) -> HttpResponse:
-        """Paste many opt-outs; invalid entries are listed, the valid ones are added."""
+        """Paste many opt-outs, read like a list's column; the valid ones are added and the page
+        reports every entry (added, already suppressed, invalid with its reason, duplicate)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = SuppressionBulkForm(request.POST or None)
+        report = None
         if request.method == "POST" and form.is_valid():
-            entries, note = form.cleaned_data["keys"], form.cleaned_data["note"]
+            entries = form.entries()
             added, existing = Suppression.objects.add(
-                (key for _raw, key in entries), source=Suppression.Source.MANUAL, note=note
+                (e.key for e in entries if e.status == "valid"),
+                source=Suppression.Source.MANUAL,
+                note=form.cleaned_data["note"],
             )
+            report = _report(entries, set(added))
             said = f"{len(added)} added, {len(existing)} already suppressed."
             audit.record(request, AuditAction.SUPPRESSION_IMPORT, f"Bulk add: {said}")
             self.message_user(request, said, messages.SUCCESS)
-            if invalid := [raw for raw, key in entries if not key]:
+            if invalid := [e.raw for e in entries if e.status == "invalid"]:
                 self.message_user(
                     request, f"Not recognised, not added: {', '.join(invalid)}", messages.WARNING
                 )
-            return HttpResponseRedirect(reverse("admin:campaigns_suppression_changelist"))
-        context = {**self.admin_site.each_context(request), "title": "Add suppressions", "opts": self.opts}
-        return TemplateResponse(
-            request, "admin/campaigns/suppression/bulk_add.html", {**context, "form": form}
-        )
+            form = SuppressionBulkForm(initial={**form.cleaned_data, "keys": ""})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add suppressions",
+            "opts": self.opts,
+            "form": form,
+            "report": report,
+            "changelist_url": reverse("admin:campaigns_suppression_changelist"),
+        }
+        return TemplateResponse(request, "admin/campaigns/suppression/bulk_add.html", context)
+
+
+def _report(entries: list, added: set[str]) -> dict:
+    """Counts and one row per entry, for the page: each valid entry is "added" or "already
+    suppressed"; invalid and duplicate entries keep their reason."""
+    rows = []
+    for e in entries:
+        outcome = e.status
+        if e.status == "valid":
+            outcome = "added" if e.key in added else "already suppressed"
+        rows.append({"number": e.number, "raw": e.raw, "key": e.key, "outcome": outcome, "error": e.error})
+    counts = {
+        "added": sum(r["outcome"] == "added" for r in rows),
+        "existing": sum(r["outcome"] == "already suppressed" for r in rows),
+        "invalid": sum(r["outcome"] == "invalid" for r in rows),
+        "duplicate": sum(r["outcome"] == "duplicate" for r in rows),
+    }
+    return {"rows": rows, "counts": counts, "total": len(rows)}

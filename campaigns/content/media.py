@@ -12,11 +12,16 @@ validators encode"):
   (core.telegram.org/api/files: 4000 parts of 512 KiB via upload.saveBigFilePart).
 - voice notes: OGG with Opus (core.telegram.org/api/files#voice-messages); any other audio is
   shown as a music file, not a voice note.
+
+What is sent is what staff saw (:mod:`.images`): a WebP photo is converted to PNG, a photo with an
+EXIF orientation is turned upright (and its displayed size given), an animated image goes as a
+document, never as a still photo; ``MediaInfo.conversion`` records it and :meth:`MediaInfo.to_spec`
+hands the transport the converted file. A file whose name promises one type while its content is
+another (a ZIP archive or an HTML page named ``.pdf``) is named for what it is.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import struct
 import warnings
@@ -26,6 +31,8 @@ from typing import Any
 import filetype
 
 from sessions_app.transport.base import MediaSpec
+
+from . import filetypes, images
 
 PHOTO_MAX_BYTES = 10 * 1000 * 1000  # Bot API: "at most 10 MB"
 PHOTO_MAX_DIMENSIONS_SUM = 10000
@@ -65,6 +72,7 @@ class MediaInfo:
     duration: float | None = None
     supports_streaming: bool = False
     note: str = ""
+    conversion: str = ""  # images.CONVERSIONS: the file is converted before upload
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MediaInfo:
@@ -73,13 +81,18 @@ class MediaInfo:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def to_spec(self, path: str) -> MediaSpec:
-        """The transport's view of this file at ``path``."""
+        """The transport's view of the original file at ``path``: the file to upload is the
+        converted one beside it when :attr:`conversion` says so (written now if missing)."""
+        size = self.size
+        if self.conversion:
+            path = images.ensure_derived(path, self.conversion, self.mime_type)
+            size = os.path.getsize(path)
         return MediaSpec(
             path=path,
             media_type=self.media_type,
             mime_type=self.mime_type,
             file_name=self.file_name,
-            size=self.size,
+            size=size,
             width=self.width,
             height=self.height,
             duration=self.duration,
@@ -108,12 +121,14 @@ def inspect_media(path: str, media_type: str | None = None) -> MediaInfo:
     if size > FILE_MAX_BYTES:
         raise MediaRefused(f"the file is {_mib(size)}; Telegram accepts at most 2000 MiB")
     kind = filetype.guess(path)
-    mime = kind.mime if kind else _fallback_mime(path)
+    mime = kind.mime if kind else filetypes.fallback_mime(path)
     base = {"mime_type": mime, "size": size, "file_name": os.path.basename(path)}
 
     if media_type == DOCUMENT:
-        # Any non-empty file within the size limit can be sent as a document, whatever its name.
-        return MediaInfo(media_type=DOCUMENT, note=_why_no_photo(path, base, size), **base)
+        # Any non-empty file within the size limit can be sent as a document, whatever its name;
+        # a name that hides what the content is gets said.
+        note = _why_no_photo(path, base, size) or filetypes.disguise(base["file_name"], mime)
+        return MediaInfo(media_type=DOCUMENT, note=note, **base)
     if media_type == PHOTO:
         return _photo(path, base, size)
     if media_type == VIDEO:
@@ -127,7 +142,12 @@ def inspect_media(path: str, media_type: str | None = None) -> MediaInfo:
 
 def _natural(path: str, base: dict[str, Any], size: int) -> MediaInfo:
     mime = base["mime_type"]
-    _refuse_disguised(base["file_name"], mime)
+    try:
+        filetypes.refuse_disguised(base["file_name"], mime)
+    except filetypes.Disguised as exc:
+        raise MediaRefused(str(exc)) from None
+    if disguise := filetypes.disguise(base["file_name"], mime):
+        raise MediaRefused(f"{disguise}: rename it, or choose Document to send it as a file anyway")
     if mime in _PHOTO_MIMES:
         try:
             return _photo(path, base, size)
@@ -141,23 +161,6 @@ def _natural(path: str, base: dict[str, Any], size: int) -> MediaInfo:
     if mime.startswith("audio/"):
         return _audio(path, base)
     return MediaInfo(media_type=DOCUMENT, **base)
-
-
-_FAMILY_WORDS = {"image": "an image", "video": "a video", "audio": "audio"}
-
-
-def _refuse_disguised(file_name: str, mime: str) -> None:
-    """Refuse a file whose name promises media its content is not (a program named
-    ``clip.mp4``): the type still comes from the content, but staff who picked a "video" by its
-    name should hear that it is none, rather than have it sent as a file. Choosing ``document``
-    explicitly sends any file."""
-    claimed, _ = mimetypes.guess_type(file_name)
-    family = (claimed or "").split("/")[0]
-    if family in _FAMILY_WORDS and mime.split("/")[0] != family:
-        extension = os.path.splitext(file_name)[1]
-        raise MediaRefused(
-            f"the content is not {_FAMILY_WORDS[family]} (it is {mime}; the name ends in {extension})"
-        )
 
 
 class _NotAPhoto(MediaRefused):
@@ -214,9 +217,25 @@ def _photo(path: str, base: dict[str, Any], size: int) -> MediaInfo:
         # above bound this to 25 megapixels.
         with Image.open(path) as image:
             image.load()
+        sent = images.plan(path, base["mime_type"], size)
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaRefused(f"the image is corrupt ({exc})") from None
-    return MediaInfo(media_type=PHOTO, width=width, height=height, **base)
+    if sent.frames > 1:
+        raise _NotAPhoto(
+            f"an animated image ({sent.frames} frames): as a photo only its first frame would arrive"
+        )
+    if sent.size > PHOTO_MAX_BYTES:
+        raise _NotAPhoto(f"a photo may be at most 10 MB; converted for upload it is {sent.size / 1e6:.1f} MB")
+    return MediaInfo(
+        media_type=PHOTO,
+        mime_type=sent.mime_type,
+        size=sent.size,
+        file_name=images.sent_name(base["file_name"], sent.conversion, sent.mime_type),
+        width=sent.width,
+        height=sent.height,
+        note=sent.note,
+        conversion=sent.conversion,
+    )
 
 
 def _declared_size(path: str, mime: str) -> tuple[int, int]:
@@ -333,20 +352,6 @@ def _top_level_boxes(path: str) -> list[bytes]:
             boxes.append(kind)
             offset += length
     return boxes
-
-
-def _fallback_mime(path: str) -> str:
-    """filetype knows no magic for some formats (plain text, CSV); mutagen recognises audio it
-    misses. Anything else is an opaque document."""
-    import mutagen
-
-    try:
-        audio = mutagen.File(path)
-    except Exception:
-        audio = None
-    if audio is not None and audio.mime:
-        return audio.mime[0]
-    return "application/octet-stream"
 
 
 def _mib(size: int) -> str:

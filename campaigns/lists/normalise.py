@@ -5,41 +5,67 @@ Keys are what the app stores and de-duplicates on (DESIGN.md "Limits the validat
 - ``@username``, lower-cased. Telegram usernames are 5–32 characters of a–z, 0–9 and ``_``,
   start with a letter, do not end with ``_`` and are case-insensitive (Telegram's username
   rules, core.telegram.org/method/account.updateUsername: USERNAME_INVALID).
-- ``+E164`` for phones, parsed with ``phonenumbers`` against a default region (ISO 3166 alpha-2)
-  and kept only when ``is_valid_number`` holds.
+- ``+E164`` for phones, parsed with ``phonenumbers`` and kept only when ``is_valid_number`` holds.
 - the decimal user id: ASCII digits only, no ``+``, no leading zero. The Bot API guarantees a
   user id fits in 52 significant bits (core.telegram.org/bots/api#user), so at most 16 digits.
 
-The spellings are kept apart on purpose, so no input is both a phone and a user id: ``+…`` or
-``00…`` is international, a leading ``0`` or separators (spaces, dashes, brackets) is a national
-phone needing the default region, and bare digits are a user id — except in a column the import
-knows holds phones (``phone_column=True``), where spreadsheets have dropped the ``+``.
+Explicit spellings mean one thing in any column: ``@name`` and ``t.me/…`` links are usernames,
+``+…`` and ``00…`` international phones, ``-100…`` a channel. What a bare value means depends on
+the column's *reading* (the mapping step's choice per column):
 
-No database, no network: this module is safe to call from anywhere.
+``any`` (any identity)
+    a bare word is a username; digits with a leading ``0`` or with separators (spaces, dashes,
+    brackets) are a national phone, read in the default region; bare digits are a user id, unless
+    they are a phone number in the default region written with its trunk prefix (``8…`` in RU,
+    ``0…`` in DE; NANP numbers need none): then a phone. Without a default region, bare digits that
+    are a phone with a trunk prefix somewhere (``89161230001``: RU) are refused, asking for the
+    region or for "user id" as the column's reading.
+``phone`` / ``phone_international``
+    digits are a phone: in the default region first (with its trunk prefix where it has one),
+    then as an international number whose ``+`` a spreadsheet dropped (bare digits only), then in
+    the default region without the trunk prefix. ``phone_international`` tries the dropped ``+``
+    first (a column of MSISDNs).
+``username`` / ``user_id``
+    a bare value is a username / a user id only; thousands separators are removed from ids.
+
+Spreadsheet damage (a ``.0`` float suffix, scientific notation, ``'`` and ``="…"`` text markers)
+is undone or refused first (:mod:`.excel`). No database, no network: safe to call from anywhere.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
-from phonenumbers import NumberParseException
+
+from . import phones
+from .excel import ExcelDamage, repair
 
 # The values of ``campaigns.models.RecipientKind``, repeated so this module needs no app registry.
 USERNAME = "username"
 PHONE = "phone"
 USER_ID = "user_id"
+KINDS = (USERNAME, PHONE, USER_ID)
+
+# How a column's bare values are read (the mapping step's identity choices).
+ANY = "any"
+PHONE_INTERNATIONAL = "phone_international"
+READINGS = (ANY, USERNAME, PHONE, PHONE_INTERNATIONAL, USER_ID)
 
 USERNAME_MIN = 5
 USERNAME_MAX = 32
 # Bot API, "User.id": "at most 52 significant bits".
 USER_ID_MAX = 2**52 - 1
 USER_ID_MAX_DIGITS = len(str(USER_ID_MAX))  # 16; checked before int(), which refuses 4300+ digits
+PHONE_MIN_DIGITS = 5  # shorter than any national number in use (ITU-T E.164 subscriber numbers)
 
+_USERNAME = re.compile(r"[a-z][a-z0-9_]{3,30}[a-z0-9]")
 _USERNAME_CHARS = re.compile(r"[a-z0-9_]+")
 _PHONEISH = re.compile(r"[0-9\s().\-/]+")
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # How a value starts when it is written as a recipient rather than as a word: @name, +phone,
 # digits, a t.me/telegram.me link or a tg:// link. A bare word may be a username or a header.
@@ -65,14 +91,20 @@ _RESERVED_PATHS = {
 }
 
 
+NO_COUNTRY_CODE = "no country code: set the list's default region or write +…"
+
+
 @dataclass(frozen=True)
 class Normalised:
     """The outcome for one raw value: ``key`` and ``kind`` when valid, else ``error`` (a reason
-    staff can read, e.g. ``"username too short: 3 characters, Telegram needs 5–32"``)."""
+    staff can read, e.g. ``"username too short: 3 characters, Telegram needs 5–32"``).
+    ``ambiguous``: bare digits that could be a phone or a user id: read as a phone in the default
+    region, or refused for want of one (the mapping step asks about such a column)."""
 
     key: str = ""
     kind: str = ""
     error: str = ""
+    ambiguous: bool = False
 
     @property
     def is_valid(self) -> bool:
@@ -91,29 +123,44 @@ def is_explicit_form(raw: str) -> bool:
     return bool(_EXPLICIT_FORM.match(value))
 
 
-def normalise(raw: str, default_region: str | None = None, *, phone_column: bool = False) -> Normalised:
+def normalise(
+    raw: str, default_region: str | None = None, *, reading: str = ANY, phone_column: bool = False
+) -> Normalised:
     """Normalise one recipient as written by staff.
 
     ``raw``: ``@name``, ``name``, ``t.me/name``, ``https://t.me/name``, ``tg://resolve?domain=name``,
     a phone (``+49 30 1234567``, ``0049…``, or national ``030 1234567`` with ``default_region``),
-    a user id (``123456789``), or a ``tg://user?id=`` / ``t.me/+<phone>`` link.
+    a user id (``123456789``), or a ``tg://user?id=`` / ``t.me/+<phone>`` link, possibly damaged by
+    a spreadsheet (:func:`.excel.repair`).
     ``default_region``: ISO 3166 alpha-2 (``"DE"``) for national phone numbers, or None.
-    ``phone_column``: the value comes from a column holding phones, so bare digits are a phone
-    whose ``+`` a spreadsheet dropped (tried as ``+digits``, then as a national number).
+    ``reading``: how bare values are read, one of :data:`READINGS` (see the module's docstring);
+    ``phone_column=True`` is the same as ``reading="phone"``.
 
     Never raises for bad input: returns ``Normalised(error=...)`` with the reason.
     """
     value = (raw or "").strip().strip(_INVISIBLE).strip()
     if not value:
         return _invalid("empty recipient")
-    region = (default_region or "").strip().upper() or None
+    if phone_column and reading == ANY:
+        reading = PHONE
+    if value[0] == "@" and _USERNAME.fullmatch(value[1:].lower()):  # the common cases, first
+        return Normalised(key="@" + value[1:].lower(), kind=USERNAME)
+    region = _region(default_region)
+    if value.isascii() and value.isdigit():  # nothing to repair, no link: a user id or a phone
+        return _digits(value, region, reading)
+    try:
+        value = repair(value, separators=",.'\u00a0\u202f " if reading == USER_ID else ",")
+    except ExcelDamage as exc:
+        return _invalid(str(exc))
+    if not value:
+        return _invalid("empty recipient")
 
     lowered = value.lower()
     try:
         if lowered.startswith("tg://"):
-            return _from_tg_link(value, region)
+            return _from_tg_link(value)
         if _looks_like_telegram_url(lowered):
-            return _from_t_me(value, region)
+            return _from_t_me(value)
     except ValueError:  # urlsplit: "Invalid IPv6 URL", a netloc that NFKC-normalises to "/"…
         return _invalid("not a valid Telegram link")
     if value.startswith("@"):
@@ -125,12 +172,23 @@ def normalise(raw: str, default_region: str | None = None, *, phone_column: bool
     if value.startswith("+"):
         return _phone(value, None)
     if _PHONEISH.fullmatch(value):
-        return _digits(value, region, phone_column=phone_column)
+        return _digits(value, region, reading)
     if "@" in value and "." in value.split("@", 1)[1]:
         return _invalid("an e-mail address, not a Telegram recipient")
+    if reading in (PHONE, PHONE_INTERNATIONAL):
+        return _invalid("not a phone number (the column holds phone numbers)")
+    if reading == USER_ID:
+        return _invalid("not a user id: a user id is a number (the column holds user ids)")
     if re.fullmatch(r"[A-Za-z0-9_.\-]+", value):
         return _username(value)
     return _invalid("not a username, phone number or user id")
+
+
+@functools.lru_cache(maxsize=64)
+def _region(default_region: str | None) -> str | None:
+    """``default_region`` upper-cased when phonenumbers knows it, else None."""
+    region = (default_region or "").strip().upper()
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
 
 
 def _looks_like_telegram_url(lowered: str) -> bool:
@@ -138,7 +196,7 @@ def _looks_like_telegram_url(lowered: str) -> bool:
     return rest.split("/", 1)[0] in _TELEGRAM_HOSTS and "/" in rest
 
 
-def _from_t_me(value: str, region: str | None) -> Normalised:
+def _from_t_me(value: str) -> Normalised:
     if "://" not in value:
         value = "https://" + value
     path = urlsplit(value).path.strip("/")
@@ -157,7 +215,7 @@ def _from_t_me(value: str, region: str | None) -> Normalised:
     return _username(first)
 
 
-def _from_tg_link(value: str, region: str | None) -> Normalised:
+def _from_tg_link(value: str) -> Normalised:
     parts = urlsplit(value)
     query = parse_qs(parts.query)
     action = parts.netloc.lower()
@@ -182,6 +240,8 @@ def _username(name: str) -> Normalised:
         bad = sorted({c for c in lowered if not _USERNAME_CHARS.fullmatch(c)})
         shown = " ".join(repr(c) for c in bad)
         return _invalid(f"username may contain only a–z, 0–9 and _ (found {shown})")
+    if lowered.isdigit():
+        return _invalid("digits only: a username starts with a letter (is the column user ids or phones?)")
     if not lowered[0].isalpha():
         return _invalid("username must start with a letter")
     if lowered.endswith("_"):
@@ -199,54 +259,76 @@ def _user_id(digits: str) -> Normalised:
         return _invalid("a user id is written in digits 0–9 only")
     if len(digits) > USER_ID_MAX_DIGITS:
         return _invalid(f"too long for a user id: {len(digits)} digits, a Telegram user id has at most 16")
-    number = int(digits)
-    if number <= 0:
-        return _invalid("user id must be a positive number")
-    if number > USER_ID_MAX:
+    if not digits.strip("0"):
+        return _invalid("0 is not a user id")
+    if digits[0] == "0":
+        return _invalid("a user id does not start with 0")
+    if int(digits) > USER_ID_MAX:
         return _invalid("too large for a Telegram user id (at most 52 bits)")
-    return Normalised(key=str(number), kind=USER_ID)
+    return Normalised(key=digits, kind=USER_ID)
 
 
-def _digits(value: str, region: str | None, *, phone_column: bool) -> Normalised:
-    compact = re.sub(r"[\s().\-/]", "", value)
+def _digits(value: str, region: str | None, reading: str) -> Normalised:
+    """Digits, possibly with phone punctuation, read as ``reading`` says (module docstring)."""
+    compact = _PHONE_PUNCTUATION.sub("", value)
     if not compact:
         return _invalid("not a username, phone number or user id")
-    if compact.startswith("00"):
+    bare = compact == value
+    if reading == USER_ID:
+        if not bare:
+            return _invalid("not a user id: a user id is digits only (this is written like a phone number)")
+        return _user_id(compact)
+    if reading == USERNAME:
+        return _invalid("digits only: a username starts with a letter (is the column user ids or phones?)")
+    if compact.startswith("00") and compact.strip("0"):
         # The ITU international call prefix: 0049… is +49….
         return _phone("+" + compact[2:], None)
-    if phone_column and compact[0] != "0":
-        as_international = _phone("+" + compact, None)
-        if as_international.is_valid or not region:
-            return as_international
-        return _phone(compact, region)
-    if compact == value and compact[0] != "0":
+    if len(compact) < PHONE_MIN_DIGITS and (compact[0] == "0" or not bare or reading != ANY):
+        if not compact.strip("0"):
+            return _invalid("0 is not a user id or a phone number")
+        return _invalid(f"too short for a phone number: {len(compact)} digits")
+    if reading in (PHONE, PHONE_INTERNATIONAL):
+        return _phone_digits(compact, region, bare=bare, international_first=reading == PHONE_INTERNATIONAL)
+    if compact[0] == "0" or not bare:
+        if not region:
+            return _invalid(NO_COUNTRY_CODE)
+        quick = phones.quick_national(compact, region) if compact.isdigit() else None
+        return Normalised(key=quick, kind=PHONE) if quick else _phone(value, region)
+    if region:
+        national = phones.national(compact, region, with_trunk=True)
+        if national is not None:
+            return Normalised(key=national, kind=PHONE, ambiguous=_user_id(compact).is_valid)
         return _user_id(compact)
+    elsewhere = phones.trunk_phone_elsewhere(compact)
+    if elsewhere is not None:
+        e164, where = elsewhere
+        reason = (
+            f"{compact} is a phone number in {where} written without its country code ({e164}), or a user "
+            "id: set the list's default region to read it as a phone, or choose “user id” for the column"
+        )
+        return Normalised(error=reason, ambiguous=True)
+    return _user_id(compact)
+
+
+def _phone_digits(compact: str, region: str | None, *, bare: bool, international_first: bool) -> Normalised:
+    """Digits in a column of phones: the region's national form, the international form whose
+    ``+`` was dropped (bare digits only), and the region's form without its trunk prefix, in the
+    order the module docstring gives; the first valid one wins."""
+    order = ("international", "national", "untrunked")
+    if not international_first:
+        order = ("national", "international", "untrunked")
+    for attempt in order:
+        if attempt == "international":
+            key = _phone("+" + compact, None).key if bare else None
+        else:
+            key = phones.national(compact, region, with_trunk=attempt == "national") if region else None
+        if key:
+            return Normalised(key=key, kind=PHONE)
     if not region:
-        return _invalid("no country code: write the phone as +… or set the list's default region")
-    return _phone(value, region)
-
-
-_PARSE_ERRORS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short for a phone number",
-    NumberParseException.TOO_SHORT_NSN: "too short for a phone number",
-    NumberParseException.TOO_LONG: "too long for a phone number",
-}
+        return _invalid(NO_COUNTRY_CODE)
+    return _phone(compact, region)
 
 
 def _phone(value: str, region: str | None) -> Normalised:
-    try:
-        number = phonenumbers.parse(value, region)
-    except NumberParseException as exc:
-        return _invalid(_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if number.extension:
-        # E.164 has no extensions and Telegram accounts are tied to a plain number; dropping the
-        # extension would message whoever answers the switchboard's main line.
-        return _invalid("phone numbers with an extension cannot be messaged on Telegram")
-    if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_country_code(number.country_code)
-        place = f" in {where}" if where and where != "ZZ" else ""
-        return _invalid(f"not a valid phone number: {e164} is not a number in use{place}")
-    return Normalised(key=e164, kind=PHONE)
+    key, error = phones.parse(value, region)
+    return Normalised(key=key, kind=PHONE) if key else _invalid(error)

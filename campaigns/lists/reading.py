@@ -1,26 +1,42 @@
 """Reading a recipient file as rows of cells: CSV in any common encoding and delimiter, or XLSX.
 
-The encoding is detected on the first MiB (a BOM, then UTF-8, then charset-normalizer), the
-delimiter by counting; the file is then streamed row by row. Text is decoded strictly: a later
-row that is not valid text in the detected encoding becomes a :class:`BrokenRow` saying so,
-rather than a name full of "�". Nothing here knows about recipients.
+The encoding is detected on the first MiB (:mod:`.encoding`), the delimiter by counting; the file
+is then streamed row by row. Text is decoded strictly: a later row that is not valid text in the
+detected encoding becomes a :class:`BrokenRow` saying so, rather than a name full of "�".
+
+A quote that is never closed makes Python's csv module read every later line into one cell, so
+one customer would be sent the next customers' handles. A record spanning several lines that is
+not well-formed CSV (it parses only leniently) is therefore taken apart: its first line becomes a
+:class:`NotedRow` (the cell ends at the line end, and the row says so, naming its line) and the
+lines after it are read again as rows of their own. Workbooks are checked against the limits from
+their zip directory before anything is decompressed (:mod:`.xlsx`). Nothing here knows about
+recipients.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import datetime
 import io
 import os
 import re
-import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO, Any
 
-SAMPLE_BYTES = 1 << 20  # encoding and delimiter are detected on the first MiB
+from .encoding import UnknownEncoding, check_encoding, detect_encoding
+from .limits import Limits
+from .table import BrokenRow, ImportRefused, NotedRow, Table, cell_text, is_blank
+from .xlsx import open_workbook
+
+__all__ = ["BrokenRow", "ImportRefused", "NotedRow", "Table", "cell_text", "is_blank", "open_table"]
+
+SAMPLE_BYTES = 1 << 20
+# Control characters (Unicode category Cc) but tab, CR and LF, and the replacement character.
+_BINARY_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
+)  # encoding and delimiter are detected on the first MiB
 DELIMITERS = (",", ";", "\t")
 
 # Bytes the detected encoding cannot decode are read as this lone surrogate, which no strict
@@ -28,53 +44,6 @@ DELIMITERS = (",", ";", "\t")
 _UNDECODABLE = "\udcff"
 _MARK_UNDECODABLE = "tgcampaigns.reading.mark"
 codecs.register_error(_MARK_UNDECODABLE, lambda exc: (_UNDECODABLE, exc.end))
-
-
-class ImportRefused(Exception):
-    """The whole file was refused; ``str(exc)`` is a message for staff. Nothing was written."""
-
-
-@dataclass
-class Table:
-    """An opened file: its rows as (row_number, cells) and how it was read (``file_format``
-    "csv" | "xlsx"; ``encoding`` a Python codec name, "" for XLSX)."""
-
-    rows: Iterator[tuple[int, list[str | int | float | None]]]
-    file_format: str
-    encoding: str = ""
-    delimiter: str = ""
-    sheet: str = ""
-
-
-def cell_text(cell: str | int | float | None | Any) -> str:
-    """A cell as text. Spreadsheet numbers lose their ``.0`` (a phone stored as 13125550112.0
-    is ``"13125550112"``); dates become ISO 8601."""
-    if cell is None:
-        return ""
-    if isinstance(cell, str):
-        return cell
-    if isinstance(cell, bool):
-        return "TRUE" if cell else "FALSE"
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    if isinstance(cell, datetime.datetime) and cell.time() == datetime.time(0):
-        return cell.date().isoformat()
-    if isinstance(cell, (datetime.date, datetime.time)):
-        return cell.isoformat()
-    return str(cell)
-
-
-def is_blank(cells: Sequence) -> bool:
-    return all(not cell_text(c).strip() for c in cells)
-
-
-class BrokenRow(list):
-    """A record that cannot be imported as read; ``reason`` says why. Holds the cells that could
-    be read (none when the CSV reader failed), to show staff which row it is."""
-
-    def __init__(self, reason: str, cells: Sequence = ()):
-        super().__init__(cells)
-        self.reason = reason
 
 
 class _PrefixedReader(io.RawIOBase):
@@ -123,28 +92,60 @@ def binary(source: Any) -> Iterator[IO[bytes]]:
             source.close()
 
 
+def source_size(source: Any) -> int | None:
+    """The size in bytes of a path, an upload or a seekable stream; None when it cannot be told."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    size = getattr(source, "size", None)
+    if isinstance(size, int):
+        return size
+    try:
+        position = source.tell()
+        end = source.seek(0, io.SEEK_END)
+        source.seek(position)
+        return end
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def open_table(
-    stream: IO[bytes], source: Any, encoding: str | None, names_recipients: Callable[[list[str]], bool]
+    stream: IO[bytes],
+    source: Any,
+    encoding: str | None,
+    names_recipients: Callable[[list[str]], bool],
+    *,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    limits: Limits | None = None,
 ) -> Table:
     """Open ``stream`` (read from its start) as a table. ``source`` is what it was opened from
-    (a path lets openpyxl seek); ``encoding`` a codec name or None to detect it;
-    ``names_recipients(headers)`` picks a workbook's sheet. Raises :class:`ImportRefused` for an
-    empty, binary or old-Excel file, or an unknown encoding."""
+    (a path lets openpyxl seek); ``encoding`` a codec name or None to detect it; ``delimiter``
+    one of :data:`DELIMITERS` or None to detect it; ``sheet`` a workbook's sheet name, or None for
+    the first whose header ``names_recipients(headers)``. Raises :class:`ImportRefused` for an
+    empty, binary, old-Excel or too large file, or an unknown encoding, delimiter or sheet."""
+    limits = limits or Limits.from_settings()
+    size = source_size(source)
+    if size is not None and size > limits.max_bytes:
+        raise ImportRefused(limits.too_large(size))
     sample = stream.read(SAMPLE_BYTES)
     if isinstance(sample, str):
         raise TypeError("open the recipient file in binary mode")
     if not sample:
         raise ImportRefused("the file is empty")
     if sample.startswith(b"PK\x03\x04"):
-        return _open_xlsx(stream, source, sample, names_recipients)
+        return open_workbook(stream, source, sample, names_recipients, sheet, limits)
     if sample.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportRefused("an old Excel .xls file: save it as .xlsx or CSV and upload again")
     complete = len(sample) < SAMPLE_BYTES
-    chosen = _check_encoding(encoding) if encoding else _detect_encoding(sample, complete)
-    text = sample.decode(chosen, errors="replace")
-    if _looksbinary(text):
+    try:
+        chosen = check_encoding(encoding) if encoding else detect_encoding(sample, complete)
+    except UnknownEncoding as exc:
+        raise ImportRefused(str(exc)) from None
+    if chosen is None or _looks_binary(sample.decode(chosen, errors="replace")):
         raise ImportRefused("not a text/CSV file")
-    delimiter = _detect_delimiter(text)
+    if delimiter and delimiter not in DELIMITERS:
+        raise ImportRefused(f"unknown delimiter {delimiter!r}: use comma, semicolon or tab")
+    delimiter = delimiter or _detect_delimiter(sample.decode(chosen, errors="replace"))
     reader = io.BufferedReader(_PrefixedReader(sample, stream))
     # Not errors="replace": the encoding was detected on the first MiB only, and a later row in
     # another encoding must be reported, not sent as "����" (see _csv_rows).
@@ -154,52 +155,24 @@ def open_table(
     )
 
 
-def _check_encoding(name: str) -> str:
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        raise ImportRefused(f'unknown encoding "{name}"') from None
-    # rot13, base64, zlib … are codecs too, but not text encodings.
-    if not getattr(info, "_is_text_encoding", True):
-        raise ImportRefused(f'"{name}" is not a text encoding')
-    return info.name
+def count_lines(stream: IO[bytes], limit: int | None = None) -> int:
+    """Line ends in ``stream`` from where it stands (about the rows of a CSV file: more when cells
+    hold line breaks), reading in blocks; stops counting past ``limit``."""
+    count = 0
+    while block := stream.read(1 << 20):
+        count += block.count(b"\n")
+        if limit is not None and count > limit:
+            break
+    return count
 
 
-def _detect_encoding(sample: bytes, complete: bool) -> str:
-    """A BOM decides; else UTF-8 if the sample decodes as UTF-8; else charset-normalizer's best
-    guess (this is what recognises Windows-1251 exports of Cyrillic names)."""
-    from charset_normalizer import from_bytes
-
-    # UTF-32 LE's BOM starts with UTF-16 LE's, so it is tested first.
-    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    # A NUL alone does not make a file binary (one stray NUL in a cell is removed on import);
-    # _looks_binary refuses a sample where control characters are a meaningful share.
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # The sample may end inside a multi-byte character; that alone is not a decoding error.
-        if not complete and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"
-    # charset-normalizer takes a NUL for binary; the decoded sample is judged by _looks_binary.
-    best = from_bytes(re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", b"", sample)).best()
-    if best is None:
-        raise ImportRefused("not a text/CSV file")
-    return codecs.lookup(best.encoding).name
-
-
-def _looksbinary(text: str) -> bool:
+def _looks_binary(text: str) -> bool:
     """Control characters (other than tab/CR/LF) or undecodable bytes in more than 5% of the
     sample: compressed or binary data, whatever the file is called. Such data decodes to 10–25%
     of them; a text file with a few stray NULs stays far below, and those are removed per cell."""
     if not text:
         return False
-    bad = sum(1 for c in text if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\t\r\n"))
+    bad = len(_BINARY_CHARACTERS.findall(text))
     return bad > max(8, len(text) // 20)
 
 
@@ -215,19 +188,54 @@ def _detect_delimiter(text: str) -> str:
     return ","
 
 
-def _csv_rows(lines: IO[str], delimiter: str, encoding: str) -> Iterator[tuple[int, list]]:
+class _Lines:
+    """The text stream's physical lines for ``csv.reader``, remembering those of the record being
+    read (``record``) and taking lines back to be read again (:meth:`push_back`)."""
+
+    def __init__(self, stream: IO[str]):
+        self._stream = stream
+        self._back: deque[str] = deque()
+        self.record: list[str] = []
+        self.number = 0  # physical line number of the last line handed out
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._back.popleft() if self._back else next(self._stream)
+        self.number += 1
+        self.record.append(line)
+        return line
+
+    def push_back(self, lines: list[str]) -> None:
+        self._back.extendleft(reversed(lines))
+        self.number -= len(lines)
+
+
+def _csv_rows(stream: IO[str], delimiter: str, encoding: str) -> Iterator[tuple[int, list]]:
+    lines = _Lines(stream)
     reader = csv.reader(lines, delimiter=delimiter)
     number = 0
     while True:
         number += 1
+        lines.record = []
+        first_line = lines.number + 1
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            # One malformed record (a 128 KiB cell) becomes an invalid row, not a failure.
-            yield number, BrokenRow(f"unreadable row: {exc}")
-            continue
+            if len(lines.record) < 2:
+                # One malformed record (a 128 KiB cell) becomes an invalid row, not a failure.
+                yield number, BrokenRow(f"unreadable row: {exc}")
+                continue
+            row = []  # a quote ran over later lines until a cell grew too large: as below
+        if len(lines.record) > 1 and not (row and _well_formed(lines.record, delimiter)):
+            # The lines after the record's first are read again as rows of their own.
+            lines.push_back(lines.record[1:])
+            cells = next(csv.reader([lines.record[0]], delimiter=delimiter), [])
+            note = f"unclosed quote on line {first_line}: its cell ends at the end of that line"
+            row = NotedRow(note, [cell.rstrip("\r\n") for cell in cells])
         if any(_UNDECODABLE in cell for cell in row):
             reason = f"row is not valid {encoding} text; re-save the file as UTF-8 or choose the encoding"
             yield number, BrokenRow(reason, [cell.replace(_UNDECODABLE, "\ufffd") for cell in row])
@@ -235,40 +243,11 @@ def _csv_rows(lines: IO[str], delimiter: str, encoding: str) -> Iterator[tuple[i
         yield number, row
 
 
-def _open_xlsx(
-    stream: IO[bytes], source: Any, sample: bytes, names_recipients: Callable[[list[str]], bool]
-) -> Table:
-    from openpyxl import load_workbook
-
-    if isinstance(source, (str, os.PathLike)):
-        target: Any = source
-    elif stream.seekable():
-        stream.seek(0)
-        target = stream
-    else:
-        target = io.BytesIO(sample + stream.read())
+def _well_formed(record: list[str], delimiter: str) -> bool:
+    """Whether the lines of one record are strict CSV: every quoted cell closed, and closed right
+    before a delimiter or the line end. A record the lenient reader made of an unclosed quote and
+    the lines after it is not."""
     try:
-        # read_only streams rows from the zip instead of building every cell object.
-        workbook = load_workbook(target, read_only=True, data_only=True)
-    except Exception:
-        raise ImportRefused("not a text/CSV file or an Excel .xlsx workbook") from None
-    sheet = _recipient_sheet(workbook, names_recipients)
-    sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
-
-    def rows() -> Iterator[tuple[int, list]]:
-        try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, list(values)
-        finally:
-            workbook.close()
-
-    return Table(rows=rows(), file_format="xlsx", sheet=sheet.title)
-
-
-def _recipient_sheet(workbook: Any, names_recipients: Callable[[list[str]], bool]) -> Any:
-    """The first sheet whose first row ``names_recipients``, else the first sheet."""
-    for sheet in workbook.worksheets:
-        for values in sheet.iter_rows(max_row=1, values_only=True):
-            if names_recipients([cell_text(v).strip() for v in values]):
-                return sheet
-    return workbook.worksheets[0]
+        return len(list(csv.reader(record, delimiter=delimiter, strict=True))) == 1
+    except csv.Error:
+        return False

@@ -12,7 +12,15 @@ from .campaign import (
     ParseMode,
     Strategy,
 )
-from .lists import ConsentBasis, Recipient, RecipientKind, RecipientList, Suppression
+from .lists import (
+    ConsentBasis,
+    ImportStatus,
+    Recipient,
+    RecipientIdentity,
+    RecipientKind,
+    RecipientList,
+    Suppression,
+)
 from .privacy import ErasedIdentity
 from .results import (
     CODE_CANCELLED,
@@ -45,10 +53,12 @@ __all__ = [
     "CampaignStatus",
     "ConsentBasis",
     "DeliveryAttempt",
+    "ImportStatus",
     "MediaType",
     "MessageResult",
     "ParseMode",
     "Recipient",
+    "RecipientIdentity",
     "RecipientKind",
     "RecipientList",
     "ResultStatus",

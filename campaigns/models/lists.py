@@ -21,11 +21,26 @@ class ConsentBasis(models.TextChoices):
     LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest (documented)"
 
 
+class ImportStatus(models.TextChoices):
+    """Where a list's import stands: uploaded and waiting for staff to confirm the mapping, in the
+    queue or running in a worker (large files), done, or failed with ``import_error``."""
+
+    MAPPING = "mapping", "Waiting for the column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
 class RecipientList(models.Model):
     """An uploaded recipient file and its validation report.
 
     ``consent_basis`` records why these people agreed to hear from us; ``default_region`` (ISO
     3166 alpha-2) parses national phone numbers; counts are the import's validation report.
+    ``mapping`` is how the file is read (:class:`campaigns.lists.mapping.Mapping` as JSON:
+    encoding, delimiter, header, each column's role, the identity order), kept so the next upload
+    of a file with the same columns is read the same way. ``import_*`` record the import's state
+    and progress (rows read of about ``import_total``) while a worker runs it.
     """
 
     name = models.CharField(max_length=200)
@@ -40,6 +55,12 @@ class RecipientList(models.Model):
     invalid_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    import_status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.DONE)
+    import_progress = models.PositiveIntegerField(default=0)
+    import_total = models.PositiveIntegerField(default=0)
+    import_error = models.TextField(blank=True)
+    import_updated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -52,6 +73,11 @@ class RecipientList(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_ready(self) -> bool:
+        """Imported: its recipients are all there (a list being imported has only some)."""
+        return self.import_status == ImportStatus.DONE
+
     def summary(self) -> str:
         """The import's counts in one sentence for staff."""
         return (
@@ -63,7 +89,12 @@ class RecipientList(models.Model):
 class Recipient(models.Model):
     """One row of a recipient list: the normalised key (``@name``, ``+E164``, decimal user id)
     or a validation error; ``fields`` keeps the row's other columns for personalisation. A valid
-    row's ``error`` is empty unless the import noted something (control characters removed)."""
+    row's ``error`` is empty unless the import noted something (control characters removed, an
+    identity column whose value was invalid while another one was valid).
+
+    A row may name its person several ways (a username and a phone column): ``key`` is the
+    identity that comes first in the list's identity order, the others are
+    :class:`RecipientIdentity` rows (``other_identities``)."""
 
     class Status(models.TextChoices):
         VALID = "valid"
@@ -86,6 +117,27 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return self.key or self.raw_value
+
+    def identities(self) -> list[str]:
+        """Every key this row names its person by, ``key`` first; [] for an invalid row."""
+        others = [i.key for i in self.other_identities.all()]
+        return ([self.key] if self.key else []) + [k for k in others if k != self.key]
+
+
+class RecipientIdentity(models.Model):
+    """Another identity of a recipient row than its key (a phone next to the username that is
+    the key), normalised like keys. De-duplication, opt-outs and erasure see these too."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="other_identities")
+    key = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=10, choices=RecipientKind.choices)
+
+    class Meta:
+        app_label = "campaigns"
+        verbose_name_plural = "recipient identities"
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class SuppressionQuerySet(models.QuerySet):

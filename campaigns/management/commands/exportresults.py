@@ -1,4 +1,5 @@
-"""``manage.py exportresults CAMPAIGN_ID [-o FILE]``: a campaign's results as Excel-safe CSV."""
+"""``manage.py exportresults CAMPAIGN_ID [-o FILE] [--format csv|xlsx]``: a campaign's results as
+CSV for machines (values exactly as stored) or XLSX for people (text cells, no formula runs)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,43 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaigns.exports import write_campaign_csv
+from campaigns.exports import write_campaign_export
 from campaigns.models import Campaign
 
 
 class Command(BaseCommand):
-    help = "Export one campaign's results as CSV (UTF-8 with BOM, formula cells escaped)."
+    help = (
+        "Export one campaign's results: CSV for machines (values exactly as stored, UTF-8 with BOM) "
+        "or XLSX for people (text cells, no formula runs)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("campaign_id", type=int)
-        parser.add_argument("-o", "--output", help="File to write (default: standard output).")
+        parser.add_argument("-o", "--output", help="File to write (default: standard output; CSV only).")
+        parser.add_argument(
+            "--format", choices=["csv", "xlsx"], default=None, help="Default: by the file's suffix, else csv."
+        )
 
     def handle(self, *args, campaign_id: int, output: str | None = None, **options) -> None:
         try:
             campaign = Campaign.objects.get(pk=campaign_id)
         except Campaign.DoesNotExist:
             raise CommandError(f"No campaign with id {campaign_id}.") from None
-        if output:
+        file_format = options.get("format") or ("xlsx" if (output or "").lower().endswith(".xlsx") else "csv")
+        if file_format == "xlsx":
+            if not output:
+                raise CommandError("An XLSX export needs a file: -o results.xlsx")
+            with open(output, "wb") as out:
+                rows = write_campaign_export(campaign, out, "xlsx")
+            self.stderr.write(f"Wrote {rows} results of '{campaign}' to {output}.")
+        elif output:
             # newline="": the csv module writes its own \r\n line ends.
             with open(output, "w", encoding="utf-8", newline="") as out:
-                rows = write_campaign_csv(campaign, out)
+                rows = write_campaign_export(campaign, out)
             self.stderr.write(f"Wrote {rows} results of '{campaign}' to {output}.")
         else:
             try:
-                rows = write_campaign_csv(campaign, _Unterminated(self.stdout))
+                rows = write_campaign_export(campaign, _Unterminated(self.stdout))
             except BrokenPipeError:  # `exportresults 1 | head`: the reader had enough
                 # Point stdout at /dev/null so the interpreter's final flush does not fail again.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

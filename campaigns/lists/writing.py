@@ -1,0 +1,113 @@
+"""Writing imported rows: ``Recipient`` rows and their other identities, a batch at a time.
+
+Django's ``bulk_create`` prepares every value of every field through the field API and, to link
+other identities to their recipient, needs the new ids back; on a million rows that was 42% of
+an import (bench/import.py). Here ids are reserved first (PostgreSQL: ``nextval`` of the table's
+sequence; SQLite: above the highest id and the AUTOINCREMENT counter, inside the write
+transaction, which SQLite's IMMEDIATE mode holds alone), then rows go out as ``COPY … FROM
+STDIN`` in CSV format on PostgreSQL (written by the C ``csv`` module) and as one ``executemany``
+INSERT on SQLite.
+
+Callers run :meth:`RowWriter.flush` inside a transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.db import connection
+
+from ..models import Recipient, RecipientIdentity
+
+RECIPIENT_COLUMNS = (
+    "id",
+    "recipient_list_id",
+    "row_number",
+    "raw_value",
+    "key",
+    "kind",
+    "status",
+    "error",
+    "fields",
+)
+IDENTITY_COLUMNS = ("recipient_id", "key", "kind")
+
+
+class RowWriter:
+    """Collects rows of one list and writes them on :meth:`flush`.
+
+    :meth:`add` takes one row as (row_number, raw_value, key, kind, status, error, fields dict)
+    and its other identities as [(key, kind), …]."""
+
+    def __init__(self, list_id: int):
+        self.list_id = list_id
+        self.rows: list[tuple] = []
+        self.identities: list[tuple[int, list[tuple[str, str]]]] = []  # (index in rows, identities)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, row: tuple, others: list[tuple[str, str]]) -> None:
+        if others:
+            self.identities.append((len(self.rows), others))
+        self.rows.append(row)
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        ids = _reserve_ids(len(self.rows))
+        dumps = json.JSONEncoder(ensure_ascii=False).encode
+        recipients = [
+            (pk, self.list_id, n, raw, key, kind, status, error, dumps(fields))
+            for pk, (n, raw, key, kind, status, error, fields) in zip(ids, self.rows)
+        ]
+        others = [(ids[i], key, kind) for i, identities in self.identities for key, kind in identities]
+        _insert(Recipient, RECIPIENT_COLUMNS, recipients)
+        if others:
+            _insert(RecipientIdentity, IDENTITY_COLUMNS, others)
+        self.rows.clear()
+        self.identities.clear()
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+def _reserve_ids(count: int) -> list[int]:
+    """``count`` ids no other writer will use (module docstring)."""
+    table = _table(Recipient)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # An identity column owns a sequence too. Concurrent imports may interleave: the ids
+            # need not be consecutive.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        counter = cursor.fetchone()
+        first = max(highest, counter[0] if counter else 0) + 1
+        return list(range(first, first + count))
+
+
+def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    table = connection.ops.quote_name(_table(model))
+    by_attname = {f.attname: f.column for f in model._meta.concrete_fields}
+    names = [connection.ops.quote_name(by_attname[c]) for c in columns]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            buffer.seek(0)
+            # No column is NULL: an empty unquoted value is the empty string, not NULL.
+            cursor.cursor.copy_expert(
+                f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({', '.join(names)}))",
+                buffer,
+            )
+            return
+        placeholders = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})", rows)

@@ -1,0 +1,176 @@
+"""``manage.py importrecipients FILE --name NAME --consent-basis BASIS [mapping options]``: import a
+recipient file as a new list, with the mapping step's choices as options.
+
+    manage.py importrecipients crm.csv --name "Autumn" --consent-basis customer \\
+        --column Username=username --column Mobile=phone --identity-order phone,username,user_id \\
+        --region US --encoding cp1252
+
+Without column options the roles are guessed from the headers, or taken from the last list whose
+file had the same header row (``--fresh`` guesses anyway; ``--like LIST_ID`` starts from that
+list's mapping). ``--preview`` prints the first rows as they will be read and stores nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from campaigns.lists.columns import ROLES
+from campaigns.lists.importing import forget_rows, import_recipient_list
+from campaigns.lists.jobs import earlier_mapping
+from campaigns.lists.mapping import Mapping, MappingError
+from campaigns.lists.preview import Preview, preview_file
+from campaigns.lists.table import ImportRefused
+from campaigns.models import ConsentBasis, ImportStatus, RecipientList
+
+DELIMITERS = {"comma": ",", ",": ",", "semicolon": ";", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t"}
+
+
+class Command(BaseCommand):
+    help = "Import a recipient file (CSV, TXT or XLSX) as a new recipient list."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--name", help="The list's name (default: the file's name).")
+        parser.add_argument("--consent-basis", choices=ConsentBasis.values, help="Why these people agreed.")
+        parser.add_argument("--consent-note", default="")
+        parser.add_argument("--encoding", default="", help="A codec name (default: detected), e.g. cp1252.")
+        parser.add_argument("--delimiter", default="", help="comma, semicolon or tab (default: detected).")
+        parser.add_argument("--sheet", default="", help="An XLSX sheet's name (default: the recipients').")
+        header = parser.add_mutually_exclusive_group()
+        header.add_argument("--header", dest="header", action="store_true", default=None)
+        header.add_argument("--no-header", dest="header", action="store_false", help="The first row is data.")
+        parser.add_argument(
+            "--column",
+            action="append",
+            default=[],
+            metavar="HEADER=ROLE",
+            help=f"A column's role, by header or 1-based number; roles: {', '.join(ROLES)}. Repeatable.",
+        )
+        parser.add_argument("--identity-order", default="", help="e.g. phone,username,user_id")
+        parser.add_argument(
+            "--region", default="", help="Default region for national phone numbers, e.g. US."
+        )
+        parser.add_argument("--like", type=int, help="Start from this list's saved mapping.")
+        parser.add_argument(
+            "--fresh", action="store_true", help="Guess the roles even if a list had these columns."
+        )
+        parser.add_argument(
+            "--preview", action="store_true", help="Print how the file will be read; store nothing."
+        )
+
+    def handle(self, *args, **options) -> None:
+        path = options["file"]
+        if not os.path.isfile(path):
+            raise CommandError(f"No file {path}.")
+        try:
+            preview = self._preview(path, options)
+        except (ImportRefused, MappingError) as exc:
+            raise CommandError(f"The file was refused: {exc}") from None
+        self._show(preview)
+        if options["preview"]:
+            return
+        if not options["consent_basis"]:
+            raise CommandError("Say why these people agreed to hear from you: --consent-basis.")
+        self._import(path, preview, options)
+
+    def _preview(self, path: str, options: dict) -> Preview:
+        start = Mapping()
+        if options["like"]:
+            try:
+                start = Mapping.from_json(RecipientList.objects.get(pk=options["like"]).mapping)
+            except RecipientList.DoesNotExist:
+                raise CommandError(f"No recipient list with id {options['like']}.") from None
+        changes = {
+            "encoding": options["encoding"] or start.encoding,
+            "delimiter": DELIMITERS.get(options["delimiter"], options["delimiter"]) or start.delimiter,
+            "sheet": options["sheet"] or start.sheet,
+            "default_region": options["region"].upper() or start.default_region,
+        }
+        if options["header"] is not None:
+            changes["header"] = options["header"]
+        if options["identity_order"]:
+            changes["identity_order"] = tuple(k.strip() for k in options["identity_order"].split(","))
+        preview = preview_file(path, start.with_(**changes))
+        if not options["like"] and not options["fresh"] and not options["column"]:
+            earlier = earlier_mapping(preview.mapping)
+            if earlier is not None:
+                preview = preview_file(path, earlier.with_(**{k: v for k, v in changes.items() if v}))
+                self.stderr.write("Read like the last list with the same columns (--fresh to guess instead).")
+        if options["column"]:
+            roles = list(preview.mapping.roles)
+            for spec in options["column"]:
+                column, _, role = spec.rpartition("=")
+                index = _column(preview.columns, column)
+                if role not in ROLES:
+                    raise CommandError(f"Unknown role {role!r}; roles: {', '.join(ROLES)}.")
+                roles[index] = role
+            preview = preview_file(path, preview.mapping.with_(roles=tuple(roles)))
+        return preview
+
+    def _show(self, preview: Preview) -> None:
+        mapping = preview.mapping
+        read = f"{preview.file_format.upper()}"
+        if mapping.encoding:
+            read += f", encoding {mapping.encoding}, delimiter {mapping.delimiter!r}"
+        if mapping.sheet:
+            read += f", sheet {mapping.sheet!r}"
+        self.stdout.write(f"Read as {read}; about {preview.estimated_rows} rows.")
+        roles = ", ".join(
+            f"{name or f'column {i + 1}'}={role}"
+            for i, (name, role) in enumerate(zip(preview.columns, mapping.roles))
+        )
+        self.stdout.write(
+            f"Columns: {roles}; identity order: {mapping.order_text()}; region: {mapping.default_region or '-'}."
+        )
+        for row in preview.rows:
+            outcome = row.key or row.error
+            self.stdout.write(f"  row {row.number}: {' | '.join(row.cells)}  ->  {outcome}")
+        for note in preview.notes:
+            self.stdout.write(f"Note: {note}")
+
+    def _import(self, path: str, preview: Preview, options: dict) -> None:
+        recipient_list = RecipientList.objects.create(
+            name=options["name"] or os.path.basename(path),
+            consent_basis=options["consent_basis"],
+            consent_note=options["consent_note"],
+            import_status=ImportStatus.RUNNING,
+            import_total=preview.estimated_rows,
+        )
+        with open(path, "rb") as stored:
+            recipient_list.file.save(os.path.basename(path), File(stored))
+
+        def progress(rows: int) -> None:
+            RecipientList.objects.filter(pk=recipient_list.pk).update(import_progress=rows)
+            self.stderr.write(f"  {rows:,} rows", ending="\r")
+
+        try:
+            report = import_recipient_list(
+                recipient_list, path, mapping=preview.mapping, atomic=False, progress=progress
+            )
+        except BaseException as exc:  # refused, failed or interrupted (Ctrl-C): nothing is kept
+            forget_rows(recipient_list)
+            recipient_list.file.delete(save=False)
+            recipient_list.delete()
+            if isinstance(exc, ImportRefused):
+                raise CommandError(f"The file was refused: {exc}") from None
+            raise
+        self.stdout.write(f"{recipient_list.summary()} (list id {recipient_list.pk})")
+        if report.problems:
+            self.stdout.write("First problems:")
+            for problem in report.problems[:20]:
+                self.stdout.write(
+                    f"  row {problem['row']}: {problem['value'] or '(empty)'}: {problem['error']}"
+                )
+
+
+def _column(columns: list[str], column: str) -> int:
+    """The index of ``column``: a 1-based number or a header (case-insensitive)."""
+    if column.isdigit() and 1 <= int(column) <= len(columns):
+        return int(column) - 1
+    for i, name in enumerate(columns):
+        if name.lower() == column.strip().lower():
+            return i
+    raise CommandError(f"No column {column!r}; the columns are {', '.join(repr(c) for c in columns)}.")
