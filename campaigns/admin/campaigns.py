@@ -88,7 +88,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     "strategy",
                     "delay_seconds",
                     "max_attempts",
-                    "flood_wait_threshold",
+                    "priority",
                     "scheduled_at",
                 )
             },

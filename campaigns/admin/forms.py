@@ -106,7 +106,7 @@ class CampaignForm(forms.ModelForm):
             "strategy",
             "delay_seconds",
             "max_attempts",
-            "flood_wait_threshold",
+            "priority",
             "scheduled_at",
         ]
         widgets = {

@@ -4,7 +4,8 @@ The contract is DESIGN.md "Delivery contract" and "How the work is driven". The 
 
 - :mod:`.launch` — check a campaign, materialise one row per recipient, start or resume it;
 - :mod:`.control` — pause, cancel, retry failed, resend unknown, completion;
-- :mod:`.assignment` and :mod:`.balancing` — which session takes which row; re-balancing;
+- :mod:`.balancing` — late binding: the strategy as a pull policy; :mod:`.assignment` — the
+  sessions of a campaign, rows stranded on a session that can no longer send;
 - :mod:`.drive` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
 - :mod:`.slice` — the asyncio send loop of one slice, :mod:`.pacing` its per-session pace;
 - :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.sql` — bulk INSERT/COPY;
@@ -15,19 +16,20 @@ The contract is DESIGN.md "Delivery contract" and "How the work is driven". The 
 Submodules import each other, never this package, so importing one never loads the rest.
 """
 
-from .assignment import assignable_sessions, rebalance
+from .assignment import active_sessions, recover_stranded_rows, split_estimate
 from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
 from .drive import drive, next_wake, run_until_done
 from .effects import apply_error_effects
-from .launch import LaunchError, NoUsableSession, check_launch, launch, materialise, resume
+from .launch import AlreadyLaunched, LaunchError, NoUsableSession, check_launch, launch, materialise, resume
 from .queue import enqueue_drive
 from .reaper import reap
 
 __all__ = [
+    "AlreadyLaunched",
     "LaunchError",
     "NoUsableSession",
     "apply_error_effects",
-    "assignable_sessions",
+    "active_sessions",
     "cancel",
     "check_launch",
     "drive",
@@ -38,10 +40,11 @@ __all__ = [
     "next_wake",
     "pause",
     "reap",
-    "rebalance",
+    "recover_stranded_rows",
     "resend_unknown",
     "resume",
     "retry_failed",
     "run_until_done",
+    "split_estimate",
     "summary",
 ]

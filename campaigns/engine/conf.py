@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+# Lease owners of the send loop are named "drive:host:pid:…" (sessions_app.leases.owner_name).
+DRIVE_PURPOSE = "drive"
+
 
 def slice_seconds() -> float:
     """Longest slice of one drive task (seconds; ``TGC_SLICE_SECONDS``)."""

@@ -27,7 +27,7 @@ from ..models import (
     new_random_id,
 )
 from . import queue
-from .assignment import assignable_sessions, balancer_for, batched, rebalance
+from .assignment import active_sessions, batched, recover_stranded_rows
 from .sql import insert_rows
 
 
@@ -37,6 +37,10 @@ class LaunchError(Exception):
 
 class NoUsableSession(LaunchError):
     """None of the campaign's sessions can send (not logged in, disabled or quarantined)."""
+
+
+class AlreadyLaunched(LaunchError):
+    """Another process launched the campaign first (two reapers on a due scheduled campaign)."""
 
 
 @dataclass
@@ -92,7 +96,7 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
         return campaign.counts()
     if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
         raise LaunchError(f"The campaign is {campaign.get_status_display().lower()}; copy it to send again.")
-    if not assignable_sessions(campaign):
+    if not active_sessions(campaign):
         raise NoUsableSession(
             "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
         )
@@ -112,7 +116,7 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-            raise LaunchError("The campaign was launched already.")
+            raise AlreadyLaunched("The campaign was launched already.")
         if not locked.results.exists():
             materialise(locked)
         Campaign.objects.filter(pk=locked.pk).update(
@@ -135,7 +139,7 @@ def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
         return True
     if not campaign.set_status(CampaignStatus.RUNNING, only_from=(CampaignStatus.PAUSED,)):
         return False
-    rebalance(campaign)
+    recover_stranded_rows(campaign)
     if enqueue:
         queue.enqueue_drive(campaign.pk)
     return True
@@ -164,13 +168,9 @@ RESULT_COLUMNS = (
 def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]:
     """Create the campaign's rows: one per distinct recipient key across its lists, in list and
     row order. Invalid and duplicate lines get a ``skipped`` row with the reason (NULL
-    ``dedupe_key``), suppressed keys a ``skipped`` row, the rest a ``pending`` row assigned to one
-    session by the campaign's strategy. Memory: one set of the keys seen (about 100 bytes a key).
-    Returns {"pending": n, "skipped": n}. Raises NoUsableSession when no session can take rows."""
-    sessions = assignable_sessions(campaign)
-    if not sessions:
-        raise NoUsableSession("No usable session to assign recipients to.")
-    balancer = balancer_for(campaign, sessions)
+    ``dedupe_key``), suppressed keys a ``skipped`` row, the rest a ``pending`` row in the
+    campaign's pool (no session: the sessions pull them as they send). Memory: one set of the keys
+    seen (about 100 bytes a key). Returns {"pending": n, "skipped": n}."""
     seen: set[str] = set()
     stats = {"pending": 0, "skipped": 0}
     recipients = (
@@ -195,7 +195,7 @@ def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]
                 dedupe_key, code, text = key, CODE_SUPPRESSED, "on the suppression list (opted out)"
             else:
                 seen.add(key)
-                dedupe_key, session_id, row_status = key, balancer.next(), ResultStatus.PENDING
+                dedupe_key, row_status = key, ResultStatus.PENDING
             stats["pending" if row_status == ResultStatus.PENDING else "skipped"] += 1
             rows.append(
                 (campaign.pk, rid, key, dedupe_key, kind, fields, row_status, session_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from sessions_app import leases
@@ -55,37 +55,64 @@ class RowWork:
     attempts: int
     fields: dict
     in_doubt: bool
+    recipient_id: int | None = None
 
 
-def recover_rows(campaign_id: int, session_ids: list[int]) -> int:
+_ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id")
+
+
+def recover_rows(session_ids: list[int]) -> int:
     """Rows of sessions this process has just leased that an earlier holder left ``claimed`` or
-    ``sending``: back to ``pending``, keeping session, random_id and ``in_doubt`` so they are
-    re-sent from the same account first. Safe because the lease proves their holder is gone."""
+    ``sending``: back to ``pending``. A row in doubt keeps its session, random_id and ``in_doubt``
+    so it is re-sent from the same account first; the others go back to their campaign's pool.
+    Safe because the lease proves their holder is gone."""
     return MessageResult.objects.filter(
-        campaign_id=campaign_id,
-        session_id__in=session_ids,
-        status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING),
-    ).requeue()
+        session_id__in=session_ids, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
+    ).release()
 
 
-def claim_rows(campaign_id: int, session_id: int, owner: str, limit: int) -> list[RowWork]:
-    """Claim up to ``limit`` due ``pending`` rows of one session (PostgreSQL: ``SELECT … FOR UPDATE
-    SKIP LOCKED``; SQLite: its single writer, IMMEDIATE transactions). Suppressed keys found at this
+def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
+    """(campaign id, session id) pairs that have pending rows pinned to the session (in doubt:
+    only that session may re-send them)."""
+    return set(
+        MessageResult.objects.filter(
+            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
+        )
+        .values_list("campaign_id", "session_id")
+        .distinct()
+    )
+
+
+def claim_rows(
+    campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True
+) -> list[RowWork]:
+    """Claim up to ``limit`` due ``pending`` rows of a campaign for one session: first the rows
+    pinned to it (in doubt; skipped when ``pinned`` is False because there are none), then rows
+    from the campaign's pool, which become the session's from this moment (late binding).
+    PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so sessions claiming at once never wait on
+    each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found at this
     last check become ``skipped``."""
     now = timezone.now()
+    due = Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
     with transaction.atomic():
-        rows = list(
+        pending = (
             MessageResult.objects.select_for_update(skip_locked=True)
-            .filter(campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
-            .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
+            .filter(campaign_id=campaign_id, status=ResultStatus.PENDING)
             .order_by("id")
-            .values_list("id", "key", "random_id", "attempts", "fields", "in_doubt")[:limit]
         )
+        rows = (
+            list(pending.filter(due, session_id=session_id).values_list(*_ROW_FIELDS)[:limit])
+            if pinned
+            else []
+        )
+        if len(rows) < limit:
+            rows += pending.filter(due, session=None).values_list(*_ROW_FIELDS)[: limit - len(rows)]
         if not rows:
             return []
         ids = [r[0] for r in rows]
         MessageResult.objects.filter(id__in=ids, status=ResultStatus.PENDING).update(
             status=ResultStatus.CLAIMED,
+            session_id=session_id,
             claimed_by=owner,
             claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
             updated_at=now,
@@ -139,13 +166,14 @@ def renew_claims(owner: str) -> int:
 
 def release_claims(owner: str, rows: list[RowWork]) -> None:
     """Rows claimed or marked ``sending`` by ``owner`` whose requests never left: back to
-    ``pending`` with their previous ``in_doubt``."""
+    ``pending`` with their previous ``in_doubt`` (so to the pool, unless they were in doubt)."""
     for doubt in (True, False):
         ids = [r.id for r in rows if r.in_doubt == doubt]
         if ids:
-            MessageResult.objects.filter(
+            mine = MessageResult.objects.filter(
                 id__in=ids, claimed_by=owner, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
-            ).requeue(in_doubt=doubt)
+            )
+            mine.requeue(in_doubt=True) if doubt else mine.requeue(in_doubt=False, session=None)
 
 
 # Outcomes ------------------------------------------------------------------------------------
@@ -159,6 +187,10 @@ class Outcome:
     finished_at: datetime
     message_id: int | None = None
     error: TransportError | None = None
+    # False when nothing left for Telegram (the personalised text was refused locally).
+    requested: bool = True
+    peer_id: int | None = None
+    previous_peer_id: int | None = None
 
 
 def apply_outcomes(
@@ -177,7 +209,7 @@ def apply_outcomes(
     with transaction.atomic():
         sent = [o for o in outcomes if o.kind in ("sent", "duplicate")]
         if sent:
-            _mark_sent(owner, [(o.row.id, o.message_id) for o in sent], now)
+            _mark_sent(owner, sent, now)
         sent_ids = {id(o) for o in sent}
         for o in outcomes:
             if id(o) in sent_ids:
@@ -196,6 +228,12 @@ def apply_outcomes(
             if o.kind == ErrorKind.RECIPIENT:
                 fields.update(status=ResultStatus.FAILED, attempts=o.row.attempts + 1, in_doubt=False)
                 outcome = DeliveryAttempt.Outcome.FAILED
+            elif o.kind == ErrorKind.SUPPRESSED:
+                # Nothing left: the key resolved to a user who opted out under another identity.
+                fields.update(
+                    status=ResultStatus.SKIPPED, error_code=CODE_SUPPRESSED, in_doubt=o.row.in_doubt
+                )
+                outcome = DeliveryAttempt.Outcome.SUPPRESSED
             elif o.kind == ErrorKind.TRANSIENT:
                 tries = o.row.attempts + 1
                 if tries >= campaign.max_attempts:
@@ -211,9 +249,11 @@ def apply_outcomes(
                     outcome = DeliveryAttempt.Outcome.RETRY
             else:
                 # FloodWait, session, spam-limit and content errors: Telegram refused the request, so
-                # it did not arrive; the row goes back to the queue and no attempt is counted.
-                # A row that was already in doubt (re-sent after a crash) stays pinned to its session.
+                # it did not arrive; the row goes back to the pool and no attempt is counted. A row
+                # that was already in doubt (re-sent after a crash) stays pinned to its session.
                 fields.update(status=ResultStatus.PENDING, in_doubt=o.row.in_doubt)
+                if not o.row.in_doubt:
+                    fields["session"] = None
                 outcome = {
                     ErrorKind.FLOOD: DeliveryAttempt.Outcome.FLOOD,
                     ErrorKind.SESSION: DeliveryAttempt.Outcome.SESSION,
@@ -227,26 +267,26 @@ def apply_outcomes(
             release_claims(owner, unsent)
 
 
-def _mark_sent(owner: str, pairs: list[tuple[int, int | None]], now: datetime) -> int:
-    """``sending → sent`` for (row id, Telegram message id) pairs in one statement.
-
-    The per-row message id comes from a correlated sub-select over an inline table: portable
-    SQLite/PostgreSQL SQL, and one statement instead of Django's ``Case(When…)`` per row, whose
-    expression resolution cost more than the sends it recorded.
-    """
+def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:
+    """``sending → sent`` for a batch's delivered rows in one statement, each with its Telegram
+    message id and the peer it went to: ``UPDATE … FROM (VALUES …)``, portable between PostgreSQL
+    and SQLite ≥ 3.33, instead of Django's ``Case(When…)`` per row, whose expression resolution
+    cost more than the sends it recorded."""
     table = MessageResult._meta.db_table
-    inline = " UNION ALL ".join(["SELECT CAST(%s AS BIGINT) AS id, CAST(%s AS BIGINT) AS mid"] * len(pairs))
-    marks = ", ".join(["%s"] * len(pairs))
+    values = ", ".join(
+        ["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(sent)
+    )
     sql = (
         f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, in_doubt = %s, "
         f"error_code = '', error_text = '', claimed_by = '', updated_at = %s, "
-        f"telegram_message_id = (SELECT v.mid FROM ({inline}) AS v WHERE v.id = {table}.id) "
-        f"WHERE id IN ({marks}) AND claimed_by = %s AND status = %s"
+        f"telegram_message_id = v.column2, peer_id = COALESCE(v.column3, {table}.peer_id), "
+        f"previous_peer_id = v.column4 "
+        f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND claimed_by = %s AND status = %s"
     )
     params: list = [ResultStatus.SENT, now, False, now]
-    for row_id, message_id in pairs:
-        params += [row_id, message_id]
-    params += [row_id for row_id, _ in pairs] + [owner, ResultStatus.SENDING]
+    for o in sent:
+        params += [o.row.id, o.message_id, o.peer_id, o.previous_peer_id]
+    params += [owner, ResultStatus.SENDING]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -260,6 +300,7 @@ ATTEMPT_COLUMNS = (
     "outcome",
     "error_code",
     "error_text",
+    "requested",
 )
 
 
@@ -274,4 +315,22 @@ def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
         outcome,
         err.code if err else "",
         err.text if err else "",
+        o.requested,
     )
+
+
+def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
+    """Seconds until the next retry pinned to this session falls due, None when it has none."""
+    due = MessageResult.objects.filter(
+        campaign_id__in=campaign_ids, session_id=session_id, status=ResultStatus.PENDING
+    ).aggregate(m=Min("next_attempt_at"))["m"]
+    if due is None:
+        return None
+    return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def suppressed_user_ids() -> set[int]:
+    """The user ids on the suppression list, for the check right before each send: a person who
+    opted out as @name or by id resolves to that id, whatever key the list holds them under."""
+    keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
+    return {int(k) for k in keys}

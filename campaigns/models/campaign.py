@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count
 from django.utils import timezone
@@ -59,8 +60,8 @@ class Campaign(models.Model):
     """A message (text, or media with caption) to every recipient of some lists.
 
     ``message`` is a sandboxed Django template rendered per recipient with the list's columns;
-    ``delay_seconds`` overrides the sessions' own delay when larger; ``flood_wait_threshold``
-    (seconds): a FloodWait longer than this moves the session's rows to other sessions.
+    ``delay_seconds`` overrides the sessions' own delay when larger; ``priority`` (1–10) is its
+    share of the turns of sessions it shares with other running campaigns.
     """
 
     name = models.CharField(max_length=200)
@@ -73,11 +74,14 @@ class Campaign(models.Model):
     lists = models.ManyToManyField(RecipientList, related_name="campaigns", blank=True)
     sessions = models.ManyToManyField(TelegramSession, related_name="campaigns", blank=True)
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    priority = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="1–10. Sessions shared by several running campaigns serve them in turn, each "
+        "in proportion to its priority (a 10 gets twice the turns of a 5).",
+    )
     delay_seconds = models.FloatField(default=0.0, help_text="Minimum seconds between sends per session.")
     max_attempts = models.PositiveSmallIntegerField(default=3)
-    flood_wait_threshold = models.PositiveIntegerField(
-        default=300, help_text="Seconds; a longer FloodWait re-balances that session's rows."
-    )
     scheduled_at = models.DateTimeField(null=True, blank=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
