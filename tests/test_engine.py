@@ -412,3 +412,29 @@ def test_a_recipient_whose_personalised_text_is_too_long_fails_alone(db, alpha):
     assert "5006 characters" in long.error_text
     assert campaign.results.filter(status="sent").count() == 3
     assert "@long_bio_guy" not in deliveries_per_key()
+
+
+def test_a_recipient_who_opted_out_under_another_identity_is_not_sent_once_resolved(db):
+    # The STOP reply recorded the user id; the list holds the same person by phone.
+    bot_free = make_session(
+        "user-account", kind="user", simulator_config={"peers": {"+4915112345678": 777001}}
+    )
+    rl = make_list("by-phone", [("+4915112345678", {}), ("+4915112345679", {})])
+    Suppression.objects.create(key="777001", source=Suppression.Source.STOP_REPLY)
+    campaign = make_campaign("identities", [rl], [bot_free])
+    engine.launch(campaign, enqueue=False)
+
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+
+    opted_out = campaign.results.get(key="+4915112345678")
+    assert (opted_out.status, opted_out.error_code) == (ResultStatus.SKIPPED, "SUPPRESSED")
+    assert "777001" in opted_out.error_text
+    assert list(SimulatedDelivery.objects.values_list("peer_key", flat=True)) == ["+4915112345679"]
+
+
+def test_each_sent_row_records_the_peer_it_was_delivered_to(people, alpha):
+    campaign = make_campaign("peers", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert not campaign.results.filter(peer_id=None).exists()
+    assert campaign.results.values("peer_id").distinct().count() == 5

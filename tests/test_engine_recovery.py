@@ -193,3 +193,79 @@ def test_retry_failed_on_a_cancelled_campaign_changes_nothing(people, alpha):
     assert engine.retry_failed(campaign, enqueue=False) == 0
     bob = campaign.results.get(key="@bob_user")
     assert (bob.status, bob.error_code) == ("failed", "USER_IS_BLOCKED")
+
+
+def test_a_scheduled_start_missed_by_days_pauses_for_a_human_instead_of_sending_late(people, alpha):
+    campaign = make_campaign("friday", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(days=2))
+
+    with mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True) as enqueue:
+        stats = engine.reap()
+
+    campaign.refresh_from_db()
+    assert (stats["launched"], stats["missed"]) == (0, 1)
+    assert campaign.status == CampaignStatus.PAUSED and not campaign.results.exists()
+    assert "missed its start by 2\xa0days" in campaign.status_reason.lower()
+    assert "resume to send now" in campaign.status_reason
+    enqueue.assert_not_called()
+
+
+def test_a_scheduled_start_within_the_grace_is_launched(people, alpha, settings):
+    settings.TGC_SCHEDULE_GRACE_SECONDS = 3600
+    campaign = make_campaign("late", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(
+        scheduled_at=timezone.now() - timedelta(minutes=20)
+    )
+    with mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True):
+        assert engine.reap()["launched"] == 1
+
+
+def test_the_reaper_that_loses_the_race_for_a_due_campaign_leaves_it_running(people, alpha):
+    from campaigns.engine import launcher as launch_module
+
+    campaign = make_campaign("race", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(
+        scheduled_at=timezone.now() - timedelta(seconds=1)
+    )
+    real_check = launch_module.check_launch
+    raced = []
+
+    def other_reaper_wins_meanwhile(c):
+        # Between this reaper reading the campaign and locking it, another reaper launches it.
+        if not raced:
+            raced.append(True)
+            engine.launch(c.__class__.objects.get(pk=c.pk), enqueue=False)
+        return real_check(c)
+
+    with (
+        mock.patch.object(launch_module, "check_launch", side_effect=other_reaper_wins_meanwhile),
+        mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True),
+    ):
+        engine.reap()
+
+    campaign.refresh_from_db()
+    assert raced and campaign.status == CampaignStatus.RUNNING and campaign.status_reason == ""
+    assert campaign.results.count() == 5
+
+
+@pytest.mark.parametrize(
+    "q_cluster, named",
+    [
+        ({"timeout": 120, "retry": 300, "worker": 8}, "'worker' (did you mean 'workers'?)"),
+        ({"timeout": 120, "retry": 300, "retrys": 10}, "'retrys' (did you mean 'retry'?)"),
+        ({"timeout": 120, "retry": 300, "colour": "red"}, "'colour'"),
+    ],
+)
+def test_an_unknown_q_cluster_key_is_an_error_that_names_it_and_its_near_miss(q_cluster, named):
+    with override_settings(Q_CLUSTER=q_cluster, TGC_SLICE_SECONDS=60):
+        errors = [m for m in run_checks() if m.id == "campaigns.E004"]
+    assert len(errors) == 1 and named in errors[0].msg
+
+
+def test_a_misspelled_q_environment_variable_is_named_with_its_near_miss(monkeypatch):
+    monkeypatch.setenv("Q_WORKER", "8")
+    warnings = [m for m in run_checks() if m.id == "campaigns.W005"]
+    assert len(warnings) == 1 and "Q_WORKER (did you mean Q_WORKERS?)" in warnings[0].msg

@@ -2,11 +2,11 @@
 
 The contract is DESIGN.md "Delivery contract" and "How the work is driven". The rooms:
 
-- :mod:`.launch` — check a campaign, materialise one row per recipient, start or resume it;
+- :mod:`.launcher` — check a campaign, materialise one row per recipient, start or resume it;
 - :mod:`.control` — pause, cancel, retry failed, resend unknown, completion;
 - :mod:`.balancing` — late binding: the strategy as a pull policy; :mod:`.assignment` — the
   sessions of a campaign, rows stranded on a session that can no longer send;
-- :mod:`.drive` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
+- :mod:`.driver` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
 - :mod:`.slice` — the asyncio send loop of one slice, :mod:`.pacing` its per-session pace;
 - :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.sql` — bulk INSERT/COPY;
 - :mod:`.effects` — what an error does to its session and campaign;
@@ -18,9 +18,9 @@ Submodules import each other, never this package, so importing one never loads t
 
 from .assignment import active_sessions, recover_stranded_rows, split_estimate
 from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
-from .drive import drive, next_wake, run_until_done
+from .driver import drive, next_wake, run_until_done
 from .effects import apply_error_effects
-from .launch import AlreadyLaunched, LaunchError, NoUsableSession, check_launch, launch, materialise, resume
+from .launcher import AlreadyLaunched, LaunchError, NoUsableSession, check_launch, launch, materialise, resume
 from .queue import enqueue_drive
 from .reaper import reap
 

@@ -19,7 +19,7 @@ from ..models import UNSENT_STATUSES, Campaign, CampaignStatus, MessageResult, R
 from . import queue
 from .conf import DRIVE_PURPOSE
 from .control import finish_if_done, pause
-from .launch import AlreadyLaunched, LaunchError, launch
+from .launcher import AlreadyLaunched, LaunchError, launch
 
 
 def reap(*, dispatch: bool = True) -> dict[str, int]:

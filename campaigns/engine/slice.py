@@ -1,6 +1,6 @@
 """One slice of sending: every leased session sends concurrently in one asyncio loop.
 
-Entered from :func:`campaigns.engine.drive.drive` through ``async_to_sync``; every ORM call goes
+Entered from :func:`campaigns.engine.driver.drive` through ``async_to_sync``; every ORM call goes
 through ``sync_to_async`` and so runs on the calling thread, serialised, while requests to
 Telegram overlap.
 
