@@ -227,6 +227,9 @@ class SliceRunner:
                         await self.wait_for_change(min(EMPTY_RETRY_SECONDS, self.time_left()))
                         continue
                     due = await sync_to_async(rows.next_pinned_due)(list(self.roster.work), sid)
+                    if due is None:
+                        for w in self.roster.work.values():
+                            w.pinned.discard(sid)
                     if due is None or due > self.time_left():
                         break
                     await self.nap(max(due, 0.01))
@@ -237,8 +240,6 @@ class SliceRunner:
                     work.policy.turn(sid, self.roster.ready(work, now), batch_size), pace.remaining_today()
                 )
                 batch = await claim(work.id, sid, self.owner, limit, pinned=sid in work.pinned)
-                if len(batch) < limit:
-                    work.pinned.discard(sid)
                 if not batch:
                     work.empty_at[sid] = time.monotonic()
                     continue

@@ -110,17 +110,16 @@ class Roster:
 
     def next_work(self, session: TelegramSession, now: float) -> tuple[CampaignWork | None, bool]:
         """The campaign ``session`` pulls from next (smooth weighted round robin over the
-        campaigns' priorities), and whether anything may come later (a campaign holding back for
-        its turn or with rows held elsewhere in this slice): (None, False) means nothing is left."""
+        campaigns' priorities), and whether to wait for a change when there is none: the session
+        waits its turn, or other sessions of this slice hold rows that may come back to the pool.
+        (None, False): nothing is left for it in this slice but its own retries."""
         sid = session.pk
         candidates, later = [], False
         for work in self.work.values():
             if sid not in work.members or work.stop.is_set():
                 continue
             if now - work.empty_at.get(sid, -1e9) <= EMPTY_RETRY_SECONDS:
-                later = (
-                    later or any(n for other, n in work.held.items() if other != sid) or sid in work.pinned
-                )
+                later = later or any(n for other, n in work.held.items() if other != sid)
                 continue
             if not work.policy.may_take(sid, self.ready(work, now)):
                 later = True

@@ -22,6 +22,7 @@ from .results import (
     DeliveryAttempt,
     MessageResult,
     ResultStatus,
+    ResultTally,
     new_random_id,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "RecipientKind",
     "RecipientList",
     "ResultStatus",
+    "ResultTally",
     "Strategy",
     "Suppression",
     "new_random_id",

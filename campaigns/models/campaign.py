@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
 from .lists import RecipientList
-from .results import ResultStatus
+from .results import ResultStatus, ResultTally
 
 
 class CampaignStatus(models.TextChoices):
@@ -106,8 +105,9 @@ class Campaign(models.Model):
         return self.status in LIVE_STATUSES
 
     def counts(self) -> dict[str, int]:
-        """Rows per status (every status present, zeros included) plus ``total``."""
-        found = dict(self.results.values_list("status").annotate(n=Count("id")).order_by())
+        """Rows per status (every status present, zeros included) plus ``total``, from the
+        maintained tally (no COUNT over the rows)."""
+        found = ResultTally.objects.by_status(self.pk)
         counts = {s: found.get(s, 0) for s in ResultStatus.values}
         counts["total"] = sum(found.values())
         return counts

@@ -213,3 +213,63 @@ class DeliveryAttempt(models.Model):
             # The pace's memory across slices and processes: a session's requests since a time.
             models.Index(fields=["session", "started_at"], name="attempt_session_time_idx"),
         ]
+
+
+class ResultTallyQuerySet(models.QuerySet):
+    def for_campaign(self, campaign_id: int) -> dict[tuple[int | None, str], int]:
+        """(session id or None, status) → rows of the campaign, from the maintained tally."""
+        rows = (
+            self.filter(campaign_id=campaign_id)
+            .values_list("session_id", "status")
+            .annotate(total=models.Sum("n"))
+            .order_by()
+        )
+        return {(sid or None, status): total for sid, status, total in rows if total}
+
+    def by_status(self, campaign_id: int) -> dict[str, int]:
+        """Status → rows of the campaign (statuses with no row left out)."""
+        rows = (
+            self.filter(campaign_id=campaign_id)
+            .values_list("status")
+            .annotate(total=models.Sum("n"))
+            .order_by()
+        )
+        return {status: total for status, total in rows if total}
+
+    def compact(self, campaign_id: int) -> None:
+        """Fold the campaign's tally deltas into one row per (session, status) (PostgreSQL writes
+        one delta row per statement; SQLite keeps one row per key already)."""
+        from django.db import connection, transaction
+
+        if connection.vendor != "postgresql":
+            return
+        table = self.model._meta.db_table
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {table} WHERE campaign_id = %s "
+                f"RETURNING session_id, status, n) "
+                f"INSERT INTO {table} (campaign_id, session_id, status, n) "
+                f"SELECT %s, session_id, status, SUM(n) FROM gone GROUP BY session_id, status "
+                f"HAVING SUM(n) <> 0",
+                [campaign_id, campaign_id],
+            )
+
+
+class ResultTally(models.Model):
+    """How many of a campaign's results are in each status, per session (0: none), maintained by
+    database triggers on every INSERT, UPDATE and DELETE of results (migration 0004), so pages and
+    the progress JSON never COUNT a million rows. On PostgreSQL each statement adds one delta row
+    per (session, status) it changed — no lock is taken, so concurrent workers never wait on it —
+    and :meth:`ResultTallyQuerySet.compact` folds them; on SQLite (one writer) each key is one row.
+    Plain integer ids, not foreign keys: the rows of a deleted campaign go with the reaper."""
+
+    campaign_id = models.BigIntegerField()
+    session_id = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10)
+    n = models.BigIntegerField(default=0)
+
+    objects = ResultTallyQuerySet.as_manager()
+
+    class Meta:
+        app_label = "campaigns"
+        indexes = [models.Index(fields=["campaign_id", "session_id", "status"], name="tally_key_idx")]

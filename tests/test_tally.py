@@ -1,0 +1,69 @@
+"""The result tally (database triggers) always equals a real count of the rows, through every
+kind of transition the engine and staff make."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count
+
+from campaigns import engine
+from campaigns.models import MessageResult, ResultStatus, ResultTally
+
+from .conftest import make_campaign, make_list, make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def truth(campaign) -> dict[tuple[int | None, str], int]:
+    rows = campaign.results.values_list("session_id", "status").annotate(n=Count("id")).order_by()
+    return {(sid, status): n for sid, status, n in rows}
+
+
+def assert_tally_is_true(campaign):
+    assert ResultTally.objects.for_campaign(campaign.pk) == truth(campaign)
+    ResultTally.objects.compact(campaign.pk)
+    assert ResultTally.objects.for_campaign(campaign.pk) == truth(campaign)
+
+
+def test_the_tally_follows_launch_sends_failures_retries_cancel_and_deletion():
+    mixed = make_session(
+        "mixed", simulator_config={"recipient_error_rate": 0.3, "transient_rate": 0.2, "seed": 5}
+    )
+    steady = make_session("steady")
+    rows = [(f"@member_{i:03d}", {}) for i in range(40)] + [("@member_001", {})]  # one duplicate
+    campaign = make_campaign("tally", [make_list("forty", rows)], [mixed, steady], max_attempts=2)
+
+    engine.launch(campaign, enqueue=False)
+    assert_tally_is_true(campaign)
+    assert campaign.counts()["pending"] == 40 and campaign.counts()["skipped"] == 1
+
+    engine.run_until_done(campaign, max_seconds=30)
+    assert_tally_is_true(campaign)
+    assert campaign.counts()["failed"] > 0
+
+    engine.retry_failed(campaign, enqueue=False)
+    assert_tally_is_true(campaign)
+    engine.cancel(campaign)
+    assert_tally_is_true(campaign)
+    counts = campaign.counts()
+    assert sum(n for s, n in counts.items() if s != "total") == counts["total"] == 41
+
+    campaign.results.filter(status=ResultStatus.CANCELLED).delete()
+    assert_tally_is_true(campaign)
+
+
+def test_the_tally_follows_unknown_rows_and_their_resend():
+    gone = make_session("gone")
+    campaign = make_campaign("unknown", [make_list("five", [(f"@p_{i:03d}", {}) for i in range(5)])], [gone])
+    engine.launch(campaign, enqueue=False)
+    MessageResult.objects.filter(campaign=campaign).update(
+        status=ResultStatus.SENDING, session=gone, in_doubt=True
+    )
+    gone.status = "disabled"
+    gone.save()
+    engine.recover_stranded_rows(campaign)
+    assert campaign.counts()["unknown"] == 5
+    assert_tally_is_true(campaign)
+    engine.pause(campaign)
+    engine.resend_unknown(campaign, enqueue=False)
+    assert_tally_is_true(campaign)
