@@ -67,3 +67,27 @@ def test_the_tally_follows_unknown_rows_and_their_resend():
     engine.pause(campaign)
     engine.resend_unknown(campaign, enqueue=False)
     assert_tally_is_true(campaign)
+
+
+def test_the_progress_block_and_campaign_list_never_count_the_results(people, alpha, client, olga):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from campaigns.progress import progress_snapshot
+
+    campaign = make_campaign("counted", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    client.force_login(olga)
+    results_table = MessageResult._meta.db_table
+
+    with CaptureQueriesContext(connection) as progress:
+        snapshot = progress_snapshot(campaign)
+    with CaptureQueriesContext(connection) as changelist:
+        client.get(reverse("admin:campaigns_campaign_changelist"))
+
+    assert snapshot["counts"]["sent"] == 5 and snapshot["metrics"]["requests"] == 5
+    for query in progress.captured_queries + changelist.captured_queries:
+        assert f'FROM "{results_table}"' not in query["sql"], query["sql"]
+    assert not any("campaigns_deliveryattempt" in q["sql"] for q in progress.captured_queries)

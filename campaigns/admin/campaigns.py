@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -21,20 +21,20 @@ from django.utils.html import format_html, format_html_join
 from .. import engine
 from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
-from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus, ResultTally
 from ..progress import STATUS_COLOURS, progress_snapshot
 from .display import file_size
 from .forms import CampaignForm
 
 
 def _count_results(status: str | None = None) -> Coalesce:
-    """A correlated COUNT of the campaign's results (of one status): one subquery per column
-    instead of a JOIN whose row multiplication the sessions M2M would inflate."""
-    rows = MessageResult.objects.filter(campaign=OuterRef("pk"))
+    """The campaign's results (of one status) from the maintained tally: a correlated SUM over a
+    handful of tally rows, never a COUNT over the results."""
+    rows = ResultTally.objects.filter(campaign_id=OuterRef("pk"))
     if status:
         rows = rows.filter(status=status)
-    count = rows.order_by().values("campaign").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
+    total = rows.order_by().values("campaign_id").annotate(n=Sum("n")).values("n")
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
 # Fields fixed once a campaign has left draft: rows were materialised from them.

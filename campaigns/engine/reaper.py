@@ -8,18 +8,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
 
-from ..models import UNSENT_STATUSES, Campaign, CampaignStatus, MessageResult, ResultStatus
+from ..models import (
+    UNSENT_STATUSES,
+    AttemptTally,
+    Campaign,
+    CampaignStatus,
+    MessageResult,
+    ResultStatus,
+    ResultTally,
+)
 from . import queue
 from .conf import DRIVE_PURPOSE
 from .control import finish_if_done, pause
 from .launcher import AlreadyLaunched, LaunchError, launch
+
+# A campaign's tally is folded once it has more delta rows than this (a minute of sending at
+# a few hundred batches).
+TALLY_ROWS_BEFORE_COMPACTING = 500
 
 
 def reap(*, dispatch: bool = True) -> dict[str, int]:
@@ -70,6 +82,7 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
         except LaunchError as exc:
             pause(campaign, f"Scheduled start failed: {exc}")
     stats["redispatched"] = 0
+    compact_tallies()
     if not dispatch:
         return stats
     running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(
@@ -85,3 +98,25 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
             queue.enqueue_drive(campaign.pk)
             stats["redispatched"] += 1
     return stats
+
+
+def compact_tallies() -> None:
+    """Fold the tallies' delta rows of campaigns that have many, and drop those of deleted
+    campaigns (the tallies hold plain ids, not foreign keys)."""
+    busy = (
+        ResultTally.objects.values("campaign_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=TALLY_ROWS_BEFORE_COMPACTING)
+    )
+    for campaign_id in busy.values_list("campaign_id", flat=True):
+        ResultTally.objects.compact(campaign_id)
+    busy = (
+        AttemptTally.objects.values("campaign_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=TALLY_ROWS_BEFORE_COMPACTING)
+    )
+    for campaign_id in busy.values_list("campaign_id", flat=True):
+        AttemptTally.compact(campaign_id)
+    live = Campaign.objects.values("pk")
+    ResultTally.objects.exclude(campaign_id__in=live).delete()
+    AttemptTally.objects.exclude(campaign_id__in=live).delete()

@@ -22,6 +22,7 @@ from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import (
     CODE_SUPPRESSED,
+    AttemptTally,
     Campaign,
     CampaignStatus,
     DeliveryAttempt,
@@ -263,8 +264,27 @@ def apply_outcomes(
             mine.filter(id=o.row.id).update(**fields)
             attempts.append(_attempt(o, session, outcome))
         insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
+        _tally_attempts(campaign.pk, session.pk, outcomes)
         if unsent:
             release_claims(owner, unsent)
+
+
+def _tally_attempts(campaign_id: int, session_id: int, outcomes: list[Outcome]) -> None:
+    """One :class:`AttemptTally` delta row for a batch's requests."""
+    requested = [o for o in outcomes if o.requested]
+    if not requested:
+        return
+    AttemptTally.objects.create(
+        campaign_id=campaign_id,
+        session_id=session_id,
+        requests=len(requested),
+        sent=sum(o.kind in ("sent", "duplicate") for o in requested),
+        retries=sum(o.kind == ErrorKind.TRANSIENT for o in requested),
+        floods=sum(o.kind == ErrorKind.FLOOD for o in requested),
+        latency_ms=round(sum((o.finished_at - o.started_at).total_seconds() for o in requested) * 1000),
+        first_started_at=min(o.started_at for o in requested),
+        last_finished_at=max(o.finished_at for o in requested),
+    )
 
 
 def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:

@@ -19,6 +19,7 @@ from .results import (
     CODE_UNKNOWN,
     OPEN_STATUSES,
     UNSENT_STATUSES,
+    AttemptTally,
     DeliveryAttempt,
     MessageResult,
     ResultStatus,
@@ -27,6 +28,7 @@ from .results import (
 )
 
 __all__ = [
+    "AttemptTally",
     "CODE_CANCELLED",
     "CODE_DUPLICATE",
     "CODE_INVALID",

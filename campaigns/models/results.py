@@ -273,3 +273,68 @@ class ResultTally(models.Model):
     class Meta:
         app_label = "campaigns"
         indexes = [models.Index(fields=["campaign_id", "session_id", "status"], name="tally_key_idx")]
+
+
+class AttemptTally(models.Model):
+    """Requests of a campaign per session: one delta row per recorded batch (written with the
+    batch's DeliveryAttempts in the same transaction, by :func:`campaigns.engine.rows.apply_outcomes`,
+    their only writer), so the progress block's metrics never scan the attempt log. Folded per
+    session by :meth:`AttemptTallyQuerySet.compact`."""
+
+    campaign_id = models.BigIntegerField()
+    session_id = models.BigIntegerField(default=0)
+    requests = models.IntegerField(default=0)
+    sent = models.IntegerField(default=0)
+    retries = models.IntegerField(default=0)
+    floods = models.IntegerField(default=0)
+    latency_ms = models.BigIntegerField(default=0)  # sum over the requests, milliseconds
+    first_started_at = models.DateTimeField(null=True)
+    last_finished_at = models.DateTimeField(null=True)
+
+    objects = models.Manager()
+
+    class Meta:
+        app_label = "campaigns"
+        indexes = [models.Index(fields=["campaign_id", "session_id"], name="attempt_tally_idx")]
+
+    @classmethod
+    def per_session(cls, campaign_id: int) -> list[dict]:
+        """Per session id: requests, sent, retries, floods, latency_ms (sum), first_started_at,
+        last_finished_at."""
+        return list(
+            cls.objects.filter(campaign_id=campaign_id)
+            .values("session_id")
+            .annotate(
+                requests_=models.Sum("requests"),
+                sent_=models.Sum("sent"),
+                retries_=models.Sum("retries"),
+                floods_=models.Sum("floods"),
+                latency_=models.Sum("latency_ms"),
+                first_=models.Min("first_started_at"),
+                last_=models.Max("last_finished_at"),
+            )
+            .order_by("session_id")
+        )
+
+    @classmethod
+    def compact(cls, campaign_id: int) -> None:
+        """Fold the campaign's delta rows into one row per session."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            rows = cls.per_session(campaign_id)
+            cls.objects.filter(campaign_id=campaign_id).delete()
+            cls.objects.bulk_create(
+                cls(
+                    campaign_id=campaign_id,
+                    session_id=r["session_id"],
+                    requests=r["requests_"],
+                    sent=r["sent_"],
+                    retries=r["retries_"],
+                    floods=r["floods_"],
+                    latency_ms=r["latency_"],
+                    first_started_at=r["first_"],
+                    last_finished_at=r["last_"],
+                )
+                for r in rows
+            )
