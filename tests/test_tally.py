@@ -91,3 +91,20 @@ def test_the_progress_block_and_campaign_list_never_count_the_results(people, al
     for query in progress.captured_queries + changelist.captured_queries:
         assert f'FROM "{results_table}"' not in query["sql"], query["sql"]
     assert not any("campaigns_deliveryattempt" in q["sql"] for q in progress.captured_queries)
+
+
+def test_triggers_a_migration_dropped_are_reinstalled_and_the_tally_recounted(people, alpha):
+    from django.db import connection
+
+    from campaigns.models.tally import drop_triggers, ensure_triggers
+
+    campaign = make_campaign("rebuilt", [people], [alpha])
+    drop_triggers(connection)  # what a SQLite table rebuild does to them
+    engine.launch(campaign, enqueue=False)
+    assert ResultTally.objects.for_campaign(campaign.pk) == {}
+
+    assert ensure_triggers(connection) is True
+    assert ensure_triggers(connection) is False
+    assert_tally_is_true(campaign)
+    engine.cancel(campaign)
+    assert_tally_is_true(campaign)

@@ -15,20 +15,13 @@ from django.utils import timezone
 from ..content import template
 from ..content.media import MediaInfo, MediaRefused, inspect_media
 from ..models import (
-    CODE_DUPLICATE,
-    CODE_INVALID,
-    CODE_SUPPRESSED,
     Campaign,
     CampaignStatus,
-    MessageResult,
     Recipient,
-    ResultStatus,
-    Suppression,
-    new_random_id,
 )
 from . import queue
-from .assignment import active_sessions, batched, recover_stranded_rows
-from .sql import insert_rows
+from .assignment import active_sessions, recover_stranded_rows
+from .sql import materialise_rows
 
 
 class LaunchError(Exception):
@@ -165,41 +158,21 @@ RESULT_COLUMNS = (
 )
 
 
-def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]:
-    """Create the campaign's rows: one per distinct recipient key across its lists, in list and
-    row order. Invalid and duplicate lines get a ``skipped`` row with the reason (NULL
-    ``dedupe_key``), suppressed keys a ``skipped`` row, the rest a ``pending`` row in the
-    campaign's pool (no session: the sessions pull them as they send). Memory: one set of the keys
-    seen (about 100 bytes a key). Returns {"pending": n, "skipped": n}."""
-    seen: set[str] = set()
-    stats = {"pending": 0, "skipped": 0}
-    recipients = (
-        Recipient.objects.filter(recipient_list__in=campaign.lists.all())
-        .order_by("recipient_list_id", "row_number")
-        .values_list("id", "key", "kind", "status", "error", "fields")
-        .iterator(chunk_size=chunk_size)
+def materialise(campaign: Campaign) -> dict[str, int]:
+    """Create the campaign's rows in the database, set-based (:func:`.sql.materialise_rows`): one
+    per distinct recipient key across its lists, in list and row order. Invalid and duplicate
+    lines get a ``skipped`` row with the reason (NULL ``dedupe_key``), suppressed keys a
+    ``skipped`` row, the rest a ``pending`` row in the campaign's pool (no session: the sessions
+    pull them as they send). Memory stays flat whatever the lists' size. Returns
+    {"pending": n, "skipped": n}."""
+    materialise_rows(
+        campaign.pk,
+        list(campaign.lists.values_list("pk", flat=True)),
+        timezone.now(),
+        {
+            "duplicate": "duplicate of an earlier recipient",
+            "suppressed": "on the suppression list (opted out)",
+        },
     )
-    now = timezone.now()
-    for chunk in batched(recipients, chunk_size):
-        keys = {r[1] for r in chunk if r[3] == Recipient.Status.VALID}
-        suppressed = set(Suppression.objects.filter(key__in=keys).values_list("key", flat=True))
-        rows = []
-        for rid, key, kind, status, error, fields in chunk:
-            session_id, dedupe_key, row_status, code, text = None, None, ResultStatus.SKIPPED, "", ""
-            if status == Recipient.Status.INVALID:
-                code, text = CODE_INVALID, error
-            elif status == Recipient.Status.DUPLICATE or key in seen:
-                code, text = CODE_DUPLICATE, error or "duplicate of an earlier recipient"
-            elif key in suppressed:
-                seen.add(key)
-                dedupe_key, code, text = key, CODE_SUPPRESSED, "on the suppression list (opted out)"
-            else:
-                seen.add(key)
-                dedupe_key, row_status = key, ResultStatus.PENDING
-            stats["pending" if row_status == ResultStatus.PENDING else "skipped"] += 1
-            rows.append(
-                (campaign.pk, rid, key, dedupe_key, kind, fields, row_status, session_id)
-                + (new_random_id(), code, text, 0, False, "", now, now)
-            )
-        insert_rows(MessageResult, RESULT_COLUMNS, rows)
-    return stats
+    counts = campaign.counts()
+    return {"pending": counts["pending"], "skipped": counts["skipped"]}

@@ -19,13 +19,12 @@ from .results import (
     CODE_UNKNOWN,
     OPEN_STATUSES,
     UNSENT_STATUSES,
-    AttemptTally,
     DeliveryAttempt,
     MessageResult,
     ResultStatus,
-    ResultTally,
     new_random_id,
 )
+from .tally import AttemptTally, ResultTally
 
 __all__ = [
     "AttemptTally",

@@ -10,7 +10,8 @@ from django.utils import timezone
 from sessions_app.models import TelegramSession
 
 from .lists import RecipientList
-from .results import ResultStatus, ResultTally
+from .results import ResultStatus
+from .tally import ResultTally
 
 
 class CampaignStatus(models.TextChoices):

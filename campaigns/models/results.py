@@ -111,9 +111,14 @@ class MessageResult(models.Model):
     reused on every resend, so Telegram de-duplicates a resend from the same account.
     """
 
-    campaign = models.ForeignKey("Campaign", on_delete=models.CASCADE, related_name="results")
+    # No database-level foreign key checks on this table: its rows are written only by the engine,
+    # from ids it read from the database, and Django's on_delete keeps the relations; the per-row
+    # checks cost half of a launch's time (bench/launch.py). The indexes below replace the FK ones.
+    campaign = models.ForeignKey(
+        "Campaign", on_delete=models.CASCADE, related_name="results", db_constraint=False, db_index=False
+    )
     recipient = models.ForeignKey(
-        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
     key = models.CharField(max_length=64, blank=True)
     dedupe_key = models.CharField(max_length=64, null=True, blank=True)
@@ -123,7 +128,13 @@ class MessageResult(models.Model):
     # The session that took the row. A pending row belongs to no session (late binding: whichever
     # session is ready claims it) unless it is ``in_doubt``, when it stays pinned to its session.
     session = models.ForeignKey(
-        TelegramSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+        TelegramSession,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
     )
     random_id = models.BigIntegerField(default=new_random_id)
     # The Telegram user the key resolved to when sent, and the one it resolved to before when a
@@ -131,7 +142,7 @@ class MessageResult(models.Model):
     peer_id = models.BigIntegerField(null=True, blank=True)
     previous_peer_id = models.BigIntegerField(null=True, blank=True)
     telegram_message_id = models.BigIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=100, blank=True, db_index=True)
+    error_code = models.CharField(max_length=100, blank=True)
     error_text = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # True once the request may have reached Telegram (marked ``sending``, or a transient error such
@@ -154,17 +165,43 @@ class MessageResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "dedupe_key"], name="one_result_per_recipient"),
         ]
+        # Each index costs every launch and every send; each serves a query named beside it. Partial
+        # indexes hold only the rows their queries look for, so most rows skip them.
         indexes = [
-            # A session's own rows of one campaign: pinned rows first in a claim, per-session counts.
-            models.Index(fields=["campaign", "session", "status"], name="result_claim_idx"),
+            # A campaign's results in order (the results changelist of one campaign, exports).
+            models.Index(fields=["campaign", "id"], name="result_campaign_idx"),
+            # …of one status (the changelist filtered by status, finish_if_done's open rows).
+            models.Index(fields=["campaign", "status", "id"], name="result_status_idx"),
             # The campaign's pool: pending rows no session holds, in order (late binding's claim).
             models.Index(
                 fields=["campaign", "id"],
                 name="result_pool_idx",
                 condition=models.Q(status="pending", session__isnull=True),
             ),
-            models.Index(fields=["status", "claim_expires_at"], name="result_reaper_idx"),
-            models.Index(fields=["session", "sent_at"], name="result_sent_today_idx"),
+            # Rows a session holds or has pinned (claims of pinned rows, crash recovery).
+            models.Index(
+                fields=["session", "campaign"],
+                name="result_held_idx",
+                condition=models.Q(status__in=["pending", "claimed", "sending"], session__isnull=False),
+            ),
+            # The reaper: claims that expired.
+            models.Index(
+                fields=["claim_expires_at"],
+                name="result_reaper_idx",
+                condition=models.Q(status__in=["claimed", "sending"]),
+            ),
+            # The changelist filtered by error code, and its list of codes.
+            models.Index(
+                fields=["campaign", "error_code", "id"],
+                name="result_error_idx",
+                condition=~models.Q(error_code=""),
+            ),
+            # Search by recipient.
+            models.Index(fields=["key"], name="result_key_idx"),
+            # Sorted by sent time.
+            models.Index(
+                fields=["sent_at"], name="result_sent_idx", condition=models.Q(sent_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,128 +250,3 @@ class DeliveryAttempt(models.Model):
             # The pace's memory across slices and processes: a session's requests since a time.
             models.Index(fields=["session", "started_at"], name="attempt_session_time_idx"),
         ]
-
-
-class ResultTallyQuerySet(models.QuerySet):
-    def for_campaign(self, campaign_id: int) -> dict[tuple[int | None, str], int]:
-        """(session id or None, status) → rows of the campaign, from the maintained tally."""
-        rows = (
-            self.filter(campaign_id=campaign_id)
-            .values_list("session_id", "status")
-            .annotate(total=models.Sum("n"))
-            .order_by()
-        )
-        return {(sid or None, status): total for sid, status, total in rows if total}
-
-    def by_status(self, campaign_id: int) -> dict[str, int]:
-        """Status → rows of the campaign (statuses with no row left out)."""
-        rows = (
-            self.filter(campaign_id=campaign_id)
-            .values_list("status")
-            .annotate(total=models.Sum("n"))
-            .order_by()
-        )
-        return {status: total for status, total in rows if total}
-
-    def compact(self, campaign_id: int) -> None:
-        """Fold the campaign's tally deltas into one row per (session, status) (PostgreSQL writes
-        one delta row per statement; SQLite keeps one row per key already)."""
-        from django.db import connection, transaction
-
-        if connection.vendor != "postgresql":
-            return
-        table = self.model._meta.db_table
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH gone AS (DELETE FROM {table} WHERE campaign_id = %s "
-                f"RETURNING session_id, status, n) "
-                f"INSERT INTO {table} (campaign_id, session_id, status, n) "
-                f"SELECT %s, session_id, status, SUM(n) FROM gone GROUP BY session_id, status "
-                f"HAVING SUM(n) <> 0",
-                [campaign_id, campaign_id],
-            )
-
-
-class ResultTally(models.Model):
-    """How many of a campaign's results are in each status, per session (0: none), maintained by
-    database triggers on every INSERT, UPDATE and DELETE of results (migration 0004), so pages and
-    the progress JSON never COUNT a million rows. On PostgreSQL each statement adds one delta row
-    per (session, status) it changed — no lock is taken, so concurrent workers never wait on it —
-    and :meth:`ResultTallyQuerySet.compact` folds them; on SQLite (one writer) each key is one row.
-    Plain integer ids, not foreign keys: the rows of a deleted campaign go with the reaper."""
-
-    campaign_id = models.BigIntegerField()
-    session_id = models.BigIntegerField(default=0)
-    status = models.CharField(max_length=10)
-    n = models.BigIntegerField(default=0)
-
-    objects = ResultTallyQuerySet.as_manager()
-
-    class Meta:
-        app_label = "campaigns"
-        indexes = [models.Index(fields=["campaign_id", "session_id", "status"], name="tally_key_idx")]
-
-
-class AttemptTally(models.Model):
-    """Requests of a campaign per session: one delta row per recorded batch (written with the
-    batch's DeliveryAttempts in the same transaction, by :func:`campaigns.engine.rows.apply_outcomes`,
-    their only writer), so the progress block's metrics never scan the attempt log. Folded per
-    session by :meth:`AttemptTallyQuerySet.compact`."""
-
-    campaign_id = models.BigIntegerField()
-    session_id = models.BigIntegerField(default=0)
-    requests = models.IntegerField(default=0)
-    sent = models.IntegerField(default=0)
-    retries = models.IntegerField(default=0)
-    floods = models.IntegerField(default=0)
-    latency_ms = models.BigIntegerField(default=0)  # sum over the requests, milliseconds
-    first_started_at = models.DateTimeField(null=True)
-    last_finished_at = models.DateTimeField(null=True)
-
-    objects = models.Manager()
-
-    class Meta:
-        app_label = "campaigns"
-        indexes = [models.Index(fields=["campaign_id", "session_id"], name="attempt_tally_idx")]
-
-    @classmethod
-    def per_session(cls, campaign_id: int) -> list[dict]:
-        """Per session id: requests, sent, retries, floods, latency_ms (sum), first_started_at,
-        last_finished_at."""
-        return list(
-            cls.objects.filter(campaign_id=campaign_id)
-            .values("session_id")
-            .annotate(
-                requests_=models.Sum("requests"),
-                sent_=models.Sum("sent"),
-                retries_=models.Sum("retries"),
-                floods_=models.Sum("floods"),
-                latency_=models.Sum("latency_ms"),
-                first_=models.Min("first_started_at"),
-                last_=models.Max("last_finished_at"),
-            )
-            .order_by("session_id")
-        )
-
-    @classmethod
-    def compact(cls, campaign_id: int) -> None:
-        """Fold the campaign's delta rows into one row per session."""
-        from django.db import transaction
-
-        with transaction.atomic():
-            rows = cls.per_session(campaign_id)
-            cls.objects.filter(campaign_id=campaign_id).delete()
-            cls.objects.bulk_create(
-                cls(
-                    campaign_id=campaign_id,
-                    session_id=r["session_id"],
-                    requests=r["requests_"],
-                    sent=r["sent_"],
-                    retries=r["retries_"],
-                    floods=r["floods_"],
-                    latency_ms=r["latency_"],
-                    first_started_at=r["first_"],
-                    last_finished_at=r["last_"],
-                )
-                for r in rows
-            )
