@@ -36,7 +36,7 @@ STATUS_COLOURS = {
     "claimed": "#42a5f5",
     "pending": "#bbdefb",
 }
-ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
+ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
 def segments(counts: dict[str, int], total: int) -> list[dict]:
@@ -97,7 +97,11 @@ def progress_snapshot(campaign: Campaign) -> dict:
     deliverable = total - counts[ResultStatus.SKIPPED]
     done = deliverable - sum(counts[s] for s in OPEN_STATUSES)
     in_lists = None
-    if not total and campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+    if not total and campaign.status in (
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.LAUNCHING,
+    ):
         in_lists = campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
     return {
         "campaign": campaign.pk,

@@ -141,3 +141,41 @@ def test_every_row_is_sent_once_by_exactly_one_session_when_campaigns_share_sess
     assert Counter(SimulatedDelivery.objects.values_list("random_id", flat=True)).most_common(1)[0][1] == 1
     by_row = {r.random_id: r.session_id for r in MessageResult.objects.all()}
     assert all(by_row[d.random_id] == d.session_id for d in SimulatedDelivery.objects.all())
+
+
+def test_a_large_launch_is_prepared_by_a_worker_and_the_request_returns_at_once(
+    settings, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    settings.TGC_INLINE_LAUNCH_ROWS = 10
+    session = make_session("s")
+    campaign = make_campaign("large", [crowd("large", 25)], [session])
+
+    with mock.patch("campaigns.engine.queue.enqueue_launch", autospec=True) as enqueue:
+        engine.launch(campaign)
+
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.LAUNCHING and not campaign.results.exists()
+    enqueue.assert_called_once_with(campaign.pk)
+    with (
+        mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True) as drive,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert engine.start_prepared(campaign.pk) == "started"
+        assert engine.start_prepared(campaign.pk) == "not launching"  # a task delivered twice
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING and campaign.counts()["pending"] == 25
+    drive.assert_called_once_with(campaign.pk)
+
+
+def test_a_launch_cancelled_while_being_prepared_writes_nothing(settings):
+    from unittest import mock
+
+    settings.TGC_INLINE_LAUNCH_ROWS = 10
+    campaign = make_campaign("cancelled", [crowd("cancelled", 25)], [make_session("s")])
+    with mock.patch("campaigns.engine.queue.enqueue_launch", autospec=True):
+        engine.launch(campaign)
+    engine.cancel(campaign)
+    assert engine.start_prepared(campaign.pk) == "not launching"
+    assert not campaign.results.exists()

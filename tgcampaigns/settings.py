@@ -117,6 +117,8 @@ TGC_USERNAME_MAX_AGE = env.float("TGC_USERNAME_MAX_AGE", default=24 * 3600.0)
 # A scheduled start missed by more than this (seconds; workers were down) pauses the campaign
 # for a human instead of sending late without a word.
 TGC_SCHEDULE_GRACE_SECONDS = env.float("TGC_SCHEDULE_GRACE_SECONDS", default=3600.0)
+# A launch whose lists hold more valid recipients than this is prepared by a worker.
+TGC_INLINE_LAUNCH_ROWS = env.int("TGC_INLINE_LAUNCH_ROWS", default=20_000)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {

@@ -273,7 +273,14 @@ class CampaignAdmin(admin.ModelAdmin):
             self.message_user(request, f"“{campaign}” was not launched: {exc}", messages.ERROR)
             return
         campaign.refresh_from_db(fields=["status", "scheduled_at"])
-        if campaign.status == CampaignStatus.SCHEDULED:
+        if campaign.status == CampaignStatus.LAUNCHING:
+            self.message_user(
+                request,
+                f"“{campaign}” is being prepared in the background ({engine.recipients_estimate(campaign)} "
+                "recipients in its lists); sending starts when they are ready. This page shows its progress.",
+                messages.SUCCESS,
+            )
+        elif campaign.status == CampaignStatus.SCHEDULED:
             when = timezone.localtime(campaign.scheduled_at).strftime("%Y-%m-%d %H:%M %Z")
             self.message_user(request, f"“{campaign}” is scheduled to start at {when}.", messages.SUCCESS)
         else:

@@ -20,7 +20,16 @@ from .assignment import active_sessions, recover_stranded_rows, split_estimate
 from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
 from .driver import drive, next_wake, run_until_done
 from .effects import apply_error_effects
-from .launcher import AlreadyLaunched, LaunchError, NoUsableSession, check_launch, launch, materialise, resume
+from .launcher import (
+    AlreadyLaunched,
+    LaunchError,
+    NoUsableSession,
+    check_launch,
+    launch,
+    materialise,
+    resume,
+    start_prepared,
+)
 from .queue import enqueue_drive
 from .reaper import reap
 
@@ -40,11 +49,13 @@ __all__ = [
     "next_wake",
     "pause",
     "reap",
+    "recipients_estimate",
     "recover_stranded_rows",
     "resend_unknown",
     "resume",
     "retry_failed",
     "run_until_done",
     "split_estimate",
+    "start_prepared",
     "summary",
 ]

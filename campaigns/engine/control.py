@@ -30,6 +30,7 @@ def cancel(campaign: Campaign) -> int:
         only_from=(
             CampaignStatus.DRAFT,
             CampaignStatus.SCHEDULED,
+            CampaignStatus.LAUNCHING,
             CampaignStatus.RUNNING,
             CampaignStatus.PAUSED,
         ),

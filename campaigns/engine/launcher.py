@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from ..content import template
@@ -19,7 +20,7 @@ from ..models import (
     CampaignStatus,
     Recipient,
 )
-from . import queue
+from . import conf, queue
 from .assignment import active_sessions, recover_stranded_rows
 from .sql import materialise_rows
 
@@ -74,10 +75,11 @@ def _sentence(text: str) -> str:
 def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     """Launch (or re-dispatch) a campaign; returns its row counts by status.
 
-    Draft: checked, then scheduled (``scheduled_at`` in the future) or materialised and running.
-    Running: re-dispatched (after a restart it continues where it stopped). Paused: resumed.
-    Raises :class:`LaunchError` (or :class:`NoUsableSession`) with a message for staff; then
-    nothing is created.
+    Draft: checked, then scheduled (``scheduled_at`` in the future), or materialised and running
+    — in a worker (status ``launching``) when ``enqueue`` and its lists hold more than
+    ``TGC_INLINE_LAUNCH_ROWS`` valid recipients. Running: re-dispatched (after a restart it
+    continues where it stopped). Paused: resumed. Raises :class:`LaunchError` (or
+    :class:`NoUsableSession`) with a message for staff; then nothing is created.
     """
     campaign.refresh_from_db()
     if campaign.status == CampaignStatus.RUNNING:
@@ -106,19 +108,51 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
         campaign.set_status(CampaignStatus.SCHEDULED, "", only_from=(CampaignStatus.DRAFT,))
         return campaign.counts()
+    if enqueue and recipients_estimate(campaign) > conf.inline_launch_rows():
+        if not campaign.set_status(
+            CampaignStatus.LAUNCHING,
+            "Preparing the recipients in the background; sending starts when they are ready.",
+            only_from=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+        ):
+            raise AlreadyLaunched("The campaign was launched already.")
+        Campaign.objects.filter(pk=campaign.pk).update(launched_at=now)
+        queue.enqueue_launch(campaign.pk)
+        return campaign.counts()
+    _start(campaign.pk, enqueue=enqueue, from_statuses=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED))
+    campaign.refresh_from_db()
+    return campaign.counts()
+
+
+def recipients_estimate(campaign: Campaign) -> int:
+    """Valid recipients of the campaign's lists (before de-duplication across lists)."""
+    return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
+
+
+def _start(campaign_id: int, *, enqueue: bool, from_statuses: tuple[str, ...]) -> None:
+    """Materialise (unless done) and set the campaign running, in one transaction with the
+    campaign's row locked. Raises AlreadyLaunched when it is no longer in ``from_statuses``."""
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        locked = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if locked.status not in from_statuses:
             raise AlreadyLaunched("The campaign was launched already.")
         if not locked.results.exists():
             materialise(locked)
         Campaign.objects.filter(pk=locked.pk).update(
-            status=CampaignStatus.RUNNING, status_reason="", launched_at=now, wake_at=None
+            status=CampaignStatus.RUNNING, status_reason="", launched_at=timezone.now(), wake_at=None
         )
         if enqueue:
             transaction.on_commit(lambda: queue.enqueue_drive(locked.pk))
-    campaign.refresh_from_db()
-    return campaign.counts()
+
+
+def start_prepared(campaign_id: int) -> str:
+    """The worker's half of a large launch: materialise the rows of a ``launching`` campaign and
+    set it running. Returns ``started``, or ``not launching`` when it was cancelled meanwhile or
+    another worker started it (a task delivered twice does nothing the second time)."""
+    try:
+        _start(campaign_id, enqueue=True, from_statuses=(CampaignStatus.LAUNCHING,))
+    except AlreadyLaunched:
+        return "not launching"
+    return "started"
 
 
 def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:

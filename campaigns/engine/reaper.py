@@ -81,6 +81,14 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
             pass  # another reaper won the race: the campaign is running, nothing to do
         except LaunchError as exc:
             pause(campaign, f"Scheduled start failed: {exc}")
+    # A large launch whose worker died before it committed (nothing was written): prepare it again.
+    stalled = now - timedelta(seconds=float(settings.Q_CLUSTER.get("retry", 300)))
+    stats["relaunched"] = 0
+    for campaign_id in Campaign.objects.filter(
+        status=CampaignStatus.LAUNCHING, launched_at__lt=stalled
+    ).values_list("pk", flat=True):
+        queue.enqueue_launch(campaign_id)
+        stats["relaunched"] += 1
     stats["redispatched"] = 0
     compact_tallies()
     if not dispatch:

@@ -192,6 +192,11 @@ class Migration(migrations.Migration):
             model_name='resulttally',
             index=models.Index(fields=['campaign_id', 'session_id', 'status'], name='tally_key_idx'),
         ),
+        migrations.AlterField(
+            model_name='campaign',
+            name='status',
+            field=models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('launching', 'Preparing recipients'), ('running', 'Running'), ('paused', 'Paused'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='draft', max_length=12),
+        ),
         migrations.RunPython(backfill_attempt_tally, migrations.RunPython.noop),
         # Last: a SQLite table rebuild above would drop triggers installed earlier.
         migrations.RunPython(install_tally_triggers, drop_tally_triggers),

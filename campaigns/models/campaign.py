@@ -17,6 +17,7 @@ from .tally import ResultTally
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
+    LAUNCHING = "launching", "Preparing recipients"
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
     COMPLETED = "completed", "Completed"
@@ -50,10 +51,20 @@ OPERATION_STATUSES = {
     "launch": (CampaignStatus.DRAFT,),
     "pause": (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
     "resume": (CampaignStatus.PAUSED,),
-    "cancel": (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+    "cancel": (
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.LAUNCHING,
+        CampaignStatus.RUNNING,
+        CampaignStatus.PAUSED,
+    ),
 }
 # A campaign that may still send is cancelled, not deleted: its rows are the record.
-LIVE_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+LIVE_STATUSES = (
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.LAUNCHING,
+    CampaignStatus.RUNNING,
+    CampaignStatus.PAUSED,
+)
 
 
 class Campaign(models.Model):
