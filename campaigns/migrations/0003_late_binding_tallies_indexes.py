@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='messageresult',
-            index=models.Index(condition=models.Q(('sent_at__isnull', False)), fields=['sent_at'], name='result_sent_idx'),
+            index=models.Index(fields=['sent_at', 'id'], name='result_sent_idx'),
         ),
         migrations.AddIndex(
             model_name='attempttally',

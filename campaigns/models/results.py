@@ -198,10 +198,8 @@ class MessageResult(models.Model):
             ),
             # Search by recipient.
             models.Index(fields=["key"], name="result_key_idx"),
-            # Sorted by sent time.
-            models.Index(
-                fields=["sent_at"], name="result_sent_idx", condition=models.Q(sent_at__isnull=False)
-            ),
+            # Sorted by sent time (newest first, ties by id, as the changelist orders).
+            models.Index(fields=["sent_at", "id"], name="result_sent_idx"),
         ]
 
     def __str__(self) -> str:
