@@ -27,8 +27,7 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
     ``delivered`` of them already delivered by Telegram."""
     owner = "dead-host:1:0"
     assert leases.take(session, owner, active_only=True)
-    rows = rows_api.claim_rows(campaign.pk, session.pk, owner, 10)
-    rows_api.mark_sending(campaign.pk, session.pk, owner, [r.id for r in rows])
+    rows = rows_api.claim_rows(campaign.pk, session.pk, owner, 10)  # claimed rows are ``sending``
     for row in rows[:delivered]:
         SimulatedDelivery.objects.create(
             session=session, random_id=row.random_id, peer_key=row.key, message_id=1
@@ -74,17 +73,20 @@ def test_sending_rows_of_a_session_that_is_gone_become_unknown_and_are_not_resen
     assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENT}
 
 
-def test_claimed_rows_of_a_dead_worker_return_to_the_queue(people, alpha):
+def test_rows_a_dead_worker_took_return_to_the_queue_pinned_to_their_session(people, alpha):
     campaign = make_campaign("claimed", [people], [alpha])
     engine.launch(campaign, enqueue=False)
     leases.take(alpha, "dead:2:0")
-    rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
+    taken = rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
     past = timezone.now() - timedelta(seconds=1)
     TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=past)
-    assert engine.reap(dispatch=False)["claimed_returned"] == 0  # claims still run, lease or not
+    assert engine.reap(dispatch=False)["sending_requeued"] == 0  # claims still run, lease or not
     campaign.results.update(claim_expires_at=past)
-    assert engine.reap(dispatch=False)["claimed_returned"] == 3
+    assert engine.reap(dispatch=False)["sending_requeued"] == 3
     assert campaign.results.filter(status="pending").count() == 5
+    # Their requests may have left: only alpha re-sends them, with the same random_id.
+    pinned = campaign.results.filter(pk__in=[r.id for r in taken])
+    assert set(pinned.values_list("session_id", "in_doubt")) == {(alpha.pk, True)}
 
 
 def test_a_task_that_finds_the_campaign_already_driven_exits_at_once(people, alpha):
@@ -178,9 +180,8 @@ def test_the_reaper_never_takes_back_rows_a_live_worker_marked_after_it_read_the
     engine.launch(campaign, enqueue=False)
     stale = leases.live_ids()  # the reaper reads the leases ...
     assert leases.take(alpha, "live:1:1", active_only=True)  # ... a worker leases and starts sending
-    batch = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)
-    rows_api.mark_sending(campaign.pk, alpha.pk, "live:1:1", [r.id for r in batch])
-    monkeypatch.setattr(leases, "live_ids", lambda now=None: stale)
+    rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)  # claimed rows are ``sending``
+    monkeypatch.setattr(leases, "live_ids", lambda now=None, **kwargs: stale)
     engine.reap(dispatch=False)  # ... and the reaper acts on what it read
     assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENDING}
 

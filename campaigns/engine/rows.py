@@ -8,6 +8,7 @@ and the expected state, so a row that another process took over is never overwri
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from ..models import (
     ResultStatus,
     Suppression,
 )
-from .sql import insert_rows
+from .sql import adapt, insert_rows
 
 RETRY_BASE_SECONDS = 2.0
 RETRY_CAP_SECONDS = 300.0
@@ -87,76 +88,119 @@ def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[t
 def claim_rows(
     campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True
 ) -> list[RowWork]:
-    """Claim up to ``limit`` due ``pending`` rows of a campaign for one session: first the rows
-    pinned to it (in doubt; skipped when ``pinned`` is False because there are none), then rows
-    from the campaign's pool, which become the session's from this moment (late binding).
-    PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so sessions claiming at once never wait on
-    each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found at this
-    last check become ``skipped``."""
+    """Claim up to ``limit`` due ``pending`` rows of a running campaign for one session and mark
+    them ``sending`` (committed before any of their requests leaves): first the rows pinned to the
+    session (in doubt; skipped when ``pinned`` is False because there are none), then rows from
+    the campaign's pool, which are the session's from this moment (late binding). Nothing is
+    claimed once the campaign is no longer running, so a pause or cancel committed before this
+    stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
+    wait on each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found
+    at this last check become ``skipped``. ``RowWork.in_doubt`` is the row's state *before* the
+    claim (what to restore if its request never leaves)."""
     now = timezone.now()
-    due = Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
+    rows: list[RowWork] = []
     with transaction.atomic():
-        pending = (
-            MessageResult.objects.select_for_update(skip_locked=True)
-            .filter(campaign_id=campaign_id, status=ResultStatus.PENDING)
-            .order_by("id")
-        )
-        rows = (
-            list(pending.filter(due, session_id=session_id).values_list(*_ROW_FIELDS)[:limit])
-            if pinned
-            else []
-        )
+        if pinned:
+            rows = _claim_pinned(campaign_id, session_id, owner, limit, now)
         if len(rows) < limit:
-            rows += pending.filter(due, session=None).values_list(*_ROW_FIELDS)[: limit - len(rows)]
-        if not rows:
-            return []
-        ids = [r[0] for r in rows]
-        MessageResult.objects.filter(id__in=ids, status=ResultStatus.PENDING).update(
-            status=ResultStatus.CLAIMED,
-            session_id=session_id,
-            claimed_by=owner,
-            claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
-            updated_at=now,
-        )
-    suppressed = set(Suppression.objects.filter(key__in={r[1] for r in rows}).values_list("key", flat=True))
+            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now)
+    if not rows:
+        return []
+    suppressed = set(Suppression.objects.filter(key__in={r.key for r in rows}).values_list("key", flat=True))
     if suppressed:
-        skip_ids = [r[0] for r in rows if r[1] in suppressed and not r[5]]
+        skip_ids = {r.id for r in rows if r.key in suppressed and not r.in_doubt}
         MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
             status=ResultStatus.SKIPPED,
             error_code=CODE_SUPPRESSED,
             claimed_by="",
+            in_doubt=False,
             error_text="opted out after launch (suppression list)",
             updated_at=now,
         )
-        rows = [r for r in rows if r[0] not in set(skip_ids)]
-    return [RowWork(*r) for r in rows]
+        rows = [r for r in rows if r.id not in skip_ids]
+    return rows
 
 
-def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) -> set[int]:
-    """``claimed → sending`` for rows whose requests are about to leave, only while the campaign
-    is running (so a pause or cancel committed before this UPDATE stops them). Committed before
-    any request leaves. Returns the ids marked."""
-    now = timezone.now()
-    n = MessageResult.objects.filter(
-        id__in=ids, status=ResultStatus.CLAIMED, claimed_by=owner, campaign__status=CampaignStatus.RUNNING
-    ).update(
-        status=ResultStatus.SENDING,
-        in_doubt=True,
-        sending_at=now,
-        updated_at=now,
-        claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
+def _sending(owner: str, session_id: int, now: datetime) -> dict:
+    return {
+        "status": ResultStatus.SENDING,
+        "session_id": session_id,
+        "claimed_by": owner,
+        "in_doubt": True,
+        "sending_at": now,
+        "claim_expires_at": now + timedelta(seconds=leases.lease_seconds()),
+        "updated_at": now,
+    }
+
+
+def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+    """Due rows pinned to the session (rare: retries and rows in doubt after a crash)."""
+    due = Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
+    found = list(
+        MessageResult.objects.select_for_update(skip_locked=True)
+        .filter(due, campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
+        .order_by("id")
+        .values_list(*_ROW_FIELDS)[:limit]
     )
-    if n == len(ids) or not n:
-        return set(ids) if n else set()
-    return set(
-        MessageResult.objects.filter(id__in=ids, status=ResultStatus.SENDING, claimed_by=owner).values_list(
-            "id", flat=True
-        )
+    if not found:
+        return []
+    ids = [r[0] for r in found]
+    MessageResult.objects.filter(
+        id__in=ids, status=ResultStatus.PENDING, campaign__status=CampaignStatus.RUNNING
+    ).update(**_sending(owner, session_id, now))
+    marked = set(MessageResult.objects.filter(id__in=ids, claimed_by=owner).values_list("id", flat=True))
+    return [RowWork(*r) for r in found if r[0] in marked]
+
+
+def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+    """``WITH pool AS (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE … FROM pool … RETURNING``:
+    the pool's next rows, in order, taken by the session and marked ``sending`` in one statement.
+    The CTE is evaluated once (``MATERIALIZED`` on PostgreSQL, whose planner otherwise re-runs a
+    locking subquery for every row it joins). Pool rows are never in doubt (a row in doubt stays
+    pinned)."""
+    table = connection.ops.quote_name(MessageResult._meta.db_table)
+    campaigns = connection.ops.quote_name(Campaign._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    values = _sending(owner, session_id, now)
+    sets = ", ".join(f"{column} = %s" for column in values)
+    sql = (
+        f"WITH pool AS {'MATERIALIZED ' if postgres else ''}("
+        f"SELECT id AS picked FROM {table} WHERE campaign_id = %s AND status = %s AND session_id IS NULL "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s{lock}) "
+        f"UPDATE {table} SET {sets} FROM pool "
+        # Only the join: the CTE's rows are locked (PostgreSQL) or the writer is alone (SQLite), so
+        # they are still pending; repeating that here lets the planner pick the wrong index.
+        f"WHERE {table}.id = pool.picked "
+        f"AND EXISTS (SELECT 1 FROM {campaigns} c WHERE c.id = %s AND c.status = %s) "
+        f"RETURNING {table}.id, {table}.key, {table}.random_id, {table}.attempts, {table}.fields, "
+        f"{table}.recipient_id"
+    )
+    params = [campaign_id, ResultStatus.PENDING, adapt(now), limit]
+    params += [adapt(v) for v in values.values()]
+    params += [campaign_id, CampaignStatus.RUNNING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return sorted(
+        (
+            RowWork(
+                pk,
+                key,
+                random_id,
+                attempts,
+                json.loads(fields) if isinstance(fields, str) else fields,
+                False,
+                rid,
+            )
+            for pk, key, random_id, attempts, fields, rid in found
+        ),
+        key=lambda r: r.id,
     )
 
 
 def renew_claims(owner: str) -> int:
-    """Extend the claims of ``owner``'s ``claimed``/``sending`` rows along with its leases, so the
+    """Extend the claims of ``owner``'s ``sending`` rows along with its leases, so the
     reaper (which only touches rows whose claim expired) never takes a row from a live worker,
     whatever it read about leases a moment before."""
     until = timezone.now() + timedelta(seconds=leases.lease_seconds())

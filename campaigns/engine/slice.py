@@ -267,19 +267,10 @@ class SliceRunner:
         in_flight: asyncio.Semaphore,
         batch: list[RowWork],
     ) -> asyncio.Task:
-        """Start the batch's requests at the session's pace, up to ``TGC_MAX_IN_FLIGHT`` at once
+        """Start the batch's requests (claimed ``sending``) at the session's pace, up to ``TGC_MAX_IN_FLIGHT`` at once
         (Telegram multiplexes requests on one connection, so a 300 ms round trip does not cap a
         bot at 3 msg/s), and return a task that records the outcomes when they are all in.
         Returns as soon as the last request has left, so the next batch overlaps this one."""
-        marked_ids = await sync_to_async(rows.mark_sending)(
-            work.id, session.pk, self.owner, [r.id for r in batch]
-        )
-        if not marked_ids:  # the campaign stopped since the claim
-            await sync_to_async(rows.release_claims)(self.owner, batch)
-            self._settled(work, session.pk, batch, returned=len(batch))
-            work.stop.set()
-            return asyncio.create_task(asyncio.sleep(0))
-        batch = [r for r in batch if r.id in marked_ids]
         delay = max(pace.delay, work.delay)
         tasks: list[asyncio.Task] = []
         for row in batch:

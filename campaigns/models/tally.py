@@ -27,15 +27,13 @@ BEGIN
     INSERT INTO {TALLY} (campaign_id, session_id, status, n)
       SELECT campaign_id, COALESCE(session_id, 0), status, -COUNT(*) FROM old_rows GROUP BY 1, 2, 3;
   ELSE
+    -- Every old row counts -1 and every new row +1 under its key; unchanged rows cancel out.
+    -- An aggregate, not a join of the two transition tables (which have no index).
     INSERT INTO {TALLY} (campaign_id, session_id, status, n)
       SELECT campaign_id, session_id, status, SUM(d) FROM (
-        SELECT o.campaign_id, COALESCE(o.session_id, 0) AS session_id, o.status, -1 AS d
-          FROM old_rows o JOIN new_rows w ON w.id = o.id
-         WHERE o.status IS DISTINCT FROM w.status OR o.session_id IS DISTINCT FROM w.session_id
+        SELECT campaign_id, COALESCE(session_id, 0) AS session_id, status, -1 AS d FROM old_rows
         UNION ALL
-        SELECT w.campaign_id, COALESCE(w.session_id, 0), w.status, 1
-          FROM old_rows o JOIN new_rows w ON w.id = o.id
-         WHERE o.status IS DISTINCT FROM w.status OR o.session_id IS DISTINCT FROM w.session_id
+        SELECT campaign_id, COALESCE(session_id, 0), status, 1 FROM new_rows
       ) d GROUP BY 1, 2, 3 HAVING SUM(d) <> 0;
   END IF;
   RETURN NULL;
