@@ -59,22 +59,30 @@ def make_sessions(
     ]
 
 
-def make_list(n: int, *, batch: int = 10_000):
+def make_list(n: int):
+    """A list of ``n`` valid recipients, written with the engine's bulk writer (COPY on PostgreSQL)."""
+    from campaigns.engine.sql import insert_rows
     from campaigns.models import Recipient, RecipientList
 
     rl = RecipientList.objects.create(name=f"bench {n}", consent_basis="opt_in", total_rows=n, valid_count=n)
-    for start in range(0, n, batch):
-        Recipient.objects.bulk_create(
-            Recipient(
-                recipient_list=rl,
-                row_number=i + 2,
-                raw_value=f"@bench_user_{i:07d}",
-                key=f"@bench_user_{i:07d}",
-                kind="username",
-                fields={"first_name": f"User{i}"},
+    columns = ("recipient_list_id", "row_number", "raw_value", "key", "kind", "status", "error", "fields")
+    insert_rows(
+        Recipient,
+        columns,
+        (
+            (
+                rl.pk,
+                i + 2,
+                f"@bench_user_{i:07d}",
+                f"@bench_user_{i:07d}",
+                "username",
+                "valid",
+                "",
+                {"first_name": f"User{i}"},
             )
-            for i in range(start, min(n, start + batch))
-        )
+            for i in range(n)
+        ),
+    )
     return rl
 
 

@@ -1,17 +1,19 @@
 """A campaign's progress as plain data: counts per status, per session, and bar segments.
 
 Used by the campaign change page (first render) and by the progress JSON view (refreshes), so the
-page and its updates can never disagree. Two grouped queries per call, whatever the campaign size.
+page and its updates can never disagree. Every figure comes from the maintained tallies
+(:class:`ResultTally`, :class:`AttemptTally`): a fixed handful of small queries, whatever the
+campaign's size.
 """
 
 from __future__ import annotations
 
-from django.db.models import Avg, Count, F, Max, Min, Q
+from django.db.models import Sum
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
-from .models import OPEN_STATUSES, Campaign, CampaignStatus, DeliveryAttempt, Recipient, ResultStatus
+from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right).
 STATUS_ORDER = [
@@ -34,7 +36,7 @@ STATUS_COLOURS = {
     "claimed": "#42a5f5",
     "pending": "#bbdefb",
 }
-ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
+ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
 def segments(counts: dict[str, int], total: int) -> list[dict]:
@@ -58,7 +60,7 @@ def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -
     total = sum(counts.values())
     row = {
         "id": session.pk if session else None,
-        "name": session.name if session else "(not assigned)",
+        "name": session.name if session else "(waiting for a session)",
         "simulated": bool(session and session.is_simulated),
         "status": session.get_status_display() if session else "",
         "current_load": session.current_load if session else 0,
@@ -78,14 +80,13 @@ def progress_snapshot(campaign: Campaign) -> dict:
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
     settled, i.e. sent, failed, unknown or cancelled; ``percent_done``: done of deliverable.
-    ``in_lists`` (a draft or scheduled campaign without rows, else None): the distinct valid
-    recipients of its lists, what a launch would send to before suppressions."""
+    ``in_lists`` (a draft or scheduled campaign without rows, else None): the valid recipients of
+    its lists (before de-duplication across lists and suppressions)."""
     now = timezone.now()
     counts = campaign.counts()
     total = counts.pop("total")
     per_session: dict[int | None, dict[str, int]] = {}
-    grouped = campaign.results.values_list("session_id", "status").annotate(n=Count("id")).order_by()
-    for session_id, status, n in grouped:
+    for (session_id, status), n in ResultTally.objects.for_campaign(campaign.pk).items():
         per_session.setdefault(session_id, {})[status] = n
     ids = set(campaign.sessions.values_list("pk", flat=True)) | {k for k in per_session if k}
     sessions = [
@@ -96,9 +97,12 @@ def progress_snapshot(campaign: Campaign) -> dict:
     deliverable = total - counts[ResultStatus.SKIPPED]
     done = deliverable - sum(counts[s] for s in OPEN_STATUSES)
     in_lists = None
-    if not total and campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        valid = Recipient.objects.filter(recipient_list__campaigns=campaign, status=Recipient.Status.VALID)
-        in_lists = valid.values("key").distinct().count()
+    if not total and campaign.status in (
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.LAUNCHING,
+    ):
+        in_lists = campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
     return {
         "campaign": campaign.pk,
         "status": campaign.status,
@@ -119,42 +123,34 @@ def progress_snapshot(campaign: Campaign) -> dict:
 
 
 def metrics(campaign: Campaign) -> dict:
-    """Operation metrics from the DeliveryAttempt log (one grouped query, one aggregate):
+    """Operation metrics from the attempt tally:
 
     ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first request
     to last answer), ``sent_per_minute``, and per session ``requests``, ``sent`` and
     ``mean_latency_ms`` (request to answer).
     """
-    attempts = DeliveryAttempt.objects.filter(result__campaign=campaign)
-    span = attempts.aggregate(first=Min("started_at"), last=Max("finished_at"))
-    per_session = (
-        attempts.values("session__name")
-        .annotate(
-            requests=Count("id"),
-            sent=Count("id", filter=Q(outcome__in=("sent", "duplicate"))),
-            retries=Count("id", filter=Q(outcome="retry")),
-            floods=Count("id", filter=Q(outcome="flood")),
-            latency=Avg(F("finished_at") - F("started_at")),
-        )
-        .order_by("session__name")
+    rows = AttemptTally.per_session(campaign.pk)
+    names = dict(
+        TelegramSession.objects.filter(pk__in=[r["session_id"] for r in rows]).values_list("pk", "name")
     )
-    rows = list(per_session)
-    elapsed = (span["last"] - span["first"]).total_seconds() if span["first"] else 0.0
-    sent = sum(r["sent"] for r in rows)
+    firsts = [r["first_"] for r in rows if r["first_"]]
+    lasts = [r["last_"] for r in rows if r["last_"]]
+    elapsed = (max(lasts) - min(firsts)).total_seconds() if firsts and lasts else 0.0
+    sent = sum(r["sent_"] for r in rows)
     return {
-        "requests": sum(r["requests"] for r in rows),
+        "requests": sum(r["requests_"] for r in rows),
         "sent": sent,
-        "retries": sum(r["retries"] for r in rows),
-        "flood_waits": sum(r["floods"] for r in rows),
+        "retries": sum(r["retries_"] for r in rows),
+        "flood_waits": sum(r["floods_"] for r in rows),
         "elapsed_seconds": round(elapsed, 3),
         "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed > 0 else 0.0,
         "sessions": [
             {
-                "name": r["session__name"] or "(deleted)",
-                "requests": r["requests"],
-                "sent": r["sent"],
-                "mean_latency_ms": round(r["latency"].total_seconds() * 1000, 1) if r["latency"] else None,
+                "name": names.get(r["session_id"], "(deleted)"),
+                "requests": r["requests_"],
+                "sent": r["sent_"],
+                "mean_latency_ms": round(r["latency_"] / r["requests_"], 1) if r["requests_"] else None,
             }
-            for r in rows
+            for r in sorted(rows, key=lambda r: names.get(r["session_id"], ""))
         ],
     }

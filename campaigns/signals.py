@@ -29,6 +29,22 @@ def recover_on_worker_start(sender, proc_name, **kwargs) -> None:
 
 
 @receiver(post_migrate)
+def ensure_tally_triggers(sender, app_config=None, using="default", **kwargs) -> None:
+    """Re-install the result tally's triggers if a migration dropped them (SQLite rebuilds a table
+    to alter some fields, and its triggers go with the old table); the tally is then recounted."""
+    if app_config is None or app_config.label != "campaigns":
+        return
+    from django.db import connections
+
+    from .models.tally import ensure_triggers
+
+    if ensure_triggers(connections[using]):
+        import logging
+
+        logging.getLogger(__name__).info("result tally triggers (re)installed and the tally recounted")
+
+
+@receiver(post_migrate)
 def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
     """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap`` and one
     daily for ``campaigns.tasks.purge_old_data`` (it does nothing while retention is off)."""

@@ -12,6 +12,11 @@ def drive_campaign(campaign_id: int) -> str:
     return engine.drive(campaign_id)
 
 
+def launch_campaign(campaign_id: int) -> str:
+    """Prepare a large campaign's rows and start it (enqueued by a launch from the admin)."""
+    return engine.start_prepared(campaign_id)
+
+
 def reap() -> dict[str, int]:
     """The every-minute reaper schedule."""
     return engine.reap()

@@ -111,7 +111,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         "status",
         "weight",
         "current_load",
-        "sent_today",
+        "requests_today",
         "flood_wait_left_label",
         "last_error_code",
     )
@@ -157,13 +157,16 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         return self.add_fieldsets if obj is None else self.fieldsets
 
     def get_queryset(self, request):
-        from campaigns.models import MessageResult  # campaigns depends on sessions, not back
+        from campaigns.models import DeliveryAttempt  # campaigns depends on sessions, not back
 
-        # What the daily cap counts (ResultQuerySet.sent_since), one correlated COUNT per row.
-        sent = MessageResult.objects.sent_since(utc_day_start(timezone.now())).filter(session=OuterRef("pk"))
-        count = sent.order_by().values("session").annotate(n=Count("id")).values("n")
-        sent_today = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-        return super().get_queryset(request).annotate(sent_today_count=sent_today)
+        # What the daily cap counts (DeliveryAttemptQuerySet.requests_since), one correlated
+        # COUNT per row over the (session, started_at) index.
+        requests = DeliveryAttempt.objects.requests_since(utc_day_start(timezone.now())).filter(
+            session=OuterRef("pk")
+        )
+        count = requests.order_by().values("session").annotate(n=Count("id")).values("n")
+        today = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
+        return super().get_queryset(request).annotate(requests_today_count=today)
 
     def save_model(self, request, obj: TelegramSession, form, change: bool) -> None:
         if not change:
@@ -191,9 +194,10 @@ class TelegramSessionAdmin(admin.ModelAdmin):
     def backend_label(self, obj: TelegramSession) -> str:
         return "SIMULATOR" if obj.is_simulated else "Telegram"
 
-    @admin.display(description="Sent today", ordering="sent_today_count")
-    def sent_today(self, obj: TelegramSession) -> int:
-        return getattr(obj, "sent_today_count", 0)
+    @admin.display(description="Requests today (UTC)", ordering="requests_today_count")
+    def requests_today(self, obj: TelegramSession) -> int:
+        """What the daily cap counts: requests that reached Telegram today, in any campaign."""
+        return getattr(obj, "requests_today_count", 0)
 
     @admin.display(description="Flood wait left", ordering="flood_wait_until")
     def flood_wait_left_label(self, obj: TelegramSession) -> str:

@@ -81,14 +81,14 @@ def release(session_ids: Iterable[int], owner: str) -> None:
     )
 
 
-def live_ids(now: datetime | None = None) -> set[int]:
-    """Ids of sessions whose lease is held and not expired."""
+def live_ids(now: datetime | None = None, *, purpose: str | None = None) -> set[int]:
+    """Ids of sessions whose lease is held and not expired (by an owner of ``purpose``, when
+    given: see :func:`owner_name`)."""
     now = now or timezone.now()
-    return set(
-        TelegramSession.objects.exclude(lease_owner="")
-        .filter(lease_expires_at__gt=now)
-        .values_list("id", flat=True)
-    )
+    held = TelegramSession.objects.exclude(lease_owner="").filter(lease_expires_at__gt=now)
+    if purpose:
+        held = held.filter(lease_owner__startswith=f"{purpose}:")
+    return set(held.values_list("id", flat=True))
 
 
 @contextmanager
@@ -138,3 +138,9 @@ async def heartbeat(
             on_lost(gone)
         if also is not None:
             await also()
+
+
+def publish_load(loads: dict[int, int], owner: str) -> None:
+    """Store each session's requests in flight (session id → count) while ``owner`` holds it."""
+    for session_id, n in loads.items():
+        TelegramSession.objects.filter(pk=session_id, lease_owner=owner).update(current_load=n)

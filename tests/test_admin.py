@@ -480,7 +480,7 @@ def campaign_form(**fields) -> dict:
         "strategy": "round_robin",
         "delay_seconds": "0",
         "max_attempts": "3",
-        "flood_wait_threshold": "300",
+        "priority": "5",
         "scheduled_at_0": "",
         "scheduled_at_1": "",
         "_continue": "1",

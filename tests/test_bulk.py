@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.engine.launch import RESULT_COLUMNS
+from campaigns.engine.launcher import RESULT_COLUMNS
 from campaigns.engine.sql import insert_rows
 from campaigns.models import MessageResult
 

@@ -27,8 +27,7 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
     ``delivered`` of them already delivered by Telegram."""
     owner = "dead-host:1:0"
     assert leases.take(session, owner, active_only=True)
-    rows = rows_api.claim_rows(campaign.pk, session.pk, owner, 10)
-    rows_api.mark_sending(campaign.pk, session.pk, owner, [r.id for r in rows])
+    rows = rows_api.claim_rows(campaign.pk, session.pk, owner, 10)  # claimed rows are ``sending``
     for row in rows[:delivered]:
         SimulatedDelivery.objects.create(
             session=session, random_id=row.random_id, peer_key=row.key, message_id=1
@@ -74,17 +73,20 @@ def test_sending_rows_of_a_session_that_is_gone_become_unknown_and_are_not_resen
     assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENT}
 
 
-def test_claimed_rows_of_a_dead_worker_return_to_the_queue(people, alpha):
+def test_rows_a_dead_worker_took_return_to_the_queue_pinned_to_their_session(people, alpha):
     campaign = make_campaign("claimed", [people], [alpha])
     engine.launch(campaign, enqueue=False)
     leases.take(alpha, "dead:2:0")
-    rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
+    taken = rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
     past = timezone.now() - timedelta(seconds=1)
     TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=past)
-    assert engine.reap(dispatch=False)["claimed_returned"] == 0  # claims still run, lease or not
+    assert engine.reap(dispatch=False)["sending_requeued"] == 0  # claims still run, lease or not
     campaign.results.update(claim_expires_at=past)
-    assert engine.reap(dispatch=False)["claimed_returned"] == 3
+    assert engine.reap(dispatch=False)["sending_requeued"] == 3
     assert campaign.results.filter(status="pending").count() == 5
+    # Their requests may have left: only alpha re-sends them, with the same random_id.
+    pinned = campaign.results.filter(pk__in=[r.id for r in taken])
+    assert set(pinned.values_list("session_id", "in_doubt")) == {(alpha.pk, True)}
 
 
 def test_a_task_that_finds_the_campaign_already_driven_exits_at_once(people, alpha):
@@ -178,9 +180,8 @@ def test_the_reaper_never_takes_back_rows_a_live_worker_marked_after_it_read_the
     engine.launch(campaign, enqueue=False)
     stale = leases.live_ids()  # the reaper reads the leases ...
     assert leases.take(alpha, "live:1:1", active_only=True)  # ... a worker leases and starts sending
-    batch = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)
-    rows_api.mark_sending(campaign.pk, alpha.pk, "live:1:1", [r.id for r in batch])
-    monkeypatch.setattr(leases, "live_ids", lambda now=None: stale)
+    rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)  # claimed rows are ``sending``
+    monkeypatch.setattr(leases, "live_ids", lambda now=None, **kwargs: stale)
     engine.reap(dispatch=False)  # ... and the reaper acts on what it read
     assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENDING}
 
@@ -193,3 +194,79 @@ def test_retry_failed_on_a_cancelled_campaign_changes_nothing(people, alpha):
     assert engine.retry_failed(campaign, enqueue=False) == 0
     bob = campaign.results.get(key="@bob_user")
     assert (bob.status, bob.error_code) == ("failed", "USER_IS_BLOCKED")
+
+
+def test_a_scheduled_start_missed_by_days_pauses_for_a_human_instead_of_sending_late(people, alpha):
+    campaign = make_campaign("friday", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(days=2))
+
+    with mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True) as enqueue:
+        stats = engine.reap()
+
+    campaign.refresh_from_db()
+    assert (stats["launched"], stats["missed"]) == (0, 1)
+    assert campaign.status == CampaignStatus.PAUSED and not campaign.results.exists()
+    assert "missed its start by 2\xa0days" in campaign.status_reason.lower()
+    assert "resume to send now" in campaign.status_reason
+    enqueue.assert_not_called()
+
+
+def test_a_scheduled_start_within_the_grace_is_launched(people, alpha, settings):
+    settings.TGC_SCHEDULE_GRACE_SECONDS = 3600
+    campaign = make_campaign("late", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(
+        scheduled_at=timezone.now() - timedelta(minutes=20)
+    )
+    with mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True):
+        assert engine.reap()["launched"] == 1
+
+
+def test_the_reaper_that_loses_the_race_for_a_due_campaign_leaves_it_running(people, alpha):
+    from campaigns.engine import launcher as launch_module
+
+    campaign = make_campaign("race", [people], [alpha], scheduled_at=timezone.now() + timedelta(hours=1))
+    engine.launch(campaign, enqueue=False)
+    campaign.__class__.objects.filter(pk=campaign.pk).update(
+        scheduled_at=timezone.now() - timedelta(seconds=1)
+    )
+    real_check = launch_module.check_launch
+    raced = []
+
+    def other_reaper_wins_meanwhile(c):
+        # Between this reaper reading the campaign and locking it, another reaper launches it.
+        if not raced:
+            raced.append(True)
+            engine.launch(c.__class__.objects.get(pk=c.pk), enqueue=False)
+        return real_check(c)
+
+    with (
+        mock.patch.object(launch_module, "check_launch", side_effect=other_reaper_wins_meanwhile),
+        mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True),
+    ):
+        engine.reap()
+
+    campaign.refresh_from_db()
+    assert raced and campaign.status == CampaignStatus.RUNNING and campaign.status_reason == ""
+    assert campaign.results.count() == 5
+
+
+@pytest.mark.parametrize(
+    "q_cluster, named",
+    [
+        ({"timeout": 120, "retry": 300, "worker": 8}, "'worker' (did you mean 'workers'?)"),
+        ({"timeout": 120, "retry": 300, "retrys": 10}, "'retrys' (did you mean 'retry'?)"),
+        ({"timeout": 120, "retry": 300, "colour": "red"}, "'colour'"),
+    ],
+)
+def test_an_unknown_q_cluster_key_is_an_error_that_names_it_and_its_near_miss(q_cluster, named):
+    with override_settings(Q_CLUSTER=q_cluster, TGC_SLICE_SECONDS=60):
+        errors = [m for m in run_checks() if m.id == "campaigns.E004"]
+    assert len(errors) == 1 and named in errors[0].msg
+
+
+def test_a_misspelled_q_environment_variable_is_named_with_its_near_miss(monkeypatch):
+    monkeypatch.setenv("Q_WORKER", "8")
+    warnings = [m for m in run_checks() if m.id == "campaigns.W005"]
+    assert len(warnings) == 1 and "Q_WORKER (did you mean Q_WORKERS?)" in warnings[0].msg

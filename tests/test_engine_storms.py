@@ -47,7 +47,7 @@ def test_in_a_flood_wait_storm_no_request_leaves_a_session_before_its_wait_ends(
         )
         for i in range(3)
     ]
-    campaign = make_campaign("storm", [crowd(60)], sessions, flood_wait_threshold=600)
+    campaign = make_campaign("storm", [crowd(60)], sessions)
     engine.launch(campaign, enqueue=False)
     assert engine.run_until_done(campaign, max_seconds=120) == CampaignStatus.COMPLETED
     floods = DeliveryAttempt.objects.filter(outcome="flood")

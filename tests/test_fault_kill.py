@@ -129,7 +129,8 @@ def test_qcluster_workers_killed_and_restarted_finish_the_campaign_once():
     """Two qcluster processes (Redis broker when REDIS_URL is set, else the ORM broker) send one
     campaign; one is SIGKILLed mid-run and a fresh one started; the reaper schedule and worker
     start-up recovery carry the work on."""
-    campaign = campaign_with(150, 4, latency_ms=(20, 60))
+    # 20 msg/s per session: the fan-out task (sessions 3 and 4) starts while rows are left.
+    campaign = campaign_with(150, 4, latency_ms=(20, 60), send_delay=0.05)
     q = {
         "Q_TIMEOUT": "40",
         "Q_RETRY": "120",

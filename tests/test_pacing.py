@@ -40,7 +40,7 @@ def test_the_per_minute_ceiling_holds_the_next_send_until_the_window_frees():
 
 
 def test_the_daily_cap_counts_sends_already_made_today():
-    pace = Pace(delay=0.0, daily_cap=40, sent_today=39)
+    pace = Pace(delay=0.0, daily_cap=40, requests_today=39)
     assert not pace.capped() and pace.remaining_today() == 1
     pace.record(0.0)
     assert pace.capped() and pace.remaining_today() == 0

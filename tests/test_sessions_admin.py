@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import MessageResult, ResultStatus
+from campaigns.models import DeliveryAttempt, MessageResult, ResultStatus
 from sessions_app import crypto
 from sessions_app.models import PACE_DEFAULTS, SessionKind, SessionStatus, TelegramSession
 from tests.conftest import make_campaign, make_list
@@ -43,19 +43,30 @@ def act(client, action: str, *sessions):
     return client.post(reverse(CHANGELIST), data, follow=True)
 
 
-def test_the_changelist_labels_simulated_sessions_and_counts_sent_today(client, alpha):
+def test_the_changelist_labels_simulated_sessions_and_counts_todays_requests_whatever_their_outcome(
+    client, alpha
+):
     campaign = make_campaign("spring", [make_list("l", [("@a_user", {})])], [alpha])
     now = timezone.now()
-    for key, sent_at in (("@one", now), ("@two", now), ("@old", now - timedelta(days=2))):
-        MessageResult.objects.create(
-            campaign=campaign, key=key, session=alpha, status=ResultStatus.SENT, sent_at=sent_at
+    requests = (
+        ("@one", now, "sent", True),
+        ("@two", now, "flood", True),  # refused, but a request Telegram counted
+        ("@three", now, "failed", False),  # refused locally: never left
+        ("@old", now - timedelta(days=2), "sent", True),
+    )
+    for key, at, outcome, requested in requests:
+        row = MessageResult.objects.create(
+            campaign=campaign, key=key, session=alpha, status=ResultStatus.SENT
+        )
+        DeliveryAttempt.objects.create(
+            result=row, session=alpha, started_at=at, finished_at=at, outcome=outcome, requested=requested
         )
 
     response = client.get(reverse(CHANGELIST))
 
     assert response.status_code == 200
     row = response.context["cl"].result_list.get(pk=alpha.pk)
-    assert row.sent_today_count == 2
+    assert row.requests_today_count == 2
     assert b"SIMULATOR" in response.content
 
 

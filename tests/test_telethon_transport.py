@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.utils import timezone
 from telethon import TelegramClient, types
 from telethon import errors as tg
 
@@ -150,6 +152,30 @@ def test_a_username_is_resolved_once_per_session_and_kept(world, alice):
     assert peer.peer_id == world.bob.id
     assert peer.access_hash == world.access_hash(world.alice.user.id, world.bob.id)
     assert len(world.of_type(SendMessageRequest)) == 2
+
+
+def test_a_username_that_changed_hands_is_looked_up_again_and_the_change_recorded(world, alice, settings):
+    settings.TGC_USERNAME_MAX_AGE = 3600
+    (first,), _ = run(send_all, alice, ["@bob_smith"], OutgoingMessage("one"), first_random_id=1)
+    # A day later Bob has dropped the username and someone else took it.
+    ResolvedPeer.objects.filter(key="@bob_smith").update(resolved_at=timezone.now() - timedelta(days=1))
+    world.users[world.bob.id].username = None
+    newcomer = world.add_user(username="bob_smith")
+
+    (second,), _ = run(send_all, alice, ["@bob_smith"], OutgoingMessage("two"), first_random_id=2)
+
+    assert len(world.of_type(ResolveUsernameRequest)) == 2
+    assert (first.peer_id, first.previous_peer_id) == (world.bob.id, None)
+    assert (second.peer_id, second.previous_peer_id) == (newcomer.id, world.bob.id)
+    assert [r.peer.user_id for r in world.of_type(SendMessageRequest)] == [world.bob.id, newcomer.id]
+
+
+def test_a_username_within_its_max_age_is_not_looked_up_again(world, alice, settings):
+    settings.TGC_USERNAME_MAX_AGE = 3600
+    run(send_all, alice, ["@bob_smith"], OutgoingMessage("one"), first_random_id=1)
+    ResolvedPeer.objects.filter(key="@bob_smith").update(resolved_at=timezone.now() - timedelta(minutes=30))
+    run(send_all, alice, ["@bob_smith"], OutgoingMessage("two"), first_random_id=2)
+    assert len(world.of_type(ResolveUsernameRequest)) == 1
 
 
 def test_each_session_resolves_with_its_own_access_hash(world, alice):

@@ -164,6 +164,13 @@ TGC_SLICE_SECONDS = env.float("TGC_SLICE_SECONDS", default=60.0)
 TGC_LEASE_SECONDS = env.float("TGC_LEASE_SECONDS", default=30.0)
 TGC_SESSIONS_PER_DRIVER = env.int("TGC_SESSIONS_PER_DRIVER", default=50)
 TGC_MAX_IN_FLIGHT = env.int("TGC_MAX_IN_FLIGHT", default=8)
+# Seconds a resolved username is trusted before it is looked up again (usernames change hands).
+TGC_USERNAME_MAX_AGE = env.float("TGC_USERNAME_MAX_AGE", default=24 * 3600.0)
+# A scheduled start missed by more than this (seconds; workers were down) pauses the campaign
+# for a human instead of sending late without a word.
+TGC_SCHEDULE_GRACE_SECONDS = env.float("TGC_SCHEDULE_GRACE_SECONDS", default=3600.0)
+# A launch whose lists hold more valid recipients than this is prepared by a worker.
+TGC_INLINE_LAUNCH_ROWS = env.int("TGC_INLINE_LAUNCH_ROWS", default=20_000)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {

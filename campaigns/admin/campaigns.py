@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -28,17 +27,7 @@ from ..progress import STATUS_COLOURS, progress_snapshot
 from .access import may_export_results, may_see_results
 from .display import file_size
 from .forms import CampaignForm
-
-
-def _count_results(status: str | None = None) -> Coalesce:
-    """A correlated COUNT of the campaign's results (of one status): one subquery per column
-    instead of a JOIN whose row multiplication the sessions M2M would inflate."""
-    rows = MessageResult.objects.filter(campaign=OuterRef("pk"))
-    if status:
-        rows = rows.filter(status=status)
-    count = rows.order_by().values("campaign").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-
+from .scale import count_results
 
 # Fields fixed once a campaign has left draft: rows were materialised from them.
 LOCKED_AFTER_LAUNCH = (
@@ -93,7 +82,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     "strategy",
                     "delay_seconds",
                     "max_attempts",
-                    "flood_wait_threshold",
+                    "priority",
                     "scheduled_at",
                 )
             },
@@ -106,10 +95,10 @@ class CampaignAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                n_total=_count_results(),
-                n_sent=_count_results(ResultStatus.SENT),
-                n_failed=_count_results(ResultStatus.FAILED),
-                n_skipped=_count_results(ResultStatus.SKIPPED),
+                n_total=count_results(),
+                n_sent=count_results(ResultStatus.SENT),
+                n_failed=count_results(ResultStatus.FAILED),
+                n_skipped=count_results(ResultStatus.SKIPPED),
             )
             .prefetch_related("sessions")
         )
@@ -296,7 +285,12 @@ class CampaignAdmin(admin.ModelAdmin):
             audit.record(request, AuditAction.CAMPAIGN_LAUNCH, f"Launch refused: {exc}", campaign)
             return
         campaign.refresh_from_db(fields=["status", "scheduled_at"])
-        if campaign.status == CampaignStatus.SCHEDULED:
+        if campaign.status == CampaignStatus.LAUNCHING:
+            said = (
+                f"“{campaign}” is being prepared in the background ({engine.recipients_estimate(campaign)} "
+                "recipients in its lists); sending starts when they are ready. This page shows its progress."
+            )
+        elif campaign.status == CampaignStatus.SCHEDULED:
             when = timezone.localtime(campaign.scheduled_at).strftime("%Y-%m-%d %H:%M %Z")
             said = f"“{campaign}” is scheduled to start at {when}."
         else:

@@ -43,7 +43,7 @@ class CampaignForm(forms.ModelForm):
             "strategy",
             "delay_seconds",
             "max_attempts",
-            "flood_wait_threshold",
+            "priority",
             "scheduled_at",
         ]
         widgets = {

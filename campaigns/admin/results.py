@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -18,34 +18,14 @@ from ..exports import results_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
 from .access import may_export_results
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
-
-BIGINT_MAX = 2**63 - 1
-
-
-def campaign_filter(request: HttpRequest) -> int | None:
-    """The campaign the changelist is filtered to, or None (also for a malformed value, which the
-    changelist itself then refuses)."""
-    value = request.GET.get("campaign__id__exact", "")
-    return int(value) if value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX else None
-
-
-class ErrorCodeFilter(admin.SimpleListFilter):
-    """Only the error codes present (in the chosen campaign, if one is chosen), with counts."""
-
-    title = "error code"
-    parameter_name = "error_code"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        rows = MessageResult.objects.exclude(error_code="")
-        if campaign_id := campaign_filter(request):
-            rows = rows.filter(campaign_id=campaign_id)
-        codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
-        return [(code, f"{code} ({n})") for code, n in codes]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
-        if self.value():
-            return queryset.filter(error_code=self.value())
-        return queryset
+from .scale import (
+    ErrorCodeFilter,
+    SessionFilter,
+    TallyPaginator,
+    campaign_filter,
+    search_results,
+    tally_count,
+)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -84,12 +64,16 @@ class MessageResultAdmin(admin.ModelAdmin):
         "message_id",
         "sent",
     )
-    list_filter = ("campaign", "status", ("session", admin.RelatedOnlyFieldListFilter), ErrorCodeFilter)
-    search_fields = ("key", "recipient__raw_value")
+    list_filter = ("campaign", "status", SessionFilter, ErrorCodeFilter)
+    # The search is search_results(): a recipient key, exact or by prefix, from an index.
+    search_fields = ("key",)
+    search_help_text = (
+        "A recipient as written in a list (@name, t.me link, phone, user id), or the start of one."
+    )
     list_select_related = ("campaign", "session", "recipient__recipient_list")
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
-    list_per_page = 200
+    list_per_page = 100
     inlines = [DeliveryAttemptInline]
     actions = ["export_selected"]
     fields = (
@@ -161,6 +145,20 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return may_export_results(request)
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        return search_results(queryset, search_term), False
+
+    def get_paginator(self, request: HttpRequest, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """Counts from the tally where the filters allow it, else capped (see .scale)."""
+        known = None if request.GET.get("q") else tally_count(request.GET.dict())
+        return TallyPaginator(
+            queryset,
+            per_page,
+            known_count=known,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+        )
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""

@@ -2,10 +2,11 @@
 
 The contract is DESIGN.md "Delivery contract" and "How the work is driven". The rooms:
 
-- :mod:`.launch` — check a campaign, materialise one row per recipient, start or resume it;
+- :mod:`.launcher` — check a campaign, materialise one row per recipient, start or resume it;
 - :mod:`.control` — pause, cancel, retry failed, resend unknown, completion;
-- :mod:`.assignment` and :mod:`.balancing` — which session takes which row; re-balancing;
-- :mod:`.drive` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
+- :mod:`.balancing` — late binding: the strategy as a pull policy; :mod:`.assignment` — the
+  sessions of a campaign, rows stranded on a session that can no longer send;
+- :mod:`.driver` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
 - :mod:`.slice` — the asyncio send loop of one slice, :mod:`.pacing` its per-session pace;
 - :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.sql` — bulk INSERT/COPY;
 - :mod:`.effects` — what an error does to its session and campaign;
@@ -15,19 +16,29 @@ The contract is DESIGN.md "Delivery contract" and "How the work is driven". The 
 Submodules import each other, never this package, so importing one never loads the rest.
 """
 
-from .assignment import assignable_sessions, rebalance
+from .assignment import active_sessions, recover_stranded_rows, split_estimate
 from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
-from .drive import drive, next_wake, run_until_done
+from .driver import drive, next_wake, run_until_done
 from .effects import apply_error_effects
-from .launch import LaunchError, NoUsableSession, check_launch, launch, materialise, resume
+from .launcher import (
+    AlreadyLaunched,
+    LaunchError,
+    NoUsableSession,
+    check_launch,
+    launch,
+    materialise,
+    resume,
+    start_prepared,
+)
 from .queue import enqueue_drive
 from .reaper import reap
 
 __all__ = [
+    "AlreadyLaunched",
     "LaunchError",
     "NoUsableSession",
     "apply_error_effects",
-    "assignable_sessions",
+    "active_sessions",
     "cancel",
     "check_launch",
     "drive",
@@ -38,10 +49,13 @@ __all__ = [
     "next_wake",
     "pause",
     "reap",
-    "rebalance",
+    "recipients_estimate",
+    "recover_stranded_rows",
     "resend_unknown",
     "resume",
     "retry_failed",
     "run_until_done",
+    "split_estimate",
+    "start_prepared",
     "summary",
 ]

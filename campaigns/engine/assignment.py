@@ -1,8 +1,9 @@
-"""Which sessions take a campaign's rows, and moving rows off sessions that cannot send.
+"""Which sessions serve a campaign, and rows stranded on sessions that can no longer send.
 
-Rows are assigned to one session at launch by the campaign's strategy (:mod:`.balancing`);
-:func:`rebalance` moves the rows no request of which has left off sessions that can no longer
-send. Rows ``in_doubt`` (their request may have arrived) never change session.
+With late binding (:mod:`.balancing`) a pending row belongs to no session until one claims it;
+only rows ``in_doubt`` (their request may have arrived) stay pinned to their session, because only
+it can re-send them with the same random_id. :func:`recover_stranded_rows` settles the rows of a
+session that was disabled or quarantined.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
-from ..models import OPEN_STATUSES, UNSENT_STATUSES, Campaign, CampaignStatus, MessageResult, ResultStatus
-from .balancing import Balancer, Candidate
+from ..models import UNSENT_STATUSES, Campaign, DeliveryAttempt, ResultStatus
+from .balancing import expected_split
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,12 @@ def batched(iterable, n: int):
         yield chunk
 
 
-def sent_today(session_ids: list[int], now: datetime | None = None) -> dict[int, int]:
-    """Messages each session sent today (UTC), by session id: what the daily cap counts
-    (:meth:`campaigns.models.results.ResultQuerySet.sent_since`)."""
+def requests_today(session_ids: list[int], now: datetime | None = None) -> dict[int, int]:
+    """Requests each session made today (UTC) in every campaign, by session id: what its daily
+    cap counts (:meth:`DeliveryAttemptQuerySet.requests_since`)."""
     start = utc_day_start(now or timezone.now())
     rows = (
-        MessageResult.objects.sent_since(start)
+        DeliveryAttempt.objects.requests_since(start)
         .filter(session_id__in=session_ids)
         .values_list("session_id")
         .annotate(n=Count("id"))
@@ -43,72 +44,38 @@ def sent_today(session_ids: list[int], now: datetime | None = None) -> dict[int,
     return dict(rows)
 
 
-def assignable_sessions(campaign: Campaign, now: datetime | None = None) -> list[TelegramSession]:
-    """The campaign's active sessions that should take rows: those not under a FloodWait longer
-    than the campaign's threshold and not at their daily cap. When none is ready, every active
-    session (so rows wait on a session that will send later rather than fail); [] when none is
-    active."""
-    now = now or timezone.now()
-    active = list(campaign.sessions.filter(status=SessionStatus.ACTIVE))
-    counts = sent_today([s.pk for s in active], now)
-    ready = [
-        s
-        for s in active
-        if s.flood_wait_left(now) <= campaign.flood_wait_threshold
-        and not (s.daily_cap and counts.get(s.pk, 0) >= s.daily_cap)
-    ]
-    return ready or active
+def active_sessions(campaign: Campaign) -> list[TelegramSession]:
+    """The campaign's sessions that may send (logged in, not disabled or quarantined), FloodWait
+    and daily cap included: they send again later."""
+    return list(campaign.sessions.filter(status=SessionStatus.ACTIVE).order_by("pk"))
 
 
-def balancer_for(campaign: Campaign, sessions: list[TelegramSession]) -> Balancer:
-    """The campaign's strategy over ``sessions``, each loaded with its open rows in running
-    campaigns plus the requests it has in flight."""
-    ids = [s.pk for s in sessions]
-    loads = dict(
-        MessageResult.objects.open()
-        .filter(session_id__in=ids, campaign__status=CampaignStatus.RUNNING)
-        .values_list("session_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    candidates = [Candidate(s.pk, s.weight, loads.get(s.pk, 0) + max(0, s.current_load)) for s in sessions]
-    return Balancer(campaign.strategy, candidates)
-
-
-def rebalance(campaign: Campaign) -> int:
-    """Move open rows off sessions that cannot send for this campaign onto assignable ones, by
-    the campaign's strategy. Rows ``in_doubt`` never move (a resend from another account could
-    deliver twice): on a session that is gone they become ``unknown``. Returns rows moved."""
+def recover_stranded_rows(campaign: Campaign) -> int:
+    """Rows pinned to sessions of this campaign that can no longer send (disabled, quarantined,
+    deleted): rows not yet sent go back to the pool; rows in doubt become ``unknown`` (a resend
+    from another account could deliver twice), unless a live worker is sending them right now.
+    Returns the rows changed."""
     now = timezone.now()
-    healthy = assignable_sessions(campaign, now)
-    healthy_ids = {s.pk for s in healthy}
-    dead_ids = list(campaign.sessions.exclude(status=SessionStatus.ACTIVE).values_list("id", flat=True))
-    campaign.results.open().filter(in_doubt=True).filter(
-        Q(session_id__in=dead_ids) | Q(session=None)
-    ).exclude(status=ResultStatus.SENDING, claimed_by__gt="", session__lease_expires_at__gt=now).mark_unknown(
-        "its session can no longer send"
+    active = set(campaign.sessions.filter(status=SessionStatus.ACTIVE).values_list("id", flat=True))
+    stranded = campaign.results.open().exclude(session_id__in=active).exclude(session=None)
+    unknown = (
+        stranded.filter(in_doubt=True)
+        .exclude(status=ResultStatus.SENDING, claimed_by__gt="", session__lease_expires_at__gt=now)
+        .mark_unknown("its session can no longer send")
     )
-    stuck = campaign.results.filter(status__in=UNSENT_STATUSES, in_doubt=False).exclude(
-        session_id__in=healthy_ids
+    pooled = stranded.filter(in_doubt=False, status__in=UNSENT_STATUSES).exclude(
+        Q(claimed_by__gt="") & Q(session__lease_expires_at__gt=now)
     )
-    ids = list(stuck.values_list("id", flat=True))
-    if not ids or not healthy:
-        return 0
-    balancer = balancer_for(campaign, healthy)
-    for chunk in batched(ids, 2000):
-        by_session: dict[int, list[int]] = {}
-        for row_id in chunk:
-            by_session.setdefault(balancer.next(), []).append(row_id)
-        for session_id, row_ids in by_session.items():
-            MessageResult.objects.filter(id__in=row_ids, status__in=UNSENT_STATUSES).requeue(
-                session_id=session_id
-            )
-    log.info("campaign %s: re-balanced %d rows over %d sessions", campaign.pk, len(ids), len(healthy))
-    return len(ids)
+    moved = pooled.requeue(session=None)
+    if unknown or moved:
+        log.info("campaign %s: %d rows back to the pool, %d unknown", campaign.pk, moved, unknown)
+    return unknown + moved
 
 
-def open_session_ids(campaign: Campaign) -> set[int | None]:
-    """Sessions holding the campaign's open rows."""
-    return set(
-        campaign.results.filter(status__in=OPEN_STATUSES).values_list("session_id", flat=True).distinct()
-    )
+def split_estimate(campaign: Campaign, rows: int) -> dict[int, int]:
+    """Session id → rows each active session is expected to send (for the launch summary)."""
+    sessions = {
+        s.pk: (s.weight, 1.0 / max(s.send_delay, 60.0 / s.max_per_minute if s.max_per_minute else 0, 1e-3))
+        for s in active_sessions(campaign)
+    }
+    return expected_split(campaign.strategy, sessions, rows)

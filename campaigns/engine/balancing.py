@@ -1,62 +1,101 @@
-"""Load-balancing strategies: which session sends to which recipient.
+"""Balancing by late binding: the campaign's strategy as a pull policy.
 
-A :class:`Balancer` hands out session ids one recipient at a time:
+A pending row belongs to no session. Each session pulls rows from the campaign's pool when it is
+ready to send them, so an idle session has work while any is left and a FloodWaited, capped or
+slow session simply pulls less. The strategy decides how much a session takes per pull (its turn)
+and, for the even strategies, who goes first when several sessions are ready at once:
 
-- ``round_robin``: in turn; assigned counts differ by at most one.
-- ``least_loaded``: the session with the lowest current load (its open rows across running
-  campaigns plus what this balancer has already given it) first; ties by order.
-- ``weighted``: proportional to ``weight`` (smooth weighted round robin, as nginx does it, so a
-  2:1:1 split interleaves ``A B A C`` instead of sending bursts).
+- ``round_robin``: even shares. A session takes its share of what is left among the sessions
+  ready now, and never gets ahead of another ready session (it waits its turn).
+- ``weighted``: shares in proportion to ``weight``, the same way.
+- ``least_loaded``: whoever has capacity. A session takes its share of what is left among the
+  sessions ready now, and pulls again as soon as it can, ahead or not.
+
+"Ready now" is a session that could send its next request at once (not in a FloodWait, not at a
+cap, its pace allowing). A session that is not ready never holds the others back, so shares are
+even (or proportional) among sessions of equal capacity and never at the cost of an idle session.
+
+Pure: no database, no clock; :class:`campaigns.engine.slice.SliceRunner` keeps one
+:class:`PullPolicy` per campaign for the sessions it drives.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A session that may receive rows: ``load`` in rows already queued on it, ``weight`` ≥ 1."""
+class PullPolicy:
+    """One campaign's strategy over the sessions one slice drives.
 
-    session_id: int
-    weight: int = 1
-    load: int = 0
+    ``weights``: session id → weight (≥ 1; only ``weighted`` uses it). ``taken``: rows each
+    session already holds or has sent in this campaign (from earlier slices). ``pool``: pending rows
+    no session holds. Raises ValueError for an unknown strategy or no sessions.
+    """
 
+    STRATEGIES = ("round_robin", "weighted", "least_loaded")
 
-class Balancer:
-    """Assigns rows to sessions by strategy. Raises ValueError with no candidates or an unknown
-    strategy."""
-
-    def __init__(self, strategy: str, candidates: list[Candidate]):
-        if not candidates:
+    def __init__(
+        self, strategy: str, weights: dict[int, int], taken: dict[int, int] | None = None, pool: int = 0
+    ):
+        if strategy not in self.STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}")
+        if not weights:
             raise ValueError("no session to balance over")
         self.strategy = strategy
-        self.candidates = list(candidates)
-        if strategy == "round_robin":
-            self._cycle = itertools.cycle([c.session_id for c in self.candidates])
-        elif strategy == "least_loaded":
-            self._heap = [(c.load, i, c.session_id) for i, c in enumerate(self.candidates)]
-            heapq.heapify(self._heap)
-        elif strategy == "weighted":
-            self._current = [0] * len(self.candidates)
-            self._total = sum(max(1, c.weight) for c in self.candidates)
-        else:
-            raise ValueError(f"unknown strategy {strategy!r}")
+        self.weights = {sid: max(1, int(w)) if strategy == "weighted" else 1 for sid, w in weights.items()}
+        self.taken = {sid: 0 for sid in weights} | dict(taken or {})
+        self.pool = max(0, pool)
 
-    def next(self) -> int:
-        """The session id for the next row."""
-        if self.strategy == "round_robin":
-            return next(self._cycle)
+    def _ratio(self, session_id: int) -> float:
+        return self.taken.get(session_id, 0) / self.weights.get(session_id, 1)
+
+    def may_take(self, session_id: int, ready: Iterable[int]) -> bool:
+        """Whether ``session_id`` may pull now, with ``ready`` the sessions that could send at once.
+        The even strategies let a session pull only while it is not ahead of another ready one."""
         if self.strategy == "least_loaded":
-            load, order, session_id = self._heap[0]
-            heapq.heapreplace(self._heap, (load + 1, order, session_id))
-            return session_id
-        best = 0
-        for i, c in enumerate(self.candidates):
-            self._current[i] += max(1, c.weight)
-            if self._current[i] > self._current[best]:
-                best = i
-        self._current[best] -= self._total
-        return self.candidates[best].session_id
+            return True
+        others = [r for r in ready if r != session_id and r in self.weights]
+        return not others or self._ratio(session_id) <= min(self._ratio(r) for r in others)
+
+    def turn(self, session_id: int, ready: Iterable[int], batch: int) -> int:
+        """How many rows ``session_id`` takes in this pull: its share of the rows the ready
+        sessions hold plus the pool, less what it holds, at least 1 and at most ``batch`` (what
+        its pace sends in one batch window)."""
+        present = {r for r in ready if r in self.weights} | {session_id}
+        total = self.pool + sum(self.taken.get(r, 0) for r in present)
+        weight_sum = sum(self.weights.get(r, 1) for r in present)
+        share = math.ceil(total * self.weights.get(session_id, 1) / weight_sum)
+        return max(1, min(batch, share - self.taken.get(session_id, 0)))
+
+    def took(self, session_id: int, n: int) -> None:
+        """``session_id`` claimed ``n`` rows from the pool."""
+        self.taken[session_id] = self.taken.get(session_id, 0) + n
+        self.pool = max(0, self.pool - n)
+
+    def returned(self, session_id: int, n: int) -> None:
+        """``n`` rows of ``session_id`` went back to the pool unsent (a FloodWait, a pause)."""
+        self.taken[session_id] = max(0, self.taken.get(session_id, 0) - n)
+        self.pool += n
+
+
+def expected_split(strategy: str, sessions: dict[int, tuple[int, float]], rows: int) -> dict[int, int]:
+    """The split a launch summary shows: session id → rows it is expected to send, for ``rows``
+    recipients over ``sessions`` (id → (weight, allowed requests per second)). Round robin: even;
+    weighted: by weight; least loaded: by allowed rate. An estimate: with late binding, a session
+    that gets a FloodWait sends less and the others more."""
+    if not sessions or rows <= 0:
+        return {sid: 0 for sid in sessions}
+    if strategy == "weighted":
+        parts = {sid: max(1, w) for sid, (w, _rate) in sessions.items()}
+    elif strategy == "least_loaded":
+        parts = {sid: max(rate, 1e-9) for sid, (_w, rate) in sessions.items()}
+    else:
+        parts = {sid: 1 for sid in sessions}
+    total = sum(parts.values())
+    split = {sid: int(rows * p // total) for sid, p in parts.items()}
+    # Hand out what rounding left, largest remainder first.
+    rest = rows - sum(split.values())
+    for sid in sorted(parts, key=lambda s: -(rows * parts[s] / total - split[s]))[:rest]:
+        split[sid] += 1
+    return split

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+# Lease owners of the send loop are named "drive:host:pid:…" (sessions_app.leases.owner_name).
+DRIVE_PURPOSE = "drive"
+
 
 def slice_seconds() -> float:
     """Longest slice of one drive task (seconds; ``TGC_SLICE_SECONDS``)."""
@@ -24,3 +27,9 @@ def max_in_flight() -> int:
 def delete_imported_contacts() -> bool:
     """Delete contacts imported to reach phones after a campaign (``TGC_DELETE_IMPORTED_CONTACTS``)."""
     return bool(settings.TGC_DELETE_IMPORTED_CONTACTS)
+
+
+def inline_launch_rows() -> int:
+    """Lists with more valid recipients than this are prepared by a worker, not in the web request
+    (``TGC_INLINE_LAUNCH_ROWS``): a million rows take seconds, past a proxy's request timeout."""
+    return int(settings.TGC_INLINE_LAUNCH_ROWS)

@@ -4,11 +4,14 @@ polls the campaign's status); counts on the campaign always add up."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
+
+from sessions_app.models import SessionStatus
 
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
 from . import conf, queue
-from .assignment import rebalance
 
 
 def pause(campaign: Campaign, reason: str = "Paused by staff.") -> bool:
@@ -27,6 +30,7 @@ def cancel(campaign: Campaign) -> int:
         only_from=(
             CampaignStatus.DRAFT,
             CampaignStatus.SCHEDULED,
+            CampaignStatus.LAUNCHING,
             CampaignStatus.RUNNING,
             CampaignStatus.PAUSED,
         ),
@@ -34,34 +38,44 @@ def cancel(campaign: Campaign) -> int:
     return campaign.results.cancel_open()
 
 
-def _reopen(campaign: Campaign, rows: QuerySet[MessageResult], *, enqueue: bool, **changes) -> int:
+def _reopen(campaign: Campaign, reopen: Callable[[], int], *, enqueue: bool) -> int:
     campaign.refresh_from_db(fields=["status"])
     if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED, CampaignStatus.COMPLETED):
         return 0  # draft has no rows; a cancelled campaign is final
-    n = rows.reopen(**changes)
+    n = reopen()
     if n:
         Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.COMPLETED).update(
             status=CampaignStatus.RUNNING, finished_at=None, status_reason=""
         )
         campaign.refresh_from_db()
-        rebalance(campaign)
         if enqueue and campaign.status == CampaignStatus.RUNNING:
             queue.enqueue_drive(campaign.pk)
     return n
 
 
 def retry_failed(campaign: Campaign, *, enqueue: bool = True) -> int:
-    """Queue the campaign's ``failed`` rows again (attempts reset). Returns how many (0 for a
-    cancelled campaign: cancelling is final)."""
-    return _reopen(campaign, campaign.results.filter(status=ResultStatus.FAILED), enqueue=enqueue)
+    """Queue the campaign's ``failed`` rows again (attempts reset): to the pool, except rows whose
+    last request may have arrived (a timeout), which stay on their session so a resend carries
+    the same random_id. Returns how many (0 for a cancelled campaign: cancelling is final)."""
+    failed: QuerySet[MessageResult] = campaign.results.filter(status=ResultStatus.FAILED)
+    return _reopen(
+        campaign,
+        lambda: failed.filter(in_doubt=False).reopen(session=None) + failed.filter(in_doubt=True).reopen(),
+        enqueue=enqueue,
+    )
 
 
 def resend_unknown(campaign: Campaign, *, enqueue: bool = True) -> int:
     """The operator's explicit decision to re-send ``unknown`` rows, whose first request may have
-    arrived: from the same session when it is usable (Telegram then de-duplicates by random_id),
-    otherwise from another session, which may deliver a second copy."""
-    rows = campaign.results.filter(status=ResultStatus.UNKNOWN)
-    return _reopen(campaign, rows, enqueue=enqueue, in_doubt=False)
+    arrived: from the same session when it is active (Telegram then de-duplicates by random_id),
+    otherwise from whichever session takes it, which may deliver a second copy."""
+    unknown = campaign.results.filter(status=ResultStatus.UNKNOWN)
+    active = unknown.filter(session__status=SessionStatus.ACTIVE)
+    return _reopen(
+        campaign,
+        lambda: active.reopen(in_doubt=True) + unknown.reopen(in_doubt=False, session=None),
+        enqueue=enqueue,
+    )
 
 
 def finish_if_done(campaign: Campaign) -> bool:

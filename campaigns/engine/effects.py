@@ -7,27 +7,28 @@ from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import Campaign
-from .assignment import assignable_sessions, rebalance
+from .assignment import active_sessions, recover_stranded_rows
 from .control import pause
 
 
 def apply_error_effects(campaign: Campaign, session: TelegramSession, err: TransportError) -> None:
-    """FloodWait: the session waits exactly ``err.seconds`` (rows move on when longer than the
-    campaign's threshold). Session error: the session is disabled and its rows re-balanced (the
-    campaign pauses when no session is left). Spam limit: the session is quarantined and the
-    campaign paused for a human. Content error: the campaign is paused (every row would fail)."""
+    """FloodWait: the session waits exactly ``err.seconds`` (its rows went back to the pool, so
+    the other sessions send them meanwhile). Session error: the session is disabled and its rows
+    settled (the campaign pauses when no session is left). Spam limit: the session is quarantined
+    and the campaign paused for a human. Content error: the campaign is paused (every row would
+    fail alike)."""
     kind = err.kind
     if kind == ErrorKind.FLOOD:
         session.set_flood_wait(err.seconds or 0)
         session.record_error(err.code, f"FloodWait of {err.seconds:.0f} s: {err.text}")
-        if (err.seconds or 0) > campaign.flood_wait_threshold:
-            rebalance(campaign)
     elif kind == ErrorKind.SESSION:
         session.record_error(err.code, err.text, status=SessionStatus.DISABLED)
-        if not rebalance(campaign) and not assignable_sessions(campaign):
+        recover_stranded_rows(campaign)
+        if not active_sessions(campaign):
             pause(campaign, f"No usable session left: {session.name} failed with {err.code}.")
     elif kind == ErrorKind.SPAM_LIMITED:
         session.record_error(err.code, err.text, status=SessionStatus.QUARANTINED)
+        recover_stranded_rows(campaign)
         pause(
             campaign,
             f"Paused for review: session {session.name} was spam-limited by Telegram ({err.code}). "
@@ -39,3 +40,9 @@ def apply_error_effects(campaign: Campaign, session: TelegramSession, err: Trans
             f"Paused: Telegram refused the message itself ({err.code}: {err.text}). "
             "Every recipient would fail alike: fix the message, then resume.",
         )
+
+
+def apply_effects(campaign: Campaign, session: TelegramSession, errors: list[TransportError]) -> None:
+    """:func:`apply_error_effects` for each of a batch's errors, in order."""
+    for err in errors:
+        apply_error_effects(campaign, session, err)

@@ -15,3 +15,8 @@ def enqueue_drive(campaign_id: int) -> None:
 def enqueue_contact_cleanup(campaign_id: int) -> None:
     """Delete the contacts the campaign's user sessions imported (``TGC_DELETE_IMPORTED_CONTACTS``)."""
     async_task("campaigns.tasks.forget_imported_contacts", campaign_id)
+
+
+def enqueue_launch(campaign_id: int) -> None:
+    """Prepare a large campaign's rows in a worker (``campaigns.tasks.launch_campaign``)."""
+    async_task("campaigns.tasks.launch_campaign", campaign_id, group=f"campaign-{campaign_id}")

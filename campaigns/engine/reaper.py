@@ -5,16 +5,33 @@ A django-q2 schedule runs it every minute, and every worker process runs it as i
 
 from __future__ import annotations
 
-from django.db.models import Q
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
 
-from ..models import UNSENT_STATUSES, Campaign, CampaignStatus, MessageResult, ResultStatus
+from ..models import (
+    UNSENT_STATUSES,
+    AttemptTally,
+    Campaign,
+    CampaignStatus,
+    MessageResult,
+    ResultStatus,
+    ResultTally,
+)
 from . import queue
+from .conf import DRIVE_PURPOSE
 from .control import finish_if_done, pause
-from .launch import LaunchError, launch
+from .launcher import AlreadyLaunched, LaunchError, launch
+
+# A campaign's tally is folded once it has more delta rows than this (a minute of sending at
+# a few hundred batches).
+TALLY_ROWS_BEFORE_COMPACTING = 500
 
 
 def reap(*, dispatch: bool = True) -> dict[str, int]:
@@ -24,7 +41,8 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     - ``claimed`` rows of sessions without a live lease → ``pending``;
     - ``sending`` rows of sessions without a live lease → ``pending`` on the same session (re-sent
       with the same random_id) if it is active, else ``unknown``;
-    - cancelled campaigns' open rows → ``cancelled``; due scheduled campaigns → launched;
+    - cancelled campaigns' open rows → ``cancelled``; due scheduled campaigns → launched, or paused
+      for a human when the start was missed by more than ``TGC_SCHEDULE_GRACE_SECONDS``;
     - running campaigns with open rows and no live lease (and not waiting) → re-dispatched
       (``dispatch``);
     - load counters of unleased sessions → 0.
@@ -48,24 +66,65 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     MessageResult.objects.filter(
         campaign__status=CampaignStatus.CANCELLED, status__in=UNSENT_STATUSES
     ).cancel_open()
-    stats["launched"] = 0
+    stats["launched"] = stats["missed"] = 0
+    grace = timedelta(seconds=float(settings.TGC_SCHEDULE_GRACE_SECONDS))
     for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now):
+        if campaign.scheduled_at < now - grace:
+            late = timesince(campaign.scheduled_at, now)
+            if pause(campaign, f"Missed its start by {late} (no worker was running): resume to send now."):
+                stats["missed"] += 1
+            continue
         try:
             launch(campaign, enqueue=dispatch)
             stats["launched"] += 1
+        except AlreadyLaunched:
+            pass  # another reaper won the race: the campaign is running, nothing to do
         except LaunchError as exc:
             pause(campaign, f"Scheduled start failed: {exc}")
+    # A large launch whose worker died before it committed (nothing was written): prepare it again.
+    stalled = now - timedelta(seconds=float(settings.Q_CLUSTER.get("retry", 300)))
+    stats["relaunched"] = 0
+    for campaign_id in Campaign.objects.filter(
+        status=CampaignStatus.LAUNCHING, launched_at__lt=stalled
+    ).values_list("pk", flat=True):
+        queue.enqueue_launch(campaign_id)
+        stats["relaunched"] += 1
     stats["redispatched"] = 0
+    compact_tallies()
     if not dispatch:
         return stats
     running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(
         Q(wake_at=None) | Q(wake_at__lte=now)
     )
+    driving = leases.live_ids(now, purpose=DRIVE_PURPOSE)
     for campaign in running:
         if finish_if_done(campaign):
             continue
-        if not campaign.results.open().filter(session_id__in=live).exists():
+        # A driver holding any of its sessions serves it (a session serves all its campaigns).
+        if not campaign.sessions.filter(pk__in=driving).exists():
             Campaign.objects.filter(pk=campaign.pk).update(wake_at=None)
             queue.enqueue_drive(campaign.pk)
             stats["redispatched"] += 1
     return stats
+
+
+def compact_tallies() -> None:
+    """Fold the tallies' delta rows of campaigns that have many, and drop those of deleted
+    campaigns (the tallies hold plain ids, not foreign keys)."""
+    busy = (
+        ResultTally.objects.values("campaign_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=TALLY_ROWS_BEFORE_COMPACTING)
+    )
+    for campaign_id in busy.values_list("campaign_id", flat=True):
+        ResultTally.objects.compact(campaign_id)
+    busy = (
+        AttemptTally.objects.values("campaign_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=TALLY_ROWS_BEFORE_COMPACTING)
+    )
+    for campaign_id in busy.values_list("campaign_id", flat=True):
+        AttemptTally.compact(campaign_id)
+    live = Campaign.objects.values("pk")
+    ResultTally.objects.exclude(campaign_id__in=live).delete()
+    AttemptTally.objects.exclude(campaign_id__in=live).delete()

@@ -8,12 +8,13 @@ and the expected state, so a row that another process took over is never overwri
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from sessions_app import leases
@@ -22,6 +23,7 @@ from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import (
     CODE_SUPPRESSED,
+    AttemptTally,
     Campaign,
     CampaignStatus,
     DeliveryAttempt,
@@ -29,7 +31,7 @@ from ..models import (
     ResultStatus,
     Suppression,
 )
-from .sql import insert_rows
+from .sql import adapt, insert_rows
 
 RETRY_BASE_SECONDS = 2.0
 RETRY_CAP_SECONDS = 300.0
@@ -55,80 +57,150 @@ class RowWork:
     attempts: int
     fields: dict
     in_doubt: bool
+    recipient_id: int | None = None
 
 
-def recover_rows(campaign_id: int, session_ids: list[int]) -> int:
+_ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id")
+
+
+def recover_rows(session_ids: list[int]) -> int:
     """Rows of sessions this process has just leased that an earlier holder left ``claimed`` or
-    ``sending``: back to ``pending``, keeping session, random_id and ``in_doubt`` so they are
-    re-sent from the same account first. Safe because the lease proves their holder is gone."""
+    ``sending``: back to ``pending``. A row in doubt keeps its session, random_id and ``in_doubt``
+    so it is re-sent from the same account first; the others go back to their campaign's pool.
+    Safe because the lease proves their holder is gone."""
     return MessageResult.objects.filter(
-        campaign_id=campaign_id,
-        session_id__in=session_ids,
-        status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING),
-    ).requeue()
+        session_id__in=session_ids, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
+    ).release()
 
 
-def claim_rows(campaign_id: int, session_id: int, owner: str, limit: int) -> list[RowWork]:
-    """Claim up to ``limit`` due ``pending`` rows of one session (PostgreSQL: ``SELECT … FOR UPDATE
-    SKIP LOCKED``; SQLite: its single writer, IMMEDIATE transactions). Suppressed keys found at this
-    last check become ``skipped``."""
+def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
+    """(campaign id, session id) pairs that have pending rows pinned to the session (in doubt:
+    only that session may re-send them)."""
+    return set(
+        MessageResult.objects.filter(
+            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
+        )
+        .values_list("campaign_id", "session_id")
+        .distinct()
+    )
+
+
+def claim_rows(
+    campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True
+) -> list[RowWork]:
+    """Claim up to ``limit`` due ``pending`` rows of a running campaign for one session and mark
+    them ``sending`` (committed before any of their requests leaves): first the rows pinned to the
+    session (in doubt; skipped when ``pinned`` is False because there are none), then rows from
+    the campaign's pool, which are the session's from this moment (late binding). Nothing is
+    claimed once the campaign is no longer running, so a pause or cancel committed before this
+    stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
+    wait on each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found
+    at this last check become ``skipped``. ``RowWork.in_doubt`` is the row's state *before* the
+    claim (what to restore if its request never leaves)."""
     now = timezone.now()
+    rows: list[RowWork] = []
     with transaction.atomic():
-        rows = list(
-            MessageResult.objects.select_for_update(skip_locked=True)
-            .filter(campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
-            .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
-            .order_by("id")
-            .values_list("id", "key", "random_id", "attempts", "fields", "in_doubt")[:limit]
-        )
-        if not rows:
-            return []
-        ids = [r[0] for r in rows]
-        MessageResult.objects.filter(id__in=ids, status=ResultStatus.PENDING).update(
-            status=ResultStatus.CLAIMED,
-            claimed_by=owner,
-            claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
-            updated_at=now,
-        )
-    suppressed = set(Suppression.objects.filter(key__in={r[1] for r in rows}).values_list("key", flat=True))
+        if pinned:
+            rows = _claim_pinned(campaign_id, session_id, owner, limit, now)
+        if len(rows) < limit:
+            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now)
+    if not rows:
+        return []
+    suppressed = set(Suppression.objects.filter(key__in={r.key for r in rows}).values_list("key", flat=True))
     if suppressed:
-        skip_ids = [r[0] for r in rows if r[1] in suppressed and not r[5]]
+        skip_ids = {r.id for r in rows if r.key in suppressed and not r.in_doubt}
         MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
             status=ResultStatus.SKIPPED,
             error_code=CODE_SUPPRESSED,
             claimed_by="",
+            in_doubt=False,
             error_text="opted out after launch (suppression list)",
             updated_at=now,
         )
-        rows = [r for r in rows if r[0] not in set(skip_ids)]
-    return [RowWork(*r) for r in rows]
+        rows = [r for r in rows if r.id not in skip_ids]
+    return rows
 
 
-def mark_sending(campaign_id: int, session_id: int, owner: str, ids: list[int]) -> set[int]:
-    """``claimed → sending`` for rows whose requests are about to leave, only while the campaign
-    is running (so a pause or cancel committed before this UPDATE stops them). Committed before
-    any request leaves. Returns the ids marked."""
-    now = timezone.now()
-    n = MessageResult.objects.filter(
-        id__in=ids, status=ResultStatus.CLAIMED, claimed_by=owner, campaign__status=CampaignStatus.RUNNING
-    ).update(
-        status=ResultStatus.SENDING,
-        in_doubt=True,
-        sending_at=now,
-        updated_at=now,
-        claim_expires_at=now + timedelta(seconds=leases.lease_seconds()),
+def _sending(owner: str, session_id: int, now: datetime) -> dict:
+    return {
+        "status": ResultStatus.SENDING,
+        "session_id": session_id,
+        "claimed_by": owner,
+        "in_doubt": True,
+        "sending_at": now,
+        "claim_expires_at": now + timedelta(seconds=leases.lease_seconds()),
+        "updated_at": now,
+    }
+
+
+def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+    """Due rows pinned to the session (rare: retries and rows in doubt after a crash)."""
+    due = Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
+    found = list(
+        MessageResult.objects.select_for_update(skip_locked=True)
+        .filter(due, campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
+        .order_by("id")
+        .values_list(*_ROW_FIELDS)[:limit]
     )
-    if n == len(ids) or not n:
-        return set(ids) if n else set()
-    return set(
-        MessageResult.objects.filter(id__in=ids, status=ResultStatus.SENDING, claimed_by=owner).values_list(
-            "id", flat=True
-        )
+    if not found:
+        return []
+    ids = [r[0] for r in found]
+    MessageResult.objects.filter(
+        id__in=ids, status=ResultStatus.PENDING, campaign__status=CampaignStatus.RUNNING
+    ).update(**_sending(owner, session_id, now))
+    marked = set(MessageResult.objects.filter(id__in=ids, claimed_by=owner).values_list("id", flat=True))
+    return [RowWork(*r) for r in found if r[0] in marked]
+
+
+def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+    """``WITH pool AS (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE … FROM pool … RETURNING``:
+    the pool's next rows, in order, taken by the session and marked ``sending`` in one statement.
+    The CTE is evaluated once (``MATERIALIZED`` on PostgreSQL, whose planner otherwise re-runs a
+    locking subquery for every row it joins). Pool rows are never in doubt (a row in doubt stays
+    pinned)."""
+    table = connection.ops.quote_name(MessageResult._meta.db_table)
+    campaigns = connection.ops.quote_name(Campaign._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    values = _sending(owner, session_id, now)
+    sets = ", ".join(f"{column} = %s" for column in values)
+    sql = (
+        f"WITH pool AS {'MATERIALIZED ' if postgres else ''}("
+        f"SELECT id AS picked FROM {table} WHERE campaign_id = %s AND status = %s AND session_id IS NULL "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s{lock}) "
+        f"UPDATE {table} SET {sets} FROM pool "
+        # Only the join: the CTE's rows are locked (PostgreSQL) or the writer is alone (SQLite), so
+        # they are still pending; repeating that here lets the planner pick the wrong index.
+        f"WHERE {table}.id = pool.picked "
+        f"AND EXISTS (SELECT 1 FROM {campaigns} c WHERE c.id = %s AND c.status = %s) "
+        f"RETURNING {table}.id, {table}.key, {table}.random_id, {table}.attempts, {table}.fields, "
+        f"{table}.recipient_id"
+    )
+    params = [campaign_id, ResultStatus.PENDING, adapt(now), limit]
+    params += [adapt(v) for v in values.values()]
+    params += [campaign_id, CampaignStatus.RUNNING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return sorted(
+        (
+            RowWork(
+                pk,
+                key,
+                random_id,
+                attempts,
+                json.loads(fields) if isinstance(fields, str) else fields,
+                False,
+                rid,
+            )
+            for pk, key, random_id, attempts, fields, rid in found
+        ),
+        key=lambda r: r.id,
     )
 
 
 def renew_claims(owner: str) -> int:
-    """Extend the claims of ``owner``'s ``claimed``/``sending`` rows along with its leases, so the
+    """Extend the claims of ``owner``'s ``sending`` rows along with its leases, so the
     reaper (which only touches rows whose claim expired) never takes a row from a live worker,
     whatever it read about leases a moment before."""
     until = timezone.now() + timedelta(seconds=leases.lease_seconds())
@@ -139,13 +211,14 @@ def renew_claims(owner: str) -> int:
 
 def release_claims(owner: str, rows: list[RowWork]) -> None:
     """Rows claimed or marked ``sending`` by ``owner`` whose requests never left: back to
-    ``pending`` with their previous ``in_doubt``."""
+    ``pending`` with their previous ``in_doubt`` (so to the pool, unless they were in doubt)."""
     for doubt in (True, False):
         ids = [r.id for r in rows if r.in_doubt == doubt]
         if ids:
-            MessageResult.objects.filter(
+            mine = MessageResult.objects.filter(
                 id__in=ids, claimed_by=owner, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
-            ).requeue(in_doubt=doubt)
+            )
+            mine.requeue(in_doubt=True) if doubt else mine.requeue(in_doubt=False, session=None)
 
 
 # Outcomes ------------------------------------------------------------------------------------
@@ -159,6 +232,10 @@ class Outcome:
     finished_at: datetime
     message_id: int | None = None
     error: TransportError | None = None
+    # False when nothing left for Telegram (the personalised text was refused locally).
+    requested: bool = True
+    peer_id: int | None = None
+    previous_peer_id: int | None = None
 
 
 def apply_outcomes(
@@ -177,7 +254,7 @@ def apply_outcomes(
     with transaction.atomic():
         sent = [o for o in outcomes if o.kind in ("sent", "duplicate")]
         if sent:
-            _mark_sent(owner, [(o.row.id, o.message_id) for o in sent], now)
+            _mark_sent(owner, sent, now)
         sent_ids = {id(o) for o in sent}
         for o in outcomes:
             if id(o) in sent_ids:
@@ -196,6 +273,12 @@ def apply_outcomes(
             if o.kind == ErrorKind.RECIPIENT:
                 fields.update(status=ResultStatus.FAILED, attempts=o.row.attempts + 1, in_doubt=False)
                 outcome = DeliveryAttempt.Outcome.FAILED
+            elif o.kind == ErrorKind.SUPPRESSED:
+                # Nothing left: the key resolved to a user who opted out under another identity.
+                fields.update(
+                    status=ResultStatus.SKIPPED, error_code=CODE_SUPPRESSED, in_doubt=o.row.in_doubt
+                )
+                outcome = DeliveryAttempt.Outcome.SUPPRESSED
             elif o.kind == ErrorKind.TRANSIENT:
                 tries = o.row.attempts + 1
                 if tries >= campaign.max_attempts:
@@ -211,9 +294,11 @@ def apply_outcomes(
                     outcome = DeliveryAttempt.Outcome.RETRY
             else:
                 # FloodWait, session, spam-limit and content errors: Telegram refused the request, so
-                # it did not arrive; the row goes back to the queue and no attempt is counted.
-                # A row that was already in doubt (re-sent after a crash) stays pinned to its session.
+                # it did not arrive; the row goes back to the pool and no attempt is counted. A row
+                # that was already in doubt (re-sent after a crash) stays pinned to its session.
                 fields.update(status=ResultStatus.PENDING, in_doubt=o.row.in_doubt)
+                if not o.row.in_doubt:
+                    fields["session"] = None
                 outcome = {
                     ErrorKind.FLOOD: DeliveryAttempt.Outcome.FLOOD,
                     ErrorKind.SESSION: DeliveryAttempt.Outcome.SESSION,
@@ -223,30 +308,49 @@ def apply_outcomes(
             mine.filter(id=o.row.id).update(**fields)
             attempts.append(_attempt(o, session, outcome))
         insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
+        _tally_attempts(campaign.pk, session.pk, outcomes)
         if unsent:
             release_claims(owner, unsent)
 
 
-def _mark_sent(owner: str, pairs: list[tuple[int, int | None]], now: datetime) -> int:
-    """``sending → sent`` for (row id, Telegram message id) pairs in one statement.
+def _tally_attempts(campaign_id: int, session_id: int, outcomes: list[Outcome]) -> None:
+    """One :class:`AttemptTally` delta row for a batch's requests."""
+    requested = [o for o in outcomes if o.requested]
+    if not requested:
+        return
+    AttemptTally.objects.create(
+        campaign_id=campaign_id,
+        session_id=session_id,
+        requests=len(requested),
+        sent=sum(o.kind in ("sent", "duplicate") for o in requested),
+        retries=sum(o.kind == ErrorKind.TRANSIENT for o in requested),
+        floods=sum(o.kind == ErrorKind.FLOOD for o in requested),
+        latency_ms=round(sum((o.finished_at - o.started_at).total_seconds() for o in requested) * 1000),
+        first_started_at=min(o.started_at for o in requested),
+        last_finished_at=max(o.finished_at for o in requested),
+    )
 
-    The per-row message id comes from a correlated sub-select over an inline table: portable
-    SQLite/PostgreSQL SQL, and one statement instead of Django's ``Case(When…)`` per row, whose
-    expression resolution cost more than the sends it recorded.
-    """
+
+def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:
+    """``sending → sent`` for a batch's delivered rows in one statement, each with its Telegram
+    message id and the peer it went to: ``UPDATE … FROM (VALUES …)``, portable between PostgreSQL
+    and SQLite ≥ 3.33, instead of Django's ``Case(When…)`` per row, whose expression resolution
+    cost more than the sends it recorded."""
     table = MessageResult._meta.db_table
-    inline = " UNION ALL ".join(["SELECT CAST(%s AS BIGINT) AS id, CAST(%s AS BIGINT) AS mid"] * len(pairs))
-    marks = ", ".join(["%s"] * len(pairs))
+    values = ", ".join(
+        ["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(sent)
+    )
     sql = (
         f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, in_doubt = %s, "
         f"error_code = '', error_text = '', claimed_by = '', updated_at = %s, "
-        f"telegram_message_id = (SELECT v.mid FROM ({inline}) AS v WHERE v.id = {table}.id) "
-        f"WHERE id IN ({marks}) AND claimed_by = %s AND status = %s"
+        f"telegram_message_id = v.column2, peer_id = COALESCE(v.column3, {table}.peer_id), "
+        f"previous_peer_id = v.column4 "
+        f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND claimed_by = %s AND status = %s"
     )
     params: list = [ResultStatus.SENT, now, False, now]
-    for row_id, message_id in pairs:
-        params += [row_id, message_id]
-    params += [row_id for row_id, _ in pairs] + [owner, ResultStatus.SENDING]
+    for o in sent:
+        params += [o.row.id, o.message_id, o.peer_id, o.previous_peer_id]
+    params += [owner, ResultStatus.SENDING]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -260,6 +364,7 @@ ATTEMPT_COLUMNS = (
     "outcome",
     "error_code",
     "error_text",
+    "requested",
 )
 
 
@@ -274,4 +379,22 @@ def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
         outcome,
         err.code if err else "",
         err.text if err else "",
+        o.requested,
     )
+
+
+def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
+    """Seconds until the next retry pinned to this session falls due, None when it has none."""
+    due = MessageResult.objects.filter(
+        campaign_id__in=campaign_ids, session_id=session_id, status=ResultStatus.PENDING
+    ).aggregate(m=Min("next_attempt_at"))["m"]
+    if due is None:
+        return None
+    return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def suppressed_user_ids() -> set[int]:
+    """The user ids on the suppression list, for the check right before each send: a person who
+    opted out as @name or by id resolves to that id, whatever key the list holds them under."""
+    keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
+    return {int(k) for k in keys}

@@ -35,8 +35,10 @@ from .results import (
     ResultStatus,
     new_random_id,
 )
+from .tally import AttemptTally, ResultTally
 
 __all__ = [
+    "AttemptTally",
     "AuditAction",
     "AuditEvent",
     "ErasedIdentity",
@@ -62,6 +64,7 @@ __all__ = [
     "RecipientKind",
     "RecipientList",
     "ResultStatus",
+    "ResultTally",
     "Strategy",
     "Suppression",
     "new_random_id",

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
 from .lists import RecipientList
 from .results import ResultStatus
+from .tally import ResultTally
 
 
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
+    LAUNCHING = "launching", "Preparing recipients"
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"
     COMPLETED = "completed", "Completed"
@@ -49,18 +51,28 @@ OPERATION_STATUSES = {
     "launch": (CampaignStatus.DRAFT,),
     "pause": (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
     "resume": (CampaignStatus.PAUSED,),
-    "cancel": (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+    "cancel": (
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.LAUNCHING,
+        CampaignStatus.RUNNING,
+        CampaignStatus.PAUSED,
+    ),
 }
 # A campaign that may still send is cancelled, not deleted: its rows are the record.
-LIVE_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+LIVE_STATUSES = (
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.LAUNCHING,
+    CampaignStatus.RUNNING,
+    CampaignStatus.PAUSED,
+)
 
 
 class Campaign(models.Model):
     """A message (text, or media with caption) to every recipient of some lists.
 
     ``message`` is a sandboxed Django template rendered per recipient with the list's columns;
-    ``delay_seconds`` overrides the sessions' own delay when larger; ``flood_wait_threshold``
-    (seconds): a FloodWait longer than this moves the session's rows to other sessions.
+    ``delay_seconds`` overrides the sessions' own delay when larger; ``priority`` (1–10) is its
+    share of the turns of sessions it shares with other running campaigns.
     """
 
     name = models.CharField(max_length=200)
@@ -73,11 +85,14 @@ class Campaign(models.Model):
     lists = models.ManyToManyField(RecipientList, related_name="campaigns", blank=True)
     sessions = models.ManyToManyField(TelegramSession, related_name="campaigns", blank=True)
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    priority = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="1–10. Sessions shared by several running campaigns serve them in turn, each "
+        "in proportion to its priority (a 10 gets twice the turns of a 5).",
+    )
     delay_seconds = models.FloatField(default=0.0, help_text="Minimum seconds between sends per session.")
     max_attempts = models.PositiveSmallIntegerField(default=3)
-    flood_wait_threshold = models.PositiveIntegerField(
-        default=300, help_text="Seconds; a longer FloodWait re-balances that session's rows."
-    )
     scheduled_at = models.DateTimeField(null=True, blank=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -108,8 +123,9 @@ class Campaign(models.Model):
         return self.status in LIVE_STATUSES
 
     def counts(self) -> dict[str, int]:
-        """Rows per status (every status present, zeros included) plus ``total``."""
-        found = dict(self.results.values_list("status").annotate(n=Count("id")).order_by())
+        """Rows per status (every status present, zeros included) plus ``total``, from the
+        maintained tally (no COUNT over the rows)."""
+        found = ResultTally.objects.by_status(self.pk)
         counts = {s: found.get(s, 0) for s in ResultStatus.values}
         counts["total"] = sum(found.values())
         return counts

@@ -103,7 +103,7 @@ class Recipient(models.Model):
 
     recipient_list = models.ForeignKey(RecipientList, on_delete=models.CASCADE, related_name="recipients")
     row_number = models.PositiveIntegerField()
-    raw_value = models.CharField(max_length=500, blank=True)
+    raw_value = models.CharField(max_length=500, blank=True, db_index=True)  # results searched "as written"
     key = models.CharField(max_length=64, blank=True, db_index=True)
     kind = models.CharField(max_length=10, choices=RecipientKind.choices, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)

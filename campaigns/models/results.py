@@ -63,6 +63,12 @@ class ResultQuerySet(models.QuerySet):
         ``in_doubt`` is kept unless changed, so a row that may have arrived stays on its session."""
         return self.update(status=ResultStatus.PENDING, claimed_by="", updated_at=timezone.now(), **changes)
 
+    def release(self) -> int:
+        """Back to ``pending`` for another try: rows not in doubt return to the campaign's pool
+        (no session: whichever session is ready takes them), rows in doubt stay on their session
+        (only it can re-send them with the same random_id safely)."""
+        return self.filter(in_doubt=False).requeue(session=None) + self.filter(in_doubt=True).requeue()
+
     def reopen(self, **changes) -> int:
         """Staff's retry: back to ``pending`` as if never tried (attempts, error and retry time
         cleared)."""
@@ -91,8 +97,8 @@ class ResultQuerySet(models.QuerySet):
         )
 
     def sent_since(self, start: datetime) -> ResultQuerySet:
-        """Rows sent at or after ``start``. The daily cap counts these: messages a session
-        delivered since midnight UTC (:func:`sessions_app.models.utc_day_start`)."""
+        """Rows sent at or after ``start`` (what staff see as "sent today"; the pace counts
+        requests instead: :meth:`DeliveryAttemptQuerySet.requests_since`)."""
         return self.filter(status=ResultStatus.SENT, sent_at__gte=start)
 
 
@@ -105,21 +111,38 @@ class MessageResult(models.Model):
     reused on every resend, so Telegram de-duplicates a resend from the same account.
     """
 
-    campaign = models.ForeignKey("Campaign", on_delete=models.CASCADE, related_name="results")
+    # No database-level foreign key checks on this table: its rows are written only by the engine,
+    # from ids it read from the database, and Django's on_delete keeps the relations; the per-row
+    # checks cost half of a launch's time (bench/launch.py). The indexes below replace the FK ones.
+    campaign = models.ForeignKey(
+        "Campaign", on_delete=models.CASCADE, related_name="results", db_constraint=False, db_index=False
+    )
     recipient = models.ForeignKey(
-        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
     key = models.CharField(max_length=64, blank=True)
     dedupe_key = models.CharField(max_length=64, null=True, blank=True)
     kind = models.CharField(max_length=10, choices=RecipientKind.choices, blank=True)
     fields = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=ResultStatus.choices, default=ResultStatus.PENDING)
+    # The session that took the row. A pending row belongs to no session (late binding: whichever
+    # session is ready claims it) unless it is ``in_doubt``, when it stays pinned to its session.
     session = models.ForeignKey(
-        TelegramSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+        TelegramSession,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
     )
     random_id = models.BigIntegerField(default=new_random_id)
+    # The Telegram user the key resolved to when sent, and the one it resolved to before when a
+    # username changed hands (the peer cache expired and a new look-up found another account).
+    peer_id = models.BigIntegerField(null=True, blank=True)
+    previous_peer_id = models.BigIntegerField(null=True, blank=True)
     telegram_message_id = models.BigIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=100, blank=True, db_index=True)
+    error_code = models.CharField(max_length=100, blank=True)
     error_text = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # True once the request may have reached Telegram (marked ``sending``, or a transient error such
@@ -142,17 +165,55 @@ class MessageResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "dedupe_key"], name="one_result_per_recipient"),
         ]
+        # Each index costs every launch and every send; each serves a query named beside it. Partial
+        # indexes hold only the rows their queries look for, so most rows skip them.
         indexes = [
-            # The engine's claim query: a session's next pending rows of one campaign.
-            models.Index(fields=["campaign", "session", "status"], name="result_claim_idx"),
-            models.Index(fields=["status", "claim_expires_at"], name="result_reaper_idx"),
-            models.Index(fields=["session", "sent_at"], name="result_sent_today_idx"),
+            # A campaign's results in order (the results changelist of one campaign, exports).
+            models.Index(fields=["campaign", "id"], name="result_campaign_idx"),
+            # …of one status (the changelist filtered by status, finish_if_done's open rows).
+            models.Index(fields=["campaign", "status", "id"], name="result_status_idx"),
+            # The campaign's pool: pending rows no session holds, in order (late binding's claim).
+            models.Index(
+                fields=["campaign", "id"],
+                name="result_pool_idx",
+                condition=models.Q(status="pending", session__isnull=True),
+            ),
+            # Rows a session holds or has pinned (claims of pinned rows, crash recovery).
+            models.Index(
+                fields=["session", "campaign"],
+                name="result_held_idx",
+                condition=models.Q(status__in=["pending", "claimed", "sending"], session__isnull=False),
+            ),
+            # The reaper: claims that expired.
+            models.Index(
+                fields=["claim_expires_at"],
+                name="result_reaper_idx",
+                condition=models.Q(status__in=["claimed", "sending"]),
+            ),
+            # The changelist filtered by error code, and its list of codes.
+            models.Index(
+                fields=["campaign", "error_code", "id"],
+                name="result_error_idx",
+                condition=~models.Q(error_code=""),
+            ),
+            # Search by recipient.
+            models.Index(fields=["key"], name="result_key_idx"),
+            # Sorted by sent time (newest first, ties by id, as the changelist orders).
+            models.Index(fields=["sent_at", "id"], name="result_sent_idx"),
         ]
         # Results hold personal data: seeing them (view) and taking them away (export) are apart.
         permissions = [("export_messageresult", "Can export results (personal data) as CSV")]
 
     def __str__(self) -> str:
         return f"{self.key or '(no key)'}: {self.status}"
+
+
+class DeliveryAttemptQuerySet(models.QuerySet):
+    def requests_since(self, start: datetime) -> DeliveryAttemptQuerySet:
+        """Requests that reached Telegram at or after ``start``, whatever their outcome (a
+        FloodWait or a refused recipient counts: Telegram counts requests, not deliveries). The
+        per-minute ceiling and the daily cap count these, per session, across slices and processes."""
+        return self.filter(requested=True, started_at__gte=start)
 
 
 class DeliveryAttempt(models.Model):
@@ -167,6 +228,7 @@ class DeliveryAttempt(models.Model):
         SESSION = "session", "Session error"
         SPAM_LIMITED = "spam_limited", "Spam-limited"
         CONTENT = "content", "Content refused"
+        SUPPRESSED = "suppressed", "Not sent: resolved to a person who opted out"
 
     result = models.ForeignKey(MessageResult, on_delete=models.CASCADE, related_name="delivery_attempts")
     session = models.ForeignKey(TelegramSession, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -175,7 +237,16 @@ class DeliveryAttempt(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     error_code = models.CharField(max_length=100, blank=True)
     error_text = models.TextField(blank=True)
+    # False when nothing left for Telegram (the personalised text was refused locally): Telegram's
+    # per-minute and daily limits count only requests that reached it.
+    requested = models.BooleanField(default=True)
+
+    objects = DeliveryAttemptQuerySet.as_manager()
 
     class Meta:
         app_label = "campaigns"
         ordering = ["started_at"]
+        indexes = [
+            # The pace's memory across slices and processes: a session's requests since a time.
+            models.Index(fields=["session", "started_at"], name="attempt_session_time_idx"),
+        ]

@@ -9,10 +9,20 @@ FloodWaits). Each key is therefore resolved once per session and kept here.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 PeerTuple = tuple[str, int, int | None]  # (peer_type, peer_id, access_hash)
+
+
+def username_max_age() -> timedelta:
+    """How long a resolved username is trusted (``TGC_USERNAME_MAX_AGE``, seconds): usernames
+    change hands, so an older entry is looked up again before the next send to it."""
+    return timedelta(seconds=float(settings.TGC_USERNAME_MAX_AGE))
 
 
 class ResolvedPeer(models.Model):
@@ -48,19 +58,33 @@ class DatabasePeerCache:
     """:class:`~sessions_app.transport.base.PeerCache` for one session, stored in ResolvedPeer.
 
     Keys are normalised recipient keys (``@username`` lower-cased, ``+E164``, decimal user id).
-    Safe to call from a running event loop (the ORM is reached through ``sync_to_async``).
+    A username resolved longer ago than :func:`username_max_age` is not returned: it is looked up
+    again. Safe to call from a running event loop (the ORM is reached through ``sync_to_async``).
     """
 
     def __init__(self, session_id: int):
         self.session_id = session_id
 
-    def get_sync(self, key: str) -> PeerTuple | None:
-        row = (
+    def _row(self, key: str) -> tuple | None:
+        return (
             ResolvedPeer.objects.filter(session_id=self.session_id, key=key)
-            .values_list("peer_type", "peer_id", "access_hash")
+            .values_list("peer_type", "peer_id", "access_hash", "resolved_at")
             .first()
         )
-        return tuple(row) if row else None
+
+    @staticmethod
+    def _expired(key: str, resolved_at) -> bool:
+        return key.startswith("@") and resolved_at < timezone.now() - username_max_age()
+
+    def get_sync(self, key: str) -> PeerTuple | None:
+        row = self._row(key)
+        if row is None or self._expired(key, row[3]):
+            return None
+        return tuple(row[:3])
+
+    def stale_peer_id_sync(self, key: str) -> int | None:
+        row = self._row(key)
+        return row[1] if row is not None and self._expired(key, row[3]) else None
 
     def put_sync(
         self,
@@ -78,8 +102,13 @@ class DatabasePeerCache:
         ResolvedPeer.objects.update_or_create(session_id=self.session_id, key=key, defaults=defaults)
 
     async def get(self, key: str) -> PeerTuple | None:
-        """(peer_type, peer_id, access_hash) for ``key``, or None when this session never resolved it."""
+        """(peer_type, peer_id, access_hash) for ``key``, or None when this session never resolved
+        it or its username entry expired."""
         return await sync_to_async(self.get_sync)(key)
+
+    async def stale_peer_id(self, key: str) -> int | None:
+        """The peer id of an expired username entry (to tell whether it changed hands), else None."""
+        return await sync_to_async(self.stale_peer_id_sync)(key)
 
     async def put(
         self,

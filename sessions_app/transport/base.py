@@ -20,6 +20,7 @@ class ErrorKind(str, enum.Enum):
     TRANSIENT = "transient"  # retry with backoff
     RECIPIENT = "recipient"  # this recipient cannot get it: row failed, no retry
     CONTENT = "content"  # every row would fail alike: stop the campaign
+    SUPPRESSED = "suppressed"  # the resolved peer opted out: nothing was sent
     SESSION = "session"  # the account is unusable: disable, re-balance
     SPAM_LIMITED = "spam_limited"  # PEER_FLOOD / frozen: quarantine, pause for a human
 
@@ -69,17 +70,37 @@ class OutgoingMessage:
 @dataclass(frozen=True)
 class SendResult:
     """A delivered message: Telegram's ``message_id`` (None when a resend was answered
-    ``RANDOM_ID_DUPLICATE``, i.e. the first send had arrived)."""
+    ``RANDOM_ID_DUPLICATE``, i.e. the first send had arrived); ``peer_id``: the user (or chat)
+    the key resolved to; ``previous_peer_id``: the one it resolved to before, when a username
+    changed hands since this session last looked it up (else None)."""
 
     message_id: int | None
     duplicate: bool = False
+    peer_id: int | None = None
+    previous_peer_id: int | None = None
+
+
+# Asked with the resolved peer id right before a request leaves; False stops it (the person opted
+# out under another identity than the key): ``send`` then raises ``ErrorKind.SUPPRESSED``.
+PeerCheck = Callable[[int], Awaitable[bool]]
+
+
+def suppressed_error(peer_id: int) -> TransportError:
+    """What ``send`` raises when its :data:`PeerCheck` refuses ``peer_id``; nothing was sent."""
+    return TransportError(
+        ErrorKind.SUPPRESSED, "SUPPRESSED", f"the recipient resolved to user {peer_id}, who opted out"
+    )
 
 
 class PeerCache(Protocol):
     """Per-session store of resolved peers (``sessions_app.models.DatabasePeerCache``)."""
 
     async def get(self, key: str) -> tuple[str, int, int | None] | None:
-        """(peer_type, peer_id, access_hash) for a recipient key, or None."""
+        """(peer_type, peer_id, access_hash) for a recipient key, or None when it was never
+        resolved or its entry is too old to trust (a username may have changed hands)."""
+
+    async def stale_peer_id(self, key: str) -> int | None:
+        """The peer id of an entry :meth:`get` refused as too old, else None."""
 
     async def put(
         self,
@@ -130,6 +151,8 @@ class Transport(Protocol):
 
     async def disconnect(self) -> None: ...
 
-    async def send(self, key: str, message: OutgoingMessage, random_id: int) -> SendResult: ...
+    async def send(
+        self, key: str, message: OutgoingMessage, random_id: int, *, check_peer: PeerCheck | None = None
+    ) -> SendResult: ...
 
     async def get_me(self) -> dict: ...

@@ -9,6 +9,8 @@ Per session, ``TelegramSession.simulator_config`` sets (all optional):
 - ``flood_seconds`` ([min, max]): FloodWait length, default [1, 3];
 - ``script`` ({key: [code, …]}): errors a recipient gets on its first requests, in order
   (``FLOOD_WAIT_5``, ``USER_PRIVACY_RESTRICTED``, ``PEER_FLOOD``, ``AUTH_KEY_UNREGISTERED`` …);
+- ``peers`` ({key: user id}): what a key resolves to (default: the id itself for a user id key,
+  else a stable number derived from the key);
 - ``ledger`` (``db`` | ``memory``): where deliveries are recorded, default ``db`` (the
   :class:`Ledger` the session's factory hands in); ``memory`` keeps them in this process only.
 
@@ -22,10 +24,11 @@ import asyncio
 import itertools
 import random
 import re
+import zlib
 from collections import defaultdict
 from typing import Protocol
 
-from .base import ErrorKind, OutgoingMessage, SendResult, TransportError
+from .base import ErrorKind, OutgoingMessage, PeerCheck, SendResult, TransportError, suppressed_error
 
 # Error codes the simulator can raise, with their kind (a subset of DESIGN.md's table).
 SIMULATED_CODES = {
@@ -101,6 +104,7 @@ class SimulatorTransport:
         self.flood_rate = float(cfg.get("flood_rate", 0.0))
         self.flood_seconds = tuple(cfg.get("flood_seconds", (1, 3)))
         self.script = {k.lower(): list(v) for k, v in (cfg.get("script") or {}).items()}
+        self.peers = {k.lower(): int(v) for k, v in (cfg.get("peers") or {}).items()}
         if cfg.get("ledger") == "memory" or ledger is None:
             ledger = MemoryLedger(session.pk)
         self.ledger: Ledger = ledger
@@ -121,14 +125,28 @@ class SimulatorTransport:
             "bot": self.kind == "bot",
         }
 
-    async def send(self, key: str, message: OutgoingMessage, random_id: int) -> SendResult:
+    def peer_id(self, key: str) -> int:
+        """The user ``key`` resolves to: ``peers`` config, the id itself, or a stable number."""
+        if key.lower() in self.peers:
+            return self.peers[key.lower()]
+        if key.isdigit():
+            return int(key)
+        return 1_000_000_000 + zlib.crc32(key.lower().encode()) % 1_000_000_000
+
+    async def send(
+        self, key: str, message: OutgoingMessage, random_id: int, *, check_peer: PeerCheck | None = None
+    ) -> SendResult:
         """Pretend to send: latency, then the scripted or random outcome, then the ledger.
 
-        Raises TransportError like the real transport would.
+        Raises TransportError like the real transport would (``suppressed`` when ``check_peer``
+        refuses the resolved peer: nothing is sent).
         """
         low, high = self.latency_ms
         if high > 0:
             await asyncio.sleep(self.rng.uniform(low, high) / 1000.0)
+        peer_id = self.peer_id(key)
+        if check_peer is not None and not await check_peer(peer_id):
+            raise suppressed_error(peer_id)
         scripted = self.script.get(key.lower())
         if scripted:
             raise simulated_error(scripted.pop(0))
@@ -150,4 +168,4 @@ class SimulatorTransport:
         media_type = message.media.media_type if message.media else ""
         if not await self.ledger.record(random_id, key, message_id, message.text, media_type):
             raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered")
-        return SendResult(message_id=message_id)
+        return SendResult(message_id=message_id, peer_id=peer_id)

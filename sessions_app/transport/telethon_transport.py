@@ -38,10 +38,12 @@ from .base import (
     MediaSpec,
     OutgoingMessage,
     PeerCache,
+    PeerCheck,
     SendResult,
     SessionSaver,
     TransportError,
     media_file_key,
+    suppressed_error,
 )
 from .formatting import parse as parse_formatting
 
@@ -90,6 +92,9 @@ class _MemoryPeerCache:
 
     async def get(self, key: str) -> tuple[str, int, int | None] | None:
         return self._peers.get(key)
+
+    async def stale_peer_id(self, key: str) -> int | None:
+        return None
 
     async def put(self, key, peer_type, peer_id, access_hash, *, imported_contact=False) -> None:
         self._peers[key] = (peer_type, peer_id, access_hash)
@@ -318,12 +323,16 @@ class TelethonTransport:
         }
 
     # Sending -----------------------------------------------------------------------------------
-    async def send(self, key: str, message: OutgoingMessage, random_id: int) -> SendResult:
-        """Resolve ``key`` and send ``message`` with ``random_id``.
+    async def send(
+        self, key: str, message: OutgoingMessage, random_id: int, *, check_peer: PeerCheck | None = None
+    ) -> SendResult:
+        """Resolve ``key``, ask ``check_peer`` with the resolved peer id, and send ``message``
+        with ``random_id``.
 
-        Returns SendResult(message_id), or SendResult(None, duplicate=True) when Telegram answers
-        RANDOM_ID_DUPLICATE (an earlier send with this random_id from this account had arrived).
-        Raises TransportError for every other failure.
+        Returns SendResult(message_id, peer_id=…), or SendResult(None, duplicate=True) when
+        Telegram answers RANDOM_ID_DUPLICATE (an earlier send with this random_id from this
+        account had arrived). Raises TransportError: ``suppressed`` when ``check_peer`` refuses
+        (nothing sent), the classified Telegram error for every other failure.
         """
         try:
             text, entities = parse_formatting(message.text or "", message.parse_mode or "plain")
@@ -331,7 +340,9 @@ class TelethonTransport:
             raise TransportError(ErrorKind.CONTENT, "PARSE_MODE_INVALID", str(exc)) from None
         try:
             client = await self._ready()
-            peer = await self._resolve(client, key)
+            peer, peer_id, previous = await self._resolve(client, key)
+            if check_peer is not None and not await check_peer(peer_id):
+                raise suppressed_error(peer_id)
             if message.media is not None:
                 result = await self._send_media(client, peer, message.media, text, entities, random_id)
             else:
@@ -340,12 +351,16 @@ class TelethonTransport:
                         peer=peer, message=text, random_id=random_id, entities=entities or None
                     )
                 )
+        except TransportError:
+            raise
         except Exception as exc:
             error = classify(exc)
             if error.kind is ErrorKind.DUPLICATE:
                 return SendResult(message_id=None, duplicate=True)
             raise error from exc
-        return SendResult(message_id=_sent_message_id(result, random_id))
+        return SendResult(
+            message_id=_sent_message_id(result, random_id), peer_id=peer_id, previous_peer_id=previous
+        )
 
     async def _send_media(
         self, client: TelegramClient, peer, spec: MediaSpec, text: str, entities: list, random_id: int
@@ -389,14 +404,17 @@ class TelethonTransport:
         return _uploaded_input_media(spec, state.uploaded)
 
     # Peers -------------------------------------------------------------------------------------
-    async def _resolve(self, client: TelegramClient, key: str) -> types.TypeInputPeer:
-        """The InputPeer for a recipient key: peer cache first, then one request per key.
+    async def _resolve(self, client: TelegramClient, key: str) -> tuple[types.TypeInputPeer, int, int | None]:
+        """(InputPeer, peer id, previous peer id) for a recipient key: the peer cache first, then
+        one request per key (an expired username is looked up again, flood-limited like any
+        request; ``previous peer id`` is the id it had before when it now names someone else).
 
         Raises TransportError (``recipient`` for keys this session cannot reach).
         """
         cached = await self.peer_cache.get(key)
         if cached:
-            return _input_peer(*cached)
+            return _input_peer(*cached), cached[1], None
+        stale = await self.peer_cache.stale_peer_id(key)
         imported = False
         if key.startswith("@"):
             peer_type, peer_id, access_hash = await self._resolve_username(client, key[1:])
@@ -411,7 +429,8 @@ class TelethonTransport:
         else:
             raise _recipient_error("RECIPIENT_KEY_INVALID", f"{key!r} is not a username, phone or user id")
         await self.peer_cache.put(key, peer_type, peer_id, access_hash, imported_contact=imported)
-        return _input_peer(peer_type, peer_id, access_hash)
+        previous = stale if stale is not None and stale != peer_id else None
+        return _input_peer(peer_type, peer_id, access_hash), peer_id, previous
 
     async def _resolve_username(self, client: TelegramClient, username: str) -> tuple[str, int, int | None]:
         resolved = await client(functions.contacts.ResolveUsernameRequest(username=username))

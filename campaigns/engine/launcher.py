@@ -10,26 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from ..content import template
 from ..content.media import MediaInfo, MediaRefused, inspect_media
 from ..content.preview import recipient_sample
 from ..models import (
-    CODE_DUPLICATE,
-    CODE_INVALID,
-    CODE_SUPPRESSED,
     Campaign,
     CampaignStatus,
-    MessageResult,
     Recipient,
-    ResultStatus,
-    Suppression,
-    new_random_id,
 )
-from . import queue
-from .assignment import assignable_sessions, balancer_for, batched, rebalance
-from .sql import insert_rows
+from . import conf, queue
+from .assignment import active_sessions, recover_stranded_rows
+from .sql import materialise_rows
 
 
 class LaunchError(Exception):
@@ -38,6 +32,10 @@ class LaunchError(Exception):
 
 class NoUsableSession(LaunchError):
     """None of the campaign's sessions can send (not logged in, disabled or quarantined)."""
+
+
+class AlreadyLaunched(LaunchError):
+    """Another process launched the campaign first (two reapers on a due scheduled campaign)."""
 
 
 @dataclass
@@ -89,10 +87,11 @@ def _sentence(text: str) -> str:
 def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     """Launch (or re-dispatch) a campaign; returns its row counts by status.
 
-    Draft: checked, then scheduled (``scheduled_at`` in the future) or materialised and running.
-    Running: re-dispatched (after a restart it continues where it stopped). Paused: resumed.
-    Raises :class:`LaunchError` (or :class:`NoUsableSession`) with a message for staff; then
-    nothing is created.
+    Draft: checked, then scheduled (``scheduled_at`` in the future), or materialised and running
+    — in a worker (status ``launching``) when ``enqueue`` and its lists hold more than
+    ``TGC_INLINE_LAUNCH_ROWS`` valid recipients. Running: re-dispatched (after a restart it
+    continues where it stopped). Paused: resumed. Raises :class:`LaunchError` (or
+    :class:`NoUsableSession`) with a message for staff; then nothing is created.
     """
     campaign.refresh_from_db()
     if campaign.status == CampaignStatus.RUNNING:
@@ -104,7 +103,7 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
         return campaign.counts()
     if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
         raise LaunchError(f"The campaign is {campaign.get_status_display().lower()}; copy it to send again.")
-    if not assignable_sessions(campaign):
+    if not active_sessions(campaign):
         raise NoUsableSession(
             "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
         )
@@ -121,19 +120,51 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
         campaign.set_status(CampaignStatus.SCHEDULED, "", only_from=(CampaignStatus.DRAFT,))
         return campaign.counts()
+    if enqueue and recipients_estimate(campaign) > conf.inline_launch_rows():
+        if not campaign.set_status(
+            CampaignStatus.LAUNCHING,
+            "Preparing the recipients in the background; sending starts when they are ready.",
+            only_from=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+        ):
+            raise AlreadyLaunched("The campaign was launched already.")
+        Campaign.objects.filter(pk=campaign.pk).update(launched_at=now)
+        queue.enqueue_launch(campaign.pk)
+        return campaign.counts()
+    _start(campaign.pk, enqueue=enqueue, from_statuses=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED))
+    campaign.refresh_from_db()
+    return campaign.counts()
+
+
+def recipients_estimate(campaign: Campaign) -> int:
+    """Valid recipients of the campaign's lists (before de-duplication across lists)."""
+    return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
+
+
+def _start(campaign_id: int, *, enqueue: bool, from_statuses: tuple[str, ...]) -> None:
+    """Materialise (unless done) and set the campaign running, in one transaction with the
+    campaign's row locked. Raises AlreadyLaunched when it is no longer in ``from_statuses``."""
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-            raise LaunchError("The campaign was launched already.")
+        locked = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if locked.status not in from_statuses:
+            raise AlreadyLaunched("The campaign was launched already.")
         if not locked.results.exists():
             materialise(locked)
         Campaign.objects.filter(pk=locked.pk).update(
-            status=CampaignStatus.RUNNING, status_reason="", launched_at=now, wake_at=None
+            status=CampaignStatus.RUNNING, status_reason="", launched_at=timezone.now(), wake_at=None
         )
         if enqueue:
             transaction.on_commit(lambda: queue.enqueue_drive(locked.pk))
-    campaign.refresh_from_db()
-    return campaign.counts()
+
+
+def start_prepared(campaign_id: int) -> str:
+    """The worker's half of a large launch: materialise the rows of a ``launching`` campaign and
+    set it running. Returns ``started``, or ``not launching`` when it was cancelled meanwhile or
+    another worker started it (a task delivered twice does nothing the second time)."""
+    try:
+        _start(campaign_id, enqueue=True, from_statuses=(CampaignStatus.LAUNCHING,))
+    except AlreadyLaunched:
+        return "not launching"
+    return "started"
 
 
 def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
@@ -147,7 +178,7 @@ def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
         return True
     if not campaign.set_status(CampaignStatus.RUNNING, only_from=(CampaignStatus.PAUSED,)):
         return False
-    rebalance(campaign)
+    recover_stranded_rows(campaign)
     if enqueue:
         queue.enqueue_drive(campaign.pk)
     return True
@@ -173,45 +204,21 @@ RESULT_COLUMNS = (
 )
 
 
-def materialise(campaign: Campaign, *, chunk_size: int = 2000) -> dict[str, int]:
-    """Create the campaign's rows: one per distinct recipient key across its lists, in list and
-    row order. Invalid and duplicate lines get a ``skipped`` row with the reason (NULL
-    ``dedupe_key``), suppressed keys a ``skipped`` row, the rest a ``pending`` row assigned to one
-    session by the campaign's strategy. Memory: one set of the keys seen (about 100 bytes a key).
-    Returns {"pending": n, "skipped": n}. Raises NoUsableSession when no session can take rows."""
-    sessions = assignable_sessions(campaign)
-    if not sessions:
-        raise NoUsableSession("No usable session to assign recipients to.")
-    balancer = balancer_for(campaign, sessions)
-    seen: set[str] = set()
-    stats = {"pending": 0, "skipped": 0}
-    recipients = (
-        Recipient.objects.filter(recipient_list__in=campaign.lists.all())
-        .order_by("recipient_list_id", "row_number")
-        .values_list("id", "key", "kind", "status", "error", "fields")
-        .iterator(chunk_size=chunk_size)
+def materialise(campaign: Campaign) -> dict[str, int]:
+    """Create the campaign's rows in the database, set-based (:func:`.sql.materialise_rows`): one
+    per distinct recipient key across its lists, in list and row order. Invalid and duplicate
+    lines get a ``skipped`` row with the reason (NULL ``dedupe_key``), suppressed keys a
+    ``skipped`` row, the rest a ``pending`` row in the campaign's pool (no session: the sessions
+    pull them as they send). Memory stays flat whatever the lists' size. Returns
+    {"pending": n, "skipped": n}."""
+    materialise_rows(
+        campaign.pk,
+        list(campaign.lists.values_list("pk", flat=True)),
+        timezone.now(),
+        {
+            "duplicate": "duplicate of an earlier recipient",
+            "suppressed": "on the suppression list (opted out)",
+        },
     )
-    now = timezone.now()
-    for chunk in batched(recipients, chunk_size):
-        keys = {r[1] for r in chunk if r[3] == Recipient.Status.VALID}
-        suppressed = set(Suppression.objects.filter(key__in=keys).values_list("key", flat=True))
-        rows = []
-        for rid, key, kind, status, error, fields in chunk:
-            session_id, dedupe_key, row_status, code, text = None, None, ResultStatus.SKIPPED, "", ""
-            if status == Recipient.Status.INVALID:
-                code, text = CODE_INVALID, error
-            elif status == Recipient.Status.DUPLICATE or key in seen:
-                code, text = CODE_DUPLICATE, error or "duplicate of an earlier recipient"
-            elif key in suppressed:
-                seen.add(key)
-                dedupe_key, code, text = key, CODE_SUPPRESSED, "on the suppression list (opted out)"
-            else:
-                seen.add(key)
-                dedupe_key, session_id, row_status = key, balancer.next(), ResultStatus.PENDING
-            stats["pending" if row_status == ResultStatus.PENDING else "skipped"] += 1
-            rows.append(
-                (campaign.pk, rid, key, dedupe_key, kind, fields, row_status, session_id)
-                + (new_random_id(), code, text, 0, False, "", now, now)
-            )
-        insert_rows(MessageResult, RESULT_COLUMNS, rows)
-    return stats
+    counts = campaign.counts()
+    return {"pending": counts["pending"], "skipped": counts["skipped"]}

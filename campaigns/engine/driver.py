@@ -14,16 +14,16 @@ import time
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
-from django.db.models import Count, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from sessions_app import leases
-from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
 from ..models import Campaign, CampaignStatus
 from . import conf, queue
-from .assignment import open_session_ids, rebalance, sent_today
+from .assignment import active_sessions, recover_stranded_rows
 from .control import finish_if_done, pause
+from .pacing import next_request_at
 from .reaper import reap
 from .rows import recover_rows
 from .slice import SliceRunner
@@ -32,37 +32,56 @@ log = logging.getLogger(__name__)
 
 
 def next_wake(campaign: Campaign) -> datetime | None:
-    """When this campaign next has something to send: the earliest of its open sessions' FloodWait
-    ends, the next UTC midnight for capped sessions, and retry times. None: nothing open."""
+    """When this campaign next has something to send: the earliest time one of its active
+    sessions may make a request (after its FloodWait, delay, per-minute window and daily cap) for
+    its pool, and for rows pinned to a session, the later of that session's time and the row's
+    retry time. None: nothing open (or no active session)."""
     now = timezone.now()
-    per_session = (
-        campaign.results.open()
-        .values("session_id")
-        .annotate(due=Min("next_attempt_at"), n=Count("id"))
-        .order_by()
-    )
-    sessions = {
-        s.pk: s for s in TelegramSession.objects.filter(pk__in=[r["session_id"] for r in per_session])
-    }
-    counts = sent_today(list(sessions), now)
+    open_rows = campaign.results.open()
+    if not open_rows.exists():
+        return None
+    sessions = {s.pk: next_request_at(s, now) for s in active_sessions(campaign)}
     times = []
-    for r in per_session:
-        s = sessions.get(r["session_id"])
-        if s is None or s.status != SessionStatus.ACTIVE:
-            continue
-        t = max(now, s.flood_wait_until or now)
-        if s.daily_cap and counts.get(s.pk, 0) >= s.daily_cap:
-            t = max(t, utc_day_start(now) + timedelta(days=1))
-        times.append(t)
+    if open_rows.filter(session=None).exists():
+        times += sessions.values()
+    pinned = (
+        open_rows.exclude(session=None).values("session_id").annotate(due=Min("next_attempt_at")).order_by()
+    )
+    for row in pinned:
+        if row["session_id"] in sessions:
+            times.append(max(sessions[row["session_id"]], row["due"] or now))
     return min(times) if times else None
+
+
+def _after_slice(campaign_id: int, seconds: float, *, enqueue_next: bool) -> str:
+    """Decide what comes after a slice for one campaign: finished, continued (a worker woken now),
+    or waiting (``wake_at`` set for the reaper: no worker sleeps through a long wait)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status == CampaignStatus.CANCELLED:
+        campaign.results.cancel_open()
+        return "not running"
+    if campaign.status != CampaignStatus.RUNNING:
+        return campaign.status
+    if finish_if_done(campaign):
+        return "completed"
+    wake = next_wake(campaign)
+    if wake is None or wake <= timezone.now() + timedelta(seconds=max(seconds, 1)):
+        # Soon (within a slice): the next slice waits it out in its loop.
+        if enqueue_next:
+            queue.enqueue_drive(campaign_id)
+        return "continued"
+    Campaign.objects.filter(pk=campaign_id).update(wake_at=wake)
+    return "waiting"
 
 
 def drive(
     campaign_id: int, *, owner: str | None = None, seconds: float | None = None, enqueue_next: bool = True
 ) -> str:
-    """One bounded slice of work on a campaign (the django-q2 task body). Returns what happened:
-    ``not running``, ``completed``, ``already driven``, ``paused``, ``continued``, ``waiting``."""
-    owner = owner or leases.owner_name("drive")
+    """One bounded slice of work on a campaign (the django-q2 task body). Leases the campaign's
+    free sessions; they serve every running campaign they belong to, in turn. Returns what
+    happened to ``campaign_id``: ``not running``, ``completed``, ``already driven``, ``paused``,
+    ``continued``, ``waiting``."""
+    owner = owner or leases.owner_name(conf.DRIVE_PURPOSE)
     seconds = conf.slice_seconds() if seconds is None else seconds
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
@@ -73,13 +92,8 @@ def drive(
         return "not running"
     if finish_if_done(campaign):
         return "completed"
-    rebalance(campaign)
-    live = leases.live_ids()
-    candidates = list(
-        TelegramSession.objects.filter(
-            pk__in=open_session_ids(campaign), status=SessionStatus.ACTIVE
-        ).order_by("pk")
-    )
+    recover_stranded_rows(campaign)
+    candidates = active_sessions(campaign)
     if not candidates:
         if finish_if_done(campaign):
             return "completed"
@@ -88,38 +102,28 @@ def drive(
             "No usable session left for the remaining recipients: log a session in or add one, then resume.",
         )
         return "paused"
+    live = leases.live_ids()
     free = [s for s in candidates if s.pk not in live]
     with leases.holding(free, owner, active_only=True, limit=conf.sessions_per_driver()) as leased:
         if not leased:
             return "already driven"
         if enqueue_next and len(leased) < len(free):
             queue.enqueue_drive(campaign_id)  # more sessions than one driver takes: fan out to another worker
-        recover_rows(campaign_id, [s.pk for s in leased])
-        report = async_to_sync(SliceRunner(campaign, leased, owner, seconds).run)()
+        recover_rows([s.pk for s in leased])
+        report = async_to_sync(SliceRunner([campaign_id], leased, owner, seconds).run)()
     log.info(
-        "campaign %s slice by %s: %d sessions, %d sent, %d outcomes%s",
-        campaign_id,
+        "slice by %s: %d sessions, campaigns %s, %d sent, %d outcomes%s",
         owner,
         report.sessions,
+        sorted(report.campaigns),
         report.sent,
         report.outcomes,
-        f", stopped: {report.stopped_by}" if report.stopped_by else "",
+        f", campaign {campaign_id} stopped: {report.stopped_by}" if report.stopped_by else "",
     )
-    campaign.refresh_from_db()
-    if campaign.status == CampaignStatus.CANCELLED:
-        campaign.results.cancel_open()
-        return "not running"
-    if campaign.status != CampaignStatus.RUNNING:
-        return campaign.status
-    if finish_if_done(campaign):
-        return "completed"
-    wake = next_wake(campaign)
-    if wake is None or wake <= timezone.now() + timedelta(seconds=max(seconds, 1)):
-        if enqueue_next:
-            queue.enqueue_drive(campaign_id)
-        return "continued"
-    Campaign.objects.filter(pk=campaign_id).update(wake_at=wake)
-    return "waiting"
+    outcome = _after_slice(campaign_id, seconds, enqueue_next=enqueue_next)
+    for other in report.campaigns - {campaign_id}:
+        _after_slice(other, seconds, enqueue_next=enqueue_next)
+    return outcome
 
 
 def run_until_done(

@@ -1,0 +1,37 @@
+"""What the engine hands the transport for one recipient: the campaign's message rendered with the
+recipient's fields, checked against Telegram's limit for that recipient, with the media."""
+
+from __future__ import annotations
+
+from sessions_app.transport import ErrorKind, OutgoingMessage, TransportError
+from sessions_app.transport.formatting import parse, utf16_length
+
+from ..models import Campaign
+from . import template
+from .media import MediaInfo
+
+
+def message_builder(campaign: Campaign):
+    """A function fields → OutgoingMessage for this campaign (template compiled once)."""
+    media = None
+    if campaign.media and campaign.media_info:
+        media = MediaInfo.from_json(campaign.media_info).to_spec(campaign.media.path)
+    source, mode = campaign.message, campaign.parse_mode
+    limit, what = (template.CAPTION_MAX, "caption") if media else (template.TEXT_MAX, "text")
+
+    def build(fields: dict) -> OutgoingMessage:
+        """Raises TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this
+        recipient's text past Telegram's limit: only this row fails, the campaign goes on."""
+        text = template.render(source, fields or {}, mode)
+        # Parsing can only shorten the text, so most messages skip it.
+        length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0
+        if length > limit:
+            code = "MEDIA_CAPTION_TOO_LONG" if media else "MESSAGE_TOO_LONG"
+            raise TransportError(
+                ErrorKind.RECIPIENT,
+                code,
+                f"the personalised {what} is {length} characters for this recipient; Telegram allows {limit}",
+            )
+        return OutgoingMessage(text=text, parse_mode=mode, media=media)
+
+    return build

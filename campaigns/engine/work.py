@@ -1,0 +1,136 @@
+"""A campaign as one slice serves it: its message, its pull policy over the slice's sessions, the
+rows its sessions hold, and a stop event for staff's pause or cancel."""
+
+from __future__ import annotations
+
+import asyncio
+
+from django.db.models import Count, Q
+
+from sessions_app.models import TelegramSession
+
+from ..content.outgoing import message_builder
+from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from . import rows
+from .balancing import PullPolicy
+
+# A session counts as "ready now" for the pull policy when it could send within this many seconds.
+READY_SLACK_SECONDS = 0.05
+# How long a session that found a campaign's pool empty waits before asking again (rows may come
+# back: another session's FloodWait, a retry falling due, a worker elsewhere releasing its claims).
+EMPTY_RETRY_SECONDS = 1.0
+
+
+class CampaignWork:
+    """One campaign this slice serves: its message, its pull policy over the slice's sessions,
+    and a stop event set when staff pause or cancel it."""
+
+    def __init__(
+        self, campaign: Campaign, members: list[int], pool: int, taken: dict[int, int], pinned: set[int]
+    ):
+        self.campaign = campaign
+        self.id = campaign.pk
+        self.members = set(members)
+        self.weight = max(1, campaign.priority)
+        self.build = message_builder(campaign)
+        self.policy = PullPolicy(campaign.strategy, session_weights(campaign, members), taken, pool)
+        self.pinned = set(pinned)  # sessions with rows pinned to them (in doubt)
+        self.stop = asyncio.Event()
+        self.empty_at: dict[int, float] = {}  # session id → monotonic time its last claim found nothing
+        self.held: dict[int, int] = {sid: 0 for sid in members}  # rows claimed and not yet settled
+
+    @property
+    def delay(self) -> float:
+        return self.campaign.delay_seconds
+
+
+def session_weights(campaign: Campaign, members: list[int]) -> dict[int, int]:
+    """Session id → weight, for the campaign's sessions among ``members``."""
+    weights = dict(campaign.sessions.filter(pk__in=members).values_list("pk", "weight"))
+    return {sid: weights.get(sid, 1) for sid in members}
+
+
+class Roster:
+    """The campaigns one slice serves and how its sessions choose among them: each pull goes to
+    the next campaign by smooth weighted round robin over the campaigns' priorities, among those
+    whose pull policy lets the session take rows now.
+
+    ``ready_at``, ``done`` and ``lost`` are the slice's own records (monotonic time each session
+    may next send; sessions whose loop ended; sessions whose lease was taken over)."""
+
+    def __init__(self, session_ids: list[int], ready_at: dict[int, float], done: set[int], lost: set[int]):
+        self.session_ids = session_ids
+        self.ready_at = ready_at
+        self.done = done
+        self.lost = lost
+        self.work: dict[int, CampaignWork] = {}
+        self._turn_credit: dict[int, dict[int, int]] = {sid: {} for sid in session_ids}
+
+    def load(self, campaign_ids: list[int]) -> list[CampaignWork]:
+        """CampaignWork for the running campaigns among ``campaign_ids`` (database, sync)."""
+        found = []
+        campaigns = Campaign.objects.filter(pk__in=campaign_ids, status=CampaignStatus.RUNNING)
+        for campaign in campaigns:
+            members = list(campaign.sessions.filter(pk__in=self.session_ids).values_list("pk", flat=True))
+            if not members:
+                continue
+            results = MessageResult.objects.filter(campaign=campaign)
+            pool = results.filter(status=ResultStatus.PENDING, session=None).count()
+            taken = dict(
+                results.filter(session_id__in=members)
+                .exclude(status=ResultStatus.PENDING)
+                .values_list("session_id")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            pinned = {sid for _cid, sid in rows.pinned_session_ids([campaign.pk], members)}
+            found.append(CampaignWork(campaign, members, pool, taken, pinned))
+        return found
+
+    def running_ids(self) -> list[tuple[int, str]]:
+        """(id, status) of the campaigns served plus running ones the leased sessions belong to."""
+        return list(
+            Campaign.objects.filter(
+                Q(pk__in=list(self.work)) | Q(status=CampaignStatus.RUNNING, sessions__in=self.session_ids)
+            )
+            .values_list("pk", "status")
+            .distinct()
+        )
+
+    def ready(self, work: CampaignWork, now: float) -> set[int]:
+        """Sessions of ``work`` that could send now and still find rows in its pool."""
+        return {
+            sid
+            for sid in work.members
+            if sid not in self.done
+            and sid not in self.lost
+            and self.ready_at.get(sid, 0.0) <= now + READY_SLACK_SECONDS
+            and now - work.empty_at.get(sid, -1e9) > EMPTY_RETRY_SECONDS
+        }
+
+    def next_work(self, session: TelegramSession, now: float) -> tuple[CampaignWork | None, bool]:
+        """The campaign ``session`` pulls from next (smooth weighted round robin over the
+        campaigns' priorities), and whether to wait for a change when there is none: the session
+        waits its turn, or other sessions of this slice hold rows that may come back to the pool.
+        (None, False): nothing is left for it in this slice but its own retries."""
+        sid = session.pk
+        candidates, later = [], False
+        for work in self.work.values():
+            if sid not in work.members or work.stop.is_set():
+                continue
+            if now - work.empty_at.get(sid, -1e9) <= EMPTY_RETRY_SECONDS:
+                later = later or any(n for other, n in work.held.items() if other != sid)
+                continue
+            if not work.policy.may_take(sid, self.ready(work, now)):
+                later = True
+                continue
+            candidates.append(work)
+        if not candidates:
+            return None, later
+        credit = self._turn_credit[sid]
+        total = sum(w.weight for w in candidates)
+        for w in candidates:
+            credit[w.id] = credit.get(w.id, 0) + w.weight
+        best = max(candidates, key=lambda w: (credit[w.id], -w.id))
+        credit[best.id] -= total
+        return best, True
