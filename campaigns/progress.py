@@ -159,7 +159,8 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     elif remaining and finish is None:
         eta = "no estimate: no session can send"
     elif finish is not None and remaining:
-        eta = f"about {duration((finish - now).total_seconds())} left, done by {clock(finish, now)}"
+        left = duration((finish - now).total_seconds())
+        eta = f"{'' if left.startswith('under') else 'about '}{left} left, done by {clock(finish, now)}"
     return {
         "rate_per_minute": recent_rate(campaign, now),
         "allowed_per_minute": round(sum(60 * p.per_second for p in paces if p.available_at <= now), 1),

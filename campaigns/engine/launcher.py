@@ -77,6 +77,8 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
             check.media = inspect_media(campaign.media.path, campaign.media_type or None)
         except MediaRefused as exc:
             check.problems.append(f"Media: {exc}")
+        except OSError:
+            check.problems.append("Media: the file is missing from the server; upload it again")
     columns = list_columns(campaign)
     as_written = template.check_message(
         campaign.message, campaign.parse_mode, has_media=bool(campaign.media), known_fields=columns
