@@ -146,3 +146,13 @@ def test_a_list_whose_import_is_not_finished_refuses_the_launch(people, alpha, s
     with pytest.raises(engine.LaunchError, match="not imported yet"):
         engine.launch(campaign, enqueue=False)
     assert not campaign.results.exists()
+
+
+def test_a_media_file_missing_from_the_server_refuses_the_launch_with_a_reason(people, alpha):
+    campaign = make_campaign(
+        "Lost photo", [people], [alpha], media="media/2026/11/gone.jpg", media_type="photo"
+    )
+
+    check = engine.check_launch(campaign)
+
+    assert check.problems == ["Media: the file is missing from the server; upload it again"]
