@@ -57,8 +57,9 @@ class LaunchSummary:
         return duration((self.finish_at - self.starts_at).total_seconds())
 
     @property
-    def per_minute(self) -> float:
-        return round(sum(60 * p.per_second for p in self.sessions), 1)
+    def per_minute(self) -> str:
+        """Messages a minute the sessions allow this campaign together ("60", "2.5")."""
+        return f"{sum(60 * p.per_second for p in self.sessions):.1f}".removesuffix(".0")
 
 
 def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummary:

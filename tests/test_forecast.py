@@ -115,7 +115,7 @@ def test_the_progress_block_shows_the_eta_and_the_rate_allowed(client, mark, peo
     data = client.get(reverse("campaigns:progress", args=[campaign.pk])).json()
 
     assert data["pace"]["allowed_per_minute"] == 3.0
-    assert data["pace"]["eta"].startswith("about 2 min left, done by ")  # 5 messages, one per 20 s
+    assert data["pace"]["eta"].startswith("5 messages to go: about 2 min, done by ")  # one per 20 s
     assert 'id="tgc-eta"' in data["html"] and "ETA" in data["html"]
 
 

@@ -73,8 +73,9 @@ class CampaignAdmin(
     readonly_fields = ("status", "status_reason", "launched_at", "finished_at", "created_by", "media_summary")
     fieldsets = (
         (None, {"fields": ("name", "status", "status_reason")}),
-        ("Message", {"fields": ("parse_mode", "message", "media", "media_type", "media_summary")}),
+        # Lists first: the preview under the message personalises for their recipients.
         ("Recipients", {"fields": ("lists",)}),
+        ("Message", {"fields": ("parse_mode", "message", "media", "media_type", "media_summary")}),
         (
             "Sending",
             {"fields": ("sessions", "strategy", "delay_seconds", "max_attempts", "priority", "scheduled_at")},

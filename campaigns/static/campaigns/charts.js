@@ -93,6 +93,10 @@
       charts.errors.update();
     }
     errorsTable(errors);
+    const errorCanvas = document.getElementById("tgc-chart-errors");
+    if (errorCanvas) errorCanvas.hidden = !errors.length;
+    const none = document.getElementById("tgc-no-errors");
+    if (none) none.hidden = errors.length > 0;
     box.dataset.drawn = String((Number(box.dataset.drawn) || 0) + 1);
   }
 
