@@ -29,6 +29,13 @@ from .timezones import clock, duration
 # The fastest a session is taken to send when nothing limits it (a simulated session with no
 # delay): the engine's own overhead per request, about (bench/ceiling.py).
 MIN_INTERVAL = 0.01
+# Campaigns that may wait for something (a draft: what would hold it back once launched).
+WAITING_STATUSES = (
+    CampaignStatus.DRAFT,
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.LAUNCHING,
+    CampaignStatus.RUNNING,
+)
 # A running campaign nothing has happened to for this long, with no worker holding its sessions.
 IDLE_SECONDS = 120
 # What a lease owner's purpose (sessions_app.leases.owner_name) means to staff.
@@ -87,8 +94,9 @@ class SessionPace:
         return self.share / max(self.interval, MIN_INTERVAL) if self.usable else 0.0
 
     @property
-    def per_minute_now(self) -> float:
-        return round(60 * self.per_second, 1)
+    def interval_display(self) -> str:
+        """Seconds between two of its requests for people: "0.5", "20", "0.04"."""
+        return f"{self.interval:.3g}"
 
 
 def tally_requests_today(session_ids: list[int], now: datetime) -> dict[int, int]:
@@ -230,7 +238,7 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
     (not logged in, disabled, quarantined), FloodWaits, daily caps, sessions busy with something
     else or shared with other campaigns, and a campaign no worker seems to drive."""
     now = now or timezone.now()
-    if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING):
+    if campaign.status not in WAITING_STATUSES:
         return []
     found = []
     if not paces:

@@ -1,4 +1,4 @@
-"""The staff home page: campaigns running, scheduled and recently finished with their figures, and
+"""The staff home page: campaigns running, scheduled, drafts and recently finished with their figures, and
 the sessions that need attention (a FloodWait, quarantined, not logged in, disabled). Counts come
 from the tallies (:func:`campaigns.admin.scale.count_results`): no COUNT over results."""
 
@@ -34,7 +34,7 @@ def may_see_sessions_state(user) -> bool:
 def home_context(user) -> dict:
     """What the home page shows to ``user`` (sections they may not see are None)."""
     now = timezone.now()
-    context: dict = {"running": None, "scheduled": None, "finished": None, "attention": None}
+    context: dict = {"running": None, "scheduled": None, "drafts": None, "finished": None, "attention": None}
     if may_see_campaigns(user):
         campaigns = Campaign.objects.annotate(
             n_total=count_results(),
@@ -51,6 +51,10 @@ def home_context(user) -> dict:
         context["scheduled"] = [
             _row(c, now)
             for c in campaigns.filter(status=CampaignStatus.SCHEDULED).order_by("scheduled_at")[:SECTION_SIZE]
+        ]
+        context["drafts"] = [
+            _row(c, now)
+            for c in campaigns.filter(status=CampaignStatus.DRAFT).order_by("-created_at")[:SECTION_SIZE]
         ]
         context["finished"] = [
             _row(c, now)

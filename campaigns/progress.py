@@ -146,9 +146,18 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     it now), ``finish_at`` (ISO) and ``eta`` ("about 6 min, 10:47 CET") for the ``remaining``
     messages, ``waits`` (sentences: what holds it back). Empty values for a finished campaign."""
     empty = {"rate_per_minute": None, "allowed_per_minute": None, "finish_at": None, "eta": "", "waits": []}
-    if campaign.status not in ACTIVE_CAMPAIGN_STATUSES + (CampaignStatus.PAUSED,):
+    if campaign.status not in ACTIVE_CAMPAIGN_STATUSES + (CampaignStatus.PAUSED, CampaignStatus.DRAFT):
         return empty
     paces = forecast.session_paces(campaign, now)
+    if campaign.status == CampaignStatus.DRAFT:  # before launch: how long it would take, what would wait
+        finish = forecast.finish_at(remaining, paces, now) if remaining else None
+        return empty | {
+            "allowed_per_minute": _per_minute(paces, now),
+            "eta": f"once launched, about {duration((finish - now).total_seconds())} at its sessions' pace"
+            if finish and remaining
+            else "",
+            "waits": forecast.waits(campaign, paces, now),
+        }
     finish = forecast.finish_at(remaining, paces, now) if remaining else None
     start = max(now, campaign.scheduled_at) if campaign.status == CampaignStatus.SCHEDULED else now
     if finish and start > now:
@@ -166,11 +175,16 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
         )
     return {
         "rate_per_minute": recent_rate(campaign, now),
-        "allowed_per_minute": round(sum(60 * p.per_second for p in paces if p.available_at <= now), 1),
+        "allowed_per_minute": _per_minute(paces, now),
         "finish_at": finish.isoformat() if finish else None,
         "eta": eta,
         "waits": forecast.waits(campaign, paces, now),
     }
+
+
+def _per_minute(paces: list[forecast.SessionPace], now) -> float:
+    """Messages a minute the sessions that may send now allow the campaign."""
+    return round(sum(60 * p.per_second for p in paces if p.available_at <= now), 1)
 
 
 # Minutes over which the sending rate is measured, and the least time it is measured over.

@@ -140,3 +140,15 @@ def test_the_progress_block_calls_rows_not_sent_yet_waiting(people, alpha):
 
     labels = {s["label"]: s["count"] for s in snapshot["segments"] if s["count"]}
     assert labels == {"Waiting": 5} and snapshot["waiting"] == 5
+
+
+def test_a_draft_says_before_launch_what_would_hold_it_back_and_how_long_it_would_take(client, mark, people):
+    slow = make_session("slow", send_delay=20.0)
+    fresh = make_session("fresh", status=SessionStatus.NEW, backend="telethon")
+    campaign = make_campaign("Draft", [people], [slow, fresh])
+    client.force_login(mark)
+
+    html = client.get(reverse("campaigns:progress", args=[campaign.pk])).json()["html"]
+
+    assert "Before you launch" in html and "fresh is not logged in" in html
+    assert "Estimate</strong>: once launched, about 2 min at its sessions" in html

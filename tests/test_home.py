@@ -87,3 +87,15 @@ def test_the_home_page_reads_no_result_row(client, olga, home_world):
         client.get(reverse("admin:index"))
 
     assert not any('FROM "campaigns_messageresult"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_home_page_lists_drafts_to_take_a_new_marketer_to_them(client, mark, people, alpha):
+    """Found trying the demo as a new marketer: the home page led nowhere near its draft."""
+    draft = make_campaign("Demo draft", [people], [alpha])
+    client.force_login(mark)
+
+    drafts = section(client.get(reverse("admin:index")).content.decode(), "drafts")
+
+    assert (
+        f'/admin/campaigns/campaign/{draft.pk}/change/">Demo draft</a>' in drafts and "<td>5</td>" in drafts
+    )

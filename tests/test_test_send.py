@@ -164,3 +164,17 @@ def test_a_reviewer_sends_no_test(client, rita, people, alpha):
     assert client.get(url(campaign)).status_code == 403
     assert client.post(url(campaign), {"session": alpha.pk, "to": "@rita_own"}).status_code == 403
     assert not TestSend.objects.exists()
+
+
+def test_after_a_test_the_page_keeps_the_recipient_and_the_account_for_the_next(client, people, alpha):
+    """Found trying the demo: the page came back personalised as the first recipient, not the one
+    the test was sent as, and with the account to type again."""
+    campaign = make_campaign("Tested", [people], [alpha], message="Hi {{ first_name }}")
+    dave = people.recipients.get(key="@dave_user")
+
+    page = client.post(
+        url(campaign), {"session": alpha.pk, "to": "@mark_own", "recipient": dave.pk}, follow=True
+    )
+
+    assert page.context["preview"]["html"] == "Hi Dave"
+    assert page.context["form"]["to"].value() == "@mark_own"

@@ -10,11 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from .. import audit, testsend
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..lists.normalise import normalise
-from ..models import SEED_LIST_MAX, AuditAction, Campaign, Recipient, SeedList, TestSendStatus
+from ..models import SEED_LIST_MAX, AuditAction, Campaign, Recipient, SeedList, TestSend, TestSendStatus
 from .access import may_see_results
 
 
@@ -99,7 +100,8 @@ class TestSendViews:
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
         )
-        form = TestSendForm(campaign, request.POST or None, initial={"to": ""})
+        last = TestSend.objects.filter(sent_by=request.user).order_by("-created_at").first()
+        form = TestSendForm(campaign, request.POST or None, initial={"to": last.to_key if last else ""})
         if request.method == "POST" and form.is_valid():
             recipient = None
             if personal and form.cleaned_data.get("recipient"):
@@ -112,7 +114,8 @@ class TestSendViews:
                 by=request.user,
             )
             self._report_tests(request, campaign, sent)
-            return redirect("admin:campaigns_campaign_test_send", campaign.pk)
+            again = reverse("admin:campaigns_campaign_test_send", args=[campaign.pk])
+            return redirect(f"{again}?recipient={recipient.pk}" if recipient else again)
         chosen = None
         if personal and (pk := request.GET.get("recipient", "")).isdigit():
             chosen = draft.recipients().filter(pk=int(pk), status=Recipient.Status.VALID).first()

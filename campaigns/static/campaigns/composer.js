@@ -174,7 +174,9 @@
   const query = document.getElementById("tgc-pick-q");
   const results = document.getElementById("tgc-pick-results");
   let pickTimer = null;
+  let searches = 0;
   async function search() {
+    const mine = ++searches; // an older answer arriving late never replaces a newer one
     const data = draftData();
     const params = new URLSearchParams({ q: query.value, campaign: data.get("campaign") || "" });
     if (data.has("message")) params.append("message", "");
@@ -182,6 +184,7 @@
     const response = await fetch(panel.dataset.recipientsUrl + "?" + params.toString(), { credentials: "same-origin" });
     if (!response.ok) return;
     const found = (await response.json()).recipients;
+    if (mine !== searches) return;
     results.replaceChildren(...found.map(function (r) {
       const li = document.createElement("li");
       const button = document.createElement("button");
