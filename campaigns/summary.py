@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from . import engine, forecast
@@ -26,7 +27,9 @@ class LaunchSummary:
     them; ``sessions``: each with its pace and ``expected`` rows (:func:`engine.split_estimate`,
     an estimate: with late binding a session that waits sends less and the others more);
     ``starts_at``/``finish_at``: when sending starts (now, or the scheduled time) and is expected
-    to end (None: no session can send); ``in_background``: a large launch, prepared by a worker."""
+    to end (None: no session can send); ``in_background``: a large launch, prepared by a worker;
+    ``approximate``: its counts are the lists' import reports (counting duplicates across lists
+    and opt-outs would read every row: the worker does it when it prepares the launch)."""
 
     campaign: Campaign
     fingerprint: str
@@ -37,6 +40,7 @@ class LaunchSummary:
     starts_at: datetime | None = None
     finish_at: datetime | None = None
     in_background: bool = False
+    approximate: bool = False
     scheduled: bool = False
     preview: CampaignPreview | None = None
 
@@ -79,7 +83,11 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     check = engine.check_launch(campaign)
     summary.problems += [_sentence(p) for p in check.problems]
     summary.warnings += [_sentence(w) for w in check.warnings]
-    summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+    summary.in_background = engine.recipients_estimate(campaign) > engine.conf.inline_launch_rows()
+    if summary.in_background:
+        summary.counts, summary.approximate = _counts_from_imports(campaign), True
+    else:
+        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
@@ -88,7 +96,6 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
     summary.finish_at = forecast.finish_at(summary.counts["to_send"], summary.sessions, summary.starts_at)
-    summary.in_background = engine.recipients_estimate(campaign) > engine.conf.inline_launch_rows()
     summary.preview = campaign_preview(campaign, personal=personal)
     for pace in summary.sessions:
         if pace.usable and pace.busy_with:
@@ -99,6 +106,23 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
                 f"{round(100 * pace.share)}% of its turns (priority {campaign.priority})."
             )
     return summary
+
+
+def _counts_from_imports(campaign: Campaign) -> dict[str, int]:
+    """The launch's counts from the lists' import reports: no read of their rows."""
+    totals = campaign.lists.aggregate(
+        valid=Sum("valid_count"),
+        invalid=Sum("invalid_count"),
+        duplicate=Sum("duplicate_count"),
+        total=Sum("total_rows"),
+    )
+    return {
+        "to_send": totals["valid"] or 0,
+        "invalid": totals["invalid"] or 0,
+        "duplicate": totals["duplicate"] or 0,
+        "suppressed": 0,
+        "total": totals["total"] or 0,
+    }
 
 
 def confirm_matches(campaign: Campaign, fingerprint: str) -> bool:

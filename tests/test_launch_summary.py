@@ -174,3 +174,19 @@ def test_a_reviewer_may_not_open_the_summary_nor_launch(client, rita, people, al
     assert client.post(summary_url(campaign), {"confirmed": campaign.fingerprint()}).status_code == 403
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT
+
+
+def test_a_large_launch_is_summarised_from_the_import_reports_without_reading_its_rows(alpha, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.TGC_INLINE_LAUNCH_ROWS = 3
+    big = make_list("big", [(f"@big_{i:03d}", {}) for i in range(6)])
+    campaign = make_campaign("Big", [big], [alpha], message="Hello")
+
+    with CaptureQueriesContext(connection) as queries:
+        summary = launch_summary(campaign)
+
+    assert summary.approximate and summary.in_background
+    assert summary.counts["to_send"] == 6
+    assert not any("ROW_NUMBER()" in q["sql"] for q in queries.captured_queries)

@@ -17,6 +17,7 @@ from ..content import template
 from ..errorcodes import explain
 from ..exports import results_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
+from ..timezones import when
 from .access import may_export_results
 from .display import fields_table
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
@@ -196,7 +197,7 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sent at", ordering="sent_at")
     def sent(self, obj: MessageResult) -> str:
-        return timezone.localtime(obj.sent_at).strftime("%Y-%m-%d %H:%M:%S") if obj.sent_at else "—"
+        return when(obj.sent_at, seconds=True) if obj.sent_at else "—"
 
     @admin.display(description="Recipient", ordering="key")
     def recipient_display(self, obj: MessageResult) -> str:
