@@ -17,7 +17,7 @@ from sessions_app.models import TelegramSession
 
 from . import forecast
 from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally
-from .timezones import clock, duration
+from .timezones import about, clock
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
 # session has taken but not sent yet ("claimed") are waiting like pending ones, for staff.
@@ -153,7 +153,7 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
         finish = forecast.finish_at(remaining, paces, now) if remaining else None
         return empty | {
             "allowed_per_minute": _per_minute(paces, now),
-            "eta": f"once launched, about {duration((finish - now).total_seconds())} at its sessions' pace"
+            "eta": f"once launched, {about((finish - now).total_seconds())} at its sessions' pace"
             if finish and remaining
             else "",
             "waits": forecast.waits(campaign, paces, now),
@@ -168,11 +168,8 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     elif remaining and finish is None:
         eta = "no estimate: no session can send"
     elif finish is not None and remaining:
-        left = duration((finish - now).total_seconds())
         messages = f"{remaining} message{'s' if remaining != 1 else ''} to go"
-        eta = (
-            f"{messages}: {'' if left.startswith('under') else 'about '}{left}, done by {clock(finish, now)}"
-        )
+        eta = f"{messages}: {about((finish - now).total_seconds())}, done by {clock(finish, now)}"
     return {
         "rate_per_minute": recent_rate(campaign, now),
         "allowed_per_minute": _per_minute(paces, now),

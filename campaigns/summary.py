@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import engine, forecast
 from .content.preview import CampaignPreview, campaign_preview
 from .models import Campaign, CampaignStatus
-from .timezones import duration
+from .timezones import about
 
 
 @dataclass
@@ -58,7 +58,7 @@ class LaunchSummary:
     def duration(self) -> str:
         if self.finish_at is None or self.starts_at is None:
             return ""
-        return duration((self.finish_at - self.starts_at).total_seconds())
+        return about((self.finish_at - self.starts_at).total_seconds())
 
     @property
     def per_minute(self) -> str:

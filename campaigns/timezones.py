@@ -109,3 +109,9 @@ def duration(seconds: float) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} days {hours} h" if hours else f"{days} days"
+
+
+def about(seconds: float) -> str:
+    """A span as an estimate: "under a minute", "about 6 min"."""
+    span = duration(seconds)
+    return span if span.startswith("under") else f"about {span}"

@@ -284,6 +284,7 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     page.wait_for_selector(".tgc-badge.tgc-completed")  # the script reloads once the status changes
     page.wait_for_function("() => Number(document.getElementById('tgc-charts').dataset.drawn) > 0")
     assert "100.0% done" in page.inner_text("#tgc-done")
+    assert page.locator("#tgc-no-errors").is_visible() and page.locator("#tgc-chart-errors-box").is_hidden()
     browser.shot("completed-with-charts")
 
     # The results, downloaded as CSV.
@@ -337,6 +338,7 @@ def test_reviewer_filters_failures_exports_them_and_may_not_launch(autumn_sale, 
     page.wait_for_function("() => Number(document.getElementById('tgc-charts').dataset.drawn) > 0")
     errors = page.inner_text("#tgc-errors")
     assert "USER_IS_BLOCKED" in errors and "blocked this account" in errors
+    assert page.locator("#tgc-chart-errors-box").is_visible() and page.locator("#tgc-no-errors").is_hidden()
     assert page.locator("button:has-text('Launch…')").count() == 0
     browser.shot("campaign-with-charts")
 

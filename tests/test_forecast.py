@@ -152,3 +152,13 @@ def test_a_draft_says_before_launch_what_would_hold_it_back_and_how_long_it_woul
 
     assert "Before you launch" in html and "fresh is not logged in" in html
     assert "Estimate</strong>: once launched, about 2 min at its sessions" in html
+
+
+def test_a_short_draft_estimate_reads_as_english(client, mark, people, alpha):
+    """Found in the demo: "once launched, about under a minute"."""
+    client.force_login(mark)
+    campaign = make_campaign("Quick", [people], [alpha])
+
+    eta = client.get(reverse("campaigns:progress", args=[campaign.pk])).json()["pace"]["eta"]
+
+    assert eta == "once launched, under a minute at its sessions' pace"

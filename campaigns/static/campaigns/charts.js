@@ -76,7 +76,7 @@
         options: Object.assign({}, common, {
           indexAxis: "y",
           scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
-          plugins: { legend: { display: false }, title: { display: !errors.length, text: "No failure" } },
+          plugins: { legend: { display: false } },
         }),
       });
     } else {
@@ -89,12 +89,12 @@
       charts.sessions.update();
       charts.errors.data.labels = errors.map(function (e) { return e.code; });
       charts.errors.data.datasets = errorSet;
-      charts.errors.options.plugins.title.display = !errors.length;
       charts.errors.update();
     }
     errorsTable(errors);
-    const errorCanvas = document.getElementById("tgc-chart-errors");
-    if (errorCanvas) errorCanvas.hidden = !errors.length;
+    // Chart.js styles its canvas (display: block), so the box around it is what is hidden.
+    const errorBox = document.getElementById("tgc-chart-errors-box");
+    if (errorBox) errorBox.style.display = errors.length ? "" : "none";
     const none = document.getElementById("tgc-no-errors");
     if (none) none.hidden = errors.length > 0;
     box.dataset.drawn = String((Number(box.dataset.drawn) || 0) + 1);
