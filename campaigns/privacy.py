@@ -3,7 +3,7 @@
 :func:`erase_person` takes any identity of a person (``@name``, a phone, a user id, a t.me link),
 finds every identity known for them (the lists' rows and their other identities, the peers the
 sessions resolved, whose user id ties a username to a phone) and removes or anonymises their
-rows everywhere: recipients (deleted), results (kept for the campaign's counts, without key,
+rows everywhere: recipients (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
 fields, message id or error text), delivery attempts' error texts, resolved peers, the
 simulator's ledger, suppressions, audit messages naming them; the uploaded files holding them
 are dropped. What is kept is a hash of each identity (:class:`ErasedIdentity`), so the person is
@@ -38,6 +38,7 @@ from .models import (
     RecipientList,
     ResultStatus,
     Suppression,
+    TestSend,
 )
 
 CODE_ERASED = "ERASED"
@@ -152,6 +153,9 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
             c["other identities"] = others.objects.filter(
                 Q(key__in=keys) | Q(recipient_id__in=recipient_ids)
             ).delete()[0]
+        c["test sends deleted"] = TestSend.objects.filter(
+            Q(to_key__in=keys) | Q(recipient_id__in=recipient_ids)
+        ).delete()[0]
         c["recipients deleted"] = Recipient.objects.filter(pk__in=recipient_ids).delete()[0]
         c["resolved peers deleted"] = ResolvedPeer.objects.filter(key__in=keys).delete()[0]
         c["simulated deliveries deleted"] = SimulatedDelivery.objects.filter(peer_key__in=keys).delete()[0]

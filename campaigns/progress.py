@@ -8,14 +8,19 @@ campaign's size.
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from datetime import timedelta
+
+from django.db.models import Min, Sum
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
+from . import forecast
 from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally
+from .timezones import about, clock
 
-# Bar order and colours: finished outcomes first (left), work still to do last (right).
+# Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
+# session has taken but not sent yet ("claimed") are waiting like pending ones, for staff.
 STATUS_ORDER = [
     ResultStatus.SENT,
     ResultStatus.FAILED,
@@ -23,7 +28,6 @@ STATUS_ORDER = [
     ResultStatus.SKIPPED,
     ResultStatus.CANCELLED,
     ResultStatus.SENDING,
-    ResultStatus.CLAIMED,
     ResultStatus.PENDING,
 ]
 STATUS_COLOURS = {
@@ -36,18 +40,23 @@ STATUS_COLOURS = {
     "claimed": "#42a5f5",
     "pending": "#bbdefb",
 }
+# Labels in staff's words where the status name is the engine's.
+STATUS_LABELS = {"pending": "Waiting", "sending": "Sending now", "unknown": "Unknown (needs review)"}
 ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
 def segments(counts: dict[str, int], total: int) -> list[dict]:
-    """Bar segments for ``counts`` (status → rows): label, count, width percent, colour."""
+    """Bar segments for ``counts`` (status → rows): label, count, width percent, colour. Claimed
+    rows count as waiting."""
+    shown = dict(counts)
+    shown[ResultStatus.PENDING] = counts.get(ResultStatus.PENDING, 0) + counts.get(ResultStatus.CLAIMED, 0)
     out = []
     for status in STATUS_ORDER:
-        n = counts.get(status, 0)
+        n = shown.get(status, 0)
         out.append(
             {
                 "status": str(status),
-                "label": ResultStatus(status).label,
+                "label": STATUS_LABELS.get(status, ResultStatus(status).label),
                 "count": n,
                 "percent": round(100.0 * n / total, 2) if total else 0.0,
                 "colour": STATUS_COLOURS[status],
@@ -79,9 +88,12 @@ def progress_snapshot(campaign: Campaign) -> dict:
     holds rows (after re-balancing), and rows not yet assigned as a session of its own.
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
-    settled, i.e. sent, failed, unknown or cancelled; ``percent_done``: done of deliverable.
-    ``in_lists`` (a draft or scheduled campaign without rows, else None): the valid recipients of
-    its lists (before de-duplication across lists and suppressions)."""
+    settled, i.e. sent, failed, unknown or cancelled; ``percent_done``: done of deliverable (None
+    for a cancelled campaign: it stopped, it is not done). ``waiting``: rows not sent yet
+    (pending, taken by a session, or being sent). ``in_lists`` (a draft or scheduled campaign
+    without rows, else None): the valid recipients of its lists (before de-duplication across
+    lists and suppressions). ``pace``: rate and ETA from the sessions' pace, and why it waits
+    (:func:`pace_snapshot`)."""
     now = timezone.now()
     counts = campaign.counts()
     total = counts.pop("total")
@@ -95,7 +107,9 @@ def progress_snapshot(campaign: Campaign) -> dict:
     if per_session.get(None):
         sessions.append(_session_row(None, per_session[None], now))
     deliverable = total - counts[ResultStatus.SKIPPED]
-    done = deliverable - sum(counts[s] for s in OPEN_STATUSES)
+    waiting = sum(counts[s] for s in OPEN_STATUSES)
+    done = deliverable - waiting
+    cancelled = campaign.status == CampaignStatus.CANCELLED
     in_lists = None
     if not total and campaign.status in (
         CampaignStatus.DRAFT,
@@ -114,12 +128,81 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "in_lists": in_lists,
         "deliverable": deliverable,
         "done": done,
-        "percent_done": round(100.0 * done / deliverable, 1) if deliverable else 0.0,
+        "waiting": waiting,
+        "cancelled": cancelled,
+        "percent_done": None if cancelled else (round(100.0 * done / deliverable, 1) if deliverable else 0.0),
         "segments": segments(counts, total),
         "sessions": sessions,
         "metrics": metrics(campaign),
+        "pace": pace_snapshot(campaign, waiting or in_lists or 0, now),
         "updated_at": now.isoformat(),
+        "updated_display": clock(now, now),
     }
+
+
+def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
+    """Rate and ETA for a campaign that may still send: ``rate_per_minute`` (sent over the last
+    few minutes, from the attempt tally), ``allowed_per_minute`` (what its sessions' pace allows
+    it now), ``finish_at`` (ISO) and ``eta`` ("about 6 min, 10:47 CET") for the ``remaining``
+    messages, ``waits`` (sentences: what holds it back). Empty values for a finished campaign."""
+    empty = {"rate_per_minute": None, "allowed_per_minute": None, "finish_at": None, "eta": "", "waits": []}
+    if campaign.status not in ACTIVE_CAMPAIGN_STATUSES + (CampaignStatus.PAUSED, CampaignStatus.DRAFT):
+        return empty
+    paces = forecast.session_paces(campaign, now)
+    if campaign.status == CampaignStatus.DRAFT:  # before launch: how long it would take, what would wait
+        finish = forecast.finish_at(remaining, paces, now) if remaining else None
+        return empty | {
+            "allowed_per_minute": _per_minute(paces, now),
+            "eta": f"once launched, {about((finish - now).total_seconds())} at its sessions' pace"
+            if finish and remaining
+            else "",
+            "waits": forecast.waits(campaign, paces, now),
+        }
+    finish = forecast.finish_at(remaining, paces, now) if remaining else None
+    start = max(now, campaign.scheduled_at) if campaign.status == CampaignStatus.SCHEDULED else now
+    if finish and start > now:
+        finish = forecast.finish_at(remaining, paces, start)
+    eta = ""
+    if campaign.status == CampaignStatus.PAUSED:
+        eta = "paused: no estimate until it is resumed"
+    elif remaining and finish is None:
+        eta = "no estimate: no session can send"
+    elif finish is not None and remaining:
+        messages = f"{remaining} message{'s' if remaining != 1 else ''} to go"
+        eta = f"{messages}: {about((finish - now).total_seconds())}, done by {clock(finish, now)}"
+    return {
+        "rate_per_minute": recent_rate(campaign, now),
+        "allowed_per_minute": _per_minute(paces, now),
+        "finish_at": finish.isoformat() if finish else None,
+        "eta": eta,
+        "waits": forecast.waits(campaign, paces, now),
+    }
+
+
+def _per_minute(paces: list[forecast.SessionPace], now) -> float:
+    """Messages a minute the sessions that may send now allow the campaign."""
+    return round(sum(60 * p.per_second for p in paces if p.available_at <= now), 1)
+
+
+# Minutes over which the sending rate is measured, and the least time it is measured over.
+RATE_WINDOW_MINUTES = 5
+RATE_MIN_SECONDS = 30
+
+
+def recent_rate(campaign: Campaign, now) -> float | None:
+    """Messages sent per minute over the last few minutes (from the attempt tally; a batch counts
+    at its first request). None before the first send."""
+    since = now - timedelta(minutes=RATE_WINDOW_MINUTES)
+    rows = AttemptTally.objects.filter(campaign_id=campaign.pk)
+    recent = rows.filter(first_started_at__gte=since).aggregate(
+        sent=Sum("sent"), first=Min("first_started_at")
+    )
+    if not recent["sent"]:
+        return 0.0 if rows.exists() else None
+    span = (now - recent["first"]).total_seconds()
+    if span < RATE_MIN_SECONDS:
+        return None  # too early to measure: the pace allowed is shown instead
+    return round(60.0 * recent["sent"] / span, 1)
 
 
 def metrics(campaign: Campaign) -> dict:
@@ -143,7 +226,8 @@ def metrics(campaign: Campaign) -> dict:
         "retries": sum(r["retries_"] for r in rows),
         "flood_waits": sum(r["floods_"] for r in rows),
         "elapsed_seconds": round(elapsed, 3),
-        "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed > 0 else 0.0,
+        # Extrapolated from under a second, a rate says nothing (two requests in 3 ms: 40,000/min).
+        "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed >= 1.0 else None,
         "sessions": [
             {
                 "name": names.get(r["session_id"], "(deleted)"),

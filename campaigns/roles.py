@@ -5,8 +5,8 @@ README "Roles and permissions" shows what each role may do, page by page, and
 migration and kept as :data:`ROLES` says at every ``migrate`` (so a permission a later release
 adds reaches its group): make a new group for another mix rather than editing these.
 
-- **Marketing**: recipient lists, campaigns (compose, launch, control, test send), their
-  results and exports. No sessions, suppressions, users or django-q2.
+- **Marketing**: recipient lists, campaigns (compose, launch, control, clone, test send and
+  its seed lists), their results and exports. No sessions, suppressions, users or django-q2.
 - **Reviewer**: reads campaigns and results, exports them, reads the audit trail.
 - **Operator**: Telegram sessions (log in, check, disable, re-activate, un-quarantine with a
   reason, release a lease), resolved peers, suppressions, erasing a person, the audit trail, and
@@ -34,6 +34,10 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.launch_campaign",
         "campaigns.control_campaign",
         "campaigns.send_test_campaign",
+        "campaigns.view_seedlist",
+        "campaigns.add_seedlist",
+        "campaigns.change_seedlist",
+        "campaigns.delete_seedlist",
         "campaigns.view_messageresult",
         "campaigns.view_deliveryattempt",
         "campaigns.export_messageresult",

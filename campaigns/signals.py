@@ -2,6 +2,7 @@
 keeps in place: the reaper's and the retention purge's schedules, and the staff roles."""
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.signals import post_spawn
@@ -110,3 +111,13 @@ def connect_model_signals() -> None:
     from .models import RecipientList
 
     post_delete.connect(_drop_list_file, sender=RecipientList, dispatch_uid="tgc_drop_list_file")
+
+
+@receiver(user_logged_in)
+def remember_time_zone(sender, request, user, **kwargs) -> None:
+    """Keep the user's time zone in their session from the login on, so no page reads it again
+    (campaigns.timezones.StaffTimeZoneMiddleware)."""
+    from .timezones import SESSION_KEY, preferred_zone_name
+
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_KEY] = preferred_zone_name(user)

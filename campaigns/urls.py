@@ -7,5 +7,6 @@ from . import views
 app_name = "campaigns"
 urlpatterns = [
     path("<int:pk>/progress.json", views.progress, name="progress"),
+    path("<int:pk>/charts.json", views.charts, name="charts"),
     path("<int:pk>/results.csv", views.export, name="export"),
 ]

@@ -1,5 +1,5 @@
-"""Staff-only views outside the admin's pages: the progress JSON, the results download (CSV or
-XLSX) and the uploaded files.
+"""Staff-only views outside the admin's pages: the progress and charts JSON, the results download
+(CSV or XLSX), the uploaded files, and the time zone staff choose for themselves.
 
 All are read-only and reached from the admin's pages; the admin holds everything else.
 """
@@ -9,20 +9,26 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
+from django import forms
 from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
 from . import audit
+from .charts import chart_data
 from .exports import campaign_csv_response
-from .models import AuditAction, Campaign, RecipientList
+from .models import AuditAction, Campaign, RecipientList, StaffPreference
 from .progress import progress_snapshot
+from .timezones import set_preferred_zone, when, zone_choices, zone_label
 
 # Types a browser may show inline from our origin; anything else (HTML, SVG, PDF with scripts…)
 # is downloaded, so an uploaded file can never run script on the admin's pages.
@@ -39,6 +45,19 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
     snapshot = progress_snapshot(get_object_or_404(Campaign, pk=pk))
     html = render_to_string("admin/campaigns/campaign/_progress.html", {"progress": snapshot}, request)
     return JsonResponse({**snapshot, "html": html})
+
+
+@never_cache
+@staff_member_required
+def charts(request: HttpRequest, pk: int) -> JsonResponse:
+    """The campaign's charts as data (:func:`campaigns.charts.chart_data`), from the tallies; the
+    links to filtered results only for staff who may see results."""
+    if not request.user.has_perm("campaigns.view_campaign"):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return JsonResponse(
+        chart_data(campaign, with_links=request.user.has_perm("campaigns.view_messageresult"))
+    )
 
 
 @staff_member_required
@@ -92,3 +111,38 @@ def media_file(request: HttpRequest, path: str) -> FileResponse:
     response["Content-Security-Policy"] = "sandbox"
     patch_cache_control(response, private=True)
     return response
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        required=False,
+        help_text="Times on every page are shown in it, and times you enter (a scheduled start) are read in it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        site = settings.TIME_ZONE
+        self.fields["time_zone"].choices = [("", f"The site's time zone ({site})")] + zone_choices()
+
+
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """Staff choose the time zone they see and enter times in (wrapped by the admin site's
+    ``admin_view``: staff only). Recorded in the audit trail."""
+    current = (
+        StaffPreference.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or ""
+    )
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": current})
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["time_zone"]
+        set_preferred_zone(request, chosen)
+        audit.record(request, AuditAction.STAFF_TIME_ZONE, f"Time zone: {chosen or 'the site’s'}.")
+        messages.success(request, f"Times are now shown in {zone_label()}.")
+        return redirect("time_zone")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Your time zone",
+        "form": form,
+        "zone": zone_label(),
+        "now": when(timezone.now()),
+    }
+    return TemplateResponse(request, "admin/time_zone.html", context)

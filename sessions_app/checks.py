@@ -61,7 +61,9 @@ def encryption_key_check(app_configs, **kwargs):
         crypto.encrypt("check")
     except Exception as exc:  # ImproperlyConfigured with the reason
         return [Error(str(exc), id="sessions_app.E001")]
-    if not settings.TELEGRAM_API_ID or not settings.TELEGRAM_API_HASH:
+    if (
+        not settings.TELEGRAM_API_ID or not settings.TELEGRAM_API_HASH
+    ) and _telethon_sessions_lack_credentials():
         return [
             Warning(
                 "TELEGRAM_API_ID/TELEGRAM_API_HASH are not set: Telethon sessions need them "
@@ -71,3 +73,17 @@ def encryption_key_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+def _telethon_sessions_lack_credentials() -> bool:
+    """Whether a Telethon (not simulated) session exists without its own API id: only then do the
+    settings matter. A simulator-only install (the demo) needs none. False when the database is
+    not there yet (before ``migrate``)."""
+    from django.db import DatabaseError
+
+    from .models import Backend, TelegramSession
+
+    try:
+        return TelegramSession.objects.filter(backend=Backend.TELETHON, api_id=None).exists()
+    except DatabaseError:
+        return False

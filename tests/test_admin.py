@@ -506,7 +506,7 @@ def test_creating_a_campaign_records_the_author_and_shows_the_preview_for_the_fi
     page = response.content.decode()
     assert "Hi Alice, our Berlin store opens on Friday." in page
     assert "SIMULATOR — no real messages" in page
-    assert ">Launch</button>" in page
+    assert ">Launch…</button>" in page
 
 
 def test_media_type_is_taken_from_the_content_and_its_info_stored(client, cases_dir):
@@ -667,14 +667,19 @@ def test_content_fields_are_locked_once_the_campaign_left_draft(client, people, 
 
 
 # Campaign control: buttons and actions -----------------------------------------------------------
-def test_the_launch_button_launches_through_the_engine_and_reports(
+def test_the_launch_button_launches_through_the_summary_and_reports(
     client, people, alpha, django_capture_on_commit_callbacks
 ):
     campaign = make_campaign("Go", [people], [alpha])
 
+    asked = operate(client, campaign, "launch")  # the button: the summary, nothing launched
+    assert asked.request["PATH_INFO"] == reverse("admin:campaigns_campaign_launch", args=[campaign.pk])
+    assert "Launch now: send 5 messages" in asked.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
     with mock.patch("campaigns.engine.queue.enqueue_drive", autospec=True) as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
-            response = operate(client, campaign, "launch")
+            response = confirm_launch(client, campaign)
 
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.RUNNING
@@ -683,13 +688,22 @@ def test_the_launch_button_launches_through_the_engine_and_reports(
     enqueue.assert_called_once_with(campaign.pk)
 
 
-def test_a_refused_launch_is_reported_as_an_error_and_changes_nothing(client, people):
+def confirm_launch(client, campaign, fingerprint: str | None = None):
+    """The summary's confirmation: what the summary showed (its fingerprint) is launched."""
+    url = reverse("admin:campaigns_campaign_launch", args=[campaign.pk])
+    return client.post(url, {"confirmed": fingerprint or campaign.fingerprint()}, follow=True)
+
+
+def test_a_refused_launch_shows_the_problem_in_the_summary_and_changes_nothing(client, people):
     campaign = make_campaign("No sessions", [people], [])
 
-    response = operate(client, campaign, "launch")
+    summary = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]))
+    response = confirm_launch(client, campaign)
 
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT
+    assert "No usable session" in summary.content.decode()
+    assert 'id="tgc-confirm-launch"' not in summary.content.decode()
     assert any("was not launched" in m and "session" in m for m in messages_of(response))
 
 
@@ -699,7 +713,6 @@ def test_a_refused_launch_is_reported_as_an_error_and_changes_nothing(client, pe
         ("pause", "pause", True, "paused"),
         ("pause", "pause", False, "not running"),
         ("resume", "resume", True, "resumed"),
-        ("retry_failed", "retry_failed", 3, "3 failed messages queued"),
     ],
 )
 def test_each_button_calls_its_engine_function_and_reports_the_answer(

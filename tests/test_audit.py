@@ -20,6 +20,15 @@ def events(action: str) -> list[AuditEvent]:
 
 
 def operate(client, campaign, operation: str, **data):
+    """An operation as staff run it: launch through its summary (confirmed with what it showed),
+    retry through its dialog (the retryable failures ticked), the others by their button."""
+    if operation == "launch":
+        data["confirmed"] = campaign.fingerprint()
+        return client.post(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]), data)
+    if operation == "retry_failed":
+        return client.post(
+            reverse("admin:campaigns_campaign_retry", args=[campaign.pk]), data | {"codes": ["RPC_CALL_FAIL"]}
+        )
     return client.post(reverse("admin:campaigns_campaign_operation", args=[campaign.pk, operation]), data)
 
 
@@ -38,7 +47,9 @@ def test_each_campaign_operation_is_recorded_with_who_and_which_campaign(
     client, mark, people, alpha, operation, status, action
 ):
     campaign = make_campaign("Ops", [people], [alpha], status=status)
-    MessageResult.objects.create(campaign=campaign, key="@x_user", status=ResultStatus.FAILED)
+    MessageResult.objects.create(
+        campaign=campaign, key="@x_user", status=ResultStatus.FAILED, error_code="RPC_CALL_FAIL"
+    )
     MessageResult.objects.create(campaign=campaign, key="@y_user", status=ResultStatus.UNKNOWN)
     client.force_login(mark)
 

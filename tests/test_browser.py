@@ -1,9 +1,19 @@
-"""A campaign from the browser, end to end: Playwright drives Debian's Chromium against the live
-server. Log in, upload basic.csv, compose a campaign on two simulated sessions, launch it with the
-button, see every result ``sent``, download the CSV.
+"""The workbench from the browser, one flow per role (issue 9 "Tests"): Playwright drives Debian's
+Chromium against the live server, and each step saves a screenshot of its page under
+``test-results/<test>/`` (``TGC_SCREENSHOT_DIR`` to put them elsewhere).
 
-The worker: django-q2 runs ``async_task`` inline when ``Conf.SYNC`` is set, so the real enqueue path
-(launch → on_commit → async_task → drive_campaign → its continuations) runs inside the request.
+- Marketing imports a list, composes with a typo (the launch is blocked, then fixed), previews a
+  chosen recipient, sends a test, launches through the summary, watches the bar and the ETA move
+  without reloading, downloads the results, and clones the campaign.
+- Reviewer filters the failures and exports them, and gets 403 on launch.
+- Operator disables a session.
+
+The worker: a thread in the test process runs the real task (``campaigns.tasks.drive_campaign``)
+for every campaign the app enqueues (launch → on_commit → enqueue → task → its continuations), so
+the page watches a campaign a worker sends. Simulated sessions with no latency; where the flow
+watches progress the sessions pace themselves (2 s between messages), so the campaign runs long
+enough to be seen between refreshes, and the worker starts only when the test says so. Every wait
+is for a state of the page, never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -11,6 +21,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import queue
+import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,8 +32,10 @@ import pytest
 # a thread with a running loop unless told it is safe (it is: the loop is Playwright's, not ours).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from sessions_app.models import SessionKind  # noqa: E402
-from tests.conftest import make_session  # noqa: E402
+from campaigns import engine  # noqa: E402
+from campaigns.models import Campaign, CampaignStatus, MessageResult, TestSend  # noqa: E402
+from sessions_app.models import SessionKind, SessionStatus, TelegramSession  # noqa: E402
+from tests.conftest import make_campaign, make_list, make_session  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(os.environ.get("TGC_SCREENSHOT_DIR", "/tmp"))
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = Path(os.environ.get("TGC_SCREENSHOT_DIR", ROOT / "test-results"))
 EXPECTED_KEYS = {
     "@alice_w",
     "@bob_marketing",
@@ -45,8 +61,35 @@ EXPECTED_KEYS = {
 }
 
 
+class Browser:
+    """One page, the live server's address, and a numbered screenshot per step."""
+
+    def __init__(self, page, base_url: str, folder: Path):
+        self.page = page
+        self.base = base_url
+        self.folder = folder
+        self.steps = 0
+
+    def go(self, path: str):
+        return self.page.goto(f"{self.base}{path}")
+
+    def shot(self, name: str) -> None:
+        self.steps += 1
+        self.page.screenshot(path=str(self.folder / f"{self.steps:02d}-{name}.png"), full_page=True)
+
+    def login(self, username: str) -> None:
+        self.go("/admin/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", f"{username}-password-1")
+        self.page.click("input[type=submit]")
+        self.page.wait_for_selector("#site-name")
+
+    def messages(self) -> str:
+        return self.page.inner_text(".messagelist") if self.page.locator(".messagelist").count() else ""
+
+
 @pytest.fixture
-def browser_page():
+def browser(request, live_server):
     if not Path(CHROMIUM).exists():
         # CI installs it (scripts/test), so there a missing browser is a failure, not a skip.
         (pytest.fail if os.environ.get("CI") else pytest.skip)(
@@ -54,81 +97,297 @@ def browser_page():
         )
     from playwright.sync_api import sync_playwright
 
+    folder = SCREENSHOTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(30_000)
-        yield page
+        yield Browser(page, live_server.url, folder)
         context.close()
-        browser.close()
+        chromium.close()
+
+
+class Worker:
+    """The django-q2 worker's part, in a thread: runs ``drive_campaign`` for each campaign the app
+    enqueues, once :meth:`start` is called (until then tasks wait in the queue)."""
+
+    def __init__(self):
+        self.tasks: queue.Queue[int] = queue.Queue()
+        self.go = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.errors: list[BaseException] = []
+
+    def enqueue(self, campaign_id: int) -> None:
+        self.tasks.put(campaign_id)
+
+    def start(self) -> None:
+        self.go.set()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from campaigns import tasks
+
+        try:
+            while not self.stop.is_set():
+                if not self.go.wait(0.05):
+                    continue
+                try:
+                    campaign_id = self.tasks.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                tasks.drive_campaign(campaign_id)
+        except BaseException as exc:  # reported by the fixture: a worker crash fails the test
+            self.errors.append(exc)
+        finally:
+            connection.close()
 
 
 @pytest.fixture
-def inline_worker(monkeypatch):
-    from django_q.conf import Conf
+def worker(monkeypatch):
+    found = Worker()
+    monkeypatch.setattr("campaigns.engine.queue.enqueue_drive", found.enqueue)
+    found.thread.start()
+    yield found
+    found.stop.set()
+    found.thread.join(timeout=30)
+    assert not found.errors, found.errors
 
-    monkeypatch.setattr(Conf, "SYNC", True)
+
+def progress_numbers(page) -> dict[str, int]:
+    """The counts the progress block shows now ("Sent 3", "Waiting 4")."""
+    text = page.inner_text("#tgc-progress .tgc-summary")
+    return {label.lower(): int(n) for label, n in re.findall(r"([A-Z][a-z]+(?: now)?) (\d+)", text)}
 
 
-def test_a_marketer_sends_a_campaign_from_the_browser_and_downloads_its_results(
-    live_server, olga, cases_dir, inline_worker, browser_page
-):
-    page = browser_page
-    for name in ("sim-one", "sim-two"):
-        make_session(name, kind=SessionKind.USER)  # user accounts can reach phone numbers
+# Marketing ----------------------------------------------------------------------------------------
+def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, mark, cases_dir, worker):
+    page = browser.page
+    for name in ("Sim one", "Sim two"):
+        # User accounts (they reach phone numbers), simulated, paced 2 s apart so the campaign
+        # sends for a few seconds while the page watches.
+        make_session(name, kind=SessionKind.USER, send_delay=2.0)
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "olga")
-    page.fill("#id_password", "olga-password-1")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    browser.login("mark")
+    browser.shot("home")
 
-    # Upload the list and read the validation report.
-    page.goto(f"{live_server.url}/admin/campaigns/recipientlist/add/")
-    page.fill("#id_name", "Browser list")
+    # Import the list: upload, the mapping step, the report.
+    browser.go("/admin/campaigns/recipientlist/add/")
+    page.fill("#id_name", "Store openings")
     page.set_input_files("#id_file", str(cases_dir / "recipients" / "basic.csv"))
     page.select_option("#id_consent_basis", "opt_in")
     page.click("text=Upload and preview")
-    page.wait_for_selector("#tgc-preview")  # the mapping step: the first rows as they will be read
+    page.wait_for_selector("#tgc-preview")
+    browser.shot("import-mapping")
     page.click("input[name=_import]")
     page.wait_for_selector(".tgc-report")
-    assert "7 valid, 0 invalid, 0 duplicate of 7 rows" in page.inner_text(".messagelist")
+    assert "7 valid, 0 invalid, 0 duplicate of 7 rows" in browser.messages()
+    browser.shot("import-report")
 
-    # Compose the campaign.
-    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
-    page.fill("#id_name", "Browser campaign")
-    page.fill("#id_message", "Hi {{ first_name|default:'there' }}, our {{ city }} store opens on Friday.")
-    page.check("label:has-text('Browser list') input")
-    page.check("label:has-text('sim-one') input")
-    page.check("label:has-text('sim-two') input")
+    # Compose with a typo: the live preview flags it before the first save.
+    browser.go("/admin/campaigns/campaign/add/")
+    page.fill("#id_name", "Store opening")
+    page.check("label:has-text('Store openings') input")
+    page.check("label:has-text('Sim one') input")
+    page.check("label:has-text('Sim two') input")
     page.fill("#id_delay_seconds", "0")
+    page.fill("#id_message", "Hi {{ frist_name }}, our {{ city }} store opens on Friday.")
+    page.wait_for_selector("#tgc-problems li:has-text('frist_name')")
+    assert "Hi , our Berlin store opens on Friday." in page.inner_text("#tgc-bubble")
+    browser.shot("compose-typo-live-preview")
     page.click("input[name=_continue]")
-    page.wait_for_selector(".tgc-preview")
-    assert "Hi Alice, our Berlin store opens on Friday." in page.inner_text("#tgc-bubble")
-    assert "SIMULATOR — no real messages" in page.inner_text(".tgc-panel")
+    page.wait_for_selector("#tgc-operations")
+    campaign = Campaign.objects.get(name="Store opening")
 
-    # Launch: the inline worker drives it to the end before the redirect comes back.
-    page.click("button:has-text('Launch')")
-    page.wait_for_selector(".tgc-badge.tgc-completed")
-    assert "sent" in page.inner_text("#tgc-progress").lower()
-    page.screenshot(path=str(SCREENSHOTS / "tgc-campaign.png"), full_page=True)
+    # The launch is blocked by the typo: the summary says why and offers no confirmation.
+    page.click("button:has-text('Launch…')")
+    page.wait_for_selector(".tgc-refused")
+    assert "{{ frist_name }} is not a column of the chosen lists" in page.inner_text(".tgc-refused")
+    assert page.locator("#tgc-confirm-launch").count() == 0
+    browser.shot("launch-blocked-by-typo")
+    page.click("text=Fix it on the campaign's page")
 
-    # Every result sent, on the results page.
+    # Fix it: the preview follows the typing, and Launch waits for the save.
+    page.fill("#id_message", "Hi {{ first_name }}, our {{ city }} store opens on Friday.")
+    page.wait_for_selector("#tgc-bubble:has-text('Hi Alice, our Berlin store opens on Friday.')")
+    assert page.locator("#tgc-problems").is_hidden()
+    assert page.locator("button:has-text('Launch…')").is_disabled()
+    assert page.locator("#tgc-unsaved").is_visible()
+    browser.shot("fixed-unsaved-launch-held")
+    page.click("input[name=_continue]")
+    page.wait_for_selector("#tgc-operations")
+    assert page.locator("button:has-text('Launch…')").is_enabled()
+
+    # Preview a chosen recipient.
+    page.fill("#tgc-pick-q", "dave")
+    page.click("#tgc-pick-results button:has-text('@dave_k2')")
+    page.wait_for_selector("#tgc-bubble:has-text('Hi Dave, our Munich store opens on Friday.')")
+    assert "row 5 of “Store openings”: @dave_k2" in page.inner_text("#tgc-preview-who")
+    browser.shot("preview-chosen-recipient")
+
+    # Send a test, personalised as the recipient chosen, to the marketer's own account.
+    page.click("a:has-text('Send test…')")
+    page.wait_for_selector("#tgc-send-test")
+    assert "Hi Dave" in page.inner_text("#tgc-bubble")
+    page.fill("#id_to", "@mark_own")
+    page.select_option("#id_session", str(TelegramSession.objects.get(name="Sim one").pk))
+    page.click("#tgc-send-test")
+    page.wait_for_selector("#tgc-tests")
+    assert "Test sent to @mark_own through Sim one" in browser.messages()
+    browser.shot("test-sent")
+    test = TestSend.objects.get()
+    assert (test.to_key, test.status, test.text) == (
+        "@mark_own",
+        "sent",
+        "Hi Dave, our Munich store opens on Friday.",
+    )
+    assert not MessageResult.objects.exists()
+
+    # Launch through the summary.
+    page.click("text=Back to the campaign")
+    page.click("button:has-text('Launch…')")
+    page.wait_for_selector("#tgc-confirm-launch")
+    summary = page.inner_text("#content-main")
+    assert "7 to send" in summary.replace("\n", " ")
+    assert "Sim one" in summary and "one every 2 s" in summary and "about 3" in summary  # expected split
+    assert "done by" in summary and "Hi Alice, our Berlin store opens on Friday." in summary
+    browser.shot("launch-summary")
+    page.click("#tgc-confirm-launch")
+    page.wait_for_selector(".tgc-badge.tgc-running")
+    assert "“Store opening” launched: 7 recipients (7 pending)" in browser.messages()
+
+    # Watch it: the worker starts; the bar and the ETA move while the page stays loaded.
+    page.evaluate("window.tgcNotReloaded = true")
+    first_eta = page.inner_text("#tgc-eta")
+    assert progress_numbers(page).get("waiting") == 7 and "ETA" in first_eta
+    browser.shot("running-before-the-worker")
+    worker.start()
+    page.wait_for_function(
+        """() => {
+            const text = document.querySelector('#tgc-progress .tgc-summary').innerText;
+            const sent = /Sent (\\d+)/.exec(text);
+            return sent && Number(sent[1]) > 0 && Number(sent[1]) < 7;
+        }"""
+    )
+    page.wait_for_function(
+        "(first) => { const eta = document.querySelector('#tgc-eta'); return eta && eta.innerText !== first; }",
+        arg=first_eta,
+    )
+    assert page.evaluate("window.tgcNotReloaded === true"), "the page reloaded to show progress"
+    assert page.locator("#tgc-status .tgc-running").count() == 1
+    browser.shot("running-bar-and-eta-moving")
+    page.wait_for_selector(".tgc-badge.tgc-completed")  # the script reloads once the status changes
+    page.wait_for_function("() => Number(document.getElementById('tgc-charts').dataset.drawn) > 0")
+    assert "100.0% done" in page.inner_text("#tgc-done")
+    assert page.locator("#tgc-no-errors").is_visible() and page.locator("#tgc-chart-errors-box").is_hidden()
+    browser.shot("completed-with-charts")
+
+    # The results, downloaded as CSV.
     page.click(".object-tools >> text=Results")
     page.wait_for_selector("#result_list")
-    statuses = page.locator("#result_list td.field-status_badge").all_text_contents()
-    assert statuses == ["sent"] * 7
-    page.screenshot(path=str(SCREENSHOTS / "tgc-results.png"), full_page=True)
-
-    # Download the CSV of the results on screen.
-    with page.expect_download() as download_info:
+    assert page.locator("#result_list td.field-status_badge").all_text_contents() == ["sent"] * 7
+    with page.expect_download() as download:
         page.click(".object-tools >> text=Export these 7 results as CSV")
-    body = Path(download_info.value.path()).read_bytes().decode("utf-8")
-    assert body.startswith("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(body[1:])))
-    assert {r["key"].lstrip("'") for r in rows} == EXPECTED_KEYS
-    assert {r["status"] for r in rows} == {"sent"}
-    assert {r["session"] for r in rows} == {"sim-one", "sim-two"}
-    alice = next(r for r in rows if r["key"] == "@alice_w")
-    assert (alice["city"], alice["list"], alice["row"]) == ("Berlin", "Browser list", "2")
+    body = Path(download.value.path()).read_bytes().decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert {r["key"] for r in rows} == EXPECTED_KEYS and {r["status"] for r in rows} == {"sent"}
+    assert {r["session"] for r in rows} == {"Sim one", "Sim two"}
+    browser.shot("results")
+
+    # Clone it: a new draft with the same message, lists and sessions, no results.
+    browser.go(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    page.click("button:has-text('Clone')")
+    page.wait_for_selector("text=is a new draft")
+    copy = Campaign.objects.get(name="Store opening (copy)")
+    campaign.refresh_from_db()
+    assert (
+        copy.status == CampaignStatus.DRAFT and copy.message == campaign.message and not copy.results.exists()
+    )
+    assert page.input_value("#id_message") == "Hi {{ first_name }}, our {{ city }} store opens on Friday."
+    browser.shot("cloned-draft")
+
+
+# Reviewer -----------------------------------------------------------------------------------------
+@pytest.fixture
+def autumn_sale(db):
+    """A campaign sent to ten shoppers, two of whom Telegram refused (blocked, private), and a
+    draft. Made before the browser starts: the engine runs its own event loop."""
+    rows = [(f"@shopper_{i:02d}", {"first_name": f"Shopper {i}"}) for i in range(10)]
+    refused = {"@shopper_02": ["USER_IS_BLOCKED"], "@shopper_05": ["USER_PRIVACY_RESTRICTED"]}
+    session = make_session("Sim review", simulator_config={"script": refused})
+    done = make_campaign("Autumn sale", [make_list("Shoppers", rows)], [session])
+    engine.launch(done, enqueue=False)
+    engine.run_until_done(done, max_seconds=20)
+    assert done.counts()["failed"] == 2
+    draft = make_campaign("Winter sale", [make_list("More", rows[:2])], [session])
+    return done, draft
+
+
+def test_reviewer_filters_failures_exports_them_and_may_not_launch(autumn_sale, browser, rita):
+    page = browser.page
+    done, draft = autumn_sale
+
+    browser.login("rita")
+    browser.shot("home")
+    browser.go(f"/admin/campaigns/campaign/{done.pk}/change/")
+    page.wait_for_function("() => Number(document.getElementById('tgc-charts').dataset.drawn) > 0")
+    errors = page.inner_text("#tgc-errors")
+    assert "USER_IS_BLOCKED" in errors and "blocked this account" in errors
+    assert page.locator("#tgc-chart-errors-box").is_visible() and page.locator("#tgc-no-errors").is_hidden()
+    assert page.locator("button:has-text('Launch…')").count() == 0
+    browser.shot("campaign-with-charts")
+
+    # Filter the failures (from the errors chart's table: the results of that code, then all failed).
+    page.click(".object-tools >> text=Results")
+    page.wait_for_selector("#result_list")
+    page.click("#changelist-filter a:has-text('Failed')")
+    page.wait_for_selector("#result_list")
+    assert sorted(page.locator("#result_list td.field-status_badge").all_text_contents()) == [
+        "failed",
+        "failed",
+    ]
+    browser.shot("failures-filtered")
+    with page.expect_download() as download:
+        page.click(".object-tools >> text=Export these 2 results as CSV")
+    body = Path(download.value.path()).read_bytes().decode("utf-8")
+    exported = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert sorted((r["key"], r["error_code"]) for r in exported) == [
+        ("@shopper_02", "USER_IS_BLOCKED"),
+        ("@shopper_05", "USER_PRIVACY_RESTRICTED"),
+    ]
+
+    # No launch for a reviewer: not offered, and 403 by its address.
+    browser.go(f"/admin/campaigns/campaign/{draft.pk}/change/")
+    assert page.locator("button:has-text('Launch…')").count() == 0
+    response = browser.go(f"/admin/campaigns/campaign/{draft.pk}/launch/")
+    assert response.status == 403
+    browser.shot("launch-forbidden")
+    draft.refresh_from_db()
+    assert draft.status == CampaignStatus.DRAFT
+
+
+# Operator -----------------------------------------------------------------------------------------
+def test_operator_disables_a_session(browser, otto):
+    page = browser.page
+    make_session("Sim keep")
+    target = make_session("Sim retire")
+
+    browser.login("otto")
+    browser.shot("home")
+    browser.go("/admin/sessions_app/telegramsession/")
+    page.check(f"input[name=_selected_action][value='{target.pk}']")
+    page.select_option("select[name=action]", "disable_action")
+    page.click("button[name=index]")
+    page.wait_for_selector("text=1 session(s) disabled")
+    browser.shot("session-disabled")
+    target.refresh_from_db()
+    assert target.status == SessionStatus.PAUSED
+    assert TelegramSession.objects.get(name="Sim keep").status == SessionStatus.ACTIVE
+    browser.go("/admin/")
+    assert "Sim retire" in page.inner_text("#tgc-home-attention")
+    browser.shot("home-session-needs-attention")

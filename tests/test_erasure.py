@@ -28,6 +28,7 @@ from campaigns.models import (
     Recipient,
     RecipientList,
     Suppression,
+    TestSend,
 )
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
 from tests.conftest import make_campaign, make_list
@@ -54,6 +55,16 @@ def alice(alpha):
     for campaign in (make_campaign("One", [by_name], [alpha]), make_campaign("Two", [by_phone], [alpha])):
         engine.launch(campaign, enqueue=False)
         engine.run_until_done(campaign, max_seconds=10)
+    # A test of campaign One personalised as Alice (to staff's own account), and one sent to her.
+    one = Campaign.objects.get(name="One")
+    TestSend.objects.create(
+        campaign=one,
+        to_key="@staff_own",
+        recipient=by_name.recipients.get(key=USERNAME),
+        text="Hi Alice",
+        status="sent",
+    )
+    TestSend.objects.create(campaign=one, to_key=PHONE, text="Hi Bob", status="sent")
     ResolvedPeer.objects.update_or_create(session=alpha, key=USERNAME, defaults={"peer_id": int(USER_ID)})
     ResolvedPeer.objects.update_or_create(session=alpha, key=PHONE, defaults={"peer_id": int(USER_ID)})
     Suppression.objects.create(key=USER_ID, note="opt-out reply")
@@ -70,6 +81,8 @@ def alices_traces() -> dict[str, int]:
         "ledger": SimulatedDelivery.objects.filter(peer_key__in=keys).count(),
         "suppressions": Suppression.objects.filter(key__in=keys).count(),
         "audit": AuditEvent.objects.filter(message__contains="alice").count(),
+        "test sends": TestSend.objects.filter(text__contains="Alice").count()
+        + TestSend.objects.filter(to_key__in=keys).count(),
     }
 
 
@@ -78,7 +91,9 @@ def test_erasing_a_person_by_any_identity_removes_them_everywhere(
     alice, identity, django_capture_on_commit_callbacks
 ):
     by_name, by_phone = alice
-    assert all(alices_traces()[k] for k in ("recipients", "results", "peers", "ledger", "suppressions"))
+    assert all(
+        alices_traces()[k] for k in ("recipients", "results", "peers", "ledger", "suppressions", "test sends")
+    )
     files = [by_name.file.path, by_phone.file.path]
     counts_before = {c.pk: c.counts()["total"] for c in Campaign.objects.all()}
 

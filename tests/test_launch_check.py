@@ -96,3 +96,63 @@ def test_a_huge_list_is_sampled(alpha):
     assert 30 <= len(sample) <= 40
     assert sample[0][0] == "row 2 of “big”"
     assert any(int(fields["n"]) > 200 for _, fields in sample), "the sample reaches the end of the list"
+
+
+# Issue 9: a misspelled variable, a blank field, a list still importing ------------------------
+def test_a_misspelled_variable_refuses_the_launch_and_nothing_is_sent(people, alpha):
+    campaign = make_campaign("Typo", [people], [alpha], message="Hi {{ frist_name }}, your store opens!")
+
+    check = engine.check_launch(campaign)
+
+    assert check.problems == ["{{ frist_name }} is not a column of the chosen lists (columns: first_name)"]
+    with pytest.raises(engine.LaunchError, match="frist_name"):
+        engine.launch(campaign, enqueue=False)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT and not campaign.results.exists()
+
+
+def test_a_misspelled_variable_with_a_default_launches_with_a_warning_naming_the_default(people, alpha):
+    campaign = make_campaign("Typo", [people], [alpha], message="Hi {{ frist_name|default:'there' }}!")
+
+    check = engine.check_launch(campaign)
+
+    assert not check.problems
+    assert check.warnings == [
+        "{{ frist_name }} is not a column of the chosen lists (columns: first_name): every recipient "
+        "gets its default “there”"
+    ]
+
+
+def test_recipients_lacking_a_field_the_message_reads_are_counted_in_a_warning(alpha):
+    rows = [(f"@vip_{i:03d}", {"first_name": "Ann" if i >= 3 else "  ", "tier": "gold"}) for i in range(12)]
+    campaign = make_campaign(
+        "Blanks", [make_list("vips", rows)], [alpha], message="Hi {{ first_name }}, as a VIP…"
+    )
+
+    check = engine.check_launch(campaign)
+
+    assert not check.problems
+    assert check.warnings == ["3 of 12 recipients have no first_name: it renders empty for them"]
+    campaign.message = "Hi {{ first_name|default:'there' }}, as a VIP…"
+    assert engine.check_launch(campaign).warnings == []
+
+
+@pytest.mark.parametrize("status", ["mapping", "queued", "running", "failed"])
+def test_a_list_whose_import_is_not_finished_refuses_the_launch(people, alpha, status):
+    people.import_status = status
+    people.save()
+    campaign = make_campaign("Too early", [people], [alpha])
+
+    with pytest.raises(engine.LaunchError, match="not imported yet"):
+        engine.launch(campaign, enqueue=False)
+    assert not campaign.results.exists()
+
+
+def test_a_media_file_missing_from_the_server_refuses_the_launch_with_a_reason(people, alpha):
+    campaign = make_campaign(
+        "Lost photo", [people], [alpha], media="media/2026/11/gone.jpg", media_type="photo"
+    )
+
+    check = engine.check_launch(campaign)
+
+    assert check.problems == ["Media: the file is missing from the server; upload it again"]

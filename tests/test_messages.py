@@ -9,9 +9,11 @@ from campaigns.content.template import (
     TEMPLATE_MAX,
     MessageError,
     check_message,
+    defaulted_unknown_variables,
     preview,
     render,
     template_variables,
+    variable_defaults,
 )
 from sessions_app.transport.formatting import parse
 
@@ -81,12 +83,33 @@ def test_it_reports_a_variable_that_is_no_column_of_the_lists():
     assert check_message("Hi {{ frist_name }}", "plain", has_media=False) == []
 
 
-def test_a_misspelt_variable_with_a_default_is_still_reported():
-    problems = check_message(
-        "Hi {{ frist_name|default:'there' }}", "plain", has_media=False, known_fields=["first_name"]
-    )
+def test_a_misspelt_variable_with_a_default_is_a_warning_naming_the_default_not_a_problem():
+    """Issue 9: unknown variables block launch unless given a default; the default is then what
+    everyone gets, which staff are told."""
+    text = "Hi {{ frist_name|default:'there' }}"
 
-    assert problems == ["{{ frist_name }} is not a column of the chosen lists (columns: first_name)"]
+    assert check_message(text, "plain", has_media=False, known_fields=["first_name"]) == []
+    assert defaulted_unknown_variables(text, ["first_name"]) == [
+        "{{ frist_name }} is not a column of the chosen lists (columns: first_name): every recipient "
+        "gets its default “there”"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "defaults"),
+    [
+        ("Hi {{ name }}", {"name": None}),
+        ("Hi {{ name|default:'you' }}", {"name": "you"}),
+        ("Hi {{ name|upper|default:'you' }}", {"name": "you"}),
+        ("Hi {{ name|default:'you' }}, {{ name }}", {"name": None}),
+        ("Hi {{ name|default:nick }}", {"name": "", "nick": None}),
+        ("{% if vip %}VIP{% endif %} {{ vip|default:'x' }}", {"vip": None}),
+        ("Hi {{ name|default_if_none:'you' }}", {"name": None}),
+        ("{% with n=name|default:'you' %}{{ n }}{% endwith %}", {"name": "you"}),
+    ],
+)
+def test_a_variable_has_a_default_only_when_every_use_has_one(text, defaults):
+    assert dict(variable_defaults(text)) == defaults
 
 
 def test_a_header_with_spaces_is_known_by_its_alias_and_listed_by_it():

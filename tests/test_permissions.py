@@ -20,7 +20,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from campaigns import engine
-from campaigns.models import MessageResult, Suppression
+from campaigns.models import MessageResult, SeedList, Suppression
 from sessions_app.models import SessionStatus, TelegramSession
 from tests.conftest import make_campaign, make_session
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
@@ -56,7 +56,15 @@ class World:
         self.done = make_campaign("Done", [people], [alpha])
         engine.launch(self.done, enqueue=False)
         engine.run_until_done(self.done, max_seconds=10)
+        self.paused = make_campaign("Paused", [people], [alpha])
+        engine.launch(self.paused, enqueue=False)
+        engine.pause(self.paused)
+        self.seeds = SeedList.objects.create(name="Team", entries="@team_member")
         self.result = self.done.results.first()
+        self.failed = make_campaign("Failed", [people], [alpha], status="completed")
+        MessageResult.objects.create(
+            campaign=self.failed, key="@x_user", status="failed", error_code="TIMEOUT"
+        )
         self.suppression = Suppression.objects.create(key="@someone_else")
         self.real = make_session("real", backend="telethon", status=SessionStatus.NEW)
 
@@ -136,18 +144,30 @@ PROBES: dict[str, Probe] = {
         offered(c, "admin:campaigns_recipientlist_changelist", "delete_selected")
     ],
     "Recipients (the rows of lists)": lambda c, w: [page(c, _cl("campaigns_recipient"))],
-    "Campaigns: list, campaign page, progress": lambda c, w: [
+    "Home page: campaigns running, scheduled and recently finished": lambda c, w: [
+        'id="tgc-home-finished"' in c.get(reverse("admin:index")).content.decode()
+    ],
+    "Home page: sessions that need attention": lambda c, w: [
+        'id="tgc-home-attention"' in c.get(reverse("admin:index")).content.decode()
+    ],
+    "Campaigns: list, campaign page, progress, charts": lambda c, w: [
         page(c, _cl("campaigns_campaign")),
         page(c, reverse("admin:campaigns_campaign_change", args=[w.done.pk])),
         page(c, reverse("campaigns:progress", args=[w.done.pk])),
+        page(c, reverse("campaigns:charts", args=[w.done.pk])),
     ],
     "Campaigns: add, edit a draft, delete": lambda c, w: [
         page(c, reverse("admin:campaigns_campaign_add")),
         "message" in change_form_fields(c, reverse("admin:campaigns_campaign_change", args=[w.draft.pk])),
         offered(c, "admin:campaigns_campaign_changelist", "delete_selected"),
     ],
-    "Campaigns: Launch (button and action)": lambda c, w: [
+    "Campaigns: change the sessions of a paused campaign": lambda c, w: [
+        "sessions" in change_form_fields(c, reverse("admin:campaigns_campaign_change", args=[w.paused.pk]))
+    ],
+    "Campaigns: Launch (summary, button and action)": lambda c, w: [
         offered(c, "admin:campaigns_campaign_changelist", "launch_selected"),
+        page(c, reverse("admin:campaigns_campaign_launch", args=[w.draft.pk])),
+        post(c, reverse("admin:campaigns_campaign_launch", args=[w.draft.pk]), {"confirmed": "stale"}),
         post(c, reverse("admin:campaigns_campaign_operation", args=[w.draft.pk, "launch"])),
     ],
     "Campaigns: Pause, Resume, Cancel, Retry failed, Resend unknown": lambda c, w: [
@@ -155,10 +175,31 @@ PROBES: dict[str, Probe] = {
             offered(c, "admin:campaigns_campaign_changelist", f"{op}_selected")
             for op in ("pause", "resume", "cancel", "retry_failed", "resend_unknown")
         ),
+        page(c, reverse("admin:campaigns_campaign_retry", args=[w.failed.pk])),
         post(c, reverse("admin:campaigns_campaign_operation", args=[w.done.pk, "pause"])),
     ],
-    "Campaign page: preview personalised for a recipient": lambda c, w: [
-        "@alice_user" in c.get(reverse("admin:campaigns_campaign_change", args=[w.done.pk])).content.decode()
+    "Campaigns: Clone (button and action)": lambda c, w: [
+        offered(c, "admin:campaigns_campaign_changelist", "clone_selected"),
+        post(c, reverse("admin:campaigns_campaign_operation", args=[w.done.pk, "clone"])),
+    ],
+    "Campaigns: Send test, seed lists": lambda c, w: [
+        page(c, reverse("admin:campaigns_campaign_test_send", args=[w.draft.pk])),
+        post(
+            c,
+            reverse("admin:campaigns_campaign_test_send", args=[w.draft.pk]),
+            {"session": w.alpha.pk, "to": "@own_account"},
+        ),
+        page(c, _cl("campaigns_seedlist")),
+        page(c, reverse("admin:campaigns_seedlist_change", args=[w.seeds.pk])),
+        on_index(c, "campaigns", "seedlist"),
+    ],
+    "Campaign page: preview personalised for a recipient, recipient picker": lambda c, w: [
+        "@alice_user" in c.get(reverse("admin:campaigns_campaign_change", args=[w.done.pk])).content.decode(),
+        "@alice_user"
+        in c.post(
+            reverse("admin:campaigns_campaign_composer_preview"), {"campaign": w.done.pk}
+        ).content.decode(),
+        page(c, reverse("admin:campaigns_campaign_composer_recipients") + f"?campaign={w.done.pk}&q=bob"),
     ],
     "Message results: list, result page": lambda c, w: [
         page(c, _cl("campaigns_messageresult")),
@@ -228,6 +269,10 @@ PROBES: dict[str, Probe] = {
         on_index(c, "auth", "user"),
     ],
     "Login lockouts (django-axes)": lambda c, w: [page(c, _cl("axes_accessattempt"))],
+    "Your own time zone (user menu)": lambda c, w: [
+        page(c, reverse("time_zone")),
+        post(c, reverse("time_zone"), {"time_zone": "Europe/Berlin"}),
+    ],
 }
 
 

@@ -213,3 +213,16 @@ def test_the_state_fields_are_read_only_for_everyone(client, olga, alpha):
         None,
         "PEER_FLOOD",
     )
+
+
+def test_a_simulator_only_install_is_not_warned_about_telegrams_api_credentials(settings, db):
+    """Issue 9: the demo printed "TELEGRAM_API_ID/HASH are not set" though it only simulates."""
+    from sessions_app.checks import encryption_key_check
+    from tests.conftest import make_session
+
+    settings.TELEGRAM_API_ID, settings.TELEGRAM_API_HASH = 0, ""
+    make_session("sim")
+    assert [w.id for w in encryption_key_check(None)] == []
+
+    make_session("real", backend="telethon", status="new")
+    assert [w.id for w in encryption_key_check(None)] == ["sessions_app.W002"]

@@ -19,10 +19,17 @@ def truth(campaign) -> dict[tuple[int | None, str], int]:
     return {(sid, status): n for sid, status, n in rows}
 
 
+def error_truth(campaign) -> dict[str, int]:
+    rows = campaign.results.filter(status="failed").exclude(error_code="").values_list("error_code")
+    return dict(rows.annotate(n=Count("id")).order_by())
+
+
 def assert_tally_is_true(campaign):
     assert ResultTally.objects.for_campaign(campaign.pk) == truth(campaign)
+    assert ResultTally.objects.errors(campaign.pk) == error_truth(campaign)
     ResultTally.objects.compact(campaign.pk)
     assert ResultTally.objects.for_campaign(campaign.pk) == truth(campaign)
+    assert ResultTally.objects.errors(campaign.pk) == error_truth(campaign)
 
 
 def test_the_tally_follows_launch_sends_failures_retries_cancel_and_deletion():
@@ -79,18 +86,63 @@ def test_the_progress_block_and_campaign_list_never_count_the_results(people, al
     campaign = make_campaign("counted", [people], [alpha])
     engine.launch(campaign, enqueue=False)
     engine.run_until_done(campaign, max_seconds=20)
+    running = make_campaign("running", [people], [alpha])
+    engine.launch(running, enqueue=False)
     client.force_login(olga)
     results_table = MessageResult._meta.db_table
 
     with CaptureQueriesContext(connection) as progress:
         snapshot = progress_snapshot(campaign)
-    with CaptureQueriesContext(connection) as changelist:
+        running_snapshot = progress_snapshot(running)  # its ETA and why it waits too
+    with CaptureQueriesContext(connection) as pages:
         client.get(reverse("admin:campaigns_campaign_changelist"))
+        client.get(reverse("campaigns:progress", args=[running.pk]))
+        charts = client.get(reverse("campaigns:charts", args=[campaign.pk])).json()
 
     assert snapshot["counts"]["sent"] == 5 and snapshot["metrics"]["requests"] == 5
-    for query in progress.captured_queries + changelist.captured_queries:
+    assert running_snapshot["pace"]["eta"] and charts["per_session"]["sent"] == [5]
+    for query in progress.captured_queries + pages.captured_queries:
         assert f'FROM "{results_table}"' not in query["sql"], query["sql"]
-    assert not any("campaigns_deliveryattempt" in q["sql"] for q in progress.captured_queries)
+        assert "campaigns_deliveryattempt" not in query["sql"], query["sql"]
+
+
+def test_the_error_tally_follows_failures_by_code(people):
+    scripted = make_session(
+        "scripted",
+        simulator_config={"script": {"@alice_user": ["USER_IS_BLOCKED"], "@bob_user": ["PEER_ID_INVALID"]}},
+    )
+    campaign = make_campaign("codes", [people], [scripted])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+
+    assert ResultTally.objects.errors(campaign.pk) == {"PEER_ID_INVALID": 1, "USER_IS_BLOCKED": 1}
+    assert_tally_is_true(campaign)
+    engine.retry_failed(campaign, codes=["USER_IS_BLOCKED"], enqueue=False)
+    assert ResultTally.objects.errors(campaign.pk) == {"PEER_ID_INVALID": 1}
+    assert_tally_is_true(campaign)
+
+
+def test_folding_the_attempt_tally_keeps_its_totals_minutes_and_requests_today(alpha):
+    from datetime import UTC, datetime, timedelta
+
+    from campaigns.models import AttemptTally
+
+    t0 = datetime(2026, 11, 29, 10, 0, 5, tzinfo=UTC)
+    for i in range(6):  # two batches a minute over three minutes
+        at = t0 + timedelta(seconds=30 * i)
+        AttemptTally.objects.create(
+            campaign_id=7, session_id=alpha.pk, requests=10, sent=9, retries=1, first_started_at=at,
+            last_finished_at=at + timedelta(seconds=1), latency_ms=100,
+        )  # fmt: skip
+    before = (AttemptTally.per_session(7), AttemptTally.per_minute(7))
+
+    AttemptTally.compact(7)
+    AttemptTally.compact(7)  # folding again changes nothing
+
+    assert AttemptTally.objects.filter(campaign_id=7).count() == 3
+    assert (AttemptTally.per_session(7), AttemptTally.per_minute(7)) == before
+    assert [r["sent"] for r in AttemptTally.per_minute(7)] == [18, 18, 18]
+    assert AttemptTally.requests_since([alpha.pk], t0 + timedelta(minutes=1)) == {alpha.pk: 40}
 
 
 def test_triggers_a_migration_dropped_are_reinstalled_and_the_tally_recounted(people, alpha):

@@ -9,14 +9,17 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from campaigns.views import media_file
+from campaigns.views import media_file, time_zone
 
 admin.site.site_header = "tgcampaigns"
 admin.site.site_title = "tgcampaigns"
 admin.site.index_title = "Telegram campaigns"
+# The home page: campaigns running, scheduled and recently finished, sessions that need attention.
+admin.site.index_template = "admin/tgc_index.html"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/time-zone/", admin.site.admin_view(time_zone), name="time_zone"),
     path("admin/", admin.site.urls),
     path("campaigns/", include("campaigns.urls")),
     re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media_file, name="media"),

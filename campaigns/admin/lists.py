@@ -27,6 +27,7 @@ from ..lists.mapping import KIND_LABELS, Mapping, MappingError
 from ..lists.preview import preview_file
 from ..lists.table import ImportRefused
 from ..models import AuditAction, ImportStatus, Recipient, RecipientList
+from .display import fields_table
 from .listforms import RecipientListMappingForm, RecipientListUploadForm
 
 # Invalid/duplicate rows listed on a recipient list's page; the rest are one click away.
@@ -280,13 +281,28 @@ class RecipientAdmin(admin.ModelAdmin):
     search_fields = ("key", "raw_value", "other_identities__key")
     list_select_related = ("recipient_list",)
     show_full_result_count = False
-    readonly_fields = ("identities",)
+    readonly_fields = ("identities", "personalisation")
+    fields = (
+        "recipient_list",
+        "row_number",
+        "raw_value",
+        "key",
+        "kind",
+        "status",
+        "error",
+        "identities",
+        "personalisation",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Personalisation fields")
+    def personalisation(self, obj: Recipient) -> str:
+        return fields_table(obj.fields)
 
     @admin.display(description="Identities (key first)")
     def identities(self, obj: Recipient) -> str:

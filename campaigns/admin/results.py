@@ -14,9 +14,12 @@ from django.utils.html import escape, format_html
 
 from .. import audit
 from ..content import template
+from ..errorcodes import explain
 from ..exports import results_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
+from ..timezones import when
 from .access import may_export_results
+from .display import fields_table
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
 from .scale import (
     ErrorCodeFilter,
@@ -59,7 +62,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         "campaign",
         "status_badge",
         "session_name",
-        "error_code",
+        "error_explained",
         "attempts",
         "message_id",
         "sent",
@@ -87,22 +90,44 @@ class MessageResultAdmin(admin.ModelAdmin):
         "message_text",
         "telegram_message_id",
         "error_code",
+        "error_meaning",
         "error_text",
         "attempts",
         "random_id",
-        "fields",
+        "personalisation",
         "created_at",
         "sending_at",
         "sent_at",
         "next_attempt_at",
     )
-    readonly_fields = ("as_written", "source", "message_text")
+    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Error code", ordering="error_code")
+    def error_explained(self, obj: MessageResult) -> str:
+        """The code, with its plain explanation on hover."""
+        if not obj.error_code:
+            return "—"
+        return format_html('<code title="{}">{}</code>', explain(obj.error_code).explanation, obj.error_code)
+
+    @admin.display(description="What the error means")
+    def error_meaning(self, obj: MessageResult) -> str:
+        if not obj.error_code:
+            return "—"
+        explained = explain(obj.error_code)
+        retry = (
+            "a retry usually works" if explained.retryable else "a retry would most likely fail the same way"
+        )
+        return f"{explained.explanation} ({retry})"
+
+    @admin.display(description="Personalisation fields")
+    def personalisation(self, obj: MessageResult) -> str:
+        return fields_table(obj.fields)
 
     @admin.display(description="Message for this recipient")
     def message_text(self, obj: MessageResult) -> str:
@@ -172,7 +197,7 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sent at", ordering="sent_at")
     def sent(self, obj: MessageResult) -> str:
-        return timezone.localtime(obj.sent_at).strftime("%Y-%m-%d %H:%M:%S") if obj.sent_at else "—"
+        return when(obj.sent_at, seconds=True) if obj.sent_at else "—"
 
     @admin.display(description="Recipient", ordering="key")
     def recipient_display(self, obj: MessageResult) -> str:

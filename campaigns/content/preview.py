@@ -68,7 +68,13 @@ def recipient_sample(campaign: Campaign, limit: int = RECIPIENT_SAMPLE) -> Itera
     """(where, fields) of the valid recipients of ``campaign``'s lists whose message a check
     renders: all of them up to ``limit``, else ``limit`` spread over the lists. ``where`` is
     "row N of “list”" (no identity: it may be shown to staff who may not see results)."""
-    valid = Recipient.objects.filter(recipient_list__campaigns=campaign, status=Recipient.Status.VALID)
+    return recipient_sample_of(Recipient.objects.filter(recipient_list__campaigns=campaign), limit)
+
+
+def recipient_sample_of(recipients, limit: int = RECIPIENT_SAMPLE) -> Iterator[tuple[str, dict]]:
+    """:func:`recipient_sample` for the valid rows of ``recipients`` (a Recipient queryset: the
+    rows of some lists, chosen on a page before they are saved)."""
+    valid = recipients.filter(status=Recipient.Status.VALID)
     rows = valid.order_by("recipient_list_id", "row_number").values_list(
         "row_number", "recipient_list__name", "fields"
     )
@@ -88,7 +94,12 @@ def list_columns(campaign: Campaign) -> list[str] | None:
     without (made before that), the keys of its first rows' fields."""
     if not campaign.pk:
         return None
-    lists = list(campaign.lists.order_by("created_at", "pk"))
+    return columns_of(campaign.lists.all())
+
+
+def columns_of(lists) -> list[str] | None:
+    """:func:`list_columns` for ``lists`` (a RecipientList queryset); None when it is empty."""
+    lists = list(lists.order_by("created_at", "pk"))
     if not lists:
         return None
     columns: dict[str, None] = {}

@@ -64,6 +64,10 @@ __all__ = [
     "render",
     "template_variables",
     "unknown_variables",
+    "defaulted_unknown_variables",
+    "variable_defaults",
+    "fields_context",
+    "is_column",
     "variable_names",
 ]
 
@@ -85,7 +89,7 @@ def _alias(name: str) -> str:
     return re.sub(r"\W+", "_", name.strip().lower()).strip("_")
 
 
-def _context(fields: Mapping[str, Any]) -> dict[str, str]:
+def fields_context(fields: Mapping[str, Any]) -> dict[str, str]:
     """The row's columns by their header, plus a template-friendly alias (``First name`` →
     ``first_name``) when the header is not a valid variable name. None renders empty."""
     context: dict[str, str] = {}
@@ -115,21 +119,54 @@ def template_variables(template_text: str) -> tuple[str, ...]:
     ``{{ a.b }}``, of ``{% if a %}``, of filter arguments (``|default:b``); names the template
     binds itself (``{% for a in … %}``, ``{% with a=… %}``, ``… as a``, ``forloop``) are left out.
     Raises :class:`MessageError` for a syntax error."""
+    return tuple(name for name, _ in variable_defaults(template_text))
+
+
+@functools.lru_cache(maxsize=128)
+def variable_defaults(template_text: str) -> tuple[tuple[str, str | None], ...]:
+    """(name, default) for each variable of :func:`template_variables`, in the same order. The
+    default is the text of ``|default:"…"`` when every use of the variable has that filter (the
+    first use's text; "" when the default is another variable), None when some use has none (a
+    bare ``{{ name }}``, a ``{% if name %}``, a filter argument). A variable with a default never
+    renders empty. Raises :class:`MessageError` for a syntax error."""
     nodes = _compile(template_text).nodelist.get_nodes_by_type(Node)
     bound = {"forloop"}
     for node in nodes:
         bound.update(getattr(node, "loopvars", ()))
         bound.update(getattr(node, "extra_context", {}))
         bound.update(n for n in (getattr(node, "asvar", None), getattr(node, "variable_name", None)) if n)
-    used: dict[str, None] = {}
+    defaults: dict[str, str | None] = {}
+    seen: set[str] = set()
+
+    def use(name: str, default: str | None) -> None:
+        if name not in seen:
+            seen.add(name)
+            defaults[name] = default
+        elif default is None:
+            defaults[name] = None
+
     for node in nodes:
         if isinstance(node, defaulttags.FilterNode):  # {% filter %} compiles a dummy "var|…"
             continue
         for expression in _expressions(vars(node)):
-            for variable in [expression.var] + [arg for f in expression.filters for _, arg in f[1]]:
-                if isinstance(variable, Variable) and variable.lookups:
-                    used.setdefault(variable.lookups[0], None)
-    return tuple(name for name in used if name not in bound)
+            variable = expression.var
+            if isinstance(variable, Variable) and variable.lookups:
+                use(variable.lookups[0], _default_of(expression))
+            for _, arguments in expression.filters:
+                for _, argument in arguments:
+                    if isinstance(argument, Variable) and argument.lookups:
+                        use(argument.lookups[0], None)
+    return tuple((name, default) for name, default in defaults.items() if name not in bound)
+
+
+def _default_of(expression: FilterExpression) -> str | None:
+    """The text ``expression``'s ``|default`` filter gives, "" when it is a variable, None when
+    it has no ``|default`` (``|default_if_none`` does not count: a missing column renders "")."""
+    for function, arguments in expression.filters:
+        if getattr(function, "__name__", "") == "default":
+            value = arguments[0][1] if arguments else ""
+            return value if isinstance(value, str) and not isinstance(value, Variable) else ""
+    return None
 
 
 def _expressions(value: Any) -> Iterator[FilterExpression]:
@@ -163,16 +200,36 @@ def _unclosed_tags(template: Template) -> list[str]:
 
 def unknown_variables(template_text: str, known_fields: Collection[str]) -> list[str]:
     """A problem for each variable of ``template_text`` that is no column of ``known_fields``
-    (headers as in the file; their aliases count). A ``|default`` does not excuse a misspelling:
-    ``{{ frist_name|default:'there' }}`` would greet everyone as "there"."""
-    known = set(map(str, known_fields)) | {_alias(str(name)) for name in known_fields}
-    usable = ", ".join(variable_names(known_fields))
-    columns = f"columns: {usable}" if usable else "they have no column besides the recipient"
+    (headers as in the file; their aliases count) and has no ``|default`` at every use: it
+    would render empty for everyone ("Hi , …"), so it refuses the launch."""
     return [
-        f"{{{{ {name} }}}} is not a column of the chosen lists ({columns})"
-        for name in template_variables(template_text)
-        if name not in known
+        f"{{{{ {name} }}}} is not a column of the chosen lists ({_columns_phrase(known_fields)})"
+        for name, default in variable_defaults(template_text)
+        if default is None and not is_column(name, known_fields)
     ]
+
+
+def defaulted_unknown_variables(template_text: str, known_fields: Collection[str]) -> list[str]:
+    """A warning for each variable that is no column of ``known_fields`` but has a ``|default``
+    at every use: everyone gets the default (a misspelled ``{{ frist_name|default:'there' }}``
+    greets everyone as "there"), which staff may mean or not."""
+    return [
+        f"{{{{ {name} }}}} is not a column of the chosen lists ({_columns_phrase(known_fields)}): "
+        f"every recipient gets its default “{default}”"
+        for name, default in variable_defaults(template_text)
+        if default is not None and not is_column(name, known_fields)
+    ]
+
+
+def is_column(name: str, known_fields: Collection[str]) -> bool:
+    """Whether the template variable ``name`` reads one of ``known_fields`` (headers; their
+    aliases count)."""
+    return name in set(map(str, known_fields)) | {_alias(str(field)) for field in known_fields}
+
+
+def _columns_phrase(known_fields: Collection[str]) -> str:
+    usable = ", ".join(variable_names(known_fields))
+    return f"columns: {usable}" if usable else "they have no column besides the recipient"
 
 
 def neutralise_markdown(value: str) -> str:
@@ -216,7 +273,7 @@ def _render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> t
     # Every variable the template reads is in the context, empty unless the row has it: Django
     # renders a missing {{ variable }} empty but fails on a missing filter argument
     # (|default:nickname), and a recipient's missing column must never fail a send.
-    context = dict.fromkeys(template_variables(template_text), "") | _context(fields)
+    context = dict.fromkeys(template_variables(template_text), "") | fields_context(fields)
     if parse_mode == MARKDOWN:
         context = {name: neutralise_markdown(value) for name, value in context.items()}
     bound = Context(context, autoescape=parse_mode == HTML)

@@ -27,11 +27,13 @@ from .launcher import (
     check_launch,
     launch,
     materialise,
+    recipients_estimate,
     resume,
     start_prepared,
 )
 from .queue import enqueue_drive
 from .reaper import reap
+from .sql import count_materialised
 
 __all__ = [
     "AlreadyLaunched",
@@ -41,6 +43,7 @@ __all__ = [
     "active_sessions",
     "cancel",
     "check_launch",
+    "count_materialised",
     "drive",
     "enqueue_drive",
     "finish_if_done",

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
-from ..models import UNSENT_STATUSES, Campaign, DeliveryAttempt, ResultStatus
+from ..models import UNSENT_STATUSES, Campaign, DeliveryAttempt, ResultStatus, TestSend
 from .balancing import expected_split
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,16 @@ def requests_today(session_ids: list[int], now: datetime | None = None) -> dict[
         .annotate(n=Count("id"))
         .order_by()
     )
-    return dict(rows)
+    counts = dict(rows)
+    tests = (
+        TestSend.objects.filter(session_id__in=session_ids, requested=True, created_at__gte=start)
+        .values_list("session_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for session_id, n in tests:  # test sends are requests too (campaigns.testsend)
+        counts[session_id] = counts.get(session_id, 0) + n
+    return counts
 
 
 def active_sessions(campaign: Campaign) -> list[TelegramSession]:

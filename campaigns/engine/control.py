@@ -4,7 +4,7 @@ polls the campaign's status); counts on the campaign always add up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.db.models import QuerySet
 
@@ -53,11 +53,14 @@ def _reopen(campaign: Campaign, reopen: Callable[[], int], *, enqueue: bool) -> 
     return n
 
 
-def retry_failed(campaign: Campaign, *, enqueue: bool = True) -> int:
+def retry_failed(campaign: Campaign, *, codes: Collection[str] | None = None, enqueue: bool = True) -> int:
     """Queue the campaign's ``failed`` rows again (attempts reset): to the pool, except rows whose
     last request may have arrived (a timeout), which stay on their session so a resend carries
-    the same random_id. Returns how many (0 for a cancelled campaign: cancelling is final)."""
+    the same random_id. ``codes``: only rows failed with one of these error codes (None: every
+    failed row; empty: none). Returns how many (0 for a cancelled campaign: cancelling is final)."""
     failed: QuerySet[MessageResult] = campaign.results.filter(status=ResultStatus.FAILED)
+    if codes is not None:
+        failed = failed.filter(error_code__in=list(codes))
     return _reopen(
         campaign,
         lambda: failed.filter(in_doubt=False).reopen(session=None) + failed.filter(in_doubt=True).reopen(),

@@ -14,11 +14,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ..content import template
+from ..content.fields import missing_fields
 from ..content.media import MediaInfo, MediaRefused, inspect_media
-from ..content.preview import recipient_sample
+from ..content.preview import list_columns, recipient_sample
 from ..models import (
     Campaign,
     CampaignStatus,
+    ImportStatus,
     Recipient,
 )
 from . import conf, queue
@@ -50,11 +52,20 @@ class LaunchCheck:
 
 
 def check_launch(campaign: Campaign) -> LaunchCheck:
-    """Check what a launch needs: a list with a valid recipient, media Telegram accepts (inspected
-    again: the file may have changed), a message within Telegram's limits, for no recipient and
-    for each recipient's real fields (every one, or a sample of a huge list:
-    :func:`~campaigns.content.preview.recipient_sample`). Writes nothing."""
+    """Check what a launch needs: lists whose import is done, with a valid recipient; media
+    Telegram accepts (inspected again: the file may have changed); a message within Telegram's
+    limits, for no recipient and for each recipient's real fields (every one, or a sample of a
+    huge list: :func:`~campaigns.content.preview.recipient_sample`); no variable that is no
+    column of the lists unless it has a default. Warnings: rows that will fail alone (one
+    recipient's text too long), a misspelled variable everyone gets the default of, recipients
+    lacking a field the message reads. Writes nothing."""
     check = LaunchCheck()
+    unfinished = campaign.lists.exclude(import_status=ImportStatus.DONE)
+    for recipient_list in unfinished:
+        check.problems.append(
+            f"the list “{recipient_list}” is not imported yet ({recipient_list.get_import_status_display()}): "
+            "launch once its import is done"
+        )
     if not campaign.lists.exists():
         check.problems.append("Choose at least one recipient list.")
     elif not Recipient.objects.filter(
@@ -66,16 +77,24 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
             check.media = inspect_media(campaign.media.path, campaign.media_type or None)
         except MediaRefused as exc:
             check.problems.append(f"Media: {exc}")
-    as_written = template.check_message(campaign.message, campaign.parse_mode, has_media=bool(campaign.media))
+        except OSError:
+            check.problems.append("Media: the file is missing from the server; upload it again")
+    columns = list_columns(campaign)
+    as_written = template.check_message(
+        campaign.message, campaign.parse_mode, has_media=bool(campaign.media), known_fields=columns
+    )
     check.problems += as_written
+    if columns is not None and not as_written:
+        check.warnings += template.defaulted_unknown_variables(campaign.message, columns)
+    sample = list(recipient_sample(campaign))
     for_all, for_some = template.check_recipients(
-        campaign.message,
-        campaign.parse_mode,
-        has_media=bool(campaign.media),
-        recipients=recipient_sample(campaign),
+        campaign.message, campaign.parse_mode, has_media=bool(campaign.media), recipients=sample
     )
     check.problems += [] if as_written else for_all  # a message broken for anyone is reported once
     check.warnings += for_some
+    sampled = recipients_estimate(campaign) > len(sample)
+    gaps = missing_fields(campaign.message, (f for _, f in sample), known_fields=columns, sampled=sampled)
+    check.warnings += [gap.sentence() for gap in gaps]
     return check
 
 

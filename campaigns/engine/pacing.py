@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from sessions_app.models import TelegramSession, utc_day_start
 
-from ..models import DeliveryAttempt
+from ..models import DeliveryAttempt, TestSend
 
 
 @dataclass
@@ -84,18 +84,26 @@ class Pace:
 
 def load_pace(session: TelegramSession, now: datetime | None = None) -> Pace:
     """``session``'s pace, seeded with its requests today and its latest ones, from every
-    campaign and process (the session's DeliveryAttempt rows)."""
+    campaign and process (the session's DeliveryAttempt rows) and its test sends."""
     now = now or timezone.now()
     mine = DeliveryAttempt.objects.filter(session=session)
+    # Test sends are requests too (staff's own, a handful: campaigns.testsend).
+    tests = TestSend.objects.filter(session=session, requested=True)
+    day = utc_day_start(now)
     pace = Pace(
         delay=session.send_delay,
         per_minute=session.max_per_minute,
         daily_cap=session.daily_cap,
-        requests_today=mine.requests_since(utc_day_start(now)).count(),
+        requests_today=mine.requests_since(day).count() + tests.filter(created_at__gte=day).count(),
     )
-    recent = mine.requests_since(now - timedelta(seconds=60)).order_by("-started_at")
+    minute_ago = now - timedelta(seconds=60)
+    keep = max(pace.per_minute, 1)
+    recent = mine.requests_since(minute_ago).order_by("-started_at").values_list("started_at", flat=True)
+    tested = (
+        tests.filter(created_at__gte=minute_ago).order_by("-created_at").values_list("created_at", flat=True)
+    )
     mono_now = time.monotonic()
-    for started in reversed(list(recent.values_list("started_at", flat=True)[: max(pace.per_minute, 1)])):
+    for started in sorted([*recent[:keep], *tested[:keep]])[-keep:]:
         pace.recent.append(mono_now - (now - started).total_seconds())
     if pace.recent:
         pace.next_at = pace.recent[-1] + pace.delay

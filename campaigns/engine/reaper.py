@@ -119,7 +119,8 @@ def compact_tallies() -> None:
     for campaign_id in busy.values_list("campaign_id", flat=True):
         ResultTally.objects.compact(campaign_id)
     busy = (
-        AttemptTally.objects.values("campaign_id")
+        AttemptTally.objects.filter(folded=False)
+        .values("campaign_id")
         .annotate(n=Count("id"))
         .filter(n__gt=TALLY_ROWS_BEFORE_COMPACTING)
     )

@@ -94,6 +94,54 @@ def _random_bigint() -> str:
     return "random()"  # SQLite: a random signed 64-bit integer
 
 
+def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
+    """The recipients of ``list_ids`` as materialising reads them, as SQL and its parameters: each
+    row with ``first`` (1: the first valid row of its key, in list and row order) and
+    ``suppressed`` (1: a valid row whose key is on the suppression list)."""
+    from ..models import Recipient, Suppression
+
+    recipients = connection.ops.quote_name(Recipient._meta.db_table)
+    suppressions = connection.ops.quote_name(Suppression._meta.db_table)
+    lists = ", ".join(["%s"] * len(list_ids))
+    valid = Recipient.Status.VALID
+    sql = f"""
+            SELECT c.*,
+                   CASE WHEN c.status = %s AND ROW_NUMBER() OVER (
+                        PARTITION BY CASE WHEN c.status = %s THEN c.key END
+                        ORDER BY c.recipient_list_id, c.row_number) = 1 THEN 1 ELSE 0 END AS first,
+                   CASE WHEN c.status = %s AND EXISTS (SELECT 1 FROM {suppressions} s WHERE s.key = c.key)
+                        THEN 1 ELSE 0 END AS suppressed
+              FROM {recipients} c
+             WHERE c.recipient_list_id IN ({lists})
+    """
+    return sql, [valid, valid, valid, *list_ids]
+
+
+def count_materialised(list_ids: list[int]) -> dict[str, int]:
+    """What :func:`materialise_rows` would write for ``list_ids``, counted without writing (the
+    launch summary): {"to_send", "invalid", "duplicate", "suppressed", "total"}. One read of the
+    lists' recipients."""
+    from ..models import Recipient
+
+    counts = dict.fromkeys(("to_send", "invalid", "duplicate", "suppressed", "total"), 0)
+    if not list_ids:
+        return counts
+    ranked, params = _ranked_recipients(list_ids)
+    invalid = Recipient.Status.INVALID
+    sql = f"""
+        SELECT SUM(CASE WHEN r.first = 1 AND r.suppressed = 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.status <> %s AND r.first = 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.first = 1 AND r.suppressed = 1 THEN 1 ELSE 0 END),
+               COUNT(*)
+          FROM ({ranked}) r
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [invalid, invalid, *params])
+        row = cursor.fetchone()
+    return dict(zip(counts, (int(v or 0) for v in row), strict=True))
+
+
 def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts: dict[str, str]) -> int:
     """One ``INSERT … SELECT`` that writes a campaign's rows from its lists' recipients, set-based
     (memory flat, no row through Python): the first valid row of each key, in list and row order,
@@ -106,16 +154,13 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
         MessageResult,
         Recipient,
         ResultStatus,
-        Suppression,
     )
 
     if not list_ids:
         return 0
     results = connection.ops.quote_name(MessageResult._meta.db_table)
-    recipients = connection.ops.quote_name(Recipient._meta.db_table)
-    suppressions = connection.ops.quote_name(Suppression._meta.db_table)
-    lists = ", ".join(["%s"] * len(list_ids))
-    valid, invalid, duplicate = Recipient.Status.VALID, Recipient.Status.INVALID, Recipient.Status.DUPLICATE
+    invalid, duplicate = Recipient.Status.INVALID, Recipient.Status.DUPLICATE
+    ranked, ranked_params = _ranked_recipients(list_ids)
     sql = f"""
         INSERT INTO {results} (campaign_id, recipient_id, key, dedupe_key, kind, fields, status, session_id,
                                random_id, error_code, error_text, attempts, in_doubt, claimed_by,
@@ -131,16 +176,7 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
                     WHEN r.first = 0 THEN %s
                     WHEN r.suppressed = 1 THEN %s ELSE '' END,
                0, %s, '', %s, %s
-          FROM (
-            SELECT c.*,
-                   CASE WHEN c.status = %s AND ROW_NUMBER() OVER (
-                        PARTITION BY CASE WHEN c.status = %s THEN c.key END
-                        ORDER BY c.recipient_list_id, c.row_number) = 1 THEN 1 ELSE 0 END AS first,
-                   CASE WHEN c.status = %s AND EXISTS (SELECT 1 FROM {suppressions} s WHERE s.key = c.key)
-                        THEN 1 ELSE 0 END AS suppressed
-              FROM {recipients} c
-             WHERE c.recipient_list_id IN ({lists})
-          ) r
+          FROM ({ranked}) r
          ORDER BY r.recipient_list_id, r.row_number
     """
     params = [
@@ -158,10 +194,7 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
         False,
         adapt(now),
         adapt(now),
-        valid,
-        valid,
-        valid,
-        *list_ids,
+        *ranked_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

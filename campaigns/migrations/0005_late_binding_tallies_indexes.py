@@ -8,9 +8,8 @@ from django.db.models import fields as model_fields
 
 
 def install_tally_triggers(apps, schema_editor):
-    from campaigns.models.tally import ensure_triggers
-
-    ensure_triggers(schema_editor.connection)
+    """Nothing here any more: the triggers of today's code count error codes too, a column
+    0007_workbench adds, so that migration installs them (and recounts the tally)."""
 
 
 def drop_tally_triggers(apps, schema_editor):

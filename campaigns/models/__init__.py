@@ -1,6 +1,7 @@
 """The campaigns app's models: recipient lists (``lists``), campaigns (``campaign``), one result
-per recipient with its delivery attempts (``results``), the audit trail (``audit``) and what an
-erasure keeps (``privacy``)."""
+per recipient with its delivery attempts (``results``), the maintained counts (``tally``), test
+sends and seed lists (``testsend``), the audit trail (``audit``), what an erasure keeps
+(``privacy``) and staff's own preferences (``staff``)."""
 
 from .audit import AuditAction, AuditEvent
 from .campaign import (
@@ -35,7 +36,9 @@ from .results import (
     ResultStatus,
     new_random_id,
 )
+from .staff import StaffPreference
 from .tally import AttemptTally, ResultTally
+from .testsend import SEED_LIST_MAX, SeedList, TestSend, TestSendStatus
 
 __all__ = [
     "AttemptTally",
@@ -66,6 +69,11 @@ __all__ = [
     "ResultStatus",
     "ResultTally",
     "Strategy",
+    "SEED_LIST_MAX",
+    "SeedList",
+    "StaffPreference",
     "Suppression",
+    "TestSend",
+    "TestSendStatus",
     "new_random_id",
 ]

@@ -141,6 +141,43 @@ class Campaign(models.Model):
             offered.append("resend_unknown")
         return offered
 
+    # What a launch sends, in :meth:`fingerprint`; a new field that changes what is sent belongs
+    # here (and in :meth:`clone`, with the settings).
+    CONTENT_FIELDS = ("message", "parse_mode", "media", "media_type")
+    SETTING_FIELDS = ("strategy", "priority", "delay_seconds", "max_attempts")
+
+    def fingerprint(self) -> str:
+        """A digest of what a launch would send as saved now: the content, lists, sessions, the
+        settings and the start time. The launch summary carries it, so a launch confirmed on a
+        summary sends exactly what the summary showed (anything saved since refuses it)."""
+        import hashlib
+        import json
+
+        values = {name: str(getattr(self, name) or "") for name in self.CONTENT_FIELDS + self.SETTING_FIELDS}
+        values["media_info"] = json.dumps(self.media_info or {}, sort_keys=True)
+        values["scheduled_at"] = self.scheduled_at.isoformat() if self.scheduled_at else ""
+        if self.pk:
+            values["lists"] = sorted(self.lists.values_list("pk", flat=True))
+            values["sessions"] = sorted(self.sessions.values_list("pk", flat=True))
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:32]
+
+    def clone(self, *, by=None) -> Campaign:
+        """A new draft with this campaign's message, media, lists, sessions and settings, and none
+        of its results; a start time is kept only while it is still ahead. The media file is
+        shared (it is never changed in place: a new upload is a new file)."""
+        copy = Campaign.objects.create(
+            name=f"{self.name} (copy)"[:200],
+            created_by=by,
+            media_info=self.media_info,
+            scheduled_at=self.scheduled_at
+            if self.scheduled_at and self.scheduled_at > timezone.now()
+            else None,
+            **{name: getattr(self, name) for name in self.CONTENT_FIELDS + self.SETTING_FIELDS},
+        )
+        copy.lists.set(self.lists.all())
+        copy.sessions.set(self.sessions.all())
+        return copy
+
     def set_status(self, status: str, reason: str = "", *, only_from: tuple[str, ...] = ()) -> bool:
         """Compare-and-set the status; returns True when this call changed it."""
         qs = Campaign.objects.filter(pk=self.pk)

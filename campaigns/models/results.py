@@ -28,9 +28,10 @@ CODE_UNKNOWN = "OUTCOME_UNKNOWN"
 
 
 class ResultStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CLAIMED = "claimed", "Claimed"
-    SENDING = "sending", "Sending"
+    # Labels in staff's words ("waiting", not the engine's "claimed"); the values are the engine's.
+    PENDING = "pending", "Waiting"
+    CLAIMED = "claimed", "Waiting (taken by a session)"
+    SENDING = "sending", "Sending now"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"

@@ -18,6 +18,8 @@
       const data = await response.json();
       block.innerHTML = data.html;
       active = data.active;
+      block.dataset.active = String(active);
+      block.dataset.refreshed = String((Number(block.dataset.refreshed) || 0) + 1);
       if (data.status !== initialStatus) {
         window.location.reload();
         return;

@@ -1,0 +1,132 @@
+"""The composer's live preview: the message as one types it (saved or not), for a chosen recipient
+of the chosen lists, with its length against Telegram's limit, the problems that would refuse the
+launch and the warnings that would not, and which recipients lack the fields it reads.
+
+Pure presentation over :mod:`campaigns.content.template` (the same checks the launch runs), so
+the page can never promise what the launch would refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+
+from sessions_app.transport.formatting import utf16_length
+
+from ..models import ParseMode, Recipient, RecipientList
+from . import template
+from .fields import missing_fields
+from .preview import RECIPIENT_SAMPLE, columns_of, entities_html, recipient_sample_of
+
+# Recipients the picker lists for one search.
+PICKER_LIMIT = 20
+
+
+@dataclass
+class Draft:
+    """What is on the page now: the message, its parse mode, whether media is (or will be)
+    attached, and the lists ticked."""
+
+    message: str = ""
+    parse_mode: str = ParseMode.PLAIN
+    has_media: bool = False
+    list_ids: list[int] = field(default_factory=list)
+
+    def recipients(self):
+        return Recipient.objects.filter(recipient_list_id__in=self.list_ids)
+
+
+def first_recipient(draft: Draft) -> Recipient | None:
+    """The recipient a preview shows by default: the first valid row of the first list."""
+    return (
+        draft.recipients()
+        .filter(status=Recipient.Status.VALID)
+        .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
+        .select_related("recipient_list")
+        .first()
+    )
+
+
+def recipient_label(recipient: Recipient | None, *, personal: bool) -> str:
+    """How the preview names its recipient: "row 4 of “people”: @alice_user" (the identity only
+    for staff who may see results)."""
+    if recipient is None:
+        return "no recipient: empty fields"
+    where = f"row {recipient.row_number} of “{recipient.recipient_list}”"
+    return f"{where}: {recipient.key}" if personal else where
+
+
+def compose_preview(draft: Draft, recipient: Recipient | None, *, personal: bool) -> dict:
+    """The preview as JSON-able data: ``html`` (the bubble), ``length`` and ``limit`` (UTF-16
+    units, as Telegram counts; ``what`` is "text" or "caption"), ``problems`` (refuse the launch),
+    ``warnings`` (do not), ``missing`` (fields some recipients lack, see
+    :class:`~campaigns.content.fields.MissingField`), ``variables`` (names the lists' columns go
+    by, None without a list), ``recipient`` (its label). Without ``personal`` the message is
+    rendered with empty fields. Never raises for bad input: a problem says what is wrong."""
+    columns = columns_of(RecipientList.objects.filter(pk__in=draft.list_ids)) if draft.list_ids else None
+    fields = dict(recipient.fields or {}) if recipient is not None and personal else {}
+    limit, what = (template.CAPTION_MAX, "caption") if draft.has_media else (template.TEXT_MAX, "text")
+    data = {
+        "html": "",
+        "length": 0,
+        "limit": limit,
+        "what": what,
+        "problems": template.check_message(
+            draft.message,
+            draft.parse_mode,
+            has_media=draft.has_media,
+            sample_fields=fields,
+            known_fields=columns,
+        ),
+        "warnings": [],
+        "missing": [],
+        "variables": None if columns is None else template.variable_names(columns),
+        "recipient": recipient_label(recipient, personal=True)
+        if personal
+        else "empty fields (recipients are personal data, seen with the permission to view results)",
+        "recipient_id": recipient.pk if recipient is not None and personal else None,
+    }
+    if columns is not None:
+        data["warnings"] = template.defaulted_unknown_variables(draft.message, columns)
+        sample = [f for _, f in recipient_sample_of(draft.recipients())]
+        valid = draft.recipients().filter(status=Recipient.Status.VALID)
+        sampled = len(sample) >= RECIPIENT_SAMPLE and valid.count() > len(sample)
+        gaps = missing_fields(draft.message, sample, known_fields=columns, sampled=sampled)
+        data["missing"] = [gap.as_json() for gap in gaps]
+    try:
+        rendered = template.render(draft.message, fields, draft.parse_mode)
+        text, entities = template.preview(rendered, draft.parse_mode)
+    except Exception as exc:  # broken markup is a problem to show, never a server error
+        if not data["problems"]:
+            data["problems"].append(str(exc))
+        return data
+    data["html"] = str(entities_html(text, entities))
+    data["length"] = utf16_length(text)
+    return data
+
+
+def pick_recipients(list_ids: list[int], query: str) -> list[Recipient]:
+    """Valid recipients of ``list_ids`` for the picker: by row number ("12" or "row 12"), by the
+    start of their key or of the value as written (``@ali``, ``+4915``), or by a personalisation
+    value ("Alice"); at most :data:`PICKER_LIMIT`, in list and row order."""
+    rows = (
+        Recipient.objects.filter(recipient_list_id__in=list_ids, status=Recipient.Status.VALID)
+        .select_related("recipient_list")
+        .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
+    )
+    query = query.strip()
+    if not query:
+        return list(rows[:PICKER_LIMIT])
+    number = query.lower().removeprefix("row").strip()
+    wanted = Q(key__istartswith=query) | Q(raw_value__istartswith=query)
+    if query[:1].isalpha():
+        wanted |= Q(key__istartswith="@" + query)
+    if number.isdigit():
+        wanted |= Q(row_number=int(number))
+    found = list(rows.filter(wanted)[:PICKER_LIMIT])
+    if len(found) < PICKER_LIMIT and len(query) >= 2:
+        by_field = rows.annotate(text=Cast("fields", TextField())).filter(text__icontains=query)
+        found += [r for r in by_field.exclude(pk__in=[r.pk for r in found])[: PICKER_LIMIT - len(found)]]
+    return found

@@ -1,0 +1,136 @@
+"""The launch summary: everything a launch will do, shown before it is confirmed — recipients to
+send and skipped with reasons, the sessions with their pace and expected share, how long it takes
+and when it ends, what the message looks like, what refuses the launch and what only warns.
+
+It describes the campaign *as saved*: its :meth:`~campaigns.models.Campaign.fingerprint` travels
+with the confirmation, and a launch over anything saved since is refused
+(:func:`confirm_matches`), so what is confirmed is what is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from . import engine, forecast
+from .content.preview import CampaignPreview, campaign_preview
+from .models import Campaign, CampaignStatus
+from .timezones import about
+
+
+@dataclass
+class LaunchSummary:
+    """``counts``: {to_send, invalid, duplicate, suppressed, total} as the launch would write
+    them; ``sessions``: each with its pace and ``expected`` rows (:func:`engine.split_estimate`,
+    an estimate: with late binding a session that waits sends less and the others more);
+    ``starts_at``/``finish_at``: when sending starts (now, or the scheduled time) and is expected
+    to end (None: no session can send); ``in_background``: a large launch, prepared by a worker;
+    ``approximate``: its counts are the lists' import reports (counting duplicates across lists
+    and opt-outs would read every row: the worker does it when it prepares the launch)."""
+
+    campaign: Campaign
+    fingerprint: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    sessions: list[forecast.SessionPace] = field(default_factory=list)
+    starts_at: datetime | None = None
+    finish_at: datetime | None = None
+    in_background: bool = False
+    approximate: bool = False
+    scheduled: bool = False
+    preview: CampaignPreview | None = None
+
+    @property
+    def can_launch(self) -> bool:
+        return not self.problems
+
+    @property
+    def skipped(self) -> int:
+        return (
+            self.counts.get("invalid", 0) + self.counts.get("duplicate", 0) + self.counts.get("suppressed", 0)
+        )
+
+    @property
+    def duration(self) -> str:
+        if self.finish_at is None or self.starts_at is None:
+            return ""
+        return about((self.finish_at - self.starts_at).total_seconds())
+
+    @property
+    def per_minute(self) -> str:
+        """Messages a minute the sessions allow this campaign together ("60", "2.5")."""
+        return f"{sum(60 * p.per_second for p in self.sessions):.1f}".removesuffix(".0")
+
+
+def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummary:
+    """The summary of launching ``campaign`` now, as saved (reads, never writes). ``personal``:
+    the preview may show a recipient's identity and fields (the viewer may see results)."""
+    campaign.refresh_from_db()
+    now = timezone.now()
+    summary = LaunchSummary(campaign=campaign, fingerprint=campaign.fingerprint())
+    if campaign.status != CampaignStatus.DRAFT:
+        summary.problems.append(
+            f"The campaign is {campaign.get_status_display().lower()}: only a draft is launched."
+        )
+    if not engine.active_sessions(campaign):
+        summary.problems.append(
+            "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
+        )
+    check = engine.check_launch(campaign)
+    summary.problems += [_sentence(p) for p in check.problems]
+    summary.warnings += [_sentence(w) for w in check.warnings]
+    summary.in_background = engine.recipients_estimate(campaign) > engine.conf.inline_launch_rows()
+    if summary.in_background:
+        summary.counts, summary.approximate = _counts_from_imports(campaign), True
+    else:
+        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+    summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
+    split = engine.split_estimate(campaign, summary.counts["to_send"])
+    for pace in summary.sessions:
+        pace.expected = split.get(pace.id, 0)
+    scheduled = campaign.scheduled_at and campaign.scheduled_at > now
+    summary.scheduled = bool(scheduled)
+    summary.starts_at = campaign.scheduled_at if scheduled else now
+    summary.finish_at = forecast.finish_at(summary.counts["to_send"], summary.sessions, summary.starts_at)
+    summary.preview = campaign_preview(campaign, personal=personal)
+    for pace in summary.sessions:
+        if pace.usable and pace.busy_with:
+            summary.warnings.append(f"{pace.name} is busy with {pace.busy_with}: it joins when that is done.")
+        if pace.usable and pace.shared_with:
+            summary.warnings.append(
+                f"{pace.name} also sends {', '.join(f'“{n}”' for n, _ in pace.shared_with)}: this campaign gets "
+                f"{round(100 * pace.share)}% of its turns (priority {campaign.priority})."
+            )
+    return summary
+
+
+def _counts_from_imports(campaign: Campaign) -> dict[str, int]:
+    """The launch's counts from the lists' import reports: no read of their rows."""
+    totals = campaign.lists.aggregate(
+        valid=Sum("valid_count"),
+        invalid=Sum("invalid_count"),
+        duplicate=Sum("duplicate_count"),
+        total=Sum("total_rows"),
+    )
+    return {
+        "to_send": totals["valid"] or 0,
+        "invalid": totals["invalid"] or 0,
+        "duplicate": totals["duplicate"] or 0,
+        "suppressed": 0,
+        "total": totals["total"] or 0,
+    }
+
+
+def confirm_matches(campaign: Campaign, fingerprint: str) -> bool:
+    """Whether ``fingerprint`` (from a summary) is still what ``campaign`` would send."""
+    campaign.refresh_from_db()
+    return bool(fingerprint) and fingerprint == campaign.fingerprint()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")

@@ -1,0 +1,37 @@
+"""Template tags of the staff pages: the home page's dashboard, times with their zone's name, and
+error codes in plain words."""
+
+from __future__ import annotations
+
+from django import template
+
+from ..errorcodes import explain
+from ..home import home_context
+from ..timezones import when, zone_label
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/campaigns/_home.html", takes_context=True)
+def tgc_home(context) -> dict:
+    """The home page's sections for the signed-in user."""
+    request = context["request"]
+    return {**home_context(request.user), "request": request}
+
+
+@register.filter
+def tgc_when(value) -> str:
+    """A datetime in the user's zone with the zone's name: "2026-11-29 10:39 CET"."""
+    return when(value)
+
+
+@register.simple_tag
+def tgc_zone() -> str:
+    """The active zone: "Europe/Berlin (CET)"."""
+    return zone_label()
+
+
+@register.filter
+def tgc_explain(code: str) -> str:
+    """An error code's plain explanation."""
+    return explain(code).explanation if code else ""
