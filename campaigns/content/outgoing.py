@@ -34,4 +34,15 @@ def message_builder(campaign: Campaign):
             )
         return OutgoingMessage(text=text, parse_mode=mode, media=media)
 
+    if template.renders_alike(source):
+        # No personal field: render and measure once, then hand every recipient the same message.
+        # A message over the limit is built (and refused) per recipient, as before.
+        same: list[OutgoingMessage] = []
+
+        def build_same(fields: dict) -> OutgoingMessage:
+            if not same:
+                same.append(build(fields))
+            return same[0]
+
+        return build_same
     return build

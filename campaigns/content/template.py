@@ -26,8 +26,10 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.template import Context, Template, defaulttags
-from django.template.base import FilterExpression, Node, TextNode, Variable
+from django.template.base import FilterExpression, Node, TextNode, Variable, VariableNode
 from django.template.smartif import TokenBase
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from sessions_app.transport.formatting import (
     HTML,
@@ -84,6 +86,7 @@ def _compile(template_text: str) -> Template:
 _VARIABLE = re.compile(r"[^\W_]\w*")
 
 
+@functools.lru_cache(maxsize=1024)  # a list's few headers, once per recipient each
 def _alias(name: str) -> str:
     """The template-friendly alias of a column header: ``First name`` → ``first_name``."""
     return re.sub(r"\W+", "_", name.strip().lower()).strip("_")
@@ -268,20 +271,131 @@ def render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> st
 def _render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> tuple[str, bool]:
     """(the message, whether it was rendered whole). Past :data:`RENDER_MAX` characters the
     render stops; the message is then what was rendered so far, cut at :data:`RENDER_MAX`: over
-    Telegram's limit, so refused before launch and failed (that row only) by the engine."""
-    template = _compile(template_text)
+    Telegram's limit, so refused before launch and failed (that row only) by the engine.
+
+    Text and plain ``{{ name }}`` / ``{{ name|default:"…" }}`` templates (most campaign messages)
+    take :func:`_render_plan`, which gives the same output without Django's render machinery."""
+    plan = _plan(template_text)
+    if plan is not None:
+        return _render_plan(plan, template_text, fields, parse_mode)
+    return _render_template(template_text, fields, parse_mode)
+
+
+def _context(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> dict[str, str]:
     # Every variable the template reads is in the context, empty unless the row has it: Django
     # renders a missing {{ variable }} empty but fails on a missing filter argument
     # (|default:nickname), and a recipient's missing column must never fail a send.
     context = dict.fromkeys(template_variables(template_text), "") | fields_context(fields)
     if parse_mode == MARKDOWN:
         context = {name: neutralise_markdown(value) for name, value in context.items()}
-    bound = Context(context, autoescape=parse_mode == HTML)
+    return context
+
+
+def _render_template(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> tuple[str, bool]:
+    """:func:`_render` by Django's template engine (the sandbox), for any template."""
+    template = _compile(template_text)
+    bound = Context(_context(template_text, fields, parse_mode), autoescape=parse_mode == HTML)
     bound.tgc_budget = budget = Budget(RENDER_MAX)
     try:
         return template.render(bound), True
     except OverBudget:
         return "".join(budget.pieces)[:RENDER_MAX], False
+
+
+# A plan part: literal text, or (variable name, the literal of its |default, or None).
+_Part = str | tuple[str, str | None]
+
+
+@functools.lru_cache(maxsize=128)
+def _plan(template_text: str) -> tuple[_Part, ...] | None:
+    """The template as literal text and plain variables when that is all it is, else None.
+
+    A variable qualifies when it is one name (no ``.`` lookups, no ``_()``), with no filter or
+    only ``|default:"literal"``. Django renders such a node as the context value, autoescaped in
+    HTML; a ``|default`` literal is marked safe by the template engine and so is not escaped, and
+    the sandbox cuts a filter's output at :data:`RENDER_MAX`. Raises :class:`MessageError` for a
+    syntax error."""
+    template = _compile(template_text)
+    names = set(template_variables(template_text))
+    parts: list[_Part] = []
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            parts.append(node.s)
+            continue
+        if not isinstance(node, VariableNode):
+            return None
+        expression = node.filter_expression
+        variable = expression.var
+        if not (
+            isinstance(variable, Variable)
+            and variable.lookups is not None
+            and len(variable.lookups) == 1
+            and variable.lookups[0] in names
+            and not variable.translate
+            and variable.message_context is None
+        ):
+            return None
+        default = None
+        if expression.filters:
+            if len(expression.filters) > 1:
+                return None
+            function, arguments = expression.filters[0]
+            if getattr(function, "__name__", "") != "default" or len(arguments) != 1:
+                return None
+            is_variable, literal = arguments[0]
+            if is_variable or not isinstance(literal, str):
+                return None
+            default = literal
+        parts.append((variable.lookups[0], default))
+    return tuple(parts)
+
+
+def _render_plan(
+    plan: tuple[_Part, ...], template_text: str, fields: Mapping[str, Any], parse_mode: str
+) -> tuple[str, bool]:
+    """:func:`_render` of a template that :func:`_plan` took apart: the same output as Django's
+    render in the sandbox (held equal by tests over generated templates and values)."""
+    if all(type(part) is str for part in plan):  # no personal fields: the same for everyone
+        output = "".join(plan)  # type: ignore[arg-type]
+    else:
+        context = dict.fromkeys(template_variables(template_text), "") | fields_context(fields)
+        markdown, escape = parse_mode == MARKDOWN, parse_mode == HTML
+        pieces = []
+        for part in plan:
+            if type(part) is str:
+                pieces.append(part)
+                continue
+            name, default = part  # type: ignore[misc]
+            value = context[name]
+            if markdown:
+                value = neutralise_markdown(value)
+            if default is not None:
+                value = value or mark_safe(default)  # the |default filter, given a safe literal
+                if len(value) > RENDER_MAX:  # the sandbox's cut of a filter's output
+                    value = (
+                        mark_safe(value[:RENDER_MAX]) if isinstance(value, SafeData) else value[:RENDER_MAX]
+                    )
+            pieces.append(conditional_escape(value) if escape else value)
+        output = "".join(pieces)
+    if len(output) > RENDER_MAX:
+        return output[:RENDER_MAX], False
+    return SafeString(output), True
+
+
+@functools.lru_cache(maxsize=128)
+def renders_alike(template_text: str) -> bool:
+    """Whether ``template_text`` renders the same for every recipient (in one process, settings
+    unchanged): it reads no variable, and has no ``{% now %}`` and no ``|random``. Raises
+    :class:`MessageError` for a syntax error."""
+    if template_variables(template_text):
+        return False
+    for node in _compile(template_text).nodelist.get_nodes_by_type(Node):
+        if isinstance(node, defaulttags.NowNode):
+            return False
+        for expression in _expressions(vars(node)):
+            if any(getattr(function, "__name__", "") == "random" for function, _ in expression.filters):
+                return False
+    return True
 
 
 def preview(text: str, parse_mode: str, fields: Mapping[str, Any] | None = None) -> tuple[str, list[dict]]:

@@ -58,6 +58,8 @@ class RowWork:
     fields: dict
     in_doubt: bool
     recipient_id: int | None = None
+    # Taken from the campaign's pool by this claim (not a row pinned to the session).
+    pooled: bool = False
 
 
 _ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id")
@@ -86,7 +88,7 @@ def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[t
 
 
 def claim_rows(
-    campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True
+    campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True, after: int = 0
 ) -> list[RowWork]:
     """Claim up to ``limit`` due ``pending`` rows of a running campaign for one session and mark
     them ``sending`` (committed before any of their requests leaves): first the rows pinned to the
@@ -96,12 +98,21 @@ def claim_rows(
     stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
     wait on each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found
     at this last check become ``skipped``. ``RowWork.in_doubt`` is the row's state *before* the
-    claim (what to restore if its request never leaves)."""
+    claim (what to restore if its request never leaves).
+
+    ``after``: a pool row id below which the caller expects no pool rows (the highest id it
+    claimed, lowered when rows it held went back): the pool is read from there, so each claim
+    reads only rows still to send instead of passing over every row sent before it (PostgreSQL
+    plans the pool's ``ORDER BY id LIMIT n`` on the primary key with statistics from launch time,
+    when every row was pending). When fewer than ``limit`` rows lie above it, the pool is read
+    again from its start, so rows another process returned below ``after`` are still found."""
     now = timezone.now()
     rows: list[RowWork] = []
     with transaction.atomic():
         if pinned:
             rows = _claim_pinned(campaign_id, session_id, owner, limit, now)
+        if len(rows) < limit and after > 0:
+            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now, after=after)
         if len(rows) < limit:
             rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now)
     if not rows:
@@ -152,7 +163,9 @@ def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now
     return [RowWork(*r) for r in found if r[0] in marked]
 
 
-def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+def _claim_pool(
+    campaign_id: int, session_id: int, owner: str, limit: int, now: datetime, *, after: int = 0
+) -> list[RowWork]:
     """``WITH pool AS (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE … FROM pool … RETURNING``:
     the pool's next rows, in order, taken by the session and marked ``sending`` in one statement.
     The CTE is evaluated once (``MATERIALIZED`` on PostgreSQL, whose planner otherwise re-runs a
@@ -167,7 +180,7 @@ def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: 
     sql = (
         f"WITH pool AS {'MATERIALIZED ' if postgres else ''}("
         f"SELECT id AS picked FROM {table} WHERE campaign_id = %s AND status = %s AND session_id IS NULL "
-        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s{lock}) "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) AND id > %s ORDER BY id LIMIT %s{lock}) "
         f"UPDATE {table} SET {sets} FROM pool "
         # Only the join: the CTE's rows are locked (PostgreSQL) or the writer is alone (SQLite), so
         # they are still pending; repeating that here lets the planner pick the wrong index.
@@ -176,7 +189,7 @@ def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: 
         f"RETURNING {table}.id, {table}.key, {table}.random_id, {table}.attempts, {table}.fields, "
         f"{table}.recipient_id"
     )
-    params = [campaign_id, ResultStatus.PENDING, adapt(now), limit]
+    params = [campaign_id, ResultStatus.PENDING, adapt(now), after, limit]
     params += [adapt(v) for v in values.values()]
     params += [campaign_id, CampaignStatus.RUNNING]
     with connection.cursor() as cursor:
@@ -192,6 +205,7 @@ def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: 
                 json.loads(fields) if isinstance(fields, str) else fields,
                 False,
                 rid,
+                True,
             )
             for pk, key, random_id, attempts, fields, rid in found
         ),

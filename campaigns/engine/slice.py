@@ -239,7 +239,10 @@ class SliceRunner:
                 limit = min(
                     work.policy.turn(sid, self.roster.ready(work, now), batch_size), pace.remaining_today()
                 )
-                batch = await claim(work.id, sid, self.owner, limit, pinned=sid in work.pinned)
+                batch = await claim(
+                    work.id, sid, self.owner, limit, pinned=sid in work.pinned, after=work.pool_after
+                )
+                work.claimed(batch)
                 if not batch:
                     work.empty_at[sid] = time.monotonic()
                     continue
@@ -314,13 +317,14 @@ class SliceRunner:
             if o.kind
             not in ("sent", "duplicate", ErrorKind.RECIPIENT, ErrorKind.TRANSIENT, ErrorKind.SUPPRESSED)
         ]
-        back = sum(1 for r in unsent if not r.in_doubt) + sum(1 for o in refused if not o.row.in_doubt)
+        back = [r.id for r in unsent if not r.in_doubt] + [o.row.id for o in refused if not o.row.in_doubt]
+        work.returned(back)
         if any(
             o.kind == ErrorKind.TRANSIENT and o.row.attempts + 1 < work.campaign.max_attempts
             for o in outcomes
         ):
             work.pinned.add(session.pk)  # its retry stays with this session (it may have arrived)
-        self._settled(work, session.pk, batch, returned=back)
+        self._settled(work, session.pk, batch, returned=len(back))
         errors = [o.error for o in outcomes if o.error is not None]
         if errors:
             await sync_to_async(apply_effects)(work.campaign, session, errors)

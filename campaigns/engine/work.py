@@ -38,6 +38,20 @@ class CampaignWork:
         self.stop = asyncio.Event()
         self.empty_at: dict[int, float] = {}  # session id → monotonic time its last claim found nothing
         self.held: dict[int, int] = {sid: 0 for sid in members}  # rows claimed and not yet settled
+        # The pool's rows below this id are taken (as far as this slice knows): claims read on from
+        # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
+        self.pool_after = 0
+
+    def claimed(self, batch: list[rows.RowWork]) -> None:
+        """Move :attr:`pool_after` past the pool rows of a claimed ``batch``."""
+        pooled = [r.id for r in batch if r.pooled]
+        if pooled:
+            self.pool_after = max(self.pool_after, max(pooled))
+
+    def returned(self, ids: list[int]) -> None:
+        """Rows ``ids`` went back to the pool: the next claim reads from the lowest of them."""
+        if ids:
+            self.pool_after = min(self.pool_after, min(ids) - 1)
 
     @property
     def delay(self) -> float:
