@@ -8,8 +8,10 @@
   prefixed or changed), identifiers stay identifiers (no ``+`` lost, no scientific notation); an
   "About" sheet says which export this is. Excel holds at most 1,048,576 rows per sheet.
 
-One row per :class:`~campaigns.models.MessageResult`, read with ``.iterator()`` so a campaign of a
-million rows is streamed in constant memory (the XLSX file is written to a temporary file first).
+One row per :class:`~campaigns.models.MessageResult`, read as tuples with ``.iterator()`` (a
+server-side cursor on PostgreSQL) and written by one ``csv.writer`` in chunks of rows, so a
+campaign of a million rows is streamed in constant memory (the XLSX file is written to a temporary
+file first).
 The columns are :data:`BASE_COLUMNS` (``raw_value``, ``list`` and ``row`` say where an invalid or
 duplicate row with an empty ``key`` came from; ``message`` is the text as rendered for that
 recipient), then the lists' personalisation fields; an export spanning campaigns starts with a
@@ -19,12 +21,17 @@ recipient), then the lists' personalisation fields; an export spanning campaigns
 from __future__ import annotations
 
 import csv
+import io
+import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import islice
 from typing import IO, Any
 
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import CharField, F, Func, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
@@ -79,24 +86,48 @@ def csv_value(value: Any) -> str | int | float:
     return str(value)
 
 
-def personalisation_columns(results: QuerySet[MessageResult]) -> list[str]:
+def personalisation_columns(
+    results: QuerySet[MessageResult], reports: Iterable[dict | None] = ()
+) -> list[str]:
     """The personalisation field names of ``results``, in order of first appearance.
 
     Rows of one list share their columns, but a campaign may span lists with different columns,
-    so the union is taken over every row (one pass over the JSON column only).
+    so the union is taken over every row (one pass over the JSON column only). ``reports``: the
+    lists' import reports, whose ``columns`` (the lists' own column order) come first, since
+    PostgreSQL's jsonb does not keep a row's key order. On PostgreSQL the pass runs in the
+    database (:func:`_first_keys_sql`); elsewhere in Python.
     """
     seen: dict[str, None] = {}
-    # The lists' own column order first: PostgreSQL's jsonb does not keep a row's key order.
-    list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
-    for report in (
-        RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("report", flat=True)
-    ):
+    for report in reports:
         for name in (report or {}).get("columns", []):
             seen.setdefault(str(name), None)
-    for fields in results.values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
-        for name in fields or {}:
-            seen.setdefault(str(name), None)
+    names = _first_keys_sql(results) if connection.vendor == "postgresql" else _first_keys(results)
+    for name in names:
+        seen.setdefault(str(name), None)
     return list(seen)
+
+
+def _first_keys(results: QuerySet[MessageResult]) -> Iterator[str]:
+    """The keys of ``results``' fields, in order of first appearance (id order, then each row's
+    own key order), read row by row."""
+    for fields in results.order_by("id").values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
+        yield from fields or {}
+
+
+def _first_keys_sql(results: QuerySet[MessageResult]) -> list[str]:
+    """:func:`_first_keys` as one PostgreSQL query: each key with the first row holding it,
+    in that order; keys first met in the same row in jsonb's own key order (shorter keys first,
+    then by their bytes), which is the order a row's keys are read back in. Rows whose fields are
+    no JSON object hold no keys."""
+    inner, params = results.order_by().values("id", "fields").query.sql_with_params()
+    sql = (
+        f"SELECT k.key FROM ({inner}) AS r, LATERAL jsonb_object_keys(r.fields) AS k(key) "
+        "WHERE jsonb_typeof(r.fields) = 'object' "
+        'GROUP BY k.key ORDER BY min(r.id), octet_length(k.key), k.key COLLATE "C"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [key for (key,) in cursor.fetchall()]
 
 
 def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]:
@@ -114,59 +145,156 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
     return headers
 
 
-def _message(campaign: Campaign, fields: dict) -> str:
-    """The campaign's message rendered for one recipient, as the engine renders it."""
+def _message_renderer(campaign: Campaign) -> Callable[[dict], str]:
+    """fields → the campaign's message rendered for one recipient, as the engine renders it."""
     try:
-        return str(template.render(campaign.message, fields, campaign.parse_mode))
+        return template.renderer(campaign.message, campaign.parse_mode)
     except template.MessageError as exc:
-        return f"(cannot be rendered: {exc})"
+        failed = f"(cannot be rendered: {exc})"
+        return lambda fields: failed
+
+
+class _IsoText(Func):
+    """A timestamp as the text ``datetime.isoformat()`` gives for it in UTC, made by PostgreSQL
+    (``2025-03-01T12:00:05.250000+00:00``; no fraction when it is zero), so a million rows are
+    not parsed into datetimes only to be formatted back."""
+
+    output_field = CharField()
+    template = (
+        "(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        "CASE WHEN to_char(%(expressions)s, 'US') = '000000' THEN '' "
+        "ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', '.US') END || '+00:00')"
+    )
+
+
+_TIMES = ("created_at", "sending_at", "sent_at")
+# What :func:`result_rows` reads of each result (tuples, not model instances: a million rows).
+_READ = (
+    "key",
+    "recipient__raw_value",
+    "recipient__recipient_list_id",
+    "recipient__row_number",
+    "kind",
+    "status",
+    "session__name",
+    "telegram_message_id",
+    "error_code",
+    "error_text",
+    "attempts",
+    *(f"{name}_text" for name in _TIMES),
+    "fields_text",
+    "campaign_id",
+)
+
+
+def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
+    """:data:`_READ` of ``results`` in id order, with the times as ISO 8601 text and the fields
+    as JSON text (decoded by the caller, without Django's per-value converters)."""
+    postgres = connection.vendor == "postgresql"
+    times = {f"{name}_text": _IsoText(name) if postgres else F(name) for name in _TIMES}
+    rows = (
+        results.order_by("id")
+        .annotate(**times, fields_text=Cast("fields", TextField()))
+        .values_list(*_READ)
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    if postgres:
+        # In a transaction the server-side cursor is declared WITHOUT HOLD, so PostgreSQL produces
+        # rows as they are fetched, alongside this process; outside one (autocommit) Django
+        # declares it WITH HOLD, and the whole result is materialised before the first row.
+        if connection.in_atomic_block:
+            yield from rows
+        else:
+            with transaction.atomic():
+                yield from rows
+        return
+    for row in rows:
+        yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:14]), *row[14:])
 
 
 def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
     """The header, then one row of values as stored per result of ``results`` (in id order);
-    with ``with_campaign``, each row starts with its campaign's name."""
-    extra = personalisation_columns(results)
+    with ``with_campaign``, each row starts with its campaign's name. Values are what
+    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
+
+    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
+    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+    list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
+    lists = RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("pk", "name", "report")
+    list_names: dict[int, str] = {}
+    reports = []
+    for pk, name, report in lists:
+        list_names[pk] = name
+        reports.append(report)
+    extra = personalisation_columns(results, reports)
     base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
     yield base + field_headers(extra, base)
-    rows = results.select_related("session", "recipient__recipient_list", "campaign").order_by("id")
-    for r in rows.iterator(chunk_size=CHUNK_SIZE):
-        fields = r.fields or {}
-        recipient = r.recipient
-        row = [r.campaign.name] if with_campaign else []
+
+    campaigns: dict[int, tuple[str, Callable[[dict], str]]] = {}
+
+    def campaign_of(pk: int) -> tuple[str, Callable[[dict], str]]:
+        campaign = Campaign.objects.only("name", "message", "parse_mode").get(pk=pk)
+        campaigns[pk] = found = (campaign.name, _message_renderer(campaign))
+        return found
+
+    decode = json.JSONDecoder().decode
+    for (
+        key,
+        raw_value,
+        list_id,
+        row_number,
+        kind,
+        status,
+        session,
+        message_id,
+        error_code,
+        error_text,
+        attempts,
+        created_at,
+        sending_at,
+        sent_at,
+        fields_text,
+        campaign_id,
+    ) in _rows(results):
+        name, render = campaigns.get(campaign_id) or campaign_of(campaign_id)
+        fields = (decode(fields_text) if fields_text else None) or {}
+        row = [name] if with_campaign else []
         row += [
-            r.key,
-            recipient.raw_value if recipient else "",
-            recipient.recipient_list.name if recipient else "",
-            recipient.row_number if recipient else None,
-            r.kind,
-            r.status,
-            r.session.name if r.session else "",
-            r.telegram_message_id,
-            r.error_code,
-            r.error_text,
-            r.attempts,
-            r.created_at,
-            r.sending_at,
-            r.sent_at,
-            _message(r.campaign, fields) if r.key else "",
+            key,
+            raw_value,
+            list_names.get(list_id, "") if list_id is not None else None,
+            row_number,
+            kind,
+            status,
+            session,
+            message_id,
+            error_code,
+            error_text,
+            attempts,
+            created_at,
+            sending_at,
+            sent_at,
+            render(fields) if key else "",
         ]
-        row += [fields.get(name) for name in extra]
+        for field in extra:
+            value = fields.get(field)
+            row.append(value if value is None or type(value) is str else csv_value(value))
         yield row
 
 
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for :func:`csv.writer` streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[list]) -> Iterator[str]:
-    """The BOM, then each row as one CSV line (``\\r\\n`` line ends, as RFC 4180 and Excel use)."""
-    writer = csv.writer(_Echo())
+def csv_chunks(rows: Iterable[list], rows_per_chunk: int = CHUNK_SIZE) -> Iterator[str]:
+    """The BOM, then ``rows`` as CSV (``\\r\\n`` line ends, as RFC 4180 and Excel use), a chunk
+    of ``rows_per_chunk`` lines at a time: one ``csv.writer`` writes to a buffer that is handed
+    on and emptied, so a million rows cost a few hundred chunks, not a million strings."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     yield BOM
-    for row in rows:
-        yield writer.writerow([csv_value(v) for v in row])
+    it = iter(rows)
+    while chunk := list(islice(it, rows_per_chunk)):
+        writer.writerows(chunk)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def write_xlsx(rows: Iterable[list], out: IO[bytes]) -> int:
@@ -228,7 +356,7 @@ def results_response(
         name = filename.rsplit(".", 1)[0] + ".xlsx"
         return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in csv_lines(rows)),
+        (chunk.encode("utf-8") for chunk in csv_chunks(rows)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -263,11 +391,17 @@ def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv")
     rows = result_rows(campaign.results.all())
     if file_format == "xlsx":
         return write_xlsx(rows, out)
-    written = 0
-    for line in csv_lines(rows):
-        out.write(line)
-        written += 1
-    return max(written - 2, 0)  # neither the BOM nor the header is a result
+    written = -1  # the header is no result
+
+    def counted() -> Iterator[list]:
+        nonlocal written
+        for row in rows:
+            written += 1
+            yield row
+
+    for chunk in csv_chunks(counted()):
+        out.write(chunk)
+    return max(written, 0)
 
 
 def write_campaign_csv(campaign: Campaign, out: IO[str]) -> int:

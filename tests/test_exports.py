@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.http import StreamingHttpResponse
 
 from campaigns.exports import BASE_COLUMNS, campaign_csv_response, csv_value, results_csv_response
-from campaigns.models import MessageResult, Recipient, ResultStatus
+from campaigns.models import Campaign, MessageResult, Recipient, ResultStatus
 from tests.conftest import make_campaign, make_list
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +263,61 @@ def test_personalisation_fields_named_like_base_columns_are_kept_under_a_prefixe
     assert (row["status"], row["session"], row["key"]) == ("sent", "alpha", "@alice_w")
     assert (row["field:status"], row["field:session"], row["field:key"]) == ("VIP", "spring", "K-1")
     assert (row["field:field:status"], row["first_name"]) == ("x", "Alice")
+
+
+def test_times_are_written_as_python_writes_them_with_or_without_a_fraction_of_a_second(campaign):
+    times = [
+        datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC),
+        datetime(2025, 3, 1, 12, 0, 5, 250000, tzinfo=UTC),
+        datetime(2025, 3, 1, 12, 0, 5, 7, tzinfo=UTC),
+    ]
+    for result, when in zip(campaign.results.order_by("id"), times, strict=True):
+        MessageResult.objects.filter(pk=result.pk).update(sent_at=when, sending_at=when, created_at=when)
+
+    rows = read_csv(download(campaign))
+
+    for row, when in zip(rows, times, strict=True):
+        assert row["sent_at"] == row["sending_at"] == row["created_at"] == when.isoformat()
+    assert [r["sent_at"] for r in rows][1:] == [
+        "2025-03-01T12:00:05.250000+00:00",
+        "2025-03-01T12:00:05.000007+00:00",
+    ]
+
+
+def test_personalisation_columns_come_in_order_of_first_appearance_on_every_database(people, alpha):
+    from campaigns.exports import _first_keys, personalisation_columns
+
+    campaign = make_campaign("Columns", [people], [alpha])
+    for i, fields in enumerate([{"b": 1, "aa": 2}, {}, {"z": None, "b": 3, "c": "x"}, {"é": 1, "a": 2}]):
+        MessageResult.objects.create(campaign=campaign, key=f"@u{i}", dedupe_key=f"@u{i}", fields=fields)
+    results = campaign.results.all()
+
+    # Each row's own keys as the database hands them back (jsonb orders them; SQLite keeps them).
+    assert personalisation_columns(results) == list(dict.fromkeys(_first_keys(results)))
+    assert set(personalisation_columns(results)) == {"b", "aa", "z", "c", "é", "a"}
+
+
+def test_a_large_export_is_streamed_in_chunks_of_many_rows(people, alpha):
+    campaign = make_campaign("Many", [people], [alpha])
+    MessageResult.objects.bulk_create(
+        MessageResult(
+            campaign=campaign, key=f"@user{i}", dedupe_key=f"@user{i}", fields={"first_name": f"U{i}"}
+        )
+        for i in range(4500)
+    )
+
+    chunks = list(campaign_csv_response(campaign).streaming_content)
+
+    assert 3 <= len(chunks) <= 6  # the BOM, the header with the first rows, then thousands of rows a chunk
+    rows = read_csv(b"".join(chunks).decode("utf-8"))
+    assert len(rows) == 4500
+    assert rows[-1]["message"] == "Hi U4499!"
+
+
+def test_a_message_that_cannot_be_rendered_says_so_in_every_row(campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(message="Hi {% load evil %}")
+
+    rows = read_csv(download(campaign))
+
+    assert rows[0]["message"].startswith("(cannot be rendered: template error")
+    assert rows[2]["message"] == ""

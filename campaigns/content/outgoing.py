@@ -18,11 +18,12 @@ def message_builder(campaign: Campaign):
         media = MediaInfo.from_json(campaign.media_info).to_spec(campaign.media.path)
     source, mode = campaign.message, campaign.parse_mode
     limit, what = (template.CAPTION_MAX, "caption") if media else (template.TEXT_MAX, "text")
+    render = template.renderer(source, mode)
 
     def build(fields: dict) -> OutgoingMessage:
         """Raises TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this
         recipient's text past Telegram's limit: only this row fails, the campaign goes on."""
-        text = template.render(source, fields or {}, mode)
+        text = render(fields or {})
         # Parsing can only shorten the text, so most messages skip it.
         length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0
         if length > limit:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.template import Context, Template, defaulttags
@@ -64,6 +64,8 @@ __all__ = [
     "neutralise_markdown",
     "preview",
     "render",
+    "renderer",
+    "renders_alike",
     "template_variables",
     "unknown_variables",
     "defaulted_unknown_variables",
@@ -355,31 +357,87 @@ def _render_plan(
 ) -> tuple[str, bool]:
     """:func:`_render` of a template that :func:`_plan` took apart: the same output as Django's
     render in the sandbox (held equal by tests over generated templates and values)."""
-    if all(type(part) is str for part in plan):  # no personal fields: the same for everyone
-        output = "".join(plan)  # type: ignore[arg-type]
-    else:
-        context = dict.fromkeys(template_variables(template_text), "") | fields_context(fields)
-        markdown, escape = parse_mode == MARKDOWN, parse_mode == HTML
-        pieces = []
-        for part in plan:
-            if type(part) is str:
-                pieces.append(part)
-                continue
-            name, default = part  # type: ignore[misc]
-            value = context[name]
-            if markdown:
-                value = neutralise_markdown(value)
-            if default is not None:
-                value = value or mark_safe(default)  # the |default filter, given a safe literal
-                if len(value) > RENDER_MAX:  # the sandbox's cut of a filter's output
-                    value = (
-                        mark_safe(value[:RENDER_MAX]) if isinstance(value, SafeData) else value[:RENDER_MAX]
-                    )
-            pieces.append(conditional_escape(value) if escape else value)
-        output = "".join(pieces)
+    output = _plan_output(plan, template_text, fields, parse_mode == MARKDOWN, parse_mode == HTML)
     if len(output) > RENDER_MAX:
         return output[:RENDER_MAX], False
     return SafeString(output), True
+
+
+def _plan_output(
+    plan: tuple[_Part, ...], template_text: str, fields: Mapping[str, Any], markdown: bool, escape: bool
+) -> str:
+    """The whole output of ``plan`` for ``fields``. A variable that is a column's header is read
+    from ``fields`` directly (what :func:`fields_context` gives it); the whole context is built
+    only when one is not (an alias, a missing column)."""
+    context = None
+    for key in fields:
+        if type(key) is not str:  # two keys may name one column: leave that to fields_context
+            context = _full_context(template_text, fields)
+            break
+    pieces = []
+    for part in plan:
+        if type(part) is str:
+            pieces.append(part)
+            continue
+        name, default = part  # type: ignore[misc]
+        if context is None and name in fields:
+            value = fields[name]
+            value = "" if value is None else str(value)
+        else:
+            if context is None:
+                context = _full_context(template_text, fields)
+            value = context[name]
+        if markdown:
+            value = neutralise_markdown(value)
+        if default is not None:
+            value = value or mark_safe(default)  # the |default filter, given a safe literal
+            if len(value) > RENDER_MAX:  # the sandbox's cut of a filter's output
+                value = mark_safe(value[:RENDER_MAX]) if isinstance(value, SafeData) else value[:RENDER_MAX]
+        pieces.append(conditional_escape(value) if escape else value)
+    return "".join(pieces)
+
+
+def _full_context(template_text: str, fields: Mapping[str, Any]) -> dict[str, str]:
+    return dict.fromkeys(template_variables(template_text), "") | fields_context(fields)
+
+
+def renderer(template_text: str, parse_mode: str) -> Callable[[Mapping[str, Any]], str]:
+    """A function fields → :func:`render` ``(template_text, fields, parse_mode)``, for rendering
+    one template for many recipients (the engine's sends, exports). ``fields``: a JSON object as
+    decoded (string keys). Raises :class:`MessageError` for a syntax error, at once."""
+    plan = _plan(template_text)
+    if plan is None:
+        return lambda fields: _render_template(template_text, fields, parse_mode)[0]
+    if all(type(part) is str for part in plan):  # no personal fields: the same for everyone
+        same = _render_plan(plan, template_text, {}, parse_mode)[0]
+        return lambda fields: same
+    markdown, escape = parse_mode == MARKDOWN, parse_mode == HTML
+    # The text with a {} per variable, so that a recipient whose columns are all there as text
+    # (every row of an imported list) costs one format call.
+    text = "".join(part.replace("{", "{{").replace("}", "}}") if type(part) is str else "{}" for part in plan)
+    variables = [part for part in plan if type(part) is not str]
+
+    def render(fields: Mapping[str, Any]) -> str:
+        values = []
+        for name, default in variables:
+            value = fields.get(name)
+            if type(value) is not str:  # missing, None, a number: as _plan_output reads it
+                output = _plan_output(plan, template_text, fields, markdown, escape)
+                break
+            if markdown:
+                value = neutralise_markdown(value)
+            if default is not None:
+                value = value or mark_safe(default)
+                if len(value) > RENDER_MAX:
+                    value = (
+                        mark_safe(value[:RENDER_MAX]) if isinstance(value, SafeData) else value[:RENDER_MAX]
+                    )
+            values.append(conditional_escape(value) if escape else value)
+        else:
+            output = text.format(*values)
+        return output[:RENDER_MAX] if len(output) > RENDER_MAX else SafeString(output)
+
+    return render
 
 
 @functools.lru_cache(maxsize=128)
