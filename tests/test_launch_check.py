@@ -10,7 +10,7 @@ from django.urls import reverse
 from campaigns import engine
 from campaigns.content import preview
 from campaigns.content.template import RENDER_MAX
-from campaigns.models import CampaignStatus
+from campaigns.models import CampaignStatus, Recipient
 from tests.conftest import CASES_DIR, make_campaign, make_list
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +96,26 @@ def test_a_huge_list_is_sampled(alpha):
     assert 30 <= len(sample) <= 40
     assert sample[0][0] == "row 2 of “big”"
     assert any(int(fields["n"]) > 200 for _, fields in sample), "the sample reaches the end of the list"
+
+
+def test_a_huge_sample_is_the_first_rows_then_every_stepth_id_of_each_list_in_order(alpha):
+    first = make_list("first", [(f"@a_{i:05d}", {"n": f"a{i}"}) for i in range(130)])
+    second = make_list("second", [(f"@b_{i:05d}", {"n": f"b{i}"}) for i in range(170)])
+    campaign = make_campaign("Two", [first, second], [alpha])
+    limit = 40
+
+    sample = [fields["n"] for _, fields in preview.recipient_sample(campaign, limit=limit)]
+
+    # The definition, read the slow way: rows in list and file order, the first half, then the
+    # rows whose id is a multiple of the step.
+    valid = list(
+        Recipient.objects.filter(recipient_list__in=[first, second], status=Recipient.Status.VALID).order_by(
+            "recipient_list_id", "row_number"
+        )
+    )
+    step = len(valid) // (limit - limit // 2)
+    expected = valid[: limit // 2] + [r for r in valid if r.pk % step == 0][: limit - limit // 2]
+    assert sample == [r.fields["n"] for r in expected]
 
 
 # Issue 9: a misspelled variable, a blank field, a list still importing ------------------------

@@ -18,7 +18,7 @@ from sessions_app.transport.formatting import utf16_length
 from ..models import ParseMode, Recipient, RecipientList
 from . import template
 from .fields import missing_fields
-from .preview import RECIPIENT_SAMPLE, columns_of, entities_html, recipient_sample_of
+from .preview import RECIPIENT_SAMPLE, columns_of, entities_html, first_valid_of, recipient_sample_of
 
 # Recipients the picker lists for one search.
 PICKER_LIMIT = 20
@@ -40,13 +40,7 @@ class Draft:
 
 def first_recipient(draft: Draft) -> Recipient | None:
     """The recipient a preview shows by default: the first valid row of the first list."""
-    return (
-        draft.recipients()
-        .filter(status=Recipient.Status.VALID)
-        .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
-        .select_related("recipient_list")
-        .first()
-    )
+    return first_valid_of(RecipientList.objects.filter(pk__in=draft.list_ids))
 
 
 def recipient_label(recipient: Recipient | None, *, personal: bool) -> str:
@@ -90,9 +84,9 @@ def compose_preview(draft: Draft, recipient: Recipient | None, *, personal: bool
     }
     if columns is not None:
         data["warnings"] = template.defaulted_unknown_variables(draft.message, columns)
-        sample = [f for _, f in recipient_sample_of(draft.recipients())]
-        valid = draft.recipients().filter(status=Recipient.Status.VALID)
-        sampled = len(sample) >= RECIPIENT_SAMPLE and valid.count() > len(sample)
+        total = draft.recipients().filter(status=Recipient.Status.VALID).count()
+        sample = [f for _, f in recipient_sample_of(draft.list_ids, total=total)]
+        sampled = len(sample) >= RECIPIENT_SAMPLE and total > len(sample)
         gaps = missing_fields(draft.message, sample, known_fields=columns, sampled=sampled)
         data["missing"] = [gap.as_json() for gap in gaps]
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models.functions import Mod
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,6 +20,8 @@ COLUMN_SAMPLE_ROWS = 20
 # Recipients whose message the launch check renders: every one of a list up to this size, else
 # this many spread over the lists (the first half in list order, the rest evenly by id).
 RECIPIENT_SAMPLE = 2000
+# Row ids looked up at once when sampling a large list (recipient_sample_of).
+SPREAD_CHUNK = 1000
 
 # Telegram entity types (either the Bot API's snake_case or TL's ``MessageEntityBold``) → tag.
 _TAGS = {
@@ -57,35 +58,77 @@ def first_valid_recipient(campaign: Campaign) -> Recipient | None:
     """The recipient the preview personalises for: the first valid row of the campaign's lists."""
     if not campaign.pk:
         return None
-    return (
-        Recipient.objects.filter(recipient_list__campaigns=campaign, status=Recipient.Status.VALID)
-        .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
-        .first()
-    )
+    return first_valid_of(campaign.lists.all())
+
+
+def first_valid_of(lists) -> Recipient | None:
+    """The first valid row of the first of ``lists`` (a RecipientList queryset, in order of
+    creation) that has one. A list's rows are written in file order with ids reserved in that
+    order (:mod:`campaigns.lists.writing`), so its first row is its lowest id: found through the
+    primary key, where ordering by row number sorts every row of a million-row list."""
+    for pk in lists.order_by("created_at", "pk").values_list("pk", flat=True):
+        found = (
+            Recipient.objects.filter(recipient_list_id=pk, status=Recipient.Status.VALID)
+            .order_by("id")
+            .select_related("recipient_list")
+            .first()
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def recipient_sample(campaign: Campaign, limit: int = RECIPIENT_SAMPLE) -> Iterator[tuple[str, dict]]:
     """(where, fields) of the valid recipients of ``campaign``'s lists whose message a check
     renders: all of them up to ``limit``, else ``limit`` spread over the lists. ``where`` is
     "row N of “list”" (no identity: it may be shown to staff who may not see results)."""
-    return recipient_sample_of(Recipient.objects.filter(recipient_list__campaigns=campaign), limit)
+    return recipient_sample_of(list(campaign.lists.values_list("pk", flat=True)), limit)
 
 
-def recipient_sample_of(recipients, limit: int = RECIPIENT_SAMPLE) -> Iterator[tuple[str, dict]]:
-    """:func:`recipient_sample` for the valid rows of ``recipients`` (a Recipient queryset: the
-    rows of some lists, chosen on a page before they are saved)."""
-    valid = recipients.filter(status=Recipient.Status.VALID)
-    rows = valid.order_by("recipient_list_id", "row_number").values_list(
-        "row_number", "recipient_list__name", "fields"
-    )
-    total = valid.count()
-    if total > limit:
+def recipient_sample_of(
+    list_ids: list[int], limit: int = RECIPIENT_SAMPLE, *, total: int | None = None
+) -> Iterator[tuple[str, dict]]:
+    """:func:`recipient_sample` for the valid rows of the lists ``list_ids`` (chosen on a page
+    before they are saved), in list and file order: all of them up to ``limit``; else the first
+    ``limit // 2`` rows, then the rows whose id is a multiple of a step that spreads the rest over
+    the lists. Rows are read in id order through the primary key (a list's ids follow its file
+    order, :func:`first_valid_of`) and the spread by id, so a million-row list is never sorted or
+    scanned whole. ``total``: the number of valid rows, when the caller has counted them."""
+    valid = Recipient.objects.filter(recipient_list_id__in=list_ids, status=Recipient.Status.VALID)
+    columns = ("row_number", "recipient_list__name", "fields")
+    if total is None:
+        total = valid.count()
+    if total <= limit:
+        rows = list(valid.order_by("recipient_list_id", "id").values_list(*columns))
+    else:
         half = limit // 2
         step = max(1, total // (limit - half))
-        spread = rows.alias(bucket=Mod("id", step)).filter(bucket=0)[: limit - half]
-        rows = list(rows[:half]) + list(spread)
-    for row_number, list_name, fields in rows.iterator() if total <= limit else rows:
+        rows, spread = [], []
+        for pk in sorted(set(list_ids)):
+            of_list = valid.filter(recipient_list_id=pk)
+            if len(rows) < half:
+                rows += of_list.order_by("id").values_list(*columns)[: half - len(rows)]
+            if len(spread) < limit - half:
+                spread += _every_step(of_list, step, limit - half - len(spread), columns)
+        rows += spread
+    for row_number, list_name, fields in rows:
         yield f"row {row_number} of “{list_name}”", dict(fields or {})
+
+
+def _every_step(rows, step: int, limit: int, columns: tuple[str, ...]) -> list[tuple]:
+    """Up to ``limit`` of ``rows`` (one list's) whose id is a multiple of ``step``, in id order:
+    looked up by id between the list's first and last row, a chunk of candidates at a time."""
+    ends = rows.order_by("id").values_list("id", flat=True)
+    first, last = ends.first(), ends.order_by("-id").first()
+    if first is None:
+        return []
+    found: list[tuple] = []
+    candidate = -(-first // step) * step
+    while candidate <= last and len(found) < limit:
+        ids = range(candidate, min(last, candidate + step * SPREAD_CHUNK) + 1, step)
+        found += rows.filter(id__in=list(ids)).order_by("id").values_list(*columns)[: limit - len(found)]
+        candidate = ids[-1] + step if ids else last + 1
+    return found
 
 
 def list_columns(campaign: Campaign) -> list[str] | None:
@@ -106,7 +149,9 @@ def columns_of(lists) -> list[str] | None:
     for recipient_list in lists:
         names = (recipient_list.report or {}).get("columns")
         if names is None:
-            rows = recipient_list.recipients.order_by("row_number")[:COLUMN_SAMPLE_ROWS]
+            rows = recipient_list.recipients.order_by("id")[
+                :COLUMN_SAMPLE_ROWS
+            ]  # file order (first_valid_of)
             names = [name for fields in rows.values_list("fields", flat=True) for name in fields or {}]
         columns.update(dict.fromkeys(map(str, names)))
     return list(columns)
