@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app import leases
@@ -395,20 +395,3 @@ def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
         err.text if err else "",
         o.requested,
     )
-
-
-def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
-    """Seconds until the next retry pinned to this session falls due, None when it has none."""
-    due = MessageResult.objects.filter(
-        campaign_id__in=campaign_ids, session_id=session_id, status=ResultStatus.PENDING
-    ).aggregate(m=Min("next_attempt_at"))["m"]
-    if due is None:
-        return None
-    return max(0.0, (due - timezone.now()).total_seconds())
-
-
-def suppressed_user_ids() -> set[int]:
-    """The user ids on the suppression list, for the check right before each send: a person who
-    opted out as @name or by id resolves to that id, whatever key the list holds them under."""
-    keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
-    return {int(k) for k in keys}
