@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.http import StreamingHttpResponse
 
 from campaigns.exports import BASE_COLUMNS, campaign_csv_response, csv_value, results_csv_response
@@ -321,3 +322,50 @@ def test_a_message_that_cannot_be_rendered_says_so_in_every_row(campaign):
 
     assert rows[0]["message"].startswith("(cannot be rendered: template error")
     assert rows[2]["message"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_outside_a_transaction_reads_ahead_and_writes_the_same_rows(people, alpha):
+    from campaigns import exports
+
+    campaign = make_campaign("Committed", [people], [alpha])
+    MessageResult.objects.bulk_create(
+        MessageResult(
+            campaign=campaign, key=f"@user{i}", dedupe_key=f"@user{i}", fields={"first_name": f"U{i}"}
+        )
+        for i in range(4500)
+    )
+    results = campaign.results.all()
+
+    streamed = list(exports.result_rows(results))  # autocommit: PostgreSQL reads ahead in a thread
+    with transaction.atomic():
+        in_transaction = list(exports.result_rows(results))
+
+    assert streamed == in_transaction
+    assert len(streamed) == 4501
+    assert streamed[-1][exports.BASE_COLUMNS.index("message")] == "Hi U4499!"
+
+
+def test_read_ahead_hands_on_every_row_and_the_readers_error(db):
+    from campaigns.readahead import read_ahead
+
+    assert list(read_ahead(lambda: iter(range(10)), 3)) == list(range(10))
+
+    def broken():
+        yield 1
+        raise ValueError("the query failed")
+
+    with pytest.raises(ValueError, match="the query failed"):
+        list(read_ahead(broken, 5))
+
+
+def test_closing_a_read_ahead_early_stops_its_thread(db):
+    import threading
+
+    from campaigns.readahead import read_ahead
+
+    rows = read_ahead(lambda: iter(range(1_000_000)), 10)
+    assert next(rows) == 0
+    rows.close()
+
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
