@@ -270,3 +270,45 @@ def test_a_misspelled_q_environment_variable_is_named_with_its_near_miss(monkeyp
     monkeypatch.setenv("Q_WORKER", "8")
     warnings = [m for m in run_checks() if m.id == "campaigns.W005"]
     assert len(warnings) == 1 and "Q_WORKER (did you mean Q_WORKERS?)" in warnings[0].msg
+
+
+# Claims read the pool from where the last one ended (claim_rows' ``after``) -----------------------
+def test_a_claim_reads_on_from_the_last_claimed_row_and_marks_where_it_took_from_the_pool(people, alpha):
+    campaign = make_campaign("mark", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    ids = sorted(campaign.results.values_list("id", flat=True))
+
+    first = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 2, after=0)
+    second = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 2, after=first[-1].id)
+
+    assert [r.id for r in first + second] == ids[:4]
+    assert all(r.pooled for r in first + second)
+
+
+def test_rows_back_in_the_pool_below_the_mark_are_still_claimed(people, alpha):
+    campaign = make_campaign("back", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    ids = sorted(campaign.results.values_list("id", flat=True))
+    taken = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 4)
+    # Another process gives the first row back (a FloodWait: its request never reached Telegram).
+    rows_api.release_claims("live:1:0", taken[:1])
+
+    # The mark is past it: the rows above come first, then the pool is read again from its start.
+    found = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 5, after=taken[-1].id)
+
+    assert [r.id for r in found] == [ids[4], ids[0]]
+    assert campaign.results.filter(status=ResultStatus.PENDING).count() == 0
+
+
+def test_a_slice_lowers_its_mark_when_rows_go_back_to_the_pool():
+    from campaigns.engine.rows import RowWork
+    from campaigns.engine.work import CampaignWork
+
+    work = CampaignWork.__new__(CampaignWork)  # only the mark's bookkeeping
+    work.pool_after = 0
+    work.claimed([RowWork(7, "@a", 1, 0, {}, False, None, True), RowWork(3, "@b", 2, 0, {}, True)])
+    assert work.pool_after == 7  # the pinned row (3) is not the pool's
+    work.returned([6, 5])
+    assert work.pool_after == 4
+    work.returned([])
+    assert work.pool_after == 4
