@@ -306,7 +306,7 @@ def test_a_slice_lowers_its_mark_when_rows_go_back_to_the_pool():
 
     work = CampaignWork.__new__(CampaignWork)  # only the mark's bookkeeping
     work.pool_after = 0
-    work.claimed([RowWork(7, "@a", 1, 0, {}, False, None, True), RowWork(3, "@b", 2, 0, {}, True)])
+    work.claimed([RowWork(7, "@a", 1, 0, {}, False, None, pooled=True), RowWork(3, "@b", 2, 0, {}, True)])
     assert work.pool_after == 7  # the pinned row (3) is not the pool's
     work.returned([6, 5])
     assert work.pool_after == 4

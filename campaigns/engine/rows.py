@@ -205,7 +205,7 @@ def _claim_pool(
                 json.loads(fields) if isinstance(fields, str) else fields,
                 False,
                 rid,
-                True,
+                pooled=True,
             )
             for pk, key, random_id, attempts, fields, rid in found
         ),
