@@ -99,6 +99,16 @@ class Campaign(models.Model):
     status_reason = models.TextField(blank=True)
     # When a running campaign next has a usable session (FloodWait, daily cap): the reaper wakes it.
     wake_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A/B test: the other wordings (B, C, D in order; A is ``message``) and the split in percent
+    # by variant label plus "hold" (the hold-out that gets the winner later), e.g.
+    # {"A": 10, "B": 10, "hold": 80}. Empty: one wording, no test.
+    variants = models.JSONField(default=list, blank=True)
+    split = models.JSONField(default=dict, blank=True)
+    winner = models.CharField(max_length=1, blank=True, editable=False)
+    # Quiet hours: rows are sent only between these local times in the recipient's own time zone
+    # (both empty: any time). An end before the start spans midnight (22:00–06:00).
+    send_window_start = models.TimeField(null=True, blank=True)
+    send_window_end = models.TimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
