@@ -239,7 +239,9 @@ class SliceRunner:
                 limit = min(
                     work.policy.turn(sid, self.roster.ready(work, now), batch_size), pace.remaining_today()
                 )
-                batch = await claim(work.id, sid, self.owner, limit, pinned=sid in work.pinned)
+                batch = await claim(
+                    work.id, sid, self.owner, limit, pinned=sid in work.pinned, zones=work.open_zones()
+                )
                 if not batch:
                     work.empty_at[sid] = time.monotonic()
                     continue
@@ -346,7 +348,7 @@ class SliceRunner:
         left."""
         started = timezone.now()
         try:
-            message = work.build(row.fields)
+            message = work.build(row.fields, row.variant)
         except TransportError as exc:  # this recipient's personalised text is too long
             return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
         except Exception as exc:
