@@ -32,9 +32,8 @@ def nine_to_eight(**overrides):
     from a simulated user account (bots cannot message phone numbers)."""
     session = make_session("alpha", kind="user")
     rl = make_list("world", [(TOKYO, {"first_name": "Aiko"}), (BERLIN, {}), (NEW_YORK, {})])
-    return make_campaign(
-        "quiet", [rl], [session], send_window_start=time(9), send_window_end=time(20), **overrides
-    )
+    fields = {"send_window_start": time(9), "send_window_end": time(20)} | overrides
+    return make_campaign("quiet", [rl], [session], **fields)
 
 
 def delivered() -> set[str]:
@@ -80,14 +79,18 @@ def test_the_window_opens_at_nine_local_time_across_the_spring_dst_change_in_ber
     nine, eight = time(9), time(20)
     assert window.next_opening(nine, eight, "Europe/Berlin", utc(2026, 3, 28, 0)) == utc(2026, 3, 28, 8)
     assert window.next_opening(nine, eight, "Europe/Berlin", utc(2026, 3, 29, 0)) == utc(2026, 3, 29, 7)
-    assert not window.is_open(nine, eight, "Europe/Berlin", utc(2026, 3, 29, 7, 59) .replace(hour=6))
+    assert not window.is_open(nine, eight, "Europe/Berlin", utc(2026, 3, 29, 7, 59).replace(hour=6))
     assert window.is_open(nine, eight, "Europe/Berlin", utc(2026, 3, 29, 7, 30))  # 09:30 CEST
 
 
 def test_new_york_follows_its_own_dst_date():
     # US clocks change on 8 March 2026, three weeks before Europe's: 09:00 EDT is 13:00 UTC.
-    assert window.next_opening(time(9), time(20), "America/New_York", utc(2026, 3, 9, 5)) == utc(2026, 3, 9, 13)
-    assert window.next_opening(time(9), time(20), "America/New_York", utc(2026, 3, 7, 5)) == utc(2026, 3, 7, 14)
+    assert window.next_opening(time(9), time(20), "America/New_York", utc(2026, 3, 9, 5)) == utc(
+        2026, 3, 9, 13
+    )
+    assert window.next_opening(time(9), time(20), "America/New_York", utc(2026, 3, 7, 5)) == utc(
+        2026, 3, 7, 14
+    )
 
 
 def test_a_window_spanning_midnight_is_open_late_and_early_and_shut_in_the_day():
@@ -177,9 +180,13 @@ def test_the_launch_refuses_usernames_with_no_zone_and_no_list_default(people, a
 def test_a_list_default_or_a_timezone_column_places_usernames(people, alpha):
     people.default_time_zone = "Europe/Berlin"
     people.save()
-    campaign = make_campaign("default", [people], [alpha], send_window_start=time(9), send_window_end=time(20))
+    campaign = make_campaign(
+        "default", [people], [alpha], send_window_start=time(9), send_window_end=time(20)
+    )
     assert engine.check_launch(campaign).problems == []
-    other = make_list("own", [("@anna_user", {"timezone": "Asia/Tokyo"}), ("@ben_user", {"timezone": "nowhere"})])
+    other = make_list(
+        "own", [("@anna_user", {"timezone": "Asia/Tokyo"}), ("@ben_user", {"timezone": "nowhere"})]
+    )
     campaign = make_campaign("column", [other], [alpha], send_window_start=time(9), send_window_end=time(20))
     problems = engine.check_launch(campaign).problems
     assert len(problems) == 1 and "1 recipient of “own”" in problems[0]

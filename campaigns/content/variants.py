@@ -88,3 +88,8 @@ def cumulative(split: Mapping[str, int]) -> list[tuple[str, int]]:
             total += share
             bounds.append((name, total))
     return bounds
+
+
+def cumulative_shares(split: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(name, percent) in :data:`SPLIT_ORDER` for the shares above 0."""
+    return [(name, int(split.get(name, 0) or 0)) for name in SPLIT_ORDER if int(split.get(name, 0) or 0) > 0]

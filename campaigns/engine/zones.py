@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..models import Campaign, MessageResult, Recipient, RecipientKind, ResultStatus
+from ..models import OPEN_STATUSES, Campaign, MessageResult, Recipient, RecipientKind, ResultStatus
 from . import window
 
 CODE_NO_TIME_ZONE = "NO_TIME_ZONE"
@@ -124,8 +124,7 @@ def zone_problems(campaign: Campaign) -> list[str]:
 
 
 def waiting_by_zone(campaign: Campaign) -> dict[str, int]:
-    """Zone → rows still to send (open, and held for the winner), for the forecast."""
-    rows = campaign.results.filter(
-        Q(status__in=(ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.SENDING, ResultStatus.HELD))
-    )
+    """Zone → rows still to send (pending, claimed, sending), for the forecast: one grouped read
+    of the campaign's open rows."""
+    rows = campaign.results.filter(Q(status__in=OPEN_STATUSES))
     return dict(rows.values_list("time_zone").annotate(n=Count("id")).order_by())
