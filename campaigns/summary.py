@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from . import engine, forecast
 from .content import variants
-from .engine import window
 from .content.preview import CampaignPreview, campaign_preview
+from .engine import window
 from .models import Campaign, CampaignStatus
 from .timezones import about
 

@@ -3,7 +3,8 @@
 The contract is DESIGN.md "Delivery contract" and "How the work is driven". The rooms:
 
 - :mod:`.launcher` — check a campaign, materialise one row per recipient, start or resume it;
-- :mod:`.control` — pause, cancel, retry failed, resend unknown, completion;
+- :mod:`.control` — pause, cancel, retry failed, resend unknown, an A/B test's winner, completion;
+- :mod:`.window` — quiet hours: zones and send windows; :mod:`.zones` — the rows' zones;
 - :mod:`.balancing` — late binding: the strategy as a pull policy; :mod:`.assignment` — the
   sessions of a campaign, rows stranded on a session that can no longer send;
 - :mod:`.driver` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
@@ -17,7 +18,16 @@ Submodules import each other, never this package, so importing one never loads t
 """
 
 from .assignment import active_sessions, recover_stranded_rows, split_estimate
-from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
+from .control import (
+    WinnerRefused,
+    cancel,
+    choose_winner,
+    finish_if_done,
+    pause,
+    resend_unknown,
+    retry_failed,
+    summary,
+)
 from .driver import drive, next_wake, run_until_done
 from .effects import apply_error_effects
 from .launcher import (
@@ -39,10 +49,12 @@ __all__ = [
     "AlreadyLaunched",
     "LaunchError",
     "NoUsableSession",
+    "WinnerRefused",
     "apply_error_effects",
     "active_sessions",
     "cancel",
     "check_launch",
+    "choose_winner",
     "count_materialised",
     "drive",
     "enqueue_drive",
