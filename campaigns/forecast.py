@@ -268,6 +268,8 @@ def _window_waits(campaign: Campaign, now: datetime) -> list[str]:
     """Sentences for the rows waiting for their send window to open (at most three zones named)."""
     from .engine.zones import waiting_by_zone
 
+    if not window.has_window(campaign.send_window_start, campaign.send_window_end):
+        return []  # no read of the rows: the progress of other campaigns counts nothing
     closed = [o for o in window_openings(campaign, waiting_by_zone(campaign), now) if o[0] > now]
     found = []
     opens_at = campaign.send_window_start.strftime("%H:%M") if campaign.send_window_start else ""

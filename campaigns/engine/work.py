@@ -12,7 +12,7 @@ from sessions_app.models import TelegramSession
 
 from ..content.outgoing import message_builder
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
-from . import rows, window
+from . import lookups, window
 from .balancing import PullPolicy
 
 # A session counts as "ready now" for the pull policy when it could send within this many seconds.
@@ -102,7 +102,7 @@ class Roster:
                 .annotate(n=Count("id"))
                 .order_by()
             )
-            pinned = {sid for _cid, sid in rows.pinned_session_ids([campaign.pk], members)}
+            pinned = {sid for _cid, sid in lookups.pinned_session_ids([campaign.pk], members)}
             found.append(CampaignWork(campaign, members, pool, taken, pinned))
         return found
 
