@@ -220,3 +220,45 @@ def test_the_forecast_waits_for_the_window_in_words():
         assert any("1 recipient waits for 09:00 in Asia/Tokyo" in s for s in said), said
         pace = progress_snapshot(campaign)["pace"]
         assert pace["finish_at"] >= "2026-03-11T00:00"
+
+
+# While paused ---------------------------------------------------------------------------------
+def test_a_window_set_while_paused_places_the_rows_when_it_resumes(people, alpha):
+    people.default_time_zone = "Asia/Tokyo"
+    people.save()
+    campaign = make_campaign("later", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.pause(campaign)
+    campaign.send_window_start, campaign.send_window_end = time(9), time(20)
+    campaign.save()
+    engine.resume(campaign, enqueue=False)
+    assert set(campaign.results.values_list("time_zone", flat=True)) == {"Asia/Tokyo"}
+
+
+def test_the_paused_campaign_form_offers_the_window_and_refuses_one_it_cannot_place(
+    client, mark, people, alpha
+):
+    from django.urls import reverse
+
+    campaign = make_campaign("paused", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.pause(campaign)
+    client.force_login(mark)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    fields = client.get(url).context["adminform"].form.fields
+    assert {"send_window_start", "send_window_end", "sessions"} <= set(fields) and "message" not in fields
+    response = client.post(
+        url,
+        {
+            "name": "paused",
+            "sessions": [alpha.pk],
+            "delay_seconds": 0,
+            "max_attempts": 3,
+            "priority": 5,
+            "send_window_start": "09:00",
+            "send_window_end": "20:00",
+        },
+    )
+    assert response.status_code == 200 and "default time zone" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.send_window_start is None
