@@ -16,6 +16,7 @@ from django.utils import timezone
 from sessions_app.models import TelegramSession
 
 from . import forecast
+from .engine import zones
 from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally
 from .timezones import about, clock
 
@@ -29,6 +30,7 @@ STATUS_ORDER = [
     ResultStatus.CANCELLED,
     ResultStatus.SENDING,
     ResultStatus.PENDING,
+    ResultStatus.HELD,
 ]
 STATUS_COLOURS = {
     "sent": "#2e7d32",
@@ -39,9 +41,15 @@ STATUS_COLOURS = {
     "sending": "#1565c0",
     "claimed": "#42a5f5",
     "pending": "#bbdefb",
+    "held": "#ce93d8",
 }
 # Labels in staff's words where the status name is the engine's.
-STATUS_LABELS = {"pending": "Waiting", "sending": "Sending now", "unknown": "Unknown (needs review)"}
+STATUS_LABELS = {
+    "pending": "Waiting",
+    "sending": "Sending now",
+    "unknown": "Unknown (needs review)",
+    "held": "Held for the winner",
+}
 ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
@@ -88,7 +96,8 @@ def progress_snapshot(campaign: Campaign) -> dict:
     holds rows (after re-balancing), and rows not yet assigned as a session of its own.
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
-    settled, i.e. sent, failed, unknown or cancelled; ``percent_done``: done of deliverable (None
+    settled, i.e. sent, failed, unknown or cancelled (not ``held``: an A/B test's hold-out, "held
+    for the winner", waits for staff); ``percent_done``: done of deliverable (None
     for a cancelled campaign: it stopped, it is not done). ``waiting``: rows not sent yet
     (pending, taken by a session, or being sent). ``in_lists`` (a draft or scheduled campaign
     without rows, else None): the valid recipients of its lists (before de-duplication across
@@ -108,7 +117,9 @@ def progress_snapshot(campaign: Campaign) -> dict:
         sessions.append(_session_row(None, per_session[None], now))
     deliverable = total - counts[ResultStatus.SKIPPED]
     waiting = sum(counts[s] for s in OPEN_STATUSES)
-    done = deliverable - waiting
+    # An A/B test's hold-out is neither done nor being sent: it waits for staff to choose the winner.
+    held = counts[ResultStatus.HELD]
+    done = deliverable - waiting - held
     cancelled = campaign.status == CampaignStatus.CANCELLED
     in_lists = None
     if not total and campaign.status in (
@@ -129,6 +140,7 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "deliverable": deliverable,
         "done": done,
         "waiting": waiting,
+        "held": held,
         "cancelled": cancelled,
         "percent_done": None if cancelled else (round(100.0 * done / deliverable, 1) if deliverable else 0.0),
         "segments": segments(counts, total),
@@ -162,6 +174,9 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     start = max(now, campaign.scheduled_at) if campaign.status == CampaignStatus.SCHEDULED else now
     if finish and start > now:
         finish = forecast.finish_at(remaining, paces, start)
+    if finish and campaign.status == CampaignStatus.RUNNING and zones.campaign_has_window(campaign):
+        openings = forecast.window_openings(campaign, zones.waiting_by_zone(campaign), now)
+        finish = forecast.finish_in_windows(openings, paces, now) if openings else finish
     eta = ""
     if campaign.status == CampaignStatus.PAUSED:
         eta = "paused: no estimate until it is resumed"

@@ -16,7 +16,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from . import engine, forecast
+from .content import variants
 from .content.preview import CampaignPreview, campaign_preview
+from .engine import window
 from .models import Campaign, CampaignStatus
 from .timezones import about
 
@@ -43,6 +45,13 @@ class LaunchSummary:
     approximate: bool = False
     scheduled: bool = False
     preview: CampaignPreview | None = None
+    # Quiet hours: recipients per time zone (most first) and per way the zone was found (phone,
+    # column, default, guess, none), before de-duplication; empty without a window or for a
+    # large launch (reading every recipient is the worker's).
+    zones: list[tuple[str, int]] = field(default_factory=list)
+    zones_found: dict[str, int] = field(default_factory=dict)
+    # A/B test: (label, percent, expected recipients) per variant, "hold" last; empty without one.
+    split: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def can_launch(self) -> bool:
@@ -96,6 +105,25 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
     summary.finish_at = forecast.finish_at(summary.counts["to_send"], summary.sessions, summary.starts_at)
+    if engine.zones.campaign_has_window(campaign) and not summary.in_background:
+        by_zone, found = engine.zones.zone_census(campaign)
+        summary.zones = by_zone.most_common()
+        summary.zones_found = dict(found)
+        openings = forecast.window_openings(campaign, dict(by_zone), summary.starts_at)
+        if openings and summary.finish_at is not None:
+            summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
+        if found.get(window.GUESS):
+            summary.warnings.append(
+                f"{found[window.GUESS]} recipients' phone numbers belong to a country with several time "
+                "zones and nothing else tells theirs: their country's first zone is guessed. Set the list's "
+                "default time zone or add a timezone column to be sure."
+            )
+    if variants.is_test(campaign.variants, campaign.split):
+        to_send = summary.counts["to_send"]
+        summary.split = [
+            (name, share, round(to_send * share / 100))
+            for name, share in variants.cumulative_shares(campaign.split)
+        ]
     summary.preview = campaign_preview(campaign, personal=personal)
     for pace in summary.sessions:
         if pace.usable and pace.busy_with:

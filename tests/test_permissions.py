@@ -66,6 +66,10 @@ class World:
             campaign=self.failed, key="@x_user", status="failed", error_code="TIMEOUT"
         )
         self.suppression = Suppression.objects.create(key="@someone_else")
+        self.ab_test = make_campaign(
+            "A/B", [people], [alpha], variants=["B"], split={"A": 20, "B": 20, "hold": 60}
+        )
+        engine.launch(self.ab_test, enqueue=False)
         self.real = make_session("real", backend="telethon", status=SessionStatus.NEW)
 
 
@@ -177,6 +181,10 @@ PROBES: dict[str, Probe] = {
         ),
         page(c, reverse("admin:campaigns_campaign_retry", args=[w.failed.pk])),
         post(c, reverse("admin:campaigns_campaign_operation", args=[w.done.pk, "pause"])),
+    ],
+    "Campaigns: Choose the winner of an A/B test": lambda c, w: [
+        page(c, reverse("admin:campaigns_campaign_winner", args=[w.ab_test.pk])),
+        post(c, reverse("admin:campaigns_campaign_winner", args=[w.ab_test.pk]), {"variant": "Z"}),
     ],
     "Campaigns: Clone (button and action)": lambda c, w: [
         offered(c, "admin:campaigns_campaign_changelist", "clone_selected"),

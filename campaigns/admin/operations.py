@@ -26,6 +26,7 @@ OPERATIONS = {
     "cancel": "Cancel…",
     "retry_failed": "Retry failed…",
     "resend_unknown": "Resend unknown…",
+    "choose_winner": "Choose the winner…",
     "clone": "Clone",
 }
 CONFIRMED_OPERATIONS = ("cancel", "resend_unknown")
@@ -56,6 +57,8 @@ class CampaignOperations:
             return redirect("admin:campaigns_campaign_launch", campaign.pk)
         if operation == "retry_failed":
             return redirect("admin:campaigns_campaign_retry", campaign.pk)
+        if operation == "choose_winner":
+            return redirect("admin:campaigns_campaign_winner", campaign.pk)
         if request.method != "POST":
             return redirect("admin:campaigns_campaign_change", campaign.pk)
         if operation == "resend_unknown" and self._nothing_unknown(request, [campaign]):

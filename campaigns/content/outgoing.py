@@ -7,7 +7,7 @@ from sessions_app.transport import ErrorKind, OutgoingMessage, TransportError
 from sessions_app.transport.formatting import parse, utf16_length
 
 from ..models import Campaign
-from . import template
+from . import template, variants
 from .media import MediaInfo
 
 
@@ -16,12 +16,16 @@ def message_builder(campaign: Campaign):
     media = None
     if campaign.media and campaign.media_info:
         media = MediaInfo.from_json(campaign.media_info).to_spec(campaign.media.path)
-    source, mode = campaign.message, campaign.parse_mode
+    mode = campaign.parse_mode
     limit, what = (template.CAPTION_MAX, "caption") if media else (template.TEXT_MAX, "text")
 
-    def build(fields: dict) -> OutgoingMessage:
-        """Raises TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this
-        recipient's text past Telegram's limit: only this row fails, the campaign goes on."""
+    def build(fields: dict, variant: str = "") -> OutgoingMessage:
+        """The message of ``variant`` (an A/B test's wording: "" or "A" is the campaign's message,
+        B–D its other wordings) for one recipient's ``fields``. Raises
+        TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this recipient's
+        text past Telegram's limit: only this row fails, the campaign goes on; KeyError for a
+        variant the campaign does not have."""
+        source = variants.text_of(campaign.message, campaign.variants, variant)
         text = template.render(source, fields or {}, mode)
         # Parsing can only shorten the text, so most messages skip it.
         length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app import leases
@@ -58,9 +59,10 @@ class RowWork:
     fields: dict
     in_doubt: bool
     recipient_id: int | None = None
+    variant: str = ""  # A/B test: the wording this row gets ("" or "A": the message)
 
 
-_ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id")
+_ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id", "variant")
 
 
 def recover_rows(session_ids: list[int]) -> int:
@@ -73,20 +75,14 @@ def recover_rows(session_ids: list[int]) -> int:
     ).release()
 
 
-def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
-    """(campaign id, session id) pairs that have pending rows pinned to the session (in doubt:
-    only that session may re-send them)."""
-    return set(
-        MessageResult.objects.filter(
-            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
-        )
-        .values_list("campaign_id", "session_id")
-        .distinct()
-    )
-
-
 def claim_rows(
-    campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True
+    campaign_id: int,
+    session_id: int,
+    owner: str,
+    limit: int,
+    *,
+    pinned: bool = True,
+    zones: Collection[str] | None = None,
 ) -> list[RowWork]:
     """Claim up to ``limit`` due ``pending`` rows of a running campaign for one session and mark
     them ``sending`` (committed before any of their requests leaves): first the rows pinned to the
@@ -96,14 +92,19 @@ def claim_rows(
     stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
     wait on each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found
     at this last check become ``skipped``. ``RowWork.in_doubt`` is the row's state *before* the
-    claim (what to restore if its request never leaves)."""
+    claim (what to restore if its request never leaves). ``zones``: under a send window, only
+    rows of these time zones (those whose window is open now,
+    :func:`campaigns.engine.window.open_zones`); None: any row."""
     now = timezone.now()
     rows: list[RowWork] = []
+    if zones is not None and not zones:
+        return []
+    zones = sorted(zones) if zones is not None else None
     with transaction.atomic():
         if pinned:
-            rows = _claim_pinned(campaign_id, session_id, owner, limit, now)
+            rows = _claim_pinned(campaign_id, session_id, owner, limit, now, zones)
         if len(rows) < limit:
-            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now)
+            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now, zones)
     if not rows:
         return []
     suppressed = set(Suppression.objects.filter(key__in={r.key for r in rows}).values_list("key", flat=True))
@@ -133,9 +134,13 @@ def _sending(owner: str, session_id: int, now: datetime) -> dict:
     }
 
 
-def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+def _claim_pinned(
+    campaign_id: int, session_id: int, owner: str, limit: int, now: datetime, zones: list[str] | None
+) -> list[RowWork]:
     """Due rows pinned to the session (rare: retries and rows in doubt after a crash)."""
     due = Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
+    if zones is not None:
+        due &= Q(time_zone__in=zones)
     found = list(
         MessageResult.objects.select_for_update(skip_locked=True)
         .filter(due, campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
@@ -152,31 +157,34 @@ def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now
     return [RowWork(*r) for r in found if r[0] in marked]
 
 
-def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+def _claim_pool(
+    campaign_id: int, session_id: int, owner: str, limit: int, now: datetime, zones: list[str] | None
+) -> list[RowWork]:
     """``WITH pool AS (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE … FROM pool … RETURNING``:
     the pool's next rows, in order, taken by the session and marked ``sending`` in one statement.
     The CTE is evaluated once (``MATERIALIZED`` on PostgreSQL, whose planner otherwise re-runs a
     locking subquery for every row it joins). Pool rows are never in doubt (a row in doubt stays
-    pinned)."""
+    pinned). ``zones``: only rows of these time zones (a send window)."""
     table = connection.ops.quote_name(MessageResult._meta.db_table)
     campaigns = connection.ops.quote_name(Campaign._meta.db_table)
     postgres = connection.vendor == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     values = _sending(owner, session_id, now)
     sets = ", ".join(f"{column} = %s" for column in values)
+    in_zones = f"AND time_zone IN ({', '.join(['%s'] * len(zones))}) " if zones is not None else ""
     sql = (
         f"WITH pool AS {'MATERIALIZED ' if postgres else ''}("
         f"SELECT id AS picked FROM {table} WHERE campaign_id = %s AND status = %s AND session_id IS NULL "
-        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s{lock}) "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) {in_zones}ORDER BY id LIMIT %s{lock}) "
         f"UPDATE {table} SET {sets} FROM pool "
         # Only the join: the CTE's rows are locked (PostgreSQL) or the writer is alone (SQLite), so
         # they are still pending; repeating that here lets the planner pick the wrong index.
         f"WHERE {table}.id = pool.picked "
         f"AND EXISTS (SELECT 1 FROM {campaigns} c WHERE c.id = %s AND c.status = %s) "
         f"RETURNING {table}.id, {table}.key, {table}.random_id, {table}.attempts, {table}.fields, "
-        f"{table}.recipient_id"
+        f"{table}.recipient_id, {table}.variant"
     )
-    params = [campaign_id, ResultStatus.PENDING, adapt(now), limit]
+    params = [campaign_id, ResultStatus.PENDING, adapt(now), *(zones or []), limit]
     params += [adapt(v) for v in values.values()]
     params += [campaign_id, CampaignStatus.RUNNING]
     with connection.cursor() as cursor:
@@ -192,8 +200,9 @@ def _claim_pool(campaign_id: int, session_id: int, owner: str, limit: int, now: 
                 json.loads(fields) if isinstance(fields, str) else fields,
                 False,
                 rid,
+                variant or "",
             )
-            for pk, key, random_id, attempts, fields, rid in found
+            for pk, key, random_id, attempts, fields, rid, variant in found
         ),
         key=lambda r: r.id,
     )
@@ -381,20 +390,3 @@ def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
         err.text if err else "",
         o.requested,
     )
-
-
-def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
-    """Seconds until the next retry pinned to this session falls due, None when it has none."""
-    due = MessageResult.objects.filter(
-        campaign_id__in=campaign_ids, session_id=session_id, status=ResultStatus.PENDING
-    ).aggregate(m=Min("next_attempt_at"))["m"]
-    if due is None:
-        return None
-    return max(0.0, (due - timezone.now()).total_seconds())
-
-
-def suppressed_user_ids() -> set[int]:
-    """The user ids on the suppression list, for the check right before each send: a person who
-    opted out as @name or by id resolves to that id, whatever key the list holds them under."""
-    keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
-    return {int(k) for k in keys}

@@ -29,7 +29,7 @@ from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import CampaignStatus
-from . import conf, rows
+from . import conf, lookups, rows
 from .effects import apply_effects
 from .pacing import Pace, load_pace
 from .rows import Outcome, RowWork
@@ -111,7 +111,7 @@ class SliceRunner:
 
     # The campaigns served ------------------------------------------------------------------------
     def _refresh_suppressed_ids(self) -> None:
-        self._suppressed_ids = rows.suppressed_user_ids()
+        self._suppressed_ids = lookups.suppressed_user_ids()
 
     async def check_peer(self, peer_id: int) -> bool:
         """:data:`~sessions_app.transport.base.PeerCheck`: False for a suppressed user id."""
@@ -226,7 +226,7 @@ class SliceRunner:
                     if later:
                         await self.wait_for_change(min(EMPTY_RETRY_SECONDS, self.time_left()))
                         continue
-                    due = await sync_to_async(rows.next_pinned_due)(list(self.roster.work), sid)
+                    due = await sync_to_async(lookups.next_pinned_due)(list(self.roster.work), sid)
                     if due is None:
                         for w in self.roster.work.values():
                             w.pinned.discard(sid)
@@ -239,7 +239,9 @@ class SliceRunner:
                 limit = min(
                     work.policy.turn(sid, self.roster.ready(work, now), batch_size), pace.remaining_today()
                 )
-                batch = await claim(work.id, sid, self.owner, limit, pinned=sid in work.pinned)
+                batch = await claim(
+                    work.id, sid, self.owner, limit, pinned=sid in work.pinned, zones=work.open_zones()
+                )
                 if not batch:
                     work.empty_at[sid] = time.monotonic()
                     continue
@@ -346,7 +348,7 @@ class SliceRunner:
         left."""
         started = timezone.now()
         try:
-            message = work.build(row.fields)
+            message = work.build(row.fields, row.variant)
         except TransportError as exc:  # this recipient's personalised text is too long
             return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
         except Exception as exc:

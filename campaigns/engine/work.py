@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
 from ..content.outgoing import message_builder
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
-from . import rows
+from . import lookups, window
 from .balancing import PullPolicy
 
 # A session counts as "ready now" for the pull policy when it could send within this many seconds.
@@ -38,6 +39,24 @@ class CampaignWork:
         self.stop = asyncio.Event()
         self.empty_at: dict[int, float] = {}  # session id → monotonic time its last claim found nothing
         self.held: dict[int, int] = {sid: 0 for sid in members}  # rows claimed and not yet settled
+        # Quiet hours: the time zones of its rows still to send (read once per slice: rows keep
+        # their zone from launch), so each claim asks only for those whose window is open now.
+        self.windowed = window.has_window(campaign.send_window_start, campaign.send_window_end)
+        self.zones: set[str] = set()
+        if self.windowed:
+            self.zones = set(
+                campaign.results.filter(status__in=(ResultStatus.PENDING, ResultStatus.HELD))
+                .values_list("time_zone", flat=True)
+                .distinct()
+                .order_by()
+            )
+
+    def open_zones(self) -> set[str] | None:
+        """The zones whose send window is open now (None: no window, any row may go)."""
+        if not self.windowed:
+            return None
+        c = self.campaign
+        return window.open_zones(c.send_window_start, c.send_window_end, self.zones, timezone.now())
 
     @property
     def delay(self) -> float:
@@ -83,7 +102,7 @@ class Roster:
                 .annotate(n=Count("id"))
                 .order_by()
             )
-            pinned = {sid for _cid, sid in rows.pinned_session_ids([campaign.pk], members)}
+            pinned = {sid for _cid, sid in lookups.pinned_session_ids([campaign.pk], members)}
             found.append(CampaignWork(campaign, members, pool, taken, pinned))
         return found
 

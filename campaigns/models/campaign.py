@@ -143,18 +143,36 @@ class Campaign(models.Model):
     def operations(self, counts: dict[str, int]) -> list[str]:
         """The operations that make sense now, in button order: those of
         :data:`OPERATION_STATUSES` for this status, ``retry_failed`` while failed rows exist (not
-        once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist."""
+        once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist,
+        ``choose_winner`` while an A/B test's hold-out waits for its winner."""
         offered = [op for op, statuses in OPERATION_STATUSES.items() if self.status in statuses]
         if counts.get("failed") and self.status != CampaignStatus.CANCELLED:
             offered.append("retry_failed")
         if counts.get("unknown"):
             offered.append("resend_unknown")
+        if (
+            counts.get(ResultStatus.HELD)
+            and not self.winner
+            and self.status
+            in (
+                CampaignStatus.RUNNING,
+                CampaignStatus.PAUSED,
+            )
+        ):
+            offered.append("choose_winner")
         return offered
 
     # What a launch sends, in :meth:`fingerprint`; a new field that changes what is sent belongs
     # here (and in :meth:`clone`, with the settings).
-    CONTENT_FIELDS = ("message", "parse_mode", "media", "media_type")
-    SETTING_FIELDS = ("strategy", "priority", "delay_seconds", "max_attempts")
+    CONTENT_FIELDS = ("message", "parse_mode", "media", "media_type", "variants", "split")
+    SETTING_FIELDS = (
+        "strategy",
+        "priority",
+        "delay_seconds",
+        "max_attempts",
+        "send_window_start",
+        "send_window_end",
+    )
 
     def fingerprint(self) -> str:
         """A digest of what a launch would send as saved now: the content, lists, sessions, the
@@ -163,7 +181,11 @@ class Campaign(models.Model):
         import hashlib
         import json
 
-        values = {name: str(getattr(self, name) or "") for name in self.CONTENT_FIELDS + self.SETTING_FIELDS}
+        values = {
+            name: json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else str(value or "")
+            for name in self.CONTENT_FIELDS + self.SETTING_FIELDS
+            for value in [getattr(self, name)]
+        }
         values["media_info"] = json.dumps(self.media_info or {}, sort_keys=True)
         values["scheduled_at"] = self.scheduled_at.isoformat() if self.scheduled_at else ""
         if self.pk:

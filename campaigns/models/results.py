@@ -42,8 +42,9 @@ class ResultStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.SENDING)
-# Rows no request of which has left yet: these may be cancelled or moved to another session.
-UNSENT_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED)
+# Rows no request of which has left yet: these may be cancelled or moved to another session (an
+# A/B test's held rows too: cancelling a campaign cancels its hold-out).
+UNSENT_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.HELD)
 
 
 def new_random_id() -> int:

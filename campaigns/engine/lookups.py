@@ -1,0 +1,38 @@
+"""The reads the send loop makes between claims: which sessions have rows pinned to them, when
+the next pinned retry falls due, and the suppressed user ids checked right before each send."""
+
+from __future__ import annotations
+
+from django.db.models import Min
+from django.utils import timezone
+
+from ..models import MessageResult, ResultStatus, Suppression
+
+
+def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
+    """(campaign id, session id) pairs that have pending rows pinned to the session (in doubt:
+    only that session may re-send them)."""
+    return set(
+        MessageResult.objects.filter(
+            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
+        )
+        .values_list("campaign_id", "session_id")
+        .distinct()
+    )
+
+
+def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
+    """Seconds until the next retry pinned to this session falls due, None when it has none."""
+    due = MessageResult.objects.filter(
+        campaign_id__in=campaign_ids, session_id=session_id, status=ResultStatus.PENDING
+    ).aggregate(m=Min("next_attempt_at"))["m"]
+    if due is None:
+        return None
+    return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def suppressed_user_ids() -> set[int]:
+    """The user ids on the suppression list, for the check right before each send: a person who
+    opted out as @name or by id resolves to that id, whatever key the list holds them under."""
+    keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
+    return {int(k) for k in keys}

@@ -1,0 +1,147 @@
+"""Quiet hours: a campaign's send window in each recipient's own time zone.
+
+A recipient's zone comes from its phone number (``phonenumbers``' time zones: a number whose
+country or prefix has one zone gives it), else from a ``timezone`` column of its list, else from the
+list's default zone; a phone number of a country with several zones and neither of those gets the
+country's first zone, flagged as guessed. Usernames and user ids tell nothing: column or default.
+
+Times are wall-clock times in the recipient's zone (``zoneinfo``, so daylight saving time is
+followed): a 09:00–20:00 window opens at 09:00 local time on the day the clocks change too. An end
+before the start spans midnight (22:00–06:00); an equal start and end is no window.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+
+from ..timezones import valid_zone
+
+# Column names (lower-cased, without separators) read as a recipient's own time zone.
+ZONE_COLUMNS = ("timezone", "tz")
+UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers for a number it cannot place
+
+# How a recipient's zone was found, for the launch summary.
+PHONE, COLUMN, DEFAULT, GUESS, NONE = "phone", "column", "default", "guess", "none"
+
+
+@lru_cache(maxsize=100_000)
+def phone_zones(key: str) -> tuple[str, ...]:
+    """The IANA zones ``phonenumbers`` gives an E.164 ``key`` ("+4930…" → ("Europe/Berlin",));
+    () when it cannot place the number."""
+    try:
+        number = phonenumbers.parse(key, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(z for z in phone_timezones.time_zones_for_number(number) if z != UNKNOWN_ZONE)
+
+
+def column_zone(fields: Mapping | None) -> str:
+    """A valid zone from the recipient's ``timezone`` (or ``time_zone``, ``TZ``) column, else ""."""
+    for name, value in (fields or {}).items():
+        if re.sub(r"[^a-z0-9]", "", str(name).lower()) in ZONE_COLUMNS:
+            value = str(value or "").strip()
+            if valid_zone(value):
+                return value
+    return ""
+
+
+def zone_for(key: str, kind: str, fields: Mapping | None, default_zone: str = "") -> tuple[str, str]:
+    """(zone, how) for one recipient: ``how`` is :data:`PHONE`, :data:`COLUMN`, :data:`DEFAULT`,
+    :data:`GUESS` (a phone of a country with several zones and nothing better: its first) or
+    :data:`NONE` (zone "": nothing tells it)."""
+    default_zone = default_zone if valid_zone(default_zone) else ""
+    zones = phone_zones(key) if kind == "phone" else ()
+    if len(zones) == 1:
+        return zones[0], PHONE
+    if own := column_zone(fields):
+        return own, COLUMN
+    if default_zone:
+        return default_zone, DEFAULT
+    if zones:
+        return zones[0], GUESS
+    return "", NONE
+
+
+# The window ------------------------------------------------------------------------------------
+def has_window(start: time | None, end: time | None) -> bool:
+    """Whether a start and an end make a window (both set and different)."""
+    return start is not None and end is not None and start != end
+
+
+def is_open_at(start: time, end: time, local: time) -> bool:
+    """Whether the local time of day ``local`` is inside [start, end) (spanning midnight when
+    the end is before the start)."""
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def is_open(start: time, end: time, zone: str, now: datetime) -> bool:
+    """Whether the window is open now (aware ``now``) in ``zone``."""
+    local = now.astimezone(zoneinfo.ZoneInfo(zone))
+    return is_open_at(start, end, local.time().replace(tzinfo=None))
+
+
+def open_zones(start: time | None, end: time | None, zones: Iterable[str], now: datetime) -> set[str]:
+    """The zones among ``zones`` whose window is open at ``now`` (all of them without a window).
+    "" (no zone) is never open under a window."""
+    zones = set(zones)
+    if not has_window(start, end):
+        return zones
+    return {z for z in zones if z and valid_zone(z) and is_open(start, end, z, now)}
+
+
+def _at(day: date, clock: time, zone: zoneinfo.ZoneInfo) -> datetime:
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+
+
+def next_opening(start: time, end: time, zone: str, now: datetime) -> datetime:
+    """When the window next opens in ``zone`` (UTC, aware): ``now`` while it is open. Built from
+    the wall-clock start on each local day, so a DST change moves it with the clocks."""
+    if is_open(start, end, zone, now):
+        return now
+    tz = zoneinfo.ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    for offset in range(0, 3):
+        opening = _at(today + timedelta(days=offset), start, tz)
+        if opening > now:
+            return opening
+    return _at(today + timedelta(days=3), start, tz)  # unreachable: a day always has a start
+
+
+def next_closing(start: time, end: time, zone: str, now: datetime) -> datetime:
+    """When the window open at ``now`` in ``zone`` closes (UTC, aware)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    for offset in range(0, 3):
+        closing = _at(today + timedelta(days=offset), end, tz)
+        if closing > now:
+            return closing
+    return _at(today + timedelta(days=3), end, tz)
+
+
+def first_opening(start: time, end: time, zones: Iterable[str], now: datetime) -> tuple[datetime, str] | None:
+    """(when, zone) of the earliest opening among ``zones`` (now when one is open); None for none."""
+    found = [(next_opening(start, end, z, now), z) for z in set(zones) if z and valid_zone(z)]
+    return min(found) if found else None
+
+
+# Summaries -------------------------------------------------------------------------------------
+def census(rows: Iterable[tuple[str, str, Mapping | None, str]]) -> tuple[Counter, Counter]:
+    """From (key, kind, fields, list default zone) rows: (recipients per zone, recipients per
+    :data:`PHONE`/:data:`COLUMN`/:data:`DEFAULT`/:data:`GUESS`/:data:`NONE`). Zone "" counts the
+    recipients nothing places."""
+    zones, how = Counter(), Counter()
+    for key, kind, fields, default in rows:
+        zone, found = zone_for(key, kind, fields, default)
+        zones[zone] += 1
+        how[found] += 1
+    return zones, how
