@@ -192,10 +192,36 @@ def test_a_list_default_or_a_timezone_column_places_usernames(people, alpha):
     assert len(problems) == 1 and "1 recipient of “own”" in problems[0]
 
 
+def test_the_launch_refuses_phone_numbers_whose_clock_it_would_guess(alpha):
+    # Russia and the United States keep several clocks: without a column or a list default the
+    # zone would be a guess, and a guess could wake someone at 3 am.
+    rl = make_list("guess", [("+79161234567", {}), ("+15555550123", {}), (TOKYO, {})])
+    campaign = make_campaign("guess", [rl], [alpha], send_window_start=time(9), send_window_end=time(20))
+    problems = engine.check_launch(campaign).problems
+    assert any("2 phone numbers of “guess”" in p and "several time zones" in p for p in problems)
+    with pytest.raises(engine.LaunchError, match="time zone"):
+        engine.launch(campaign, enqueue=False)
+    rl.default_time_zone = "Europe/Moscow"
+    rl.save()
+    assert engine.check_launch(campaign).problems == []
+
+
+def test_zones_that_keep_one_clock_all_year_place_a_number_surely():
+    assert window.same_clock(["America/Argentina/Buenos_Aires", "America/Argentina/Cordoba"])
+    assert not window.same_clock(["Europe/Moscow", "Asia/Vladivostok"])
+    assert not window.same_clock(["Europe/Madrid", "Atlantic/Canary"])  # one hour apart all year
+    assert not window.same_clock(["America/Phoenix", "America/Denver"])  # apart in summer only
+
+
 def test_a_row_nothing_places_is_skipped_with_its_reason_not_left_waiting(alpha):
+    # The launch check refuses what it sees; a window set on a paused campaign whose rows nothing
+    # places still leaves nothing waiting forever.
     rl = make_list("odd", [("+15555550123", {})])  # a number phonenumbers cannot place
-    campaign = make_campaign("odd", [rl], [alpha], send_window_start=time(9), send_window_end=time(20))
+    campaign = make_campaign("odd", [rl], [alpha])
     engine.launch(campaign, enqueue=False)
+    campaign.send_window_start, campaign.send_window_end = time(9), time(20)
+    campaign.save()
+    zones.assign_zones(campaign)
     row = campaign.results.get()
     assert (row.status, row.error_code) == (ResultStatus.SKIPPED, zones.CODE_NO_TIME_ZONE)
 

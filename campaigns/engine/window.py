@@ -3,7 +3,8 @@
 A recipient's zone comes from its phone number (``phonenumbers``' time zones: a number whose
 country or prefix has one zone gives it), else from a ``timezone`` column of its list, else from the
 list's default zone; a phone number of a country with several zones and neither of those gets the
-country's first zone, flagged as guessed. Usernames and user ids tell nothing: column or default.
+country's first zone, flagged as guessed (and the launch check refuses it: a guessed clock could
+wake someone at 3 am). Zones that keep one clock all year count as one. Usernames and user ids tell nothing: column or default.
 
 Times are wall-clock times in the recipient's zone (``zoneinfo``, so daylight saving time is
 followed): a 09:00–20:00 window opens at 09:00 local time on the day the clocks change too. An end
@@ -53,13 +54,26 @@ def column_zone(fields: Mapping | None) -> str:
     return ""
 
 
+def same_clock(zones: Iterable[str], year: int | None = None) -> bool:
+    """Whether every zone in ``zones`` keeps the same clock all year: equal UTC offsets in
+    mid-January, mid-July and now. A country's zones that differ only by name (Argentina's) then
+    place a number as surely as one zone; Russia's or the United States' do not."""
+    zones = [zoneinfo.ZoneInfo(z) for z in zones if valid_zone(z)]
+    if not zones:
+        return False
+    now = datetime.now(UTC)
+    year = year or now.year
+    instants = (datetime(year, 1, 15, 12, tzinfo=UTC), datetime(year, 7, 15, 12, tzinfo=UTC), now)
+    return all(len({at.astimezone(z).utcoffset() for z in zones}) == 1 for at in instants)
+
+
 def zone_for(key: str, kind: str, fields: Mapping | None, default_zone: str = "") -> tuple[str, str]:
     """(zone, how) for one recipient: ``how`` is :data:`PHONE`, :data:`COLUMN`, :data:`DEFAULT`,
     :data:`GUESS` (a phone of a country with several zones and nothing better: its first) or
     :data:`NONE` (zone "": nothing tells it)."""
     default_zone = default_zone if valid_zone(default_zone) else ""
     zones = phone_zones(key) if kind == "phone" else ()
-    if len(zones) == 1:
+    if len(zones) == 1 or (zones and _same_clock_cached(zones)):
         return zones[0], PHONE
     if own := column_zone(fields):
         return own, COLUMN
@@ -68,6 +82,11 @@ def zone_for(key: str, kind: str, fields: Mapping | None, default_zone: str = ""
     if zones:
         return zones[0], GUESS
     return "", NONE
+
+
+@lru_cache(maxsize=1_000)
+def _same_clock_cached(zones: tuple[str, ...]) -> bool:
+    return same_clock(zones)
 
 
 # The window ------------------------------------------------------------------------------------

@@ -81,45 +81,57 @@ def zone_census(campaign: Campaign) -> tuple[Counter, Counter]:
     return window.census(recipient_rows(campaign))
 
 
-def unplaced(campaign: Campaign) -> dict[str, int]:
-    """List name → valid recipients that no zone can be found for: usernames and user ids
-    without a valid ``timezone`` column, in lists with no (valid) default zone. Set-based where it
-    can be: a list without a zone column is counted, not read."""
-    found: dict[str, int] = {}
+def unplaced(campaign: Campaign) -> dict[str, Counter]:
+    """List name → valid recipients no zone can be surely found for, by what they are:
+    ``"identity"`` (usernames and user ids without a valid ``timezone`` column) and ``"phone"``
+    (numbers of a country with several clocks, or that ``phonenumbers`` cannot place, without a
+    column), in lists with no (valid) default zone. Usernames are counted, not read, in a list
+    without a zone column; phone numbers are read (each number's zones)."""
+    found: dict[str, Counter] = {}
     for recipient_list in campaign.lists.all():
         if window.column_zone({"timezone": recipient_list.default_time_zone}):
             continue  # its default places everyone
-        rows = (
-            _valid_recipients(campaign)
-            .filter(recipient_list=recipient_list)
-            .exclude(kind=RecipientKind.PHONE)
-        )
+        counts: Counter = Counter()
+        rows = _valid_recipients(campaign).filter(recipient_list=recipient_list)
+        identities = rows.exclude(kind=RecipientKind.PHONE)
         columns = (recipient_list.report or {}).get("columns")
         if columns is not None and not any(window.column_zone({c: "UTC"}) for c in columns):
-            n = rows.count()
+            counts["identity"] = identities.count()
         else:
-            n = sum(
+            counts["identity"] = sum(
                 1
-                for fields in rows.values_list("fields", flat=True).iterator(chunk_size=CHUNK)
+                for fields in identities.values_list("fields", flat=True).iterator(chunk_size=CHUNK)
                 if not window.column_zone(fields)
             )
-        if n:
-            found[str(recipient_list)] = n
+        for key, fields in rows.filter(kind=RecipientKind.PHONE).values_list("key", "fields").iterator(
+            chunk_size=CHUNK
+        ):
+            if window.zone_for(key, RecipientKind.PHONE, fields)[1] in (window.GUESS, window.NONE):
+                counts["phone"] += 1
+        if +counts:
+            found[str(recipient_list)] = +counts
     return found
 
 
 def zone_problems(campaign: Campaign) -> list[str]:
-    """The launch check's refusals for a send window: recipients no zone is known for. [] without
-    a window."""
+    """The launch check's refusals for a send window: recipients whose time zone is not known
+    surely (a guessed clock could wake someone at 3 am). [] without a window."""
     if not campaign_has_window(campaign):
         return []
     problems = []
-    for name, n in unplaced(campaign).items():
-        problems.append(
-            f"the send window needs each recipient's time zone, and {n} recipient{'s' if n != 1 else ''} "
-            f"of “{name}” (usernames or user ids) {'have' if n != 1 else 'has'} none: set the list's "
-            "default time zone, add a timezone column, or remove the send window"
-        )
+    fix = "set the list's default time zone, add a timezone column, or remove the send window"
+    for name, counts in unplaced(campaign).items():
+        if n := counts["identity"]:
+            problems.append(
+                f"the send window needs each recipient's time zone, and {n} recipient{'s' if n != 1 else ''} "
+                f"of “{name}” (usernames or user ids) {'have' if n != 1 else 'has'} none: {fix}"
+            )
+        if n := counts["phone"]:
+            problems.append(
+                f"the send window needs each recipient's time zone, and {n} phone number{'s' if n != 1 else ''} "
+                f"of “{name}” belong{'' if n != 1 else 's'} to a country with several time zones (or to "
+                f"none phonenumbers knows): {fix}"
+            )
     return problems
 
 

@@ -298,7 +298,9 @@ class Reply(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "replies"
         constraints = [
-            models.UniqueConstraint(fields=["session", "peer_id", "message_id"], name="one_reply_per_message"),
+            models.UniqueConstraint(
+                fields=["session", "peer_id", "message_id"], name="one_reply_per_message"
+            ),
         ]
         indexes = [models.Index(fields=["campaign", "received_at"], name="reply_campaign_idx")]
 
