@@ -103,8 +103,8 @@ def unplaced(campaign: Campaign) -> dict[str, Counter]:
                 for fields in identities.values_list("fields", flat=True).iterator(chunk_size=CHUNK)
                 if not window.column_zone(fields)
             )
-        for key, fields in rows.filter(kind=RecipientKind.PHONE).values_list("key", "fields").iterator(
-            chunk_size=CHUNK
+        for key, fields in (
+            rows.filter(kind=RecipientKind.PHONE).values_list("key", "fields").iterator(chunk_size=CHUNK)
         ):
             if window.zone_for(key, RecipientKind.PHONE, fields)[1] in (window.GUESS, window.NONE):
                 counts["phone"] += 1
