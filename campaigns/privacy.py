@@ -3,7 +3,7 @@
 :func:`erase_person` takes any identity of a person (``@name``, a phone, a user id, a t.me link),
 finds every identity known for them (the lists' rows and their other identities, the peers the
 sessions resolved, whose user id ties a username to a phone) and removes or anonymises their
-rows everywhere: recipients (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
+rows everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
 fields, message id or error text), delivery attempts' error texts, resolved peers, the
 simulator's ledger, suppressions, audit messages naming them; the uploaded files holding them
 are dropped. What is kept is a hash of each identity (:class:`ErasedIdentity`), so the person is
@@ -36,6 +36,7 @@ from .models import (
     MessageResult,
     Recipient,
     RecipientList,
+    Reply,
     ResultStatus,
     Suppression,
     TestSend,
@@ -145,6 +146,11 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
             error_text=ERASED_TEXT,
         )
         DeliveryAttempt.objects.filter(result_id__in=result_ids).update(error_text="")
+        # Their replies: to any of their results, and from any of their user ids.
+        user_ids = {int(k) for k in keys if k.isdigit()}
+        c["replies deleted"] = Reply.objects.filter(
+            Q(result_id__in=result_ids) | Q(peer_id__in=user_ids)
+        ).delete()[0]
         list_ids = set(
             Recipient.objects.filter(pk__in=recipient_ids).values_list("recipient_list_id", flat=True)
         )

@@ -138,12 +138,14 @@ def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(setting
         "campaigns.tasks.reap",
         "campaigns.tasks.listen_optouts",
         "campaigns.tasks.purge_old_data",
+        "campaigns.tasks.catch_up_after_send",
     }
     settings.TGC_OPTOUT_SCHEDULE = False
     install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
     assert set(Schedule.objects.values_list("func", flat=True)) == {
         "campaigns.tasks.reap",
         "campaigns.tasks.purge_old_data",
+        "campaigns.tasks.catch_up_after_send",
     }
 
 

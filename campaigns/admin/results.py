@@ -21,6 +21,7 @@ from ..timezones import when
 from .access import may_export_results
 from .display import fields_table
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+from .replies import ReplyInline, replies_link
 from .scale import (
     ErrorCodeFilter,
     SessionFilter,
@@ -77,7 +78,7 @@ class MessageResultAdmin(admin.ModelAdmin):
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
     list_per_page = 100
-    inlines = [DeliveryAttemptInline]
+    inlines = [DeliveryAttemptInline, ReplyInline]
     actions = ["export_selected"]
     fields = (
         "campaign",
@@ -99,8 +100,11 @@ class MessageResultAdmin(admin.ModelAdmin):
         "sending_at",
         "sent_at",
         "next_attempt_at",
+        "read_at",
+        "replied_at",
+        "replies",
     )
-    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation")
+    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation", "replies")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -227,6 +231,10 @@ class MessageResultAdmin(admin.ModelAdmin):
             recipient_list,
             obj.recipient.row_number,
         )
+
+    @admin.display(description="Replies")
+    def replies(self, obj: MessageResult) -> str:
+        return replies_link(obj)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: MessageResult) -> str:

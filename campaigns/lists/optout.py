@@ -1,8 +1,11 @@
 """Opt-out replies: a private "STOP" to any sending account becomes a :class:`Suppression`.
 
 :func:`opt_out_keys` decides (pure); :func:`handle_incoming` records; :func:`listen_round`
-connects the Telethon sessions for a bounded window and feeds their private messages to
-:func:`handle_incoming`. Suppressions are honoured at launch and again right before each send.
+connects the Telethon sessions for a bounded window: the one listener of a session, it feeds
+their private messages to :func:`campaigns.engine.after.record_incoming` (the opt-out through
+:func:`handle_incoming`, and the reply against the result it answers) and their read marks to
+:func:`campaigns.engine.after.record_read`. Suppressions are honoured at launch and again right
+before each send.
 
 Leases: a session is connected only after taking its lease (one process per auth key across the
 cluster: two connections with one key get it revoked, AUTH_KEY_DUPLICATED). Sessions of a
@@ -16,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from sessions_app import leases
@@ -94,14 +97,16 @@ def listen_round(owner: str, *, window: float, should_stop: Callable[[], bool] =
 async def _listen(
     sessions: list[TelegramSession], owner: str, window: float, should_stop: Callable[[], bool]
 ) -> None:
+    from ..engine.after import Recorder
+
     stops = {s.pk: asyncio.Event() for s in sessions}
-    record = sync_to_async(handle_incoming)
 
     async def one(session: TelegramSession) -> None:
         transport = session.transport()
+        recorder = Recorder(session, transport)
         try:
             await transport.connect()
-            await transport.listen_private_messages(record, stop=stops[session.pk])
+            await transport.watch(recorder.on_read, recorder.on_incoming, stop=stops[session.pk])
         except TransportError as exc:
             log.warning("opt-out listener: session %s: %s", session.name, exc.code)
         finally:
