@@ -45,9 +45,9 @@ def listen_optouts(window: float = 45.0) -> int:
     free Telethon sessions are connected for ``window`` seconds. Returns how many were."""
     from sessions_app import leases
 
-    from .lists import optout
+    from .engine import listener
 
-    return len(optout.listen_round(leases.owner_name("optout"), window=window))
+    return len(listener.listen_round(leases.owner_name("optout"), window=window))
 
 
 def catch_up_after_send() -> dict[str, int]:

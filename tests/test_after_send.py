@@ -14,8 +14,7 @@ from telethon import errors as tg
 from telethon import types
 
 from campaigns import engine
-from campaigns.engine import after
-from campaigns.lists import optout
+from campaigns.engine import after, listener
 from campaigns.models import Campaign, CampaignStatus, MessageResult, Reply, Suppression
 from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
 from sessions_app.transport.base import Incoming, PeerRef
@@ -206,7 +205,7 @@ def test_the_opt_out_listener_records_replies_and_reads_too(world):
     """One listener per session feeds both: listen_round records the reply and the opt-out."""
     world.unread_dialog(world.alice, world.bob, "STOP")
 
-    assert optout.listen_round("optout:test", window=0) == [world.session.pk]
+    assert listener.listen_round("optout:test", window=0) == [world.session.pk]
 
     assert Reply.objects.get().is_opt_out
     assert Suppression.objects.filter(key=str(world.bob.id)).exists()
