@@ -50,7 +50,7 @@ def ensure_tally_triggers(sender, app_config=None, using="default", **kwargs) ->
 def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
     """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap``, one daily
     for ``campaigns.tasks.purge_old_data`` (it does nothing while retention is off) and one every
-    five minutes for ``campaigns.tasks.catch_up_after_send`` (reads and replies)."""
+    ``TGC_CATCH_UP_MINUTES`` (5) for ``campaigns.tasks.catch_up_after_send`` (reads and replies)."""
     if app_config is None or app_config.label != "campaigns":
         return
     from django_q.models import Schedule
@@ -76,7 +76,7 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
         defaults={
             "func": "campaigns.tasks.catch_up_after_send",
             "schedule_type": Schedule.MINUTES,
-            "minutes": 5,
+            "minutes": max(1, settings.TGC_CATCH_UP_MINUTES),
             "repeats": -1,
         },
     )

@@ -35,6 +35,12 @@ SIMULATOR_CONFIG = {
     "recipient_error_rate": 0.05,
     "flood_rate": 0.02,
     "flood_seconds": [1, 3],
+    # The audience after the send (the campaign page's read and reply rates): most read within
+    # a minute or two, some answer, now and then with STOP (which suppresses them).
+    "read_rate": 0.75,
+    "read_after_s": [5, 90],
+    "reply_rate": 0.3,
+    "reply_after_s": [5, 120],
 }
 
 
