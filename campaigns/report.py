@@ -13,8 +13,9 @@ Wording the figures keep (issue 12):
   compare" and the sample size, not hidden: nobody crowns a winner on 12 recipients.
 
 Cost: a handful of set-based aggregate queries, whatever the campaign's size — one GROUP BY over
-the campaign's results by (session, variant) for the overall, variant and session figures, one by
-(list, session) joined to the recipients, and one per series of the chart over time — each reading
+the campaign's results by (session, variant) for the overall, variant and session figures (and the
+list's, for a campaign of one list), one by (list, session) joined to the recipients for a
+campaign of several lists, and one per series of the chart over time — each reading
 the campaign's rows through ``result_campaign_idx``/``result_status_idx``; opt-outs are matched
 with uncorrelated sub-queries (hashed once, not probed per row). The report is cached for
 :data:`CACHE_SECONDS` per campaign and time zone, so the page's refresh is cheap.
@@ -25,7 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
@@ -87,7 +88,9 @@ def after_send_report(campaign: Campaign, *, fresh: bool = False) -> dict:
 def build_report(campaign: Campaign) -> dict:
     """:func:`after_send_report` without the cache."""
     results = MessageResult.objects.filter(campaign_id=campaign.pk)
-    tallies = _tally(results, ("session_id", "variant"), _opted_out(campaign))
+    tallies = _tally(
+        results.annotate(listed=_LISTED), ("session_id", "variant", "listed"), _opted_out(campaign)
+    )
     sessions = {
         s["pk"]: s
         for s in TelegramSession.objects.filter(pk__in={t["session_id"] for t in tallies}).values(
@@ -127,7 +130,7 @@ def build_report(campaign: Campaign) -> dict:
         "overall": overall,
         "by_variant": by_variant,
         "by_session": by_session,
-        "by_list": _by_list(results, campaign, sessions),
+        "by_list": _by_list(results, campaign, sessions, tallies),
         "over_time": _over_time(results, tallies),
         "min_sample": MIN_SAMPLE,
         "updated_at": timezone.now().isoformat(),
@@ -223,9 +226,26 @@ def _percent(value: float | None) -> str:
     return NOTHING_SENT if value is None else f"{value:.1f}%"
 
 
-def _by_list(results: QuerySet[MessageResult], campaign: Campaign, sessions: dict) -> list[dict]:
-    """Figures per recipient list: one GROUP BY (list, session) over the results joined to their
-    recipients (the session tells whether reads count)."""
+# Whether a result still has its recipient (erasing a person or deleting a list leaves none).
+_LISTED = Case(When(recipient_id__isnull=True, then=Value(False)), default=Value(True))
+NO_LIST = "(no longer in a list)"
+
+
+def _by_list(
+    results: QuerySet[MessageResult], campaign: Campaign, sessions: dict, tallies: list[dict]
+) -> list[dict]:
+    """Figures per recipient list. A campaign of one list (its lists are fixed at launch) needs no
+    query: its results with a recipient are that list's. Several lists: one GROUP BY (list,
+    session) over the results joined to their recipients (the session tells whether reads count);
+    at a million results that join is most of the report's time."""
+    lists = list(campaign.lists.values_list("pk", "name")[:2])
+    if len(lists) <= 1:
+        rows = []
+        for listed, name in ((True, lists[0][1] if lists else NO_LIST), (False, NO_LIST)):
+            row = figures(_sum(t for t in tallies if t["listed"] == listed))
+            if row["sent"] or row["failed"]:
+                rows.append(row | {"name": name})
+        return rows
     tallies = _tally(results, ("recipient__recipient_list_id", "session_id"), _opted_out(campaign))
     missing = {t["session_id"] for t in tallies} - set(sessions)
     if missing:  # a session that only failed in the first query's groups is known there already
@@ -242,7 +262,7 @@ def _by_list(results: QuerySet[MessageResult], campaign: Campaign, sessions: dic
         row = figures(_sum(group))
         if not (row["sent"] or row["failed"]):
             continue
-        row["name"] = names.get(list_id, "(list deleted)")
+        row["name"] = names.get(list_id, NO_LIST)
         rows.append(row)
     rows.sort(key=lambda r: r["name"])
     return rows

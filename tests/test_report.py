@@ -145,6 +145,7 @@ def test_a_campaign_without_variants_has_no_variant_table(campaign, user_session
 
 def test_figures_by_recipient_list(campaign, people, user_session, bot_session):
     vips = make_list("VIPs", [(f"@vip_{i}", {}) for i in range(4)])
+    campaign.lists.add(vips)
     add(campaign, 5, session=user_session, rlist=people, read=5, replied=1)
     add(campaign, 4, session=bot_session, rlist=vips, replied=2)
     rows = {r["name"]: r for r in build_report(campaign)["by_list"]}
@@ -155,6 +156,18 @@ def test_figures_by_recipient_list(campaign, people, user_session, bot_session):
         20.0,
     )
     assert rows["VIPs"]["read_rate_display"] == NOT_FOR_BOTS and rows["VIPs"]["reply_rate"] == 50.0
+
+
+def test_a_campaign_of_one_list_reports_it_without_joining_and_keeps_erased_recipients_apart(
+    campaign, people, user_session
+):
+    add(campaign, 5, session=user_session, rlist=people, read=2)
+    add(campaign, 2, session=user_session, read=1)  # their recipients were erased
+    with CaptureQueriesContext(connection) as queries:
+        rows = {r["name"]: r for r in build_report(campaign)["by_list"]}
+    assert (rows["people"]["sent"], rows["people"]["read_rate"]) == (5, 40.0)
+    assert rows["(no longer in a list)"]["sent"] == 2
+    assert not any('"campaigns_recipient"' in q["sql"] for q in queries)
 
 
 def test_opt_outs_count_replies_that_asked_to_stop_and_suppressions_from_such_replies(campaign, user_session):
