@@ -48,6 +48,12 @@ BASE_COLUMNS = [
     "created_at",
     "sending_at",
     "sent_at",
+    # After the send: when Telegram said it was read (empty: read status hidden, not yet read, or a
+    # bot sent it — bots see no reads), the first reply's time, how many replies, the A/B variant.
+    "read_at",
+    "replied_at",
+    "reply_count",
+    "variant",
     "message",  # the message as rendered for this recipient
 ]
 # Rows fetched per round trip; large enough to amortise latency, small enough to stream.
@@ -148,6 +154,10 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
             r.created_at,
             r.sending_at,
             r.sent_at,
+            r.read_at,
+            r.replied_at,
+            r.reply_count,
+            r.variant,
             _message(r.campaign, fields) if r.key else "",
         ]
         row += [fields.get(name) for name in extra]

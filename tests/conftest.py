@@ -131,6 +131,17 @@ def cases_dir() -> Path:
     return CASES_DIR
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the after-the-send report is cached per campaign id,
+    and ids come round again from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_stray_database_sessions(django_db_setup, django_db_blocker):
     """Before the test database is dropped, end PostgreSQL sessions that killed worker processes

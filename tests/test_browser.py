@@ -371,6 +371,71 @@ def test_reviewer_filters_failures_exports_them_and_may_not_launch(autumn_sale, 
     assert draft.status == CampaignStatus.DRAFT
 
 
+# After the send -----------------------------------------------------------------------------------
+@pytest.fixture
+def read_and_replied(db):
+    """A campaign sent yesterday by a user account (40 messages: 18 read, 6 replied, spread over
+    four hours) and a bot (10 messages, 2 replied): its read and reply facts set as the listener
+    records them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    rows = [(f"@reader_{i:02d}", {"first_name": f"Reader {i}"}) for i in range(50)]
+    people = make_list("Readers", rows)
+    user = make_session("Ann (user account)", kind=SessionKind.USER)
+    bot = make_session("Shop bot")
+    campaign = make_campaign("Spring newsletter", [people], [user, bot], status="completed")
+    start = timezone.now() - timedelta(days=1)
+    results = []
+    for i, recipient in enumerate(people.recipients.order_by("row_number")):
+        session = user if i < 40 else bot
+        sent_at = start + timedelta(minutes=6 * i)
+        read = session == user and i % 20 < 9
+        replied = i % 8 == 0
+        results.append(
+            MessageResult(
+                campaign=campaign, recipient=recipient, key=recipient.key, dedupe_key=recipient.key,
+                status="sent", session=session, sent_at=sent_at, telegram_message_id=1000 + i,
+                read_at=sent_at + timedelta(minutes=20) if read else None,
+                replied_at=sent_at + timedelta(minutes=45) if replied else None, reply_count=int(replied),
+            )
+        )  # fmt: skip
+    MessageResult.objects.bulk_create(results)
+    return campaign
+
+
+def test_the_campaign_page_shows_read_and_reply_rates_and_draws_them_over_time(
+    read_and_replied, browser, rita
+):
+    page = browser.page
+    browser.login("rita")
+    browser.go(f"/admin/campaigns/campaign/{read_and_replied.pk}/change/")
+    page.wait_for_function("() => Number(document.getElementById('tgc-report').dataset.drawn) > 0")
+    section = page.locator("#tgc-report-section")
+    section.scroll_into_view_if_needed()
+    # 18 of the 40 the user account sent were read; 7 of all 50 replied.
+    assert page.inner_text("#tgc-report-overall .tgc-read-rate") == "45.0%"
+    assert page.inner_text("#tgc-report-overall .tgc-reply-rate") == "14.0%"
+    text = section.inner_text()
+    assert "read status hidden or not yet read" in text and "not available for bots" in text
+    assert "unread" not in text.lower()
+    sessions = page.inner_text("#tgc-report-sessions")
+    assert "Shop bot" in sessions and "not available for bots" in sessions
+    # The chart: drawn on its canvas with the sent, read and replied series, not empty.
+    drawn = page.evaluate(
+        """() => {
+            const chart = window.Chart.getChart(document.getElementById('tgc-chart-report'));
+            return chart.data.datasets.map(d => [d.label, d.data.reduce((a, b) => a + b, 0)]);
+        }"""
+    )
+    assert drawn == [["Sent", 50], ["Read", 18], ["Replied", 7]]
+    assert int(page.locator("#tgc-report").get_attribute("data-points")) >= 5
+    box = page.locator("#tgc-chart-report").bounding_box()
+    assert box["width"] > 200 and box["height"] > 100
+    browser.shot("after-the-send")
+
+
 # Operator -----------------------------------------------------------------------------------------
 def test_operator_disables_a_session(browser, otto):
     page = browser.page

@@ -219,6 +219,11 @@ PROBES: dict[str, Probe] = {
         ).content.decode(),
         page(c, reverse("admin:campaigns_campaign_composer_recipients") + f"?campaign={w.done.pk}&q=bob"),
     ],
+    "Campaign page: after the send (read, reply and opt-out rates, chart)": lambda c, w: [
+        page(c, reverse("campaigns:report", args=[w.done.pk])),
+        "After the send"
+        in c.get(reverse("admin:campaigns_campaign_change", args=[w.done.pk])).content.decode(),
+    ],
     "Message results: list, result page": lambda c, w: [
         page(c, _cl("campaigns_messageresult")),
         page(c, reverse("admin:campaigns_messageresult_change", args=[w.result.pk])),

@@ -25,6 +25,7 @@ from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
 from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
 from ..progress import STATUS_COLOURS, progress_snapshot
+from ..report import after_send_report
 from ..timezones import when, zone_label
 from .access import may_export_results, may_see_results
 from .composer import ComposerViews
@@ -292,6 +293,9 @@ class CampaignAdmin(
             + f"?campaign__id__exact={campaign.pk}"
             if results
             else "",
+            # After the send: for staff who may see results, once the campaign has rows.
+            "report": after_send_report(campaign) if results and snapshot["total"] else None,
+            "report_url": reverse("campaigns:report", args=[campaign.pk]),
         }
 
     def get_urls(self):

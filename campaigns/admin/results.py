@@ -19,6 +19,7 @@ from ..exports import results_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
 from ..timezones import when
 from .access import may_export_results
+from .after_send import ReadFilter, RepliedFilter, VariantFilter, read_display
 from .display import fields_table
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
 from .replies import ReplyInline, replies_link
@@ -67,8 +68,18 @@ class MessageResultAdmin(admin.ModelAdmin):
         "attempts",
         "message_id",
         "sent",
+        "read",
+        "replied",
     )
-    list_filter = ("campaign", "status", SessionFilter, ErrorCodeFilter)
+    list_filter = (
+        "campaign",
+        "status",
+        SessionFilter,
+        ErrorCodeFilter,
+        ReadFilter,
+        RepliedFilter,
+        VariantFilter,
+    )
     # The search is search_results(): a recipient key, exact or by prefix, from an index.
     search_fields = ("key",)
     search_help_text = (
@@ -100,8 +111,10 @@ class MessageResultAdmin(admin.ModelAdmin):
         "sending_at",
         "sent_at",
         "next_attempt_at",
+        "variant",
         "read_at",
         "replied_at",
+        "reply_count",
         "replies",
     )
     readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation", "replies")
@@ -202,6 +215,25 @@ class MessageResultAdmin(admin.ModelAdmin):
     @admin.display(description="Sent at", ordering="sent_at")
     def sent(self, obj: MessageResult) -> str:
         return when(obj.sent_at, seconds=True) if obj.sent_at else "—"
+
+    @admin.display(description="Read", ordering="read_at")
+    def read(self, obj: MessageResult) -> str:
+        """When it was read; else "read status hidden or not yet read", or for a bot's message
+        "not available for bots" (never "unread")."""
+        kind, words = read_display(obj)
+        if kind == "read":
+            return when(obj.read_at, seconds=True)
+        if not kind:
+            return "—"
+        return format_html('<span class="tgc-muted tgc-read-{}">{}</span>', kind, words)
+
+    @admin.display(description="Replied", ordering="replied_at")
+    def replied(self, obj: MessageResult) -> str:
+        """The first reply's time, and how many replies when more than one."""
+        if not obj.replied_at:
+            return "—"
+        more = f" ({obj.reply_count} replies)" if obj.reply_count > 1 else ""
+        return when(obj.replied_at, seconds=True) + more
 
     @admin.display(description="Recipient", ordering="key")
     def recipient_display(self, obj: MessageResult) -> str:
