@@ -4,7 +4,7 @@
 finds every identity known for them (the lists' rows and their other identities, the peers the
 sessions resolved, whose user id ties a username to a phone) and removes or anonymises their
 rows everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
-fields, message id or error text), delivery attempts' error texts, resolved peers, the
+fields, user id, message id or error text), delivery attempts' error texts, resolved peers, the
 simulator's ledger, suppressions, audit messages naming them; the uploaded files holding them
 are dropped. What is kept is a hash of each identity (:class:`ErasedIdentity`), so the person is
 neither imported nor messaged again: :func:`is_erased` answers that for the import and the
@@ -134,8 +134,9 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
             raise ErasureError("A message to this person is being sent right now; try again in a minute.")
         result_ids = list(results.values_list("pk", flat=True))
         c = report.counts
+        # Pending rows, and an A/B test's held rows (the winner would release them to pending).
         c["unsent messages cancelled"] = MessageResult.objects.filter(
-            pk__in=result_ids, status=ResultStatus.PENDING
+            pk__in=result_ids, status__in=(ResultStatus.PENDING, ResultStatus.HELD)
         ).update(status=ResultStatus.CANCELLED, error_code=CODE_ERASED)
         c["results anonymised"] = MessageResult.objects.filter(pk__in=result_ids).update(
             key="",
@@ -143,6 +144,8 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
             fields={},
             recipient=None,
             telegram_message_id=None,
+            peer_id=None,  # their Telegram user id is an identity too
+            previous_peer_id=None,
             error_text=ERASED_TEXT,
         )
         DeliveryAttempt.objects.filter(result_id__in=result_ids).update(error_text="")

@@ -112,7 +112,9 @@ def record_incoming(session_id: int, incoming: Incoming) -> Reply | None:
                 session_id=session_id,
                 peer_id=incoming.peer_id,
                 message_id=incoming.message_id,
-                text=incoming.text,
+                # A stranger's text: PostgreSQL's text cannot hold NUL (the INSERT raises, and the
+                # listener and the catch-up would stop on that message every round).
+                text=(incoming.text or "").replace("\x00", ""),
                 received_at=incoming.date,
                 is_opt_out=is_opt_out,
             )

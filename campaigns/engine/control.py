@@ -116,8 +116,8 @@ class WinnerRefused(ValueError):
 
 def choose_winner(campaign: Campaign, label: str, *, enqueue: bool = True) -> int:
     """Send an A/B test's winning wording to its hold-out: set ``Campaign.winner``, move the
-    ``held`` rows to ``pending`` with that variant, and resume the campaign (running or paused;
-    the rows keep their time zones, so a send window still applies). Returns the rows released.
+    ``held`` rows to ``pending`` with that variant, and resume the campaign when it released any
+    (running or paused; the rows keep their time zones, so a send window still applies). Returns the rows released.
     Raises :class:`WinnerRefused` for a label the campaign has no text for, a winner already
     chosen, or a campaign that is not running or paused."""
     from ..content.variants import labels_of
@@ -129,14 +129,20 @@ def choose_winner(campaign: Campaign, label: str, *, enqueue: bool = True) -> in
         raise WinnerRefused(f"The winner of “{campaign}” is {campaign.winner} already.")
     if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
         raise WinnerRefused(f"“{campaign}” is {campaign.get_status_display().lower()}: nothing to send.")
+    live = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
     with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, winner="").update(winner=label):
-            raise WinnerRefused(f"The winner of “{campaign}” was chosen meanwhile.")
+        # Compare-and-set on the status too: a cancel committed since the read above wins (its
+        # UPDATE of the campaign row waits for this transaction, then cancels what it released).
+        if not Campaign.objects.filter(pk=campaign.pk, winner="", status__in=live).update(winner=label):
+            campaign.refresh_from_db()
+            if campaign.winner:
+                raise WinnerRefused(f"The winner of “{campaign}” was chosen meanwhile.")
+            raise WinnerRefused(f"“{campaign}” is {campaign.get_status_display().lower()}: nothing to send.")
         released = campaign.results.filter(status=ResultStatus.HELD).update(
             status=ResultStatus.PENDING, variant=label, updated_at=timezone.now()
         )
     campaign.refresh_from_db()
-    if campaign.status == CampaignStatus.PAUSED:
+    if released and campaign.status == CampaignStatus.PAUSED:  # a staff pause stays when nothing waited
         campaign.set_status(CampaignStatus.RUNNING, "", only_from=(CampaignStatus.PAUSED,))
         recover_stranded_rows(campaign)
     if enqueue and campaign.status == CampaignStatus.RUNNING:

@@ -118,33 +118,73 @@ def open_zones(start: time | None, end: time | None, zones: Iterable[str], now: 
     return {z for z in zones if z and valid_zone(z) and is_open(start, end, z, now)}
 
 
-def _at(day: date, clock: time, zone: zoneinfo.ZoneInfo) -> datetime:
-    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+def _instants(day: date, clock: time, zone: zoneinfo.ZoneInfo) -> list[datetime]:
+    """The UTC instants (in order) at which ``zone``'s wall clock reaches ``clock`` on ``day``: one
+    on most days; both passes when the clocks fall back over it (a fold); and when they spring
+    forward over it (a gap: the time never shows), the instant of the jump, when the clock passes
+    it. Transitions fall on whole seconds (tz database)."""
+    naive = datetime.combine(day, clock)
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return sorted({first, second})
+    # In a gap, fold=0 and fold=1 read it with the offsets before and after the jump: the jump lies
+    # between them, at the first second whose wall time is past ``clock``.
+    low, high = sorted((int(first.timestamp()), int(second.timestamp())))
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return [datetime.fromtimestamp(high, UTC)]
+
+
+def _transitions(zone: zoneinfo.ZoneInfo, now: datetime, days: int) -> list[datetime]:
+    """The instants after ``now`` within ``days`` at which ``zone``'s UTC offset changes (found
+    hour by hour, then to the second: offsets change months apart)."""
+    found, at, step = [], now, timedelta(hours=1)
+    for _ in range(days * 24):
+        later = at + step
+        if at.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset():
+            low, high = int(at.timestamp()), int(later.timestamp()) + 1
+            offset = at.astimezone(zone).utcoffset()
+            while high - low > 1:
+                middle = (low + high) // 2
+                if datetime.fromtimestamp(middle, zone).utcoffset() == offset:
+                    low = middle
+                else:
+                    high = middle
+            found.append(datetime.fromtimestamp(high, UTC))
+        at = later
+    return found
+
+
+def _next_change(start: time, end: time, zone: str, now: datetime, *, opens: bool) -> datetime:
+    """The first instant after ``now`` at which the window is open (``opens``) or shut: the wall
+    clock reaching the start (or end), or a DST change moving the clock into (or out of) the
+    window, whichever comes first."""
+    tz = zoneinfo.ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    clock = start if opens else end
+    candidates = [at for offset in range(4) for at in _instants(today + timedelta(days=offset), clock, tz)]
+    candidates += _transitions(tz, now, days=4)
+    return min(at for at in candidates if at > now and is_open(start, end, zone, at) == opens)
 
 
 def next_opening(start: time, end: time, zone: str, now: datetime) -> datetime:
     """When the window next opens in ``zone`` (UTC, aware): ``now`` while it is open. Built from
-    the wall-clock start on each local day, so a DST change moves it with the clocks."""
+    the wall-clock start on each local day, so a DST change moves it with the clocks; a start the
+    clocks jump over opens the window at the jump."""
     if is_open(start, end, zone, now):
         return now
-    tz = zoneinfo.ZoneInfo(zone)
-    today = now.astimezone(tz).date()
-    for offset in range(0, 3):
-        opening = _at(today + timedelta(days=offset), start, tz)
-        if opening > now:
-            return opening
-    return _at(today + timedelta(days=3), start, tz)  # unreachable: a day always has a start
+    return _next_change(start, end, zone, now, opens=True)
 
 
 def next_closing(start: time, end: time, zone: str, now: datetime) -> datetime:
-    """When the window open at ``now`` in ``zone`` closes (UTC, aware)."""
-    tz = zoneinfo.ZoneInfo(zone)
-    today = now.astimezone(tz).date()
-    for offset in range(0, 3):
-        closing = _at(today + timedelta(days=offset), end, tz)
-        if closing > now:
-            return closing
-    return _at(today + timedelta(days=3), end, tz)
+    """When the window open at ``now`` in ``zone`` closes (UTC, aware): the wall clock reaching
+    the end (in a fold, the pass after ``now``), or the clocks changing out of the window."""
+    return _next_change(start, end, zone, now, opens=False)
 
 
 def first_opening(start: time, end: time, zones: Iterable[str], now: datetime) -> tuple[datetime, str] | None:
