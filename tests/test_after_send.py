@@ -413,3 +413,27 @@ def test_the_simulators_catch_up_is_the_same_story_every_time():
     again = async_to_sync(transport.dialog_states)(peers)
 
     assert first == again and any(s.read_outbox_max_id for s in first)
+
+
+def test_one_sessions_failing_catch_up_does_not_end_the_round_for_the_others(monkeypatch):
+    people = make_list("people", [(f"@person_{i:03d}", {}) for i in range(20)])
+    config = {"read_rate": 1.0, "read_after_s": [0, 0]}
+    first = make_session("first", kind="user", simulator_config=config)
+    second = make_session("second", kind="user", simulator_config=config)
+    campaign = make_campaign("two", [people], [first, second])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    real = after.catch_up_session
+
+    async def broken_for_first(session, transport, **kwargs):
+        if session.name == "first":
+            raise RuntimeError("the database went away")
+        return await real(session, transport, **kwargs)
+
+    monkeypatch.setattr(after, "catch_up_session", broken_for_first)
+
+    reports = after.catch_up()
+
+    assert reports["first"].stopped == "ERROR"
+    assert reports["second"].read > 0
+    assert campaign.results.filter(session=second, read_at__isnull=False).exists()

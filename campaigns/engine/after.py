@@ -311,14 +311,20 @@ async def catch_up_session(
 def catch_up(owner: str | None = None, *, batches: int = BATCHES_PER_ROUND) -> dict[str, CatchUpReport]:
     """One catch-up round (the ``campaigns.tasks.catch_up_after_send`` schedule): lease each
     session of :func:`catch_up_sessions` that is free, catch it up, release it. Returns the
-    report per session name; a session whose transport fails is logged and skipped."""
+    report per session name; a session whose transport fails is logged and skipped, and so is
+    one whose catch-up fails otherwise (logged with its traceback): one session's failure never
+    ends the round for the others."""
     owner = owner or leases.owner_name("catchup")
     reports: dict[str, CatchUpReport] = {}
     for session in catch_up_sessions():
         with leases.holding([session], owner, active_only=True) as taken:
             if not taken:
                 continue
-            reports[session.name] = async_to_sync(_catch_up_one)(session, batches)
+            try:
+                reports[session.name] = async_to_sync(_catch_up_one)(session, batches)
+            except Exception:  # noqa: BLE001 - isolate sessions; the traceback is logged
+                log.exception("after-send catch-up failed on session %s", session.name)
+                reports[session.name] = CatchUpReport(stopped="ERROR")
     return reports
 
 
