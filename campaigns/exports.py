@@ -28,8 +28,8 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from .content import template
-from .models import Campaign, MessageResult, RecipientList
+from .content.outgoing import recipient_text
+from .models import Campaign, MessageResult, RecipientList, ResultStatus
 
 BOM = "\ufeff"
 FORMATS = ("csv", "xlsx")
@@ -120,14 +120,6 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
     return headers
 
 
-def _message(campaign: Campaign, fields: dict) -> str:
-    """The campaign's message rendered for one recipient, as the engine renders it."""
-    try:
-        return str(template.render(campaign.message, fields, campaign.parse_mode))
-    except template.MessageError as exc:
-        return f"(cannot be rendered: {exc})"
-
-
 def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
     """The header, then one row of values as stored per result of ``results`` (in id order);
     with ``with_campaign``, each row starts with its campaign's name."""
@@ -158,7 +150,7 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
             r.replied_at,
             r.reply_count,
             r.variant,
-            _message(r.campaign, fields) if r.key else "",
+            recipient_text(r.campaign, fields, r.variant) if r.key and r.status != ResultStatus.HELD else "",
         ]
         row += [fields.get(name) for name in extra]
         yield row

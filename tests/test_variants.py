@@ -130,6 +130,25 @@ def test_each_recipient_gets_the_text_of_its_variant(people, alpha):
     assert set(variant_of.values()) == {"A", "B"}
 
 
+def test_exports_and_the_result_page_show_the_wording_each_recipient_got(people, alpha, admin_client):
+    from campaigns.exports import result_rows
+
+    campaign = make_campaign(
+        "wordings", [people], [alpha], variants=["Hey {{ first_name }}, B here"], split={"A": 50, "B": 50}
+    )
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    sent = dict(SimulatedDelivery.objects.values_list("peer_key", "text"))
+    header, *rows = result_rows(campaign.results.all())
+    key, message, variant = header.index("key"), header.index("message"), header.index("variant")
+    assert {row[variant] for row in rows} == {"A", "B"}
+    for row in rows:
+        assert row[message] == sent[row[key]]
+    b_row = campaign.results.filter(variant="B").first()
+    page = admin_client.get(reverse("admin:campaigns_messageresult_change", args=[b_row.pk]))
+    assert "B here" in page.content.decode()
+
+
 def test_held_rows_wait_and_the_campaign_pauses_for_the_winner_instead_of_completing(alpha):
     campaign = make_campaign(
         "hold", [crowd(20)], [alpha], variants=["B text"], split={"A": 10, "B": 10, "hold": 80}

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 
 from .. import audit
-from ..content import template
+from ..content.outgoing import recipient_text
 from ..errorcodes import explain
 from ..exports import results_response
-from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
+from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult, ResultStatus
 from ..timezones import when
 from .access import may_export_results
 from .after_send import ReadFilter, RepliedFilter, VariantFilter, read_display
@@ -148,13 +148,13 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="Message for this recipient")
     def message_text(self, obj: MessageResult) -> str:
-        """The campaign's message rendered with this row's fields, as the engine renders it."""
+        """The wording of this row's variant rendered with its fields, as the engine renders it
+        (a row held for an A/B test's winner has none yet)."""
         if not obj.key:
             return "—"
-        try:
-            text = template.render(obj.campaign.message, obj.fields or {}, obj.campaign.parse_mode)
-        except template.MessageError as exc:
-            return f"(cannot be rendered: {exc})"
+        if obj.status == ResultStatus.HELD:
+            return "(held for the winning variant: the winner's wording once chosen)"
+        text = recipient_text(obj.campaign, obj.fields, obj.variant)
         # render() returns a SafeString (Django templates); the page must show it as text.
         return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
 

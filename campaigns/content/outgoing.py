@@ -39,3 +39,16 @@ def message_builder(campaign: Campaign):
         return OutgoingMessage(text=text, parse_mode=mode, media=media)
 
     return build
+
+
+def recipient_text(campaign: Campaign, fields: dict | None, variant: str = "") -> str:
+    """The text (or caption) one recipient gets, as the engine renders it: the wording of their
+    A/B ``variant`` ("" or "A": the message) with their ``fields``, before parse-mode entities
+    are taken out. For pages and exports; returns "(cannot be rendered: …)" instead of raising."""
+    try:
+        source = variants.text_of(campaign.message, campaign.variants, variant)
+        return str(template.render(source, fields or {}, campaign.parse_mode))
+    except KeyError:
+        return f"(the campaign has no variant {variant})"
+    except template.MessageError as exc:
+        return f"(cannot be rendered: {exc})"
