@@ -218,12 +218,48 @@ def test_a_list_default_or_a_timezone_column_places_usernames(people, alpha):
         "default", [people], [alpha], send_window_start=time(9), send_window_end=time(20)
     )
     assert engine.check_launch(campaign).problems == []
-    other = make_list(
-        "own", [("@anna_user", {"timezone": "Asia/Tokyo"}), ("@ben_user", {"timezone": "nowhere"})]
-    )
+    other = make_list("own", [("@anna_user", {"timezone": "Asia/Tokyo"}), ("@ben_user", {})])
     campaign = make_campaign("column", [other], [alpha], send_window_start=time(9), send_window_end=time(20))
     problems = engine.check_launch(campaign).problems
-    assert len(problems) == 1 and "1 recipient of “own”" in problems[0]
+    assert len(problems) == 1 and "1 recipient of “own” (usernames or user ids) has none" in problems[0]
+
+
+def test_a_timezone_column_that_names_no_zone_refuses_the_launch_saying_so(alpha):
+    # "Mars/Olympus" and "UTC+3" are no zones: the recipient is not blamed for having none, the
+    # column is named with an example; a list default does not hide it (the column meant another).
+    rl = make_list(
+        "mixed",
+        [
+            ("@anna_user", {"timezone": "Asia/Tokyo"}),
+            ("@ben_user", {"timezone": "Mars/Olympus"}),
+            (BERLIN, {"timezone": "UTC+3"}),
+            ("@cleo_user", {"timezone": ""}),
+        ],
+        default_time_zone="Europe/Berlin",
+    )
+    campaign = make_campaign("bad", [rl], [alpha], send_window_start=time(9), send_window_end=time(20))
+    problems = engine.check_launch(campaign).problems
+    assert len(problems) == 1, problems
+    assert (
+        "2 recipients of “mixed” have a time zone their column gives that is not a known zone "
+        "(e.g. “Mars/Olympus” in row 3): fix the column" in problems[0]
+    )
+    with pytest.raises(engine.LaunchError, match="not a known zone"):
+        engine.launch(campaign, enqueue=False)
+
+
+def test_each_zone_problem_of_the_launch_summary_links_to_its_list(client, mark, people, alpha):
+    from django.urls import reverse
+
+    fine = make_list("fine", [("@anna_user", {})], default_time_zone="Asia/Tokyo")
+    campaign = make_campaign(
+        "links", [fine, people], [alpha], send_window_start=time(9), send_window_end=time(20)
+    )
+    client.force_login(mark)
+    page = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk])).content.decode()
+    people_page = reverse("admin:campaigns_recipientlist_change", args=[people.pk])
+    assert f'href="{people_page}"' in page
+    assert reverse("admin:campaigns_recipientlist_change", args=[fine.pk]) not in page
 
 
 def test_the_launch_refuses_phone_numbers_whose_clock_it_would_guess(alpha):
