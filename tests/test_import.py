@@ -882,12 +882,12 @@ def test_the_first_rows_table_answers_like_a_dict_through_its_growth():
 @pytest.mark.django_db
 def test_a_timezone_column_that_names_no_zone_leaves_a_note_on_the_valid_row():
     data = (
-        "username,first_name,Time Zone\n"
-        "@alice_w,Alice,Europe/Berlin\n"
-        "@bob_marketing,Bob,Mars/Olympus\n"
-        "@carol_k,Carol,\n"
-        "@dave_user,Dave,UTC+3\n"
-    ).encode()
+        b"username,first_name,Time Zone\n"
+        b"@alice_w,Alice,Europe/Berlin\n"
+        b"@bob_marketing,Bob,Mars/Olympus\n"
+        b"@carol_k,Carol,\n"
+        b"@dave_user,Dave,UTC+3\n"
+    )
 
     recipient_list, report = import_bytes(data)
 
