@@ -31,7 +31,9 @@ RAW_MAX = 500  # Recipient.raw_value
 # C0 control characters except tab, LF and CR, which are CSV structure or cell content.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CONTROL_CHARACTERS_NOTE = "removed control characters"
-UNKNOWN_ZONE_NOTE = "unknown time zone “{value}” in column “{column}” (use an IANA name such as Europe/Berlin)"
+UNKNOWN_ZONE_NOTE = (
+    "unknown time zone “{value}” in column “{column}” (use an IANA name such as Europe/Berlin)"
+)
 
 
 def clean(text: str) -> tuple[str, bool]:
