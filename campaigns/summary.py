@@ -19,6 +19,7 @@ from . import engine, forecast
 from .content import variants
 from .content.preview import CampaignPreview, campaign_preview
 from .engine import window
+from .engine.zones import ListProblem
 from .models import Campaign, CampaignStatus
 from .timezones import about
 
@@ -35,6 +36,8 @@ class LaunchSummary:
 
     campaign: Campaign
     fingerprint: str
+    # What refuses the launch; a :class:`~campaigns.engine.zones.ListProblem` carries the id of
+    # the list whose page fixes it (the page links to it).
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -160,5 +163,8 @@ def confirm_matches(campaign: Campaign, fingerprint: str) -> bool:
 
 
 def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")
+    """``text`` as a sentence; a problem one list's page fixes keeps its ``list_id``."""
+    stripped = text.strip()
+    sentence = stripped[:1].upper() + stripped[1:] + ("" if stripped.endswith((".", "!", "?", "…")) else ".")
+    list_id = getattr(text, "list_id", None)
+    return ListProblem(sentence, list_id) if list_id else sentence

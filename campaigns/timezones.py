@@ -8,6 +8,7 @@ format a time for sentences ("until 10:47 CET").
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -30,6 +31,16 @@ def known_zones() -> frozenset[str]:
 def valid_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone this machine knows."""
     return isinstance(name, str) and bool(name) and name in known_zones()
+
+
+# Column names (lower-cased, letters and digits only: "Time Zone", "time_zone", "TZ") read as a
+# recipient's own time zone.
+ZONE_COLUMNS = ("timezone", "tz")
+
+
+def is_zone_column(name: object) -> bool:
+    """Whether a recipient file's column ``name`` holds each recipient's own time zone."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower()) in ZONE_COLUMNS
 
 
 def zone_choices() -> list[tuple[str, str]]:

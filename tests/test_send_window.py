@@ -47,9 +47,43 @@ def drive(campaign) -> str:
 
 
 # Zones ----------------------------------------------------------------------------------------
-def test_a_phone_number_of_a_one_zone_country_gives_its_zone():
+def test_a_phone_number_of_a_one_zone_country_gives_its_zone_unless_the_column_says_another():
     assert window.zone_for(TOKYO, "phone", {}, "") == ("Asia/Tokyo", window.PHONE)
     assert window.zone_for(BERLIN, "phone", {}, "America/Chicago") == ("Europe/Berlin", window.PHONE)
+    # An expat: a German mobile whose own column says New York is in New York.
+    expat = {"timezone": "America/New_York"}
+    assert window.zone_for(BERLIN, "phone", expat, "") == ("America/New_York", window.COLUMN)
+    # A column that names no zone is no zone: the phone tells it.
+    assert window.zone_for(BERLIN, "phone", {"tz": "UTC+3"}, "") == ("Europe/Berlin", window.PHONE)
+
+
+def test_phone_zones_are_canonical_names_and_the_main_zone_of_one_clock():
+    # phonenumbers answers link names (Asia/Calcutta) and every zone of the UK's numbering plan
+    # (Europe/Guernsey first); the tz database's links make them the names people know.
+    assert window.zone_for("+919812345678", "phone", {}, "") == ("Asia/Kolkata", window.PHONE)
+    assert window.zone_for("+447911123456", "phone", {}, "") == ("Europe/London", window.PHONE)
+    assert window.canonical_zone("Asia/Saigon") == "Asia/Ho_Chi_Minh"
+    assert window.canonical_zone("Europe/Kiev") == "Europe/Kyiv"
+    assert window.canonical_zone("America/Buenos_Aires") == "America/Argentina/Buenos_Aires"
+    assert window.canonical_zone("Asia/Katmandu") == "Asia/Kathmandu"
+    assert window.canonical_zone("Asia/Rangoon") == "Asia/Yangon"
+    assert window.canonical_zone("Europe/Berlin") == "Europe/Berlin"
+    assert window.canonical_zone("Mars/Olympus") == "Mars/Olympus"
+    # Several zones of one clock: the country's first zone in the tz database's zone.tab.
+    assert window.main_zone(("America/Argentina/Cordoba", "America/Argentina/Buenos_Aires"), "AR") == (
+        "America/Argentina/Buenos_Aires"
+    )
+
+
+def test_an_australian_mobile_has_several_clocks_and_is_not_placed_without_a_column_or_default(alpha):
+    mobile = "+61412345678"  # phonenumbers: Perth to Lord Howe, three hours apart
+    zone, how = window.zone_for(mobile, "phone", {}, "")
+    assert how == window.GUESS
+    assert window.zone_for(mobile, "phone", {}, "Australia/Sydney") == ("Australia/Sydney", window.DEFAULT)
+    rl = make_list("aussies", [(mobile, {})])
+    campaign = make_campaign("oz", [rl], [alpha], send_window_start=time(9), send_window_end=time(20))
+    problems = engine.check_launch(campaign).problems
+    assert any("1 phone number of “aussies”" in p and "several time zones" in p for p in problems)
 
 
 def test_a_country_with_several_zones_takes_the_column_then_the_list_default_then_a_flagged_guess():
@@ -184,12 +218,48 @@ def test_a_list_default_or_a_timezone_column_places_usernames(people, alpha):
         "default", [people], [alpha], send_window_start=time(9), send_window_end=time(20)
     )
     assert engine.check_launch(campaign).problems == []
-    other = make_list(
-        "own", [("@anna_user", {"timezone": "Asia/Tokyo"}), ("@ben_user", {"timezone": "nowhere"})]
-    )
+    other = make_list("own", [("@anna_user", {"timezone": "Asia/Tokyo"}), ("@ben_user", {})])
     campaign = make_campaign("column", [other], [alpha], send_window_start=time(9), send_window_end=time(20))
     problems = engine.check_launch(campaign).problems
-    assert len(problems) == 1 and "1 recipient of “own”" in problems[0]
+    assert len(problems) == 1 and "1 recipient of “own” (usernames or user ids) has none" in problems[0]
+
+
+def test_a_timezone_column_that_names_no_zone_refuses_the_launch_saying_so(alpha):
+    # "Mars/Olympus" and "UTC+3" are no zones: the recipient is not blamed for having none, the
+    # column is named with an example; a list default does not hide it (the column meant another).
+    rl = make_list(
+        "mixed",
+        [
+            ("@anna_user", {"timezone": "Asia/Tokyo"}),
+            ("@ben_user", {"timezone": "Mars/Olympus"}),
+            (BERLIN, {"timezone": "UTC+3"}),
+            ("@cleo_user", {"timezone": ""}),
+        ],
+        default_time_zone="Europe/Berlin",
+    )
+    campaign = make_campaign("bad", [rl], [alpha], send_window_start=time(9), send_window_end=time(20))
+    problems = engine.check_launch(campaign).problems
+    assert len(problems) == 1, problems
+    assert (
+        "2 recipients of “mixed” have a time zone their column gives that is not a known zone "
+        "(e.g. “Mars/Olympus” in row 3): fix the column" in problems[0]
+    )
+    with pytest.raises(engine.LaunchError, match="not a known zone"):
+        engine.launch(campaign, enqueue=False)
+
+
+def test_each_zone_problem_of_the_launch_summary_links_to_its_list(client, mark, people, alpha):
+    from django.urls import reverse
+
+    fine = make_list("fine", [("@anna_user", {})], default_time_zone="Asia/Tokyo")
+    campaign = make_campaign(
+        "links", [fine, people], [alpha], send_window_start=time(9), send_window_end=time(20)
+    )
+    client.force_login(mark)
+    page = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk])).content.decode()
+    people_page = reverse("admin:campaigns_recipientlist_change", args=[people.pk])
+    assert f'href="{people_page}"' in page
+    assert reverse("admin:campaigns_recipientlist_change", args=[fine.pk]) not in page
 
 
 def test_the_launch_refuses_phone_numbers_whose_clock_it_would_guess(alpha):
@@ -233,6 +303,11 @@ def test_the_launch_summary_counts_recipients_per_zone():
     summary = launch_summary(campaign)
     assert dict(summary.zones) == {"Asia/Tokyo": 1, "Europe/Berlin": 1, "America/New_York": 1}
     assert summary.zones_found.get("phone") == 3
+    # A timezone column wins over the phone's zone, and the census says it was the column.
+    campaign.lists.first().recipients.filter(key=BERLIN).update(fields={"timezone": "Asia/Tokyo"})
+    summary = launch_summary(campaign)
+    assert dict(summary.zones) == {"Asia/Tokyo": 2, "America/New_York": 1}
+    assert (summary.zones_found.get("phone"), summary.zones_found.get("column")) == (2, 1)
 
 
 def test_the_forecast_waits_for_the_window_in_words():

@@ -60,7 +60,7 @@ class CampaignForm(forms.ModelForm):
             "media_type": "Photo, video and voice are checked against Telegram's limits.",
             "scheduled_at": "Leave empty to start on launch.",
             "send_window_start": "Quiet hours: send only from this local time in each recipient's own "
-            "time zone (from the phone number, a timezone column or the list's default zone), e.g. 09:00.",
+            "time zone (from a timezone column, the phone number or the list's default zone), e.g. 09:00.",
             "send_window_end": "…until this local time, e.g. 20:00 (before the start: the window spans "
             "midnight). Leave both empty to send at any hour.",
         }

@@ -1,10 +1,19 @@
 """Quiet hours: a campaign's send window in each recipient's own time zone.
 
-A recipient's zone comes from its phone number (``phonenumbers``' time zones: a number whose
-country or prefix has one zone gives it), else from a ``timezone`` column of its list, else from the
-list's default zone; a phone number of a country with several zones and neither of those gets the
-country's first zone, flagged as guessed (and the launch check refuses it: a guessed clock could
-wake someone at 3 am). Zones that keep one clock all year count as one. Usernames and user ids tell nothing: column or default.
+A recipient's zone comes, first, from a valid ``timezone`` column of its list (the person's own
+word: a German mobile whose column says America/New_York belongs to someone in New York); else
+from its phone number (``phonenumbers``' time zones: a number whose country or prefix has one
+zone, or zones that keep one clock all year, gives it); else from the list's default zone. A phone
+number of a country with several clocks and none of those gets the country's main zone, flagged as
+guessed (and the launch check refuses it: a guessed clock could wake someone at 3 am). Usernames
+and user ids tell nothing: column or default. A column value that names no zone ("UTC+3",
+"Mars/Olympus") is not used; the launch check refuses it (:func:`column_value` finds it).
+
+Zone names are the tz database's canonical ones: ``phonenumbers`` answers old link names
+(Asia/Calcutta) and every zone of a numbering plan (Europe/Guernsey for a UK mobile); the links of
+the tz database (``tzdata.zi``'s links and ``zone1970.tab``, read where ``zoneinfo`` reads its
+zones) make them Asia/Kolkata and Europe/London, and among zones that keep one clock the
+country's first in ``zone1970.tab`` is taken.
 
 Times are wall-clock times in the recipient's zone (``zoneinfo``, so daylight saving time is
 followed): a 09:00–20:00 window opens at 09:00 local time on the day the clocks change too. An end
@@ -13,41 +22,145 @@ before the start spans midnight (22:00–06:00); an equal start and end is no wi
 
 from __future__ import annotations
 
-import re
+import os
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from importlib import resources
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from ..timezones import valid_zone
+from ..timezones import ZONE_COLUMNS, is_zone_column, valid_zone
 
-# Column names (lower-cased, without separators) read as a recipient's own time zone.
-ZONE_COLUMNS = ("timezone", "tz")
+__all__ = ["ZONE_COLUMNS"]  # re-exported: the column names that hold a zone
 UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers for a number it cannot place
 
 # How a recipient's zone was found, for the launch summary.
 PHONE, COLUMN, DEFAULT, GUESS, NONE = "phone", "column", "default", "guess", "none"
 
 
+def _tz_database_file(name: str) -> str:
+    """The text of the tz database file ``name`` ("tzdata.zi", "zone.tab") where ``zoneinfo``
+    reads its zones: the first directory of ``zoneinfo.TZPATH`` holding it, else the ``tzdata``
+    package; "" when neither has it (names then stay as ``phonenumbers`` gives them)."""
+    for directory in zoneinfo.TZPATH:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+    try:
+        return resources.files("tzdata.zoneinfo").joinpath(name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        return ""
+
+
+@lru_cache(maxsize=1)
+def _links() -> dict[str, str]:
+    """Link name → the zone it names, from the tz database's ``L TARGET LINK`` lines."""
+    links = {}
+    for line in _tz_database_file("tzdata.zi").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "L":
+            links[parts[2]] = parts[1]
+    return links
+
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    """Zone → its ISO 3166 country code, from ``zone.tab`` (one zone per country line)."""
+    return {z: c for c, zones in _tab("zone.tab").items() for z in zones}
+
+
+@lru_cache(maxsize=1)
+def _country_zones() -> dict[str, tuple[str, ...]]:
+    """ISO 3166 country code → its zones in ``zone1970.tab`` order (the main zone first). That
+    file keeps one zone for the zones that agree since 1970 ("GB,GG,IM,JE … Europe/London")."""
+    return _tab("zone1970.tab")
+
+
+def _tab(name: str) -> dict[str, tuple[str, ...]]:
+    """A ``zone.tab``-shaped file: country code → zones in file order."""
+    found: dict[str, list[str]] = {}
+    for line in _tz_database_file(name).splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and not line.startswith("#"):
+            for country in parts[0].split(","):
+                found.setdefault(country, []).append(parts[2])
+    return {country: tuple(zones) for country, zones in found.items()}
+
+
+def canonical_zone(name: str) -> str:
+    """The canonical name of zone ``name``: a link's target ("Asia/Calcutta" → "Asia/Kolkata"),
+    and a zone that agrees since 1970 with its country's one zone in ``zone1970.tab`` that zone
+    ("Europe/Guernsey" → "Europe/London": some systems build Guernsey as a zone of its own).
+    ``name`` itself when it is canonical, unknown, or the other is a zone this machine lacks."""
+    target, links = name, _links()
+    for _ in range(5):  # a link may name a link
+        if target not in links:
+            break
+        target = links[target]
+    country = _zone_countries().get(target, "")
+    kept = _country_zones().get(country, ())
+    if kept and target not in kept and len(kept) == 1:
+        target = kept[0]
+    return target if target != name and valid_zone(target) else name
+
+
+def main_zone(zones: Iterable[str], country: str | None) -> str:
+    """Of ``zones`` (non-empty), the one ``country`` lists first in ``zone1970.tab`` (Buenos Aires
+    for Argentina's), else the first."""
+    zones = tuple(zones)
+    return next((z for z in _country_zones().get(country or "", ()) if z in zones), zones[0])
+
+
 @lru_cache(maxsize=100_000)
-def phone_zones(key: str) -> tuple[str, ...]:
-    """The IANA zones ``phonenumbers`` gives an E.164 ``key`` ("+4930…" → ("Europe/Berlin",));
-    () when it cannot place the number."""
+def _phone_place(key: str) -> tuple[tuple[str, ...], str]:
+    """(canonical zones, country) ``phonenumbers`` gives an E.164 ``key``; ((), "") unplaced."""
     try:
         number = phonenumbers.parse(key, None)
     except phonenumbers.NumberParseException:
-        return ()
-    return tuple(z for z in phone_timezones.time_zones_for_number(number) if z != UNKNOWN_ZONE)
+        return (), ""
+    zones = phone_timezones.time_zones_for_number(number)
+    canonical = tuple(dict.fromkeys(canonical_zone(z) for z in zones if z != UNKNOWN_ZONE))
+    return canonical, phonenumbers.region_code_for_number(number) or ""
+
+
+def phone_zones(key: str) -> tuple[str, ...]:
+    """The IANA zones (canonical names, each once) ``phonenumbers`` gives an E.164 ``key``
+    ("+4930…" → ("Europe/Berlin",)); () when it cannot place the number."""
+    return _phone_place(key)[0]
+
+
+@lru_cache(maxsize=100_000)
+def phone_zone(key: str) -> tuple[str, bool]:
+    """(zone, sure) for a phone number: its one zone or, when its zones keep one clock, the
+    country's main one (sure); the main zone of several clocks (a guess); ("", False) unplaced."""
+    zones, country = _phone_place(key)
+    if not zones:
+        return "", False
+    if len(zones) == 1:
+        return zones[0], True
+    return main_zone(zones, country), _same_clock_cached(zones)
+
+
+def column_value(fields: Mapping | None) -> str:
+    """The recipient's ``timezone`` (or ``time_zone``, ``TZ``) column, stripped, valid or not:
+    "" when there is none or it is empty."""
+    for name, value in (fields or {}).items():
+        if is_zone_column(name):
+            value = str(value or "").strip()
+            if value:
+                return value
+    return ""
 
 
 def column_zone(fields: Mapping | None) -> str:
     """A valid zone from the recipient's ``timezone`` (or ``time_zone``, ``TZ``) column, else ""."""
     for name, value in (fields or {}).items():
-        if re.sub(r"[^a-z0-9]", "", str(name).lower()) in ZONE_COLUMNS:
+        if is_zone_column(name):
             value = str(value or "").strip()
             if valid_zone(value):
                 return value
@@ -68,19 +181,19 @@ def same_clock(zones: Iterable[str], year: int | None = None) -> bool:
 
 
 def zone_for(key: str, kind: str, fields: Mapping | None, default_zone: str = "") -> tuple[str, str]:
-    """(zone, how) for one recipient: ``how`` is :data:`PHONE`, :data:`COLUMN`, :data:`DEFAULT`,
-    :data:`GUESS` (a phone of a country with several zones and nothing better: its first) or
-    :data:`NONE` (zone "": nothing tells it)."""
-    default_zone = default_zone if valid_zone(default_zone) else ""
-    zones = phone_zones(key) if kind == "phone" else ()
-    if len(zones) == 1 or (zones and _same_clock_cached(zones)):
-        return zones[0], PHONE
+    """(zone, how) for one recipient, in this order: a valid ``timezone`` column
+    (:data:`COLUMN`), the phone number's one zone or one clock (:data:`PHONE`), the list's valid
+    ``default_zone`` (:data:`DEFAULT`), the main zone of a several-clock country's phone
+    (:data:`GUESS`), else :data:`NONE` (zone "": nothing tells it)."""
     if own := column_zone(fields):
         return own, COLUMN
-    if default_zone:
+    zone, sure = phone_zone(key) if kind == "phone" else ("", False)
+    if sure:
+        return zone, PHONE
+    if valid_zone(default_zone):
         return default_zone, DEFAULT
-    if zones:
-        return zones[0], GUESS
+    if zone:
+        return zone, GUESS
     return "", NONE
 
 

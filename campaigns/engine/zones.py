@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..models import OPEN_STATUSES, Campaign, MessageResult, Recipient, RecipientKind, ResultStatus
+from ..timezones import is_zone_column, valid_zone
 from . import window
 
 CODE_NO_TIME_ZONE = "NO_TIME_ZONE"
@@ -81,57 +83,106 @@ def zone_census(campaign: Campaign) -> tuple[Counter, Counter]:
     return window.census(recipient_rows(campaign))
 
 
-def unplaced(campaign: Campaign) -> dict[str, Counter]:
-    """List name → valid recipients no zone can be surely found for, by what they are:
-    ``"identity"`` (usernames and user ids without a valid ``timezone`` column) and ``"phone"``
-    (numbers of a country with several clocks, or that ``phonenumbers`` cannot place, without a
-    column), in lists with no (valid) default zone. Usernames are counted, not read, in a list
-    without a zone column; phone numbers are read (each number's zones)."""
-    found: dict[str, Counter] = {}
-    for recipient_list in campaign.lists.all():
-        if window.column_zone({"timezone": recipient_list.default_time_zone}):
-            continue  # its default places everyone
-        counts: Counter = Counter()
-        rows = _valid_recipients(campaign).filter(recipient_list=recipient_list)
-        identities = rows.exclude(kind=RecipientKind.PHONE)
+@dataclass
+class Unplaced:
+    """One list's valid recipients no zone can be surely found for: ``identity`` (usernames and
+    user ids without a valid column, the list without a default), ``phone`` (numbers of a country
+    with several clocks, or that ``phonenumbers`` cannot place, without a column or default) and
+    ``bad_column`` (a ``timezone`` column that names no zone, "Mars/Olympus"; with ``example``,
+    (value, row number) of the first)."""
+
+    list_id: int
+    name: str
+    identity: int = 0
+    phone: int = 0
+    bad_column: int = 0
+    example: tuple[str, int] = ("", 0)
+
+    def __bool__(self) -> bool:
+        return bool(self.identity or self.phone or self.bad_column)
+
+
+def unplaced(campaign: Campaign) -> list[Unplaced]:
+    """The lists of ``campaign`` with valid recipients no zone can be surely found for
+    (:class:`Unplaced`), in list order. A list whose columns (its import report) hold no zone
+    column and that has a valid default is not read; usernames are counted, not read, in a list
+    without a zone column; otherwise each recipient's fields (and phone number) are read."""
+    found = []
+    for recipient_list in campaign.lists.order_by("pk"):
+        counts = Unplaced(recipient_list.pk, str(recipient_list))
+        has_default = valid_zone(recipient_list.default_time_zone)
         columns = (recipient_list.report or {}).get("columns")
-        if columns is not None and not any(window.column_zone({c: "UTC"}) for c in columns):
-            counts["identity"] = identities.count()
-        else:
-            counts["identity"] = sum(
-                1
-                for fields in identities.values_list("fields", flat=True).iterator(chunk_size=CHUNK)
-                if not window.column_zone(fields)
-            )
-        for key, fields in (
-            rows.filter(kind=RecipientKind.PHONE).values_list("key", "fields").iterator(chunk_size=CHUNK)
+        has_column = columns is None or any(is_zone_column(c) for c in columns)
+        if has_default and not has_column:
+            continue  # its default places everyone
+        rows = _valid_recipients(campaign).filter(recipient_list=recipient_list)
+        if not has_column:
+            counts.identity = rows.exclude(kind=RecipientKind.PHONE).count()
+            rows = rows.filter(kind=RecipientKind.PHONE)
+        for key, kind, fields, number in (
+            rows.order_by("row_number")
+            .values_list("key", "kind", "fields", "row_number")
+            .iterator(chunk_size=CHUNK)
         ):
-            if window.zone_for(key, RecipientKind.PHONE, fields)[1] in (window.GUESS, window.NONE):
-                counts["phone"] += 1
-        if +counts:
-            found[str(recipient_list)] = +counts
+            given = window.column_value(fields)
+            if given and not valid_zone(given):
+                counts.bad_column += 1
+                if not counts.example[0]:
+                    counts.example = (given, number)
+                continue
+            if has_default or given:
+                continue
+            how = window.zone_for(key, kind, fields)[1]
+            if how == window.NONE and kind != RecipientKind.PHONE:
+                counts.identity += 1
+            elif how in (window.GUESS, window.NONE):
+                counts.phone += 1
+        if counts:
+            found.append(counts)
     return found
 
 
-def zone_problems(campaign: Campaign) -> list[str]:
+class ListProblem(str):
+    """A refusal that the page of one recipient list fixes: the text, with ``list_id``."""
+
+    list_id: int | None = None
+
+    def __new__(cls, text: str, list_id: int | None = None) -> ListProblem:
+        problem = super().__new__(cls, text)
+        problem.list_id = list_id
+        return problem
+
+
+def zone_problems(campaign: Campaign) -> list[ListProblem]:
     """The launch check's refusals for a send window: recipients whose time zone is not known
-    surely (a guessed clock could wake someone at 3 am). [] without a window."""
+    surely (a guessed clock could wake someone at 3 am) or whose ``timezone`` column names no zone,
+    each a :class:`ListProblem` naming the list that fixes it. [] without a window."""
     if not campaign_has_window(campaign):
         return []
     problems = []
     fix = "set the list's default time zone, add a timezone column, or remove the send window"
-    for name, counts in unplaced(campaign).items():
-        if n := counts["identity"]:
-            problems.append(
-                f"the send window needs each recipient's time zone, and {n} recipient{'s' if n != 1 else ''} "
-                f"of “{name}” (usernames or user ids) {'have' if n != 1 else 'has'} none: {fix}"
+    needs = "the send window needs each recipient's time zone, and"
+    for counts in unplaced(campaign):
+        name, texts = counts.name, []
+        if n := counts.bad_column:
+            value, row = counts.example
+            texts.append(
+                f"{n} recipient{'s' if n != 1 else ''} of “{name}” {'have' if n != 1 else 'has'} a time "
+                f"zone their column gives that is not a known zone (e.g. “{value}” in row {row}): fix the "
+                "column (IANA names such as Europe/Berlin), or empty those cells to use the phone "
+                "number's zone or the list's default time zone"
             )
-        if n := counts["phone"]:
-            problems.append(
-                f"the send window needs each recipient's time zone, and {n} phone number{'s' if n != 1 else ''} "
-                f"of “{name}” belong{'' if n != 1 else 's'} to a country with several time zones (or to "
-                f"none phonenumbers knows): {fix}"
+        if n := counts.identity:
+            texts.append(
+                f"{needs} {n} recipient{'s' if n != 1 else ''} of “{name}” (usernames or user ids) "
+                f"{'have' if n != 1 else 'has'} none: {fix}"
             )
+        if n := counts.phone:
+            texts.append(
+                f"{needs} {n} phone number{'s' if n != 1 else ''} of “{name}” belong{'' if n != 1 else 's'} "
+                f"to a country with several time zones (or to none phonenumbers knows): {fix}"
+            )
+        problems += [ListProblem(text, counts.list_id) for text in texts]
     return problems
 
 
