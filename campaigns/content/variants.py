@@ -93,3 +93,15 @@ def cumulative(split: Mapping[str, int]) -> list[tuple[str, int]]:
 def cumulative_shares(split: Mapping[str, int]) -> list[tuple[str, int]]:
     """(name, percent) in :data:`SPLIT_ORDER` for the shares above 0."""
     return [(name, int(split.get(name, 0) or 0)) for name in SPLIT_ORDER if int(split.get(name, 0) or 0) > 0]
+
+
+def hold_range(split: Mapping[str, int]) -> tuple[int, int] | None:
+    """The buckets (lower inclusive, upper exclusive, 0–100) of the hold-out, as the launch assigns
+    them (:func:`cumulative`, a row's bucket is ``(id * 37) % 100``); None without a hold-out. The
+    split is fixed once launched, so these are the rows that were held, whatever they became."""
+    lower = 0
+    for name, upper in cumulative(split):
+        if name == HOLD:
+            return lower, upper
+        lower = upper
+    return None
