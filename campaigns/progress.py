@@ -73,11 +73,18 @@ def segments(counts: dict[str, int], total: int) -> list[dict]:
     return out
 
 
-def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -> dict:
+# The progress table's rows that are no session: rows in the pool, and an A/B test's hold-out.
+NO_SESSION = "(waiting for a session)"
+HELD_ROW = "Held for the winner"
+
+
+def _session_row(
+    session: TelegramSession | None, counts: dict[str, int], now, name: str = NO_SESSION
+) -> dict:
     total = sum(counts.values())
     row = {
         "id": session.pk if session else None,
-        "name": session.name if session else "(waiting for a session)",
+        "name": session.name if session else name,
         "simulated": bool(session and session.is_simulated),
         "status": session.get_status_display() if session else "",
         "current_load": session.current_load if session else 0,
@@ -93,7 +100,8 @@ def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -
 def progress_snapshot(campaign: Campaign) -> dict:
     """Everything the progress block shows. ``counts`` holds every status (zeros included) and
     adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
-    holds rows (after re-balancing), and rows not yet assigned as a session of its own.
+    holds rows (after re-balancing), rows not yet assigned as a session of its own
+    (:data:`NO_SESSION`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
     settled, i.e. sent, failed, unknown or cancelled (not ``held``: an A/B test's hold-out, "held
@@ -113,8 +121,13 @@ def progress_snapshot(campaign: Campaign) -> dict:
     sessions = [
         _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
     ]
-    if per_session.get(None):
-        sessions.append(_session_row(None, per_session[None], now))
+    pool = dict(per_session.get(None, {}))
+    # Held rows belong to no session but wait for staff, not for one: a row of their own.
+    held_rows = pool.pop(ResultStatus.HELD, 0)
+    if any(pool.values()):
+        sessions.append(_session_row(None, pool, now))
+    if held_rows:
+        sessions.append(_session_row(None, {ResultStatus.HELD: held_rows}, now, HELD_ROW))
     deliverable = total - counts[ResultStatus.SKIPPED]
     waiting = sum(counts[s] for s in OPEN_STATUSES)
     # An A/B test's hold-out is neither done nor being sent: it waits for staff to choose the winner.

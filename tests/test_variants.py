@@ -341,3 +341,16 @@ def test_by_variant_keeps_the_test_apart_from_the_winners_send_to_the_hold_out(c
     assert report["overall"]["sent"] == 20
     html = client.get(reverse("campaigns:report", args=[campaign.pk])).json()["html"]
     assert "Winner B sent to the hold-out" in html
+
+
+def test_the_progress_block_gives_held_rows_their_own_row_and_column(client, mark, alpha):
+    # Found trying the product: held rows were counted in "(waiting for a session)".
+    campaign = paused_for_winner(alpha)
+    held = campaign.results.filter(status=ResultStatus.HELD).count()
+    rows = {r["name"]: r for r in progress_snapshot(campaign)["sessions"]}
+    assert "(waiting for a session)" not in rows
+    assert rows["Held for the winner"]["total"] == rows["Held for the winner"]["counts"]["held"] == held
+    assert sum(r["total"] for r in rows.values()) == 20
+    client.force_login(mark)
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "<th>Held for the winner</th>" in page and f'<td class="tgc-held">{held}</td>' in page
