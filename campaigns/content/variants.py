@@ -105,3 +105,18 @@ def hold_range(split: Mapping[str, int]) -> tuple[int, int] | None:
             return lower, upper
         lower = upper
     return None
+
+
+def expected_counts(split: Mapping[str, int], rows: int) -> list[tuple[str, int, int]]:
+    """(name, percent, rows) in :data:`SPLIT_ORDER` for the shares above 0, the rows adding up to
+    ``rows`` (largest remainders get the odd ones). An estimate before launch: the launch assigns
+    by each row's id (:func:`cumulative`), exact over every run of 100 consecutive ids, and the
+    ids are known only once the rows are written."""
+    shares = cumulative_shares(split)
+    total = sum(share for _, share in shares) or 1
+    exact = [rows * share / total for _, share in shares]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: (counts[i] - exact[i], i))
+    for i in by_remainder[: rows - sum(counts)]:
+        counts[i] += 1
+    return [(name, share, n) for (name, share), n in zip(shares, counts, strict=True)]
