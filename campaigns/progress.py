@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Min, Sum
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
 from . import forecast
 from .engine import zones
-from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally
+from .models import (
+    OPEN_STATUSES,
+    AttemptTally,
+    AuditAction,
+    AuditEvent,
+    Campaign,
+    CampaignStatus,
+    ResultStatus,
+    ResultTally,
+)
 from .timezones import about, clock
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
@@ -233,11 +242,32 @@ def recent_rate(campaign: Campaign, now) -> float | None:
     return round(60.0 * recent["sent"] / span, 1)
 
 
+def winner_wait_seconds(campaign: Campaign) -> float:
+    """Seconds an A/B test sent nothing while it waited for staff to choose its winner: from the
+    test's last answer before the choice (its audit event, :data:`AuditAction.CAMPAIGN_WINNER`) to
+    the first request after it. 0 without a winner, or one chosen by no recorded staff action. Two
+    or three small aggregates, only once a winner is chosen."""
+    if not campaign.winner:
+        return 0.0
+    chosen = AuditEvent.objects.filter(
+        action=AuditAction.CAMPAIGN_WINNER, object_id=str(campaign.pk)
+    ).aggregate(at=Min("at"))["at"]
+    if chosen is None:
+        return 0.0
+    rows = AttemptTally.objects.filter(campaign_id=campaign.pk)
+    before = rows.filter(last_finished_at__lte=chosen).aggregate(at=Max("last_finished_at"))["at"]
+    after = rows.filter(first_started_at__gte=chosen).aggregate(at=Min("first_started_at"))["at"]
+    if before is None or after is None:
+        return 0.0
+    return max(0.0, (after - before).total_seconds())
+
+
 def metrics(campaign: Campaign) -> dict:
     """Operation metrics from the attempt tally:
 
     ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first request
-    to last answer), ``sent_per_minute``, and per session ``requests``, ``sent`` and
+    to last answer, less ``winner_wait_seconds``: an A/B test's pause for its winner, see
+    :func:`winner_wait_seconds`), ``sent_per_minute`` (over ``elapsed_seconds``), and per session ``requests``, ``sent`` and
     ``mean_latency_ms`` (request to answer).
     """
     rows = AttemptTally.per_session(campaign.pk)
@@ -247,6 +277,8 @@ def metrics(campaign: Campaign) -> dict:
     firsts = [r["first_"] for r in rows if r["first_"]]
     lasts = [r["last_"] for r in rows if r["last_"]]
     elapsed = (max(lasts) - min(firsts)).total_seconds() if firsts and lasts else 0.0
+    waited = winner_wait_seconds(campaign) if elapsed else 0.0
+    elapsed = max(0.0, elapsed - waited)
     sent = sum(r["sent_"] for r in rows)
     return {
         "requests": sum(r["requests_"] for r in rows),
@@ -254,6 +286,7 @@ def metrics(campaign: Campaign) -> dict:
         "retries": sum(r["retries_"] for r in rows),
         "flood_waits": sum(r["floods_"] for r in rows),
         "elapsed_seconds": round(elapsed, 3),
+        "winner_wait_seconds": round(waited, 3),
         # Extrapolated from under a second, a rate says nothing (two requests in 3 ms: 40,000/min).
         "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed >= 1.0 else None,
         "sessions": [

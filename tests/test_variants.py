@@ -354,3 +354,30 @@ def test_the_progress_block_gives_held_rows_their_own_row_and_column(client, mar
     client.force_login(mark)
     page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
     assert "<th>Held for the winner</th>" in page and f'<td class="tgc-held">{held}</td>' in page
+
+
+def test_the_sending_rate_leaves_out_the_wait_for_the_winner(alpha):
+    # Found trying the product: "9.7 sent/min over 142 s" counted the pause for the winner.
+    from datetime import UTC, datetime, timedelta
+
+    from campaigns.models import AttemptTally, AuditAction
+    from campaigns.progress import metrics
+
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    campaign = make_campaign("rate", [], [alpha], variants=["B"], split={"A": 10, "B": 10, "hold": 80})
+    for start, sent in ((t0, 10), (t0 + timedelta(seconds=600), 10)):  # the test, then the hold-out
+        AttemptTally.objects.create(
+            campaign_id=campaign.pk, session_id=alpha.pk, requests=sent, sent=sent,
+            first_started_at=start, last_finished_at=start + timedelta(seconds=60),
+        )  # fmt: skip
+    assert metrics(campaign)["elapsed_seconds"] == 660
+    campaign.winner = "B"
+    campaign.save()
+    AuditEvent.objects.create(
+        action=AuditAction.CAMPAIGN_WINNER,
+        message="B won",
+        object_id=str(campaign.pk),
+        at=t0 + timedelta(seconds=300),
+    )
+    m = metrics(campaign)
+    assert (m["elapsed_seconds"], m["winner_wait_seconds"], m["sent_per_minute"]) == (120, 540, 10.0)
