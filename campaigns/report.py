@@ -26,13 +26,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Mod, TruncDay, TruncHour
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 
 from sessions_app.models import SessionKind, TelegramSession
 
-from .models import Campaign, MessageResult, RecipientList, Reply, ResultStatus, Suppression
+from .content.variants import hold_range
+from .models import Campaign, CampaignStatus, MessageResult, RecipientList, Reply, ResultStatus, Suppression
 
 # A variant's rates on fewer sent messages than this are labelled "too few to compare".
 MIN_SAMPLE = 100
@@ -51,13 +53,38 @@ COUNTED = (ResultStatus.SENT, ResultStatus.FAILED, ResultStatus.HELD)
 
 
 def cache_key(campaign: Campaign) -> str:
-    # The chart's buckets are cut in the viewer's time zone: one entry per zone.
-    return f"tgc:report:{campaign.pk}:{timezone.get_current_timezone_name()}"
+    """The report's cache entry: per campaign and viewer's time zone (the chart's buckets are cut
+    in it), and per state of the campaign — its status and winner, its rows per status (the
+    maintained tally, no COUNT over the rows) and its replies (an index-only count) — so a row sent,
+    failed or released, or a reply, makes a new report at once. Read marks change none of these:
+    they show within :data:`CACHE_SECONDS`. Two small queries."""
+    campaign.refresh_from_db(fields=["status", "winner"])
+    counts = campaign.counts()
+    tally = ".".join(str(counts[s]) for s in ResultStatus.values)
+    replies = Reply.objects.filter(campaign_id=campaign.pk).count()
+    zone = timezone.get_current_timezone_name()
+    return f"tgc:report:{campaign.pk}:{zone}:{campaign.status}:{campaign.winner}:{tally}:{replies}"
+
+
+def polling(campaign: Campaign, now: datetime | None = None) -> str:
+    """How the campaign page refreshes its report: "live" while the campaign may still send,
+    "after" once it finished within ``TGC_AFTER_SEND_DAYS`` (reads and replies are still caught up
+    then: :func:`campaigns.engine.after.after_send_days`), "" after that (nothing changes)."""
+    from .engine.after import after_send_days
+
+    if campaign.is_live or campaign.status == CampaignStatus.LAUNCHING:
+        return "live"
+    if campaign.status not in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+        return ""
+    now = now or timezone.now()
+    if campaign.finished_at is None or campaign.finished_at >= now - timedelta(days=after_send_days()):
+        return "after"
+    return ""
 
 
 def after_send_report(campaign: Campaign, *, fresh: bool = False) -> dict:
-    """What became of ``campaign``'s messages, cached for :data:`CACHE_SECONDS` (``fresh``: build
-    it anew and cache that).
+    """What became of ``campaign``'s messages, cached for :data:`CACHE_SECONDS` while nothing is
+    sent, settled or replied (:func:`cache_key`; ``fresh``: build it anew and cache that).
 
     Returns ``{"campaign", "overall", "by_variant", "by_session", "by_list", "over_time",
     "min_sample", "updated_at"}``:
@@ -67,7 +94,10 @@ def after_send_report(campaign: Campaign, *, fresh: bool = False) -> dict:
       ``replies`` (every reply, a person may send several).
     - ``by_variant``: one :func:`figures` per variant label ("A"–"D") with ``variant``, ``n``
       (the sample: messages sent) and ``too_few`` / ``note`` when ``n`` < :data:`MIN_SAMPLE`;
-      empty when the campaign has no variants.
+      empty when the campaign has no variants. The test only: rows of the hold-out that the
+      winner was sent to afterwards are in ``winner_release``, not in their variant's row.
+    - ``winner_release``: :func:`figures` of the hold-out's rows once the winner went to them,
+      with ``variant`` (the winner) and ``n``; None before (or without a hold-out).
     - ``by_session``: per session, ``name``, ``kind`` ("user" | "bot" | "" when deleted) and
       :func:`figures`; a bot's read rate says :data:`NOT_FOR_BOTS`.
     - ``by_list``: per recipient list, ``name`` and :func:`figures`.
@@ -89,7 +119,9 @@ def build_report(campaign: Campaign) -> dict:
     """:func:`after_send_report` without the cache."""
     results = MessageResult.objects.filter(campaign_id=campaign.pk)
     tallies = _tally(
-        results.annotate(listed=_LISTED), ("session_id", "variant", "listed"), _opted_out(campaign)
+        results.annotate(listed=_LISTED, released=_released(campaign)),
+        ("session_id", "variant", "listed", "released"),
+        _opted_out(campaign),
     )
     sessions = {
         s["pk"]: s
@@ -106,8 +138,9 @@ def build_report(campaign: Campaign) -> dict:
 
     by_variant = []
     if campaign.variants or any(t["variant"] for t in tallies):
-        for label in sorted({t["variant"] for t in tallies if t["variant"] and (t["sent"] or t["failed"])}):
-            row = figures(_sum(t for t in tallies if t["variant"] == label))
+        tested = [t for t in tallies if not t["released"]]
+        for label in sorted({t["variant"] for t in tested if t["variant"] and (t["sent"] or t["failed"])}):
+            row = figures(_sum(t for t in tested if t["variant"] == label))
             row["variant"] = label
             row["n"] = row["sent"]
             row["too_few"] = row["n"] < MIN_SAMPLE
@@ -115,6 +148,13 @@ def build_report(campaign: Campaign) -> dict:
                 f"{TOO_FEW} (n = {row['n']}, fewer than {MIN_SAMPLE} sent)" if row["too_few"] else ""
             )
             by_variant.append(row)
+
+    winner_release = None
+    released = [t for t in tallies if t["released"]]
+    if released:
+        winner_release = figures(_sum(released))
+        winner_release["variant"] = campaign.winner
+        winner_release["n"] = winner_release["sent"]
 
     by_session = []
     for session_id in {t["session_id"] for t in tallies if t["sent"] or t["failed"]}:
@@ -129,12 +169,26 @@ def build_report(campaign: Campaign) -> dict:
         "campaign": campaign.pk,
         "overall": overall,
         "by_variant": by_variant,
+        "winner_release": winner_release,
         "by_session": by_session,
         "by_list": _by_list(results, campaign, sessions, tallies),
         "over_time": _over_time(results, tallies),
         "min_sample": MIN_SAMPLE,
         "updated_at": timezone.now().isoformat(),
     }
+
+
+def _released(campaign: Campaign):
+    """Whether a row is one of the hold-out the winner was sent to: a row of the winner's variant
+    whose bucket is the hold-out's (:func:`~campaigns.content.variants.hold_range`; the split is
+    fixed at launch and the bucket depends on the row's id alone, so no field records it)."""
+    buckets = hold_range(campaign.split or {}) if campaign.winner else None
+    if buckets is None:
+        return Value(False)
+    lower, upper = buckets
+    bucket = Mod(F("id") * 37, 100)  # campaigns.engine.sql.BUCKET_SQL
+    held = Q(variant=campaign.winner) & GreaterThanOrEqual(bucket, lower) & LessThan(bucket, upper)
+    return Case(When(held, then=Value(True)), default=Value(False))
 
 
 def _opted_out(campaign: Campaign) -> Q:

@@ -53,8 +53,11 @@ class LaunchSummary:
     # large launch (reading every recipient is the worker's).
     zones: list[tuple[str, int]] = field(default_factory=list)
     zones_found: dict[str, int] = field(default_factory=dict)
-    # A/B test: (label, percent, expected recipients) per variant, "hold" last; empty without one.
+    # A/B test: (label, percent, expected recipients) per variant, "hold" last, adding up to the
+    # recipients to send (:func:`~campaigns.content.variants.expected_counts`: about, before the
+    # rows and their ids exist); empty without a test. ``previews``: (label, preview) per variant.
     split: list[tuple[str, int, int]] = field(default_factory=list)
+    previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
 
     @property
     def can_launch(self) -> bool:
@@ -65,6 +68,16 @@ class LaunchSummary:
         return (
             self.counts.get("invalid", 0) + self.counts.get("duplicate", 0) + self.counts.get("suppressed", 0)
         )
+
+    @property
+    def held(self) -> int:
+        """Recipients held for the winner (about): sent only once staff choose it."""
+        return dict((name, n) for name, _, n in self.split).get(variants.HOLD, 0)
+
+    @property
+    def to_send_before_winner(self) -> int:
+        """What the launch sends by itself (the ETA's count): every recipient but the hold-out."""
+        return self.counts.get("to_send", 0) - self.held
 
     @property
     def duration(self) -> str:
@@ -104,15 +117,24 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
         pace.expected = split.get(pace.id, 0)
+    test = variants.is_test(campaign.variants, campaign.split)
+    if test:
+        summary.split = variants.expected_counts(campaign.split, summary.counts["to_send"])
     scheduled = campaign.scheduled_at and campaign.scheduled_at > now
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
-    summary.finish_at = forecast.finish_at(summary.counts["to_send"], summary.sessions, summary.starts_at)
+    # The hold-out waits for staff to choose the winner: the estimate is for the rest.
+    summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
     if engine.zones.campaign_has_window(campaign) and not summary.in_background:
         by_zone, found = engine.zones.zone_census(campaign)
         summary.zones = by_zone.most_common()
         summary.zones_found = dict(found)
-        openings = forecast.window_openings(campaign, dict(by_zone), summary.starts_at)
+        sent_share = (
+            summary.to_send_before_winner / summary.counts["to_send"] if summary.counts["to_send"] else 1
+        )
+        openings = forecast.window_openings(
+            campaign, {zone: round(n * sent_share) for zone, n in by_zone.items()}, summary.starts_at
+        )
         if openings and summary.finish_at is not None:
             summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
         if found.get(window.GUESS):
@@ -121,13 +143,13 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
                 "zones and nothing else tells theirs: their country's first zone is guessed. Set the list's "
                 "default time zone or add a timezone column to be sure."
             )
-    if variants.is_test(campaign.variants, campaign.split):
-        to_send = summary.counts["to_send"]
-        summary.split = [
-            (name, share, round(to_send * share / 100))
-            for name, share in variants.cumulative_shares(campaign.split)
-        ]
     summary.preview = campaign_preview(campaign, personal=personal)
+    if test:
+        summary.previews = [
+            (label, campaign_preview(campaign, personal=personal, message=text))
+            for label in variants.labels_of(campaign.variants)
+            for text in [variants.text_of(campaign.message, campaign.variants, label)]
+        ]
     for pace in summary.sessions:
         if pace.usable and pace.busy_with:
             summary.warnings.append(f"{pace.name} is busy with {pace.busy_with}: it joins when that is done.")

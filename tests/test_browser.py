@@ -436,6 +436,43 @@ def test_the_campaign_page_shows_read_and_reply_rates_and_draws_them_over_time(
     browser.shot("after-the-send")
 
 
+def test_with_one_hour_of_sending_every_series_of_the_chart_is_visible(browser, rita):
+    # Found trying the product: read and replied were lines of one point hidden inside the sent bar.
+    from django.utils import timezone
+
+    people = make_list("Quick", [(f"@quick_{i:02d}", {}) for i in range(10)])
+    user = make_session("Ann (user account)", kind=SessionKind.USER)
+    campaign = make_campaign("Quick one", [people], [user], status="completed")
+    at = timezone.now().replace(minute=5, second=0, microsecond=0)
+    MessageResult.objects.bulk_create(
+        MessageResult(
+            campaign=campaign, recipient=r, key=r.key, dedupe_key=r.key, status="sent", session=user,
+            sent_at=at, telegram_message_id=2000 + i, read_at=at if i < 4 else None,
+            replied_at=at if i < 2 else None, reply_count=int(i < 2),
+        )
+        for i, r in enumerate(people.recipients.order_by("row_number"))
+    )  # fmt: skip
+    page = browser.page
+    browser.login("rita")
+    browser.go(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    page.wait_for_function("() => Number(document.getElementById('tgc-report').dataset.drawn) > 0")
+    assert page.locator("#tgc-report").get_attribute("data-points") == "1"
+    bars = page.evaluate(
+        """() => {
+            const chart = window.Chart.getChart(document.getElementById('tgc-chart-report'));
+            return chart.data.datasets.map((d, i) => {
+                const meta = chart.getDatasetMeta(i);
+                const p = meta.data[0].getProps(['x', 'y', 'base', 'width'], true);
+                return [d.label, meta.type, Math.round(p.x), Math.abs(p.base - p.y), p.width];
+            });
+        }"""
+    )
+    assert [b[:2] for b in bars] == [["Sent", "bar"], ["Read", "bar"], ["Replied", "bar"]]
+    assert len({b[2] for b in bars}) == 3  # side by side, none drawn over another
+    assert all(height > 5 and width > 5 for *_, height, width in bars), bars
+    browser.shot("after-the-send-one-hour")
+
+
 # Operator -----------------------------------------------------------------------------------------
 def test_operator_disables_a_session(browser, otto):
     page = browser.page

@@ -25,7 +25,7 @@ from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
 from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
 from ..progress import STATUS_COLOURS, progress_snapshot
-from ..report import after_send_report
+from ..report import after_send_report, polling
 from ..timezones import when, zone_label
 from .access import may_export_results, may_see_results
 from .composer import ComposerViews
@@ -296,6 +296,7 @@ class CampaignAdmin(
             # After the send: for staff who may see results, once the campaign has rows.
             "report": after_send_report(campaign) if results and snapshot["total"] else None,
             "report_url": reverse("campaigns:report", args=[campaign.pk]),
+            "report_polling": polling(campaign),
         }
 
     def get_urls(self):

@@ -138,6 +138,14 @@ class CampaignOperations:
             )
 
     def resume(self, request: HttpRequest, campaign: Campaign) -> None:
+        if campaign.waits_for_winner(campaign.counts()):
+            self.message_user(
+                request,
+                f"“{campaign}” was not resumed: only the recipients held for the winner are left. "
+                "Choose the winner (Choose the winner…) to send it to them.",
+                messages.WARNING,
+            )
+            return
         if engine.resume(campaign):
             audit.record(request, AuditAction.CAMPAIGN_RESUME, f"“{campaign}” resumed.", campaign)
             self.message_user(request, f"“{campaign}” resumed.", messages.SUCCESS)

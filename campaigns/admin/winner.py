@@ -1,5 +1,7 @@
-"""*Choose the winner…*: an A/B test's page of sent and failed counts per variant, with a radio;
-choosing sends the winning wording to the held recipients (:func:`campaigns.engine.choose_winner`)."""
+"""*Choose the winner…*: an A/B test's page of each variant's wording, its sent and failed counts
+and its read and reply rates with the sample size (the after-the-send report's test figures), with
+a radio; choosing sends the winning wording to the held recipients
+(:func:`campaigns.engine.choose_winner`)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,18 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from .. import audit, engine
-from ..content.variants import labels_of
+from ..content.variants import labels_of, text_of
 from ..models import AuditAction, Campaign, ResultStatus
+from ..report import MIN_SAMPLE, TOO_FEW, build_report
 
 
-def variant_counts(campaign: Campaign) -> list[dict]:
-    """Per variant label: ``sent``, ``failed``, ``to_send`` (not settled yet) and ``rate`` (sent
-    of settled, percent; None before any is settled). One grouped read of the campaign's rows."""
+def variant_counts(campaign: Campaign, by_variant: list[dict] | None = None) -> list[dict]:
+    """Per variant label: ``text`` (its template source, as saved), ``sent``, ``failed``,
+    ``to_send`` (not settled yet) and ``rate`` (sent of settled, percent; None before any is
+    settled), plus the test's figures from ``by_variant`` (the after-the-send report's rows):
+    ``n``, ``read``, ``replied``, ``user_sent``, ``read_rate_display``, ``reply_rate_display``
+    and ``note`` ("too few to compare (n = 4, …)"). One grouped read of the campaign's rows."""
+    figures = {row["variant"]: row for row in by_variant or []}
     rows = (
         campaign.results.exclude(variant="")
         .values_list("variant", "status")
@@ -32,9 +39,20 @@ def variant_counts(campaign: Campaign) -> list[dict]:
         counts = by.get(label, {})
         sent, failed = counts.get(ResultStatus.SENT, 0), counts.get(ResultStatus.FAILED, 0)
         settled = sent + failed
+        tested = figures.get(label, {})
+        n = tested.get("n", 0)
         found.append(
             {
                 "label": label,
+                "text": text_of(campaign.message, campaign.variants, label),
+                "n": n,
+                "read": tested.get("read", 0),
+                "replied": tested.get("replied", 0),
+                "user_sent": tested.get("user_sent", 0),
+                "read_rate_display": tested.get("read_rate_display", "—"),
+                "reply_rate_display": tested.get("reply_rate_display", "—"),
+                "note": tested.get("note")
+                or (f"{TOO_FEW} (n = {n}, fewer than {MIN_SAMPLE} sent)" if n < MIN_SAMPLE else ""),
                 "sent": sent,
                 "failed": failed,
                 "to_send": sum(
@@ -75,7 +93,8 @@ class WinnerViews:
             "title": "Choose the winner",
             "opts": self.opts,
             "campaign": campaign,
-            "variants": variant_counts(campaign),
+            "variants": variant_counts(campaign, build_report(campaign)["by_variant"]),
+            "min_sample": MIN_SAMPLE,
             "held": held,
             "error": error,
         }

@@ -93,3 +93,30 @@ def cumulative(split: Mapping[str, int]) -> list[tuple[str, int]]:
 def cumulative_shares(split: Mapping[str, int]) -> list[tuple[str, int]]:
     """(name, percent) in :data:`SPLIT_ORDER` for the shares above 0."""
     return [(name, int(split.get(name, 0) or 0)) for name in SPLIT_ORDER if int(split.get(name, 0) or 0) > 0]
+
+
+def hold_range(split: Mapping[str, int]) -> tuple[int, int] | None:
+    """The buckets (lower inclusive, upper exclusive, 0–100) of the hold-out, as the launch assigns
+    them (:func:`cumulative`, a row's bucket is ``(id * 37) % 100``); None without a hold-out. The
+    split is fixed once launched, so these are the rows that were held, whatever they became."""
+    lower = 0
+    for name, upper in cumulative(split):
+        if name == HOLD:
+            return lower, upper
+        lower = upper
+    return None
+
+
+def expected_counts(split: Mapping[str, int], rows: int) -> list[tuple[str, int, int]]:
+    """(name, percent, rows) in :data:`SPLIT_ORDER` for the shares above 0, the rows adding up to
+    ``rows`` (largest remainders get the odd ones). An estimate before launch: the launch assigns
+    by each row's id (:func:`cumulative`), exact over every run of 100 consecutive ids, and the
+    ids are known only once the rows are written."""
+    shares = cumulative_shares(split)
+    total = sum(share for _, share in shares) or 1
+    exact = [rows * share / total for _, share in shares]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: (counts[i] - exact[i], i))
+    for i in by_remainder[: rows - sum(counts)]:
+        counts[i] += 1
+    return [(name, share, n) for (name, share), n in zip(shares, counts, strict=True)]

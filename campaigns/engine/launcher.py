@@ -203,9 +203,11 @@ def start_prepared(campaign_id: int) -> str:
 
 
 def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
-    """Resume a paused campaign (launching it first if it was paused before it started)."""
+    """Resume a paused campaign (launching it first if it was paused before it started). False
+    when it is not paused, or waits for its A/B winner with nothing else to send
+    (:meth:`Campaign.waits_for_winner`: running it would only pause it again)."""
     campaign.refresh_from_db()
-    if campaign.status != CampaignStatus.PAUSED:
+    if campaign.status != CampaignStatus.PAUSED or campaign.waits_for_winner(campaign.counts()):
         return False
     if not campaign.results.exists():
         campaign.set_status(CampaignStatus.DRAFT, only_from=(CampaignStatus.PAUSED,))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from sessions_app.models import TelegramSession
 
 from .lists import RecipientList
-from .results import ResultStatus
+from .results import OPEN_STATUSES, ResultStatus
 from .tally import ResultTally
 
 
@@ -144,8 +144,12 @@ class Campaign(models.Model):
         """The operations that make sense now, in button order: those of
         :data:`OPERATION_STATUSES` for this status, ``retry_failed`` while failed rows exist (not
         once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist,
-        ``choose_winner`` while an A/B test's hold-out waits for its winner."""
+        ``choose_winner`` while an A/B test's hold-out waits for its winner. A campaign paused
+        for its winner (:meth:`waits_for_winner`) is not offered ``resume``: nothing but the
+        held rows is left, so it would only pause again."""
         offered = [op for op, statuses in OPERATION_STATUSES.items() if self.status in statuses]
+        if self.waits_for_winner(counts):
+            offered.remove("resume")
         if counts.get("failed") and self.status != CampaignStatus.CANCELLED:
             offered.append("retry_failed")
         if counts.get("unknown"):
@@ -161,6 +165,16 @@ class Campaign(models.Model):
         ):
             offered.append("choose_winner")
         return offered
+
+    def waits_for_winner(self, counts: dict[str, int]) -> bool:
+        """Whether this A/B test is paused with nothing left to send but its hold-out: only
+        choosing the winner moves it on. ``counts``: rows per status (:meth:`counts`)."""
+        return (
+            self.status == CampaignStatus.PAUSED
+            and not self.winner
+            and bool(counts.get(ResultStatus.HELD))
+            and not any(counts.get(s) for s in OPEN_STATUSES)
+        )
 
     # What a launch sends, in :meth:`fingerprint`; a new field that changes what is sent belongs
     # here (and in :meth:`clone`, with the settings).

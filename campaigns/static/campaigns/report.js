@@ -1,8 +1,9 @@
 /* The campaign page's "After the send" section: the figures and tables (HTML rendered by the
    server from report.json, like the progress block) and the chart of messages sent, read and
    first replies over time (Chart.js from this app's static files: vendor/README.md). Refreshed
-   while the campaign is active, and more slowly after it (reads and replies keep arriving); the
-   server caches the report for a few seconds, so a refresh is cheap. */
+   while the campaign is active (data-polling "live"), and every minute once it finished within
+   TGC_AFTER_SEND_DAYS ("after": reads and replies keep arriving); not at all later (""). The
+   server caches the report until rows are sent or replied, so a refresh is cheap. */
 "use strict";
 (function () {
   const block = document.getElementById("tgc-report");
@@ -15,11 +16,13 @@
     const canvas = document.getElementById("tgc-chart-report");
     if (!canvas || typeof window.Chart === "undefined") return;
     const title = time.bucket ? "per " + time.bucket + " (" + time.zone + ")" : "nothing sent yet";
+    // Grouped bars side by side: with one bucket (a campaign sent within the hour) lines drawn
+    // over a sent bar were a single point hidden inside it; a bar each stays visible.
     const sets = [
-      { label: "Sent", data: time.sent, backgroundColor: "#2e7d32", borderColor: "#2e7d32", type: "bar" },
-      { label: "Read", data: time.read, backgroundColor: "#1565c0", borderColor: "#1565c0", type: "line", tension: 0.2 },
-      { label: "Replied", data: time.replied, backgroundColor: "#ef6c00", borderColor: "#ef6c00", type: "line", tension: 0.2 },
-    ];
+      { label: "Sent", data: time.sent, backgroundColor: "#2e7d32", borderColor: "#2e7d32" },
+      { label: "Read", data: time.read, backgroundColor: "#1565c0", borderColor: "#1565c0" },
+      { label: "Replied", data: time.replied, backgroundColor: "#ef6c00", borderColor: "#ef6c00" },
+    ].map((set) => Object.assign(set, { type: "bar", maxBarThickness: 48 }));
     if (!chart) {
       chart = new window.Chart(canvas, {
         type: "bar",
@@ -53,8 +56,9 @@
     } catch (err) {
       // Keep the last figures; try again on the next tick.
     }
+    if (!block.dataset.polling) return;
     const progress = document.getElementById("tgc-progress");
-    const active = progress && progress.dataset.active !== "false";
+    const active = block.dataset.polling === "live" && progress && progress.dataset.active !== "false";
     window.setTimeout(refresh, active ? activeMs : idleMs);
   }
   refresh(true);
