@@ -216,7 +216,10 @@ class SliceRunner:
                 if pace.capped() or wait > self.time_left():
                     break
                 if wait > 0:
+                    flooded = session.flood_wait_left() > 0
                     await self.nap(wait)
+                    if flooded:
+                        self.roster.rejoin(sid, time.monotonic())
                     continue
                 work, later = self.roster.next_work(session, now)
                 if work is None:

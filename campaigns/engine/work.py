@@ -34,6 +34,7 @@ class CampaignWork:
         self.weight = max(1, campaign.priority)
         self.build = message_builder(campaign)
         self.policy = PullPolicy(campaign.strategy, session_weights(campaign, members), taken, pool)
+        self.policy.start_even()  # every session comes back at a slice's start (balancing "Rejoin")
         self.pinned = set(pinned)  # sessions with rows pinned to them (in doubt)
         self.stop = asyncio.Event()
         self.empty_at: dict[int, float] = {}  # session id → monotonic time its last claim found nothing
@@ -107,6 +108,20 @@ class Roster:
             and self.ready_at.get(sid, 0.0) <= now + READY_SLACK_SECONDS
             and now - work.empty_at.get(sid, -1e9) > EMPTY_RETRY_SECONDS
         }
+
+    def rejoin(self, session_id: int, now: float) -> None:
+        """``session_id`` is back from a FloodWait: in every campaign it serves, it starts from
+        the current even share of the sessions sending now (:meth:`PullPolicy.rejoin`)."""
+        for work in self.work.values():
+            if session_id in work.members:
+                present = {
+                    sid
+                    for sid in work.members
+                    if sid not in self.done
+                    and sid not in self.lost
+                    and self.ready_at.get(sid, 0.0) <= now + EMPTY_RETRY_SECONDS
+                }
+                work.policy.rejoin(session_id, present)
 
     def next_work(self, session: TelegramSession, now: float) -> tuple[CampaignWork | None, bool]:
         """The campaign ``session`` pulls from next (smooth weighted round robin over the
