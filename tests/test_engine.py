@@ -121,6 +121,22 @@ def test_a_session_that_missed_a_slice_starts_the_next_one_at_the_even_share(db)
     assert share_after(away, second_slice) < 0.4
 
 
+def test_a_slice_does_not_wait_out_a_flood_wait_once_nothing_is_left_to_send(db):
+    flooded, healthy = make_session("flooded"), make_session("healthy")
+    rl = make_list("twenty", [(f"@member_{i:03d}", {}) for i in range(20)])
+    campaign = make_campaign("short-storm", [rl], [flooded, healthy])
+    engine.launch(campaign, enqueue=False)
+    flooded.set_flood_wait(20)  # shorter than the slice: its session naps through it in the slice
+
+    assert engine.drive(campaign.pk, seconds=60, enqueue_next=False) == "completed"
+
+    # The campaign completed while the FloodWait still ran: nobody waited for a session that had
+    # nothing left to send.
+    flooded.refresh_from_db()
+    assert flooded.flood_wait_left() > 0
+    assert sent_by(campaign) == {"healthy": 20}
+
+
 def test_no_session_sits_idle_while_a_slower_one_still_has_rows_to_send(db):
     slow = make_session("slow", send_delay=0.2)
     fast = make_session("fast", send_delay=0.01)

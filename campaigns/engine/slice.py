@@ -216,10 +216,12 @@ class SliceRunner:
                 if pace.capped() or wait > self.time_left():
                     break
                 if wait > 0:
-                    flooded = session.flood_wait_left() > 0
-                    await self.nap(wait)
-                    if flooded:
-                        self.roster.rejoin(sid, time.monotonic())
+                    if session.flood_wait_left() <= 0:
+                        await self.nap(wait)
+                        continue
+                    if not await self._sit_out(sid, wait):
+                        break  # nothing left for it: the slice (and the campaign) need not wait
+                    self.roster.rejoin(sid, time.monotonic())
                     continue
                 work, later = self.roster.next_work(session, now)
                 if work is None:
@@ -260,6 +262,26 @@ class SliceRunner:
                 await transport.disconnect()
             except Exception:  # disconnecting must never mask the slice's outcome
                 log.warning("session %s: disconnect failed", sid, exc_info=True)
+
+    def _anything_left_for(self, session_id: int) -> bool:
+        """Whether a campaign this session serves may still have rows for it: rows in its pool,
+        rows other sessions of this slice hold (they come back on a FloodWait), or rows pinned to it."""
+        return any(
+            work.policy.pool > 0 or any(work.held.values()) or session_id in work.pinned
+            for work in self.roster.work.values()
+            if session_id in work.members and not work.stop.is_set()
+        )
+
+    async def _sit_out(self, session_id: int, seconds: float) -> bool:
+        """Wait out a FloodWait of ``seconds``, looking every second whether anything is left for
+        the session. False as soon as nothing is: a session that would wake to an empty pool
+        must not keep the slice, and so the campaign's completion, waiting up to its FloodWait."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0 and not self.stop.is_set():
+            if not self._anything_left_for(session_id):
+                return False
+            await self.wait_for_change(min(left, EMPTY_RETRY_SECONDS))
+        return True
 
     async def _send_batch(
         self,
