@@ -23,14 +23,17 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 
-# A queue of its own on the broker: set before Django (and django-q2's Conf) reads the settings.
+# Set before Django (and django-q2's Conf) reads the settings: a queue of its own on the broker,
+# and one SECRET_KEY for this process and the workers (django-q2 signs the tasks with it).
 os.environ.setdefault("Q_CLUSTER_NAME", f"tgc-faults-{os.getpid()}")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 from common import ROOT, make_campaign, make_list, throwaway_database
 
@@ -48,8 +51,9 @@ class Cluster:
     """One ``manage.py qcluster`` process group (started in its own session, so SIGKILL takes
     its django-q2 children with it)."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], log):
         self.env = env
+        self.log = log
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -58,9 +62,14 @@ class Cluster:
             cwd=ROOT,
             env=self.env,
             start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
         )
+
+    def check(self) -> None:
+        """Exit the benchmark when the process ended by itself (see the log)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            sys.exit(f"a qcluster exited with {self.proc.returncode}: see {self.log.name}")
 
     def kill(self) -> None:
         if self.proc is None:
@@ -140,6 +149,7 @@ def main() -> None:
     p.add_argument("--send-delay", type=float, default=0.05, help="seconds between a session's requests")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--max-minutes", type=float, default=30)
+    p.add_argument("--log", default="/tmp/tgc-faults-qcluster.log", help="the qcluster processes' output")
     args = p.parse_args()
     if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("faults.py needs DATABASE_URL=postgres://… and REDIS_URL=redis://…")
@@ -165,19 +175,26 @@ def main() -> None:
         sessions = make_sessions(args.sessions, args.seed, args.send_delay)
         campaign = make_campaign(make_list(args.recipients), sessions, max_attempts=10)
         engine.launch(campaign, enqueue=False)
-        clusters = [Cluster(env), Cluster(env)]
+        log = open(args.log, "ab")
+        # SIGTERM ends the run through the ``finally`` below, so no worker outlives it.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+        clusters = [Cluster(env, log), Cluster(env, log)]
         for c in clusters:
             c.start()
         t0 = time.monotonic()
         kills = mid_flight = 0
         try:
             time.sleep(3)  # both clusters up
+            for c in clusters:
+                c.check()
             async_task("campaigns.tasks.drive_campaign", campaign.pk)
             while kills < args.kills:
                 time.sleep(rng.uniform(1.0, 4.0))
                 campaign.refresh_from_db()
                 if campaign.status != CampaignStatus.RUNNING:
                     break
+                for c in clusters:
+                    c.check()
                 victim = rng.choice(clusters)
                 victim.kill()
                 kills += 1
