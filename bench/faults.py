@@ -94,6 +94,8 @@ def make_sessions(n: int, seed: int, send_delay: float):
             backend=Backend.SIMULATOR,
             status=SessionStatus.ACTIVE,
             send_delay=send_delay,
+            max_per_minute=0,
+            daily_cap=0,
             simulator_config={
                 "seed": rng.randrange(1 << 30),
                 "latency_ms": [10, 80],
