@@ -113,7 +113,7 @@ def tally(campaign) -> dict:
     """The end state by the rows, the tallies and the simulator's ledger."""
     from django.db.models import Count
 
-    from campaigns.models import ResultStatus
+    from campaigns.models import DeliveryAttempt, ResultStatus
     from sessions_app.models import SimulatedDelivery
 
     rows = dict(campaign.results.values_list("status").annotate(n=Count("id")).order_by())
@@ -131,7 +131,14 @@ def tally(campaign) -> dict:
         ResultStatus.CANCELLED,
     }
     counts = campaign.counts()
+    attempts = dict(
+        DeliveryAttempt.objects.filter(result__campaign=campaign)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     return {
+        "attempts": attempts,
         "rows": rows,
         "total": sum(rows.values()),
         "duplicates": sum(1 for n in per_key.values() if n > 1),
@@ -226,6 +233,7 @@ def main() -> None:
             f"kills={kills} (with rows claimed or in flight: {mid_flight}) kill phase={kill_phase:.0f}s "
             f"wall={wall:.0f}s status={campaign.status}\n"
             f"  rows {dict(sorted(r['rows'].items()))} ledger deliveries={r['deliveries']}\n"
+            f"  requests by outcome {dict(sorted(r['attempts'].items()))}\n"
             f"  duplicates={r['duplicates']} lost={r['open'] + r['sent_unseen']} "
             f"(open={r['open']}, sent but not delivered={r['sent_unseen']}) "
             f"delivered but not marked sent={r['delivered_not_sent']} "
