@@ -1,9 +1,11 @@
 """A campaign as one slice serves it: its message, its pull policy over the slice's sessions, the
-rows its sessions hold, and a stop event for staff's pause or cancel."""
+rows its sessions hold, and a stop event for staff's pause or cancel; the roster of campaigns a
+slice serves, and its report."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
@@ -19,6 +21,18 @@ READY_SLACK_SECONDS = 0.05
 # How long a session that found a campaign's pool empty waits before asking again (rows may come
 # back: another session's FloodWait, a retry falling due, a worker elsewhere releasing its claims).
 EMPTY_RETRY_SECONDS = 1.0
+
+
+@dataclass
+class SliceReport:
+    """What one slice did: rows sent, outcomes recorded, sessions driven, the campaigns served
+    (ids), and the status that stopped the first campaign early ("" when it ran to its end)."""
+
+    sent: int = 0
+    outcomes: int = 0
+    sessions: int = 0
+    campaigns: set[int] = field(default_factory=set)
+    stopped_by: str = ""
 
 
 class CampaignWork:
@@ -122,6 +136,15 @@ class Roster:
                     and self.ready_at.get(sid, 0.0) <= now + EMPTY_RETRY_SECONDS
                 }
                 work.policy.rejoin(session_id, present)
+
+    def anything_left_for(self, session_id: int) -> bool:
+        """Whether a campaign this session serves may still have rows for it: rows in its pool,
+        rows sessions of this slice hold (they come back on a FloodWait), or rows pinned to it."""
+        return any(
+            work.policy.pool > 0 or any(work.held.values()) or session_id in work.pinned
+            for work in self.work.values()
+            if session_id in work.members and not work.stop.is_set()
+        )
 
     def next_work(self, session: TelegramSession, now: float) -> tuple[CampaignWork | None, bool]:
         """The campaign ``session`` pulls from next (smooth weighted round robin over the
