@@ -21,9 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import queue
-import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -35,21 +32,11 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 from campaigns import engine  # noqa: E402
 from campaigns.models import Campaign, CampaignStatus, MessageResult, TestSend  # noqa: E402
 from sessions_app.models import SessionKind, SessionStatus, TelegramSession  # noqa: E402
+from tests.browsing import progress_numbers  # noqa: E402
 from tests.conftest import make_campaign, make_list, make_session  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = Path(os.environ.get("TGC_SCREENSHOT_DIR", ROOT / "test-results"))
 EXPECTED_KEYS = {
     "@alice_w",
     "@bob_marketing",
@@ -59,110 +46,6 @@ EXPECTED_KEYS = {
     "123456789",
     "+12025550143",
 }
-
-
-class Browser:
-    """One page, the live server's address, and a numbered screenshot per step."""
-
-    def __init__(self, page, base_url: str, folder: Path):
-        self.page = page
-        self.base = base_url
-        self.folder = folder
-        self.steps = 0
-
-    def go(self, path: str):
-        return self.page.goto(f"{self.base}{path}")
-
-    def shot(self, name: str) -> None:
-        self.steps += 1
-        self.page.screenshot(path=str(self.folder / f"{self.steps:02d}-{name}.png"), full_page=True)
-
-    def login(self, username: str) -> None:
-        self.go("/admin/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", f"{username}-password-1")
-        self.page.click("input[type=submit]")
-        self.page.wait_for_selector("#site-name")
-
-    def messages(self) -> str:
-        return self.page.inner_text(".messagelist") if self.page.locator(".messagelist").count() else ""
-
-
-@pytest.fixture
-def browser(request, live_server):
-    if not Path(CHROMIUM).exists():
-        # CI installs it (scripts/test), so there a missing browser is a failure, not a skip.
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(
-            "Debian's chromium is not installed (apt-get install chromium)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    folder = SCREENSHOTS / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield Browser(page, live_server.url, folder)
-        context.close()
-        chromium.close()
-
-
-class Worker:
-    """The django-q2 worker's part, in a thread: runs ``drive_campaign`` for each campaign the app
-    enqueues, once :meth:`start` is called (until then tasks wait in the queue)."""
-
-    def __init__(self):
-        self.tasks: queue.Queue[int] = queue.Queue()
-        self.go = threading.Event()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.errors: list[BaseException] = []
-
-    def enqueue(self, campaign_id: int) -> None:
-        self.tasks.put(campaign_id)
-
-    def start(self) -> None:
-        self.go.set()
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        from campaigns import tasks
-
-        try:
-            while not self.stop.is_set():
-                if not self.go.wait(0.05):
-                    continue
-                try:
-                    campaign_id = self.tasks.get(timeout=0.05)
-                except queue.Empty:
-                    continue
-                tasks.drive_campaign(campaign_id)
-        except BaseException as exc:  # reported by the fixture: a worker crash fails the test
-            self.errors.append(exc)
-        finally:
-            connection.close()
-
-
-@pytest.fixture
-def worker(monkeypatch):
-    found = Worker()
-    monkeypatch.setattr("campaigns.engine.queue.enqueue_drive", found.enqueue)
-    found.thread.start()
-    yield found
-    found.stop.set()
-    found.thread.join(timeout=30)
-    assert not found.errors, found.errors
-
-
-def progress_numbers(page) -> dict[str, int]:
-    """The counts the progress block shows now ("Sent 3", "Waiting 4")."""
-    text = page.inner_text("#tgc-progress .tgc-summary")
-    return {label.lower(): int(n) for label, n in re.findall(r"([A-Z][a-z]+(?: now)?) (\d+)", text)}
 
 
 # Marketing ----------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """A campaign as one slice serves it: its message, its pull policy over the slice's sessions, the
-rows its sessions hold, and a stop event for staff's pause or cancel."""
+rows its sessions hold, and a stop event for staff's pause or cancel; the roster of campaigns a
+slice serves, and its report."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -22,6 +24,18 @@ READY_SLACK_SECONDS = 0.05
 EMPTY_RETRY_SECONDS = 1.0
 
 
+@dataclass
+class SliceReport:
+    """What one slice did: rows sent, outcomes recorded, sessions driven, the campaigns served
+    (ids), and the status that stopped the first campaign early ("" when it ran to its end)."""
+
+    sent: int = 0
+    outcomes: int = 0
+    sessions: int = 0
+    campaigns: set[int] = field(default_factory=set)
+    stopped_by: str = ""
+
+
 class CampaignWork:
     """One campaign this slice serves: its message, its pull policy over the slice's sessions,
     and a stop event set when staff pause or cancel it."""
@@ -35,6 +49,7 @@ class CampaignWork:
         self.weight = max(1, campaign.priority)
         self.build = message_builder(campaign)
         self.policy = PullPolicy(campaign.strategy, session_weights(campaign, members), taken, pool)
+        self.policy.start_even()  # every session comes back at a slice's start (balancing "Rejoin")
         self.pinned = set(pinned)  # sessions with rows pinned to them (in doubt)
         self.stop = asyncio.Event()
         self.empty_at: dict[int, float] = {}  # session id → monotonic time its last claim found nothing
@@ -126,6 +141,29 @@ class Roster:
             and self.ready_at.get(sid, 0.0) <= now + READY_SLACK_SECONDS
             and now - work.empty_at.get(sid, -1e9) > EMPTY_RETRY_SECONDS
         }
+
+    def rejoin(self, session_id: int, now: float) -> None:
+        """``session_id`` is back from a FloodWait: in every campaign it serves, it starts from
+        the current even share of the sessions sending now (:meth:`PullPolicy.rejoin`)."""
+        for work in self.work.values():
+            if session_id in work.members:
+                present = {
+                    sid
+                    for sid in work.members
+                    if sid not in self.done
+                    and sid not in self.lost
+                    and self.ready_at.get(sid, 0.0) <= now + EMPTY_RETRY_SECONDS
+                }
+                work.policy.rejoin(session_id, present)
+
+    def anything_left_for(self, session_id: int) -> bool:
+        """Whether a campaign this session serves may still have rows for it: rows in its pool,
+        rows sessions of this slice hold (they come back on a FloodWait), or rows pinned to it."""
+        return any(
+            work.policy.pool > 0 or any(work.held.values()) or session_id in work.pinned
+            for work in self.work.values()
+            if session_id in work.members and not work.stop.is_set()
+        )
 
     def next_work(self, session: TelegramSession, now: float) -> tuple[CampaignWork | None, bool]:
         """The campaign ``session`` pulls from next (smooth weighted round robin over the
