@@ -35,8 +35,8 @@ from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from .content import template
-from .models import Campaign, MessageResult, RecipientList
+from .content import template, variants
+from .models import Campaign, MessageResult, RecipientList, ResultStatus
 from .readahead import read_ahead
 from .xlsx import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, write_xlsx
 
@@ -57,6 +57,12 @@ BASE_COLUMNS = [
     "created_at",
     "sending_at",
     "sent_at",
+    # After the send: when Telegram said it was read (empty: read status hidden, not yet read, or a
+    # bot sent it — bots see no reads), the first reply's time, how many replies, the A/B variant.
+    "read_at",
+    "replied_at",
+    "reply_count",
+    "variant",
     "message",  # the message as rendered for this recipient
 ]
 # Rows fetched per round trip; large enough to amortise latency, small enough to stream.
@@ -139,13 +145,18 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
     return headers
 
 
-def _message_renderer(campaign: Campaign) -> Callable[[dict], str]:
-    """fields → the campaign's message rendered for one recipient, as the engine renders it."""
+def _message_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]:
+    """fields → the wording of A/B ``variant`` ("" or "A": the message) rendered for one
+    recipient, as the engine renders it (:func:`.content.outgoing.recipient_text`, prepared once)."""
     try:
-        return template.renderer(campaign.message, campaign.parse_mode)
+        return template.renderer(
+            variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
+        )
+    except KeyError:
+        failed = f"(the campaign has no variant {variant})"
     except template.MessageError as exc:
         failed = f"(cannot be rendered: {exc})"
-        return lambda fields: failed
+    return lambda fields: failed
 
 
 class _IsoText(Func):
@@ -161,7 +172,7 @@ class _IsoText(Func):
     )
 
 
-_TIMES = ("created_at", "sending_at", "sent_at")
+_TIMES = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
 # What :func:`result_rows` reads of each result (tuples, not model instances: a million rows).
 _READ = (
     "key",
@@ -176,6 +187,8 @@ _READ = (
     "error_text",
     "attempts",
     *(f"{name}_text" for name in _TIMES),
+    "reply_count",
+    "variant",
     "fields_text",
     "campaign_id",
 )
@@ -200,7 +213,7 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
         yield from rows
         return
     for row in rows:
-        yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:14]), *row[14:])
+        yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:16]), *row[16:])
 
 
 def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
@@ -221,11 +234,18 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
     base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
     yield base + field_headers(extra, base)
 
-    campaigns: dict[int, tuple[str, Callable[[dict], str]]] = {}
+    campaigns: dict[int, tuple[str, Callable[[str], Callable[[dict], str]]]] = {}
 
-    def campaign_of(pk: int) -> tuple[str, Callable[[dict], str]]:
-        campaign = Campaign.objects.only("name", "message", "parse_mode").get(pk=pk)
-        campaigns[pk] = found = (campaign.name, _message_renderer(campaign))
+    def campaign_of(pk: int) -> tuple[str, Callable[[str], Callable[[dict], str]]]:
+        campaign = Campaign.objects.only("name", "message", "parse_mode", "variants").get(pk=pk)
+        renderers: dict[str, Callable[[dict], str]] = {}
+
+        def render(variant: str) -> Callable[[dict], str]:
+            if variant not in renderers:
+                renderers[variant] = _message_renderer(campaign, variant)
+            return renderers[variant]
+
+        campaigns[pk] = found = (campaign.name, render)
         return found
 
     # The database writes a JSON value with nothing around it, so raw_decode (which neither skips
@@ -246,6 +266,10 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
         created_at,
         sending_at,
         sent_at,
+        read_at,
+        replied_at,
+        reply_count,
+        variant,
         fields_text,
         campaign_id,
     ) in _rows(results):
@@ -267,7 +291,11 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
             created_at,
             sending_at,
             sent_at,
-            render(fields) if key else "",
+            read_at,
+            replied_at,
+            reply_count,
+            variant,
+            render(variant)(fields) if key and status != ResultStatus.HELD else "",
         ]
         for field in extra:
             value = fields.get(field)

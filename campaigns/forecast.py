@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
-from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultTally, TestSend
-from .timezones import clock, duration
+from .engine import window
+from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally, TestSend
+from .timezones import clock, duration, valid_zone
 
 # The fastest a session is taken to send when nothing limits it (a simulated session with no
 # delay): the engine's own overhead per request, about (bench/ceiling.py).
@@ -233,13 +234,68 @@ def finish_at(remaining: int, paces: list[SessionPace], now: datetime | None = N
     return None
 
 
+def window_openings(
+    campaign: Campaign, by_zone: dict[str, int], now: datetime
+) -> list[tuple[datetime, str, int]]:
+    """Under a send window: (when it opens, zone, rows) for each zone of ``by_zone`` (zone → rows
+    to send), in order of opening; ``now`` for zones open now. [] without a window."""
+    start, end = campaign.send_window_start, campaign.send_window_end
+    if not window.has_window(start, end):
+        return []
+    found = [
+        (window.next_opening(start, end, zone, now), zone, n)
+        for zone, n in by_zone.items()
+        if n and zone and valid_zone(zone)
+    ]
+    return sorted(found)
+
+
+def finish_in_windows(
+    openings: list[tuple[datetime, str, int]], paces: list[SessionPace], now: datetime
+) -> datetime | None:
+    """When the rows of every zone are sent, each zone's rows starting when its window opens:
+    the latest of each zone's own finish and the finish of all rows from the first opening.
+    Approximate: a window is taken to stay open until its rows are sent (a zone whose rows
+    outlast its window finishes a day later, which this does not add)."""
+    if not openings:
+        return now
+    ends = [finish_at(sum(n for *_, n in openings), paces, openings[0][0])]
+    ends += [finish_at(n, paces, opens) for opens, _zone, n in openings]
+    return None if any(e is None for e in ends) else max(ends)
+
+
+def _window_waits(campaign: Campaign, now: datetime) -> list[str]:
+    """Sentences for the rows waiting for their send window to open (at most three zones named)."""
+    from .engine.zones import waiting_by_zone
+
+    if not window.has_window(campaign.send_window_start, campaign.send_window_end):
+        return []  # no read of the rows: the progress of other campaigns counts nothing
+    closed = [o for o in window_openings(campaign, waiting_by_zone(campaign), now) if o[0] > now]
+    found = []
+    opens_at = campaign.send_window_start.strftime("%H:%M") if campaign.send_window_start else ""
+    for opens, zone, n in closed[:3]:
+        who = f"{n} recipient waits" if n == 1 else f"{n} recipients wait"
+        found.append(f"{who} for {opens_at} in {zone} (their send window opens at {clock(opens, now)}).")
+    if len(closed) > 3:
+        rest = sum(n for *_, n in closed[3:])
+        found.append(f"{rest} more wait for their window in {len(closed) - 3} other time zones.")
+    return found
+
+
 def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = None) -> list[str]:
     """What holds the campaign back now, one sentence each, for staff: sessions that cannot send
     (not logged in, disabled, quarantined), FloodWaits, daily caps, sessions busy with something
     else or shared with other campaigns, and a campaign no worker seems to drive."""
     now = now or timezone.now()
-    if campaign.status not in WAITING_STATUSES:
+    if campaign.status not in WAITING_STATUSES + (CampaignStatus.PAUSED,):
         return []
+    if campaign.status == CampaignStatus.PAUSED:  # only what the staff must do
+        held = campaign.counts().get(ResultStatus.HELD, 0) if not campaign.winner else 0
+        return (
+            [f"{held} recipients are held for the winner of the A/B test: choose it to send them."]
+            if held
+            else []
+        )
     found = []
     if not paces:
         return ["The campaign has no session: choose at least one."]
@@ -270,7 +326,17 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
             )
     if all(not p.usable for p in paces):
         found.append("No usable session: nothing is sent until an operator logs one in or re-activates it.")
-    if campaign.status == CampaignStatus.RUNNING and campaign.wake_at and campaign.wake_at > now:
+    in_window = _window_waits(campaign, now) if campaign.status == CampaignStatus.RUNNING else []
+    found += in_window
+    held = campaign.counts().get(ResultStatus.HELD, 0) if not campaign.winner else 0
+    if held and campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        found.append(
+            f"{held} recipient{'s are' if held != 1 else ' is'} held for the winner of the A/B test: "
+            "choose it once the variants are sent."
+        )
+    if in_window:
+        pass  # the window says why it waits
+    elif campaign.status == CampaignStatus.RUNNING and campaign.wake_at and campaign.wake_at > now:
         found.append(f"Every session is waiting: the next send is due at {clock(campaign.wake_at, now)}.")
     elif campaign.status == CampaignStatus.RUNNING and _idle(campaign, paces, now):
         found.append(

@@ -1,4 +1,5 @@
-"""The staff home page: campaigns running, scheduled, drafts and recently finished with their figures, and
+"""The staff home page: campaigns running, paused (they need someone: a staff pause, or an A/B
+test waiting for its winner), scheduled, drafts and recently finished with their figures, and
 the sessions that need attention (a FloodWait, quarantined, not logged in, disabled). Counts come
 from the tallies (:func:`campaigns.admin.scale.count_results`): no COUNT over results."""
 
@@ -34,7 +35,14 @@ def may_see_sessions_state(user) -> bool:
 def home_context(user) -> dict:
     """What the home page shows to ``user`` (sections they may not see are None)."""
     now = timezone.now()
-    context: dict = {"running": None, "scheduled": None, "drafts": None, "finished": None, "attention": None}
+    context: dict = {
+        "running": None,
+        "paused": None,
+        "scheduled": None,
+        "drafts": None,
+        "finished": None,
+        "attention": None,
+    }
     if may_see_campaigns(user):
         campaigns = Campaign.objects.annotate(
             n_total=count_results(),
@@ -42,11 +50,17 @@ def home_context(user) -> dict:
             n_failed=count_results(ResultStatus.FAILED),
             n_skipped=count_results(ResultStatus.SKIPPED),
             n_cancelled=count_results(ResultStatus.CANCELLED),
+            n_held=count_results(ResultStatus.HELD),
             in_lists=Sum("lists__valid_count"),
         )
-        live = (CampaignStatus.RUNNING, CampaignStatus.LAUNCHING, CampaignStatus.PAUSED)
+        sending = (CampaignStatus.RUNNING, CampaignStatus.LAUNCHING)
         context["running"] = [
-            _row(c, now) for c in campaigns.filter(status__in=live).order_by("-launched_at")[:SECTION_SIZE]
+            _row(c, now) for c in campaigns.filter(status__in=sending).order_by("-launched_at")[:SECTION_SIZE]
+        ]
+        # Paused (by staff, or an A/B test waiting for its winner): nothing is sent until someone acts.
+        context["paused"] = [
+            _row(c, now)
+            for c in campaigns.filter(status=CampaignStatus.PAUSED).order_by("-launched_at")[:SECTION_SIZE]
         ]
         context["scheduled"] = [
             _row(c, now)
@@ -69,8 +83,14 @@ def home_context(user) -> dict:
 
 
 def _row(campaign: Campaign, now) -> dict:
+    # Held rows (an A/B test's hold-out) wait for staff to choose the winner, not for a session.
     unsent = (
-        campaign.n_total - campaign.n_sent - campaign.n_failed - campaign.n_skipped - campaign.n_cancelled
+        campaign.n_total
+        - campaign.n_sent
+        - campaign.n_failed
+        - campaign.n_skipped
+        - campaign.n_cancelled
+        - campaign.n_held
     )
     return {
         "campaign": campaign,
@@ -81,6 +101,7 @@ def _row(campaign: Campaign, now) -> dict:
         "skipped": campaign.n_skipped,
         "cancelled": campaign.n_cancelled,
         "waiting": max(0, unsent),
+        "held": campaign.n_held,
         "in_lists": campaign.in_lists or 0,
         "scheduled": when(campaign.scheduled_at) if campaign.scheduled_at else "",
         "starts_in": duration((campaign.scheduled_at - now).total_seconds())

@@ -3,8 +3,8 @@
 :func:`erase_person` takes any identity of a person (``@name``, a phone, a user id, a t.me link),
 finds every identity known for them (the lists' rows and their other identities, the peers the
 sessions resolved, whose user id ties a username to a phone) and removes or anonymises their
-rows everywhere: recipients (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
-fields, message id or error text), delivery attempts' error texts, resolved peers, the
+rows everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
+fields, user id, message id or error text), delivery attempts' error texts, resolved peers, the
 simulator's ledger, suppressions, audit messages naming them; the uploaded files holding them
 are dropped. What is kept is a hash of each identity (:class:`ErasedIdentity`), so the person is
 neither imported nor messaged again: :func:`is_erased` answers that for the import and the
@@ -36,6 +36,7 @@ from .models import (
     MessageResult,
     Recipient,
     RecipientList,
+    Reply,
     ResultStatus,
     Suppression,
     TestSend,
@@ -133,8 +134,9 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
             raise ErasureError("A message to this person is being sent right now; try again in a minute.")
         result_ids = list(results.values_list("pk", flat=True))
         c = report.counts
+        # Pending rows, and an A/B test's held rows (the winner would release them to pending).
         c["unsent messages cancelled"] = MessageResult.objects.filter(
-            pk__in=result_ids, status=ResultStatus.PENDING
+            pk__in=result_ids, status__in=(ResultStatus.PENDING, ResultStatus.HELD)
         ).update(status=ResultStatus.CANCELLED, error_code=CODE_ERASED)
         c["results anonymised"] = MessageResult.objects.filter(pk__in=result_ids).update(
             key="",
@@ -142,9 +144,16 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
             fields={},
             recipient=None,
             telegram_message_id=None,
+            peer_id=None,  # their Telegram user id is an identity too
+            previous_peer_id=None,
             error_text=ERASED_TEXT,
         )
         DeliveryAttempt.objects.filter(result_id__in=result_ids).update(error_text="")
+        # Their replies: to any of their results, and from any of their user ids.
+        user_ids = {int(k) for k in keys if k.isdigit()}
+        c["replies deleted"] = Reply.objects.filter(
+            Q(result_id__in=result_ids) | Q(peer_id__in=user_ids)
+        ).delete()[0]
         list_ids = set(
             Recipient.objects.filter(pk__in=recipient_ids).values_list("recipient_list_id", flat=True)
         )

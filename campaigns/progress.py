@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Min, Sum
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
 from . import forecast
-from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally
+from .engine import zones
+from .models import (
+    OPEN_STATUSES,
+    AttemptTally,
+    AuditAction,
+    AuditEvent,
+    Campaign,
+    CampaignStatus,
+    ResultStatus,
+    ResultTally,
+)
 from .timezones import about, clock
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
@@ -29,6 +39,7 @@ STATUS_ORDER = [
     ResultStatus.CANCELLED,
     ResultStatus.SENDING,
     ResultStatus.PENDING,
+    ResultStatus.HELD,
 ]
 STATUS_COLOURS = {
     "sent": "#2e7d32",
@@ -39,9 +50,15 @@ STATUS_COLOURS = {
     "sending": "#1565c0",
     "claimed": "#42a5f5",
     "pending": "#bbdefb",
+    "held": "#ce93d8",
 }
 # Labels in staff's words where the status name is the engine's.
-STATUS_LABELS = {"pending": "Waiting", "sending": "Sending now", "unknown": "Unknown (needs review)"}
+STATUS_LABELS = {
+    "pending": "Waiting",
+    "sending": "Sending now",
+    "unknown": "Unknown (needs review)",
+    "held": "Held for the winner",
+}
 ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
@@ -65,11 +82,18 @@ def segments(counts: dict[str, int], total: int) -> list[dict]:
     return out
 
 
-def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -> dict:
+# The progress table's rows that are no session: rows in the pool, and an A/B test's hold-out.
+NO_SESSION = "(waiting for a session)"
+HELD_ROW = "Held for the winner"
+
+
+def _session_row(
+    session: TelegramSession | None, counts: dict[str, int], now, name: str = NO_SESSION
+) -> dict:
     total = sum(counts.values())
     row = {
         "id": session.pk if session else None,
-        "name": session.name if session else "(waiting for a session)",
+        "name": session.name if session else name,
         "simulated": bool(session and session.is_simulated),
         "status": session.get_status_display() if session else "",
         "current_load": session.current_load if session else 0,
@@ -85,10 +109,12 @@ def _session_row(session: TelegramSession | None, counts: dict[str, int], now) -
 def progress_snapshot(campaign: Campaign) -> dict:
     """Everything the progress block shows. ``counts`` holds every status (zeros included) and
     adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
-    holds rows (after re-balancing), and rows not yet assigned as a session of its own.
+    holds rows (after re-balancing), rows not yet assigned as a session of its own
+    (:data:`NO_SESSION`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
-    settled, i.e. sent, failed, unknown or cancelled; ``percent_done``: done of deliverable (None
+    settled, i.e. sent, failed, unknown or cancelled (not ``held``: an A/B test's hold-out, "held
+    for the winner", waits for staff); ``percent_done``: done of deliverable (None
     for a cancelled campaign: it stopped, it is not done). ``waiting``: rows not sent yet
     (pending, taken by a session, or being sent). ``in_lists`` (a draft or scheduled campaign
     without rows, else None): the valid recipients of its lists (before de-duplication across
@@ -104,11 +130,18 @@ def progress_snapshot(campaign: Campaign) -> dict:
     sessions = [
         _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
     ]
-    if per_session.get(None):
-        sessions.append(_session_row(None, per_session[None], now))
+    pool = dict(per_session.get(None, {}))
+    # Held rows belong to no session but wait for staff, not for one: a row of their own.
+    held_rows = pool.pop(ResultStatus.HELD, 0)
+    if any(pool.values()):
+        sessions.append(_session_row(None, pool, now))
+    if held_rows:
+        sessions.append(_session_row(None, {ResultStatus.HELD: held_rows}, now, HELD_ROW))
     deliverable = total - counts[ResultStatus.SKIPPED]
     waiting = sum(counts[s] for s in OPEN_STATUSES)
-    done = deliverable - waiting
+    # An A/B test's hold-out is neither done nor being sent: it waits for staff to choose the winner.
+    held = counts[ResultStatus.HELD]
+    done = deliverable - waiting - held
     cancelled = campaign.status == CampaignStatus.CANCELLED
     in_lists = None
     if not total and campaign.status in (
@@ -129,6 +162,7 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "deliverable": deliverable,
         "done": done,
         "waiting": waiting,
+        "held": held,
         "cancelled": cancelled,
         "percent_done": None if cancelled else (round(100.0 * done / deliverable, 1) if deliverable else 0.0),
         "segments": segments(counts, total),
@@ -162,6 +196,9 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     start = max(now, campaign.scheduled_at) if campaign.status == CampaignStatus.SCHEDULED else now
     if finish and start > now:
         finish = forecast.finish_at(remaining, paces, start)
+    if finish and campaign.status == CampaignStatus.RUNNING and zones.campaign_has_window(campaign):
+        openings = forecast.window_openings(campaign, zones.waiting_by_zone(campaign), now)
+        finish = forecast.finish_in_windows(openings, paces, now) if openings else finish
     eta = ""
     if campaign.status == CampaignStatus.PAUSED:
         eta = "paused: no estimate until it is resumed"
@@ -205,11 +242,32 @@ def recent_rate(campaign: Campaign, now) -> float | None:
     return round(60.0 * recent["sent"] / span, 1)
 
 
+def winner_wait_seconds(campaign: Campaign) -> float:
+    """Seconds an A/B test sent nothing while it waited for staff to choose its winner: from the
+    test's last answer before the choice (its audit event, :data:`AuditAction.CAMPAIGN_WINNER`) to
+    the first request after it. 0 without a winner, or one chosen by no recorded staff action. Two
+    or three small aggregates, only once a winner is chosen."""
+    if not campaign.winner:
+        return 0.0
+    chosen = AuditEvent.objects.filter(
+        action=AuditAction.CAMPAIGN_WINNER, object_id=str(campaign.pk)
+    ).aggregate(at=Min("at"))["at"]
+    if chosen is None:
+        return 0.0
+    rows = AttemptTally.objects.filter(campaign_id=campaign.pk)
+    before = rows.filter(last_finished_at__lte=chosen).aggregate(at=Max("last_finished_at"))["at"]
+    after = rows.filter(first_started_at__gte=chosen).aggregate(at=Min("first_started_at"))["at"]
+    if before is None or after is None:
+        return 0.0
+    return max(0.0, (after - before).total_seconds())
+
+
 def metrics(campaign: Campaign) -> dict:
     """Operation metrics from the attempt tally:
 
     ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first request
-    to last answer), ``sent_per_minute``, and per session ``requests``, ``sent`` and
+    to last answer, less ``winner_wait_seconds``: an A/B test's pause for its winner, see
+    :func:`winner_wait_seconds`), ``sent_per_minute`` (over ``elapsed_seconds``), and per session ``requests``, ``sent`` and
     ``mean_latency_ms`` (request to answer).
     """
     rows = AttemptTally.per_session(campaign.pk)
@@ -219,6 +277,8 @@ def metrics(campaign: Campaign) -> dict:
     firsts = [r["first_"] for r in rows if r["first_"]]
     lasts = [r["last_"] for r in rows if r["last_"]]
     elapsed = (max(lasts) - min(firsts)).total_seconds() if firsts and lasts else 0.0
+    waited = winner_wait_seconds(campaign) if elapsed else 0.0
+    elapsed = max(0.0, elapsed - waited)
     sent = sum(r["sent_"] for r in rows)
     return {
         "requests": sum(r["requests_"] for r in rows),
@@ -226,6 +286,7 @@ def metrics(campaign: Campaign) -> dict:
         "retries": sum(r["retries_"] for r in rows),
         "flood_waits": sum(r["floods_"] for r in rows),
         "elapsed_seconds": round(elapsed, 3),
+        "winner_wait_seconds": round(waited, 3),
         # Extrapolated from under a second, a rate says nothing (two requests in 3 ms: 40,000/min).
         "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed >= 1.0 else None,
         "sessions": [

@@ -1,7 +1,7 @@
 """Retention: personal data is kept only as long as the settings say, then purged by a daily
 django-q2 schedule (``campaigns.tasks.purge_old_data``, installed by ``migrate``).
 
-- ``TGC_RESULTS_RETENTION_DAYS``: results (with their delivery attempts) of campaigns finished
+- ``TGC_RESULTS_RETENTION_DAYS``: results (with their delivery attempts and replies) of campaigns finished
   (completed or cancelled) longer ago are deleted, and so are the simulator's deliveries of that
   age; the campaign stays, with a note.
 - ``TGC_LISTS_RETENTION_DAYS``: recipient lists uploaded longer ago that no unfinished campaign
@@ -23,7 +23,7 @@ from django.utils import timezone
 from sessions_app.models import SimulatedDelivery
 
 from . import audit
-from .models import AuditAction, Campaign, CampaignStatus, MessageResult, RecipientList
+from .models import AuditAction, Campaign, CampaignStatus, MessageResult, RecipientList, Reply
 
 FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 ORPHAN_FILE_GRACE = 24 * 3600  # seconds: an upload in progress is never taken for an orphan
@@ -40,7 +40,8 @@ def purge(now: datetime | None = None) -> dict[str, int]:
         campaign_ids = list(old.filter(results__isnull=False).distinct().values_list("pk", flat=True))
         results = MessageResult.objects.filter(campaign_id__in=campaign_ids)
         done["results"] = results.count()
-        results.delete()  # with their delivery attempts
+        done["replies"] = Reply.objects.filter(campaign_id__in=campaign_ids).count()
+        results.delete()  # with their delivery attempts and replies
         Campaign.objects.filter(pk__in=campaign_ids).update(
             status_reason=f"Results deleted after {days} days (TGC_RESULTS_RETENTION_DAYS)."
         )

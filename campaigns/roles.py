@@ -41,12 +41,14 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.view_messageresult",
         "campaigns.view_deliveryattempt",
         "campaigns.export_messageresult",
+        "campaigns.view_reply",
     ),
     REVIEWER: (
         "campaigns.view_campaign",
         "campaigns.view_messageresult",
         "campaigns.view_deliveryattempt",
         "campaigns.export_messageresult",
+        "campaigns.view_reply",
         "campaigns.view_auditevent",
     ),
     OPERATOR: (

@@ -10,6 +10,7 @@ from django_q.signals import post_spawn
 REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
 RETENTION_SCHEDULE_NAME = "tgcampaigns retention purge"
 OPTOUT_SCHEDULE_NAME = "tgcampaigns opt-out listener"
+CATCH_UP_SCHEDULE_NAME = "tgcampaigns after-send catch-up"
 
 
 @receiver(post_spawn)
@@ -47,8 +48,9 @@ def ensure_tally_triggers(sender, app_config=None, using="default", **kwargs) ->
 
 @receiver(post_migrate)
 def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
-    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap`` and one
-    daily for ``campaigns.tasks.purge_old_data`` (it does nothing while retention is off)."""
+    """Keep exactly one every-minute django-q2 schedule for ``campaigns.tasks.reap``, one daily
+    for ``campaigns.tasks.purge_old_data`` (it does nothing while retention is off) and one every
+    ``TGC_CATCH_UP_MINUTES`` (5) for ``campaigns.tasks.catch_up_after_send`` (reads and replies)."""
     if app_config is None or app_config.label != "campaigns":
         return
     from django_q.models import Schedule
@@ -68,6 +70,15 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
     Schedule.objects.update_or_create(
         name=RETENTION_SCHEDULE_NAME,
         defaults={"func": "campaigns.tasks.purge_old_data", "schedule_type": Schedule.DAILY, "repeats": -1},
+    )
+    Schedule.objects.update_or_create(
+        name=CATCH_UP_SCHEDULE_NAME,
+        defaults={
+            "func": "campaigns.tasks.catch_up_after_send",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": max(1, settings.TGC_CATCH_UP_MINUTES),
+            "repeats": -1,
+        },
     )
     Schedule.objects.update_or_create(
         name=REAPER_SCHEDULE_NAME,

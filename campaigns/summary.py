@@ -16,7 +16,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from . import engine, forecast
+from .content import variants
 from .content.preview import CampaignPreview, campaign_preview
+from .engine import window
+from .engine.zones import ListProblem
 from .models import Campaign, CampaignStatus
 from .timezones import about
 
@@ -33,6 +36,8 @@ class LaunchSummary:
 
     campaign: Campaign
     fingerprint: str
+    # What refuses the launch; a :class:`~campaigns.engine.zones.ListProblem` carries the id of
+    # the list whose page fixes it (the page links to it).
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -43,6 +48,16 @@ class LaunchSummary:
     approximate: bool = False
     scheduled: bool = False
     preview: CampaignPreview | None = None
+    # Quiet hours: recipients per time zone (most first) and per way the zone was found (phone,
+    # column, default, guess, none), before de-duplication; empty without a window or for a
+    # large launch (reading every recipient is the worker's).
+    zones: list[tuple[str, int]] = field(default_factory=list)
+    zones_found: dict[str, int] = field(default_factory=dict)
+    # A/B test: (label, percent, expected recipients) per variant, "hold" last, adding up to the
+    # recipients to send (:func:`~campaigns.content.variants.expected_counts`: about, before the
+    # rows and their ids exist); empty without a test. ``previews``: (label, preview) per variant.
+    split: list[tuple[str, int, int]] = field(default_factory=list)
+    previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
 
     @property
     def can_launch(self) -> bool:
@@ -53,6 +68,16 @@ class LaunchSummary:
         return (
             self.counts.get("invalid", 0) + self.counts.get("duplicate", 0) + self.counts.get("suppressed", 0)
         )
+
+    @property
+    def held(self) -> int:
+        """Recipients held for the winner (about): sent only once staff choose it."""
+        return dict((name, n) for name, _, n in self.split).get(variants.HOLD, 0)
+
+    @property
+    def to_send_before_winner(self) -> int:
+        """What the launch sends by itself (the ETA's count): every recipient but the hold-out."""
+        return self.counts.get("to_send", 0) - self.held
 
     @property
     def duration(self) -> str:
@@ -92,11 +117,39 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
         pace.expected = split.get(pace.id, 0)
+    test = variants.is_test(campaign.variants, campaign.split)
+    if test:
+        summary.split = variants.expected_counts(campaign.split, summary.counts["to_send"])
     scheduled = campaign.scheduled_at and campaign.scheduled_at > now
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
-    summary.finish_at = forecast.finish_at(summary.counts["to_send"], summary.sessions, summary.starts_at)
+    # The hold-out waits for staff to choose the winner: the estimate is for the rest.
+    summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
+    if engine.zones.campaign_has_window(campaign) and not summary.in_background:
+        by_zone, found = engine.zones.zone_census(campaign)
+        summary.zones = by_zone.most_common()
+        summary.zones_found = dict(found)
+        sent_share = (
+            summary.to_send_before_winner / summary.counts["to_send"] if summary.counts["to_send"] else 1
+        )
+        openings = forecast.window_openings(
+            campaign, {zone: round(n * sent_share) for zone, n in by_zone.items()}, summary.starts_at
+        )
+        if openings and summary.finish_at is not None:
+            summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
+        if found.get(window.GUESS):
+            summary.warnings.append(
+                f"{found[window.GUESS]} recipients' phone numbers belong to a country with several time "
+                "zones and nothing else tells theirs: their country's first zone is guessed. Set the list's "
+                "default time zone or add a timezone column to be sure."
+            )
     summary.preview = campaign_preview(campaign, personal=personal)
+    if test:
+        summary.previews = [
+            (label, campaign_preview(campaign, personal=personal, message=text))
+            for label in variants.labels_of(campaign.variants)
+            for text in [variants.text_of(campaign.message, campaign.variants, label)]
+        ]
     for pace in summary.sessions:
         if pace.usable and pace.busy_with:
             summary.warnings.append(f"{pace.name} is busy with {pace.busy_with}: it joins when that is done.")
@@ -132,5 +185,8 @@ def confirm_matches(campaign: Campaign, fingerprint: str) -> bool:
 
 
 def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")
+    """``text`` as a sentence; a problem one list's page fixes keeps its ``list_id``."""
+    stripped = text.strip()
+    sentence = stripped[:1].upper() + stripped[1:] + ("" if stripped.endswith((".", "!", "?", "…")) else ".")
+    list_id = getattr(text, "list_id", None)
+    return ListProblem(sentence, list_id) if list_id else sentence

@@ -45,9 +45,17 @@ def listen_optouts(window: float = 45.0) -> int:
     free Telethon sessions are connected for ``window`` seconds. Returns how many were."""
     from sessions_app import leases
 
-    from .lists import optout
+    from .engine import listener
 
-    return len(optout.listen_round(leases.owner_name("optout"), window=window))
+    return len(listener.listen_round(leases.owner_name("optout"), window=window))
+
+
+def catch_up_after_send() -> dict[str, int]:
+    """The after-send catch-up schedule: read marks and missed replies of recent campaigns
+    (``TGC_AFTER_SEND_DAYS``) for the free user sessions. Returns replies recorded per session."""
+    from .engine import after
+
+    return {name: report.replies for name, report in after.catch_up().items()}
 
 
 def import_recipient_list(list_id: int) -> str:

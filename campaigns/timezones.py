@@ -8,9 +8,11 @@ format a time for sentences ("until 10:47 CET").
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -19,14 +21,31 @@ from django.utils import timezone
 SESSION_KEY = "tgc_time_zone"
 
 
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    """The IANA zones this machine knows, read once per process: ``zoneinfo.available_timezones()``
+    walks the zone files on every call (tens of milliseconds), and a launch asks per recipient."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def valid_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone this machine knows."""
-    return bool(name) and name in zoneinfo.available_timezones()
+    return isinstance(name, str) and bool(name) and name in known_zones()
+
+
+# Column names (lower-cased, letters and digits only: "Time Zone", "time_zone", "TZ") read as a
+# recipient's own time zone.
+ZONE_COLUMNS = ("timezone", "tz")
+
+
+def is_zone_column(name: object) -> bool:
+    """Whether a recipient file's column ``name`` holds each recipient's own time zone."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower()) in ZONE_COLUMNS
 
 
 def zone_choices() -> list[tuple[str, str]]:
     """(name, name) of every IANA zone, sorted, for a select."""
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    return [(name, name) for name in sorted(known_zones())]
 
 
 def preferred_zone_name(user) -> str:

@@ -1,5 +1,5 @@
-"""Staff-only views outside the admin's pages: the progress and charts JSON, the results download
-(CSV or XLSX), the uploaded files, and the time zone staff choose for themselves.
+"""Staff-only views outside the admin's pages: the progress, charts and report JSON, the results
+download (CSV or XLSX), the uploaded files, and the time zone staff choose for themselves.
 
 All are read-only and reached from the admin's pages; the admin holds everything else.
 """
@@ -28,6 +28,7 @@ from .charts import chart_data
 from .exports import campaign_csv_response
 from .models import AuditAction, Campaign, RecipientList, StaffPreference
 from .progress import progress_snapshot
+from .report import after_send_report
 from .timezones import set_preferred_zone, when, zone_choices, zone_label
 
 # Types a browser may show inline from our origin; anything else (HTML, SVG, PDF with scripts…)
@@ -58,6 +59,19 @@ def charts(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(
         chart_data(campaign, with_links=request.user.has_perm("campaigns.view_messageresult"))
     )
+
+
+@never_cache
+@staff_member_required
+def report(request: HttpRequest, pk: int) -> JsonResponse:
+    """The campaign's after-the-send report (:func:`campaigns.report.after_send_report`, cached
+    briefly) plus its section's HTML rendered from the same data. Read and reply figures are about
+    people: the results' view permission, as for the results themselves."""
+    if not request.user.has_perms(["campaigns.view_campaign", "campaigns.view_messageresult"]):
+        raise PermissionDenied
+    data = after_send_report(get_object_or_404(Campaign, pk=pk))
+    html = render_to_string("admin/campaigns/campaign/_report.html", {"report": data}, request)
+    return JsonResponse({**data, "html": html})
 
 
 @staff_member_required

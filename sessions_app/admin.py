@@ -144,6 +144,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
                 "description": "Defaults are set by kind when the session is created.",
             },
         ),
+        ("After the send", {"fields": ("mark_replies_read",)}),
         ("Last error", {"fields": ("last_error_code", "last_error_text", "last_error_at")}),
         ("Lease", {"fields": ("current_load", "lease_owner", "lease_expires_at"), "classes": ("collapse",)}),
         (

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,59 @@ def people(db):
 @pytest.fixture
 def cases_dir() -> Path:
     return CASES_DIR
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the after-the-send report is cached per campaign id,
+    and ids come round again from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# Browser tests (tests/test_browser*.py) -------------------------------------------------------------
+@pytest.fixture
+def browser(request, live_server):
+    """One Chromium page on the live server (tests.browsing.Browser); screenshots per test."""
+    from tests.browsing import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Browser
+
+    if not Path(CHROMIUM).exists():
+        # CI installs it (scripts/test), so there a missing browser is a failure, not a skip.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
+            "Debian's chromium is not installed (apt-get install chromium)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    folder = SCREENSHOTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield Browser(page, live_server.url, folder)
+        context.close()
+        chromium.close()
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """The django-q2 worker's part in a thread (tests.browsing.Worker): it runs the drive task of
+    every campaign the app enqueues once the test calls ``worker.start()``."""
+    from tests.browsing import Worker
+
+    found = Worker()
+    monkeypatch.setattr("campaigns.engine.queue.enqueue_drive", found.enqueue)
+    found.thread.start()
+    yield found
+    found.stop.set()
+    found.thread.join(timeout=30)
+    assert not found.errors, found.errors
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,6 +7,14 @@ and per-account ``random_id`` de-duplication and access hashes, like Telegram. I
 (``sessions_app.transport.telethon_transport.TelegramClient``) and records every request:
 ``world.requests`` holds :class:`Recorded` (type, account, peer, random_id, media, request).
 
+After the send: every private chat keeps its messages (``world.chats``, real ``types.Message``),
+its read marks both ways, and the fake answers ``messages.getPeerDialogs`` (``types.Dialog`` with
+``read_outbox_max_id``), ``messages.getHistory`` and ``messages.readHistory`` from them.
+:meth:`FakeTelegram.incoming` and :meth:`FakeTelegram.read` deliver real ``UpdateNewMessage`` /
+``UpdateReadHistoryOutbox`` updates to the connected clients through Telethon's own event
+builders (``events.NewMessage``, ``events.Raw``), filtered as ``TelegramClient`` filters them;
+``online=False`` records them for the catch-up only (they arrived while nobody listened).
+
 Errors: ``world.fail(error, on=SendMessageRequest)`` makes the next matching call raise the given
 Telethon error instance (``on`` a request class or a client method name, ``times`` how many calls).
 The fake's public methods keep ``TelegramClient``'s signatures (checked by a test), so code that
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -27,8 +36,10 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from telethon import errors as tg
-from telethon import functions, types
+from telethon import events, functions, types
+from telethon._updates import EntityCache
 from telethon.crypto import AuthKey
+from telethon.events.common import EventCommon
 
 SESSION_PATH = "sessions_app.transport.telethon_transport.TelegramClient"
 
@@ -74,6 +85,10 @@ class FakeTelegram:
         self.clients: list[FakeTelegramClient] = []
         self.file_reference_version = 1
         self.dialogs: dict[int, list] = {}  # account id → dialogs for get_dialogs
+        # (account id, peer user id) → the chat's messages, oldest first, and its read marks.
+        self.chats: dict[tuple[int, int], list[types.Message]] = {}
+        self.read_outbox: dict[tuple[int, int], int] = {}  # the peer read ours up to this id
+        self.read_inbox: dict[tuple[int, int], int] = {}  # we read theirs up to this id
 
         world = self
 
@@ -136,19 +151,55 @@ class FakeTelegram:
         name = request_type if isinstance(request_type, str) else request_type.__name__
         return [r for r in self.requests if r.type == name]
 
-    async def incoming(self, account: Account, sender: types.User, text: str) -> None:
-        """Deliver a private message from ``sender`` to every connected client of ``account``."""
-        event = SimpleNamespace(
-            is_private=True, out=False, sender_id=sender.id, raw_text=text, get_sender=_async_value(sender)
+    async def incoming(
+        self, account: Account, sender: types.User, text: str, *, online: bool = True
+    ) -> types.Message:
+        """``sender`` writes ``text`` to ``account`` in their private chat: the message is stored
+        and, when ``online``, delivered as an ``UpdateNewMessage`` to the account's connected
+        clients."""
+        message = types.Message(
+            id=next(self._message_ids),
+            peer_id=types.PeerUser(sender.id),
+            date=_now(),
+            message=text,
+            out=False,
         )
-        for client in self.clients:
+        self.chats.setdefault((account.user.id, sender.id), []).append(message)
+        if online:
+            update = types.UpdateNewMessage(message=message, pts=message.id, pts_count=1)
+            await self._dispatch(account, update, [sender])
+        return message
+
+    async def read(self, account: Account, reader: types.User, max_id: int, *, online: bool = True) -> None:
+        """``reader`` reads ``account``'s messages up to ``max_id``: their dialog's
+        ``read_outbox_max_id`` and, when ``online``, an ``UpdateReadHistoryOutbox``."""
+        chat = (account.user.id, reader.id)
+        self.read_outbox[chat] = max(self.read_outbox.get(chat, 0), max_id)
+        if online:
+            update = types.UpdateReadHistoryOutbox(
+                peer=types.PeerUser(reader.id), max_id=max_id, pts=max_id, pts_count=1
+            )
+            await self._dispatch(account, update, [reader])
+
+    def sent_to(self, account: Account, user: types.User) -> list[int]:
+        """Ids of the messages ``account`` sent to ``user``, oldest first."""
+        return [m.id for m in self.chats.get((account.user.id, user.id), []) if m.out]
+
+    async def _dispatch(self, account: Account, update: Any, users: list[types.User]) -> None:
+        for client in list(self.clients):
             if client.account_id == account.user.id and client.connected:
-                for handler in list(client.handlers):
-                    await handler(event)
+                await client._dispatch_update(update, users)
 
     def unread_dialog(self, account: Account, sender: types.User, text: str) -> None:
         """An unread private dialog whose last message is ``text`` (arrived while offline)."""
-        message = SimpleNamespace(message=text, out=False, sender_id=sender.id)
+        message = types.Message(
+            id=next(self._message_ids),
+            peer_id=types.PeerUser(sender.id),
+            date=_now(),
+            message=text,
+            out=False,
+        )
+        self.chats.setdefault((account.user.id, sender.id), []).append(message)
         dialog = SimpleNamespace(is_user=True, unread_count=1, message=message, entity=sender)
         self.dialogs.setdefault(account.user.id, []).append(dialog)
 
@@ -183,7 +234,7 @@ class FakeTelegramClient:
         self.api_hash = api_hash
         self.kwargs = kwargs
         self.connected = False
-        self.handlers: list = []
+        self._event_builders: list[tuple[Any, Any]] = []  # (event builder, callback), like Telethon's
         self.telegram.clients.append(self)
 
     # Connection, auth ----------------------------------------------------------------------
@@ -316,11 +367,46 @@ class FakeTelegramClient:
         raise ValueError(f"Could not find the input entity for {peer!r}")
 
     def add_event_handler(self, callback, event=None) -> None:
-        self.handlers.append(callback)
+        self._event_builders.append((event if event is not None else events.Raw(), callback))
 
     def remove_event_handler(self, callback, event=None) -> int:
-        self.handlers = [h for h in self.handlers if h is not callback]
-        return 1
+        before = len(self._event_builders)
+        self._event_builders = [
+            (b, c)
+            for b, c in self._event_builders
+            if c is not callback or (event is not None and type(b) is not event)
+        ]
+        return before - len(self._event_builders)
+
+    @property
+    def _self_id(self) -> int | None:
+        return self.account_id
+
+    @property
+    def _mb_entity_cache(self) -> EntityCache:
+        return EntityCache(self_id=self.account_id)
+
+    async def _dispatch_update(self, update: Any, users: list[types.User]) -> None:
+        """What ``TelegramClient._dispatch_update`` does with one update: each handler's builder
+        builds its event (``build``), gets the client and the update's entities, is resolved,
+        filtered, and the callback runs."""
+        entities = {u.id: self._as_seen(u) for u in users}
+        update._entities = entities
+        for builder, callback in list(self._event_builders):
+            event = builder.build(update, None, self._self_id)
+            if not event:
+                continue
+            if isinstance(event, EventCommon):
+                event.original_update = update
+                event._entities = entities
+                event._set_client(self)
+            if not builder.resolved:
+                await builder.resolve(self)
+            allowed = builder.filter(event)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+            if allowed:
+                await callback(event)
 
     async def run_until_disconnected(self) -> None:
         while self.connected:
@@ -367,7 +453,7 @@ class FakeTelegramClient:
         return types.Updates(updates=[], users=[], chats=[], date=_now(), seq=0)
 
     def _on_SendMessageRequest(self, request):
-        message_id = self._deliver(request)
+        message_id = self._deliver(request, request.message)
         return types.UpdateShortSentMessage(id=message_id, pts=message_id, pts_count=1, date=_now(), out=True)
 
     def _on_SendMediaRequest(self, request):
@@ -376,7 +462,7 @@ class FakeTelegramClient:
             ref = media.id.file_reference
             if ref != self._file_reference():
                 raise tg.FileReferenceExpiredError(request=request)
-        message_id = self._deliver(request)
+        message_id = self._deliver(request, request.message)
         stored = self._stored_media(media)
         message = types.Message(
             id=message_id, peer_id=request.peer, date=_now(), message=request.message, out=True, media=stored
@@ -392,8 +478,60 @@ class FakeTelegramClient:
             seq=0,
         )
 
+    def _on_GetPeerDialogsRequest(self, request):
+        if self.account.user.bot:
+            raise tg.BotMethodInvalidError(request=request)
+        account_id = self.account.user.id
+        dialogs, messages, users = [], [], []
+        for dialog_peer in request.peers:
+            peer = dialog_peer.peer
+            user_id = getattr(peer, "user_id", None)
+            if user_id not in self.telegram.users:
+                raise tg.PeerIdInvalidError(request=request)
+            if peer.access_hash != self.telegram.access_hash(account_id, user_id):
+                raise tg.PeerIdInvalidError(request=request)
+            chat = self.telegram.chats.get((account_id, user_id))
+            if not chat:
+                continue  # no dialog with them: Telegram leaves it out
+            read_inbox = self.telegram.read_inbox.get((account_id, user_id), 0)
+            dialogs.append(
+                types.Dialog(
+                    peer=types.PeerUser(user_id),
+                    top_message=chat[-1].id,
+                    read_inbox_max_id=read_inbox,
+                    read_outbox_max_id=self.telegram.read_outbox.get((account_id, user_id), 0),
+                    unread_count=sum(1 for m in chat if not m.out and m.id > read_inbox),
+                    unread_mentions_count=0,
+                    unread_reactions_count=0,
+                    unread_poll_votes_count=0,
+                    notify_settings=types.PeerNotifySettings(),
+                )
+            )
+            messages.append(chat[-1])
+            users.append(self._as_seen(self.telegram.users[user_id]))
+        state = types.updates.State(pts=1, qts=0, date=_now(), seq=0, unread_count=0)
+        return types.messages.PeerDialogs(
+            dialogs=dialogs, messages=messages, chats=[], users=users, state=state
+        )
+
+    def _on_GetHistoryRequest(self, request):
+        user_id = request.peer.user_id
+        chat = self.telegram.chats.get((self.account.user.id, user_id), [])
+        found = [
+            m
+            for m in reversed(chat)  # newest first, as Telegram answers
+            if m.id > request.min_id and (not request.max_id or m.id < request.max_id)
+        ][: request.limit]
+        users = [self._as_seen(self.telegram.users[user_id])] if user_id in self.telegram.users else []
+        return types.messages.Messages(messages=found, topics=[], chats=[], users=users)
+
+    def _on_ReadHistoryRequest(self, request):
+        chat = (self.account.user.id, request.peer.user_id)
+        self.telegram.read_inbox[chat] = max(self.telegram.read_inbox.get(chat, 0), request.max_id)
+        return types.messages.AffectedMessages(pts=1, pts_count=1)
+
     # Helpers -------------------------------------------------------------------------------
-    def _deliver(self, request) -> int:
+    def _deliver(self, request, text: str = "") -> int:
         account = self.account
         peer = request.peer
         if not isinstance(peer, types.InputPeerUser) or peer.user_id not in self.telegram.users:
@@ -407,6 +545,11 @@ class FakeTelegramClient:
             raise tg.RandomIdDuplicateError(request=request)
         message_id = next(self.telegram._message_ids)
         account.random_ids[request.random_id] = message_id
+        self.telegram.chats.setdefault((account.user.id, peer.user_id), []).append(
+            types.Message(
+                id=message_id, peer_id=types.PeerUser(peer.user_id), date=_now(), message=text, out=True
+            )
+        )
         return message_id
 
     def _file_reference(self) -> bytes:
@@ -482,3 +625,6 @@ SendMediaRequest = functions.messages.SendMediaRequest
 ResolveUsernameRequest = functions.contacts.ResolveUsernameRequest
 ImportContactsRequest = functions.contacts.ImportContactsRequest
 DeleteContactsRequest = functions.contacts.DeleteContactsRequest
+GetPeerDialogsRequest = functions.messages.GetPeerDialogsRequest
+GetHistoryRequest = functions.messages.GetHistoryRequest
+ReadHistoryRequest = functions.messages.ReadHistoryRequest

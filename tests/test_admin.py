@@ -286,6 +286,42 @@ def test_the_identity_order_chosen_in_the_mapping_step_decides_the_key_and_is_ke
     assert "Identity order: <code>phone, then username, then user id</code>" in page
 
 
+def test_the_mapping_step_offers_the_lists_default_time_zone_and_says_what_a_timezone_column_does(
+    client, cases_dir
+):
+    response = start_upload(client, cases_dir, "basic.csv")
+    page = response.content.decode()
+    assert 'name="default_time_zone"' in page and '<option value="Europe/Berlin">' in page
+    assert "a column named <code>timezone</code>" in page
+    refused = client.post(
+        response.request["PATH_INFO"],
+        mapping_data(response) | {"default_time_zone": "Mars/Olympus", "_import": "1"},
+    )
+    assert refused.status_code == 200 and "not a time zone" in refused.content.decode()
+    assert RecipientList.objects.get().import_status == "mapping"
+    client.post(
+        response.request["PATH_INFO"],
+        mapping_data(response) | {"default_time_zone": " Asia/Tokyo ", "_import": "1"},
+    )
+    recipient_list = RecipientList.objects.get()
+    assert (recipient_list.import_status, recipient_list.default_time_zone) == ("done", "Asia/Tokyo")
+
+
+def test_the_lists_default_time_zone_is_changed_on_its_page_and_checked(client, people):
+    url = reverse("admin:campaigns_recipientlist_change", args=[people.pk])
+    page = client.get(url).content.decode()
+    assert 'name="default_time_zone"' in page and 'list="tgc-time-zones"' in page
+    data = {"name": "people", "consent_note": "", "default_time_zone": "UTC+3"}
+    response = client.post(url, data)
+    assert response.status_code == 200 and "not a time zone" in response.content.decode()
+    client.post(url, data | {"default_time_zone": "Europe/Berlin"})
+    people.refresh_from_db()
+    assert people.default_time_zone == "Europe/Berlin"
+    client.post(url, data | {"default_time_zone": ""})
+    people.refresh_from_db()
+    assert people.default_time_zone == ""
+
+
 def test_a_column_chosen_as_ignored_is_neither_an_identity_nor_a_field(client, cases_dir):
     upload(client, cases_dir, "two_id_columns.csv", role_1="ignore")
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import queue
-import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -35,21 +32,11 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 from campaigns import engine  # noqa: E402
 from campaigns.models import Campaign, CampaignStatus, MessageResult, TestSend  # noqa: E402
 from sessions_app.models import SessionKind, SessionStatus, TelegramSession  # noqa: E402
+from tests.browsing import progress_numbers  # noqa: E402
 from tests.conftest import make_campaign, make_list, make_session  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = Path(os.environ.get("TGC_SCREENSHOT_DIR", ROOT / "test-results"))
 EXPECTED_KEYS = {
     "@alice_w",
     "@bob_marketing",
@@ -59,110 +46,6 @@ EXPECTED_KEYS = {
     "123456789",
     "+12025550143",
 }
-
-
-class Browser:
-    """One page, the live server's address, and a numbered screenshot per step."""
-
-    def __init__(self, page, base_url: str, folder: Path):
-        self.page = page
-        self.base = base_url
-        self.folder = folder
-        self.steps = 0
-
-    def go(self, path: str):
-        return self.page.goto(f"{self.base}{path}")
-
-    def shot(self, name: str) -> None:
-        self.steps += 1
-        self.page.screenshot(path=str(self.folder / f"{self.steps:02d}-{name}.png"), full_page=True)
-
-    def login(self, username: str) -> None:
-        self.go("/admin/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", f"{username}-password-1")
-        self.page.click("input[type=submit]")
-        self.page.wait_for_selector("#site-name")
-
-    def messages(self) -> str:
-        return self.page.inner_text(".messagelist") if self.page.locator(".messagelist").count() else ""
-
-
-@pytest.fixture
-def browser(request, live_server):
-    if not Path(CHROMIUM).exists():
-        # CI installs it (scripts/test), so there a missing browser is a failure, not a skip.
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(
-            "Debian's chromium is not installed (apt-get install chromium)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    folder = SCREENSHOTS / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield Browser(page, live_server.url, folder)
-        context.close()
-        chromium.close()
-
-
-class Worker:
-    """The django-q2 worker's part, in a thread: runs ``drive_campaign`` for each campaign the app
-    enqueues, once :meth:`start` is called (until then tasks wait in the queue)."""
-
-    def __init__(self):
-        self.tasks: queue.Queue[int] = queue.Queue()
-        self.go = threading.Event()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.errors: list[BaseException] = []
-
-    def enqueue(self, campaign_id: int) -> None:
-        self.tasks.put(campaign_id)
-
-    def start(self) -> None:
-        self.go.set()
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        from campaigns import tasks
-
-        try:
-            while not self.stop.is_set():
-                if not self.go.wait(0.05):
-                    continue
-                try:
-                    campaign_id = self.tasks.get(timeout=0.05)
-                except queue.Empty:
-                    continue
-                tasks.drive_campaign(campaign_id)
-        except BaseException as exc:  # reported by the fixture: a worker crash fails the test
-            self.errors.append(exc)
-        finally:
-            connection.close()
-
-
-@pytest.fixture
-def worker(monkeypatch):
-    found = Worker()
-    monkeypatch.setattr("campaigns.engine.queue.enqueue_drive", found.enqueue)
-    found.thread.start()
-    yield found
-    found.stop.set()
-    found.thread.join(timeout=30)
-    assert not found.errors, found.errors
-
-
-def progress_numbers(page) -> dict[str, int]:
-    """The counts the progress block shows now ("Sent 3", "Waiting 4")."""
-    text = page.inner_text("#tgc-progress .tgc-summary")
-    return {label.lower(): int(n) for label, n in re.findall(r"([A-Z][a-z]+(?: now)?) (\d+)", text)}
 
 
 # Marketing ----------------------------------------------------------------------------------------
@@ -369,6 +252,108 @@ def test_reviewer_filters_failures_exports_them_and_may_not_launch(autumn_sale, 
     browser.shot("launch-forbidden")
     draft.refresh_from_db()
     assert draft.status == CampaignStatus.DRAFT
+
+
+# After the send -----------------------------------------------------------------------------------
+@pytest.fixture
+def read_and_replied(db):
+    """A campaign sent yesterday by a user account (40 messages: 18 read, 6 replied, spread over
+    four hours) and a bot (10 messages, 2 replied): its read and reply facts set as the listener
+    records them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    rows = [(f"@reader_{i:02d}", {"first_name": f"Reader {i}"}) for i in range(50)]
+    people = make_list("Readers", rows)
+    user = make_session("Ann (user account)", kind=SessionKind.USER)
+    bot = make_session("Shop bot")
+    campaign = make_campaign("Spring newsletter", [people], [user, bot], status="completed")
+    start = timezone.now() - timedelta(days=1)
+    results = []
+    for i, recipient in enumerate(people.recipients.order_by("row_number")):
+        session = user if i < 40 else bot
+        sent_at = start + timedelta(minutes=6 * i)
+        read = session == user and i % 20 < 9
+        replied = i % 8 == 0
+        results.append(
+            MessageResult(
+                campaign=campaign, recipient=recipient, key=recipient.key, dedupe_key=recipient.key,
+                status="sent", session=session, sent_at=sent_at, telegram_message_id=1000 + i,
+                read_at=sent_at + timedelta(minutes=20) if read else None,
+                replied_at=sent_at + timedelta(minutes=45) if replied else None, reply_count=int(replied),
+            )
+        )  # fmt: skip
+    MessageResult.objects.bulk_create(results)
+    return campaign
+
+
+def test_the_campaign_page_shows_read_and_reply_rates_and_draws_them_over_time(
+    read_and_replied, browser, rita
+):
+    page = browser.page
+    browser.login("rita")
+    browser.go(f"/admin/campaigns/campaign/{read_and_replied.pk}/change/")
+    page.wait_for_function("() => Number(document.getElementById('tgc-report').dataset.drawn) > 0")
+    section = page.locator("#tgc-report-section")
+    section.scroll_into_view_if_needed()
+    # 18 of the 40 the user account sent were read; 7 of all 50 replied.
+    assert page.inner_text("#tgc-report-overall .tgc-read-rate") == "45.0%"
+    assert page.inner_text("#tgc-report-overall .tgc-reply-rate") == "14.0%"
+    text = section.inner_text()
+    assert "read status hidden or not yet read" in text and "not available for bots" in text
+    assert "unread" not in text.lower()
+    sessions = page.inner_text("#tgc-report-sessions")
+    assert "Shop bot" in sessions and "not available for bots" in sessions
+    # The chart: drawn on its canvas with the sent, read and replied series, not empty.
+    drawn = page.evaluate(
+        """() => {
+            const chart = window.Chart.getChart(document.getElementById('tgc-chart-report'));
+            return chart.data.datasets.map(d => [d.label, d.data.reduce((a, b) => a + b, 0)]);
+        }"""
+    )
+    assert drawn == [["Sent", 50], ["Read", 18], ["Replied", 7]]
+    assert int(page.locator("#tgc-report").get_attribute("data-points")) >= 5
+    box = page.locator("#tgc-chart-report").bounding_box()
+    assert box["width"] > 200 and box["height"] > 100
+    browser.shot("after-the-send")
+
+
+def test_with_one_hour_of_sending_every_series_of_the_chart_is_visible(browser, rita):
+    # Found trying the product: read and replied were lines of one point hidden inside the sent bar.
+    from django.utils import timezone
+
+    people = make_list("Quick", [(f"@quick_{i:02d}", {}) for i in range(10)])
+    user = make_session("Ann (user account)", kind=SessionKind.USER)
+    campaign = make_campaign("Quick one", [people], [user], status="completed")
+    at = timezone.now().replace(minute=5, second=0, microsecond=0)
+    MessageResult.objects.bulk_create(
+        MessageResult(
+            campaign=campaign, recipient=r, key=r.key, dedupe_key=r.key, status="sent", session=user,
+            sent_at=at, telegram_message_id=2000 + i, read_at=at if i < 4 else None,
+            replied_at=at if i < 2 else None, reply_count=int(i < 2),
+        )
+        for i, r in enumerate(people.recipients.order_by("row_number"))
+    )  # fmt: skip
+    page = browser.page
+    browser.login("rita")
+    browser.go(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    page.wait_for_function("() => Number(document.getElementById('tgc-report').dataset.drawn) > 0")
+    assert page.locator("#tgc-report").get_attribute("data-points") == "1"
+    bars = page.evaluate(
+        """() => {
+            const chart = window.Chart.getChart(document.getElementById('tgc-chart-report'));
+            return chart.data.datasets.map((d, i) => {
+                const meta = chart.getDatasetMeta(i);
+                const p = meta.data[0].getProps(['x', 'y', 'base', 'width'], true);
+                return [d.label, meta.type, Math.round(p.x), Math.abs(p.base - p.y), p.width];
+            });
+        }"""
+    )
+    assert [b[:2] for b in bars] == [["Sent", "bar"], ["Read", "bar"], ["Replied", "bar"]]
+    assert len({b[2] for b in bars}) == 3  # side by side, none drawn over another
+    assert all(height > 5 and width > 5 for *_, height, width in bars), bars
+    browser.shot("after-the-send-one-hour")
 
 
 # Operator -----------------------------------------------------------------------------------------

@@ -80,6 +80,63 @@ def test_a_session_in_a_flood_wait_pulls_nothing_and_the_others_send_its_share(d
     assert deliveries_per_key() == Counter({r.key: 1 for r in campaign.results.all()})
 
 
+def share_after(session, since) -> float:
+    """The part of the requests started at or after ``since`` that ``session`` made."""
+    later = DeliveryAttempt.objects.filter(started_at__gte=since, outcome="sent")
+    return later.filter(session=session).count() / later.count()
+
+
+def test_a_session_back_from_a_flood_wait_rejoins_at_the_even_share_and_nobody_waits_for_it(db):
+    # Three sessions at 50 requests/s; "back" is in a 2 s FloodWait when the slice starts, so the
+    # others send about 100 rows each before it returns to 400 left in the pool.
+    back, h1, h2 = (make_session(name, send_delay=0.02) for name in ("back", "h1", "h2"))
+    rl = make_list("six-hundred", [(f"@member_{i:03d}", {}) for i in range(600)])
+    campaign = make_campaign("rejoin", [rl], [back, h1, h2], strategy="round_robin")
+    engine.launch(campaign, enqueue=False)
+    back.set_flood_wait(2)
+
+    engine.drive(campaign.pk, seconds=30, enqueue_next=False)
+
+    assert sum(sent_by(campaign).values()) == 600
+    returned = DeliveryAttempt.objects.filter(session=back).earliest("started_at").started_at
+    # From its return it sends its third, no more: it does not make up the turns it missed while
+    # the healthy sessions stand idle (it would send half: 100 alone, then a third of 300).
+    assert share_after(back, returned) < 0.4
+
+
+def test_a_session_that_missed_a_slice_starts_the_next_one_at_the_even_share(db):
+    away, h1, h2 = (make_session(name, send_delay=0.02) for name in ("away", "h1", "h2"))
+    rl = make_list("six-hundred", [(f"@member_{i:03d}", {}) for i in range(600)])
+    campaign = make_campaign("rejoin-slice", [rl], [away, h1, h2], strategy="round_robin")
+    engine.launch(campaign, enqueue=False)
+    away.set_flood_wait(3600)
+    engine.drive(campaign.pk, seconds=2, enqueue_next=False)  # the others send, "away" waits
+    assert "away" not in sent_by(campaign) and sum(sent_by(campaign).values()) > 100
+    TelegramSession.objects.filter(pk=away.pk).update(flood_wait_until=None)
+    second_slice = timezone.now()
+
+    engine.drive(campaign.pk, seconds=30, enqueue_next=False)
+
+    assert sum(sent_by(campaign).values()) == 600
+    assert share_after(away, second_slice) < 0.4
+
+
+def test_a_slice_does_not_wait_out_a_flood_wait_once_nothing_is_left_to_send(db):
+    flooded, healthy = make_session("flooded"), make_session("healthy")
+    rl = make_list("twenty", [(f"@member_{i:03d}", {}) for i in range(20)])
+    campaign = make_campaign("short-storm", [rl], [flooded, healthy])
+    engine.launch(campaign, enqueue=False)
+    flooded.set_flood_wait(20)  # shorter than the slice: its session naps through it in the slice
+
+    assert engine.drive(campaign.pk, seconds=60, enqueue_next=False) == "completed"
+
+    # The campaign completed while the FloodWait still ran: nobody waited for a session that had
+    # nothing left to send.
+    flooded.refresh_from_db()
+    assert flooded.flood_wait_left() > 0
+    assert sent_by(campaign) == {"healthy": 20}
+
+
 def test_no_session_sits_idle_while_a_slower_one_still_has_rows_to_send(db):
     slow = make_session("slow", send_delay=0.2)
     fast = make_session("fast", send_delay=0.01)

@@ -305,10 +305,22 @@ def test_a_slice_lowers_its_mark_when_rows_go_back_to_the_pool():
     from campaigns.engine.work import CampaignWork
 
     work = CampaignWork.__new__(CampaignWork)  # only the mark's bookkeeping
-    work.pool_after = 0
+    work.pool_after, work.windowed = 0, False
     work.claimed([RowWork(7, "@a", 1, 0, {}, False, None, pooled=True), RowWork(3, "@b", 2, 0, {}, True)])
     assert work.pool_after == 7  # the pinned row (3) is not the pool's
     work.returned([6, 5])
     assert work.pool_after == 4
     work.returned([])
     assert work.pool_after == 4
+
+
+def test_under_a_send_window_claims_always_read_the_pool_from_its_start():
+    # A claim under a send window skips rows of closed zones: they must be found when their
+    # window opens, so the mark never moves past them.
+    from campaigns.engine.rows import RowWork
+    from campaigns.engine.work import CampaignWork
+
+    work = CampaignWork.__new__(CampaignWork)
+    work.pool_after, work.windowed = 0, True
+    work.claimed([RowWork(7, "@a", 1, 0, {}, False, None, pooled=True)])
+    assert work.pool_after == 0

@@ -27,6 +27,7 @@ from campaigns.models import (
     MessageResult,
     Recipient,
     RecipientList,
+    Reply,
     Suppression,
     TestSend,
 )
@@ -251,3 +252,40 @@ def test_migrate_installs_the_daily_purge_schedule():
     assert Schedule.objects.filter(
         func="campaigns.tasks.purge_old_data", schedule_type=Schedule.DAILY
     ).exists()
+
+
+# Replies are personal data too (issue 12) ---------------------------------------------------
+def add_reply(result: MessageResult, text: str, message_id: int) -> Reply:
+    return Reply.objects.create(
+        campaign=result.campaign,
+        result=result,
+        session=result.session,
+        peer_id=result.peer_id or 0,
+        message_id=message_id,
+        text=text,
+        received_at=timezone.now(),
+    )
+
+
+def test_erasing_a_person_deletes_their_replies(alice, django_capture_on_commit_callbacks):
+    alices = MessageResult.objects.get(campaign__name="One", key=USERNAME)
+    add_reply(alices, "Alice here, call me", 1)
+    stray = add_reply(MessageResult.objects.get(campaign__name="One", key="@bob_user"), "from her id", 2)
+    Reply.objects.filter(pk=stray.pk).update(peer_id=int(USER_ID))  # her user id, another result
+    bobs = add_reply(MessageResult.objects.get(campaign__name="One", key="@bob_user"), "Bob here", 3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = privacy.erase_person(PHONE)
+
+    assert list(Reply.objects.all()) == [bobs]
+    assert report.counts["replies deleted"] == 2
+
+
+def test_the_purge_deletes_replies_with_their_results(alice, settings):
+    settings.TGC_RESULTS_RETENTION_DAYS = 30
+    add_reply(MessageResult.objects.get(campaign__name="One", key=USERNAME), "hi", 1)
+    Campaign.objects.update(finished_at=timezone.now() - timedelta(days=31))
+
+    done = retention.purge()
+
+    assert done["replies"] == 1 and not Reply.objects.exists()

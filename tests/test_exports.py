@@ -102,6 +102,54 @@ def test_the_export_has_the_documented_columns_then_the_personalisation_fields(c
     assert header == BASE_COLUMNS + ["first_name", "city", "note"]
     assert header[:5] == ["key", "raw_value", "list", "row", "kind"]
     assert header[len(BASE_COLUMNS) - 1] == "message"
+    after_send = ["read_at", "replied_at", "reply_count", "variant"]
+    assert header[header.index("sent_at") + 1 : header.index("message")] == after_send
+
+
+def read_and_replied(campaign):
+    """Alice read it and replied twice; she got variant B."""
+    campaign.results.filter(key="@alice_w").update(
+        read_at=datetime(2025, 3, 1, 12, 1, tzinfo=UTC),
+        replied_at=datetime(2025, 3, 1, 12, 7, 30, tzinfo=UTC),
+        reply_count=2,
+        variant="B",
+    )
+
+
+def test_each_row_carries_when_it_was_read_and_replied_to_how_often_and_its_variant(campaign):
+    read_and_replied(campaign)
+    rows = read_csv(download(campaign))
+
+    alice, bob = rows[0], rows[1]
+    facts = alice["read_at"], alice["replied_at"], alice["reply_count"], alice["variant"]
+    assert facts == ("2025-03-01T12:01:00+00:00", "2025-03-01T12:07:30+00:00", "2", "B")
+    assert (bob["read_at"], bob["replied_at"], bob["reply_count"], bob["variant"]) == ("", "", "0", "")
+
+
+def test_the_xlsx_export_carries_the_read_and_reply_facts_too(campaign):
+    read_and_replied(campaign)
+    rows, _ = xlsx_rows(campaign_csv_response(campaign, "xlsx"))
+
+    alice = dict(zip(rows[0], rows[1]))
+    assert (alice["read_at"], alice["replied_at"]) == (
+        "2025-03-01T12:01:00+00:00",
+        "2025-03-01T12:07:30+00:00",
+    )
+    assert (alice["reply_count"], alice["variant"]) == (2, "B")
+
+
+def test_the_results_pages_export_carries_them_and_follows_the_read_filter(client, rita, campaign):
+    from django.urls import reverse
+
+    read_and_replied(campaign)
+    client.force_login(rita)
+    response = client.get(
+        reverse("admin:campaigns_messageresult_export"), {"campaign__id__exact": campaign.pk, "read": "read"}
+    )
+    rows = read_csv(b"".join(response.streaming_content).decode("utf-8"))
+    assert [(r["key"], r["read_at"], r["reply_count"], r["variant"]) for r in rows] == [
+        ("@alice_w", "2025-03-01T12:01:00+00:00", "2", "B")
+    ]
 
 
 def test_a_skipped_row_without_a_key_says_what_was_written_in_which_list_and_row(campaign):

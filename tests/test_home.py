@@ -99,3 +99,22 @@ def test_the_home_page_lists_drafts_to_take_a_new_marketer_to_them(client, mark,
     assert (
         f'/admin/campaigns/campaign/{draft.pk}/change/">Demo draft</a>' in drafts and "<td>5</td>" in drafts
     )
+
+
+def test_a_campaign_paused_for_its_winner_is_listed_as_needing_you_with_its_held_rows(client, mark, alpha):
+    # Found trying the product: it was under "Sending now" with its held rows counted as waiting.
+    from tests.conftest import make_list
+
+    crowd = make_list("crowd", [(f"@member_{i:04d}", {}) for i in range(20)])
+    ab = make_campaign("AB one", [crowd], [alpha], variants=["B"], split={"A": 10, "B": 10, "hold": 80})
+    engine.launch(ab, enqueue=False)
+    assert engine.run_until_done(ab, max_seconds=10) == CampaignStatus.PAUSED
+    held = ab.results.filter(status="held").count()
+    client.force_login(mark)
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    assert "AB one" not in section(html, "running")
+    paused = section(html, "paused")
+    assert "AB one" in paused and "choose the winner" in paused and "needs you" in paused
+    assert f'<td class="tgc-held">{held}</td>' in paused and '<td class="tgc-waiting">0</td>' in paused

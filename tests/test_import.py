@@ -877,3 +877,27 @@ def test_the_first_rows_table_answers_like_a_dict_through_its_growth():
     assert len(table) == len(reference) == 10_000
     assert all(table.get(k) == reference[k] for k in keys)
     assert table.get("@nobody_here") is None
+
+
+@pytest.mark.django_db
+def test_a_timezone_column_that_names_no_zone_leaves_a_note_on_the_valid_row():
+    data = (
+        b"username,first_name,Time Zone\n"
+        b"@alice_w,Alice,Europe/Berlin\n"
+        b"@bob_marketing,Bob,Mars/Olympus\n"
+        b"@carol_k,Carol,\n"
+        b"@dave_user,Dave,UTC+3\n"
+    )
+
+    recipient_list, report = import_bytes(data)
+
+    note = "unknown time zone “Mars/Olympus” in column “Time Zone” (use an IANA name such as Europe/Berlin)"
+    assert outcome(recipient_list) == {
+        2: ("@alice_w", VALID, ""),
+        3: ("@bob_marketing", VALID, note),
+        4: ("@carol_k", VALID, ""),
+        5: ("@dave_user", VALID, note.replace("Mars/Olympus", "UTC+3")),
+    }
+    # The column stays a personalisation field: it is where each recipient's zone is read.
+    assert recipient_list.recipients.get(row_number=3).fields["Time Zone"] == "Mars/Olympus"
+    assert [p["row"] for p in report.problems] == [3, 5] and report.valid_count == 4

@@ -49,6 +49,15 @@ def test_it_takes_column_roles_identity_order_and_region_as_options():
     assert recipient_list.default_region == "US"
 
 
+def test_it_sets_the_lists_default_time_zone_and_refuses_an_unknown_one():
+    args = (str(RECIPIENTS / "basic.csv"), "--consent-basis", "opt_in")
+    with pytest.raises(CommandError, match="not a time zone"):
+        run(*args, "--name", "Nowhere", "--default-time-zone", "Mars/Olympus")
+    assert not RecipientList.objects.exists()
+    run(*args, "--name", "Tokyo", "--default-time-zone", "Asia/Tokyo")
+    assert RecipientList.objects.get(name="Tokyo").default_time_zone == "Asia/Tokyo"
+
+
 def test_it_reads_the_encoding_it_is_told():
     run(
         str(RECIPIENTS / "western_cp1252.csv"),

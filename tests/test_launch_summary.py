@@ -190,3 +190,29 @@ def test_a_large_launch_is_summarised_from_the_import_reports_without_reading_it
     assert summary.approximate and summary.in_background
     assert summary.counts["to_send"] == 6
     assert not any("ROW_NUMBER()" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_summary_of_an_ab_test_shows_every_wording_and_counts_that_add_up(client, alpha):
+    # Found trying the product: only variant A's text; "about" counts that did not add up; an ETA
+    # that counted the hold-out, which is sent only once staff choose the winner.
+    crowd = make_list("crowd", [(f"@member_{i:04d}", {"first_name": f"M{i}"}) for i in range(7)])
+    campaign = make_campaign(
+        "AB",
+        [crowd],
+        [make_session("paced", send_delay=60.0)],
+        variants=["Hey {{ first_name }}, B here", "C <i>here</i>"],
+        split={"A": 15, "B": 15, "C": 15, "hold": 55},
+    )
+
+    summary = launch_summary(campaign)
+
+    assert [name for name, *_ in summary.split] == ["A", "B", "C", "hold"]
+    assert sum(n for *_, n in summary.split) == 7
+    held = dict((name, n) for name, _, n in summary.split)["hold"]
+    assert summary.to_send_before_winner == 7 - held
+    took = (summary.finish_at - summary.starts_at).total_seconds()
+    assert took == pytest.approx(60 * (7 - held - 1), abs=61)
+    page = client.get(summary_url(campaign)).content.decode()
+    assert "Hi M0!" in page and "Hey M0, B here" in page
+    assert "C &lt;i&gt;here&lt;/i&gt;" in page  # plain text: shown as written, escaped
+    assert f"not counted: the {held} held for the winner" in page

@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 
+from campaigns.engine import listener
 from campaigns.lists import optout
 from campaigns.models import Campaign, CampaignStatus, Suppression
 from sessions_app.models import Backend, SessionStatus, TelegramSession
@@ -90,7 +91,7 @@ def test_a_live_stop_reply_is_recorded(world):
 def test_a_stop_that_arrived_while_offline_is_caught_up_from_unread_dialogs(world):
     world.unread_dialog(world.alice, world.bob, "UNSUBSCRIBE")
 
-    assert optout.listen_round("optout:test", window=0) == [world.session.pk]
+    assert listener.listen_round("optout:test", window=0) == [world.session.pk]
 
     assert Suppression.objects.filter(key="@bob_smith", source="stop_reply").exists()
     world.session.refresh_from_db()
@@ -103,7 +104,7 @@ def test_a_session_leased_by_another_process_is_not_connected(world):
     )
     world.unread_dialog(world.alice, world.bob, "STOP")
 
-    assert optout.listen_round("optout:test", window=0) == []
+    assert listener.listen_round("optout:test", window=0) == []
 
     assert world.clients == []
     assert not Suppression.objects.exists()
@@ -113,7 +114,7 @@ def test_sessions_of_a_running_campaign_are_left_to_the_engine(world):
     campaign = Campaign.objects.create(name="spring", status=CampaignStatus.RUNNING)
     campaign.sessions.add(world.session)
 
-    assert optout.listen_round("optout:test", window=0) == []
+    assert listener.listen_round("optout:test", window=0) == []
     assert world.clients == []
 
 
@@ -138,12 +139,14 @@ def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(setting
         "campaigns.tasks.reap",
         "campaigns.tasks.listen_optouts",
         "campaigns.tasks.purge_old_data",
+        "campaigns.tasks.catch_up_after_send",
     }
     settings.TGC_OPTOUT_SCHEDULE = False
     install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
     assert set(Schedule.objects.values_list("func", flat=True)) == {
         "campaigns.tasks.reap",
         "campaigns.tasks.purge_old_data",
+        "campaigns.tasks.catch_up_after_send",
     }
 
 

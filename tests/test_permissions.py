@@ -18,9 +18,10 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import engine
-from campaigns.models import MessageResult, SeedList, Suppression
+from campaigns.models import MessageResult, Reply, SeedList, Suppression
 from sessions_app.models import SessionStatus, TelegramSession
 from tests.conftest import make_campaign, make_session
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
@@ -61,11 +62,24 @@ class World:
         engine.pause(self.paused)
         self.seeds = SeedList.objects.create(name="Team", entries="@team_member")
         self.result = self.done.results.first()
+        self.reply = Reply.objects.create(
+            campaign=self.done,
+            result=self.result,
+            session=alpha,
+            peer_id=self.result.peer_id or 1,
+            message_id=(self.result.telegram_message_id or 0) + 1,
+            text="Is this for real?",
+            received_at=timezone.now(),
+        )
         self.failed = make_campaign("Failed", [people], [alpha], status="completed")
         MessageResult.objects.create(
             campaign=self.failed, key="@x_user", status="failed", error_code="TIMEOUT"
         )
         self.suppression = Suppression.objects.create(key="@someone_else")
+        self.ab_test = make_campaign(
+            "A/B", [people], [alpha], variants=["B"], split={"A": 20, "B": 20, "hold": 60}
+        )
+        engine.launch(self.ab_test, enqueue=False)
         self.real = make_session("real", backend="telethon", status=SessionStatus.NEW)
 
 
@@ -178,6 +192,10 @@ PROBES: dict[str, Probe] = {
         page(c, reverse("admin:campaigns_campaign_retry", args=[w.failed.pk])),
         post(c, reverse("admin:campaigns_campaign_operation", args=[w.done.pk, "pause"])),
     ],
+    "Campaigns: Choose the winner of an A/B test": lambda c, w: [
+        page(c, reverse("admin:campaigns_campaign_winner", args=[w.ab_test.pk])),
+        post(c, reverse("admin:campaigns_campaign_winner", args=[w.ab_test.pk]), {"variant": "Z"}),
+    ],
     "Campaigns: Clone (button and action)": lambda c, w: [
         offered(c, "admin:campaigns_campaign_changelist", "clone_selected"),
         post(c, reverse("admin:campaigns_campaign_operation", args=[w.done.pk, "clone"])),
@@ -201,6 +219,11 @@ PROBES: dict[str, Probe] = {
         ).content.decode(),
         page(c, reverse("admin:campaigns_campaign_composer_recipients") + f"?campaign={w.done.pk}&q=bob"),
     ],
+    "Campaign page: after the send (read, reply and opt-out rates, chart)": lambda c, w: [
+        page(c, reverse("campaigns:report", args=[w.done.pk])),
+        "After the send"
+        in c.get(reverse("admin:campaigns_campaign_change", args=[w.done.pk])).content.decode(),
+    ],
     "Message results: list, result page": lambda c, w: [
         page(c, _cl("campaigns_messageresult")),
         page(c, reverse("admin:campaigns_messageresult_change", args=[w.result.pk])),
@@ -213,6 +236,18 @@ PROBES: dict[str, Probe] = {
     ],
     "Message results: delete (of campaigns that no longer send)": lambda c, w: [
         offered(c, "admin:campaigns_messageresult_changelist", "delete_selected"),
+    ],
+    "Replies: list, reply page, the replies on a result's page": lambda c, w: [
+        page(c, _cl("campaigns_reply")),
+        page(c, reverse("admin:campaigns_reply_change", args=[w.reply.pk])),
+        "Is this for real?"
+        in c.get(reverse("admin:campaigns_messageresult_change", args=[w.result.pk])).content.decode(),
+    ],
+    "Export replies as CSV": lambda c, w: [
+        offered(c, "admin:campaigns_reply_changelist", "export_selected"),
+        c.post(_cl("campaigns_reply"), {"action": "export_selected", "_selected_action": [w.reply.pk]})
+        .get("Content-Type", "")
+        .startswith("text/csv"),
     ],
     "Suppressions: list, add, change, Add many, delete": lambda c, w: [
         page(c, _cl("campaigns_suppression")),
@@ -406,6 +441,24 @@ def test_a_user_who_may_only_view_campaigns_sees_and_exports_no_personal_data(cl
         assert key not in page_html and f"Hi {name}" not in page_html
     assert exported.get("Content-Type", "").startswith("text/html")  # the changelist, not a CSV
     assert by_url.status_code == 403
+
+
+def test_replies_need_the_results_view_permission_not_their_own(client, world):
+    client.force_login(staff_with("campaigns.view_campaign", "campaigns.view_reply"))
+
+    assert client.get(_cl("campaigns_reply")).status_code == 403
+    assert client.get(reverse("admin:campaigns_reply_change", args=[world.reply.pk])).status_code == 403
+
+
+def test_viewing_replies_without_the_export_permission_exports_nothing(client, world):
+    client.force_login(staff_with("campaigns.view_messageresult", "campaigns.view_reply"))
+
+    assert client.get(_cl("campaigns_reply")).status_code == 200
+    assert not offered(client, "admin:campaigns_reply_changelist", "export_selected")
+    exported = client.post(
+        _cl("campaigns_reply"), {"action": "export_selected", "_selected_action": [world.reply.pk]}
+    )
+    assert not exported.get("Content-Type", "").startswith("text/csv")
 
 
 def test_viewing_results_without_the_export_permission_exports_nothing(client, world):

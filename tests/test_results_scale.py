@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import engine
 
@@ -53,6 +54,10 @@ def scans(queries) -> list[str]:
         {"error_code": "USER_IS_BLOCKED"},
         {"q": "@member_007"},
         {"o": "-9"},
+        {"read": "read"},
+        {"read": "hidden"},
+        {"replied": "yes"},
+        {"variant": "A"},
     ],
 )
 def test_no_changelist_page_reads_every_result(client, sent, query):
@@ -96,3 +101,74 @@ def test_a_deep_page_lists_its_rows_in_order(client, sent, monkeypatch):
     second = client.get(RESULTS, {"p": "2"}).context["cl"].result_list
     expected = list(sent.results.order_by("id").values_list("pk", flat=True)[7:14])
     assert [r.pk for r in second] == expected
+
+
+# After the send: read, replied, variant ---------------------------------------------------------
+def shown(client, **params) -> list[str]:
+    return sorted(r.key for r in client.get(RESULTS, params).context["cl"].result_list)
+
+
+@pytest.fixture
+def after_send(client, olga, people):
+    """Sent by a user account (Alice read it and replied twice, Bob did not) and by a bot (Carol),
+    variants A and B."""
+    from campaigns.models import MessageResult
+    from sessions_app.models import SessionKind
+
+    from .conftest import make_session
+
+    client.force_login(olga)
+    ann = make_session("Ann", kind=SessionKind.USER)
+    bot = make_session("Shop bot", kind=SessionKind.BOT)
+    campaign = make_campaign("AB", [people], [ann, bot], variants=["B wording"], status="completed")
+    at = timezone.now()
+    for key, session, variant, read, replies in (
+        ("@alice_user", ann, "A", True, 2),
+        ("@bob_user", ann, "B", False, 0),
+        ("@carol_user", bot, "B", False, 1),
+    ):
+        MessageResult.objects.create(
+            campaign=campaign, key=key, dedupe_key=key, status="sent", session=session, sent_at=at,
+            variant=variant, read_at=at if read else None, replied_at=at if replies else None,
+            reply_count=replies,
+        )  # fmt: skip
+    MessageResult.objects.create(campaign=campaign, key="@dave_user", status="held")
+    return campaign
+
+
+def test_the_read_filter_says_read_hidden_or_not_yet_read_and_not_available_for_bots(client, after_send):
+    page = client.get(RESULTS, {"campaign__id__exact": after_send.pk}).content.decode()
+    assert "Read status hidden or not yet read" in page and "Not available for bots" in page
+    assert "unread" not in page.lower()
+    assert shown(client, read="read") == ["@alice_user"]
+    assert shown(client, read="hidden") == ["@bob_user"]
+    assert shown(client, read="bots") == ["@carol_user"]
+
+
+def test_the_replied_and_variant_filters(client, after_send):
+    assert shown(client, replied="yes") == ["@alice_user", "@carol_user"]
+    assert shown(client, replied="no") == ["@bob_user"]  # not the held row: it was never sent
+    assert shown(client, variant="B") == ["@bob_user", "@carol_user"]
+    assert variant_choices(client, after_send) == [("A", "A"), ("B", "B")]  # from the campaign: A + 1 other
+
+
+def variant_choices(client, campaign) -> list[tuple[str, str]]:
+    cl = client.get(RESULTS, {"campaign__id__exact": campaign.pk}).context["cl"]
+    found = [f for f in cl.filter_specs if getattr(f, "parameter_name", "") == "variant"]
+    return list(found[0].lookup_choices) if found else []
+
+
+def test_the_variant_filter_is_hidden_for_a_campaign_without_variants(client, sent, after_send):
+    assert variant_choices(client, sent) == []
+
+
+def test_the_read_and_replied_columns(client, after_send):
+    rows = {
+        r.key: r
+        for r in client.get(RESULTS, {"campaign__id__exact": after_send.pk}).context["cl"].result_list
+    }
+    page = client.get(RESULTS, {"campaign__id__exact": after_send.pk}).content.decode()
+    assert 'class="tgc-muted tgc-read-bots">not available for bots<' in page
+    assert 'class="tgc-muted tgc-read-hidden">read status hidden or not yet read<' in page
+    assert "(2 replies)" in page
+    assert rows["@alice_user"].reply_count == 2

@@ -157,6 +157,11 @@ TGC_IMPORT_INLINE_MAX_BYTES = env.int("TGC_IMPORT_INLINE_MAX_BYTES", default=2 *
 # Listen for opt-out replies inside the django-q2 workers (a schedule, every minute) instead of,
 # or besides, the listenoptouts command.
 TGC_OPTOUT_SCHEDULE = env.bool("TGC_OPTOUT_SCHEDULE", default=False)
+# After the send (campaigns/engine/after.py): days after a campaign's launch during which the
+# periodic catch-up asks Telegram for its recipients' read marks and missed replies.
+TGC_AFTER_SEND_DAYS = env.int("TGC_AFTER_SEND_DAYS", default=7)
+# …and how often it runs (minutes; each round is paced like any other request of the session).
+TGC_CATCH_UP_MINUTES = env.int("TGC_CATCH_UP_MINUTES", default=5)
 TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBSCRIBE", "СТОП"])
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).

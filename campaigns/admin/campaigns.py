@@ -4,7 +4,7 @@ progress, charts, and the operations.
 Every button and action is a thin caller of :mod:`campaigns.engine` (or the model); the rooms
 beside this one hold them: :mod:`.operations` (pause, resume, cancel, resend, clone),
 :mod:`.launching` (launch through its summary), :mod:`.retry` (the *Retry failed* dialog),
-:mod:`.testsends` (*Send test…*), :mod:`.composer` (the live preview's endpoints). The campaign
+:mod:`.testsends` (*Send test…*), :mod:`.winner` (an A/B test's *Choose the winner…*), :mod:`.composer` (the live preview's endpoints). The campaign
 decides which operations make sense (:meth:`Campaign.operations`), the user's permissions which
 of them are offered (launching needs ``launch_campaign``, the others ``control_campaign``, a test
 ``send_test_campaign``, exporting the results' ``export_messageresult``), and each one is
@@ -25,6 +25,7 @@ from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
 from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
 from ..progress import STATUS_COLOURS, progress_snapshot
+from ..report import after_send_report, polling
 from ..timezones import when, zone_label
 from .access import may_export_results, may_see_results
 from .composer import ComposerViews
@@ -35,6 +36,7 @@ from .operations import CampaignOperations
 from .retry import RetryDialog
 from .scale import count_results
 from .testsends import TestSendViews
+from .winner import WinnerViews
 
 # Fields fixed once a campaign has left draft: rows were materialised from them. A paused
 # campaign's sessions may change (PAUSED_EDITABLE): the pool is bound to no session.
@@ -47,13 +49,22 @@ LOCKED_AFTER_LAUNCH = (
     "sessions",
     "strategy",
     "scheduled_at",
+    "send_window_start",
+    "send_window_end",
 )
-PAUSED_EDITABLE = ("sessions",)
+# The send window too: rows keep their time zones, and each claim reads the window as saved.
+PAUSED_EDITABLE = ("sessions", "send_window_start", "send_window_end")
 
 
 @admin.register(Campaign)
 class CampaignAdmin(
-    CampaignOperations, LaunchViews, RetryDialog, TestSendViews, ComposerViews, admin.ModelAdmin
+    CampaignOperations,
+    LaunchViews,
+    RetryDialog,
+    WinnerViews,
+    TestSendViews,
+    ComposerViews,
+    admin.ModelAdmin,
 ):
     form = CampaignForm
     list_display = ("name", "status_badge", "progress", "strategy", "sessions_list", "launched")
@@ -77,9 +88,24 @@ class CampaignAdmin(
         ("Recipients", {"fields": ("lists",)}),
         ("Message", {"fields": ("parse_mode", "message", "media", "media_type", "media_summary")}),
         (
+            "A/B test",
+            {
+                "fields": (
+                    "variant_b",
+                    "variant_c",
+                    "variant_d",
+                    ("share_a", "share_b", "share_c", "share_d", "share_hold"),
+                ),
+                "classes": ("collapse",),
+                "description": "Up to four wordings: each recipient gets one, by the split. Leave empty "
+                "to send the message alone.",
+            },
+        ),
+        (
             "Sending",
             {"fields": ("sessions", "strategy", "delay_seconds", "max_attempts", "priority", "scheduled_at")},
         ),
+        ("Quiet hours", {"fields": (("send_window_start", "send_window_end"),)}),
         ("History", {"fields": ("created_by", "launched_at", "finished_at"), "classes": ("collapse",)}),
     )
 
@@ -267,6 +293,10 @@ class CampaignAdmin(
             + f"?campaign__id__exact={campaign.pk}"
             if results
             else "",
+            # After the send: for staff who may see results, once the campaign has rows.
+            "report": after_send_report(campaign) if results and snapshot["total"] else None,
+            "report_url": reverse("campaigns:report", args=[campaign.pk]),
+            "report_polling": polling(campaign),
         }
 
     def get_urls(self):
@@ -279,6 +309,7 @@ class CampaignAdmin(
             ),
             path("<path:object_id>/launch/", view(self.launch_view), name="campaigns_campaign_launch"),
             path("<path:object_id>/retry/", view(self.retry_view), name="campaigns_campaign_retry"),
+            path("<path:object_id>/winner/", view(self.winner_view), name="campaigns_campaign_winner"),
             path(
                 "<path:object_id>/test-send/", view(self.test_send_view), name="campaigns_campaign_test_send"
             ),

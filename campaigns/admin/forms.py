@@ -15,10 +15,11 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 
-from ..content import images
+from ..content import images, variants
 from ..content import media as media_service
+from ..engine.zones import zone_problems
 from ..lists.normalise import normalise
-from ..models import Campaign, ImportStatus, MediaType, RecipientList, Suppression
+from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
 
 
 def _media_choices() -> list[tuple[str, str]]:
@@ -45,6 +46,8 @@ class CampaignForm(forms.ModelForm):
             "max_attempts",
             "priority",
             "scheduled_at",
+            "send_window_start",
+            "send_window_end",
         ]
         widgets = {
             "message": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
@@ -56,7 +59,40 @@ class CampaignForm(forms.ModelForm):
             "columns: {{ first_name|default:'there' }}, {{ city }}.",
             "media_type": "Photo, video and voice are checked against Telegram's limits.",
             "scheduled_at": "Leave empty to start on launch.",
+            "send_window_start": "Quiet hours: send only from this local time in each recipient's own "
+            "time zone (from a timezone column, the phone number or the list's default zone), e.g. 09:00.",
+            "send_window_end": "…until this local time, e.g. 20:00 (before the start: the window spans "
+            "midnight). Leave both empty to send at any hour.",
         }
+
+    # A/B test: the other wordings and the split (stored as Campaign.variants and .split).
+    variant_b = forms.CharField(
+        required=False,
+        label="Variant B",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "class": "vLargeTextField"}),
+        help_text="A/B test: another wording of the message (the message above is variant A). "
+        "Personalised and checked like the message.",
+    )
+    variant_c = forms.CharField(
+        required=False, label="Variant C", widget=forms.Textarea(attrs={"rows": 4, "cols": 80})
+    )
+    variant_d = forms.CharField(
+        required=False, label="Variant D", widget=forms.Textarea(attrs={"rows": 4, "cols": 80})
+    )
+    share_a = forms.IntegerField(required=False, min_value=0, max_value=100, label="Share of A (%)")
+    share_b = forms.IntegerField(required=False, min_value=0, max_value=100, label="Share of B (%)")
+    share_c = forms.IntegerField(required=False, min_value=0, max_value=100, label="Share of C (%)")
+    share_d = forms.IntegerField(required=False, min_value=0, max_value=100, label="Share of D (%)")
+    share_hold = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Held for the winner (%)",
+        help_text="Recipients who get the winning wording later: once the variants are sent, the "
+        "campaign pauses and you choose the winner. Shares add up to 100 (e.g. 10 / 10 / 80, or 50 / 50).",
+    )
+    VARIANT_FIELDS = ("variant_b", "variant_c", "variant_d")
+    SHARE_FIELDS = {"A": "share_a", "B": "share_b", "C": "share_c", "D": "share_d", "hold": "share_hold"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -74,9 +110,22 @@ class CampaignForm(forms.ModelForm):
                 help_text=self.fields["media_type"].help_text,
             )
         self.media_info: dict | None = None  # None: unchanged
+        if self.instance.pk:
+            texts = list(self.instance.variants or [])
+            for name, text in zip(self.VARIANT_FIELDS, texts, strict=False):
+                self.initial.setdefault(name, text)
+            for label, name in self.SHARE_FIELDS.items():
+                if label in (self.instance.split or {}):
+                    self.initial.setdefault(name, self.instance.split[label])
+        if "message" not in self.fields:  # read-only once launched: so is the test
+            for name in (*self.VARIANT_FIELDS, *self.SHARE_FIELDS.values()):
+                self.fields[name].disabled = True
 
     def clean(self) -> dict:
         data = super().clean()
+        self._clean_window(data)
+        if "message" in self.fields and not self.fields["variant_b"].disabled:
+            self._clean_test(data)
         if "media" not in self.fields:  # read-only once launched
             return data
         upload = data.get("media")
@@ -93,6 +142,40 @@ class CampaignForm(forms.ModelForm):
             else:
                 data["media_type"], self.media_info = info["media_type"], info
         return data
+
+    def _clean_window(self, data: dict) -> None:
+        """Both ends of the send window or neither, and not the same time."""
+        if "send_window_start" not in self.fields:
+            return
+        start, end = data.get("send_window_start"), data.get("send_window_end")
+        if (start is None) != (end is None):
+            self.add_error(
+                "send_window_end" if end is None else "send_window_start",
+                "Set both ends of the send window, or neither.",
+            )
+        elif start is not None and start == end:
+            self.add_error("send_window_end", "The window must end at another time than it starts.")
+        elif start is not None and self.instance.pk and self.instance.status == CampaignStatus.PAUSED:
+            # Rows get their zones when it resumes: refuse now what the launch check would.
+            probe = Campaign(pk=self.instance.pk, send_window_start=start, send_window_end=end)
+            for problem in zone_problems(probe):
+                self.add_error("send_window_start", problem[:1].upper() + problem[1:] + ".")
+
+    def _clean_test(self, data: dict) -> None:
+        """The A/B test's wordings and split (:func:`campaigns.content.variants.split_problems`):
+        stored as ``variants`` (B, C, D, trailing empties dropped) and ``split`` ({} without a test)."""
+        texts = [(data.get(name) or "").strip() for name in self.VARIANT_FIELDS]
+        while texts and not texts[-1]:
+            texts.pop()
+        split = {
+            label: data[name] for label, name in self.SHARE_FIELDS.items() if data.get(name) not in (None, 0)
+        }
+        if not texts and not split:
+            self.instance.variants, self.instance.split = [], {}
+            return
+        for problem in variants.split_problems(data.get("message") or "", texts, split):
+            self.add_error(None, problem)
+        self.instance.variants, self.instance.split = texts, split
 
     def save(self, commit: bool = True) -> Campaign:
         if self.media_info is not None:

@@ -1,6 +1,8 @@
 """The recipient list upload in two steps: the file (:class:`RecipientListUploadForm`), then the
 mapping step (:class:`RecipientListMappingForm`): the first rows as decoded, the encoding, delimiter,
-sheet and header row, one role per column, the identity order and the default region. And the
+sheet and header row, one role per column, the identity order, the default region and the default
+time zone. The list's page (:class:`RecipientListChangeForm`) changes its name, consent note and
+default time zone. And the
 suppression list's "Add many" (:class:`SuppressionBulkForm`), which reads pasted recipients the
 same way.
 
@@ -16,6 +18,7 @@ from itertools import permutations
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html, format_html_join
 
 from ..lists import jobs
 from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
@@ -25,8 +28,65 @@ from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping
 from ..lists.preview import Preview, preview_file
 from ..lists.table import ImportRefused
 from ..models import ImportStatus, RecipientList
+from ..timezones import valid_zone, zone_choices
 
 RECIPIENT_FILE_TYPES = ".csv,.txt,.tsv,.xlsx"
+
+
+TIME_ZONE_HELP = (
+    "For recipients whose own timezone column and phone number do not tell their zone (usernames, "
+    "user ids, numbers of a country with several zones): send windows use it. An IANA name such as "
+    "Europe/Berlin (type to choose); empty for none."
+)
+
+
+class ZoneInput(forms.TextInput):
+    """A text input offering every IANA zone this machine knows (an HTML ``<datalist>``): typing
+    "Berl" finds Europe/Berlin, and any text may still be typed (the field checks it)."""
+
+    datalist_id = "tgc-time-zones"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__({"list": self.datalist_id, "autocomplete": "off", "size": 32} | (attrs or {}))
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        options = format_html_join("", '<option value="{}">', ((zone,) for zone, _ in zone_choices()))
+        return format_html(
+            '{}<datalist id="{}">{}</datalist>',
+            super().render(name, value, attrs, renderer),
+            self.datalist_id,
+            options,
+        )
+
+
+def clean_time_zone(value: str | None) -> str:
+    """An IANA zone this machine knows, stripped, or ""; else a ValidationError."""
+    zone = (value or "").strip()
+    if zone and not valid_zone(zone):
+        raise forms.ValidationError(
+            f"“{zone[:64]}” is not a time zone: use an IANA name such as Europe/Berlin or Asia/Tokyo."
+        )
+    return zone
+
+
+def time_zone_field() -> forms.CharField:
+    return forms.CharField(
+        max_length=64, required=False, label="Default time zone", help_text=TIME_ZONE_HELP, widget=ZoneInput
+    )
+
+
+class RecipientListChangeForm(forms.ModelForm):
+    """The list's page: its name, consent note and default time zone (the recipients are the
+    file's and do not change)."""
+
+    default_time_zone = time_zone_field()
+
+    class Meta:
+        model = RecipientList
+        fields = ["name", "consent_note", "default_time_zone"]
+
+    def clean_default_time_zone(self) -> str:
+        return clean_time_zone(self.cleaned_data["default_time_zone"])
 
 
 class RecipientListUploadForm(forms.ModelForm):
@@ -125,7 +185,8 @@ ORDER_CHOICES = [
 
 class RecipientListMappingForm(forms.Form):
     """Step 2 of an upload, the mapping step: how to read the file (encoding, delimiter, sheet,
-    header row), one role per column (``role_0`` …), the identity order and the default region.
+    header row), one role per column (``role_0`` …), the identity order, the default region and
+    the list's default time zone (``default_time_zone``: kept on the list, not in the mapping).
     ``preview`` is the file as read with the current mapping; its columns give the role fields."""
 
     encoding = forms.ChoiceField(choices=ENCODING_CHOICES, required=False)
@@ -143,8 +204,11 @@ class RecipientListMappingForm(forms.Form):
         label="Default region",
         help_text="Country (ISO code such as DE, US) of phone numbers written without +country code.",
     )
+    default_time_zone = time_zone_field()
 
-    def __init__(self, *args, preview: Preview, columns: int | None = None, **kwargs) -> None:
+    def __init__(
+        self, *args, preview: Preview, columns: int | None = None, default_time_zone: str = "", **kwargs
+    ) -> None:
         mapping = preview.mapping
         kwargs.setdefault(
             "initial",
@@ -155,6 +219,7 @@ class RecipientListMappingForm(forms.Form):
                 "header": mapping.header is not False,
                 "identity_order": ",".join(mapping.identity_order),
                 "default_region": mapping.default_region,
+                "default_time_zone": default_time_zone,
                 **{f"role_{i}": role for i, role in enumerate(mapping.roles)},
             },
         )
@@ -182,6 +247,9 @@ class RecipientListMappingForm(forms.Form):
 
     def clean_default_region(self) -> str:
         return clean_region(self.cleaned_data["default_region"])
+
+    def clean_default_time_zone(self) -> str:
+        return clean_time_zone(self.cleaned_data["default_time_zone"])
 
     def mapping(self) -> Mapping:
         """The mapping the (valid) form says; the columns' headers are the preview's, so a change of

@@ -28,7 +28,7 @@ from ..lists.preview import preview_file
 from ..lists.table import ImportRefused
 from ..models import AuditAction, ImportStatus, Recipient, RecipientList
 from .display import fields_table
-from .listforms import RecipientListMappingForm, RecipientListUploadForm
+from .listforms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
 
 # Invalid/duplicate rows listed on a recipient list's page; the rest are one click away.
 REPORT_ROWS_SHOWN = 200
@@ -38,7 +38,10 @@ _BUSY = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 @admin.register(RecipientList)
 class RecipientListAdmin(admin.ModelAdmin):
     """Lists are created only by uploading a file (the add page is the upload form) and are
-    read-only afterwards except for their name and consent note: the recipients are the file's."""
+    read-only afterwards except for their name, consent note and default time zone: the
+    recipients are the file's."""
+
+    form = RecipientListChangeForm
 
     list_display = (
         "name",
@@ -57,6 +60,7 @@ class RecipientListAdmin(admin.ModelAdmin):
         "name",
         "consent_basis",
         "consent_note",
+        "default_time_zone",
         "file",
         "import_state",
         "how_read",
@@ -119,7 +123,8 @@ class RecipientListAdmin(admin.ModelAdmin):
             preview = preview_file(recipient_list.file, Mapping.from_json(recipient_list.mapping))
         except (ImportRefused, MappingError) as exc:
             preview, error = preview_file(recipient_list.file, Mapping()), str(exc)
-        form = RecipientListMappingForm(preview=preview)
+        zone = recipient_list.default_time_zone
+        form = RecipientListMappingForm(preview=preview, default_time_zone=zone)
         if request.method == "POST":
             columns = sum(1 for name in request.POST if name.startswith("role_"))
             form = RecipientListMappingForm(request.POST, preview=preview, columns=columns)
@@ -131,10 +136,13 @@ class RecipientListAdmin(admin.ModelAdmin):
                     error = str(exc)
                 else:
                     recipient_list.mapping = preview.mapping.as_json()
-                    recipient_list.save(update_fields=["mapping"])
+                    recipient_list.default_time_zone = form.cleaned_data["default_time_zone"]
+                    recipient_list.save(update_fields=["mapping", "default_time_zone"])
                     if "_import" in request.POST and not preview.roles_reset:
                         return self._import(request, recipient_list, preview)
-                    form = RecipientListMappingForm(preview=preview)
+                    form = RecipientListMappingForm(
+                        preview=preview, default_time_zone=recipient_list.default_time_zone
+                    )
         context = {
             **self._context(request, f"How to read “{recipient_list}”"),
             "list": recipient_list,

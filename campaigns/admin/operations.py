@@ -26,6 +26,7 @@ OPERATIONS = {
     "cancel": "Cancel…",
     "retry_failed": "Retry failed…",
     "resend_unknown": "Resend unknown…",
+    "choose_winner": "Choose the winner…",
     "clone": "Clone",
 }
 CONFIRMED_OPERATIONS = ("cancel", "resend_unknown")
@@ -56,6 +57,8 @@ class CampaignOperations:
             return redirect("admin:campaigns_campaign_launch", campaign.pk)
         if operation == "retry_failed":
             return redirect("admin:campaigns_campaign_retry", campaign.pk)
+        if operation == "choose_winner":
+            return redirect("admin:campaigns_campaign_winner", campaign.pk)
         if request.method != "POST":
             return redirect("admin:campaigns_campaign_change", campaign.pk)
         if operation == "resend_unknown" and self._nothing_unknown(request, [campaign]):
@@ -135,6 +138,14 @@ class CampaignOperations:
             )
 
     def resume(self, request: HttpRequest, campaign: Campaign) -> None:
+        if campaign.waits_for_winner(campaign.counts()):
+            self.message_user(
+                request,
+                f"“{campaign}” was not resumed: only the recipients held for the winner are left. "
+                "Choose the winner (Choose the winner…) to send it to them.",
+                messages.WARNING,
+            )
+            return
         if engine.resume(campaign):
             audit.record(request, AuditAction.CAMPAIGN_RESUME, f"“{campaign}” resumed.", campaign)
             self.message_user(request, f"“{campaign}” resumed.", messages.SUCCESS)

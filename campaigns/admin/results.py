@@ -13,14 +13,16 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 
 from .. import audit
-from ..content import template
+from ..content.outgoing import recipient_text
 from ..errorcodes import explain
 from ..exports import results_response
-from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult
+from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult, ResultStatus
 from ..timezones import when
 from .access import may_export_results
+from .after_send import ReadFilter, RepliedFilter, VariantFilter, read_display
 from .display import fields_table
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+from .replies import ReplyInline, replies_link
 from .scale import (
     ErrorCodeFilter,
     SessionFilter,
@@ -66,8 +68,18 @@ class MessageResultAdmin(admin.ModelAdmin):
         "attempts",
         "message_id",
         "sent",
+        "read",
+        "replied",
     )
-    list_filter = ("campaign", "status", SessionFilter, ErrorCodeFilter)
+    list_filter = (
+        "campaign",
+        "status",
+        SessionFilter,
+        ErrorCodeFilter,
+        ReadFilter,
+        RepliedFilter,
+        VariantFilter,
+    )
     # The search is search_results(): a recipient key, exact or by prefix, from an index.
     search_fields = ("key",)
     search_help_text = (
@@ -77,7 +89,7 @@ class MessageResultAdmin(admin.ModelAdmin):
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
     list_per_page = 100
-    inlines = [DeliveryAttemptInline]
+    inlines = [DeliveryAttemptInline, ReplyInline]
     actions = ["export_selected"]
     fields = (
         "campaign",
@@ -99,8 +111,13 @@ class MessageResultAdmin(admin.ModelAdmin):
         "sending_at",
         "sent_at",
         "next_attempt_at",
+        "variant",
+        "read_at",
+        "replied_at",
+        "reply_count",
+        "replies",
     )
-    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation")
+    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation", "replies")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -131,13 +148,13 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="Message for this recipient")
     def message_text(self, obj: MessageResult) -> str:
-        """The campaign's message rendered with this row's fields, as the engine renders it."""
+        """The wording of this row's variant rendered with its fields, as the engine renders it
+        (a row held for an A/B test's winner has none yet)."""
         if not obj.key:
             return "—"
-        try:
-            text = template.render(obj.campaign.message, obj.fields or {}, obj.campaign.parse_mode)
-        except template.MessageError as exc:
-            return f"(cannot be rendered: {exc})"
+        if obj.status == ResultStatus.HELD:
+            return "(held for the winning variant: the winner's wording once chosen)"
+        text = recipient_text(obj.campaign, obj.fields, obj.variant)
         # render() returns a SafeString (Django templates); the page must show it as text.
         return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
 
@@ -199,6 +216,25 @@ class MessageResultAdmin(admin.ModelAdmin):
     def sent(self, obj: MessageResult) -> str:
         return when(obj.sent_at, seconds=True) if obj.sent_at else "—"
 
+    @admin.display(description="Read", ordering="read_at")
+    def read(self, obj: MessageResult) -> str:
+        """When it was read; else "read status hidden or not yet read", or for a bot's message
+        "not available for bots" (never "unread")."""
+        kind, words = read_display(obj)
+        if kind == "read":
+            return when(obj.read_at, seconds=True)
+        if not kind:
+            return "—"
+        return format_html('<span class="tgc-muted tgc-read-{}">{}</span>', kind, words)
+
+    @admin.display(description="Replied", ordering="replied_at")
+    def replied(self, obj: MessageResult) -> str:
+        """The first reply's time, and how many replies when more than one."""
+        if not obj.replied_at:
+            return "—"
+        more = f" ({obj.reply_count} replies)" if obj.reply_count > 1 else ""
+        return when(obj.replied_at, seconds=True) + more
+
     @admin.display(description="Recipient", ordering="key")
     def recipient_display(self, obj: MessageResult) -> str:
         """The key, or for a row skipped as invalid (no key) the value as written in the file."""
@@ -227,6 +263,10 @@ class MessageResultAdmin(admin.ModelAdmin):
             recipient_list,
             obj.recipient.row_number,
         )
+
+    @admin.display(description="Replies")
+    def replies(self, obj: MessageResult) -> str:
+        return replies_link(obj)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: MessageResult) -> str:

@@ -3,27 +3,41 @@ recipient's fields, checked against Telegram's limit for that recipient, with th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sessions_app.transport import ErrorKind, OutgoingMessage, TransportError
 from sessions_app.transport.formatting import parse, utf16_length
 
 from ..models import Campaign
-from . import template
+from . import template, variants
 from .media import MediaInfo
 
 
 def message_builder(campaign: Campaign):
-    """A function fields → OutgoingMessage for this campaign (template compiled once)."""
+    """A function (fields, variant="") → OutgoingMessage for this campaign: each wording's
+    template compiled once (:func:`.template.renderer`), and rendered once for everyone when no
+    wording reads a personal field."""
     media = None
     if campaign.media and campaign.media_info:
         media = MediaInfo.from_json(campaign.media_info).to_spec(campaign.media.path)
-    source, mode = campaign.message, campaign.parse_mode
+    mode = campaign.parse_mode
     limit, what = (template.CAPTION_MAX, "caption") if media else (template.TEXT_MAX, "text")
-    render = template.renderer(source, mode)
+    renderers: dict[str, Callable[[dict], str]] = {}
 
-    def build(fields: dict) -> OutgoingMessage:
-        """Raises TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this
-        recipient's text past Telegram's limit: only this row fails, the campaign goes on."""
-        text = render(fields or {})
+    def render_of(variant: str) -> Callable[[dict], str]:
+        found = renderers.get(variant)
+        if found is None:
+            source = variants.text_of(campaign.message, campaign.variants, variant)
+            found = renderers[variant] = template.renderer(source, mode)
+        return found
+
+    def build(fields: dict, variant: str = "") -> OutgoingMessage:
+        """The message of ``variant`` (an A/B test's wording: "" or "A" is the campaign's message,
+        B–D its other wordings) for one recipient's ``fields``. Raises
+        TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this recipient's
+        text past Telegram's limit: only this row fails, the campaign goes on; KeyError for a
+        variant the campaign does not have."""
+        text = render_of(variant)(fields or {})
         # Parsing can only shorten the text, so most messages skip it.
         length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0
         if length > limit:
@@ -35,15 +49,29 @@ def message_builder(campaign: Campaign):
             )
         return OutgoingMessage(text=text, parse_mode=mode, media=media)
 
-    if template.renders_alike(source):
-        # No personal field: render and measure once, then hand every recipient the same message.
-        # A message over the limit is built (and refused) per recipient, as before.
-        same: list[OutgoingMessage] = []
+    if all(template.renders_alike(source) for source in (campaign.message, *(campaign.variants or []))):
+        # No personal field in any wording: render and measure each once, then hand every
+        # recipient of a variant the same message. One over the limit is built (and refused) per
+        # recipient, as before.
+        same: dict[str, OutgoingMessage] = {}
 
-        def build_same(fields: dict) -> OutgoingMessage:
-            if not same:
-                same.append(build(fields))
-            return same[0]
+        def build_same(fields: dict, variant: str = "") -> OutgoingMessage:
+            if variant not in same:
+                same[variant] = build(fields, variant)
+            return same[variant]
 
         return build_same
     return build
+
+
+def recipient_text(campaign: Campaign, fields: dict | None, variant: str = "") -> str:
+    """The text (or caption) one recipient gets, as the engine renders it: the wording of their
+    A/B ``variant`` ("" or "A": the message) with their ``fields``, before parse-mode entities
+    are taken out. For pages and exports; returns "(cannot be rendered: …)" instead of raising."""
+    try:
+        source = variants.text_of(campaign.message, campaign.variants, variant)
+        return str(template.render(source, fields or {}, campaign.parse_mode))
+    except KeyError:
+        return f"(the campaign has no variant {variant})"
+    except template.MessageError as exc:
+        return f"(cannot be rendered: {exc})"

@@ -157,10 +157,12 @@ def columns_of(lists) -> list[str] | None:
     return list(columns)
 
 
-def campaign_preview(campaign: Campaign, *, personal: bool = True) -> CampaignPreview:
-    """Render ``campaign``'s message for its first valid recipient and check it; without
-    ``personal`` (the viewer may not see results, which hold personal data), for no recipient:
-    empty fields, ``recipient_hidden`` set.
+def campaign_preview(
+    campaign: Campaign, *, personal: bool = True, message: str | None = None
+) -> CampaignPreview:
+    """Render ``campaign``'s message (or ``message``: another wording of its A/B test) for its
+    first valid recipient and check it; without ``personal`` (the viewer may not see results,
+    which hold personal data), for no recipient: empty fields, ``recipient_hidden`` set.
 
     Never raises for bad input: a template or markup error becomes a problem, because the page
     that shows it is where staff fix it.
@@ -171,15 +173,16 @@ def campaign_preview(campaign: Campaign, *, personal: bool = True) -> CampaignPr
     has_media = bool(campaign.media)
     columns = list_columns(campaign)
     result.variables = None if columns is None else template.variable_names(columns)
+    message = campaign.message if message is None else message
     result.problems = template.check_message(
-        campaign.message,
+        message,
         campaign.parse_mode,
         has_media=has_media,
         sample_fields=fields,
         known_fields=columns,
     )
     try:
-        result.rendered = template.render(campaign.message, fields, campaign.parse_mode)
+        result.rendered = template.render(message, fields, campaign.parse_mode)
         result.text, entities = template.preview(result.rendered, campaign.parse_mode)
     except Exception as exc:  # broken markup must show as a problem here, never as a server error
         if not result.problems:

@@ -3,12 +3,14 @@
 The contract is DESIGN.md "Delivery contract" and "How the work is driven". The rooms:
 
 - :mod:`.launcher` — check a campaign, materialise one row per recipient, start or resume it;
-- :mod:`.control` — pause, cancel, retry failed, resend unknown, completion;
+- :mod:`.control` — pause, cancel, retry failed, resend unknown, an A/B test's winner, completion;
+- :mod:`.window` — quiet hours: zones and send windows; :mod:`.zones` — the rows' zones;
 - :mod:`.balancing` — late binding: the strategy as a pull policy; :mod:`.assignment` — the
   sessions of a campaign, rows stranded on a session that can no longer send;
 - :mod:`.driver` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
 - :mod:`.slice` — the asyncio send loop of one slice, :mod:`.pacing` its per-session pace;
-- :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.sql` — bulk INSERT/COPY;
+- :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.lookups` — the loop's reads
+  between claims; :mod:`.sql` — bulk INSERT/COPY, the A/B split's assignment;
 - :mod:`.effects` — what an error does to its session and campaign;
 - :mod:`.reaper` — recovery after crashes, scheduled starts, re-dispatch;
 - :mod:`.queue` — waking workers; :mod:`.conf` — settings read at call time.
@@ -17,7 +19,16 @@ Submodules import each other, never this package, so importing one never loads t
 """
 
 from .assignment import active_sessions, recover_stranded_rows, split_estimate
-from .control import cancel, finish_if_done, pause, resend_unknown, retry_failed, summary
+from .control import (
+    WinnerRefused,
+    cancel,
+    choose_winner,
+    finish_if_done,
+    pause,
+    resend_unknown,
+    retry_failed,
+    summary,
+)
 from .driver import drive, next_wake, run_until_done
 from .effects import apply_error_effects
 from .launcher import (
@@ -39,10 +50,12 @@ __all__ = [
     "AlreadyLaunched",
     "LaunchError",
     "NoUsableSession",
+    "WinnerRefused",
     "apply_error_effects",
     "active_sessions",
     "cancel",
     "check_launch",
+    "choose_winner",
     "count_materialised",
     "drive",
     "enqueue_drive",

@@ -15,6 +15,11 @@ and, for the even strategies, who goes first when several sessions are ready at 
 cap, its pace allowing). A session that is not ready never holds the others back, so shares are
 even (or proportional) among sessions of equal capacity and never at the cost of an idle session.
 
+**Rejoin.** A session that comes back after a FloodWait (or at the start of a slice, after
+whatever kept it out of the previous one) starts from the current even share: it neither owes nor
+is owed the turns it missed. Without this rule its share counter keeps its missed turns, and under
+an even strategy every other ready session waits while it catches up at one session's pace.
+
 Pure: no database, no clock; :class:`campaigns.engine.slice.SliceRunner` keeps one
 :class:`PullPolicy` per campaign for the sessions it drives.
 """
@@ -72,6 +77,26 @@ class PullPolicy:
         """``session_id`` claimed ``n`` rows from the pool."""
         self.taken[session_id] = self.taken.get(session_id, 0) + n
         self.pool = max(0, self.pool - n)
+
+    def rejoin(self, session_id: int, present: Iterable[int]) -> None:
+        """``session_id`` comes back after taking nothing for a while (a FloodWait): it starts
+        from the current even share, the lowest share (per weight) among the other ``present``
+        sessions, rather than from what it took before. Never lowers its count (a session ahead
+        still waits its turn)."""
+        others = [r for r in present if r != session_id and r in self.weights]
+        if session_id not in self.weights or not others:
+            return
+        level = min(self._ratio(r) for r in others) * self.weights[session_id]
+        self.taken[session_id] = max(self.taken.get(session_id, 0), math.floor(level))
+
+    def start_even(self) -> None:
+        """Every session starts the slice from the same share (per weight): the highest one. A
+        slice begins with every session coming back (:meth:`rejoin` for all), so one that
+        missed turns in an earlier slice (a FloodWait, a cap, a slice it was not in) does not
+        make the others wait while it catches up."""
+        level = max(self._ratio(r) for r in self.weights)
+        for sid, weight in self.weights.items():
+            self.taken[sid] = max(self.taken.get(sid, 0), math.floor(level * weight))
 
     def returned(self, session_id: int, n: int) -> None:
         """``n`` rows of ``session_id`` went back to the pool unsent (a FloodWait, a pause)."""

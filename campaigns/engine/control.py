@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from sessions_app.models import SessionStatus
 
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
 from . import conf, queue
+from .assignment import recover_stranded_rows
 
 
 def pause(campaign: Campaign, reason: str = "Paused by staff.") -> bool:
@@ -81,10 +84,23 @@ def resend_unknown(campaign: Campaign, *, enqueue: bool = True) -> int:
     )
 
 
+# Why an A/B test with a hold-out stops once its variants are sent (staff read it on the page).
+CHOOSE_THE_WINNER = (
+    "The test variants are sent: choose the winner (Choose the winner…) to send it to the "
+    "{held} held recipients."
+)
+
+
 def finish_if_done(campaign: Campaign) -> bool:
-    """Mark a running campaign completed when no row is open; True when it is finished."""
+    """Mark a running campaign completed when no row is open; True when it is finished. An A/B
+    test whose hold-out still waits for the winner is paused instead, asking staff to choose it
+    (:data:`CHOOSE_THE_WINNER`); that also returns True (nothing is left to drive)."""
     if campaign.results.open().exists():
         return False
+    held = campaign.results.filter(status=ResultStatus.HELD).count()
+    if held:
+        pause(campaign, CHOOSE_THE_WINNER.format(held=held))
+        return True
     if campaign.set_status(CampaignStatus.COMPLETED, "", only_from=(CampaignStatus.RUNNING,)):
         if (
             conf.delete_imported_contacts()
@@ -92,6 +108,46 @@ def finish_if_done(campaign: Campaign) -> bool:
         ):
             queue.enqueue_contact_cleanup(campaign.pk)
     return True
+
+
+class WinnerRefused(ValueError):
+    """The winner cannot be chosen now; the message is for staff."""
+
+
+def choose_winner(campaign: Campaign, label: str, *, enqueue: bool = True) -> int:
+    """Send an A/B test's winning wording to its hold-out: set ``Campaign.winner``, move the
+    ``held`` rows to ``pending`` with that variant, and resume the campaign when it released any
+    (running or paused; the rows keep their time zones, so a send window still applies). Returns the rows released.
+    Raises :class:`WinnerRefused` for a label the campaign has no text for, a winner already
+    chosen, or a campaign that is not running or paused."""
+    from ..content.variants import labels_of
+
+    campaign.refresh_from_db()
+    if label not in labels_of(campaign.variants) or not campaign.split:
+        raise WinnerRefused(f"“{campaign}” has no variant {label}.")
+    if campaign.winner:
+        raise WinnerRefused(f"The winner of “{campaign}” is {campaign.winner} already.")
+    if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        raise WinnerRefused(f"“{campaign}” is {campaign.get_status_display().lower()}: nothing to send.")
+    live = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+    with transaction.atomic():
+        # Compare-and-set on the status too: a cancel committed since the read above wins (its
+        # UPDATE of the campaign row waits for this transaction, then cancels what it released).
+        if not Campaign.objects.filter(pk=campaign.pk, winner="", status__in=live).update(winner=label):
+            campaign.refresh_from_db()
+            if campaign.winner:
+                raise WinnerRefused(f"The winner of “{campaign}” was chosen meanwhile.")
+            raise WinnerRefused(f"“{campaign}” is {campaign.get_status_display().lower()}: nothing to send.")
+        released = campaign.results.filter(status=ResultStatus.HELD).update(
+            status=ResultStatus.PENDING, variant=label, updated_at=timezone.now()
+        )
+    campaign.refresh_from_db()
+    if released and campaign.status == CampaignStatus.PAUSED:  # a staff pause stays when nothing waited
+        campaign.set_status(CampaignStatus.RUNNING, "", only_from=(CampaignStatus.PAUSED,))
+        recover_stranded_rows(campaign)
+    if enqueue and campaign.status == CampaignStatus.RUNNING:
+        queue.enqueue_drive(campaign.pk)
+    return released
 
 
 def summary(campaign: Campaign) -> dict[str, int]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from sessions_app import leases
 
 from ..models import Campaign, CampaignStatus
-from . import conf, queue
+from . import conf, queue, window
 from .assignment import active_sessions, recover_stranded_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
@@ -35,21 +35,33 @@ def next_wake(campaign: Campaign) -> datetime | None:
     """When this campaign next has something to send: the earliest time one of its active
     sessions may make a request (after its FloodWait, delay, per-minute window and daily cap) for
     its pool, and for rows pinned to a session, the later of that session's time and the row's
-    retry time. None: nothing open (or no active session)."""
+    retry time; under a send window, not before the window opens in one of the rows' time zones.
+    None: nothing open (or no active session)."""
     now = timezone.now()
     open_rows = campaign.results.open()
     if not open_rows.exists():
         return None
+    start, end = campaign.send_window_start, campaign.send_window_end
+    windowed = window.has_window(start, end)
+
+    def opening(rows) -> datetime | None:
+        if not windowed:
+            return now
+        found = window.first_opening(start, end, rows.values_list("time_zone", flat=True).distinct(), now)
+        return found[0] if found else None
+
     sessions = {s.pk: next_request_at(s, now) for s in active_sessions(campaign)}
     times = []
-    if open_rows.filter(session=None).exists():
-        times += sessions.values()
+    pool = open_rows.filter(session=None)
+    if pool.exists() and (opens := opening(pool)) is not None:
+        times += [max(t, opens) for t in sessions.values()]
     pinned = (
         open_rows.exclude(session=None).values("session_id").annotate(due=Min("next_attempt_at")).order_by()
     )
     for row in pinned:
-        if row["session_id"] in sessions:
-            times.append(max(sessions[row["session_id"]], row["due"] or now))
+        opens = opening(open_rows.filter(session_id=row["session_id"]))
+        if row["session_id"] in sessions and opens is not None:
+            times.append(max(sessions[row["session_id"]], row["due"] or now, opens))
     return min(times) if times else None
 
 

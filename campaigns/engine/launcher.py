@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from ..content import template
+from ..content import template, variants
 from ..content.fields import missing_fields
 from ..content.media import MediaInfo, MediaRefused, inspect_media
 from ..content.preview import list_columns, recipient_sample
@@ -23,9 +23,9 @@ from ..models import (
     ImportStatus,
     Recipient,
 )
-from . import conf, queue
+from . import conf, queue, zones
 from .assignment import active_sessions, recover_stranded_rows
-from .sql import materialise_rows
+from .sql import assign_variants, materialise_rows
 
 
 class LaunchError(Exception):
@@ -58,7 +58,10 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
     huge list: :func:`~campaigns.content.preview.recipient_sample`); no variable that is no
     column of the lists unless it has a default. Warnings: rows that will fail alone (one
     recipient's text too long), a misspelled variable everyone gets the default of, recipients
-    lacking a field the message reads. Writes nothing."""
+    lacking a field the message reads. An A/B test's variants are checked each like the message
+    (problems named "variant B: …"), and its split (:func:`~campaigns.content.variants.split_problems`);
+    under a send window, every recipient needs a known time zone (:func:`.zones.zone_problems`).
+    Writes nothing."""
     check = LaunchCheck()
     unfinished = campaign.lists.exclude(import_status=ImportStatus.DONE)
     for recipient_list in unfinished:
@@ -80,22 +83,35 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
         except OSError:
             check.problems.append("Media: the file is missing from the server; upload it again")
     columns = list_columns(campaign)
-    as_written = template.check_message(
-        campaign.message, campaign.parse_mode, has_media=bool(campaign.media), known_fields=columns
-    )
-    check.problems += as_written
-    if columns is not None and not as_written:
-        check.warnings += template.defaulted_unknown_variables(campaign.message, columns)
     sample = list(recipient_sample(campaign))
-    for_all, for_some = template.check_recipients(
-        campaign.message, campaign.parse_mode, has_media=bool(campaign.media), recipients=sample
-    )
-    check.problems += [] if as_written else for_all  # a message broken for anyone is reported once
-    check.warnings += for_some
     sampled = recipients_estimate(campaign) > len(sample)
-    gaps = missing_fields(campaign.message, (f for _, f in sample), known_fields=columns, sampled=sampled)
-    check.warnings += [gap.sentence() for gap in gaps]
+    labels = variants.labels_of(campaign.variants)
+    test = len(labels) > 1 or bool(campaign.split)
+    for label in labels:
+        text = variants.text_of(campaign.message, campaign.variants, label)
+        _check_text(check, campaign, text, columns, sample, sampled, f"variant {label}: " if test else "")
+    if test:
+        check.problems += variants.split_problems(campaign.message, campaign.variants, campaign.split)
+    check.problems += zones.zone_problems(campaign)
     return check
+
+
+def _check_text(
+    check: LaunchCheck, campaign: Campaign, text: str, columns, sample, sampled: bool, prefix: str
+) -> None:
+    """The checks of one wording (the message, or an A/B test's variant, named by ``prefix``)."""
+    has_media = bool(campaign.media)
+    as_written = template.check_message(text, campaign.parse_mode, has_media=has_media, known_fields=columns)
+    check.problems += [prefix + p for p in as_written]
+    if columns is not None and not as_written:
+        check.warnings += [prefix + w for w in template.defaulted_unknown_variables(text, columns)]
+    for_all, for_some = template.check_recipients(
+        text, campaign.parse_mode, has_media=has_media, recipients=sample
+    )
+    check.problems += [] if as_written else [prefix + p for p in for_all]  # reported once
+    check.warnings += [prefix + w for w in for_some]
+    gaps = missing_fields(text, (f for _, f in sample), known_fields=columns, sampled=sampled)
+    check.warnings += [prefix + gap.sentence() for gap in gaps]
 
 
 def _sentence(text: str) -> str:
@@ -187,14 +203,18 @@ def start_prepared(campaign_id: int) -> str:
 
 
 def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
-    """Resume a paused campaign (launching it first if it was paused before it started)."""
+    """Resume a paused campaign (launching it first if it was paused before it started). False
+    when it is not paused, or waits for its A/B winner with nothing else to send
+    (:meth:`Campaign.waits_for_winner`: running it would only pause it again)."""
     campaign.refresh_from_db()
-    if campaign.status != CampaignStatus.PAUSED:
+    if campaign.status != CampaignStatus.PAUSED or campaign.waits_for_winner(campaign.counts()):
         return False
     if not campaign.results.exists():
         campaign.set_status(CampaignStatus.DRAFT, only_from=(CampaignStatus.PAUSED,))
         launch(campaign, enqueue=enqueue)
         return True
+    if zones.campaign_has_window(campaign):
+        zones.assign_zones(campaign)  # a window set while it was paused
     if not campaign.set_status(CampaignStatus.RUNNING, only_from=(CampaignStatus.PAUSED,)):
         return False
     recover_stranded_rows(campaign)
@@ -228,7 +248,9 @@ def materialise(campaign: Campaign) -> dict[str, int]:
     per distinct recipient key across its lists, in list and row order. Invalid and duplicate
     lines get a ``skipped`` row with the reason (NULL ``dedupe_key``), suppressed keys a
     ``skipped`` row, the rest a ``pending`` row in the campaign's pool (no session: the sessions
-    pull them as they send). Memory stays flat whatever the lists' size. Returns
+    pull them as they send). Memory stays flat whatever the lists' size. Under a send window each
+    row then gets its recipient's time zone (:func:`.zones.assign_zones`); in an A/B test its
+    variant, the hold-out ``held`` (:func:`.sql.assign_variants`). Returns
     {"pending": n, "skipped": n}."""
     materialise_rows(
         campaign.pk,
@@ -239,5 +261,9 @@ def materialise(campaign: Campaign) -> dict[str, int]:
             "suppressed": "on the suppression list (opted out)",
         },
     )
+    if zones.campaign_has_window(campaign):
+        zones.assign_zones(campaign)
+    if variants.is_test(campaign.variants, campaign.split):
+        assign_variants(campaign.pk, variants.cumulative(campaign.split), timezone.now())
     counts = campaign.counts()
     return {"pending": counts["pending"], "skipped": counts["skipped"]}

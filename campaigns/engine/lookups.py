@@ -1,5 +1,5 @@
-"""Read-only questions the send loop asks the database between sends: when the next retry pinned
-to a session falls due, and which user ids opted out."""
+"""The reads the send loop makes between claims: which sessions have rows pinned to them, when
+the next pinned retry falls due, and the suppressed user ids checked right before each send."""
 
 from __future__ import annotations
 
@@ -7,6 +7,18 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ..models import MessageResult, ResultStatus, Suppression
+
+
+def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
+    """(campaign id, session id) pairs that have pending rows pinned to the session (in doubt:
+    only that session may re-send them)."""
+    return set(
+        MessageResult.objects.filter(
+            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
+        )
+        .values_list("campaign_id", "session_id")
+        .distinct()
+    )
 
 
 def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,11 +59,12 @@ class RowWork:
     fields: dict
     in_doubt: bool
     recipient_id: int | None = None
+    variant: str = ""  # A/B test: the wording this row gets ("" or "A": the message)
     # Taken from the campaign's pool by this claim (not a row pinned to the session).
     pooled: bool = False
 
 
-_ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id")
+_ROW_FIELDS = ("id", "key", "random_id", "attempts", "fields", "in_doubt", "recipient_id", "variant")
 
 
 def recover_rows(session_ids: list[int]) -> int:
@@ -75,20 +77,15 @@ def recover_rows(session_ids: list[int]) -> int:
     ).release()
 
 
-def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
-    """(campaign id, session id) pairs that have pending rows pinned to the session (in doubt:
-    only that session may re-send them)."""
-    return set(
-        MessageResult.objects.filter(
-            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
-        )
-        .values_list("campaign_id", "session_id")
-        .distinct()
-    )
-
-
 def claim_rows(
-    campaign_id: int, session_id: int, owner: str, limit: int, *, pinned: bool = True, after: int = 0
+    campaign_id: int,
+    session_id: int,
+    owner: str,
+    limit: int,
+    *,
+    pinned: bool = True,
+    after: int = 0,
+    zones: Collection[str] | None = None,
 ) -> list[RowWork]:
     """Claim up to ``limit`` due ``pending`` rows of a running campaign for one session and mark
     them ``sending`` (committed before any of their requests leaves): first the rows pinned to the
@@ -98,23 +95,26 @@ def claim_rows(
     stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
     wait on each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found
     at this last check become ``skipped``. ``RowWork.in_doubt`` is the row's state *before* the
-    claim (what to restore if its request never leaves).
+    claim (what to restore if its request never leaves). ``zones``: under a send window, only
+    rows of these time zones (those whose window is open now,
+    :func:`campaigns.engine.window.open_zones`); None: any row.
 
-    ``after``: a pool row id below which the caller expects no pool rows (the highest id it
-    claimed, lowered when rows it held went back): the pool is read from there, so each claim
-    reads only rows still to send instead of passing over every row sent before it (PostgreSQL
-    plans the pool's ``ORDER BY id LIMIT n`` on the primary key with statistics from launch time,
-    when every row was pending). When fewer than ``limit`` rows lie above it, the pool is read
-    again from its start, so rows another process returned below ``after`` are still found."""
+    ``after``: a pool row id below which the caller expects no pool rows: the pool is read from
+    there, so a claim passes over no row sent before it (PostgreSQL plans the pool's ``ORDER BY id
+    LIMIT n`` with launch-time statistics, when every row was pending); with fewer than ``limit``
+    above it, the pool is read again from its start (rows returned below ``after`` are found)."""
     now = timezone.now()
     rows: list[RowWork] = []
+    if zones is not None and not zones:
+        return []
+    zones = sorted(zones) if zones is not None else None
     with transaction.atomic():
         if pinned:
-            rows = _claim_pinned(campaign_id, session_id, owner, limit, now)
+            rows = _claim_pinned(campaign_id, session_id, owner, limit, now, zones)
         if len(rows) < limit and after > 0:
-            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now, after=after)
+            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now, zones, after=after)
         if len(rows) < limit:
-            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now)
+            rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now, zones)
     if not rows:
         return []
     suppressed = set(Suppression.objects.filter(key__in={r.key for r in rows}).values_list("key", flat=True))
@@ -144,9 +144,13 @@ def _sending(owner: str, session_id: int, now: datetime) -> dict:
     }
 
 
-def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now: datetime) -> list[RowWork]:
+def _claim_pinned(
+    campaign_id: int, session_id: int, owner: str, limit: int, now: datetime, zones: list[str] | None
+) -> list[RowWork]:
     """Due rows pinned to the session (rare: retries and rows in doubt after a crash)."""
     due = Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
+    if zones is not None:
+        due &= Q(time_zone__in=zones)
     found = list(
         MessageResult.objects.select_for_update(skip_locked=True)
         .filter(due, campaign_id=campaign_id, session_id=session_id, status=ResultStatus.PENDING)
@@ -164,53 +168,52 @@ def _claim_pinned(campaign_id: int, session_id: int, owner: str, limit: int, now
 
 
 def _claim_pool(
-    campaign_id: int, session_id: int, owner: str, limit: int, now: datetime, *, after: int = 0
+    campaign_id: int,
+    session_id: int,
+    owner: str,
+    limit: int,
+    now: datetime,
+    zones: list[str] | None,
+    *,
+    after: int = 0,
 ) -> list[RowWork]:
     """``WITH pool AS (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE … FROM pool … RETURNING``:
     the pool's next rows, in order, taken by the session and marked ``sending`` in one statement.
     The CTE is evaluated once (``MATERIALIZED`` on PostgreSQL, whose planner otherwise re-runs a
     locking subquery for every row it joins). Pool rows are never in doubt (a row in doubt stays
-    pinned)."""
+    pinned). ``zones``: only rows of these time zones (a send window)."""
     table = connection.ops.quote_name(MessageResult._meta.db_table)
     campaigns = connection.ops.quote_name(Campaign._meta.db_table)
     postgres = connection.vendor == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     values = _sending(owner, session_id, now)
     sets = ", ".join(f"{column} = %s" for column in values)
+    in_zones = f"AND time_zone IN ({', '.join(['%s'] * len(zones))}) " if zones is not None else ""
     sql = (
         f"WITH pool AS {'MATERIALIZED ' if postgres else ''}("
         f"SELECT id AS picked FROM {table} WHERE campaign_id = %s AND status = %s AND session_id IS NULL "
-        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) AND id > %s ORDER BY id LIMIT %s{lock}) "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) {in_zones}AND id > %s ORDER BY id LIMIT %s{lock}) "
         f"UPDATE {table} SET {sets} FROM pool "
         # Only the join: the CTE's rows are locked (PostgreSQL) or the writer is alone (SQLite), so
         # they are still pending; repeating that here lets the planner pick the wrong index.
         f"WHERE {table}.id = pool.picked "
         f"AND EXISTS (SELECT 1 FROM {campaigns} c WHERE c.id = %s AND c.status = %s) "
         f"RETURNING {table}.id, {table}.key, {table}.random_id, {table}.attempts, {table}.fields, "
-        f"{table}.recipient_id"
+        f"{table}.recipient_id, {table}.variant"
     )
-    params = [campaign_id, ResultStatus.PENDING, adapt(now), after, limit]
+    params = [campaign_id, ResultStatus.PENDING, adapt(now), *(zones or []), after, limit]
     params += [adapt(v) for v in values.values()]
     params += [campaign_id, CampaignStatus.RUNNING]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    return sorted(
-        (
-            RowWork(
-                pk,
-                key,
-                random_id,
-                attempts,
-                json.loads(fields) if isinstance(fields, str) else fields,
-                False,
-                rid,
-                pooled=True,
-            )
-            for pk, key, random_id, attempts, fields, rid in found
-        ),
-        key=lambda r: r.id,
-    )
+    taken = [RowWork(*row[:4], _decoded(row[4]), False, row[5], row[6] or "", pooled=True) for row in found]
+    return sorted(taken, key=lambda r: r.id)
+
+
+def _decoded(fields: str | dict) -> dict:
+    """A JSON column as RETURNING gives it: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(fields) if isinstance(fields, str) else fields
 
 
 def renew_claims(owner: str) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -33,7 +32,7 @@ from . import conf, lookups, rows
 from .effects import apply_effects
 from .pacing import Pace, load_pace
 from .rows import Outcome, RowWork
-from .work import EMPTY_RETRY_SECONDS, CampaignWork, Roster
+from .work import EMPTY_RETRY_SECONDS, CampaignWork, Roster, SliceReport
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +41,6 @@ CONTROL_POLL_SECONDS = 0.25
 # pause is seen before the next batch (and between sends through the control poll).
 BATCH_WINDOW_SECONDS = 0.5
 MAX_BATCH = 200
-
-
-@dataclass
-class SliceReport:
-    """What one slice did: rows sent, outcomes recorded, sessions driven, the campaigns served
-    (ids), and the status that stopped the first campaign early ("" when it ran to its end)."""
-
-    sent: int = 0
-    outcomes: int = 0
-    sessions: int = 0
-    campaigns: set[int] = field(default_factory=set)
-    stopped_by: str = ""
 
 
 class SliceRunner:
@@ -216,7 +203,8 @@ class SliceRunner:
                 if pace.capped() or wait > self.time_left():
                     break
                 if wait > 0:
-                    await self.nap(wait)
+                    if not await self._wait_out(session, wait):
+                        break  # in a FloodWait with nothing left for it: nobody waits for it
                     continue
                 work, later = self.roster.next_work(session, now)
                 if work is None:
@@ -239,9 +227,8 @@ class SliceRunner:
                 limit = min(
                     work.policy.turn(sid, self.roster.ready(work, now), batch_size), pace.remaining_today()
                 )
-                batch = await claim(
-                    work.id, sid, self.owner, limit, pinned=sid in work.pinned, after=work.pool_after
-                )
+                pinned, after, zones = sid in work.pinned, work.pool_after, work.open_zones()
+                batch = await claim(work.id, sid, self.owner, limit, pinned=pinned, after=after, zones=zones)
                 work.claimed(batch)
                 if not batch:
                     work.empty_at[sid] = time.monotonic()
@@ -260,6 +247,20 @@ class SliceRunner:
                 await transport.disconnect()
             except Exception:  # disconnecting must never mask the slice's outcome
                 log.warning("session %s: disconnect failed", sid, exc_info=True)
+
+    async def _wait_out(self, session: TelegramSession, seconds: float) -> bool:
+        """Wait for the session's pace or FloodWait. In a FloodWait, False once nothing is left for
+        it (:meth:`Roster.anything_left_for`); back from one, it rejoins at the even share."""
+        if session.flood_wait_left() <= 0:
+            await self.nap(seconds)
+            return True
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0 and not self.stop.is_set():
+            if not self.roster.anything_left_for(session.pk):
+                return False  # it must not keep the slice, and so the campaign's completion, waiting
+            await self.wait_for_change(min(left, EMPTY_RETRY_SECONDS))
+        self.roster.rejoin(session.pk, time.monotonic())
+        return True
 
     async def _send_batch(
         self,
@@ -350,7 +351,7 @@ class SliceRunner:
         left."""
         started = timezone.now()
         try:
-            message = work.build(row.fields)
+            message = work.build(row.fields, row.variant)
         except TransportError as exc:  # this recipient's personalised text is too long
             return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
         except Exception as exc:

@@ -204,3 +204,41 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
             # planner takes the new million rows for none and picks nested loops over them.
             cursor.execute(f"ANALYZE {results}")
         return written
+
+
+# A row's bucket for the A/B split: 37 is prime to 100, so every 100 consecutive ids fill the 100
+# buckets once each (the shares hold exactly over each run of 100 rows) and the result depends on
+# the row alone (a launch prepared twice assigns the same).
+BUCKET_SQL = "((id * 37) %% 100)"  # %% : a literal % beside the query's parameters
+
+
+def assign_variants(campaign_id: int, bounds: list[tuple[str, int]], now: datetime) -> int:
+    """One UPDATE giving each ``pending`` row of the campaign its A/B variant by its bucket
+    (:data:`BUCKET_SQL`) against ``bounds`` ((label or "hold", cumulative percent) in order, as
+    :func:`campaigns.content.variants.cumulative` gives them): rows of the hold-out become
+    ``held`` with no variant. Returns the rows updated."""
+    from ..content.variants import HOLD
+    from ..models import MessageResult, ResultStatus
+
+    if not bounds:
+        return 0
+    table = connection.ops.quote_name(MessageResult._meta.db_table)
+    variant_cases, params = [], []
+    for name, upper in bounds:
+        variant_cases.append(f"WHEN {BUCKET_SQL} < %s THEN %s")
+        params += [upper, "" if name == HOLD else name]
+    hold_upper = [
+        (lower, upper) for (lower, (name, upper)) in zip([0] + [u for _, u in bounds], bounds) if name == HOLD
+    ]
+    status_sql, status_params = "status", []
+    if hold_upper:
+        lower, upper = hold_upper[0]
+        status_sql = f"CASE WHEN {BUCKET_SQL} >= %s AND {BUCKET_SQL} < %s THEN %s ELSE status END"
+        status_params = [lower, upper, ResultStatus.HELD]
+    sql = (
+        f"UPDATE {table} SET variant = CASE {' '.join(variant_cases)} ELSE '' END, "
+        f"status = {status_sql}, updated_at = %s WHERE campaign_id = %s AND status = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + status_params + [adapt(now), campaign_id, ResultStatus.PENDING])
+        return cursor.rowcount

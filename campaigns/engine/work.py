@@ -1,17 +1,20 @@
 """A campaign as one slice serves it: its message, its pull policy over the slice's sessions, the
-rows its sessions hold, and a stop event for staff's pause or cancel."""
+rows its sessions hold, and a stop event for staff's pause or cancel; the roster of campaigns a
+slice serves, and its report."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
 from ..content.outgoing import message_builder
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
-from . import rows
+from . import lookups, rows, window
 from .balancing import PullPolicy
 
 # A session counts as "ready now" for the pull policy when it could send within this many seconds.
@@ -19,6 +22,18 @@ READY_SLACK_SECONDS = 0.05
 # How long a session that found a campaign's pool empty waits before asking again (rows may come
 # back: another session's FloodWait, a retry falling due, a worker elsewhere releasing its claims).
 EMPTY_RETRY_SECONDS = 1.0
+
+
+@dataclass
+class SliceReport:
+    """What one slice did: rows sent, outcomes recorded, sessions driven, the campaigns served
+    (ids), and the status that stopped the first campaign early ("" when it ran to its end)."""
+
+    sent: int = 0
+    outcomes: int = 0
+    sessions: int = 0
+    campaigns: set[int] = field(default_factory=set)
+    stopped_by: str = ""
 
 
 class CampaignWork:
@@ -34,18 +49,39 @@ class CampaignWork:
         self.weight = max(1, campaign.priority)
         self.build = message_builder(campaign)
         self.policy = PullPolicy(campaign.strategy, session_weights(campaign, members), taken, pool)
+        self.policy.start_even()  # every session comes back at a slice's start (balancing "Rejoin")
         self.pinned = set(pinned)  # sessions with rows pinned to them (in doubt)
         self.stop = asyncio.Event()
         self.empty_at: dict[int, float] = {}  # session id → monotonic time its last claim found nothing
         self.held: dict[int, int] = {sid: 0 for sid in members}  # rows claimed and not yet settled
+        # Quiet hours: the time zones of its rows still to send (read once per slice: rows keep
+        # their zone from launch), so each claim asks only for those whose window is open now.
+        self.windowed = window.has_window(campaign.send_window_start, campaign.send_window_end)
+        self.zones: set[str] = set()
+        if self.windowed:
+            self.zones = set(
+                campaign.results.filter(status__in=(ResultStatus.PENDING, ResultStatus.HELD))
+                .values_list("time_zone", flat=True)
+                .distinct()
+                .order_by()
+            )
         # The pool's rows below this id are taken (as far as this slice knows): claims read on from
         # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
         self.pool_after = 0
 
+    def open_zones(self) -> set[str] | None:
+        """The zones whose send window is open now (None: no window, any row may go)."""
+        if not self.windowed:
+            return None
+        c = self.campaign
+        return window.open_zones(c.send_window_start, c.send_window_end, self.zones, timezone.now())
+
     def claimed(self, batch: list[rows.RowWork]) -> None:
         """Move :attr:`pool_after` past the pool rows of a claimed ``batch``."""
         pooled = [r.id for r in batch if r.pooled]
-        if pooled:
+        # Under a send window a claim skips rows of closed zones, which must be found again when
+        # their window opens: claims then always read the pool from its start.
+        if pooled and not self.windowed:
             self.pool_after = max(self.pool_after, max(pooled))
 
     def returned(self, ids: list[int]) -> None:
@@ -97,7 +133,7 @@ class Roster:
                 .annotate(n=Count("id"))
                 .order_by()
             )
-            pinned = {sid for _cid, sid in rows.pinned_session_ids([campaign.pk], members)}
+            pinned = {sid for _cid, sid in lookups.pinned_session_ids([campaign.pk], members)}
             found.append(CampaignWork(campaign, members, pool, taken, pinned))
         return found
 
@@ -121,6 +157,29 @@ class Roster:
             and self.ready_at.get(sid, 0.0) <= now + READY_SLACK_SECONDS
             and now - work.empty_at.get(sid, -1e9) > EMPTY_RETRY_SECONDS
         }
+
+    def rejoin(self, session_id: int, now: float) -> None:
+        """``session_id`` is back from a FloodWait: in every campaign it serves, it starts from
+        the current even share of the sessions sending now (:meth:`PullPolicy.rejoin`)."""
+        for work in self.work.values():
+            if session_id in work.members:
+                present = {
+                    sid
+                    for sid in work.members
+                    if sid not in self.done
+                    and sid not in self.lost
+                    and self.ready_at.get(sid, 0.0) <= now + EMPTY_RETRY_SECONDS
+                }
+                work.policy.rejoin(session_id, present)
+
+    def anything_left_for(self, session_id: int) -> bool:
+        """Whether a campaign this session serves may still have rows for it: rows in its pool,
+        rows sessions of this slice hold (they come back on a FloodWait), or rows pinned to it."""
+        return any(
+            work.policy.pool > 0 or any(work.held.values()) or session_id in work.pinned
+            for work in self.work.values()
+            if session_id in work.members and not work.stop.is_set()
+        )
 
     def next_work(self, session: TelegramSession, now: float) -> tuple[CampaignWork | None, bool]:
         """The campaign ``session`` pulls from next (smooth weighted round robin over the

@@ -16,7 +16,9 @@ Text is decoded strictly: the encoding is detected on the first MiB, and a later
 valid text in it (a Windows-1251 row pasted into a UTF-8 file) becomes an invalid row saying so,
 rather than a name full of "�" sent to a customer. Control characters (NUL and the other C0
 codes but tab, CR and LF) are removed from every value before it is stored, and the row notes it:
-PostgreSQL cannot store NUL in text, and a stray NUL in one cell must not refuse the file.
+PostgreSQL cannot store NUL in text, and a stray NUL in one cell must not refuse the file. A
+``timezone`` (``tz``, ``time_zone``) column's value that names no IANA zone is noted on its row too:
+send windows read each recipient's zone from it.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ MAX_PROBLEMS = 200  # problems kept in RecipientList.report; the counts cover al
 class ImportReport:
     """What an import did. Counts cover every data row (blank rows are not rows);
     ``problems`` holds the first :data:`MAX_PROBLEMS` rows that are invalid, duplicate or carry a
-    note (control characters removed, an unclosed quote, an invalid second identity: such a row
-    may still be valid) as ``{"row": int, "value": str, "status": "valid"|"invalid"|"duplicate",
+    note (control characters removed, an unclosed quote, an invalid second identity, a time zone
+    column naming no zone: such a row may still be valid) as ``{"row": int, "value": str, "status": "valid"|"invalid"|"duplicate",
     "error": str}``. ``recipient_column``: the identity columns' headers, comma-separated."""
 
     total_rows: int

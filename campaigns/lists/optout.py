@@ -1,29 +1,17 @@
 """Opt-out replies: a private "STOP" to any sending account becomes a :class:`Suppression`.
 
-:func:`opt_out_keys` decides (pure); :func:`handle_incoming` records; :func:`listen_round`
-connects the Telethon sessions for a bounded window and feeds their private messages to
-:func:`handle_incoming`. Suppressions are honoured at launch and again right before each send.
-
-Leases: a session is connected only after taking its lease (one process per auth key across the
-cluster: two connections with one key get it revoked, AUTH_KEY_DUPLICATED). Sessions of a
-running campaign are left to the engine; what they receive meanwhile is caught up later from
-their unread private dialogs (the last message of each).
+:func:`opt_out_keys` decides (pure); :func:`handle_incoming` records. The listener that feeds
+them (and the replies and read marks) is :mod:`campaigns.engine.listener`. Suppressions are
+honoured at launch and again right before each send.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 
-from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
-from sessions_app import leases
-from sessions_app.models import Backend, SessionStatus, TelegramSession
-from sessions_app.transport import TransportError
-
-from ..models import CampaignStatus, Suppression
+from ..models import Suppression
 
 log = logging.getLogger(__name__)
 
@@ -66,61 +54,3 @@ def handle_incoming(sender_id: int | None, sender_username: str | None, text: st
         log.info("opt-out recorded (%d new suppression(s))", len(added))
         log.debug("opt-out recorded for %s", ", ".join(added))
     return keys
-
-
-def listenable_sessions() -> list[TelegramSession]:
-    """Active Telethon sessions that no running campaign is using."""
-    busy = TelegramSession.objects.filter(campaigns__status=CampaignStatus.RUNNING).values("pk")
-    return list(
-        TelegramSession.objects.filter(backend=Backend.TELETHON, status=SessionStatus.ACTIVE).exclude(
-            pk__in=busy
-        )
-    )
-
-
-def listen_round(owner: str, *, window: float, should_stop: Callable[[], bool] = lambda: False) -> list[int]:
-    """Lease the free sessions, listen on them for ``window`` seconds, release; returns their ids.
-
-    A session whose lease another process holds is not connected. Leases are renewed while
-    listening; a session whose lease is lost stops listening at once.
-    """
-
-    with leases.holding(listenable_sessions(), owner, active_only=True) as leased:
-        if leased:
-            async_to_sync(_listen)(leased, owner, window, should_stop)
-    return [s.pk for s in leased]
-
-
-async def _listen(
-    sessions: list[TelegramSession], owner: str, window: float, should_stop: Callable[[], bool]
-) -> None:
-    stops = {s.pk: asyncio.Event() for s in sessions}
-    record = sync_to_async(handle_incoming)
-
-    async def one(session: TelegramSession) -> None:
-        transport = session.transport()
-        try:
-            await transport.connect()
-            await transport.listen_private_messages(record, stop=stops[session.pk])
-        except TransportError as exc:
-            log.warning("opt-out listener: session %s: %s", session.name, exc.code)
-        finally:
-            await transport.disconnect()
-
-    def lost(ids: set[int]) -> None:
-        for pk in ids:
-            stops[pk].set()  # another process took it over: disconnect now
-
-    async def until_done() -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + window
-        beat = asyncio.create_task(leases.heartbeat(list(stops), owner, lost))
-        try:
-            while loop.time() < deadline and not should_stop():
-                await asyncio.sleep(min(0.25, max(0.0, deadline - loop.time())))
-        finally:
-            beat.cancel()
-            for event in stops.values():
-                event.set()
-
-    await asyncio.gather(until_done(), *(one(s) for s in sessions))

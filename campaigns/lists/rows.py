@@ -18,6 +18,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from ..timezones import is_zone_column, valid_zone
 from .columns import FIELD
 from .limits import Limits
 from .mapping import Mapping
@@ -30,6 +31,9 @@ RAW_MAX = 500  # Recipient.raw_value
 # C0 control characters except tab, LF and CR, which are CSV structure or cell content.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CONTROL_CHARACTERS_NOTE = "removed control characters"
+UNKNOWN_ZONE_NOTE = (
+    "unknown time zone “{value}” in column “{column}” (use an IANA name such as Europe/Berlin)"
+)
 
 
 def clean(text: str) -> tuple[str, bool]:
@@ -58,6 +62,9 @@ class RowReader:
         self.skip = {i for i, role in enumerate(mapping.roles) if role != FIELD}
         # The personalisation columns: (index, name).
         self.field_columns = [(i, name) for i, name in enumerate(names) if i not in self.skip]
+        # The fields that give each recipient's own time zone for send windows (a column named
+        # timezone, time_zone, TZ…): a value that names no zone is noted on the row.
+        self.zone_fields = [name for _i, name in self.field_columns if name and is_zone_column(name)]
         self.names = names
         self.max_cell = limits.max_cell_chars
         self.limits = limits
@@ -106,6 +113,10 @@ class RowReader:
                 problems.append(f"{header}: {result.error}" if len(self.identity) > 1 else result.error)
             else:
                 found.append((self.rank[result.kind], position, result.key, result.kind))
+        for name in self.zone_fields:
+            value = fields.get(name, "").strip()
+            if value and not valid_zone(value):
+                problems.append(UNKNOWN_ZONE_NOTE.format(value=value[:60], column=name))
         if cleaned:
             notes.append(CONTROL_CHARACTERS_NOTE)
         if not found:

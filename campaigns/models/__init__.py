@@ -33,6 +33,7 @@ from .results import (
     UNSENT_STATUSES,
     DeliveryAttempt,
     MessageResult,
+    Reply,
     ResultStatus,
     new_random_id,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "MessageResult",
     "ParseMode",
     "Recipient",
+    "Reply",
     "RecipientIdentity",
     "RecipientKind",
     "RecipientList",

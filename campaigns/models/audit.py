@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     CAMPAIGN_TEST_SEND = "campaign.test_send", "Test message sent"
     CAMPAIGN_CLONE = "campaign.clone", "Campaign cloned"
     CAMPAIGN_SESSIONS = "campaign.sessions", "Sessions of a paused campaign changed"
+    CAMPAIGN_WINNER = "campaign.winner", "A/B test winner chosen"
     SEED_LIST_CHANGE = "seedlist.change", "Seed list saved or deleted"
     STAFF_TIME_ZONE = "staff.time_zone", "Own time zone chosen"
     RESULTS_EXPORT = "results.export", "Results exported"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from sessions_app.models import TelegramSession
 
 from .lists import RecipientList
-from .results import ResultStatus
+from .results import OPEN_STATUSES, ResultStatus
 from .tally import ResultTally
 
 
@@ -99,6 +99,16 @@ class Campaign(models.Model):
     status_reason = models.TextField(blank=True)
     # When a running campaign next has a usable session (FloodWait, daily cap): the reaper wakes it.
     wake_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A/B test: the other wordings (B, C, D in order; A is ``message``) and the split in percent
+    # by variant label plus "hold" (the hold-out that gets the winner later), e.g.
+    # {"A": 10, "B": 10, "hold": 80}. Empty: one wording, no test.
+    variants = models.JSONField(default=list, blank=True)
+    split = models.JSONField(default=dict, blank=True)
+    winner = models.CharField(max_length=1, blank=True, editable=False)
+    # Quiet hours: rows are sent only between these local times in the recipient's own time zone
+    # (both empty: any time). An end before the start spans midnight (22:00–06:00).
+    send_window_start = models.TimeField(null=True, blank=True)
+    send_window_end = models.TimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -133,18 +143,50 @@ class Campaign(models.Model):
     def operations(self, counts: dict[str, int]) -> list[str]:
         """The operations that make sense now, in button order: those of
         :data:`OPERATION_STATUSES` for this status, ``retry_failed`` while failed rows exist (not
-        once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist."""
+        once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist,
+        ``choose_winner`` while an A/B test's hold-out waits for its winner. A campaign paused
+        for its winner (:meth:`waits_for_winner`) is not offered ``resume``: nothing but the
+        held rows is left, so it would only pause again."""
         offered = [op for op, statuses in OPERATION_STATUSES.items() if self.status in statuses]
+        if self.waits_for_winner(counts):
+            offered.remove("resume")
         if counts.get("failed") and self.status != CampaignStatus.CANCELLED:
             offered.append("retry_failed")
         if counts.get("unknown"):
             offered.append("resend_unknown")
+        if (
+            counts.get(ResultStatus.HELD)
+            and not self.winner
+            and self.status
+            in (
+                CampaignStatus.RUNNING,
+                CampaignStatus.PAUSED,
+            )
+        ):
+            offered.append("choose_winner")
         return offered
+
+    def waits_for_winner(self, counts: dict[str, int]) -> bool:
+        """Whether this A/B test is paused with nothing left to send but its hold-out: only
+        choosing the winner moves it on. ``counts``: rows per status (:meth:`counts`)."""
+        return (
+            self.status == CampaignStatus.PAUSED
+            and not self.winner
+            and bool(counts.get(ResultStatus.HELD))
+            and not any(counts.get(s) for s in OPEN_STATUSES)
+        )
 
     # What a launch sends, in :meth:`fingerprint`; a new field that changes what is sent belongs
     # here (and in :meth:`clone`, with the settings).
-    CONTENT_FIELDS = ("message", "parse_mode", "media", "media_type")
-    SETTING_FIELDS = ("strategy", "priority", "delay_seconds", "max_attempts")
+    CONTENT_FIELDS = ("message", "parse_mode", "media", "media_type", "variants", "split")
+    SETTING_FIELDS = (
+        "strategy",
+        "priority",
+        "delay_seconds",
+        "max_attempts",
+        "send_window_start",
+        "send_window_end",
+    )
 
     def fingerprint(self) -> str:
         """A digest of what a launch would send as saved now: the content, lists, sessions, the
@@ -153,7 +195,11 @@ class Campaign(models.Model):
         import hashlib
         import json
 
-        values = {name: str(getattr(self, name) or "") for name in self.CONTENT_FIELDS + self.SETTING_FIELDS}
+        values = {
+            name: json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else str(value or "")
+            for name in self.CONTENT_FIELDS + self.SETTING_FIELDS
+            for value in [getattr(self, name)]
+        }
         values["media_info"] = json.dumps(self.media_info or {}, sort_keys=True)
         values["scheduled_at"] = self.scheduled_at.isoformat() if self.scheduled_at else ""
         if self.pk:

@@ -48,6 +48,12 @@ class RecipientList(models.Model):
     consent_basis = models.CharField(max_length=30, choices=ConsentBasis.choices)
     consent_note = models.TextField(blank=True, help_text="Where and when consent was collected.")
     default_region = models.CharField(max_length=2, blank=True, help_text="e.g. DE, US")
+    default_time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA zone (e.g. Europe/Berlin) for recipients whose phone number does not tell "
+        "their zone (usernames, user ids, countries with several zones); used by send windows.",
+    )
     recipient_column = models.CharField(max_length=100, blank=True)
     encoding = models.CharField(max_length=40, blank=True)
     total_rows = models.PositiveIntegerField(default=0)

@@ -37,11 +37,14 @@ class ResultStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
     CANCELLED = "cancelled", "Cancelled"
     UNKNOWN = "unknown", "Unknown (needs review)"
+    # An A/B test's hold-out ("send the winner later"): not sent until staff choose the winner.
+    HELD = "held", "Held for the winning variant"
 
 
 OPEN_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.SENDING)
-# Rows no request of which has left yet: these may be cancelled or moved to another session.
-UNSENT_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED)
+# Rows no request of which has left yet: these may be cancelled or moved to another session (an
+# A/B test's held rows too: cancelling a campaign cancels its hold-out).
+UNSENT_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.HELD)
 
 
 def new_random_id() -> int:
@@ -157,6 +160,18 @@ class MessageResult(models.Model):
     sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A/B test: the variant ("A"–"D") this row was given at launch; "" when the campaign has one
+    # wording. Rows of the hold-out are ``held`` with variant "" until the winner is chosen.
+    variant = models.CharField(max_length=1, blank=True, db_default="")
+    # The recipient's IANA time zone when the campaign has a send window ("" = none needed).
+    time_zone = models.CharField(max_length=64, blank=True, db_default="")
+    # (Database defaults: the launch writes rows with its own INSERT … SELECT, naming no column
+    # it leaves at its default.)
+    # After the send: when Telegram said the peer read it (user sessions only: bots see no reads),
+    # the first reply's time, and how many replies answered it.
+    read_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    reply_count = models.PositiveIntegerField(db_default=0)
 
     objects = ResultQuerySet.as_manager()
 
@@ -201,6 +216,12 @@ class MessageResult(models.Model):
             models.Index(fields=["key"], name="result_key_idx"),
             # Sorted by sent time (newest first, ties by id, as the changelist orders).
             models.Index(fields=["sent_at", "id"], name="result_sent_idx"),
+            # After the send: a read mark or a reply from a peer finds the sent rows it answers.
+            models.Index(
+                fields=["session", "peer_id", "telegram_message_id"],
+                name="result_peer_idx",
+                condition=models.Q(status="sent"),
+            ),
         ]
         # Results hold personal data: seeing them (view) and taking them away (export) are apart.
         permissions = [("export_messageresult", "Can export results (personal data) as CSV")]
@@ -251,3 +272,37 @@ class DeliveryAttempt(models.Model):
             # The pace's memory across slices and processes: a session's requests since a time.
             models.Index(fields=["session", "started_at"], name="attempt_session_time_idx"),
         ]
+
+
+class Reply(models.Model):
+    """A private message a recipient sent to the session that messaged them, after the send.
+
+    Recorded against the result it answers (same session and peer, the newest sent row before
+    it). ``(session, peer_id, message_id)`` is unique, so a reply seen live and again by the
+    catch-up is stored once. The text is personal data: it follows the results' permissions,
+    retention and erasure.
+    """
+
+    campaign = models.ForeignKey("Campaign", on_delete=models.CASCADE, related_name="replies")
+    result = models.ForeignKey(MessageResult, on_delete=models.CASCADE, related_name="replies")
+    session = models.ForeignKey(TelegramSession, null=True, on_delete=models.SET_NULL, related_name="+")
+    peer_id = models.BigIntegerField()
+    message_id = models.BigIntegerField()
+    text = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    # The reply asked to stop (STOP, UNSUBSCRIBE …): its sender went on the suppression list.
+    is_opt_out = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "campaigns"
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "replies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "peer_id", "message_id"], name="one_reply_per_message"
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "received_at"], name="reply_campaign_idx")]
+
+    def __str__(self) -> str:
+        return f"reply {self.message_id} from {self.peer_id}"

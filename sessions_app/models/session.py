@@ -87,6 +87,13 @@ class TelegramSession(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
 
+    # After the send: whether reading a recipient's reply marks their chat read (staff's choice;
+    # off by default, so the account's owner still sees the reply as new), and the catch-up's
+    # cursor (the last result id whose read mark and replies were checked).
+    mark_replies_read = models.BooleanField(
+        default=False, help_text="Mark private replies read when they are recorded."
+    )
+    catch_up_cursor = models.BigIntegerField(default=0, editable=False)
     simulator_config = models.JSONField(
         default=dict,
         blank=True,

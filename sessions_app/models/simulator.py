@@ -48,3 +48,14 @@ class DatabaseLedger:
     async def record(self, random_id: int, key: str, message_id: int, text: str, media_type: str) -> bool:
         """Record one delivery; False when this session already delivered ``random_id``."""
         return await sync_to_async(self.record_sync)(random_id, key, message_id, text, media_type)
+
+    def sent_sync(self, keys) -> list[tuple[str, int, object]]:
+        return list(
+            SimulatedDelivery.objects.filter(session_id=self.session_id, peer_key__in=list(keys)).values_list(
+                "peer_key", "message_id", "delivered_at"
+            )
+        )
+
+    async def sent(self, keys) -> list[tuple[str, int, object]]:
+        """(key, message id, delivered at) of this session's deliveries to ``keys``."""
+        return await sync_to_async(self.sent_sync)(keys)

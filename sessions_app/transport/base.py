@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 
 class ErrorKind(str, enum.Enum):
@@ -156,3 +157,84 @@ class Transport(Protocol):
     ) -> SendResult: ...
 
     async def get_me(self) -> dict: ...
+
+
+# After the send: read marks, replies, the catch-up ------------------------------------------------
+# Peers per ``messages.getPeerDialogs`` request. Telegram publishes no limit for it; 100 is our
+# assumption (the size of other list requests such as ``messages.getHistory``'s page), kept small
+# so one request's answer stays light and a FloodWait costs little.
+DIALOG_PEERS_PER_REQUEST = 100
+
+
+@dataclass(frozen=True)
+class PeerRef:
+    """A private chat's peer as this session knows it: the user id, this account's
+    ``access_hash`` for them (None when unknown) and the recipient key it was resolved from."""
+
+    peer_id: int
+    access_hash: int | None = None
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A private message a user sent to the session: ``peer_id`` (the sender's user id, which is
+    also the chat's), Telegram's ``message_id`` in that chat, its ``text`` (caption for media),
+    ``date`` (aware UTC), the sender's ``username`` (without @, None when they have none) and
+    whether the sender is a bot."""
+
+    peer_id: int
+    message_id: int
+    text: str
+    date: datetime
+    username: str | None = None
+    bot: bool = False
+
+
+@dataclass(frozen=True)
+class DialogState:
+    """One private dialog from ``messages.getPeerDialogs``: ``read_outbox_max_id`` is the highest
+    id of our messages the peer has read (0: none, or the peer hides read status);
+    ``top_message`` the newest message id; ``read_inbox_max_id``/``unread_count`` our side."""
+
+    peer_id: int
+    read_outbox_max_id: int
+    top_message: int = 0
+    read_inbox_max_id: int = 0
+    unread_count: int = 0
+
+
+# (peer user id, max_id): the peer read our messages up to and including ``max_id``.
+ReadCallback = Callable[[int, int], Awaitable[Any]]
+IncomingCallback = Callable[[Incoming], Awaitable[Any]]
+
+
+@runtime_checkable
+class AfterSend(Protocol):
+    """What a transport offers after the send (both backends implement it).
+
+    Bot sessions see no read marks and cannot call ``messages.getPeerDialogs``: for them
+    ``dialog_states`` returns [] and ``watch`` reports incoming messages only.
+    """
+
+    async def watch(
+        self,
+        on_read: ReadCallback | None,
+        on_incoming: IncomingCallback,
+        *,
+        stop: Any = None,
+        catch_up_unread: bool = True,
+    ) -> None:
+        """Report read marks and incoming private messages (not from bots) until ``stop`` (an
+        ``asyncio.Event``) is set. Raises TransportError."""
+
+    async def dialog_states(self, peers: Sequence[PeerRef]) -> list[DialogState]:
+        """The private dialogs of at most :data:`DIALOG_PEERS_PER_REQUEST` peers, in one
+        request (unknown peers are left out). Raises TransportError (``flood`` with seconds)."""
+
+    async def history_after(self, peer: PeerRef, min_id: int, *, limit: int = 100) -> list[Incoming]:
+        """The peer's messages to us with an id above ``min_id`` (at most ``limit``, newest
+        first as Telegram returns them). Raises TransportError."""
+
+    async def mark_read(self, peer: PeerRef, max_id: int) -> None:
+        """Mark the chat read up to ``max_id`` (``messages.readHistory``). Raises TransportError."""

@@ -12,7 +12,15 @@ Per session, ``TelegramSession.simulator_config`` sets (all optional):
 - ``peers`` ({key: user id}): what a key resolves to (default: the id itself for a user id key,
   else a stable number derived from the key);
 - ``ledger`` (``db`` | ``memory``): where deliveries are recorded, default ``db`` (the
-  :class:`Ledger` the session's factory hands in); ``memory`` keeps them in this process only.
+  :class:`Ledger` the session's factory hands in); ``memory`` keeps them in this process only;
+- the audience after the send (user sessions; bots never see reads): ``read_rate`` and
+  ``reply_rate`` (0..1, a reply only from someone who read), ``read_after_s`` and
+  ``reply_after_s`` ([min, max] seconds after the send, and after the read), ``replies`` (texts
+  drawn from, default a few, with "STOP" among them). Each message's fate is drawn from the seed
+  and its message id, so every catch-up sees the same story unfold over time.
+
+Message ids grow with the clock (milliseconds), so they increase per chat across processes, as
+Telegram's do within an account.
 
 Like Telegram, a second send with the same ``random_id`` from the same session is answered
 ``RANDOM_ID_DUPLICATE`` (the ``db`` ledger keeps that across processes and crashes).
@@ -21,14 +29,30 @@ Like Telegram, a second send with the same ``random_id`` from the same session i
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import re
+import threading
+import time
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from .base import ErrorKind, OutgoingMessage, PeerCheck, SendResult, TransportError, suppressed_error
+from .base import (
+    DIALOG_PEERS_PER_REQUEST,
+    DialogState,
+    ErrorKind,
+    Incoming,
+    IncomingCallback,
+    OutgoingMessage,
+    PeerCheck,
+    PeerRef,
+    ReadCallback,
+    SendResult,
+    TransportError,
+    suppressed_error,
+)
 
 # Error codes the simulator can raise, with their kind (a subset of DESIGN.md's table).
 SIMULATED_CODES = {
@@ -55,8 +79,19 @@ RECIPIENT_MIX = {
     "user_id": ("USER_PRIVACY_RESTRICTED", "USER_IS_BLOCKED", "INPUT_USER_DEACTIVATED"),
 }
 
-_memory_ledgers: dict[int, dict[int, int]] = defaultdict(dict)
-_message_ids = itertools.count(1_000)
+_memory_ledgers: dict[int, dict[int, tuple[int, str, datetime]]] = defaultdict(dict)
+_last_message_id = 0
+_message_id_lock = threading.Lock()
+DEFAULT_REPLIES = ("Thanks!", "Interesting, tell me more", "How much is it?", "STOP", "👍")
+
+
+def next_message_id() -> int:
+    """A new simulated message id: milliseconds since 2024-01-01, and above every id this process
+    gave before (so ids grow per chat, across processes too, as Telegram's do)."""
+    global _last_message_id
+    with _message_id_lock:
+        _last_message_id = max(_last_message_id + 1, int(time.time() * 1000) - 1_704_067_200_000)
+        return _last_message_id
 
 
 class Ledger(Protocol):
@@ -64,6 +99,9 @@ class Ledger(Protocol):
 
     async def record(self, random_id: int, key: str, message_id: int, text: str, media_type: str) -> bool:
         """Record one delivery; False when this session already delivered ``random_id``."""
+
+    async def sent(self, keys: Sequence[str]) -> list[tuple[str, int, datetime]]:
+        """(key, message id, delivered at) of this session's deliveries to ``keys``."""
 
 
 class MemoryLedger:
@@ -75,8 +113,12 @@ class MemoryLedger:
     async def record(self, random_id: int, key: str, message_id: int, text: str, media_type: str) -> bool:
         if random_id in self.seen:
             return False
-        self.seen[random_id] = message_id
+        self.seen[random_id] = (message_id, key, datetime.now(UTC))
         return True
+
+    async def sent(self, keys: Sequence[str]) -> list[tuple[str, int, datetime]]:
+        wanted = set(keys)
+        return [(k, m, at) for m, k, at in self.seen.values() if k in wanted]
 
 
 def simulated_error(code: str) -> TransportError:
@@ -105,6 +147,12 @@ class SimulatorTransport:
         self.flood_seconds = tuple(cfg.get("flood_seconds", (1, 3)))
         self.script = {k.lower(): list(v) for k, v in (cfg.get("script") or {}).items()}
         self.peers = {k.lower(): int(v) for k, v in (cfg.get("peers") or {}).items()}
+        self.seed = cfg.get("seed", session.pk)
+        self.read_rate = float(cfg.get("read_rate", 0.0))
+        self.read_after_s = tuple(cfg.get("read_after_s", (30, 3600)))
+        self.reply_rate = float(cfg.get("reply_rate", 0.0))
+        self.reply_after_s = tuple(cfg.get("reply_after_s", (60, 7200)))
+        self.replies = list(cfg.get("replies") or DEFAULT_REPLIES)
         if cfg.get("ledger") == "memory" or ledger is None:
             ledger = MemoryLedger(session.pk)
         self.ledger: Ledger = ledger
@@ -164,8 +212,76 @@ class SimulatorTransport:
         if draw < self.recipient_error_rate:
             kind = "username" if key.startswith("@") else "phone" if key.startswith("+") else "user_id"
             raise simulated_error(self.rng.choice(RECIPIENT_MIX[kind]))
-        message_id = next(_message_ids)
+        message_id = next_message_id()
         media_type = message.media.media_type if message.media else ""
         if not await self.ledger.record(random_id, key, message_id, message.text, media_type):
             raise TransportError(ErrorKind.DUPLICATE, "RANDOM_ID_DUPLICATE", "already delivered")
         return SendResult(message_id=message_id, peer_id=peer_id)
+
+    # After the send: the seeded audience ------------------------------------------------------
+    def fate(
+        self, message_id: int, sent_at: datetime
+    ) -> tuple[datetime | None, tuple[int, datetime, str] | None]:
+        """(when the message is read or None, (reply id, reply time, text) or None), drawn from
+        the seed and the message id alone. Bots never see reads (their audience still replies)."""
+        rng = random.Random(f"{self.seed}:{message_id}")
+        read_at = None
+        if rng.random() < self.read_rate:
+            read_at = sent_at + timedelta(seconds=rng.uniform(*self.read_after_s))
+        reply = None
+        if read_at is not None and rng.random() < self.reply_rate:
+            delay = rng.uniform(*self.reply_after_s)
+            reply_at = read_at + timedelta(seconds=delay)
+            reply_id = message_id + max(1, int((reply_at - sent_at).total_seconds() * 1000))
+            reply = (reply_id, reply_at, rng.choice(self.replies))
+        if self.kind == "bot":
+            read_at = None
+        return read_at, reply
+
+    async def _story(self, peer: PeerRef, now: datetime) -> tuple[int, int, list[Incoming]]:
+        """(read_outbox_max_id, top message id, the replies so far) of one simulated chat."""
+        read_max = top = 0
+        replies: list[Incoming] = []
+        for _key, message_id, sent_at in await self.ledger.sent([peer.key]):
+            top = max(top, message_id)
+            read_at, reply = self.fate(message_id, sent_at)
+            if read_at is not None and read_at <= now:
+                read_max = max(read_max, message_id)
+            if reply is not None and reply[1] <= now:
+                replies.append(Incoming(peer.peer_id, reply[0], reply[2], reply[1]))
+                top = max(top, reply[0])
+        return read_max, top, replies
+
+    async def watch(
+        self,
+        on_read: ReadCallback | None,
+        on_incoming: IncomingCallback,
+        *,
+        stop: asyncio.Event | None = None,
+        catch_up_unread: bool = True,
+    ) -> None:
+        """Nothing arrives live in the simulator: its audience is seen by the catch-up."""
+        if stop is not None:
+            await stop.wait()
+
+    async def dialog_states(self, peers: Sequence[PeerRef]) -> list[DialogState]:
+        """The simulated dialogs of ``peers`` now; [] for a bot (no getPeerDialogs for bots)."""
+        if len(peers) > DIALOG_PEERS_PER_REQUEST:
+            raise ValueError(f"at most {DIALOG_PEERS_PER_REQUEST} peers per request, got {len(peers)}")
+        if self.kind == "bot":
+            return []
+        now = datetime.now(UTC)
+        states = []
+        for peer in peers:
+            read_max, top, _ = await self._story(peer, now)
+            if top:
+                states.append(DialogState(peer.peer_id, read_max, top))
+        return states
+
+    async def history_after(self, peer: PeerRef, min_id: int, *, limit: int = 100) -> list[Incoming]:
+        """The simulated replies from ``peer`` above ``min_id``, newest first."""
+        _, _, replies = await self._story(peer, datetime.now(UTC))
+        return sorted((r for r in replies if r.message_id > min_id), key=lambda r: -r.message_id)[:limit]
+
+    async def mark_read(self, peer: PeerRef, max_id: int) -> None:
+        """Nothing to mark in the simulator."""

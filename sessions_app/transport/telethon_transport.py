@@ -19,26 +19,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from telethon import TelegramClient, events, functions, types
+from telethon import TelegramClient, functions, types
 from telethon import errors as tg
 from telethon.sessions import StringSession
 
 from sessions_app import crypto
 from sessions_app.errors import classify
 
+from . import telethon_after as after
 from .base import (
+    DialogState,
     ErrorKind,
+    Incoming,
+    IncomingCallback,
     MediaCache,
     MediaSpec,
     OutgoingMessage,
     PeerCache,
     PeerCheck,
+    PeerRef,
+    ReadCallback,
     SendResult,
     SessionSaver,
     TransportError,
@@ -488,40 +494,50 @@ class TelethonTransport:
     async def listen_private_messages(
         self, callback: MessageCallback, *, stop: asyncio.Event | None = None, catch_up_unread: bool = True
     ) -> None:
-        """Call ``callback(sender_id, sender_username, text)`` for each incoming private message.
+        """Call ``callback(sender_id, sender_username, text)`` for each incoming private message
+        (:meth:`watch` without read marks). Raises TransportError."""
 
-        First, when ``catch_up_unread``, for the last message of each unread private dialog (what
-        arrived while another process held the session: a StringSession keeps no update state,
-        so Telethon cannot replay it). Then for live messages until ``stop`` is set (or the client
-        disconnects). Raises TransportError.
-        """
+        async def on_incoming(message: Incoming) -> None:
+            await callback(message.peer_id, message.username, message.text)
+
+        await self.watch(None, on_incoming, stop=stop, catch_up_unread=catch_up_unread)
+
+    # After the send (sessions_app.transport.telethon_after) ------------------------------------
+    async def watch(
+        self,
+        on_read: ReadCallback | None,
+        on_incoming: IncomingCallback,
+        *,
+        stop: asyncio.Event | None = None,
+        catch_up_unread: bool = True,
+    ) -> None:
+        """Report read marks (user accounts; ``on_read(peer_id, max_id)``) and incoming private
+        messages from users (``on_incoming(Incoming)``) until ``stop`` is set: first the last
+        message of each unread private dialog when ``catch_up_unread``. Raises TransportError."""
         client = await self._ready()
+        await after.watch(
+            client,
+            bot=self.kind == "bot",
+            on_read=on_read,
+            on_incoming=on_incoming,
+            stop=stop,
+            catch_up_unread=catch_up_unread,
+        )
 
-        async def on_message(event) -> None:
-            if not event.is_private or event.out:
-                return
-            sender = await event.get_sender()
-            if getattr(sender, "bot", False):
-                return
-            await callback(event.sender_id, getattr(sender, "username", None), event.raw_text or "")
+    async def dialog_states(self, peers: Sequence[PeerRef]) -> list[DialogState]:
+        """One ``messages.getPeerDialogs`` for at most DIALOG_PEERS_PER_REQUEST peers; [] for a
+        bot (bots may not call it and see no read marks). Raises TransportError."""
+        if self.kind == "bot":
+            return []
+        return await after.dialog_states(await self._ready(), peers)
 
-        client.add_event_handler(on_message, events.NewMessage(incoming=True))
-        try:
-            if catch_up_unread:
-                for dialog in await client.get_dialogs(limit=100):
-                    last = dialog.message
-                    if dialog.is_user and dialog.unread_count and last is not None and not last.out:
-                        entity = dialog.entity
-                        if not getattr(entity, "bot", False):
-                            await callback(entity.id, getattr(entity, "username", None), last.message or "")
-            if stop is not None:
-                await stop.wait()
-            else:
-                await client.run_until_disconnected()
-        except Exception as exc:
-            raise classify(exc) from exc
-        finally:
-            client.remove_event_handler(on_message)
+    async def history_after(self, peer: PeerRef, min_id: int, *, limit: int = 100) -> list[Incoming]:
+        """The peer's private messages to us above ``min_id``. Raises TransportError."""
+        return await after.history_after(await self._ready(), peer, min_id, limit=limit)
+
+    async def mark_read(self, peer: PeerRef, max_id: int) -> None:
+        """``messages.readHistory`` up to ``max_id``. Raises TransportError."""
+        await after.mark_read(await self._ready(), peer, max_id)
 
     def media_uploads(self, path: str) -> int:
         """How many times this transport uploaded ``path`` (1 in the normal case)."""

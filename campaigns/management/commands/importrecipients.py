@@ -3,11 +3,12 @@ recipient file as a new list, with the mapping step's choices as options.
 
     manage.py importrecipients crm.csv --name "Autumn" --consent-basis customer \\
         --column Username=username --column Mobile=phone --identity-order phone,username,user_id \\
-        --region US --encoding cp1252
+        --region US --encoding cp1252 --default-time-zone America/Chicago
 
 Without column options the roles are guessed from the headers, or taken from the last list whose
 file had the same header row (``--fresh`` guesses anyway; ``--like LIST_ID`` starts from that
 list's mapping). ``--preview`` prints the first rows as they will be read and stores nothing.
+``--default-time-zone`` sets the list's default zone for send windows (an IANA name).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from campaigns.lists.mapping import Mapping, MappingError
 from campaigns.lists.preview import Preview, preview_file
 from campaigns.lists.table import ImportRefused
 from campaigns.models import ConsentBasis, ImportStatus, RecipientList
+from campaigns.timezones import valid_zone
 
 DELIMITERS = {"comma": ",", ",": ",", "semicolon": ";", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t"}
 
@@ -53,6 +55,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--region", default="", help="Default region for national phone numbers, e.g. US."
         )
+        parser.add_argument(
+            "--default-time-zone",
+            default="",
+            metavar="ZONE",
+            help="The list's default time zone for send windows (IANA, e.g. Europe/Berlin), for "
+            "recipients whose timezone column and phone number do not tell theirs.",
+        )
         parser.add_argument("--like", type=int, help="Start from this list's saved mapping.")
         parser.add_argument(
             "--fresh", action="store_true", help="Guess the roles even if a list had these columns."
@@ -65,6 +74,9 @@ class Command(BaseCommand):
         path = options["file"]
         if not os.path.isfile(path):
             raise CommandError(f"No file {path}.")
+        options["default_time_zone"] = zone = options["default_time_zone"].strip()
+        if zone and not valid_zone(zone):
+            raise CommandError(f"“{zone}” is not a time zone: use an IANA name such as Europe/Berlin.")
         try:
             preview = self._preview(path, options)
         except (ImportRefused, MappingError) as exc:
@@ -136,6 +148,7 @@ class Command(BaseCommand):
             name=options["name"] or os.path.basename(path),
             consent_basis=options["consent_basis"],
             consent_note=options["consent_note"],
+            default_time_zone=options["default_time_zone"],
             import_status=ImportStatus.RUNNING,
             import_total=preview.estimated_rows,
         )

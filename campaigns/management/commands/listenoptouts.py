@@ -11,7 +11,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from campaigns.lists import optout
+from campaigns.engine import listener
 from sessions_app import leases
 
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         owner = leases.owner_name("optout")
         try:
             while not self.stopping:
-                listened = optout.listen_round(owner, window=window, should_stop=lambda: self.stopping)
+                listened = listener.listen_round(owner, window=window, should_stop=lambda: self.stopping)
                 self.stdout.write(f"listened on {len(listened)} session(s)")
                 if once:
                     break

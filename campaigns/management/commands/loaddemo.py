@@ -1,4 +1,5 @@
-"""``manage.py loaddemo``: an admin user, three simulated sessions, a list and a draft campaign.
+"""``manage.py loaddemo``: an admin user, three simulated sessions, a list and a draft campaign
+(an A/B test of two wordings, half and half).
 
 Idempotent: run it again and it finds what it made (by name) instead of adding copies. It never
 sends anything: every session uses the simulator backend.
@@ -22,6 +23,9 @@ DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "basic.csv"
 LIST_NAME = "Demo: basic.csv"
 CAMPAIGN_NAME = "Demo: store opening"
 MESSAGE = "Hi {{ first_name|default:'there' }}, our {{ city }} store opens on Friday."
+# An A/B test so the campaign's page compares two wordings: half the recipients get each.
+VARIANT_B = "{{ first_name|default:'Hello' }}, doors open Friday at our new {{ city }} store. See you there?"
+SPLIT = {"A": 50, "B": 50}
 # name, weight, seed. A bot-like pace (0.5 s apart) so the demo finishes in seconds, and a small
 # seeded failure mix so the results page shows what failures, retries and FloodWaits look like.
 SESSIONS = [("Demo sim A", 1, 101), ("Demo sim B", 1, 202), ("Demo sim C", 2, 303)]
@@ -31,6 +35,12 @@ SIMULATOR_CONFIG = {
     "recipient_error_rate": 0.05,
     "flood_rate": 0.02,
     "flood_seconds": [1, 3],
+    # The audience after the send (the campaign page's read and reply rates): most read within
+    # a minute or two, some answer, now and then with STOP (which suppresses them).
+    "read_rate": 0.75,
+    "read_after_s": [5, 90],
+    "reply_rate": 0.3,
+    "reply_after_s": [5, 120],
 }
 
 
@@ -100,7 +110,13 @@ class Command(BaseCommand):
     def _campaign(self, sessions: list[TelegramSession], recipient_list: RecipientList) -> Campaign:
         campaign, created = Campaign.objects.get_or_create(
             name=CAMPAIGN_NAME,
-            defaults={"message": MESSAGE, "parse_mode": ParseMode.PLAIN, "strategy": Strategy.WEIGHTED},
+            defaults={
+                "message": MESSAGE,
+                "variants": [VARIANT_B],
+                "split": SPLIT,
+                "parse_mode": ParseMode.PLAIN,
+                "strategy": Strategy.WEIGHTED,
+            },
         )
         if created:
             campaign.sessions.set(sessions)

@@ -1,0 +1,95 @@
+"""The results changelist's filters for after the send: read, replied, variant.
+
+Reads are known only for messages user accounts sent (Telegram tells bots nothing about reads),
+and people may hide their read status, so a sent message is "read", "read status hidden or not
+yet read" (never "unread") or, sent by a bot, "not available for bots". Each filter narrows the
+campaign's sent rows (``result_status_idx``); none lists its choices by reading the results.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from sessions_app.models import SessionKind
+
+from ..models import Campaign, MessageResult, ResultStatus
+from ..report import HIDDEN_OR_NOT_YET, NOT_FOR_BOTS
+from .scale import campaign_filter
+
+# Variant labels in order: A is the campaign's message, B–D its other wordings.
+VARIANT_LABELS = "ABCD"
+
+
+class ReadFilter(admin.SimpleListFilter):
+    title = "read"
+    parameter_name = "read"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("read", "Read"),
+            ("hidden", HIDDEN_OR_NOT_YET.capitalize()),
+            ("bots", NOT_FOR_BOTS.capitalize()),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset):
+        sent = queryset.filter(status=ResultStatus.SENT)
+        match self.value():
+            case "read":
+                return sent.filter(read_at__isnull=False)
+            case "hidden":
+                return sent.filter(read_at__isnull=True, session__kind=SessionKind.USER)
+            case "bots":
+                return sent.filter(session__kind=SessionKind.BOT)
+        return queryset
+
+
+class RepliedFilter(admin.SimpleListFilter):
+    title = "replied"
+    parameter_name = "replied"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset):
+        match self.value():
+            case "yes":
+                return queryset.filter(replied_at__isnull=False)
+            case "no":
+                return queryset.filter(status=ResultStatus.SENT, replied_at__isnull=True)
+        return queryset
+
+
+class VariantFilter(admin.SimpleListFilter):
+    """The variants of the chosen campaign (hidden when it has none), or of the largest A/B test
+    when no campaign is chosen: read from the campaigns, not the results."""
+
+    title = "variant"
+    parameter_name = "variant"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        campaigns = Campaign.objects.exclude(variants=[])
+        if (campaign_id := campaign_filter(request)) is not None:
+            campaigns = campaigns.filter(pk=campaign_id)
+        others = max((len(v or []) for v in campaigns.values_list("variants", flat=True)), default=0)
+        if not others:
+            return []
+        return [(label, label) for label in VARIANT_LABELS[: others + 1]]
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() in tuple(VARIANT_LABELS):
+            return queryset.filter(variant=self.value())
+        return queryset
+
+
+def read_display(obj: MessageResult) -> tuple[str, str]:
+    """(kind, words) for a result's read column: ("read", "") with a read mark (the caller shows
+    its time), ("bots", :data:`NOT_FOR_BOTS`), ("hidden", :data:`HIDDEN_OR_NOT_YET`), or ("", "")
+    for a row that was not sent."""
+    if obj.status != ResultStatus.SENT:
+        return "", ""
+    if obj.read_at:
+        return "read", ""
+    if obj.session is not None and obj.session.kind == SessionKind.BOT:
+        return "bots", NOT_FOR_BOTS
+    return "hidden", HIDDEN_OR_NOT_YET
