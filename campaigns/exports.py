@@ -29,6 +29,7 @@ from datetime import datetime
 from itertools import islice
 from typing import IO, Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import CharField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -118,8 +119,11 @@ def _first_keys_sql(results: QuerySet[MessageResult]) -> list[str]:
     """:func:`_first_keys` as one PostgreSQL query: each key with the first row holding it,
     in that order; keys first met in the same row in jsonb's own key order (shorter keys first,
     then by their bytes), which is the order a row's keys are read back in. Rows whose fields are
-    no JSON object hold no keys."""
-    inner, params = results.order_by().values("id", "fields").query.sql_with_params()
+    no JSON object hold no keys (and a selection Django knows to be empty, none)."""
+    try:
+        inner, params = results.order_by().values("id", "fields").query.sql_with_params()
+    except EmptyResultSet:  # e.g. an id filter no row can match (?id=1e30)
+        return []
     sql = (
         f"SELECT k.key FROM ({inner}) AS r, LATERAL jsonb_object_keys(r.fields) AS k(key) "
         "WHERE jsonb_typeof(r.fields) = 'object' "
