@@ -1,0 +1,55 @@
+"""Attacks on the promise "when in doubt, refuse loudly rather than send": A/B variants, quiet
+hours, opt-outs under every identity, and who may act on the new pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaigns import engine
+from campaigns.models import Recipient, RecipientIdentity, RecipientKind, ResultStatus, Suppression
+from sessions_app.models import SimulatedDelivery
+
+from .conftest import make_campaign, make_list
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_row_whose_other_identity_opted_out_is_not_sent(alpha):
+    rl = make_list("two ids", [("@anna_row", {"first_name": "Anna"}), ("@bert_row", {"first_name": "Bert"})])
+    anna = Recipient.objects.get(recipient_list=rl, key="@anna_row")
+    RecipientIdentity.objects.create(recipient=anna, key="+4915112345678", kind=RecipientKind.PHONE)
+    Suppression.objects.add(["+4915112345678"], source=Suppression.Source.MANUAL)
+    campaign = make_campaign("ids", [rl], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert list(SimulatedDelivery.objects.values_list("peer_key", flat=True)) == ["@bert_row"]
+
+
+def test_an_opt_out_after_launch_under_another_identity_is_seen_at_claim(alpha):
+    rl = make_list("two ids", [("@anna_row", {"first_name": "Anna"}), ("@bert_row", {"first_name": "Bert"})])
+    anna = Recipient.objects.get(recipient_list=rl, key="@anna_row")
+    RecipientIdentity.objects.create(recipient=anna, key="+4915112345678", kind=RecipientKind.PHONE)
+    campaign = make_campaign("ids", [rl], [alpha])
+    engine.launch(campaign, enqueue=False)
+    Suppression.objects.add(["+4915112345678"], source=Suppression.Source.MANUAL)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert list(SimulatedDelivery.objects.values_list("peer_key", flat=True)) == ["@bert_row"]
+
+
+def test_a_held_row_whose_person_opted_out_under_another_identity_is_not_sent_the_winner(alpha):
+    rl = make_list("crowd", [(f"@member_{i:04d}", {"first_name": f"M{i}"}) for i in range(20)])
+    for i, recipient in enumerate(Recipient.objects.filter(recipient_list=rl).order_by("row_number")):
+        RecipientIdentity.objects.create(
+            recipient=recipient, key=f"+49151000000{i:02d}", kind=RecipientKind.PHONE
+        )
+    campaign = make_campaign("hold", [rl], [alpha], variants=["B text"], split={"A": 10, "B": 10, "hold": 80})
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    held = campaign.results.filter(status=ResultStatus.HELD).select_related("recipient").first()
+    phone = held.recipient.other_identities.get().key
+    Suppression.objects.add([phone], source=Suppression.Source.MANUAL)
+    engine.choose_winner(campaign, "B", enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert not SimulatedDelivery.objects.filter(peer_key=held.key).exists()
+    held.refresh_from_db()
+    assert held.status == ResultStatus.SKIPPED
