@@ -53,3 +53,19 @@ def test_a_held_row_whose_person_opted_out_under_another_identity_is_not_sent_th
     assert not SimulatedDelivery.objects.filter(peer_key=held.key).exists()
     held.refresh_from_db()
     assert held.status == ResultStatus.SKIPPED
+
+
+def test_a_summary_shown_before_a_lists_default_time_zone_changed_no_longer_confirms(alpha):
+    import datetime as dt
+
+    from campaigns.summary import confirm_matches, launch_summary
+
+    rl = make_list("zoned", [("@anna_row", {"first_name": "Anna"})], default_time_zone="Europe/Berlin")
+    campaign = make_campaign(
+        "window", [rl], [alpha], send_window_start=dt.time(9), send_window_end=dt.time(20)
+    )
+    shown = launch_summary(campaign)
+    assert confirm_matches(campaign, shown.fingerprint)
+    rl.default_time_zone = "Asia/Tokyo"  # the summary counted her in Berlin
+    rl.save(update_fields=["default_time_zone"])
+    assert not confirm_matches(campaign, shown.fingerprint)
