@@ -69,3 +69,18 @@ def test_a_summary_shown_before_a_lists_default_time_zone_changed_no_longer_conf
     rl.default_time_zone = "Asia/Tokyo"  # the summary counted her in Berlin
     rl.save(update_fields=["default_time_zone"])
     assert not confirm_matches(campaign, shown.fingerprint)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="not fixed: de-duplication is by key; one person under two keys gets two"
+)
+def test_one_person_listed_by_username_and_by_user_id_gets_the_campaign_once(db):
+    from .conftest import make_session
+
+    session = make_session("sim", simulator_config={"peers": {"@anna_row": 777}})
+    one = make_list("by name", [("@anna_row", {"first_name": "Anna"})])
+    two = make_list("by id", [("777", {"first_name": "Anna"})])
+    campaign = make_campaign("twice", [one, two], [session])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    assert SimulatedDelivery.objects.count() == 1
