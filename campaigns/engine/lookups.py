@@ -1,12 +1,13 @@
 """The reads the send loop makes between claims: which sessions have rows pinned to them, when
-the next pinned retry falls due, and the suppressed user ids checked right before each send."""
+the next pinned retry falls due, the claimed rows whose person opted out, and the suppressed user
+ids checked right before each send."""
 
 from __future__ import annotations
 
 from django.db.models import Min
 from django.utils import timezone
 
-from ..models import MessageResult, ResultStatus, Suppression
+from ..models import MessageResult, RecipientIdentity, ResultStatus, Suppression
 
 
 def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[tuple[int, int]]:
@@ -36,3 +37,20 @@ def suppressed_user_ids() -> set[int]:
     opted out as @name or by id resolves to that id, whatever key the list holds them under."""
     keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
     return {int(k) for k in keys}
+
+
+def suppressed_rows(rows) -> set[int]:
+    """The ids of ``rows`` (anything with ``id``, ``key`` and ``recipient_id``) whose person is on
+    the suppression list under any identity their list gives them: the key, or another identity
+    of the recipient row (a phone next to the @username that is the key). Two indexed reads."""
+    rows = list(rows)
+    if not rows:
+        return set()
+    keys = set(Suppression.objects.filter(key__in={r.key for r in rows}).values_list("key", flat=True))
+    recipients = set(
+        RecipientIdentity.objects.filter(
+            recipient_id__in={r.recipient_id for r in rows if r.recipient_id},
+            key__in=Suppression.objects.values("key"),
+        ).values_list("recipient_id", flat=True)
+    )
+    return {r.id for r in rows if r.key in keys or (r.recipient_id and r.recipient_id in recipients)}

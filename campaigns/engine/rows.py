@@ -30,8 +30,8 @@ from ..models import (
     DeliveryAttempt,
     MessageResult,
     ResultStatus,
-    Suppression,
 )
+from .lookups import suppressed_rows
 from .sql import adapt, insert_rows
 
 RETRY_BASE_SECONDS = 2.0
@@ -93,8 +93,8 @@ def claim_rows(
     the campaign's pool, which are the session's from this moment (late binding). Nothing is
     claimed once the campaign is no longer running, so a pause or cancel committed before this
     stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
-    wait on each other; SQLite: its single writer (IMMEDIATE transactions). Suppressed keys found
-    at this last check become ``skipped``. ``RowWork.in_doubt`` is the row's state *before* the
+    wait on each other; SQLite: its single writer (IMMEDIATE transactions). Rows whose person is
+    suppressed (the key or another identity of the row) become ``skipped`` at this last check. ``RowWork.in_doubt`` is the row's state *before* the
     claim (what to restore if its request never leaves). ``zones``: under a send window, only
     rows of these time zones (those whose window is open now,
     :func:`campaigns.engine.window.open_zones`); None: any row.
@@ -117,9 +117,9 @@ def claim_rows(
             rows += _claim_pool(campaign_id, session_id, owner, limit - len(rows), now, zones)
     if not rows:
         return []
-    suppressed = set(Suppression.objects.filter(key__in={r.key for r in rows}).values_list("key", flat=True))
+    suppressed = suppressed_rows(rows)  # under the key or another identity of the person
     if suppressed:
-        skip_ids = {r.id for r in rows if r.key in suppressed and not r.in_doubt}
+        skip_ids = {r.id for r in rows if r.id in suppressed and not r.in_doubt}
         MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
             status=ResultStatus.SKIPPED,
             error_code=CODE_SUPPRESSED,

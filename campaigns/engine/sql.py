@@ -97,11 +97,13 @@ def _random_bigint() -> str:
 def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
     """The recipients of ``list_ids`` as materialising reads them, as SQL and its parameters: each
     row with ``first`` (1: the first valid row of its key, in list and row order) and
-    ``suppressed`` (1: a valid row whose key is on the suppression list)."""
-    from ..models import Recipient, Suppression
+    ``suppressed`` (1: a valid row whose key, or another identity of the row, is on the
+    suppression list)."""
+    from ..models import Recipient, RecipientIdentity, Suppression
 
     recipients = connection.ops.quote_name(Recipient._meta.db_table)
     suppressions = connection.ops.quote_name(Suppression._meta.db_table)
+    identities = connection.ops.quote_name(RecipientIdentity._meta.db_table)
     lists = ", ".join(["%s"] * len(list_ids))
     valid = Recipient.Status.VALID
     sql = f"""
@@ -109,7 +111,10 @@ def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
                    CASE WHEN c.status = %s AND ROW_NUMBER() OVER (
                         PARTITION BY CASE WHEN c.status = %s THEN c.key END
                         ORDER BY c.recipient_list_id, c.row_number) = 1 THEN 1 ELSE 0 END AS first,
-                   CASE WHEN c.status = %s AND EXISTS (SELECT 1 FROM {suppressions} s WHERE s.key = c.key)
+                   CASE WHEN c.status = %s AND (
+                        EXISTS (SELECT 1 FROM {suppressions} s WHERE s.key = c.key)
+                        OR EXISTS (SELECT 1 FROM {identities} i JOIN {suppressions} s ON s.key = i.key
+                                    WHERE i.recipient_id = c.id))
                         THEN 1 ELSE 0 END AS suppressed
               FROM {recipients} c
              WHERE c.recipient_list_id IN ({lists})

@@ -189,8 +189,8 @@ class Campaign(models.Model):
     )
 
     def fingerprint(self) -> str:
-        """A digest of what a launch would send as saved now: the content, lists, sessions, the
-        settings and the start time. The launch summary carries it, so a launch confirmed on a
+        """A digest of what a launch would send as saved now: the content, lists (and their default
+        time zones), sessions, the settings and the start time. The launch summary carries it, so a launch confirmed on a
         summary sends exactly what the summary showed (anything saved since refuses it)."""
         import hashlib
         import json
@@ -203,7 +203,9 @@ class Campaign(models.Model):
         values["media_info"] = json.dumps(self.media_info or {}, sort_keys=True)
         values["scheduled_at"] = self.scheduled_at.isoformat() if self.scheduled_at else ""
         if self.pk:
-            values["lists"] = sorted(self.lists.values_list("pk", flat=True))
+            # A list's default time zone places its recipients under a send window: the summary
+            # counted them in it.
+            values["lists"] = sorted(map(list, self.lists.values_list("pk", "default_time_zone")))
             values["sessions"] = sorted(self.sessions.values_list("pk", flat=True))
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:32]
 
