@@ -71,9 +71,6 @@ def test_a_summary_shown_before_a_lists_default_time_zone_changed_no_longer_conf
     assert not confirm_matches(campaign, shown.fingerprint)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="not fixed: de-duplication is by key; one person under two keys gets two"
-)
 def test_one_person_listed_by_username_and_by_user_id_gets_the_campaign_once(db):
     from .conftest import make_session
 
@@ -84,3 +81,30 @@ def test_one_person_listed_by_username_and_by_user_id_gets_the_campaign_once(db)
     engine.launch(campaign, enqueue=False)
     engine.run_until_done(campaign, max_seconds=20)
     assert SimulatedDelivery.objects.count() == 1
+    skipped = campaign.results.get(status="skipped")
+    assert skipped.error_code == "DUPLICATE_RECIPIENT"
+    assert f"the same Telegram user as {campaign.results.get(status='sent').key}" in skipped.error_text
+    assert campaign.results.filter(status="sent").count() == 1
+
+
+def test_the_same_person_is_found_across_slices_through_the_rows_already_sent(db):
+    """The second key of a person is sent in a later slice than the first: the rows that reached
+    the user are read from the database (result_campaign_peer_idx), not only this slice's memory."""
+    from campaigns.engine import lookups
+
+    from .conftest import make_session
+
+    session = make_session("sim", simulator_config={"peers": {"@anna_row": 777}})
+    one = make_list("by name", [("@anna_row", {})])
+    two = make_list("by id", [("777", {})])
+    campaign = make_campaign("twice", [one, two], [session])
+    engine.launch(campaign, enqueue=False)
+    first = campaign.results.get(key="@anna_row")
+    campaign.results.filter(pk=first.pk).update(status="sent", peer_id=777)
+    other = campaign.results.get(key="777")
+    assert lookups.reached_by_another_row(campaign.pk, 777, other.pk) == "@anna_row"
+    assert lookups.reached_by_another_row(campaign.pk, 777, first.pk) is None
+    engine.run_until_done(campaign, max_seconds=20)
+    other.refresh_from_db()
+    assert (other.status, other.error_code) == ("skipped", "DUPLICATE_RECIPIENT")
+    assert SimulatedDelivery.objects.count() == 0

@@ -1,6 +1,6 @@
 """The reads the send loop makes between claims: which sessions have rows pinned to them, when
-the next pinned retry falls due, the claimed rows whose person opted out, and the suppressed user
-ids checked right before each send."""
+the next pinned retry falls due, the claimed rows whose person opted out, and what is checked
+right before each send: the suppressed user ids, and another row that reached the same user."""
 
 from __future__ import annotations
 
@@ -37,6 +37,22 @@ def suppressed_user_ids() -> set[int]:
     opted out as @name or by id resolves to that id, whatever key the list holds them under."""
     keys = Suppression.objects.filter(key__regex=r"^[0-9]+$").values_list("key", flat=True)
     return {int(k) for k in keys}
+
+
+def reached_by_another_row(campaign_id: int, peer_id: int, row_id: int) -> str | None:
+    """The key of another row of the campaign that already reached Telegram user ``peer_id``
+    (sent, or possibly sent: unknown), or None. One person listed under two keys — @name in one
+    list, the user id or phone in another — is one recipient once resolved (result_campaign_peer_idx)."""
+    return (
+        MessageResult.objects.filter(
+            campaign_id=campaign_id,
+            peer_id=peer_id,
+            status__in=(ResultStatus.SENT, ResultStatus.SENDING, ResultStatus.UNKNOWN),
+        )
+        .exclude(pk=row_id)
+        .values_list("key", flat=True)
+        .first()
+    )
 
 
 def suppressed_rows(rows) -> set[int]:

@@ -23,6 +23,7 @@ from sessions_app.models import TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import (
+    CODE_DUPLICATE,
     CODE_SUPPRESSED,
     AttemptTally,
     Campaign,
@@ -291,11 +292,10 @@ def apply_outcomes(
                 fields.update(status=ResultStatus.FAILED, attempts=o.row.attempts + 1, in_doubt=False)
                 outcome = DeliveryAttempt.Outcome.FAILED
             elif o.kind == ErrorKind.SUPPRESSED:
-                # Nothing left: the key resolved to a user who opted out under another identity.
-                fields.update(
-                    status=ResultStatus.SKIPPED, error_code=CODE_SUPPRESSED, in_doubt=o.row.in_doubt
-                )
-                outcome = DeliveryAttempt.Outcome.SUPPRESSED
+                # Nothing left: the key resolved to a user who opted out, or another row reached.
+                code = err.code if (same := err.code == CODE_DUPLICATE) else CODE_SUPPRESSED
+                fields.update(status=ResultStatus.SKIPPED, error_code=code, in_doubt=o.row.in_doubt)
+                outcome = DeliveryAttempt.Outcome.SAME_PERSON if same else DeliveryAttempt.Outcome.SUPPRESSED
             elif o.kind == ErrorKind.TRANSIENT:
                 tries = o.row.attempts + 1
                 if tries >= campaign.max_attempts:

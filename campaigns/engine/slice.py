@@ -100,10 +100,6 @@ class SliceRunner:
     def _refresh_suppressed_ids(self) -> None:
         self._suppressed_ids = lookups.suppressed_user_ids()
 
-    async def check_peer(self, peer_id: int) -> bool:
-        """:data:`~sessions_app.transport.base.PeerCheck`: False for a suppressed user id."""
-        return peer_id not in self._suppressed_ids
-
     async def run(self) -> SliceReport:
         others = [
             pk
@@ -363,12 +359,15 @@ class SliceRunner:
         started = timezone.now()
         pace.record(time.monotonic(), delay)
         try:
-            result = await transport.send(row.key, message, row.random_id, check_peer=self.check_peer)
+            result = await transport.send(
+                row.key, message, row.random_id, check_peer=work.peer_check(row, self._suppressed_ids)
+            )
         except TransportError as exc:
             if exc.kind == ErrorKind.DUPLICATE:
                 return Outcome(row, "duplicate", started, timezone.now())
             if exc.kind == ErrorKind.SUPPRESSED:
                 pace.requests_today -= 1  # resolving is a request, but no message left
+                exc = work.same_person_error(row.id) or exc
                 return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
             if exc.kind == ErrorKind.FLOOD:
                 until = timezone.now() + timedelta(seconds=exc.seconds or 0)

@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from asgiref.sync import sync_to_async
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
+from sessions_app.transport import ErrorKind, TransportError
+from sessions_app.transport.base import PeerCheck
 
 from ..content.outgoing import message_builder
-from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from ..models import CODE_DUPLICATE, Campaign, CampaignStatus, MessageResult, ResultStatus
 from . import lookups, rows, window
 from .balancing import PullPolicy
 
@@ -65,9 +68,46 @@ class CampaignWork:
                 .distinct()
                 .order_by()
             )
+        # One person under two keys: a campaign whose rows hold more than one kind of key (@names
+        # and phones or user ids) checks each resolved user against the rows that reached them
+        # (``peers``: user id → (id, key) of the row of this slice that resolved to it first).
+        self.mixed_kinds = (
+            len(set(campaign.results.exclude(kind="").values_list("kind", flat=True).distinct()[:2])) > 1
+        )
+        self.peers: dict[int, tuple[int, str]] = {}
+        self.same_person: dict[int, str] = {}  # row id → the key of the row that reached them
         # The pool's rows below this id are taken (as far as this slice knows): claims read on from
         # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
         self.pool_after = 0
+
+    def peer_check(self, row: rows.RowWork, suppressed: set[int]) -> PeerCheck:
+        """The :data:`~sessions_app.transport.base.PeerCheck` for one row, asked with the user id
+        its key resolved to right before the send: False for a suppressed user id, and (campaigns
+        mixing kinds of key) for a user another row of the campaign reached or is sending to,
+        noted for :meth:`same_person_error`."""
+
+        async def check(peer_id: int) -> bool:
+            if peer_id in suppressed:
+                return False
+            if not self.mixed_kinds:
+                return True
+            first_id, first_key = self.peers.setdefault(peer_id, (row.id, row.key))
+            other = first_key if first_id != row.id else None
+            other = other or await sync_to_async(lookups.reached_by_another_row)(self.id, peer_id, row.id)
+            if other:
+                self.same_person[row.id] = other
+            return not other
+
+        return check
+
+    def same_person_error(self, row_id: int) -> TransportError | None:
+        """Why :meth:`peer_check` refused row ``row_id`` when it was the same person as another
+        row (``DUPLICATE_RECIPIENT``: skipped, never sent), None when it was not."""
+        other = self.same_person.pop(row_id, None)
+        if other is None:
+            return None
+        text = f"the same Telegram user as {other}, who got (or is getting) this campaign"
+        return TransportError(ErrorKind.SUPPRESSED, CODE_DUPLICATE, text)
 
     def open_zones(self) -> set[str] | None:
         """The zones whose send window is open now (None: no window, any row may go)."""

@@ -216,6 +216,13 @@ class MessageResult(models.Model):
             models.Index(fields=["key"], name="result_key_idx"),
             # Sorted by sent time (newest first, ties by id, as the changelist orders).
             models.Index(fields=["sent_at", "id"], name="result_sent_idx"),
+            # One Telegram user under two keys (@name in one list, the user id in another): a send
+            # looks for another row of the campaign that already reached the same user.
+            models.Index(
+                fields=["campaign", "peer_id"],
+                name="result_campaign_peer_idx",
+                condition=models.Q(peer_id__isnull=False),
+            ),
             # After the send: a read mark or a reply from a peer finds the sent rows it answers.
             models.Index(
                 fields=["session", "peer_id", "telegram_message_id"],
@@ -251,6 +258,7 @@ class DeliveryAttempt(models.Model):
         SPAM_LIMITED = "spam_limited", "Spam-limited"
         CONTENT = "content", "Content refused"
         SUPPRESSED = "suppressed", "Not sent: resolved to a person who opted out"
+        SAME_PERSON = "same_person", "Not sent: resolved to a person this campaign already reached"
 
     result = models.ForeignKey(MessageResult, on_delete=models.CASCADE, related_name="delivery_attempts")
     session = models.ForeignKey(TelegramSession, null=True, on_delete=models.SET_NULL, related_name="+")
