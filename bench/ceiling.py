@@ -16,6 +16,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipients", type=int, default=20_000)
     p.add_argument("--sessions", type=int, default=10)
+    p.add_argument("--mixed", action="store_true", help="half the recipients by user id, half by @username")
     args = p.parse_args()
     from django.db import connection
 
@@ -24,7 +25,7 @@ def main() -> None:
 
     with throwaway_database() as vendor:
         sessions = make_sessions(args.sessions, delay=0.0, latency_ms=(0, 0), ledger="memory")
-        campaign = make_campaign(make_list(args.recipients), sessions)
+        campaign = make_campaign(make_list(args.recipients, mixed=args.mixed), sessions)
         engine.launch(campaign, enqueue=False)
         counter = QueryCounter()
         with connection.execute_wrapper(counter):

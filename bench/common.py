@@ -59,8 +59,10 @@ def make_sessions(
     ]
 
 
-def make_list(n: int):
-    """A list of ``n`` valid recipients, written with the engine's bulk writer (COPY on PostgreSQL)."""
+def make_list(n: int, mixed: bool = False):
+    """A list of ``n`` valid recipients, written with the engine's bulk writer (COPY on PostgreSQL);
+    ``mixed``: every other one by user id instead of @username (a campaign mixing kinds of key
+    checks each resolved user against the rows that reached them)."""
     from campaigns.engine.sql import insert_rows
     from campaigns.models import Recipient, RecipientList
 
@@ -73,14 +75,15 @@ def make_list(n: int):
             (
                 rl.pk,
                 i + 2,
-                f"@bench_user_{i:07d}",
-                f"@bench_user_{i:07d}",
-                "username",
+                key,
+                key,
+                "user_id" if key.isdigit() else "username",
                 "valid",
                 "",
                 {"first_name": f"User{i}"},
             )
             for i in range(n)
+            for key in [str(5_000_000_000 + i) if mixed and i % 2 else f"@bench_user_{i:07d}"]
         ),
     )
     return rl

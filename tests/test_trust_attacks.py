@@ -108,3 +108,35 @@ def test_the_same_person_is_found_across_slices_through_the_rows_already_sent(db
     other.refresh_from_db()
     assert (other.status, other.error_code) == ("skipped", "DUPLICATE_RECIPIENT")
     assert SimulatedDelivery.objects.count() == 0
+
+
+def test_a_slice_learns_of_users_other_processes_reached_at_its_heartbeat(db):
+    from django.utils import timezone
+
+    from campaigns.engine.work import CampaignWork
+
+    from .conftest import make_session
+
+    session = make_session("sim")
+    one = make_list("by name", [("@anna_row", {}), ("@ben_row", {})])
+    two = make_list("by id", [("777", {})])
+    campaign = make_campaign("twice", [one, two], [session])
+    engine.launch(campaign, enqueue=False)
+    work = CampaignWork(campaign, [session.pk], 0, {}, set())
+    assert work.mixed_kinds and 777 not in work.reached
+    # Another process sends @anna_row meanwhile; she turns out to be user 777.
+    campaign.results.filter(key="@anna_row").update(status="sent", peer_id=777, sent_at=timezone.now())
+    work.refresh_reached()
+    assert 777 in work.reached
+
+
+def test_a_campaign_of_one_kind_of_key_skips_the_same_person_check(db):
+    from campaigns.engine.work import CampaignWork
+
+    from .conftest import make_session
+
+    session = make_session("sim")
+    campaign = make_campaign("names", [make_list("names", [("@anna_row", {}), ("@ben_row", {})])], [session])
+    engine.launch(campaign, enqueue=False)
+    work = CampaignWork(campaign, [session.pk], 0, {}, set())
+    assert not work.mixed_kinds and work.reached == set()

@@ -55,6 +55,20 @@ def reached_by_another_row(campaign_id: int, peer_id: int, row_id: int) -> str |
     )
 
 
+def reached_peers(campaign_id: int, since=None) -> set[int]:
+    """The Telegram user ids the campaign's rows reached (sent, sending, unknown), or only those
+    of rows sent at or after ``since``: what a slice holds in memory for the same-person check
+    (an index-only read of result_campaign_peer_idx)."""
+    rows = MessageResult.objects.filter(
+        campaign_id=campaign_id,
+        peer_id__isnull=False,
+        status__in=(ResultStatus.SENT, ResultStatus.SENDING, ResultStatus.UNKNOWN),
+    )
+    if since is not None:
+        rows = rows.filter(sent_at__gte=since)
+    return set(rows.values_list("peer_id", flat=True).iterator(chunk_size=10_000))
+
+
 def suppressed_rows(rows) -> set[int]:
     """The ids of ``rows`` (anything with ``id``, ``key`` and ``recipient_id``) whose person is on
     the suppression list under any identity their list gives them: the key, or another identity

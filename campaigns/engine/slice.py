@@ -131,6 +131,8 @@ class SliceRunner:
         async def claims_load_and_suppressions() -> None:
             await sync_to_async(rows.renew_claims)(self.owner)
             await sync_to_async(self._refresh_suppressed_ids)()
+            for work in list(self.roster.work.values()):
+                await sync_to_async(work.refresh_reached)()
             changed = {pk: n for pk, n in self.load.items() if published.get(pk, 0) != n}
             if changed:
                 await sync_to_async(leases.publish_load)(changed, self.owner)

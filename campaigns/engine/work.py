@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.db.models import Count, Q
@@ -71,10 +72,13 @@ class CampaignWork:
         # One person under two keys: a campaign whose rows hold more than one kind of key (@names
         # and phones or user ids) checks each resolved user against the rows that reached them
         # (``peers``: user id → (id, key) of the row of this slice that resolved to it first).
-        self.mixed_kinds = (
-            len(set(campaign.results.exclude(kind="").values_list("kind", flat=True).distinct()[:2])) > 1
-        )
+        kinds = campaign.results.exclude(kind="").order_by().values_list("kind", flat=True).distinct()
+        self.mixed_kinds = len(kinds[:2]) > 1
         self.peers: dict[int, tuple[int, str]] = {}
+        # …and the users the campaign's rows reached before (other slices, other processes), kept
+        # up to date by the slice's heartbeat (:meth:`refresh_reached`).
+        self.reached: set[int] = lookups.reached_peers(self.id) if self.mixed_kinds else set()
+        self.reached_at = timezone.now()
         self.same_person: dict[int, str] = {}  # row id → the key of the row that reached them
         # The pool's rows below this id are taken (as far as this slice knows): claims read on from
         # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
@@ -93,12 +97,21 @@ class CampaignWork:
                 return True
             first_id, first_key = self.peers.setdefault(peer_id, (row.id, row.key))
             other = first_key if first_id != row.id else None
-            other = other or await sync_to_async(lookups.reached_by_another_row)(self.id, peer_id, row.id)
+            if other is None and peer_id in self.reached:  # rare: read which row reached them
+                other = await sync_to_async(lookups.reached_by_another_row)(self.id, peer_id, row.id)
             if other:
                 self.same_person[row.id] = other
             return not other
 
         return check
+
+    def refresh_reached(self) -> None:
+        """Add the users the campaign's rows reached since the last refresh (other processes'
+        sends), for :meth:`peer_check`; a few seconds of overlap, so none falls between."""
+        if self.mixed_kinds:
+            now = timezone.now()
+            self.reached |= lookups.reached_peers(self.id, since=self.reached_at - timedelta(seconds=5))
+            self.reached_at = now
 
     def same_person_error(self, row_id: int) -> TransportError | None:
         """Why :meth:`peer_check` refused row ``row_id`` when it was the same person as another
