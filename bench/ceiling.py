@@ -1,7 +1,7 @@
 """Benchmark 2: the engine's own ceiling — zero latency, zero delay, in-memory simulator ledger —
 in messages per second per worker process and database queries per message.
 
-    .venv/bin/python bench/ceiling.py [--recipients 20000] [--sessions 10]
+    .venv/bin/python bench/ceiling.py [--recipients 20000] [--sessions 10] [--mixed]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgcampaigns .venv/bin/python bench/ceiling.py
 """
 
