@@ -140,3 +140,31 @@ def test_a_campaign_of_one_kind_of_key_skips_the_same_person_check(db):
     engine.launch(campaign, enqueue=False)
     work = CampaignWork(campaign, [session.pk], 0, {}, set())
     assert not work.mixed_kinds and work.reached == set()
+
+
+@pytest.mark.parametrize("linked_first", [True, False])
+def test_a_person_a_list_links_to_another_lists_key_gets_one_row_to_send(db, linked_first):
+    """@dup with her phone as a second identity in one list, the phone as the key in another: one
+    person, one row to send, whichever list comes first; the launch summary counts it so."""
+    from campaigns.engine.sql import count_materialised
+    from campaigns.models import Recipient, RecipientIdentity, RecipientKind
+
+    from .conftest import make_session
+
+    def linked():
+        rl = make_list("linked", [("@dup_person", {})])
+        person = Recipient.objects.get(recipient_list=rl)
+        RecipientIdentity.objects.create(recipient=person, key="+4915199999991", kind=RecipientKind.PHONE)
+        return rl
+
+    lists = [linked(), make_list("phones", [("+4915199999991", {})])]
+    if not linked_first:
+        lists = [make_list("phones first", [("+4915199999991", {})]), linked()]
+    session = make_session("sim", kind="user")
+    campaign = make_campaign("once", lists, [session])
+    assert count_materialised([rl.pk for rl in lists])["to_send"] == 1
+    engine.launch(campaign, enqueue=False)
+    assert campaign.results.filter(status="pending").count() == 1
+    skipped = campaign.results.get(status="skipped")
+    assert skipped.error_code == "DUPLICATE_RECIPIENT"
+    assert skipped.recipient.recipient_list == lists[1]

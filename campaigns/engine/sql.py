@@ -96,7 +96,8 @@ def _random_bigint() -> str:
 
 def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
     """The recipients of ``list_ids`` as materialising reads them, as SQL and its parameters: each
-    row with ``first`` (1: the first valid row of its key, in list and row order) and
+    row with ``first`` (1: the first valid row of its key, in list and row order, and of its
+    person where an earlier list links one of its identities) and
     ``suppressed`` (1: a valid row whose key, or another identity of the row, is on the
     suppression list)."""
     from ..models import Recipient, RecipientIdentity, Suppression
@@ -106,11 +107,24 @@ def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
     identities = connection.ops.quote_name(RecipientIdentity._meta.db_table)
     lists = ", ".join(["%s"] * len(list_ids))
     valid = Recipient.Status.VALID
+    # One person in two lists under different keys that a list links (@anna with her phone as a
+    # second identity in one list, the phone as the key in another): a row is not first when an
+    # earlier list holds a valid row whose key is one of its identities, or whose identities hold
+    # its key. (Within one list the import found these already.)
+    linked, linked_params = "", []
+    if len(list_ids) > 1:
+        earlier = f"e.recipient_list_id IN ({lists}) AND e.status = %s AND e.recipient_list_id < c.recipient_list_id"
+        linked = f"""
+                        AND NOT EXISTS (SELECT 1 FROM {identities} i JOIN {recipients} e ON e.id = i.recipient_id
+                                         WHERE i.key = c.key AND {earlier})
+                        AND NOT EXISTS (SELECT 1 FROM {identities} i JOIN {recipients} e ON e.key = i.key
+                                         WHERE i.recipient_id = c.id AND {earlier})"""
+        linked_params = [*list_ids, valid, *list_ids, valid]
     sql = f"""
             SELECT c.*,
                    CASE WHEN c.status = %s AND ROW_NUMBER() OVER (
                         PARTITION BY CASE WHEN c.status = %s THEN c.key END
-                        ORDER BY c.recipient_list_id, c.row_number) = 1 THEN 1 ELSE 0 END AS first,
+                        ORDER BY c.recipient_list_id, c.row_number) = 1{linked} THEN 1 ELSE 0 END AS first,
                    CASE WHEN c.status = %s AND (
                         EXISTS (SELECT 1 FROM {suppressions} s WHERE s.key = c.key)
                         OR EXISTS (SELECT 1 FROM {identities} i JOIN {suppressions} s ON s.key = i.key
@@ -119,7 +133,7 @@ def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
               FROM {recipients} c
              WHERE c.recipient_list_id IN ({lists})
     """
-    return sql, [valid, valid, valid, *list_ids]
+    return sql, [valid, valid, *linked_params, valid, *list_ids]
 
 
 def count_materialised(list_ids: list[int]) -> dict[str, int]:
