@@ -312,6 +312,27 @@ def test_the_catch_up_leaves_sessions_a_running_campaign_uses(world):
     assert after.catch_up("catchup:test") == {}
 
 
+def test_a_campaign_asleep_until_its_window_opens_leaves_its_sessions_to_the_catch_up(world):
+    # Quiet hours (or a daily cap) put a running campaign to sleep for hours: reads, replies and
+    # STOPs on its sessions must not wait for 09:00 tomorrow.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.engine.listener import listenable_sessions
+
+    asleep = Campaign.objects.create(
+        name="asleep", status=CampaignStatus.RUNNING, wake_at=timezone.now() + timedelta(hours=9)
+    )
+    asleep.sessions.add(world.session)
+
+    assert world.session.name in after.catch_up("catchup:test")
+    assert world.session in listenable_sessions()
+    Campaign.objects.filter(pk=asleep.pk).update(wake_at=timezone.now() + timedelta(seconds=10))
+    assert after.catch_up("catchup:test") == {}  # waking within a minute: sending again
+    assert world.session not in listenable_sessions()
+
+
 def test_the_catch_up_stops_when_a_running_campaign_wants_the_session(world):
     sent_to_many(world, 120)
     wanting = Campaign.objects.create(name="now", status=CampaignStatus.DRAFT)

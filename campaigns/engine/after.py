@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Min
+from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -144,12 +144,26 @@ class CatchUpReport:
     peers: list[int] = field(default_factory=list)
 
 
+# A campaign due to wake within this many seconds counts as sending already.
+WAKING_SOON_SECONDS = 60
+
+
+def sending_sessions():
+    """Sessions a running campaign sends with now or within a minute (a QuerySet). A campaign
+    asleep for longer — waiting for its send window, a daily cap or a FloodWait (``wake_at``) —
+    leaves its sessions to the listener and the catch-up meanwhile: reads, replies and STOPs
+    must not wait for a window that opens at 09:00 tomorrow."""
+    soon = timezone.now() + timedelta(seconds=WAKING_SOON_SECONDS)
+    awake = Q(campaigns__wake_at__isnull=True) | Q(campaigns__wake_at__lte=soon)
+    return TelegramSession.objects.filter(Q(campaigns__status=CampaignStatus.RUNNING) & awake)
+
+
 def catch_up_sessions() -> list[TelegramSession]:
     """Active user sessions (bots see no reads and may not call getPeerDialogs) that sent rows of
-    recent campaigns and that no running campaign uses."""
+    recent campaigns and that no running campaign sends with (:func:`sending_sessions`)."""
     cutoff = timezone.now() - timedelta(days=after_send_days())
     recent = MessageResult.objects.filter(status=ResultStatus.SENT, campaign__launched_at__gte=cutoff)
-    busy = TelegramSession.objects.filter(campaigns__status=CampaignStatus.RUNNING).values("pk")
+    busy = sending_sessions().values("pk")
     return list(
         TelegramSession.objects.filter(
             kind=SessionKind.USER, status=SessionStatus.ACTIVE, pk__in=recent.values("session_id")
@@ -158,7 +172,7 @@ def catch_up_sessions() -> list[TelegramSession]:
 
 
 def _wanted_by_a_campaign(session_id: int) -> bool:
-    return TelegramSession.objects.filter(pk=session_id, campaigns__status=CampaignStatus.RUNNING).exists()
+    return sending_sessions().filter(pk=session_id).exists()
 
 
 def _flood_wait_left(session_id: int) -> float:

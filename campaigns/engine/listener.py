@@ -22,15 +22,15 @@ from sessions_app import leases
 from sessions_app.models import Backend, SessionStatus, TelegramSession
 from sessions_app.transport import TransportError
 
-from ..models import CampaignStatus
-from .after import Recorder
+from .after import Recorder, sending_sessions
 
 log = logging.getLogger(__name__)
 
 
 def listenable_sessions() -> list[TelegramSession]:
-    """Active Telethon sessions that no running campaign is using."""
-    busy = TelegramSession.objects.filter(campaigns__status=CampaignStatus.RUNNING).values("pk")
+    """Active Telethon sessions that no running campaign sends with now
+    (:func:`campaigns.engine.after.sending_sessions`: one asleep for hours leaves them free)."""
+    busy = sending_sessions().values("pk")
     return list(
         TelegramSession.objects.filter(backend=Backend.TELETHON, status=SessionStatus.ACTIVE).exclude(
             pk__in=busy
