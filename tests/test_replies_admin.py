@@ -64,6 +64,19 @@ def test_the_replies_csv_neutralises_formulas(client, mark, replies):
     assert body.splitlines()[0].startswith("campaign,key,peer_id")
 
 
+def test_exporting_replies_is_audited_like_exporting_results(client, mark, replies):
+    from campaigns.models import AuditEvent
+
+    client.force_login(mark)
+    client.post(
+        reverse("admin:campaigns_reply_changelist"),
+        {"action": "export_selected", "_selected_action": [r.pk for r in replies]},
+    )
+
+    event = AuditEvent.objects.get(action="results.export")
+    assert event.user == mark and f"Replies exported as CSV ({len(replies)} replies)" in event.message
+
+
 def test_a_results_page_shows_its_replies_and_links_to_them(client, mark, replies):
     client.force_login(mark)
     result = replies[0].result

@@ -16,8 +16,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .. import audit
 from ..exports import csv_chunks, csv_value
-from ..models import MessageResult, Reply
+from ..models import AuditAction, MessageResult, Reply
 from .access import may_export_results, may_see_results
 
 COLUMNS = ["campaign", "key", "peer_id", "message_id", "received_at", "text", "is_opt_out", "session"]
@@ -116,6 +117,9 @@ class ReplyAdmin(PersonalData, admin.ModelAdmin):
 
     @admin.action(description="Export selected replies as CSV", permissions=["export"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Reply]):
+        """Reply text is personal data: the export is audited like the results' exports."""
+        n = queryset.count()
+        audit.record(request, AuditAction.RESULTS_EXPORT, f"Replies exported as CSV ({n} replies).")
         return replies_csv_response(queryset)
 
 
