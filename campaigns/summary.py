@@ -18,7 +18,6 @@ from django.utils import timezone
 from . import engine, forecast
 from .content import variants
 from .content.preview import CampaignPreview, campaign_preview
-from .engine import window
 from .engine.zones import ListProblem
 from .models import Campaign, CampaignStatus
 from .timezones import about
@@ -137,12 +136,7 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         )
         if openings and summary.finish_at is not None:
             summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
-        if found.get(window.GUESS):
-            summary.warnings.append(
-                f"{found[window.GUESS]} recipients' phone numbers belong to a country with several time "
-                "zones and nothing else tells theirs: their country's first zone is guessed. Set the list's "
-                "default time zone or add a timezone column to be sure."
-            )
+        # A guessed zone is not warned about here: the launch check refuses it (zones.zone_problems).
     summary.preview = campaign_preview(campaign, personal=personal)
     if test:
         summary.previews = [
