@@ -47,12 +47,14 @@ MAX_WAIT_SECONDS = 5.0
 @dataclass
 class TestTarget:
     """Where a test goes and how it is personalised: ``keys`` (normalised identities, at most
-    :data:`SEED_LIST_MAX`), ``recipient`` (the row whose fields personalise it; None: empty)."""
+    :data:`SEED_LIST_MAX`), ``recipient`` (the row whose fields personalise it; None: empty),
+    ``variant`` (which wording of an A/B test)."""
 
     __test__ = False
 
     keys: list[str]
     recipient: Recipient | None = None
+    variant: str = ""  # an A/B test's wording ("" or "A": the message)
 
 
 def send_test(campaign: Campaign, session: TelegramSession, target: TestTarget, *, by=None) -> list[TestSend]:
@@ -65,11 +67,14 @@ def send_test(campaign: Campaign, session: TelegramSession, target: TestTarget, 
         "campaign": campaign,
         "session": session,
         "recipient": target.recipient,
-        "personalised_as": _where(target.recipient),
+        "personalised_as": (
+            _where(target.recipient) + (f" · variant {target.variant}" if target.variant else "")
+        )[:300],
         "sent_by": by,
     }
     try:
-        message = message_builder(campaign)(dict(target.recipient.fields or {}) if target.recipient else {})
+        fields = dict(target.recipient.fields or {}) if target.recipient else {}
+        message = message_builder(campaign)(fields, target.variant)
     except TransportError as exc:  # the text is too long for this recipient
         return _not_sent(base, target.keys, f"{exc.code}: {exc.text}")
     base["text"] = message.text

@@ -178,3 +178,28 @@ def test_after_a_test_the_page_keeps_the_recipient_and_the_account_for_the_next(
 
     assert page.context["preview"]["html"] == "Hi Dave"
     assert page.context["form"]["to"].value() == "@mark_own"
+
+
+def test_each_wording_of_an_ab_test_can_be_sent_as_a_test(client, people, alpha):
+    campaign = make_campaign(
+        "AB",
+        [people],
+        [alpha],
+        message="A: hi {{ first_name }}",
+        variants=["B: hey {{ first_name }}"],
+        split={"A": 50, "B": 50},
+    )
+    page = client.get(url(campaign) + "?variant=B").content.decode()
+    assert 'name="variant"' in page and "B: hey" in page  # the preview shows the chosen wording
+
+    client.post(url(campaign), {"session": alpha.pk, "to": "@mark_own", "variant": "B"})
+    client.post(url(campaign), {"session": alpha.pk, "to": "@mark_own", "variant": "A"})
+
+    texts = list(TestSend.objects.order_by("created_at").values_list("text", "personalised_as"))
+    assert texts[0][0] == "B: hey Alice" and texts[0][1].endswith("variant B")
+    assert texts[1][0] == "A: hi Alice" and texts[1][1].endswith("variant A")
+
+
+def test_a_campaign_with_one_wording_offers_no_choice(client, people, alpha):
+    campaign = make_campaign("One", [people], [alpha])
+    assert 'name="variant"' not in client.get(url(campaign)).content.decode()

@@ -4,6 +4,8 @@ on their page, apart from the campaign's results."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -13,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from .. import audit, testsend
+from ..content import variants
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..lists.normalise import normalise
 from ..models import SEED_LIST_MAX, AuditAction, Campaign, Recipient, SeedList, TestSend, TestSendStatus
@@ -64,6 +67,13 @@ class TestSendForm(forms.Form):
             f"{s.name} ({s.get_status_display().lower()}{', SIMULATOR' if s.is_simulated else ''})"
         )
         self.campaign = campaign
+        labels = variants.labels_of(campaign.variants)
+        if len(labels) > 1:  # an A/B test: each wording can be tried before the launch
+            self.fields["variant"] = forms.ChoiceField(
+                choices=[(label, f"Variant {label}") for label in labels],
+                label="Wording",
+                help_text="Which of the A/B test's wordings the test sends.",
+            )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -94,14 +104,17 @@ class TestSendViews:
         if not self.has_send_test_permission(request, campaign):
             raise PermissionDenied
         personal = may_see_results(request)
+        variant = (request.POST or request.GET).get("variant", "")
+        variant = variant if variant in variants.labels_of(campaign.variants) else ""
         draft = Draft(
-            message=campaign.message,
+            message=variants.text_of(campaign.message, campaign.variants, variant),
             parse_mode=campaign.parse_mode,
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
         )
         last = TestSend.objects.filter(sent_by=request.user).order_by("-created_at").first()
-        form = TestSendForm(campaign, request.POST or None, initial={"to": last.to_key if last else ""})
+        initial = {"to": last.to_key if last else "", "variant": variant or "A"}
+        form = TestSendForm(campaign, request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             recipient = None
             if personal and form.cleaned_data.get("recipient"):
@@ -110,12 +123,15 @@ class TestSendViews:
             sent = testsend.send_test(
                 campaign,
                 form.cleaned_data["session"],
-                testsend.TestTarget(form.cleaned_data["keys"], recipient),
+                testsend.TestTarget(
+                    form.cleaned_data["keys"], recipient, form.cleaned_data.get("variant", "")
+                ),
                 by=request.user,
             )
             self._report_tests(request, campaign, sent)
             again = reverse("admin:campaigns_campaign_test_send", args=[campaign.pk])
-            return redirect(f"{again}?recipient={recipient.pk}" if recipient else again)
+            query = {"recipient": recipient.pk if recipient else "", "variant": variant}
+            return redirect(f"{again}?{urlencode({k: v for k, v in query.items() if v})}")
         chosen = None
         if personal and (pk := request.GET.get("recipient", "")).isdigit():
             chosen = draft.recipients().filter(pk=int(pk), status=Recipient.Status.VALID).first()
