@@ -216,3 +216,15 @@ def test_the_summary_of_an_ab_test_shows_every_wording_and_counts_that_add_up(cl
     assert "Hi M0!" in page and "Hey M0, B here" in page
     assert "C &lt;i&gt;here&lt;/i&gt;" in page  # plain text: shown as written, escaped
     assert f"not counted: the {held} held for the winner" in page
+
+
+def test_the_message_shown_is_for_a_recipient_who_will_get_it_not_one_who_opted_out(alpha):
+    from campaigns.content.composer import Draft, first_recipient
+
+    rl = make_list("stop first", [("@opted_out", {"first_name": "Olga"}), ("@stays", {"first_name": "Sam"})])
+    Suppression.objects.create(key="@opted_out")
+    draft = Draft(message="Hi {{ first_name }}", parse_mode="plain", has_media=False, list_ids=[rl.pk])
+
+    assert first_recipient(draft).key == "@stays"
+    Suppression.objects.create(key="@stays")
+    assert first_recipient(draft).key == "@opted_out"  # everyone opted out: still a preview

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from ..models import Campaign, Recipient
+from ..models import Campaign, Recipient, Suppression
 from . import template
 
 # Rows read for their column names when a list's report does not record them.
@@ -65,16 +65,18 @@ def first_valid_of(lists) -> Recipient | None:
     """The first valid row of the first of ``lists`` (a RecipientList queryset, in order of
     creation) that has one. A list's rows are written in file order with ids reserved in that
     order (:mod:`campaigns.lists.writing`), so its first row is its lowest id: found through the
-    primary key, where ordering by row number sorts every row of a million-row list."""
-    for pk in lists.order_by("created_at", "pk").values_list("pk", flat=True):
-        found = (
-            Recipient.objects.filter(recipient_list_id=pk, status=Recipient.Status.VALID)
-            .order_by("id")
-            .select_related("recipient_list")
-            .first()
-        )
-        if found is not None:
-            return found
+    primary key, where ordering by row number sorts every row of a million-row list. A recipient
+    on the suppression list is passed over (the launch skips them: a preview "as they will
+    receive it" must not show them), unless every valid row is."""
+    ids = list(lists.order_by("created_at", "pk").values_list("pk", flat=True))
+    for skip_opted_out in (True, False):
+        for pk in ids:
+            rows = Recipient.objects.filter(recipient_list_id=pk, status=Recipient.Status.VALID)
+            if skip_opted_out:
+                rows = rows.exclude(key__in=Suppression.objects.values("key"))
+            found = rows.order_by("id").select_related("recipient_list").first()
+            if found is not None:
+                return found
     return None
 
 
