@@ -1,5 +1,8 @@
 """System checks for secrets configuration."""
 
+import sys
+from pathlib import Path
+
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
@@ -24,14 +27,31 @@ def secret_key_problem() -> str:
     return ""
 
 
+# Management commands that only compare the models with the migration files: they sign nothing
+# and reach no broker, so a developer's checkout without a .env may run them.
+CODE_ONLY_COMMANDS = ("makemigrations",)
+
+
+def _code_only_command() -> bool:
+    """Whether this process is ``manage.py`` (or ``django-admin``) running a
+    :data:`CODE_ONLY_COMMANDS` command."""
+    argv = sys.argv
+    return (
+        len(argv) > 1
+        and Path(argv[0]).name in ("manage.py", "django-admin", "django-admin.py")
+        and argv[1] in CODE_ONLY_COMMANDS
+    )
+
+
 @register()
 def secret_key_check(app_configs, **kwargs):
     """sessions_app.E002: with DEBUG off, a missing, default or weak ``SECRET_KEY``. It signs
     sessions and password-reset links, and django-q2 signs its broker payloads (pickles) with it:
     with a published key, anyone who can write to the broker runs code in the workers. An Error
-    (not Django's deploy-only W009) so runserver, qcluster and migrate refuse to start."""
+    (not Django's deploy-only W009) so runserver, qcluster and migrate refuse to start; only
+    ``makemigrations`` (:data:`CODE_ONLY_COMMANDS`) runs without a key of one's own."""
     problem = secret_key_problem()
-    if settings.DEBUG or not problem:
+    if settings.DEBUG or not problem or _code_only_command():
         return []
     return [
         Error(
