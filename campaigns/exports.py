@@ -255,52 +255,22 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
     # The database writes a JSON value with nothing around it, so raw_decode (which neither skips
     # whitespace nor looks past the value) reads it as decode would, without decode's two scans.
     decode = json.JSONDecoder().raw_decode
-    for (
-        key,
-        raw_value,
-        list_id,
-        row_number,
-        kind,
-        status,
-        session,
-        message_id,
-        error_code,
-        error_text,
-        attempts,
-        created_at,
-        sending_at,
-        sent_at,
-        read_at,
-        replied_at,
-        reply_count,
-        variant,
-        fields_text,
-        campaign_id,
-    ) in _rows(results):
-        name, render = campaigns.get(campaign_id) or campaign_of(campaign_id)
-        fields = (decode(fields_text)[0] if fields_text else None) or {}
+    # Positions in a :data:`_READ` row; it holds the base columns in their order, the list's id
+    # where its name goes, then what makes the message.
+    at_list, at_status, at_variant, at_fields, at_campaign = (
+        _READ.index(name)
+        for name in ("recipient__recipient_list_id", "status", "variant", "fields_text", "campaign_id")
+    )
+    for r in _rows(results):
+        name, render = campaigns.get(r[at_campaign]) or campaign_of(r[at_campaign])
+        fields = (decode(r[at_fields])[0] if r[at_fields] else None) or {}
+        list_id, key = r[at_list], r[0]
         row = [name] if with_campaign else []
-        row += [
-            key,
-            raw_value,
-            list_names.get(list_id, "") if list_id is not None else None,
-            row_number,
-            kind,
-            status,
-            session,
-            message_id,
-            error_code,
-            error_text,
-            attempts,
-            created_at,
-            sending_at,
-            sent_at,
-            read_at,
-            replied_at,
-            reply_count,
-            variant,
-            render(variant)(fields) if key and status != ResultStatus.HELD else "",
-        ]
+        row += r[:at_list]
+        row.append(list_names.get(list_id, "") if list_id is not None else None)
+        row += r[at_list + 1 : at_fields]
+        message = key and r[at_status] != ResultStatus.HELD
+        row.append(render(r[at_variant])(fields) if message else "")
         for field in extra:
             value = fields.get(field)
             row.append(value if value is None or type(value) is str else csv_value(value))
