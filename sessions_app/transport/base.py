@@ -24,6 +24,10 @@ class ErrorKind(str, enum.Enum):
     SUPPRESSED = "suppressed"  # the resolved peer opted out: nothing was sent
     SESSION = "session"  # the account is unusable: disable, re-balance
     SPAM_LIMITED = "spam_limited"  # PEER_FLOOD / frozen: quarantine, pause for a human
+    # No answer from Telegram at all: connect, auth-key exchange or transport failed (DC or proxy
+    # unreachable, timeout, a server on another protocol layer). The session cannot connect: it
+    # backs off and its rows go to the campaign's other sessions (issue 18).
+    UNREACHABLE = "unreachable"
 
 
 class TransportError(Exception):
