@@ -1,4 +1,4 @@
-"""Benchmark: the after-the-send report of a campaign of 1,000,000 results (campaigns.report) —
+"""Benchmark: the after-the-send report of a campaign of 1,000,000 results (campaigns.reporting.report) —
 server time of building it (no cache), of report.json served from the cache, and the campaign page.
 
     .venv/bin/python bench/report.py [--recipients 1000000]
@@ -69,7 +69,7 @@ def main() -> None:
 
     from campaigns import engine
     from campaigns.models import CampaignStatus
-    from campaigns.report import build_report
+    from campaigns.reporting.report import build_report
 
     setup_test_environment()
     with throwaway_database() as vendor:

@@ -1,5 +1,5 @@
 """Who may do what: the permission matrix of README "Roles and permissions", held row by row for
-the real groups (campaigns.roles: Marketing = mark, Reviewer = rita, Operator = otto) and the
+the real groups (campaigns.people.roles: Marketing = mark, Reviewer = rita, Operator = otto) and the
 superuser (olga); and the findings it answers: every admin action declares its permission, a
 view-only user runs no session action, personal data needs the results permission, django-q2's
 pages are for superusers.

@@ -60,8 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Each staff user's own time zone (campaigns.timezones): times shown and entered in it.
-    "campaigns.timezones.StaffTimeZoneMiddleware",
+    # Each staff user's own time zone (campaigns.people.timezones): times shown and entered in it.
+    "campaigns.people.timezones.StaffTimeZoneMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from sessions_app.models import SessionKind
 
 from ..models import Campaign, MessageResult, ResultStatus
-from ..report import HIDDEN_OR_NOT_YET, NOT_FOR_BOTS
+from ..reporting.report import HIDDEN_OR_NOT_YET, NOT_FOR_BOTS
 from .scale import campaign_filter
 
 # Variant labels in order: A is the campaign's message, B–D its other wordings.

@@ -22,11 +22,12 @@ from django.utils.html import format_html, format_html_join
 from .. import audit
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..content.preview import campaign_preview
-from ..exports import campaign_csv_response, campaigns_csv_response
 from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
-from ..progress import STATUS_COLOURS, progress_snapshot
-from ..report import after_send_report, polling
-from ..timezones import when, zone_label
+from ..people.timezones import when, zone_label
+from ..reporting.counts import count_results
+from ..reporting.exports import campaign_csv_response, campaigns_csv_response
+from ..reporting.progress import STATUS_COLOURS, progress_snapshot
+from ..reporting.report import after_send_report, polling
 from .access import may_export_results, may_see_results
 from .composer import ComposerViews
 from .display import file_size
@@ -34,7 +35,6 @@ from .forms import CampaignForm
 from .launching import FROM_FORM, LaunchViews
 from .operations import CampaignOperations
 from .retry import RetryDialog
-from .scale import count_results
 from .testsends import TestSendViews
 from .winner import WinnerViews
 

@@ -1,5 +1,5 @@
 """Launching through a summary: *Launch…* (the button and the list action) opens what the launch
-will do (:mod:`campaigns.summary`) and launches only when confirmed, exactly what the summary
+will do (:mod:`campaigns.reporting.summary`) and launches only when confirmed, exactly what the summary
 showed. The change page's button submits the page's form here: a page with unsaved edits is
 refused, since a launch sends what was saved, not what is on screen."""
 
@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 
 from .. import audit
 from ..models import AuditAction, Campaign
-from ..summary import confirm_matches, launch_summary
+from ..reporting.summary import confirm_matches, launch_summary
 from .access import may_see_results
 
 # The change form's button that asks for the summary sends this name with the form's data.

@@ -17,8 +17,9 @@ from itertools import permutations
 
 import phonenumbers
 from django import forms
-from django.conf import settings
 from django.utils.html import format_html, format_html_join
+
+from tgcampaigns import conf
 
 from ..lists import jobs
 from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
@@ -27,8 +28,8 @@ from ..lists.limits import Limits, size_text
 from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping
 from ..lists.preview import Preview, preview_file
 from ..lists.table import ImportRefused
+from ..lists.zonenames import valid_zone, zone_choices
 from ..models import ImportStatus, RecipientList
-from ..timezones import valid_zone, zone_choices
 
 RECIPIENT_FILE_TYPES = ".csv,.txt,.tsv,.xlsx"
 
@@ -153,7 +154,7 @@ class RecipientListUploadForm(forms.ModelForm):
 
 def default_region() -> str:
     """``TGC_DEFAULT_REGION``, read at call time."""
-    return (getattr(settings, "TGC_DEFAULT_REGION", "") or "").strip().upper()
+    return conf.default_region().strip().upper()
 
 
 _ENCODINGS = [

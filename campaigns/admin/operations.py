@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 
 from .. import audit, engine
 from ..models import AuditAction, Campaign, CampaignStatus, MessageResult, ResultStatus
-from ..timezones import when
+from ..people.timezones import when
 
 # Button labels of the operations a campaign offers (Campaign.operations decides which; clone is
 # offered for every campaign). A label ending in "…" opens a page first (a summary, a dialog).

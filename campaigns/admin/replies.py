@@ -1,7 +1,7 @@
 """Admin for replies: what recipients answered, read-only, filtered, searched and exported.
 
 Reply text is personal data: seeing a reply needs the results' view permission, exporting it the
-results' export permission (DESIGN.md "Personal data"). A reply's text is written by a stranger,
+results' export permission (docs/design.md "Personal data"). A reply's text is written by a stranger,
 so the CSV neutralises a text cell that a spreadsheet would run as a formula (OWASP "CSV
 injection": a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'``).
 """
@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .. import audit
-from ..exports import csv_chunks, csv_value
 from ..models import AuditAction, MessageResult, Reply
+from ..reporting.exports import csv_chunks, csv_value
 from .access import may_export_results, may_see_results
 
 COLUMNS = ["campaign", "key", "peer_id", "message_id", "received_at", "text", "is_opt_out", "session"]

@@ -14,10 +14,10 @@ from django.utils.html import escape, format_html
 
 from .. import audit
 from ..content.outgoing import recipient_text
-from ..errorcodes import explain
-from ..exports import results_response
 from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult, ResultStatus
-from ..timezones import when
+from ..people.timezones import when
+from ..reporting.errorcodes import explain
+from ..reporting.exports import results_response
 from .access import may_export_results
 from .after_send import ReadFilter, RepliedFilter, VariantFilter, read_display
 from .display import fields_table

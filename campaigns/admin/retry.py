@@ -10,8 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from ..errorcodes import split_by_retry
 from ..models import Campaign, CampaignStatus, ResultTally
+from ..reporting.errorcodes import split_by_retry
 
 
 class RetryDialog:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
@@ -136,13 +135,3 @@ def search_results(queryset: QuerySet[MessageResult], term: str) -> QuerySet[Mes
     if term[:1].isalpha():  # a username written without its @
         wanted |= Q(key__gte="@" + term.lower(), key__lt="@" + term.lower() + "\uffff")
     return queryset.filter(wanted)
-
-
-def count_results(status: str | None = None) -> Coalesce:
-    """The campaign's results (of one status) from the maintained tally: a correlated SUM over a
-    handful of tally rows, never a COUNT over the results."""
-    rows = ResultTally.objects.filter(campaign_id=OuterRef("pk"))
-    if status:
-        rows = rows.filter(status=status)
-    total = rows.order_by().values("campaign_id").annotate(n=Sum("n")).values("n")
-    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .. import audit, privacy
+from .. import audit
 from ..models import AuditAction, Suppression
+from ..people import erasure
 from .forms import ErasureForm, SuppressionForm
 from .listforms import SuppressionBulkForm
 
@@ -51,14 +52,14 @@ class SuppressionAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}), "can_erase": can_erase})
 
     def erase_view(self, request: HttpRequest) -> HttpResponse:
-        """Erase a person by any identity: every row and file that holds them (campaigns.privacy)."""
+        """Erase a person by any identity: every row and file that holds them (campaigns.people.erasure)."""
         if not request.user.has_perm("campaigns.erase_person"):
             raise PermissionDenied
         form = ErasureForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                report = privacy.erase_person(form.cleaned_data["identity"], actor=request)
-            except privacy.ErasureError as exc:
+                report = erasure.erase_person(form.cleaned_data["identity"], actor=request)
+            except erasure.ErasureError as exc:
                 form.add_error("identity", str(exc))
             else:
                 self.message_user(request, report.summary(), messages.SUCCESS)

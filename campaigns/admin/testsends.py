@@ -1,5 +1,5 @@
 """*Send test…*: the campaign's saved message through a chosen session to an account typed in or a
-saved seed list (:mod:`campaigns.testsend`), and the seed lists' own admin. Test sends are listed
+saved seed list (:mod:`campaigns.engine.testsending`), and the seed lists' own admin. Test sends are listed
 on their page, apart from the campaign's results."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .. import audit, testsend
+from .. import audit
 from ..content import variants
 from ..content.composer import Draft, compose_preview, first_recipient
+from ..engine import testsending
 from ..lists.normalise import normalise
 from ..models import SEED_LIST_MAX, AuditAction, Campaign, Recipient, SeedList, TestSend, TestSendStatus
 from .access import may_see_results
@@ -120,10 +121,10 @@ class TestSendViews:
             if personal and form.cleaned_data.get("recipient"):
                 recipient = draft.recipients().filter(pk=form.cleaned_data["recipient"]).first()
             recipient = recipient or (first_recipient(draft) if personal else None)
-            sent = testsend.send_test(
+            sent = testsending.send_test(
                 campaign,
                 form.cleaned_data["session"],
-                testsend.TestTarget(
+                testsending.TestTarget(
                     form.cleaned_data["keys"], recipient, form.cleaned_data.get("variant", "")
                 ),
                 by=request.user,

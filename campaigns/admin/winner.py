@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from .. import audit, engine
 from ..content.variants import labels_of, text_of
 from ..models import AuditAction, Campaign, ResultStatus
-from ..report import MIN_SAMPLE, TOO_FEW, build_report
+from ..reporting.report import MIN_SAMPLE, TOO_FEW, build_report
 
 
 def variant_counts(campaign: Campaign, by_variant: list[dict] | None = None) -> list[dict]:

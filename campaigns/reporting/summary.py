@@ -15,12 +15,15 @@ from datetime import datetime
 from django.db.models import Sum
 from django.utils import timezone
 
-from . import engine, forecast
-from .content import variants
-from .content.preview import CampaignPreview, campaign_preview
-from .engine.zones import ListProblem
-from .models import Campaign, CampaignStatus
-from .timezones import about
+from tgcampaigns import conf
+
+from .. import engine
+from ..content import variants
+from ..content.preview import CampaignPreview, campaign_preview
+from ..engine.zones import ListProblem
+from ..models import Campaign, CampaignStatus
+from ..people.timezones import about
+from . import forecast
 
 
 @dataclass
@@ -107,7 +110,7 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     check = engine.check_launch(campaign)
     summary.problems += [_sentence(p) for p in check.problems]
     summary.warnings += [_sentence(w) for w in check.warnings]
-    summary.in_background = engine.recipients_estimate(campaign) > engine.conf.inline_launch_rows()
+    summary.in_background = engine.recipients_estimate(campaign) > conf.inline_launch_rows()
     if summary.in_background:
         summary.counts, summary.approximate = _counts_from_imports(campaign), True
     else:
@@ -125,18 +128,7 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     # The hold-out waits for staff to choose the winner: the estimate is for the rest.
     summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
     if engine.zones.campaign_has_window(campaign) and not summary.in_background:
-        by_zone, found = engine.zones.zone_census(campaign)
-        summary.zones = by_zone.most_common()
-        summary.zones_found = dict(found)
-        sent_share = (
-            summary.to_send_before_winner / summary.counts["to_send"] if summary.counts["to_send"] else 1
-        )
-        openings = forecast.window_openings(
-            campaign, {zone: round(n * sent_share) for zone, n in by_zone.items()}, summary.starts_at
-        )
-        if openings and summary.finish_at is not None:
-            summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
-        # A guessed zone is not warned about here: the launch check refuses it (zones.zone_problems).
+        _add_zones(summary, campaign)
     summary.preview = campaign_preview(campaign, personal=personal)
     if test:
         summary.previews = [
@@ -144,15 +136,38 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
             for label in variants.labels_of(campaign.variants)
             for text in [variants.text_of(campaign.message, campaign.variants, label)]
         ]
-    for pace in summary.sessions:
+    summary.warnings += _session_warnings(summary.sessions, campaign)
+    return summary
+
+
+def _add_zones(summary: LaunchSummary, campaign: Campaign) -> None:
+    """The recipients per time zone of a campaign with a send window, and the finish moved to the
+    windows' openings. A guessed zone is not warned about here: the launch check refuses it
+    (:func:`campaigns.engine.zones.zone_problems`)."""
+    by_zone, found = engine.zones.zone_census(campaign)
+    summary.zones = by_zone.most_common()
+    summary.zones_found = dict(found)
+    sent_share = summary.to_send_before_winner / summary.counts["to_send"] if summary.counts["to_send"] else 1
+    openings = forecast.window_openings(
+        campaign, {zone: round(n * sent_share) for zone, n in by_zone.items()}, summary.starts_at
+    )
+    if openings and summary.finish_at is not None:
+        summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
+
+
+def _session_warnings(paces: list[forecast.SessionPace], campaign: Campaign) -> list[str]:
+    """What the usable sessions share: a session busy with something else joins later; one shared
+    with other running campaigns gives this one a share of its turns."""
+    warnings = []
+    for pace in paces:
         if pace.usable and pace.busy_with:
-            summary.warnings.append(f"{pace.name} is busy with {pace.busy_with}: it joins when that is done.")
+            warnings.append(f"{pace.name} is busy with {pace.busy_with}: it joins when that is done.")
         if pace.usable and pace.shared_with:
-            summary.warnings.append(
+            warnings.append(
                 f"{pace.name} also sends {', '.join(f'“{n}”' for n, _ in pace.shared_with)}: this campaign gets "
                 f"{round(100 * pace.share)}% of its turns (priority {campaign.priority})."
             )
-    return summary
+    return warnings
 
 
 def _counts_from_imports(campaign: Campaign) -> dict[str, int]:

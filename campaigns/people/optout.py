@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
+from tgcampaigns import conf
 
 from ..models import Suppression
 
@@ -20,8 +20,8 @@ _STRIP = " \t\r\n.!?,;:'\"«»/"
 
 
 def opt_out_keywords() -> set[str]:
-    """``settings.TGC_OPT_OUT_KEYWORDS`` case-folded (read at call time)."""
-    return {k.strip().casefold() for k in settings.TGC_OPT_OUT_KEYWORDS if k.strip()}
+    """``TGC_OPT_OUT_KEYWORDS`` case-folded (read at call time)."""
+    return {k.strip().casefold() for k in conf.opt_out_keywords() if k.strip()}
 
 
 def opt_out_keys(sender_id: int | None, sender_username: str | None, text: str) -> list[str]:
@@ -48,7 +48,7 @@ def handle_incoming(sender_id: int | None, sender_username: str | None, text: st
     """
     keys = opt_out_keys(sender_id, sender_username, text)
     added, _ = Suppression.objects.add(keys, source=Suppression.Source.STOP_REPLY, note="Opt-out reply")
-    # Personal data stays out of logs above DEBUG (DESIGN.md "Personal data"): the count at INFO,
+    # Personal data stays out of logs above DEBUG (docs/design.md "Personal data"): the count at INFO,
     # the identities only at DEBUG.
     if added:
         log.info("opt-out recorded (%d new suppression(s))", len(added))

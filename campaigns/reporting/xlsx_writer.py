@@ -1,6 +1,6 @@
 """The results export for people: a workbook whose text cells are typed as text (no formula runs,
 nothing is prefixed or changed), identifiers kept as identifiers, and an "About" sheet; see
-:mod:`campaigns.exports`."""
+:mod:`campaigns.reporting.exports`."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def write_xlsx(rows: Iterable[list], out: IO[bytes]) -> int:
 
 
 def _text(value) -> str:
-    """A cell's text as the CSV export writes it (``campaigns.exports.csv_value``)."""
+    """A cell's text as the CSV export writes it (``campaigns.reporting.exports.csv_value``)."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
+from ..models import AttemptTally, Campaign, ResultStatus, ResultTally
 from .errorcodes import explain
-from .models import AttemptTally, Campaign, ResultStatus, ResultTally
 
 # Bucket sizes (minutes) for sends over time: the smallest that keeps at most MAX_BUCKETS bars.
 BUCKET_MINUTES = (1, 5, 15, 60, 360, 1440)

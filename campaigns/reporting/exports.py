@@ -36,10 +36,10 @@ from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from .content import template, variants
-from .models import Campaign, MessageResult, RecipientList, ResultStatus
+from ..content import template, variants
+from ..models import Campaign, MessageResult, RecipientList, ResultStatus
 from .readahead import read_ahead
-from .xlsx import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, write_xlsx
+from .xlsx_writer import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, write_xlsx
 
 BOM = "\ufeff"
 FORMATS = ("csv", "xlsx")

@@ -3,54 +3,28 @@ another (:class:`~campaigns.models.StaffPreference`), always shown with the zone
 
 :class:`StaffTimeZoneMiddleware` activates the zone for each request (the admin's forms then read
 and show datetimes in it, as Django does for the active zone); :func:`when` and :func:`clock`
-format a time for sentences ("until 10:47 CET").
+format a time for sentences ("until 10:47 CET"). Which names are zones at all, and which column of
+a recipient file holds one, is :mod:`campaigns.lists.zonenames`.
 """
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from ..lists.zonenames import valid_zone
+
 SESSION_KEY = "tgc_time_zone"
-
-
-@lru_cache(maxsize=1)
-def known_zones() -> frozenset[str]:
-    """The IANA zones this machine knows, read once per process: ``zoneinfo.available_timezones()``
-    walks the zone files on every call (tens of milliseconds), and a launch asks per recipient."""
-    return frozenset(zoneinfo.available_timezones())
-
-
-def valid_zone(name: str) -> bool:
-    """Whether ``name`` is an IANA time zone this machine knows."""
-    return isinstance(name, str) and bool(name) and name in known_zones()
-
-
-# Column names (lower-cased, letters and digits only: "Time Zone", "time_zone", "TZ") read as a
-# recipient's own time zone.
-ZONE_COLUMNS = ("timezone", "tz")
-
-
-def is_zone_column(name: object) -> bool:
-    """Whether a recipient file's column ``name`` holds each recipient's own time zone."""
-    return re.sub(r"[^a-z0-9]", "", str(name).lower()) in ZONE_COLUMNS
-
-
-def zone_choices() -> list[tuple[str, str]]:
-    """(name, name) of every IANA zone, sorted, for a select."""
-    return [(name, name) for name in sorted(known_zones())]
 
 
 def preferred_zone_name(user) -> str:
     """The zone ``user`` chose, or the site's ``TIME_ZONE``."""
-    from .models import StaffPreference
+    from ..models import StaffPreference
 
     chosen = StaffPreference.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
     return chosen if chosen and valid_zone(chosen) else settings.TIME_ZONE
@@ -58,7 +32,7 @@ def preferred_zone_name(user) -> str:
 
 def set_preferred_zone(request: HttpRequest, name: str) -> None:
     """Store ``name`` ("" for the site's zone) as the request's user's zone, for this session too."""
-    from .models import StaffPreference
+    from ..models import StaffPreference
 
     StaffPreference.objects.update_or_create(user=request.user, defaults={"time_zone": name})
     request.session[SESSION_KEY] = name or settings.TIME_ZONE

@@ -1,4 +1,4 @@
-"""The Python service API: send_text_messages_bulk and send_media_messages_bulk."""
+"""The scripting API (campaigns.api): send_text_messages_bulk and send_media_messages_bulk."""
 
 from __future__ import annotations
 

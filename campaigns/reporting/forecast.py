@@ -2,10 +2,10 @@
 
 Each session sends at most one request per ``interval`` (the larger of its delay, the campaign's
 delay and 60 s / its per-minute ceiling), at most its daily cap per UTC day, never before its
-FloodWait ends (DESIGN.md "Pace"); a session shared by several running campaigns gives each a
-share of its turns in proportion to their priorities (:mod:`campaigns.engine.work`). From that,
-:func:`finish_at` walks the days until the messages left are sent, and :func:`waits` says, in
-plain words, what holds the campaign back now.
+FloodWait ends (docs/design.md "Delivery contract" 6); a session shared by several running campaigns
+gives each a share of its turns in proportion to their priorities (:mod:`campaigns.engine.work`).
+From that, :func:`finish_at` walks the days until the messages left are sent, and :func:`waits`
+says, in plain words, what holds the campaign back now.
 
 Pages that refresh call :func:`session_paces` with the maintained tallies (requests today from
 :class:`AttemptTally`); the launch summary passes the attempt log's exact count
@@ -23,9 +23,19 @@ from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
-from .engine import window
-from .models import OPEN_STATUSES, AttemptTally, Campaign, CampaignStatus, ResultStatus, ResultTally, TestSend
-from .timezones import clock, duration, valid_zone
+from ..engine import window
+from ..engine.readiness import PURPOSES, STATUS_REASONS
+from ..lists.zonenames import valid_zone
+from ..models import (
+    OPEN_STATUSES,
+    AttemptTally,
+    Campaign,
+    CampaignStatus,
+    ResultStatus,
+    ResultTally,
+    TestSend,
+)
+from ..people.timezones import clock, duration
 
 # The fastest a session is taken to send when nothing limits it (a simulated session with no
 # delay): the engine's own overhead per request, about (bench/ceiling.py).
@@ -39,22 +49,6 @@ WAITING_STATUSES = (
 )
 # A running campaign nothing has happened to for this long, with no worker holding its sessions.
 IDLE_SECONDS = 120
-# What a lease owner's purpose (sessions_app.leases.owner_name) means to staff.
-PURPOSES = {
-    "drive": "sending",
-    "testsend": "a test send",
-    "health": "a health check",
-    "optout": "the opt-out listener",
-    "contacts": "a contact clean-up",
-}
-STATUS_REASONS = {
-    SessionStatus.NEW: "is not logged in (an operator logs it in on its page)",
-    SessionStatus.AWAITING_CODE: "is half-way through its login (waiting for the code)",
-    SessionStatus.AWAITING_PASSWORD: "is half-way through its login (waiting for the 2FA password)",
-    SessionStatus.DISABLED: "is disabled after a session error",
-    SessionStatus.QUARANTINED: "is quarantined: Telegram spam-limited it, and an operator must review it",
-    SessionStatus.PAUSED: "was disabled by an operator",
-}
 
 
 @dataclass
@@ -266,7 +260,7 @@ def finish_in_windows(
 
 def _window_waits(campaign: Campaign, now: datetime) -> list[str]:
     """Sentences for the rows waiting for their send window to open (at most three zones named)."""
-    from .engine.zones import waiting_by_zone
+    from ..engine.zones import waiting_by_zone
 
     if not window.has_window(campaign.send_window_start, campaign.send_window_end):
         return []  # no read of the rows: the progress of other campaigns counts nothing
@@ -300,30 +294,7 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
     if not paces:
         return ["The campaign has no session: choose at least one."]
     for p in paces:
-        if not p.usable:
-            found.append(
-                f"{p.name} {STATUS_REASONS.get(p.status, p.status_display.lower())}: it sends nothing."
-            )
-            continue
-        if p.flood_wait_until:
-            left = duration((p.flood_wait_until - now).total_seconds())
-            found.append(
-                f"FloodWait on {p.name} for {left} (Telegram's order; until {clock(p.flood_wait_until, now)})."
-            )
-        if p.capped:
-            midnight = utc_day_start(now) + timedelta(days=1)
-            found.append(
-                f"{p.name} reached its daily cap ({p.daily_cap} requests per UTC day): resumes 00:00 UTC "
-                f"({clock(midnight, now)})."
-            )
-        if p.busy_with:
-            found.append(f"{p.name} is busy with {p.busy_with} for a moment.")
-        if p.shared_with:
-            names = ", ".join(f"“{name}” (priority {priority})" for name, priority in p.shared_with)
-            found.append(
-                f"{p.name} also sends {names}: this campaign (priority {campaign.priority}) gets "
-                f"{round(100 * p.share)}% of its turns."
-            )
+        found += _session_waits(campaign, p, now)
     if all(not p.usable for p in paces):
         found.append("No usable session: nothing is sent until an operator logs one in or re-activates it.")
     in_window = _window_waits(campaign, now) if campaign.status == CampaignStatus.RUNNING else []
@@ -342,6 +313,35 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
         found.append(
             "No worker has sent anything for this campaign for a while: is the worker "
             "(manage.py qcluster) running?"
+        )
+    return found
+
+
+def _session_waits(campaign: Campaign, p: SessionPace, now: datetime) -> list[str]:
+    """What holds session ``p`` back from ``campaign`` now, one sentence each: it cannot send at
+    all (and nothing else is said), or its FloodWait, daily cap, another holder of its lease, the
+    other campaigns it serves in turn."""
+    if not p.usable:
+        return [f"{p.name} {STATUS_REASONS.get(p.status, p.status_display.lower())}: it sends nothing."]
+    found = []
+    if p.flood_wait_until:
+        left = duration((p.flood_wait_until - now).total_seconds())
+        found.append(
+            f"FloodWait on {p.name} for {left} (Telegram's order; until {clock(p.flood_wait_until, now)})."
+        )
+    if p.capped:
+        midnight = utc_day_start(now) + timedelta(days=1)
+        found.append(
+            f"{p.name} reached its daily cap ({p.daily_cap} requests per UTC day): resumes 00:00 UTC "
+            f"({clock(midnight, now)})."
+        )
+    if p.busy_with:
+        found.append(f"{p.name} is busy with {p.busy_with} for a moment.")
+    if p.shared_with:
+        names = ", ".join(f"“{name}” (priority {priority})" for name, priority in p.shared_with)
+        found.append(
+            f"{p.name} also sends {names}: this campaign (priority {campaign.priority}) gets "
+            f"{round(100 * p.share)}% of its turns."
         )
     return found
 

@@ -2,13 +2,14 @@
 
 :func:`erase_person` takes any identity of a person (``@name``, a phone, a user id, a t.me link),
 finds every identity known for them (the lists' rows and their other identities, the peers the
-sessions resolved, whose user id ties a username to a phone) and removes or anonymises their
-rows everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key,
-fields, user id, message id or error text), delivery attempts' error texts, resolved peers, the
-simulator's ledger, suppressions, audit messages naming them; the uploaded files holding them
-are dropped. What is kept is a hash of each identity (:class:`ErasedIdentity`), so the person is
-neither imported nor messaged again: :func:`is_erased` answers that for the import and the
-engine. The erasure itself is audited, without the identities.
+sessions resolved, whose user id ties a username to a phone) and removes or anonymises their rows
+everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as
+them (deleted), results (kept for the campaign's counts, without key, fields, user id, message id or
+error text), delivery attempts' error texts, resolved peers, the simulator's ledger, suppressions,
+audit messages naming them; the uploaded files holding them are dropped. What is kept is a hash of
+each identity (:class:`ErasedIdentity`), so the person is neither imported nor messaged again:
+:func:`campaigns.models.privacy.is_erased` answers that for the import and the test sends. The
+erasure itself is audited, without the identities.
 
 ``RecipientIdentity`` (a recipient's identities besides its key, from the import issue) is found
 by name: once the model exists, its rows are followed and deleted too.
@@ -16,8 +17,6 @@ by name: once the model exists, its rows are followed and deleted too.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -26,9 +25,9 @@ from django.db.models import Count, Q
 
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
 
-from . import audit
-from .lists.normalise import normalise
-from .models import (
+from .. import audit
+from ..lists.normalise import normalise
+from ..models import (
     AuditAction,
     AuditEvent,
     DeliveryAttempt,
@@ -41,13 +40,11 @@ from .models import (
     Suppression,
     TestSend,
 )
+from ..models.privacy import ERASED_TEXT, identity_hash
 
 CODE_ERASED = "ERASED"
-ERASED_TEXT = "erased on request"
-HASH_PREFIX = "tgcampaigns-erased:"
 # Rounds of following identities (a username's peer id → that id's phone → …): a person has few.
 MAX_ROUNDS = 5
-CHUNK = 2000
 
 
 class ErasureError(Exception):
@@ -66,24 +63,6 @@ class ErasureReport:
     def summary(self) -> str:
         parts = ", ".join(f"{n} {what}" for what, n in self.counts.items() if n) or "nothing else held them"
         return f"Erased a person with {self.identities} identit{'y' if self.identities == 1 else 'ies'}: {parts}."
-
-
-def identity_hash(key: str) -> str:
-    """The stored hash of a normalised key (SHA-256 of a fixed prefix and the key)."""
-    return hashlib.sha256((HASH_PREFIX + key).encode()).hexdigest()
-
-
-def is_erased(keys: Iterable[str]) -> set[str]:
-    """The keys of ``keys`` (normalised recipient keys) that belong to an erased person."""
-    wanted = {identity_hash(k): k for k in keys if k}
-    if not wanted:
-        return set()
-    found: set[str] = set()
-    hashes = list(wanted)
-    for start in range(0, len(hashes), CHUNK):
-        chunk = hashes[start : start + CHUNK]
-        found |= set(ErasedIdentity.objects.filter(key_hash__in=chunk).values_list("key_hash", flat=True))
-    return {wanted[h] for h in found}
 
 
 def _other_identities():
@@ -213,42 +192,9 @@ def _drop_files(list_ids: set[int]) -> list[str]:
     return names
 
 
-def drop_erased(recipient_list: RecipientList) -> int:
-    """Turn the rows of ``recipient_list`` that belong to an erased person into invalid rows
-    without their identity or fields (the import calls it); returns how many."""
-    if not ErasedIdentity.objects.exists():
-        return 0
-    rows = recipient_list.recipients.exclude(key="").values_list("pk", "key")
-    erased_ids = []
-    batch: list[tuple[int, str]] = []
-    for row in rows.iterator(chunk_size=CHUNK):
-        batch.append(row)
-        if len(batch) == CHUNK:
-            erased_ids += _erased_ids(batch)
-            batch = []
-    erased_ids += _erased_ids(batch)
-    Recipient.objects.filter(pk__in=erased_ids).update(
-        status=Recipient.Status.INVALID,
-        key="",
-        kind="",
-        raw_value="",
-        fields={},
-        error=ERASED_TEXT + ": not imported",
-    )
-    return len(erased_ids)
-
-
-def _erased_ids(rows: list[tuple[int, str]]) -> list[int]:
-    erased = is_erased(key for _, key in rows)
-    return [pk for pk, key in rows if key in erased]
-
-
 __all__ = [
     "ErasureError",
     "ErasureReport",
-    "drop_erased",
     "erase_person",
     "identities_of",
-    "identity_hash",
-    "is_erased",
 ]

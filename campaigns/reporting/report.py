@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from sessions_app.models import SessionKind, TelegramSession
 
-from .content.variants import hold_range
-from .models import Campaign, CampaignStatus, MessageResult, RecipientList, Reply, ResultStatus, Suppression
+from ..content.variants import hold_range
+from ..models import Campaign, CampaignStatus, MessageResult, RecipientList, Reply, ResultStatus, Suppression
 
 # A variant's rates on fewer sent messages than this are labelled "too few to compare".
 MIN_SAMPLE = 100
@@ -70,7 +70,7 @@ def polling(campaign: Campaign, now: datetime | None = None) -> str:
     """How the campaign page refreshes its report: "live" while the campaign may still send,
     "after" once it finished within ``TGC_AFTER_SEND_DAYS`` (reads and replies are still caught up
     then: :func:`campaigns.engine.after.after_send_days`), "" after that (nothing changes)."""
-    from .engine.after import after_send_days
+    from ..engine.after import after_send_days
 
     if campaign.is_live or campaign.status == CampaignStatus.LAUNCHING:
         return "live"
@@ -136,6 +136,31 @@ def build_report(campaign: Campaign) -> dict:
     overall["held"] = sum(t["held"] for t in tallies)
     overall["replies"] = sum(t["replies"] or 0 for t in tallies)
 
+    by_variant = _by_variant(campaign, tallies)
+
+    winner_release = None
+    released = [t for t in tallies if t["released"]]
+    if released:
+        winner_release = figures(_sum(released))
+        winner_release["variant"] = campaign.winner
+        winner_release["n"] = winner_release["sent"]
+
+    return {
+        "campaign": campaign.pk,
+        "overall": overall,
+        "by_variant": by_variant,
+        "winner_release": winner_release,
+        "by_session": _by_session(sessions, tallies),
+        "by_list": _by_list(results, campaign, sessions, tallies),
+        "over_time": _over_time(results, tallies),
+        "min_sample": MIN_SAMPLE,
+        "updated_at": timezone.now().isoformat(),
+    }
+
+
+def _by_variant(campaign: Campaign, tallies: list[dict]) -> list[dict]:
+    """The A/B test's figures per variant that sent or failed, before the winner's release; a
+    variant with fewer than :data:`MIN_SAMPLE` sent says so (``too_few``, ``note``)."""
     by_variant = []
     if campaign.variants or any(t["variant"] for t in tallies):
         tested = [t for t in tallies if not t["released"]]
@@ -148,14 +173,11 @@ def build_report(campaign: Campaign) -> dict:
                 f"{TOO_FEW} (n = {row['n']}, fewer than {MIN_SAMPLE} sent)" if row["too_few"] else ""
             )
             by_variant.append(row)
+    return by_variant
 
-    winner_release = None
-    released = [t for t in tallies if t["released"]]
-    if released:
-        winner_release = figures(_sum(released))
-        winner_release["variant"] = campaign.winner
-        winner_release["n"] = winner_release["sent"]
 
+def _by_session(sessions: dict[int, dict], tallies: list[dict]) -> list[dict]:
+    """The figures per session that sent or failed, by name ("(deleted session)" for one gone)."""
     by_session = []
     for session_id in {t["session_id"] for t in tallies if t["sent"] or t["failed"]}:
         row = figures(_sum(t for t in tallies if t["session_id"] == session_id))
@@ -164,18 +186,7 @@ def build_report(campaign: Campaign) -> dict:
         row["kind"] = info["kind"] if info else ""
         by_session.append(row)
     by_session.sort(key=lambda r: r["name"])
-
-    return {
-        "campaign": campaign.pk,
-        "overall": overall,
-        "by_variant": by_variant,
-        "winner_release": winner_release,
-        "by_session": by_session,
-        "by_list": _by_list(results, campaign, sessions, tallies),
-        "over_time": _over_time(results, tallies),
-        "min_sample": MIN_SAMPLE,
-        "updated_at": timezone.now().isoformat(),
-    }
+    return by_session
 
 
 def _released(campaign: Campaign):

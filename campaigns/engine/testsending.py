@@ -2,11 +2,12 @@
 fields, sent through one chosen session to staff's own account or a small seed list, and recorded
 apart from the campaign's results (:class:`~campaigns.models.TestSend`).
 
-DESIGN.md lets a view call Telegram for an operator's own action on one session: this is one. So
-it takes the session's lease like a health check (one process per auth key; a session a campaign
-is driving is *in use*, and said so), honours its pace (FloodWait, delay, per-minute window,
-daily cap — test sends count as requests, :func:`campaigns.engine.pacing.load_pace`), sends each
-message with a fresh ``random_id``, and never touches a ``MessageResult``.
+docs/design.md "The picture" lets a view call Telegram for an operator's own action on one session:
+this is one. So it takes the session's lease like a health check (one process per auth key; a
+session a campaign is driving is *in use*, and said so), honours its pace (FloodWait, delay,
+per-minute window, daily cap — test sends count as requests,
+:func:`campaigns.engine.pacing.load_pace`), sends each message with a fresh ``random_id``, and never
+touches a ``MessageResult``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
-from .content.outgoing import message_builder
-from .engine.pacing import next_request_at
-from .forecast import STATUS_REASONS
-from .models import (
+from ..content.outgoing import message_builder
+from ..models import (
     SEED_LIST_MAX,
     Campaign,
     CampaignStatus,
@@ -34,8 +33,10 @@ from .models import (
     TestSendStatus,
     new_random_id,
 )
-from .privacy import is_erased
-from .timezones import clock
+from ..models.privacy import is_erased
+from ..people.timezones import clock
+from .pacing import next_request_at
+from .readiness import STATUS_REASONS
 
 LEASE_PURPOSE = "testsend"
 # The longest a test send waits for its session's pace inside the request (seconds); a longer
@@ -191,7 +192,7 @@ async def _send_one(session: TelegramSession, transport, message, key: str, reco
 
 
 def _session_effects(session: TelegramSession, err: TransportError) -> None:
-    """What a test's error says about the session, kept as the engine keeps it (DESIGN.md "Error
+    """What a test's error says about the session, kept as the engine keeps it (docs/design.md "Error
     kinds"): a FloodWait is waited out by every sender, a dead or spam-limited account stops."""
     if err.kind == ErrorKind.FLOOD:
         session.set_flood_wait(err.seconds or 0)

@@ -2,7 +2,7 @@
 that failed with it can help.
 
 Codes are Telegram's RPC names (``USER_IS_BLOCKED``) or our own for local outcomes
-(``PEER_NOT_FOUND``, ``INVALID_RECIPIENT``); DESIGN.md "Error kinds" decides what the engine did
+(``PEER_NOT_FOUND``, ``INVALID_RECIPIENT``); docs/design.md "Error kinds" decides what the engine did
 with them. Here only the reading matters: a **retryable** failure (Telegram or the network failed,
 the attempts ran out) usually goes through on a retry; a **permanent** one (the person blocked
 us, has no account, keeps their messages private) will fail the same way, and re-sending to people
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sessions_app.transport import ErrorKind
 
-from .models import CODE_CANCELLED, CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, CODE_UNKNOWN
+from ..models import CODE_CANCELLED, CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, CODE_UNKNOWN
 
 RETRYABLE = "retryable"
 PERMANENT = "permanent"
@@ -116,7 +116,8 @@ def explain(code: str) -> ErrorCode:
 
 
 def _kind_from_table(code: str) -> ErrorKind | None:
-    """The kind DESIGN.md's table gives the Telethon error class named ``code``, if any."""
+    """The kind the table of docs/design.md "Error kinds" gives the Telethon error class named
+    ``code``, if any."""
     from sessions_app.errors import KIND_BY_CLASS, code_for_class
 
     for cls, kind in KIND_BY_CLASS.items():

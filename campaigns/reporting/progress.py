@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
-from . import forecast
-from .engine import zones
-from .models import (
+from ..engine import zones
+from ..models import (
     OPEN_STATUSES,
     AttemptTally,
     AuditAction,
@@ -27,7 +26,8 @@ from .models import (
     ResultStatus,
     ResultTally,
 )
-from .timezones import about, clock
+from ..people.timezones import about, clock
+from . import forecast
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
 # session has taken but not sent yet ("claimed") are waiting like pending ones, for staff.
@@ -123,33 +123,14 @@ def progress_snapshot(campaign: Campaign) -> dict:
     now = timezone.now()
     counts = campaign.counts()
     total = counts.pop("total")
-    per_session: dict[int | None, dict[str, int]] = {}
-    for (session_id, status), n in ResultTally.objects.for_campaign(campaign.pk).items():
-        per_session.setdefault(session_id, {})[status] = n
-    ids = set(campaign.sessions.values_list("pk", flat=True)) | {k for k in per_session if k}
-    sessions = [
-        _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
-    ]
-    pool = dict(per_session.get(None, {}))
-    # Held rows belong to no session but wait for staff, not for one: a row of their own.
-    held_rows = pool.pop(ResultStatus.HELD, 0)
-    if any(pool.values()):
-        sessions.append(_session_row(None, pool, now))
-    if held_rows:
-        sessions.append(_session_row(None, {ResultStatus.HELD: held_rows}, now, HELD_ROW))
+    sessions = _session_rows(campaign, now)
     deliverable = total - counts[ResultStatus.SKIPPED]
     waiting = sum(counts[s] for s in OPEN_STATUSES)
     # An A/B test's hold-out is neither done nor being sent: it waits for staff to choose the winner.
     held = counts[ResultStatus.HELD]
     done = deliverable - waiting - held
     cancelled = campaign.status == CampaignStatus.CANCELLED
-    in_lists = None
-    if not total and campaign.status in (
-        CampaignStatus.DRAFT,
-        CampaignStatus.SCHEDULED,
-        CampaignStatus.LAUNCHING,
-    ):
-        in_lists = campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
+    in_lists = _in_lists(campaign) if not total else None
     return {
         "campaign": campaign.pk,
         "status": campaign.status,
@@ -172,6 +153,35 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "updated_at": now.isoformat(),
         "updated_display": clock(now, now),
     }
+
+
+def _session_rows(campaign: Campaign, now) -> list[dict]:
+    """The progress block's rows per session, from the tally: the campaign's sessions plus any
+    other session holding rows, then rows not yet assigned (:data:`NO_SESSION`) and an A/B test's
+    hold-out (:data:`HELD_ROW`), each only when it holds rows."""
+    per_session: dict[int | None, dict[str, int]] = {}
+    for (session_id, status), n in ResultTally.objects.for_campaign(campaign.pk).items():
+        per_session.setdefault(session_id, {})[status] = n
+    ids = set(campaign.sessions.values_list("pk", flat=True)) | {k for k in per_session if k}
+    sessions = [
+        _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
+    ]
+    pool = dict(per_session.get(None, {}))
+    # Held rows belong to no session but wait for staff, not for one: a row of their own.
+    held_rows = pool.pop(ResultStatus.HELD, 0)
+    if any(pool.values()):
+        sessions.append(_session_row(None, pool, now))
+    if held_rows:
+        sessions.append(_session_row(None, {ResultStatus.HELD: held_rows}, now, HELD_ROW))
+    return sessions
+
+
+def _in_lists(campaign: Campaign) -> int | None:
+    """The valid recipients of the lists of a campaign without rows that has not launched yet
+    (before de-duplication across lists and suppressions); None once it could have rows."""
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING):
+        return None
+    return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
 
 
 def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
@@ -265,10 +275,10 @@ def winner_wait_seconds(campaign: Campaign) -> float:
 def metrics(campaign: Campaign) -> dict:
     """Operation metrics from the attempt tally:
 
-    ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first request
-    to last answer, less ``winner_wait_seconds``: an A/B test's pause for its winner, see
-    :func:`winner_wait_seconds`), ``sent_per_minute`` (over ``elapsed_seconds``), and per session ``requests``, ``sent`` and
-    ``mean_latency_ms`` (request to answer).
+    ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first
+    request to last answer, less ``winner_wait_seconds``: an A/B test's pause for its winner, see
+    :func:`winner_wait_seconds`), ``sent_per_minute`` (over ``elapsed_seconds``), and per session
+    ``requests``, ``sent`` and ``mean_latency_ms`` (request to answer).
     """
     rows = AttemptTally.per_session(campaign.pk)
     names = dict(

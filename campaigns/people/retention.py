@@ -21,9 +21,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from sessions_app.models import SimulatedDelivery
+from tgcampaigns import conf
 
-from . import audit
-from .models import AuditAction, Campaign, CampaignStatus, MessageResult, RecipientList, Reply
+from .. import audit
+from ..models import AuditAction, Campaign, CampaignStatus, MessageResult, RecipientList, Reply
 
 FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 ORPHAN_FILE_GRACE = 24 * 3600  # seconds: an upload in progress is never taken for an orphan
@@ -34,7 +35,7 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     anything was."""
     now = now or timezone.now()
     done: dict[str, int] = {}
-    if days := int(settings.TGC_RESULTS_RETENTION_DAYS or 0):
+    if days := conf.results_retention_days():
         cutoff = now - timedelta(days=days)
         old = Campaign.objects.filter(status__in=FINISHED, finished_at__lt=cutoff)
         campaign_ids = list(old.filter(results__isnull=False).distinct().values_list("pk", flat=True))
@@ -46,7 +47,7 @@ def purge(now: datetime | None = None) -> dict[str, int]:
             status_reason=f"Results deleted after {days} days (TGC_RESULTS_RETENTION_DAYS)."
         )
         done["simulated deliveries"] = SimulatedDelivery.objects.filter(delivered_at__lt=cutoff).delete()[0]
-    if days := int(settings.TGC_LISTS_RETENTION_DAYS or 0):
+    if days := conf.lists_retention_days():
         cutoff = now - timedelta(days=days)
         in_use = Campaign.objects.exclude(status__in=FINISHED).values("lists")
         old_lists = RecipientList.objects.filter(created_at__lt=cutoff).exclude(pk__in=in_use)
