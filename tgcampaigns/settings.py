@@ -166,7 +166,7 @@ TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBS
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).
 TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=False)
-# Retention (campaigns/retention.py, a daily schedule): days after which finished campaigns'
+# Retention (campaigns/people/retention.py, a daily schedule): days after which finished campaigns'
 # results, and unused recipient lists with their files, are deleted. 0 keeps them.
 TGC_RESULTS_RETENTION_DAYS = env.int("TGC_RESULTS_RETENTION_DAYS", default=0)
 TGC_LISTS_RETENTION_DAYS = env.int("TGC_LISTS_RETENTION_DAYS", default=0)
