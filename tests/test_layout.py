@@ -218,6 +218,33 @@ def test_the_upward_import_finder_finds_sessions_reaching_into_campaigns_and_the
     }
 
 
+def _room_of(name: str) -> str | None:
+    """The room (a package inside an app, ``campaigns.reporting``) module ``name`` lives in; None
+    for an app's top-level module (wiring, which may import any room)."""
+    parts = name.split(".")
+    if len(parts) < 2 or not (ROOT / parts[0] / parts[1]).is_dir():
+        return None
+    return ".".join(parts[:2])
+
+
+def _room_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    rooms: dict[str, set[str]] = defaultdict(set)
+    for name, targets in graph.items():
+        if (room := _room_of(name)) is None:
+            continue
+        rooms[room] |= {other for t in targets if (other := _room_of(t)) not in (None, room)}
+    return dict(rooms)
+
+
+def test_no_two_rooms_import_each_other_even_through_other_rooms():
+    """A shared function lives in the lower room (``reporting.counts`` for the home page and the
+    admin, ``models.privacy`` for the import and the erasure, ``lists.zonenames`` for the engine and
+    staff's time zone), so each room imports only downwards."""
+    rooms = _room_graph(_graph())
+    assert {"campaigns.reporting", "campaigns.people", "campaigns.lists", "campaigns.admin"} <= set(rooms)
+    assert _cycles(rooms) == []
+
+
 def test_sessions_app_imports_nothing_of_campaigns_and_the_audit_app_nothing_of_either():
     upward = _upward_imports(_graph())
     assert upward - ALLOWED_UPWARD_IMPORTS == set(), "import downwards only (see the docstring)"
