@@ -1,5 +1,6 @@
-"""Benchmark: the after-the-send report of a campaign of 1,000,000 results (campaigns.reporting.report) —
-server time of building it (no cache), of report.json served from the cache, and the campaign page.
+"""Benchmark: the after-the-send report of a campaign of 1,000,000 results
+(campaigns.reporting.report) — server time of building it (no cache), of report.json served from
+the cache, and the campaign page.
 
     .venv/bin/python bench/report.py [--recipients 1000000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgcampaigns .venv/bin/python bench/report.py
