@@ -1,7 +1,7 @@
 """The staff home page: campaigns running, paused (they need someone: a staff pause, or an A/B
 test waiting for its winner), scheduled, drafts and recently finished with their figures, and
 the sessions that need attention (a FloodWait, quarantined, not logged in, disabled). Counts come
-from the tallies (:func:`campaigns.admin.scale.count_results`): no COUNT over results."""
+from the tallies (:func:`campaigns.admin.results_changelist.count_results`): no COUNT over results."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession
 
-from .admin.scale import count_results
+from .admin.results_changelist import count_results
 from .forecast import STATUS_REASONS
 from .models import Campaign, CampaignStatus, ResultStatus
 from .timezones import clock, duration, when

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import engine, privacy
-from campaigns.admin.replies import reply_rows
+from campaigns.admin.reply_admin import reply_rows
 from campaigns.content import variants
 from campaigns.engine import after, window
 from campaigns.models import CampaignStatus, MessageResult, Reply, ResultStatus, Suppression
@@ -524,7 +524,7 @@ def test_the_replies_export_survives_nuls_and_control_characters(sent, user_sess
         text="a\rb\nc\u202ed",
         received_at=timezone.now(),
     )
-    from campaigns.admin.replies import replies_csv_response
+    from campaigns.admin.reply_admin import replies_csv_response
 
     body = b"".join(replies_csv_response(Reply.objects.all()).streaming_content).decode("utf-8-sig")
     assert "a\rb\nc\u202ed" in body

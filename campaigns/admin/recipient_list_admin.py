@@ -28,7 +28,7 @@ from ..lists.preview import preview_file
 from ..lists.table import ImportRefused
 from ..models import AuditAction, ImportStatus, Recipient, RecipientList
 from .display import fields_table
-from .listforms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
+from .recipient_list_forms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
 
 # Invalid/duplicate rows listed on a recipient list's page; the rest are one click away.
 REPORT_ROWS_SHOWN = 200

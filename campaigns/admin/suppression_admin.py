@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from .. import audit, privacy
 from ..models import AuditAction, Suppression
 from .forms import ErasureForm, SuppressionForm
-from .listforms import SuppressionBulkForm
+from .recipient_list_forms import SuppressionBulkForm
 
 
 @admin.register(Suppression)
