@@ -18,6 +18,8 @@ from django.http import HttpRequest
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from tgcampaigns.edit_conflicts import EditConflictGuard
+
 from .. import audit
 from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
@@ -55,7 +57,9 @@ PAUSED_EDITABLE = ("sessions", "send_window_start", "send_window_end")
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
+    # A stale tab's save is refused (tgcampaigns.edit_conflicts); the wordings are quoted.
+    conflict_texts = ("message", "variant_b", "variant_c", "variant_d")
     form = CampaignForm
     list_display = ("name", "status_badge", "progress", "strategy", "sessions_list", "launched")
     list_filter = ("status", "strategy")

@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from tgcampaigns.edit_conflicts import EditConflictGuard
+
 from .. import audit
 from ..lists.normalise import normalise
 from ..models import SEED_LIST_MAX, AuditAction, SeedList
@@ -44,7 +46,7 @@ class SeedListForm(forms.ModelForm):
 
 
 @admin.register(SeedList)
-class SeedListAdmin(admin.ModelAdmin):
+class SeedListAdmin(EditConflictGuard, admin.ModelAdmin):
     """Staff's own accounts a test goes to; entries stored normalised, at most SEED_LIST_MAX."""
 
     form = SeedListForm

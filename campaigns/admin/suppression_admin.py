@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from tgcampaigns.edit_conflicts import EditConflictGuard
+
 from .. import audit, privacy
 from ..models import AuditAction, Suppression
 from .forms import ErasureForm, SuppressionForm
@@ -15,7 +17,7 @@ from .recipient_list_forms import SuppressionBulkForm
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(EditConflictGuard, admin.ModelAdmin):
     """Opt-outs, honoured before every send. Keys are normalised like recipient keys."""
 
     form = SuppressionForm
