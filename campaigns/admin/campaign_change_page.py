@@ -18,14 +18,19 @@ from ..timezones import when
 from .access import may_export_results, may_see_results
 from .campaign_operations import offered
 from .campaign_views import FROM_FORM
-from .composer_views import may_compose
+from .composer_views import may_compose, posted_draft
 
 
 def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign | None) -> dict:
-    """The composer's first preview (of the saved message, or an empty one) and its endpoints."""
+    """The composer's first preview and its endpoints. The preview is of the message in the box:
+    the saved one (or none) when the page is opened, the posted one when the page comes back with
+    a form error (never "the message is empty" beside a full box)."""
     personal = may_see_results(request)
+    composing = may_compose(model_admin, request)
     draft = Draft()
-    if campaign is not None:
+    if request.method == "POST" and "message" in request.POST and composing:
+        draft = posted_draft(request, campaign)
+    elif campaign is not None:
         draft = Draft(
             message=campaign.message,
             parse_mode=campaign.parse_mode,
@@ -33,7 +38,6 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
         )
     recipient = first_recipient(draft) if personal and draft.list_ids else None
-    composing = may_compose(model_admin, request)
     return {
         "composer": compose_preview(draft, recipient, personal=personal),
         "composer_urls": {

@@ -57,6 +57,19 @@ def draft_from(model_admin: admin.ModelAdmin, request: HttpRequest) -> tuple[Dra
     )
 
 
+def posted_draft(request: HttpRequest, campaign: Campaign | None) -> Draft:
+    """The draft the campaign's change form posted (its message, parse mode and lists; media: a
+    new file, or the saved one unless *clear* is ticked)."""
+    mode = request.POST.get("parse_mode", ParseMode.PLAIN)
+    kept = campaign is not None and bool(campaign.media) and "media-clear" not in request.POST
+    return Draft(
+        message=request.POST.get("message", ""),
+        parse_mode=mode if mode in ParseMode.values else ParseMode.PLAIN,
+        has_media=bool(request.FILES.get("media")) or kept,
+        list_ids=_ids(request.POST.getlist("lists")),
+    )
+
+
 class ComposerView(View):
     """A composer endpoint of ``model_admin`` (given to :meth:`as_view`): :meth:`allowed` is
     checked first (PermissionDenied)."""
