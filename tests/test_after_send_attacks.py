@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.admin.replies import reply_rows
+from campaigns.admin.reply_admin import reply_rows
 from campaigns.content import variants
 from campaigns.engine import after, window
 from campaigns.lists.zonenames import valid_zone
 from campaigns.models import CampaignStatus, MessageResult, Reply, ResultStatus, Suppression
-from campaigns.people import erasure
+from campaigns.people import erasure as privacy
 from campaigns.reporting.report import NOT_FOR_BOTS, NOTHING_SENT, build_report
 from sessions_app.models import SimulatedDelivery
 from sessions_app.transport.base import Incoming
@@ -390,7 +390,7 @@ def test_a_late_reply_after_erasure_brings_no_personal_data_back(sent, user_sess
     first = sent[0]
     after.record_incoming(user_session.pk, incoming(first, "first"))
     message = incoming(first, "I am back", after=5)
-    erasure.erase_person(first.key)
+    privacy.erase_person(first.key)
     assert not Reply.objects.exists()
     first.refresh_from_db()
     assert first.key == "" and first.peer_id is None  # a user id is an identity too
@@ -402,7 +402,7 @@ def test_a_late_reply_after_erasure_brings_no_personal_data_back(sent, user_sess
 def test_an_erased_person_in_the_hold_out_is_not_messaged_when_the_winner_is_chosen(alpha):
     campaign = ab_test(alpha)
     held = campaign.results.filter(status=ResultStatus.HELD).order_by("pk").first()
-    erasure.erase_person(held.key)
+    privacy.erase_person(held.key)
     held.refresh_from_db()
     assert held.status == ResultStatus.CANCELLED
     before = SimulatedDelivery.objects.count()
@@ -525,7 +525,7 @@ def test_the_replies_export_survives_nuls_and_control_characters(sent, user_sess
         text="a\rb\nc\u202ed",
         received_at=timezone.now(),
     )
-    from campaigns.admin.replies import replies_csv_response
+    from campaigns.admin.reply_admin import replies_csv_response
 
     body = b"".join(replies_csv_response(Reply.objects.all()).streaming_content).decode("utf-8-sig")
     assert "a\rb\nc\u202ed" in body

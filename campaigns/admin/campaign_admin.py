@@ -1,12 +1,11 @@
-"""Admin for campaigns: compose (with the live preview), the change page with its buttons,
-progress, charts, and the operations.
-
-Every button and action is a thin caller of :mod:`campaigns.engine` (or the model); the rooms
-beside this one hold them: :mod:`.operations` (pause, resume, cancel, resend, clone),
-:mod:`.launching` (launch through its summary), :mod:`.retry` (the *Retry failed* dialog),
-:mod:`.testsends` (*Send test…*), :mod:`.winner` (an A/B test's *Choose the winner…*), :mod:`.composer` (the live preview's endpoints). The campaign
-decides which operations make sense (:meth:`Campaign.operations`), the user's permissions which
-of them are offered (launching needs ``launch_campaign``, the others ``control_campaign``, a test
+"""Admin for campaigns: the changelist (columns, filters, admin actions) and the change form
+(fieldsets, what locks after the launch). The rest of the page is elsewhere, each a small room:
+the composer and the panel (:mod:`.campaign_change_page`); the extra pages as view classes wired
+in :meth:`CampaignAdmin.get_urls` (:mod:`.campaign_views`: the buttons and the launch summary;
+:mod:`.retry_view`, :mod:`.winner_view`, :mod:`.send_test_view`, :mod:`.composer_views`); the
+operations they and the actions call (:mod:`.campaign_operations`). The campaign decides which
+operations make sense (:meth:`Campaign.operations`), the user's permissions which of them are
+offered (launching needs ``launch_campaign``, the others ``control_campaign``, a test
 ``send_test_campaign``, exporting the results' ``export_messageresult``), and each one is
 recorded in the audit trail.
 """
@@ -16,27 +15,28 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from tgcampaigns.edit_conflicts import EditConflictGuard
+
 from .. import audit
-from ..content.composer import Draft, compose_preview, first_recipient
 from ..content.preview import campaign_preview
 from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
 from ..people.timezones import when, zone_label
 from ..reporting.counts import count_results
 from ..reporting.exports import campaign_csv_response, campaigns_csv_response
-from ..reporting.progress import STATUS_COLOURS, progress_snapshot
-from ..reporting.report import after_send_report, polling
-from .access import may_export_results, may_see_results
-from .composer import ComposerViews
+from ..reporting.progress import STATUS_COLOURS
+from . import campaign_operations as operations
+from .access import may_export_results
+from .campaign_change_page import composer_context, panel_context
+from .campaign_views import LaunchSummaryView, OperationView, confirm_operation_page, launch_selection
+from .composer_views import ComposerDefaultView, ComposerPreviewView, ComposerRecipientsView
 from .display import file_size
 from .forms import CampaignForm
-from .launching import FROM_FORM, LaunchViews
-from .operations import CampaignOperations
-from .retry import RetryDialog
-from .testsends import TestSendViews
-from .winner import WinnerViews
+from .retry_view import RetryView, retry_dialog
+from .send_test_view import SendTestView
+from .winner_view import WinnerView
 
 # Fields fixed once a campaign has left draft: rows were materialised from them. A paused
 # campaign's sessions may change (PAUSED_EDITABLE): the pool is bound to no session.
@@ -57,15 +57,9 @@ PAUSED_EDITABLE = ("sessions", "send_window_start", "send_window_end")
 
 
 @admin.register(Campaign)
-class CampaignAdmin(
-    CampaignOperations,
-    LaunchViews,
-    RetryDialog,
-    WinnerViews,
-    TestSendViews,
-    ComposerViews,
-    admin.ModelAdmin,
-):
+class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
+    # A stale tab's save is refused (tgcampaigns.edit_conflicts); the wordings are quoted.
+    conflict_texts = ("message", "variant_b", "variant_c", "variant_d")
     form = CampaignForm
     list_display = ("name", "status_badge", "progress", "strategy", "sessions_list", "launched")
     list_filter = ("status", "strategy")
@@ -143,6 +137,9 @@ class CampaignAdmin(
 
     def has_control_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         return request.user.has_perm("campaigns.control_campaign")
+
+    def has_send_test_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return request.user.has_perm("campaigns.send_test_campaign")
 
     def has_export_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         return may_export_results(request)
@@ -235,7 +232,7 @@ class CampaignAdmin(
 
     # The pages: the change page's panel and the composer, on the add page too --------------------
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
-        extra_context = {**(extra_context or {}), **self._composer_context(request, None)}
+        extra_context = {**(extra_context or {}), **composer_context(self, request, None)}
         return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
@@ -243,92 +240,78 @@ class CampaignAdmin(
         if campaign is not None:
             extra_context = {
                 **(extra_context or {}),
-                **self._panel_context(request, campaign),
-                **self._composer_context(request, campaign),
+                **panel_context(self, request, campaign),
+                **composer_context(self, request, campaign),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _composer_context(self, request: HttpRequest, campaign: Campaign | None) -> dict:
-        personal = may_see_results(request)
-        draft = Draft()
-        if campaign is not None:
-            draft = Draft(
-                message=campaign.message,
-                parse_mode=campaign.parse_mode,
-                has_media=bool(campaign.media),
-                list_ids=list(campaign.lists.values_list("pk", flat=True)),
-            )
-        recipient = first_recipient(draft) if personal and draft.list_ids else None
-        return {
-            "composer": compose_preview(draft, recipient, personal=personal),
-            "composer_urls": {
-                "preview": reverse("admin:campaigns_campaign_composer_preview"),
-                "recipients": reverse("admin:campaigns_campaign_composer_recipients") if personal else "",
-                "default": reverse("admin:campaigns_campaign_composer_default")
-                if self._may_compose(request)
-                else "",
-            },
-            "composer_campaign": campaign.pk if campaign else "",
-            "media_url": campaign.media.url if campaign is not None and campaign.media else "",
-        }
-
-    def _panel_context(self, request: HttpRequest, campaign: Campaign) -> dict:
-        snapshot = progress_snapshot(campaign)
-        results = may_see_results(request)
-        return {
-            "progress": snapshot,
-            "preview": campaign_preview(campaign, personal=results),
-            "operations": self.offered(request, campaign, snapshot["counts"] | {"total": snapshot["total"]}),
-            "launch_form_field": FROM_FORM,
-            "can_test": self.has_send_test_permission(request, campaign)
-            and campaign.status != CampaignStatus.CANCELLED,
-            "simulated_sessions": [s.name for s in campaign.sessions.all() if s.is_simulated],
-            "scheduled_display": when(campaign.scheduled_at) if campaign.scheduled_at else "",
-            "progress_url": reverse("campaigns:progress", args=[campaign.pk]),
-            "charts_url": reverse("campaigns:charts", args=[campaign.pk]),
-            "export_url": reverse("campaigns:export", args=[campaign.pk])
-            if may_export_results(request)
-            else "",
-            "results_url": reverse("admin:campaigns_messageresult_changelist")
-            + f"?campaign__id__exact={campaign.pk}"
-            if results
-            else "",
-            # After the send: for staff who may see results, once the campaign has rows.
-            "report": after_send_report(campaign) if results and snapshot["total"] else None,
-            "report_url": reverse("campaigns:report", args=[campaign.pk]),
-            "report_polling": polling(campaign),
-        }
-
     def get_urls(self):
-        view = self.admin_site.admin_view
+        """The extra pages: each a view class given this admin, behind ``admin_view`` (login,
+        staff, CSRF); each checks its own permission."""
+
+        def wrap(view_class):
+            return self.admin_site.admin_view(view_class.as_view(model_admin=self))
+
+        one = "<path:object_id>"
         return [
-            path(
-                "<path:object_id>/do/<str:operation>/",
-                view(self.operation_view),
-                name="campaigns_campaign_operation",
-            ),
-            path("<path:object_id>/launch/", view(self.launch_view), name="campaigns_campaign_launch"),
-            path("<path:object_id>/retry/", view(self.retry_view), name="campaigns_campaign_retry"),
-            path("<path:object_id>/winner/", view(self.winner_view), name="campaigns_campaign_winner"),
-            path(
-                "<path:object_id>/test-send/", view(self.test_send_view), name="campaigns_campaign_test_send"
-            ),
-            path(
-                "composer/preview/",
-                view(self.composer_preview_view),
-                name="campaigns_campaign_composer_preview",
-            ),
+            path(f"{one}/do/<str:operation>/", wrap(OperationView), name="campaigns_campaign_operation"),
+            path(f"{one}/launch/", wrap(LaunchSummaryView), name="campaigns_campaign_launch"),
+            path(f"{one}/retry/", wrap(RetryView), name="campaigns_campaign_retry"),
+            path(f"{one}/winner/", wrap(WinnerView), name="campaigns_campaign_winner"),
+            path(f"{one}/test-send/", wrap(SendTestView), name="campaigns_campaign_test_send"),
+            path("composer/preview/", wrap(ComposerPreviewView), name="campaigns_campaign_composer_preview"),
             path(
                 "composer/recipients/",
-                view(self.composer_recipients_view),
+                wrap(ComposerRecipientsView),
                 name="campaigns_campaign_composer_recipients",
             ),
-            path(
-                "composer/default/",
-                view(self.composer_default_view),
-                name="campaigns_campaign_composer_default",
-            ),
+            path("composer/default/", wrap(ComposerDefaultView), name="campaigns_campaign_composer_default"),
         ] + super().get_urls()
+
+    # Admin actions: the operations over a selection -------------------------------------------------
+    @admin.action(description="Launch selected campaigns…", permissions=["launch"])
+    def launch_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
+        """First the summary of each; then launch each one confirmed unchanged."""
+        return launch_selection(self, request, list(queryset))
+
+    @admin.action(description="Pause selected campaigns", permissions=["control"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            operations.pause(request, campaign)
+
+    @admin.action(description="Resume selected campaigns", permissions=["control"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            operations.resume(request, campaign)
+
+    @admin.action(description="Cancel selected campaigns…", permissions=["control"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
+        if "confirmed" not in request.POST:
+            return confirm_operation_page(self, request, queryset, "cancel", via_action=True)
+        for campaign in queryset:
+            operations.cancel(request, campaign)
+        return None
+
+    @admin.action(description="Retry failed messages of selected campaigns…", permissions=["control"])
+    def retry_failed_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
+        """Retryable failures by default; permanent ones only when ticked (:mod:`.retry_view`)."""
+        return retry_dialog(self, request, list(queryset), via_action=True)
+
+    @admin.action(description="Resend messages of unknown outcome…", permissions=["control"])
+    def resend_unknown_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
+        """Unknown rows may have arrived: they are re-sent only after this explicit confirmation."""
+        if operations.nothing_unknown(request, list(queryset)):
+            return None
+        if "confirmed" not in request.POST:
+            return confirm_operation_page(self, request, queryset, "resend_unknown", via_action=True)
+        for campaign in queryset:
+            operations.resend_unknown(request, campaign)
+        return None
+
+    @admin.action(description="Clone selected campaigns (as new drafts)", permissions=["add"])
+    def clone_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            operations.clone(request, campaign)
 
     @admin.action(description="Export results as CSV", permissions=["export"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):

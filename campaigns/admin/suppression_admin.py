@@ -8,15 +8,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from tgcampaigns.edit_conflicts import EditConflictGuard
+
 from .. import audit
 from ..models import AuditAction, Suppression
-from ..people import erasure
+from ..people import erasure as privacy
 from .forms import ErasureForm, SuppressionForm
-from .listforms import SuppressionBulkForm
+from .recipient_list_forms import SuppressionBulkForm
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(EditConflictGuard, admin.ModelAdmin):
     """Opt-outs, honoured before every send. Keys are normalised like recipient keys."""
 
     form = SuppressionForm
@@ -58,8 +60,8 @@ class SuppressionAdmin(admin.ModelAdmin):
         form = ErasureForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                report = erasure.erase_person(form.cleaned_data["identity"], actor=request)
-            except erasure.ErasureError as exc:
+                report = privacy.erase_person(form.cleaned_data["identity"], actor=request)
+            except privacy.ErasureError as exc:
                 form.add_error("identity", str(exc))
             else:
                 self.message_user(request, report.summary(), messages.SUCCESS)

@@ -19,18 +19,18 @@ from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response
 from .access import may_export_results
-from .after_send import ReadFilter, RepliedFilter, VariantFilter, read_display
 from .display import fields_table
-from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
-from .replies import ReplyInline, replies_link
-from .scale import (
+from .malformed_query import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+from .reply_admin import ReplyInline, replies_link
+from .result_filters import (
     ErrorCodeFilter,
+    ReadFilter,
+    RepliedFilter,
     SessionFilter,
-    TallyPaginator,
-    campaign_filter,
-    search_results,
-    tally_count,
+    VariantFilter,
+    read_display,
 )
+from .results_changelist import TallyPaginator, campaign_filter, search_results, tally_count
 
 
 class DeliveryAttemptInline(admin.TabularInline):

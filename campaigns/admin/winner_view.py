@@ -1,14 +1,13 @@
 """*Choose the winner…*: an A/B test's page of each variant's wording, its sent and failed counts
 and its read and reply rates with the sample size (the after-the-send report's test figures), with
 a radio; choosing sends the winning wording to the held recipients
-(:func:`campaigns.engine.choose_winner`)."""
+(:func:`campaigns.engine.choose_winner`), through :class:`WinnerView`."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
@@ -16,6 +15,8 @@ from .. import audit, engine
 from ..content.variants import labels_of, text_of
 from ..models import AuditAction, Campaign, ResultStatus
 from ..reporting.report import MIN_SAMPLE, TOO_FEW, build_report
+from .campaign_operations import say
+from .campaign_views import CampaignView, page_context
 
 
 def variant_counts(campaign: Campaign, by_variant: list[dict] | None = None) -> list[dict]:
@@ -65,37 +66,34 @@ def variant_counts(campaign: Campaign, by_variant: list[dict] | None = None) -> 
     return found
 
 
-class WinnerViews:
-    """Mixed into :class:`~campaigns.admin.campaigns.CampaignAdmin`."""
+class WinnerView(CampaignView):
+    """``<id>/winner/`` (``control_campaign``). GET: the variants' counts and a radio. POST
+    ``variant``: choose it; a refused choice shows the page again with the reason."""
 
-    def winner_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """GET: the variants' counts and a radio. POST ``variant``: choose it (``control_campaign``)."""
-        campaign = self.get_object(request, object_id)
-        if campaign is None:
-            raise Http404
-        if not self.has_control_permission(request, campaign):
-            raise PermissionDenied
-        held = campaign.results.filter(status=ResultStatus.HELD).count()
-        error = ""
-        if request.method == "POST":
-            label = request.POST.get("variant", "")
-            try:
-                n = engine.choose_winner(campaign, label)
-            except engine.WinnerRefused as exc:
-                error = str(exc)
-            else:
-                said = f"Variant {label} won “{campaign}”: it goes to the {n} held recipients."
-                audit.record(request, AuditAction.CAMPAIGN_WINNER, said, campaign)
-                self.message_user(request, said, messages.SUCCESS)
-                return redirect("admin:campaigns_campaign_change", campaign.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Choose the winner",
-            "opts": self.opts,
-            "campaign": campaign,
-            "variants": variant_counts(campaign, build_report(campaign)["by_variant"]),
-            "min_sample": MIN_SAMPLE,
-            "held": held,
-            "error": error,
-        }
+    def allowed(self, request: HttpRequest, campaign: Campaign) -> bool:
+        return self.model_admin.has_control_permission(request, campaign)
+
+    def get(self, request: HttpRequest, error: str = "") -> HttpResponse:
+        campaign = self.campaign
+        context = page_context(
+            self.model_admin,
+            request,
+            title="Choose the winner",
+            campaign=campaign,
+            variants=variant_counts(campaign, build_report(campaign)["by_variant"]),
+            min_sample=MIN_SAMPLE,
+            held=campaign.results.filter(status=ResultStatus.HELD).count(),
+            error=error,
+        )
         return TemplateResponse(request, "admin/campaigns/campaign/winner.html", context)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        campaign, label = self.campaign, request.POST.get("variant", "")
+        try:
+            n = engine.choose_winner(campaign, label)
+        except engine.WinnerRefused as exc:
+            return self.get(request, error=str(exc))
+        said = f"Variant {label} won “{campaign}”: it goes to the {n} held recipients."
+        audit.record(request, AuditAction.CAMPAIGN_WINNER, said, campaign)
+        say(request, said, messages.SUCCESS)
+        return redirect("admin:campaigns_campaign_change", campaign.pk)

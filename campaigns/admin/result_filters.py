@@ -1,4 +1,5 @@
-"""The results changelist's filters for after the send: read, replied, variant.
+"""The results changelist's filters: by session and error code, read from small tables or a
+partial index, and for after the send: read, replied, variant.
 
 Reads are known only for messages user accounts sent (Telegram tells bots nothing about reads),
 and people may hide their read status, so a sent message is "read", "read status hidden or not
@@ -9,16 +10,53 @@ campaign's sent rows (``result_status_idx``); none lists its choices by reading 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from sessions_app.models import SessionKind
+from sessions_app.models import SessionKind, TelegramSession
 
 from ..models import Campaign, MessageResult, ResultStatus
 from ..reporting.report import HIDDEN_OR_NOT_YET, NOT_FOR_BOTS
-from .scale import campaign_filter
+from .results_changelist import BIGINT_MAX, campaign_filter
 
 # Variant labels in order: A is the campaign's message, B–D its other wordings.
 VARIANT_LABELS = "ABCD"
+
+
+class SessionFilter(admin.SimpleListFilter):
+    """By session: the sessions table, not a DISTINCT over every result."""
+
+    title = "session"
+    parameter_name = "session__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [(str(pk), name) for pk, name in TelegramSession.objects.values_list("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
+        value = self.value()
+        if value and value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX:
+            return queryset.filter(session_id=int(value))
+        return queryset
+
+
+class ErrorCodeFilter(admin.SimpleListFilter):
+    """Only the error codes present (in the chosen campaign, if one is chosen), with counts: a
+    GROUP BY over the rows that have a code only (a partial index holds just those)."""
+
+    title = "error code"
+    parameter_name = "error_code"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        rows = MessageResult.objects.exclude(error_code="")
+        if (campaign_id := campaign_filter(request)) is not None:
+            rows = rows.filter(campaign_id=campaign_id)
+        codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
+        return [(code, f"{code} ({n})") for code, n in codes]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
+        if self.value():
+            return queryset.filter(error_code=self.value())
+        return queryset
 
 
 class ReadFilter(admin.SimpleListFilter):

@@ -1,22 +1,19 @@
 """The results changelist at a million rows: counts from the tally, filters that read small
-tables, and a search that uses an index.
+tables (:mod:`.result_filters`), and a search that uses an index.
 
 Django's admin counts the filtered rows on every page and lists a filter's choices by scanning
 the rows; at a million results each of those is a second. Here a page count comes from the
 maintained tally (:class:`~campaigns.models.tally.ResultTally`) when the filters allow it, and is
-capped otherwise; the session filter lists the sessions table; the search looks a recipient up by
+capped otherwise; the search looks a recipient up by
 its key (exact, or by prefix) instead of ``LIKE '%…%'`` over every row.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
-
-from sessions_app.models import TelegramSession
 
 from ..lists.normalise import normalise
 from ..models import MessageResult, Recipient, ResultTally
@@ -82,42 +79,6 @@ def tally_count(params: dict[str, str]) -> int | None:
     if "status__exact" in filters:
         rows = rows.filter(status=filters["status__exact"])
     return sum(rows.values_list("n", flat=True))
-
-
-class SessionFilter(admin.SimpleListFilter):
-    """By session: the sessions table, not a DISTINCT over every result."""
-
-    title = "session"
-    parameter_name = "session__id__exact"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        return [(str(pk), name) for pk, name in TelegramSession.objects.values_list("pk", "name")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
-        value = self.value()
-        if value and value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX:
-            return queryset.filter(session_id=int(value))
-        return queryset
-
-
-class ErrorCodeFilter(admin.SimpleListFilter):
-    """Only the error codes present (in the chosen campaign, if one is chosen), with counts: a
-    GROUP BY over the rows that have a code only (a partial index holds just those)."""
-
-    title = "error code"
-    parameter_name = "error_code"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        rows = MessageResult.objects.exclude(error_code="")
-        if (campaign_id := campaign_filter(request)) is not None:
-            rows = rows.filter(campaign_id=campaign_id)
-        codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
-        return [(code, f"{code} ({n})") for code, n in codes]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
-        if self.value():
-            return queryset.filter(error_code=self.value())
-        return queryset
 
 
 def search_results(queryset: QuerySet[MessageResult], term: str) -> QuerySet[MessageResult]:

@@ -21,6 +21,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from tgcampaigns.edit_conflicts import EditConflictGuard
+
 from .. import audit
 from ..lists import jobs
 from ..lists.mapping import KIND_LABELS, Mapping, MappingError
@@ -28,7 +30,7 @@ from ..lists.preview import preview_file
 from ..lists.table import ImportRefused
 from ..models import AuditAction, ImportStatus, Recipient, RecipientList
 from .display import fields_table
-from .listforms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
+from .recipient_list_forms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
 
 # Invalid/duplicate rows listed on a recipient list's page; the rest are one click away.
 REPORT_ROWS_SHOWN = 200
@@ -36,7 +38,7 @@ _BUSY = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 @admin.register(RecipientList)
-class RecipientListAdmin(admin.ModelAdmin):
+class RecipientListAdmin(EditConflictGuard, admin.ModelAdmin):
     """Lists are created only by uploading a file (the add page is the upload form) and are
     read-only afterwards except for their name, consent note and default time zone: the
     recipients are the file's."""
