@@ -24,6 +24,7 @@ from .display import fields_table
 from .guard import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
 from .replies import ReplyInline, replies_link
 from .scale import (
+    BoundedChangeList,
     ErrorCodeFilter,
     SessionFilter,
     TallyPaginator,
@@ -190,6 +191,9 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         return search_results(queryset, search_term), False
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return BoundedChangeList
 
     def get_paginator(self, request: HttpRequest, queryset, per_page, orphans=0, allow_empty_first_page=True):
         """Counts from the tally where the filters allow it, else capped (see .scale)."""
