@@ -161,3 +161,15 @@ def trusted_proxies() -> int:
     lockout counts the address the outermost one saw (proxies; ``TGC_TRUSTED_PROXIES``, default 0:
     ``REMOTE_ADDR`` is the client)."""
     return int(_get("TGC_TRUSTED_PROXIES", 0) or 0)
+
+
+def metrics_token() -> str:
+    """The bearer token a Prometheus scrape of ``/metrics`` must send (``TGC_METRICS_TOKEN``,
+    default empty: no token is accepted)."""
+    return str(_get("TGC_METRICS_TOKEN", "") or "")
+
+
+def metrics_networks() -> list[str]:
+    """CIDRs whose connections may read ``/metrics`` without the token (``TGC_METRICS_NETWORKS``,
+    comma-separated, default none). With neither this nor the token, metrics are off (404)."""
+    return [n.strip() for n in (_get("TGC_METRICS_NETWORKS", []) or []) if n.strip()]

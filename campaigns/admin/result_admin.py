@@ -30,7 +30,13 @@ from .result_filters import (
     VariantFilter,
     read_display,
 )
-from .results_changelist import TallyPaginator, campaign_filter, search_results, tally_count
+from .results_changelist import (
+    BoundedChangeList,
+    TallyPaginator,
+    campaign_filter,
+    search_results,
+    tally_count,
+)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -190,6 +196,9 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         return search_results(queryset, search_term), False
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return BoundedChangeList
 
     def get_paginator(self, request: HttpRequest, queryset, per_page, orphans=0, allow_empty_first_page=True):
         """Counts from the tally where the filters allow it, else capped (see .scale)."""

@@ -10,6 +10,9 @@ its key (exact, or by prefix) instead of ``LIKE '%…%'`` over every row.
 
 from __future__ import annotations
 
+import logging
+
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -17,6 +20,9 @@ from django.utils.functional import cached_property
 
 from ..lists.normalise import normalise
 from ..models import MessageResult, Recipient, ResultTally
+from ..models.tally import recount
+
+logger = logging.getLogger(__name__)
 
 BIGINT_MAX = 2**63 - 1
 
@@ -61,6 +67,37 @@ class TallyPaginator(Paginator):
         ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
         rows = {row.pk: row for row in self.object_list.filter(pk__in=ids)}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+class BoundedChangeList(ChangeList):
+    """A changelist whose page is LIMITed whatever its count says.
+
+    Django's changelist trusts the paginator's count: a count at or under a page makes it render
+    the whole queryset unsliced. Counts here come from the maintained tally, so a tally lower than
+    the truth (rows deleted by hand, a ``TRUNCATE``, a trigger that was off) would render every
+    row — minutes and gigabytes at a million. Here a page reads at most one row more than it
+    shows; when that row exists although the count said there was none, the count was wrong: it
+    is logged, the tally recounted (:func:`recount`) and the page built again from the new count.
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        if not isinstance(self.result_list, QuerySet) or self.result_list.query.is_sliced:
+            return  # a page of the paginator: bounded already
+        limit = self.list_max_show_all if self.show_all else self.list_per_page
+        rows = list(self.result_list[: limit + 1])
+        if len(rows) > self.result_count and not getattr(self, "_recounted", False):
+            campaign_id = campaign_filter(request)
+            logger.warning(
+                "result tally lower than the rows (count %d, at least %d found, campaign %s): recounting",
+                self.result_count,
+                len(rows),
+                campaign_id if campaign_id is not None else "all",
+            )
+            recount(campaign_id)
+            self._recounted = True
+            return self.get_results(request)
+        self.result_list = rows[:limit]
 
 
 def tally_count(params: dict[str, str]) -> int | None:
