@@ -25,7 +25,7 @@ from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
 from ..lists.entries import Entry, read_entries
 from ..lists.limits import Limits, size_text
 from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping
-from ..lists.preview import Preview, preview_file
+from ..lists.file_preview import Preview, preview_file
 from ..lists.table import ImportRefused
 from ..models import ImportStatus, RecipientList
 from ..timezones import valid_zone, zone_choices

@@ -9,7 +9,7 @@ one customer would be sent the next customers' handles. A record spanning severa
 not well-formed CSV (it parses only leniently) is therefore taken apart: its first line becomes a
 :class:`NotedRow` (the cell ends at the line end, and the row says so, naming its line) and the
 lines after it are read again as rows of their own. Workbooks are checked against the limits from
-their zip directory before anything is decompressed (:mod:`.xlsx`). Nothing here knows about
+their zip directory before anything is decompressed (:mod:`.xlsx_reader`). Nothing here knows about
 recipients.
 """
 
@@ -28,7 +28,7 @@ from typing import IO, Any
 from .encoding import UnknownEncoding, check_encoding, detect_encoding
 from .limits import Limits
 from .table import BrokenRow, ImportRefused, NotedRow, Table, cell_text, is_blank
-from .xlsx import open_workbook
+from .xlsx_reader import open_workbook
 
 __all__ = ["BrokenRow", "ImportRefused", "NotedRow", "Table", "cell_text", "is_blank", "open_table"]
 

@@ -22,7 +22,7 @@ from campaigns.lists.columns import ROLES
 from campaigns.lists.importing import forget_rows, import_recipient_list
 from campaigns.lists.jobs import earlier_mapping
 from campaigns.lists.mapping import Mapping, MappingError
-from campaigns.lists.preview import Preview, preview_file
+from campaigns.lists.file_preview import Preview, preview_file
 from campaigns.lists.table import ImportRefused
 from campaigns.models import ConsentBasis, ImportStatus, RecipientList
 from campaigns.timezones import valid_zone
