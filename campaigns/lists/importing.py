@@ -145,6 +145,7 @@ def import_recipient_list(
                 names_recipients,
                 delimiter=mapping.delimiter or None,
                 sheet=mapping.sheet or None,
+                header_row=mapping.header_row,
                 limits=limits,
             )
             return _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)

@@ -1,8 +1,14 @@
-"""XLSX workbooks as tables, checked against the import's limits before openpyxl decompresses them.
+"""Workbooks (XLSX, legacy XLS, ODS) as tables, read by python-calamine (Rust's calamine: a
+100,000-row XLSX in a fraction of openpyxl's time, see ``bench/xlsx.py``), checked against the
+import's limits before anything is decompressed.
 
-A workbook is a zip archive of XML files, and a few KiB can expand to gigabytes: one shared
-string of 100 million characters, or millions of shared strings that openpyxl turns into Python
-objects one by one (about 15 µs each) before the first row is read. So before openpyxl opens it:
+The sheet holding the recipients and its header row are found by :mod:`.sheets` unless staff
+chose them. Numbers stored in cells become their digits (``4915123456751``, never
+``4915123456751.0``): a phone typed as a number keeps every digit it had.
+
+A zip workbook is a zip archive of XML files, and a few KiB can expand to gigabytes: one shared
+string of 100 million characters, or millions of shared strings turned into objects one by one
+before the first row is read. So before calamine opens it:
 
 1. the zip directory's uncompressed sizes must add up to at most
    ``TGC_IMPORT_MAX_UNCOMPRESSED_BYTES``;
@@ -22,66 +28,130 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from .formats import NUMBERS_FIX, ODS, XLS, XLSX, refusal
 from .limits import Limits
-from .table import ImportRefused, Table, cell_text
+from .sheets import SCAN_ROWS, choose_sheet, header_index
+from .table import ImportRefused, Table
 
 # Bytes an allowed character may take in the XML of a cell, markup included.
 BYTES_PER_CHARACTER = 16
 _BLOCK = 1 << 20
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
 _CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell[\s>/]")
 
 
 def open_workbook(
     stream: IO[bytes],
     source: Any,
     sample: bytes,
+    container: str,
     names_recipients: Callable[[list[str]], bool],
-    sheet: str | None,
     limits: Limits,
+    *,
+    sheet: str | None = None,
+    header_row: int = 0,
 ) -> Table:
-    """``stream`` (whose first bytes are ``sample``) as a table of one sheet: ``sheet`` by name,
-    or the first whose header row ``names_recipients``, else the first. Raises
-    :class:`ImportRefused` for a file that is no workbook or breaks a limit."""
-    from openpyxl import load_workbook
+    """``stream`` (whose first bytes are ``sample``; ``container`` "zip" or "ole" as
+    :func:`.formats.sniff` says) as a table of one sheet: ``sheet`` by name or the one holding
+    recipients (:mod:`.sheets`), from ``header_row`` (1-based) or the row found to be its header.
+    Raises :class:`ImportRefused` for a file that is no workbook, breaks a limit, or has no such
+    sheet or row."""
+    from python_calamine import CalamineWorkbook
 
-    if isinstance(source, (str, os.PathLike)):
-        target: Any = source
-    elif stream.seekable():
-        stream.seek(0)
-        target = stream
-    else:
-        target = io.BytesIO(sample + stream.read())
-    check_workbook(target, limits)
+    target = _seekable(stream, source, sample)
+    file_format = workbook_format(target) if container == "zip" else XLS
+    if file_format != XLS:
+        check_workbook(target, limits)
     if hasattr(target, "seek"):
         target.seek(0)
     try:
-        # read_only streams rows from the zip instead of building every cell object.
-        workbook = load_workbook(target, read_only=True, data_only=True)
+        if isinstance(target, (str, os.PathLike)):
+            workbook = CalamineWorkbook.from_path(os.fspath(target))
+        else:
+            workbook = CalamineWorkbook.from_filelike(target)
     except Exception:
-        raise ImportRefused("not a text/CSV file or an Excel .xlsx workbook") from None
-    names = [ws.title for ws in workbook.worksheets]
-    if sheet is not None and sheet not in names:
-        workbook.close()
+        what = "an Office file that is no Excel workbook" if file_format == XLS else "a damaged workbook"
+        raise ImportRefused(refusal(what, "Open it in a spreadsheet and save it as .xlsx or CSV")) from None
+    names = list(workbook.sheet_names)
+    if not names:
+        raise ImportRefused("the workbook has no sheets")
+    if sheet and sheet not in names:
         shown = ", ".join(f'"{n}"' for n in names)
         raise ImportRefused(f'no sheet named "{sheet}" (the sheets are {shown})')
-    chosen = workbook[sheet] if sheet is not None else _recipient_sheet(workbook, names_recipients)
-    declared = chosen.max_row or 0
-    chosen.reset_dimensions()  # some writers store a wrong <dimension>; read every row
+    tops = {name: _top(workbook, name) for name in ([sheet] if sheet else names)}
+    chosen = sheet or choose_sheet(list(tops.items()), names_recipients)
+    top = tops[chosen]
+    start = header_row - 1 if header_row else header_index(top, names_recipients)
+    values = workbook.get_sheet_by_name(chosen)
+    return Table(
+        rows=_rows(values, start),
+        file_format=file_format,
+        sheet=chosen,
+        sheets=names,
+        declared_rows=max(0, values.total_height - start),
+        header_row=start + 1,
+    )
 
-    def rows() -> Iterator[tuple[int, list]]:
-        try:
-            for number, values in enumerate(chosen.iter_rows(values_only=True), start=1):
-                yield number, list(values)
-        finally:
-            workbook.close()
 
-    return Table(rows=rows(), file_format="xlsx", sheet=chosen.title, sheets=names, declared_rows=declared)
+def workbook_format(target: Any) -> str:
+    """:data:`.formats.XLSX` or :data:`.formats.ODS` for a zip archive holding such a workbook;
+    raises :class:`ImportRefused` naming what else it is (an Apple Numbers file, a Word
+    document, an archive)."""
+    try:
+        with zipfile.ZipFile(target) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, KeyError):
+        raise ImportRefused(refusal("a damaged zip archive or workbook")) from None
+    if "xl/workbook.xml" in names:
+        return XLSX
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return ODS
+    if any(n.startswith("Index/") for n in names) or "Index.zip" in names:
+        raise ImportRefused(refusal("an Apple Numbers file", NUMBERS_FIX))
+    if "word/document.xml" in names or mimetype.startswith(b"application/vnd.oasis.opendocument.text"):
+        raise ImportRefused(
+            refusal("a text document", "Copy its table into a spreadsheet and save it as CSV")
+        )
+    raise ImportRefused(refusal("a zip archive", "Unpack it and upload the CSV or workbook inside"))
+
+
+def _seekable(stream: IO[bytes], source: Any, sample: bytes) -> Any:
+    if isinstance(source, (str, os.PathLike)):
+        return source
+    if stream.seekable():
+        stream.seek(0)
+        return stream
+    return io.BytesIO(sample + stream.read())
+
+
+def _top(workbook: Any, name: str) -> list[list]:
+    """A sheet's first :data:`.sheets.SCAN_ROWS` rows from A1 (empty cells as "")."""
+    return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=SCAN_ROWS)
+
+
+def _rows(values: Any, start: int) -> Iterator[tuple[int, list]]:
+    """The sheet's rows from index ``start`` as (spreadsheet row number, cells from column A);
+    a whole number stored as a float (a phone typed as a number) becomes an int: its digits."""
+    first_row, first_column = values.start if values.height else (0, 0)
+    pad = [""] * first_column
+    for offset, cells in enumerate(values.iter_rows()):
+        index = first_row + offset
+        if index < start:
+            continue
+        yield index + 1, pad + [_whole(c) for c in cells]
+
+
+def _whole(cell: Any) -> Any:
+    if type(cell) is float and cell.is_integer() and abs(cell) < 2**53:
+        return int(cell)
+    return cell
 
 
 def check_workbook(target: Any, limits: Limits) -> None:
     """Refuse (:class:`ImportRefused`) a workbook that breaks the limits (module docstring).
-    A file that is no zip archive passes: openpyxl refuses it with the usual words."""
+    A file that is no zip archive passes: calamine refuses it with the usual words."""
     try:
         archive = zipfile.ZipFile(target)
     except (zipfile.BadZipFile, OSError):
@@ -96,9 +166,10 @@ def check_workbook(target: Any, limits: Limits) -> None:
             m for m in members if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
         ]
         tables = [m for m in members if m.filename.endswith("sharedStrings.xml")]
+        odf = [(m, _ODS_CELL) for m in members if m.filename == "content.xml"]
         cells = strings = 0
-        for member in sheets:
-            count, too_wide = _scan(archive, member, _CELL, widest)
+        for member, tag in [(m, _CELL) for m in sheets] + odf:
+            count, too_wide = _scan(archive, member, tag, widest)
             cells += count
             if too_wide:
                 raise ImportRefused(limits.cell_too_long())
@@ -153,12 +224,3 @@ def _scan(
             start += len(chunk)
             if not block:
                 return count, False
-
-
-def _recipient_sheet(workbook: Any, names_recipients: Callable[[list[str]], bool]) -> Any:
-    """The first sheet whose first row ``names_recipients``, else the first sheet."""
-    for sheet in workbook.worksheets:
-        for values in sheet.iter_rows(max_row=1, values_only=True):
-            if names_recipients([cell_text(v).strip() for v in values]):
-                return sheet
-    return workbook.worksheets[0]
