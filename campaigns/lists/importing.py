@@ -231,7 +231,10 @@ def _import_rows(
 ) -> ImportReport:
     plan = layout(table, mapping, column)
     mapping = plan.mapping.with_(
-        encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet if table.sheets[1:] else ""
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheet=table.sheet if table.sheets[1:] else "",
+        header_row=table.header_row,
     )
     if recipient_list._state.adding:
         recipient_list.save()

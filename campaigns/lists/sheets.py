@@ -10,8 +10,8 @@ A workbook exported by a CRM or made by hand often opens with a cover sheet (a t
   holds some;
 - the header row is found among the first :data:`SCAN_ROWS` rows: titles (a row filling fewer
   than half the columns the table is wide, such as a merged title) and empty rows above it are
-  skipped; a row that names an identity column (:func:`.columns.names_recipients`) wins over
-  one that merely fills the width.
+  skipped; a row of short labels that names an identity column (:func:`.columns.names_recipients`)
+  and has rows below it wins over one that merely fills the width.
 
 Both are only guesses: staff can choose another sheet and header row in the mapping step
 (``--sheet`` and ``--header-row`` in the command). Pure functions on rows of cells.
@@ -26,6 +26,7 @@ from .normalise import is_explicit_form
 from .table import cell_text
 
 SCAN_ROWS = 30  # rows read from the top of each sheet to choose it and find its header
+MAX_LABEL = 40  # characters of a column name: a longer cell is a sentence, not a header
 _LONG_DIGITS = re.compile(r"\+?\d{7,15}")
 
 
@@ -45,7 +46,9 @@ def header_index(rows: Sequence[Sequence], names_recipients: Callable[[list[str]
     wide = [i for i, r in enumerate(scanned) if filled(r) >= enough]
     for i in wide:
         texts = [cell_text(c).strip() for c in scanned[i]]
-        if names_recipients(texts) and not any(is_explicit_form(t) for t in texts if t):
+        labels = all(len(t) <= MAX_LABEL and len(t.split()) <= 5 for t in texts)
+        data_below = any(filled(r) for r in scanned[i + 1 :])
+        if labels and data_below and names_recipients(texts) and not any(map(is_explicit_form, texts)):
             return i
     return wide[0]
 

@@ -18,7 +18,7 @@ import os
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaigns.lists.columns import ROLES
+from campaigns.lists.columns import FIELD, ROLES, guess_roles
 from campaigns.lists.file_preview import Preview, preview_file, reused_note
 from campaigns.lists.formats import formats_text
 from campaigns.lists.importing import forget_rows, import_recipient_list
@@ -128,13 +128,7 @@ class Command(BaseCommand):
             if earlier is not None:
                 preview = preview_file(path, earlier.with_(**{k: v for k, v in changes.items() if v}))
         if options["column"]:
-            roles = list(preview.mapping.roles)
-            for spec in options["column"]:
-                column, _, role = spec.rpartition("=")
-                index = _column(preview.columns, column)
-                if role not in ROLES:
-                    raise CommandError(f"Unknown role {role!r}; roles: {', '.join(ROLES)}.")
-                roles[index] = role
+            roles = _roles_given(preview, options["column"])
             preview = preview_file(path, preview.mapping.with_(roles=tuple(roles)))
         return preview
 
@@ -197,6 +191,22 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  row {problem['row']}: {problem['value'] or '(empty)'}: {problem['error']}"
                 )
+
+
+def _roles_given(preview: Preview, specs: list[str]) -> list[str]:
+    """The roles ``--column HEADER=ROLE`` options give. Columns they do not name keep the roles
+    guessed from their headers; when no header named an identity (no header row, or a title
+    taken for one), they are personalisation fields, so only the columns named are identities."""
+    headers = list(preview.columns) if preview.mapping.header is not False else []
+    guessed = bool(headers) and guess_roles(headers) is not None
+    roles = list(preview.mapping.roles) if guessed else [FIELD] * len(preview.columns)
+    for spec in specs:
+        column, _, role = spec.rpartition("=")
+        index = _column(preview.columns, column)
+        if role not in ROLES:
+            raise CommandError(f"Unknown role {role!r}; roles: {', '.join(ROLES)}.")
+        roles[index] = role
+    return roles
 
 
 def _column(columns: list[str], column: str) -> int:
