@@ -23,8 +23,8 @@ from django.utils.safestring import SafeString
 
 from .. import audit
 from ..lists import jobs
-from ..lists.mapping import KIND_LABELS, Mapping, MappingError
 from ..lists.file_preview import preview_file
+from ..lists.mapping import KIND_LABELS, Mapping, MappingError
 from ..lists.table import ImportRefused
 from ..models import AuditAction, ImportStatus, Recipient, RecipientList
 from .display import fields_table
