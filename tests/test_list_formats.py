@@ -260,6 +260,12 @@ def _zip(members: dict[str, bytes]) -> bytes:
             "an Apple Numbers file",
             "File › Export To › CSV",
         ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024),
+            "letter.doc",
+            "an Office file that is no Excel workbook",
+            "save it as .xlsx or CSV",
+        ),
         (_zip({"contacts.csv": b"phone\n+4915123456701\n"}), "list.zip", "a zip archive", "Unpack it"),
         (
             _zip({"word/document.xml": b"<w/>", "[Content_Types].xml": b"<x/>"}),

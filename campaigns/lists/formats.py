@@ -12,7 +12,6 @@ import codecs
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,6 @@ def _json_like(text: bytes) -> bool:
     return bool(re.match(rb'\s*[\[{]\s*(?:"|\[|\{|\]|\})', text[:200]))
 
 
-def suffix(name: Any) -> str:
+def suffix(name: str | os.PathLike | None) -> str:
     """The lower-cased extension of a path or an upload's name ("" when none)."""
-    text = str(getattr(name, "name", name) or "")
-    return os.path.splitext(text)[1].lower()
+    return os.path.splitext(os.fspath(name or ""))[1].lower() if isinstance(name, (str, os.PathLike)) else ""

@@ -29,8 +29,8 @@ from .table import ImportRefused
 
 log = logging.getLogger(__name__)
 TASK = "campaigns.tasks.import_recipient_list"
-# Progress is recorded every batch (a few thousand rows, under a second); openpyxl may take a
-# minute to load a large workbook's shared strings before the first one.
+# Progress is recorded every batch (a few thousand rows, under a second); a large workbook is
+# loaded whole before the first one.
 STALE_AFTER = timedelta(minutes=10)
 
 

@@ -142,7 +142,8 @@ def open_table(
         raise TypeError("open the recipient file in binary mode")
     if not sample:
         raise ImportRefused("the file is empty")
-    kind = sniff(sample, getattr(source, "name", source))
+    name = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
+    kind = sniff(sample, name if isinstance(name, (str, os.PathLike)) else "")
     if kind in ("zip", "ole"):
         return open_workbook(
             stream, source, sample, kind, names_recipients, limits, sheet=sheet, header_row=header_row
