@@ -304,3 +304,26 @@ def test_a_short_file_in_a_single_byte_code_page_is_decoded_in_it(text, encoding
     table, rows = table_of(text.encode(encoding), "short.csv")
 
     assert [cells for _n, cells, _r in rows] == [line.split(table.delimiter) for line in text.splitlines()]
+
+
+@pytest.mark.django_db
+def test_a_vcards_national_number_without_a_default_region_is_reported_no_country_code():
+    recipient_list = imported(RECIPIENTS / "phone_contacts.vcf")
+
+    assert recipient_list.valid_count == 8
+    lieschen = recipient_list.recipients.get(fields__first_name="Lieschen")
+    assert lieschen.status == Recipient.Status.INVALID and "no country code" in lieschen.error
+
+
+@pytest.mark.django_db
+def test_a_csv_files_header_row_can_be_given_below_its_title_lines(tmp_path):
+    path = tmp_path / "titled.csv"
+    path.write_text("Customer export\n\nname,phone\nMax,+4915123456701\nErika,+4915123456702\n")
+
+    recipient_list = imported(path, mapping=Mapping(header_row=3))
+
+    assert valid_rows(recipient_list) == {
+        "+4915123456701": {"name": "Max"},
+        "+4915123456702": {"name": "Erika"},
+    }
+    assert sorted(recipient_list.recipients.values_list("row_number", flat=True)) == [4, 5]
