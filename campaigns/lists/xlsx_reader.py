@@ -79,11 +79,13 @@ def open_workbook(
     if sheet and sheet not in names:
         shown = ", ".join(f'"{n}"' for n in names)
         raise ImportRefused(f'no sheet named "{sheet}" (the sheets are {shown})')
-    tops = {name: _top(workbook, name) for name in ([sheet] if sheet else names)}
+    # Each sheet is parsed once: the one chosen is read from the same object.
+    loaded = {name: workbook.get_sheet_by_name(name) for name in ([sheet] if sheet else names)}
+    tops = {name: _top(values) for name, values in loaded.items()}
     chosen = sheet or choose_sheet(list(tops.items()), names_recipients)
-    top = tops[chosen]
-    start = header_row - 1 if header_row else header_index(top, names_recipients)
-    values = workbook.get_sheet_by_name(chosen)
+    start = header_row - 1 if header_row else header_index(tops[chosen], names_recipients)
+    values = loaded[chosen]
+    del loaded, tops
     return Table(
         rows=_rows(values, start),
         file_format=file_format,
@@ -126,9 +128,9 @@ def _seekable(stream: IO[bytes], source: Any, sample: bytes) -> Any:
     return io.BytesIO(sample + stream.read())
 
 
-def _top(workbook: Any, name: str) -> list[list]:
+def _top(values: Any) -> list[list]:
     """A sheet's first :data:`.sheets.SCAN_ROWS` rows from A1 (empty cells as "")."""
-    return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=SCAN_ROWS)
+    return values.to_python(skip_empty_area=False, nrows=SCAN_ROWS)
 
 
 def _rows(values: Any, start: int) -> Iterator[tuple[int, list]]:
