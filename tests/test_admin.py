@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns import engine
+from campaigns.lists.reading import NOT_TEXT
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -163,7 +164,7 @@ def test_the_report_lists_each_invalid_row_with_its_reason(client, cases_dir):
     [
         ("empty.csv", "the file is empty"),
         ("header_only.csv", "no recipient rows"),
-        ("binary_named.csv", "not a text/CSV file"),
+        ("binary_named.csv", NOT_TEXT),
     ],
 )
 def test_a_refused_file_shows_a_form_error_and_creates_nothing(client, cases_dir, name, reason):

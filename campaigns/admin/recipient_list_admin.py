@@ -25,8 +25,8 @@ from tgcampaigns.edit_conflicts import EditConflictGuard
 
 from .. import audit
 from ..lists import jobs
+from ..lists.file_preview import preview_file
 from ..lists.mapping import KIND_LABELS, Mapping, MappingError
-from ..lists.preview import preview_file
 from ..lists.table import ImportRefused
 from ..models import AuditAction, ImportStatus, Recipient, RecipientList
 from .display import fields_table

@@ -145,6 +145,7 @@ def import_recipient_list(
                 names_recipients,
                 delimiter=mapping.delimiter or None,
                 sheet=mapping.sheet or None,
+                header_row=mapping.header_row,
                 limits=limits,
             )
             return _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)
@@ -230,7 +231,10 @@ def _import_rows(
 ) -> ImportReport:
     plan = layout(table, mapping, column)
     mapping = plan.mapping.with_(
-        encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet if table.sheets[1:] else ""
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheet=table.sheet if table.sheets[1:] else "",
+        header_row=table.header_row,
     )
     if recipient_list._state.adding:
         recipient_list.save()
