@@ -25,7 +25,7 @@ from .assignment import active_sessions, recover_stranded_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
 from .reaper import reap
-from .rows import recover_rows
+from .claiming import recover_rows
 from .slice import SliceRunner
 
 log = logging.getLogger(__name__)
