@@ -27,6 +27,7 @@ from ..models import (
     MessageResult,
     ResultStatus,
 )
+from ..models.results import Answered
 from .lookups import suppressed_rows
 from .sql import adapt
 
@@ -77,10 +78,10 @@ def claim_rows(
     claimed once the campaign is no longer running, so a pause or cancel committed before this
     stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
     wait on each other; SQLite: its single writer (IMMEDIATE transactions). Rows whose person is
-    suppressed (the key or another identity of the row) become ``skipped`` at this last check. ``RowWork.in_doubt`` is the row's state *before* the
-    claim (what to restore if its request never leaves). ``zones``: under a send window, only
-    rows of these time zones (those whose window is open now,
-    :func:`campaigns.engine.window.open_zones`); None: any row.
+    suppressed (the key or another identity of the row) become ``skipped`` at this last check.
+    ``RowWork.in_doubt`` is the row's state *before* the claim (what to restore if its request
+    never leaves). ``zones``: under a send window, only rows of these time zones (those whose
+    window is open now, :func:`campaigns.engine.window.open_zones`); None: any row.
 
     ``after``: a pool row id below which the caller expects no pool rows: the pool is read from
     there, so a claim passes over no row sent before it (PostgreSQL plans the pool's ``ORDER BY id
@@ -103,13 +104,9 @@ def claim_rows(
     suppressed = suppressed_rows(rows)  # under the key or another identity of the person
     if suppressed:
         skip_ids = {r.id for r in rows if r.id in suppressed and not r.in_doubt}
-        MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
-            status=ResultStatus.SKIPPED,
-            error_code=CODE_SUPPRESSED,
-            claimed_by="",
-            in_doubt=False,
-            error_text="opted out after launch (suppression list)",
-            updated_at=now,
+        why = "opted out after launch (suppression list)"
+        MessageResult.objects.filter(claimed_by=owner).skip(
+            [Answered(pk, CODE_SUPPRESSED, why, in_doubt=False) for pk in skip_ids]
         )
         rows = [r for r in rows if r.id not in skip_ids]
     return rows

@@ -22,10 +22,10 @@ from sessions_app import leases
 from ..models import Campaign, CampaignStatus
 from . import conf, queue, window
 from .assignment import active_sessions, recover_stranded_rows
+from .claiming import recover_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
 from .reaper import reap
-from .claiming import recover_rows
 from .slice import SliceRunner
 
 log = logging.getLogger(__name__)
