@@ -153,6 +153,7 @@ POLICY: dict[OutcomeKind, Policy] = {
         campaign=CampaignEffect.PAUSE_FOR_REVIEW,
     ),
     OutcomeKind.CONTENT: Policy(_TO_POOL, Attempt.CONTENT, campaign=CampaignEffect.PAUSE_FOR_MESSAGE),
+    # Nothing reached Telegram, so nothing counts: not an attempt, not a request of the pace.
     OutcomeKind.UNREACHABLE: Policy(
         _TO_POOL, Attempt.UNREACHABLE, requested=False, session=SessionEffect.BACK_OFF
     ),
@@ -191,6 +192,9 @@ class Outcome:
     peer_id: int | None = None
     previous_peer_id: int | None = None
 
+    def __post_init__(self) -> None:
+        self.kind = OutcomeKind(self.kind)  # also from a bare value ("sent", an ErrorKind)
+
     @property
     def policy(self) -> Policy:
         return POLICY[self.kind]
@@ -201,7 +205,7 @@ class Outcome:
         return self.row.in_doubt if doubt is Doubt.RESTORED else doubt is Doubt.KEPT
 
 
-def refused(
+def outcome_of_error(
     row: RowWork,
     exc: TransportError,
     started: datetime,
@@ -210,10 +214,10 @@ def refused(
     pace: Pace,
     work: CampaignWork,
 ) -> Outcome:
-    """The outcome of a request that raised ``exc``, after its effects in memory, at once, by the
-    policy: the session held (:func:`hold_session`), the campaign's sends stopped, a request that
-    reached Telegram as no send given back to the session's pace (a suppressed peer: resolving
-    sent nothing; an unreachable Telegram)."""
+    """The outcome of a request that raised ``exc``. Its policy acts first, at once and in
+    memory: the session is held (:func:`hold_session`), the campaign's sends stop, and a request
+    that sent nothing (a suppressed peer: resolving is no message; an unreachable Telegram) is
+    given back to the session's pace."""
     policy = policy_of(exc.kind)
     if policy.transition is Transition.MARK_SENT:  # RANDOM_ID_DUPLICATE: an earlier request arrived
         return Outcome(row, OutcomeKind.of(exc.kind), started, timezone.now())

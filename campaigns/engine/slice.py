@@ -30,7 +30,7 @@ from ..models import CampaignStatus
 from . import claiming, conf, lookups, settling
 from .claiming import RowWork
 from .effects import apply_effects
-from .outcomes import Outcome, OutcomeKind, refused
+from .outcomes import Outcome, OutcomeKind, outcome_of_error
 from .pacing import Pace, load_pace
 from .work import EMPTY_RETRY_SECONDS, CampaignWork, Roster, SliceReport
 
@@ -365,7 +365,7 @@ class SliceRunner:
                 row.key, message, row.random_id, check_peer=work.peer_check(row, self._suppressed_ids)
             )
         except TransportError as exc:
-            return refused(row, exc, started, session=session, pace=pace, work=work)
+            return outcome_of_error(row, exc, started, session=session, pace=pace, work=work)
         except Exception as exc:  # a bug must cost a retry, not the slice and its other rows
             log.exception("session %s: unexpected error sending row %s", session.pk, row.id)
             err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
