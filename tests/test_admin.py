@@ -1098,7 +1098,7 @@ def test_viewers_may_export_but_anonymous_users_may_not(client, rita, finished):
 # Suppressions ------------------------------------------------------------------------------------
 @pytest.fixture
 def operator_client(client, otto):
-    """Suppressions are the operator's (README "Roles and permissions")."""
+    """Suppressions are the operator's (docs/using.md "Roles and permissions")."""
     client.force_login(otto)
     return client
 

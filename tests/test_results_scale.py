@@ -88,14 +88,14 @@ def test_a_search_finds_a_recipient_as_staff_write_it(client, sent):
 
 
 def test_beyond_the_cap_a_count_says_more_than_and_the_pages_still_list(client, sent, monkeypatch):
-    monkeypatch.setattr("campaigns.admin.scale.COUNT_CAP", 5)
+    monkeypatch.setattr("campaigns.admin.results_changelist.COUNT_CAP", 5)
     response = client.get(RESULTS, {"q": "@member_0"})
     assert response.context["cl"].paginator.capped
     assert b"More than 5 results match" in response.content
 
 
 def test_a_deep_page_lists_its_rows_in_order(client, sent, monkeypatch):
-    from campaigns.admin.results import MessageResultAdmin
+    from campaigns.admin.result_admin import MessageResultAdmin
 
     monkeypatch.setattr(MessageResultAdmin, "list_per_page", 7)
     second = client.get(RESULTS, {"p": "2"}).context["cl"].result_list

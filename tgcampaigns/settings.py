@@ -60,8 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Each staff user's own time zone (campaigns.timezones): times shown and entered in it.
-    "campaigns.timezones.StaffTimeZoneMiddleware",
+    # Each staff user's own time zone (campaigns.people.timezones): times shown and entered in it.
+    "campaigns.people.timezones.StaffTimeZoneMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -166,7 +166,7 @@ TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBS
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).
 TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=False)
-# Retention (campaigns/retention.py, a daily schedule): days after which finished campaigns'
+# Retention (campaigns/people/retention.py, a daily schedule): days after which finished campaigns'
 # results, and unused recipient lists with their files, are deleted. 0 keeps them.
 TGC_RESULTS_RETENTION_DAYS = env.int("TGC_RESULTS_RETENTION_DAYS", default=0)
 TGC_LISTS_RETENTION_DAYS = env.int("TGC_LISTS_RETENTION_DAYS", default=0)

@@ -25,9 +25,10 @@ from django.utils import timezone
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
+from tgcampaigns import conf
 
 from ..models import CampaignStatus
-from . import claiming, conf, lookups, settling
+from . import claiming, lookups, settling
 from .claiming import RowWork
 from .effects import apply_effects
 from .outcomes import Outcome, OutcomeKind, outcome_of_error

@@ -32,7 +32,7 @@ from typing import IO, Any
 from django.db import transaction
 
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
-from ..privacy import drop_erased
+from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
 from .limits import Limits
 from .mapping import Mapping
@@ -261,7 +261,7 @@ def _import_rows(
             if progress is not None:
                 progress(sum(counts.values()))
     _flush(writer, atomic)
-    if drop_erased(recipient_list):  # an erased person is not imported again (campaigns.privacy)
+    if drop_erased(recipient_list):  # an erased person is not imported again (campaigns.models.privacy)
         counts = {status: recipient_list.recipients.filter(status=status).count() for status in counts}
     total = sum(counts.values())
     if total == 0:

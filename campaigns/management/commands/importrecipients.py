@@ -24,8 +24,8 @@ from campaigns.lists.jobs import earlier_mapping
 from campaigns.lists.mapping import Mapping, MappingError
 from campaigns.lists.preview import Preview, preview_file
 from campaigns.lists.table import ImportRefused
+from campaigns.lists.zonenames import valid_zone
 from campaigns.models import ConsentBasis, ImportStatus, RecipientList
-from campaigns.timezones import valid_zone
 
 DELIMITERS = {"comma": ",", ",": ",", "semicolon": ";", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t"}
 
