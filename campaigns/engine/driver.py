@@ -23,11 +23,11 @@ from tgcampaigns import conf
 from ..models import Campaign, CampaignStatus
 from . import queue, window
 from .assignment import active_sessions, recover_stranded_rows
+from .claiming import recover_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
 from .readiness import DRIVE_PURPOSE
 from .reaper import reap
-from .rows import recover_rows
 from .slice import SliceRunner
 
 log = logging.getLogger(__name__)

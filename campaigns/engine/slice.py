@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
@@ -29,10 +28,11 @@ from sessions_app.transport import ErrorKind, TransportError
 from tgcampaigns import conf
 
 from ..models import CampaignStatus
-from . import lookups, rows
+from . import claiming, lookups, settling
+from .claiming import RowWork
 from .effects import apply_effects
+from .outcomes import Outcome, OutcomeKind, outcome_of_error
 from .pacing import Pace, load_pace
-from .rows import Outcome, RowWork
 from .work import EMPTY_RETRY_SECONDS, CampaignWork, Roster, SliceReport
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class SliceRunner:
         published: dict[int, int] = {}
 
         async def claims_load_and_suppressions() -> None:
-            await sync_to_async(rows.renew_claims)(self.owner)
+            await sync_to_async(claiming.renew_claims)(self.owner)
             await sync_to_async(self._refresh_suppressed_ids)()
             for work in list(self.roster.work.values()):
                 await sync_to_async(work.refresh_reached)()
@@ -193,7 +193,7 @@ class SliceRunner:
             for work in [w for w in self.roster.work.values() if sid in w.members]:
                 await sync_to_async(apply_effects)(work.campaign, session, [exc])
             return
-        claim = sync_to_async(rows.claim_rows)
+        claim = sync_to_async(claiming.claim_rows)
         try:
             while not self.halted(session) and session.status == SessionStatus.ACTIVE:
                 now = time.monotonic()
@@ -310,7 +310,7 @@ class SliceRunner:
         outcomes: list[Outcome] = [o for o in results if o is not None]
         # Rows whose task found the session blocked before its request left, and rows never started.
         unsent = [row for row, o in zip(batch, results) if o is None] + batch[len(tasks) :]
-        await sync_to_async(rows.apply_outcomes)(work.campaign, session, self.owner, outcomes, unsent)
+        await sync_to_async(settling.apply_outcomes)(work.campaign, session, self.owner, outcomes, unsent)
         refused = [
             o
             for o in outcomes
@@ -344,19 +344,19 @@ class SliceRunner:
     async def _request(
         self, work: CampaignWork, session: TelegramSession, transport, pace: Pace, delay: float, row: RowWork
     ) -> Outcome | None:
-        """One request; never raises. Marks the session blocked in memory at once on a FloodWait,
-        a session or spam-limit error, and stops the campaign's sends on a content error. Returns
-        None when the session got blocked (another request's FloodWait, a pause) before this one
-        left."""
+        """One request; never raises. An error acts at once in memory as the outcome policy says
+        (:mod:`.outcomes`): the session is held (FloodWait, session, spam-limit, unreachable), the
+        campaign's sends stop (content, spam limit). Returns None when the session got blocked
+        (another request's FloodWait, a pause) before this one left."""
         started = timezone.now()
         try:
             message = work.build(row.fields, row.variant)
         except TransportError as exc:  # this recipient's personalised text is too long
-            return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
+            return Outcome(row, OutcomeKind.of(exc.kind), started, timezone.now(), error=exc, requested=False)
         except Exception as exc:
             log.exception("session %s: rendering row %s failed", session.pk, row.id)
             err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-            return Outcome(row, err.kind.value, started, timezone.now(), error=err, requested=False)
+            return Outcome(row, OutcomeKind.TRANSIENT, started, timezone.now(), error=err, requested=False)
         if self.blocked(session, pace, work):
             return None
         started = timezone.now()
@@ -366,28 +366,14 @@ class SliceRunner:
                 row.key, message, row.random_id, check_peer=work.peer_check(row, self._suppressed_ids)
             )
         except TransportError as exc:
-            if exc.kind == ErrorKind.DUPLICATE:
-                return Outcome(row, "duplicate", started, timezone.now())
-            if exc.kind == ErrorKind.SUPPRESSED:
-                pace.requests_today -= 1  # resolving is a request, but no message left
-                exc = work.same_person_error(row.id) or exc
-                return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
-            if exc.kind == ErrorKind.FLOOD:
-                until = timezone.now() + timedelta(seconds=exc.seconds or 0)
-                session.flood_wait_until = max(until, session.flood_wait_until or until)
-            elif exc.kind in (ErrorKind.SESSION, ErrorKind.SPAM_LIMITED):
-                session.status = SessionStatus.DISABLED
-            if exc.kind in (ErrorKind.CONTENT, ErrorKind.SPAM_LIMITED):
-                work.stop.set()
-            return Outcome(row, exc.kind.value, started, timezone.now(), error=exc)
+            return outcome_of_error(row, exc, started, session=session, pace=pace, work=work)
         except Exception as exc:  # a bug must cost a retry, not the slice and its other rows
             log.exception("session %s: unexpected error sending row %s", session.pk, row.id)
             err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-            return Outcome(row, err.kind.value, started, timezone.now(), error=err)
-        kind = "duplicate" if result.duplicate else "sent"
+            return Outcome(row, OutcomeKind.TRANSIENT, started, timezone.now(), error=err)
         return Outcome(
             row,
-            kind,
+            OutcomeKind.DUPLICATE if result.duplicate else OutcomeKind.SENT,
             started,
             timezone.now(),
             message_id=result.message_id,

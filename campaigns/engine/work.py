@@ -18,7 +18,7 @@ from sessions_app.transport.base import PeerCheck
 
 from ..content.outgoing import message_builder
 from ..models import CODE_DUPLICATE, Campaign, CampaignStatus, MessageResult, ResultStatus
-from . import lookups, rows, window
+from . import claiming, lookups, window
 from .balancing import PullPolicy
 
 # A session counts as "ready now" for the pull policy when it could send within this many seconds.
@@ -81,10 +81,10 @@ class CampaignWork:
         self.reached_at = timezone.now()
         self.same_person: dict[int, str] = {}  # row id → the key of the row that reached them
         # The pool's rows below this id are taken (as far as this slice knows): claims read on from
-        # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
+        # it (:func:`claiming.claim_rows`'s ``after``); lowered when rows go back to the pool.
         self.pool_after = 0
 
-    def peer_check(self, row: rows.RowWork, suppressed: set[int]) -> PeerCheck:
+    def peer_check(self, row: claiming.RowWork, suppressed: set[int]) -> PeerCheck:
         """The :data:`~sessions_app.transport.base.PeerCheck` for one row, asked with the user id
         its key resolved to right before the send: False for a suppressed user id, and (campaigns
         mixing kinds of key) for a user another row of the campaign reached or is sending to,
@@ -129,7 +129,7 @@ class CampaignWork:
         c = self.campaign
         return window.open_zones(c.send_window_start, c.send_window_end, self.zones, timezone.now())
 
-    def claimed(self, batch: list[rows.RowWork]) -> None:
+    def claimed(self, batch: list[claiming.RowWork]) -> None:
         """Move :attr:`pool_after` past the pool rows of a claimed ``batch``."""
         pooled = [r.id for r in batch if r.pooled]
         # Under a send window a claim skips rows of closed zones, which must be found again when

@@ -1,6 +1,7 @@
-"""The send loop's row transitions (claim, mark ``sending``, record outcomes), one guarded
-UPDATE each; the batch transitions every caller shares are on
-:class:`campaigns.models.results.ResultQuerySet`.
+"""Claiming: a session takes rows to send. Rows are taken from the campaign's pool (or pinned
+to the session) and marked ``sending`` in one guarded UPDATE, committed before any request leaves;
+claims are renewed with the session's lease, released when a request never left, and recovered
+when a process that held them is gone. What a request did is written by :mod:`.settling`.
 
 ``claimed_by`` names the process (lease owner) allowed to move a row on; every UPDATE checks it
 and the expected state, so a row that another process took over is never overwritten.
@@ -9,7 +10,6 @@ and the expected state, so a row that another process took over is never overwri
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,34 +19,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app import leases
-from sessions_app.models import TelegramSession
-from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import (
-    CODE_DUPLICATE,
     CODE_SUPPRESSED,
-    AttemptTally,
     Campaign,
     CampaignStatus,
-    DeliveryAttempt,
     MessageResult,
     ResultStatus,
 )
+from ..models.results import Answered
 from .lookups import suppressed_rows
-from .sql import adapt, insert_rows
-
-RETRY_BASE_SECONDS = 2.0
-RETRY_CAP_SECONDS = 300.0
-
-
-def retry_delay(attempt: int) -> float:
-    """Seconds before retry number ``attempt`` (1-based) of a transient error: exponential from
-    2 s, capped at 300 s, with full jitter so a burst of failures does not retry in lockstep.
-
-    Retries are rows rescheduled in the database (``next_attempt_at``), surviving crashes and
-    moving between processes, which call-wrapping retry libraries (tenacity, backoff) do not model.
-    """
-    return random.uniform(0.5, 1.0) * min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+from .sql import adapt
 
 
 @dataclass
@@ -95,10 +78,10 @@ def claim_rows(
     claimed once the campaign is no longer running, so a pause or cancel committed before this
     stops the batch. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so sessions claiming at once never
     wait on each other; SQLite: its single writer (IMMEDIATE transactions). Rows whose person is
-    suppressed (the key or another identity of the row) become ``skipped`` at this last check. ``RowWork.in_doubt`` is the row's state *before* the
-    claim (what to restore if its request never leaves). ``zones``: under a send window, only
-    rows of these time zones (those whose window is open now,
-    :func:`campaigns.engine.window.open_zones`); None: any row.
+    suppressed (the key or another identity of the row) become ``skipped`` at this last check.
+    ``RowWork.in_doubt`` is the row's state *before* the claim (what to restore if its request
+    never leaves). ``zones``: under a send window, only rows of these time zones (those whose
+    window is open now, :func:`campaigns.engine.window.open_zones`); None: any row.
 
     ``after``: a pool row id below which the caller expects no pool rows: the pool is read from
     there, so a claim passes over no row sent before it (PostgreSQL plans the pool's ``ORDER BY id
@@ -121,13 +104,9 @@ def claim_rows(
     suppressed = suppressed_rows(rows)  # under the key or another identity of the person
     if suppressed:
         skip_ids = {r.id for r in rows if r.id in suppressed and not r.in_doubt}
-        MessageResult.objects.filter(id__in=skip_ids, claimed_by=owner).update(
-            status=ResultStatus.SKIPPED,
-            error_code=CODE_SUPPRESSED,
-            claimed_by="",
-            in_doubt=False,
-            error_text="opted out after launch (suppression list)",
-            updated_at=now,
+        why = "opted out after launch (suppression list)"
+        MessageResult.objects.filter(claimed_by=owner).skip(
+            [Answered(pk, CODE_SUPPRESSED, why, in_doubt=False) for pk in skip_ids]
         )
         rows = [r for r in rows if r.id not in skip_ids]
     return rows
@@ -237,164 +216,3 @@ def release_claims(owner: str, rows: list[RowWork]) -> None:
                 id__in=ids, claimed_by=owner, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
             )
             mine.requeue(in_doubt=True) if doubt else mine.requeue(in_doubt=False, session=None)
-
-
-# Outcomes ------------------------------------------------------------------------------------
-@dataclass
-class Outcome:
-    """What one request did. ``kind``: ``sent``/``duplicate`` or an :class:`ErrorKind` value."""
-
-    row: RowWork
-    kind: str
-    started_at: datetime
-    finished_at: datetime
-    message_id: int | None = None
-    error: TransportError | None = None
-    # False when nothing left for Telegram (the personalised text was refused locally).
-    requested: bool = True
-    peer_id: int | None = None
-    previous_peer_id: int | None = None
-
-
-def apply_outcomes(
-    campaign: Campaign,
-    session: TelegramSession,
-    owner: str,
-    outcomes: list[Outcome],
-    unsent: list[RowWork],
-) -> None:
-    """Write a batch's outcomes in one transaction: rows, DeliveryAttempts, the session's load,
-    and the rows whose requests never left back to the queue. The effects of errors on the session
-    and the campaign are :func:`campaigns.engine.effects.apply_error_effects`."""
-    now = timezone.now()
-    attempts: list[tuple] = []
-    mine = MessageResult.objects.filter(claimed_by=owner, status=ResultStatus.SENDING)
-    with transaction.atomic():
-        sent = [o for o in outcomes if o.kind in ("sent", "duplicate")]
-        if sent:
-            _mark_sent(owner, sent, now)
-        sent_ids = {id(o) for o in sent}
-        for o in outcomes:
-            if id(o) in sent_ids:
-                attempts.append(
-                    _attempt(
-                        o,
-                        session,
-                        DeliveryAttempt.Outcome.SENT
-                        if o.kind == "sent"
-                        else DeliveryAttempt.Outcome.DUPLICATE,
-                    )
-                )
-                continue
-            err = o.error
-            fields = {"error_code": err.code, "error_text": err.text, "claimed_by": "", "updated_at": now}
-            if o.kind == ErrorKind.RECIPIENT:
-                fields.update(status=ResultStatus.FAILED, attempts=o.row.attempts + 1, in_doubt=False)
-                outcome = DeliveryAttempt.Outcome.FAILED
-            elif o.kind == ErrorKind.SUPPRESSED:
-                # Nothing left: the key resolved to a user who opted out, or another row reached.
-                code = err.code if (same := err.code == CODE_DUPLICATE) else CODE_SUPPRESSED
-                fields.update(status=ResultStatus.SKIPPED, error_code=code, in_doubt=o.row.in_doubt)
-                outcome = DeliveryAttempt.Outcome.SAME_PERSON if same else DeliveryAttempt.Outcome.SUPPRESSED
-            elif o.kind == ErrorKind.TRANSIENT:
-                tries = o.row.attempts + 1
-                if tries >= campaign.max_attempts:
-                    fields.update(status=ResultStatus.FAILED, attempts=tries)
-                    outcome = DeliveryAttempt.Outcome.FAILED
-                else:
-                    # in_doubt stays True: a timeout may have delivered it; retry from this session.
-                    fields.update(
-                        status=ResultStatus.PENDING,
-                        attempts=tries,
-                        next_attempt_at=now + timedelta(seconds=retry_delay(tries)),
-                    )
-                    outcome = DeliveryAttempt.Outcome.RETRY
-            else:
-                # FloodWait, session, spam-limit and content errors: Telegram refused the request, so
-                # it did not arrive; the row goes back to the pool and no attempt is counted. A row
-                # that was already in doubt (re-sent after a crash) stays pinned to its session.
-                fields.update(status=ResultStatus.PENDING, in_doubt=o.row.in_doubt)
-                if not o.row.in_doubt:
-                    fields["session"] = None
-                outcome = {
-                    ErrorKind.FLOOD: DeliveryAttempt.Outcome.FLOOD,
-                    ErrorKind.SESSION: DeliveryAttempt.Outcome.SESSION,
-                    ErrorKind.SPAM_LIMITED: DeliveryAttempt.Outcome.SPAM_LIMITED,
-                    ErrorKind.CONTENT: DeliveryAttempt.Outcome.CONTENT,
-                }[ErrorKind(o.kind)]
-            mine.filter(id=o.row.id).update(**fields)
-            attempts.append(_attempt(o, session, outcome))
-        insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
-        _tally_attempts(campaign.pk, session.pk, outcomes)
-        if unsent:
-            release_claims(owner, unsent)
-
-
-def _tally_attempts(campaign_id: int, session_id: int, outcomes: list[Outcome]) -> None:
-    """One :class:`AttemptTally` delta row for a batch's requests."""
-    requested = [o for o in outcomes if o.requested]
-    if not requested:
-        return
-    AttemptTally.objects.create(
-        campaign_id=campaign_id,
-        session_id=session_id,
-        requests=len(requested),
-        sent=sum(o.kind in ("sent", "duplicate") for o in requested),
-        retries=sum(o.kind == ErrorKind.TRANSIENT for o in requested),
-        floods=sum(o.kind == ErrorKind.FLOOD for o in requested),
-        latency_ms=round(sum((o.finished_at - o.started_at).total_seconds() for o in requested) * 1000),
-        first_started_at=min(o.started_at for o in requested),
-        last_finished_at=max(o.finished_at for o in requested),
-    )
-
-
-def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:
-    """``sending → sent`` for a batch's delivered rows in one statement, each with its Telegram
-    message id and the peer it went to: ``UPDATE … FROM (VALUES …)``, portable between PostgreSQL
-    and SQLite ≥ 3.33, instead of Django's ``Case(When…)`` per row, whose expression resolution
-    cost more than the sends it recorded."""
-    table = MessageResult._meta.db_table
-    values = ", ".join(
-        ["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(sent)
-    )
-    sql = (
-        f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, in_doubt = %s, "
-        f"error_code = '', error_text = '', claimed_by = '', updated_at = %s, "
-        f"telegram_message_id = v.column2, peer_id = COALESCE(v.column3, {table}.peer_id), "
-        f"previous_peer_id = v.column4 "
-        f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND claimed_by = %s AND status = %s"
-    )
-    params: list = [ResultStatus.SENT, now, False, now]
-    for o in sent:
-        params += [o.row.id, o.message_id, o.peer_id, o.previous_peer_id]
-    params += [owner, ResultStatus.SENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-ATTEMPT_COLUMNS = (
-    "result_id",
-    "session_id",
-    "started_at",
-    "finished_at",
-    "outcome",
-    "error_code",
-    "error_text",
-    "requested",
-)
-
-
-def _attempt(o: Outcome, session: TelegramSession, outcome: str) -> tuple:
-    """A DeliveryAttempt row in :data:`ATTEMPT_COLUMNS` order."""
-    err = o.error
-    return (
-        o.row.id,
-        session.pk,
-        o.started_at,
-        o.finished_at,
-        outcome,
-        err.code if err else "",
-        err.text if err else "",
-        o.requested,
-    )
