@@ -34,6 +34,7 @@ from django.db import transaction
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
 from ..privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
+from .known import recognise_export
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import ANY, is_explicit_form
@@ -80,6 +81,7 @@ class ImportReport:
     identity_columns: tuple[str, ...] = ()
     identity_order: tuple[str, ...] = ()
     other_identities: int = 0  # identities kept besides the keys
+    recognised: str = ""  # the known export the header row is (:mod:`.known`), "" for none
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -284,9 +286,16 @@ def _import_rows(
         identity_columns=identity_headers,
         identity_order=mapping.identity_order,
         other_identities=others,
+        recognised=_recognised(mapping),
     )
     _record(recipient_list, report, mapping)
     return report
+
+
+def _recognised(mapping: Mapping) -> str:
+    """The name of the known export whose headers the file has, when its roles were guessed."""
+    export = recognise_export(list(mapping.headers)) if mapping.headers else None
+    return export.name if export else ""
 
 
 def _flush(writer: RowWriter, atomic: bool) -> None:

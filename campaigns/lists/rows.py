@@ -82,7 +82,9 @@ class RowReader:
         self.field_columns = field_keys(roles, names)
         # The fields that give each recipient's own time zone for send windows (a column named
         # timezone, time_zone, TZ…): a value that names no zone is noted on the row.
-        self.zone_fields = [(name, header[i]) for i, name in self.field_columns if name and is_zone_column(name)]
+        self.zone_fields = [
+            (name, header[i]) for i, name in self.field_columns if name and is_zone_column(name)
+        ]
         self.names = names
         self.max_cell = limits.max_cell_chars
         self.limits = limits
@@ -170,7 +172,9 @@ class RowReader:
                 result = normalise(part, region, reading=reading, region_source=source)
                 if result.error:
                     reason = result.error
-                    if reason == NO_COUNTRY_CODE and self.countries and not (where and where.problem):
+                    if reason == NO_COUNTRY_CODE and where is not None:
+                        if where.problem:  # the row's country is the fault, already said
+                            continue
                         reason = no_country_reason(self.countries)
                     problems.append(f"{header}: {reason}" if self.several else reason)
                     continue
