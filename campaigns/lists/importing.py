@@ -82,10 +82,11 @@ class ImportReport:
     identity_order: tuple[str, ...] = ()
     other_identities: int = 0  # identities kept besides the keys
     recognised: str = ""  # the known export the header row is (:mod:`.known`), "" for none
+    regions: tuple[str, ...] = ()  # the regions the rows' own countries named
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("problems", "columns", "identity_columns", "identity_order"):
+        for name in ("problems", "columns", "identity_columns", "identity_order", "regions"):
             data[name] = list(data[name])
         return data
 
@@ -287,6 +288,7 @@ def _import_rows(
         identity_order=mapping.identity_order,
         other_identities=others,
         recognised=_recognised(mapping),
+        regions=tuple(sorted(reader.regions)),
     )
     _record(recipient_list, report, mapping)
     return report

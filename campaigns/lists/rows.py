@@ -89,6 +89,7 @@ class RowReader:
         self.max_cell = limits.max_cell_chars
         self.limits = limits
         self.seen = FirstRows()
+        self.regions: set[str] = set()  # the regions rows' countries named (search reads them)
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
@@ -160,6 +161,8 @@ class RowReader:
         reasons of its invalid cells."""
         where = row_region(values, self.countries, self.region) if self.countries else None
         region = where.region if where else self.region
+        if where is not None and where.region:
+            self.regions.add(where.region)
         source = where.source if where else (" (the list's default region)" if region else "")
         found: list[tuple] = []
         problems: list[str] = [where.problem] if where and where.problem else []

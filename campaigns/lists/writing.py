@@ -20,6 +20,7 @@ import json
 from django.db import connection
 
 from ..models import Recipient, RecipientIdentity
+from .search import name_keys
 
 RECIPIENT_COLUMNS = (
     "id",
@@ -31,6 +32,8 @@ RECIPIENT_COLUMNS = (
     "status",
     "error",
     "fields",
+    "name_key",
+    "surname_key",
 )
 IDENTITY_COLUMNS = ("recipient_id", "key", "kind")
 
@@ -60,7 +63,7 @@ class RowWriter:
         ids = _reserve_ids(len(self.rows))
         dumps = json.JSONEncoder(ensure_ascii=False).encode
         recipients = [
-            (pk, self.list_id, n, raw, key, kind, status, error, dumps(fields))
+            (pk, self.list_id, n, raw, key, kind, status, error, dumps(fields), *name_keys(fields))
             for pk, (n, raw, key, kind, status, error, fields) in zip(ids, self.rows)
         ]
         others = [(ids[i], key, kind) for i, identities in self.identities for key, kind in identities]
