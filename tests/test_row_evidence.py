@@ -181,3 +181,7 @@ def test_a_reader_of_another_format_registers_its_export(monkeypatch):
         recognise_export(["first_name", "last_name", "phone_number", "date"]).name
         == "Telegram Desktop contacts export"
     )
+
+
+def test_a_brazilian_postcode_column_is_no_phone():
+    assert guess_roles(["Nome", "Celular", "CEP"]) == ["first_name", "phone", "field"]

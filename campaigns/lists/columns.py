@@ -152,6 +152,7 @@ def _part_role(squashed: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # a file's few headers and labels, asked once per phone
 def phone_preference(header: str, label: str = "") -> int:
     """How early a phone is the row's key among its phones (0 first): a mobile by its label cell
     or header, then a plain phone, then an address's, office's or home phone. A label starting
@@ -159,13 +160,17 @@ def phone_preference(header: str, label: str = "") -> int:
     label_words = squash(label)
     words = squash(header)
     primary = 0 if label.strip().startswith("*") else 1
-    if any(squash(w) in label_words for w in MOBILE_WORDS if w) or (
-        not label_words and any(squash(w) in words for w in MOBILE_WORDS)
-    ):
+    mobile = _mobile_words()
+    if any(w in label_words for w in mobile) or (not label_words and any(w in words for w in mobile)):
         return primary
     if label_words or any(w in words for w in SECONDARY_PHONE_WORDS):
         return 4 + primary
     return 2 + primary
+
+
+@functools.cache
+def _mobile_words() -> tuple[str, ...]:
+    return tuple(w for w in map(squash, MOBILE_WORDS) if w)
 
 
 def label_stem(header: str) -> str:

@@ -135,7 +135,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "tr": {
         "phone": ("telefon", "telefon numarası"),
-        "mobile": ("cep", "cep telefonu", "gsm"),
+        "mobile": ("cep telefonu", "cep tel", "gsm"),  # not "cep" alone: a Brazilian postcode
         "username": ("kullanıcı adı",),
         "first_name": ("ad", "adı", "isim"),
         "last_name": ("soyad", "soyadı"),
