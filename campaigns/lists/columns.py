@@ -23,8 +23,9 @@ from __future__ import annotations
 import functools
 import re
 
+from .known import recognise_export
 from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, USER_ID, USERNAME
-from .vocabulary import HEADERS, MOBILE_WORDS, SECONDARY_PHONE_WORDS
+from .vocabulary import HEADERS, MOBILE_WORDS, SECONDARY_PHONE_WORDS, squash
 
 FIELD = "field"
 IGNORE = "ignore"
@@ -61,11 +62,6 @@ ROLE_LABELS = {
     FIELD: "Personalisation field",
     IGNORE: "Ignore",
 }
-
-
-def squash(header: str) -> str:
-    """``header`` without case, spaces or punctuation, in any script: ``E-Mail`` → ``email``."""
-    return "".join(c for c in str(header).casefold() if c.isalnum())
 
 
 # Exact header names (squashed) and the identity they name.
@@ -120,8 +116,6 @@ _WEAK_HEADERS = {"contact": ANY, "user": ANY}
 
 def guess_roles(headers: list[str]) -> list[str] | None:
     """One role per header (module docstring), or None when no header names an identity."""
-    from .known import recognise_export
-
     squashed = [squash(h) for h in headers]
     known = recognise_export(headers)
     roles = [known.role_of(s) if known else None for s in squashed]

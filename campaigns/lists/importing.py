@@ -269,9 +269,15 @@ def _import_rows(
     total = sum(counts.values())
     if total == 0:
         raise ImportRefused("no recipient rows")
+    report = _report(table, mapping, plan, reader, counts, problems, problem_rows, cleaned, others)
+    _record(recipient_list, report, mapping)
+    return report
+
+
+def _report(table, mapping, plan, reader, counts, problems, problem_rows, cleaned, others) -> ImportReport:
     identity_headers = tuple(plan.names[i] or f"column_{i + 1}" for i in mapping.identity_columns())
-    report = ImportReport(
-        total_rows=total,
+    return ImportReport(
+        total_rows=sum(counts.values()),
         valid_count=counts[VALID],
         invalid_count=counts[INVALID],
         duplicate_count=counts[DUPLICATE],
@@ -290,8 +296,6 @@ def _import_rows(
         recognised=_recognised(mapping),
         regions=tuple(sorted(reader.regions)),
     )
-    _record(recipient_list, report, mapping)
-    return report
 
 
 def _recognised(mapping: Mapping) -> str:

@@ -2,7 +2,7 @@
 Contacts export").
 
 Each :class:`KnownExport` names the export, the headers that identify it (all of them present,
-compared squashed: :func:`.columns.squash`) and the roles of its own columns where the general
+compared squashed: :func:`.vocabulary.squash`) and the roles of its own columns where the general
 guess would be wrong (Shopify's ``Customer ID`` is no Telegram user id; its ``Accepts SMS
 Marketing`` is the consent, ``Accepts Email Marketing`` is not). Columns it does not name are
 guessed as in any file. Readers of other formats (vCard, Telegram Desktop) register their own with
@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .normalise import PHONE
+from .vocabulary import squash
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,6 @@ class KnownExport:
 
 
 def _squashed(*headers: str) -> frozenset[str]:
-    from .columns import squash
-
     return frozenset(squash(h) for h in headers)
 
 
@@ -91,8 +90,6 @@ def register(export: KnownExport) -> None:
 
 def recognise_export(headers: list[str]) -> KnownExport | None:
     """The known export whose signature ``headers`` carry (the most specific first), or None."""
-    from .columns import squash
-
     present = {squash(h) for h in headers}
     matches = [export for export in KNOWN_EXPORTS if export.signature <= present]
     return max(matches, key=lambda export: len(export.signature), default=None)

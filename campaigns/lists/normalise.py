@@ -134,17 +134,12 @@ def normalise(
 ) -> Normalised:
     """Normalise one recipient as written by staff.
 
-    ``raw``: ``@name``, ``name``, ``t.me/name``, ``https://t.me/name``, ``tg://resolve?domain=name``,
-    a phone (``+49 30 1234567``, ``0049…``, or national ``030 1234567`` with ``default_region``),
-    a user id (``123456789``), or a ``tg://user?id=`` / ``t.me/+<phone>`` link, possibly damaged by
-    a spreadsheet (:func:`.excel.repair`).
-    ``default_region``: ISO 3166 alpha-2 (``"DE"``) for national phone numbers, or None.
-    ``reading``: how bare values are read, one of :data:`READINGS` (see the module's docstring);
-    ``phone_column=True`` is the same as ``reading="phone"``. ``region_source``: whose region it is,
-    for the reason of a national number that is none of the region's (" (the row's country)").
-
-    Never raises for bad input: returns ``Normalised(error=...)`` with the reason.
-    """
+    ``raw``: ``@name``, ``name``, ``t.me/name``, ``tg://resolve?domain=name``, a phone (``+49 30…``,
+    ``0049…``, national ``030 1234567`` in ``default_region``, ISO 3166 alpha-2 or None), a user id,
+    a ``tg://user?id=`` / ``t.me/+<phone>`` link, possibly damaged by a spreadsheet (:func:`.excel.repair`).
+    ``reading``: one of :data:`READINGS` (module docstring); ``phone_column=True`` means ``"phone"``.
+    ``region_source``: whose region it is, for a national number's reason (" (the row's country)").
+    Never raises for bad input: returns ``Normalised(error=...)`` with the reason."""
     value = (raw or "").strip().strip(_INVISIBLE).strip()
     if not value:
         return _invalid("empty recipient")

@@ -1,7 +1,7 @@
 """Words that recipient files use, in the languages of Telegram's largest audiences (data only).
 
 :data:`HEADERS`: language (ISO 639-1) → role → the header names meaning it, as people write them
-(matched after :func:`campaigns.lists.columns.squash`: case, spaces and punctuation do not count).
+(matched after :func:`squash`: case, spaces and punctuation do not count).
 The roles are those of :mod:`.columns`; ``mobile`` is a phone column preferred to other phone
 columns of the row. :data:`MOBILE_WORDS` mark a phone as a mobile in a header or a label cell
 (Google's ``Phone 1 - Label`` = ``Mobile``); :data:`SECONDARY_PHONE_WORDS` mark a phone column that
@@ -10,6 +10,12 @@ consent column holds. Country names come from Babel (:mod:`.countries`), not fro
 """
 
 from __future__ import annotations
+
+
+def squash(header: str) -> str:
+    """``header`` without case, spaces or punctuation, in any script: ``E-Mail`` → ``email``."""
+    return "".join(c for c in str(header).casefold() if c.isalnum())
+
 
 HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
