@@ -363,3 +363,19 @@ def test_a_uk_national_number_in_a_us_list_says_it_was_read_with_the_wrong_count
         "check the number or write it with +…"
     )
     assert "+1077" not in rows[2].error + rows[3].error
+
+
+@pytest.mark.django_db
+def test_a_time_zone_column_in_any_language_is_kept_as_the_rows_time_zone(tmp_path):
+    path = tmp_path / "zones.csv"
+    path.write_text(
+        "Vorname;Handy;Zeitzone\nMax;+49 1512 3456701;Europe/Berlin\nEva;+49 1512 3456702;Mars/Olympus\n"
+    )
+    recipient_list = RecipientList.objects.create(name="z", consent_basis="opt_in")
+    import_recipient_list(recipient_list, path)
+    rows = _rows(recipient_list)
+
+    assert rows[2].fields == {"first_name": "Max", "time_zone": "Europe/Berlin"}
+    assert rows[3].error == (
+        "unknown time zone “Mars/Olympus” in column “Zeitzone” (use an IANA name such as Europe/Berlin)"
+    )
