@@ -128,7 +128,7 @@ class BackgroundWriter:
     collected (and empties it); at most ``depth`` batches wait. :meth:`close` waits for the
     writes and raises the first error of the thread (then later batches are not written)."""
 
-    def __init__(self, list_id: int, depth: int = 2):
+    def __init__(self, list_id: int, depth: int = 1):
         self.list_id = list_id
         self.batches: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
