@@ -72,7 +72,9 @@ def test_the_recipient_search_reads_no_row_by_a_contains_pattern(crm):
 def test_results_are_found_by_a_phone_prefix_and_by_a_name(crm, alpha):
     campaign = make_campaign("Spring", [crm], [alpha])
     for recipient in crm.recipients.filter(status=Recipient.Status.VALID):
-        MessageResult.objects.get_or_create(campaign=campaign, key=recipient.key, defaults={"recipient": recipient})
+        MessageResult.objects.get_or_create(
+            campaign=campaign, key=recipient.key, defaults={"recipient": recipient}
+        )
     from campaigns.admin.scale import search_results
 
     results = MessageResult.objects.filter(campaign=campaign)
