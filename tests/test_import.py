@@ -31,7 +31,7 @@ MESSY_COMMON = {
     10: ("", INVALID, "username too long: 33 characters, Telegram allows at most 32"),
     14: ("", INVALID, "unknown country code"),
     15: ("", INVALID, "not a valid phone number: +447700900123 is not a number in use in GB"),
-    16: ("", INVALID, "empty recipient"),
+    16: ("", INVALID, "no username, phone number or user id"),
     17: ("@kate_m", VALID, ""),
     18: ("@leo_p", VALID, ""),
     19: ("@mia_r", VALID, ""),
@@ -184,7 +184,7 @@ def test_it_reads_windows_1251_cyrillic_names_exactly(encoding):
 
     rows = list(recipient_list.recipients.order_by("row_number"))
     assert [r.key for r in rows] == ["@ivan_petrov", "@olga_s", "+79161234567"]
-    names = [f"{r.fields['имя']} {r.fields['фамилия']}" for r in rows]
+    names = [f"{r.fields['first_name']} {r.fields['last_name']}" for r in rows]
     assert names == ["Иван Петров", "Ольга Смирнова", "Дмитрий Ёлкин"]
     assert report.encoding == "cp1251"
     assert counts(recipient_list) == (3, 3, 0, 0)
@@ -211,10 +211,10 @@ def test_it_reads_phones_stored_as_numbers_in_an_xlsx_phone_column():
         2: ("+13125550111", VALID, ""),
         3: ("+13125550112", VALID, ""),
         4: ("+13125550113", VALID, ""),
-        5: ("", INVALID, "empty recipient"),
+        5: ("", INVALID, "no phone number"),
     }
     assert recipient_list.recipients.get(row_number=5).fields == {
-        "First name": "Vic (no phone)",
+        "first_name": "Vic (no phone)",
         "Signed up": "2026-10-04",
     }
     assert (report.sheet, report.recipient_column, report.file_format) == ("Leads", "Phone", "xlsx")
@@ -506,7 +506,7 @@ def test_a_nul_byte_does_not_hide_a_windows_1251_file_from_encoding_detection():
     recipient_list, report = import_bytes(data)
 
     assert report.encoding == "cp1251"
-    names = [r.fields["имя"] for r in recipient_list.recipients.order_by("row_number")]
+    names = [r.fields["first_name"] for r in recipient_list.recipients.order_by("row_number")]
     assert names == ["Иван", "Ольга", "Дмитрий"]
 
 
@@ -532,7 +532,7 @@ def test_each_row_of_two_id_columns_is_one_recipient_whichever_identity_it_fills
         3: ("+13125550132", VALID, ""),
         4: ("@rob_s", VALID, ""),
         5: ("@paula_r", DUP, "duplicate of row 2"),
-        6: ("", INVALID, "empty recipient"),
+        6: ("", INVALID, "no username or phone number"),
     }
     paula = recipient_list.recipients.get(row_number=2)
     assert paula.identities() == ["@paula_r", "+13125550131"]
@@ -900,6 +900,6 @@ def test_a_timezone_column_that_names_no_zone_leaves_a_note_on_the_valid_row():
         4: ("@carol_k", VALID, ""),
         5: ("@dave_user", VALID, note.replace("Mars/Olympus", "UTC+3")),
     }
-    # The column stays a personalisation field: it is where each recipient's zone is read.
-    assert recipient_list.recipients.get(row_number=3).fields["Time Zone"] == "Mars/Olympus"
+    # The column is the row's time zone, kept under one name: where each recipient's zone is read.
+    assert recipient_list.recipients.get(row_number=3).fields["time_zone"] == "Mars/Olympus"
     assert [p["row"] for p in report.problems] == [3, 5] and report.valid_count == 4

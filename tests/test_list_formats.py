@@ -179,7 +179,7 @@ def test_the_header_row_is_found_below_a_merged_title_and_an_empty_row_of_the_ch
     rows = {r.row_number: r for r in recipient_list.recipients.all()}
 
     assert min(rows) == 4  # rows 1–3: title, empty row, header
-    assert rows[4].fields == {"First name": "Max", "Last name": "Mustermann"}
+    assert rows[4].fields == {"first_name": "Max", "last_name": "Mustermann"}  # canonical field names
     assert not recipient_list.recipients.filter(key__in=["@lukas", "@max", "@first_name"]).exists()
     assert rows[10].status == Recipient.Status.DUPLICATE and rows[10].error.startswith("duplicate of row 4")
 

@@ -133,7 +133,10 @@ def _read_sample(preview: Preview, pending: list, rest: Any, limits: Limits) -> 
             result = normalise(text, mapping.default_region or None, reading=reading)
             if result.ambiguous and len(preview.ambiguous.setdefault(name, [])) < 3:
                 preview.ambiguous[name].append(text)
-            if result.error == NO_COUNTRY_CODE or (result.ambiguous and not result.is_valid):
+            # A row whose own country column reads its number needs no default region.
+            if (result.error == NO_COUNTRY_CODE and NO_COUNTRY_CODE in row[5]) or (
+                result.ambiguous and not result.is_valid
+            ):
                 preview.needs_region += 1
             if result.kind == PHONE and not text.startswith(("+", "00")):
                 preview.national[name] = preview.national.get(name, 0) + 1
