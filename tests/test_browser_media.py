@@ -80,3 +80,51 @@ def test_a_video_recorded_in_chromium_is_accepted_with_its_duration_and_size(
     assert (info["media_type"], info["width"], info["height"]) == ("video", 640, 360)
     assert info["duration"] == pytest.approx(1.5, abs=0.3)
     assert "video" in browser.page.inner_text(".field-media_summary")
+
+
+def test_a_detected_media_type_follows_the_next_file_chosen(browser, mark, people, alpha, cases_dir):
+    campaign = make_campaign("Spring teaser", [people], [alpha])
+    page = browser.page
+    browser.login("mark")
+    browser.go(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    assert page.input_value("#id_media_type") == ""  # Detect from the file's content
+    photo = (cases_dir / "media" / "photo.jpg").read_bytes()
+    save_with_media(browser, campaign, "photo.jpg", "image/jpeg", photo)
+    assert Campaign.objects.get(pk=campaign.pk).media_type == "photo"
+    # Detected, not chosen: the form still offers detection for the next file.
+    assert page.input_value("#id_media_type") == ""
+    assert "photo" in page.inner_text(".field-media_summary")
+    browser.shot("photo-detected")
+
+    clip = (cases_dir.parent / "media" / "chromium_fragmented.mp4").read_bytes()
+    page.set_input_files("#id_media", files=[{"name": "clip.mp4", "mimeType": "video/mp4", "buffer": clip}])
+    # Before the save, the details no longer describe the photo that is about to be replaced.
+    page.wait_for_selector(".field-media_summary:has-text('clip.mp4')")
+    assert "image/jpeg" not in page.inner_text(".field-media_summary")
+    browser.shot("video-chosen-unsaved")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist, .errornote")
+
+    assert page.locator(".errornote").count() == 0, page.inner_text("#content")
+    campaign.refresh_from_db()
+    assert (campaign.media_type, campaign.media_info["mime_type"]) == ("video", "video/mp4")
+    assert page.input_value("#id_media_type") == ""
+    browser.shot("video-detected")
+
+
+def test_a_chosen_media_type_stays_chosen(browser, mark, people, alpha, cases_dir):
+    campaign = make_campaign("Price list", [people], [alpha])
+    page = browser.page
+    browser.login("mark")
+    browser.go(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    page.select_option("#id_media_type", "document")
+    save_with_media(
+        browser, campaign, "photo.jpg", "image/jpeg", (cases_dir / "media" / "photo.jpg").read_bytes()
+    )
+
+    assert Campaign.objects.get(pk=campaign.pk).media_type == "document"
+    assert page.input_value("#id_media_type") == "document"
+    page.fill("#id_name", "Price list (renamed)")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist, .errornote")
+    assert Campaign.objects.get(pk=campaign.pk).media_type == "document"
