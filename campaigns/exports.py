@@ -153,14 +153,23 @@ def _message_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]
     """fields → the wording of A/B ``variant`` ("" or "A": the message) rendered for one
     recipient, as the engine renders it (:func:`.content.outgoing.recipient_text`, prepared once)."""
     try:
-        return template.renderer(
+        render = template.renderer(
             variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
         )
     except KeyError:
         failed = f"(the campaign has no variant {variant})"
+        return lambda fields: failed
     except template.MessageError as exc:
         failed = f"(cannot be rendered: {exc})"
-    return lambda fields: failed
+        return lambda fields: failed
+
+    def within_budget(fields: dict) -> str:
+        try:
+            return render(fields)
+        except template.RenderOverBudget as exc:  # this recipient's fields: their row says why
+            return f"(cannot be rendered: {exc})"
+
+    return within_budget
 
 
 class _IsoText(Func):

@@ -35,9 +35,13 @@ def message_builder(campaign: Campaign):
         """The message of ``variant`` (an A/B test's wording: "" or "A" is the campaign's message,
         B–D its other wordings) for one recipient's ``fields``. Raises
         TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this recipient's
-        text past Telegram's limit: only this row fails, the campaign goes on; KeyError for a
-        variant the campaign does not have."""
-        text = render_of(variant)(fields or {})
+        text past Telegram's limit, TransportError(RECIPIENT, MESSAGE_RENDER_BUDGET) when their
+        fields push the render over its work budget: only this row fails, the campaign goes on;
+        KeyError for a variant the campaign does not have."""
+        try:
+            text = render_of(variant)(fields or {})
+        except template.RenderOverBudget as exc:
+            raise TransportError(ErrorKind.RECIPIENT, "MESSAGE_RENDER_BUDGET", str(exc)) from None
         # Parsing can only shorten the text, so most messages skip it.
         length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0
         if length > limit:
