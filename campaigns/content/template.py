@@ -37,7 +37,7 @@ from sessions_app.transport.formatting import (
     utf16_length,
 )
 
-from .plan import _plan, _plan_output, _render_plan, neutralise_markdown, renders_alike
+from .fast_render import _plan, _plan_output, _render_plan, neutralise_markdown, renders_alike
 from .sandbox import (
     CAPTION_MAX,
     DECIMALS_MAX,
