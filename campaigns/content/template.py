@@ -217,8 +217,9 @@ def check_message(
 ) -> list[str]:
     """Problems that would make the campaign fail, for staff, before launch; [] when none.
 
-    Renders the template with ``sample_fields`` (default: none, so the shortest message) and
-    checks: template syntax, a ``{{`` or ``{%`` never closed, broken HTML/Markdown markup, an
+    Renders the template with ``sample_fields`` (a recipient's fields; default: a sample value
+    for every variable it reads, :data:`SAMPLE_VALUE`, so ``**{{ first_name }}**`` is checked as
+    the valid Markdown it is for anyone with a first name, not as ``****``) and checks: template syntax, a ``{{`` or ``{%`` never closed, broken HTML/Markdown markup, an
     empty message without media (Telegram: MESSAGE_EMPTY), text over 4096 or a caption over 1024
     after entity parsing (MESSAGE_TOO_LONG / MEDIA_CAPTION_TOO_LONG), a render that grows past
     :data:`RENDER_MAX` or takes more than its work or time budget. With ``known_fields`` (the chosen lists' column headers), also a variable
@@ -230,8 +231,10 @@ def check_message(
         return [str(exc)]
     if known_fields is not None:
         problems += unknown_variables(text, known_fields)
+    if sample_fields is None:
+        sample_fields = dict.fromkeys(template_variables(text), SAMPLE_VALUE)
     return problems + [
-        message for _, message in _rendered_problems(text, parse_mode, has_media, sample_fields or {})
+        message for _, message in _rendered_problems(text, parse_mode, has_media, sample_fields)
     ]
 
 
@@ -276,14 +279,23 @@ def _rendered_problems(
     return problems
 
 
+# What a variable holds when the check has no recipient's fields: a short plain word, neither
+# empty nor markup, so only the template's own text can fail the formatting checks.
+SAMPLE_VALUE = "Sample"
+# Kinds of problem that refuse the launch even when only some recipients meet them: their
+# message would arrive with its formatting broken (Markdown sent as raw text), not fail alone.
+_REFUSED_FOR_ANY = {"markup"}
+
+
 def check_recipients(
     text: str, parse_mode: str, *, has_media: bool, recipients: Iterable[tuple[str, Mapping[str, Any]]]
 ) -> tuple[list[str], list[str]]:
     """The message as each of ``recipients`` ((where, fields) pairs, ``where`` saying where the
     recipient is: "row 4 of “people”") would get it: (problems, warnings). A kind of failure that
     every recipient checked would meet is a problem (every row would fail alike: do not launch);
-    one that only some would meet is a warning (those rows fail alone, DESIGN.md "content"). One
-    line per kind, with how many recipients and the first of them. A template that does not
+    one that only some would meet is a warning (those rows fail alone, DESIGN.md "content"),
+    except broken formatting, a problem for any (:data:`_REFUSED_FOR_ANY`: the message would go
+    out as raw markup). One line per kind, with how many recipients and the first of them. A template that does not
     compile is :func:`check_message`'s to report."""
     try:
         _compile(text)
@@ -296,9 +308,11 @@ def check_recipients(
         for kind, problem in _rendered_problems(text, parse_mode, has_media, fields):
             found.setdefault(kind, [0, problem, where])[0] += 1
     problems, warnings = [], []
-    for count, problem, where in found.values():
+    for kind, (count, problem, where) in found.items():
         if count == total:
             problems.append(f"for every recipient checked ({total}), {problem} (first: {where})")
+        elif kind in _REFUSED_FOR_ANY:
+            problems.append(f"for {count} of {total} recipients checked, {problem} (first: {where})")
         else:
             warnings.append(f"for {count} of {total} recipients checked, {problem} (first: {where})")
     return problems, warnings
