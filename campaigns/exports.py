@@ -34,12 +34,13 @@ from django.db import connection
 from django.db.models import CharField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from .content import template, variants
 from .models import Campaign, MessageResult, RecipientList, ResultStatus
 from .readahead import read_ahead
-from .xlsx import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, write_xlsx
+from .xlsx import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, NumericColumn, PeopleColumns, for_people, write_xlsx
 
 BOM = "\ufeff"
 FORMATS = ("csv", "xlsx")
@@ -229,13 +230,8 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
         yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:16]), *row[16:])
 
 
-def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
-    """The header, then one row of values as stored per result of ``results`` (in id order);
-    with ``with_campaign``, each row starts with its campaign's name. Values are what
-    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
-
-    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
-    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+def _lists_and_fields(results: QuerySet[MessageResult]) -> tuple[dict[int, str], list[str]]:
+    """(the names of the lists ``results`` came from by id, their personalisation fields in order)."""
     list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
     lists = RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("pk", "name", "report")
     list_names: dict[int, str] = {}
@@ -243,7 +239,17 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
     for pk, name, report in lists:
         list_names[pk] = name
         reports.append(report)
-    extra = personalisation_columns(results, reports)
+    return list_names, personalisation_columns(results, reports)
+
+
+def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
+    """The header, then one row of values as stored per result of ``results`` (in id order);
+    with ``with_campaign``, each row starts with its campaign's name. Values are what
+    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
+
+    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
+    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+    list_names, extra = _lists_and_fields(results)
     base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
     yield base + field_headers(extra, base)
 
@@ -286,6 +292,46 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
         yield row
 
 
+# Base columns that name a thing rather than count it: text in the workbook for people.
+_IDENTIFIERS = frozenset({CAMPAIGN_COLUMN, "key", "raw_value", "telegram_message_id", "session", "list"})
+
+
+def people_rows(
+    results: QuerySet[MessageResult], rows: Iterator[list]
+) -> tuple[Iterator[list], dict[int, str]]:
+    """:func:`result_rows` as the workbook for people shows them (:func:`campaigns.xlsx.for_people`):
+    times in the active zone (the exporting user's), the personalisation fields that hold only
+    numbers as numbers (one pass over the fields first), identifiers as text; and a skipped row
+    shows no message, whether it was skipped as invalid (no recipient to render for) or as a
+    duplicate, suppressed or erased: it was never sent, and a message beside it would read as if
+    it had been. Returns the rows and the number formats by column index."""
+    rows = iter(rows)
+    header = next(rows)
+    at_status, at_message = header.index("status"), header.index("message")
+    names = _lists_and_fields(results)[1]
+    shown = dict(zip(names, field_headers(names, header[: at_message + 1]), strict=True))
+    kinds = {name: NumericColumn(name) for name in names}
+    for fields in results.values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
+        for name, kind in kinds.items():
+            kind.add((fields or {}).get(name))
+    numbers = {shown[name]: kind.number_format for name, kind in kinds.items() if kind.number_format}
+
+    def unsent_blank() -> Iterator[list]:
+        yield header
+        for row in rows:
+            if row[at_status] == ResultStatus.SKIPPED:
+                row[at_message] = None
+            yield row
+
+    columns = PeopleColumns(
+        zone=timezone.get_current_timezone(),
+        times=frozenset(_TIMES),
+        numbers=numbers,
+        texts=_IDENTIFIERS,
+    )
+    return for_people(unsent_blank(), columns)
+
+
 def csv_chunks(rows: Iterable[list], rows_per_chunk: int = CHUNK_SIZE) -> Iterator[str]:
     """The BOM, then ``rows`` as CSV (``\\r\\n`` line ends, as RFC 4180 and Excel use), a chunk
     of ``rows_per_chunk`` lines at a time: one ``csv.writer`` writes to a buffer that is handed
@@ -320,7 +366,8 @@ def results_response(
                 content_type="text/plain; charset=utf-8",
             )
         out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-        write_xlsx(rows, out)
+        shown, formats = people_rows(results, rows)
+        write_xlsx(shown, out, formats)
         out.seek(0)
         name = filename.rsplit(".", 1)[0] + ".xlsx"
         return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
@@ -359,7 +406,8 @@ def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv")
     a binary one for XLSX); returns the number of result rows written."""
     rows = result_rows(campaign.results.all())
     if file_format == "xlsx":
-        return write_xlsx(rows, out)
+        shown, formats = people_rows(campaign.results.all(), rows)
+        return write_xlsx(shown, out, formats)
     written = -1  # the header is no result
 
     def counted() -> Iterator[list]:
