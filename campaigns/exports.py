@@ -26,7 +26,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import IO, Any
 
 from django.core.exceptions import EmptyResultSet
@@ -37,10 +37,10 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .content import template, variants
+from .content.outgoing import recipient_renderer
 from .models import Campaign, MessageResult, RecipientList, ResultStatus
 from .readahead import read_ahead
-from .xlsx import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, NumericColumn, PeopleColumns, for_people, write_xlsx
+from .xlsx import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, PeopleColumns, for_people, numeric_columns, write_xlsx
 
 BOM = "\ufeff"
 FORMATS = ("csv", "xlsx")
@@ -150,29 +150,6 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
     return headers
 
 
-def _message_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]:
-    """fields → the wording of A/B ``variant`` ("" or "A": the message) rendered for one
-    recipient, as the engine renders it (:func:`.content.outgoing.recipient_text`, prepared once)."""
-    try:
-        render = template.renderer(
-            variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
-        )
-    except KeyError:
-        failed = f"(the campaign has no variant {variant})"
-        return lambda fields: failed
-    except template.MessageError as exc:
-        failed = f"(cannot be rendered: {exc})"
-        return lambda fields: failed
-
-    def within_budget(fields: dict) -> str:
-        try:
-            return render(fields)
-        except template.RenderOverBudget as exc:  # this recipient's fields: their row says why
-            return f"(cannot be rendered: {exc})"
-
-    return within_budget
-
-
 class _IsoText(Func):
     """A timestamp as the text ``datetime.isoformat()`` gives for it in UTC, made by PostgreSQL
     (``2025-03-01T12:00:05.250000+00:00``; no fraction when it is zero), so a million rows are
@@ -261,7 +238,7 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
 
         def render(variant: str) -> Callable[[dict], str]:
             if variant not in renderers:
-                renderers[variant] = _message_renderer(campaign, variant)
+                renderers[variant] = recipient_renderer(campaign, variant)
             return renderers[variant]
 
         campaigns[pk] = found = (campaign.name, render)
@@ -300,36 +277,24 @@ def people_rows(
     results: QuerySet[MessageResult], rows: Iterator[list]
 ) -> tuple[Iterator[list], dict[int, str]]:
     """:func:`result_rows` as the workbook for people shows them (:func:`campaigns.xlsx.for_people`):
-    times in the active zone (the exporting user's), the personalisation fields that hold only
-    numbers as numbers (one pass over the fields first), identifiers as text; and a skipped row
-    shows no message, whether it was skipped as invalid (no recipient to render for) or as a
-    duplicate, suppressed or erased: it was never sent, and a message beside it would read as if
-    it had been. Returns the rows and the number formats by column index."""
+    times in the active zone (the exporting user's); personalisation fields holding only numbers
+    as numbers (one pass over the fields first); identifiers as text; no message on a skipped row,
+    whether invalid (no recipient to render for) or a duplicate: it was never sent. Returns the
+    rows and the number formats by column index."""
+    names = _lists_and_fields(results)[1]
     rows = iter(rows)
     header = next(rows)
-    at_status, at_message = header.index("status"), header.index("message")
-    names = _lists_and_fields(results)[1]
-    shown = dict(zip(names, field_headers(names, header[: at_message + 1]), strict=True))
-    kinds = {name: NumericColumn(name) for name in names}
-    for fields in results.values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
-        for name, kind in kinds.items():
-            kind.add((fields or {}).get(name))
-    numbers = {shown[name]: kind.number_format for name, kind in kinds.items() if kind.number_format}
-
-    def unsent_blank() -> Iterator[list]:
-        yield header
-        for row in rows:
-            if row[at_status] == ResultStatus.SKIPPED:
-                row[at_message] = None
-            yield row
-
     columns = PeopleColumns(
         zone=timezone.get_current_timezone(),
         times=frozenset(_TIMES),
-        numbers=numbers,
+        numbers=numeric_columns(
+            dict(zip(names, header[len(header) - len(names) :], strict=True)),
+            results.values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE),
+        ),
         texts=_IDENTIFIERS,
+        unsent=("status", ResultStatus.SKIPPED, "message"),
     )
-    return for_people(unsent_blank(), columns)
+    return for_people(chain([header], rows), columns)
 
 
 def csv_chunks(rows: Iterable[list], rows_per_chunk: int = CHUNK_SIZE) -> Iterator[str]:

@@ -44,12 +44,15 @@ class PeopleColumns:
     """How the sheet shows columns by header: ``times`` hold ISO 8601 text, shown as date-times
     in ``zone``; ``numbers`` maps a header to the Excel number format its numeric text is shown
     in; ``texts`` are identifiers shown as text even when stored as numbers (a message id);
-    every other text stays text."""
+    every other text stays text. ``unsent``: (column, value, other column): a row whose column
+    holds the value shows the other column empty."""
 
     zone: tzinfo
     times: frozenset[str] = frozenset()
     numbers: Mapping[str, str] = field(default_factory=dict)
     texts: frozenset[str] = frozenset()
+    # (column, value, column left empty): a row never sent shows no message.
+    unsent: tuple[str, str, str] | None = None
 
 
 class NumericColumn:
@@ -79,11 +82,23 @@ class NumericColumn:
         return "0." + "0" * self.decimals if self.decimals else "0"
 
 
+def numeric_columns(shown: Mapping[str, str], fields: Iterable[dict | None]) -> dict[str, str]:
+    """{header: number format} of the personalisation fields that hold only numbers
+    (:class:`NumericColumn`): ``shown`` maps each field's name to its header, ``fields`` is every
+    row's fields (read once, value by value)."""
+    kinds = {name: NumericColumn(name) for name in shown}
+    for row in fields:
+        for name, kind in kinds.items():
+            kind.add((row or {}).get(name))
+    return {shown[name]: kind.number_format for name, kind in kinds.items() if kind.number_format}
+
+
 def for_people(rows: Iterable[list], columns: PeopleColumns) -> tuple[Iterator[list], dict[int, str]]:
     """``rows`` (the header first, values as the CSV export has them) as the sheet shows them:
     time headers named with the zone ("sent_at (Europe/Berlin)"), their values date-times in the
-    zone (to the second, no zone: Excel has none), numeric text of ``columns.numbers`` as numbers;
-    and the number format of each such column by index."""
+    zone (to the second, no zone: Excel has none), numeric text of ``columns.numbers`` as numbers,
+    ``columns.texts`` as text, ``columns.unsent`` emptied; and the number format of each time and
+    number column by index."""
     rows = iter(rows)
     header = next(rows, None)
     if header is None:
@@ -93,11 +108,18 @@ def for_people(rows: Iterable[list], columns: PeopleColumns) -> tuple[Iterator[l
     numbers = {i: columns.numbers[name] for i, name in enumerate(header) if name in columns.numbers}
     texts = [i for i, name in enumerate(header) if name in columns.texts]
     shown = [f"{name} ({zone_name})" if i in times else name for i, name in enumerate(header)]
+    unsent = columns.unsent and (
+        header.index(columns.unsent[0]),
+        columns.unsent[1],
+        header.index(columns.unsent[2]),
+    )
 
     def converted() -> Iterator[list]:
         yield shown
         for row in rows:
             row = list(row)
+            if unsent and row[unsent[0]] == unsent[1]:
+                row[unsent[2]] = None
             for i in times:
                 if row[i]:
                     moment = datetime.fromisoformat(str(row[i])).astimezone(columns.zone)

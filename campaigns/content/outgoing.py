@@ -79,3 +79,27 @@ def recipient_text(campaign: Campaign, fields: dict | None, variant: str = "") -
         return f"(the campaign has no variant {variant})"
     except template.MessageError as exc:
         return f"(cannot be rendered: {exc})"
+
+
+def recipient_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]:
+    """fields → :func:`recipient_text` of A/B ``variant`` ("" or "A": the message), the template
+    prepared once, for exports of many rows. Never raises: a wording that cannot be rendered, or
+    a recipient whose fields push the render over its budget, gets "(cannot be rendered: …)"."""
+    try:
+        render = template.renderer(
+            variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
+        )
+    except KeyError:
+        failed = f"(the campaign has no variant {variant})"
+        return lambda fields: failed
+    except template.MessageError as exc:
+        failed = f"(cannot be rendered: {exc})"
+        return lambda fields: failed
+
+    def within_budget(fields: dict) -> str:
+        try:
+            return render(fields)
+        except template.RenderOverBudget as exc:  # this recipient's fields: their row says why
+            return f"(cannot be rendered: {exc})"
+
+    return within_budget
