@@ -74,11 +74,15 @@ def redact(text: str, patterns: list[IdentityPattern]) -> str:
 
 
 def _text_fields(model: type[models.Model], names: tuple[str, ...] | None) -> list[models.Field]:
-    """The named fields of ``model``, or all its free-text ones (char/text without choices)."""
+    """The named fields of ``model``, or all its free-text ones (char/text without choices; not
+    ``object_id`` and the like, which point at a row: a user id key must not blank a link)."""
     fields = [
         f
         for f in model._meta.get_fields()
-        if isinstance(f, (models.CharField, models.TextField)) and not f.choices and f.concrete
+        if isinstance(f, (models.CharField, models.TextField))
+        and not f.choices
+        and f.concrete
+        and not f.name.endswith("_id")
     ]
     return [f for f in fields if names is None or f.name in names]
 

@@ -146,3 +146,15 @@ def test_a_sessions_last_error_and_a_campaigns_status_reason_forget_the_person(a
 
     assert "12345678" not in TelegramSession.objects.get(pk=alpha.pk).last_error_text
     assert "alice" not in Campaign.objects.get(pk=campaign.pk).status_reason.lower()
+
+
+def test_a_user_id_key_does_not_blank_the_audit_trails_links_to_rows(alice, olga):
+    make_list("ids", [("5550001", {"first_name": "Alice"})])
+    event = audit_model().objects.create(
+        actor="olga", action="results_export", message="Exported for 5550001.", object_id="5550001"
+    )
+
+    privacy.erase_person("5550001")
+
+    event.refresh_from_db()
+    assert (event.message, event.object_id) == ("Exported for (erased).", "5550001")
