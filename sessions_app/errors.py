@@ -1,4 +1,4 @@
-"""The one place that maps a Telethon exception to an :class:`ErrorKind` (DESIGN.md "Error kinds").
+"""The one place that maps a Telethon exception to an :class:`ErrorKind` (docs/design.md "Error kinds").
 
 :func:`classify` turns any exception raised while talking to Telegram into a
 :class:`~sessions_app.transport.base.TransportError` whose ``kind`` decides what the engine does
@@ -22,7 +22,7 @@ from telethon import errors as tg
 
 from sessions_app.transport.base import ErrorKind, TransportError
 
-# DESIGN.md's table, row by row. Order inside a kind does not matter: no class below subclasses
+# docs/design.md "Error kinds", row by row. Order inside a kind does not matter: no class below subclasses
 # another one listed under a different kind, except RandomIdDuplicateError (checked first).
 KIND_BY_CLASS: dict[type[BaseException], ErrorKind] = {
     tg.RandomIdDuplicateError: ErrorKind.DUPLICATE,
@@ -142,7 +142,7 @@ def _is_listed_class(exc: BaseException) -> bool:
 def classify(exc: BaseException) -> TransportError:
     """Map any exception from a Telegram call to a :class:`TransportError`.
 
-    Returns (never raises): ``kind`` per DESIGN.md's table; ``code`` the RPC name or a local code
+    Returns (never raises): ``kind`` per docs/design.md "Error kinds"; ``code`` the RPC name or a local code
     (``PEER_NOT_FOUND``, ``CONNECTION_FAILED``, ``TIMEOUT``, ``UNEXPECTED_ERROR``); ``text`` a
     readable detail (Telegram's raw text for unlisted RPC errors); ``seconds`` the wait in seconds
     for ``FLOOD``. A ``TransportError`` passes through unchanged.

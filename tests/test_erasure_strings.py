@@ -13,8 +13,8 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from campaigns import privacy
 from campaigns.models import Campaign, Recipient
+from campaigns.people import erasure as privacy
 from sessions_app.models import TelegramSession
 from tests.conftest import make_campaign, make_list
 

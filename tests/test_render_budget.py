@@ -14,8 +14,8 @@ from django.urls import reverse
 from campaigns import engine
 from campaigns.content import template
 from campaigns.content.outgoing import recipient_text
-from campaigns.exports import campaign_csv_response
 from campaigns.models import CampaignStatus
+from campaigns.reporting.exports import campaign_csv_response
 from tests.conftest import CASES_DIR, make_campaign, make_list
 
 # The example: 64,845 characters that pass every size check, then |title 10,800 times

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from campaigns.exports import campaign_csv_response
 from campaigns.models import MessageResult, ResultStatus, StaffPreference
 from campaigns.models.results import CODE_DUPLICATE, CODE_INVALID
+from campaigns.reporting.exports import campaign_csv_response
 from tests.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db

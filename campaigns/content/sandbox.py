@@ -14,7 +14,7 @@ that keep one render's work small whatever the template and the recipient's data
   raises :class:`RenderOverBudget` with the reason.
 - A template is at most :data:`TEMPLATE_MAX` characters.
 
-Limits (DESIGN.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
+Limits (docs/design.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
 4096 characters after entity parsing, a media caption at most 1024.
 """
 

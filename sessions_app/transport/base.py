@@ -2,7 +2,7 @@
 
 The engine knows nothing else about Telegram: it hands a transport a recipient key, a message and
 the row's ``random_id``, and gets back a :class:`SendResult` or a :class:`TransportError` whose
-``kind`` (DESIGN.md "Error kinds") decides what happens to the row, the session and the campaign.
+``kind`` (docs/design.md "Error kinds") decides what happens to the row, the session and the campaign.
 """
 
 from __future__ import annotations
