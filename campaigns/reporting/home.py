@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession
+from tgcampaigns.permissions import may_view
 
 from ..engine.readiness import STATUS_REASONS
 from ..models import Campaign, CampaignStatus, ResultStatus
@@ -24,12 +25,12 @@ RECENT_DAYS = 7
 
 
 def may_see_campaigns(user) -> bool:
-    return user.has_perm("campaigns.view_campaign")
+    return may_view(user, "campaigns.campaign")
 
 
 def may_see_sessions_state(user) -> bool:
     """Operators (the sessions' pages), and marketing staff who launch (which sessions wait)."""
-    return user.has_perm("sessions_app.view_telegramsession") or user.has_perm("campaigns.launch_campaign")
+    return may_view(user, "sessions_app.telegramsession") or user.has_perm("campaigns.launch_campaign")
 
 
 def home_context(user) -> dict:
@@ -78,7 +79,7 @@ def home_context(user) -> dict:
             ).order_by("-finished_at")[:SECTION_SIZE]
         ]
     if may_see_sessions_state(user):
-        context["attention"] = attention(now, links=user.has_perm("sessions_app.view_telegramsession"))
+        context["attention"] = attention(now, links=may_view(user, "sessions_app.telegramsession"))
     return context
 
 
