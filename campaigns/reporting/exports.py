@@ -283,7 +283,7 @@ _IDENTIFIERS = frozenset({CAMPAIGN_COLUMN, "key", "raw_value", "telegram_message
 def people_rows(
     results: QuerySet[MessageResult], rows: Iterator[list]
 ) -> tuple[Iterator[list], dict[int, str]]:
-    """:func:`result_rows` as the workbook for people shows them (:func:`campaigns.xlsx.for_people`):
+    """:func:`result_rows` as the workbook for people shows them (:func:`campaigns.reporting.xlsx_writer.for_people`):
     times in the active zone (the exporting user's); personalisation fields holding only numbers
     as numbers (one pass over the fields first); identifiers as text; no message on a skipped row,
     whether invalid (no recipient to render for) or a duplicate: it was never sent. Returns the
