@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from django.db.models import Min
-from django.utils import timezone
 
-from sessions_app import leases
+from sessions_app import clock, leases
 
 from ..models import Campaign, CampaignStatus
 from . import conf, queue, window
@@ -37,7 +36,7 @@ def next_wake(campaign: Campaign) -> datetime | None:
     its pool, and for rows pinned to a session, the later of that session's time and the row's
     retry time; under a send window, not before the window opens in one of the rows' time zones.
     None: nothing open (or no active session)."""
-    now = timezone.now()
+    now = clock.now()
     open_rows = campaign.results.open()
     if not open_rows.exists():
         return None
@@ -77,7 +76,7 @@ def _after_slice(campaign_id: int, seconds: float, *, enqueue_next: bool) -> str
     if finish_if_done(campaign):
         return "completed"
     wake = next_wake(campaign)
-    if wake is None or wake <= timezone.now() + timedelta(seconds=max(seconds, 1)):
+    if wake is None or wake <= clock.now() + timedelta(seconds=max(seconds, 1)):
         # Soon (within a slice): the next slice waits it out in its loop.
         if enqueue_next:
             queue.enqueue_drive(campaign_id)
@@ -94,6 +93,7 @@ def drive(
     happened to ``campaign_id``: ``not running``, ``completed``, ``already driven``, ``paused``,
     ``continued``, ``waiting``."""
     owner = owner or leases.owner_name(conf.DRIVE_PURPOSE)
+    clock.sync()  # this slice's times follow the database's clock (and a skew is logged)
     seconds = conf.slice_seconds() if seconds is None else seconds
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
@@ -161,7 +161,7 @@ def run_until_done(
         if outcome in ("waiting", "already driven"):
             if outcome == "already driven":
                 reap(dispatch=False)  # returns rows of a lease that expired with its dead holder
-            wake = campaign.wake_at or timezone.now() + timedelta(seconds=0.2)
-            pause_s = max(0.05, (wake - timezone.now()).total_seconds())
+            wake = campaign.wake_at or clock.now() + timedelta(seconds=0.2)
+            pause_s = max(0.05, (wake - clock.now()).total_seconds())
             time.sleep(min(pause_s, 1.0, max(0.0, stop_at - time.monotonic())))
     return campaign.status

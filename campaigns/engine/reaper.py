@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.timesince import timesince
 
-from sessions_app import leases
+from sessions_app import clock, leases
 from sessions_app.models import SessionStatus, TelegramSession
 
 from ..models import (
@@ -47,12 +47,13 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
       (``dispatch``);
     - load counters of unleased sessions → 0.
     """
-    now = timezone.now()
-    live = leases.live_ids(now)
+    now = clock.now()
+    live = leases.live_ids()
     stats: dict[str, int] = {}
     # Only rows whose claim expired: a live worker renews its claims with its leases, so a row it
     # marked a moment after ``live`` was read still has a future claim_expires_at and is left alone.
-    orphan = MessageResult.objects.filter(Q(claim_expires_at__lt=now) | Q(claim_expires_at=None)).exclude(
+    # Compared on the database's clock (a worker's own may be off): issue 18.
+    orphan = MessageResult.objects.filter(Q(claim_expires_at__lt=Now()) | Q(claim_expires_at=None)).exclude(
         session_id__in=live
     )
     stats["claimed_returned"] = orphan.filter(status=ResultStatus.CLAIMED).requeue()
@@ -96,7 +97,7 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(
         Q(wake_at=None) | Q(wake_at__lte=now)
     )
-    driving = leases.live_ids(now, purpose=DRIVE_PURPOSE)
+    driving = leases.live_ids(purpose=DRIVE_PURPOSE)
     for campaign in running:
         if finish_if_done(campaign):
             continue

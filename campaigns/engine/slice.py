@@ -21,9 +21,8 @@ import time
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
-from sessions_app import leases
+from sessions_app import clock, leases
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
@@ -347,18 +346,18 @@ class SliceRunner:
         a session or spam-limit error, and stops the campaign's sends on a content error. Returns
         None when the session got blocked (another request's FloodWait, a pause) before this one
         left."""
-        started = timezone.now()
+        started = clock.now()
         try:
             message = work.build(row.fields, row.variant)
         except TransportError as exc:  # this recipient's personalised text is too long
-            return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
+            return Outcome(row, exc.kind.value, started, clock.now(), error=exc, requested=False)
         except Exception as exc:
             log.exception("session %s: rendering row %s failed", session.pk, row.id)
             err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-            return Outcome(row, err.kind.value, started, timezone.now(), error=err, requested=False)
+            return Outcome(row, err.kind.value, started, clock.now(), error=err, requested=False)
         if self.blocked(session, pace, work):
             return None
-        started = timezone.now()
+        started = clock.now()
         pace.record(time.monotonic(), delay)
         try:
             result = await transport.send(
@@ -366,29 +365,29 @@ class SliceRunner:
             )
         except TransportError as exc:
             if exc.kind == ErrorKind.DUPLICATE:
-                return Outcome(row, "duplicate", started, timezone.now())
+                return Outcome(row, "duplicate", started, clock.now())
             if exc.kind == ErrorKind.SUPPRESSED:
                 pace.requests_today -= 1  # resolving is a request, but no message left
                 exc = work.same_person_error(row.id) or exc
-                return Outcome(row, exc.kind.value, started, timezone.now(), error=exc, requested=False)
+                return Outcome(row, exc.kind.value, started, clock.now(), error=exc, requested=False)
             if exc.kind == ErrorKind.FLOOD:
-                until = timezone.now() + timedelta(seconds=exc.seconds or 0)
+                until = clock.now() + timedelta(seconds=exc.seconds or 0)
                 session.flood_wait_until = max(until, session.flood_wait_until or until)
             elif exc.kind in (ErrorKind.SESSION, ErrorKind.SPAM_LIMITED):
                 session.status = SessionStatus.DISABLED
             if exc.kind in (ErrorKind.CONTENT, ErrorKind.SPAM_LIMITED):
                 work.stop.set()
-            return Outcome(row, exc.kind.value, started, timezone.now(), error=exc)
+            return Outcome(row, exc.kind.value, started, clock.now(), error=exc)
         except Exception as exc:  # a bug must cost a retry, not the slice and its other rows
             log.exception("session %s: unexpected error sending row %s", session.pk, row.id)
             err = TransportError(ErrorKind.TRANSIENT, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-            return Outcome(row, err.kind.value, started, timezone.now(), error=err)
+            return Outcome(row, err.kind.value, started, clock.now(), error=err)
         kind = "duplicate" if result.duplicate else "sent"
         return Outcome(
             row,
             kind,
             started,
-            timezone.now(),
+            clock.now(),
             message_id=result.message_id,
             peer_id=result.peer_id,
             previous_peer_id=result.previous_peer_id,

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.db.models import Count, Q
-from django.utils import timezone
 
+from sessions_app import clock
 from sessions_app.models import TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 from sessions_app.transport.base import PeerCheck
@@ -78,7 +78,7 @@ class CampaignWork:
         # …and the users the campaign's rows reached before (other slices, other processes), kept
         # up to date by the slice's heartbeat (:meth:`refresh_reached`).
         self.reached: set[int] = lookups.reached_peers(self.id) if self.mixed_kinds else set()
-        self.reached_at = timezone.now()
+        self.reached_at = clock.now()
         self.same_person: dict[int, str] = {}  # row id → the key of the row that reached them
         # The pool's rows below this id are taken (as far as this slice knows): claims read on from
         # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
@@ -109,7 +109,7 @@ class CampaignWork:
         """Add the users the campaign's rows reached since the last refresh (other processes'
         sends), for :meth:`peer_check`; a few seconds of overlap, so none falls between."""
         if self.mixed_kinds:
-            now = timezone.now()
+            now = clock.now()
             self.reached |= lookups.reached_peers(self.id, since=self.reached_at - timedelta(seconds=5))
             self.reached_at = now
 
@@ -127,7 +127,7 @@ class CampaignWork:
         if not self.windowed:
             return None
         c = self.campaign
-        return window.open_zones(c.send_window_start, c.send_window_end, self.zones, timezone.now())
+        return window.open_zones(c.send_window_start, c.send_window_end, self.zones, clock.now())
 
     def claimed(self, batch: list[rows.RowWork]) -> None:
         """Move :attr:`pool_after` past the pool rows of a claimed ``batch``."""
