@@ -20,8 +20,10 @@ Every holder goes through :func:`holding` (take, work, release) and, while it wo
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +35,8 @@ from django.db.models import DateTimeField, ExpressionWrapper, Q
 from django.db.models.functions import Now
 
 from .models import SessionStatus, TelegramSession
+
+log = logging.getLogger(__name__)
 
 
 def lease_seconds() -> float:
@@ -153,21 +157,44 @@ async def heartbeat(
     on_lost: Callable[[set[int]], None],
     *,
     also: Callable[[], Awaitable[None]] | None = None,
+    on_renewed: Callable[[float], None] | None = None,
 ) -> None:
     """Renew ``owner``'s leases every :func:`renew_interval` until cancelled. Ids whose lease
     another process took over are passed to ``on_lost`` once (stop using them at once); ``also``
-    runs after each renewal (the engine renews its row claims and publishes its load there)."""
+    runs after each renewal (the engine renews its row claims and publishes its load there);
+    ``on_renewed`` gets the ``time.monotonic()`` at which a successful renewal started (for
+    :func:`safe_until`).
+
+    A renewal that fails (the database is down or restarting: any exception, ``also``'s included)
+    is logged at ERROR and ends the heartbeat with every id passed to ``on_lost``: nobody can
+    tell how long the leases still hold, so their users stop at once (issue 18, item 7)."""
     ids = list(session_ids)
     lost: set[int] = set()
     renew_async = sync_to_async(renew)
     while True:
         await asyncio.sleep(renew_interval())
-        gone = set(ids) - await renew_async(ids, owner) - lost
-        if gone:
-            lost |= gone
-            on_lost(gone)
-        if also is not None:
-            await also()
+        started = time.monotonic()
+        try:
+            held = await renew_async(ids, owner)
+            if on_renewed is not None and held - lost:
+                on_renewed(started)
+            gone = set(ids) - held - lost
+            if gone:
+                lost |= gone
+                on_lost(gone)
+            if also is not None:
+                await also()
+        except Exception:
+            log.error(
+                "lease renewal by %s failed: sessions %s stop sending now (their leases expire on "
+                "their own; another worker takes them after)",
+                owner,
+                sorted(set(ids) - lost),
+                exc_info=True,
+            )
+            if set(ids) - lost:
+                on_lost(set(ids) - lost)
+            return
 
 
 def publish_load(loads: dict[int, int], owner: str) -> None:

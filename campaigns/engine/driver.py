@@ -116,13 +116,14 @@ def drive(
         return "paused"
     live = leases.live_ids()
     free = [s for s in candidates if s.pk not in live]
+    leased_at = time.monotonic()  # before the take: the leases surely last from here (self-fencing)
     with leases.holding(free, owner, active_only=True, limit=conf.sessions_per_driver()) as leased:
         if not leased:
             return "already driven"
         if enqueue_next and len(leased) < len(free):
             queue.enqueue_drive(campaign_id)  # more sessions than one driver takes: fan out to another worker
         recover_rows([s.pk for s in leased])
-        report = async_to_sync(SliceRunner([campaign_id], leased, owner, seconds).run)()
+        report = async_to_sync(SliceRunner([campaign_id], leased, owner, seconds, leased_at=leased_at).run)()
     log.info(
         "slice by %s: %d sessions, campaigns %s, %d sent, %d outcomes%s",
         owner,

@@ -31,7 +31,7 @@ from . import conf, lookups, rows
 from .effects import apply_effects
 from .pacing import Pace, load_pace
 from .rows import Outcome, RowWork
-from .work import EMPTY_RETRY_SECONDS, CampaignWork, Roster, SliceReport
+from .work import EMPTY_RETRY_SECONDS, CampaignWork, Fenced, Roster, SliceReport
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,22 @@ class SliceRunner:
     calling thread (the slice is entered with ``async_to_sync``).
 
     ``campaign_ids``: the campaigns to serve at first (more are picked up while it runs: every
-    running campaign a leased session belongs to)."""
+    running campaign a leased session belongs to); ``leased_at``: the ``time.monotonic()`` at
+    which taking the leases started (default: now). The slice starts requests only until
+    :func:`sessions_app.leases.safe_until` of its last successful renewal (self-fencing: a frozen
+    or cut-off worker stops by its own clock before anyone may take its sessions over)."""
 
-    def __init__(self, campaign_ids: list[int], sessions: list[TelegramSession], owner: str, seconds: float):
+    def __init__(
+        self,
+        campaign_ids: list[int],
+        sessions: list[TelegramSession],
+        owner: str,
+        seconds: float,
+        *,
+        leased_at: float | None = None,
+    ):
         self.sessions = sessions
+        self.safe_until = leases.safe_until(time.monotonic() if leased_at is None else leased_at)
         self.session_ids = [s.pk for s in sessions]
         self.owner = owner
         self.deadline = time.monotonic() + seconds
@@ -73,8 +85,20 @@ class SliceRunner:
     def time_left(self) -> float:
         return self.deadline - time.monotonic()
 
+    def lease_safe(self) -> bool:
+        """Whether the leases surely still hold by this process's monotonic clock."""
+        return time.monotonic() < self.safe_until
+
     def halted(self, session: TelegramSession) -> bool:
-        return self.stop.is_set() or session.pk in self.lost or self.time_left() <= 0
+        return self.stop.is_set() or session.pk in self.lost or self.time_left() <= 0 or not self.lease_safe()
+
+    def _lose(self, session_ids: set[int]) -> None:
+        """Leases taken over, or a renewal that failed: those sessions stop sending now."""
+        self.lost.update(session_ids)
+        self.signal_change()
+
+    def _renewed(self, started: float) -> None:
+        self.safe_until = leases.safe_until(started)
 
     async def nap(self, seconds: float) -> None:
         """Sleep up to ``seconds``, waking early on a stop."""
@@ -116,6 +140,9 @@ class SliceRunner:
         finally:
             for task in aux:
                 task.cancel()
+            for task, result in zip(aux, await asyncio.gather(*aux, return_exceptions=True)):
+                if isinstance(result, Exception):  # never a silent death (issue 18, item 7)
+                    log.error("slice %s: %s failed", self.owner, task.get_coro().__name__, exc_info=result)
         for session, result in zip(self.sessions, results):
             if isinstance(result, BaseException):
                 log.error("session %s loop crashed", session.pk, exc_info=result)
@@ -138,7 +165,11 @@ class SliceRunner:
                 published.update(changed)
 
         await leases.heartbeat(
-            self.session_ids, self.owner, self.lost.update, also=claims_load_and_suppressions
+            self.session_ids,
+            self.owner,
+            self._lose,
+            also=claims_load_and_suppressions,
+            on_renewed=self._renewed,
         )
 
     async def _watch_control(self) -> None:
@@ -361,8 +392,13 @@ class SliceRunner:
         pace.record(time.monotonic(), delay)
         try:
             result = await transport.send(
-                row.key, message, row.random_id, check_peer=work.peer_check(row, self._suppressed_ids)
+                row.key,
+                message,
+                row.random_id,
+                check_peer=work.peer_check(row, self._suppressed_ids, self.lease_safe),
             )
+        except Fenced:  # the lease was no longer safe when the request was about to leave: unsent
+            return None
         except TransportError as exc:
             if exc.kind == ErrorKind.DUPLICATE:
                 return Outcome(row, "duplicate", started, clock.now())

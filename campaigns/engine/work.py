@@ -5,6 +5,7 @@ slice serves, and its report."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,6 +27,14 @@ READY_SLACK_SECONDS = 0.05
 # How long a session that found a campaign's pool empty waits before asking again (rows may come
 # back: another session's FloodWait, a retry falling due, a worker elsewhere releasing its claims).
 EMPTY_RETRY_SECONDS = 1.0
+
+
+class Fenced(TransportError):
+    """Raised right before a request would leave on a lease that is no longer surely held: the
+    request did not leave (the row goes back unsent)."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorKind.TRANSIENT, "LEASE_FENCED", "the session's lease was no longer safe")
 
 
 @dataclass
@@ -84,13 +93,18 @@ class CampaignWork:
         # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
         self.pool_after = 0
 
-    def peer_check(self, row: rows.RowWork, suppressed: set[int]) -> PeerCheck:
+    def peer_check(
+        self, row: rows.RowWork, suppressed: set[int], lease_safe: Callable[[], bool]
+    ) -> PeerCheck:
         """The :data:`~sessions_app.transport.base.PeerCheck` for one row, asked with the user id
         its key resolved to right before the send: False for a suppressed user id, and (campaigns
         mixing kinds of key) for a user another row of the campaign reached or is sending to,
-        noted for :meth:`same_person_error`."""
+        noted for :meth:`same_person_error`. Raises :class:`Fenced` when ``lease_safe()`` is false:
+        the session's lease may be gone (a freeze, a failed renewal), so nothing may leave."""
 
         async def check(peer_id: int) -> bool:
+            if not lease_safe():
+                raise Fenced()
             if peer_id in suppressed:
                 return False
             if not self.mixed_kinds:
