@@ -11,6 +11,9 @@ from django.views.generic import RedirectView
 
 from campaigns.views import media_file, time_zone
 
+# A database outage raised before any view (a middleware's session or user lookup): the 503 page.
+handler500 = "tgcampaigns.outage.server_error"
+
 admin.site.site_header = "tgcampaigns"
 admin.site.site_title = "tgcampaigns"
 admin.site.index_title = "Telegram campaigns"
