@@ -27,19 +27,15 @@ from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import CampaignStatus
-from . import conf, lookups, rows
-from .effects import apply_effects
-from .pacing import Pace, load_pace
+from . import lookups, rows
+from .pacing import Pace
 from .rows import Outcome, RowWork
-from .work import EMPTY_RETRY_SECONDS, CampaignWork, Fenced, Roster, SliceReport
+from .sender import SessionSender
+from .work import CampaignWork, Fenced, Roster, SliceReport
 
 log = logging.getLogger(__name__)
 
 CONTROL_POLL_SECONDS = 0.25
-# A batch covers about this many seconds of a session's pace: one claim UPDATE per batch, and a
-# pause is seen before the next batch (and between sends through the control poll).
-BATCH_WINDOW_SECONDS = 0.5
-MAX_BATCH = 200
 
 
 class SliceRunner:
@@ -135,7 +131,7 @@ class SliceRunner:
         aux = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._watch_control())]
         try:
             results = await asyncio.gather(
-                *(self._session_loop(s) for s in self.sessions), return_exceptions=True
+                *(SessionSender(self, s).run() for s in self.sessions), return_exceptions=True
             )
         finally:
             for task in aux:
@@ -197,7 +193,7 @@ class SliceRunner:
                 self.stop.set()
             await asyncio.sleep(CONTROL_POLL_SECONDS)
 
-    # A session's loop ------------------------------------------------------------------------------
+    # Whether a request may leave, and what its answer does (each session's loop: .sender) ----------
     def blocked(self, session: TelegramSession, pace: Pace, work: CampaignWork) -> bool:
         """No further request of ``work`` may leave this session in this slice (for now)."""
         return (
@@ -208,122 +204,11 @@ class SliceRunner:
             or session.flood_wait_left() > 0
         )
 
-    async def _session_loop(self, session: TelegramSession) -> None:
-        sid = session.pk
-        pace = await sync_to_async(load_pace)(session)
-        batch_size = max(1, min(MAX_BATCH, int(BATCH_WINDOW_SECONDS / max(pace.interval, 1e-3))))
-        transport = session.transport()
-        in_flight = asyncio.Semaphore(conf.max_in_flight())
-        finishers: list[asyncio.Task] = []
-        try:
-            await transport.connect()
-        except TransportError as exc:
-            self.done.add(sid)
-            for work in [w for w in self.roster.work.values() if sid in w.members]:
-                await sync_to_async(apply_effects)(work.campaign, session, [exc])
-            return
-        claim = sync_to_async(rows.claim_rows)
-        try:
-            while not self.halted(session) and session.status == SessionStatus.ACTIVE:
-                now = time.monotonic()
-                wait = max(session.flood_wait_left(), pace.wait_for(now))
-                self.ready_at[sid] = now + wait
-                if pace.capped() or wait > self.time_left():
-                    break
-                if wait > 0:
-                    if not await self._wait_out(session, wait):
-                        break  # in a FloodWait with nothing left for it: nobody waits for it
-                    continue
-                work, later = self.roster.next_work(session, now)
-                if work is None:
-                    if finishers and not all(f.done() for f in finishers):
-                        await asyncio.wait(finishers, timeout=EMPTY_RETRY_SECONDS)  # retries may fall due
-                        continue
-                    if later:
-                        await self.wait_for_change(min(EMPTY_RETRY_SECONDS, self.time_left()))
-                        continue
-                    due = await sync_to_async(lookups.next_pinned_due)(list(self.roster.work), sid)
-                    if due is None:
-                        for w in self.roster.work.values():
-                            w.pinned.discard(sid)
-                    if due is None or due > self.time_left():
-                        break
-                    await self.nap(max(due, 0.01))
-                    for w in self.roster.work.values():
-                        w.empty_at.pop(sid, None)
-                    continue
-                limit = min(
-                    work.policy.turn(sid, self.roster.ready(work, now), batch_size), pace.remaining_today()
-                )
-                pinned, after, zones = sid in work.pinned, work.pool_after, work.open_zones()
-                batch = await claim(work.id, sid, self.owner, limit, pinned=pinned, after=after, zones=zones)
-                work.claimed(batch)
-                if not batch:
-                    work.empty_at[sid] = time.monotonic()
-                    continue
-                work.policy.took(sid, len(batch))
-                work.held[sid] += len(batch)
-                self.signal_change()
-                finishers.append(await self._send_batch(work, session, transport, pace, in_flight, batch))
-        finally:
-            self.done.add(sid)
-            self.ready_at[sid] = float("inf")
-            for result in await asyncio.gather(*finishers, return_exceptions=True):
-                if isinstance(result, BaseException):  # rows stay 'sending': the reaper re-sends them
-                    log.error("session %s: recording outcomes failed", sid, exc_info=result)
-            try:
-                await transport.disconnect()
-            except Exception:  # disconnecting must never mask the slice's outcome
-                log.warning("session %s: disconnect failed", sid, exc_info=True)
+    def serving(self, session_id: int) -> list[CampaignWork]:
+        """The campaigns of this slice ``session_id`` belongs to."""
+        return [w for w in self.roster.work.values() if session_id in w.members]
 
-    async def _wait_out(self, session: TelegramSession, seconds: float) -> bool:
-        """Wait for the session's pace or FloodWait. In a FloodWait, False once nothing is left for
-        it (:meth:`Roster.anything_left_for`); back from one, it rejoins at the even share."""
-        if session.flood_wait_left() <= 0:
-            await self.nap(seconds)
-            return True
-        until = time.monotonic() + seconds
-        while (left := until - time.monotonic()) > 0 and not self.stop.is_set():
-            if not self.roster.anything_left_for(session.pk):
-                return False  # it must not keep the slice, and so the campaign's completion, waiting
-            await self.wait_for_change(min(left, EMPTY_RETRY_SECONDS))
-        self.roster.rejoin(session.pk, time.monotonic())
-        return True
-
-    async def _send_batch(
-        self,
-        work: CampaignWork,
-        session: TelegramSession,
-        transport,
-        pace: Pace,
-        in_flight: asyncio.Semaphore,
-        batch: list[RowWork],
-    ) -> asyncio.Task:
-        """Start the batch's requests (claimed ``sending``) at the session's pace, up to ``TGC_MAX_IN_FLIGHT`` at once
-        (Telegram multiplexes requests on one connection, so a 300 ms round trip does not cap a
-        bot at 3 msg/s), and return a task that records the outcomes when they are all in.
-        Returns as soon as the last request has left, so the next batch overlaps this one."""
-        delay = max(pace.delay, work.delay)
-        tasks: list[asyncio.Task] = []
-        for row in batch:
-            if self.blocked(session, pace, work):
-                break
-            wait = pace.wait_for(time.monotonic())
-            if wait > 0:
-                await self.nap(wait)
-                if self.blocked(session, pace, work):
-                    break
-            await in_flight.acquire()
-            if self.blocked(session, pace, work):
-                in_flight.release()
-                break
-            task = asyncio.create_task(self._send_one(work, session, transport, pace, delay, row))
-            task.add_done_callback(lambda _t: in_flight.release())
-            tasks.append(task)
-            await asyncio.sleep(0)  # let the request leave before pacing the next one
-        return asyncio.create_task(self._finish_batch(work, session, batch, tasks))
-
-    def _settled(self, work: CampaignWork, session_id: int, batch: list[RowWork], *, returned: int) -> None:
+    def settled(self, work: CampaignWork, session_id: int, batch: list[RowWork], *, returned: int) -> None:
         """Book a batch's rows as settled; ``returned`` of them went back to the pool unsent."""
         work.held[session_id] = max(0, work.held.get(session_id, 0) - len(batch))
         if returned:
@@ -331,44 +216,6 @@ class SliceRunner:
             for w in self.roster.work.values():
                 w.empty_at.clear()  # rows are back: every session may look again
             self.signal_change()
-
-    async def _finish_batch(
-        self, work: CampaignWork, session: TelegramSession, batch: list[RowWork], tasks: list[asyncio.Task]
-    ) -> None:
-        results = list(await asyncio.gather(*tasks)) if tasks else []
-        outcomes: list[Outcome] = [o for o in results if o is not None]
-        # Rows whose task found the session blocked before its request left, and rows never started.
-        unsent = [row for row, o in zip(batch, results) if o is None] + batch[len(tasks) :]
-        await sync_to_async(rows.apply_outcomes)(work.campaign, session, self.owner, outcomes, unsent)
-        refused = [
-            o
-            for o in outcomes
-            if o.kind
-            not in ("sent", "duplicate", ErrorKind.RECIPIENT, ErrorKind.TRANSIENT, ErrorKind.SUPPRESSED)
-        ]
-        back = [r.id for r in unsent if not r.in_doubt] + [o.row.id for o in refused if not o.row.in_doubt]
-        work.returned(back)
-        if any(
-            o.kind == ErrorKind.TRANSIENT and o.row.attempts + 1 < work.campaign.max_attempts
-            for o in outcomes
-        ):
-            work.pinned.add(session.pk)  # its retry stays with this session (it may have arrived)
-        self._settled(work, session.pk, batch, returned=len(back))
-        errors = [o.error for o in outcomes if o.error is not None]
-        if errors:
-            await sync_to_async(apply_effects)(work.campaign, session, errors)
-        self.report.outcomes += len(outcomes)
-        self.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
-
-    async def _send_one(
-        self, work: CampaignWork, session: TelegramSession, transport, pace: Pace, delay: float, row: RowWork
-    ) -> Outcome | None:
-        """:meth:`_request`, counted in the session's load while it awaits Telegram."""
-        self.load[session.pk] += 1
-        try:
-            return await self._request(work, session, transport, pace, delay, row)
-        finally:
-            self.load[session.pk] -= 1
 
     async def _request(
         self, work: CampaignWork, session: TelegramSession, transport, pace: Pace, delay: float, row: RowWork
