@@ -14,7 +14,7 @@ from django.utils import timezone
 from sessions_app.models import SessionStatus, TelegramSession
 
 from .admin.scale import count_results
-from .forecast import STATUS_REASONS
+from .forecast import STATUS_REASONS, cannot_connect
 from .models import Campaign, CampaignStatus, ResultStatus
 from .timezones import clock, duration, when
 
@@ -116,12 +116,14 @@ def attention(now, *, links: bool) -> list[dict]:
     """Sessions that cannot send now, or not for a while: name, what is wrong, and a link to its
     page (for staff who may see sessions)."""
     wrong = TelegramSession.objects.filter(
-        ~Q(status=SessionStatus.ACTIVE) | Q(flood_wait_until__gt=now)
+        ~Q(status=SessionStatus.ACTIVE) | Q(flood_wait_until__gt=now) | Q(unreachable_since__isnull=False)
     ).order_by("name")
     found = []
     for session in wrong:
         if session.status != SessionStatus.ACTIVE:
             what = f"{STATUS_REASONS.get(session.status, session.get_status_display())}"
+        elif session.unreachable_since:
+            what = cannot_connect(session.unreachable_since, session.last_error_text, now)
         else:
             what = f"FloodWait for {duration(session.flood_wait_left(now))} (until {clock(session.flood_wait_until, now)})"
         if session.last_error_code and session.status != SessionStatus.ACTIVE:

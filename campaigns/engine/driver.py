@@ -17,9 +17,10 @@ from asgiref.sync import async_to_sync
 from django.db.models import Min
 
 from sessions_app import clock, leases
+from sessions_app.models import TelegramSession
 
 from ..models import Campaign, CampaignStatus
-from . import conf, queue, window
+from . import conf, queue, reach, window
 from .assignment import active_sessions, recover_stranded_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
@@ -49,7 +50,9 @@ def next_wake(campaign: Campaign) -> datetime | None:
         found = window.first_opening(start, end, rows.values_list("time_zone", flat=True).distinct(), now)
         return found[0] if found else None
 
-    sessions = {s.pk: next_request_at(s, now) for s in active_sessions(campaign)}
+    sessions = {
+        s.pk: max(next_request_at(s, now), s.next_connect_at or now) for s in active_sessions(campaign)
+    }
     times = []
     pool = open_rows.filter(session=None)
     if pool.exists() and (opens := opening(pool)) is not None:
@@ -85,6 +88,30 @@ def _after_slice(campaign_id: int, seconds: float, *, enqueue_next: bool) -> str
     return "waiting"
 
 
+def _free_sessions(campaign: Campaign) -> list[TelegramSession] | str:
+    """The campaign's active sessions a slice may lease now: not leased by another process, and
+    not backing off after failing to connect (no slice spends connection attempts on those). A
+    string says what happened instead: ``completed``, ``paused`` (no active session left) or
+    ``waiting`` (every active session is backing off: ``wake_at`` is set to the first retry)."""
+    candidates = active_sessions(campaign)
+    if not candidates:
+        if finish_if_done(campaign):
+            return "completed"
+        pause(
+            campaign,
+            "No usable session left for the remaining recipients: log a session in or add one, then resume.",
+        )
+        return "paused"
+    now = clock.now()
+    reachable = [s for s in candidates if not reach.backing_off(s, now)]
+    if not reachable:
+        wake = min(s.next_connect_at for s in candidates)
+        Campaign.objects.filter(pk=campaign.pk).update(wake_at=wake)
+        return "waiting"
+    live = leases.live_ids()
+    return [s for s in reachable if s.pk not in live]
+
+
 def drive(
     campaign_id: int, *, owner: str | None = None, seconds: float | None = None, enqueue_next: bool = True
 ) -> str:
@@ -105,17 +132,9 @@ def drive(
     if finish_if_done(campaign):
         return "completed"
     recover_stranded_rows(campaign)
-    candidates = active_sessions(campaign)
-    if not candidates:
-        if finish_if_done(campaign):
-            return "completed"
-        pause(
-            campaign,
-            "No usable session left for the remaining recipients: log a session in or add one, then resume.",
-        )
-        return "paused"
-    live = leases.live_ids()
-    free = [s for s in candidates if s.pk not in live]
+    free = _free_sessions(campaign)
+    if isinstance(free, str):
+        return free
     leased_at = time.monotonic()  # before the take: the leases surely last from here (self-fencing)
     with leases.holding(free, owner, active_only=True, limit=conf.sessions_per_driver()) as leased:
         if not leased:

@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
-from . import conf, lookups, rows
+from . import conf, lookups, reach, rows
 from .effects import apply_effects
 from .pacing import Pace, load_pace
 from .rows import Outcome, RowWork
@@ -42,6 +42,7 @@ class Slice(Protocol):
     report: SliceReport
     stop: asyncio.Event
     done: set[int]
+    unreachable: set[int]
     ready_at: dict[int, float]
     load: dict[int, int]
 
@@ -70,7 +71,8 @@ class SessionSender:
         self.runner = runner
         self.session = session
         self.sid = session.pk
-        self.transport = session.transport()
+        self.transport = reach.GuardedTransport(session.transport(), self._unreachable)
+        self.unreachable: TransportError | None = None  # why it lost Telegram mid-slice
         self.in_flight = asyncio.Semaphore(conf.max_in_flight())
         self.finishers: list[asyncio.Task] = []
         self.pace = Pace(delay=0.0)  # loaded from the database as run() starts
@@ -94,10 +96,23 @@ class SessionSender:
         try:
             await self.transport.connect()
         except TransportError as exc:
+            if exc.kind == ErrorKind.UNREACHABLE:
+                log.warning("session %s cannot connect: %s", self.sid, exc)
+                await sync_to_async(reach.record_unreachable)(self.session, exc)
+                return False
             for work in self.runner.serving(self.sid):
                 await sync_to_async(apply_effects)(work.campaign, self.session, [exc])
             return False
+        await sync_to_async(reach.record_reachable)(self.session)
         return True
+
+    def _unreachable(self, err: TransportError) -> None:
+        """The connection failed mid-send: no further request leaves this session in this slice."""
+        if self.unreachable is None:
+            log.warning("session %s lost its connection: %s", self.sid, err)
+            self.unreachable = err
+        self.runner.unreachable.add(self.sid)
+        self.runner.signal_change()
 
     async def _close(self) -> None:
         runner, sid = self.runner, self.sid
@@ -106,6 +121,8 @@ class SessionSender:
         for result in await asyncio.gather(*self.finishers, return_exceptions=True):
             if isinstance(result, BaseException):  # rows stay 'sending': the reaper re-sends them
                 log.error("session %s: recording outcomes failed", sid, exc_info=result)
+        if self.unreachable is not None:
+            await sync_to_async(reach.record_unreachable)(self.session, self.unreachable)
         try:
             await self.transport.disconnect()
         except Exception:  # disconnecting must never mask the slice's outcome
@@ -220,9 +237,12 @@ class SessionSender:
         load = self.runner.load
         load[self.sid] += 1
         try:
-            return await self.runner._request(work, self.session, self.transport, self.pace, delay, row)
+            outcome = await self.runner._request(work, self.session, self.transport, self.pace, delay, row)
         finally:
             load[self.sid] -= 1
+        if outcome is not None and outcome.kind == ErrorKind.UNREACHABLE:
+            return None  # it never reached Telegram: back unsent, to the pool or pinned if in doubt
+        return outcome
 
     async def _finish_batch(
         self, work: CampaignWork, batch: list[RowWork], tasks: list[asyncio.Task]

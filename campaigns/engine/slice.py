@@ -67,6 +67,7 @@ class SliceRunner:
         self.initial_ids = list(campaign_ids)
         self.stop = asyncio.Event()
         self.lost: set[int] = set()
+        self.unreachable: set[int] = set()  # sessions whose connection failed mid-slice
         self.done: set[int] = set()
         self.report = SliceReport(sessions=len(sessions))
         # Requests awaiting Telegram's answer per session id: +1/-1 around every send (try/finally),
@@ -86,7 +87,13 @@ class SliceRunner:
         return time.monotonic() < self.safe_until
 
     def halted(self, session: TelegramSession) -> bool:
-        return self.stop.is_set() or session.pk in self.lost or self.time_left() <= 0 or not self.lease_safe()
+        return (
+            self.stop.is_set()
+            or session.pk in self.lost
+            or session.pk in self.unreachable
+            or self.time_left() <= 0
+            or not self.lease_safe()
+        )
 
     def _lose(self, session_ids: set[int]) -> None:
         """Leases taken over, or a renewal that failed: those sessions stop sending now."""

@@ -86,6 +86,12 @@ class TelegramSession(models.Model):
     last_error_text = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Connection failures that are no answer from Telegram (DC or proxy unreachable, a timeout,
+    # another protocol layer): since when it cannot connect, failed attempts in a row, and when the
+    # engine tries again (a back-off; campaigns.engine.reach). Cleared by a successful connect.
+    unreachable_since = models.DateTimeField(null=True, blank=True, editable=False)
+    connect_failures = models.PositiveIntegerField(default=0, editable=False)
+    next_connect_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # After the send: whether reading a recipient's reply marks their chat read (staff's choice;
     # off by default, so the account's owner still sees the reply as new), and the catch-up's
