@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
+from campaigns.engine.storage import is_disk_full
+
 # Seconds a client should wait before asking again (the Retry-After header).
 RETRY_AFTER_SECONDS = 30
 
@@ -35,19 +37,6 @@ except ImportError:  # pragma: no cover - SQLite-only installs
 def is_outage(exc: BaseException | None) -> bool:
     """Whether ``exc`` says the database cannot be reached or written (not a bug in a query)."""
     return isinstance(exc, (OperationalError, InterfaceError, *_DRIVER_ERRORS))
-
-
-def is_disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is the database's disk being full: SQLite's ``database or disk is full``
-    (SQLITE_FULL), PostgreSQL's ``DiskFull`` (SQLSTATE 53100), or ``No space left on device``."""
-    while exc is not None:
-        text = str(exc).lower()
-        if "disk is full" in text or "no space left" in text or getattr(exc, "sqlstate", None) == "53100":
-            return True
-        if type(exc).__name__ == "DiskFull":
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:

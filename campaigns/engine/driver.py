@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
+from django.db import OperationalError
 from django.db.models import Min
 
 from sessions_app import clock, leases
@@ -27,6 +28,7 @@ from .pacing import next_request_at
 from .reaper import reap
 from .rows import recover_rows
 from .slice import SliceRunner
+from .storage import clear_full_disk, is_disk_full, stop_for_full_disk
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +120,21 @@ def drive(
     """One bounded slice of work on a campaign (the django-q2 task body). Leases the campaign's
     free sessions; they serve every running campaign they belong to, in turn. Returns what
     happened to ``campaign_id``: ``not running``, ``completed``, ``already driven``, ``paused``,
-    ``continued``, ``waiting``."""
+    ``continued``, ``waiting``, ``disk full`` (sending stopped until space is freed: the campaign
+    says so and the reaper wakes it again, :mod:`.storage`)."""
     owner = owner or leases.owner_name(conf.DRIVE_PURPOSE)
-    clock.sync()  # this slice's times follow the database's clock (and a skew is logged)
     seconds = conf.slice_seconds() if seconds is None else seconds
+    try:
+        return _drive(campaign_id, owner, seconds, enqueue_next)
+    except OperationalError as exc:
+        if not is_disk_full(exc):
+            raise
+        stop_for_full_disk(campaign_id)
+        return "disk full"
+
+
+def _drive(campaign_id: int, owner: str, seconds: float, enqueue_next: bool) -> str:
+    clock.sync()  # this slice's times follow the database's clock (and a skew is logged)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return "not running"
@@ -152,6 +165,12 @@ def drive(
         report.outcomes,
         f", campaign {campaign_id} stopped: {report.stopped_by}" if report.stopped_by else "",
     )
+    if report.disk_full:
+        for stopped in report.campaigns | {campaign_id}:
+            stop_for_full_disk(stopped)
+        return "disk full"
+    for served in report.campaigns | {campaign_id}:
+        clear_full_disk(served)  # space is back, if it was short
     outcome = _after_slice(campaign_id, seconds, enqueue_next=enqueue_next)
     for other in report.campaigns - {campaign_id}:
         _after_slice(other, seconds, enqueue_next=enqueue_next)
@@ -178,7 +197,7 @@ def run_until_done(
         campaign.refresh_from_db()
         if campaign.status != CampaignStatus.RUNNING:
             break
-        if outcome in ("waiting", "already driven"):
+        if outcome in ("waiting", "already driven", "disk full"):
             if outcome == "already driven":
                 reap(dispatch=False)  # returns rows of a lease that expired with its dead holder
             wake = campaign.wake_at or clock.now() + timedelta(seconds=0.2)

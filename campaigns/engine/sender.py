@@ -56,6 +56,7 @@ class Slice(Protocol):
     def settled(
         self, work: CampaignWork, session_id: int, batch: list[RowWork], *, returned: int
     ) -> None: ...
+    def storage_failed(self, exc: BaseException) -> bool: ...
     async def _request(
         self, work: CampaignWork, session: TelegramSession, transport, pace: Pace, delay: float, row: RowWork
     ) -> Outcome | None: ...
@@ -89,6 +90,9 @@ class SessionSender:
         try:
             while await self._turn():
                 pass
+        except Exception as exc:
+            self.runner.storage_failed(exc)  # a full disk stops every session at once
+            raise
         finally:
             await self._close()
 
@@ -120,6 +124,7 @@ class SessionSender:
         runner.ready_at[sid] = float("inf")
         for result in await asyncio.gather(*self.finishers, return_exceptions=True):
             if isinstance(result, BaseException):  # rows stay 'sending': the reaper re-sends them
+                runner.storage_failed(result)
                 log.error("session %s: recording outcomes failed", sid, exc_info=result)
         if self.unreachable is not None:
             await sync_to_async(reach.record_unreachable)(self.session, self.unreachable)

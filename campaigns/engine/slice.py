@@ -31,6 +31,7 @@ from . import lookups, rows
 from .pacing import Pace
 from .rows import Outcome, RowWork
 from .sender import SessionSender
+from .storage import is_disk_full
 from .work import CampaignWork, Fenced, Roster, SliceReport
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,16 @@ class SliceRunner:
         self.lost.update(session_ids)
         self.signal_change()
 
+    def storage_failed(self, exc: BaseException) -> bool:
+        """A write failed: on a full disk every session stops now (True); other errors are the
+        caller's to log (False)."""
+        if not is_disk_full(exc):
+            return False
+        self.report.disk_full = True
+        self.stop.set()
+        self.signal_change()
+        return True
+
     def _renewed(self, started: float) -> None:
         self.safe_until = leases.safe_until(started)
 
@@ -147,7 +158,7 @@ class SliceRunner:
                 if isinstance(result, Exception):  # never a silent death (issue 18, item 7)
                     log.error("slice %s: %s failed", self.owner, task.get_coro().__name__, exc_info=result)
         for session, result in zip(self.sessions, results):
-            if isinstance(result, BaseException):
+            if isinstance(result, BaseException) and not self.storage_failed(result):
                 log.error("session %s loop crashed", session.pk, exc_info=result)
         self.report.campaigns = set(self.roster.work)
         return self.report

@@ -40,13 +40,15 @@ class Fenced(TransportError):
 @dataclass
 class SliceReport:
     """What one slice did: rows sent, outcomes recorded, sessions driven, the campaigns served
-    (ids), and the status that stopped the first campaign early ("" when it ran to its end)."""
+    (ids), the status that stopped the first campaign early ("" when it ran to its end), and
+    whether a write found the database's disk full (every session stopped then)."""
 
     sent: int = 0
     outcomes: int = 0
     sessions: int = 0
     campaigns: set[int] = field(default_factory=set)
     stopped_by: str = ""
+    disk_full: bool = False
 
 
 class CampaignWork:
