@@ -11,6 +11,7 @@ at WARNING when it measures it (its first slice or reaper run after it starts).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -72,10 +73,15 @@ def sync() -> float:
 
 
 def offset_seconds() -> float:
-    """The last measured offset (database − worker, seconds), measuring when none is recent."""
+    """The last measured offset (database − worker, seconds), measuring when none is recent.
+    Never queries from inside an event loop (the ORM refuses there): an async caller gets the
+    last offset (0 before any), and the slice's heartbeat re-measures from its thread."""
     if _offset is None or time.monotonic() - _measured_at > RESYNC_SECONDS:
-        return sync()
-    return _offset
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return sync()
+    return _offset or 0.0
 
 
 def now() -> datetime:

@@ -84,3 +84,23 @@ def test_a_worker_clock_more_than_two_seconds_off_is_logged_at_warning(worker_cl
 def test_the_engine_clock_reads_the_database_time_when_the_worker_is_off(worker_clock):
     worker_clock(-300)
     assert abs((clock.now() - _real_now()).total_seconds()) < 2
+
+
+@pytest.mark.parametrize("skew", [-300, 300])
+def test_a_floodwait_lasts_what_telegram_said_whatever_the_worker_clock(alpha, worker_clock, skew):
+    worker_clock(skew)
+    alpha.set_flood_wait(5)
+    until = TelegramSession.objects.get(pk=alpha.pk).flood_wait_until
+    assert 4 < (until - clock.database_now()).total_seconds() <= 5.5
+    assert 4 < alpha.flood_wait_left() <= 5.5
+
+
+def test_a_worker_five_minutes_slow_finishes_a_campaign_with_a_floodwait(alpha, worker_clock):
+    people = make_list("waited", [(f"@waited{i}", {}) for i in range(4)])
+    alpha.simulator_config["script"] = {"@waited1": ["FLOOD_WAIT_1"]}
+    alpha.save()
+    campaign = make_campaign("flooded", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    worker_clock(-300)
+    assert engine.run_until_done(campaign, max_seconds=30) == CampaignStatus.COMPLETED
+    assert SimulatedDelivery.objects.count() == 4

@@ -170,6 +170,7 @@ class SliceRunner:
 
         async def claims_load_and_suppressions() -> None:
             await sync_to_async(rows.renew_claims)(self.owner)
+            await sync_to_async(clock.offset_seconds)()  # re-measured from a thread, not the loop
             await sync_to_async(self._refresh_suppressed_ids)()
             for work in list(self.roster.work.values()):
                 await sync_to_async(work.refresh_reached)()
