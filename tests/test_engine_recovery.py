@@ -32,7 +32,7 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
         SimulatedDelivery.objects.create(
             session=session, random_id=row.random_id, peer_key=row.key, message_id=1
         )
-    past = timezone.now() - timedelta(seconds=1)
+    past = timezone.now() - timedelta(seconds=leases.take_grace() + 1)  # expired, grace and all
     TelegramSession.objects.filter(pk=session.pk).update(lease_expires_at=past)
     campaign.results.filter(claimed_by=owner).update(claim_expires_at=past)
     return [r.id for r in rows]
@@ -78,7 +78,7 @@ def test_rows_a_dead_worker_took_return_to_the_queue_pinned_to_their_session(peo
     engine.launch(campaign, enqueue=False)
     leases.take(alpha, "dead:2:0")
     taken = claiming.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
-    past = timezone.now() - timedelta(seconds=1)
+    past = timezone.now() - timedelta(seconds=leases.take_grace() + 1)  # expired, grace and all
     TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=past)
     assert engine.reap(dispatch=False)["sending_requeued"] == 0  # claims still run, lease or not
     campaign.results.update(claim_expires_at=past)

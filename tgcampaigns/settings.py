@@ -65,6 +65,8 @@ MIDDLEWARE = [
     # Static files from STATIC_ROOT (after collectstatic), compressed and cached, without a
     # separate file server (scripts/serve; docs/operating.md "Production").
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A database outage reaching a view answers 503 saying so (issue 18); see also handler500.
+    "tgcampaigns.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 
-from sessions_app import leases
+from sessions_app import clock, leases
 
 from ..models import (
     CODE_SUPPRESSED,
@@ -87,7 +87,7 @@ def claim_rows(
     there, so a claim passes over no row sent before it (PostgreSQL plans the pool's ``ORDER BY id
     LIMIT n`` with launch-time statistics, when every row was pending); with fewer than ``limit``
     above it, the pool is read again from its start (rows returned below ``after`` are found)."""
-    now = timezone.now()
+    now = clock.now()
     rows: list[RowWork] = []
     if zones is not None and not zones:
         return []
@@ -200,7 +200,7 @@ def renew_claims(owner: str) -> int:
     """Extend the claims of ``owner``'s ``sending`` rows along with its leases, so the
     reaper (which only touches rows whose claim expired) never takes a row from a live worker,
     whatever it read about leases a moment before."""
-    until = timezone.now() + timedelta(seconds=leases.lease_seconds())
+    until = ExpressionWrapper(Now() + timedelta(seconds=leases.lease_seconds()), output_field=DateTimeField())
     return MessageResult.objects.filter(
         status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING), claimed_by=owner
     ).update(claim_expires_at=until)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
+from sessions_app import clock
 
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
@@ -171,7 +171,7 @@ def hold_session(session: TelegramSession, err: TransportError) -> None:
     FloodWait's end, or the session marked unusable for the rest of the slice."""
     effect = policy_of(err.kind).session
     if effect is SessionEffect.FLOOD_WAIT:
-        until = timezone.now() + timedelta(seconds=err.seconds or 0)
+        until = clock.now() + timedelta(seconds=err.seconds or 0)
         session.flood_wait_until = max(until, session.flood_wait_until or until)
     elif effect is not SessionEffect.NONE:
         session.status = SessionStatus.DISABLED  # in memory: the slice stops using it
@@ -220,7 +220,7 @@ def outcome_of_error(
     given back to the session's pace."""
     policy = policy_of(exc.kind)
     if policy.transition is Transition.MARK_SENT:  # RANDOM_ID_DUPLICATE: an earlier request arrived
-        return Outcome(row, OutcomeKind.of(exc.kind), started, timezone.now())
+        return Outcome(row, OutcomeKind.of(exc.kind), started, clock.now())
     if not policy.requested:
         pace.requests_today -= 1
     if exc.kind is ErrorKind.SUPPRESSED:
@@ -229,7 +229,7 @@ def outcome_of_error(
     if policy.stops_campaign:
         work.stop.set()
     return Outcome(
-        row, OutcomeKind.of(exc.kind), started, timezone.now(), error=exc, requested=policy.requested
+        row, OutcomeKind.of(exc.kind), started, clock.now(), error=exc, requested=policy.requested
     )
 
 

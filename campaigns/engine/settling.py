@@ -13,8 +13,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+
+from sessions_app import clock
 from sessions_app.models import TelegramSession
 
 from ..models import (
@@ -55,7 +56,7 @@ def apply_outcomes(
     """Write a batch's outcomes in one transaction: each row's transition (:func:`.outcomes.settle_as`),
     a DeliveryAttempt per request, the session's tally, and the rows whose requests never left
     (``unsent``) back to the queue. Only rows ``owner`` still holds ``sending`` are moved."""
-    now = timezone.now()
+    now = clock.now()
     settled: dict[Transition, list[Outcome]] = defaultdict(list)
     attempts: list[tuple] = []
     for o in outcomes:

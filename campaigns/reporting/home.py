@@ -18,6 +18,7 @@ from ..engine.readiness import STATUS_REASONS
 from ..models import Campaign, CampaignStatus, ResultStatus
 from ..people.timezones import clock, duration, when
 from .counts import count_results
+from .forecast import cannot_connect
 
 # Campaigns listed per section, and how far back "recently finished" reaches.
 SECTION_SIZE = 10
@@ -117,12 +118,14 @@ def attention(now, *, links: bool) -> list[dict]:
     """Sessions that cannot send now, or not for a while: name, what is wrong, and a link to its
     page (for staff who may see sessions)."""
     wrong = TelegramSession.objects.filter(
-        ~Q(status=SessionStatus.ACTIVE) | Q(flood_wait_until__gt=now)
+        ~Q(status=SessionStatus.ACTIVE) | Q(flood_wait_until__gt=now) | Q(unreachable_since__isnull=False)
     ).order_by("name")
     found = []
     for session in wrong:
         if session.status != SessionStatus.ACTIVE:
             what = f"{STATUS_REASONS.get(session.status, session.get_status_display())}"
+        elif session.unreachable_since:
+            what = cannot_connect(session.unreachable_since, session.last_error_text, now)
         else:
             what = f"FloodWait for {duration(session.flood_wait_left(now))} (until {clock(session.flood_wait_until, now)})"
         if session.last_error_code and session.status != SessionStatus.ACTIVE:
