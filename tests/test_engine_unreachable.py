@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from campaigns import engine
-from campaigns.reporting.home import attention
 from campaigns.models import CampaignStatus, ResultStatus
+from campaigns.reporting.home import attention
 from campaigns.reporting.progress import progress_snapshot
 from sessions_app import clock
 from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession

@@ -13,6 +13,7 @@ from campaigns.views import media_file, time_zone
 
 from .metrics import metrics_view
 from .probes import HealthView
+
 # A database outage raised before any view (a middleware's session or user lookup): the 503 page.
 handler500 = "tgcampaigns.outage.server_error"
 

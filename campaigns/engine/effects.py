@@ -34,7 +34,8 @@ def _apply_to_session(effect: SessionEffect, session: TelegramSession, err: Tran
     elif effect is SessionEffect.QUARANTINE:
         session.record_error(err.code, err.text, status=SessionStatus.QUARANTINED)
     elif effect is SessionEffect.BACK_OFF:
-        # The slice stops using it (outcomes.hold_session); the lasting back-off is issue 18's.
+        # The slice stops using it (outcomes.hold_session); the lasting back-off (next_connect_at)
+        # is written once when its sender closes (reach.record_unreachable).
         session.record_error(err.code, err.text)
 
 

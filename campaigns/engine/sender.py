@@ -247,9 +247,7 @@ class SessionSender:
             outcome = await self.runner._request(work, self.session, self.transport, self.pace, delay, row)
         finally:
             load[self.sid] -= 1
-        if outcome is not None and outcome.kind == ErrorKind.UNREACHABLE:
-            return None  # it never reached Telegram: back unsent, to the pool or pinned if in doubt
-        return outcome
+        return outcome  # UNREACHABLE: back to the pool with its attempt recorded (the policy's row)
 
     async def _finish_batch(
         self, work: CampaignWork, batch: list[RowWork], tasks: list[asyncio.Task]

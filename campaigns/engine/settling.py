@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
-
 from sessions_app import clock
 from sessions_app.models import TelegramSession
 

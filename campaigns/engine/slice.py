@@ -24,10 +24,9 @@ from asgiref.sync import sync_to_async
 from sessions_app import clock, leases
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
-from tgcampaigns import conf
 
 from ..models import CampaignStatus
-from . import claiming, lookups, settling
+from . import claiming, lookups
 from .claiming import RowWork
 from .outcomes import Outcome, OutcomeKind, outcome_of_error
 from .pacing import Pace
