@@ -25,12 +25,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+from tgcampaigns.audit.models import AuditEvent
 
-from . import audit
 from .lists.normalise import normalise
 from .models import (
-    AuditAction,
-    AuditEvent,
     DeliveryAttempt,
     ErasedIdentity,
     MessageResult,

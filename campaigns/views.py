@@ -23,10 +23,12 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
-from . import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from .charts import chart_data
 from .exports import campaign_csv_response
-from .models import AuditAction, Campaign, RecipientList, StaffPreference
+from .models import Campaign, RecipientList, StaffPreference
 from .progress import progress_snapshot
 from .report import after_send_report
 from .timezones import set_preferred_zone, when, zone_choices, zone_label

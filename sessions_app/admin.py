@@ -25,8 +25,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from campaigns import audit
-from campaigns.models import AuditAction
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 
 from . import login
 from .health import check_health

@@ -19,7 +19,6 @@ from django.utils import timezone
 from campaigns import engine, privacy, retention
 from campaigns.lists.importing import import_recipient_list
 from campaigns.models import (
-    AuditEvent,
     Campaign,
     CampaignStatus,
     DeliveryAttempt,
@@ -33,6 +32,7 @@ from campaigns.models import (
 )
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
 from tests.conftest import make_campaign, make_list
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from campaigns import engine
 from campaigns.admin.testsends import SeedListForm
-from campaigns.models import AuditEvent, MessageResult, SeedList, Suppression, TestSend
+from campaigns.models import MessageResult, SeedList, Suppression, TestSend
 from campaigns.testsend import TestTarget, send_test
 from sessions_app.models import SessionStatus, SimulatedDelivery
 from tests.conftest import make_campaign, make_session
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

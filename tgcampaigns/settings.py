@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "axes",
+    # The audit trail both apps write to; before "campaigns", whose admin wraps every admin
+    # registered before it (campaigns.admin.guard).
+    "tgcampaigns.audit",
     "sessions_app",
     "campaigns",
 ]

@@ -19,11 +19,13 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..content.preview import campaign_preview
 from ..exports import campaign_csv_response, campaigns_csv_response
-from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
+from ..models import Campaign, CampaignStatus, ResultStatus
 from ..progress import STATUS_COLOURS, progress_snapshot
 from ..report import after_send_report, polling
 from ..timezones import when, zone_label

@@ -12,8 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from .. import audit
-from ..models import AuditAction, Campaign
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from ..models import Campaign
 from ..summary import confirm_matches, launch_summary
 from .access import may_see_results
 

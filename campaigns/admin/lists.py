@@ -21,12 +21,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .. import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from ..lists import jobs
 from ..lists.mapping import KIND_LABELS, Mapping, MappingError
 from ..lists.preview import preview_file
 from ..lists.table import ImportRefused
-from ..models import AuditAction, ImportStatus, Recipient, RecipientList
+from ..models import ImportStatus, Recipient, RecipientList
 from .display import fields_table
 from .listforms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
 

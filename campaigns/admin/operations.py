@@ -13,8 +13,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from .. import audit, engine
-from ..models import AuditAction, Campaign, CampaignStatus, MessageResult, ResultStatus
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from .. import engine
+from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
 from ..timezones import when
 
 # Button labels of the operations a campaign offers (Campaign.operations decides which; clone is

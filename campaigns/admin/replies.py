@@ -16,9 +16,11 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from ..exports import csv_chunks, csv_value
-from ..models import AuditAction, MessageResult, Reply
+from ..models import MessageResult, Reply
 from .access import may_export_results, may_see_results
 
 COLUMNS = ["campaign", "key", "peer_id", "message_id", "received_at", "text", "is_opt_out", "session"]

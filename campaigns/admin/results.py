@@ -12,11 +12,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 
-from .. import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from ..content.outgoing import recipient_text
 from ..errorcodes import explain
 from ..exports import results_response
-from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult, ResultStatus
+from ..models import Campaign, DeliveryAttempt, MessageResult, ResultStatus
 from ..timezones import when
 from .access import may_export_results
 from .after_send import ReadFilter, RepliedFilter, VariantFilter, read_display

@@ -8,8 +8,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .. import audit, privacy
-from ..models import AuditAction, Suppression
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from .. import privacy
+from ..models import Suppression
 from .forms import ErasureForm, SuppressionForm
 from .listforms import SuppressionBulkForm
 

@@ -14,11 +14,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .. import audit, testsend
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from .. import testsend
 from ..content import variants
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..lists.normalise import normalise
-from ..models import SEED_LIST_MAX, AuditAction, Campaign, Recipient, SeedList, TestSend, TestSendStatus
+from ..models import SEED_LIST_MAX, Campaign, Recipient, SeedList, TestSend, TestSendStatus
 from .access import may_see_results
 
 

@@ -12,9 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from .. import audit, engine
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from .. import engine
 from ..content.variants import labels_of, text_of
-from ..models import AuditAction, Campaign, ResultStatus
+from ..models import Campaign, ResultStatus
 from ..report import MIN_SAMPLE, TOO_FEW, build_report
 
 

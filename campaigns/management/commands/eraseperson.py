@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns import audit, privacy
+from campaigns import privacy
+from tgcampaigns import audit
 
 
 class Command(BaseCommand):
