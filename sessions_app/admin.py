@@ -14,13 +14,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -30,7 +27,7 @@ from tgcampaigns.audit import AuditAction
 
 from . import login
 from .health import check_health
-from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession, utc_day_start
+from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
 
 HEALTH_CHECK_LIMIT = 20  # sessions per action: each check is a network round trip in the request
 
@@ -158,16 +155,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         return self.add_fieldsets if obj is None else self.fieldsets
 
     def get_queryset(self, request):
-        from campaigns.models import DeliveryAttempt  # campaigns depends on sessions, not back
-
-        # What the daily cap counts (DeliveryAttemptQuerySet.requests_since), one correlated
-        # COUNT per row over the (session, started_at) index.
-        requests = DeliveryAttempt.objects.requests_since(utc_day_start(timezone.now())).filter(
-            session=OuterRef("pk")
-        )
-        count = requests.order_by().values("session").annotate(n=Count("id")).values("n")
-        today = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-        return super().get_queryset(request).annotate(requests_today_count=today)
+        return super().get_queryset(request).with_requests_today()
 
     def save_model(self, request, obj: TelegramSession, form, change: bool) -> None:
         if not change:
@@ -233,25 +221,19 @@ class TelegramSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Disable (no sends until re-activated)", permissions=["operate"])
     def disable_action(self, request: HttpRequest, queryset) -> None:
-        sessions = list(queryset)
-        count = queryset.update(status=SessionStatus.PAUSED)
+        sessions = queryset.disable()
         audit.record(request, AuditAction.SESSION_DISABLE, "Disabled by an operator.", sessions)
-        self.message_user(request, f"{count} session(s) disabled; their pending rows go to other sessions.")
+        self.message_user(
+            request, f"{len(sessions)} session(s) disabled; their pending rows go to other sessions."
+        )
 
     @admin.action(description="Re-activate (logged-in sessions)", permissions=["operate"])
     def reactivate_action(self, request: HttpRequest, queryset) -> None:
-        """Paused or disabled sessions that are logged in become active. A quarantined session is
-        not: Telegram spam-limited it, and sending again is a decision with a reason
-        (:meth:`unquarantine_action`)."""
-        logged_in = Q(backend="simulator") | ~Q(session_string_encrypted="")
+        """Logged-in sessions become active; never a quarantined one (:meth:`unquarantine_action`)."""
         quarantined = queryset.filter(status=SessionStatus.QUARANTINED).count()
-        ready = queryset.filter(logged_in).exclude(
-            status__in=(*_LOGIN_STEPS, SessionStatus.QUARANTINED, SessionStatus.ACTIVE)
-        )
-        sessions = list(ready)
-        count = ready.update(status=SessionStatus.ACTIVE)
+        sessions = queryset.reactivate()
         audit.record(request, AuditAction.SESSION_REACTIVATE, "Re-activated by an operator.", sessions)
-        self.message_user(request, f"{count} session(s) active.")
+        self.message_user(request, f"{len(sessions)} session(s) active.")
         if quarantined:
             self.message_user(
                 request,
@@ -272,11 +254,10 @@ class TelegramSessionAdmin(admin.ModelAdmin):
             return None
         form = UnquarantineForm(request.POST if "reason" in request.POST else None)
         if form.is_bound and form.is_valid():
-            sessions = list(quarantined)
-            count = quarantined.update(status=SessionStatus.ACTIVE)
+            sessions = quarantined.unquarantine()
             reason = form.cleaned_data["reason"].strip()
             audit.record(request, AuditAction.SESSION_UNQUARANTINE, f"Un-quarantined: {reason}", sessions)
-            self.message_user(request, f"{count} session(s) active again; the reason is recorded.")
+            self.message_user(request, f"{len(sessions)} session(s) active again; the reason is recorded.")
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -292,15 +273,13 @@ class TelegramSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Release lease (only if its worker is dead)", permissions=["release_lease"])
     def release_lease_action(self, request: HttpRequest, queryset) -> None:
-        leased = queryset.exclude(lease_owner="")
-        sessions = list(leased)
-        count = leased.update(lease_owner="", lease_expires_at=None, current_load=0)
+        sessions = queryset.release_leases()
         audit.record(request, AuditAction.SESSION_RELEASE_LEASE, "Lease released by an operator.", sessions)
         self.message_user(
             request,
-            f"{count} lease(s) released. If the worker is still alive, two connections may now share one "
-            "auth key and Telegram revokes it: release only leases of dead workers.",
-            messages.WARNING if count else messages.INFO,
+            f"{len(sessions)} lease(s) released. If the worker is still alive, two connections may now share "
+            "one auth key and Telegram revokes it: release only leases of dead workers.",
+            messages.WARNING if sessions else messages.INFO,
         )
 
     # Login wizard ------------------------------------------------------------------------------
@@ -357,9 +336,6 @@ class TelegramSessionAdmin(admin.ModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/sessions_app/telegramsession/login.html", context)
-
-
-_LOGIN_STEPS = (SessionStatus.AWAITING_CODE, SessionStatus.AWAITING_PASSWORD)
 
 
 def _login_step(session: TelegramSession) -> tuple[str, type[forms.Form], str]:

@@ -67,6 +67,15 @@ def test_a_clean_send_marks_the_row_sent_with_telegrams_message_id(world):
     assert campaign.status == CampaignStatus.COMPLETED
 
 
+def test_each_request_that_reached_telegram_counts_on_the_sessions_daily_counter(world):
+    world.fail(tg.FloodWaitError(request=None, capture=1), on=SendMessageRequest)  # refused, but counted
+
+    row, session, campaign = run_once(world)
+
+    assert DeliveryAttempt.objects.filter(requested=True).count() >= 1
+    assert session.requests_today() == DeliveryAttempt.objects.filter(requested=True).count()
+
+
 def test_random_id_duplicate_marks_the_row_sent(world):
     world.fail(tg.RandomIdDuplicateError(request=None), on=SendMessageRequest)
 

@@ -4,16 +4,19 @@
 from .media import DatabaseMediaCache, SentMedia
 from .peers import DatabasePeerCache, ResolvedPeer
 from .session import (
+    LOGIN_STEPS,
     PACE_DEFAULTS,
     Backend,
     SessionKind,
     SessionStatus,
     TelegramSession,
+    TelegramSessionQuerySet,
     utc_day_start,
 )
 from .simulator import DatabaseLedger, SimulatedDelivery
 
 __all__ = [
+    "LOGIN_STEPS",
     "PACE_DEFAULTS",
     "Backend",
     "DatabaseLedger",
@@ -25,5 +28,6 @@ __all__ = [
     "SessionStatus",
     "SimulatedDelivery",
     "TelegramSession",
+    "TelegramSessionQuerySet",
     "utc_day_start",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .. import crypto
@@ -45,6 +45,85 @@ PACE_DEFAULTS = {
 def utc_day_start(now: datetime) -> datetime:
     """Midnight UTC of ``now``'s day: daily caps count sends per UTC day."""
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# Statuses of a login in progress: a session in one of them is not logged in yet.
+LOGIN_STEPS = (SessionStatus.AWAITING_CODE, SessionStatus.AWAITING_PASSWORD)
+
+
+class TelegramSessionQuerySet(models.QuerySet):
+    """The session verbs staff use (the admin actions call these) and the daily request counter.
+
+    Each verb is one guarded UPDATE over the selected sessions and returns the sessions it changed
+    (a list, read before the UPDATE, so the caller can record them in the audit trail).
+    """
+
+    def logged_in(self) -> TelegramSessionQuerySet:
+        """Sessions that can send once active: simulators, and accounts with a stored session."""
+        return self.filter(Q(backend=Backend.SIMULATOR) | ~Q(session_string_encrypted=""))
+
+    def _set_status(self, status: str) -> list[TelegramSession]:
+        changed = list(self)
+        self.model.objects.filter(pk__in=[s.pk for s in changed]).update(status=status)
+        for session in changed:
+            session.status = status
+        return changed
+
+    def disable(self) -> list[TelegramSession]:
+        """Pause the sessions (status ``paused``): no sends until re-activated; their pending rows
+        go to the campaign's other sessions."""
+        return self._set_status(SessionStatus.PAUSED)
+
+    def reactivate(self) -> list[TelegramSession]:
+        """Logged-in sessions that are paused, disabled or new become ``active``. Never a
+        quarantined one (Telegram spam-limited it: :meth:`unquarantine`, with a reason) nor one in
+        the middle of a login."""
+        ready = self.logged_in().exclude(
+            status__in=(*LOGIN_STEPS, SessionStatus.QUARANTINED, SessionStatus.ACTIVE)
+        )
+        return ready._set_status(SessionStatus.ACTIVE)
+
+    def unquarantine(self) -> list[TelegramSession]:
+        """Quarantined sessions become ``active`` again (the caller records the staff's reason)."""
+        return self.filter(status=SessionStatus.QUARANTINED)._set_status(SessionStatus.ACTIVE)
+
+    def release_leases(self) -> list[TelegramSession]:
+        """Release each selected session's lease, whoever holds it, through
+        :func:`sessions_app.leases.release` (a lease taken over meanwhile by another owner is left
+        alone). Only for leases of dead workers: a live holder and the next one would share an auth
+        key, and Telegram revokes it."""
+        from .. import leases
+
+        held = list(self.exclude(lease_owner=""))
+        for session in held:
+            leases.release([session.pk], session.lease_owner)
+        return held
+
+    # The daily request counter ------------------------------------------------------------------
+    def count_requests(self, n: int = 1, now: datetime | None = None) -> int:
+        """Add ``n`` requests that reached Telegram to today's count (UTC day) of the selected
+        sessions, in one UPDATE; a count of an earlier day starts again from ``n``. Returns the
+        number of sessions updated."""
+        today = utc_day_start(now or timezone.now()).date()
+        return self.update(
+            requests_count=Case(
+                When(requests_day=today, then=F("requests_count") + n),
+                default=Value(n),
+                output_field=models.PositiveIntegerField(),
+            ),
+            requests_day=today,
+        )
+
+    def with_requests_today(self, now: datetime | None = None) -> TelegramSessionQuerySet:
+        """Annotate ``requests_today_count``: requests that reached Telegram today (UTC)."""
+        today = utc_day_start(now or timezone.now()).date()
+        return self.annotate(
+            requests_today_count=Case(
+                When(requests_day=today, then=F("requests_count")),
+                default=Value(0),
+                output_field=models.PositiveIntegerField(),
+            )
+        )
 
 
 class TelegramSession(models.Model):
@@ -99,8 +178,14 @@ class TelegramSession(models.Model):
         blank=True,
         help_text="Simulator only: seed, latency_ms [min,max], transient/recipient/flood rates.",
     )
+    # Requests that reached Telegram on ``requests_day`` (UTC), whatever their outcome: what the
+    # daily cap counts (TelegramSessionQuerySet.count_requests, requests_today).
+    requests_day = models.DateField(null=True, blank=True, editable=False)
+    requests_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TelegramSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -200,6 +285,11 @@ class TelegramSession(models.Model):
         TelegramSession.objects.filter(pk=self.pk).update(**fields)
         for key, value in fields.items():
             setattr(self, key, value)
+
+    def requests_today(self, now: datetime | None = None) -> int:
+        """Requests that reached Telegram today (UTC day of ``now``), as last loaded."""
+        today = utc_day_start(now or timezone.now()).date()
+        return self.requests_count if self.requests_day == today else 0
 
     def set_flood_wait(self, seconds: float) -> None:
         """Forbid requests from this session for ``seconds`` (FloodWait); never shortens a wait."""
