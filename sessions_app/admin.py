@@ -273,13 +273,14 @@ class TelegramSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Release lease (only if its worker is dead)", permissions=["release_lease"])
     def release_lease_action(self, request: HttpRequest, queryset) -> None:
-        sessions = queryset.release_leases()
+        sessions = list(queryset.exclude(lease_owner=""))
+        count = queryset.release_leases()
         audit.record(request, AuditAction.SESSION_RELEASE_LEASE, "Lease released by an operator.", sessions)
         self.message_user(
             request,
-            f"{len(sessions)} lease(s) released. If the worker is still alive, two connections may now share "
+            f"{count} lease(s) released. If the worker is still alive, two connections may now share "
             "one auth key and Telegram revokes it: release only leases of dead workers.",
-            messages.WARNING if sessions else messages.INFO,
+            messages.WARNING if count else messages.INFO,
         )
 
     # Login wizard ------------------------------------------------------------------------------

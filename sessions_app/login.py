@@ -28,8 +28,8 @@ from django.views.decorators.debug import sensitive_variables
 from telethon import errors as tg
 
 from . import crypto
-from .errors import classify
 from .models import SessionKind, SessionStatus, TelegramSession
+from .transport.errors import classify
 from .transport.telethon_transport import api_credentials, build_client
 
 logger = logging.getLogger(__name__)

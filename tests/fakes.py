@@ -4,7 +4,7 @@
 bots (by token), users reachable by username or phone, which auth keys are logged in as whom,
 and per-account ``random_id`` de-duplication and access hashes, like Telegram. Its
 :attr:`FakeTelegram.client_class` replaces ``telethon.TelegramClient`` where the code imports it
-(``sessions_app.transport.telethon_transport.TelegramClient``) and records every request:
+(``sessions_app.transport.telethon_client.TelegramClient``) and records every request:
 ``world.requests`` holds :class:`Recorded` (type, account, peer, random_id, media, request).
 
 After the send: every private chat keeps its messages (``world.chats``, real ``types.Message``),
@@ -41,7 +41,7 @@ from telethon._updates import EntityCache
 from telethon.crypto import AuthKey
 from telethon.events.common import EventCommon
 
-SESSION_PATH = "sessions_app.transport.telethon_transport.TelegramClient"
+SESSION_PATH = "sessions_app.transport.telethon_client.TelegramClient"
 
 
 @dataclass

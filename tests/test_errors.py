@@ -1,4 +1,4 @@
-"""sessions_app.errors.classify: every row of DESIGN.md's error table, with Telethon's real classes."""
+"""sessions_app.transport.errors.classify: every row of DESIGN.md's error table, with Telethon's real classes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from telethon import errors as tg
 from telethon import functions
 
-from sessions_app.errors import classify
 from sessions_app.transport.base import ErrorKind, TransportError
+from sessions_app.transport.errors import classify
 
 REQUEST = functions.messages.SendMessageRequest(peer=None, message="hi", random_id=1)
 

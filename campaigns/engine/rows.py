@@ -250,8 +250,7 @@ class Outcome:
     finished_at: datetime
     message_id: int | None = None
     error: TransportError | None = None
-    # False when nothing left for Telegram (the personalised text was refused locally).
-    requested: bool = True
+    requested: bool = True  # False: nothing left for Telegram (the text was refused locally)
     peer_id: int | None = None
     previous_peer_id: int | None = None
 

@@ -1,8 +1,8 @@
 """The sessions app's models: Telegram sessions (``session``), the per-account peer cache
-(``peers``), media already sent (``media``) and the simulator's ledger (``simulator``)."""
+(``peers``), media already sent (``sent_media``) and the simulator's ledger (``simulated_delivery``)."""
 
-from .media import DatabaseMediaCache, SentMedia
 from .peers import DatabasePeerCache, ResolvedPeer
+from .sent_media import DatabaseMediaCache, SentMedia
 from .session import (
     LOGIN_STEPS,
     PACE_DEFAULTS,
@@ -13,7 +13,7 @@ from .session import (
     TelegramSessionQuerySet,
     utc_day_start,
 )
-from .simulator import DatabaseLedger, SimulatedDelivery
+from .simulated_delivery import DatabaseLedger, SimulatedDelivery
 
 __all__ = [
     "LOGIN_STEPS",

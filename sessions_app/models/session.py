@@ -54,7 +54,7 @@ LOGIN_STEPS = (SessionStatus.AWAITING_CODE, SessionStatus.AWAITING_PASSWORD)
 class TelegramSessionQuerySet(models.QuerySet):
     """The session verbs staff use (the admin actions call these) and the daily request counter.
 
-    Each verb is one guarded UPDATE over the selected sessions and returns the sessions it changed
+    Each status verb is one UPDATE over the selected sessions and returns the sessions it changed
     (a list, read before the UPDATE, so the caller can record them in the audit trail).
     """
 
@@ -87,17 +87,12 @@ class TelegramSessionQuerySet(models.QuerySet):
         """Quarantined sessions become ``active`` again (the caller records the staff's reason)."""
         return self.filter(status=SessionStatus.QUARANTINED)._set_status(SessionStatus.ACTIVE)
 
-    def release_leases(self) -> list[TelegramSession]:
-        """Release each selected session's lease, whoever holds it, through
-        :func:`sessions_app.leases.release` (a lease taken over meanwhile by another owner is left
-        alone). Only for leases of dead workers: a live holder and the next one would share an auth
+    def release_leases(self) -> int:
+        """End the selected sessions' leases, whoever holds them, in one UPDATE; returns how many
+        were held. :func:`sessions_app.leases.release` narrows it to one owner's leases. From the
+        admin only for leases of dead workers: a live holder and the next one would share an auth
         key, and Telegram revokes it."""
-        from .. import leases
-
-        held = list(self.exclude(lease_owner=""))
-        for session in held:
-            leases.release([session.pk], session.lease_owner)
-        return held
+        return self.exclude(lease_owner="").update(lease_owner="", lease_expires_at=None, current_load=0)
 
     # The daily request counter ------------------------------------------------------------------
     def count_requests(self, n: int = 1, now: datetime | None = None) -> int:
@@ -252,12 +247,12 @@ class TelegramSession(models.Model):
 
         if self.is_simulated:
             from ..transport.simulator import SimulatorTransport
-            from .simulator import DatabaseLedger
+            from .simulated_delivery import DatabaseLedger
 
             return SimulatorTransport(self, ledger=DatabaseLedger(self.pk))
         from ..transport.telethon_transport import TelethonTransport
-        from .media import DatabaseMediaCache
         from .peers import DatabasePeerCache
+        from .sent_media import DatabaseMediaCache
 
         return TelethonTransport(
             self,

@@ -16,7 +16,7 @@ Telethon cannot replay it):
   last one recorded;
 - ``messages.readHistory`` only when staff chose to mark replies read.
 
-Every failure leaves as a :class:`~.base.TransportError` (``sessions_app.errors.classify``).
+Every failure leaves as a :class:`~.base.TransportError` (``sessions_app.transport.errors.classify``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from typing import Any
 
 from telethon import TelegramClient, events, functions, types
 
-from sessions_app.errors import classify
-
 from .base import (
     DIALOG_PEERS_PER_REQUEST,
     DialogState,
@@ -38,6 +36,7 @@ from .base import (
     ReadCallback,
     TransportError,
 )
+from .errors import classify
 
 
 def input_peer(peer: PeerRef) -> types.InputPeerUser:
@@ -104,22 +103,7 @@ async def watch(
         client.add_event_handler(callback, builder)
     try:
         if catch_up_unread:
-            for dialog in await client.get_dialogs(limit=100):
-                last = dialog.message
-                entity = dialog.entity
-                if not (dialog.is_user and dialog.unread_count and last is not None and not last.out):
-                    continue
-                if getattr(entity, "bot", False):
-                    continue
-                await on_incoming(
-                    Incoming(
-                        peer_id=entity.id,
-                        message_id=last.id,
-                        text=last.message or "",
-                        date=last.date,
-                        username=getattr(entity, "username", None),
-                    )
-                )
+            await _catch_up_unread(client, on_incoming)
         if stop is not None:
             await stop.wait()
         else:
@@ -131,6 +115,26 @@ async def watch(
     finally:
         for callback, _ in handlers:
             client.remove_event_handler(callback)
+
+
+async def _catch_up_unread(client: TelegramClient, on_incoming: IncomingCallback) -> None:
+    """Report the last message of each unread private dialog from a user (the newest 100)."""
+    for dialog in await client.get_dialogs(limit=100):
+        last = dialog.message
+        entity = dialog.entity
+        if not (dialog.is_user and dialog.unread_count and last is not None and not last.out):
+            continue
+        if getattr(entity, "bot", False):
+            continue
+        await on_incoming(
+            Incoming(
+                peer_id=entity.id,
+                message_id=last.id,
+                text=last.message or "",
+                date=last.date,
+                username=getattr(entity, "username", None),
+            )
+        )
 
 
 async def dialog_states(client: TelegramClient, peers: Sequence[PeerRef]) -> list[DialogState]:

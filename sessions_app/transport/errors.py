@@ -20,7 +20,7 @@ import re
 
 from telethon import errors as tg
 
-from sessions_app.transport.base import ErrorKind, TransportError
+from .base import ErrorKind, TransportError
 
 # DESIGN.md's table, row by row. Order inside a kind does not matter: no class below subclasses
 # another one listed under a different kind, except RandomIdDuplicateError (checked first).
