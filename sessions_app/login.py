@@ -25,11 +25,10 @@ from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from telethon import errors as tg
 
 from . import crypto
 from .models import SessionKind, SessionStatus, TelegramSession
-from .transport.errors import classify
+from .transport.errors import classify, telethon_errors
 from .transport.telethon_transport import api_credentials, build_client
 
 logger = logging.getLogger(__name__)
@@ -64,31 +63,32 @@ class WrongStep(LoginError):
     """The session is not at the step this call continues (e.g. a code without a sent code)."""
 
 
-# Telethon error → (LoginError subclass, message). Source of the codes: core.telegram.org/api/auth.
-_LOGIN_ERRORS: list[tuple[type[BaseException], type[LoginError], str]] = [
-    (tg.PhoneCodeInvalidError, WrongCode, "The login code is wrong. Enter the latest code Telegram sent."),
-    (tg.PhoneCodeEmptyError, WrongCode, "Enter the login code Telegram sent."),
-    (tg.PhoneCodeExpiredError, CodeExpired, "The login code has expired. Request a new code and try again."),
-    (tg.PasswordHashInvalidError, WrongPassword, "The two-step verification password is wrong."),
-    (tg.PhoneNumberInvalidError, PhoneRejected, "Telegram says this phone number is invalid."),
-    (tg.PhoneNumberBannedError, PhoneRejected, "This phone number is banned from Telegram."),
+# Telethon error class name → (LoginError subclass, message); looked up by name, so a Telethon
+# without one still imports. Source of the codes: core.telegram.org/api/auth.
+_LOGIN_ERRORS: list[tuple[str, type[LoginError], str]] = [
+    ("PhoneCodeInvalidError", WrongCode, "The login code is wrong. Enter the latest code Telegram sent."),
+    ("PhoneCodeEmptyError", WrongCode, "Enter the login code Telegram sent."),
+    ("PhoneCodeExpiredError", CodeExpired, "The login code has expired. Request a new code and try again."),
+    ("PasswordHashInvalidError", WrongPassword, "The two-step verification password is wrong."),
+    ("PhoneNumberInvalidError", PhoneRejected, "Telegram says this phone number is invalid."),
+    ("PhoneNumberBannedError", PhoneRejected, "This phone number is banned from Telegram."),
     (
-        tg.PhoneNumberUnoccupiedError,
+        "PhoneNumberUnoccupiedError",
         PhoneRejected,
         "No Telegram account uses this number (accounts cannot be created from here).",
     ),
     (
-        tg.AccessTokenInvalidError,
+        "AccessTokenInvalidError",
         BotTokenRejected,
         "The bot token is invalid. Copy it again from @BotFather.",
     ),
     (
-        tg.AccessTokenExpiredError,
+        "AccessTokenExpiredError",
         BotTokenRejected,
         "The bot token has been revoked. Issue a new one in @BotFather.",
     ),
     (
-        tg.ApiIdInvalidError,
+        "ApiIdInvalidError",
         LoginError,
         "Telegram rejects the API id/hash. Check them at my.telegram.org/apps.",
     ),
@@ -96,8 +96,8 @@ _LOGIN_ERRORS: list[tuple[type[BaseException], type[LoginError], str]] = [
 
 
 def _login_error(exc: BaseException) -> LoginError:
-    for cls, error_cls, message in _LOGIN_ERRORS:
-        if isinstance(exc, cls):
+    for name, error_cls, message in _LOGIN_ERRORS:
+        if isinstance(exc, telethon_errors(name)):
             return error_cls(message)
     error = classify(exc)
     if error.seconds:
@@ -211,7 +211,7 @@ def sign_in(session: TelegramSession, code: str) -> str:
     async def step(client):
         try:
             return await client.sign_in(phone=phone, code=code, phone_code_hash=code_hash)
-        except tg.SessionPasswordNeededError:
+        except telethon_errors("SessionPasswordNeededError"):
             return None
 
     try:

@@ -22,61 +22,88 @@ from telethon import errors as tg
 
 from .base import ErrorKind, TransportError
 
-# DESIGN.md's table, row by row. Order inside a kind does not matter: no class below subclasses
+# DESIGN.md's table, row by row, by Telethon class name: a class a Telethon version lacks is
+# skipped (its RPC error then arrives as the generic class of its code and is classified by its
+# RPC name, KIND_BY_RPC_NAME). Order inside a kind does not matter: no class below subclasses
 # another one listed under a different kind, except RandomIdDuplicateError (checked first).
-KIND_BY_CLASS: dict[type[BaseException], ErrorKind] = {
-    tg.RandomIdDuplicateError: ErrorKind.DUPLICATE,
+KIND_BY_NAME: dict[str, ErrorKind] = {
+    "RandomIdDuplicateError": ErrorKind.DUPLICATE,
     # flood: carry ``.seconds`` (Telegram's FLOOD_WAIT_X, FLOOD_PREMIUM_WAIT_X, SLOWMODE_WAIT_X)
-    tg.FloodWaitError: ErrorKind.FLOOD,
-    tg.FloodPremiumWaitError: ErrorKind.FLOOD,
-    tg.SlowModeWaitError: ErrorKind.FLOOD,
+    "FloodWaitError": ErrorKind.FLOOD,
+    "FloodPremiumWaitError": ErrorKind.FLOOD,
+    "SlowModeWaitError": ErrorKind.FLOOD,
     # transient
-    tg.RpcCallFailError: ErrorKind.TRANSIENT,
-    tg.RpcMcgetFailError: ErrorKind.TRANSIENT,
-    tg.WorkerBusyTooLongRetryError: ErrorKind.TRANSIENT,
-    tg.TimedOutError: ErrorKind.TRANSIENT,
-    tg.ServerError: ErrorKind.TRANSIENT,
+    "RpcCallFailError": ErrorKind.TRANSIENT,
+    "RpcMcgetFailError": ErrorKind.TRANSIENT,
+    "WorkerBusyTooLongRetryError": ErrorKind.TRANSIENT,
+    "TimedOutError": ErrorKind.TRANSIENT,
+    "ServerError": ErrorKind.TRANSIENT,
     # The transport uploads again and retries once before this reaches the engine.
-    tg.FileReferenceExpiredError: ErrorKind.TRANSIENT,
+    "FileReferenceExpiredError": ErrorKind.TRANSIENT,
     # recipient
-    tg.UserPrivacyRestrictedError: ErrorKind.RECIPIENT,
-    tg.UserIsBlockedError: ErrorKind.RECIPIENT,
-    tg.YouBlockedUserError: ErrorKind.RECIPIENT,
-    tg.InputUserDeactivatedError: ErrorKind.RECIPIENT,
-    tg.UsernameNotOccupiedError: ErrorKind.RECIPIENT,
-    tg.UsernameInvalidError: ErrorKind.RECIPIENT,
-    tg.PhoneNotOccupiedError: ErrorKind.RECIPIENT,
-    tg.PeerIdInvalidError: ErrorKind.RECIPIENT,  # also: a bot's user never started it
-    tg.UserIdInvalidError: ErrorKind.RECIPIENT,
-    tg.PhoneNumberInvalidError: ErrorKind.RECIPIENT,
-    tg.ChatWriteForbiddenError: ErrorKind.RECIPIENT,
-    tg.VoiceMessagesForbiddenError: ErrorKind.RECIPIENT,
-    tg.UserIsBotError: ErrorKind.RECIPIENT,
+    "UserPrivacyRestrictedError": ErrorKind.RECIPIENT,
+    "UserIsBlockedError": ErrorKind.RECIPIENT,
+    "YouBlockedUserError": ErrorKind.RECIPIENT,
+    "InputUserDeactivatedError": ErrorKind.RECIPIENT,
+    "UsernameNotOccupiedError": ErrorKind.RECIPIENT,
+    "UsernameInvalidError": ErrorKind.RECIPIENT,
+    "PhoneNotOccupiedError": ErrorKind.RECIPIENT,
+    "PeerIdInvalidError": ErrorKind.RECIPIENT,  # also: a bot's user never started it
+    "UserIdInvalidError": ErrorKind.RECIPIENT,
+    "PhoneNumberInvalidError": ErrorKind.RECIPIENT,
+    "ChatWriteForbiddenError": ErrorKind.RECIPIENT,
+    "VoiceMessagesForbiddenError": ErrorKind.RECIPIENT,
+    "UserIsBotError": ErrorKind.RECIPIENT,
     # content: every row would fail alike
-    tg.MessageTooLongError: ErrorKind.CONTENT,
-    tg.MessageEmptyError: ErrorKind.CONTENT,
-    tg.MediaCaptionTooLongError: ErrorKind.CONTENT,
-    tg.EntitiesTooLongError: ErrorKind.CONTENT,
-    tg.EntityBoundsInvalidError: ErrorKind.CONTENT,
-    tg.PhotoInvalidDimensionsError: ErrorKind.CONTENT,
-    tg.PhotoSaveFileInvalidError: ErrorKind.CONTENT,
-    tg.FilePartsInvalidError: ErrorKind.CONTENT,
-    tg.MediaEmptyError: ErrorKind.CONTENT,
-    tg.MediaInvalidError: ErrorKind.CONTENT,
+    "MessageTooLongError": ErrorKind.CONTENT,
+    "MessageEmptyError": ErrorKind.CONTENT,
+    "MediaCaptionTooLongError": ErrorKind.CONTENT,
+    "EntitiesTooLongError": ErrorKind.CONTENT,
+    "EntityBoundsInvalidError": ErrorKind.CONTENT,
+    "PhotoInvalidDimensionsError": ErrorKind.CONTENT,
+    "PhotoSaveFileInvalidError": ErrorKind.CONTENT,
+    "FilePartsInvalidError": ErrorKind.CONTENT,
+    "MediaEmptyError": ErrorKind.CONTENT,
+    "MediaInvalidError": ErrorKind.CONTENT,
     # session: the account is unusable
-    tg.AuthKeyUnregisteredError: ErrorKind.SESSION,
-    tg.AuthKeyInvalidError: ErrorKind.SESSION,
-    tg.AuthKeyDuplicatedError: ErrorKind.SESSION,
-    tg.SessionRevokedError: ErrorKind.SESSION,
-    tg.SessionExpiredError: ErrorKind.SESSION,
-    tg.UserDeactivatedError: ErrorKind.SESSION,
-    tg.UserDeactivatedBanError: ErrorKind.SESSION,
-    tg.PhoneNumberBannedError: ErrorKind.SESSION,
-    tg.UserRestrictedError: ErrorKind.SESSION,
+    "AuthKeyUnregisteredError": ErrorKind.SESSION,
+    "AuthKeyInvalidError": ErrorKind.SESSION,
+    "AuthKeyDuplicatedError": ErrorKind.SESSION,
+    "SessionRevokedError": ErrorKind.SESSION,
+    "SessionExpiredError": ErrorKind.SESSION,
+    "UserDeactivatedError": ErrorKind.SESSION,
+    "UserDeactivatedBanError": ErrorKind.SESSION,
+    "PhoneNumberBannedError": ErrorKind.SESSION,
+    "UserRestrictedError": ErrorKind.SESSION,
     # spam-limited: a limit with no duration, never retried automatically
-    tg.PeerFloodError: ErrorKind.SPAM_LIMITED,
-    tg.FrozenMethodInvalidError: ErrorKind.SPAM_LIMITED,
+    "PeerFloodError": ErrorKind.SPAM_LIMITED,
+    "FrozenMethodInvalidError": ErrorKind.SPAM_LIMITED,
 }
+
+
+def telethon_error(name: str) -> type[BaseException] | None:
+    """Telethon's error class ``name`` (``"FloodWaitError"``), or None when this Telethon version
+    has none: never an AttributeError at import time (requirements.txt allows a range)."""
+    cls = getattr(tg, name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, BaseException) else None
+
+
+def telethon_errors(*names: str) -> tuple[type[BaseException], ...]:
+    """The classes of ``names`` this Telethon has, for ``except``/``isinstance`` (``()`` matches
+    nothing)."""
+    return tuple(cls for name in names if (cls := telethon_error(name)) is not None)
+
+
+def _rpc_name_of(class_name: str) -> str:
+    """``FrozenMethodInvalidError`` → ``FROZEN_METHOD_INVALID`` (Telethon's naming of RPC names)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name.removesuffix("Error")).upper()
+
+
+KIND_BY_CLASS: dict[type[BaseException], ErrorKind] = {
+    cls: kind for name, kind in KIND_BY_NAME.items() if (cls := telethon_error(name)) is not None
+}
+# The same table by Telegram's RPC name, for an error whose class this Telethon lacks.
+KIND_BY_RPC_NAME: dict[str, ErrorKind] = {_rpc_name_of(name): kind for name, kind in KIND_BY_NAME.items()}
 
 # Unlisted RPC errors by their (absolute: Telegram also sends -500, -503) code.
 KIND_BY_CODE: dict[int, ErrorKind] = {
@@ -119,8 +146,7 @@ def code_for_class(cls: type[BaseException]) -> str:
     """The RPC name of a Telethon error class; falls back to the class name in UPPER_SNAKE."""
     if cls in _RPC_NAMES:
         return _RPC_NAMES[cls]
-    name = cls.__name__.removesuffix("Error")
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
+    return _rpc_name_of(cls.__name__)
 
 
 def _known_kind(exc: BaseException) -> ErrorKind | None:
@@ -177,6 +203,8 @@ def _classify_rpc(exc: tg.RPCError) -> TransportError:
     text = str(exc)
     seconds = getattr(exc, "seconds", None)
 
+    if kind is None and not listed:
+        kind = KIND_BY_RPC_NAME.get(exc.message or "")
     if kind is None:
         kind = KIND_BY_CODE.get(abs(exc.code or 0), ErrorKind.RECIPIENT)
         if not listed:
@@ -195,4 +223,12 @@ def _classify_rpc(exc: tg.RPCError) -> TransportError:
     return TransportError(kind, code, text, seconds if kind is ErrorKind.FLOOD else None)
 
 
-__all__ = ["KIND_BY_CLASS", "KIND_BY_CODE", "classify", "code_for_class"]
+__all__ = [
+    "KIND_BY_CLASS",
+    "KIND_BY_CODE",
+    "KIND_BY_NAME",
+    "classify",
+    "code_for_class",
+    "telethon_error",
+    "telethon_errors",
+]

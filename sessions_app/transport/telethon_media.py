@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telethon import TelegramClient, functions, types
-from telethon import errors as tg
 
 from .base import MediaCache, MediaSpec, media_file_key
+from .errors import telethon_errors
 
 
 @dataclass
@@ -140,7 +140,7 @@ class MediaSender:
 
         try:
             result = await client(request(media))
-        except tg.FileReferenceExpiredError:
+        except telethon_errors("FileReferenceExpiredError"):
             if state.reusable is None:
                 raise
             # The sent copy's file_reference expires after hours: upload again, retry once with the
