@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -201,6 +202,35 @@ def test_loginsession_logs_a_user_in_with_code_and_password(telegram):
         call_command("loginsession", "alice", "--phone", PHONE)
 
     assert TelegramSession.objects.get(name="alice").status == SessionStatus.ACTIVE
+
+
+def ended_input(prompt=""):
+    raise EOFError
+
+
+@pytest.mark.parametrize(
+    ("arguments", "ends_at"),
+    [
+        pytest.param(("alice",), "input", id="at-the-phone"),
+        pytest.param(("alice", "--phone", PHONE), "getpass", id="at-the-code"),
+        pytest.param(("shop-bot", "--bot-token"), "getpass", id="at-the-bot-token"),
+    ],
+)
+def test_loginsession_ends_with_one_line_when_its_input_ends_at_a_prompt(telegram, arguments, ends_at):
+    telegram.add_account(PHONE)
+    command = "sessions_app.management.commands.loginsession"
+
+    with (
+        mock.patch(f"{command}.input", ended_input, create=True),
+        mock.patch(f"{command}.getpass", ended_input),
+        pytest.raises(CommandError) as raised,
+    ):
+        call_command("loginsession", *arguments)
+
+    assert (
+        str(raised.value) == "Input ended before the login was complete; nothing more was sent to Telegram."
+    )
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 def test_loginsession_logs_a_bot_in_with_its_token(telegram):
