@@ -168,10 +168,10 @@ def test_a_known_class_outside_the_table_is_classified_by_its_code_with_its_rpc_
         (asyncio.TimeoutError(), "TIMEOUT"),  # noqa: UP041  (the asyncio name is the contract),
     ],
 )
-def test_network_failures_are_transient(exc, code):
+def test_network_failures_are_unreachable(exc, code):
     error = classify(exc)
 
-    assert error.kind is ErrorKind.TRANSIENT
+    assert error.kind is ErrorKind.UNREACHABLE
     assert error.code == code
 
 

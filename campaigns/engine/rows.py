@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from sessions_app import leases
 from sessions_app.models import TelegramSession
-from sessions_app.transport import ErrorKind, TransportError
+from sessions_app.transport import RETRIED_ON_SESSION, ErrorKind, TransportError
 
 from ..models import (
     CODE_DUPLICATE,
@@ -295,7 +295,7 @@ def apply_outcomes(
                 code = err.code if (same := err.code == CODE_DUPLICATE) else CODE_SUPPRESSED
                 fields.update(status=ResultStatus.SKIPPED, error_code=code, in_doubt=o.row.in_doubt)
                 outcome = DeliveryAttempt.Outcome.SAME_PERSON if same else DeliveryAttempt.Outcome.SUPPRESSED
-            elif o.kind == ErrorKind.TRANSIENT:
+            elif o.kind in RETRIED_ON_SESSION:
                 tries = o.row.attempts + 1
                 if tries >= campaign.max_attempts:
                     fields.update(status=ResultStatus.FAILED, attempts=tries)

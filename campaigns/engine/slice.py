@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
-from sessions_app.transport import ErrorKind, TransportError
+from sessions_app.transport import RETRIED_ON_SESSION, ErrorKind, TransportError
 
 from ..models import CampaignStatus
 from . import conf, lookups, rows
@@ -314,13 +314,12 @@ class SliceRunner:
             o
             for o in outcomes
             if o.kind
-            not in ("sent", "duplicate", ErrorKind.RECIPIENT, ErrorKind.TRANSIENT, ErrorKind.SUPPRESSED)
+            not in ("sent", "duplicate", ErrorKind.RECIPIENT, *RETRIED_ON_SESSION, ErrorKind.SUPPRESSED)
         ]
         back = [r.id for r in unsent if not r.in_doubt] + [o.row.id for o in refused if not o.row.in_doubt]
         work.returned(back)
         if any(
-            o.kind == ErrorKind.TRANSIENT and o.row.attempts + 1 < work.campaign.max_attempts
-            for o in outcomes
+            o.kind in RETRIED_ON_SESSION and o.row.attempts + 1 < work.campaign.max_attempts for o in outcomes
         ):
             work.pinned.add(session.pk)  # its retry stays with this session (it may have arrived)
         self._settled(work, session.pk, batch, returned=len(back))

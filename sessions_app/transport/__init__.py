@@ -4,6 +4,7 @@ Build one with :meth:`sessions_app.models.TelegramSession.transport`; nothing he
 """
 
 from .base import (
+    RETRIED_ON_SESSION,
     ErrorKind,
     MediaCache,
     MediaSpec,
@@ -15,6 +16,7 @@ from .base import (
 )
 
 __all__ = [
+    "RETRIED_ON_SESSION",
     "ErrorKind",
     "MediaCache",
     "MediaSpec",

@@ -30,20 +30,40 @@ class ErrorKind(str, enum.Enum):
     UNREACHABLE = "unreachable"
 
 
+# Kinds whose row is retried with backoff from the same session and the same random_id, counted as
+# an attempt: Telegram may have received it. UNREACHABLE is here until the engine gives it its
+# own handling (the session backs off, rows not yet written go to other sessions: issue 18).
+RETRIED_ON_SESSION = (ErrorKind.TRANSIENT, ErrorKind.UNREACHABLE)
+
+
 class TransportError(Exception):
     """A failed request, classified.
 
     ``code``: Telegram's RPC name (``USER_PRIVACY_RESTRICTED``, ``FLOOD_WAIT``) or our own for
-    local failures; ``text``: human-readable detail (Telegram's raw text for unlisted errors);
+    local failures (``CONNECTION_FAILED``, ``TIMEOUT``, ``UNREADABLE_ANSWER``); ``text``:
+    human-readable detail (Telegram's raw text for unlisted errors; never the bytes of an answer);
     ``seconds``: the wait for ``FLOOD`` (seconds, from Telegram's ``FLOOD_WAIT_X``).
+    ``request_written``: True when the message request itself (``messages.sendMessage`` /
+    ``sendMedia``) had been handed to the connection before it failed without an answer
+    (``UNREACHABLE``): Telegram may have delivered it, so the row is unknown and is retried with
+    the same ``random_id`` (DESIGN.md, delivery contract 3). False for failures before it.
     """
 
-    def __init__(self, kind: ErrorKind, code: str, text: str = "", seconds: float | None = None):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        code: str,
+        text: str = "",
+        seconds: float | None = None,
+        *,
+        request_written: bool = False,
+    ):
         super().__init__(f"{code}: {text}" if text else code)
         self.kind = ErrorKind(kind)
         self.code = code
         self.text = text or code
         self.seconds = seconds
+        self.request_written = request_written
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import struct
 
 from telethon import errors as tg
 
@@ -124,7 +125,18 @@ _SECONDS_IN_TEXT = re.compile(r"_(\d+)$")
 PEER_NOT_FOUND = "PEER_NOT_FOUND"
 CONNECTION_FAILED = "CONNECTION_FAILED"
 TIMEOUT = "TIMEOUT"
+UNREADABLE_ANSWER = "UNREADABLE_ANSWER"
 UNEXPECTED = "UNEXPECTED_ERROR"
+
+# An answer that arrived but cannot be parsed: an unknown constructor (a server on another layer),
+# a short or corrupt buffer, a bad checksum, a failed security check, text that is not UTF-8.
+# Their messages quote the answer's bytes (phone numbers, names): never shown, never stored.
+_UNREADABLE: tuple[type[BaseException], ...] = (
+    *telethon_errors("TypeNotFoundError", "InvalidChecksumError", "SecurityError", "InvalidBufferError"),
+    struct.error,
+    BufferError,
+    UnicodeDecodeError,
+)
 
 
 def _rpc_names() -> dict[type, str]:
@@ -169,31 +181,64 @@ def classify(exc: BaseException) -> TransportError:
     """Map any exception from a Telegram call to a :class:`TransportError`.
 
     Returns (never raises): ``kind`` per DESIGN.md's table; ``code`` the RPC name or a local code
-    (``PEER_NOT_FOUND``, ``CONNECTION_FAILED``, ``TIMEOUT``, ``UNEXPECTED_ERROR``); ``text`` a
-    readable detail (Telegram's raw text for unlisted RPC errors); ``seconds`` the wait in seconds
-    for ``FLOOD``. A ``TransportError`` passes through unchanged.
+    (``PEER_NOT_FOUND``, ``UNEXPECTED_ERROR``; for failures with no answer, all ``UNREACHABLE``:
+    ``CONNECTION_FAILED``, ``TIMEOUT``, ``UNREADABLE_ANSWER`` — :func:`classify_no_answer`);
+    ``text`` a readable detail (Telegram's raw text for unlisted RPC errors, never an answer's
+    bytes); ``seconds`` the wait in seconds for ``FLOOD``. A ``TransportError`` passes through
+    unchanged.
     """
     if isinstance(exc, TransportError):
         return exc
 
     if isinstance(exc, tg.RPCError):
         return _classify_rpc(exc)
-
-    # asyncio.TimeoutError is TimeoutError (an OSError) since Python 3.11: check it first.
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return TransportError(ErrorKind.TRANSIENT, TIMEOUT, "Telegram did not answer in time")
-    # A connection closed mid-read surfaces as asyncio.IncompleteReadError (an EOFError).
-    if isinstance(exc, (ConnectionError, OSError, EOFError)):
-        return TransportError(ErrorKind.TRANSIENT, CONNECTION_FAILED, f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, tg.InvalidBufferError) and getattr(exc, "code", None) == 404:
-        # The server no longer knows this auth key: the session is gone.
-        return TransportError(ErrorKind.SESSION, "AUTH_KEY_UNREGISTERED", str(exc))
+    if (unreachable := classify_no_answer(exc)) is not None:
+        return unreachable
     if isinstance(exc, ValueError):
         # Telethon's get_input_entity raises ValueError("Could not find the input entity …").
         return TransportError(ErrorKind.RECIPIENT, PEER_NOT_FOUND, str(exc) or "peer could not be resolved")
     # Anything else is a bug or an unforeseen library failure: retried a bounded number of times
     # (max_attempts) so one bad row cannot stop a campaign, and visible in DeliveryAttempt.
-    return TransportError(ErrorKind.TRANSIENT, UNEXPECTED, f"{type(exc).__name__}: {exc}")
+    # Only the class's name: an unforeseen library failure's message may quote what it was reading.
+    return TransportError(ErrorKind.TRANSIENT, UNEXPECTED, f"unexpected {type(exc).__name__}")
+
+
+def classify_no_answer(exc: BaseException) -> TransportError | None:
+    """``UNREACHABLE`` for a failure that is not Telegram answering — the connection, the auth
+    key exchange, a timeout, or an answer that cannot be parsed — else None (an RPC error or
+    anything else). ``SESSION`` for Telegram's transport-level 404 (it forgot the auth key).
+
+    The text is short and names the failure's class and errno only: the exception's own message
+    may quote the answer's bytes, so it is never used.
+    """
+    if isinstance(exc, tg.InvalidBufferError) and getattr(exc, "code", None) == 404:
+        # The server no longer knows this auth key: the session is gone.
+        return TransportError(
+            ErrorKind.SESSION, "AUTH_KEY_UNREGISTERED", "Telegram no longer knows this auth key"
+        )
+    if isinstance(exc, _UNREADABLE):
+        return TransportError(
+            ErrorKind.UNREACHABLE,
+            UNREADABLE_ANSWER,
+            f"Telegram's answer could not be read ({type(exc).__name__}): is the server on another protocol layer?",
+        )
+    # asyncio.TimeoutError is TimeoutError (an OSError) since Python 3.11: check it first.
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return TransportError(ErrorKind.UNREACHABLE, TIMEOUT, "Telegram did not answer in time")
+    # A connection closed mid-read surfaces as asyncio.IncompleteReadError (an EOFError).
+    if isinstance(exc, (ConnectionError, OSError, EOFError)):
+        errno = getattr(exc, "errno", None)
+        detail = f"{type(exc).__name__}, errno {errno}" if errno else type(exc).__name__
+        return TransportError(
+            ErrorKind.UNREACHABLE, CONNECTION_FAILED, f"the connection to Telegram failed ({detail})"
+        )
+    return None
+
+
+def chained(error: TransportError, exc: BaseException) -> BaseException | None:
+    """The cause to chain ``error`` to: ``exc``, except for an unreadable answer, whose message
+    and frames hold the answer's bytes (``raise error from chained(error, exc)``)."""
+    return None if error.code == UNREADABLE_ANSWER else exc
 
 
 def _classify_rpc(exc: tg.RPCError) -> TransportError:

@@ -36,7 +36,7 @@ from .base import (
     ReadCallback,
     TransportError,
 )
-from .errors import classify
+from .errors import chained, classify
 
 
 def input_peer(peer: PeerRef) -> types.InputPeerUser:
@@ -111,7 +111,8 @@ async def watch(
     except TransportError:
         raise
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)
     finally:
         for callback, _ in handlers:
             client.remove_event_handler(callback)
@@ -150,7 +151,8 @@ async def dialog_states(client: TelegramClient, peers: Sequence[PeerRef]) -> lis
     try:
         result = await client(request)
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)
     return [
         DialogState(
             peer_id=d.peer.user_id,
@@ -182,7 +184,8 @@ async def history_after(
     try:
         result = await client(request)
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)
     users = {u.id: u for u in getattr(result, "users", [])}
     found = [incoming_of(m, users) for m in result.messages if m.id > min_id]
     return [m for m in found if m is not None and not m.bot]
@@ -194,4 +197,5 @@ async def mark_read(client: TelegramClient, peer: PeerRef, max_id: int) -> None:
     try:
         await client(functions.messages.ReadHistoryRequest(peer=input_peer(peer), max_id=max_id))
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)

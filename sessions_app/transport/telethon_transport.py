@@ -47,7 +47,7 @@ from .base import (
     TransportError,
     suppressed_error,
 )
-from .errors import classify
+from .errors import chained, classify
 from .formatting import parse as parse_formatting
 from .telethon_client import api_credentials, build_client
 from .telethon_media import MediaSender, sent_message_id
@@ -129,7 +129,8 @@ class TelethonTransport:
                 if self._save_session is not None:
                     await self._save_session(self.client.session.save())
         except Exception as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            raise error from chained(error, exc)
 
     async def disconnect(self) -> None:
         if self.client is not None:
@@ -155,7 +156,8 @@ class TelethonTransport:
         try:
             me = await self.client.get_me()
         except Exception as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            raise error from chained(error, exc)
         if me is None:
             return {"id": None, "username": "", "name": "", "authorized": False, "bot": self.kind == "bot"}
         name = " ".join(part for part in (me.first_name, me.last_name) if part)
@@ -177,18 +179,24 @@ class TelethonTransport:
         Returns SendResult(message_id, peer_id=…), or SendResult(None, duplicate=True) when
         Telegram answers RANDOM_ID_DUPLICATE (an earlier send with this random_id from this
         account had arrived). Raises TransportError: ``suppressed`` when ``check_peer`` refuses
-        (nothing sent), the classified Telegram error for every other failure.
+        (nothing sent), the classified Telegram error for every other failure; ``unreachable``
+        with ``request_written=True`` when the connection failed with no answer after the
+        message request was handed to it (it may have arrived), False when it failed before.
         """
         try:
             text, entities = parse_formatting(message.text or "", message.parse_mode or "plain")
         except ValueError as exc:  # an unknown parse mode: every row would fail alike
             raise TransportError(ErrorKind.CONTENT, "PARSE_MODE_INVALID", str(exc)) from None
+        written = False  # whether the message request was handed to the connection
         try:
             client = await self._ready()
             peer, peer_id, previous = await self._peers.resolve(client, key)
             if check_peer is not None and not await check_peer(peer_id):
                 raise suppressed_error(peer_id)
+            written = True  # from here a failure without an answer may follow a delivery
             if message.media is not None:
+                # Conservative: an upload that fails counts as written too (the row is only retried
+                # from this session with the same random_id, never lost nor sent twice).
                 result = await self._media.send(client, peer, message.media, text, entities, random_id)
             else:
                 result = await client(
@@ -202,7 +210,8 @@ class TelethonTransport:
             error = classify(exc)
             if error.kind is ErrorKind.DUPLICATE:
                 return SendResult(message_id=None, duplicate=True)
-            raise error from exc
+            error.request_written = written and error.kind is ErrorKind.UNREACHABLE
+            raise error from chained(error, exc)
         return SendResult(
             message_id=sent_message_id(result, random_id), peer_id=peer_id, previous_peer_id=previous
         )
@@ -216,7 +225,8 @@ class TelethonTransport:
                 functions.contacts.DeleteContactsRequest(id=[types.InputUser(u, h) for u, h in users])
             )
         except Exception as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            raise error from chained(error, exc)
 
     async def listen_private_messages(
         self, callback: MessageCallback, *, stop: asyncio.Event | None = None, catch_up_unread: bool = True
