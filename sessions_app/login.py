@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto
+from . import crypto, servers
 from .models import SessionKind, SessionStatus, TelegramSession
 from .transport.base import ErrorKind
 from .transport.errors import UNREADABLE_ANSWER as UNREADABLE_ANSWER_CODE
@@ -198,6 +198,7 @@ def _logged_in(session: TelegramSession, user: Any, session_string: str) -> None
     session.session_string = session_string
     session.login_phone_code_hash = ""
     session.status = SessionStatus.ACTIVE
+    session.server = servers.telegram_server()
     session.me_id = user.id
     session.me_username = user.username or ""
     session.me_name = " ".join(p for p in (user.first_name, user.last_name) if p)
@@ -230,6 +231,7 @@ def send_code(session: TelegramSession, phone: str) -> None:
     session.session_string = session_string
     session.login_phone_code_hash = sent.phone_code_hash
     session.status = SessionStatus.AWAITING_CODE
+    session.server = servers.telegram_server()  # the new auth key is this server's
     session.save()
 
 

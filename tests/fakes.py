@@ -250,7 +250,8 @@ class FakeTelegramClient:
     async def connect(self) -> None:
         self._maybe_fail("connect", None)
         if self.session.auth_key is None:  # a new session: key exchange makes an auth key
-            self.session.set_dc(2, "149.154.167.40", 443)
+            if not self.session.server_address:  # Telethon's default DC, unless the factory set one
+                self.session.set_dc(2, "149.154.167.40", 443)
             self.session.auth_key = AuthKey(os.urandom(256))
         self.connected = True
 

@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from .. import crypto
-from ..transport.base import Transport
+from .. import crypto, servers
+from ..transport.base import ErrorKind, RefusingTransport, Transport, TransportError
 
 
 class SessionKind(models.TextChoices):
@@ -57,6 +57,16 @@ class TelegramSessionQuerySet(models.QuerySet):
     Each status verb is one UPDATE over the selected sessions and returns the sessions it changed
     (a list, read before the UPDATE, so the caller can record them in the audit trail).
     """
+
+    def on_this_server(self) -> TelegramSessionQuerySet:
+        """Sessions of the configured MTProto server (:func:`sessions_app.servers.telegram_server`),
+        and simulators: a session logged in on another server (staging, Telegram's test DCs)
+        never sends from here."""
+        return self.filter(Q(backend=Backend.SIMULATOR) | Q(server=servers.telegram_server()))
+
+    def usable(self) -> TelegramSessionQuerySet:
+        """Sessions that may send: active, and of the configured server (:meth:`on_this_server`)."""
+        return self.filter(status=SessionStatus.ACTIVE).on_this_server()
 
     def logged_in(self) -> TelegramSessionQuerySet:
         """Sessions that can send once active: simulators, and accounts with a stored session."""
@@ -150,6 +160,11 @@ class TelegramSession(models.Model):
     flood_wait_until = models.DateTimeField(null=True, blank=True)
     current_load = models.IntegerField(default=0, editable=False, help_text="Sends in flight.")
 
+    # The MTProto server the session logged in to (sessions_app.servers.telegram_server):
+    # "production", "test" (Telegram's test DCs) or a staging server's name. Only sessions of the
+    # configured server send. Sessions from before this field were all production's.
+    server = models.CharField(max_length=100, default=servers.PRODUCTION, editable=False)
+
     lease_owner = models.CharField(max_length=120, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -238,13 +253,25 @@ class TelegramSession(models.Model):
     def transport(self) -> Transport:
         """The transport this session sends through: the labelled simulator, or Telethon.
 
-        Built here and nowhere else. The transport knows nothing of the ORM: what it keeps between
+        Built here and nowhere else. A session of another MTProto server than the configured one
+        (:attr:`server`) gets a transport that refuses everything (``session`` error
+        ``OTHER_SERVER``) and never connects: staging sessions never send a production campaign.
+        The transport knows nothing of the ORM: what it keeps between
         processes (resolved peers, sent media, a bot's new auth key, the simulator's deliveries)
         goes through the stores handed in here. One transport serves one slice in the process that
         holds this session's lease (:mod:`sessions_app.leases`).
         """
         from asgiref.sync import sync_to_async
 
+        if not self.is_simulated and self.server != (configured := servers.telegram_server()):
+            return RefusingTransport(
+                TransportError(
+                    ErrorKind.SESSION,
+                    "OTHER_SERVER",
+                    f"this session belongs to the {self.server} server; this installation talks to "
+                    f"the {configured} server (TELEGRAM_DC): log it in again there, or use it there",
+                )
+            )
         if self.is_simulated:
             from ..transport.simulator import SimulatorTransport
             from .simulated_delivery import DatabaseLedger

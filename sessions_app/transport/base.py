@@ -66,6 +66,35 @@ class TransportError(Exception):
         self.request_written = request_written
 
 
+class RefusingTransport:
+    """A :class:`Transport` that refuses every call with ``error`` and never connects (a session
+    this installation must not use, e.g. one of another MTProto server)."""
+
+    def __init__(self, error: TransportError) -> None:
+        self.error = error
+
+    async def connect(self) -> None:
+        raise self.error
+
+    async def disconnect(self) -> None:
+        return None
+
+    async def send(self, key: str, message: Any, random_id: int, *, check_peer: Any = None) -> Any:
+        raise self.error
+
+    async def get_me(self) -> dict:
+        raise self.error
+
+    def __getattr__(self, name: str) -> Any:  # after-send and contacts: refused alike
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        async def refused(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return refused
+
+
 @dataclass(frozen=True)
 class MediaSpec:
     """A validated media file (see ``campaigns.media``): ``path`` on disk, ``size`` in bytes,

@@ -6,10 +6,14 @@ Tests replace ``TelegramClient`` here (``tests/fakes.py``).
 
 from __future__ import annotations
 
+import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from telethon import TelegramClient
+from telethon.crypto import rsa as telethon_rsa
 from telethon.sessions import StringSession
+
+from sessions_app import servers
 
 
 def api_credentials(session) -> tuple[int, str]:
@@ -44,10 +48,16 @@ def build_client(session_string: str, api_id: int, api_hash: str) -> TelegramCli
     transport-level failures the real RPC error is raised, not a generic ValueError.
     ``connection_retries``/``retry_delay``/``timeout``: :data:`CONNECTION_RETRIES`,
     :data:`RETRY_DELAY`, :data:`CONNECT_TIMEOUT`.
-    Raises ValueError when ``session_string`` is not a StringSession.
+    The configured server (:mod:`sessions_app.servers`): a new session (no address yet) starts at
+    ``TELEGRAM_DC``; a stored one keeps the DC it was moved to at login. ``TELEGRAM_PUBLIC_KEY``
+    is added to Telethon's RSA keys (``telethon.crypto.rsa``), used for the auth key exchange.
+    Raises ValueError when ``session_string`` is not a StringSession, ImproperlyConfigured for
+    a malformed ``TELEGRAM_DC`` or ``TELEGRAM_PUBLIC_KEY``.
     """
+    session = StringSession(session_string or None)
+    _point_at_configured_server(session)
     return TelegramClient(
-        StringSession(session_string or None),
+        session,
         api_id,
         api_hash,
         flood_sleep_threshold=0,
@@ -56,6 +66,27 @@ def build_client(session_string: str, api_id: int, api_hash: str) -> TelegramCli
         retry_delay=RETRY_DELAY,
         timeout=CONNECT_TIMEOUT,
     )
+
+
+def _point_at_configured_server(session: StringSession) -> None:
+    for pem in servers.telegram_public_keys():
+        telethon_rsa.add_key(_pkcs1(pem), old=False)
+    dc = servers.telegram_dc()
+    if dc is not None and not session.server_address:
+        session.set_dc(dc.id, dc.host, dc.port)
+
+
+def _pkcs1(pem: str) -> str:
+    """A PEM key as PKCS#1 (``BEGIN RSA PUBLIC KEY``), what Telethon's ``add_key`` reads; an
+    OpenSSL ``BEGIN PUBLIC KEY`` is converted. Raises ImproperlyConfigured for anything else."""
+    try:
+        if "BEGIN RSA PUBLIC KEY" in pem:
+            return rsa.PublicKey.load_pkcs1(pem.encode()).save_pkcs1().decode()
+        return rsa.PublicKey.load_pkcs1_openssl_pem(pem.encode()).save_pkcs1().decode()
+    except Exception as exc:  # rsa/pyasn1 raise several kinds for a bad key
+        raise ImproperlyConfigured(
+            f"TELEGRAM_PUBLIC_KEY is not an RSA public key in PEM ({type(exc).__name__})."
+        ) from None
 
 
 __all__ = ["CONNECTION_RETRIES", "CONNECT_TIMEOUT", "RETRY_DELAY", "api_credentials", "build_client"]
