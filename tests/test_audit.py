@@ -163,3 +163,23 @@ def test_the_audit_trail_is_visible_filterable_and_read_only(client, rita, mark,
     event = AuditEvent.objects.get()
     assert client.post(reverse("admin:audit_auditevent_change", args=[event.pk]), {}).status_code == 403
     assert client.get(reverse("admin:audit_auditevent_delete", args=[event.pk])).status_code == 403
+
+
+def test_the_audit_trail_moved_to_its_own_app_without_touching_its_table():
+    """The model left ``campaigns`` for ``audit`` in the migration state only: on an existing
+    database ``migrate`` changes nothing in its table, and its rows stay where they were."""
+    from django.db import migrations
+    from django.db.migrations.loader import MigrationLoader
+
+    assert AuditEvent._meta.app_label == "audit"
+    assert AuditEvent._meta.db_table == "campaigns_auditevent"
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for key in (
+        ("audit", "0001_audit_event_moved_from_campaigns"),
+        ("campaigns", "0011_audit_event_moved_to_its_app"),
+    ):
+        for operation in loader.disk_migrations[key].operations:
+            if isinstance(operation, migrations.SeparateDatabaseAndState):
+                assert operation.database_operations == []
+            else:  # only the content type's rename
+                assert isinstance(operation, migrations.RunPython)

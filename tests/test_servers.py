@@ -192,3 +192,13 @@ def test_a_session_of_the_configured_server_is_usable(settings, telegram, stagin
     settings.TELEGRAM_DC = TEST_DC
 
     assert list(TelegramSession.objects.usable()) == [staging_session]
+
+
+def test_a_malformed_server_setting_is_a_system_check_error(settings):
+    from django.core import checks
+
+    settings.TELEGRAM_DC = "149.154.167.40"
+
+    assert [e.id for e in checks.run_checks() if e.id == "sessions_app.E003"] == ["sessions_app.E003"]
+    settings.TELEGRAM_DC = TEST_DC
+    assert not [e for e in checks.run_checks() if e.id == "sessions_app.E003"]
