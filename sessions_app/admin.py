@@ -112,7 +112,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         "flood_wait_left_label",
         "last_error_code",
     )
-    list_filter = ("kind", "backend", "status")
+    list_filter = ("kind", "backend", "server", "status")
     search_fields = ("name", "me_username", "phone")
     actions = (
         "check_health_action",
@@ -126,6 +126,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
         "me_id",
         "me_username",
         "me_name",
+        "server",
         "last_checked_at",
         "api_hash_state",
         *STATE_FIELDS,
@@ -133,7 +134,7 @@ class TelegramSessionAdmin(admin.ModelAdmin):
     add_fieldsets = ((None, {"fields": ("name", "kind", "backend", "phone", "weight")}),)
     fieldsets = (
         (None, {"fields": ("name", "kind", "backend", "status", "login_link", "phone", "weight")}),
-        ("Account", {"fields": ("me_id", "me_username", "me_name", "last_checked_at")}),
+        ("Account", {"fields": ("me_id", "me_username", "me_name", "server", "last_checked_at")}),
         (
             "Pace",
             {

@@ -132,10 +132,11 @@ def test_a_failure_while_resolving_the_peer_wrote_no_message_request(world, alic
     assert (raised.value.kind, raised.value.request_written) == (ErrorKind.UNREACHABLE, False)
 
 
+@pytest.mark.parametrize("on", ["connect", "send_code_request"])
 @pytest.mark.parametrize(("exc", "code"), no_answer_errors())
-def test_a_login_that_cannot_reach_telegram_says_so_plainly(world, exc, code):
+def test_a_login_that_cannot_reach_telegram_says_so_plainly(world, exc, code, on):
     session = TelegramSession.objects.create(name="alice", kind=SessionKind.USER)
-    world.fail(exc, on="connect")
+    world.fail(exc, on=on)
 
     with pytest.raises(login.LoginError) as raised:
         login.send_code(session, PHONE)

@@ -163,7 +163,13 @@ class TelegramSession(models.Model):
     # The MTProto server the session logged in to (sessions_app.servers.telegram_server):
     # "production", "test" (Telegram's test DCs) or a staging server's name. Only sessions of the
     # configured server send. Sessions from before this field were all production's.
-    server = models.CharField(max_length=100, default=servers.PRODUCTION, editable=False)
+    server = models.CharField(
+        "MTProto server",
+        max_length=100,
+        default=servers.PRODUCTION,
+        editable=False,
+        help_text="The server it logged in to: production, test, or a staging server (docs/staging.md).",
+    )
 
     lease_owner = models.CharField(max_length=120, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
