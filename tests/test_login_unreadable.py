@@ -5,6 +5,7 @@ name — reaches the form, ``last_error_text``, the audit trail, the command's o
 from __future__ import annotations
 
 import logging
+import sys
 from unittest import mock
 
 import pytest
@@ -143,3 +144,37 @@ def test_a_health_check_that_cannot_read_the_answer_stores_no_byte_of_it(telegra
     assert session.last_error_code == "UNREADABLE_ANSWER"
     assert session.status == SessionStatus.ACTIVE  # not Telegram refusing the account
     assert_clean(health.summary(), session.last_error_text, all_logs(caplog))
+
+
+def test_telethons_own_log_lines_about_an_unreadable_answer_show_no_byte_of_it():
+    """Telethon logs what it could not parse (at WARNING, with the bytes): the console handler's
+    filter withholds them."""
+    (console,) = [h for h in logging.getLogger().handlers if getattr(h, "name", "") == "console"]
+    sender = logging.getLogger("telethon.network.mtprotosender")
+    records = []
+    try:
+        raise unreadable()
+    except tg.TypeNotFoundError:
+        records.append(
+            sender.makeRecord(sender.name, logging.ERROR, __file__, 1, "Unhandled error", (), sys.exc_info())
+        )
+    records.append(
+        sender.makeRecord(
+            sender.name,
+            logging.WARNING,
+            __file__,
+            1,
+            "Invalid buffer %s",
+            (tg.InvalidBufferError(PAYLOAD),),
+            None,
+        )
+    )
+    records.append(
+        sender.makeRecord(sender.name, logging.INFO, __file__, 1, "remaining data %r", (PAYLOAD,), None)
+    )
+
+    lines = [console.format(r) for r in records if console.filter(r)]
+
+    assert len(lines) == 3
+    assert_clean(*lines)
+    assert "traceback withheld" in lines[0] and f"<{len(PAYLOAD)} bytes withheld>" in lines[2]

@@ -216,7 +216,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Telethon quotes what it could not parse (phone numbers, names): sessions_app.redaction.
+    "filters": {"withhold_answer_bytes": {"()": "sessions_app.redaction.WithholdAnswerBytes"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["withhold_answer_bytes"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Telethon logs request payloads at DEBUG; keep it quiet so secrets never reach the logs.
     "loggers": {"telethon": {"level": "WARNING"}},
