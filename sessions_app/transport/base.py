@@ -2,7 +2,7 @@
 
 The engine knows nothing else about Telegram: it hands a transport a recipient key, a message and
 the row's ``random_id``, and gets back a :class:`SendResult` or a :class:`TransportError` whose
-``kind`` (DESIGN.md "Error kinds") decides what happens to the row, the session and the campaign.
+``kind`` (docs/design.md "Error kinds") decides what happens to the row, the session and the campaign.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class TransportError(Exception):
     ``request_written``: True when the message request itself (``messages.sendMessage`` /
     ``sendMedia``) had been handed to the connection before it failed without an answer
     (``UNREACHABLE``): Telegram may have delivered it, so the row is unknown and is retried with
-    the same ``random_id`` (DESIGN.md, delivery contract 3). False for failures before it.
+    the same ``random_id`` (docs/design.md "Delivery contract" 3). False for failures before it.
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The one place that maps a Telethon exception to an :class:`ErrorKind` (DESIGN.md "Error kinds").
+"""The one place that maps a Telethon exception to an :class:`ErrorKind` (docs/design.md "Error kinds").
 
 :func:`classify` turns any exception raised while talking to Telegram into a
 :class:`~sessions_app.transport.base.TransportError` whose ``kind`` decides what the engine does
@@ -23,7 +23,7 @@ from telethon import errors as tg
 
 from .base import ErrorKind, TransportError
 
-# DESIGN.md's table, row by row, by Telethon class name: a class a Telethon version lacks is
+# docs/design.md "Error kinds", row by row, by Telethon class name: a class a Telethon version lacks is
 # skipped (its RPC error then arrives as the generic class of its code and is classified by its
 # RPC name, KIND_BY_RPC_NAME). Order inside a kind does not matter: no class below subclasses
 # another one listed under a different kind, except RandomIdDuplicateError (checked first).
@@ -180,7 +180,7 @@ def _is_listed_class(exc: BaseException) -> bool:
 def classify(exc: BaseException) -> TransportError:
     """Map any exception from a Telegram call to a :class:`TransportError`.
 
-    Returns (never raises): ``kind`` per DESIGN.md's table; ``code`` the RPC name or a local code
+    Returns (never raises): ``kind`` per docs/design.md "Error kinds"; ``code`` the RPC name or a local code
     (``PEER_NOT_FOUND``, ``UNEXPECTED_ERROR``; for failures with no answer, all ``UNREACHABLE``:
     ``CONNECTION_FAILED``, ``TIMEOUT``, ``UNREADABLE_ANSWER`` — :func:`classify_no_answer`);
     ``text`` a readable detail (Telegram's raw text for unlisted RPC errors, never an answer's

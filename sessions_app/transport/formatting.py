@@ -3,7 +3,7 @@
 The transport sends ``parse(text, mode)``'s result as ``formatting_entities``, and the admin
 preview shows ``entities_as_dicts`` of the same call, so the preview is exactly what is sent.
 This module is the only place outside the transport that touches Telethon's parsers
-(STYLE.md: one wrapper per external system).
+(the house style: one wrapper per external system).
 
 Offsets and lengths are in UTF-16 code units, as Telegram counts them (core.telegram.org/api/entities).
 """

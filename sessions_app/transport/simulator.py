@@ -54,7 +54,7 @@ from .base import (
     suppressed_error,
 )
 
-# Error codes the simulator can raise, with their kind (a subset of DESIGN.md's table).
+# Error codes the simulator can raise, with their kind (a subset of docs/design.md "Error kinds").
 SIMULATED_CODES = {
     "RPC_CALL_FAIL": ErrorKind.TRANSIENT,
     "TIMEOUT": ErrorKind.TRANSIENT,

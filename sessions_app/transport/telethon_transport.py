@@ -5,8 +5,8 @@ outlive one slice (peers, sent media, a new auth key); this module imports no mo
 never sees Telethon: every failure leaves as a :class:`TransportError` classified by
 :func:`sessions_app.transport.errors.classify`. Requests are raw (``messages.SendMessage``,
 ``messages.SendMedia``) so the row's ``random_id`` is sent, and Telegram answers a resend from the
-same account with ``RANDOM_ID_DUPLICATE`` instead of delivering twice (DESIGN.md, delivery
-contract 3).
+same account with ``RANDOM_ID_DUPLICATE`` instead of delivering twice (docs/design.md "Delivery
+contract" 3).
 
 The client is built with ``flood_sleep_threshold=0`` and ``raise_last_call_error=True``: Telethon
 never sleeps through a FloodWait nor retries behind the engine's back.
