@@ -1,5 +1,6 @@
-"""Benchmark: the after-the-send report of a campaign of 1,000,000 results (campaigns.report) —
-server time of building it (no cache), of report.json served from the cache, and the campaign page.
+"""Benchmark: the after-the-send report of a campaign of 1,000,000 results
+(campaigns.reporting.report) — server time of building it (no cache), of report.json served from
+the cache, and the campaign page.
 
     .venv/bin/python bench/report.py [--recipients 1000000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgcampaigns .venv/bin/python bench/report.py
@@ -69,7 +70,7 @@ def main() -> None:
 
     from campaigns import engine
     from campaigns.models import CampaignStatus
-    from campaigns.report import build_report
+    from campaigns.reporting.report import build_report
 
     setup_test_environment()
     with throwaway_database() as vendor:
@@ -104,9 +105,9 @@ def main() -> None:
         print(f"report [{vendor}] report.json from the cache: {timed(client, url):.0f} ms", flush=True)
         page = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
         print(f"report [{vendor}] campaign page (report cached): {timed(client, page):.0f} ms", flush=True)
-        import campaigns.admin.campaigns as campaign_admin
+        import campaigns.admin.campaign_change_page as campaign_change_page
 
-        campaign_admin.after_send_report = lambda campaign: None
+        campaign_change_page.after_send_report = lambda campaign: None
         print(f"report [{vendor}] campaign page without the report: {timed(client, page):.0f} ms", flush=True)
 
 

@@ -8,6 +8,8 @@ import os
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from tgcampaigns import conf
+
 # Every Q_CLUSTER key django-q2 (1.x, django_q/conf.py) reads; anything else is ignored by it,
 # silently — so a misspelled "worker" leaves the default of 4 workers without a word.
 Q_CLUSTER_KEYS = frozenset(
@@ -34,7 +36,7 @@ def q_cluster_check(app_configs, **kwargs):
     campaigns.W005: a ``Q_…`` environment variable these settings do not read."""
     errors = []
     q = settings.Q_CLUSTER
-    slice_s = float(settings.TGC_SLICE_SECONDS)
+    slice_s = conf.slice_seconds()
     timeout, retry = q.get("timeout"), q.get("retry")
     if timeout is None or timeout < slice_s + 10:
         errors.append(
@@ -51,7 +53,7 @@ def q_cluster_check(app_configs, **kwargs):
                 id="campaigns.E003",
             )
         )
-    if settings.TGC_LEASE_SECONDS < 2:
+    if conf.lease_seconds() < 2:
         errors.append(Error("TGC_LEASE_SECONDS must be at least 2 seconds.", id="campaigns.E002"))
     unknown = sorted(k for k in q if k not in Q_CLUSTER_KEYS)
     if unknown:

@@ -1,11 +1,12 @@
 """Worker hooks (a qcluster worker recovers abandoned rows when it starts) and what ``migrate``
 keeps in place: the reaper's and the retention purge's schedules, and the staff roles."""
 
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.signals import post_spawn
+
+from tgcampaigns import conf
 
 REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
 RETENTION_SCHEDULE_NAME = "tgcampaigns retention purge"
@@ -15,7 +16,7 @@ CATCH_UP_SCHEDULE_NAME = "tgcampaigns after-send catch-up"
 
 @receiver(post_spawn)
 def recover_on_worker_start(sender, proc_name, **kwargs) -> None:
-    """Run the reaper once as each worker process starts (DESIGN.md "Reaper")."""
+    """Run the reaper once as each worker process starts (docs/design.md "How the work is driven", reaper)."""
     from django_q.conf import Conf
 
     from . import engine
@@ -55,7 +56,7 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
         return
     from django_q.models import Schedule
 
-    if settings.TGC_OPTOUT_SCHEDULE:
+    if conf.optout_schedule():
         Schedule.objects.update_or_create(
             name=OPTOUT_SCHEDULE_NAME,
             defaults={
@@ -76,7 +77,7 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
         defaults={
             "func": "campaigns.tasks.catch_up_after_send",
             "schedule_type": Schedule.MINUTES,
-            "minutes": max(1, settings.TGC_CATCH_UP_MINUTES),
+            "minutes": max(1, conf.catch_up_minutes()),
             "repeats": -1,
         },
     )
@@ -93,14 +94,14 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
 
 @receiver(post_migrate)
 def keep_roles(sender, app_config=None, apps=None, **kwargs) -> None:
-    """Keep the Marketing, Reviewer and Operator groups as :data:`campaigns.roles.ROLES` says
+    """Keep the Marketing, Reviewer and Operator groups as :data:`campaigns.people.roles.ROLES` says
     (after a flush, and when a release adds a permission). Runs after Django created this app's
     permissions: ``campaigns`` is the last app that has any."""
     if app_config is None or app_config.label != "campaigns":
         return
     from django.apps import apps as global_apps
 
-    from .roles import install_roles
+    from .people.roles import install_roles
 
     install_roles(global_apps)
 
@@ -127,8 +128,8 @@ def connect_model_signals() -> None:
 @receiver(user_logged_in)
 def remember_time_zone(sender, request, user, **kwargs) -> None:
     """Keep the user's time zone in their session from the login on, so no page reads it again
-    (campaigns.timezones.StaffTimeZoneMiddleware)."""
-    from .timezones import SESSION_KEY, preferred_zone_name
+    (campaigns.people.timezones.StaffTimeZoneMiddleware)."""
+    from .people.timezones import SESSION_KEY, preferred_zone_name
 
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_KEY] = preferred_zone_name(user)

@@ -1,15 +1,18 @@
-"""django-q2 entry points: thin callers of campaigns.engine (DESIGN.md "How the work is driven").
+"""django-q2 entry points: thin callers of campaigns.engine (docs/design.md "How the work is driven").
 
 The dotted names (``campaigns.tasks.drive_campaign``, ``campaigns.tasks.reap`` …) are stored in
 django-q2's queue and schedules: keep them.
 """
+
+from tgcampaigns.logcontext import bound
 
 from . import engine
 
 
 def drive_campaign(campaign_id: int) -> str:
     """One slice of sending for a campaign; enqueues its own continuation."""
-    return engine.drive(campaign_id)
+    with bound(campaign=campaign_id):
+        return engine.drive(campaign_id)
 
 
 def launch_campaign(campaign_id: int) -> str:
@@ -24,7 +27,7 @@ def reap() -> dict[str, int]:
 
 def purge_old_data() -> dict[str, int]:
     """The daily retention schedule (TGC_RESULTS_RETENTION_DAYS, TGC_LISTS_RETENTION_DAYS)."""
-    from .retention import purge
+    from .people.retention import purge
 
     return purge()
 

@@ -26,12 +26,13 @@ from django.views.decorators.cache import never_cache
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
 
-from .charts import chart_data
-from .exports import campaign_csv_response
+from .lists.zonenames import zone_choices
 from .models import Campaign, RecipientList, StaffPreference
-from .progress import progress_snapshot
-from .report import after_send_report
-from .timezones import set_preferred_zone, when, zone_choices, zone_label
+from .people.timezones import set_preferred_zone, when, zone_label
+from .reporting.charts import chart_data
+from .reporting.exports import campaign_csv_response
+from .reporting.progress import progress_snapshot
+from .reporting.report import after_send_report
 
 # Types a browser may show inline from our origin; anything else (HTML, SVG, PDF with scripts…)
 # is downloaded, so an uploaded file can never run script on the admin's pages.
@@ -53,7 +54,7 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
 @never_cache
 @staff_member_required
 def charts(request: HttpRequest, pk: int) -> JsonResponse:
-    """The campaign's charts as data (:func:`campaigns.charts.chart_data`), from the tallies; the
+    """The campaign's charts as data (:func:`campaigns.reporting.charts.chart_data`), from the tallies; the
     links to filtered results only for staff who may see results."""
     if not request.user.has_perm("campaigns.view_campaign"):
         raise PermissionDenied
@@ -66,7 +67,7 @@ def charts(request: HttpRequest, pk: int) -> JsonResponse:
 @never_cache
 @staff_member_required
 def report(request: HttpRequest, pk: int) -> JsonResponse:
-    """The campaign's after-the-send report (:func:`campaigns.report.after_send_report`, cached
+    """The campaign's after-the-send report (:func:`campaigns.reporting.report.after_send_report`, cached
     briefly) plus its section's HTML rendered from the same data. Read and reply figures are about
     people: the results' view permission, as for the results themselves."""
     if not request.user.has_perms(["campaigns.view_campaign", "campaigns.view_messageresult"]):

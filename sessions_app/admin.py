@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
+from tgcampaigns.edit_conflicts import EditConflictGuard
 
 from . import login
 from .health import check_health
@@ -99,7 +100,7 @@ STATE_FIELDS = (
 
 
 @admin.register(TelegramSession)
-class TelegramSessionAdmin(admin.ModelAdmin):
+class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
     form = TelegramSessionForm
     list_display = (
         "name",

@@ -13,7 +13,7 @@ def forget_imported_contacts(session: TelegramSession) -> int | None:
 
     Sends one ``contacts.DeleteContacts`` with every imported user, then clears the
     ``imported_contact`` flag (the ResolvedPeer stays: the access_hash remains valid). Used after a
-    campaign when ``settings.TGC_DELETE_IMPORTED_CONTACTS``. Returns how many contacts were deleted,
+    campaign when ``TGC_DELETE_IMPORTED_CONTACTS``. Returns how many contacts were deleted,
     or None when another process holds the session's lease (nothing done: call again later).
     Raises :class:`~sessions_app.transport.base.TransportError`.
 

@@ -22,16 +22,17 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+
+from tgcampaigns import conf
 
 from .models import SessionStatus, TelegramSession
 
 
 def lease_seconds() -> float:
-    """How long a lease lasts without renewal (seconds; settings.TGC_LEASE_SECONDS)."""
-    return float(settings.TGC_LEASE_SECONDS)
+    """How long a lease lasts without renewal (seconds; ``TGC_LEASE_SECONDS``)."""
+    return conf.lease_seconds()
 
 
 def renew_interval() -> float:

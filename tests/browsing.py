@@ -21,6 +21,9 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(os.environ.get("TGC_SCREENSHOT_DIR", ROOT / "test-results"))
+# The pictures in docs/ are taken by the browser tests (Browser.doc_shot), so they show the pages
+# as the code draws them: `TGC_DOC_SCREENSHOTS=1 scripts/test -m browser` writes them anew.
+DOC_IMAGES = ROOT / "docs" / "img"
 
 
 class Browser:
@@ -38,6 +41,14 @@ class Browser:
     def shot(self, name: str) -> None:
         self.steps += 1
         self.page.screenshot(path=str(self.folder / f"{self.steps:02d}-{name}.png"), full_page=True)
+
+    def doc_shot(self, name: str) -> None:
+        """The step's screenshot, and (with ``TGC_DOC_SCREENSHOTS`` set) the same page as
+        ``docs/img/<name>.png``, the picture the user guide shows: 1280 px wide, the first screen."""
+        self.shot(name)
+        if os.environ.get("TGC_DOC_SCREENSHOTS"):
+            DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(DOC_IMAGES / f"{name}.png"))
 
     def login(self, username: str) -> None:
         self.go("/admin/login/")

@@ -4,7 +4,7 @@
 - Otto is the operator (group Operator, not a superuser): sessions, logins, suppressions, erasure.
 - Mark is marketing staff (group Marketing): lists, campaigns (launch, control), results, exports.
 - Rita is a reviewer (group Reviewer): she reads campaigns and results, exports, reads the audit.
-  The groups are the product's own (campaigns.roles, created by a migration), so the tests see
+  The groups are the product's own (campaigns.people.roles, created by a migration), so the tests see
   what staff see.
 - ``alpha`` and ``beta`` are simulated sessions with no latency and no failures.
 - ``people`` is a list of five valid recipients with first names.
@@ -92,21 +92,21 @@ def make_staff(name: str, *groups: str) -> User:
 
 @pytest.fixture
 def otto(db):
-    from campaigns.roles import OPERATOR
+    from campaigns.people.roles import OPERATOR
 
     return make_staff("otto", OPERATOR)
 
 
 @pytest.fixture
 def mark(db):
-    from campaigns.roles import MARKETING
+    from campaigns.people.roles import MARKETING
 
     return make_staff("mark", MARKETING)
 
 
 @pytest.fixture
 def rita(db):
-    from campaigns.roles import REVIEWER
+    from campaigns.people.roles import REVIEWER
 
     return make_staff("rita", REVIEWER)
 

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns import engine
+from campaigns.lists.reading import NOT_TEXT
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -163,7 +164,7 @@ def test_the_report_lists_each_invalid_row_with_its_reason(client, cases_dir):
     [
         ("empty.csv", "the file is empty"),
         ("header_only.csv", "no recipient rows"),
-        ("binary_named.csv", "not a text/CSV file"),
+        ("binary_named.csv", NOT_TEXT),
     ],
 )
 def test_a_refused_file_shows_a_form_error_and_creates_nothing(client, cases_dir, name, reason):
@@ -1098,7 +1099,7 @@ def test_viewers_may_export_but_anonymous_users_may_not(client, rita, finished):
 # Suppressions ------------------------------------------------------------------------------------
 @pytest.fixture
 def operator_client(client, otto):
-    """Suppressions are the operator's (README "Roles and permissions")."""
+    """Suppressions are the operator's (docs/using.md "Roles and permissions")."""
     client.force_login(otto)
     return client
 

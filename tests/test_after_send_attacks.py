@@ -13,13 +13,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import engine, privacy
-from campaigns.admin.replies import reply_rows
+from campaigns import engine
+from campaigns.admin.reply_admin import reply_rows
 from campaigns.content import variants
 from campaigns.engine import after, window
+from campaigns.lists.zonenames import valid_zone
 from campaigns.models import CampaignStatus, MessageResult, Reply, ResultStatus, Suppression
-from campaigns.report import NOT_FOR_BOTS, NOTHING_SENT, build_report
-from campaigns.timezones import valid_zone
+from campaigns.people import erasure as privacy
+from campaigns.reporting.report import NOT_FOR_BOTS, NOTHING_SENT, build_report
 from sessions_app.models import SimulatedDelivery
 from sessions_app.transport.base import Incoming
 
@@ -524,7 +525,7 @@ def test_the_replies_export_survives_nuls_and_control_characters(sent, user_sess
         text="a\rb\nc\u202ed",
         received_at=timezone.now(),
     )
-    from campaigns.admin.replies import replies_csv_response
+    from campaigns.admin.reply_admin import replies_csv_response
 
     body = b"".join(replies_csv_response(Reply.objects.all()).streaming_content).decode("utf-8-sig")
     assert "a\rb\nc\u202ed" in body

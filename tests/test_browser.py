@@ -66,11 +66,11 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     page.select_option("#id_consent_basis", "opt_in")
     page.click("text=Upload and preview")
     page.wait_for_selector("#tgc-preview")
-    browser.shot("import-mapping")
+    browser.doc_shot("import-mapping")
     page.click("input[name=_import]")
     page.wait_for_selector(".tgc-report")
     assert "7 valid, 0 invalid, 0 duplicate of 7 rows" in browser.messages()
-    browser.shot("import-report")
+    browser.doc_shot("import-report")
 
     # Compose with a typo: the live preview flags it before the first save.
     browser.go("/admin/campaigns/campaign/add/")
@@ -82,7 +82,7 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     page.fill("#id_message", "Hi {{ frist_name }}, our {{ city }} store opens on Friday.")
     page.wait_for_selector("#tgc-problems li:has-text('frist_name')")
     assert "Hi , our Berlin store opens on Friday." in page.inner_text("#tgc-bubble")
-    browser.shot("compose-typo-live-preview")
+    browser.doc_shot("compose-typo-live-preview")
     page.click("input[name=_continue]")
     page.wait_for_selector("#tgc-operations")
     campaign = Campaign.objects.get(name="Store opening")
@@ -111,7 +111,7 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     page.click("#tgc-pick-results button:has-text('@dave_k2')")
     page.wait_for_selector("#tgc-bubble:has-text('Hi Dave, our Munich store opens on Friday.')")
     assert "row 5 of “Store openings”: @dave_k2" in page.inner_text("#tgc-preview-who")
-    browser.shot("preview-chosen-recipient")
+    browser.doc_shot("preview-chosen-recipient")
 
     # Send a test, personalised as the recipient chosen, to the marketer's own account.
     page.click("a:has-text('Send test…')")
@@ -139,7 +139,7 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     assert "7 to send" in summary.replace("\n", " ")
     assert "Sim one" in summary and "one every 2 s" in summary and "about 3" in summary  # expected split
     assert "done by" in summary and "Hi Alice, our Berlin store opens on Friday." in summary
-    browser.shot("launch-summary")
+    browser.doc_shot("launch-summary")
     page.click("#tgc-confirm-launch")
     page.wait_for_selector(".tgc-badge.tgc-running")
     assert "“Store opening” launched: 7 recipients (7 pending)" in browser.messages()
@@ -163,12 +163,12 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     )
     assert page.evaluate("window.tgcNotReloaded === true"), "the page reloaded to show progress"
     assert page.locator("#tgc-status .tgc-running").count() == 1
-    browser.shot("running-bar-and-eta-moving")
+    browser.doc_shot("running-bar-and-eta-moving")
     page.wait_for_selector(".tgc-badge.tgc-completed")  # the script reloads once the status changes
     page.wait_for_function("() => Number(document.getElementById('tgc-charts').dataset.drawn) > 0")
     assert "100.0% done" in page.inner_text("#tgc-done")
     assert page.locator("#tgc-no-errors").is_visible() and page.locator("#tgc-chart-errors-box").is_hidden()
-    browser.shot("completed-with-charts")
+    browser.doc_shot("completed-with-charts")
 
     # The results, downloaded as CSV.
     page.click(".object-tools >> text=Results")
@@ -180,7 +180,7 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
     assert {r["key"] for r in rows} == EXPECTED_KEYS and {r["status"] for r in rows} == {"sent"}
     assert {r["session"] for r in rows} == {"Sim one", "Sim two"}
-    browser.shot("results")
+    browser.doc_shot("results")
 
     # Clone it: a new draft with the same message, lists and sessions, no results.
     browser.go(f"/admin/campaigns/campaign/{campaign.pk}/change/")
@@ -234,7 +234,7 @@ def test_reviewer_filters_failures_exports_them_and_may_not_launch(autumn_sale, 
         "failed",
         "failed",
     ]
-    browser.shot("failures-filtered")
+    browser.doc_shot("failures-filtered")
     with page.expect_download() as download:
         page.click(".object-tools >> text=Export these 2 results as CSV")
     body = Path(download.value.path()).read_bytes().decode("utf-8")
@@ -316,7 +316,7 @@ def test_the_campaign_page_shows_read_and_reply_rates_and_draws_them_over_time(
     assert int(page.locator("#tgc-report").get_attribute("data-points")) >= 5
     box = page.locator("#tgc-chart-report").bounding_box()
     assert box["width"] > 200 and box["height"] > 100
-    browser.shot("after-the-send")
+    browser.doc_shot("after-the-send")
 
 
 def test_with_one_hour_of_sending_every_series_of_the_chart_is_visible(browser, rita):
@@ -375,4 +375,4 @@ def test_operator_disables_a_session(browser, otto):
     assert TelegramSession.objects.get(name="Sim keep").status == SessionStatus.ACTIVE
     browser.go("/admin/")
     assert "Sim retire" in page.inner_text("#tgc-home-attention")
-    browser.shot("home-session-needs-attention")
+    browser.doc_shot("home-session-needs-attention")

@@ -150,9 +150,15 @@ EXPECTED_KEYS = {
 }
 
 
-@ISSUE_17
+# Read right since the formats and workbooks of issue 17 landed; the others wait for the rows'
+# own countries, consent and several phone columns.
+READ_RIGHT = {"phone_contacts.vcf", "telegram_export.json", "workbook_cover_sheet.xlsx"}
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(EXPECTED_KEYS))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=() if n in READ_RIGHT else ISSUE_17) for n in sorted(EXPECTED_KEYS)]
+)
 def test_each_contact_export_gives_exactly_its_recipients(name):
     options, keys = EXPECTED_KEYS[name]
     recipient_list = _import(name, **options)
@@ -195,7 +201,6 @@ def test_each_same_header_file_alone_gives_its_recipients(name, keys):
     assert _valid_keys(_import(name)) == sorted(keys)
 
 
-@ISSUE_17
 @pytest.mark.django_db
 def test_a_utf8_file_after_a_windows_1252_file_with_the_same_header_is_still_read_as_utf8(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")

@@ -1,5 +1,5 @@
 """Deployment settings: the secret key guard (sessions_app.E002) and the production settings the
-README documents, which make ``check --deploy`` clean. Commands run as their own processes with
+docs/operating.md documents, which make ``check --deploy`` clean. Commands run as their own processes with
 the real ``tgcampaigns.settings``, as an operator would start them."""
 
 from __future__ import annotations
@@ -101,10 +101,10 @@ def test_the_wsgi_application_refuses_a_public_key():
 
 # Finding 12: the documented production settings ---------------------------------------------
 def documented_production_env() -> dict[str, str]:
-    """The variables of the README's production ``.env`` example, placeholders filled in."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The variables of docs/operating.md's production ``.env`` example, placeholders filled in."""
+    readme = (ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
     block = re.search(r"```ini\n# production \.env\n(.*?)```", readme, re.S)
-    assert block, "README.md has no ```ini block starting with '# production .env'"
+    assert block, "docs/operating.md has no ```ini block starting with '# production .env'"
     fill = {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),

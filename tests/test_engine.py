@@ -411,7 +411,7 @@ def test_launch_is_refused_for_a_message_telegram_would_refuse(people, alpha):
 
 
 def test_operation_metrics_count_requests_retries_and_flood_waits(people, alpha, monkeypatch):
-    from campaigns.progress import metrics
+    from campaigns.reporting.progress import metrics
 
     monkeypatch.setattr(rows, "retry_delay", lambda attempt: 0.01)
     alpha.simulator_config.update(

@@ -1,5 +1,5 @@
 """Sessions shared between campaigns, per-account limits that count requests, and waking up:
-the engine's work hand-out (DESIGN.md "Delivery contract" 5 and 6)."""
+the engine's work hand-out (docs/design.md "Delivery contract" 5 and 6)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import engine, privacy, retention
+from campaigns import engine
 from campaigns.lists.importing import import_recipient_list
 from campaigns.models import (
     Campaign,
@@ -30,6 +30,8 @@ from campaigns.models import (
     Suppression,
     TestSend,
 )
+from campaigns.models.privacy import ERASED_TEXT, is_erased
+from campaigns.people import erasure, retention
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
 from tests.conftest import make_campaign, make_list
 from tgcampaigns.audit.models import AuditEvent
@@ -99,22 +101,18 @@ def test_erasing_a_person_by_any_identity_removes_them_everywhere(
     counts_before = {c.pk: c.counts()["total"] for c in Campaign.objects.all()}
 
     with django_capture_on_commit_callbacks(execute=True):
-        report = privacy.erase_person(identity)
+        report = erasure.erase_person(identity)
 
     assert alices_traces() == dict.fromkeys(alices_traces(), 0)
     assert report.identities == 3
     assert {c.pk: c.counts()["total"] for c in Campaign.objects.all()} == counts_before  # counts still add up
-    assert MessageResult.objects.filter(error_text=privacy.ERASED_TEXT).count() == 2
-    assert (
-        not DeliveryAttempt.objects.filter(result__error_text=privacy.ERASED_TEXT)
-        .exclude(error_text="")
-        .exists()
-    )
+    assert MessageResult.objects.filter(error_text=ERASED_TEXT).count() == 2
+    assert not DeliveryAttempt.objects.filter(result__error_text=ERASED_TEXT).exclude(error_text="").exists()
     by_name.refresh_from_db()
     assert not by_name.file and by_name.valid_count == 1
     for path in files:
         assert not os.path.exists(path)
-    assert privacy.is_erased([USERNAME, PHONE, USER_ID, "@bob_user"]) == {USERNAME, PHONE, USER_ID}
+    assert is_erased([USERNAME, PHONE, USER_ID, "@bob_user"]) == {USERNAME, PHONE, USER_ID}
     assert ErasedIdentity.objects.count() == 3
     assert Recipient.objects.filter(key="@bob_user").exists()  # nobody else is touched
 
@@ -145,7 +143,7 @@ def test_the_erase_page_needs_confirmation_and_a_known_kind_of_identity(alice, o
 
 
 def test_an_erased_person_is_not_imported_again(alice):
-    privacy.erase_person(USERNAME)
+    erasure.erase_person(USERNAME)
     new_list = RecipientList(name="again", consent_basis="opt_in")
 
     report = import_recipient_list(
@@ -162,8 +160,8 @@ def test_an_erased_person_is_not_imported_again(alice):
 def test_a_message_in_flight_postpones_the_erasure(alice):
     MessageResult.objects.filter(key=USERNAME).update(status="sending")
 
-    with pytest.raises(privacy.ErasureError, match="being sent right now"):
-        privacy.erase_person(USERNAME)
+    with pytest.raises(erasure.ErasureError, match="being sent right now"):
+        erasure.erase_person(USERNAME)
     assert alices_traces()["recipients"] == 2
 
 
@@ -171,9 +169,9 @@ def test_a_pending_message_is_cancelled_by_the_erasure(people, alpha):
     campaign = make_campaign("Pending", [people], [alpha])
     engine.launch(campaign, enqueue=False)
 
-    privacy.erase_person("@alice_user")
+    erasure.erase_person("@alice_user")
 
-    erased = campaign.results.get(error_text=privacy.ERASED_TEXT)
+    erased = campaign.results.get(error_text=ERASED_TEXT)
     assert (erased.status, erased.key) == ("cancelled", "")
 
 
@@ -275,7 +273,7 @@ def test_erasing_a_person_deletes_their_replies(alice, django_capture_on_commit_
     bobs = add_reply(MessageResult.objects.get(campaign__name="One", key="@bob_user"), "Bob here", 3)
 
     with django_capture_on_commit_callbacks(execute=True):
-        report = privacy.erase_person(PHONE)
+        report = erasure.erase_person(PHONE)
 
     assert list(Reply.objects.all()) == [bobs]
     assert report.counts["replies deleted"] == 2

@@ -1,5 +1,5 @@
 """The effect of each error kind on row, session and campaign: a one-recipient campaign through a
-Telethon session, the fake Telegram raising each real Telethon class (DESIGN.md's table)."""
+Telethon session, the fake Telegram raising each real Telethon class (docs/design.md "Error kinds")."""
 
 from __future__ import annotations
 

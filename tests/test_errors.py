@@ -1,4 +1,4 @@
-"""sessions_app.transport.errors.classify: every row of DESIGN.md's error table, with Telethon's real classes."""
+"""sessions_app.transport.errors.classify: every row of docs/design.md "Error kinds", with Telethon's real classes."""
 
 from __future__ import annotations
 

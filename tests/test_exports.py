@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.http import StreamingHttpResponse
 
-from campaigns.exports import BASE_COLUMNS, campaign_csv_response, csv_value, results_csv_response
 from campaigns.models import Campaign, MessageResult, Recipient, ResultStatus
+from campaigns.reporting.exports import BASE_COLUMNS, campaign_csv_response, csv_value, results_csv_response
 from tests.conftest import make_campaign, make_list
 
 pytestmark = pytest.mark.django_db
@@ -334,7 +334,7 @@ def test_times_are_written_as_python_writes_them_with_or_without_a_fraction_of_a
 
 
 def test_personalisation_columns_come_in_order_of_first_appearance_on_every_database(people, alpha):
-    from campaigns.exports import _first_keys, personalisation_columns
+    from campaigns.reporting.exports import _first_keys, personalisation_columns
 
     campaign = make_campaign("Columns", [people], [alpha])
     for i, fields in enumerate([{"b": 1, "aa": 2}, {}, {"z": None, "b": 3, "c": "x"}, {"é": 1, "a": 2}]):
@@ -374,7 +374,7 @@ def test_a_message_that_cannot_be_rendered_says_so_in_every_row(campaign):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_export_outside_a_transaction_reads_ahead_and_writes_the_same_rows(people, alpha):
-    from campaigns import exports
+    from campaigns.reporting import exports
 
     campaign = make_campaign("Committed", [people], [alpha])
     MessageResult.objects.bulk_create(
@@ -395,7 +395,7 @@ def test_an_export_outside_a_transaction_reads_ahead_and_writes_the_same_rows(pe
 
 
 def test_read_ahead_hands_on_every_row_and_the_readers_error(db):
-    from campaigns.readahead import read_ahead
+    from campaigns.reporting.readahead import read_ahead
 
     assert list(read_ahead(lambda: iter(range(10)), 3)) == list(range(10))
 
@@ -410,7 +410,7 @@ def test_read_ahead_hands_on_every_row_and_the_readers_error(db):
 def test_closing_a_read_ahead_early_stops_its_thread(db):
     import threading
 
-    from campaigns.readahead import read_ahead
+    from campaigns.reporting.readahead import read_ahead
 
     rows = read_ahead(lambda: iter(range(1_000_000)), 10)
     assert next(rows) == 0

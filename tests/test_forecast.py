@@ -11,9 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import engine, forecast
+from campaigns import engine
 from campaigns.models import AttemptTally, CampaignStatus, MessageResult
-from campaigns.progress import progress_snapshot
+from campaigns.reporting import forecast
+from campaigns.reporting.progress import progress_snapshot
 from sessions_app.models import SessionStatus
 from tests.conftest import make_campaign, make_list, make_session
 

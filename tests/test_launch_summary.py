@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, Suppression
-from campaigns.summary import launch_summary
+from campaigns.reporting.summary import launch_summary
 from tests.conftest import make_campaign, make_list, make_session
 from tgcampaigns.audit.models import AuditEvent
 

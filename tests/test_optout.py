@@ -1,4 +1,4 @@
-"""Opt-out replies become suppressions (campaigns.lists.optout), through the fake Telegram."""
+"""Opt-out replies become suppressions (campaigns.people.optout), through the fake Telegram."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from campaigns.engine import listener
-from campaigns.lists import optout
 from campaigns.models import Campaign, CampaignStatus, Suppression
+from campaigns.people import optout
 from sessions_app.models import Backend, SessionStatus, TelegramSession
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
 

@@ -1,10 +1,10 @@
-"""Who may do what: the permission matrix of README "Roles and permissions", held row by row for
-the real groups (campaigns.roles: Marketing = mark, Reviewer = rita, Operator = otto) and the
+"""Who may do what: the permission matrix of docs/using.md "Roles and permissions", held row by row for
+the real groups (campaigns.people.roles: Marketing = mark, Reviewer = rita, Operator = otto) and the
 superuser (olga); and the findings it answers: every admin action declares its permission, a
 view-only user runs no session action, personal data needs the results permission, django-q2's
 pages are for superusers.
 
-The README table is the source: each row's label names a probe here, each cell says whether the
+The docs/using.md table is the source: each row's label names a probe here, each cell says whether the
 role is allowed. A probe is allowed when every check it makes is (a page answers 200, an action is
 offered, a POST is not refused); denied when every check is (403, not offered, not shown).
 """
@@ -28,14 +28,14 @@ from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
 
 pytestmark = pytest.mark.django_db
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "using.md"
 ROLES = ("Marketing", "Reviewer", "Operator", "Superuser")
 
 
 def readme_matrix() -> list[tuple[str, dict[str, bool]]]:
-    """(row label, role → allowed) for each row of README's "Roles and permissions" table."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Roles and permissions", 1)[1]
+    """(row label, role → allowed) for each row of docs/using.md's "Roles and permissions" table."""
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text.split("## Roles and permissions", 1)[1]
     rows = []
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -135,7 +135,7 @@ def change_form_fields(client, url: str) -> set[str]:
     return set(response.context["adminform"].form.fields) if response.status_code == 200 else set()
 
 
-# Probes, by README row label ----------------------------------------------------------------
+# Probes, by the guide's row label ----------------------------------------------------------------
 Probe = Callable[[object, World], list[bool]]
 
 
@@ -317,7 +317,7 @@ def test_the_readme_table_and_the_probes_name_the_same_rows():
 
 @pytest.mark.parametrize(("label", "expected"), readme_matrix(), ids=[label for label, _ in readme_matrix()])
 def test_the_permission_matrix(client, world, users, label, expected):
-    """Each role may do exactly what README "Roles and permissions" says, page, URL and action."""
+    """Each role may do exactly what docs/using.md "Roles and permissions" says, page, URL and action."""
     found = {}
     for role, user in users.items():
         client.force_login(user)

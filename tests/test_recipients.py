@@ -1,4 +1,4 @@
-"""campaigns.lists.normalise: one raw value in, one key or one reason out (shared/cases/EXPECTED.md)."""
+"""campaigns.lists.normalise: one raw value in, one key or one reason out (tests/data/cases/EXPECTED.md)."""
 
 import pytest
 from hypothesis import example, given, settings

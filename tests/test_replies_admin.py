@@ -1,4 +1,4 @@
-"""The Replies page (campaigns.admin.replies): read-only list, filters, search, CSV export, and the
+"""The Replies page (campaigns.admin.reply_admin): read-only list, filters, search, CSV export, and the
 replies on a result's page."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import MessageResult, Recipient, Reply, Suppression
-from campaigns.report import (
+from campaigns.reporting.report import (
     HIDDEN_OR_NOT_YET,
     MIN_SAMPLE,
     NOT_FOR_BOTS,
@@ -281,7 +281,7 @@ def test_a_reply_makes_a_new_report_at_once(campaign, user_session):
 def test_a_finished_campaigns_page_keeps_refreshing_the_report_while_replies_are_caught_up(
     client, mark, campaign, user_session, settings
 ):
-    from campaigns.report import polling
+    from campaigns.reporting.report import polling
 
     settings.TGC_AFTER_SEND_DAYS = 7
     add(campaign, 2, session=user_session)

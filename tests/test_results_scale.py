@@ -88,19 +88,48 @@ def test_a_search_finds_a_recipient_as_staff_write_it(client, sent):
 
 
 def test_beyond_the_cap_a_count_says_more_than_and_the_pages_still_list(client, sent, monkeypatch):
-    monkeypatch.setattr("campaigns.admin.scale.COUNT_CAP", 5)
+    monkeypatch.setattr("campaigns.admin.results_changelist.COUNT_CAP", 5)
     response = client.get(RESULTS, {"q": "@member_0"})
     assert response.context["cl"].paginator.capped
     assert b"More than 5 results match" in response.content
 
 
 def test_a_deep_page_lists_its_rows_in_order(client, sent, monkeypatch):
-    from campaigns.admin.results import MessageResultAdmin
+    from campaigns.admin.result_admin import MessageResultAdmin
 
     monkeypatch.setattr(MessageResultAdmin, "list_per_page", 7)
     second = client.get(RESULTS, {"p": "2"}).context["cl"].result_list
     expected = list(sent.results.order_by("id").values_list("pk", flat=True)[7:14])
     assert [r.pk for r in second] == expected
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_a_tally_lower_than_the_rows_still_renders_one_page_and_is_recounted(
+    client, sent, monkeypatch, caplog, filtered
+):
+    """A tally that lost its rows (deleted by hand, a TRUNCATE) says 0 results: the page still
+    reads one bounded page (never the whole table), says the count was wrong in the log, and the
+    recounted tally gives the right count."""
+    from campaigns.admin.result_admin import MessageResultAdmin
+    from campaigns.models import ResultTally
+
+    monkeypatch.setattr(MessageResultAdmin, "list_per_page", 7)
+    ResultTally.objects.filter(campaign_id=sent.pk).delete()
+    params = {"campaign__id__exact": sent.pk} if filtered else {}
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(RESULTS, params)
+    assert response.status_code == 200
+    row_reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and f'FROM "{TABLE}"' in q["sql"] and "GROUP BY" not in q["sql"]
+    ]
+    unbounded = [sql for sql in row_reads if "LIMIT" not in sql and '"id" IN (' not in sql]
+    assert row_reads and not unbounded, unbounded
+    cl = response.context["cl"]
+    assert len(cl.result_list) == 7 and cl.result_count == sent.results.count() == 31
+    assert "result tally lower than the rows" in caplog.text
+    assert sum(ResultTally.objects.filter(campaign_id=sent.pk).values_list("n", flat=True)) == 31
 
 
 # After the send: read, replied, variant ---------------------------------------------------------

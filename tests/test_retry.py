@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from campaigns import engine
-from campaigns.errorcodes import PERMANENT, RETRYABLE, explain
 from campaigns.models import CampaignStatus, MessageResult, ResultStatus
+from campaigns.reporting.errorcodes import PERMANENT, RETRYABLE, explain
 from tests.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from freezegun import freeze_time
 
 from campaigns import engine
 from campaigns.engine import window, zones
-from campaigns.forecast import waits
 from campaigns.models import CampaignStatus, ResultStatus
-from campaigns.progress import progress_snapshot
+from campaigns.reporting.forecast import waits
+from campaigns.reporting.progress import progress_snapshot
 from sessions_app.models import SimulatedDelivery
 
 from .conftest import make_campaign, make_list, make_session
@@ -297,7 +297,7 @@ def test_a_row_nothing_places_is_skipped_with_its_reason_not_left_waiting(alpha)
 
 
 def test_the_launch_summary_counts_recipients_per_zone():
-    from campaigns.summary import launch_summary
+    from campaigns.reporting.summary import launch_summary
 
     campaign = nine_to_eight()
     summary = launch_summary(campaign)
@@ -315,7 +315,7 @@ def test_the_forecast_waits_for_the_window_in_words():
         campaign = nine_to_eight()
         engine.launch(campaign, enqueue=False)
         drive(campaign)
-        from campaigns.forecast import session_paces
+        from campaigns.reporting.forecast import session_paces
 
         said = waits(campaign, session_paces(campaign))
         assert any("1 recipient waits for 09:00 in Asia/Tokyo" in s for s in said), said

@@ -81,7 +81,7 @@ def test_the_progress_block_and_campaign_list_never_count_the_results(people, al
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from campaigns.progress import progress_snapshot
+    from campaigns.reporting.progress import progress_snapshot
 
     campaign = make_campaign("counted", [people], [alpha])
     engine.launch(campaign, enqueue=False)

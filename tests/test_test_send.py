@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.admin.testsends import SeedListForm
+from campaigns.admin.seed_list_admin import SeedListForm
+from campaigns.engine.testsending import TestTarget, send_test
 from campaigns.models import MessageResult, SeedList, Suppression, TestSend
-from campaigns.testsend import TestTarget, send_test
 from sessions_app.models import SessionStatus, SimulatedDelivery
 from tests.conftest import make_campaign, make_session
 from tgcampaigns.audit.models import AuditEvent

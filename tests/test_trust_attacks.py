@@ -58,7 +58,7 @@ def test_a_held_row_whose_person_opted_out_under_another_identity_is_not_sent_th
 def test_a_summary_shown_before_a_lists_default_time_zone_changed_no_longer_confirms(alpha):
     import datetime as dt
 
-    from campaigns.summary import confirm_matches, launch_summary
+    from campaigns.reporting.summary import confirm_matches, launch_summary
 
     rl = make_list("zoned", [("@anna_row", {"first_name": "Anna"})], default_time_zone="Europe/Berlin")
     campaign = make_campaign(

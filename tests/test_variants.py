@@ -12,7 +12,7 @@ from campaigns import engine
 from campaigns.admin.forms import CampaignForm
 from campaigns.content.variants import split_problems
 from campaigns.models import Campaign, CampaignStatus, ResultStatus
-from campaigns.progress import progress_snapshot
+from campaigns.reporting.progress import progress_snapshot
 from sessions_app.models import SimulatedDelivery
 from tgcampaigns.audit.models import AuditEvent
 
@@ -132,7 +132,7 @@ def test_each_recipient_gets_the_text_of_its_variant(people, alpha):
 
 
 def test_exports_and_the_result_page_show_the_wording_each_recipient_got(people, alpha, admin_client):
-    from campaigns.exports import result_rows
+    from campaigns.reporting.exports import result_rows
 
     campaign = make_campaign(
         "wordings", [people], [alpha], variants=["Hey {{ first_name }}, B here"], split={"A": 50, "B": 50}
@@ -327,7 +327,7 @@ def test_the_winner_page_shows_each_wording_and_its_read_and_reply_rates(client,
 
 
 def test_by_variant_keeps_the_test_apart_from_the_winners_send_to_the_hold_out(client, mark, alpha):
-    from campaigns.report import build_report
+    from campaigns.reporting.report import build_report
 
     campaign = paused_for_winner(alpha)
     tested = Counter(campaign.results.filter(status=ResultStatus.SENT).values_list("variant", flat=True))
@@ -362,7 +362,7 @@ def test_the_sending_rate_leaves_out_the_wait_for_the_winner(alpha):
     from datetime import UTC, datetime, timedelta
 
     from campaigns.models import AttemptTally
-    from campaigns.progress import metrics
+    from campaigns.reporting.progress import metrics
     from tgcampaigns.audit import AuditAction
 
     t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

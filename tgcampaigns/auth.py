@@ -6,8 +6,9 @@ axes_reset_username NAME`` (or ``axes_reset_ip IP``, ``axes_reset`` for everyone
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
-from django.conf import settings
 from django.http import HttpRequest
+
+from tgcampaigns import conf
 
 
 class LoginThrottle(AxesStandaloneBackend):
@@ -25,7 +26,7 @@ def client_ip(request: HttpRequest) -> str | None:
     """The client's address for lockouts: ``REMOTE_ADDR``, or behind ``TGC_TRUSTED_PROXIES`` trusted
     proxies (each appending to ``X-Forwarded-For``) the address the outermost one saw. Entries
     further left are the client's own claims and are never trusted."""
-    count = int(getattr(settings, "TGC_TRUSTED_PROXIES", 0) or 0)
+    count = conf.trusted_proxies()
     if count > 0:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
         if len(hops) >= count:

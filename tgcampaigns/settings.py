@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from .logcontext import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state (SQLite, media, logs); gitignored
 VAR_DIR.mkdir(exist_ok=True)
@@ -29,6 +31,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # HTTPS, behind a proxy or not (README "Production"): off by default so a local run over plain
 # HTTP works; a production .env turns them on and `check --deploy` is then clean.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers and Prometheus probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -57,14 +61,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (after collectstatic), compressed and cached, without a
+    # separate file server (scripts/serve; docs/operating.md "Production").
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Each staff user's own time zone (campaigns.timezones): times shown and entered in it.
-    "campaigns.timezones.StaffTimeZoneMiddleware",
+    # Each staff user's own time zone (campaigns.people.timezones): times shown and entered in it.
+    "campaigns.people.timezones.StaffTimeZoneMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -134,6 +141,14 @@ FORMAT_MODULE_PATH = "tgcampaigns.formats"
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves STATIC_ROOT; compressed copies (gzip, Brotli when installed) are made by
+# collectstatic. Without a collectstatic (runserver, tests) the app's static folders are served.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not (Path(STATIC_ROOT) / "admin").is_dir()
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -178,7 +193,7 @@ TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBS
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).
 TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=False)
-# Retention (campaigns/retention.py, a daily schedule): days after which finished campaigns'
+# Retention (campaigns/people/retention.py, a daily schedule): days after which finished campaigns'
 # results, and unused recipient lists with their files, are deleted. 0 keeps them.
 TGC_RESULTS_RETENTION_DAYS = env.int("TGC_RESULTS_RETENTION_DAYS", default=0)
 TGC_LISTS_RETENTION_DAYS = env.int("TGC_LISTS_RETENTION_DAYS", default=0)
@@ -212,20 +227,12 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Telethon quotes what it could not parse (phone numbers, names): sessions_app.redaction.
-    "filters": {"withhold_answer_bytes": {"()": "sessions_app.redaction.WithholdAnswerBytes"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["withhold_answer_bytes"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Telethon logs request payloads at DEBUG; keep it quiet so secrets never reach the logs.
-    "loggers": {"telethon": {"level": "WARNING"}},
-}
+# LOG_FORMAT=json: one JSON object a line (python-json-logger) with the campaign, session and
+# worker a line is about (tgcampaigns/logcontext.py); plain text otherwise. Never message text,
+# phone numbers or session strings.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+
+# Prometheus metrics at /metrics (tgcampaigns/metrics.py): off unless a token or networks are set.
+TGC_METRICS_TOKEN = env.str("TGC_METRICS_TOKEN", default="")
+TGC_METRICS_NETWORKS = env.list("TGC_METRICS_NETWORKS", default=[])

@@ -11,6 +11,9 @@ from django.views.generic import RedirectView
 
 from campaigns.views import media_file, time_zone
 
+from .metrics import metrics_view
+from .probes import HealthView
+
 admin.site.site_header = "tgcampaigns"
 admin.site.site_title = "tgcampaigns"
 admin.site.index_title = "Telegram campaigns"
@@ -19,6 +22,10 @@ admin.site.index_template = "admin/tgc_index.html"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # For load balancers and probes (no login, no personal data): 200 or 503, JSON.
+    path("health/", HealthView.as_view(), name="health"),
+    # Prometheus; off unless TGC_METRICS_TOKEN or TGC_METRICS_NETWORKS is set.
+    path("metrics", metrics_view, name="metrics"),
     path("admin/time-zone/", admin.site.admin_view(time_zone), name="time_zone"),
     path("admin/", admin.site.urls),
     path("campaigns/", include("campaigns.urls")),

@@ -1,4 +1,4 @@
-"""Who may see and take away personal data in the admin (DESIGN.md "Personal data").
+"""Who may see and take away personal data in the admin (docs/design.md "Personal data").
 
 Results hold personal data: the recipient, their fields, the message as they got it. Every page
 that shows one needs the results' view permission; a download also needs ``export_messageresult``.

@@ -1,7 +1,7 @@
 """Media validation against Telegram's limits, by content (never by file name).
 
 ``inspect_media(path)`` reads the file and returns what will be sent (:class:`MediaInfo`) or
-raises :class:`MediaRefused` with a reason staff can act on. The limits (DESIGN.md "Limits the
+raises :class:`MediaRefused` with a reason staff can act on. The limits (docs/design.md "Limits the
 validators encode"):
 
 - photo: at most 10 MB, width + height at most 10000 pixels, aspect ratio at most 20

@@ -9,7 +9,7 @@ that keep one render's work small whatever the template and the recipient's data
   plus a margin for markup: past it the message cannot be sent anyway.
 - A template is at most :data:`TEMPLATE_MAX` characters.
 
-Limits (DESIGN.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
+Limits (docs/design.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
 4096 characters after entity parsing, a media caption at most 1024.
 """
 

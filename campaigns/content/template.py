@@ -8,7 +8,7 @@ break the markup, and Markdown messages neutralise Markdown syntax in every valu
 (:func:`neutralise_markdown`), so a name cannot become a link or bold text. A missing column renders empty: nothing a recipient's data holds can fail a
 send mid-campaign. Everything that could fail fails in :func:`check_message`, before launch.
 
-Limits (DESIGN.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
+Limits (docs/design.md "Limits the validators encode"; Bot API sendMessage/sendPhoto): text at most
 4096 characters after entity parsing, a media caption at most 1024, counted as Telegram counts
 them, in UTF-16 code units.
 
@@ -263,10 +263,10 @@ def check_recipients(
 ) -> tuple[list[str], list[str]]:
     """The message as each of ``recipients`` ((where, fields) pairs, ``where`` saying where the
     recipient is: "row 4 of “people”") would get it: (problems, warnings). A kind of failure that
-    every recipient checked would meet is a problem (every row would fail alike: do not launch);
-    one that only some would meet is a warning (those rows fail alone, DESIGN.md "content"). One
-    line per kind, with how many recipients and the first of them. A template that does not
-    compile is :func:`check_message`'s to report."""
+    every recipient checked would meet is a problem (every row would fail alike: do not launch); one
+    that only some would meet is a warning (those rows fail alone, docs/design.md "Error kinds",
+    content). One line per kind, with how many recipients and the first of them. A template that
+    does not compile is :func:`check_message`'s to report."""
     try:
         _compile(text)
     except MessageError:

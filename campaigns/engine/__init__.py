@@ -1,6 +1,6 @@
 """The delivery engine: intent (a campaign and its lists) → rows → sends → outcomes.
 
-The contract is DESIGN.md "Delivery contract" and "How the work is driven". The rooms:
+The contract is docs/design.md "Delivery contract" and "How the work is driven". The rooms:
 
 - :mod:`.launcher` — check a campaign, materialise one row per recipient, start or resume it;
 - :mod:`.control` — pause, cancel, retry failed, resend unknown, an A/B test's winner, completion;
@@ -13,7 +13,9 @@ The contract is DESIGN.md "Delivery contract" and "How the work is driven". The 
   between claims; :mod:`.sql` — bulk INSERT/COPY, the A/B split's assignment;
 - :mod:`.effects` — what an error does to its session and campaign;
 - :mod:`.reaper` — recovery after crashes, scheduled starts, re-dispatch;
-- :mod:`.queue` — waking workers; :mod:`.conf` — settings read at call time.
+- :mod:`.queue` — waking workers.
+- :mod:`.testsending` — a test send through one session to staff's own account or a seed list;
+  :mod:`.readiness` — why a session sends or not, in staff's words.
 
 Submodules import each other, never this package, so importing one never loads the rest.
 """

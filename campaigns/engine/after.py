@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
@@ -35,9 +34,10 @@ from sessions_app import leases
 from sessions_app.models import ResolvedPeer, SessionKind, TelegramSession
 from sessions_app.transport import TransportError
 from sessions_app.transport.base import DIALOG_PEERS_PER_REQUEST, ErrorKind, Incoming, PeerRef
+from tgcampaigns import conf
 
-from ..lists import optout
 from ..models import CampaignStatus, MessageResult, RecipientIdentity, Reply, ResultStatus, Suppression
+from ..people import optout
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ BATCHES_PER_ROUND = 10
 
 def after_send_days() -> int:
     """Days after a campaign's launch during which the catch-up looks for its reads and replies
-    (``settings.TGC_AFTER_SEND_DAYS``, read at call time)."""
-    return int(settings.TGC_AFTER_SEND_DAYS)
+    (``TGC_AFTER_SEND_DAYS``, read at call time)."""
+    return conf.after_send_days()
 
 
 def _sent_to(session_id: int, peer_id: int):

@@ -48,7 +48,7 @@ def requests_today(session_ids: list[int], now: datetime | None = None) -> dict[
         .annotate(n=Count("id"))
         .order_by()
     )
-    for session_id, n in tests:  # test sends are requests too (campaigns.testsend)
+    for session_id, n in tests:  # test sends are requests too (campaigns.engine.testsending)
         counts[session_id] = counts.get(session_id, 0) + n
     return counts
 

@@ -11,9 +11,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from sessions_app.models import SessionStatus
+from tgcampaigns import conf
 
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
-from . import conf, queue
+from . import queue
 from .assignment import recover_stranded_rows
 
 

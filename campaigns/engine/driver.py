@@ -1,4 +1,4 @@
-"""Driving a campaign: one bounded slice of sending per django-q2 task (DESIGN.md "How the work is
+"""Driving a campaign: one bounded slice of sending per django-q2 task (docs/design.md "How the work is
 driven"), and :func:`run_until_done` for scripts, commands and tests.
 
 :func:`drive` leases the campaign's sessions (one process per auth key across the cluster),
@@ -18,12 +18,14 @@ from django.db.models import Min
 from django.utils import timezone
 
 from sessions_app import leases
+from tgcampaigns import conf
 
 from ..models import Campaign, CampaignStatus
-from . import conf, queue, window
+from . import queue, window
 from .assignment import active_sessions, recover_stranded_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
+from .readiness import DRIVE_PURPOSE
 from .reaper import reap
 from .rows import recover_rows
 from .slice import SliceRunner
@@ -93,7 +95,7 @@ def drive(
     free sessions; they serve every running campaign they belong to, in turn. Returns what
     happened to ``campaign_id``: ``not running``, ``completed``, ``already driven``, ``paused``,
     ``continued``, ``waiting``."""
-    owner = owner or leases.owner_name(conf.DRIVE_PURPOSE)
+    owner = owner or leases.owner_name(DRIVE_PURPOSE)
     seconds = conf.slice_seconds() if seconds is None else seconds
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:

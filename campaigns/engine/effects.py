@@ -1,4 +1,4 @@
-"""What an error does beyond its row (DESIGN.md "Error kinds"): to the session that got it and to
+"""What an error does beyond its row (docs/design.md "Error kinds"): to the session that got it and to
 the campaign. The row itself is settled by :func:`campaigns.engine.rows.apply_outcomes`."""
 
 from __future__ import annotations

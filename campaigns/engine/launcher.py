@@ -1,6 +1,6 @@
 """Launch: check a campaign, materialise one row per recipient, and start (or resume) it.
 
-DESIGN.md "Delivery contract" 1: one :class:`MessageResult` per distinct recipient key of the
+docs/design.md "Delivery contract" 1: one :class:`MessageResult` per distinct recipient key of the
 campaign's lists; invalid, duplicate and suppressed recipients get a ``skipped`` row with the
 reason, so nothing silently disappears.
 """
@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from tgcampaigns import conf
+
 from ..content import template, variants
 from ..content.fields import missing_fields
 from ..content.media import MediaInfo, MediaRefused, inspect_media
@@ -23,7 +25,7 @@ from ..models import (
     ImportStatus,
     Recipient,
 )
-from . import conf, queue, zones
+from . import queue, zones
 from .assignment import active_sessions, recover_stranded_rows
 from .sql import assign_variants, materialise_rows
 

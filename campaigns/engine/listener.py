@@ -1,7 +1,7 @@
 """The one listener of a session between campaigns: :func:`listen_round` connects the free
 Telethon sessions for a bounded window and feeds their private messages to
 :func:`campaigns.engine.after.record_incoming` (the opt-out through
-:func:`campaigns.lists.optout.handle_incoming`, and the reply against the result it answers) and
+:func:`campaigns.people.optout.handle_incoming`, and the reply against the result it answers) and
 their read marks to :func:`campaigns.engine.after.record_read`.
 
 Leases: a session is connected only after taking its lease (one process per auth key across the

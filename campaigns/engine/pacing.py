@@ -87,7 +87,7 @@ def load_pace(session: TelegramSession, now: datetime | None = None) -> Pace:
     campaign and process (the session's DeliveryAttempt rows) and its test sends."""
     now = now or timezone.now()
     mine = DeliveryAttempt.objects.filter(session=session)
-    # Test sends are requests too (staff's own, a handful: campaigns.testsend).
+    # Test sends are requests too (staff's own, a handful: campaigns.engine.testsending).
     tests = TestSend.objects.filter(session=session, requested=True)
     day = utc_day_start(now)
     pace = Pace(

@@ -1,5 +1,5 @@
 """Waking workers through django-q2. The queue only wakes work up: a duplicate or lost task is
-harmless because rows and leases in the database are the truth (DESIGN.md "How the work is
+harmless because rows and leases in the database are the truth (docs/design.md "How the work is
 driven"). Task names are the dotted paths django-q2 stores: ``campaigns.tasks.*``."""
 
 from __future__ import annotations

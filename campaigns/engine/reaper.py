@@ -1,4 +1,5 @@
-"""The reaper: recovery after crashes, scheduled starts, re-dispatch (DESIGN.md "Reaper").
+"""The reaper: recovery after crashes, scheduled starts, re-dispatch (docs/design.md "How the work
+is driven", reaper).
 
 A django-q2 schedule runs it every minute, and every worker process runs it as it starts.
 """
@@ -14,6 +15,7 @@ from django.utils.timesince import timesince
 
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
+from tgcampaigns import conf
 
 from ..models import (
     UNSENT_STATUSES,
@@ -25,9 +27,9 @@ from ..models import (
     ResultTally,
 )
 from . import queue
-from .conf import DRIVE_PURPOSE
 from .control import finish_if_done, pause
 from .launcher import AlreadyLaunched, LaunchError, launch
+from .readiness import DRIVE_PURPOSE
 
 # A campaign's tally is folded once it has more delta rows than this (a minute of sending at
 # a few hundred batches).
@@ -67,7 +69,7 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
         campaign__status=CampaignStatus.CANCELLED, status__in=UNSENT_STATUSES
     ).cancel_open()
     stats["launched"] = stats["missed"] = 0
-    grace = timedelta(seconds=float(settings.TGC_SCHEDULE_GRACE_SECONDS))
+    grace = timedelta(seconds=conf.schedule_grace_seconds())
     for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now):
         if campaign.scheduled_at < now - grace:
             late = timesince(campaign.scheduled_at, now)

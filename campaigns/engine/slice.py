@@ -26,9 +26,10 @@ from django.utils import timezone
 from sessions_app import leases
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import RETRIED_ON_SESSION, ErrorKind, TransportError
+from tgcampaigns import conf
 
 from ..models import CampaignStatus
-from . import conf, lookups, rows
+from . import lookups, rows
 from .effects import apply_effects
 from .pacing import Pace, load_pace
 from .rows import Outcome, RowWork

@@ -33,7 +33,7 @@ from importlib import resources
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from ..timezones import ZONE_COLUMNS, is_zone_column, valid_zone
+from ..lists.zonenames import ZONE_COLUMNS, is_zone_column, valid_zone
 
 __all__ = ["ZONE_COLUMNS"]  # re-exported: the column names that hold a zone
 UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers for a number it cannot place

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from ..lists.zonenames import is_zone_column, valid_zone
 from ..models import OPEN_STATUSES, Campaign, MessageResult, Recipient, RecipientKind, ResultStatus
-from ..timezones import is_zone_column, valid_zone
 from . import window
 
 CODE_NO_TIME_ZONE = "NO_TIME_ZONE"

@@ -32,7 +32,7 @@ from typing import IO, Any
 from django.db import transaction
 
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
-from ..privacy import drop_erased
+from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
 from .limits import Limits
 from .mapping import Mapping
@@ -145,6 +145,7 @@ def import_recipient_list(
                 names_recipients,
                 delimiter=mapping.delimiter or None,
                 sheet=mapping.sheet or None,
+                header_row=mapping.header_row,
                 limits=limits,
             )
             return _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)
@@ -230,7 +231,10 @@ def _import_rows(
 ) -> ImportReport:
     plan = layout(table, mapping, column)
     mapping = plan.mapping.with_(
-        encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet if table.sheets[1:] else ""
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheet=table.sheet if table.sheets[1:] else "",
+        header_row=table.header_row,
     )
     if recipient_list._state.adding:
         recipient_list.save()
@@ -261,7 +265,7 @@ def _import_rows(
             if progress is not None:
                 progress(sum(counts.values()))
     _flush(writer, atomic)
-    if drop_erased(recipient_list):  # an erased person is not imported again (campaigns.privacy)
+    if drop_erased(recipient_list):  # an erased person is not imported again (campaigns.models.privacy)
         counts = {status: recipient_list.recipients.filter(status=status).count() for status in counts}
     total = sum(counts.values())
     if total == 0:

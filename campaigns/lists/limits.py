@@ -7,8 +7,8 @@ Each limit stops the work before it is done, with a message naming the limit and
 - ``TGC_IMPORT_MAX_ROWS``: data rows; the import stops at the first row over it;
 - ``TGC_IMPORT_MAX_CELL_CHARS``: characters in one cell; a longer cell makes its row invalid, and
   a workbook holding one is refused before it is decompressed;
-- ``TGC_IMPORT_MAX_UNCOMPRESSED_BYTES``: what an XLSX workbook expands to, from its zip directory,
-  before anything is decompressed;
+- ``TGC_IMPORT_MAX_UNCOMPRESSED_BYTES``: what a zip workbook (XLSX, ODS) expands to, from its zip
+  directory, before anything is decompressed;
 - ``TGC_IMPORT_INLINE_MAX_BYTES``: files up to this size are imported while the page waits;
   larger ones in a django-q2 worker, the list's page showing the progress.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
+from tgcampaigns import conf
 
 MIB = 1024 * 1024
 
@@ -31,15 +31,12 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        """The limits the settings give now (defaults as above)."""
-        default = cls()
+        """The limits the settings give now (:mod:`tgcampaigns.conf`; the same defaults as above)."""
         return cls(
-            max_bytes=getattr(settings, "TGC_IMPORT_MAX_BYTES", default.max_bytes),
-            max_rows=getattr(settings, "TGC_IMPORT_MAX_ROWS", default.max_rows),
-            max_cell_chars=getattr(settings, "TGC_IMPORT_MAX_CELL_CHARS", default.max_cell_chars),
-            max_uncompressed_bytes=getattr(
-                settings, "TGC_IMPORT_MAX_UNCOMPRESSED_BYTES", default.max_uncompressed_bytes
-            ),
+            max_bytes=conf.import_max_bytes(),
+            max_rows=conf.import_max_rows(),
+            max_cell_chars=conf.import_max_cell_chars(),
+            max_uncompressed_bytes=conf.import_max_uncompressed_bytes(),
         )
 
     def too_large(self, size: int, *, at_least: bool = False) -> str:
@@ -75,7 +72,7 @@ class Limits:
 
 def inline_max_bytes() -> int:
     """Files up to this size are imported in the request; larger ones in a worker."""
-    return getattr(settings, "TGC_IMPORT_INLINE_MAX_BYTES", 2 * MIB)
+    return conf.import_inline_max_bytes()
 
 
 def size_text(size: int) -> str:

@@ -1,6 +1,6 @@
 """Recipient validation and normalisation: one raw cell in, one key (or one reason) out.
 
-Keys are what the app stores and de-duplicates on (DESIGN.md "Limits the validators encode"):
+Keys are what the app stores and de-duplicates on (docs/design.md "Limits the validators encode"):
 
 - ``@username``, lower-cased. Telegram usernames are 5–32 characters of a–z, 0–9 and ``_``,
   start with a letter, do not end with ``_`` and are case-insensitive (Telegram's username

@@ -18,12 +18,12 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ..timezones import is_zone_column, valid_zone
 from .columns import FIELD
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import normalise
 from .reading import BrokenRow, NotedRow, cell_text
+from .zonenames import is_zone_column, valid_zone
 
 VALID, INVALID, DUPLICATE = "valid", "invalid", "duplicate"  # Recipient.Status values
 ERROR_MAX = 300  # Recipient.error

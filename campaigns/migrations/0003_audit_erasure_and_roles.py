@@ -7,10 +7,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0002_drop_suppressed_attempt_outcome'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("campaigns", "0002_drop_suppressed_attempt_outcome"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         # install_roles below creates permissions: auth_permission must have its final shape
         # (auth 0002 widens its name), whatever order the other apps' migrations put auth in.
@@ -19,55 +18,122 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ErasedIdentity',
+            name="ErasedIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('erased_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("erased_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'permissions': [('erase_person', 'Can erase a person everywhere (by any identity)')],
-                'default_permissions': (),
+                "permissions": [("erase_person", "Can erase a person everywhere (by any identity)")],
+                "default_permissions": (),
             },
         ),
         migrations.AlterModelOptions(
-            name='campaign',
-            options={'ordering': ['-created_at'], 'permissions': [('launch_campaign', 'Can launch or schedule a campaign'), ('control_campaign', 'Can pause, resume, cancel, retry and resend a campaign'), ('send_test_campaign', "Can send a campaign's test message")]},
+            name="campaign",
+            options={
+                "ordering": ["-created_at"],
+                "permissions": [
+                    ("launch_campaign", "Can launch or schedule a campaign"),
+                    ("control_campaign", "Can pause, resume, cancel, retry and resend a campaign"),
+                    ("send_test_campaign", "Can send a campaign's test message"),
+                ],
+            },
         ),
         migrations.AlterModelOptions(
-            name='messageresult',
-            options={'ordering': ['id'], 'permissions': [('export_messageresult', 'Can export results (personal data) as CSV')]},
+            name="messageresult",
+            options={
+                "ordering": ["id"],
+                "permissions": [("export_messageresult", "Can export results (personal data) as CSV")],
+            },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('campaign.launch', 'Campaign launched'), ('campaign.pause', 'Campaign paused'), ('campaign.resume', 'Campaign resumed'), ('campaign.cancel', 'Campaign cancelled'), ('campaign.retry_failed', 'Failed messages retried'), ('campaign.resend_unknown', 'Unknown messages resent'), ('results.export', 'Results exported'), ('results.delete', 'Results deleted'), ('list.import', 'Recipient list imported'), ('list.delete', 'Recipient list deleted'), ('session.login', 'Session login step'), ('session.disable', 'Session disabled'), ('session.reactivate', 'Session re-activated'), ('session.unquarantine', 'Session un-quarantined'), ('session.release_lease', 'Session lease released'), ('session.health', 'Session health checked'), ('suppression.add', 'Suppression added'), ('suppression.change', 'Suppression changed'), ('suppression.delete', 'Suppression deleted'), ('suppression.import', 'Suppressions added in bulk'), ('person.erase', 'Person erased'), ('retention.purge', 'Old data purged')], db_index=True, max_length=40)),
-                ('message', models.TextField()),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('object_repr', models.CharField(blank=True, max_length=200)),
-                ('content_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='contenttypes.contenttype')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("actor", models.CharField(blank=True, max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("campaign.launch", "Campaign launched"),
+                            ("campaign.pause", "Campaign paused"),
+                            ("campaign.resume", "Campaign resumed"),
+                            ("campaign.cancel", "Campaign cancelled"),
+                            ("campaign.retry_failed", "Failed messages retried"),
+                            ("campaign.resend_unknown", "Unknown messages resent"),
+                            ("results.export", "Results exported"),
+                            ("results.delete", "Results deleted"),
+                            ("list.import", "Recipient list imported"),
+                            ("list.delete", "Recipient list deleted"),
+                            ("session.login", "Session login step"),
+                            ("session.disable", "Session disabled"),
+                            ("session.reactivate", "Session re-activated"),
+                            ("session.unquarantine", "Session un-quarantined"),
+                            ("session.release_lease", "Session lease released"),
+                            ("session.health", "Session health checked"),
+                            ("suppression.add", "Suppression added"),
+                            ("suppression.change", "Suppression changed"),
+                            ("suppression.delete", "Suppression deleted"),
+                            ("suppression.import", "Suppressions added in bulk"),
+                            ("person.erase", "Person erased"),
+                            ("retention.purge", "Old data purged"),
+                        ],
+                        db_index=True,
+                        max_length=40,
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("object_repr", models.CharField(blank=True, max_length=200)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'default_permissions': ('view',),
-                'indexes': [models.Index(fields=['content_type', 'object_id'], name='audit_object_idx')],
+                "ordering": ["-at", "-id"],
+                "default_permissions": ("view",),
+                "indexes": [models.Index(fields=["content_type", "object_id"], name="audit_object_idx")],
             },
         ),
     ]
 
 
 def install_roles(apps, schema_editor):
-    from campaigns.roles import install_roles
+    from campaigns.people.roles import install_roles
 
     install_roles(apps, create_missing_permissions=True)
 
 
 def remove_roles(apps, schema_editor):
-    from campaigns.roles import ROLES
+    from campaigns.people.roles import ROLES
 
     apps.get_model("auth", "Group").objects.filter(name__in=list(ROLES)).delete()
 

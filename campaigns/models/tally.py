@@ -333,3 +333,24 @@ class AttemptTally(models.Model):
                 )
                 for r in rows
             )
+
+
+def recount(campaign_id: int | None = None, connection=default_connection) -> None:
+    """Count the tally of one campaign (or of all) afresh from the results: the repair for a
+    tally that disagrees with the rows (rows deleted by hand, a ``TRUNCATE``, a trigger that was
+    off). On PostgreSQL one statement — its DELETE and its count read one snapshot, so deltas of
+    writers that commit meanwhile are neither deleted nor counted twice; SQLite has one writer."""
+    where, params = ("WHERE campaign_id = %s", [campaign_id]) if campaign_id is not None else ("", [])
+    count = (
+        f"INSERT INTO {TALLY} (campaign_id, session_id, status, error_code, n) "
+        f"SELECT campaign_id, COALESCE(session_id, 0), status, error_code, COUNT(*) FROM {RESULTS} "
+        f"{where} GROUP BY 1, 2, 3, 4"
+    )
+    from django.db import transaction
+
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH gone AS (DELETE FROM {TALLY} {where}) {count}", params + params)
+        else:
+            cursor.execute(f"DELETE FROM {TALLY} {where}", params)
+            cursor.execute(count, params)

@@ -14,8 +14,8 @@ from .lists import Recipient
 from .results import new_random_id
 
 # The most recipients one test send reaches: a seed list is staff's own few accounts, and the
-# sends leave from one session while the page waits (DESIGN.md: views call Telegram only for an
-# operator's own action on one session).
+# sends leave from one session while the page waits (docs/design.md "The picture": views call
+# Telegram only for an operator's own action on one session).
 SEED_LIST_MAX = 5
 
 

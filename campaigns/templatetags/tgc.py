@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django import template
 
-from ..errorcodes import explain
-from ..home import home_context
-from ..timezones import when, zone_label
+from ..people.timezones import when, zone_label
+from ..reporting.errorcodes import explain
+from ..reporting.home import home_context
 
 register = template.Library()
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from tgcampaigns import conf
 
 PeerTuple = tuple[str, int, int | None]  # (peer_type, peer_id, access_hash)
 
@@ -22,7 +23,7 @@ PeerTuple = tuple[str, int, int | None]  # (peer_type, peer_id, access_hash)
 def username_max_age() -> timedelta:
     """How long a resolved username is trusted (``TGC_USERNAME_MAX_AGE``, seconds): usernames
     change hands, so an older entry is looked up again before the next send to it."""
-    return timedelta(seconds=float(settings.TGC_USERNAME_MAX_AGE))
+    return timedelta(seconds=conf.username_max_age())
 
 
 class ResolvedPeer(models.Model):

@@ -1,10 +1,11 @@
-"""``manage.py eraseperson IDENTITY``: erase a person everywhere, by any identity (campaigns.privacy)."""
+"""``manage.py eraseperson IDENTITY``: erase a person everywhere, by any identity
+(campaigns.people.erasure)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns import privacy
+from campaigns.people import erasure
 from tgcampaigns import audit
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         ):
             raise CommandError("Nothing erased.")
         try:
-            report = privacy.erase_person(identity, actor=audit.COMMAND_LINE)
-        except privacy.ErasureError as exc:
+            report = erasure.erase_person(identity, actor=audit.COMMAND_LINE)
+        except erasure.ErasureError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(report.summary()))

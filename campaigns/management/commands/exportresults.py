@@ -8,8 +8,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaigns.exports import write_campaign_export
 from campaigns.models import Campaign
+from campaigns.reporting.exports import write_campaign_export
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 /* The campaign page's composer: a live preview of the message as one types it (saved or not), for
-   a recipient picked by row, identity or name; the one-click default for a field some recipients
+   a recipient picked by row, identity or name (Enter previews as the first match, never saves); the one-click default for a field some recipients
    lack; a thumbnail of the media; and the guard that keeps Launch and Send test from running over
    unsaved edits (they send what was saved). The server does every check (the preview endpoint
    runs the launch's own checks); this script only sends what is on screen and shows the answer. */
@@ -208,6 +208,15 @@
       pickTimer = window.setTimeout(search, 250);
     });
     query.addEventListener("focus", function () { if (!results.children.length) search(); });
+    // Enter in "Preview as" previews as the first match; it never submits (saves) the campaign.
+    query.addEventListener("keydown", async function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      window.clearTimeout(pickTimer);
+      await search();
+      const first = results.querySelector("button.tgc-pick");
+      if (first) first.click();
+    });
     results.addEventListener("click", function (event) {
       const button = event.target.closest("button.tgc-pick");
       if (!button) return;

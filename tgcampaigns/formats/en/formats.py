@@ -1,5 +1,5 @@
 """Dates and times as staff read them: ISO order, 24-hour clock, and the time zone's name on
-every time ("2026-11-29 10:39 CET"), in the zone each user chose (campaigns.timezones)."""
+every time ("2026-11-29 10:39 CET"), in the zone each user chose (campaigns.people.timezones)."""
 
 DATE_FORMAT = "Y-m-d"
 SHORT_DATE_FORMAT = "Y-m-d"

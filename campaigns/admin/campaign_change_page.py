@@ -1,0 +1,76 @@
+"""What the campaign's add and change pages show besides the form: the composer (the live
+preview under the message, on the add page too) and, once saved, the panel (progress, the
+launch check, the operations offered, the after-the-send report). Read-only: the pages' actions
+are :mod:`.campaign_views`."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+
+from ..content.composer import Draft, compose_preview, first_recipient
+from ..content.preview import campaign_preview
+from ..models import Campaign, CampaignStatus
+from ..people.timezones import when
+from ..reporting.progress import progress_snapshot
+from ..reporting.report import after_send_report, polling
+from .access import may_export_results, may_see_results
+from .campaign_operations import offered
+from .campaign_views import FROM_FORM
+from .composer_views import may_compose, posted_draft
+
+
+def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign | None) -> dict:
+    """The composer's first preview and its endpoints. The preview is of the message in the box:
+    the saved one (or none) when the page is opened, the posted one when the page comes back with
+    a form error (never "the message is empty" beside a full box)."""
+    personal = may_see_results(request)
+    composing = may_compose(model_admin, request)
+    draft = Draft()
+    if request.method == "POST" and "message" in request.POST and composing:
+        draft = posted_draft(request, campaign)
+    elif campaign is not None:
+        draft = Draft(
+            message=campaign.message,
+            parse_mode=campaign.parse_mode,
+            has_media=bool(campaign.media),
+            list_ids=list(campaign.lists.values_list("pk", flat=True)),
+        )
+    recipient = first_recipient(draft) if personal and draft.list_ids else None
+    return {
+        "composer": compose_preview(draft, recipient, personal=personal),
+        "composer_urls": {
+            "preview": reverse("admin:campaigns_campaign_composer_preview"),
+            "recipients": reverse("admin:campaigns_campaign_composer_recipients") if personal else "",
+            "default": reverse("admin:campaigns_campaign_composer_default") if composing else "",
+        },
+        "composer_campaign": campaign.pk if campaign else "",
+        "media_url": campaign.media.url if campaign is not None and campaign.media else "",
+    }
+
+
+def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> dict:
+    """The change page's panel: progress, launch check, buttons, links and the report."""
+    snapshot = progress_snapshot(campaign)
+    results = may_see_results(request)
+    counts = snapshot["counts"] | {"total": snapshot["total"]}
+    results_url = reverse("admin:campaigns_messageresult_changelist") + f"?campaign__id__exact={campaign.pk}"
+    return {
+        "progress": snapshot,
+        "preview": campaign_preview(campaign, personal=results),
+        "operations": offered(model_admin, request, campaign, counts),
+        "launch_form_field": FROM_FORM,
+        "can_test": model_admin.has_send_test_permission(request, campaign)
+        and campaign.status != CampaignStatus.CANCELLED,
+        "simulated_sessions": [s.name for s in campaign.sessions.all() if s.is_simulated],
+        "scheduled_display": when(campaign.scheduled_at) if campaign.scheduled_at else "",
+        "progress_url": reverse("campaigns:progress", args=[campaign.pk]),
+        "charts_url": reverse("campaigns:charts", args=[campaign.pk]),
+        "export_url": reverse("campaigns:export", args=[campaign.pk]) if may_export_results(request) else "",
+        "results_url": results_url if results else "",
+        # After the send: for staff who may see results, once the campaign has rows.
+        "report": after_send_report(campaign) if results and snapshot["total"] else None,
+        "report_url": reverse("campaigns:report", args=[campaign.pk]),
+        "report_polling": polling(campaign),
+    }

@@ -1,0 +1,341 @@
+"""Admin for message results: read-only, filtered, inspected with their delivery attempts, exported."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html
+
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from ..content.outgoing import recipient_text
+from ..models import Campaign, DeliveryAttempt, MessageResult, ResultStatus
+from ..people.timezones import when
+from ..reporting.errorcodes import explain
+from ..reporting.exports import results_response
+from .access import may_export_results
+from .display import fields_table
+from .malformed_query import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+from .reply_admin import ReplyInline, replies_link
+from .result_filters import (
+    ErrorCodeFilter,
+    ReadFilter,
+    RepliedFilter,
+    SessionFilter,
+    VariantFilter,
+    read_display,
+)
+from .results_changelist import (
+    BoundedChangeList,
+    TallyPaginator,
+    campaign_filter,
+    search_results,
+    tally_count,
+)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """One numbered row per request to Telegram, read-only."""
+
+    model = DeliveryAttempt
+    template = "admin/campaigns/messageresult/attempts_inline.html"
+    fields = ("started_at", "took", "session", "outcome", "error_code", "error_text")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="Took")
+    def took(self, obj: DeliveryAttempt) -> str:
+        return f"{(obj.finished_at - obj.started_at).total_seconds() * 1000:.0f} ms"
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(MessageResult)
+class MessageResultAdmin(admin.ModelAdmin):
+    """Read-only: the engine writes results; staff filter, inspect and export them."""
+
+    list_display = (
+        "recipient_display",
+        "source",
+        "campaign",
+        "status_badge",
+        "session_name",
+        "error_explained",
+        "attempts",
+        "message_id",
+        "sent",
+        "read",
+        "replied",
+    )
+    list_filter = (
+        "campaign",
+        "status",
+        SessionFilter,
+        ErrorCodeFilter,
+        ReadFilter,
+        RepliedFilter,
+        VariantFilter,
+    )
+    # The search is search_results(): a recipient key, exact or by prefix, from an index.
+    search_fields = ("key",)
+    search_help_text = (
+        "A recipient as written in a list (@name, t.me link, phone, user id), or the start of one."
+    )
+    list_select_related = ("campaign", "session", "recipient__recipient_list")
+    # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
+    show_full_result_count = False
+    list_per_page = 100
+    inlines = [DeliveryAttemptInline, ReplyInline]
+    actions = ["export_selected"]
+    fields = (
+        "campaign",
+        "key",
+        "as_written",
+        "source",
+        "kind",
+        "status",
+        "session",
+        "message_text",
+        "telegram_message_id",
+        "error_code",
+        "error_meaning",
+        "error_text",
+        "attempts",
+        "random_id",
+        "personalisation",
+        "created_at",
+        "sending_at",
+        "sent_at",
+        "next_attempt_at",
+        "variant",
+        "read_at",
+        "replied_at",
+        "reply_count",
+        "replies",
+    )
+    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation", "replies")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Error code", ordering="error_code")
+    def error_explained(self, obj: MessageResult) -> str:
+        """The code, with its plain explanation on hover."""
+        if not obj.error_code:
+            return "—"
+        return format_html('<code title="{}">{}</code>', explain(obj.error_code).explanation, obj.error_code)
+
+    @admin.display(description="What the error means")
+    def error_meaning(self, obj: MessageResult) -> str:
+        if not obj.error_code:
+            return "—"
+        explained = explain(obj.error_code)
+        retry = (
+            "a retry usually works" if explained.retryable else "a retry would most likely fail the same way"
+        )
+        return f"{explained.explanation} ({retry})"
+
+    @admin.display(description="Personalisation fields")
+    def personalisation(self, obj: MessageResult) -> str:
+        return fields_table(obj.fields)
+
+    @admin.display(description="Message for this recipient")
+    def message_text(self, obj: MessageResult) -> str:
+        """The wording of this row's variant rendered with its fields, as the engine renders it
+        (a row held for an A/B test's winner has none yet)."""
+        if not obj.key:
+            return "—"
+        if obj.status == ResultStatus.HELD:
+            return "(held for the winning variant: the winner's wording once chosen)"
+        text = recipient_text(obj.campaign, obj.fields, obj.variant)
+        # render() returns a SafeString (Django templates); the page must show it as text.
+        return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
+
+    def has_delete_permission(self, request: HttpRequest, obj: MessageResult | None = None) -> bool:
+        """With the permission, results of a campaign that no longer sends (a row of a live
+        campaign is the engine's). Erasing a person (*Erase a person…*) and the retention purge
+        are the usual ways results go."""
+        if obj is not None and obj.campaign.is_live:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> None:
+        """The selected rows of campaigns that no longer send; rows of live campaigns are kept."""
+        from ..models import LIVE_STATUSES
+
+        live = queryset.filter(campaign__status__in=LIVE_STATUSES).count()
+        deletable = queryset.exclude(campaign__status__in=LIVE_STATUSES)
+        campaigns = list(Campaign.objects.filter(pk__in=deletable.values("campaign_id")))
+        n, _ = deletable.delete()
+        audit.record(
+            request, AuditAction.RESULTS_DELETE, f"{n} rows deleted (results and attempts).", campaigns
+        )
+        if live:
+            self.message_user(request, f"{live} result(s) of live campaigns were kept.", messages.WARNING)
+
+    def delete_model(self, request: HttpRequest, obj: MessageResult) -> None:
+        campaign = obj.campaign
+        super().delete_model(request, obj)
+        audit.record(request, AuditAction.RESULTS_DELETE, "1 result deleted.", campaign)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return may_export_results(request)
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        return search_results(queryset, search_term), False
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return BoundedChangeList
+
+    def get_paginator(self, request: HttpRequest, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """Counts from the tally where the filters allow it, else capped (see .scale)."""
+        known = None if request.GET.get("q") else tally_count(request.GET.dict())
+        return TallyPaginator(
+            queryset,
+            per_page,
+            known_count=known,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+        )
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""
+        if campaign_filter(request):
+            return tuple(c for c in self.list_display if c != "campaign")
+        return self.list_display
+
+    @admin.display(description="Session", ordering="session__name")
+    def session_name(self, obj: MessageResult) -> str:
+        return obj.session.name if obj.session else "—"
+
+    @admin.display(description="Sent at", ordering="sent_at")
+    def sent(self, obj: MessageResult) -> str:
+        return when(obj.sent_at, seconds=True) if obj.sent_at else "—"
+
+    @admin.display(description="Read", ordering="read_at")
+    def read(self, obj: MessageResult) -> str:
+        """When it was read; else "read status hidden or not yet read", or for a bot's message
+        "not available for bots" (never "unread")."""
+        kind, words = read_display(obj)
+        if kind == "read":
+            return when(obj.read_at, seconds=True)
+        if not kind:
+            return "—"
+        return format_html('<span class="tgc-muted tgc-read-{}">{}</span>', kind, words)
+
+    @admin.display(description="Replied", ordering="replied_at")
+    def replied(self, obj: MessageResult) -> str:
+        """The first reply's time, and how many replies when more than one."""
+        if not obj.replied_at:
+            return "—"
+        more = f" ({obj.reply_count} replies)" if obj.reply_count > 1 else ""
+        return when(obj.replied_at, seconds=True) + more
+
+    @admin.display(description="Recipient", ordering="key")
+    def recipient_display(self, obj: MessageResult) -> str:
+        """The key, or for a row skipped as invalid (no key) the value as written in the file."""
+        if obj.key:
+            return obj.key
+        raw = obj.recipient.raw_value if obj.recipient else ""
+        return format_html(
+            '<span class="tgc-raw" title="as written in the file">“{}”</span>', raw or "(empty)"
+        )
+
+    @admin.display(description="As written")
+    def as_written(self, obj: MessageResult) -> str:
+        if obj.recipient is None:
+            return "—"
+        return obj.recipient.raw_value or "(empty)"
+
+    @admin.display(description="From")
+    def source(self, obj: MessageResult) -> str:
+        """The recipient list and row the result was made from."""
+        if obj.recipient is None:
+            return "—"
+        recipient_list = obj.recipient.recipient_list
+        return format_html(
+            '<a href="{}">{}</a>, row {}',
+            reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk]),
+            recipient_list,
+            obj.recipient.row_number,
+        )
+
+    @admin.display(description="Replies")
+    def replies(self, obj: MessageResult) -> str:
+        return replies_link(obj)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: MessageResult) -> str:
+        return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, obj.status)
+
+    @admin.display(description="Message id", ordering="telegram_message_id")
+    def message_id(self, obj: MessageResult) -> int | None:
+        return obj.telegram_message_id
+
+    @admin.action(description="Export selected results as CSV", permissions=["export"])
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[MessageResult]):
+        return self._csv(request, queryset)
+
+    def get_urls(self):
+        export = path(
+            "export/", self.admin_site.admin_view(self.export_view), name="campaigns_messageresult_export"
+        )
+        return [export] + super().get_urls()
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The results the changelist shows for the same query string (filters, search), as CSV
+        or, with ``format=xlsx``, as XLSX."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        request.GET = request.GET.copy()
+        file_format = "xlsx" if request.GET.pop("format", [""])[-1] == "xlsx" else "csv"
+        try:
+            results = guarded_queryset(self.get_changelist_instance(request).get_queryset(request))
+        except IncorrectLookupParameters:
+            return redirect("admin:campaigns_messageresult_changelist")
+        except MALFORMED_QUERY_ERRORS:
+            return bad_query()
+        return self._csv(request, results, file_format)
+
+    def _csv(
+        self, request: HttpRequest, results: QuerySet[MessageResult], file_format: str = "csv"
+    ) -> HttpResponse:
+        query = request.GET.urlencode() or "none"
+        audit.record(
+            request,
+            AuditAction.RESULTS_EXPORT,
+            f"Results exported as {file_format.upper()} (filters: {query}).",
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        # Unless the changelist is filtered to one campaign, each row says which one it is.
+        one_campaign = campaign_filter(request) is not None
+        return results_response(
+            results, f"results-{stamp}.csv", with_campaign=not one_campaign, file_format=file_format
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["can_export"] = self.has_export_permission(request)
+        if campaign_id := campaign_filter(request):
+            campaign = Campaign.objects.filter(pk=campaign_id).prefetch_related("sessions").first()
+            if campaign and any(s.is_simulated for s in campaign.sessions.all()):
+                extra_context["simulated"] = True
+        return super().changelist_view(request, extra_context)
+
+    class Media:
+        css = {"all": ("campaigns/admin.css",)}

@@ -1,0 +1,370 @@
+"""Exports of results, in two formats for two readers:
+
+- **CSV, for machines**: every value exactly as stored (``+12025550182``, ``@name``), UTF-8 with a
+  byte-order mark, so it matches back into a CRM. Opened in a spreadsheet app, a cell starting
+  with ``=`` ``+`` ``-`` ``@`` may be evaluated as a formula ("CSV injection", OWASP): use the
+  XLSX export for people.
+- **XLSX, for people**: every text cell is typed as text (no formula can run, and the value is not
+  prefixed or changed), identifiers stay identifiers (no ``+`` lost, no scientific notation); an
+  "About" sheet says which export this is. Excel holds at most 1,048,576 rows per sheet.
+
+One row per :class:`~campaigns.models.MessageResult`, read as tuples with ``.iterator()`` (a
+server-side cursor on PostgreSQL) and written by one ``csv.writer`` in chunks of rows, so a
+campaign of a million rows is streamed in constant memory (the XLSX file is written to a temporary
+file first).
+The columns are :data:`BASE_COLUMNS` (``raw_value``, ``list`` and ``row`` say where an invalid or
+duplicate row with an empty ``key`` came from; ``message`` is the text as rendered for that
+recipient), then the lists' personalisation fields; an export spanning campaigns starts with a
+``campaign`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from typing import IO, Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import CharField, F, Func, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.text import slugify
+
+from ..content import template, variants
+from ..models import Campaign, MessageResult, RecipientList, ResultStatus
+from .readahead import read_ahead
+from .xlsx_writer import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, write_xlsx
+
+BOM = "\ufeff"
+FORMATS = ("csv", "xlsx")
+BASE_COLUMNS = [
+    "key",
+    "raw_value",  # the recipient as written in the file
+    "list",  # the recipient list's name
+    "row",  # the row number in that file
+    "kind",
+    "status",
+    "session",
+    "telegram_message_id",
+    "error_code",
+    "error_text",
+    "attempts",
+    "created_at",
+    "sending_at",
+    "sent_at",
+    # After the send: when Telegram said it was read (empty: read status hidden, not yet read, or a
+    # bot sent it — bots see no reads), the first reply's time, how many replies, the A/B variant.
+    "read_at",
+    "replied_at",
+    "reply_count",
+    "variant",
+    "message",  # the message as rendered for this recipient
+]
+# Rows fetched per round trip; large enough to amortise latency, small enough to stream.
+CHUNK_SIZE = 2000
+# Put before a personalisation field's name when it is also a column of BASE_COLUMNS.
+FIELD_PREFIX = "field:"
+# First column of an export spanning several campaigns.
+CAMPAIGN_COLUMN = "campaign"
+
+
+def csv_value(value: Any) -> str | int | float:
+    """``value`` as a CSV cell, exactly as stored: datetimes in ISO 8601, ``None`` empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def personalisation_columns(
+    results: QuerySet[MessageResult], reports: Iterable[dict | None] = ()
+) -> list[str]:
+    """The personalisation field names of ``results``, in order of first appearance.
+
+    Rows of one list share their columns, but a campaign may span lists with different columns,
+    so the union is taken over every row (one pass over the JSON column only). ``reports``: the
+    lists' import reports, whose ``columns`` (the lists' own column order) come first, since
+    PostgreSQL's jsonb does not keep a row's key order. On PostgreSQL the pass runs in the
+    database (:func:`_first_keys_sql`); elsewhere in Python.
+    """
+    seen: dict[str, None] = {}
+    for report in reports:
+        for name in (report or {}).get("columns", []):
+            seen.setdefault(str(name), None)
+    names = _first_keys_sql(results) if connection.vendor == "postgresql" else _first_keys(results)
+    for name in names:
+        seen.setdefault(str(name), None)
+    return list(seen)
+
+
+def _first_keys(results: QuerySet[MessageResult]) -> Iterator[str]:
+    """The keys of ``results``' fields, in order of first appearance (id order, then each row's
+    own key order), read row by row."""
+    for fields in results.order_by("id").values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
+        yield from fields or {}
+
+
+def _first_keys_sql(results: QuerySet[MessageResult]) -> list[str]:
+    """:func:`_first_keys` as one PostgreSQL query: each key with the first row holding it,
+    in that order; keys first met in the same row in jsonb's own key order (shorter keys first,
+    then by their bytes), which is the order a row's keys are read back in. Rows whose fields are
+    no JSON object hold no keys (and a selection Django knows to be empty, none)."""
+    try:
+        inner, params = results.order_by().values("id", "fields").query.sql_with_params()
+    except EmptyResultSet:  # e.g. an id filter no row can match (?id=1e30)
+        return []
+    sql = (
+        f"SELECT k.key FROM ({inner}) AS r, LATERAL jsonb_object_keys(r.fields) AS k(key) "
+        "WHERE jsonb_typeof(r.fields) = 'object' "
+        'GROUP BY k.key ORDER BY min(r.id), octet_length(k.key), k.key COLLATE "C"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [key for (key,) in cursor.fetchall()]
+
+
+def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]:
+    """The headers for personalisation fields ``names``: the name itself, or the name after
+    :data:`FIELD_PREFIX` when a base column (or an earlier header) already has it. Recipient
+    files often have a ``status`` or ``key`` column of their own; it is kept, not dropped."""
+    taken = set(base)
+    headers = []
+    for name in names:
+        header = name
+        while header in taken:
+            header = FIELD_PREFIX + header
+        taken.add(header)
+        headers.append(header)
+    return headers
+
+
+def _message_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]:
+    """fields → the wording of A/B ``variant`` ("" or "A": the message) rendered for one
+    recipient, as the engine renders it (:func:`.content.outgoing.recipient_text`, prepared once)."""
+    try:
+        return template.renderer(
+            variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
+        )
+    except KeyError:
+        failed = f"(the campaign has no variant {variant})"
+    except template.MessageError as exc:
+        failed = f"(cannot be rendered: {exc})"
+    return lambda fields: failed
+
+
+class _IsoText(Func):
+    """A timestamp as the text ``datetime.isoformat()`` gives for it in UTC, made by PostgreSQL
+    (``2025-03-01T12:00:05.250000+00:00``; no fraction when it is zero), so a million rows are
+    not parsed into datetimes only to be formatted back."""
+
+    output_field = CharField()
+    template = (
+        "CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s "
+        "THEN to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"') "
+        "ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END"
+    )
+
+
+_TIMES = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
+# What :func:`result_rows` reads of each result (tuples, not model instances: a million rows).
+_READ = (
+    "key",
+    "recipient__raw_value",
+    "recipient__recipient_list_id",
+    "recipient__row_number",
+    "kind",
+    "status",
+    "session__name",
+    "telegram_message_id",
+    "error_code",
+    "error_text",
+    "attempts",
+    *(f"{name}_text" for name in _TIMES),
+    "reply_count",
+    "variant",
+    "fields_text",
+    "campaign_id",
+)
+
+
+def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
+    """:data:`_READ` of ``results`` in id order, with the times as ISO 8601 text and the fields
+    as JSON text (decoded by the caller, without Django's per-value converters)."""
+    postgres = connection.vendor == "postgresql"
+    times = {f"{name}_text": _IsoText(name) if postgres else F(name) for name in _TIMES}
+    query = (
+        results.order_by("id").annotate(**times, fields_text=Cast("fields", TextField())).values_list(*_READ)
+    )
+    if postgres and not connection.in_atomic_block:
+        # PostgreSQL reads ahead while this thread formats; in a transaction (the caller's writes
+        # must be seen, as in tests) the cursor streams in this thread: a cursor in a transaction is
+        # declared WITHOUT HOLD, one in autocommit WITH HOLD, which materialises the whole result first.
+        yield from read_ahead(lambda: query.iterator(chunk_size=CHUNK_SIZE), CHUNK_SIZE)
+        return
+    rows = query.iterator(chunk_size=CHUNK_SIZE)
+    if postgres:
+        yield from rows
+        return
+    for row in rows:
+        yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:16]), *row[16:])
+
+
+def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
+    """The header, then one row of values as stored per result of ``results`` (in id order);
+    with ``with_campaign``, each row starts with its campaign's name. Values are what
+    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
+
+    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
+    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+    list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
+    lists = RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("pk", "name", "report")
+    list_names: dict[int, str] = {}
+    reports = []
+    for pk, name, report in lists:
+        list_names[pk] = name
+        reports.append(report)
+    extra = personalisation_columns(results, reports)
+    base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
+    yield base + field_headers(extra, base)
+
+    campaigns: dict[int, tuple[str, Callable[[str], Callable[[dict], str]]]] = {}
+
+    def campaign_of(pk: int) -> tuple[str, Callable[[str], Callable[[dict], str]]]:
+        campaign = Campaign.objects.only("name", "message", "parse_mode", "variants").get(pk=pk)
+        renderers: dict[str, Callable[[dict], str]] = {}
+
+        def render(variant: str) -> Callable[[dict], str]:
+            if variant not in renderers:
+                renderers[variant] = _message_renderer(campaign, variant)
+            return renderers[variant]
+
+        campaigns[pk] = found = (campaign.name, render)
+        return found
+
+    # The database writes a JSON value with nothing around it, so raw_decode (which neither skips
+    # whitespace nor looks past the value) reads it as decode would, without decode's two scans.
+    decode = json.JSONDecoder().raw_decode
+    # Positions in a :data:`_READ` row; it holds the base columns in their order, the list's id
+    # where its name goes, then what makes the message.
+    at_list, at_status, at_variant, at_fields, at_campaign = (
+        _READ.index(name)
+        for name in ("recipient__recipient_list_id", "status", "variant", "fields_text", "campaign_id")
+    )
+    for r in _rows(results):
+        name, render = campaigns.get(r[at_campaign]) or campaign_of(r[at_campaign])
+        fields = (decode(r[at_fields])[0] if r[at_fields] else None) or {}
+        list_id, key = r[at_list], r[0]
+        row = [name] if with_campaign else []
+        row += r[:at_list]
+        row.append(list_names.get(list_id, "") if list_id is not None else None)
+        row += r[at_list + 1 : at_fields]
+        message = key and r[at_status] != ResultStatus.HELD
+        row.append(render(r[at_variant])(fields) if message else "")
+        for field in extra:
+            value = fields.get(field)
+            row.append(value if value is None or type(value) is str else csv_value(value))
+        yield row
+
+
+def csv_chunks(rows: Iterable[list], rows_per_chunk: int = CHUNK_SIZE) -> Iterator[str]:
+    """The BOM, then ``rows`` as CSV (``\\r\\n`` line ends, as RFC 4180 and Excel use), a chunk
+    of ``rows_per_chunk`` lines at a time: one ``csv.writer`` writes to a buffer that is handed
+    on and emptied, so a million rows cost a few hundred chunks, not a million strings."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield BOM
+    it = iter(rows)
+    while chunk := list(islice(it, rows_per_chunk)):
+        writer.writerows(chunk)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def export_filename(campaign: Campaign, file_format: str = "csv") -> str:
+    return f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}.{file_format}"
+
+
+def results_response(
+    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False, file_format: str = "csv"
+) -> HttpResponse:
+    """A download of ``results``: ``csv`` (streamed) or ``xlsx`` (:func:`write_xlsx`); with
+    ``with_campaign`` (results of several campaigns) each row starts with its campaign's name. An
+    XLSX export with more rows than a sheet holds is refused (400) in favour of CSV."""
+    rows = result_rows(results, with_campaign=with_campaign)
+    if file_format == "xlsx":
+        if results.count() >= XLSX_MAX_ROWS:
+            return HttpResponse(
+                f"More than {XLSX_MAX_ROWS - 1:,} results: Excel cannot hold them in one sheet. Use the CSV export.",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        write_xlsx(rows, out)
+        out.seek(0)
+        name = filename.rsplit(".", 1)[0] + ".xlsx"
+        return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in csv_chunks(rows)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def results_csv_response(
+    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False
+) -> HttpResponse:
+    """A streaming CSV download of ``results`` (values as stored, UTF-8 with BOM)."""
+    return results_response(results, filename, with_campaign=with_campaign)
+
+
+def campaign_csv_response(campaign: Campaign, file_format: str = "csv") -> HttpResponse:
+    """A download of every result of ``campaign``, as CSV or XLSX."""
+    return results_response(
+        campaign.results.all(), export_filename(campaign, file_format), file_format=file_format
+    )
+
+
+def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> HttpResponse:
+    """One streaming download of the results of several ``campaigns``, with a ``campaign`` column."""
+    ids = sorted(campaigns.values_list("pk", flat=True))
+    results = MessageResult.objects.filter(campaign_id__in=ids)
+    filename = f"campaigns-{'-'.join(map(str, ids))}.csv" if len(ids) <= 5 else f"campaigns-{len(ids)}.csv"
+    return results_csv_response(results, filename, with_campaign=True)
+
+
+def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv") -> int:
+    """Write ``campaign``'s results to ``out`` (a text stream opened with ``newline=""`` for CSV,
+    a binary one for XLSX); returns the number of result rows written."""
+    rows = result_rows(campaign.results.all())
+    if file_format == "xlsx":
+        return write_xlsx(rows, out)
+    written = -1  # the header is no result
+
+    def counted() -> Iterator[list]:
+        nonlocal written
+        for row in rows:
+            written += 1
+            yield row
+
+    for chunk in csv_chunks(counted()):
+        out.write(chunk)
+    return max(written, 0)
+
+
+def write_campaign_csv(campaign: Campaign, out: IO[str]) -> int:
+    """Write ``campaign``'s results to the text stream ``out`` (open it with ``newline=""``);
+    returns the number of result rows written."""
+    return write_campaign_export(campaign, out, "csv")

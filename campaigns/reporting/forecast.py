@@ -1,0 +1,359 @@
+"""When a campaign will finish, and why it waits: from its sessions' pace, not from guesses.
+
+Each session sends at most one request per ``interval`` (the larger of its delay, the campaign's
+delay and 60 s / its per-minute ceiling), at most its daily cap per UTC day, never before its
+FloodWait ends (docs/design.md "Delivery contract" 6); a session shared by several running campaigns
+gives each a share of its turns in proportion to their priorities (:mod:`campaigns.engine.work`).
+From that, :func:`finish_at` walks the days until the messages left are sent, and :func:`waits`
+says, in plain words, what holds the campaign back now.
+
+Pages that refresh call :func:`session_paces` with the maintained tallies (requests today from
+:class:`AttemptTally`); the launch summary passes the attempt log's exact count
+(:func:`campaigns.engine.assignment.requests_today`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
+
+from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
+
+from ..engine import window
+from ..engine.readiness import PURPOSES, STATUS_REASONS
+from ..lists.zonenames import valid_zone
+from ..models import (
+    OPEN_STATUSES,
+    AttemptTally,
+    Campaign,
+    CampaignStatus,
+    ResultStatus,
+    ResultTally,
+    TestSend,
+)
+from ..people.timezones import clock, duration
+
+# The fastest a session is taken to send when nothing limits it (a simulated session with no
+# delay): the engine's own overhead per request, about (bench/ceiling.py).
+MIN_INTERVAL = 0.01
+# Campaigns that may wait for something (a draft: what would hold it back once launched).
+WAITING_STATUSES = (
+    CampaignStatus.DRAFT,
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.LAUNCHING,
+    CampaignStatus.RUNNING,
+)
+# A running campaign nothing has happened to for this long, with no worker holding its sessions.
+IDLE_SECONDS = 120
+
+
+@dataclass
+class SessionPace:
+    """One session as it serves one campaign. ``interval``: seconds per request for this
+    campaign; ``share``: the part of its turns this campaign gets (0–1); ``available_at``: when
+    it may next send (its FloodWait, or midnight UTC once capped); ``shared_with``: (name,
+    priority) of the other running campaigns it serves; ``busy_with``: what holds its lease
+    when that is not sending ("" otherwise)."""
+
+    id: int
+    name: str
+    simulated: bool
+    status: str
+    status_display: str
+    interval: float
+    per_minute: int
+    daily_cap: int
+    requests_today: int
+    available_at: datetime
+    share: float = 1.0
+    shared_with: list[tuple[str, int]] = field(default_factory=list)
+    busy_with: str = ""
+    flood_wait_until: datetime | None = None
+    expected: int = 0  # rows this session is expected to send (launch summary)
+
+    @property
+    def usable(self) -> bool:
+        return self.status == SessionStatus.ACTIVE
+
+    @property
+    def capped(self) -> bool:
+        return bool(self.daily_cap) and self.requests_today >= self.daily_cap
+
+    @property
+    def per_second(self) -> float:
+        """Requests per second this campaign gets from the session while it may send."""
+        return self.share / max(self.interval, MIN_INTERVAL) if self.usable else 0.0
+
+    @property
+    def interval_display(self) -> str:
+        """Seconds between two of its requests for people: "0.5", "20", "0.04"."""
+        return f"{self.interval:.3g}"
+
+
+def tally_requests_today(session_ids: list[int], now: datetime) -> dict[int, int]:
+    """Requests each session made today (UTC), from the attempt tally and the test sends: no read
+    of the attempt log, for pages that refresh."""
+    start = utc_day_start(now)
+    counts = AttemptTally.requests_since(session_ids, start)
+    for session_id, n in _test_sends_since(session_ids, start).items():
+        counts[session_id] = counts.get(session_id, 0) + n
+    return counts
+
+
+def _test_sends_since(session_ids: list[int], start: datetime) -> dict[int, int]:
+    rows = (
+        TestSend.objects.filter(session_id__in=session_ids, requested=True, created_at__gte=start)
+        .values_list("session_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def session_paces(
+    campaign: Campaign,
+    now: datetime | None = None,
+    *,
+    counter: Callable[[list[int], datetime], dict[int, int]] = tally_requests_today,
+) -> list[SessionPace]:
+    """The campaign's sessions with their pace for it, by name. ``counter`` gives requests today
+    per session id (default: from the tallies)."""
+    now = now or timezone.now()
+    sessions = list(campaign.sessions.order_by("name"))
+    today = counter([s.pk for s in sessions], now)
+    sharing = _sharing(campaign, [s.pk for s in sessions])
+    midnight = utc_day_start(now) + timedelta(days=1)
+    paces = []
+    for s in sessions:
+        limits = [s.send_delay, campaign.delay_seconds, 60.0 / s.max_per_minute if s.max_per_minute else 0.0]
+        pace = SessionPace(
+            id=s.pk,
+            name=s.name,
+            simulated=s.is_simulated,
+            status=s.status,
+            status_display=s.get_status_display(),
+            interval=max(limits),
+            per_minute=s.max_per_minute,
+            daily_cap=s.daily_cap,
+            requests_today=today.get(s.pk, 0),
+            available_at=now,
+            flood_wait_until=s.flood_wait_until if s.flood_wait_left(now) else None,
+        )
+        if pace.flood_wait_until:
+            pace.available_at = pace.flood_wait_until
+        if pace.capped:
+            pace.available_at = max(pace.available_at, midnight)
+        others = sharing.get(s.pk, [])
+        pace.shared_with = [(name, priority) for name, priority in others]
+        pace.share = campaign.priority / (campaign.priority + sum(p for _, p in others))
+        pace.busy_with = _busy_with(s, now)
+        paces.append(pace)
+    return paces
+
+
+def _sharing(campaign: Campaign, session_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """Session id → (name, priority) of the other running campaigns with messages left that it
+    also serves (their open rows from the tally)."""
+    others = (
+        Campaign.objects.filter(status=CampaignStatus.RUNNING, sessions__in=session_ids)
+        .exclude(pk=campaign.pk)
+        .values_list("pk", "name", "priority", "sessions")
+    )
+    rows = [r for r in others if r[3] in session_ids]
+    if not rows:
+        return {}
+    open_left = set(
+        ResultTally.objects.filter(campaign_id__in={r[0] for r in rows}, status__in=OPEN_STATUSES)
+        .values("campaign_id")
+        .annotate(n=Sum("n"))
+        .filter(n__gt=0)
+        .values_list("campaign_id", flat=True)
+    )
+    found: dict[int, list[tuple[str, int]]] = {}
+    for pk, name, priority, session_id in rows:
+        if pk in open_left:
+            found.setdefault(session_id, []).append((name, priority))
+    return found
+
+
+def _busy_with(session: TelegramSession, now: datetime) -> str:
+    """What holds ``session``'s lease now when it is not a sending slice ("" when free or sending)."""
+    if not session.lease_owner or not session.lease_expires_at or session.lease_expires_at <= now:
+        return ""
+    purpose = session.lease_owner.split(":", 1)[0]
+    if purpose == "drive":
+        return ""
+    return PURPOSES.get(purpose, purpose)
+
+
+def finish_at(remaining: int, paces: list[SessionPace], now: datetime | None = None) -> datetime | None:
+    """When ``remaining`` messages are sent at the sessions' pace: day by day (UTC, as the caps
+    count), each session sending from when it may (FloodWait, cap) at its rate, up to its cap.
+    None when no session can send, or it would take more than a year."""
+    now = now or timezone.now()
+    if remaining <= 0:
+        return now
+    usable = [p for p in paces if p.usable and p.per_second > 0]
+    if not usable:
+        return None
+    left, start = float(remaining), now
+    for day in range(366):
+        end = utc_day_start(start) + timedelta(days=1)
+        plan = []
+        for p in usable:
+            begins = max(start, p.available_at)
+            cap = (p.daily_cap - p.requests_today if day == 0 else p.daily_cap) if p.daily_cap else None
+            if begins < end and (cap is None or cap > 0):
+                plan.append((begins, p.per_second, cap))
+
+        def sent_by(t: datetime, plan=plan) -> float:
+            total = 0.0
+            for begins, rate, cap in plan:
+                n = rate * max(0.0, (t - begins).total_seconds())
+                total += n if cap is None else min(n, cap)
+            return total
+
+        if sent_by(end) >= left:
+            low, high = start, end
+            for _ in range(60):  # bisect to well under a second
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if sent_by(middle) < left else (low, middle)
+            return high
+        left -= sent_by(end)
+        start = end
+    return None
+
+
+def window_openings(
+    campaign: Campaign, by_zone: dict[str, int], now: datetime
+) -> list[tuple[datetime, str, int]]:
+    """Under a send window: (when it opens, zone, rows) for each zone of ``by_zone`` (zone → rows
+    to send), in order of opening; ``now`` for zones open now. [] without a window."""
+    start, end = campaign.send_window_start, campaign.send_window_end
+    if not window.has_window(start, end):
+        return []
+    found = [
+        (window.next_opening(start, end, zone, now), zone, n)
+        for zone, n in by_zone.items()
+        if n and zone and valid_zone(zone)
+    ]
+    return sorted(found)
+
+
+def finish_in_windows(
+    openings: list[tuple[datetime, str, int]], paces: list[SessionPace], now: datetime
+) -> datetime | None:
+    """When the rows of every zone are sent, each zone's rows starting when its window opens:
+    the latest of each zone's own finish and the finish of all rows from the first opening.
+    Approximate: a window is taken to stay open until its rows are sent (a zone whose rows
+    outlast its window finishes a day later, which this does not add)."""
+    if not openings:
+        return now
+    ends = [finish_at(sum(n for *_, n in openings), paces, openings[0][0])]
+    ends += [finish_at(n, paces, opens) for opens, _zone, n in openings]
+    return None if any(e is None for e in ends) else max(ends)
+
+
+def _window_waits(campaign: Campaign, now: datetime) -> list[str]:
+    """Sentences for the rows waiting for their send window to open (at most three zones named)."""
+    from ..engine.zones import waiting_by_zone
+
+    if not window.has_window(campaign.send_window_start, campaign.send_window_end):
+        return []  # no read of the rows: the progress of other campaigns counts nothing
+    closed = [o for o in window_openings(campaign, waiting_by_zone(campaign), now) if o[0] > now]
+    found = []
+    opens_at = campaign.send_window_start.strftime("%H:%M") if campaign.send_window_start else ""
+    for opens, zone, n in closed[:3]:
+        who = f"{n} recipient waits" if n == 1 else f"{n} recipients wait"
+        found.append(f"{who} for {opens_at} in {zone} (their send window opens at {clock(opens, now)}).")
+    if len(closed) > 3:
+        rest = sum(n for *_, n in closed[3:])
+        found.append(f"{rest} more wait for their window in {len(closed) - 3} other time zones.")
+    return found
+
+
+def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = None) -> list[str]:
+    """What holds the campaign back now, one sentence each, for staff: sessions that cannot send
+    (not logged in, disabled, quarantined), FloodWaits, daily caps, sessions busy with something
+    else or shared with other campaigns, and a campaign no worker seems to drive."""
+    now = now or timezone.now()
+    if campaign.status not in WAITING_STATUSES + (CampaignStatus.PAUSED,):
+        return []
+    if campaign.status == CampaignStatus.PAUSED:  # only what the staff must do
+        held = campaign.counts().get(ResultStatus.HELD, 0) if not campaign.winner else 0
+        return (
+            [f"{held} recipients are held for the winner of the A/B test: choose it to send them."]
+            if held
+            else []
+        )
+    found = []
+    if not paces:
+        return ["The campaign has no session: choose at least one."]
+    for p in paces:
+        found += _session_waits(campaign, p, now)
+    if all(not p.usable for p in paces):
+        found.append("No usable session: nothing is sent until an operator logs one in or re-activates it.")
+    in_window = _window_waits(campaign, now) if campaign.status == CampaignStatus.RUNNING else []
+    found += in_window
+    held = campaign.counts().get(ResultStatus.HELD, 0) if not campaign.winner else 0
+    if held and campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        found.append(
+            f"{held} recipient{'s are' if held != 1 else ' is'} held for the winner of the A/B test: "
+            "choose it once the variants are sent."
+        )
+    if in_window:
+        pass  # the window says why it waits
+    elif campaign.status == CampaignStatus.RUNNING and campaign.wake_at and campaign.wake_at > now:
+        found.append(f"Every session is waiting: the next send is due at {clock(campaign.wake_at, now)}.")
+    elif campaign.status == CampaignStatus.RUNNING and _idle(campaign, paces, now):
+        found.append(
+            "No worker has sent anything for this campaign for a while: is the worker "
+            "(manage.py qcluster) running?"
+        )
+    return found
+
+
+def _session_waits(campaign: Campaign, p: SessionPace, now: datetime) -> list[str]:
+    """What holds session ``p`` back from ``campaign`` now, one sentence each: it cannot send at
+    all (and nothing else is said), or its FloodWait, daily cap, another holder of its lease, the
+    other campaigns it serves in turn."""
+    if not p.usable:
+        return [f"{p.name} {STATUS_REASONS.get(p.status, p.status_display.lower())}: it sends nothing."]
+    found = []
+    if p.flood_wait_until:
+        left = duration((p.flood_wait_until - now).total_seconds())
+        found.append(
+            f"FloodWait on {p.name} for {left} (Telegram's order; until {clock(p.flood_wait_until, now)})."
+        )
+    if p.capped:
+        midnight = utc_day_start(now) + timedelta(days=1)
+        found.append(
+            f"{p.name} reached its daily cap ({p.daily_cap} requests per UTC day): resumes 00:00 UTC "
+            f"({clock(midnight, now)})."
+        )
+    if p.busy_with:
+        found.append(f"{p.name} is busy with {p.busy_with} for a moment.")
+    if p.shared_with:
+        names = ", ".join(f"“{name}” (priority {priority})" for name, priority in p.shared_with)
+        found.append(
+            f"{p.name} also sends {names}: this campaign (priority {campaign.priority}) gets "
+            f"{round(100 * p.share)}% of its turns."
+        )
+    return found
+
+
+def _idle(campaign: Campaign, paces: list[SessionPace], now: datetime) -> bool:
+    """Running, some session may send now, none is being driven, and nothing was sent lately."""
+    if not any(p.usable and p.available_at <= now for p in paces):
+        return False
+    if TelegramSession.objects.filter(
+        pk__in=[p.id for p in paces], lease_owner__startswith="drive:", lease_expires_at__gt=now
+    ).exists():
+        return False
+    last = AttemptTally.objects.filter(campaign_id=campaign.pk).aggregate(at=Max("last_finished_at"))["at"]
+    since = last or campaign.launched_at
+    return since is None or (now - since).total_seconds() > IDLE_SECONDS

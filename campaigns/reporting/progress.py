@@ -1,0 +1,311 @@
+"""A campaign's progress as plain data: counts per status, per session, and bar segments.
+
+Used by the campaign change page (first render) and by the progress JSON view (refreshes), so the
+page and its updates can never disagree. Every figure comes from the maintained tallies
+(:class:`ResultTally`, :class:`AttemptTally`): a fixed handful of small queries, whatever the
+campaign's size.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Max, Min, Sum
+from django.utils import timezone
+
+from sessions_app.models import TelegramSession
+from tgcampaigns.audit import AuditAction
+from tgcampaigns.audit.models import AuditEvent
+
+from ..engine import zones
+from ..models import (
+    OPEN_STATUSES,
+    AttemptTally,
+    Campaign,
+    CampaignStatus,
+    ResultStatus,
+    ResultTally,
+)
+from ..people.timezones import about, clock
+from . import forecast
+
+# Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
+# session has taken but not sent yet ("claimed") are waiting like pending ones, for staff.
+STATUS_ORDER = [
+    ResultStatus.SENT,
+    ResultStatus.FAILED,
+    ResultStatus.UNKNOWN,
+    ResultStatus.SKIPPED,
+    ResultStatus.CANCELLED,
+    ResultStatus.SENDING,
+    ResultStatus.PENDING,
+    ResultStatus.HELD,
+]
+STATUS_COLOURS = {
+    "sent": "#2e7d32",
+    "failed": "#c62828",
+    "unknown": "#ef6c00",
+    "skipped": "#9e9e9e",
+    "cancelled": "#616161",
+    "sending": "#1565c0",
+    "claimed": "#42a5f5",
+    "pending": "#bbdefb",
+    "held": "#ce93d8",
+}
+# Labels in staff's words where the status name is the engine's.
+STATUS_LABELS = {
+    "pending": "Waiting",
+    "sending": "Sending now",
+    "unknown": "Unknown (needs review)",
+    "held": "Held for the winner",
+}
+ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
+
+
+def segments(counts: dict[str, int], total: int) -> list[dict]:
+    """Bar segments for ``counts`` (status → rows): label, count, width percent, colour. Claimed
+    rows count as waiting."""
+    shown = dict(counts)
+    shown[ResultStatus.PENDING] = counts.get(ResultStatus.PENDING, 0) + counts.get(ResultStatus.CLAIMED, 0)
+    out = []
+    for status in STATUS_ORDER:
+        n = shown.get(status, 0)
+        out.append(
+            {
+                "status": str(status),
+                "label": STATUS_LABELS.get(status, ResultStatus(status).label),
+                "count": n,
+                "percent": round(100.0 * n / total, 2) if total else 0.0,
+                "colour": STATUS_COLOURS[status],
+            }
+        )
+    return out
+
+
+# The progress table's rows that are no session: rows in the pool, and an A/B test's hold-out.
+NO_SESSION = "(waiting for a session)"
+HELD_ROW = "Held for the winner"
+
+
+def _session_row(
+    session: TelegramSession | None, counts: dict[str, int], now, name: str = NO_SESSION
+) -> dict:
+    total = sum(counts.values())
+    row = {
+        "id": session.pk if session else None,
+        "name": session.name if session else name,
+        "simulated": bool(session and session.is_simulated),
+        "status": session.get_status_display() if session else "",
+        "current_load": session.current_load if session else 0,
+        "flood_wait_seconds": round(session.flood_wait_left(now)) if session else 0,
+        "last_error": session.last_error_code if session else "",
+        "counts": {s: counts.get(s, 0) for s in ResultStatus.values},
+        "total": total,
+        "segments": segments(counts, total),
+    }
+    return row
+
+
+def progress_snapshot(campaign: Campaign) -> dict:
+    """Everything the progress block shows. ``counts`` holds every status (zeros included) and
+    adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
+    holds rows (after re-balancing), rows not yet assigned as a session of its own
+    (:data:`NO_SESSION`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
+
+    ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
+    settled, i.e. sent, failed, unknown or cancelled (not ``held``: an A/B test's hold-out, "held
+    for the winner", waits for staff); ``percent_done``: done of deliverable (None
+    for a cancelled campaign: it stopped, it is not done). ``waiting``: rows not sent yet
+    (pending, taken by a session, or being sent). ``in_lists`` (a draft or scheduled campaign
+    without rows, else None): the valid recipients of its lists (before de-duplication across
+    lists and suppressions). ``pace``: rate and ETA from the sessions' pace, and why it waits
+    (:func:`pace_snapshot`)."""
+    now = timezone.now()
+    counts = campaign.counts()
+    total = counts.pop("total")
+    sessions = _session_rows(campaign, now)
+    deliverable = total - counts[ResultStatus.SKIPPED]
+    waiting = sum(counts[s] for s in OPEN_STATUSES)
+    # An A/B test's hold-out is neither done nor being sent: it waits for staff to choose the winner.
+    held = counts[ResultStatus.HELD]
+    done = deliverable - waiting - held
+    cancelled = campaign.status == CampaignStatus.CANCELLED
+    in_lists = _in_lists(campaign) if not total else None
+    return {
+        "campaign": campaign.pk,
+        "status": campaign.status,
+        "status_display": campaign.get_status_display(),
+        "status_reason": campaign.status_reason,
+        "active": campaign.status in ACTIVE_CAMPAIGN_STATUSES,
+        "counts": counts,
+        "total": total,
+        "in_lists": in_lists,
+        "deliverable": deliverable,
+        "done": done,
+        "waiting": waiting,
+        "held": held,
+        "cancelled": cancelled,
+        "percent_done": None if cancelled else (round(100.0 * done / deliverable, 1) if deliverable else 0.0),
+        "segments": segments(counts, total),
+        "sessions": sessions,
+        "metrics": metrics(campaign),
+        "pace": pace_snapshot(campaign, waiting or in_lists or 0, now),
+        "updated_at": now.isoformat(),
+        "updated_display": clock(now, now),
+    }
+
+
+def _session_rows(campaign: Campaign, now) -> list[dict]:
+    """The progress block's rows per session, from the tally: the campaign's sessions plus any
+    other session holding rows, then rows not yet assigned (:data:`NO_SESSION`) and an A/B test's
+    hold-out (:data:`HELD_ROW`), each only when it holds rows."""
+    per_session: dict[int | None, dict[str, int]] = {}
+    for (session_id, status), n in ResultTally.objects.for_campaign(campaign.pk).items():
+        per_session.setdefault(session_id, {})[status] = n
+    ids = set(campaign.sessions.values_list("pk", flat=True)) | {k for k in per_session if k}
+    sessions = [
+        _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
+    ]
+    pool = dict(per_session.get(None, {}))
+    # Held rows belong to no session but wait for staff, not for one: a row of their own.
+    held_rows = pool.pop(ResultStatus.HELD, 0)
+    if any(pool.values()):
+        sessions.append(_session_row(None, pool, now))
+    if held_rows:
+        sessions.append(_session_row(None, {ResultStatus.HELD: held_rows}, now, HELD_ROW))
+    return sessions
+
+
+def _in_lists(campaign: Campaign) -> int | None:
+    """The valid recipients of the lists of a campaign without rows that has not launched yet
+    (before de-duplication across lists and suppressions); None once it could have rows."""
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING):
+        return None
+    return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
+
+
+def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
+    """Rate and ETA for a campaign that may still send: ``rate_per_minute`` (sent over the last
+    few minutes, from the attempt tally), ``allowed_per_minute`` (what its sessions' pace allows
+    it now), ``finish_at`` (ISO) and ``eta`` ("about 6 min, 10:47 CET") for the ``remaining``
+    messages, ``waits`` (sentences: what holds it back). Empty values for a finished campaign."""
+    empty = {"rate_per_minute": None, "allowed_per_minute": None, "finish_at": None, "eta": "", "waits": []}
+    if campaign.status not in ACTIVE_CAMPAIGN_STATUSES + (CampaignStatus.PAUSED, CampaignStatus.DRAFT):
+        return empty
+    paces = forecast.session_paces(campaign, now)
+    if campaign.status == CampaignStatus.DRAFT:  # before launch: how long it would take, what would wait
+        finish = forecast.finish_at(remaining, paces, now) if remaining else None
+        return empty | {
+            "allowed_per_minute": _per_minute(paces, now),
+            "eta": f"once launched, {about((finish - now).total_seconds())} at its sessions' pace"
+            if finish and remaining
+            else "",
+            "waits": forecast.waits(campaign, paces, now),
+        }
+    finish = forecast.finish_at(remaining, paces, now) if remaining else None
+    start = max(now, campaign.scheduled_at) if campaign.status == CampaignStatus.SCHEDULED else now
+    if finish and start > now:
+        finish = forecast.finish_at(remaining, paces, start)
+    if finish and campaign.status == CampaignStatus.RUNNING and zones.campaign_has_window(campaign):
+        openings = forecast.window_openings(campaign, zones.waiting_by_zone(campaign), now)
+        finish = forecast.finish_in_windows(openings, paces, now) if openings else finish
+    eta = ""
+    if campaign.status == CampaignStatus.PAUSED:
+        eta = "paused: no estimate until it is resumed"
+    elif remaining and finish is None:
+        eta = "no estimate: no session can send"
+    elif finish is not None and remaining:
+        messages = f"{remaining} message{'s' if remaining != 1 else ''} to go"
+        eta = f"{messages}: {about((finish - now).total_seconds())}, done by {clock(finish, now)}"
+    return {
+        "rate_per_minute": recent_rate(campaign, now),
+        "allowed_per_minute": _per_minute(paces, now),
+        "finish_at": finish.isoformat() if finish else None,
+        "eta": eta,
+        "waits": forecast.waits(campaign, paces, now),
+    }
+
+
+def _per_minute(paces: list[forecast.SessionPace], now) -> float:
+    """Messages a minute the sessions that may send now allow the campaign."""
+    return round(sum(60 * p.per_second for p in paces if p.available_at <= now), 1)
+
+
+# Minutes over which the sending rate is measured, and the least time it is measured over.
+RATE_WINDOW_MINUTES = 5
+RATE_MIN_SECONDS = 30
+
+
+def recent_rate(campaign: Campaign, now) -> float | None:
+    """Messages sent per minute over the last few minutes (from the attempt tally; a batch counts
+    at its first request). None before the first send."""
+    since = now - timedelta(minutes=RATE_WINDOW_MINUTES)
+    rows = AttemptTally.objects.filter(campaign_id=campaign.pk)
+    recent = rows.filter(first_started_at__gte=since).aggregate(
+        sent=Sum("sent"), first=Min("first_started_at")
+    )
+    if not recent["sent"]:
+        return 0.0 if rows.exists() else None
+    span = (now - recent["first"]).total_seconds()
+    if span < RATE_MIN_SECONDS:
+        return None  # too early to measure: the pace allowed is shown instead
+    return round(60.0 * recent["sent"] / span, 1)
+
+
+def winner_wait_seconds(campaign: Campaign) -> float:
+    """Seconds an A/B test sent nothing while it waited for staff to choose its winner: from the
+    test's last answer before the choice (its audit event, :data:`AuditAction.CAMPAIGN_WINNER`) to
+    the first request after it. 0 without a winner, or one chosen by no recorded staff action. Two
+    or three small aggregates, only once a winner is chosen."""
+    if not campaign.winner:
+        return 0.0
+    chosen = AuditEvent.objects.filter(
+        action=AuditAction.CAMPAIGN_WINNER, object_id=str(campaign.pk)
+    ).aggregate(at=Min("at"))["at"]
+    if chosen is None:
+        return 0.0
+    rows = AttemptTally.objects.filter(campaign_id=campaign.pk)
+    before = rows.filter(last_finished_at__lte=chosen).aggregate(at=Max("last_finished_at"))["at"]
+    after = rows.filter(first_started_at__gte=chosen).aggregate(at=Min("first_started_at"))["at"]
+    if before is None or after is None:
+        return 0.0
+    return max(0.0, (after - before).total_seconds())
+
+
+def metrics(campaign: Campaign) -> dict:
+    """Operation metrics from the attempt tally:
+
+    ``requests`` (sent to Telegram), ``retries``, ``flood_waits``, ``elapsed_seconds`` (first
+    request to last answer, less ``winner_wait_seconds``: an A/B test's pause for its winner, see
+    :func:`winner_wait_seconds`), ``sent_per_minute`` (over ``elapsed_seconds``), and per session
+    ``requests``, ``sent`` and ``mean_latency_ms`` (request to answer).
+    """
+    rows = AttemptTally.per_session(campaign.pk)
+    names = dict(
+        TelegramSession.objects.filter(pk__in=[r["session_id"] for r in rows]).values_list("pk", "name")
+    )
+    firsts = [r["first_"] for r in rows if r["first_"]]
+    lasts = [r["last_"] for r in rows if r["last_"]]
+    elapsed = (max(lasts) - min(firsts)).total_seconds() if firsts and lasts else 0.0
+    waited = winner_wait_seconds(campaign) if elapsed else 0.0
+    elapsed = max(0.0, elapsed - waited)
+    sent = sum(r["sent_"] for r in rows)
+    return {
+        "requests": sum(r["requests_"] for r in rows),
+        "sent": sent,
+        "retries": sum(r["retries_"] for r in rows),
+        "flood_waits": sum(r["floods_"] for r in rows),
+        "elapsed_seconds": round(elapsed, 3),
+        "winner_wait_seconds": round(waited, 3),
+        # Extrapolated from under a second, a rate says nothing (two requests in 3 ms: 40,000/min).
+        "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed >= 1.0 else None,
+        "sessions": [
+            {
+                "name": names.get(r["session_id"], "(deleted)"),
+                "requests": r["requests_"],
+                "sent": r["sent_"],
+                "mean_latency_ms": round(r["latency_"] / r["requests_"], 1) if r["requests_"] else None,
+            }
+            for r in sorted(rows, key=lambda r: names.get(r["session_id"], ""))
+        ],
+    }

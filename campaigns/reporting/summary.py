@@ -1,0 +1,201 @@
+"""The launch summary: everything a launch will do, shown before it is confirmed — recipients to
+send and skipped with reasons, the sessions with their pace and expected share, how long it takes
+and when it ends, what the message looks like, what refuses the launch and what only warns.
+
+It describes the campaign *as saved*: its :meth:`~campaigns.models.Campaign.fingerprint` travels
+with the confirmation, and a launch over anything saved since is refused
+(:func:`confirm_matches`), so what is confirmed is what is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from tgcampaigns import conf
+
+from .. import engine
+from ..content import variants
+from ..content.preview import CampaignPreview, campaign_preview
+from ..engine.zones import ListProblem
+from ..models import Campaign, CampaignStatus
+from ..people.timezones import about
+from . import forecast
+
+
+@dataclass
+class LaunchSummary:
+    """``counts``: {to_send, invalid, duplicate, suppressed, total} as the launch would write
+    them; ``sessions``: each with its pace and ``expected`` rows (:func:`engine.split_estimate`,
+    an estimate: with late binding a session that waits sends less and the others more);
+    ``starts_at``/``finish_at``: when sending starts (now, or the scheduled time) and is expected
+    to end (None: no session can send); ``in_background``: a large launch, prepared by a worker;
+    ``approximate``: its counts are the lists' import reports (counting duplicates across lists
+    and opt-outs would read every row: the worker does it when it prepares the launch)."""
+
+    campaign: Campaign
+    fingerprint: str
+    # What refuses the launch; a :class:`~campaigns.engine.zones.ListProblem` carries the id of
+    # the list whose page fixes it (the page links to it).
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    sessions: list[forecast.SessionPace] = field(default_factory=list)
+    starts_at: datetime | None = None
+    finish_at: datetime | None = None
+    in_background: bool = False
+    approximate: bool = False
+    scheduled: bool = False
+    preview: CampaignPreview | None = None
+    # Quiet hours: recipients per time zone (most first) and per way the zone was found (phone,
+    # column, default, guess, none), before de-duplication; empty without a window or for a
+    # large launch (reading every recipient is the worker's).
+    zones: list[tuple[str, int]] = field(default_factory=list)
+    zones_found: dict[str, int] = field(default_factory=dict)
+    # A/B test: (label, percent, expected recipients) per variant, "hold" last, adding up to the
+    # recipients to send (:func:`~campaigns.content.variants.expected_counts`: about, before the
+    # rows and their ids exist); empty without a test. ``previews``: (label, preview) per variant.
+    split: list[tuple[str, int, int]] = field(default_factory=list)
+    previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
+
+    @property
+    def can_launch(self) -> bool:
+        return not self.problems
+
+    @property
+    def skipped(self) -> int:
+        return (
+            self.counts.get("invalid", 0) + self.counts.get("duplicate", 0) + self.counts.get("suppressed", 0)
+        )
+
+    @property
+    def held(self) -> int:
+        """Recipients held for the winner (about): sent only once staff choose it."""
+        return dict((name, n) for name, _, n in self.split).get(variants.HOLD, 0)
+
+    @property
+    def to_send_before_winner(self) -> int:
+        """What the launch sends by itself (the ETA's count): every recipient but the hold-out."""
+        return self.counts.get("to_send", 0) - self.held
+
+    @property
+    def duration(self) -> str:
+        if self.finish_at is None or self.starts_at is None:
+            return ""
+        return about((self.finish_at - self.starts_at).total_seconds())
+
+    @property
+    def per_minute(self) -> str:
+        """Messages a minute the sessions allow this campaign together ("60", "2.5")."""
+        return f"{sum(60 * p.per_second for p in self.sessions):.1f}".removesuffix(".0")
+
+
+def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummary:
+    """The summary of launching ``campaign`` now, as saved (reads, never writes). ``personal``:
+    the preview may show a recipient's identity and fields (the viewer may see results)."""
+    campaign.refresh_from_db()
+    now = timezone.now()
+    summary = LaunchSummary(campaign=campaign, fingerprint=campaign.fingerprint())
+    if campaign.status != CampaignStatus.DRAFT:
+        summary.problems.append(
+            f"The campaign is {campaign.get_status_display().lower()}: only a draft is launched."
+        )
+    if not engine.active_sessions(campaign):
+        summary.problems.append(
+            "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
+        )
+    check = engine.check_launch(campaign)
+    summary.problems += [_sentence(p) for p in check.problems]
+    summary.warnings += [_sentence(w) for w in check.warnings]
+    summary.in_background = engine.recipients_estimate(campaign) > conf.inline_launch_rows()
+    if summary.in_background:
+        summary.counts, summary.approximate = _counts_from_imports(campaign), True
+    else:
+        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+    summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
+    split = engine.split_estimate(campaign, summary.counts["to_send"])
+    for pace in summary.sessions:
+        pace.expected = split.get(pace.id, 0)
+    test = variants.is_test(campaign.variants, campaign.split)
+    if test:
+        summary.split = variants.expected_counts(campaign.split, summary.counts["to_send"])
+    scheduled = campaign.scheduled_at and campaign.scheduled_at > now
+    summary.scheduled = bool(scheduled)
+    summary.starts_at = campaign.scheduled_at if scheduled else now
+    # The hold-out waits for staff to choose the winner: the estimate is for the rest.
+    summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
+    if engine.zones.campaign_has_window(campaign) and not summary.in_background:
+        _add_zones(summary, campaign)
+    summary.preview = campaign_preview(campaign, personal=personal)
+    if test:
+        summary.previews = [
+            (label, campaign_preview(campaign, personal=personal, message=text))
+            for label in variants.labels_of(campaign.variants)
+            for text in [variants.text_of(campaign.message, campaign.variants, label)]
+        ]
+    summary.warnings += _session_warnings(summary.sessions, campaign)
+    return summary
+
+
+def _add_zones(summary: LaunchSummary, campaign: Campaign) -> None:
+    """The recipients per time zone of a campaign with a send window, and the finish moved to the
+    windows' openings. A guessed zone is not warned about here: the launch check refuses it
+    (:func:`campaigns.engine.zones.zone_problems`)."""
+    by_zone, found = engine.zones.zone_census(campaign)
+    summary.zones = by_zone.most_common()
+    summary.zones_found = dict(found)
+    sent_share = summary.to_send_before_winner / summary.counts["to_send"] if summary.counts["to_send"] else 1
+    openings = forecast.window_openings(
+        campaign, {zone: round(n * sent_share) for zone, n in by_zone.items()}, summary.starts_at
+    )
+    if openings and summary.finish_at is not None:
+        summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
+
+
+def _session_warnings(paces: list[forecast.SessionPace], campaign: Campaign) -> list[str]:
+    """What the usable sessions share: a session busy with something else joins later; one shared
+    with other running campaigns gives this one a share of its turns."""
+    warnings = []
+    for pace in paces:
+        if pace.usable and pace.busy_with:
+            warnings.append(f"{pace.name} is busy with {pace.busy_with}: it joins when that is done.")
+        if pace.usable and pace.shared_with:
+            warnings.append(
+                f"{pace.name} also sends {', '.join(f'“{n}”' for n, _ in pace.shared_with)}: this campaign gets "
+                f"{round(100 * pace.share)}% of its turns (priority {campaign.priority})."
+            )
+    return warnings
+
+
+def _counts_from_imports(campaign: Campaign) -> dict[str, int]:
+    """The launch's counts from the lists' import reports: no read of their rows."""
+    totals = campaign.lists.aggregate(
+        valid=Sum("valid_count"),
+        invalid=Sum("invalid_count"),
+        duplicate=Sum("duplicate_count"),
+        total=Sum("total_rows"),
+    )
+    return {
+        "to_send": totals["valid"] or 0,
+        "invalid": totals["invalid"] or 0,
+        "duplicate": totals["duplicate"] or 0,
+        "suppressed": 0,
+        "total": totals["total"] or 0,
+    }
+
+
+def confirm_matches(campaign: Campaign, fingerprint: str) -> bool:
+    """Whether ``fingerprint`` (from a summary) is still what ``campaign`` would send."""
+    campaign.refresh_from_db()
+    return bool(fingerprint) and fingerprint == campaign.fingerprint()
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence; a problem one list's page fixes keeps its ``list_id``."""
+    stripped = text.strip()
+    sentence = stripped[:1].upper() + stripped[1:] + ("" if stripped.endswith((".", "!", "?", "…")) else ".")
+    list_id = getattr(text, "list_id", None)
+    return ListProblem(sentence, list_id) if list_id else sentence

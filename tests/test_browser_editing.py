@@ -1,0 +1,123 @@
+"""Editing without surprises, in Chromium (issue 19 items 1–3): a stale tab cannot revert a saved
+message; leaving a page over unsaved edits asks first; Enter in "Preview as" previews and never
+saves, and after a form error the preview is of the message in the box. Screenshots per step
+under ``test-results/<test>/`` (tests.browsing)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread (see tests/test_browser.py).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from campaigns.models import Campaign  # noqa: E402
+from tests.conftest import make_campaign  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONG_MESSAGE = "Winter sale: 30 % off everything with code WINTER30 until Sunday. " * 75
+
+
+def change_path(campaign: Campaign) -> str:
+    return f"/admin/campaigns/campaign/{campaign.pk}/change/"
+
+
+def test_a_stale_tab_saving_only_the_name_is_refused_and_the_new_message_stays(browser, mark, people, alpha):
+    campaign = make_campaign("Winter teaser", [people], [alpha], message=LONG_MESSAGE)
+    browser.login("mark")
+    tab_a = browser.page
+    tab_b = tab_a.context.new_page()
+    browser.go(change_path(campaign))
+    tab_b.goto(f"{browser.base}{change_path(campaign)}")
+
+    tab_a.fill("#id_message", "Winter sale ends today.")
+    tab_a.click("input[name=_continue]")
+    tab_a.wait_for_selector(".messagelist")
+    assert "changed successfully" in browser.messages()
+    browser.shot("tab-a-saved")
+
+    tab_b.fill("#id_name", "Winter teaser (final)")
+    tab_b.click("input[name=_save]")
+    tab_b.wait_for_selector(".tgc-conflict")
+    tab_b.screenshot(path=str(browser.folder / "tab-b-refused.png"), full_page=True)
+    refusal = tab_b.inner_text(".tgc-conflict")
+    assert "Not saved" in refusal and "Changed since: Message" in refusal
+    assert "Winter sale ends today." in refusal  # what it is now, beside what tab B opened
+    assert tab_b.input_value("#id_name") == "Winter teaser (final)"  # tab B's own edit is kept
+    campaign.refresh_from_db()
+    assert campaign.message == "Winter sale ends today." and campaign.name == "Winter teaser"
+
+    tab_b.once("dialog", lambda dialog: dialog.accept())  # leaving the refused edits: confirmed
+    tab_b.click("a.tgc-conflict-reload")
+    tab_b.wait_for_function("document.getElementById('id_message').value === 'Winter sale ends today.'")
+    assert tab_b.input_value("#id_name") == "Winter teaser"
+
+
+def test_leaving_a_page_with_unsaved_edits_asks_first_and_saving_does_not(browser, mark, people, alpha):
+    campaign = make_campaign("Winter teaser", [people], [alpha], message="Hello")
+    browser.login("mark")
+    page = browser.page
+    asked: list[str] = []
+
+    def dismiss(dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()  # "Stay on page"
+
+    page.on("dialog", dismiss)
+    browser.go(change_path(campaign))
+    page.click(".breadcrumbs a >> nth=0")  # an untouched page leaves without asking
+    page.wait_for_url("**/admin/")
+    assert asked == []
+
+    browser.go(change_path(campaign))
+    page.click("#id_message")
+    page.keyboard.type(" and welcome")
+    with page.expect_event("dialog"):
+        page.click(".breadcrumbs a >> nth=0")
+    assert asked == ["beforeunload"]
+    assert page.url.endswith(change_path(campaign))
+    assert page.input_value("#id_message") == "Hello and welcome"
+    browser.shot("stayed-with-edits")
+
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
+    assert asked == ["beforeunload"]  # saving never asks
+    campaign.refresh_from_db()
+    assert campaign.message == "Hello and welcome"
+
+
+def test_enter_in_preview_as_previews_that_recipient_and_saves_nothing(browser, mark, people, alpha):
+    browser.login("mark")
+    page = browser.page
+    browser.go("/admin/campaigns/campaign/add/")
+    page.fill("#id_name", "Enter test")
+    page.check("label:has-text('people') input")
+    page.fill("#id_message", "Hi {{ first_name }}")
+    page.wait_for_function("document.getElementById('tgc-bubble').innerText.includes('Hi Alice')")
+
+    page.click("#tgc-pick-q")
+    page.keyboard.type("Carol")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('tgc-bubble').innerText.includes('Hi Carol')")
+    browser.shot("previewed-as-carol")
+
+    assert page.url.endswith("/admin/campaigns/campaign/add/")
+    assert not Campaign.objects.exists()
+
+
+def test_after_a_form_error_the_preview_shows_the_message_in_the_box(browser, mark, people, alpha):
+    browser.login("mark")
+    page = browser.page
+    browser.go("/admin/campaigns/campaign/add/")
+    page.check("label:has-text('people') input")
+    page.fill("#id_message", "Hello {{ first_name }}, the sale starts now.")
+    page.click("input[name=_save]")  # no name: refused
+    page.wait_for_selector(".errornote")
+    browser.shot("form-error")
+
+    composer = page.inner_text("#tgc-composer")
+    assert "the message is empty" not in composer
+    assert "Hello Alice, the sale starts now." in page.inner_text("#tgc-bubble")
+    assert not Campaign.objects.exists()

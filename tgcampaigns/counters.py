@@ -1,0 +1,28 @@
+"""Counters of events that happen inside one process (a worker taking over a lease, an import, an
+export), for the Prometheus endpoint (:mod:`tgcampaigns.metrics`). Importing this module touches
+no model, so any app may count.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (to a directory every process of the machine can write,
+emptied at boot), prometheus-client keeps these in files shared by the machine's processes — the
+gunicorn workers and the qcluster workers — so a scrape sees them all and a restarted worker's
+counts survive it. Without it each process counts for itself (enough for one-process setups and
+tests). What the database knows (messages by status and error code, sessions by state, rows
+waiting) is read from it at each scrape instead, so it is the same whichever process answers.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+LEASE_TAKEOVERS = Counter(
+    "tgc_lease_takeovers",
+    "Session leases taken over from a holder whose lease had expired (a worker that died or froze).",
+)
+CLAIM_TAKEOVERS = Counter(
+    "tgc_claim_takeovers",
+    "Claimed rows the reaper returned to the pool after their claim expired.",
+)
+IMPORT_ROWS = Counter("tgc_import_rows", "Recipient rows read by imports.")
+IMPORT_SECONDS = Counter("tgc_import_seconds", "Seconds spent importing recipient lists.")
+EXPORT_ROWS = Counter("tgc_export_rows", "Result rows written by exports (CSV and XLSX).", ["format"])
+EXPORT_SECONDS = Counter("tgc_export_seconds", "Seconds spent streaming exports.", ["format"])

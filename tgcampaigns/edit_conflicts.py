@@ -1,0 +1,196 @@
+"""Optimistic concurrency for the admin's edit forms: a save from a page opened before someone
+else's save is refused, with what changed since, instead of silently reverting their edit.
+
+How: the change page carries a *version* of the object as it was when the page was opened — for
+each field of the form, a keyed digest of its saved value (and, for the fields an admin names in
+``conflict_texts``, such as a campaign's message, the text itself, so the refusal can show a short
+before/after). On save the form reads the row again, locked (``SELECT … FOR UPDATE`` inside the
+admin's transaction), and compares: any field changed since the page was opened refuses the save
+with a form error naming each changed field, who saved last and when (the admin's change log), a
+link to reload the saved version, and the user's own edits still in the form. The refused page
+carries the version it now shows, so saving it again deliberately keeps one's own text.
+
+Why not django-concurrency (2.8.1 supports Django 4.2–6.0): its ``VersionField`` bumps a column on
+*every* ``save()`` and refuses any stale ``save()``, also the engine's and the workers' status
+writes (a running campaign's row changes every few seconds, so an open page would be refused for
+changes to fields it does not even show); it needs a migration on each model (the session and list
+models are other rooms'); and its conflict page says only *that* the record changed, not *what*.
+Digests of the form's own fields compare exactly what the page would overwrite, need no column,
+and give the field names; digests rather than values keep secrets (an API hash) out of the page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models, router, transaction
+from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+# The change form posts the version back under this name (templates/admin/change_form.html).
+VERSION_FIELD = "_edit_version"
+SALT = "tgcampaigns.edit_conflicts"
+# How much of a text the refusal quotes, before and after (characters).
+QUOTE_CHARS = 80
+
+
+def saved_value(instance: models.Model, name: str) -> str | None:
+    """``instance``'s stored value of model field ``name`` as text (many-to-many: the sorted ids,
+    a file: its name), or None when the form field is not a model field."""
+    try:
+        field = instance._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if field.many_to_many:
+        if instance.pk is None:
+            return ""
+        return ",".join(sorted(str(pk) for pk in getattr(instance, name).values_list("pk", flat=True)))
+    if isinstance(field, models.FileField):
+        return getattr(instance, name).name or ""
+    if not field.concrete:
+        return None
+    return field.value_to_string(instance)
+
+
+def _digest(value: str) -> str:
+    return salted_hmac(SALT, value).hexdigest()[:20]
+
+
+def version_of(instance: models.Model, names, texts=()) -> dict:
+    """``{"d": {field: digest}, "t": {field: text}}`` of ``instance``'s saved ``names``; the
+    texts only for the fields in ``texts``."""
+    values = {name: saved_value(instance, name) for name in names}
+    values = {name: value for name, value in values.items() if value is not None}
+    return {
+        "d": {name: _digest(value) for name, value in values.items()},
+        "t": {name: values[name] for name in texts if name in values},
+    }
+
+
+def sign_version(version: dict) -> str:
+    return signing.dumps(version, salt=SALT, compress=True)
+
+
+def read_version(token: str) -> dict | None:
+    """The version a page posted, or None when it is missing or was tampered with."""
+    try:
+        version = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        return None
+    return version if isinstance(version, dict) and isinstance(version.get("d"), dict) else None
+
+
+def changed_since(opened: dict, now: dict) -> list[str]:
+    """Fields whose digest differs between the version a page was opened with and now."""
+    return [name for name, digest in opened["d"].items() if now["d"].get(name, digest) != digest]
+
+
+def _quote(text: str) -> str:
+    return f"“{Truncator(text).chars(QUOTE_CHARS)}” ({len(text)} characters)"
+
+
+def _last_save(instance: models.Model) -> str:
+    entry = (
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+            object_id=str(instance.pk),
+        )
+        .select_related("user")
+        .order_by("-action_time")
+        .first()
+    )
+    if entry is None:
+        return ""
+    return f" (last saved by {entry.user.get_username()}, {entry.action_time:%Y-%m-%d %H:%M} UTC)"
+
+
+def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[str], opened: dict, now: dict):
+    """The refusal: which fields changed (their labels), a before/after of each quoted text, a
+    reload link, and what saving again does."""
+    labels = [str(form.fields[n].label or n) if n in form.fields else n for n in changed]
+    texts = [(n, opened["t"][n], now["t"][n]) for n in changed if n in opened["t"] and n in now["t"]]
+    before_after = format_html_join(
+        "",
+        '<br><span class="tgc-conflict-text">{} when you opened this page: {} — now: {}</span>',
+        ((str(form.fields[n].label if n in form.fields else n), _quote(a), _quote(b)) for n, a, b in texts),
+    )
+    return ValidationError(
+        format_html(
+            '<span class="tgc-conflict">Not saved: this {} was changed since you opened this page{}. '
+            "Changed since: {}.{}<br>Your edits are still in the form below. "
+            '<a href="" class="tgc-conflict-reload">Reload the saved version</a> (your edits here are lost), '
+            "or save again to keep yours (they replace the changes above).</span>",
+            current._meta.verbose_name,
+            _last_save(current),
+            ", ".join(labels),
+            before_after,
+        ),
+        code="edit_conflict",
+    )
+
+
+def check_version(form: forms.ModelForm, texts=()) -> None:
+    """Raise the refusal (a ValidationError) when the row ``form`` edits changed since the page
+    posted its version. A post without a version, or with one that was tampered with, is
+    saved unchecked as before (an API client, a page from before this check): only its own
+    sender could have removed it."""
+    opened = read_version(form.data.get(VERSION_FIELD, ""))
+    instance = form.instance
+    if opened is None or instance.pk is None:
+        return
+    rows = type(instance)._default_manager.filter(pk=instance.pk)
+    if transaction.get_connection(router.db_for_write(type(instance))).in_atomic_block:
+        # Locked until the admin's transaction ends: no save slips between this check and ours.
+        rows = rows.select_for_update()
+    current = rows.first()
+    if current is None:
+        return
+    now = version_of(current, opened["d"].keys(), texts)
+    if changed := changed_since(opened, now):
+        raise conflict_error(form, current, changed, opened, now)
+
+
+class EditConflictGuard:
+    """For a ModelAdmin: its change form refuses a save over changes made since the page was
+    opened (see the module). ``conflict_texts``: fields quoted before/after in the refusal."""
+
+    conflict_texts: tuple[str, ...] = ()
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            return form_class
+        texts = self.conflict_texts
+
+        def clean(form):
+            data = super(guarded, form).clean()
+            check_version(form, texts)
+            return data
+
+        guarded = type(
+            form_class.__name__, (form_class,), {"clean": clean, "__module__": form_class.__module__}
+        )
+        return guarded
+
+    def render_change_form(
+        self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
+    ):
+        """The page carries its version: of the row as it is now when opened, and after a refused
+        save too (the page now shows what changed, so saving again keeps one's own text); after
+        any other form error, still the version the page was first opened with."""
+        if obj is not None and obj.pk is not None:
+            context["edit_version"] = self._page_version(request, context["adminform"].form, obj)
+            context["edit_version_field"] = VERSION_FIELD
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _page_version(self, request: HttpRequest, form: forms.ModelForm, obj: models.Model) -> str:
+        posted = request.POST.get(VERSION_FIELD, "") if request.method == "POST" else ""
+        if posted and read_version(posted) and not form.has_error(NON_FIELD_ERRORS, "edit_conflict"):
+            return posted
+        fresh = type(obj)._default_manager.filter(pk=obj.pk).first() or obj  # a POST changed obj
+        return sign_version(version_of(fresh, list(form.fields), self.conflict_texts))
