@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 from tgcampaigns.permissions import may_view
 
-from . import audit
 from .admin.access import may_export_results
 from .lists.zonenames import zone_choices
-from .models import AuditAction, Campaign, RecipientList, StaffPreference
+from .models import Campaign, RecipientList, StaffPreference
 from .people.timezones import set_preferred_zone, when, zone_label
 from .reporting.charts import chart_data
 from .reporting.exports import campaign_csv_response

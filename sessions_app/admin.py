@@ -14,24 +14,21 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from campaigns import audit
-from campaigns.models import AuditAction
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 from tgcampaigns.edit_conflicts import EditConflictGuard
 
 from . import login
 from .health import check_health
-from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession, utc_day_start
+from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
 
 HEALTH_CHECK_LIMIT = 20  # sessions per action: each check is a network round trip in the request
 
@@ -116,7 +113,7 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
         "flood_wait_left_label",
         "last_error_code",
     )
-    list_filter = ("kind", "backend", "status")
+    list_filter = ("kind", "backend", "server", "status")
     search_fields = ("name", "me_username", "phone")
     actions = (
         "check_health_action",
@@ -130,6 +127,7 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
         "me_id",
         "me_username",
         "me_name",
+        "server",
         "last_checked_at",
         "api_hash_state",
         *STATE_FIELDS,
@@ -137,7 +135,7 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
     add_fieldsets = ((None, {"fields": ("name", "kind", "backend", "phone", "weight")}),)
     fieldsets = (
         (None, {"fields": ("name", "kind", "backend", "status", "login_link", "phone", "weight")}),
-        ("Account", {"fields": ("me_id", "me_username", "me_name", "last_checked_at")}),
+        ("Account", {"fields": ("me_id", "me_username", "me_name", "server", "last_checked_at")}),
         (
             "Pace",
             {
@@ -159,16 +157,7 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
         return self.add_fieldsets if obj is None else self.fieldsets
 
     def get_queryset(self, request):
-        from campaigns.models import DeliveryAttempt  # campaigns depends on sessions, not back
-
-        # What the daily cap counts (DeliveryAttemptQuerySet.requests_since), one correlated
-        # COUNT per row over the (session, started_at) index.
-        requests = DeliveryAttempt.objects.requests_since(utc_day_start(timezone.now())).filter(
-            session=OuterRef("pk")
-        )
-        count = requests.order_by().values("session").annotate(n=Count("id")).values("n")
-        today = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-        return super().get_queryset(request).annotate(requests_today_count=today)
+        return super().get_queryset(request).with_requests_today()
 
     def save_model(self, request, obj: TelegramSession, form, change: bool) -> None:
         if not change:
@@ -234,25 +223,19 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
 
     @admin.action(description="Disable (no sends until re-activated)", permissions=["operate"])
     def disable_action(self, request: HttpRequest, queryset) -> None:
-        sessions = list(queryset)
-        count = queryset.update(status=SessionStatus.PAUSED)
+        sessions = queryset.disable()
         audit.record(request, AuditAction.SESSION_DISABLE, "Disabled by an operator.", sessions)
-        self.message_user(request, f"{count} session(s) disabled; their pending rows go to other sessions.")
+        self.message_user(
+            request, f"{len(sessions)} session(s) disabled; their pending rows go to other sessions."
+        )
 
     @admin.action(description="Re-activate (logged-in sessions)", permissions=["operate"])
     def reactivate_action(self, request: HttpRequest, queryset) -> None:
-        """Paused or disabled sessions that are logged in become active. A quarantined session is
-        not: Telegram spam-limited it, and sending again is a decision with a reason
-        (:meth:`unquarantine_action`)."""
-        logged_in = Q(backend="simulator") | ~Q(session_string_encrypted="")
+        """Logged-in sessions become active; never a quarantined one (:meth:`unquarantine_action`)."""
         quarantined = queryset.filter(status=SessionStatus.QUARANTINED).count()
-        ready = queryset.filter(logged_in).exclude(
-            status__in=(*_LOGIN_STEPS, SessionStatus.QUARANTINED, SessionStatus.ACTIVE)
-        )
-        sessions = list(ready)
-        count = ready.update(status=SessionStatus.ACTIVE)
+        sessions = queryset.reactivate()
         audit.record(request, AuditAction.SESSION_REACTIVATE, "Re-activated by an operator.", sessions)
-        self.message_user(request, f"{count} session(s) active.")
+        self.message_user(request, f"{len(sessions)} session(s) active.")
         if quarantined:
             self.message_user(
                 request,
@@ -273,11 +256,10 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
             return None
         form = UnquarantineForm(request.POST if "reason" in request.POST else None)
         if form.is_bound and form.is_valid():
-            sessions = list(quarantined)
-            count = quarantined.update(status=SessionStatus.ACTIVE)
+            sessions = quarantined.unquarantine()
             reason = form.cleaned_data["reason"].strip()
             audit.record(request, AuditAction.SESSION_UNQUARANTINE, f"Un-quarantined: {reason}", sessions)
-            self.message_user(request, f"{count} session(s) active again; the reason is recorded.")
+            self.message_user(request, f"{len(sessions)} session(s) active again; the reason is recorded.")
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -293,14 +275,13 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
 
     @admin.action(description="Release lease (only if its worker is dead)", permissions=["release_lease"])
     def release_lease_action(self, request: HttpRequest, queryset) -> None:
-        leased = queryset.exclude(lease_owner="")
-        sessions = list(leased)
-        count = leased.update(lease_owner="", lease_expires_at=None, current_load=0)
+        sessions = list(queryset.exclude(lease_owner=""))
+        count = queryset.release_leases()
         audit.record(request, AuditAction.SESSION_RELEASE_LEASE, "Lease released by an operator.", sessions)
         self.message_user(
             request,
-            f"{count} lease(s) released. If the worker is still alive, two connections may now share one "
-            "auth key and Telegram revokes it: release only leases of dead workers.",
+            f"{count} lease(s) released. If the worker is still alive, two connections may now share "
+            "one auth key and Telegram revokes it: release only leases of dead workers.",
             messages.WARNING if count else messages.INFO,
         )
 
@@ -358,9 +339,6 @@ class TelegramSessionAdmin(EditConflictGuard, admin.ModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/sessions_app/telegramsession/login.html", context)
-
-
-_LOGIN_STEPS = (SessionStatus.AWAITING_CODE, SessionStatus.AWAITING_PASSWORD)
 
 
 def _login_step(session: TelegramSession) -> tuple[str, type[forms.Form], str]:

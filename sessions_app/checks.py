@@ -79,3 +79,19 @@ def _telethon_sessions_lack_credentials() -> bool:
         return TelegramSession.objects.filter(backend=Backend.TELETHON, api_id=None).exists()
     except DatabaseError:
         return False
+
+
+@register()
+def telegram_server_check(app_configs, **kwargs):
+    """``TELEGRAM_DC`` and ``TELEGRAM_PUBLIC_KEY`` readable (docs/staging.md): else every login and
+    send would fail with the same message; said once at startup instead."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from . import servers
+
+    try:
+        servers.telegram_dc()
+        servers.telegram_public_keys()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="See docs/staging.md.", id="sessions_app.E003")]
+    return []

@@ -112,9 +112,7 @@ def renew(session_ids: Iterable[int], owner: str) -> set[int]:
 
 def release(session_ids: Iterable[int], owner: str) -> None:
     """Give up ``owner``'s leases (others' are left alone)."""
-    TelegramSession.objects.filter(pk__in=list(session_ids), lease_owner=owner).update(
-        lease_owner="", lease_expires_at=None, current_load=0
-    )
+    TelegramSession.objects.filter(pk__in=list(session_ids), lease_owner=owner).release_leases()
 
 
 def live_ids(*, purpose: str | None = None) -> set[int]:

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from telethon import errors as tg
 
-from . import crypto
-from .errors import classify
+from . import crypto, servers
 from .models import SessionKind, SessionStatus, TelegramSession
+from .transport.base import ErrorKind
+from .transport.errors import UNREADABLE_ANSWER as UNREADABLE_ANSWER_CODE
+from .transport.errors import classify, classify_no_answer, telethon_errors
 from .transport.telethon_transport import api_credentials, build_client
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,12 @@ T = TypeVar("T")
 
 
 class LoginError(Exception):
-    """A login step failed; ``str(exc)`` is a message for staff."""
+    """A login step failed; ``str(exc)`` is a message for staff (never a code, password, token
+    or any byte of Telegram's answer)."""
+
+
+UNREADABLE_ANSWER = "Telegram's answer could not be read — is the server on another protocol layer?"
+UNREACHABLE = "Telegram cannot be reached from this server right now; try again."
 
 
 class WrongCode(LoginError):
@@ -64,31 +71,32 @@ class WrongStep(LoginError):
     """The session is not at the step this call continues (e.g. a code without a sent code)."""
 
 
-# Telethon error → (LoginError subclass, message). Source of the codes: core.telegram.org/api/auth.
-_LOGIN_ERRORS: list[tuple[type[BaseException], type[LoginError], str]] = [
-    (tg.PhoneCodeInvalidError, WrongCode, "The login code is wrong. Enter the latest code Telegram sent."),
-    (tg.PhoneCodeEmptyError, WrongCode, "Enter the login code Telegram sent."),
-    (tg.PhoneCodeExpiredError, CodeExpired, "The login code has expired. Request a new code and try again."),
-    (tg.PasswordHashInvalidError, WrongPassword, "The two-step verification password is wrong."),
-    (tg.PhoneNumberInvalidError, PhoneRejected, "Telegram says this phone number is invalid."),
-    (tg.PhoneNumberBannedError, PhoneRejected, "This phone number is banned from Telegram."),
+# Telethon error class name → (LoginError subclass, message); looked up by name, so a Telethon
+# without one still imports. Source of the codes: core.telegram.org/api/auth.
+_LOGIN_ERRORS: list[tuple[str, type[LoginError], str]] = [
+    ("PhoneCodeInvalidError", WrongCode, "The login code is wrong. Enter the latest code Telegram sent."),
+    ("PhoneCodeEmptyError", WrongCode, "Enter the login code Telegram sent."),
+    ("PhoneCodeExpiredError", CodeExpired, "The login code has expired. Request a new code and try again."),
+    ("PasswordHashInvalidError", WrongPassword, "The two-step verification password is wrong."),
+    ("PhoneNumberInvalidError", PhoneRejected, "Telegram says this phone number is invalid."),
+    ("PhoneNumberBannedError", PhoneRejected, "This phone number is banned from Telegram."),
     (
-        tg.PhoneNumberUnoccupiedError,
+        "PhoneNumberUnoccupiedError",
         PhoneRejected,
         "No Telegram account uses this number (accounts cannot be created from here).",
     ),
     (
-        tg.AccessTokenInvalidError,
+        "AccessTokenInvalidError",
         BotTokenRejected,
         "The bot token is invalid. Copy it again from @BotFather.",
     ),
     (
-        tg.AccessTokenExpiredError,
+        "AccessTokenExpiredError",
         BotTokenRejected,
         "The bot token has been revoked. Issue a new one in @BotFather.",
     ),
     (
-        tg.ApiIdInvalidError,
+        "ApiIdInvalidError",
         LoginError,
         "Telegram rejects the API id/hash. Check them at my.telegram.org/apps.",
     ),
@@ -96,25 +104,33 @@ _LOGIN_ERRORS: list[tuple[type[BaseException], type[LoginError], str]] = [
 
 
 def _login_error(exc: BaseException) -> LoginError:
-    for cls, error_cls, message in _LOGIN_ERRORS:
-        if isinstance(exc, cls):
+    for name, error_cls, message in _LOGIN_ERRORS:
+        if isinstance(exc, telethon_errors(name)):
             return error_cls(message)
     error = classify(exc)
     if error.seconds:
         return LoginError(f"Telegram asks to wait {int(error.seconds)} s before the next attempt.")
-    if error.code in ("CONNECTION_FAILED", "TIMEOUT"):
-        return LoginError("Telegram cannot be reached from this server right now; try again.")
+    if error.code == UNREADABLE_ANSWER_CODE:
+        return LoginError(UNREADABLE_ANSWER)
+    if error.kind is ErrorKind.UNREACHABLE:
+        return LoginError(UNREACHABLE)
     if error.code == "UNEXPECTED_ERROR":
-        return LoginError(f"The login failed before Telegram answered ({error.text}); try again.")
+        return LoginError(f"The login failed ({error.text}); try again.")
     return LoginError(f"Telegram refused the login: {error.code}.")
 
 
 @sensitive_variables()
-def _run(session_string: str, api: tuple[int, str], step: Callable[[Any], Awaitable[T]]) -> tuple[T, str]:
+def _run(
+    session_string: str, api: tuple[int, str], step: Callable[[Any], Awaitable[T]], *, signs_in: bool = False
+) -> tuple[T, str]:
     """Run ``step(client)`` on a connected client over ``session_string``.
 
-    Returns (step's result, the session string afterwards). Raises LoginError, without the
-    Telethon exception chained: its frames hold the code, password or token as arguments.
+    Returns (step's result, the session string afterwards). ``signs_in``: the step logs the key in
+    (``auth.signIn``, ``auth.checkPassword``, a bot token); when its answer cannot be read, the
+    server may have logged the key in all the same, so it is asked (:func:`_signed_in_anyway`)
+    and the account's user is the step's result when it did. Raises LoginError, without the
+    Telethon exception chained: its frames hold the code, password or token as arguments, and
+    an unreadable answer's message holds the answer's bytes.
     """
 
     @sensitive_variables()
@@ -125,7 +141,15 @@ def _run(session_string: str, api: tuple[int, str], step: Callable[[Any], Awaita
             raise LoginError("The stored session is damaged; start the login again.") from None
         try:
             await client.connect()
-            return await step(client), client.session.save()
+            try:
+                return await step(client), client.session.save()
+            except Exception as exc:
+                if not signs_in or classify_no_answer(exc) is None:
+                    raise
+                user = await _signed_in_anyway(client)
+                if user is None:
+                    raise
+                return user, client.session.save()
         finally:
             await client.disconnect()
 
@@ -137,6 +161,22 @@ def _run(session_string: str, api: tuple[int, str], step: Callable[[Any], Awaita
         logger.info("login step failed: %s", type(exc).__name__)
         error = _login_error(exc)
     raise error from None
+
+
+async def _signed_in_anyway(client) -> Any:
+    """After a sign-in step failed without a readable answer: the account's user when the server
+    logged the key in all the same (``is_user_authorized``, then ``get_me``; a stand-in with no
+    id or name when only the first can be read), else None."""
+    try:
+        if not await client.is_user_authorized():
+            return None
+    except Exception:
+        return None
+    try:
+        me = await client.get_me()
+    except Exception:
+        me = None
+    return me or SimpleNamespace(id=None, username="", first_name="", last_name="")
 
 
 def _api(session: TelegramSession) -> tuple[int, str]:
@@ -158,6 +198,7 @@ def _logged_in(session: TelegramSession, user: Any, session_string: str) -> None
     session.session_string = session_string
     session.login_phone_code_hash = ""
     session.status = SessionStatus.ACTIVE
+    session.server = servers.telegram_server()
     session.me_id = user.id
     session.me_username = user.username or ""
     session.me_name = " ".join(p for p in (user.first_name, user.last_name) if p)
@@ -190,6 +231,7 @@ def send_code(session: TelegramSession, phone: str) -> None:
     session.session_string = session_string
     session.login_phone_code_hash = sent.phone_code_hash
     session.status = SessionStatus.AWAITING_CODE
+    session.server = servers.telegram_server()  # the new auth key is this server's
     session.save()
 
 
@@ -211,11 +253,11 @@ def sign_in(session: TelegramSession, code: str) -> str:
     async def step(client):
         try:
             return await client.sign_in(phone=phone, code=code, phone_code_hash=code_hash)
-        except tg.SessionPasswordNeededError:
+        except telethon_errors("SessionPasswordNeededError"):
             return None
 
     try:
-        user, session_string = _run(session.session_string, api, step)
+        user, session_string = _run(session.session_string, api, step, signs_in=True)
     except CodeExpired:
         session.status = SessionStatus.NEW
         session.login_phone_code_hash = ""
@@ -244,7 +286,7 @@ def sign_in_password(session: TelegramSession, password: str) -> str:
     async def step(client):
         return await client.sign_in(password=password)
 
-    user, session_string = _run(session.session_string, api, step)
+    user, session_string = _run(session.session_string, api, step, signs_in=True)
     _logged_in(session, user, session_string)
     return session.status
 
@@ -266,7 +308,7 @@ def sign_in_bot(session: TelegramSession, token: str) -> str:
     async def step(client):
         return await client.sign_in(bot_token=token)
 
-    user, session_string = _run("", api, step)
+    user, session_string = _run("", api, step, signs_in=True)
     session.bot_token = token
     _logged_in(session, user, session_string)
     return session.status
@@ -275,6 +317,8 @@ def sign_in_bot(session: TelegramSession, token: str) -> str:
 __all__ = [
     "BotTokenRejected",
     "CodeExpired",
+    "UNREACHABLE",
+    "UNREADABLE_ANSWER",
     "LoginError",
     "PhoneRejected",
     "WrongCode",

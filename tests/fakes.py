@@ -4,7 +4,7 @@
 bots (by token), users reachable by username or phone, which auth keys are logged in as whom,
 and per-account ``random_id`` de-duplication and access hashes, like Telegram. Its
 :attr:`FakeTelegram.client_class` replaces ``telethon.TelegramClient`` where the code imports it
-(``sessions_app.transport.telethon_transport.TelegramClient``) and records every request:
+(``sessions_app.transport.telethon_client.TelegramClient``) and records every request:
 ``world.requests`` holds :class:`Recorded` (type, account, peer, random_id, media, request).
 
 After the send: every private chat keeps its messages (``world.chats``, real ``types.Message``),
@@ -41,7 +41,7 @@ from telethon._updates import EntityCache
 from telethon.crypto import AuthKey
 from telethon.events.common import EventCommon
 
-SESSION_PATH = "sessions_app.transport.telethon_transport.TelegramClient"
+SESSION_PATH = "sessions_app.transport.telethon_client.TelegramClient"
 
 
 @dataclass
@@ -250,7 +250,8 @@ class FakeTelegramClient:
     async def connect(self) -> None:
         self._maybe_fail("connect", None)
         if self.session.auth_key is None:  # a new session: key exchange makes an auth key
-            self.session.set_dc(2, "149.154.167.40", 443)
+            if not self.session.server_address:  # Telethon's default DC, unless the factory set one
+                self.session.set_dc(2, "149.154.167.40", 443)
             self.session.auth_key = AuthKey(os.urandom(256))
         self.connected = True
 

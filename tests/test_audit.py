@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 
 from campaigns import engine
-from campaigns.models import AuditEvent, CampaignStatus, MessageResult, ResultStatus, Suppression
+from campaigns.models import CampaignStatus, MessageResult, ResultStatus, Suppression
 from sessions_app.models import SessionKind, SessionStatus, TelegramSession
 from tests.conftest import CASES_DIR, make_campaign
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +152,7 @@ def test_the_audit_trail_is_visible_filterable_and_read_only(client, rita, mark,
     client.force_login(mark)
     operate(client, campaign, "pause")
     client.force_login(rita)
-    url = reverse("admin:campaigns_auditevent_changelist")
+    url = reverse("admin:audit_auditevent_changelist")
 
     listed = client.get(url, {"action__exact": "campaign.pause"})
     other = client.get(url, {"action__exact": "campaign.launch"})
@@ -160,5 +161,25 @@ def test_the_audit_trail_is_visible_filterable_and_read_only(client, rita, mark,
     assert other.context["cl"].result_count == 0
     assert "Seen" in listed.content.decode()
     event = AuditEvent.objects.get()
-    assert client.post(reverse("admin:campaigns_auditevent_change", args=[event.pk]), {}).status_code == 403
-    assert client.get(reverse("admin:campaigns_auditevent_delete", args=[event.pk])).status_code == 403
+    assert client.post(reverse("admin:audit_auditevent_change", args=[event.pk]), {}).status_code == 403
+    assert client.get(reverse("admin:audit_auditevent_delete", args=[event.pk])).status_code == 403
+
+
+def test_the_audit_trail_moved_to_its_own_app_without_touching_its_table():
+    """The model left ``campaigns`` for ``audit`` in the migration state only: on an existing
+    database ``migrate`` changes nothing in its table, and its rows stay where they were."""
+    from django.db import migrations
+    from django.db.migrations.loader import MigrationLoader
+
+    assert AuditEvent._meta.app_label == "audit"
+    assert AuditEvent._meta.db_table == "campaigns_auditevent"
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for key in (
+        ("audit", "0001_audit_event_moved_from_campaigns"),
+        ("campaigns", "0011_audit_event_moved_to_its_app"),
+    ):
+        for operation in loader.disk_migrations[key].operations:
+            if isinstance(operation, migrations.SeparateDatabaseAndState):
+                assert operation.database_operations == []
+            else:  # only the content type's rename
+                assert isinstance(operation, migrations.RunPython)

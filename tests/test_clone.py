@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.models import AuditEvent, Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus
 from tests.conftest import make_campaign, make_session
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

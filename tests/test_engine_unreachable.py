@@ -141,7 +141,7 @@ def test_a_send_whose_connection_dropped_after_it_left_is_retried_in_doubt_from_
     settings.TGC_MAX_IN_FLIGHT = 1  # one request on the wire at a time: the count below is exact
     if error == "written":
         error = unreachable_error()
-        error.written = True
+        error.request_written = True
     network.send_error[alpha.pk] = (error, True)
     campaign = make_campaign("dropped", [people], [alpha, beta])
     engine.launch(campaign, enqueue=False)

@@ -19,7 +19,6 @@ from django.utils import timezone
 from campaigns import engine
 from campaigns.lists.importing import import_recipient_list
 from campaigns.models import (
-    AuditEvent,
     Campaign,
     CampaignStatus,
     DeliveryAttempt,
@@ -35,6 +34,7 @@ from campaigns.models.privacy import ERASED_TEXT, is_erased
 from campaigns.people import erasure, retention
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
 from tests.conftest import make_campaign, make_list
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -77,6 +77,27 @@ def test_a_clean_send_marks_the_row_sent_with_telegrams_message_id(world):
     assert campaign.status == CampaignStatus.COMPLETED
 
 
+def test_each_request_that_reached_telegram_counts_on_the_sessions_daily_counter(world):
+    world.fail(tg.FloodWaitError(request=None, capture=1), on=SendMessageRequest)  # refused, but counted
+
+    row, session, campaign = run_once(world)
+
+    assert DeliveryAttempt.objects.filter(requested=True).count() >= 1
+    assert session.requests_today() == DeliveryAttempt.objects.filter(requested=True).count()
+
+
+def test_a_send_whose_connection_dropped_after_it_was_written_is_retried_from_its_session_with_its_random_id(
+    world,
+):
+    world.fail(ConnectionResetError(104, "Connection reset by peer"), on=SendMessageRequest)
+
+    row, session, campaign = run_once(world)
+
+    assert (row.status, row.error_code, row.attempts) == (ResultStatus.PENDING, "CONNECTION_FAILED", 1)
+    assert row.session_id == session.pk  # kept by the session that may have delivered it
+    assert [r.random_id for r in world.of_type(SendMessageRequest)] == [row.random_id]
+
+
 def test_random_id_duplicate_marks_the_row_sent(world):
     world.fail(tg.RandomIdDuplicateError(request=None), on=SendMessageRequest)
 

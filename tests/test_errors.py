@@ -1,4 +1,4 @@
-"""sessions_app.errors.classify: every row of docs/design.md "Error kinds", with Telethon's real classes."""
+"""sessions_app.transport.errors.classify: every row of docs/design.md "Error kinds", with Telethon's real classes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from telethon import errors as tg
 from telethon import functions
 
-from sessions_app.errors import classify
 from sessions_app.transport.base import ErrorKind, TransportError
+from sessions_app.transport.errors import classify
 
 REQUEST = functions.messages.SendMessageRequest(peer=None, message="hi", random_id=1)
 
@@ -168,10 +168,10 @@ def test_a_known_class_outside_the_table_is_classified_by_its_code_with_its_rpc_
         (asyncio.TimeoutError(), "TIMEOUT"),  # noqa: UP041  (the asyncio name is the contract),
     ],
 )
-def test_network_failures_are_transient(exc, code):
+def test_network_failures_are_unreachable(exc, code):
     error = classify(exc)
 
-    assert error.kind is ErrorKind.TRANSIENT
+    assert error.kind is ErrorKind.UNREACHABLE
     assert error.code == code
 
 

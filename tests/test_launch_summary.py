@@ -11,9 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import AuditEvent, Campaign, CampaignStatus, Suppression
+from campaigns.models import Campaign, CampaignStatus, Suppression
 from campaigns.reporting.summary import launch_summary
 from tests.conftest import make_campaign, make_list, make_session
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

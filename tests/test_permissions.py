@@ -258,8 +258,8 @@ PROBES: dict[str, Probe] = {
     ],
     "Erase a person": lambda c, w: [page(c, reverse("admin:campaigns_suppression_erase"))],
     "Audit trail": lambda c, w: [
-        page(c, _cl("campaigns_auditevent")),
-        on_index(c, "campaigns", "auditevent"),
+        page(c, _cl("audit_auditevent")),
+        on_index(c, "audit", "auditevent"),
     ],
     "Telegram sessions: list, add, session page": lambda c, w: [
         page(c, _cl("sessions_app_telegramsession")),
@@ -403,7 +403,7 @@ def test_re_activate_leaves_quarantined_sessions_to_un_quarantine(client, otto):
 
 
 def test_un_quarantine_needs_its_permission_and_a_reason_and_records_it(client, otto):
-    from campaigns.models import AuditEvent
+    from tgcampaigns.audit.models import AuditEvent
 
     quarantined = make_session("q", status=SessionStatus.QUARANTINED)
     url = reverse("admin:sessions_app_telegramsession_changelist")

@@ -65,7 +65,7 @@ def test_the_replies_csv_neutralises_formulas(client, mark, replies):
 
 
 def test_exporting_replies_is_audited_like_exporting_results(client, mark, replies):
-    from campaigns.models import AuditEvent
+    from tgcampaigns.audit.models import AuditEvent
 
     client.force_login(mark)
     client.post(

@@ -9,13 +9,12 @@ from unittest import mock
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import DeliveryAttempt, MessageResult, ResultStatus
 from sessions_app import crypto
 from sessions_app.models import PACE_DEFAULTS, SessionKind, SessionStatus, TelegramSession
-from tests.conftest import make_campaign, make_list
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
 
 pytestmark = pytest.mark.django_db
@@ -43,24 +42,11 @@ def act(client, action: str, *sessions):
     return client.post(reverse(CHANGELIST), data, follow=True)
 
 
-def test_the_changelist_labels_simulated_sessions_and_counts_todays_requests_whatever_their_outcome(
-    client, alpha
-):
-    campaign = make_campaign("spring", [make_list("l", [("@a_user", {})])], [alpha])
+def test_the_changelist_labels_simulated_sessions_and_shows_todays_request_count(client, alpha):
     now = timezone.now()
-    requests = (
-        ("@one", now, "sent", True),
-        ("@two", now, "flood", True),  # refused, but a request Telegram counted
-        ("@three", now, "failed", False),  # refused locally: never left
-        ("@old", now - timedelta(days=2), "sent", True),
-    )
-    for key, at, outcome, requested in requests:
-        row = MessageResult.objects.create(
-            campaign=campaign, key=key, session=alpha, status=ResultStatus.SENT
-        )
-        DeliveryAttempt.objects.create(
-            result=row, session=alpha, started_at=at, finished_at=at, outcome=outcome, requested=requested
-        )
+    TelegramSession.objects.filter(pk=alpha.pk).count_requests(5, now=now - timedelta(days=1))
+    TelegramSession.objects.filter(pk=alpha.pk).count_requests(1, now=now)  # a new UTC day: from 0
+    TelegramSession.objects.filter(pk=alpha.pk).count_requests(1, now=now)
 
     response = client.get(reverse(CHANGELIST))
 
@@ -68,6 +54,16 @@ def test_the_changelist_labels_simulated_sessions_and_counts_todays_requests_wha
     row = response.context["cl"].result_list.get(pk=alpha.pk)
     assert row.requests_today_count == 2
     assert b"SIMULATOR" in response.content
+
+
+def test_yesterdays_requests_are_not_counted_today(alpha):
+    now = timezone.now()
+    TelegramSession.objects.filter(pk=alpha.pk).count_requests(3, now=now - timedelta(days=1))
+    alpha.refresh_from_db()
+
+    assert alpha.requests_today(now) == 0
+    assert alpha.requests_today(now - timedelta(days=1)) == 3
+    assert TelegramSession.objects.with_requests_today(now).get(pk=alpha.pk).requests_today_count == 0
 
 
 def test_a_new_session_gets_the_pace_defaults_of_its_kind(client):
@@ -206,6 +202,35 @@ def test_loginsession_logs_a_user_in_with_code_and_password(telegram):
         call_command("loginsession", "alice", "--phone", PHONE)
 
     assert TelegramSession.objects.get(name="alice").status == SessionStatus.ACTIVE
+
+
+def ended_input(prompt=""):
+    raise EOFError
+
+
+@pytest.mark.parametrize(
+    ("arguments", "ends_at"),
+    [
+        pytest.param(("alice",), "input", id="at-the-phone"),
+        pytest.param(("alice", "--phone", PHONE), "getpass", id="at-the-code"),
+        pytest.param(("shop-bot", "--bot-token"), "getpass", id="at-the-bot-token"),
+    ],
+)
+def test_loginsession_ends_with_one_line_when_its_input_ends_at_a_prompt(telegram, arguments, ends_at):
+    telegram.add_account(PHONE)
+    command = "sessions_app.management.commands.loginsession"
+
+    with (
+        mock.patch(f"{command}.input", ended_input, create=True),
+        mock.patch(f"{command}.getpass", ended_input),
+        pytest.raises(CommandError) as raised,
+    ):
+        call_command("loginsession", *arguments)
+
+    assert (
+        str(raised.value) == "Input ended before the login was complete; nothing more was sent to Telegram."
+    )
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 def test_loginsession_logs_a_bot_in_with_its_token(telegram):

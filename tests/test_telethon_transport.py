@@ -397,13 +397,13 @@ def test_a_flood_wait_reaches_the_engine_with_its_seconds(world, alice):
     assert (raised.value.kind, raised.value.seconds) == (ErrorKind.FLOOD, 120.0)
 
 
-def test_a_lost_connection_is_transient(world, alice):
+def test_a_lost_connection_is_unreachable(world, alice):
     world.fail(ConnectionError("connection reset"), on="connect")
 
     with pytest.raises(TransportError) as raised:
         run(send_all, alice, ["@bob_smith"], OutgoingMessage("hi"))
 
-    assert raised.value.kind is ErrorKind.TRANSIENT
+    assert raised.value.kind is ErrorKind.UNREACHABLE
 
 
 def test_a_session_that_is_not_logged_in_is_a_session_error(world):

@@ -13,9 +13,10 @@ from django.utils import timezone
 from campaigns import engine
 from campaigns.admin.seed_list_admin import SeedListForm
 from campaigns.engine.testsending import TestTarget, send_test
-from campaigns.models import AuditEvent, MessageResult, SeedList, Suppression, TestSend
+from campaigns.models import MessageResult, SeedList, Suppression, TestSend
 from sessions_app.models import SessionStatus, SimulatedDelivery
 from tests.conftest import make_campaign, make_session
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from campaigns.models import AuditEvent, CampaignStatus
+from campaigns.models import CampaignStatus
 from tests.conftest import make_campaign
+from tgcampaigns.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,10 @@ from django.urls import reverse
 from campaigns import engine
 from campaigns.admin.forms import CampaignForm
 from campaigns.content.variants import split_problems
-from campaigns.models import AuditEvent, Campaign, CampaignStatus, ResultStatus
+from campaigns.models import Campaign, CampaignStatus, ResultStatus
 from campaigns.reporting.progress import progress_snapshot
 from sessions_app.models import SimulatedDelivery
+from tgcampaigns.audit.models import AuditEvent
 
 from .conftest import make_campaign, make_list
 
@@ -360,8 +361,9 @@ def test_the_sending_rate_leaves_out_the_wait_for_the_winner(alpha):
     # Found trying the product: "9.7 sent/min over 142 s" counted the pause for the winner.
     from datetime import UTC, datetime, timedelta
 
-    from campaigns.models import AttemptTally, AuditAction
+    from campaigns.models import AttemptTally
     from campaigns.reporting.progress import metrics
+    from tgcampaigns.audit import AuditAction
 
     t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     campaign = make_campaign("rate", [], [alpha], variants=["B"], split={"A": 10, "B": 10, "hold": 80})

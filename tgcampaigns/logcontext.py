@@ -65,13 +65,17 @@ def logging_config(log_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "tgcampaigns.logcontext.ContextFilter"}},
+        "filters": {
+            "context": {"()": "tgcampaigns.logcontext.ContextFilter"},
+            # Telethon quotes what it could not parse (phone numbers, names): withheld.
+            "withhold_answer_bytes": {"()": "sessions_app.redaction.WithholdAnswerBytes"},
+        },
         "formatters": formatters,
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json" if log_format == "json" else "plain",
-                "filters": ["context"],
+                "filters": ["context", "withhold_answer_bytes"],
             }
         },
         "root": {"handlers": ["console"], "level": level},

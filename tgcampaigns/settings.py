@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "axes",
+    # The audit trail both apps write to; before "campaigns", whose admin wraps every admin
+    # registered before it (campaigns.admin.guard).
+    "tgcampaigns.audit",
     "sessions_app",
     "campaigns",
 ]
@@ -167,6 +170,15 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 TELEGRAM_API_ID = env.int("TELEGRAM_API_ID", default=0)
 TELEGRAM_API_HASH = env.str("TELEGRAM_API_HASH", default="")
+# Which MTProto server Telethon sessions talk to (docs/staging.md; read at call time through
+# sessions_app.servers). All empty: Telegram's production servers, Telethon's built-in address
+# and keys. TELEGRAM_DC "id:host:port" (e.g. Telegram's test DC "2:149.154.167.40:80");
+# TELEGRAM_PUBLIC_KEY the server's RSA public key as PEM text or the path of a PEM file;
+# TELEGRAM_SERVER_NAME the name sessions record (default: "test" for Telegram's test DCs, else
+# "host:port").
+TELEGRAM_DC = env.str("TELEGRAM_DC", default="")
+TELEGRAM_PUBLIC_KEY = env.str("TELEGRAM_PUBLIC_KEY", default="", multiline=True)
+TELEGRAM_SERVER_NAME = env.str("TELEGRAM_SERVER_NAME", default="")
 TGC_DEFAULT_REGION = env.str("TGC_DEFAULT_REGION", default="")
 # Recipient file imports (campaigns/lists/limits.py): each limit refuses with a message naming it.
 TGC_IMPORT_MAX_BYTES = env.int("TGC_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)

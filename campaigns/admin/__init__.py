@@ -5,13 +5,12 @@ changelist and the form; its pages are view classes in ``campaign_views``, ``ret
 ``campaign_change_page``, the operations in ``campaign_operations``), seed lists
 (``seed_list_admin``), results (``result_admin``, with ``result_filters`` and
 ``results_changelist`` for a million rows), the replies they received (``reply_admin``),
-suppressions (``suppression_admin``), the audit trail (``audit``), and the campaign and
-suppression forms (``forms``). django-q2's and django-axes' pages are superuser-only
+suppressions (``suppression_admin``), and the campaign and suppression forms (``forms``); the audit
+trail's admin is :mod:`tgcampaigns.audit.admin`. django-q2's and django-axes' pages are superuser-only
 (``superuser_only``); every changelist of the site answers malformed query parameters with 400
 (``malformed_query``; keep it last: it wraps the admins registered before it)."""
 
 from . import (
-    audit,
     campaign_admin,
     recipient_list_admin,
     reply_admin,
@@ -25,7 +24,6 @@ from .malformed_query import guard_every_changelist
 guard_every_changelist()
 
 __all__ = [
-    "audit",
     "campaign_admin",
     "recipient_list_admin",
     "reply_admin",

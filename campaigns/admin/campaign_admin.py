@@ -18,11 +18,12 @@ from django.http import HttpRequest
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 from tgcampaigns.edit_conflicts import EditConflictGuard
 
-from .. import audit
 from ..content.preview import campaign_preview
-from ..models import AuditAction, Campaign, CampaignStatus, ResultStatus
+from ..models import Campaign, CampaignStatus, ResultStatus
 from ..people.timezones import when, zone_label
 from ..reporting.counts import count_results
 from ..reporting.exports import campaign_csv_response, campaigns_csv_response

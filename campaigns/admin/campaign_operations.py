@@ -9,8 +9,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from .. import audit, engine
-from ..models import AuditAction, Campaign, CampaignStatus, MessageResult, ResultStatus
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from .. import engine
+from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
 from ..people.timezones import when
 
 # Button labels of the operations a campaign offers (Campaign.operations decides which; clone is

@@ -22,8 +22,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views import View
 
-from .. import audit
-from ..models import AuditAction, Campaign
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from ..models import Campaign
 from ..reporting.summary import confirm_matches, launch_summary
 from . import campaign_operations as operations
 from .access import may_see_results

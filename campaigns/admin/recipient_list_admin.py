@@ -21,15 +21,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 from tgcampaigns.edit_conflicts import EditConflictGuard
 
-from .. import audit
 from ..lists import jobs
 from ..lists.file_preview import preview_file
 from ..lists.mapping import KIND_LABELS, Mapping, MappingError
 from ..lists.search import search_recipients
 from ..lists.table import ImportRefused
-from ..models import AuditAction, ImportStatus, Recipient, RecipientList
+from ..models import ImportStatus, Recipient, RecipientList
 from .display import fields_table
 from .recipient_list_forms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
 

@@ -16,8 +16,10 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import audit
-from ..models import AuditAction, MessageResult, Reply
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from ..models import MessageResult, Reply
 from ..reporting.exports import csv_chunks, csv_value
 from .access import may_export_results, may_see_results
 

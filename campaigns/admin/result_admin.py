@@ -12,9 +12,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 
-from .. import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from ..content.outgoing import recipient_text
-from ..models import AuditAction, Campaign, DeliveryAttempt, MessageResult, ResultStatus
+from ..models import Campaign, DeliveryAttempt, MessageResult, ResultStatus
 from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response

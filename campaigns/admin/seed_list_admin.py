@@ -7,11 +7,12 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 from tgcampaigns.edit_conflicts import EditConflictGuard
 
-from .. import audit
 from ..lists.normalise import normalise
-from ..models import SEED_LIST_MAX, AuditAction, SeedList
+from ..models import SEED_LIST_MAX, SeedList
 
 
 def normalised_entries(text: str) -> list[str]:

@@ -13,12 +13,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .. import audit
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
 from ..content import variants
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..engine import testsending as testsend
 from ..lists.normalise import normalise
-from ..models import SEED_LIST_MAX, AuditAction, Campaign, Recipient, SeedList, TestSend, TestSendStatus
+from ..models import SEED_LIST_MAX, Campaign, Recipient, SeedList, TestSend, TestSendStatus
 from .access import may_see_results
 from .campaign_operations import say
 from .campaign_views import CampaignView, page_context

@@ -8,10 +8,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 from tgcampaigns.edit_conflicts import EditConflictGuard
 
-from .. import audit
-from ..models import AuditAction, Suppression
+from ..models import Suppression
 from ..people import erasure as privacy
 from .forms import ErasureForm, SuppressionForm
 from .recipient_list_forms import SuppressionBulkForm

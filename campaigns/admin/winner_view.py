@@ -11,9 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from .. import audit, engine
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
+
+from .. import engine
 from ..content.variants import labels_of, text_of
-from ..models import AuditAction, Campaign, ResultStatus
+from ..models import Campaign, ResultStatus
 from ..reporting.report import MIN_SAMPLE, TOO_FEW, build_report
 from .campaign_operations import say
 from .campaign_views import CampaignView, page_context

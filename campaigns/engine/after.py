@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions_app import leases
-from sessions_app.models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
+from sessions_app.models import ResolvedPeer, SessionKind, TelegramSession
 from sessions_app.transport import TransportError
 from sessions_app.transport.base import DIALOG_PEERS_PER_REQUEST, ErrorKind, Incoming, PeerRef
 from tgcampaigns import conf
@@ -165,9 +165,9 @@ def catch_up_sessions() -> list[TelegramSession]:
     recent = MessageResult.objects.filter(status=ResultStatus.SENT, campaign__launched_at__gte=cutoff)
     busy = sending_sessions().values("pk")
     return list(
-        TelegramSession.objects.filter(
-            kind=SessionKind.USER, status=SessionStatus.ACTIVE, pk__in=recent.values("session_id")
-        ).exclude(pk__in=busy)
+        TelegramSession.objects.usable()
+        .filter(kind=SessionKind.USER, pk__in=recent.values("session_id"))
+        .exclude(pk__in=busy)
     )
 
 

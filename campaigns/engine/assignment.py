@@ -15,7 +15,7 @@ from itertools import islice
 from django.db.models import Count, Q
 
 from sessions_app import clock
-from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
+from sessions_app.models import TelegramSession, utc_day_start
 
 from ..models import UNSENT_STATUSES, Campaign, DeliveryAttempt, ResultStatus, TestSend
 from .balancing import expected_split
@@ -54,9 +54,9 @@ def requests_today(session_ids: list[int], now: datetime | None = None) -> dict[
 
 
 def active_sessions(campaign: Campaign) -> list[TelegramSession]:
-    """The campaign's sessions that may send (logged in, not disabled or quarantined), FloodWait
-    and daily cap included: they send again later."""
-    return list(campaign.sessions.filter(status=SessionStatus.ACTIVE).order_by("pk"))
+    """The campaign's sessions that may send (active, of the configured MTProto server:
+    ``TelegramSession.objects.usable()``), FloodWait and daily cap included: they send again later."""
+    return list(campaign.sessions.usable().order_by("pk"))
 
 
 def recover_stranded_rows(campaign: Campaign) -> int:
@@ -65,7 +65,7 @@ def recover_stranded_rows(campaign: Campaign) -> int:
     from another account could deliver twice), unless a live worker is sending them right now.
     Returns the rows changed."""
     now = clock.now()
-    active = set(campaign.sessions.filter(status=SessionStatus.ACTIVE).values_list("id", flat=True))
+    active = set(campaign.sessions.usable().values_list("id", flat=True))
     stranded = campaign.results.open().exclude(session_id__in=active).exclude(session=None)
     unknown = (
         stranded.filter(in_doubt=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from asgiref.sync import async_to_sync
 
 from sessions_app import leases
-from sessions_app.models import Backend, SessionStatus, TelegramSession
+from sessions_app.models import Backend, TelegramSession
 from sessions_app.transport import TransportError
 
 from .after import Recorder, sending_sessions
@@ -28,14 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def listenable_sessions() -> list[TelegramSession]:
-    """Active Telethon sessions that no running campaign sends with now
+    """Usable Telethon sessions (active, of the configured server) that no running campaign sends with now
     (:func:`campaigns.engine.after.sending_sessions`: one asleep for hours leaves them free)."""
     busy = sending_sessions().values("pk")
-    return list(
-        TelegramSession.objects.filter(backend=Backend.TELETHON, status=SessionStatus.ACTIVE).exclude(
-            pk__in=busy
-        )
-    )
+    return list(TelegramSession.objects.usable().filter(backend=Backend.TELETHON).exclude(pk__in=busy))
 
 
 def listen_round(owner: str, *, window: float, should_stop: Callable[[], bool] = lambda: False) -> list[int]:

@@ -47,15 +47,13 @@ def as_unreachable(exc: BaseException, *, written: bool = False) -> TransportErr
     """``exc`` (a builtin network error) as ``TransportError(UNREACHABLE)``; ``written``: the
     request may have left before the connection dropped."""
     code = "TIMEOUT" if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) else "CONNECTION_FAILED"
-    err = TransportError(ErrorKind.UNREACHABLE, code, short_text(exc))
-    err.written = written
-    return err
+    return TransportError(ErrorKind.UNREACHABLE, code, short_text(exc), request_written=written)
 
 
 def was_written(err: TransportError) -> bool:
     """Whether the request of an UNREACHABLE error may have reached Telegram (the transport's
-    ``written`` attribute; absent means it was not written)."""
-    return bool(getattr(err, "written", False))
+    ``request_written``: it had handed the request to the connection when the connection went)."""
+    return err.request_written
 
 
 def in_doubt(err: TransportError) -> TransportError:

@@ -107,6 +107,7 @@ def _tally_attempts(campaign_id: int, session_id: int, outcomes: list[Outcome]) 
         first_started_at=min(o.started_at for o in requested),
         last_finished_at=max(o.finished_at for o in requested),
     )
+    TelegramSession.objects.filter(pk=session_id).count_requests(len(requested))
 
 
 def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:

@@ -11,6 +11,9 @@ class Migration(migrations.Migration):
         ("campaigns", "0002_drop_suppressed_attempt_outcome"),
         ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        # install_roles below creates permissions: auth_permission must have its final shape
+        # (auth 0002 widens its name), whatever order the other apps' migrations put auth in.
+        ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
     operations = [

@@ -3,7 +3,6 @@ per recipient with its delivery attempts (``results``), the maintained counts (`
 sends and seed lists (``testsend``), the audit trail (``audit``), what an erasure keeps
 (``privacy``) and staff's own preferences (``staff``)."""
 
-from .audit import AuditAction, AuditEvent
 from .campaign import (
     LIVE_STATUSES,
     OPERATION_STATUSES,
@@ -43,8 +42,6 @@ from .testsend import SEED_LIST_MAX, SeedList, TestSend, TestSendStatus
 
 __all__ = [
     "AttemptTally",
-    "AuditAction",
-    "AuditEvent",
     "ErasedIdentity",
     "CODE_CANCELLED",
     "CODE_DUPLICATE",

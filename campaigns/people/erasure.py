@@ -25,11 +25,11 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
+from tgcampaigns import audit
+from tgcampaigns.audit import AuditAction
 
-from .. import audit
 from ..lists.normalise import normalise
 from ..models import (
-    AuditAction,
     DeliveryAttempt,
     ErasedIdentity,
     MessageResult,

@@ -21,10 +21,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from sessions_app.models import SimulatedDelivery
-from tgcampaigns import conf
+from tgcampaigns import audit, conf
+from tgcampaigns.audit import AuditAction
 
-from .. import audit
-from ..models import AuditAction, Campaign, CampaignStatus, MessageResult, RecipientList, Reply
+from ..models import Campaign, CampaignStatus, MessageResult, RecipientList, Reply
 
 FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 ORPHAN_FILE_GRACE = 24 * 3600  # seconds: an upload in progress is never taken for an orphan

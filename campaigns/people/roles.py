@@ -51,7 +51,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.view_deliveryattempt",
         "campaigns.export_messageresult",
         "campaigns.view_reply",
-        "campaigns.view_auditevent",
+        "audit.view_auditevent",
     ),
     OPERATOR: (
         "sessions_app.view_telegramsession",
@@ -68,7 +68,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.change_suppression",
         "campaigns.delete_suppression",
         "campaigns.erase_person",
-        "campaigns.view_auditevent",
+        "audit.view_auditevent",
         "campaigns.view_campaign",
     ),
 }

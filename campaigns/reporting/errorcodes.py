@@ -22,7 +22,7 @@ RETRYABLE = "retryable"
 PERMANENT = "permanent"
 
 # Failures of the request, not of the recipient: the engine retried them up to the campaign's
-# attempt limit (sessions_app/errors.py: transient kind, and the local codes it uses).
+# attempt limit (sessions_app/transport/errors.py: transient kind, and the local codes it uses).
 _TRANSIENT_CODES = {
     "RPC_CALL_FAIL": "Telegram's server failed to process the request.",
     "RPC_MCGET_FAIL": "Telegram's server failed to process the request.",
@@ -120,7 +120,7 @@ def explain(code: str) -> ErrorCode:
 def _kind_from_table(code: str) -> ErrorKind | None:
     """The kind the table of docs/design.md "Error kinds" gives the Telethon error class named
     ``code``, if any."""
-    from sessions_app.errors import KIND_BY_CLASS, code_for_class
+    from sessions_app.transport.errors import KIND_BY_CLASS, code_for_class
 
     for cls, kind in KIND_BY_CLASS.items():
         if code_for_class(cls) == code:

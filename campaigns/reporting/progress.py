@@ -14,13 +14,13 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
+from tgcampaigns.audit import AuditAction
+from tgcampaigns.audit.models import AuditEvent
 
 from ..engine import zones
 from ..models import (
     OPEN_STATUSES,
     AttemptTally,
-    AuditAction,
-    AuditEvent,
     Campaign,
     CampaignStatus,
     ResultStatus,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
-from .. import clock, crypto
-from ..transport.base import Transport
+from .. import clock, crypto, servers
+from ..transport.base import ErrorKind, RefusingTransport, Transport, TransportError
 
 
 class SessionKind(models.TextChoices):
@@ -46,6 +46,90 @@ def utc_day_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# Statuses of a login in progress: a session in one of them is not logged in yet.
+LOGIN_STEPS = (SessionStatus.AWAITING_CODE, SessionStatus.AWAITING_PASSWORD)
+
+
+class TelegramSessionQuerySet(models.QuerySet):
+    """The session verbs staff use (the admin actions call these) and the daily request counter.
+
+    Each status verb is one UPDATE over the selected sessions and returns the sessions it changed
+    (a list, read before the UPDATE, so the caller can record them in the audit trail).
+    """
+
+    def on_this_server(self) -> TelegramSessionQuerySet:
+        """Sessions of the configured MTProto server (:func:`sessions_app.servers.telegram_server`),
+        and simulators: a session logged in on another server (staging, Telegram's test DCs)
+        never sends from here."""
+        return self.filter(Q(backend=Backend.SIMULATOR) | Q(server=servers.telegram_server()))
+
+    def usable(self) -> TelegramSessionQuerySet:
+        """Sessions that may send: active, and of the configured server (:meth:`on_this_server`)."""
+        return self.filter(status=SessionStatus.ACTIVE).on_this_server()
+
+    def logged_in(self) -> TelegramSessionQuerySet:
+        """Sessions that can send once active: simulators, and accounts with a stored session."""
+        return self.filter(Q(backend=Backend.SIMULATOR) | ~Q(session_string_encrypted=""))
+
+    def _set_status(self, status: str) -> list[TelegramSession]:
+        changed = list(self)
+        self.model.objects.filter(pk__in=[s.pk for s in changed]).update(status=status)
+        for session in changed:
+            session.status = status
+        return changed
+
+    def disable(self) -> list[TelegramSession]:
+        """Pause the sessions (status ``paused``): no sends until re-activated; their pending rows
+        go to the campaign's other sessions."""
+        return self._set_status(SessionStatus.PAUSED)
+
+    def reactivate(self) -> list[TelegramSession]:
+        """Logged-in sessions that are paused, disabled or new become ``active``. Never a
+        quarantined one (Telegram spam-limited it: :meth:`unquarantine`, with a reason) nor one in
+        the middle of a login."""
+        ready = self.logged_in().exclude(
+            status__in=(*LOGIN_STEPS, SessionStatus.QUARANTINED, SessionStatus.ACTIVE)
+        )
+        return ready._set_status(SessionStatus.ACTIVE)
+
+    def unquarantine(self) -> list[TelegramSession]:
+        """Quarantined sessions become ``active`` again (the caller records the staff's reason)."""
+        return self.filter(status=SessionStatus.QUARANTINED)._set_status(SessionStatus.ACTIVE)
+
+    def release_leases(self) -> int:
+        """End the selected sessions' leases, whoever holds them, in one UPDATE; returns how many
+        were held. :func:`sessions_app.leases.release` narrows it to one owner's leases. From the
+        admin only for leases of dead workers: a live holder and the next one would share an auth
+        key, and Telegram revokes it."""
+        return self.exclude(lease_owner="").update(lease_owner="", lease_expires_at=None, current_load=0)
+
+    # The daily request counter ------------------------------------------------------------------
+    def count_requests(self, n: int = 1, now: datetime | None = None) -> int:
+        """Add ``n`` requests that reached Telegram to today's count (UTC day) of the selected
+        sessions, in one UPDATE; a count of an earlier day starts again from ``n``. Returns the
+        number of sessions updated."""
+        today = utc_day_start(now or clock.now()).date()
+        return self.update(
+            requests_count=Case(
+                When(requests_day=today, then=F("requests_count") + n),
+                default=Value(n),
+                output_field=models.PositiveIntegerField(),
+            ),
+            requests_day=today,
+        )
+
+    def with_requests_today(self, now: datetime | None = None) -> TelegramSessionQuerySet:
+        """Annotate ``requests_today_count``: requests that reached Telegram today (UTC)."""
+        today = utc_day_start(now or clock.now()).date()
+        return self.annotate(
+            requests_today_count=Case(
+                When(requests_day=today, then=F("requests_count")),
+                default=Value(0),
+                output_field=models.PositiveIntegerField(),
+            )
+        )
+
+
 class TelegramSession(models.Model):
     """One Telegram account or bot the engine sends from.
 
@@ -74,6 +158,17 @@ class TelegramSession(models.Model):
     daily_cap = models.PositiveIntegerField(default=40, help_text="Sends per UTC day; 0 = no cap.")
     flood_wait_until = models.DateTimeField(null=True, blank=True)
     current_load = models.IntegerField(default=0, editable=False, help_text="Sends in flight.")
+
+    # The MTProto server the session logged in to (sessions_app.servers.telegram_server):
+    # "production", "test" (Telegram's test DCs) or a staging server's name. Only sessions of the
+    # configured server send. Sessions from before this field were all production's.
+    server = models.CharField(
+        "MTProto server",
+        max_length=100,
+        default=servers.PRODUCTION,
+        editable=False,
+        help_text="The server it logged in to: production, test, or a staging server (docs/staging.md).",
+    )
 
     lease_owner = models.CharField(max_length=120, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -104,8 +199,14 @@ class TelegramSession(models.Model):
         blank=True,
         help_text="Simulator only: seed, latency_ms [min,max], transient/recipient/flood rates.",
     )
+    # Requests that reached Telegram on ``requests_day`` (UTC), whatever their outcome: what the
+    # daily cap counts (TelegramSessionQuerySet.count_requests, requests_today).
+    requests_day = models.DateField(null=True, blank=True, editable=False)
+    requests_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TelegramSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -163,21 +264,33 @@ class TelegramSession(models.Model):
     def transport(self) -> Transport:
         """The transport this session sends through: the labelled simulator, or Telethon.
 
-        Built here and nowhere else. The transport knows nothing of the ORM: what it keeps between
+        Built here and nowhere else. A session of another MTProto server than the configured one
+        (:attr:`server`) gets a transport that refuses everything (``session`` error
+        ``OTHER_SERVER``) and never connects: staging sessions never send a production campaign.
+        The transport knows nothing of the ORM: what it keeps between
         processes (resolved peers, sent media, a bot's new auth key, the simulator's deliveries)
         goes through the stores handed in here. One transport serves one slice in the process that
         holds this session's lease (:mod:`sessions_app.leases`).
         """
         from asgiref.sync import sync_to_async
 
+        if not self.is_simulated and self.server != (configured := servers.telegram_server()):
+            return RefusingTransport(
+                TransportError(
+                    ErrorKind.SESSION,
+                    "OTHER_SERVER",
+                    f"this session belongs to the {self.server} server; this installation talks to "
+                    f"the {configured} server (TELEGRAM_DC): log it in again there, or use it there",
+                )
+            )
         if self.is_simulated:
             from ..transport.simulator import SimulatorTransport
-            from .simulator import DatabaseLedger
+            from .simulated_delivery import DatabaseLedger
 
             return SimulatorTransport(self, ledger=DatabaseLedger(self.pk))
         from ..transport.telethon_transport import TelethonTransport
-        from .media import DatabaseMediaCache
         from .peers import DatabasePeerCache
+        from .sent_media import DatabaseMediaCache
 
         return TelethonTransport(
             self,
@@ -205,6 +318,11 @@ class TelegramSession(models.Model):
         TelegramSession.objects.filter(pk=self.pk).update(**fields)
         for key, value in fields.items():
             setattr(self, key, value)
+
+    def requests_today(self, now: datetime | None = None) -> int:
+        """Requests that reached Telegram today (UTC day of ``now``), as last loaded."""
+        today = utc_day_start(now or clock.now()).date()
+        return self.requests_count if self.requests_day == today else 0
 
     def set_flood_wait(self, seconds: float) -> None:
         """Forbid requests from this session for ``seconds`` (FloodWait); never shortens a wait."""

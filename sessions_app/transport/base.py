@@ -30,20 +30,65 @@ class ErrorKind(str, enum.Enum):
     UNREACHABLE = "unreachable"
 
 
+
+
 class TransportError(Exception):
     """A failed request, classified.
 
     ``code``: Telegram's RPC name (``USER_PRIVACY_RESTRICTED``, ``FLOOD_WAIT``) or our own for
-    local failures; ``text``: human-readable detail (Telegram's raw text for unlisted errors);
+    local failures (``CONNECTION_FAILED``, ``TIMEOUT``, ``UNREADABLE_ANSWER``); ``text``:
+    human-readable detail (Telegram's raw text for unlisted errors; never the bytes of an answer);
     ``seconds``: the wait for ``FLOOD`` (seconds, from Telegram's ``FLOOD_WAIT_X``).
+    ``request_written``: True when the message request itself (``messages.sendMessage`` /
+    ``sendMedia``) had been handed to the connection before it failed without an answer
+    (``UNREACHABLE``): Telegram may have delivered it, so the row is unknown and is retried with
+    the same ``random_id`` (docs/design.md "Delivery contract" 3). False for failures before it.
     """
 
-    def __init__(self, kind: ErrorKind, code: str, text: str = "", seconds: float | None = None):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        code: str,
+        text: str = "",
+        seconds: float | None = None,
+        *,
+        request_written: bool = False,
+    ):
         super().__init__(f"{code}: {text}" if text else code)
         self.kind = ErrorKind(kind)
         self.code = code
         self.text = text or code
         self.seconds = seconds
+        self.request_written = request_written
+
+
+class RefusingTransport:
+    """A :class:`Transport` that refuses every call with ``error`` and never connects (a session
+    this installation must not use, e.g. one of another MTProto server)."""
+
+    def __init__(self, error: TransportError) -> None:
+        self.error = error
+
+    async def connect(self) -> None:
+        raise self.error
+
+    async def disconnect(self) -> None:
+        return None
+
+    async def send(self, key: str, message: Any, random_id: int, *, check_peer: Any = None) -> Any:
+        raise self.error
+
+    async def get_me(self) -> dict:
+        raise self.error
+
+    def __getattr__(self, name: str) -> Any:  # after-send and contacts: refused alike
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        async def refused(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return refused
 
 
 @dataclass(frozen=True)

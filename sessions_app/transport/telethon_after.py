@@ -16,7 +16,7 @@ Telethon cannot replay it):
   last one recorded;
 - ``messages.readHistory`` only when staff chose to mark replies read.
 
-Every failure leaves as a :class:`~.base.TransportError` (``sessions_app.errors.classify``).
+Every failure leaves as a :class:`~.base.TransportError` (``sessions_app.transport.errors.classify``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from typing import Any
 
 from telethon import TelegramClient, events, functions, types
 
-from sessions_app.errors import classify
-
 from .base import (
     DIALOG_PEERS_PER_REQUEST,
     DialogState,
@@ -38,6 +36,7 @@ from .base import (
     ReadCallback,
     TransportError,
 )
+from .errors import chained, classify
 
 
 def input_peer(peer: PeerRef) -> types.InputPeerUser:
@@ -104,22 +103,7 @@ async def watch(
         client.add_event_handler(callback, builder)
     try:
         if catch_up_unread:
-            for dialog in await client.get_dialogs(limit=100):
-                last = dialog.message
-                entity = dialog.entity
-                if not (dialog.is_user and dialog.unread_count and last is not None and not last.out):
-                    continue
-                if getattr(entity, "bot", False):
-                    continue
-                await on_incoming(
-                    Incoming(
-                        peer_id=entity.id,
-                        message_id=last.id,
-                        text=last.message or "",
-                        date=last.date,
-                        username=getattr(entity, "username", None),
-                    )
-                )
+            await _catch_up_unread(client, on_incoming)
         if stop is not None:
             await stop.wait()
         else:
@@ -127,10 +111,31 @@ async def watch(
     except TransportError:
         raise
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)
     finally:
         for callback, _ in handlers:
             client.remove_event_handler(callback)
+
+
+async def _catch_up_unread(client: TelegramClient, on_incoming: IncomingCallback) -> None:
+    """Report the last message of each unread private dialog from a user (the newest 100)."""
+    for dialog in await client.get_dialogs(limit=100):
+        last = dialog.message
+        entity = dialog.entity
+        if not (dialog.is_user and dialog.unread_count and last is not None and not last.out):
+            continue
+        if getattr(entity, "bot", False):
+            continue
+        await on_incoming(
+            Incoming(
+                peer_id=entity.id,
+                message_id=last.id,
+                text=last.message or "",
+                date=last.date,
+                username=getattr(entity, "username", None),
+            )
+        )
 
 
 async def dialog_states(client: TelegramClient, peers: Sequence[PeerRef]) -> list[DialogState]:
@@ -146,7 +151,8 @@ async def dialog_states(client: TelegramClient, peers: Sequence[PeerRef]) -> lis
     try:
         result = await client(request)
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)
     return [
         DialogState(
             peer_id=d.peer.user_id,
@@ -178,7 +184,8 @@ async def history_after(
     try:
         result = await client(request)
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)
     users = {u.id: u for u in getattr(result, "users", [])}
     found = [incoming_of(m, users) for m in result.messages if m.id > min_id]
     return [m for m in found if m is not None and not m.bot]
@@ -190,4 +197,5 @@ async def mark_read(client: TelegramClient, peer: PeerRef, max_id: int) -> None:
     try:
         await client(functions.messages.ReadHistoryRequest(peer=input_peer(peer), max_id=max_id))
     except Exception as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        raise error from chained(error, exc)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns import audit
 from campaigns.people import erasure
+from tgcampaigns import audit
 
 
 class Command(BaseCommand):

@@ -4,7 +4,8 @@
     manage.py loginsession shop-bot --bot-token      (the token is then asked for, not echoed)
 
 The session is created when missing (``--kind`` is implied by ``--bot-token``). Codes, passwords
-and tokens are read with getpass and never printed.
+and tokens are read with getpass and never printed. When the input ends at a prompt (a closed
+stdin, a pipe that ran out) the command stops with a one-line error, no traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sessions_app import login
 from sessions_app.models import SessionKind, SessionStatus, TelegramSession
+
+INPUT_ENDED = "Input ended before the login was complete; nothing more was sent to Telegram."
 
 
 class Command(BaseCommand):
@@ -48,6 +51,8 @@ class Command(BaseCommand):
                 self._user(session, phone or input("Phone (+E.164): "))
         except login.LoginError as exc:
             raise CommandError(str(exc)) from None
+        except EOFError:  # stdin closed or piped input ran out at a prompt
+            raise CommandError(INPUT_ENDED) from None
         who = f"@{session.me_username}" if session.me_username else session.me_name
         self.stdout.write(self.style.SUCCESS(f"{session.name} is logged in as {who} (id {session.me_id})."))
 

@@ -6,7 +6,7 @@ and schedules.
 ``actor``: an ``HttpRequest`` (its user), a user, or a label (``"system"``, ``"command line"``).
 ``objects``: the model instances the action touched, one event each (none: one event without an
 object). The message must hold no secret and no recipient identity (see
-:mod:`campaigns.models.audit`).
+:mod:`tgcampaigns.audit.models`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
-from .models import AuditAction, AuditEvent
+from .actions import AuditAction
 
 SYSTEM = "system"
 COMMAND_LINE = "command line"
@@ -35,6 +34,10 @@ def _actor(actor: Any) -> tuple[Any, str]:
 def record(actor: Any, action: AuditAction | str, message: str, *objects: Model | Iterable[Model]) -> int:
     """Write the events of one action; returns how many. ``objects`` may be instances or
     iterables of instances (a queryset); each gets its own event with the same message."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import AuditEvent
+
     user, name = _actor(actor)
     flat: list[Model] = []
     for item in objects:
