@@ -176,7 +176,7 @@ def test_the_audit_trail_moved_to_its_own_app_without_touching_its_table():
     loader = MigrationLoader(None, ignore_no_migrations=True)
     for key in (
         ("audit", "0001_audit_event_moved_from_campaigns"),
-        ("campaigns", "0011_audit_event_moved_to_its_app"),
+        ("campaigns", "0013_audit_event_moved_to_its_app"),
     ):
         for operation in loader.disk_migrations[key].operations:
             if isinstance(operation, migrations.SeparateDatabaseAndState):
