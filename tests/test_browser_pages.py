@@ -1,0 +1,77 @@
+"""Pages that stay true, in Chromium (issue 19 items 4, 7, 8, 9): the home page's tables read at a
+laptop's width, Back to a launch summary after the launch says what happened, "Why it waits" and
+the progress block agree with the campaign's state. Screenshots per step under
+``test-results/<test>/`` (tests.browsing)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+# Playwright's sync API runs an event loop in this thread (see tests/test_browser.py).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from campaigns.models import Campaign, CampaignStatus  # noqa: E402
+from tests.conftest import make_campaign  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# How a table's layout is measured: the tallest header cell, and how far any table of a home
+# section reaches beyond its section's box (px).
+MEASURE_HOME = """() => {
+  const sections = [...document.querySelectorAll('.tgc-home-section')];
+  let tallest = 0, overflow = 0, words = [];
+  for (const section of sections) {
+    const box = section.getBoundingClientRect();
+    for (const th of section.querySelectorAll('th')) {
+      const line = parseFloat(getComputedStyle(th).lineHeight) || 16;
+      const h = th.getBoundingClientRect().height;
+      if (h > tallest) tallest = h;
+      if (h > 2.6 * line) words.push(th.innerText);
+    }
+    for (const table of section.querySelectorAll('table')) {
+      const r = table.getBoundingClientRect();
+      overflow = Math.max(overflow, r.right - box.right, table.scrollWidth - table.clientWidth);
+    }
+  }
+  return {tallest, overflow, words};
+}"""
+
+
+def _finished_campaigns(people, alpha, n: int) -> None:
+    now = timezone.now()
+    for i in range(n):
+        make_campaign(
+            f"Spring sale reminder for our loyal customers {i}",
+            [people],
+            [alpha],
+            status=CampaignStatus.COMPLETED,
+            launched_at=now - timedelta(hours=2),
+            finished_at=now - timedelta(hours=1),
+        )
+
+
+@pytest.mark.parametrize("width", [1366, 1024])
+def test_the_home_pages_tables_keep_their_headers_on_a_line_or_two_inside_their_boxes(
+    browser, mark, people, alpha, width
+):
+    _finished_campaigns(people, alpha, 3)
+    make_campaign("A draft with a rather long name to see how it wraps", [people], [alpha])
+    make_campaign(
+        "Scheduled",
+        [people],
+        [alpha],
+        status=CampaignStatus.SCHEDULED,
+        scheduled_at=timezone.now() + timedelta(days=1),
+    )
+    browser.page.set_viewport_size({"width": width, "height": 900})
+    browser.login("mark")
+    browser.go("/admin/")
+    browser.page.wait_for_selector("#tgc-home-finished table")
+    browser.shot(f"home-{width}")
+    found = browser.page.evaluate(MEASURE_HOME)
+    assert not found["words"], f"headers broken over more than two lines: {found}"
+    assert found["overflow"] <= 1, f"a table overflows its box by {found['overflow']} px"
