@@ -75,3 +75,35 @@ def test_the_home_pages_tables_keep_their_headers_on_a_line_or_two_inside_their_
     found = browser.page.evaluate(MEASURE_HOME)
     assert not found["words"], f"headers broken over more than two lines: {found}"
     assert found["overflow"] <= 1, f"a table overflows its box by {found['overflow']} px"
+
+
+def change_path(campaign: Campaign) -> str:
+    return f"/admin/campaigns/campaign/{campaign.pk}/change/"
+
+
+def test_back_to_the_launch_summary_of_a_finished_campaign_says_what_happened_and_offers_no_launch(
+    browser, mark, people, alpha, worker
+):
+    campaign = make_campaign("Winter sale", [people], [alpha])
+    page = browser.page
+    browser.login("mark")
+    browser.go(change_path(campaign))
+    page.click("button:has-text('Launch…')")
+    page.wait_for_selector("#tgc-confirm-launch")
+    browser.shot("summary")
+    page.click("#tgc-confirm-launch")
+    page.wait_for_selector(".messagelist")
+    worker.start()
+    page.wait_for_selector("#tgc-done:has-text('100.0% done')")  # the page reloads once it completes
+    browser.shot("finished")
+
+    response = page.go_back()
+    page.wait_for_selector(f"#tgc-summary-{campaign.pk}")
+    browser.shot("back-to-the-summary")
+    assert "no-store" in (response.headers.get("cache-control", "") if response else "")
+    said = page.inner_text(f"#tgc-summary-{campaign.pk}")
+    assert "“Winter sale” was launched at" in said and "by mark" in said
+    assert "finished" in said and "5 sent" in said
+    assert "cannot be launched" not in said and "to send" not in said
+    assert page.locator("#tgc-confirm-launch").count() == 0
+    assert page.locator(f"#tgc-summary-{campaign.pk} a[href$='{change_path(campaign)}']").count() == 1

@@ -21,8 +21,8 @@ from .. import engine
 from ..content import variants
 from ..content.preview import CampaignPreview, campaign_preview
 from ..engine.zones import ListProblem
-from ..models import Campaign, CampaignStatus
-from ..people.timezones import about
+from ..models import OPEN_STATUSES, AuditAction, AuditEvent, Campaign, CampaignStatus, ResultStatus
+from ..people.timezones import about, clock
 from . import forecast
 
 
@@ -61,9 +61,13 @@ class LaunchSummary:
     split: list[tuple[str, int, int]] = field(default_factory=list)
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
 
+    # A campaign no longer a draft (Back to its summary after the launch): what happened to it,
+    # for people (:func:`what_happened`); the page shows this instead of a launch.
+    history: str = ""
+
     @property
     def can_launch(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.history
 
     @property
     def skipped(self) -> int:
@@ -100,9 +104,8 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     now = timezone.now()
     summary = LaunchSummary(campaign=campaign, fingerprint=campaign.fingerprint())
     if campaign.status != CampaignStatus.DRAFT:
-        summary.problems.append(
-            f"The campaign is {campaign.get_status_display().lower()}: only a draft is launched."
-        )
+        summary.history = what_happened(campaign, now)
+        return summary
     if not engine.active_sessions(campaign):
         summary.problems.append(
             "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
@@ -138,6 +141,53 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         ]
     summary.warnings += _session_warnings(summary.sessions, campaign)
     return summary
+
+
+# What each status after the launch says (the campaign's counts follow).
+HAPPENED = {
+    CampaignStatus.SCHEDULED: "is scheduled to start at {start}",
+    CampaignStatus.LAUNCHING: "is being prepared by a worker",
+    CampaignStatus.RUNNING: "is sending",
+    CampaignStatus.PAUSED: "is paused",
+    CampaignStatus.COMPLETED: "finished at {end}",
+    CampaignStatus.CANCELLED: "was cancelled at {end}",
+}
+
+
+def what_happened(campaign: Campaign, now: datetime) -> str:
+    """A campaign that is no longer a draft, in one sentence: "“Winter sale” was launched at 12:01
+    by mark and finished at 12:07: 11 sent, 1 failed, 2 skipped." Who launched it is read from the
+    audit trail (its first successful launch event; "" when none was recorded, e.g. the command)."""
+    launched_by = (
+        AuditEvent.objects.filter(action=AuditAction.CAMPAIGN_LAUNCH, object_id=str(campaign.pk))
+        .exclude(message__startswith="Launch refused")
+        .order_by("at", "id")
+        .values_list("actor", flat=True)
+        .first()
+    )
+    by = f" by {launched_by}" if launched_by else ""
+    launched = f" was launched at {clock(campaign.launched_at, now)}{by}" if campaign.launched_at else ""
+    state = HAPPENED.get(campaign.status, f"is {campaign.get_status_display().lower()}").format(
+        start=clock(campaign.scheduled_at, now), end=clock(campaign.finished_at, now)
+    )
+    counts = campaign.counts()
+    said = ", ".join(
+        f"{counts[status]} {label}"
+        for status, label in (
+            (ResultStatus.SENT, "sent"),
+            (ResultStatus.FAILED, "failed"),
+            (ResultStatus.UNKNOWN, "unknown"),
+            (ResultStatus.SKIPPED, "skipped"),
+            (ResultStatus.CANCELLED, "never sent (cancelled)"),
+            (ResultStatus.HELD, "held for the winner"),
+        )
+        if counts.get(status)
+    )
+    waiting = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    if waiting:
+        said = f"{said}, {waiting} waiting" if said else f"{waiting} waiting"
+    joined = " and " if launched else " "
+    return f"“{campaign}”{launched}{joined}{state}" + (f": {said}." if said else ".")
 
 
 def _add_zones(summary: LaunchSummary, campaign: Campaign) -> None:
