@@ -6,6 +6,7 @@ the progress block agree with the campaign's state. Screenshots per step under
 from __future__ import annotations
 
 import os
+import threading
 from datetime import timedelta
 
 import pytest
@@ -14,8 +15,9 @@ from django.utils import timezone
 # Playwright's sync API runs an event loop in this thread (see tests/test_browser.py).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+from campaigns import engine  # noqa: E402
 from campaigns.models import Campaign, CampaignStatus  # noqa: E402
-from tests.conftest import make_campaign  # noqa: E402
+from tests.conftest import make_campaign, make_list  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +109,72 @@ def test_back_to_the_launch_summary_of_a_finished_campaign_says_what_happened_an
     assert "cannot be launched" not in said and "to send" not in said
     assert page.locator("#tgc-confirm-launch").count() == 0
     assert page.locator(f"#tgc-summary-{campaign.pk} a[href$='{change_path(campaign)}']").count() == 1
+
+
+# How much of the progress bar its coloured segments fill (0–1), per bar on the page.
+BAR_FILL = """() => [...document.querySelectorAll('#tgc-progress .tgc-bar')].map(bar => {
+  const used = [...bar.children].reduce((sum, span) => sum + span.getBoundingClientRect().width, 0);
+  return used / bar.getBoundingClientRect().width;
+})"""
+
+
+def run_until_done(campaign: Campaign) -> str:
+    """The engine's driving loop in a thread of its own (Playwright's event loop runs in this
+    one, and the engine's slices are async), as a worker would run it; its final status."""
+    found = []
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            found.append(engine.run_until_done(campaign, max_seconds=20))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    return found[0] if found else "still running"
+
+
+def test_a_finished_campaign_with_skipped_rows_shows_full_bars_beside_100_percent_done(browser, mark, alpha):
+    twice = make_list("twice", [("@anna", {}), ("@anna", {}), ("@ben", {}), ("@ben", {})])
+    campaign = make_campaign("Dups", [twice], [alpha])
+    engine.launch(campaign, enqueue=False)
+    assert run_until_done(campaign) == CampaignStatus.COMPLETED
+    browser.login("mark")
+    browser.go(change_path(campaign))
+    browser.page.wait_for_selector("#tgc-done")
+    browser.shot("finished")
+
+    assert "100.0% done" in browser.page.inner_text("#tgc-done")
+    fills = browser.page.evaluate(BAR_FILL)
+    assert fills and all(f > 0.99 for f in fills), fills  # the top bar and the session's
+    table = browser.page.inner_text("#tgc-progress .tgc-sessions")
+    assert "(waiting for a session)" not in table
+
+
+def test_why_it_waits_follows_the_state_and_the_winner_is_asked_for_once_the_test_is_settled(
+    browser, mark, alpha
+):
+    crowd = make_list("crowd", [(f"@member_{i:04d}", {}) for i in range(8)])
+    campaign = make_campaign("AB", [crowd], [alpha], variants=["B"], split={"A": 25, "B": 25, "hold": 50})
+    engine.launch(campaign, enqueue=False)
+    # A wake-up time left from quiet hours cleared since: the session may send now.
+    Campaign.objects.filter(pk=campaign.pk).update(wake_at=timezone.now() + timedelta(hours=3))
+    page = browser.page
+    browser.login("mark")
+    browser.go(change_path(campaign))
+    page.wait_for_selector("#tgc-eta")
+    browser.shot("running")
+    waits = page.inner_text("#tgc-waits") if page.locator("#tgc-waits").count() else ""
+    assert "Every session is waiting" not in waits
+    assert page.locator(".tgc-op-choose_winner").count() == 0  # the test still sends
+
+    assert run_until_done(campaign) == CampaignStatus.PAUSED
+    browser.go(change_path(campaign))
+    page.wait_for_selector("#tgc-eta")
+    browser.shot("waiting-for-the-winner")
+    assert "choose the winner" in page.inner_text("#tgc-eta")
+    assert "resumed" not in page.inner_text("#tgc-eta")
+    assert page.locator(".tgc-op-choose_winner").count() == 1

@@ -46,6 +46,8 @@ class LaunchSummary:
     sessions: list[forecast.SessionPace] = field(default_factory=list)
     starts_at: datetime | None = None
     finish_at: datetime | None = None
+    # When the sessions alone would be done (the finish before the send windows moved it).
+    paced_finish_at: datetime | None = None
     in_background: bool = False
     approximate: bool = False
     scheduled: bool = False
@@ -92,6 +94,21 @@ class LaunchSummary:
         return about((self.finish_at - self.starts_at).total_seconds())
 
     @property
+    def window_delay(self) -> float:
+        """Seconds the send windows (quiet hours) add to the sending itself; 0 under a minute."""
+        if self.finish_at is None or self.paced_finish_at is None:
+            return 0.0
+        added = (self.finish_at - self.paced_finish_at).total_seconds()
+        return added if added >= 60 else 0.0
+
+    @property
+    def paced_duration(self) -> str:
+        """How long the sending itself takes at the sessions' pace ("under a minute")."""
+        if self.paced_finish_at is None or self.starts_at is None:
+            return ""
+        return about((self.paced_finish_at - self.starts_at).total_seconds())
+
+    @property
     def per_minute(self) -> str:
         """Messages a minute the sessions allow this campaign together ("60", "2.5")."""
         return f"{sum(60 * p.per_second for p in self.sessions):.1f}".removesuffix(".0")
@@ -130,6 +147,7 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     summary.starts_at = campaign.scheduled_at if scheduled else now
     # The hold-out waits for staff to choose the winner: the estimate is for the rest.
     summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
+    summary.paced_finish_at = summary.finish_at
     if engine.zones.campaign_has_window(campaign) and not summary.in_background:
         _add_zones(summary, campaign)
     summary.preview = campaign_preview(campaign, personal=personal)
