@@ -24,9 +24,8 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
 from . import audit
-from .lists.zonenames import zone_choices
 from .models import AuditAction, Campaign, RecipientList, StaffPreference
-from .people.timezones import set_preferred_zone, when, zone_label
+from .people.timezones import set_preferred_zone, when, zone_choices, zone_label
 from .reporting.charts import chart_data
 from .reporting.exports import campaign_csv_response
 from .reporting.progress import progress_snapshot

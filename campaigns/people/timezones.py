@@ -12,6 +12,8 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import lru_cache
+from importlib import resources
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -108,3 +110,28 @@ def about(seconds: float) -> str:
     """A span as an estimate: "under a minute", "about 6 min"."""
     span = duration(seconds)
     return span if span.startswith("under") else f"about {span}"
+
+
+# Zones offered by name everywhere staff pick one: the tz database's zone.tab, one name per place
+# people live (Africa/Asmara, Europe/Kyiv), not its old names kept as links for compatibility
+# ("Africa/Asmera", "Europe/Kiev", "US/Eastern", "GB": about 600 names in all, many places twice).
+# A link stays valid where a name is typed or was stored; UTC is offered too.
+ALWAYS_OFFERED = ("UTC",)
+
+
+@lru_cache(maxsize=1)
+def canonical_zones() -> tuple[str, ...]:
+    """The zones of the tz database's ``zone.tab`` (from the ``tzdata`` package) this machine
+    knows, plus :data:`ALWAYS_OFFERED`, sorted. Every known zone when ``zone.tab`` cannot be read."""
+    known = zoneinfo.available_timezones()
+    try:
+        table = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        return tuple(sorted(known))
+    places = {line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")}
+    return tuple(sorted((places | set(ALWAYS_OFFERED)) & known))
+
+
+def zone_choices() -> list[tuple[str, str]]:
+    """(name, name) of each :func:`canonical_zones` zone, for a select or a datalist."""
+    return [(name, name) for name in canonical_zones()]

@@ -9,10 +9,11 @@ with the confirmation, and a launch over anything saved since is refused
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from tgcampaigns import conf
@@ -21,7 +22,15 @@ from .. import engine
 from ..content import variants
 from ..content.preview import CampaignPreview, campaign_preview
 from ..engine.zones import ListProblem
-from ..models import OPEN_STATUSES, AuditAction, AuditEvent, Campaign, CampaignStatus, ResultStatus
+from ..models import (
+    OPEN_STATUSES,
+    AuditAction,
+    AuditEvent,
+    Campaign,
+    CampaignStatus,
+    Recipient,
+    ResultStatus,
+)
 from ..people.timezones import about, clock
 from . import forecast
 
@@ -62,6 +71,8 @@ class LaunchSummary:
     # rows and their ids exist); empty without a test. ``previews``: (label, preview) per variant.
     split: list[tuple[str, int, int]] = field(default_factory=list)
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
+    # Invalid lines of the lists by reason, most first: (reason, lines); empty for a large launch.
+    invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
 
     # A campaign no longer a draft (Back to its summary after the launch): what happened to it,
     # for people (:func:`what_happened`); the page shows this instead of a launch.
@@ -135,6 +146,8 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         summary.counts, summary.approximate = _counts_from_imports(campaign), True
     else:
         summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+        if summary.counts.get("invalid"):
+            summary.invalid_reasons = invalid_reasons(campaign)
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
@@ -206,6 +219,30 @@ def what_happened(campaign: Campaign, now: datetime) -> str:
         said = f"{said}, {waiting} waiting" if said else f"{waiting} waiting"
     joined = " and " if launched else " "
     return f"“{campaign}”{launched}{joined}{state}" + (f": {said}." if said else ".")
+
+
+# Reasons named one by one in the summary; the rest are counted together.
+REASONS_SHOWN = 4
+
+
+def invalid_reasons(campaign: Campaign) -> list[tuple[str, int]]:
+    """The invalid lines of ``campaign``'s lists by reason, most first: (reason, lines). A reason
+    is the import's error up to its detail ("username too short: 2 characters…" → "username too
+    short"); past :data:`REASONS_SHOWN` reasons the rest are "other reasons"."""
+    errors = (
+        Recipient.objects.filter(recipient_list__in=campaign.lists.all(), status=Recipient.Status.INVALID)
+        .values_list("error")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    found: Counter[str] = Counter()
+    for error, n in errors:
+        found[(error or "no reason recorded").split(":")[0].split(" (")[0].strip()] += n
+    ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+    if len(ranked) > REASONS_SHOWN:
+        rest = sum(n for _, n in ranked[REASONS_SHOWN - 1 :])
+        ranked = ranked[: REASONS_SHOWN - 1] + [("other reasons", rest)]
+    return ranked
 
 
 def _add_zones(summary: LaunchSummary, campaign: Campaign) -> None:
