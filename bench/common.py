@@ -16,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tgcampaigns.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The settings refuse a public SECRET_KEY in every process (issue 19.15); a bench run signs with
+# a throwaway one, inherited by the workers it starts.
+if not os.environ.get("SECRET_KEY"):
+    import secrets
+
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
 if not os.environ.get("FIELD_ENCRYPTION_KEY"):
     from cryptography.fernet import Fernet
 

@@ -23,7 +23,10 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
+from tgcampaigns.permissions import may_view
+
 from . import audit
+from .admin.access import may_export_results
 from .models import AuditAction, Campaign, RecipientList, StaffPreference
 from .people.timezones import set_preferred_zone, when, zone_choices, zone_label
 from .reporting.charts import chart_data
@@ -41,7 +44,7 @@ INLINE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "video/", 
 def progress(request: HttpRequest, pk: int) -> JsonResponse:
     """The campaign's progress as data, plus the progress block's HTML rendered from the same
     snapshot, so the page's script swaps it in and never re-implements the layout."""
-    if not request.user.has_perm("campaigns.view_campaign"):
+    if not may_view(request.user, "campaigns.campaign"):
         raise PermissionDenied
     snapshot = progress_snapshot(get_object_or_404(Campaign, pk=pk))
     html = render_to_string("admin/campaigns/campaign/_progress.html", {"progress": snapshot}, request)
@@ -53,12 +56,10 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
 def charts(request: HttpRequest, pk: int) -> JsonResponse:
     """The campaign's charts as data (:func:`campaigns.reporting.charts.chart_data`), from the tallies; the
     links to filtered results only for staff who may see results."""
-    if not request.user.has_perm("campaigns.view_campaign"):
+    if not may_view(request.user, "campaigns.campaign"):
         raise PermissionDenied
     campaign = get_object_or_404(Campaign, pk=pk)
-    return JsonResponse(
-        chart_data(campaign, with_links=request.user.has_perm("campaigns.view_messageresult"))
-    )
+    return JsonResponse(chart_data(campaign, with_links=may_view(request.user, "campaigns.messageresult")))
 
 
 @never_cache
@@ -67,7 +68,9 @@ def report(request: HttpRequest, pk: int) -> JsonResponse:
     """The campaign's after-the-send report (:func:`campaigns.reporting.report.after_send_report`, cached
     briefly) plus its section's HTML rendered from the same data. Read and reply figures are about
     people: the results' view permission, as for the results themselves."""
-    if not request.user.has_perms(["campaigns.view_campaign", "campaigns.view_messageresult"]):
+    if not (
+        may_view(request.user, "campaigns.campaign") and may_view(request.user, "campaigns.messageresult")
+    ):
         raise PermissionDenied
     data = after_send_report(get_object_or_404(Campaign, pk=pk))
     html = render_to_string("admin/campaigns/campaign/_report.html", {"report": data}, request)
@@ -78,7 +81,7 @@ def report(request: HttpRequest, pk: int) -> JsonResponse:
 def export(request: HttpRequest, pk: int) -> HttpResponse:
     """Every result of the campaign: CSV for machines (default) or ``?format=xlsx`` for people
     (personal data: needs the results' view and export permissions; recorded in the audit trail)."""
-    if not request.user.has_perms(["campaigns.view_messageresult", "campaigns.export_messageresult"]):
+    if not may_export_results(request):
         raise PermissionDenied
     campaign = get_object_or_404(Campaign, pk=pk)
     file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
@@ -115,7 +118,7 @@ def media_file(request: HttpRequest, path: str) -> FileResponse:
     if owner is None:
         raise Http404
     model, field, attachment = owner
-    if not request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
+    if not may_view(request.user, model._meta.label_lower):
         raise PermissionDenied
     if not model._default_manager.filter(**{field: name}).exists():
         raise Http404

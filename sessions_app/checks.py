@@ -1,46 +1,18 @@
 """System checks for secrets configuration."""
 
-import sys
-from pathlib import Path
-
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from . import crypto
+from tgcampaigns import secret_key
 
-# Django's own criteria for a weak key (django.core.checks.security.base, W009).
-_SECRET_KEY_MIN_LENGTH = 50
-_SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+from . import crypto
 
 
 def secret_key_problem() -> str:
-    """Why ``SECRET_KEY`` must not be used with DEBUG off ("" when it is fine): unset, the public
-    default of ``tgcampaigns/settings.py``, Django's ``django-insecure-`` placeholder, or weak by
-    Django's measure (under 50 characters or under 5 distinct ones)."""
+    """Why ``SECRET_KEY`` must not be used with DEBUG off ("" when it is fine): the criteria of
+    :func:`tgcampaigns.secret_key.problem`, applied to the settings in force."""
     key = str(getattr(settings, "SECRET_KEY", "") or "")
-    if not key:
-        return "SECRET_KEY is not set"
-    if key == getattr(settings, "INSECURE_SECRET_KEY", None) or key.startswith("django-insecure"):
-        return "SECRET_KEY is the public default from the repository"
-    if len(key) < _SECRET_KEY_MIN_LENGTH or len(set(key)) < _SECRET_KEY_MIN_UNIQUE_CHARACTERS:
-        return f"SECRET_KEY is weak (fewer than {_SECRET_KEY_MIN_LENGTH} characters or few distinct ones)"
-    return ""
-
-
-# Management commands that only compare the models with the migration files: they sign nothing
-# and reach no broker, so a developer's checkout without a .env may run them.
-CODE_ONLY_COMMANDS = ("makemigrations",)
-
-
-def _code_only_command() -> bool:
-    """Whether this process is ``manage.py`` (or ``django-admin``) running a
-    :data:`CODE_ONLY_COMMANDS` command."""
-    argv = sys.argv
-    return (
-        len(argv) > 1
-        and Path(argv[0]).name in ("manage.py", "django-admin", "django-admin.py")
-        and argv[1] in CODE_ONLY_COMMANDS
-    )
+    return secret_key.problem(key, getattr(settings, "INSECURE_SECRET_KEY", ""))
 
 
 @register()
@@ -49,9 +21,9 @@ def secret_key_check(app_configs, **kwargs):
     sessions and password-reset links, and django-q2 signs its broker payloads (pickles) with it:
     with a published key, anyone who can write to the broker runs code in the workers. An Error
     (not Django's deploy-only W009) so runserver, qcluster and migrate refuse to start; only
-    ``makemigrations`` (:data:`CODE_ONLY_COMMANDS`) runs without a key of one's own."""
+    ``makemigrations`` (:data:`tgcampaigns.secret_key.CODE_ONLY_COMMANDS`) runs without a key of one's own."""
     problem = secret_key_problem()
-    if settings.DEBUG or not problem or _code_only_command():
+    if settings.DEBUG or not problem or secret_key.code_only_command():
         return []
     return [
         Error(

@@ -7,6 +7,12 @@ checks, contact clean-up — first takes the session's lease: ``lease_owner`` pl
 re-checks the WHERE after the first commit and gets 0 rows). A holder renews every third of
 ``TGC_LEASE_SECONDS``; a dead holder's lease simply expires.
 
+Every expiry is written and compared on the database's clock (``now()`` in the SQL), never a
+worker's: a worker whose clock runs minutes fast neither takes a live lease nor writes an expiry
+minutes ahead (issue 18). A holder fences itself by its own monotonic clock: it sends only until
+:func:`safe_until` (its last successful renewal + the lease − :func:`fence_margin`), and a taker
+waits :func:`take_grace` beyond the expiry, so the two never overlap even when the holder froze.
+
 Every holder goes through :func:`holding` (take, work, release) and, while it works, through
 :func:`heartbeat` (renew, and learn at once when a lease was taken over).
 """
@@ -14,20 +20,24 @@ Every holder goes through :func:`holding` (take, work, release) and, while it wo
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 
 from tgcampaigns import conf
 
 from .models import SessionStatus, TelegramSession
+
+log = logging.getLogger(__name__)
 
 
 def lease_seconds() -> float:
@@ -40,13 +50,42 @@ def renew_interval() -> float:
     return min(lease_seconds() / 3, 2.0)
 
 
+def fence_margin() -> float:
+    """Seconds before its lease's expiry at which a holder stops starting requests: a fifth of
+    the lease, at most 5 s (time for the request on the wire to come back)."""
+    return min(lease_seconds() / 5, 5.0)
+
+
+def take_grace() -> float:
+    """Seconds past a lease's expiry before another process may take it: a fifth of the lease,
+    at most 5 s (covers the holder's last request and the drift of its monotonic clock)."""
+    return min(lease_seconds() / 5, 5.0)
+
+
+def safe_until(renewal_started: float) -> float:
+    """The monotonic time (``time.monotonic()``) until which a holder may start requests, given
+    the monotonic time at which its last successful renewal (or take) *started*: the database set
+    the expiry no earlier than that, so this is always before the expiry by the margin."""
+    return renewal_started + lease_seconds() - fence_margin()
+
+
+def _db_now_plus(seconds: float) -> ExpressionWrapper:
+    """``now() ± seconds`` on the database's clock, for UPDATEs and filters."""
+    return ExpressionWrapper(Now() + timedelta(seconds=seconds), output_field=DateTimeField())
+
+
+def expired_q() -> Q:
+    """Sessions whose lease has expired by the database's clock, grace included."""
+    return Q(lease_expires_at__lt=_db_now_plus(-take_grace()))
+
+
 def owner_name(purpose: str) -> str:
     """A lease owner unique to this process and call: ``purpose:host:pid:random``."""
     return f"{purpose}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _free(now: datetime, owner: str) -> Q:
-    return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | Q(lease_expires_at__lt=now)
+def _free(owner: str) -> Q:
+    return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | expired_q()
 
 
 def take(session: TelegramSession, owner: str, *, active_only: bool = False) -> bool:
@@ -54,23 +93,19 @@ def take(session: TelegramSession, owner: str, *, active_only: bool = False) -> 
 
     ``active_only``: only an ``active`` session (the engine); health checks may look at any.
     Taking a lease resets ``current_load``: nobody else can have requests in flight on it.
+    An expired lease is free only :func:`take_grace` seconds after its expiry (database clock).
     """
-    now = timezone.now()
-    qs = TelegramSession.objects.filter(_free(now, owner), pk=session.pk)
+    qs = TelegramSession.objects.filter(_free(owner), pk=session.pk)
     if active_only:
         qs = qs.filter(status=SessionStatus.ACTIVE)
-    return (
-        qs.update(
-            lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds()), current_load=0
-        )
-        == 1
-    )
+    return qs.update(lease_owner=owner, lease_expires_at=_db_now_plus(lease_seconds()), current_load=0) == 1
 
 
 def renew(session_ids: Iterable[int], owner: str) -> set[int]:
-    """Extend ``owner``'s leases; returns the ids it still holds (a missing one was taken over)."""
+    """Extend ``owner``'s leases to the database's now + the lease; returns the ids it still holds
+    (a missing one was taken over). Raises the database's errors (the caller stops sending)."""
     ids = list(session_ids)
-    until = timezone.now() + timedelta(seconds=lease_seconds())
+    until = _db_now_plus(lease_seconds())
     TelegramSession.objects.filter(pk__in=ids, lease_owner=owner).update(lease_expires_at=until)
     return set(TelegramSession.objects.filter(pk__in=ids, lease_owner=owner).values_list("id", flat=True))
 
@@ -82,11 +117,10 @@ def release(session_ids: Iterable[int], owner: str) -> None:
     )
 
 
-def live_ids(now: datetime | None = None, *, purpose: str | None = None) -> set[int]:
-    """Ids of sessions whose lease is held and not expired (by an owner of ``purpose``, when
-    given: see :func:`owner_name`)."""
-    now = now or timezone.now()
-    held = TelegramSession.objects.exclude(lease_owner="").filter(lease_expires_at__gt=now)
+def live_ids(*, purpose: str | None = None) -> set[int]:
+    """Ids of sessions whose lease is held and not expired by the database's clock, grace
+    included (by an owner of ``purpose``, when given: see :func:`owner_name`)."""
+    held = TelegramSession.objects.exclude(lease_owner="").exclude(lease_expires_at=None).exclude(expired_q())
     if purpose:
         held = held.filter(lease_owner__startswith=f"{purpose}:")
     return set(held.values_list("id", flat=True))
@@ -124,21 +158,44 @@ async def heartbeat(
     on_lost: Callable[[set[int]], None],
     *,
     also: Callable[[], Awaitable[None]] | None = None,
+    on_renewed: Callable[[float], None] | None = None,
 ) -> None:
     """Renew ``owner``'s leases every :func:`renew_interval` until cancelled. Ids whose lease
     another process took over are passed to ``on_lost`` once (stop using them at once); ``also``
-    runs after each renewal (the engine renews its row claims and publishes its load there)."""
+    runs after each renewal (the engine renews its row claims and publishes its load there);
+    ``on_renewed`` gets the ``time.monotonic()`` at which a successful renewal started (for
+    :func:`safe_until`).
+
+    A renewal that fails (the database is down or restarting: any exception, ``also``'s included)
+    is logged at ERROR and ends the heartbeat with every id passed to ``on_lost``: nobody can
+    tell how long the leases still hold, so their users stop at once (issue 18, item 7)."""
     ids = list(session_ids)
     lost: set[int] = set()
     renew_async = sync_to_async(renew)
     while True:
         await asyncio.sleep(renew_interval())
-        gone = set(ids) - await renew_async(ids, owner) - lost
-        if gone:
-            lost |= gone
-            on_lost(gone)
-        if also is not None:
-            await also()
+        started = time.monotonic()
+        try:
+            held = await renew_async(ids, owner)
+            if on_renewed is not None and held - lost:
+                on_renewed(started)
+            gone = set(ids) - held - lost
+            if gone:
+                lost |= gone
+                on_lost(gone)
+            if also is not None:
+                await also()
+        except Exception:
+            log.error(
+                "lease renewal by %s failed: sessions %s stop sending now (their leases expire on "
+                "their own; another worker takes them after)",
+                owner,
+                sorted(set(ids) - lost),
+                exc_info=True,
+            )
+            if set(ids) - lost:
+                on_lost(set(ids) - lost)
+            return
 
 
 def publish_load(loads: dict[int, int], owner: str) -> None:

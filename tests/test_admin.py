@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns import engine
+from campaigns.lists.reading import NOT_TEXT
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -163,7 +164,7 @@ def test_the_report_lists_each_invalid_row_with_its_reason(client, cases_dir):
     [
         ("empty.csv", "the file is empty"),
         ("header_only.csv", "no recipient rows"),
-        ("binary_named.csv", "not a text/CSV file"),
+        ("binary_named.csv", NOT_TEXT),
     ],
 )
 def test_a_refused_file_shows_a_form_error_and_creates_nothing(client, cases_dir, name, reason):
@@ -265,6 +266,16 @@ def test_the_mapping_step_offers_one_role_per_column_guessed_from_the_headers(cl
         "Phone",
         "Phone, international (+ may be missing)",
         "User id",
+        "Country of the row (its phone numbers' region)",
+        "Consent (yes / no)",
+        "Time zone",
+        "Label of a phone (Mobile, Work…)",
+        "Field: first_name",
+        "Field: last_name",
+        "Field: full_name",
+        "Field: email",
+        "Field: city",
+        "Field: company",
         "Personalisation field",
         "Ignore",
     ]
@@ -326,7 +337,7 @@ def test_a_column_chosen_as_ignored_is_neither_an_identity_nor_a_field(client, c
     upload(client, cases_dir, "two_id_columns.csv", role_1="ignore")
 
     quinn = Recipient.objects.get(row_number=3)
-    assert (quinn.status, quinn.error, quinn.fields) == ("invalid", "empty recipient", {"Name": "Quinn"})
+    assert (quinn.status, quinn.error, quinn.fields) == ("invalid", "no username", {"Name": "Quinn"})
 
 
 def test_the_next_upload_with_the_same_columns_starts_from_the_last_lists_mapping(client, cases_dir):

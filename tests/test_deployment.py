@@ -81,6 +81,37 @@ def test_the_app_and_the_workers_refuse_to_start_on_a_missing_or_public_key(comm
     assert "sessions_app.E002" in done.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["qcluster", "--skip-checks"],
+        ["runserver", "127.0.0.1:0", "--noreload", "--skip-checks"],
+        ["shell", "-c", "1"],
+    ],
+    ids=["qcluster --skip-checks", "runserver --skip-checks", "shell"],
+)
+@pytest.mark.parametrize("key", ["", PUBLIC_DEFAULT], ids=["unset", "default"])
+def test_the_key_is_refused_without_the_system_checks(command, key):
+    # Issue 19.15: workers started with --skip-checks signed and accepted task payloads with the
+    # public key. The guard holds wherever the settings are loaded, whatever runs the checks.
+    done = manage(*command, env={"DEBUG": "false", "SECRET_KEY": key}, timeout=30)
+
+    assert done.returncode != 0
+    assert "sessions_app.E002" in done.stderr
+    assert "Traceback" not in done.stderr  # one line that says what to do
+
+
+def test_a_process_that_only_sets_django_up_refuses_a_public_key():
+    # As a worker process spawned by django-q2 (or any script) loads Django: no command, no checks.
+    code = "import django; django.setup(); print('signed with the public key')"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "tgcampaigns.settings", "DEBUG": "false", "SECRET_KEY": PUBLIC_DEFAULT}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+    assert done.returncode != 0 and "sessions_app.E002" in done.stderr
+    assert "signed with the public key" not in done.stdout
+
+
 @pytest.mark.parametrize("key", ["", PUBLIC_DEFAULT], ids=["unset", "default"])
 def test_makemigrations_alone_runs_without_a_key_of_ones_own(key):
     # It only compares the models with the migration files: a fresh checkout may check them.

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.engine import rows
+from campaigns.engine import settling
 from campaigns.models import CampaignStatus, DeliveryAttempt, MessageResult, ResultStatus, Suppression
 from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession
 
@@ -224,7 +224,7 @@ def test_it_records_failures_with_code_text_and_attempts(people, alpha):
 
 
 def test_it_retries_transient_errors_with_backoff_up_to_the_attempt_limit(people, alpha, monkeypatch):
-    monkeypatch.setattr(rows, "retry_delay", lambda attempt: 0.05 * attempt)
+    monkeypatch.setattr(settling, "retry_delay", lambda attempt: 0.05 * attempt)
     alpha.simulator_config["script"] = {"@alice_user": ["RPC_CALL_FAIL"], "@bob_user": ["RPC_CALL_FAIL"] * 5}
     alpha.save()
     campaign = make_campaign("retry", [people], [alpha], max_attempts=3)
@@ -238,8 +238,8 @@ def test_it_retries_transient_errors_with_backoff_up_to_the_attempt_limit(people
 
 def test_retry_delay_grows_exponentially_with_jitter():
     for attempt in range(1, 6):
-        base = min(rows.RETRY_CAP_SECONDS, rows.RETRY_BASE_SECONDS * 2 ** (attempt - 1))
-        delays = {rows.retry_delay(attempt) for _ in range(20)}
+        base = min(settling.RETRY_CAP_SECONDS, settling.RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+        delays = {settling.retry_delay(attempt) for _ in range(20)}
         assert all(base * 0.5 <= d <= base for d in delays)
         assert len(delays) > 1
 
@@ -413,7 +413,7 @@ def test_launch_is_refused_for_a_message_telegram_would_refuse(people, alpha):
 def test_operation_metrics_count_requests_retries_and_flood_waits(people, alpha, monkeypatch):
     from campaigns.reporting.progress import metrics
 
-    monkeypatch.setattr(rows, "retry_delay", lambda attempt: 0.01)
+    monkeypatch.setattr(settling, "retry_delay", lambda attempt: 0.01)
     alpha.simulator_config.update(
         latency_ms=[5, 5], script={"@alice_user": ["RPC_CALL_FAIL"], "@bob_user": ["FLOOD_WAIT_1"]}
     )

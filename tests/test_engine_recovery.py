@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.engine import rows as rows_api
+from campaigns.engine import claiming
 from campaigns.models import CampaignStatus, ResultStatus
 from sessions_app import leases
 from sessions_app.models import SessionStatus, SimulatedDelivery, TelegramSession
@@ -27,12 +27,12 @@ def crash_mid_batch(campaign, session, *, delivered: int) -> list[int]:
     ``delivered`` of them already delivered by Telegram."""
     owner = "dead-host:1:0"
     assert leases.take(session, owner, active_only=True)
-    rows = rows_api.claim_rows(campaign.pk, session.pk, owner, 10)  # claimed rows are ``sending``
+    rows = claiming.claim_rows(campaign.pk, session.pk, owner, 10)  # claimed rows are ``sending``
     for row in rows[:delivered]:
         SimulatedDelivery.objects.create(
             session=session, random_id=row.random_id, peer_key=row.key, message_id=1
         )
-    past = timezone.now() - timedelta(seconds=1)
+    past = timezone.now() - timedelta(seconds=leases.take_grace() + 1)  # expired, grace and all
     TelegramSession.objects.filter(pk=session.pk).update(lease_expires_at=past)
     campaign.results.filter(claimed_by=owner).update(claim_expires_at=past)
     return [r.id for r in rows]
@@ -77,8 +77,8 @@ def test_rows_a_dead_worker_took_return_to_the_queue_pinned_to_their_session(peo
     campaign = make_campaign("claimed", [people], [alpha])
     engine.launch(campaign, enqueue=False)
     leases.take(alpha, "dead:2:0")
-    taken = rows_api.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
-    past = timezone.now() - timedelta(seconds=1)
+    taken = claiming.claim_rows(campaign.pk, alpha.pk, "dead:2:0", 3)
+    past = timezone.now() - timedelta(seconds=leases.take_grace() + 1)  # expired, grace and all
     TelegramSession.objects.filter(pk=alpha.pk).update(lease_expires_at=past)
     assert engine.reap(dispatch=False)["sending_requeued"] == 0  # claims still run, lease or not
     campaign.results.update(claim_expires_at=past)
@@ -180,7 +180,7 @@ def test_the_reaper_never_takes_back_rows_a_live_worker_marked_after_it_read_the
     engine.launch(campaign, enqueue=False)
     stale = leases.live_ids()  # the reaper reads the leases ...
     assert leases.take(alpha, "live:1:1", active_only=True)  # ... a worker leases and starts sending
-    rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)  # claimed rows are ``sending``
+    claiming.claim_rows(campaign.pk, alpha.pk, "live:1:1", 10)  # claimed rows are ``sending``
     monkeypatch.setattr(leases, "live_ids", lambda now=None, **kwargs: stale)
     engine.reap(dispatch=False)  # ... and the reaper acts on what it read
     assert set(campaign.results.values_list("status", flat=True)) == {ResultStatus.SENDING}
@@ -278,8 +278,8 @@ def test_a_claim_reads_on_from_the_last_claimed_row_and_marks_where_it_took_from
     engine.launch(campaign, enqueue=False)
     ids = sorted(campaign.results.values_list("id", flat=True))
 
-    first = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 2, after=0)
-    second = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 2, after=first[-1].id)
+    first = claiming.claim_rows(campaign.pk, alpha.pk, "live:1:0", 2, after=0)
+    second = claiming.claim_rows(campaign.pk, alpha.pk, "live:1:0", 2, after=first[-1].id)
 
     assert [r.id for r in first + second] == ids[:4]
     assert all(r.pooled for r in first + second)
@@ -289,19 +289,19 @@ def test_rows_back_in_the_pool_below_the_mark_are_still_claimed(people, alpha):
     campaign = make_campaign("back", [people], [alpha])
     engine.launch(campaign, enqueue=False)
     ids = sorted(campaign.results.values_list("id", flat=True))
-    taken = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 4)
+    taken = claiming.claim_rows(campaign.pk, alpha.pk, "live:1:0", 4)
     # Another process gives the first row back (a FloodWait: its request never reached Telegram).
-    rows_api.release_claims("live:1:0", taken[:1])
+    claiming.release_claims("live:1:0", taken[:1])
 
     # The mark is past it: the rows above come first, then the pool is read again from its start.
-    found = rows_api.claim_rows(campaign.pk, alpha.pk, "live:1:0", 5, after=taken[-1].id)
+    found = claiming.claim_rows(campaign.pk, alpha.pk, "live:1:0", 5, after=taken[-1].id)
 
     assert [r.id for r in found] == [ids[4], ids[0]]
     assert campaign.results.filter(status=ResultStatus.PENDING).count() == 0
 
 
 def test_a_slice_lowers_its_mark_when_rows_go_back_to_the_pool():
-    from campaigns.engine.rows import RowWork
+    from campaigns.engine.claiming import RowWork
     from campaigns.engine.work import CampaignWork
 
     work = CampaignWork.__new__(CampaignWork)  # only the mark's bookkeeping
@@ -317,7 +317,7 @@ def test_a_slice_lowers_its_mark_when_rows_go_back_to_the_pool():
 def test_under_a_send_window_claims_always_read_the_pool_from_its_start():
     # A claim under a send window skips rows of closed zones: they must be found when their
     # window opens, so the mark never moves past them.
-    from campaigns.engine.rows import RowWork
+    from campaigns.engine.claiming import RowWork
     from campaigns.engine.work import CampaignWork
 
     work = CampaignWork.__new__(CampaignWork)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.engine import slice as slice_module
+from campaigns.engine import sender as sender_module
 from campaigns.models import CampaignStatus, DeliveryAttempt, MessageResult
 from sessions_app.models import SimulatedDelivery
 
@@ -56,7 +56,7 @@ def test_a_campaign_waiting_on_shared_sessions_is_served_by_the_driver_that_hold
 
 def test_sessions_serve_campaigns_in_turn_by_priority(monkeypatch):
     # Small batches, so a second of sending is many turns.
-    monkeypatch.setattr(slice_module, "BATCH_WINDOW_SECONDS", 0.04)
+    monkeypatch.setattr(sender_module, "BATCH_WINDOW_SECONDS", 0.04)
     shared = make_session("shared", send_delay=0.01)
     urgent = make_campaign("urgent", [crowd("urgent", 500)], [shared], priority=10)
     routine = make_campaign("routine", [crowd("routine", 500)], [shared], priority=5)

@@ -11,6 +11,16 @@ from django.utils import timezone
 from telethon import errors as tg
 
 from campaigns import engine
+from campaigns.engine.outcomes import (
+    POLICY,
+    CampaignEffect,
+    Doubt,
+    OutcomeKind,
+    Policy,
+    SessionEffect,
+    Transition,
+    policy_of,
+)
 from campaigns.models import CampaignStatus, DeliveryAttempt, MessageResult, ResultStatus
 from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
 from sessions_app.transport.base import ErrorKind
@@ -211,3 +221,70 @@ def test_unlisted_rpc_errors_take_the_effect_of_their_code(
 
     assert (row.status, session.status, campaign.status) == (row_status, session_status, campaign_status)
     assert text in (row.error_code if row_status == ResultStatus.FAILED else session.last_error_code)
+
+
+# The outcome policy (campaigns.engine.outcomes.POLICY), row by row ---------------------------------
+# Each ErrorKind raised once by a simulated session: the row, its attempt, the session and the
+# campaign end as the table says. The Telethon tests above hold the classification; these hold the
+# table to what the engine does.
+def test_every_error_kind_has_a_row_in_the_outcome_policy():
+    assert {OutcomeKind.of(kind) for kind in ErrorKind} | {OutcomeKind.SENT} == set(POLICY)
+    assert all(isinstance(policy_of(kind), Policy) for kind in ErrorKind)
+
+
+ROW_STATUS = {
+    Transition.MARK_SENT: ResultStatus.SENT,
+    Transition.FAIL: ResultStatus.FAILED,
+    Transition.SKIP: ResultStatus.SKIPPED,
+    Transition.RETRY: ResultStatus.PENDING,
+    Transition.BACK_TO_POOL: ResultStatus.PENDING,
+}
+SESSION_STATUS = {
+    SessionEffect.NONE: SessionStatus.ACTIVE,
+    SessionEffect.FLOOD_WAIT: SessionStatus.ACTIVE,
+    SessionEffect.DISABLE: SessionStatus.DISABLED,
+    SessionEffect.QUARANTINE: SessionStatus.QUARANTINED,
+    SessionEffect.BACK_OFF: SessionStatus.ACTIVE,
+}
+
+
+@pytest.mark.parametrize("kind", list(ErrorKind), ids=lambda k: k.value)
+def test_each_error_kind_does_what_its_policy_row_says(kind, monkeypatch):
+    from sessions_app.transport import simulator
+
+    code = "FLOOD_WAIT_120" if kind is ErrorKind.FLOOD else f"SIMULATED_{kind.value.upper()}"
+    monkeypatch.setitem(simulator.SIMULATED_CODES, code, kind)
+    session = make_session("alpha", simulator_config={"script": {"@bob": [code]}})
+    campaign = make_campaign("spring", [make_list("one", [("@bob", {})])], [session])
+    policy = policy_of(kind)
+
+    engine.launch(campaign, enqueue=False)
+    engine.drive(campaign.pk, seconds=SLICE, enqueue_next=False)
+
+    row = MessageResult.objects.get(campaign=campaign)
+    attempt = DeliveryAttempt.objects.get(result=row)
+    session.refresh_from_db()
+    campaign.refresh_from_db()
+    assert row.status == ROW_STATUS[policy.transition]
+    assert row.attempts == (1 if policy.counts_attempt else 0)
+    assert row.in_doubt is (policy.doubt is Doubt.KEPT)
+    assert (row.next_attempt_at is not None) is (policy.transition is Transition.RETRY)
+    if policy.transition is Transition.BACK_TO_POOL:
+        assert row.session_id is None  # back in the pool: any session may take it
+    assert (attempt.outcome, attempt.requested) == (policy.attempt, policy.requested)
+    assert session.status == SESSION_STATUS[policy.session]
+    assert (session.last_error_code != "") is (policy.session is not SessionEffect.NONE)
+    assert (session.flood_wait_left() > 100) is (policy.session is SessionEffect.FLOOD_WAIT)
+    assert (campaign.status == CampaignStatus.PAUSED) is (policy.campaign is not CampaignEffect.NONE)
+
+
+def test_a_retry_whose_attempts_are_spent_fails_the_row():
+    session = make_session("alpha", simulator_config={"script": {"@bob": ["RPC_CALL_FAIL"]}})
+    campaign = make_campaign("spring", [make_list("one", [("@bob", {})])], [session], max_attempts=1)
+
+    engine.launch(campaign, enqueue=False)
+    engine.drive(campaign.pk, seconds=SLICE, enqueue_next=False)
+
+    row = MessageResult.objects.get(campaign=campaign)
+    assert (row.status, row.attempts, row.error_code) == (ResultStatus.FAILED, 1, "RPC_CALL_FAIL")
+    assert DeliveryAttempt.objects.get(result=row).outcome == DeliveryAttempt.Outcome.FAILED

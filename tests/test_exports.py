@@ -131,9 +131,10 @@ def test_the_xlsx_export_carries_the_read_and_reply_facts_too(campaign):
     rows, _ = xlsx_rows(campaign_csv_response(campaign, "xlsx"))
 
     alice = dict(zip(rows[0], rows[1]))
-    assert (alice["read_at"], alice["replied_at"]) == (
-        "2025-03-01T12:01:00+00:00",
-        "2025-03-01T12:07:30+00:00",
+    # Date-times in the active zone (UTC here: no user), named in the header (issue 19.11).
+    assert (alice["read_at (UTC)"], alice["replied_at (UTC)"]) == (
+        datetime(2025, 3, 1, 12, 1, 0),
+        datetime(2025, 3, 1, 12, 7, 30),
     )
     assert (alice["reply_count"], alice["variant"]) == (2, "B")
 
@@ -229,13 +230,14 @@ def test_the_xlsx_export_types_every_text_cell_as_text_so_no_formula_runs_and_no
 
     rows, workbook = xlsx_rows(response)
     assert response["Content-Disposition"] == f'attachment; filename="campaign-{campaign.pk}-export.xlsx"'
-    assert rows[0][: len(BASE_COLUMNS)] == BASE_COLUMNS
+    times = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
+    assert rows[0][: len(BASE_COLUMNS)] == [f"{c} (UTC)" if c in times else c for c in BASE_COLUMNS]
     header = rows[0]
     bob = dict(zip(header, rows[2]))
     assert bob["key"] == "+12125550123"
     assert bob["first_name"] == """=HYPERLINK("http://example.invalid","x")"""
     assert bob["error_text"] == "-the user's privacy settings forbid it"
-    assert dict(zip(header, rows[1]))["telegram_message_id"] == 1001
+    assert dict(zip(header, rows[1]))["telegram_message_id"] == "1001"  # an identifier: text
     sheet = workbook["Results"]
     formula_cell = sheet.cell(row=3, column=header.index("first_name") + 1)
     assert (formula_cell.data_type, formula_cell.number_format) == ("s", "@")

@@ -356,3 +356,25 @@ def test_telegram_receives_the_converted_file_as_the_photo(telegram, copy, name,
         assert (sent.format in ("PNG", "JPEG"), sent.size) == (True, size)
     (request,) = telegram.of_type(SendMediaRequest)
     assert isinstance(request.media, types.InputMediaUploadedPhoto)
+
+
+# A fragmented MP4 (issue 19.5): 1 s of a 640×360 canvas animation recorded by Chromium's
+# MediaRecorder as video/mp4 (H.264). Its mvhd says 0; the durations are in the moof fragments.
+FRAGMENTED = Path(__file__).resolve().parent / "data" / "media" / "chromium_fragmented.mp4"
+
+
+@pytest.mark.parametrize("media_type", [None, "video"])
+def test_it_reads_duration_and_size_of_a_fragmented_mp4_as_a_browser_records_it(media_type):
+    info = inspect_media(str(FRAGMENTED), media_type)
+
+    assert (info.media_type, info.mime_type, info.width, info.height) == ("video", "video/mp4", 640, 360)
+    assert info.duration == pytest.approx(1.0, abs=0.1)
+
+
+def test_it_still_refuses_a_video_whose_duration_cannot_be_read(tmp_path):
+    # The fragments cut off after the first box of the file: nothing left to time.
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(FRAGMENTED.read_bytes()[:40])
+
+    with pytest.raises(MediaRefused, match="^the video is corrupt"):
+        inspect_media(str(cut), "video")

@@ -18,6 +18,17 @@ from sessions_app.models import SimulatedDelivery
 
 from .conftest import make_campaign, make_list, make_session
 
+
+@pytest.fixture(autouse=True)
+def _database_clock_travels_too(monkeypatch):
+    """These tests move the whole world's clock (freezegun), the database's included: the engine's
+    database clock (sessions_app.clock) follows the frozen one instead of measuring a 'skew'."""
+    from sessions_app import clock
+
+    monkeypatch.setattr(clock, "offset_seconds", lambda: 0.0)
+    monkeypatch.setattr(clock, "sync", lambda: 0.0)
+
+
 pytestmark = pytest.mark.django_db
 
 TOKYO, BERLIN, NEW_YORK = "+81312345678", "+493012345678", "+12125551234"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from tgcampaigns import secret_key
+
 from .logcontext import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -20,11 +22,13 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # The fallback key is public (it is in this file): it only serves local runs with DEBUG on. With
-# DEBUG off, a missing, default or weak key is the system check Error sessions_app.E002, which
-# stops runserver, qcluster, migrate and `check --deploy` (django-q2 signs its broker payloads,
-# pickles, with this key: a known key lets anyone who can write to the broker run code).
+# DEBUG off, a missing, default or weak key ends the process right here (sessions_app.E002, also a
+# system check): every process loads these settings, with or without the checks (django-q2 signs
+# its broker payloads, pickles, with this key: a known key lets anyone who can write to the broker
+# run code). Only `makemigrations` runs without a key of one's own.
 INSECURE_SECRET_KEY = "insecure-local-only-key-set-SECRET_KEY-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="") or INSECURE_SECRET_KEY
+secret_key.refuse_an_insecure_key(SECRET_KEY, INSECURE_SECRET_KEY, DEBUG)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -61,6 +65,8 @@ MIDDLEWARE = [
     # Static files from STATIC_ROOT (after collectstatic), compressed and cached, without a
     # separate file server (scripts/serve; docs/operating.md "Production").
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A database outage reaching a view answers 503 saying so (issue 18); see also handler500.
+    "tgcampaigns.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -14,6 +14,9 @@ from campaigns.views import media_file, time_zone
 from .metrics import metrics_view
 from .probes import HealthView
 
+# A database outage raised before any view (a middleware's session or user lookup): the 503 page.
+handler500 = "tgcampaigns.outage.server_error"
+
 admin.site.site_header = "tgcampaigns"
 admin.site.site_title = "tgcampaigns"
 admin.site.index_title = "Telegram campaigns"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from tgcampaigns.permissions import may_view
+
 
 def may_see_results(request: HttpRequest) -> bool:
-    return request.user.has_perm("campaigns.view_messageresult")
+    return may_view(request.user, "campaigns.messageresult")  # view, or change (Django's rule)
 
 
 def may_export_results(request: HttpRequest) -> bool:
-    return request.user.has_perms(["campaigns.view_messageresult", "campaigns.export_messageresult"])
+    return may_see_results(request) and request.user.has_perm("campaigns.export_messageresult")

@@ -111,6 +111,10 @@ class CampaignForm(forms.ModelForm):
                 label="Media type",
                 help_text=self.fields["media_type"].help_text,
             )
+            # A detected type is not a choice: the next file chosen is detected again (19.6).
+            self.initial["media_type"] = (self.instance.media_info or {}).get(
+                "asked", self.instance.media_type
+            )
         self.media_info: dict | None = None  # None: unchanged
         if self.instance.pk:
             texts = list(self.instance.variants or [])
@@ -142,7 +146,9 @@ class CampaignForm(forms.ModelForm):
             except media_service.MediaRefused as exc:
                 self.add_error("media", str(exc))
             else:
-                data["media_type"], self.media_info = info["media_type"], info
+                data["media_type"], self.media_info = info["media_type"], {**info, "asked": wanted or ""}
+        else:
+            data["media_type"] = self.instance.media_type  # the field shows the choice, not the type
         return data
 
     def _clean_window(self, data: dict) -> None:

@@ -24,16 +24,17 @@ from tgcampaigns import conf
 from ..lists import jobs
 from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
 from ..lists.entries import Entry, read_entries
+from ..lists.file_preview import Preview, preview_file
+from ..lists.formats import ACCEPT, CSV, WORKBOOKS, formats_text
 from ..lists.limits import Limits
 from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping
-from ..lists.preview import Preview, preview_file
 from ..lists.table import ImportRefused
 from ..lists.zonenames import valid_zone
 from ..models import ImportStatus, RecipientList
 from ..people.timezones import zone_choices
 from .display import file_size
 
-RECIPIENT_FILE_TYPES = ".csv,.txt,.tsv,.xlsx"
+RECIPIENT_FILE_TYPES = ACCEPT  # the formats campaigns.lists.formats reads
 
 
 TIME_ZONE_HELP = (
@@ -99,8 +100,9 @@ class RecipientListUploadForm(forms.ModelForm):
 
     file = forms.FileField(
         allow_empty_file=True,  # the importer refuses it, with the same words as everywhere else
-        help_text="CSV (comma, semicolon or tab separated), TXT or XLSX, as exported from your "
-        "spreadsheet or CRM. Next you will see its first rows and say what each column holds.",
+        help_text=f"{formats_text()} (CSV comma, semicolon or tab separated), as exported from "
+        "your spreadsheet, CRM, phone or Telegram Desktop. Next you will see its first rows and say "
+        "what each column holds.",
         widget=forms.ClearableFileInput(attrs={"accept": RECIPIENT_FILE_TYPES}),
     )
 
@@ -195,6 +197,12 @@ class RecipientListMappingForm(forms.Form):
     encoding = forms.ChoiceField(choices=ENCODING_CHOICES, required=False)
     delimiter = forms.ChoiceField(choices=DELIMITER_CHOICES, required=False)
     sheet = forms.ChoiceField(choices=(), required=False)
+    header_row = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Header row",
+        help_text="The row holding the column names (found below titles and empty rows; empty: find it).",
+    )
     header = forms.BooleanField(required=False, label="The first row holds the column names")
     identity_order = forms.ChoiceField(
         choices=ORDER_CHOICES,
@@ -219,6 +227,7 @@ class RecipientListMappingForm(forms.Form):
                 "encoding": mapping.encoding,
                 "delimiter": mapping.delimiter,
                 "sheet": mapping.sheet,
+                "header_row": mapping.header_row or None,
                 "header": mapping.header is not False,
                 "identity_order": ",".join(mapping.identity_order),
                 "default_region": mapping.default_region,
@@ -242,6 +251,8 @@ class RecipientListMappingForm(forms.Form):
             self.fields["sheet"].choices = [(name, name) for name in preview.sheets]
             if len(preview.sheets) < 2:
                 del self.fields["sheet"]
+        if preview.file_format not in (CSV, *WORKBOOKS):  # a vCard or JSON export has no header row
+            del self.fields["header_row"]
         for i in range(len(preview.columns) if columns is None else columns):
             self.fields[f"role_{i}"] = forms.ChoiceField(choices=list(ROLE_LABELS.items()), label="")
 
@@ -259,10 +270,15 @@ class RecipientListMappingForm(forms.Form):
         encoding, delimiter or sheet that gives other columns has their roles guessed again."""
         data = self.cleaned_data
         roles = tuple(data[name] for name in self.fields if name.startswith("role_"))
+        sheet = data.get("sheet") or self.preview.mapping.sheet
+        header_row = data.get("header_row") or 0
+        if sheet != self.preview.mapping.sheet and header_row == self.preview.mapping.header_row:
+            header_row = 0  # another sheet: its own header row is found, unless one was typed
         return self.preview.mapping.with_(
             encoding=data.get("encoding") or "",
             delimiter=data.get("delimiter") or "",
-            sheet=data.get("sheet") or self.preview.mapping.sheet,
+            sheet=sheet,
+            header_row=header_row,
             header=bool(data.get("header")),
             roles=roles,
             identity_order=tuple(data["identity_order"].split(",")),

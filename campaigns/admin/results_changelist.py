@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 
 from ..lists.normalise import normalise
+from ..lists.search import result_filter
 from ..models import MessageResult, Recipient, ResultTally
 from ..models.tally import recount
 
@@ -132,4 +133,5 @@ def search_results(queryset: QuerySet[MessageResult], term: str) -> QuerySet[Mes
         wanted |= Q(key=normalised.key)
     if term[:1].isalpha():  # a username written without its @
         wanted |= Q(key__gte="@" + term.lower(), key__lt="@" + term.lower() + "\uffff")
-    return queryset.filter(wanted)
+    also = result_filter(term)  # a phone's start as staff write it, a name's start
+    return queryset.filter(wanted | also if also else wanted)

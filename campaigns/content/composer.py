@@ -71,7 +71,7 @@ def compose_preview(draft: Draft, recipient: Recipient | None, *, personal: bool
             draft.message,
             draft.parse_mode,
             has_media=draft.has_media,
-            sample_fields=fields,
+            sample_fields=fields if recipient is not None and personal else None,  # None: sample values
             known_fields=columns,
         ),
         "warnings": [],

@@ -25,14 +25,14 @@ from __future__ import annotations
 import os
 import struct
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, astuple, dataclass, fields
 from typing import Any
 
 import filetype
 
 from sessions_app.transport.base import MediaSpec
 
-from . import filetypes, images
+from . import filetypes, images, video
 
 PHOTO_MAX_BYTES = 10 * 1000 * 1000  # Bot API: "at most 10 MB"
 PHOTO_MAX_DIMENSIONS_SUM = 10000
@@ -259,7 +259,8 @@ def _video(path: str, base: dict[str, Any]) -> MediaInfo:
     mime = base["mime_type"]
     if not mime.startswith("video/"):
         raise MediaRefused(f"the content is not a video (it is {mime})")
-    duration, width, height = _video_metadata(path)
+    # PyAV (FFmpeg) reads fragmented MP4 as browsers and phones write it, and WebM (issue 19.5).
+    duration, width, height = astuple(video.read_video(path))
     if duration is None:
         raise MediaRefused("the video is corrupt: its duration cannot be read")
     # Telegram clients fetch any part of a file by offset, so an MP4 streams even when its
@@ -305,32 +306,6 @@ def _opus_duration(path: str) -> float | None:
         return float(OggOpus(path).info.length)
     except (MutagenError, OSError):
         return None
-
-
-def _video_metadata(path: str) -> tuple[float | None, int | None, int | None]:
-    """(duration seconds, width, height) via hachoir, which reads MP4, MKV/WebM, AVI, …"""
-    from hachoir.core import config as hachoir_config
-    from hachoir.metadata import extractMetadata
-    from hachoir.parser import createParser
-
-    hachoir_config.quiet = True  # hachoir prints warnings about odd boxes to stderr otherwise
-    try:
-        parser = createParser(path)
-        if parser is None:
-            return None, None, None
-        with parser:
-            metadata = extractMetadata(parser)
-    except Exception:  # hachoir raises assorted errors on malformed files
-        return None, None, None
-    if metadata is None:
-        return None, None, None
-
-    def get(name: str) -> Any:
-        return metadata.get(name) if metadata.has(name) else None
-
-    duration = get("duration")
-    seconds = duration.total_seconds() if duration is not None else None
-    return seconds, get("width"), get("height")
 
 
 def _top_level_boxes(path: str) -> list[bytes]:

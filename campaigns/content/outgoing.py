@@ -35,9 +35,13 @@ def message_builder(campaign: Campaign):
         """The message of ``variant`` (an A/B test's wording: "" or "A" is the campaign's message,
         B–D its other wordings) for one recipient's ``fields``. Raises
         TransportError(RECIPIENT, MESSAGE_TOO_LONG) when personalisation pushes this recipient's
-        text past Telegram's limit: only this row fails, the campaign goes on; KeyError for a
-        variant the campaign does not have."""
-        text = render_of(variant)(fields or {})
+        text past Telegram's limit, TransportError(RECIPIENT, MESSAGE_RENDER_BUDGET) when their
+        fields push the render over its work budget: only this row fails, the campaign goes on;
+        KeyError for a variant the campaign does not have."""
+        try:
+            text = render_of(variant)(fields or {})
+        except template.RenderOverBudget as exc:
+            raise TransportError(ErrorKind.RECIPIENT, "MESSAGE_RENDER_BUDGET", str(exc)) from None
         # Parsing can only shorten the text, so most messages skip it.
         length = utf16_length(parse(text, mode)[0]) if utf16_length(text) > limit else 0
         if length > limit:
@@ -75,3 +79,27 @@ def recipient_text(campaign: Campaign, fields: dict | None, variant: str = "") -
         return f"(the campaign has no variant {variant})"
     except template.MessageError as exc:
         return f"(cannot be rendered: {exc})"
+
+
+def recipient_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]:
+    """fields → :func:`recipient_text` of A/B ``variant`` ("" or "A": the message), the template
+    prepared once, for exports of many rows. Never raises: a wording that cannot be rendered, or
+    a recipient whose fields push the render over its budget, gets "(cannot be rendered: …)"."""
+    try:
+        render = template.renderer(
+            variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
+        )
+    except KeyError:
+        failed = f"(the campaign has no variant {variant})"
+        return lambda fields: failed
+    except template.MessageError as exc:
+        failed = f"(cannot be rendered: {exc})"
+        return lambda fields: failed
+
+    def within_budget(fields: dict) -> str:
+        try:
+            return render(fields)
+        except template.RenderOverBudget as exc:  # this recipient's fields: their row says why
+            return f"(cannot be rendered: {exc})"
+
+    return within_budget

@@ -180,7 +180,7 @@ def campaign_preview(
         message,
         campaign.parse_mode,
         has_media=has_media,
-        sample_fields=fields,
+        sample_fields=fields if result.recipient else None,  # None: sample values (issue 18.4)
         known_fields=columns,
     )
     try:

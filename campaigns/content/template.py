@@ -37,7 +37,7 @@ from sessions_app.transport.formatting import (
     utf16_length,
 )
 
-from .plan import _plan, _plan_output, _render_plan, neutralise_markdown, renders_alike
+from .fast_render import _plan, _plan_output, _render_plan, neutralise_markdown, renders_alike
 from .sandbox import (
     CAPTION_MAX,
     DECIMALS_MAX,
@@ -47,7 +47,9 @@ from .sandbox import (
     Budget,
     MessageError,
     OverBudget,
+    RenderOverBudget,
     compile_template,
+    rendering_within,
 )
 from .variables import (
     defaulted_unknown_variables,
@@ -66,6 +68,7 @@ __all__ = [
     "TEMPLATE_MAX",
     "TEXT_MAX",
     "MessageError",
+    "RenderOverBudget",
     "check_message",
     "check_recipients",
     "neutralise_markdown",
@@ -113,7 +116,8 @@ def render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> st
 def _render(template_text: str, fields: Mapping[str, Any], parse_mode: str) -> tuple[str, bool]:
     """(the message, whether it was rendered whole). Past :data:`RENDER_MAX` characters the
     render stops; the message is then what was rendered so far, cut at :data:`RENDER_MAX`: over
-    Telegram's limit, so refused before launch and failed (that row only) by the engine.
+    Telegram's limit, so refused before launch and failed (that row only) by the engine. Past the
+    work or time budget (:class:`~.sandbox.Budget`) it raises :class:`RenderOverBudget`.
 
     Text and plain ``{{ name }}`` / ``{{ name|default:"…" }}`` templates (most campaign messages)
     take :func:`_render_plan`, which gives the same output without Django's render machinery."""
@@ -139,15 +143,22 @@ def _render_template(template_text: str, fields: Mapping[str, Any], parse_mode: 
     bound = Context(_context(template_text, fields, parse_mode), autoescape=parse_mode == HTML)
     bound.tgc_budget = budget = Budget(RENDER_MAX)
     try:
-        return template.render(bound), True
+        with rendering_within(budget):
+            output = template.render(bound)
     except OverBudget:
+        if error := budget.overrun():
+            raise error from None
         return "".join(budget.pieces)[:RENDER_MAX], False
+    if error := budget.overrun():  # spent in an {% if %} condition, which Django swallows
+        raise error
+    return output, True
 
 
 def renderer(template_text: str, parse_mode: str) -> Callable[[Mapping[str, Any]], str]:
     """A function fields → :func:`render` ``(template_text, fields, parse_mode)``, for rendering
     one template for many recipients (the engine's sends, exports). ``fields``: a JSON object as
-    decoded (string keys). Raises :class:`MessageError` for a syntax error, at once."""
+    decoded (string keys). Raises :class:`MessageError` for a syntax error, at once; the function
+    raises :class:`RenderOverBudget` for a recipient whose render is over the budget."""
     plan = _plan(template_text)
     if plan is None:
         return lambda fields: _render_template(template_text, fields, parse_mode)[0]
@@ -177,7 +188,10 @@ def renderer(template_text: str, parse_mode: str) -> Callable[[Mapping[str, Any]
                     )
             values.append(conditional_escape(value) if escape else value)
         else:
-            output = text.format(*values)
+            if sum(map(len, values)) > RENDER_MAX:  # built piece by piece, stopping at the bound
+                output = _plan_output(plan, template_text, fields, markdown, escape)
+            else:
+                output = text.format(*values)
         return output[:RENDER_MAX] if len(output) > RENDER_MAX else SafeString(output)
 
     return render
@@ -203,11 +217,12 @@ def check_message(
 ) -> list[str]:
     """Problems that would make the campaign fail, for staff, before launch; [] when none.
 
-    Renders the template with ``sample_fields`` (default: none, so the shortest message) and
-    checks: template syntax, a ``{{`` or ``{%`` never closed, broken HTML/Markdown markup, an
+    Renders the template with ``sample_fields`` (a recipient's fields; default: a sample value
+    for every variable it reads, :data:`SAMPLE_VALUE`, so ``**{{ first_name }}**`` is checked as
+    the valid Markdown it is for anyone with a first name, not as ``****``) and checks: template syntax, a ``{{`` or ``{%`` never closed, broken HTML/Markdown markup, an
     empty message without media (Telegram: MESSAGE_EMPTY), text over 4096 or a caption over 1024
     after entity parsing (MESSAGE_TOO_LONG / MEDIA_CAPTION_TOO_LONG), a render that grows past
-    :data:`RENDER_MAX`. With ``known_fields`` (the chosen lists' column headers), also a variable
+    :data:`RENDER_MAX` or takes more than its work or time budget. With ``known_fields`` (the chosen lists' column headers), also a variable
     that is none of them: it would render empty.
     """
     try:
@@ -216,17 +231,23 @@ def check_message(
         return [str(exc)]
     if known_fields is not None:
         problems += unknown_variables(text, known_fields)
+    if sample_fields is None:
+        sample_fields = dict.fromkeys(template_variables(text), SAMPLE_VALUE)
     return problems + [
-        message for _, message in _rendered_problems(text, parse_mode, has_media, sample_fields or {})
+        message for _, message in _rendered_problems(text, parse_mode, has_media, sample_fields)
     ]
 
 
 def _rendered_problems(
     text: str, parse_mode: str, has_media: bool, fields: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
-    """(kind, problem) for the message rendered with ``fields``: ``too_big`` (the render passed
-    :data:`RENDER_MAX`), ``markup``, ``empty``, ``too_long``."""
-    rendered, whole = _render(text, fields, parse_mode)
+    """(kind, problem) for the message rendered with ``fields``: ``too_costly`` (over the render's
+    work or time budget), ``too_big`` (the render passed :data:`RENDER_MAX`), ``markup``,
+    ``empty``, ``too_long``."""
+    try:
+        rendered, whole = _render(text, fields, parse_mode)
+    except RenderOverBudget as exc:
+        return [("too_costly", str(exc))]
     if not whole:
         limit = CAPTION_MAX if has_media else TEXT_MAX
         return [
@@ -258,6 +279,14 @@ def _rendered_problems(
     return problems
 
 
+# What a variable holds when the check has no recipient's fields: a short plain word, neither
+# empty nor markup, so only the template's own text can fail the formatting checks.
+SAMPLE_VALUE = "Sample"
+# Kinds of problem that refuse the launch even when only some recipients meet them: their
+# message would arrive with its formatting broken (Markdown sent as raw text), not fail alone.
+_REFUSED_FOR_ANY = {"markup"}
+
+
 def check_recipients(
     text: str, parse_mode: str, *, has_media: bool, recipients: Iterable[tuple[str, Mapping[str, Any]]]
 ) -> tuple[list[str], list[str]]:
@@ -265,8 +294,9 @@ def check_recipients(
     recipient is: "row 4 of “people”") would get it: (problems, warnings). A kind of failure that
     every recipient checked would meet is a problem (every row would fail alike: do not launch); one
     that only some would meet is a warning (those rows fail alone, docs/design.md "Error kinds",
-    content). One line per kind, with how many recipients and the first of them. A template that
-    does not compile is :func:`check_message`'s to report."""
+    content), except broken formatting, a problem for any (:data:`_REFUSED_FOR_ANY`: the message
+    would go out as raw markup). One line per kind, with how many recipients and the first of
+    them. A template that does not compile is :func:`check_message`'s to report."""
     try:
         _compile(text)
     except MessageError:
@@ -278,9 +308,11 @@ def check_recipients(
         for kind, problem in _rendered_problems(text, parse_mode, has_media, fields):
             found.setdefault(kind, [0, problem, where])[0] += 1
     problems, warnings = [], []
-    for count, problem, where in found.values():
+    for kind, (count, problem, where) in found.items():
         if count == total:
             problems.append(f"for every recipient checked ({total}), {problem} (first: {where})")
+        elif kind in _REFUSED_FOR_ANY:
+            problems.append(f"for {count} of {total} recipients checked, {problem} (first: {where})")
         else:
             warnings.append(f"for {count} of {total} recipients checked, {problem} (first: {where})")
     return problems, warnings

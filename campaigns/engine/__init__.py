@@ -9,9 +9,11 @@ The contract is docs/design.md "Delivery contract" and "How the work is driven".
   sessions of a campaign, rows stranded on a session that can no longer send;
 - :mod:`.driver` — one bounded slice per django-q2 task, :func:`run_until_done` for scripts;
 - :mod:`.slice` — the asyncio send loop of one slice, :mod:`.pacing` its per-session pace;
-- :mod:`.rows` — claim, mark ``sending``, record outcomes; :mod:`.lookups` — the loop's reads
-  between claims; :mod:`.sql` — bulk INSERT/COPY, the A/B split's assignment;
-- :mod:`.effects` — what an error does to its session and campaign;
+- :mod:`.claiming` — take rows and mark them ``sending``; :mod:`.settling` — record what the
+  requests did; :mod:`.lookups` — the loop's reads between claims; :mod:`.sql` — bulk
+  INSERT/COPY, the A/B split's assignment;
+- :mod:`.outcomes` — the outcome policy: what each answer does to the row, attempt, session and
+  campaign; :mod:`.effects` — its effects on the session and the campaign;
 - :mod:`.reaper` — recovery after crashes, scheduled starts, re-dispatch;
 - :mod:`.queue` — waking workers.
 - :mod:`.testsending` — a test send through one session to staff's own account or a seed list;

@@ -13,8 +13,8 @@ from datetime import datetime
 from itertools import islice
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
+from sessions_app import clock
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
 from ..models import UNSENT_STATUSES, Campaign, DeliveryAttempt, ResultStatus, TestSend
@@ -33,7 +33,7 @@ def batched(iterable, n: int):
 def requests_today(session_ids: list[int], now: datetime | None = None) -> dict[int, int]:
     """Requests each session made today (UTC) in every campaign, by session id: what its daily
     cap counts (:meth:`DeliveryAttemptQuerySet.requests_since`)."""
-    start = utc_day_start(now or timezone.now())
+    start = utc_day_start(now or clock.now())
     rows = (
         DeliveryAttempt.objects.requests_since(start)
         .filter(session_id__in=session_ids)
@@ -64,7 +64,7 @@ def recover_stranded_rows(campaign: Campaign) -> int:
     deleted): rows not yet sent go back to the pool; rows in doubt become ``unknown`` (a resend
     from another account could deliver twice), unless a live worker is sending them right now.
     Returns the rows changed."""
-    now = timezone.now()
+    now = clock.now()
     active = set(campaign.sessions.filter(status=SessionStatus.ACTIVE).values_list("id", flat=True))
     stranded = campaign.results.open().exclude(session_id__in=active).exclude(session=None)
     unknown = (

@@ -14,31 +14,20 @@ from sessions_app.models import SessionStatus
 from tgcampaigns import conf
 
 from ..models import Campaign, CampaignStatus, MessageResult, ResultStatus
+from ..models.campaign import StatusMove
 from . import queue
 from .assignment import recover_stranded_rows
 
 
 def pause(campaign: Campaign, reason: str = "Paused by staff.") -> bool:
     """Pause a running or scheduled campaign; every session stops before its next send."""
-    return campaign.set_status(
-        CampaignStatus.PAUSED, reason, only_from=(CampaignStatus.RUNNING, CampaignStatus.SCHEDULED)
-    )
+    return campaign.set_status(StatusMove.PAUSE, reason)
 
 
 def cancel(campaign: Campaign) -> int:
     """Cancel: rows not yet sent become ``cancelled`` (requests in flight finish and are recorded).
     Returns the number of rows cancelled."""
-    campaign.set_status(
-        CampaignStatus.CANCELLED,
-        "Cancelled by staff.",
-        only_from=(
-            CampaignStatus.DRAFT,
-            CampaignStatus.SCHEDULED,
-            CampaignStatus.LAUNCHING,
-            CampaignStatus.RUNNING,
-            CampaignStatus.PAUSED,
-        ),
-    )
+    campaign.set_status(StatusMove.CANCEL, "Cancelled by staff.")
     return campaign.results.cancel_open()
 
 
@@ -48,9 +37,7 @@ def _reopen(campaign: Campaign, reopen: Callable[[], int], *, enqueue: bool) -> 
         return 0  # draft has no rows; a cancelled campaign is final
     n = reopen()
     if n:
-        Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.COMPLETED).update(
-            status=CampaignStatus.RUNNING, finished_at=None, status_reason=""
-        )
+        campaign.set_status(StatusMove.REOPEN)  # a completed campaign runs again; others stay
         campaign.refresh_from_db()
         if enqueue and campaign.status == CampaignStatus.RUNNING:
             queue.enqueue_drive(campaign.pk)
@@ -102,7 +89,7 @@ def finish_if_done(campaign: Campaign) -> bool:
     if held:
         pause(campaign, CHOOSE_THE_WINNER.format(held=held))
         return True
-    if campaign.set_status(CampaignStatus.COMPLETED, "", only_from=(CampaignStatus.RUNNING,)):
+    if campaign.set_status(StatusMove.COMPLETE):
         if (
             conf.delete_imported_contacts()
             and campaign.sessions.filter(backend="telethon", kind="user").exists()
@@ -116,11 +103,11 @@ class WinnerRefused(ValueError):
 
 
 def choose_winner(campaign: Campaign, label: str, *, enqueue: bool = True) -> int:
-    """Send an A/B test's winning wording to its hold-out: set ``Campaign.winner``, move the
-    ``held`` rows to ``pending`` with that variant, and resume the campaign when it released any
-    (running or paused; the rows keep their time zones, so a send window still applies). Returns the rows released.
-    Raises :class:`WinnerRefused` for a label the campaign has no text for, a winner already
-    chosen, or a campaign that is not running or paused."""
+    """Send an A/B test's winning wording to its hold-out: set ``Campaign.winner``, move the ``held``
+    rows to ``pending`` with that variant, and resume the campaign when it released any (running or
+    paused; the rows keep their time zones, so a send window still applies). Returns the rows
+    released. Raises :class:`WinnerRefused` for a label the campaign has no text for, a winner
+    already chosen, or a campaign that is not running or paused."""
     from ..content.variants import labels_of
 
     campaign.refresh_from_db()
@@ -144,7 +131,7 @@ def choose_winner(campaign: Campaign, label: str, *, enqueue: bool = True) -> in
         )
     campaign.refresh_from_db()
     if released and campaign.status == CampaignStatus.PAUSED:  # a staff pause stays when nothing waited
-        campaign.set_status(CampaignStatus.RUNNING, "", only_from=(CampaignStatus.PAUSED,))
+        campaign.set_status(StatusMove.RESUME)
         recover_stranded_rows(campaign)
     if enqueue and campaign.status == CampaignStatus.RUNNING:
         queue.enqueue_drive(campaign.pk)

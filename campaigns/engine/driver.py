@@ -14,21 +14,23 @@ import time
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
+from django.db import OperationalError
 from django.db.models import Min
-from django.utils import timezone
 
-from sessions_app import leases
+from sessions_app import clock, leases
+from sessions_app.models import TelegramSession
 from tgcampaigns import conf
 
 from ..models import Campaign, CampaignStatus
-from . import queue, window
+from . import queue, reach, window
 from .assignment import active_sessions, recover_stranded_rows
+from .claiming import recover_rows
 from .control import finish_if_done, pause
 from .pacing import next_request_at
 from .readiness import DRIVE_PURPOSE
 from .reaper import reap
-from .rows import recover_rows
 from .slice import SliceRunner
+from .storage import clear_full_disk, is_disk_full, stop_for_full_disk
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def next_wake(campaign: Campaign) -> datetime | None:
     its pool, and for rows pinned to a session, the later of that session's time and the row's
     retry time; under a send window, not before the window opens in one of the rows' time zones.
     None: nothing open (or no active session)."""
-    now = timezone.now()
+    now = clock.now()
     open_rows = campaign.results.open()
     if not open_rows.exists():
         return None
@@ -52,7 +54,9 @@ def next_wake(campaign: Campaign) -> datetime | None:
         found = window.first_opening(start, end, rows.values_list("time_zone", flat=True).distinct(), now)
         return found[0] if found else None
 
-    sessions = {s.pk: next_request_at(s, now) for s in active_sessions(campaign)}
+    sessions = {
+        s.pk: max(next_request_at(s, now), s.next_connect_at or now) for s in active_sessions(campaign)
+    }
     times = []
     pool = open_rows.filter(session=None)
     if pool.exists() and (opens := opening(pool)) is not None:
@@ -79,7 +83,7 @@ def _after_slice(campaign_id: int, seconds: float, *, enqueue_next: bool) -> str
     if finish_if_done(campaign):
         return "completed"
     wake = next_wake(campaign)
-    if wake is None or wake <= timezone.now() + timedelta(seconds=max(seconds, 1)):
+    if wake is None or wake <= clock.now() + timedelta(seconds=max(seconds, 1)):
         # Soon (within a slice): the next slice waits it out in its loop.
         if enqueue_next:
             queue.enqueue_drive(campaign_id)
@@ -88,15 +92,51 @@ def _after_slice(campaign_id: int, seconds: float, *, enqueue_next: bool) -> str
     return "waiting"
 
 
+def _free_sessions(campaign: Campaign) -> list[TelegramSession] | str:
+    """The campaign's active sessions a slice may lease now: not leased by another process, and
+    not backing off after failing to connect (no slice spends connection attempts on those). A
+    string says what happened instead: ``completed``, ``paused`` (no active session left) or
+    ``waiting`` (every active session is backing off: ``wake_at`` is set to the first retry)."""
+    candidates = active_sessions(campaign)
+    if not candidates:
+        if finish_if_done(campaign):
+            return "completed"
+        pause(
+            campaign,
+            "No usable session left for the remaining recipients: log a session in or add one, then resume.",
+        )
+        return "paused"
+    now = clock.now()
+    reachable = [s for s in candidates if not reach.backing_off(s, now)]
+    if not reachable:
+        wake = min(s.next_connect_at for s in candidates)
+        Campaign.objects.filter(pk=campaign.pk).update(wake_at=wake)
+        return "waiting"
+    live = leases.live_ids()
+    return [s for s in reachable if s.pk not in live]
+
+
 def drive(
     campaign_id: int, *, owner: str | None = None, seconds: float | None = None, enqueue_next: bool = True
 ) -> str:
     """One bounded slice of work on a campaign (the django-q2 task body). Leases the campaign's
     free sessions; they serve every running campaign they belong to, in turn. Returns what
     happened to ``campaign_id``: ``not running``, ``completed``, ``already driven``, ``paused``,
-    ``continued``, ``waiting``."""
+    ``continued``, ``waiting``, ``disk full`` (sending stopped until space is freed: the campaign
+    says so and the reaper wakes it again, :mod:`.storage`)."""
     owner = owner or leases.owner_name(DRIVE_PURPOSE)
     seconds = conf.slice_seconds() if seconds is None else seconds
+    try:
+        return _drive(campaign_id, owner, seconds, enqueue_next)
+    except OperationalError as exc:
+        if not is_disk_full(exc):
+            raise
+        stop_for_full_disk(campaign_id)
+        return "disk full"
+
+
+def _drive(campaign_id: int, owner: str, seconds: float, enqueue_next: bool) -> str:
+    clock.sync()  # this slice's times follow the database's clock (and a skew is logged)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return "not running"
@@ -107,24 +147,17 @@ def drive(
     if finish_if_done(campaign):
         return "completed"
     recover_stranded_rows(campaign)
-    candidates = active_sessions(campaign)
-    if not candidates:
-        if finish_if_done(campaign):
-            return "completed"
-        pause(
-            campaign,
-            "No usable session left for the remaining recipients: log a session in or add one, then resume.",
-        )
-        return "paused"
-    live = leases.live_ids()
-    free = [s for s in candidates if s.pk not in live]
+    free = _free_sessions(campaign)
+    if isinstance(free, str):
+        return free
+    leased_at = time.monotonic()  # before the take: the leases surely last from here (self-fencing)
     with leases.holding(free, owner, active_only=True, limit=conf.sessions_per_driver()) as leased:
         if not leased:
             return "already driven"
         if enqueue_next and len(leased) < len(free):
             queue.enqueue_drive(campaign_id)  # more sessions than one driver takes: fan out to another worker
         recover_rows([s.pk for s in leased])
-        report = async_to_sync(SliceRunner([campaign_id], leased, owner, seconds).run)()
+        report = async_to_sync(SliceRunner([campaign_id], leased, owner, seconds, leased_at=leased_at).run)()
     log.info(
         "slice by %s: %d sessions, campaigns %s, %d sent, %d outcomes%s",
         owner,
@@ -134,6 +167,12 @@ def drive(
         report.outcomes,
         f", campaign {campaign_id} stopped: {report.stopped_by}" if report.stopped_by else "",
     )
+    if report.disk_full:
+        for stopped in report.campaigns | {campaign_id}:
+            stop_for_full_disk(stopped)
+        return "disk full"
+    for served in report.campaigns | {campaign_id}:
+        clear_full_disk(served)  # space is back, if it was short
     outcome = _after_slice(campaign_id, seconds, enqueue_next=enqueue_next)
     for other in report.campaigns - {campaign_id}:
         _after_slice(other, seconds, enqueue_next=enqueue_next)
@@ -160,10 +199,10 @@ def run_until_done(
         campaign.refresh_from_db()
         if campaign.status != CampaignStatus.RUNNING:
             break
-        if outcome in ("waiting", "already driven"):
+        if outcome in ("waiting", "already driven", "disk full"):
             if outcome == "already driven":
                 reap(dispatch=False)  # returns rows of a lease that expired with its dead holder
-            wake = campaign.wake_at or timezone.now() + timedelta(seconds=0.2)
-            pause_s = max(0.05, (wake - timezone.now()).total_seconds())
+            wake = campaign.wake_at or clock.now() + timedelta(seconds=0.2)
+            pause_s = max(0.05, (wake - clock.now()).total_seconds())
             time.sleep(min(pause_s, 1.0, max(0.0, stop_at - time.monotonic())))
     return campaign.status

@@ -25,6 +25,7 @@ from ..models import (
     ImportStatus,
     Recipient,
 )
+from ..models.campaign import StatusMove
 from . import queue, zones
 from .assignment import active_sessions, recover_stranded_rows
 from .sql import assign_variants, materialise_rows
@@ -155,19 +156,18 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
         )
     now = timezone.now()
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
-        campaign.set_status(CampaignStatus.SCHEDULED, "", only_from=(CampaignStatus.DRAFT,))
+        campaign.set_status(StatusMove.SCHEDULE)
         return campaign.counts()
     if enqueue and recipients_estimate(campaign) > conf.inline_launch_rows():
         if not campaign.set_status(
-            CampaignStatus.LAUNCHING,
+            StatusMove.PREPARE,
             "Preparing the recipients in the background; sending starts when they are ready.",
-            only_from=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+            launched_at=now,
         ):
             raise AlreadyLaunched("The campaign was launched already.")
-        Campaign.objects.filter(pk=campaign.pk).update(launched_at=now)
         queue.enqueue_launch(campaign.pk)
         return campaign.counts()
-    _start(campaign.pk, enqueue=enqueue, from_statuses=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED))
+    _start(campaign.pk, StatusMove.START, enqueue=enqueue)
     campaign.refresh_from_db()
     return campaign.counts()
 
@@ -177,18 +177,17 @@ def recipients_estimate(campaign: Campaign) -> int:
     return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
 
 
-def _start(campaign_id: int, *, enqueue: bool, from_statuses: tuple[str, ...]) -> None:
-    """Materialise (unless done) and set the campaign running, in one transaction with the
-    campaign's row locked. Raises AlreadyLaunched when it is no longer in ``from_statuses``."""
+def _start(campaign_id: int, move: StatusMove, *, enqueue: bool) -> None:
+    """Materialise (unless done) and set the campaign running by ``move`` (``START`` or
+    ``START_PREPARED``), in one transaction with the campaign's row locked. Raises AlreadyLaunched
+    when it is no longer in one of the move's sources."""
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if locked.status not in from_statuses:
+        if locked.status not in move.sources:
             raise AlreadyLaunched("The campaign was launched already.")
         if not locked.results.exists():
             materialise(locked)
-        Campaign.objects.filter(pk=locked.pk).update(
-            status=CampaignStatus.RUNNING, status_reason="", launched_at=timezone.now(), wake_at=None
-        )
+        locked.set_status(move, launched_at=timezone.now(), wake_at=None)
         if enqueue:
             transaction.on_commit(lambda: queue.enqueue_drive(locked.pk))
 
@@ -198,7 +197,7 @@ def start_prepared(campaign_id: int) -> str:
     set it running. Returns ``started``, or ``not launching`` when it was cancelled meanwhile or
     another worker started it (a task delivered twice does nothing the second time)."""
     try:
-        _start(campaign_id, enqueue=True, from_statuses=(CampaignStatus.LAUNCHING,))
+        _start(campaign_id, StatusMove.START_PREPARED, enqueue=True)
     except AlreadyLaunched:
         return "not launching"
     return "started"
@@ -212,12 +211,12 @@ def resume(campaign: Campaign, *, enqueue: bool = True) -> bool:
     if campaign.status != CampaignStatus.PAUSED or campaign.waits_for_winner(campaign.counts()):
         return False
     if not campaign.results.exists():
-        campaign.set_status(CampaignStatus.DRAFT, only_from=(CampaignStatus.PAUSED,))
+        campaign.set_status(StatusMove.UNLAUNCH)
         launch(campaign, enqueue=enqueue)
         return True
     if zones.campaign_has_window(campaign):
         zones.assign_zones(campaign)  # a window set while it was paused
-    if not campaign.set_status(CampaignStatus.RUNNING, only_from=(CampaignStatus.PAUSED,)):
+    if not campaign.set_status(StatusMove.RESUME):
         return False
     recover_stranded_rows(campaign)
     if enqueue:

@@ -5,7 +5,8 @@ right before each send: the suppressed user ids, and another row that reached th
 from __future__ import annotations
 
 from django.db.models import Min
-from django.utils import timezone
+
+from sessions_app import clock
 
 from ..models import MessageResult, RecipientIdentity, ResultStatus, Suppression
 
@@ -29,7 +30,7 @@ def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
     ).aggregate(m=Min("next_attempt_at"))["m"]
     if due is None:
         return None
-    return max(0.0, (due - timezone.now()).total_seconds())
+    return max(0.0, (due - clock.now()).total_seconds())
 
 
 def suppressed_user_ids() -> set[int]:

@@ -16,8 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.utils import timezone
-
+from sessions_app import clock
 from sessions_app.models import TelegramSession, utc_day_start
 
 from ..models import DeliveryAttempt, TestSend
@@ -85,7 +84,7 @@ class Pace:
 def load_pace(session: TelegramSession, now: datetime | None = None) -> Pace:
     """``session``'s pace, seeded with its requests today and its latest ones, from every
     campaign and process (the session's DeliveryAttempt rows) and its test sends."""
-    now = now or timezone.now()
+    now = now or clock.now()
     mine = DeliveryAttempt.objects.filter(session=session)
     # Test sends are requests too (staff's own, a handful: campaigns.engine.testsending).
     tests = TestSend.objects.filter(session=session, requested=True)
@@ -113,7 +112,7 @@ def load_pace(session: TelegramSession, now: datetime | None = None) -> Pace:
 def next_request_at(session: TelegramSession, now: datetime | None = None) -> datetime:
     """The earliest time ``session`` may make its next request: after its FloodWait, its delay,
     a full per-minute window, and (when capped) the next UTC midnight. ``now`` when it may now."""
-    now = now or timezone.now()
+    now = now or clock.now()
     pace = load_pace(session, now)
     when = max(now, session.flood_wait_until or now)
     when = max(when, now + timedelta(seconds=pace.wait_for(time.monotonic())))

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.timesince import timesince
 
-from sessions_app import leases
+from sessions_app import clock, leases
 from sessions_app.models import SessionStatus, TelegramSession
 from tgcampaigns import conf
 
@@ -49,12 +49,27 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
       (``dispatch``);
     - load counters of unleased sessions → 0.
     """
-    now = timezone.now()
-    live = leases.live_ids(now)
+    now = clock.now()
+    stats = _recover_orphans()
+    MessageResult.objects.filter(
+        campaign__status=CampaignStatus.CANCELLED, status__in=UNSENT_STATUSES
+    ).cancel_open()
+    stats.update(_start_scheduled(now, dispatch))
+    stats["relaunched"] = _relaunch_stalled(now)
+    compact_tallies()
+    stats["redispatched"] = _redispatch(now) if dispatch else 0
+    return stats
+
+
+def _recover_orphans() -> dict[str, int]:
+    """Rows of sessions without a live lease whose claim expired: back to pending (pinned when in
+    doubt), or unknown when their session can no longer send; stale load counters to 0."""
+    live = leases.live_ids()
     stats: dict[str, int] = {}
     # Only rows whose claim expired: a live worker renews its claims with its leases, so a row it
     # marked a moment after ``live`` was read still has a future claim_expires_at and is left alone.
-    orphan = MessageResult.objects.filter(Q(claim_expires_at__lt=now) | Q(claim_expires_at=None)).exclude(
+    # Compared on the database's clock (a worker's own may be off): issue 18.
+    orphan = MessageResult.objects.filter(Q(claim_expires_at__lt=Now()) | Q(claim_expires_at=None)).exclude(
         session_id__in=live
     )
     stats["claimed_returned"] = orphan.filter(status=ResultStatus.CLAIMED).requeue()
@@ -65,10 +80,13 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
         "a worker stopped mid-send and its session is no longer active"
     )
     TelegramSession.objects.exclude(pk__in=live).exclude(current_load=0).update(current_load=0)
-    MessageResult.objects.filter(
-        campaign__status=CampaignStatus.CANCELLED, status__in=UNSENT_STATUSES
-    ).cancel_open()
-    stats["launched"] = stats["missed"] = 0
+    return stats
+
+
+def _start_scheduled(now, dispatch: bool) -> dict[str, int]:
+    """Launch due scheduled campaigns; pause those whose start was missed by more than
+    ``TGC_SCHEDULE_GRACE_SECONDS`` for a human."""
+    stats = {"launched": 0, "missed": 0}
     grace = timedelta(seconds=conf.schedule_grace_seconds())
     for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now):
         if campaign.scheduled_at < now - grace:
@@ -83,22 +101,28 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
             pass  # another reaper won the race: the campaign is running, nothing to do
         except LaunchError as exc:
             pause(campaign, f"Scheduled start failed: {exc}")
-    # A large launch whose worker died before it committed (nothing was written): prepare it again.
+    return stats
+
+
+def _relaunch_stalled(now) -> int:
+    """A large launch whose worker died before it committed (nothing was written): prepare it again."""
     stalled = now - timedelta(seconds=float(settings.Q_CLUSTER.get("retry", 300)))
-    stats["relaunched"] = 0
+    relaunched = 0
     for campaign_id in Campaign.objects.filter(
         status=CampaignStatus.LAUNCHING, launched_at__lt=stalled
     ).values_list("pk", flat=True):
         queue.enqueue_launch(campaign_id)
-        stats["relaunched"] += 1
-    stats["redispatched"] = 0
-    compact_tallies()
-    if not dispatch:
-        return stats
+        relaunched += 1
+    return relaunched
+
+
+def _redispatch(now) -> int:
+    """Wake a worker for each running campaign that is due and no live driver serves."""
     running = Campaign.objects.filter(status=CampaignStatus.RUNNING).filter(
         Q(wake_at=None) | Q(wake_at__lte=now)
     )
-    driving = leases.live_ids(now, purpose=DRIVE_PURPOSE)
+    driving = leases.live_ids(purpose=DRIVE_PURPOSE)
+    redispatched = 0
     for campaign in running:
         if finish_if_done(campaign):
             continue
@@ -106,8 +130,8 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
         if not campaign.sessions.filter(pk__in=driving).exists():
             Campaign.objects.filter(pk=campaign.pk).update(wake_at=None)
             queue.enqueue_drive(campaign.pk)
-            stats["redispatched"] += 1
-    return stats
+            redispatched += 1
+    return redispatched
 
 
 def compact_tallies() -> None:

@@ -218,11 +218,17 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.rowcount
-        if connection.vendor == "postgresql" and written > 10_000:
-            # The engine's statements on these rows start at once; without fresh statistics the
-            # planner takes the new million rows for none and picks nested loops over them.
-            cursor.execute(f"ANALYZE {results}")
-        return written
+    _analyze_after(results, written)
+    return written
+
+
+def _analyze_after(table: str, written: int) -> None:
+    """PostgreSQL, after a large write: fresh statistics for ``table``. The engine's statements on
+    the new rows start at once; without them the planner takes a new million rows for none and
+    picks nested loops over them."""
+    if connection.vendor == "postgresql" and written > 10_000:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {table}")
 
 
 # A row's bucket for the A/B split: 37 is prime to 100, so every 100 consecutive ids fill the 100

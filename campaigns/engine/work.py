@@ -5,20 +5,21 @@ slice serves, and its report."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.db.models import Count, Q
-from django.utils import timezone
 
+from sessions_app import clock
 from sessions_app.models import TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 from sessions_app.transport.base import PeerCheck
 
 from ..content.outgoing import message_builder
 from ..models import CODE_DUPLICATE, Campaign, CampaignStatus, MessageResult, ResultStatus
-from . import lookups, rows, window
+from . import claiming, lookups, window
 from .balancing import PullPolicy
 
 # A session counts as "ready now" for the pull policy when it could send within this many seconds.
@@ -28,16 +29,26 @@ READY_SLACK_SECONDS = 0.05
 EMPTY_RETRY_SECONDS = 1.0
 
 
+class Fenced(TransportError):
+    """Raised right before a request would leave on a lease that is no longer surely held: the
+    request did not leave (the row goes back unsent)."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorKind.TRANSIENT, "LEASE_FENCED", "the session's lease was no longer safe")
+
+
 @dataclass
 class SliceReport:
     """What one slice did: rows sent, outcomes recorded, sessions driven, the campaigns served
-    (ids), and the status that stopped the first campaign early ("" when it ran to its end)."""
+    (ids), the status that stopped the first campaign early ("" when it ran to its end), and
+    whether a write found the database's disk full (every session stopped then)."""
 
     sent: int = 0
     outcomes: int = 0
     sessions: int = 0
     campaigns: set[int] = field(default_factory=set)
     stopped_by: str = ""
+    disk_full: bool = False
 
 
 class CampaignWork:
@@ -78,19 +89,24 @@ class CampaignWork:
         # …and the users the campaign's rows reached before (other slices, other processes), kept
         # up to date by the slice's heartbeat (:meth:`refresh_reached`).
         self.reached: set[int] = lookups.reached_peers(self.id) if self.mixed_kinds else set()
-        self.reached_at = timezone.now()
+        self.reached_at = clock.now()
         self.same_person: dict[int, str] = {}  # row id → the key of the row that reached them
         # The pool's rows below this id are taken (as far as this slice knows): claims read on from
-        # it (:func:`rows.claim_rows`'s ``after``); lowered when rows go back to the pool.
+        # it (:func:`claiming.claim_rows`'s ``after``); lowered when rows go back to the pool.
         self.pool_after = 0
 
-    def peer_check(self, row: rows.RowWork, suppressed: set[int]) -> PeerCheck:
+    def peer_check(
+        self, row: claiming.RowWork, suppressed: set[int], lease_safe: Callable[[], bool]
+    ) -> PeerCheck:
         """The :data:`~sessions_app.transport.base.PeerCheck` for one row, asked with the user id
         its key resolved to right before the send: False for a suppressed user id, and (campaigns
         mixing kinds of key) for a user another row of the campaign reached or is sending to,
-        noted for :meth:`same_person_error`."""
+        noted for :meth:`same_person_error`. Raises :class:`Fenced` when ``lease_safe()`` is false:
+        the session's lease may be gone (a freeze, a failed renewal), so nothing may leave."""
 
         async def check(peer_id: int) -> bool:
+            if not lease_safe():
+                raise Fenced()
             if peer_id in suppressed:
                 return False
             if not self.mixed_kinds:
@@ -109,7 +125,7 @@ class CampaignWork:
         """Add the users the campaign's rows reached since the last refresh (other processes'
         sends), for :meth:`peer_check`; a few seconds of overlap, so none falls between."""
         if self.mixed_kinds:
-            now = timezone.now()
+            now = clock.now()
             self.reached |= lookups.reached_peers(self.id, since=self.reached_at - timedelta(seconds=5))
             self.reached_at = now
 
@@ -127,9 +143,9 @@ class CampaignWork:
         if not self.windowed:
             return None
         c = self.campaign
-        return window.open_zones(c.send_window_start, c.send_window_end, self.zones, timezone.now())
+        return window.open_zones(c.send_window_start, c.send_window_end, self.zones, clock.now())
 
-    def claimed(self, batch: list[rows.RowWork]) -> None:
+    def claimed(self, batch: list[claiming.RowWork]) -> None:
         """Move :attr:`pool_after` past the pool rows of a claimed ``batch``."""
         pooled = [r.id for r in batch if r.pooled]
         # Under a send window a claim skips rows of closed zones, which must be found again when

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.utils import timezone
+
+from sessions_app import clock
 
 from ..lists.zonenames import is_zone_column, valid_zone
 from ..models import OPEN_STATUSES, Campaign, MessageResult, Recipient, RecipientKind, ResultStatus
@@ -34,7 +35,7 @@ def assign_zones(campaign: Campaign) -> dict[str, int]:
         status__in=(ResultStatus.PENDING, ResultStatus.HELD), time_zone=""
     ).order_by("id")
     last = 0
-    now = timezone.now()
+    now = clock.now()
     while True:
         chunk = list(
             todo.filter(id__gt=last).values_list(

@@ -1,35 +1,68 @@
 """What each column of a recipient file holds: guessed from its header, chosen by staff.
 
 A column's *role* is one of the identity readings of :mod:`.normalise` (``any``, ``username``,
-``phone``, ``phone_international``, ``user_id``), ``field`` (a personalisation field) or
+``phone``, ``phone_international``, ``user_id``); or what the row carries beside its identities:
+its ``country`` (the region its national numbers are read in, :mod:`.countries`), its ``consent``
+(yes/no: a "no" row is never a recipient), its ``time_zone``, a ``phone_label`` (Google's
+``Phone 1 - Label``: which phone is the mobile; never an identity); a canonical personalisation
+field (:data:`CANONICAL_FIELDS`: ``first_name``…, stored under that name whatever the header was,
+so ``{{ first_name }}`` works); ``field`` (a personalisation field under its header); or
 ``ignore``. Every identity column is read: a CRM export with ``Username`` and ``Mobile`` gives one
 recipient per row whichever of the two the row fills.
 
-Guessing, from the header names (lower-cased, letters and digits only): the exact names of
-:data:`HEADER_ROLES` first; if none matches, names containing ``telegram``, ``username``,
-``phone``, ``mobile``…; if none, the generic ``contact`` and ``user``. Every other column is a
+Guessing, from the header names (:func:`squash`: case, spaces and punctuation do not count): a
+known export's own table first (:mod:`.known`); then the exact names of :data:`HEADER_ROLES` and of
+:data:`.vocabulary.HEADERS` (13 languages); then names containing ``telegram``, ``username``,
+``phone``, ``mobile``, ``country``…; if none names an identity, the generic ``contact`` and
+``user``. Each canonical field goes to its first column only; every other column is a
 personalisation field.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
+from .known import recognise_export
 from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, USER_ID, USERNAME
+from .vocabulary import HEADERS, MOBILE_WORDS, SECONDARY_PHONE_WORDS, squash
 
 FIELD = "field"
 IGNORE = "ignore"
+COUNTRY = "country"
+CONSENT = "consent"
+TIME_ZONE = "time_zone"
+PHONE_LABEL = "phone_label"
 IDENTITY_ROLES = (ANY, USERNAME, PHONE, PHONE_INTERNATIONAL, USER_ID)
-ROLES = (*IDENTITY_ROLES, FIELD, IGNORE)
+# Personalisation fields with one name in every list, whatever the column was called.
+CANONICAL_FIELDS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "full_name": "Full name",
+    "email": "E-mail",
+    "city": "City",
+    "company": "Company",
+}
+EVIDENCE_ROLES = (COUNTRY, CONSENT, TIME_ZONE, PHONE_LABEL)
+ROLES = (*IDENTITY_ROLES, *EVIDENCE_ROLES, *CANONICAL_FIELDS, FIELD, IGNORE)
+# Roles whose column is stored among the row's fields, under the role's name (the first column
+# with the role) or its header (any later one).
+NAMED_ROLES = (COUNTRY, TIME_ZONE, *CANONICAL_FIELDS)
 ROLE_LABELS = {
     ANY: "Any identity (@username, phone or user id)",
     USERNAME: "Username",
     PHONE: "Phone",
     PHONE_INTERNATIONAL: "Phone, international (+ may be missing)",
     USER_ID: "User id",
+    COUNTRY: "Country of the row (its phone numbers' region)",
+    CONSENT: "Consent (yes / no)",
+    TIME_ZONE: "Time zone",
+    PHONE_LABEL: "Label of a phone (Mobile, Work…)",
+    **{name: f"Field: {name}" for name in CANONICAL_FIELDS},
     FIELD: "Personalisation field",
     IGNORE: "Ignore",
 }
+
 
 # Exact header names (squashed) and the identity they name.
 HEADER_ROLES = {
@@ -39,60 +72,105 @@ HEADER_ROLES = {
         USERNAME,
     ),
     **dict.fromkeys(["userid", "telegramid", "telegramuserid", "tgid", "tguserid", "chatid"], USER_ID),
-    **dict.fromkeys(
-        [
-            "phone",
-            "phonenumber",
-            "phoneno",
-            "mobile",
-            "mobilephone",
-            "mobilenumber",
-            "mobileno",
-            "cell",
-            "cellphone",
-            "cellnumber",
-            "telephone",
-            "tel",
-            "whatsapp",
-            "telegramphone",
-        ],
-        PHONE,
-    ),
+    **dict.fromkeys(["whatsapp", "telegramphone", "cellnumber", "mobileno"], PHONE),
     **dict.fromkeys(
         ["msisdn", "e164", "internationalphone", "phoneinternational", "phonee164"], PHONE_INTERNATIONAL
     ),
 }
-# Parts of header names, when no exact name matched.
+
+
+@functools.cache
+def _language_roles() -> dict[str, str]:
+    """Squashed header → role, from :data:`.vocabulary.HEADERS` (the first language wins)."""
+    found: dict[str, str] = {}
+    for table in HEADERS.values():
+        for role, words in table.items():
+            for word in words:
+                found.setdefault(squash(word), PHONE if role == "mobile" else role)
+    return found
+
+
+# Parts of header names, when no exact name matched (a label's parts before a phone's).
 _HEADER_PARTS = (
     ("msisdn", PHONE_INTERNATIONAL),
     ("e164", PHONE_INTERNATIONAL),
     ("telegram", ANY),
     ("username", USERNAME),
+    ("phonelabel", PHONE_LABEL),
+    ("phonetype", PHONE_LABEL),
+    ("phonetic", FIELD),
+    ("fax", IGNORE),
     ("phone", PHONE),
     ("mobile", PHONE),
+    ("countrycode", COUNTRY),
+    ("countryregion", COUNTRY),
+    ("country", COUNTRY),
+    ("timezone", TIME_ZONE),
+    ("emaillabel", FIELD),
+    ("emailtype", FIELD),
+    ("email", "email"),
+    ("city", "city"),
 )
 _WEAK_HEADERS = {"contact": ANY, "user": ANY}
-
-
-def squash(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
 def guess_roles(headers: list[str]) -> list[str] | None:
     """One role per header (module docstring), or None when no header names an identity."""
     squashed = [squash(h) for h in headers]
-    for rule in (HEADER_ROLES.get, _part_role, _WEAK_HEADERS.get):
-        found = [rule(s) if s else None for s in squashed]
-        if any(found):
-            return [role or FIELD for role in found]
-    return None
+    known = recognise_export(headers)
+    roles = [known.role_of(s) if known else None for s in squashed]
+    for rule in (HEADER_ROLES.get, _language_roles().get, _part_role):
+        roles = [role or (rule(s) if s else None) for s, role in zip(squashed, roles)]
+    if not any(role in IDENTITY_ROLES for role in roles):
+        roles = [role or (_WEAK_HEADERS.get(s) if s else None) for s, role in zip(squashed, roles)]
+        if not any(role in IDENTITY_ROLES for role in roles):
+            return None
+    return _canonical_once([role or FIELD for role in roles])
+
+
+def _canonical_once(roles: list[str]) -> list[str]:
+    """Each canonical field for its first column only (the others stay fields)."""
+    seen: set[str] = set()
+    for i, role in enumerate(roles):
+        if role in CANONICAL_FIELDS:
+            roles[i] = FIELD if role in seen else role
+            seen.add(role)
+    return roles
 
 
 def _part_role(squashed: str) -> str | None:
+    squashed = re.sub(r"[0-9]", "", squashed)  # "Phone 1 - Label" is a phone's label
     for part, role in _HEADER_PARTS:
         if part in squashed:
             return role
     return None
+
+
+@functools.lru_cache(maxsize=1024)  # a file's few headers and labels, asked once per phone
+def phone_preference(header: str, label: str = "") -> int:
+    """How early a phone is the row's key among its phones (0 first): a mobile by its label cell
+    or header, then a plain phone, then an address's, office's or home phone. A label starting
+    with ``*`` (Google: the contact's primary) comes first among its kind."""
+    label_words = squash(label)
+    words = squash(header)
+    primary = 0 if label.strip().startswith("*") else 1
+    mobile = _mobile_words()
+    if any(w in label_words for w in mobile) or (not label_words and any(w in words for w in mobile)):
+        return primary
+    if label_words or any(w in words for w in SECONDARY_PHONE_WORDS):
+        return 4 + primary
+    return 2 + primary
+
+
+@functools.cache
+def _mobile_words() -> tuple[str, ...]:
+    return tuple(w for w in map(squash, MOBILE_WORDS) if w)
+
+
+def label_stem(header: str) -> str:
+    """The part a phone column and its label column share: ``Phone 1 - Value`` and ``Phone 1 -
+    Label`` → ``phone1``."""
+    return re.sub(r"(label|type|value)$", "", squash(header))
 
 
 def role_of_header(header: str) -> str:

@@ -4,8 +4,13 @@ A BOM decides; else UTF-8 when the sample is valid UTF-8; else charset-normalize
 which is what recognises Windows-1251 exports of Cyrillic names. charset-normalizer cannot tell
 the Latin single-byte code pages apart on a short file: for ``Muñoz; João; São Paulo`` written in
 Windows-1252 it finds Windows-1250 (``Muńoz``, ``Săo``) equally plausible and picks that. So when
-its guess is a Latin code page, the candidates are judged again by how the decoded words look
-(:func:`_implausibility`), and Windows-1252, the code page of Excel on Western Windows, wins a tie.
+its guess is a single-byte Latin or Cyrillic code page, the candidates are judged again by how the
+decoded words look (:func:`_implausibility`), and Windows-1252, the code page of Excel on Western
+Windows, wins a tie. A short file (a few names: fewer than :data:`SHORT_NON_ASCII` bytes above
+0x7F) is too little for its statistics: two Windows-1251 rows came out as Windows-1250
+(``Čâŕí Ďĺňđîâ`` for ``Иван Петров``), KOI8-R ones as Shift JIS. There, a Latin or Cyrillic code
+page in which the text reads flawlessly wins over a guess that reads oddly or is multi-byte.
+(Short Greek or Hebrew files are still guessed as charset-normalizer guesses them, often wrong.)
 Staff see the decoded rows in the mapping step and can choose another encoding.
 """
 
@@ -17,6 +22,33 @@ import unicodedata
 
 # Latin single-byte code pages, in the order a tie is resolved.
 _LATIN = ("cp1252", "cp1250", "cp1254", "cp1257", "iso8859_15", "latin_1", "iso8859_2", "cp1258")
+# Cyrillic single-byte code pages, in the order a tie is resolved.
+_CYRILLIC = ("cp1251", "koi8_r", "koi8_u", "cp866")
+_SINGLE_BYTE_NAMES = {codecs.lookup(c).name for c in (*_LATIN, *_CYRILLIC)}
+# Multi-byte encodings charset-normalizer proposes for a few bytes of single-byte text.
+_MULTI_BYTE_NAMES = {
+    codecs.lookup(c).name
+    for c in (
+        "shift_jis",
+        "shift_jis_2004",
+        "cp932",
+        "euc_jp",
+        "big5",
+        "big5hkscs",
+        "cp950",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "euc_kr",
+        "cp949",
+        "johab",
+        "iso2022_jp",
+    )
+}
+# Fewer bytes above 0x7F than this in the sample make a "short" file, where statistics fail.
+SHORT_NON_ASCII = 400
+_HIGH_BYTES = re.compile(rb"[\x80-\xff]")
+_WORD = re.compile(r"[^\W\d_]{3,}")
 # Letters that occur in Icelandic and Old English only: a Turkish ş decoded as Windows-1252 is þ.
 _RARE_LETTERS = set("þÞðÐ")
 
@@ -62,25 +94,41 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
     if best is None:
         return None
     guess = codecs.lookup(best.encoding).name
-    if guess not in {codecs.lookup(c).name for c in _LATIN}:
-        return guess
     text = cleaned[: 64 * 1024]
+    short = len(_HIGH_BYTES.findall(text)) < SHORT_NON_ASCII
+    if guess in _SINGLE_BYTE_NAMES:
+        return _most_plausible(text, guess) or guess
+    if short and (guess in _MULTI_BYTE_NAMES or _implausibility(text.decode(guess, "replace"))):
+        # A few Cyrillic or Latin names are too little for charset-normalizer, which then finds
+        # them as plausible in Shift JIS, Big5 or a Hebrew or Greek code page: a Latin or
+        # Cyrillic code page that reads them flawlessly wins.
+        return _most_plausible(text, None, flawless=True) or guess
+    return guess
+
+
+def _most_plausible(text: bytes, guess: str | None, *, flawless: bool = False) -> str | None:
+    """The single-byte code page in which ``text`` reads most plausibly (ties: Windows-1252, the
+    other Latin code pages, ``guess``, then the Cyrillic ones in the order of :data:`_CYRILLIC`);
+    with ``flawless``, only one that shows no sign of a wrong code page; None when none does."""
     scores = []
-    for rank, name in enumerate(dict.fromkeys((*_LATIN, guess))):
+    for rank, name in enumerate(dict.fromkeys((*_LATIN, *([guess] if guess else []), *_CYRILLIC))):
         try:
             decoded = text.decode(name)
         except UnicodeDecodeError:
             continue  # a byte this code page leaves undefined
         scores.append((_implausibility(decoded), rank, codecs.lookup(name).name))
-    return min(scores)[2] if scores else guess
+    if flawless:
+        scores = [score for score in scores if score[0] == 0]
+    return min(scores)[2] if scores else None
 
 
 def _implausibility(text: str) -> int:
     """How many places in ``text`` look like text decoded with the wrong code page: C1 control
     characters, a sign glued to a letter (``£ódŸ`` and ``Wroc³aw`` are Windows-1250 ``Łódź`` and
-    ``Wrocław`` read as 1252), an upper-case letter right after a lower-case one (``ódŸ``), letters
-    hardly any language uses."""
-    score = 0
+    ``Wrocław`` read as 1252), an upper-case letter right after a lower-case one (``ódŸ``; KOI8-R
+    read as Windows-1251 is ``йБЮМ``), letters hardly any language uses, and words no language
+    writes (:func:`_odd_words`)."""
+    score = _odd_words(text)
     for i, char in enumerate(text):
         if ord(char) < 128:
             continue
@@ -95,4 +143,26 @@ def _implausibility(text: str) -> int:
             score += 1
         elif char in _RARE_LETTERS:
             score += 1
+    return score
+
+
+def _odd_words(text: str) -> int:
+    """Letters in words that mix Latin and Cyrillic (``Wrocіaw``: Windows-1250 read as 1251), or
+    that are Latin with accents on most of their letters: ``Čâŕí Ďĺňđîâ`` is ``Иван Петров`` in Windows-1251 read as Windows-1250, while
+    ``Nováková``, ``Öztürk`` or ``Þórsson`` carry an accent on a few letters only."""
+    score = 0
+    for word in _WORD.findall(text):
+        accented = cyrillic = latin = 0
+        for char in word:
+            if char < "\x80":
+                latin += 1
+            elif "\u0400" <= char <= "\u04ff":
+                cyrillic += 1
+            else:
+                latin += 1
+                accented += 1
+        if cyrillic and latin:
+            score += len(word)
+        elif accented >= 3 and accented * 2 > len(word):
+            score += accented
     return score

@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
 from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
+from .known import recognise_export
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import ANY, is_explicit_form
@@ -48,7 +49,7 @@ from .rows import (
     field_names,
     personalisation_names,
 )
-from .writing import RowWriter
+from .writing import BackgroundWriter, RowWriter
 
 __all__ = ["CONTROL_CHARACTERS_NOTE", "ImportRefused", "ImportReport", "import_recipient_list"]
 
@@ -80,10 +81,12 @@ class ImportReport:
     identity_columns: tuple[str, ...] = ()
     identity_order: tuple[str, ...] = ()
     other_identities: int = 0  # identities kept besides the keys
+    recognised: str = ""  # the known export the header row is (:mod:`.known`), "" for none
+    regions: tuple[str, ...] = ()  # the regions the rows' own countries named
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("problems", "columns", "identity_columns", "identity_order"):
+        for name in ("problems", "columns", "identity_columns", "identity_order", "regions"):
             data[name] = list(data[name])
         return data
 
@@ -145,6 +148,7 @@ def import_recipient_list(
                 names_recipients,
                 delimiter=mapping.delimiter or None,
                 sheet=mapping.sheet or None,
+                header_row=mapping.header_row,
                 limits=limits,
             )
             return _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)
@@ -230,7 +234,10 @@ def _import_rows(
 ) -> ImportReport:
     plan = layout(table, mapping, column)
     mapping = plan.mapping.with_(
-        encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet if table.sheets[1:] else ""
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheet=table.sheet if table.sheets[1:] else "",
+        header_row=table.header_row,
     )
     if recipient_list._state.adding:
         recipient_list.save()
@@ -238,37 +245,32 @@ def _import_rows(
         forget_rows(recipient_list)
     reader = RowReader(mapping, plan.names, limits)
     writer = RowWriter(recipient_list.pk)
-    counts = {VALID: 0, INVALID: 0, DUPLICATE: 0}
-    problems: list[dict[str, Any]] = []
-    problem_rows = cleaned = others = 0
-    for number, cells in _chain(plan.pending, table.rows):
-        if is_blank(cells) and not isinstance(cells, BrokenRow):
-            continue
-        row, other, status = reader.read(number, cells)
-        counts[status] += 1
-        if counts[VALID] + counts[INVALID] + counts[DUPLICATE] > limits.max_rows:
-            raise ImportRefused(limits.too_many_rows())
-        others += len(other)
-        error = row[5]
-        if error:
-            cleaned += error.endswith(CONTROL_CHARACTERS_NOTE)
-            problem_rows += 1
-            if len(problems) < MAX_PROBLEMS:
-                problems.append({"row": number, "value": row[1], "status": status, "error": error})
-        writer.add(row, other)
-        if len(writer) >= BATCH_SIZE:
-            _flush(writer, atomic)
-            if progress is not None:
-                progress(sum(counts.values()))
-    _flush(writer, atomic)
+    background = _background_writer(recipient_list, atomic)
+    flush = background.send if background else (lambda batch: _flush(batch, atomic))
+    try:
+        tally = _read_rows(reader, writer, _chain(plan.pending, table.rows), flush, limits, progress)
+        flush(writer)
+    except BaseException:
+        if background is not None:
+            background.abandon()
+        raise
+    if background is not None:
+        background.close()
+    counts = tally.counts
     if drop_erased(recipient_list):  # an erased person is not imported again (campaigns.models.privacy)
         counts = {status: recipient_list.recipients.filter(status=status).count() for status in counts}
     total = sum(counts.values())
     if total == 0:
         raise ImportRefused("no recipient rows")
+    report = _report(table, mapping, plan, reader, counts, tally)
+    _record(recipient_list, report, mapping)
+    return report
+
+
+def _report(table, mapping, plan, reader, counts, tally: Tally) -> ImportReport:
     identity_headers = tuple(plan.names[i] or f"column_{i + 1}" for i in mapping.identity_columns())
-    report = ImportReport(
-        total_rows=total,
+    return ImportReport(
+        total_rows=sum(counts.values()),
         valid_count=counts[VALID],
         invalid_count=counts[INVALID],
         duplicate_count=counts[DUPLICATE],
@@ -277,16 +279,76 @@ def _import_rows(
         file_format=table.file_format,
         delimiter=table.delimiter,
         sheet=table.sheet,
-        problems=tuple(problems),
-        problems_truncated=len(problems) < problem_rows,
-        cleaned_count=cleaned,
+        problems=tuple(tally.problems),
+        problems_truncated=len(tally.problems) < tally.problem_rows,
+        cleaned_count=tally.cleaned,
         columns=tuple(personalisation_names(mapping, plan.names)),
         identity_columns=identity_headers,
         identity_order=mapping.identity_order,
-        other_identities=others,
+        other_identities=tally.others,
+        recognised=_recognised(mapping),
+        regions=tuple(sorted(reader.regions)),
     )
-    _record(recipient_list, report, mapping)
-    return report
+
+
+@dataclass
+class Tally:
+    """What reading the rows counted: rows per status, the problems kept (and how many rows had
+    one), rows cleaned of control characters, other identities kept."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {VALID: 0, INVALID: 0, DUPLICATE: 0})
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    problem_rows: int = 0
+    cleaned: int = 0
+    others: int = 0
+
+
+def _read_rows(
+    reader: RowReader,
+    writer: RowWriter,
+    rows: Iterator,
+    flush: Callable[[RowWriter], None],
+    limits: Limits,
+    progress: Callable[[int], None] | None,
+) -> Tally:
+    """Read every data row into ``writer``, handing it to ``flush`` every :data:`BATCH_SIZE` rows."""
+    tally = Tally()
+    counts = tally.counts
+    for number, cells in rows:
+        if is_blank(cells) and not isinstance(cells, BrokenRow):
+            continue
+        row, other, status = reader.read(number, cells)
+        counts[status] += 1
+        if counts[VALID] + counts[INVALID] + counts[DUPLICATE] > limits.max_rows:
+            raise ImportRefused(limits.too_many_rows())
+        tally.others += len(other)
+        error = row[5]
+        if error:
+            tally.cleaned += error.endswith(CONTROL_CHARACTERS_NOTE)
+            tally.problem_rows += 1
+            if len(tally.problems) < MAX_PROBLEMS:
+                tally.problems.append({"row": number, "value": row[1], "status": status, "error": error})
+        writer.add(row, other)
+        if len(writer) >= BATCH_SIZE:
+            flush(writer)
+            if progress is not None:
+                progress(sum(counts.values()))
+    return tally
+
+
+def _background_writer(recipient_list: RecipientList, atomic: bool) -> BackgroundWriter | None:
+    """A writer on a second connection when batches commit on their own and nothing encloses the
+    import in a transaction (a worker's import on PostgreSQL): then reading and writing overlap.
+    Inside a transaction a second connection would not see the list's row."""
+    if atomic or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    return BackgroundWriter(recipient_list.pk)
+
+
+def _recognised(mapping: Mapping) -> str:
+    """The name of the known export whose headers the file has, when its roles were guessed."""
+    export = recognise_export(list(mapping.headers)) if mapping.headers else None
+    return export.name if export else ""
 
 
 def _flush(writer: RowWriter, atomic: bool) -> None:

@@ -29,8 +29,8 @@ from .table import ImportRefused
 
 log = logging.getLogger(__name__)
 TASK = "campaigns.tasks.import_recipient_list"
-# Progress is recorded every batch (a few thousand rows, under a second); openpyxl may take a
-# minute to load a large workbook's shared strings before the first one.
+# Progress is recorded every batch (a few thousand rows, under a second); a large workbook is
+# loaded whole before the first one.
 STALE_AFTER = timedelta(minutes=10)
 
 
@@ -126,20 +126,23 @@ def retry_import(recipient_list: RecipientList) -> bool:
 
 
 def earlier_mapping(mapping: Mapping) -> Mapping | None:
-    """The mapping of the latest imported list whose file had the same header row as
-    ``mapping``'s (``mapping.headers``), for the next upload of the same CRM export; or None."""
+    """Staff's choices (:meth:`.mapping.Mapping.choices`: roles, identity order, region …) in the
+    mapping of the latest imported list whose file had the same header row as ``mapping``'s
+    (``mapping.headers``), naming that list in ``reused_from``; or None. Nothing about that file
+    (encoding, delimiter, sheet, header row) comes along: each file's are detected anew."""
     headers = list(mapping.headers)
     if not headers:
         return None
     earlier = (
         RecipientList.objects.filter(import_status=ImportStatus.DONE, mapping__headers=headers)
         .order_by("-created_at")
-        .values_list("mapping", flat=True)
+        .values_list("name", "mapping")
         .first()
     )
     if earlier is None:
         return None
+    name, data = earlier
     try:
-        return Mapping.from_json(earlier).with_(headers=tuple(headers))
+        return Mapping.from_json(data).choices().with_(headers=tuple(headers), reused_from=name)
     except MappingError:
         return None

@@ -7,8 +7,8 @@ Each limit stops the work before it is done, with a message naming the limit and
 - ``TGC_IMPORT_MAX_ROWS``: data rows; the import stops at the first row over it;
 - ``TGC_IMPORT_MAX_CELL_CHARS``: characters in one cell; a longer cell makes its row invalid, and
   a workbook holding one is refused before it is decompressed;
-- ``TGC_IMPORT_MAX_UNCOMPRESSED_BYTES``: what an XLSX workbook expands to, from its zip directory,
-  before anything is decompressed;
+- ``TGC_IMPORT_MAX_UNCOMPRESSED_BYTES``: what a zip workbook (XLSX, ODS) expands to, from its zip
+  directory, before anything is decompressed;
 - ``TGC_IMPORT_INLINE_MAX_BYTES``: files up to this size are imported while the page waits;
   larger ones in a django-q2 worker, the list's page showing the progress.
 """

@@ -1,11 +1,12 @@
 """How a recipient file is read: the mapping step's choices, kept on the list.
 
-A :class:`Mapping` says which encoding, delimiter and sheet to read, whether the first row is a
-header, each column's role (:mod:`.columns`), the identity order and the default region. Empty
-values mean "detect" (encoding, delimiter, sheet, header) or "guess from the headers" (roles).
-After an import the list keeps the mapping as it was applied (detected values filled in), and the
-next upload whose header row is the same starts from it: re-importing the same CRM export needs
-no clicks.
+A :class:`Mapping` says which encoding, delimiter, sheet and header row to read, whether that
+row is a header, each column's role (:mod:`.columns`), the identity order and the default region.
+Empty values mean "detect" (encoding, delimiter, sheet, header row, header) or "guess from the
+headers" (roles). After an import the list keeps the mapping as it was applied (detected values
+filled in), and the next upload whose header row is the same starts from staff's choices in it
+(:meth:`Mapping.choices`): re-importing the same CRM export needs no clicks, while how the file
+is read is detected again for each file.
 
 The identity order decides which identity of a row becomes its key when it fills several
 identity columns: by default a username, then a phone, then a user id (:data:`IDENTITY_ORDER`).
@@ -35,11 +36,13 @@ class Mapping:
     encoding: str = ""
     delimiter: str = ""
     sheet: str = ""
+    header_row: int = 0  # the 1-based row the header (or the data) starts at; 0: found per file
     header: bool | None = None
     roles: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()  # the header row ``roles`` were chosen for
     identity_order: tuple[str, ...] = IDENTITY_ORDER
     default_region: str = ""
+    reused_from: str = ""  # the list whose choices this mapping started from (said to staff)
 
     def __post_init__(self) -> None:
         if sorted(self.identity_order) != sorted(KINDS):
@@ -69,6 +72,12 @@ class Mapping:
 
     def with_(self, **changes: Any) -> Mapping:
         return replace(self, **changes)
+
+    def choices(self) -> Mapping:
+        """Staff's choices only (roles, identity order, region …), without anything about the
+        file it was applied to (encoding, delimiter, sheet, header row): what a later upload with
+        the same header row reuses."""
+        return replace(self, encoding="", delimiter="", sheet="", header_row=0, header=None, reused_from="")
 
     def identity_columns(self) -> list[int]:
         return [i for i, role in enumerate(self.roles) if role in IDENTITY_ROLES]

@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 import phonenumbers
 
 from . import phones
+from .countries import country_name
 from .excel import ExcelDamage, repair
 
 # The values of ``campaigns.models.RecipientKind``, repeated so this module needs no app registry.
@@ -124,20 +125,21 @@ def is_explicit_form(raw: str) -> bool:
 
 
 def normalise(
-    raw: str, default_region: str | None = None, *, reading: str = ANY, phone_column: bool = False
+    raw: str,
+    default_region: str | None = None,
+    *,
+    reading: str = ANY,
+    phone_column: bool = False,
+    region_source: str = "",
 ) -> Normalised:
     """Normalise one recipient as written by staff.
 
-    ``raw``: ``@name``, ``name``, ``t.me/name``, ``https://t.me/name``, ``tg://resolve?domain=name``,
-    a phone (``+49 30 1234567``, ``0049…``, or national ``030 1234567`` with ``default_region``),
-    a user id (``123456789``), or a ``tg://user?id=`` / ``t.me/+<phone>`` link, possibly damaged by
-    a spreadsheet (:func:`.excel.repair`).
-    ``default_region``: ISO 3166 alpha-2 (``"DE"``) for national phone numbers, or None.
-    ``reading``: how bare values are read, one of :data:`READINGS` (see the module's docstring);
-    ``phone_column=True`` is the same as ``reading="phone"``.
-
-    Never raises for bad input: returns ``Normalised(error=...)`` with the reason.
-    """
+    ``raw``: ``@name``, ``name``, ``t.me/name``, ``tg://resolve?domain=name``, a phone (``+49 30…``,
+    ``0049…``, national ``030 1234567`` in ``default_region``, ISO 3166 alpha-2 or None), a user id,
+    a ``tg://user?id=`` / ``t.me/+<phone>`` link, possibly damaged by a spreadsheet (:func:`.excel.repair`).
+    ``reading``: one of :data:`READINGS` (module docstring); ``phone_column=True`` means ``"phone"``.
+    ``region_source``: whose region it is, for a national number's reason (" (the row's country)").
+    Never raises for bad input: returns ``Normalised(error=...)`` with the reason."""
     value = (raw or "").strip().strip(_INVISIBLE).strip()
     if not value:
         return _invalid("empty recipient")
@@ -147,7 +149,7 @@ def normalise(
         return Normalised(key="@" + value[1:].lower(), kind=USERNAME)
     region = _region(default_region)
     if value.isascii() and value.isdigit():  # nothing to repair, no link: a user id or a phone
-        return _digits(value, region, reading)
+        return _digits(value, region, reading, region_source)
     try:
         value = repair(value, separators=",.'\u00a0\u202f " if reading == USER_ID else ",")
     except ExcelDamage as exc:
@@ -172,7 +174,7 @@ def normalise(
     if value.startswith("+"):
         return _phone(value, None)
     if _PHONEISH.fullmatch(value):
-        return _digits(value, region, reading)
+        return _digits(value, region, reading, region_source)
     if "@" in value and "." in value.split("@", 1)[1]:
         return _invalid("an e-mail address, not a Telegram recipient")
     if reading in (PHONE, PHONE_INTERNATIONAL):
@@ -268,7 +270,7 @@ def _user_id(digits: str) -> Normalised:
     return Normalised(key=digits, kind=USER_ID)
 
 
-def _digits(value: str, region: str | None, reading: str) -> Normalised:
+def _digits(value: str, region: str | None, reading: str, source: str = "") -> Normalised:
     """Digits, possibly with phone punctuation, read as ``reading`` says (module docstring)."""
     compact = _PHONE_PUNCTUATION.sub("", value)
     if not compact:
@@ -288,12 +290,15 @@ def _digits(value: str, region: str | None, reading: str) -> Normalised:
             return _invalid("0 is not a user id or a phone number")
         return _invalid(f"too short for a phone number: {len(compact)} digits")
     if reading in (PHONE, PHONE_INTERNATIONAL):
-        return _phone_digits(compact, region, bare=bare, international_first=reading == PHONE_INTERNATIONAL)
+        international_first = reading == PHONE_INTERNATIONAL
+        return _phone_digits(
+            compact, region, bare=bare, international_first=international_first, source=source
+        )
     if compact[0] == "0" or not bare:
         if not region:
             return _invalid(NO_COUNTRY_CODE)
         quick = phones.quick_national(compact, region) if compact.isdigit() else None
-        return Normalised(key=quick, kind=PHONE) if quick else _phone(value, region)
+        return Normalised(key=quick, kind=PHONE) if quick else _national(value, region, source)
     if region:
         national = phones.national(compact, region, with_trunk=True)
         if national is not None:
@@ -310,7 +315,9 @@ def _digits(value: str, region: str | None, reading: str) -> Normalised:
     return _user_id(compact)
 
 
-def _phone_digits(compact: str, region: str | None, *, bare: bool, international_first: bool) -> Normalised:
+def _phone_digits(
+    compact: str, region: str | None, *, bare: bool, international_first: bool, source: str = ""
+) -> Normalised:
     """Digits in a column of phones: the region's national form, the international form whose
     ``+`` was dropped (bare digits only), and the region's form without its trunk prefix, in the
     order the module docstring gives; the first valid one wins."""
@@ -326,7 +333,27 @@ def _phone_digits(compact: str, region: str | None, *, bare: bool, international
             return Normalised(key=key, kind=PHONE)
     if not region:
         return _invalid(NO_COUNTRY_CODE)
-    return _phone(compact, region)
+    return _national(compact, region, source)
+
+
+def national_reason(region: str, source: str = "") -> str:
+    """The reason for a number written without a country code that is no number of ``region``
+    (``source``: whose region, " (the row's country)"): the number may be right and the region
+    wrong, so the reason says how to fix either."""
+    return (
+        f"written without a country code and not a number of {country_name(region)}{source}: "
+        "check the number or write it with +…"
+    )
+
+
+def _national(value: str, region: str, source: str) -> Normalised:
+    """``value`` written without a country code, read in ``region``."""
+    key, error = phones.parse(value, region)
+    if key:
+        return Normalised(key=key, kind=PHONE)
+    if error.startswith("not a valid phone number"):
+        error = national_reason(region, source)
+    return _invalid(error)
 
 
 def _phone(value: str, region: str | None) -> Normalised:

@@ -1,4 +1,6 @@
-"""Reading a recipient file as rows of cells: CSV in any common encoding and delimiter, or XLSX.
+"""Reading a recipient file as rows of cells: CSV in any common encoding and delimiter, or any
+other format of :mod:`.formats` (workbooks: :mod:`.xlsx_reader`; :mod:`.vcard`;
+:mod:`.telegram_export`), told by its content.
 
 The encoding is detected on the first MiB (:mod:`.encoding`), the delimiter by counting; the file
 is then streamed row by row. Text is decoded strictly: a later row that is not valid text in the
@@ -9,7 +11,7 @@ one customer would be sent the next customers' handles. A record spanning severa
 not well-formed CSV (it parses only leniently) is therefore taken apart: its first line becomes a
 :class:`NotedRow` (the cell ends at the line end, and the row says so, naming its line) and the
 lines after it are read again as rows of their own. Workbooks are checked against the limits from
-their zip directory before anything is decompressed (:mod:`.xlsx`). Nothing here knows about
+their zip directory before anything is decompressed (:mod:`.xlsx_reader`). Nothing here knows about
 recipients.
 """
 
@@ -26,9 +28,12 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from .encoding import UnknownEncoding, check_encoding, detect_encoding
+from .formats import CSV, VCARD, formats_text, sniff
 from .limits import Limits
 from .table import BrokenRow, ImportRefused, NotedRow, Table, cell_text, is_blank
-from .xlsx import open_workbook
+from .telegram_export import read_telegram_export
+from .vcard import read_vcards
+from .xlsx_reader import open_workbook
 
 __all__ = ["BrokenRow", "ImportRefused", "NotedRow", "Table", "cell_text", "is_blank", "open_table"]
 
@@ -38,6 +43,7 @@ _BINARY_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
 )  # encoding and delimiter are detected on the first MiB
 DELIMITERS = (",", ";", "\t")
+NOT_TEXT = f"not a text/CSV file, nor another format recipients are read from: upload {formats_text()}"
 
 # Bytes the detected encoding cannot decode are read as this lone surrogate, which no strict
 # decoder produces: a row holding it is reported as not being text in that encoding.
@@ -116,13 +122,17 @@ def open_table(
     *,
     delimiter: str | None = None,
     sheet: str | None = None,
+    header_row: int = 0,
     limits: Limits | None = None,
 ) -> Table:
-    """Open ``stream`` (read from its start) as a table. ``source`` is what it was opened from
-    (a path lets openpyxl seek); ``encoding`` a codec name or None to detect it; ``delimiter``
-    one of :data:`DELIMITERS` or None to detect it; ``sheet`` a workbook's sheet name, or None for
-    the first whose header ``names_recipients(headers)``. Raises :class:`ImportRefused` for an
-    empty, binary, old-Excel or too large file, or an unknown encoding, delimiter or sheet."""
+    """Open ``stream`` (read from its start) as a table, in any format of :mod:`.formats` (told
+    by its content). ``source`` is what it was opened from (a path lets a workbook be read in
+    place; its name makes refusals precise); ``encoding`` a codec name or None to detect it;
+    ``delimiter`` one of :data:`DELIMITERS` or None to detect it; ``sheet`` a workbook's sheet
+    name, or None for the one holding recipients; ``header_row`` the 1-based row the header (or
+    the data) starts at, 0 to find it (workbooks; a CSV file starts at its first row). Raises
+    :class:`ImportRefused` for an empty, binary, unread-format or too large file, or an unknown
+    encoding, delimiter, sheet."""
     limits = limits or Limits.from_settings()
     size = source_size(source)
     if size is not None and size > limits.max_bytes:
@@ -132,17 +142,30 @@ def open_table(
         raise TypeError("open the recipient file in binary mode")
     if not sample:
         raise ImportRefused("the file is empty")
-    if sample.startswith(b"PK\x03\x04"):
-        return open_workbook(stream, source, sample, names_recipients, sheet, limits)
-    if sample.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportRefused("an old Excel .xls file: save it as .xlsx or CSV and upload again")
+    name = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
+    kind = sniff(sample, name if isinstance(name, (str, os.PathLike)) else "")
+    if kind in ("zip", "ole"):
+        return open_workbook(
+            stream, source, sample, kind, names_recipients, limits, sheet=sheet, header_row=header_row
+        )
+    if kind in (VCARD, "json"):
+        data = sample + stream.read()
+        return read_vcards(data) if kind == VCARD else read_telegram_export(data)
+    table = _open_csv(stream, sample, encoding, delimiter)
+    if header_row > 1:
+        table.rows = (item for item in table.rows if item[0] >= header_row)
+        table.header_row = header_row
+    return table
+
+
+def _open_csv(stream: IO[bytes], sample: bytes, encoding: str | None, delimiter: str | None) -> Table:
     complete = len(sample) < SAMPLE_BYTES
     try:
         chosen = check_encoding(encoding) if encoding else detect_encoding(sample, complete)
     except UnknownEncoding as exc:
         raise ImportRefused(str(exc)) from None
     if chosen is None or _looks_binary(sample.decode(chosen, errors="replace")):
-        raise ImportRefused("not a text/CSV file")
+        raise ImportRefused(NOT_TEXT)
     if delimiter and delimiter not in DELIMITERS:
         raise ImportRefused(f"unknown delimiter {delimiter!r}: use comma, semicolon or tab")
     delimiter = delimiter or _detect_delimiter(sample.decode(chosen, errors="replace"))
@@ -151,7 +174,7 @@ def open_table(
     # another encoding must be reported, not sent as "����" (see _csv_rows).
     lines = io.TextIOWrapper(reader, encoding=chosen, errors=_MARK_UNDECODABLE, newline="")
     return Table(
-        rows=_csv_rows(lines, delimiter, chosen), file_format="csv", encoding=chosen, delimiter=delimiter
+        rows=_csv_rows(lines, delimiter, chosen), file_format=CSV, encoding=chosen, delimiter=delimiter
     )
 
 

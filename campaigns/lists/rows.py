@@ -18,10 +18,11 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from .columns import FIELD
+from .columns import CONSENT, COUNTRY, FIELD, NAMED_ROLES, PHONE_LABEL, label_stem, phone_preference
+from .evidence import consent_refusal, no_country_reason, nothing_reason, row_region, split_values
 from .limits import Limits
 from .mapping import Mapping
-from .normalise import normalise
+from .normalise import NO_COUNTRY_CODE, PHONE, normalise
 from .reading import BrokenRow, NotedRow, cell_text
 from .zonenames import is_zone_column, valid_zone
 
@@ -47,28 +48,48 @@ class RowReader:
     """Reads the data rows of one file, in order, with one column layout (``mapping.roles`` for
     ``names``, the unique header names) and remembers the identities seen for de-duplication.
 
+    A row's consent columns are asked first (a "no" is never a recipient); its country column
+    gives the region its national numbers are read in (the list's default region only when the
+    row names none); a cell of several values gives several identities; phones are ordered by
+    :func:`.columns.phone_preference` (mobile first, by the column's header or its label cell).
+
     :meth:`read` returns ``(row, others, status)``: ``row`` is (row_number, raw_value, key, kind,
     status, error, fields) as :class:`campaigns.lists.writing.RowWriter` takes it, ``others`` the
     other identities as [(key, kind), …]."""
 
     def __init__(self, mapping: Mapping, names: list[str], limits: Limits):
+        roles = list(mapping.roles) + [FIELD] * (len(names) - len(mapping.roles))
         self.region = mapping.default_region or None
         self.rank = {kind: i for i, kind in enumerate(mapping.identity_order)}
-        self.identity = [
-            (i, mapping.roles[i], names[i] or f"column {i + 1}") for i in mapping.identity_columns()
+        header = [name or f"column {i + 1}" for i, name in enumerate(names)] + [
+            f"column {i + 1}" for i in range(len(names), len(roles))
         ]
-        self.indexes = [index for index, _reading, _header in self.identity]
+        labels = {
+            label_stem(names[i]): i for i, role in enumerate(roles) if role == PHONE_LABEL and i < len(names)
+        }
+        # Identity columns: (index, reading, header, label column or None).
+        self.identity = [
+            (i, roles[i], header[i], labels.get(label_stem(names[i])) if i < len(names) else None)
+            for i in mapping.identity_columns()
+        ]
+        self.indexes = [index for index, _reading, _header, _label in self.identity]
         self.several = len(self.identity) > 1
-        self.skip = {i for i, role in enumerate(mapping.roles) if role != FIELD}
-        # The personalisation columns: (index, name).
-        self.field_columns = [(i, name) for i, name in enumerate(names) if i not in self.skip]
+        self.nothing = nothing_reason([reading for _i, reading, _h, _l in self.identity])
+        self.countries = [(i, header[i]) for i, role in enumerate(roles) if role == COUNTRY]
+        self.consents = [(i, header[i]) for i, role in enumerate(roles) if role == CONSENT]
+        self.skip = {i for i, role in enumerate(roles) if role != FIELD and role not in NAMED_ROLES}
+        # The personalisation columns: (index, name), canonical roles under the role's name.
+        self.field_columns = field_keys(roles, names)
         # The fields that give each recipient's own time zone for send windows (a column named
         # timezone, time_zone, TZ…): a value that names no zone is noted on the row.
-        self.zone_fields = [name for _i, name in self.field_columns if name and is_zone_column(name)]
+        self.zone_fields = [
+            (name, header[i]) for i, name in self.field_columns if name and is_zone_column(name)
+        ]
         self.names = names
         self.max_cell = limits.max_cell_chars
         self.limits = limits
         self.seen = FirstRows()
+        self.regions: set[str] = set()  # the regions rows' countries named (search reads them)
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
@@ -93,7 +114,10 @@ class RowReader:
             elif longest > self.max_cell:
                 error, fields = self.limits.cell_too_long(longest), {}
             else:
-                return self._identify(number, raw, texts, fields, notes, cleaned)
+                refusal = consent_refusal(values, self.consents) if self.consents else ""
+                if not refusal:
+                    return self._identify(number, raw, values, texts, fields, notes, cleaned)
+                error = refusal
         except Exception as exc:  # a broken row must never sink the upload
             error = f"unreadable row: {clean(str(exc))[0]}"
         if cleaned:
@@ -101,30 +125,28 @@ class RowReader:
         return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
 
     def _identify(
-        self, number: int, raw: str, texts: list[str], fields: dict, notes: list[str], cleaned: bool
+        self,
+        number: int,
+        raw: str,
+        values: list[str],
+        texts: list[str],
+        fields: dict,
+        notes: list[str],
+        cleaned: bool,
     ) -> tuple[tuple, list[tuple[str, str]], str]:
-        found: list[tuple[int, int, str, str]] = []
-        problems: list[str] = []
-        for position, ((_index, reading, header), text) in enumerate(zip(self.identity, texts)):
-            if not text:
-                continue
-            result = normalise(text, self.region, reading=reading)
-            if result.error:
-                problems.append(f"{header}: {result.error}" if len(self.identity) > 1 else result.error)
-            else:
-                found.append((self.rank[result.kind], position, result.key, result.kind))
-        for name in self.zone_fields:
+        found, problems = self._identities(values, texts)
+        for name, column in self.zone_fields:
             value = fields.get(name, "").strip()
             if value and not valid_zone(value):
-                problems.append(UNKNOWN_ZONE_NOTE.format(value=value[:60], column=name))
+                problems.append(UNKNOWN_ZONE_NOTE.format(value=value[:60], column=column))
         if cleaned:
             notes.append(CONTROL_CHARACTERS_NOTE)
         if not found:
-            error = "; ".join(problems) if problems else "empty recipient"
+            error = "; ".join(problems) if problems else self.nothing
             return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
         found.sort()
-        key, kind = found[0][2], found[0][3]
-        others = list({k: (k, c) for _r, _p, k, c in found[1:] if k != key}.values())
+        key, kind = found[0][-2], found[0][-1]
+        others = list({k: (k, c) for *_order, k, c in found[1:] if k != key}.values())
         identities = (key, *(k for k, _ in others))
         first = next((row for row in map(self.seen.get, identities) if row is not None), None)
         status, error = VALID, ""
@@ -134,8 +156,42 @@ class RowReader:
             self.seen.setdefault(identity, first if first is not None else number)
         return (number, raw, key, kind, status, _joined(error, problems + notes), fields), others, status
 
+    def _identities(self, values: list[str], texts: list[str]) -> tuple[list[tuple], list[str]]:
+        """The row's valid identities as (rank, preference, column, part, key, kind), and the
+        reasons of its invalid cells."""
+        where = row_region(values, self.countries, self.region) if self.countries else None
+        region = where.region if where else self.region
+        if where is not None and where.region:
+            self.regions.add(where.region)
+        source = where.source if where else (" (the list's default region)" if region else "")
+        found: list[tuple] = []
+        problems: list[str] = [where.problem] if where and where.problem else []
+        count = len(values)
+        for position, ((_index, reading, header, label), text) in enumerate(zip(self.identity, texts)):
+            if not text:
+                continue
+            parts = split_values(text) if len(text) > 8 else (text,)
+            for part_number, part in enumerate(parts):
+                result = normalise(part, region, reading=reading, region_source=source)
+                if result.error:
+                    reason = result.error
+                    if reason == NO_COUNTRY_CODE and where is not None:
+                        if where.problem:  # the row's country is the fault, already said
+                            continue
+                        reason = no_country_reason(self.countries)
+                    problems.append(f"{header}: {reason}" if self.several else reason)
+                    continue
+                preference = 0
+                if result.kind == PHONE:
+                    label_text = values[label] if label is not None and label < count else ""
+                    preference = phone_preference(header, label_text)
+                found.append(
+                    (self.rank[result.kind], preference, position, part_number, result.key, result.kind)
+                )
+        return found, problems
+
     def _fields(self, values: list[str]) -> dict[str, str]:
-        """The row's personalisation columns, header → value, values exactly as in the file (no
+        """The row's personalisation columns, name → value, values exactly as in the file (no
         trimming: a name's newline or a formula-looking text is data; exports neutralise
         formulas). Cells beyond the header row are kept as ``column_N`` when not empty."""
         count = len(values)
@@ -147,6 +203,22 @@ class RowReader:
             if values[i] and i not in self.skip:
                 fields[f"column_{i + 1}"] = values[i]
         return fields
+
+
+def field_keys(roles: Sequence[str], names: list[str]) -> list[tuple[int, str]]:
+    """(index, name) of each column kept among a row's fields: a personalisation field under its
+    header; a canonical field, country or time zone under the role's name (its first column; a
+    later one under its header)."""
+    keys: list[tuple[int, str]] = []
+    taken: set[str] = set()
+    for i, name in enumerate(names):
+        role = roles[i] if i < len(roles) else FIELD
+        if role in NAMED_ROLES and role not in taken:
+            taken.add(role)
+            keys.append((i, role))
+        elif role == FIELD or role in NAMED_ROLES:
+            keys.append((i, name))
+    return keys
 
 
 class FirstRows:
@@ -230,9 +302,5 @@ def field_names(headers: list[str]) -> list[str]:
 
 
 def personalisation_names(mapping: Mapping, names: list[str]) -> list[Any]:
-    """The personalisation fields' names in file order."""
-    return [
-        name
-        for i, name in enumerate(names)
-        if name and (i >= len(mapping.roles) or mapping.roles[i] == FIELD)
-    ]
+    """The names the rows' fields are kept under, in file order (:func:`field_keys`)."""
+    return [name for _i, name in field_keys(mapping.roles, names) if name]

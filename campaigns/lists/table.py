@@ -16,9 +16,10 @@ class ImportRefused(Exception):
 
 @dataclass
 class Table:
-    """An opened file: its rows as (row_number, cells) and how it was read (``file_format``
-    "csv" | "xlsx"; ``encoding`` a Python codec name, "" for XLSX; ``sheets``: a workbook's sheet
-    names). Row numbers count records (a spreadsheet's rows): the header is row 1."""
+    """An opened file: its rows as (row_number, cells) and how it was read (``file_format`` one
+    of :data:`.formats.FORMATS`' names; ``encoding`` a Python codec name, "" for a workbook;
+    ``sheets``: a workbook's sheet names; ``header_row``: the row the rows start at, the header's
+    when there is one, 1-based). Row numbers count records (a spreadsheet's rows)."""
 
     rows: Iterator[tuple[int, list[str | int | float | None]]]
     file_format: str
@@ -26,7 +27,8 @@ class Table:
     delimiter: str = ""
     sheet: str = ""
     sheets: list[str] = field(default_factory=list)
-    declared_rows: int = 0  # a workbook sheet's rows as its <dimension> says (0: unknown)
+    declared_rows: int = 0  # a workbook sheet's rows from the header row on (0: unknown)
+    header_row: int = 1
 
 
 def cell_text(cell: str | int | float | None | Any) -> str:

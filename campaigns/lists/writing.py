@@ -16,10 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import threading
 
 from django.db import connection
 
 from ..models import Recipient, RecipientIdentity
+from .search import name_keys
 
 RECIPIENT_COLUMNS = (
     "id",
@@ -31,6 +34,8 @@ RECIPIENT_COLUMNS = (
     "status",
     "error",
     "fields",
+    "name_key",
+    "surname_key",
 )
 IDENTITY_COLUMNS = ("recipient_id", "key", "kind")
 
@@ -60,7 +65,7 @@ class RowWriter:
         ids = _reserve_ids(len(self.rows))
         dumps = json.JSONEncoder(ensure_ascii=False).encode
         recipients = [
-            (pk, self.list_id, n, raw, key, kind, status, error, dumps(fields))
+            (pk, self.list_id, n, raw, key, kind, status, error, dumps(fields), *name_keys(fields))
             for pk, (n, raw, key, kind, status, error, fields) in zip(ids, self.rows)
         ]
         others = [(ids[i], key, kind) for i, identities in self.identities for key, kind in identities]
@@ -111,3 +116,55 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
             return
         placeholders = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})", rows)
+
+
+class BackgroundWriter:
+    """Writes batches on a second database connection, in a thread, while the caller reads the
+    next rows (issue 17 "Speed and memory": reading and writing overlap on two cores; the server's
+    COPY and index work and the socket wait no longer stop the reading).
+
+    Each batch is committed on its own (a worker's import, ``atomic=False``), so the list's row
+    must be committed before the first batch. :meth:`send` takes the rows a :class:`RowWriter`
+    collected (and empties it); at most ``depth`` batches wait. :meth:`close` waits for the
+    writes and raises the first error of the thread (then later batches are not written)."""
+
+    def __init__(self, list_id: int, depth: int = 1):
+        self.list_id = list_id
+        self.batches: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=f"import-writer-{list_id}", daemon=True)
+        self.thread.start()
+
+    def send(self, writer: RowWriter) -> None:
+        if self.error is not None:
+            raise self.error
+        batch = (writer.rows, writer.identities)
+        writer.rows, writer.identities = [], []
+        self.batches.put(batch)
+
+    def close(self) -> None:
+        self.abandon()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Wait for the thread to end (the reading failed: its error is the one to raise)."""
+        self.batches.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        from django.db import transaction
+
+        try:
+            while (batch := self.batches.get()) is not None:
+                if self.error is not None:
+                    continue  # drain, so the reader never blocks on a full queue
+                try:
+                    writer = RowWriter(self.list_id)
+                    writer.rows, writer.identities = batch
+                    with transaction.atomic():
+                        writer.flush()
+                except BaseException as exc:  # handed to the reading thread by send() / close()
+                    self.error = exc
+        finally:
+            connection.close()  # this thread's own connection

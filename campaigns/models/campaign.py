@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -22,6 +24,35 @@ class CampaignStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+_S = CampaignStatus  # short, for the table below
+
+
+class StatusMove(enum.Enum):
+    """The allowed changes of a campaign's status, each from any of its ``sources`` to its
+    ``target``. :meth:`Campaign.set_status` makes these and no other (a test holds every status
+    change in the code to this table); ``cancelled`` is final, and nothing returns to ``launching``.
+    """
+
+    SCHEDULE = ((_S.DRAFT,), _S.SCHEDULED)  # launched with a start time ahead
+    PREPARE = ((_S.DRAFT, _S.SCHEDULED), _S.LAUNCHING)  # a large launch: a worker prepares the rows
+    START = ((_S.DRAFT, _S.SCHEDULED), _S.RUNNING)  # rows prepared in the request, sending starts
+    START_PREPARED = ((_S.LAUNCHING,), _S.RUNNING)  # the worker prepared the rows
+    PAUSE = ((_S.RUNNING, _S.SCHEDULED), _S.PAUSED)  # by staff, or by the engine for a human
+    RESUME = ((_S.PAUSED,), _S.RUNNING)
+    UNLAUNCH = ((_S.PAUSED,), _S.DRAFT)  # paused before its rows existed: launched again as a draft
+    COMPLETE = ((_S.RUNNING,), _S.COMPLETED)  # no row left open
+    REOPEN = ((_S.COMPLETED,), _S.RUNNING)  # failed or unknown rows queued again
+    CANCEL = ((_S.DRAFT, _S.SCHEDULED, _S.LAUNCHING, _S.RUNNING, _S.PAUSED), _S.CANCELLED)
+
+    def __init__(self, sources: tuple[CampaignStatus, ...], target: CampaignStatus):
+        self.sources = sources
+        self.target = target
+
+
+# Every (from, to) pair the table allows.
+ALLOWED_MOVES = frozenset((source, move.target) for move in StatusMove for source in move.sources)
 
 
 class ParseMode(models.TextChoices):
@@ -46,11 +77,12 @@ class Strategy(models.TextChoices):
 
 
 # Operations staff can run on a campaign, with the statuses they make sense in. Retry and resend
-# depend on the rows (see Campaign.operations).
+# depend on the rows (see Campaign.operations). A draft is not offered "cancel": it is edited or
+# deleted.
 OPERATION_STATUSES = {
     "launch": (CampaignStatus.DRAFT,),
-    "pause": (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED),
-    "resume": (CampaignStatus.PAUSED,),
+    "pause": StatusMove.PAUSE.sources,
+    "resume": StatusMove.RESUME.sources,
     "cancel": (
         CampaignStatus.SCHEDULED,
         CampaignStatus.LAUNCHING,
@@ -192,8 +224,9 @@ class Campaign(models.Model):
 
     def fingerprint(self) -> str:
         """A digest of what a launch would send as saved now: the content, lists (and their default
-        time zones), sessions, the settings and the start time. The launch summary carries it, so a launch confirmed on a
-        summary sends exactly what the summary showed (anything saved since refuses it)."""
+        time zones), sessions, the settings and the start time. The launch summary carries it, so a
+        launch confirmed on a summary sends exactly what the summary showed (anything saved since
+        refuses it)."""
         import hashlib
         import json
 
@@ -228,16 +261,21 @@ class Campaign(models.Model):
         copy.sessions.set(self.sessions.all())
         return copy
 
-    def set_status(self, status: str, reason: str = "", *, only_from: tuple[str, ...] = ()) -> bool:
-        """Compare-and-set the status; returns True when this call changed it."""
-        qs = Campaign.objects.filter(pk=self.pk)
-        if only_from:
-            qs = qs.filter(status__in=only_from)
-        fields = {"status": status, "status_reason": reason}
-        if status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
-            fields["finished_at"] = timezone.now()
-        changed = qs.update(**fields) == 1
+    def set_status(self, move: StatusMove, reason: str = "", **fields) -> bool:
+        """Make ``move`` (:class:`StatusMove`), compare-and-set: only from one of its sources, so
+        of two processes moving a campaign at once one wins. ``reason`` is shown to staff;
+        ``fields`` are further columns written in the same UPDATE. Returns True when this call
+        changed the status (False: the campaign was in no source of the move, nothing written).
+        Raises TypeError when ``move`` is not a :class:`StatusMove` (a bare status)."""
+        if not isinstance(move, StatusMove):
+            raise TypeError(f"set_status takes a StatusMove, not {move!r}: see campaigns.models.campaign")
+        changes = {"status": move.target, "status_reason": reason, **fields}
+        if move.target in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+            changes["finished_at"] = timezone.now()
+        elif move is StatusMove.REOPEN:
+            changes["finished_at"] = None
+        changed = Campaign.objects.filter(pk=self.pk, status__in=move.sources).update(**changes) == 1
         if changed:
-            for key, value in fields.items():
+            for key, value in changes.items():
                 setattr(self, key, value)
         return changed

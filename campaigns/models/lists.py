@@ -115,11 +115,24 @@ class Recipient(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     error = models.CharField(max_length=300, blank=True)
     fields = models.JSONField(default=dict, blank=True)
+    # The row's names folded for prefix search (campaigns.lists.search): given then family name,
+    # and the family name alone.
+    name_key = models.CharField(max_length=100, blank=True, default="")
+    surname_key = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         app_label = "campaigns"
         ordering = ["recipient_list", "row_number"]
-        indexes = [models.Index(fields=["recipient_list", "status"])]
+        indexes = [
+            models.Index(fields=["recipient_list", "status"]),
+            # Prefix search by name (LIKE 'x%'): a pattern index on PostgreSQL, a plain one elsewhere.
+            models.Index(
+                fields=["name_key"], name="recipient_name_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["surname_key"], name="recipient_surname_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key or self.raw_value

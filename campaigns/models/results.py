@@ -2,17 +2,22 @@
 
 ``pending → claimed → sending → sent | failed`` (plus ``skipped``, ``cancelled``, ``unknown``).
 Batch transitions are :class:`ResultQuerySet` methods, one guarded UPDATE each, so every call
-site says *what* happens to the rows (``requeue()``, ``mark_unknown(reason)``) and the UPDATE is
-written once. The engine's hot paths (claim, mark sending, record outcomes) live in
-:mod:`campaigns.engine.rows`.
+site says *what* happens to the rows (``requeue()``, ``mark_unknown(reason)``, ``fail(rows)``) and
+the UPDATE is written once. The engine's hot paths live in :mod:`campaigns.engine.claiming`
+(claim, mark sending) and :mod:`campaigns.engine.settling` (record outcomes), which of these
+transitions an answer takes in :mod:`campaigns.engine.outcomes`.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import models
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
@@ -50,6 +55,30 @@ UNSENT_STATUSES = (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.HELD
 def new_random_id() -> int:
     """A signed 64-bit MTProto ``random_id`` (messages.sendMessage takes a long)."""
     return int.from_bytes(secrets.token_bytes(8), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A row as a settling transition writes it: the error ``code`` and ``text`` it keeps, its
+    ``in_doubt`` afterwards and, for :meth:`ResultQuerySet.retry_at`, when it is due again."""
+
+    id: int
+    code: str
+    text: str
+    in_doubt: bool
+    due_at: datetime | None = None
+
+
+def _per_row(rows: Sequence[Answered], attr: str, column: str) -> Any:
+    """The value of ``attr`` to set on ``column``: plain when the rows agree (the common case: one
+    error for a batch), else ``CASE WHEN id = … THEN …`` (still one UPDATE for the rows)."""
+    values = {r.id: getattr(r, attr) for r in rows}
+    distinct = set(values.values())
+    if len(distinct) == 1:
+        return distinct.pop()
+    field = MessageResult._meta.get_field(column)
+    cases = (When(id=pk, then=Value(v, output_field=field)) for pk, v in values.items())
+    return Case(*cases, output_field=field)
 
 
 class ResultQuerySet(models.QuerySet):
@@ -99,6 +128,46 @@ class ResultQuerySet(models.QuerySet):
             claimed_by="",
             updated_at=timezone.now(),
         )
+
+    # Settling a batch's answers (campaigns.engine.settling): one UPDATE per transition, for rows
+    # the caller holds (``claimed_by`` and ``sending``); each returns the rows it changed.
+    def _answer(self, rows: Sequence[Answered], status: str, **changes) -> int:
+        if not rows:
+            return 0
+        return self.filter(id__in=[r.id for r in rows]).update(
+            status=status,
+            error_code=_per_row(rows, "code", "error_code"),
+            error_text=_per_row(rows, "text", "error_text"),
+            in_doubt=_per_row(rows, "in_doubt", "in_doubt"),
+            claimed_by="",
+            updated_at=timezone.now(),
+            **changes,
+        )
+
+    def fail(self, rows: Sequence[Answered]) -> int:
+        """``failed``, an attempt counted: the recipient cannot get it, or its retries are spent."""
+        return self._answer(rows, ResultStatus.FAILED, attempts=F("attempts") + 1)
+
+    def skip(self, rows: Sequence[Answered]) -> int:
+        """``skipped``, no attempt counted: nothing was sent and nothing will be (the person
+        opted out, or another row reached them)."""
+        return self._answer(rows, ResultStatus.SKIPPED)
+
+    def retry_at(self, rows: Sequence[Answered]) -> int:
+        """``pending`` on the same session, an attempt counted, due again at each row's
+        ``due_at`` (its request may have arrived: only that session re-sends it, same random_id)."""
+        due = _per_row(rows, "due_at", "next_attempt_at")
+        return self._answer(rows, ResultStatus.PENDING, attempts=F("attempts") + 1, next_attempt_at=due)
+
+    def back_to_pool(self, rows: Sequence[Answered]) -> int:
+        """``pending`` with no attempt counted (Telegram refused or never got the request):
+        rows not in doubt return to the campaign's pool, rows in doubt stay on their session."""
+        pooled = [r.id for r in rows if not r.in_doubt]
+        if len(pooled) == len(rows):
+            return self._answer(rows, ResultStatus.PENDING, session=None)
+        field = MessageResult._meta.get_field("session")
+        session = Case(When(id__in=pooled, then=Value(None)), default=F("session"), output_field=field)
+        return self._answer(rows, ResultStatus.PENDING, session=session)
 
     def sent_since(self, start: datetime) -> ResultQuerySet:
         """Rows sent at or after ``start`` (what staff see as "sent today"; the pace counts
@@ -259,6 +328,7 @@ class DeliveryAttempt(models.Model):
         CONTENT = "content", "Content refused"
         SUPPRESSED = "suppressed", "Not sent: resolved to a person who opted out"
         SAME_PERSON = "same_person", "Not sent: resolved to a person this campaign already reached"
+        UNREACHABLE = "unreachable", "Not sent: Telegram could not be reached"
 
     result = models.ForeignKey(MessageResult, on_delete=models.CASCADE, related_name="delivery_attempts")
     session = models.ForeignKey(TelegramSession, null=True, on_delete=models.SET_NULL, related_name="+")

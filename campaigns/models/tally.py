@@ -218,7 +218,7 @@ class ResultTally(models.Model):
 
 class AttemptTally(models.Model):
     """Requests of a campaign per session: one delta row per recorded batch (written with the
-    batch's DeliveryAttempts in the same transaction, by :func:`campaigns.engine.rows.apply_outcomes`,
+    batch's DeliveryAttempts in the same transaction, by :func:`campaigns.engine.settling.apply_outcomes`,
     their only writer), so the progress block's metrics never scan the attempt log.
     :meth:`compact` folds the delta rows into one row per session and minute (``folded``), which
     keeps the time series the charts draw (:meth:`per_minute`) and the requests a session made

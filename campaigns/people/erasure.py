@@ -5,11 +5,12 @@ finds every identity known for them (the lists' rows and their other identities,
 sessions resolved, whose user id ties a username to a phone) and removes or anonymises their rows
 everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as
 them (deleted), results (kept for the campaign's counts, without key, fields, user id, message id or
-error text), delivery attempts' error texts, resolved peers, the simulator's ledger, suppressions,
-audit messages naming them; the uploaded files holding them are dropped. What is kept is a hash of
-each identity (:class:`ErasedIdentity`), so the person is neither imported nor messaged again:
-:func:`campaigns.models.privacy.is_erased` answers that for the import and the test sends. The
-erasure itself is audited, without the identities.
+error text), delivery attempts' error texts, resolved peers, the simulator's ledger, suppressions;
+every stored string naming them in any spelling (Django's admin log, the audit trail, a session's
+last error, a campaign's status reason: :mod:`.redaction`); the uploaded files holding them are
+dropped. What is kept is a hash of each identity (:class:`ErasedIdentity`), so the person is
+neither imported nor messaged again: :func:`campaigns.models.privacy.is_erased` answers that for
+the import and the test sends. The erasure itself is audited, without the identities.
 
 ``RecipientIdentity`` (a recipient's identities besides its key, from the import issue) is found
 by name: once the model exists, its rows are followed and deleted too.
@@ -29,7 +30,6 @@ from .. import audit
 from ..lists.normalise import normalise
 from ..models import (
     AuditAction,
-    AuditEvent,
     DeliveryAttempt,
     ErasedIdentity,
     MessageResult,
@@ -41,6 +41,7 @@ from ..models import (
     TestSend,
 )
 from ..models.privacy import ERASED_TEXT, identity_hash
+from . import redaction
 
 CODE_ERASED = "ERASED"
 # Rounds of following identities (a username's peer id → that id's phone → …): a person has few.
@@ -151,22 +152,11 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
         ErasedIdentity.objects.bulk_create(
             [ErasedIdentity(key_hash=identity_hash(k)) for k in keys], ignore_conflicts=True
         )
-        c["audit messages cleaned"] = _clean_audit(keys)
+        c["stored texts cleaned"] = redaction.redact_stored_texts(keys)
         report.lists = _drop_files(list_ids)
         c["stored files dropped"] = len(report.lists)
         audit.record(actor, AuditAction.PERSON_ERASE, report.summary())
     return report
-
-
-def _clean_audit(keys: set[str]) -> int:
-    changed = 0
-    for key in keys:
-        for event in AuditEvent.objects.filter(Q(message__contains=key) | Q(object_repr__contains=key)):
-            event.message = event.message.replace(key, "(erased)")
-            event.object_repr = event.object_repr.replace(key, "(erased)")
-            event.save(update_fields=["message", "object_repr"])
-            changed += 1
-    return changed
 
 
 def _drop_files(list_ids: set[int]) -> list[str]:

@@ -27,6 +27,8 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.change_recipientlist",
         "campaigns.delete_recipientlist",
         "campaigns.view_recipient",
+        # Deleting a list deletes its recipients (README: Marketing deletes its lists).
+        "campaigns.delete_recipient",
         "campaigns.view_campaign",
         "campaigns.add_campaign",
         "campaigns.change_campaign",

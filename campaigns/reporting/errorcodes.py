@@ -53,6 +53,8 @@ _PERMANENT_CODES = {
     "PRIVACY_PREMIUM_REQUIRED": "The person accepts messages from strangers only from Premium accounts.",
     "MESSAGE_TOO_LONG": "With this person's fields the text is longer than Telegram allows (4096 characters).",
     "MEDIA_CAPTION_TOO_LONG": "With this person's fields the caption is longer than Telegram allows (1024).",
+    "MESSAGE_RENDER_BUDGET": "With this person's fields the message takes too much work to personalise "
+    "(its filters run over a very long value); nothing was sent.",
     "ERASED": "The person was erased on request.",
 }
 

@@ -26,7 +26,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import IO, Any
 
 from django.core.exceptions import EmptyResultSet
@@ -34,12 +34,20 @@ from django.db import connection
 from django.db.models import CharField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.text import slugify
 
-from ..content import template, variants
+from ..content.outgoing import recipient_renderer
 from ..models import Campaign, MessageResult, RecipientList, ResultStatus
 from .readahead import read_ahead
-from .xlsx_writer import XLSX_CONTENT_TYPE, XLSX_MAX_ROWS, write_xlsx
+from .xlsx_writer import (
+    XLSX_CONTENT_TYPE,
+    XLSX_MAX_ROWS,
+    PeopleColumns,
+    for_people,
+    numeric_columns,
+    write_xlsx,
+)
 
 BOM = "\ufeff"
 FORMATS = ("csv", "xlsx")
@@ -149,20 +157,6 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
     return headers
 
 
-def _message_renderer(campaign: Campaign, variant: str) -> Callable[[dict], str]:
-    """fields → the wording of A/B ``variant`` ("" or "A": the message) rendered for one
-    recipient, as the engine renders it (:func:`.content.outgoing.recipient_text`, prepared once)."""
-    try:
-        return template.renderer(
-            variants.text_of(campaign.message, campaign.variants, variant), campaign.parse_mode
-        )
-    except KeyError:
-        failed = f"(the campaign has no variant {variant})"
-    except template.MessageError as exc:
-        failed = f"(cannot be rendered: {exc})"
-    return lambda fields: failed
-
-
 class _IsoText(Func):
     """A timestamp as the text ``datetime.isoformat()`` gives for it in UTC, made by PostgreSQL
     (``2025-03-01T12:00:05.250000+00:00``; no fraction when it is zero), so a million rows are
@@ -220,13 +214,8 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
         yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:16]), *row[16:])
 
 
-def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
-    """The header, then one row of values as stored per result of ``results`` (in id order);
-    with ``with_campaign``, each row starts with its campaign's name. Values are what
-    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
-
-    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
-    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+def _lists_and_fields(results: QuerySet[MessageResult]) -> tuple[dict[int, str], list[str]]:
+    """(the names of the lists ``results`` came from by id, their personalisation fields in order)."""
     list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
     lists = RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("pk", "name", "report")
     list_names: dict[int, str] = {}
@@ -234,7 +223,17 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
     for pk, name, report in lists:
         list_names[pk] = name
         reports.append(report)
-    extra = personalisation_columns(results, reports)
+    return list_names, personalisation_columns(results, reports)
+
+
+def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
+    """The header, then one row of values as stored per result of ``results`` (in id order);
+    with ``with_campaign``, each row starts with its campaign's name. Values are what
+    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
+
+    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
+    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+    list_names, extra = _lists_and_fields(results)
     base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
     yield base + field_headers(extra, base)
 
@@ -246,7 +245,7 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
 
         def render(variant: str) -> Callable[[dict], str]:
             if variant not in renderers:
-                renderers[variant] = _message_renderer(campaign, variant)
+                renderers[variant] = recipient_renderer(campaign, variant)
             return renderers[variant]
 
         campaigns[pk] = found = (campaign.name, render)
@@ -275,6 +274,34 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
             value = fields.get(field)
             row.append(value if value is None or type(value) is str else csv_value(value))
         yield row
+
+
+# Base columns that name a thing rather than count it: text in the workbook for people.
+_IDENTIFIERS = frozenset({CAMPAIGN_COLUMN, "key", "raw_value", "telegram_message_id", "session", "list"})
+
+
+def people_rows(
+    results: QuerySet[MessageResult], rows: Iterator[list]
+) -> tuple[Iterator[list], dict[int, str]]:
+    """:func:`result_rows` as the workbook for people shows them (:func:`campaigns.reporting.xlsx_writer.for_people`):
+    times in the active zone (the exporting user's); personalisation fields holding only numbers
+    as numbers (one pass over the fields first); identifiers as text; no message on a skipped row,
+    whether invalid (no recipient to render for) or a duplicate: it was never sent. Returns the
+    rows and the number formats by column index."""
+    names = _lists_and_fields(results)[1]
+    rows = iter(rows)
+    header = next(rows)
+    columns = PeopleColumns(
+        zone=timezone.get_current_timezone(),
+        times=frozenset(_TIMES),
+        numbers=numeric_columns(
+            dict(zip(names, header[len(header) - len(names) :], strict=True)),
+            results.values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE),
+        ),
+        texts=_IDENTIFIERS,
+        unsent=("status", ResultStatus.SKIPPED, "message"),
+    )
+    return for_people(chain([header], rows), columns)
 
 
 def csv_chunks(rows: Iterable[list], rows_per_chunk: int = CHUNK_SIZE) -> Iterator[str]:
@@ -311,7 +338,8 @@ def results_response(
                 content_type="text/plain; charset=utf-8",
             )
         out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-        write_xlsx(rows, out)
+        shown, formats = people_rows(results, rows)
+        write_xlsx(shown, out, formats)
         out.seek(0)
         name = filename.rsplit(".", 1)[0] + ".xlsx"
         return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
@@ -350,7 +378,8 @@ def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv")
     a binary one for XLSX); returns the number of result rows written."""
     rows = result_rows(campaign.results.all())
     if file_format == "xlsx":
-        return write_xlsx(rows, out)
+        shown, formats = people_rows(campaign.results.all(), rows)
+        return write_xlsx(shown, out, formats)
     written = -1  # the header is no result
 
     def counted() -> Iterator[list]:

@@ -74,6 +74,9 @@ class SessionPace:
     shared_with: list[tuple[str, int]] = field(default_factory=list)
     busy_with: str = ""
     flood_wait_until: datetime | None = None
+    # Cannot reach Telegram (campaigns.engine.reach): since when, and why.
+    unreachable_since: datetime | None = None
+    unreachable_reason: str = ""
     expected: int = 0  # rows this session is expected to send (launch summary)
 
     @property
@@ -152,6 +155,9 @@ def session_paces(
         )
         if pace.flood_wait_until:
             pace.available_at = pace.flood_wait_until
+        if s.unreachable_since:
+            pace.unreachable_since, pace.unreachable_reason = s.unreachable_since, s.last_error_text
+            pace.available_at = max(pace.available_at, s.next_connect_at or now)
         if pace.capped:
             pace.available_at = max(pace.available_at, midnight)
         others = sharing.get(s.pk, [])
@@ -283,6 +289,12 @@ def _window_waits(campaign: Campaign, now: datetime) -> list[str]:
     return found
 
 
+def cannot_connect(since: datetime, reason: str, now: datetime) -> str:
+    """ "cannot connect since 12:03: <reason>" for a session that cannot reach Telegram (the
+    engine retries it by itself, backing off)."""
+    return f"cannot connect since {clock(since, now)}: {reason or 'no answer from Telegram'}"
+
+
 def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = None) -> list[str]:
     """What holds the campaign back now, one sentence each, for staff: sessions that cannot send
     (not logged in, disabled, quarantined), FloodWaits, daily caps, sessions busy with something
@@ -337,11 +349,13 @@ def _next_send_later(campaign: Campaign, now: datetime) -> datetime | None:
 
 def _session_waits(campaign: Campaign, p: SessionPace, now: datetime) -> list[str]:
     """What holds session ``p`` back from ``campaign`` now, one sentence each: it cannot send at
-    all (and nothing else is said), or its FloodWait, daily cap, another holder of its lease, the
+    all (and nothing else is said), or it cannot connect, its FloodWait, daily cap, another holder of its lease, the
     other campaigns it serves in turn."""
     if not p.usable:
         return [f"{p.name} {STATUS_REASONS.get(p.status, p.status_display.lower())}: it sends nothing."]
     found = []
+    if p.unreachable_since:
+        found.append(f"{p.name} {cannot_connect(p.unreachable_since, p.unreachable_reason, now)}.")
     if p.flood_wait_until:
         left = duration((p.flood_wait_until - now).total_seconds())
         found.append(

@@ -12,11 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession
+from tgcampaigns.permissions import may_view
 
 from ..engine.readiness import STATUS_REASONS
 from ..models import Campaign, CampaignStatus, ResultStatus
 from ..people.timezones import clock, duration, when
 from .counts import count_results
+from .forecast import cannot_connect
 
 # Campaigns listed per section, and how far back "recently finished" reaches.
 SECTION_SIZE = 10
@@ -24,12 +26,12 @@ RECENT_DAYS = 7
 
 
 def may_see_campaigns(user) -> bool:
-    return user.has_perm("campaigns.view_campaign")
+    return may_view(user, "campaigns.campaign")
 
 
 def may_see_sessions_state(user) -> bool:
     """Operators (the sessions' pages), and marketing staff who launch (which sessions wait)."""
-    return user.has_perm("sessions_app.view_telegramsession") or user.has_perm("campaigns.launch_campaign")
+    return may_view(user, "sessions_app.telegramsession") or user.has_perm("campaigns.launch_campaign")
 
 
 def home_context(user) -> dict:
@@ -78,7 +80,7 @@ def home_context(user) -> dict:
             ).order_by("-finished_at")[:SECTION_SIZE]
         ]
     if may_see_sessions_state(user):
-        context["attention"] = attention(now, links=user.has_perm("sessions_app.view_telegramsession"))
+        context["attention"] = attention(now, links=may_view(user, "sessions_app.telegramsession"))
     return context
 
 
@@ -116,12 +118,14 @@ def attention(now, *, links: bool) -> list[dict]:
     """Sessions that cannot send now, or not for a while: name, what is wrong, and a link to its
     page (for staff who may see sessions)."""
     wrong = TelegramSession.objects.filter(
-        ~Q(status=SessionStatus.ACTIVE) | Q(flood_wait_until__gt=now)
+        ~Q(status=SessionStatus.ACTIVE) | Q(flood_wait_until__gt=now) | Q(unreachable_since__isnull=False)
     ).order_by("name")
     found = []
     for session in wrong:
         if session.status != SessionStatus.ACTIVE:
             what = f"{STATUS_REASONS.get(session.status, session.get_status_display())}"
+        elif session.unreachable_since:
+            what = cannot_connect(session.unreachable_since, session.last_error_text, now)
         else:
             what = f"FloodWait for {duration(session.flood_wait_left(now))} (until {clock(session.flood_wait_until, now)})"
         if session.last_error_code and session.status != SessionStatus.ACTIVE:

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
-from .. import crypto
+from .. import clock, crypto
 from ..transport.base import Transport
 
 
@@ -86,6 +85,12 @@ class TelegramSession(models.Model):
     last_error_text = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Connection failures that are no answer from Telegram (DC or proxy unreachable, a timeout,
+    # another protocol layer): since when it cannot connect, failed attempts in a row, and when the
+    # engine tries again (a back-off; campaigns.engine.reach). Cleared by a successful connect.
+    unreachable_since = models.DateTimeField(null=True, blank=True, editable=False)
+    connect_failures = models.PositiveIntegerField(default=0, editable=False)
+    next_connect_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # After the send: whether reading a recipient's reply marks their chat read (staff's choice;
     # off by default, so the account's owner still sees the reply as new), and the catch-up's
@@ -190,11 +195,11 @@ class TelegramSession(models.Model):
         """Seconds until this session may send again (0 when it may send now)."""
         if not self.flood_wait_until:
             return 0.0
-        return max(0.0, (self.flood_wait_until - (now or timezone.now())).total_seconds())
+        return max(0.0, (self.flood_wait_until - (now or clock.now())).total_seconds())
 
     def record_error(self, code: str, text: str, *, status: str | None = None) -> None:
         """Store the last error (and a new status) with one UPDATE."""
-        fields = {"last_error_code": code[:100], "last_error_text": text, "last_error_at": timezone.now()}
+        fields = {"last_error_code": code[:100], "last_error_text": text, "last_error_at": clock.now()}
         if status:
             fields["status"] = status
         TelegramSession.objects.filter(pk=self.pk).update(**fields)
@@ -203,7 +208,7 @@ class TelegramSession(models.Model):
 
     def set_flood_wait(self, seconds: float) -> None:
         """Forbid requests from this session for ``seconds`` (FloodWait); never shortens a wait."""
-        until = timezone.now() + timedelta(seconds=seconds)
+        until = clock.now() + timedelta(seconds=seconds)  # the database's clock: issue 18
         TelegramSession.objects.filter(pk=self.pk).filter(
             Q(flood_wait_until=None) | Q(flood_wait_until__lt=until)
         ).update(flood_wait_until=until)

@@ -18,11 +18,12 @@ import os
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaigns.lists.columns import ROLES
+from campaigns.lists.columns import FIELD, ROLES, guess_roles
+from campaigns.lists.file_preview import Preview, preview_file, reused_note
+from campaigns.lists.formats import formats_text
 from campaigns.lists.importing import forget_rows, import_recipient_list
 from campaigns.lists.jobs import earlier_mapping
 from campaigns.lists.mapping import Mapping, MappingError
-from campaigns.lists.preview import Preview, preview_file
 from campaigns.lists.table import ImportRefused
 from campaigns.lists.zonenames import valid_zone
 from campaigns.models import ConsentBasis, ImportStatus, RecipientList
@@ -31,7 +32,7 @@ DELIMITERS = {"comma": ",", ",": ",", "semicolon": ";", ";": ";", "tab": "\t", "
 
 
 class Command(BaseCommand):
-    help = "Import a recipient file (CSV, TXT or XLSX) as a new recipient list."
+    help = f"Import a recipient file ({formats_text()}) as a new recipient list."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
@@ -40,7 +41,17 @@ class Command(BaseCommand):
         parser.add_argument("--consent-note", default="")
         parser.add_argument("--encoding", default="", help="A codec name (default: detected), e.g. cp1252.")
         parser.add_argument("--delimiter", default="", help="comma, semicolon or tab (default: detected).")
-        parser.add_argument("--sheet", default="", help="An XLSX sheet's name (default: the recipients').")
+        parser.add_argument(
+            "--sheet", default="", help="A workbook's sheet, by name (default: the one holding recipients)."
+        )
+        parser.add_argument(
+            "--header-row",
+            type=int,
+            default=0,
+            metavar="N",
+            help="The row (1-based) holding the column names, or the first row of data with "
+            "--no-header (default: found below titles and empty rows).",
+        )
         header = parser.add_mutually_exclusive_group()
         header.add_argument("--header", dest="header", action="store_true", default=None)
         header.add_argument("--no-header", dest="header", action="store_false", help="The first row is data.")
@@ -92,33 +103,32 @@ class Command(BaseCommand):
         start = Mapping()
         if options["like"]:
             try:
-                start = Mapping.from_json(RecipientList.objects.get(pk=options["like"]).mapping)
+                like = RecipientList.objects.get(pk=options["like"])
+                start = Mapping.from_json(like.mapping).choices().with_(reused_from=like.name)
             except RecipientList.DoesNotExist:
                 raise CommandError(f"No recipient list with id {options['like']}.") from None
         changes = {
             "encoding": options["encoding"] or start.encoding,
             "delimiter": DELIMITERS.get(options["delimiter"], options["delimiter"]) or start.delimiter,
             "sheet": options["sheet"] or start.sheet,
+            "header_row": options["header_row"] or start.header_row,
             "default_region": options["region"].upper() or start.default_region,
         }
         if options["header"] is not None:
             changes["header"] = options["header"]
         if options["identity_order"]:
             changes["identity_order"] = tuple(k.strip() for k in options["identity_order"].split(","))
+        if options["header_row"] < 0:
+            raise CommandError("--header-row counts from 1.")
         preview = preview_file(path, start.with_(**changes))
         if not options["like"] and not options["fresh"] and not options["column"]:
+            # Staff's choices only; the file's encoding, delimiter, sheet and header row are
+            # detected for this file (or given by the options). The note printed says so.
             earlier = earlier_mapping(preview.mapping)
             if earlier is not None:
                 preview = preview_file(path, earlier.with_(**{k: v for k, v in changes.items() if v}))
-                self.stderr.write("Read like the last list with the same columns (--fresh to guess instead).")
         if options["column"]:
-            roles = list(preview.mapping.roles)
-            for spec in options["column"]:
-                column, _, role = spec.rpartition("=")
-                index = _column(preview.columns, column)
-                if role not in ROLES:
-                    raise CommandError(f"Unknown role {role!r}; roles: {', '.join(ROLES)}.")
-                roles[index] = role
+            roles = _roles_given(preview, options["column"])
             preview = preview_file(path, preview.mapping.with_(roles=tuple(roles)))
         return preview
 
@@ -128,7 +138,9 @@ class Command(BaseCommand):
         if mapping.encoding:
             read += f", encoding {mapping.encoding}, delimiter {mapping.delimiter!r}"
         if mapping.sheet:
-            read += f", sheet {mapping.sheet!r}"
+            read += f", sheet {mapping.sheet!r} of {', '.join(repr(n) for n in preview.sheets)}"
+        if mapping.header_row > 1:
+            read += f", starting at row {mapping.header_row}"
         self.stdout.write(f"Read as {read}; about {preview.estimated_rows} rows.")
         roles = ", ".join(
             f"{name or f'column {i + 1}'}={role}"
@@ -141,6 +153,8 @@ class Command(BaseCommand):
             outcome = row.key or row.error
             self.stdout.write(f"  row {row.number}: {' | '.join(row.cells)}  ->  {outcome}")
         for note in preview.notes:
+            if note == reused_note(preview):
+                note += " Give --fresh to guess the roles instead, --region to change the region."
             self.stdout.write(f"Note: {note}")
 
     def _import(self, path: str, preview: Preview, options: dict) -> None:
@@ -177,6 +191,22 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  row {problem['row']}: {problem['value'] or '(empty)'}: {problem['error']}"
                 )
+
+
+def _roles_given(preview: Preview, specs: list[str]) -> list[str]:
+    """The roles ``--column HEADER=ROLE`` options give. Columns they do not name keep the roles
+    guessed from their headers; when no header named an identity (no header row, or a title
+    taken for one), they are personalisation fields, so only the columns named are identities."""
+    headers = list(preview.columns) if preview.mapping.header is not False else []
+    guessed = bool(headers) and guess_roles(headers) is not None
+    roles = list(preview.mapping.roles) if guessed else [FIELD] * len(preview.columns)
+    for spec in specs:
+        column, _, role = spec.rpartition("=")
+        index = _column(preview.columns, column)
+        if role not in ROLES:
+            raise CommandError(f"Unknown role {role!r}; roles: {', '.join(ROLES)}.")
+        roles[index] = role
+    return roles
 
 
 def _column(columns: list[str], column: str) -> int:

@@ -5,6 +5,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns import engine
+from campaigns.engine.storage import database_errors_as_command_errors
 from campaigns.models import Campaign, CampaignStatus
 
 
@@ -19,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--max-seconds", type=float, default=24 * 3600.0)
 
     def handle(self, campaign_id, run, max_seconds, **options):
+        with database_errors_as_command_errors():  # a full disk is one line, not a traceback
+            self._launch(campaign_id, run, max_seconds)
+
+    def _launch(self, campaign_id: int, run: bool, max_seconds: float) -> None:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
             raise CommandError(f"No campaign {campaign_id}.")

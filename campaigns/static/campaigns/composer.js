@@ -170,6 +170,22 @@
     thumb.hidden = false;
   }
 
+  // "Media details" describe the saved file: once another is chosen, say so until the save
+  // checks it (the details of the old file beside the new one misled staff, issue 19.6).
+  function describeUnsavedMedia(file) {
+    const details = document.querySelector(".field-media_summary .readonly");
+    if (!details) return;
+    if (!details.dataset.saved) details.dataset.saved = details.textContent;
+    if (!file) {
+      details.textContent = details.dataset.saved;
+      return;
+    }
+    const size = file.size >= 1048576 ? (file.size / 1048576).toFixed(1) + " MiB" : Math.ceil(file.size / 1024) + " KiB";
+    details.textContent =
+      "New file, not saved yet: " + file.name + " (" + (file.type || "unknown type") + ", " + size + ")" +
+      " — its type, size and duration are checked against Telegram's limits when you save.";
+  }
+
   // The picker: search the lists' recipients, click one to preview as them.
   const query = document.getElementById("tgc-pick-q");
   const results = document.getElementById("tgc-pick-results");
@@ -252,7 +268,10 @@
     form.addEventListener("change", function (event) {
       if (event.target.closest && event.target.closest("#tgc-composer")) return;
       markDirty();
-      if (event.target.id === "id_media") showThumbnail(event.target.files[0]);
+      if (event.target.id === "id_media") {
+        showThumbnail(event.target.files[0]);
+        describeUnsavedMedia(event.target.files[0]);
+      }
       soon();
     });
   }

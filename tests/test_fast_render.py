@@ -1,4 +1,4 @@
-"""campaigns.content.template's plan: text and plain variables rendered without Django's template
+"""campaigns.content.fast_render (the template's plan): text and plain variables rendered without Django's template
 machinery must give exactly what the sandboxed template engine gives, for every template it takes."""
 
 import pytest

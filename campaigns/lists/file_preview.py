@@ -13,14 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .columns import IDENTITY_ROLES, names_recipients
+from .columns import FIELD, IDENTITY_ROLES, names_recipients
+from .formats import CSV
 from .importing import ColumnsChanged, layout
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import NO_COUNTRY_CODE, PHONE, normalise
 from .reading import binary, cell_text, count_lines, is_blank, open_table
 from .rows import RowReader
-from .table import BrokenRow, ImportRefused
+from .table import BrokenRow, ImportRefused, Table
 
 SHOWN_ROWS = 10
 SAMPLE_ROWS = 1000
@@ -39,7 +40,8 @@ class PreviewRow:
 class Preview:
     """What the mapping step shows. ``mapping`` has every detected value filled in; ``columns``
     are the column names (the header row, or ``column_N``); ``estimated_rows`` counts line ends
-    (CSV) or the sheet's declared size (XLSX); ``notes`` are for staff to act on."""
+    (CSV) or the rows declared (others); ``notes`` are for staff to act on, the first saying
+    whose choices were reused (:attr:`.mapping.Mapping.reused_from`)."""
 
     mapping: Mapping
     file_format: str
@@ -64,6 +66,24 @@ def preview_file(source: Any, mapping: Mapping, *, limits: Limits | None = None)
     the import would use) for a file that cannot be a recipient list, or has more rows than the
     limit allows."""
     limits = limits or Limits.from_settings()
+    try:
+        preview, table = _read(source, mapping, limits)
+    except ColumnsChanged:
+        # Another encoding, delimiter, sheet or header row gives other columns: guess their roles
+        # again. The file is opened anew: each reading has its own open file.
+        preview, table = _read(source, mapping.with_(roles=(), headers=()), limits)
+        preview.roles_reset = True
+    preview.estimated_rows = _estimate(source, table, preview)
+    if preview.estimated_rows > limits.max_rows:
+        raise ImportRefused(limits.too_many_rows(preview.estimated_rows))
+    if not preview.counts:
+        raise ImportRefused("no recipient rows")
+    preview.notes = _notes(preview)
+    return preview
+
+
+def _read(source: Any, mapping: Mapping, limits: Limits) -> tuple[Preview, Table]:
+    """Open ``source``, decide its layout and read the sample, all while it is open."""
     with binary(source) as stream:
         table = open_table(
             stream,
@@ -72,26 +92,13 @@ def preview_file(source: Any, mapping: Mapping, *, limits: Limits | None = None)
             names_recipients,
             delimiter=mapping.delimiter or None,
             sheet=mapping.sheet or None,
+            header_row=mapping.header_row,
             limits=limits,
         )
-        roles_reset = False
-        try:
-            plan = layout(table, mapping)
-        except ColumnsChanged:
-            # Another encoding, delimiter or sheet gives other columns: guess their roles again.
-            with binary(source) as again:
-                table = open_table(
-                    again,
-                    source,
-                    mapping.encoding or None,
-                    names_recipients,
-                    delimiter=mapping.delimiter or None,
-                    sheet=mapping.sheet or None,
-                    limits=limits,
-                )
-                plan = layout(table, mapping.with_(roles=(), headers=()))
-            roles_reset = True
-        applied = plan.mapping.with_(encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet)
+        plan = layout(table, mapping)
+        applied = plan.mapping.with_(
+            encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet, header_row=table.header_row
+        )
         preview = Preview(
             mapping=applied,
             file_format=table.file_format,
@@ -99,16 +106,9 @@ def preview_file(source: Any, mapping: Mapping, *, limits: Limits | None = None)
             columns=plan.names,
             rows=[],
             estimated_rows=0,
-            roles_reset=roles_reset,
         )
         _read_sample(preview, plan.pending, table.rows, limits)
-    preview.estimated_rows = _estimate(source, table, preview)
-    if preview.estimated_rows > limits.max_rows:
-        raise ImportRefused(limits.too_many_rows(preview.estimated_rows))
-    if not preview.counts:
-        raise ImportRefused("no recipient rows")
-    preview.notes = _notes(preview)
-    return preview
+    return preview, table
 
 
 def _read_sample(preview: Preview, pending: list, rest: Any, limits: Limits) -> None:
@@ -133,7 +133,10 @@ def _read_sample(preview: Preview, pending: list, rest: Any, limits: Limits) -> 
             result = normalise(text, mapping.default_region or None, reading=reading)
             if result.ambiguous and len(preview.ambiguous.setdefault(name, [])) < 3:
                 preview.ambiguous[name].append(text)
-            if result.error == NO_COUNTRY_CODE or (result.ambiguous and not result.is_valid):
+            # A row whose own country column reads its number needs no default region.
+            if (result.error == NO_COUNTRY_CODE and NO_COUNTRY_CODE in row[5]) or (
+                result.ambiguous and not result.is_valid
+            ):
                 preview.needs_region += 1
             if result.kind == PHONE and not text.startswith(("+", "00")):
                 preview.national[name] = preview.national.get(name, 0) + 1
@@ -153,15 +156,34 @@ def _estimate(source: Any, table: Any, preview: Preview) -> int:
     sampled = sum(preview.counts.values())
     if sampled < SAMPLE_ROWS:
         return sampled
-    if table.file_format != "csv":
+    if table.file_format != CSV:
         return max(sampled, table.declared_rows - (1 if preview.mapping.header else 0))
     with binary(source) as stream:
         lines = count_lines(stream)
     return max(sampled, lines - (1 if preview.mapping.header else 0))
 
 
+def reused_note(preview: Preview) -> str:
+    """What a mapping taken from an earlier list reuses, in the words the page and the command
+    print; "" when it was not taken from one."""
+    mapping = preview.mapping
+    if not mapping.reused_from:
+        return ""
+    roles = ", ".join(
+        f"{name or f'column {i + 1}'}={role}"
+        for i, (name, role) in enumerate(zip(preview.columns, mapping.roles))
+        if role != FIELD
+    )
+    region = f"region {mapping.default_region}" if mapping.default_region else "no default region"
+    return (
+        f"Using the mapping of list “{mapping.reused_from}” (same header row): roles {roles or '-'}; "
+        f"identity order {mapping.order_text()}; {region}. How the file is read (encoding, "
+        "delimiter, sheet, header row) was detected for this file."
+    )
+
+
 def _notes(preview: Preview) -> list[str]:
-    notes = []
+    notes = [reused_note(preview)] if preview.mapping.reused_from else []
     region = preview.mapping.default_region
     if preview.needs_region and not region:
         notes.append(

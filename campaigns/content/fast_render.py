@@ -121,9 +121,13 @@ def _plan_output(
             context = _full_context(template_text, fields)
             break
     pieces = []
+    length = 0
     for part in plan:
+        if length > RENDER_MAX:  # the caller cuts there: build no more than that (and one piece)
+            break
         if type(part) is str:
             pieces.append(part)
+            length += len(part)
             continue
         name, default = part  # type: ignore[misc]
         if context is None and name in fields:
@@ -140,6 +144,7 @@ def _plan_output(
             if len(value) > RENDER_MAX:  # the sandbox's cut of a filter's output
                 value = mark_safe(value[:RENDER_MAX]) if isinstance(value, SafeData) else value[:RENDER_MAX]
         pieces.append(conditional_escape(value) if escape else value)
+        length += len(pieces[-1])
     return "".join(pieces)
 
 

@@ -1,0 +1,111 @@
+"""What a row says about itself beside its identities: its country, its consent, its several
+numbers in one cell. Each answer is the row's own evidence or a reason that names the fix; nothing
+here falls back to a guess (issue 17: "every row carries its own evidence — use it; where it is
+missing or contradicts itself, report the row").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .countries import region_of
+from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, USER_ID, USERNAME
+from .vocabulary import NO, YES
+
+# Google Contacts joins several values of one field with " ::: "; people put one per line.
+_MULTI = re.compile(r"\s:::\s|\r?\n")
+_SEMICOLON = re.compile(r"\s*;\s*")
+_PHONE_LIKE = re.compile(r"[+0-9(][0-9\s().\-/]{4,}")
+
+
+def split_values(text: str) -> list[str]:
+    """The values of one identity cell: ``+49 1512 3456702 ::: +49 1512 3456703`` → two; values
+    on several lines → one each; ``;`` only where every part looks like a phone number (a
+    username never holds one). A cell holding one value → [that value]."""
+    if " ::: " in text or "\n" in text:
+        parts = [p.strip() for p in _MULTI.split(text)]
+        return [p for p in parts if p] or [text]
+    if ";" in text:
+        parts = [p for p in _SEMICOLON.split(text.strip()) if p]
+        if len(parts) > 1 and all(_PHONE_LIKE.fullmatch(p) for p in parts):
+            return parts
+    return [text]
+
+
+@dataclass(frozen=True)
+class RowRegion:
+    """The region a row's national numbers are read in: ``region`` (ISO 3166 alpha-2 or None),
+    ``source`` (" (the row's country)", " (the list's default region)" or ""), and ``problem``:
+    the reason when the row names a country that cannot be read (then ``region`` is None: the
+    list's default is never used instead)."""
+
+    region: str | None
+    source: str = ""
+    problem: str = ""
+
+
+def row_region(values: Sequence[str], columns: list[tuple[int, str]], default: str | None) -> RowRegion:
+    """The row's region from its first filled country column (``columns``: (index, header)),
+    else the list's ``default``."""
+    count = len(values)
+    for index, header in columns:
+        value = values[index].strip() if index < count else ""
+        if not value:
+            continue
+        region = region_of(value)
+        if region is None:
+            shown = value[:40]
+            return RowRegion(
+                None,
+                problem=f"country “{shown}” in column {header} is not one the app can read: "
+                "write its ISO code (such as GB) or its name",
+            )
+        return RowRegion(region, " (the row's country)")
+    if default:
+        return RowRegion(default, " (the list's default region)")
+    return RowRegion(None)
+
+
+def no_country_reason(columns: list[tuple[int, str]]) -> str:
+    """The reason for a national number in a row with no country, where the file has a country
+    column (``columns``)."""
+    names = " or ".join(header for _i, header in columns[:2])
+    return f"no country code and no country in column {names}: fill the row's country or write +…"
+
+
+def consent_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> str:
+    """ "" when every consent column (``columns``: (index, header)) of the row says yes; else why
+    the row is not a recipient: ``no consent (column Newsletter says 'nein')``, ``no consent
+    (column Newsletter is empty)``, or an answer that is neither yes nor no."""
+    count = len(values)
+    for index, header in columns:
+        value = values[index].strip() if index < count else ""
+        answer = value.casefold()
+        if answer in YES:
+            continue
+        if not value:
+            return f"no consent (column {header} is empty)"
+        if answer in NO:
+            return f"no consent (column {header} says '{value[:40]}')"
+        return f"no consent: column {header} says '{value[:40]}', neither yes nor no (write yes or no)"
+    return ""
+
+
+_NOUNS = {
+    ANY: "username, phone number or user id",
+    USERNAME: "username",
+    PHONE: "phone number",
+    PHONE_INTERNATIONAL: "phone number",
+    USER_ID: "user id",
+}
+
+
+def nothing_reason(readings: Sequence[str]) -> str:
+    """The reason for a row whose identity cells are all empty, naming what the columns hold:
+    "no phone number", "no username or phone number"."""
+    if ANY in readings:
+        return "no " + _NOUNS[ANY]
+    nouns = list(dict.fromkeys(_NOUNS[r] for r in readings))
+    return "no " + " or ".join(nouns)

@@ -1,0 +1,148 @@
+"""The XLSX export for people (issue 19.11): times in the exporting user's zone as real Excel
+date-times (the zone named in the header), numbers as numbers where a column holds only numbers
+(identifiers — phones, user ids, message ids, keys, codes with leading zeros — stay text), a
+frozen header row, a filter, column widths that fit; skipped rows alike (none carries a message:
+it was never sent). The CSV for machines stays byte for byte as it was."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import MessageResult, ResultStatus, StaffPreference
+from campaigns.models.results import CODE_DUPLICATE, CODE_INVALID
+from campaigns.reporting.exports import campaign_csv_response
+from tests.conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+GOLDEN_CSV = Path(__file__).resolve().parent / "data" / "exports" / "shop.csv"
+SENT_AT = datetime(2026, 12, 6, 12, 7, 12, 681570, tzinfo=UTC)  # the issue's 12:07:12.681570 UTC
+CREATED_AT = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
+
+
+def fields(name, spent, visits, phone, customer, user_id):
+    return {
+        "first_name": name,
+        "Total Spent": spent,
+        "visits": visits,
+        "phone": phone,
+        "customer_id": customer,
+        "tg_user_id": user_id,
+    }
+
+
+@pytest.fixture
+def shop(people, alpha):
+    """Four results of a shop's campaign: sent, failed, a skipped invalid row, a skipped duplicate."""
+    campaign = make_campaign("Winter sale", [people], [alpha], message="Hi {{ first_name }}, -20% today!")
+    rows = [
+        MessageResult(
+            campaign=campaign, key="@alice_w", dedupe_key="@alice_w", kind="username", status=ResultStatus.SENT,
+            session=alpha, telegram_message_id=304332815, attempts=1, sent_at=SENT_AT,
+            fields=fields("Alice", "1250.50", "3", "+4915112345678", "000123", "5550001"),
+        ),
+        MessageResult(
+            campaign=campaign, key="+12125550123", dedupe_key="+12125550123", kind="phone",
+            status=ResultStatus.FAILED, session=alpha, attempts=2, error_code="USER_PRIVACY_RESTRICTED",
+            fields=fields("Bob", "7", "11", "+12125550123", "000124", "5550002"),
+        ),
+        MessageResult(
+            campaign=campaign, key="", status=ResultStatus.SKIPPED, error_code=CODE_INVALID,
+            error_text="no username, phone or user id", fields=fields("Ivan", "", "1", "", "000125", ""),
+        ),
+        MessageResult(
+            campaign=campaign, key="@alice_w", kind="username", status=ResultStatus.SKIPPED,
+            error_code=CODE_DUPLICATE, fields=fields("Alice", "1250.50", "3", "+4915112345678", "000123", "5550001"),
+        ),
+    ]  # fmt: skip
+    alice, bob = people.recipients.order_by("row_number")[:2]
+    for row, recipient in zip(rows, [alice, bob, None, alice], strict=True):
+        row.recipient = recipient
+    MessageResult.objects.bulk_create(rows)
+    MessageResult.objects.filter(campaign=campaign).update(created_at=CREATED_AT)
+    # The list's columns in file order, as the import records them (jsonb keeps no key order).
+    people.report = {"columns": list(rows[0].fields)}
+    people.save()
+    return campaign
+
+
+@pytest.fixture
+def berlin(client, mark):
+    StaffPreference.objects.create(user=mark, time_zone="Europe/Berlin")
+    client.force_login(mark)
+    return client
+
+
+def workbook_of(response):
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def export(client, campaign):
+    return client.get(reverse("campaigns:export", args=[campaign.pk]), {"format": "xlsx"})
+
+
+def column(sheet, header: str) -> list:
+    names = [c.value for c in sheet[1]]
+    return [row[names.index(header)] for row in sheet.iter_rows(min_row=2)]
+
+
+def test_times_are_date_times_in_the_exporting_users_zone_named_in_the_header(berlin, shop):
+    sheet = workbook_of(export(berlin, shop))["Results"]
+
+    headers = [c.value for c in sheet[1]]
+    assert "sent_at (Europe/Berlin)" in headers and "sent_at" not in headers
+    sent = column(sheet, "sent_at (Europe/Berlin)")[0]
+    assert sent.is_date and "h" in sent.number_format
+    assert sent.value == datetime(2026, 12, 6, 13, 7, 12)  # CET, to the second
+    assert column(sheet, "sent_at (Europe/Berlin)")[1].value is None
+
+
+def test_numbers_are_numbers_and_identifiers_stay_text(berlin, shop):
+    sheet = workbook_of(export(berlin, shop))["Results"]
+
+    spent = column(sheet, "Total Spent")
+    assert [c.value for c in spent] == [1250.5, 7, None, 1250.5]
+    assert spent[0].data_type == "n" and spent[0].number_format == "0.00"
+    assert [c.value for c in column(sheet, "visits")] == [3, 11, 1, 3]
+    assert [c.value for c in column(sheet, "attempts")][:2] == [1, 2]
+    for header, first in [
+        ("phone", "+4915112345678"),
+        ("customer_id", "000123"),
+        ("tg_user_id", "5550001"),
+        ("telegram_message_id", "304332815"),
+        ("key", "@alice_w"),
+    ]:
+        cell = column(sheet, header)[0]
+        assert (cell.value, cell.data_type) == (first, "s"), header
+
+
+def test_the_header_is_frozen_filtered_and_the_columns_fit(berlin, shop):
+    sheet = workbook_of(export(berlin, shop))["Results"]
+
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(row=1, column=sheet.max_column).column_letter}5"
+    widths = {c.value: sheet.column_dimensions[c.column_letter].width for c in sheet[1]}
+    assert all(8 <= w <= 60 for w in widths.values()), widths
+    assert widths["message"] > widths["attempts"]
+    assert widths["sent_at (Europe/Berlin)"] >= len("2026-12-06 13:07:12")
+
+
+def test_skipped_rows_carry_no_message_whether_invalid_or_duplicate(berlin, shop):
+    sheet = workbook_of(export(berlin, shop))["Results"]
+
+    messages = [c.value for c in column(sheet, "message")]
+    assert messages[:2] == ["Hi Alice, -20% today!", "Hi Bob, -20% today!"]
+    assert messages[2:] == [None, None]
+
+
+def test_the_csv_for_machines_is_unchanged_byte_for_byte(shop):
+    body = b"".join(campaign_csv_response(shop).streaming_content)
+
+    assert body == GOLDEN_CSV.read_bytes()
