@@ -600,7 +600,7 @@ def test_a_wide_image_forced_as_photo_is_refused_but_accepted_as_a_document(clie
             "video · video/mp4 · 320×240 · 2.0 s · 12.4 KiB · streaming: yes",
         ),
         ({"media_type": "document", "mime_type": "application/pdf", "size": 193}, "document · application/pdf · 193 bytes"),
-        ({"media_type": "photo", "mime_type": "image/jpeg", "size": 3 * 1024 * 1024}, "photo · image/jpeg · 3.0 MiB"),
+        ({"media_type": "photo", "mime_type": "image/jpeg", "size": 3 * 1024 * 1024}, "photo · image/jpeg · 3 MiB"),
     ],
 )  # fmt: skip
 def test_media_details_are_rounded_for_people(client, people, alpha, info, shown):

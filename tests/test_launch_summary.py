@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns import engine
 from campaigns.models import Campaign, CampaignStatus, Suppression
 from campaigns.reporting.summary import launch_summary
 from tests.conftest import make_campaign, make_list, make_session
@@ -124,10 +125,36 @@ def test_launch_from_a_page_without_edits_shows_the_summary(client, people, alph
     campaign = make_campaign("Clean", [people], [alpha])
     data = change_form_data(client, campaign) | {"_launch_check": "1"}
 
-    response = client.post(summary_url(campaign), data)
+    response = client.post(summary_url(campaign), data, follow=True)
 
-    assert response.status_code == 200
+    # Post/Redirect/Get: the summary is a page of its own, which Back loads again.
+    assert response.redirect_chain == [(summary_url(campaign), 302)]
     assert "Launch now: send 5 messages" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_summary_of_a_campaign_launched_already_says_what_happened_and_offers_no_launch(
+    client, mark, people, alpha
+):
+    campaign = make_campaign("Winter sale", [people], [alpha])
+    data = change_form_data(client, campaign) | {"_launch_check": "1"}
+    client.post(
+        summary_url(campaign),
+        {"confirmed": client.get(summary_url(campaign)).context["summaries"][0].fingerprint},
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    engine.run_until_done(campaign, max_seconds=30)
+
+    for response in (
+        client.get(summary_url(campaign)),
+        client.post(summary_url(campaign), data, follow=True),
+    ):
+        page = response.content.decode()
+        assert "“Winter sale” was launched at" in page and "by mark and finished at" in page
+        assert ": 5 sent." in page
+        assert "cannot be launched" not in page and "to send" not in page
+        assert 'id="tgc-confirm-launch"' not in page
 
 
 def test_the_list_action_shows_every_summary_first_and_launches_only_confirmed_ones(client, people, alpha):

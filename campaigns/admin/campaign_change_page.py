@@ -18,7 +18,7 @@ from ..reporting.report import after_send_report, polling
 from .access import may_export_results, may_see_results
 from .campaign_operations import offered
 from .campaign_views import FROM_FORM
-from .composer_views import may_compose, posted_draft
+from .composer_views import may_compose, posted_draft, with_who
 
 
 def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign | None) -> dict:
@@ -39,7 +39,7 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
         )
     recipient = first_recipient(draft) if personal and draft.list_ids else None
     return {
-        "composer": compose_preview(draft, recipient, personal=personal),
+        "composer": with_who(compose_preview(draft, recipient, personal=personal), personal=personal),
         "composer_urls": {
             "preview": reverse("admin:campaigns_campaign_composer_preview"),
             "recipients": reverse("admin:campaigns_campaign_composer_recipients") if personal else "",

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.views import View
 
 from tgcampaigns import audit
@@ -143,6 +144,8 @@ def launch_summary_page(
     title = "Launch: check before sending"
     if len(summaries) != 1:
         title = f"Launch {len(summaries)} campaigns: check before sending"
+    if all(s.history for s in summaries):
+        title = "Launched already"
     context = page_context(
         model_admin,
         request,
@@ -151,7 +154,11 @@ def launch_summary_page(
         launchable=[s for s in summaries if s.can_launch],
         **action_context(request, via_action=via_action),
     )
-    return TemplateResponse(request, "admin/campaigns/campaign/launch_summary.html", context)
+    response = TemplateResponse(request, "admin/campaigns/campaign/launch_summary.html", context)
+    # Never from the browser's cache: Back to a summary after its launch asks the server again,
+    # which then says what happened instead of inviting another launch.
+    add_never_cache_headers(response)
+    return response
 
 
 class LaunchSummaryView(CampaignView):
@@ -174,6 +181,10 @@ class LaunchSummaryView(CampaignView):
                 messages.ERROR,
             )
             return redirect("admin:campaigns_campaign_change", campaign.pk)
+        if FROM_FORM in request.POST:
+            # Post/Redirect/Get: the summary is a page of its own in the history, which Back
+            # reloads (a page that answered a POST would offer to post the form again).
+            return redirect("admin:campaigns_campaign_launch", campaign.pk)
         if "confirmed" in request.POST:
             if confirm_matches(campaign, request.POST.get("confirmed", "")):
                 operations.launch(request, campaign)

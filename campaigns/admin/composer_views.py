@@ -13,7 +13,8 @@ from django.views import View
 
 from ..content.composer import Draft, compose_preview, first_recipient, pick_recipients, recipient_label
 from ..content.fields import with_default
-from ..models import Campaign, ParseMode, Recipient
+from ..lists.normalise import PHONE, normalise
+from ..models import Campaign, ParseMode, Recipient, RecipientKind, RecipientList
 from .access import may_see_results
 
 
@@ -85,6 +86,35 @@ class ComposerView(View):
         return super().dispatch(request, *args, **kwargs)
 
 
+def with_who(data: dict, *, personal: bool) -> dict:
+    """``data`` (a :func:`compose_preview`) with ``who``: the sentence above the bubble saying
+    whom the preview is of, or that it is of no one (no list, or no valid row: fields are empty)."""
+    if data.get("recipient_id"):
+        who = f"As {data['recipient']} will receive it."
+    elif not personal:
+        who = (
+            "With empty personalisation fields: recipients are personal data, seen with the permission "
+            "to view results."
+        )
+    else:
+        who = "No recipient to preview as (choose a list with valid rows): personalisation fields are empty."
+    return data | {"who": who}
+
+
+def national_phone(query: str, list_ids: list[int]) -> str:
+    """``query`` as the import would store it when it is a phone number written nationally
+    (``0170 1234567``), read in the default region of one of the lists (the first that reads it);
+    "" when it is not a phone, or no list has a region that reads it."""
+    if not query.strip() or query.strip().startswith(("@", "+")) or not any(c.isdigit() for c in query):
+        return ""
+    regions = RecipientList.objects.filter(pk__in=list_ids).exclude(default_region="")
+    for region in regions.values_list("default_region", flat=True).distinct():
+        found = normalise(query, region, reading=PHONE)
+        if found.is_valid and found.kind == RecipientKind.PHONE:
+            return found.key
+    return ""
+
+
 class ComposerPreviewView(ComposerView):
     """GET or POST: the preview (:func:`compose_preview`) for ``recipient`` (an id among the
     lists' rows; default: the first), as JSON."""
@@ -98,7 +128,7 @@ class ComposerPreviewView(ComposerView):
             recipient = draft.recipients().filter(pk=ids[0]).select_related("recipient_list").first()
         if recipient is None and personal:
             recipient = first_recipient(draft)
-        return JsonResponse(compose_preview(draft, recipient, personal=personal))
+        return JsonResponse(with_who(compose_preview(draft, recipient, personal=personal), personal=personal))
 
     post = get
 
@@ -114,7 +144,10 @@ class ComposerRecipientsView(ComposerView):
 
     def get(self, request: HttpRequest) -> JsonResponse:
         draft, _ = draft_from(self.model_admin, request)
-        found: list[Recipient] = pick_recipients(draft.list_ids, request.GET.get("q", "")[:200])
+        query = request.GET.get("q", "")[:200]
+        found: list[Recipient] = pick_recipients(draft.list_ids, query)
+        if not found and (phone := national_phone(query, draft.list_ids)):
+            found = pick_recipients(draft.list_ids, phone)
         rows = [
             {
                 "id": r.pk,

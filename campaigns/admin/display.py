@@ -4,12 +4,20 @@ from __future__ import annotations
 
 
 def file_size(size: int) -> str:
-    """``size`` bytes for people: "193 bytes", "12.5 KiB", "3.4 MiB"."""
+    """``size`` bytes for people: "193 bytes", "12.5 KiB", "3.4 MiB", "100 MiB" (no decimal zero)."""
     if size < 1024:
         return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / 1024 / 1024:.1f} MiB"
+    value, unit = (size / 1024, "KiB") if size < 1024 * 1024 else (size / 1024 / 1024, "MiB")
+    return f"{value:,.1f}".removesuffix(".0") + f" {unit}"
+
+
+def identity_refused(raw: str, error: str) -> str:
+    """Why an identity typed on a page with no recipient list (a test, a seed list, a suppression)
+    is refused: the validator's reason, except that a phone without a country code is asked for
+    with one (there is no list whose default region would read it)."""
+    if error.startswith("no country code"):
+        error = "no country code: write it with + and its country code, e.g. +49 170 1234567"
+    return f"{raw.strip()!r}: {error}"
 
 
 def fields_table(fields: dict | None) -> str:

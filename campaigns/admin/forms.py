@@ -20,6 +20,7 @@ from ..content import media as media_service
 from ..engine.zones import zone_problems
 from ..lists.normalise import normalise
 from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
+from .display import identity_refused
 
 
 def _media_choices() -> list[tuple[str, str]]:
@@ -55,8 +56,9 @@ class CampaignForm(forms.ModelForm):
             "sessions": forms.CheckboxSelectMultiple,
         }
         help_texts = {
-            "message": "The text, or the caption when media is attached. Personalise with the list's "
-            "columns: {{ first_name|default:'there' }}, {{ city }}.",
+            "message": "The text, or the caption when media is attached. Personalise it with a column of "
+            "the chosen lists (those you can use are listed under the preview), with a fallback for rows "
+            "without it: {{ column|default:'there' }}.",
             "media_type": "Photo, video and voice are checked against Telegram's limits.",
             "scheduled_at": "Leave empty to start on launch.",
             "send_window_start": "Quiet hours: send only from this local time in each recipient's own "
@@ -232,7 +234,7 @@ def normalised_key(raw: str) -> str:
     """The stored key for ``raw``, or a ValidationError with the validator's reason."""
     result = normalise(raw)
     if not result.is_valid:
-        raise forms.ValidationError(f"{raw.strip()!r}: {result.error}")
+        raise forms.ValidationError(identity_refused(raw, result.error))
     return result.key
 
 

@@ -26,11 +26,12 @@ from ..lists.columns import IDENTITY_ROLES, ROLE_LABELS
 from ..lists.entries import Entry, read_entries
 from ..lists.file_preview import Preview, preview_file
 from ..lists.formats import ACCEPT, CSV, WORKBOOKS, formats_text
-from ..lists.limits import Limits, size_text
+from ..lists.limits import Limits
 from ..lists.mapping import IDENTITY_ORDER, KIND_LABELS, Mapping
 from ..lists.table import ImportRefused
 from ..lists.zonenames import valid_zone, zone_choices
 from ..models import ImportStatus, RecipientList
+from .display import file_size
 
 RECIPIENT_FILE_TYPES = ACCEPT  # the formats campaigns.lists.formats reads
 
@@ -116,7 +117,7 @@ class RecipientListUploadForm(forms.ModelForm):
         self.upload_refused = upload_refused
         limit = Limits.from_settings().max_bytes
         self.fields["file"].widget.attrs["data-max-bytes"] = str(limit)
-        self.fields["file"].help_text += f" At most {size_text(limit)}."
+        self.fields["file"].help_text += f" At most {file_size(limit)}."
         if upload_refused:
             self.fields["file"].required = False
 

@@ -15,8 +15,10 @@ from django.utils.html import escape, format_html
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
 
+from ..content import template
 from ..content.outgoing import recipient_text
-from ..models import Campaign, DeliveryAttempt, MessageResult, ResultStatus
+from ..content.preview import entities_html
+from ..models import Campaign, DeliveryAttempt, MessageResult, ParseMode, ResultStatus
 from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response
@@ -113,7 +115,6 @@ class MessageResultAdmin(admin.ModelAdmin):
         "error_meaning",
         "error_text",
         "attempts",
-        "random_id",
         "personalisation",
         "created_at",
         "sending_at",
@@ -124,8 +125,17 @@ class MessageResultAdmin(admin.ModelAdmin):
         "replied_at",
         "reply_count",
         "replies",
+        "technical_details",
     )
-    readonly_fields = ("as_written", "source", "message_text", "error_meaning", "personalisation", "replies")
+    readonly_fields = (
+        "as_written",
+        "source",
+        "message_text",
+        "error_meaning",
+        "personalisation",
+        "replies",
+        "technical_details",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -163,8 +173,32 @@ class MessageResultAdmin(admin.ModelAdmin):
         if obj.status == ResultStatus.HELD:
             return "(held for the winning variant: the winner's wording once chosen)"
         text = recipient_text(obj.campaign, obj.fields, obj.variant)
-        # render() returns a SafeString (Django templates); the page must show it as text.
-        return format_html('<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text))
+        try:  # as the recipient saw it: Markdown or HTML applied, as the composer's bubble shows it
+            plain, entities = template.preview(str(text), obj.campaign.parse_mode)
+            shown = entities_html(plain, entities)
+        except Exception:  # noqa: BLE001 — a text that no longer parses is shown as its source
+            return format_html(
+                '<div class="tgc-message" style="white-space: pre-wrap">{}</div>', escape(text)
+            )
+        if obj.campaign.parse_mode == ParseMode.PLAIN:
+            return format_html('<div class="tgc-bubble tgc-message">{}</div>', shown)
+        return format_html(
+            '<div class="tgc-bubble tgc-message">{}</div><details class="tgc-source"><summary>As written '
+            '({})</summary><div style="white-space: pre-wrap"><code>{}</code></div></details>',
+            shown,
+            obj.campaign.get_parse_mode_display(),
+            escape(text),
+        )
+
+    @admin.display(description="Technical details")
+    def technical_details(self, obj: MessageResult) -> str:
+        """Identifiers for a support request, folded away: Telegram's ``random_id`` (the 64-bit
+        number that makes a re-sent request a duplicate Telegram drops)."""
+        return format_html(
+            "<details><summary>For support</summary>random_id sent to Telegram (makes a re-sent request "
+            "one message): <code>{}</code></details>",
+            obj.random_id,
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: MessageResult | None = None) -> bool:
         """With the permission, results of a campaign that no longer sends (a row of a live

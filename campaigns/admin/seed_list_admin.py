@@ -13,6 +13,7 @@ from tgcampaigns.edit_conflicts import EditConflictGuard
 
 from ..lists.normalise import normalise
 from ..models import SEED_LIST_MAX, SeedList
+from .display import identity_refused
 
 
 def normalised_entries(text: str) -> list[str]:
@@ -25,7 +26,7 @@ def normalised_entries(text: str) -> list[str]:
         if result.is_valid:
             keys.append(result.key)
         else:
-            errors.append(f"{line!r}: {result.error}")
+            errors.append(identity_refused(line, result.error))
     if errors:
         raise forms.ValidationError(errors)
     return list(dict.fromkeys(keys))

@@ -24,6 +24,7 @@ from ..models import SEED_LIST_MAX, Campaign, Recipient, SeedList, TestSend, Tes
 from .access import may_see_results
 from .campaign_operations import say
 from .campaign_views import CampaignView, page_context
+from .display import identity_refused
 
 
 class TestSendForm(forms.Form):
@@ -71,7 +72,7 @@ class TestSendForm(forms.Form):
         if typed:
             result = normalise(typed)
             if not result.is_valid:
-                self.add_error("to", f"{typed!r}: {result.error}")
+                self.add_error("to", identity_refused(typed, result.error))
                 return data
             data["keys"] = [result.key]
         else:

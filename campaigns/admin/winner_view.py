@@ -91,7 +91,11 @@ class WinnerView(CampaignView):
         return TemplateResponse(request, "admin/campaigns/campaign/winner.html", context)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        campaign, label = self.campaign, request.POST.get("variant", "")
+        campaign, label = self.campaign, request.POST.get("variant", "").strip()
+        if not label:
+            return self.get(
+                request, error="Choose one of the variants first: its wording goes to the held recipients."
+            )
         try:
             n = engine.choose_winner(campaign, label)
         except engine.WinnerRefused as exc:

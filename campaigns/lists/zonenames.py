@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from functools import lru_cache
+from importlib import resources
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +32,26 @@ def is_zone_column(name: object) -> bool:
     return re.sub(r"[^a-z0-9]", "", str(name).lower()) in ZONE_COLUMNS
 
 
+# Zones offered by name everywhere staff pick one: the tz database's zone.tab, one name per place
+# people live (Africa/Asmara, Europe/Kyiv), not its old names kept as links for compatibility
+# ("Africa/Asmera", "Europe/Kiev", "US/Eastern", "GB": about 600 names in all, many places twice).
+# A link stays valid where a name is typed or was stored; UTC is offered too.
+ALWAYS_OFFERED = ("UTC",)
+
+
+@lru_cache(maxsize=1)
+def canonical_zones() -> tuple[str, ...]:
+    """The zones of the tz database's ``zone.tab`` (from the ``tzdata`` package) this machine
+    knows, plus :data:`ALWAYS_OFFERED`, sorted. Every known zone when ``zone.tab`` cannot be read."""
+    known = zoneinfo.available_timezones()
+    try:
+        table = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        return tuple(sorted(known))
+    places = {line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")}
+    return tuple(sorted((places | set(ALWAYS_OFFERED)) & known))
+
+
 def zone_choices() -> list[tuple[str, str]]:
-    """(name, name) of every IANA zone, sorted, for a select."""
-    return [(name, name) for name in sorted(known_zones())]
+    """(name, name) of each :func:`canonical_zones` zone, for a select or a datalist."""
+    return [(name, name) for name in canonical_zones()]

@@ -176,7 +176,8 @@ class Campaign(models.Model):
         """The operations that make sense now, in button order: those of
         :data:`OPERATION_STATUSES` for this status, ``retry_failed`` while failed rows exist (not
         once cancelled: cancelling is final), ``resend_unknown`` while unknown rows exist,
-        ``choose_winner`` while an A/B test's hold-out waits for its winner. A campaign paused
+        ``choose_winner`` while an A/B test's hold-out waits for its winner and the variants' rows
+        are settled (none open: their counts are what the choice is made on). A campaign paused
         for its winner (:meth:`waits_for_winner`) is not offered ``resume``: nothing but the
         held rows is left, so it would only pause again."""
         offered = [op for op, statuses in OPERATION_STATUSES.items() if self.status in statuses]
@@ -189,6 +190,7 @@ class Campaign(models.Model):
         if (
             counts.get(ResultStatus.HELD)
             and not self.winner
+            and not any(counts.get(s) for s in OPEN_STATUSES)
             and self.status
             in (
                 CampaignStatus.RUNNING,

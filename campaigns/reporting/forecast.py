@@ -24,6 +24,7 @@ from django.utils import timezone
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
 
 from ..engine import window
+from ..engine.driver import next_wake
 from ..engine.readiness import PURPOSES, STATUS_REASONS
 from ..lists.zonenames import valid_zone
 from ..models import (
@@ -90,6 +91,12 @@ class SessionPace:
     def per_second(self) -> float:
         """Requests per second this campaign gets from the session while it may send."""
         return self.share / max(self.interval, MIN_INTERVAL) if self.usable else 0.0
+
+    @property
+    def pace_per_minute(self) -> str:
+        """Requests a minute the session makes at its interval, for people ("20", "0.5"): its
+        effective pace, whatever ceiling (per minute, delay) is the larger limit."""
+        return f"{60.0 / max(self.interval, MIN_INTERVAL):.3g}"
 
     @property
     def interval_display(self) -> str:
@@ -319,14 +326,25 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
         )
     if in_window:
         pass  # the window says why it waits
-    elif campaign.status == CampaignStatus.RUNNING and campaign.wake_at and campaign.wake_at > now:
-        found.append(f"Every session is waiting: the next send is due at {clock(campaign.wake_at, now)}.")
+    elif campaign.status == CampaignStatus.RUNNING and (due := _next_send_later(campaign, now)):
+        found.append(f"Every session is waiting: the next send is due at {clock(due, now)}.")
     elif campaign.status == CampaignStatus.RUNNING and _idle(campaign, paces, now):
         found.append(
             "No worker has sent anything for this campaign for a while: is the worker "
             "(manage.py qcluster) running?"
         )
     return found
+
+
+def _next_send_later(campaign: Campaign, now: datetime) -> datetime | None:
+    """When a running campaign next sends, computed from its state now, if that is later than a
+    moment from now; else None. ``wake_at`` is only the driver's note to the reaper of when to look
+    again, left as it was when quiet hours were cleared or a winner chosen since: it decides
+    whether to look (no query while it is unset or past), never what the page says."""
+    if not campaign.wake_at or campaign.wake_at <= now:
+        return None
+    due = next_wake(campaign)
+    return due if due and due > now + timedelta(seconds=1) else None
 
 
 def _session_waits(campaign: Campaign, p: SessionPace, now: datetime) -> list[str]:

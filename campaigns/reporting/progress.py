@@ -62,33 +62,38 @@ STATUS_LABELS = {
 ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, CampaignStatus.RUNNING)
 
 
-def segments(counts: dict[str, int], total: int) -> list[dict]:
-    """Bar segments for ``counts`` (status → rows): label, count, width percent, colour. Claimed
-    rows count as waiting."""
+def segments(counts: dict[str, int], scale: int) -> list[dict]:
+    """Bar segments for ``counts`` (status → rows): label, count, width percent of ``scale`` rows
+    (the campaign's deliverable rows, so every bar of a campaign is on one scale), colour. Claimed
+    rows count as waiting. Skipped rows keep their count but get no width: they were never to be
+    sent, so a bar full of what was sent is "100% done" (the key beside it says how many)."""
     shown = dict(counts)
     shown[ResultStatus.PENDING] = counts.get(ResultStatus.PENDING, 0) + counts.get(ResultStatus.CLAIMED, 0)
     out = []
     for status in STATUS_ORDER:
         n = shown.get(status, 0)
+        width = n if status != ResultStatus.SKIPPED else 0
         out.append(
             {
                 "status": str(status),
                 "label": STATUS_LABELS.get(status, ResultStatus(status).label),
                 "count": n,
-                "percent": round(100.0 * n / total, 2) if total else 0.0,
+                "percent": round(100.0 * width / scale, 2) if scale else 0.0,
                 "colour": STATUS_COLOURS[status],
             }
         )
     return out
 
 
-# The progress table's rows that are no session: rows in the pool, and an A/B test's hold-out.
+# The progress table's rows that are no session: open rows in the pool, an A/B test's hold-out,
+# and rows no session was ever to send (skipped at the launch, cancelled before one took them).
 NO_SESSION = "(waiting for a session)"
 HELD_ROW = "Held for the winner"
+NOT_SENT_ROW = "(not for sending: skipped or cancelled)"
 
 
 def _session_row(
-    session: TelegramSession | None, counts: dict[str, int], now, name: str = NO_SESSION
+    session: TelegramSession | None, counts: dict[str, int], now, scale: int, name: str = NO_SESSION
 ) -> dict:
     total = sum(counts.values())
     row = {
@@ -101,8 +106,9 @@ def _session_row(
         "last_error": session.last_error_code if session else "",
         "counts": {s: counts.get(s, 0) for s in ResultStatus.values},
         "total": total,
-        "segments": segments(counts, total),
+        "segments": segments(counts, scale),
     }
+    row["bar"] = any(s["percent"] for s in row["segments"])  # none for rows never to be sent
     return row
 
 
@@ -123,8 +129,8 @@ def progress_snapshot(campaign: Campaign) -> dict:
     now = timezone.now()
     counts = campaign.counts()
     total = counts.pop("total")
-    sessions = _session_rows(campaign, now)
     deliverable = total - counts[ResultStatus.SKIPPED]
+    sessions = _session_rows(campaign, now, deliverable)
     waiting = sum(counts[s] for s in OPEN_STATUSES)
     # An A/B test's hold-out is neither done nor being sent: it waits for staff to choose the winner.
     held = counts[ResultStatus.HELD]
@@ -146,7 +152,7 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "held": held,
         "cancelled": cancelled,
         "percent_done": None if cancelled else (round(100.0 * done / deliverable, 1) if deliverable else 0.0),
-        "segments": segments(counts, total),
+        "segments": segments(counts, deliverable),
         "sessions": sessions,
         "metrics": metrics(campaign),
         "pace": pace_snapshot(campaign, waiting or in_lists or 0, now),
@@ -155,24 +161,28 @@ def progress_snapshot(campaign: Campaign) -> dict:
     }
 
 
-def _session_rows(campaign: Campaign, now) -> list[dict]:
+def _session_rows(campaign: Campaign, now, scale: int) -> list[dict]:
     """The progress block's rows per session, from the tally: the campaign's sessions plus any
-    other session holding rows, then rows not yet assigned (:data:`NO_SESSION`) and an A/B test's
-    hold-out (:data:`HELD_ROW`), each only when it holds rows."""
+    other session holding rows, then open rows not yet assigned (:data:`NO_SESSION`), an A/B
+    test's hold-out (:data:`HELD_ROW`) and rows never to be sent by a session
+    (:data:`NOT_SENT_ROW`), each only when it holds rows. Bars are on the campaign's ``scale``."""
     per_session: dict[int | None, dict[str, int]] = {}
     for (session_id, status), n in ResultTally.objects.for_campaign(campaign.pk).items():
         per_session.setdefault(session_id, {})[status] = n
     ids = set(campaign.sessions.values_list("pk", flat=True)) | {k for k in per_session if k}
     sessions = [
-        _session_row(s, per_session.get(s.pk, {}), now) for s in TelegramSession.objects.filter(pk__in=ids)
+        _session_row(s, per_session.get(s.pk, {}), now, scale)
+        for s in TelegramSession.objects.filter(pk__in=ids)
     ]
-    pool = dict(per_session.get(None, {}))
-    # Held rows belong to no session but wait for staff, not for one: a row of their own.
-    held_rows = pool.pop(ResultStatus.HELD, 0)
-    if any(pool.values()):
-        sessions.append(_session_row(None, pool, now))
-    if held_rows:
-        sessions.append(_session_row(None, {ResultStatus.HELD: held_rows}, now, HELD_ROW))
+    pool = per_session.get(None, {})
+    # Rows of no session: those that wait for one, those that wait for staff (the winner), and
+    # those no session was ever to send: a row each, so none is said to wait for what it does not.
+    waiting = {s: n for s, n in pool.items() if s in OPEN_STATUSES}
+    held = {s: n for s, n in pool.items() if s == ResultStatus.HELD}
+    rest = {s: n for s, n in pool.items() if s not in waiting and s not in held}
+    for counts, name in ((waiting, NO_SESSION), (held, HELD_ROW), (rest, NOT_SENT_ROW)):
+        if any(counts.values()):
+            sessions.append(_session_row(None, counts, now, scale, name))
     return sessions
 
 
@@ -210,7 +220,9 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
         openings = forecast.window_openings(campaign, zones.waiting_by_zone(campaign), now)
         finish = forecast.finish_in_windows(openings, paces, now) if openings else finish
     eta = ""
-    if campaign.status == CampaignStatus.PAUSED:
+    if campaign.status == CampaignStatus.PAUSED and campaign.waits_for_winner(campaign.counts()):
+        eta = "waiting for you to choose the winner of the A/B test: the held messages are sent after you choose it"
+    elif campaign.status == CampaignStatus.PAUSED:
         eta = "paused: no estimate until it is resumed"
     elif remaining and finish is None:
         eta = "no estimate: no session can send"

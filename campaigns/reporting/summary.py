@@ -9,10 +9,11 @@ with the confirmation, and a launch over anything saved since is refused
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from tgcampaigns import conf
@@ -21,8 +22,16 @@ from .. import engine
 from ..content import variants
 from ..content.preview import CampaignPreview, campaign_preview
 from ..engine.zones import ListProblem
-from ..models import Campaign, CampaignStatus
-from ..people.timezones import about
+from ..models import (
+    OPEN_STATUSES,
+    AuditAction,
+    AuditEvent,
+    Campaign,
+    CampaignStatus,
+    Recipient,
+    ResultStatus,
+)
+from ..people.timezones import about, clock
 from . import forecast
 
 
@@ -46,6 +55,8 @@ class LaunchSummary:
     sessions: list[forecast.SessionPace] = field(default_factory=list)
     starts_at: datetime | None = None
     finish_at: datetime | None = None
+    # When the sessions alone would be done (the finish before the send windows moved it).
+    paced_finish_at: datetime | None = None
     in_background: bool = False
     approximate: bool = False
     scheduled: bool = False
@@ -60,10 +71,16 @@ class LaunchSummary:
     # rows and their ids exist); empty without a test. ``previews``: (label, preview) per variant.
     split: list[tuple[str, int, int]] = field(default_factory=list)
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
+    # Invalid lines of the lists by reason, most first: (reason, lines); empty for a large launch.
+    invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
+
+    # A campaign no longer a draft (Back to its summary after the launch): what happened to it,
+    # for people (:func:`what_happened`); the page shows this instead of a launch.
+    history: str = ""
 
     @property
     def can_launch(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.history
 
     @property
     def skipped(self) -> int:
@@ -88,6 +105,21 @@ class LaunchSummary:
         return about((self.finish_at - self.starts_at).total_seconds())
 
     @property
+    def window_delay(self) -> float:
+        """Seconds the send windows (quiet hours) add to the sending itself; 0 under a minute."""
+        if self.finish_at is None or self.paced_finish_at is None:
+            return 0.0
+        added = (self.finish_at - self.paced_finish_at).total_seconds()
+        return added if added >= 60 else 0.0
+
+    @property
+    def paced_duration(self) -> str:
+        """How long the sending itself takes at the sessions' pace ("under a minute")."""
+        if self.paced_finish_at is None or self.starts_at is None:
+            return ""
+        return about((self.paced_finish_at - self.starts_at).total_seconds())
+
+    @property
     def per_minute(self) -> str:
         """Messages a minute the sessions allow this campaign together ("60", "2.5")."""
         return f"{sum(60 * p.per_second for p in self.sessions):.1f}".removesuffix(".0")
@@ -100,9 +132,8 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     now = timezone.now()
     summary = LaunchSummary(campaign=campaign, fingerprint=campaign.fingerprint())
     if campaign.status != CampaignStatus.DRAFT:
-        summary.problems.append(
-            f"The campaign is {campaign.get_status_display().lower()}: only a draft is launched."
-        )
+        summary.history = what_happened(campaign, now)
+        return summary
     if not engine.active_sessions(campaign):
         summary.problems.append(
             "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
@@ -115,6 +146,8 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         summary.counts, summary.approximate = _counts_from_imports(campaign), True
     else:
         summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+        if summary.counts.get("invalid"):
+            summary.invalid_reasons = invalid_reasons(campaign)
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
@@ -127,6 +160,7 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     summary.starts_at = campaign.scheduled_at if scheduled else now
     # The hold-out waits for staff to choose the winner: the estimate is for the rest.
     summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
+    summary.paced_finish_at = summary.finish_at
     if engine.zones.campaign_has_window(campaign) and not summary.in_background:
         _add_zones(summary, campaign)
     summary.preview = campaign_preview(campaign, personal=personal)
@@ -138,6 +172,77 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         ]
     summary.warnings += _session_warnings(summary.sessions, campaign)
     return summary
+
+
+# What each status after the launch says (the campaign's counts follow).
+HAPPENED = {
+    CampaignStatus.SCHEDULED: "is scheduled to start at {start}",
+    CampaignStatus.LAUNCHING: "is being prepared by a worker",
+    CampaignStatus.RUNNING: "is sending",
+    CampaignStatus.PAUSED: "is paused",
+    CampaignStatus.COMPLETED: "finished at {end}",
+    CampaignStatus.CANCELLED: "was cancelled at {end}",
+}
+
+
+def what_happened(campaign: Campaign, now: datetime) -> str:
+    """A campaign that is no longer a draft, in one sentence: "“Winter sale” was launched at 12:01
+    by mark and finished at 12:07: 11 sent, 1 failed, 2 skipped." Who launched it is read from the
+    audit trail (its first successful launch event; "" when none was recorded, e.g. the command)."""
+    launched_by = (
+        AuditEvent.objects.filter(action=AuditAction.CAMPAIGN_LAUNCH, object_id=str(campaign.pk))
+        .exclude(message__startswith="Launch refused")
+        .order_by("at", "id")
+        .values_list("actor", flat=True)
+        .first()
+    )
+    by = f" by {launched_by}" if launched_by else ""
+    launched = f" was launched at {clock(campaign.launched_at, now)}{by}" if campaign.launched_at else ""
+    state = HAPPENED.get(campaign.status, f"is {campaign.get_status_display().lower()}").format(
+        start=clock(campaign.scheduled_at, now), end=clock(campaign.finished_at, now)
+    )
+    counts = campaign.counts()
+    said = ", ".join(
+        f"{counts[status]} {label}"
+        for status, label in (
+            (ResultStatus.SENT, "sent"),
+            (ResultStatus.FAILED, "failed"),
+            (ResultStatus.UNKNOWN, "unknown"),
+            (ResultStatus.SKIPPED, "skipped"),
+            (ResultStatus.CANCELLED, "never sent (cancelled)"),
+            (ResultStatus.HELD, "held for the winner"),
+        )
+        if counts.get(status)
+    )
+    waiting = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    if waiting:
+        said = f"{said}, {waiting} waiting" if said else f"{waiting} waiting"
+    joined = " and " if launched else " "
+    return f"“{campaign}”{launched}{joined}{state}" + (f": {said}." if said else ".")
+
+
+# Reasons named one by one in the summary; the rest are counted together.
+REASONS_SHOWN = 4
+
+
+def invalid_reasons(campaign: Campaign) -> list[tuple[str, int]]:
+    """The invalid lines of ``campaign``'s lists by reason, most first: (reason, lines). A reason
+    is the import's error up to its detail ("username too short: 2 characters…" → "username too
+    short"); past :data:`REASONS_SHOWN` reasons the rest are "other reasons"."""
+    errors = (
+        Recipient.objects.filter(recipient_list__in=campaign.lists.all(), status=Recipient.Status.INVALID)
+        .values_list("error")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    found: Counter[str] = Counter()
+    for error, n in errors:
+        found[(error or "no reason recorded").split(":")[0].split(" (")[0].strip()] += n
+    ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+    if len(ranked) > REASONS_SHOWN:
+        rest = sum(n for _, n in ranked[REASONS_SHOWN - 1 :])
+        ranked = ranked[: REASONS_SHOWN - 1] + [("other reasons", rest)]
+    return ranked
 
 
 def _add_zones(summary: LaunchSummary, campaign: Campaign) -> None:

@@ -1,4 +1,5 @@
-"""``manage.py loaddemo``: an admin user, three simulated sessions, a list and a draft campaign
+"""``manage.py loaddemo``: an admin user and a marketer (the Marketing role: what a marketer sees,
+without the superuser's pages), three simulated sessions, a list and a draft campaign
 (an A/B test of two wordings, half and half).
 
 Idempotent: run it again and it finds what it made (by name) instead of adding copies. It never
@@ -11,17 +12,21 @@ import secrets
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files import File
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaigns.lists.importing import import_recipient_list
 from campaigns.models import Campaign, ConsentBasis, ParseMode, RecipientList, Strategy
+from campaigns.people.roles import MARKETING
 from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
 
 DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "basic.csv"
 LIST_NAME = "Demo: basic.csv"
 CAMPAIGN_NAME = "Demo: store opening"
+# The demo's Marketing login (campaigns.people.roles): what a marketer sees.
+MARKETER = "marketer"
 MESSAGE = "Hi {{ first_name|default:'there' }}, our {{ city }} store opens on Friday."
 # An A/B test so the campaign's page compares two wordings: half the recipients get each.
 VARIANT_B = "{{ first_name|default:'Hello' }}, doors open Friday at our new {{ city }} store. See you there?"
@@ -45,11 +50,12 @@ SIMULATOR_CONFIG = {
 
 
 class Command(BaseCommand):
-    help = "Load the demo: admin user, three simulated sessions, the basic.csv list, a draft campaign."
+    help = "Load the demo: an admin and a marketer, three simulated sessions, the basic.csv list, a draft campaign."
 
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             password = self._admin()
+            marketer_password = self._marketer()
             sessions = [self._session(name, weight, seed) for name, weight, seed in SESSIONS]
             recipient_list = self._list()
             campaign = self._campaign(sessions, recipient_list)
@@ -65,6 +71,13 @@ class Command(BaseCommand):
                 "Admin login: admin (existing password kept; reset it with "
                 "`.venv/bin/python manage.py changepassword admin`)"
             )
+        if marketer_password:
+            self.stdout.write(f"Marketing login: {MARKETER} / {marketer_password}")
+        else:
+            self.stdout.write(
+                f"Marketing login: {MARKETER} (existing password kept; reset it with "
+                f"`.venv/bin/python manage.py changepassword {MARKETER}`)"
+            )
 
     def _admin(self) -> str | None:
         """Create the ``admin`` superuser with a random password (returned), or keep the one there."""
@@ -73,6 +86,20 @@ class Command(BaseCommand):
             return None
         password = secrets.token_urlsafe(12)
         user_model.objects.create_superuser("admin", "admin@example.invalid", password)
+        return password
+
+    def _marketer(self) -> str | None:
+        """Create the ``marketer`` staff user in the Marketing group with a random password
+        (returned), or keep the one there (its group set again)."""
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=MARKETER).first()
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            user = user_model.objects.create_user(
+                MARKETER, "marketer@example.invalid", password, is_staff=True
+            )
+        user.groups.set([Group.objects.get(name=MARKETING)])
         return password
 
     def _session(self, name: str, weight: int, seed: int) -> TelegramSession:

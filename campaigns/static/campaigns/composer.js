@@ -116,7 +116,7 @@
       if (!response.ok || mine !== sequence) return;
       const data = await response.json();
       document.getElementById("tgc-bubble").innerHTML = data.html; // escaped by the server
-      document.getElementById("tgc-preview-who").textContent = "As " + data.recipient + " will receive it.";
+      document.getElementById("tgc-preview-who").textContent = data.who;
       document.getElementById("tgc-length-n").textContent = data.length;
       document.getElementById("tgc-length-limit").textContent = data.limit;
       document.getElementById("tgc-length-what").textContent = data.what;

@@ -1,0 +1,120 @@
+"""The progress block and the launch summary say what is true (issue 19 item 9): skipped rows are
+not "waiting for a session", a session's bar is on the campaign's scale, a finished campaign's bar
+is full beside "100.0% done", a pace is said as the pace it is, quiet hours are named as what
+makes a launch long, and an A/B test waiting for its winner asks for the winner (offered only once
+the variants' rows are settled)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import engine
+from campaigns.models import CampaignStatus, ResultStatus
+from campaigns.reporting.progress import NO_SESSION, progress_snapshot
+from tests.conftest import make_campaign, make_list, make_session
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(snapshot: dict, name: str) -> dict:
+    return next(row for row in snapshot["sessions"] if row["name"] == name)
+
+
+def _widths(segments: list[dict]) -> dict[str, float]:
+    return {s["status"]: s["percent"] for s in segments if s["percent"]}
+
+
+def test_skipped_rows_are_not_counted_as_waiting_for_a_session(alpha):
+    twice = make_list("twice", [("@anna", {}), ("@anna", {}), ("@ben", {})])
+    campaign = make_campaign("Dups", [twice], [alpha])
+    engine.launch(campaign, enqueue=False)
+
+    snapshot = progress_snapshot(campaign)
+
+    pool = _rows(snapshot, NO_SESSION)
+    assert pool["counts"][ResultStatus.SKIPPED] == 0 and pool["total"] == 2
+    assert sum(row["counts"][ResultStatus.SKIPPED] for row in snapshot["sessions"]) == 1
+
+
+def test_a_sessions_bar_is_not_full_while_messages_still_wait_for_a_session(people):
+    capped = make_session("capped", daily_cap=2)
+    campaign = make_campaign("Capped", [people], [capped])
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=2)
+
+    snapshot = progress_snapshot(campaign)
+
+    assert snapshot["waiting"] == 3
+    assert _widths(_rows(snapshot, "capped")["segments"]) == {"sent": 40.0}  # 2 of the 5
+
+
+def test_a_finished_campaign_with_skipped_rows_has_a_full_bar_beside_100_percent_done(alpha):
+    twice = make_list("twice", [("@anna", {}), ("@anna", {}), ("@ben", {}), ("@ben", {})])
+    campaign = make_campaign("Dups", [twice], [alpha])
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+
+    snapshot = progress_snapshot(campaign)
+
+    assert snapshot["percent_done"] == 100.0
+    assert _widths(snapshot["segments"]) == {"sent": 100.0}
+    assert _widths(_rows(snapshot, "alpha")["segments"]) == {"sent": 100.0}
+    assert snapshot["counts"][ResultStatus.SKIPPED] == 2  # still said, beside the bar
+
+
+def test_the_launch_summary_says_a_sessions_effective_pace_not_a_ceiling_it_never_reaches(
+    client, mark, people
+):
+    slow = make_session("slow", send_delay=3.0, max_per_minute=120)
+    campaign = make_campaign("Slow", [people], [slow])
+    client.force_login(mark)
+
+    page = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk])).content.decode()
+
+    assert "20/min (one every 3 s)" in page
+    assert "at most 120/min" not in page
+
+
+def test_a_launch_made_long_by_quiet_hours_names_the_send_window_not_the_pace(client, mark, alpha):
+    berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
+    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(hours=3)
+    campaign = make_campaign(
+        "Quiet",
+        [berlin],
+        [alpha],
+        send_window_start=opens.time().replace(second=0, microsecond=0),
+        send_window_end=(opens + timedelta(hours=2)).time().replace(second=0, microsecond=0),
+    )
+    client.force_login(mark)
+
+    page = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]))
+
+    how_long = re.search(r'id="tgc-summary-eta-\d+">(.*?)</p>', page.content.decode(), re.S).group(1)
+    assert re.search(r"about (2 h 5\d min|3 h)", how_long) and "send window" in how_long, how_long
+    assert "at the sessions' pace" not in how_long.split("send window")[0], how_long
+
+
+def paused_for_winner(alpha):
+    crowd = make_list("crowd", [(f"@member_{i:04d}", {}) for i in range(8)])
+    campaign = make_campaign("ab", [crowd], [alpha], variants=["B"], split={"A": 25, "B": 25, "hold": 50})
+    engine.launch(campaign, enqueue=False)
+    return campaign
+
+
+def test_choose_the_winner_is_offered_once_the_variants_rows_are_settled_and_the_eta_asks_for_it(alpha):
+    campaign = paused_for_winner(alpha)
+    assert campaign.counts()[ResultStatus.PENDING]  # the variants A and B, about 2 each
+    assert "choose_winner" not in campaign.operations(campaign.counts())  # the test still sends
+
+    engine.run_until_done(campaign, max_seconds=20)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.PAUSED
+    assert "choose_winner" in campaign.operations(campaign.counts())
+    eta = progress_snapshot(campaign)["pace"]["eta"]
+    assert "choose the winner" in eta and "resumed" not in eta
