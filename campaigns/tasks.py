@@ -56,9 +56,9 @@ def listen_optouts(window: float = 45.0) -> int:
 def catch_up_after_send() -> dict[str, int]:
     """The after-send catch-up schedule: read marks and missed replies of recent campaigns
     (``TGC_AFTER_SEND_DAYS``) for the free user sessions. Returns replies recorded per session."""
-    from .engine import after
+    from .engine import engagement
 
-    return {name: report.replies for name, report in after.catch_up().items()}
+    return {name: report.replies for name, report in engagement.catch_up().items()}
 
 
 def import_recipient_list(list_id: int) -> str:

@@ -1,4 +1,4 @@
-"""After the send: read receipts and replies (campaigns.engine.after), live through the listener
+"""After the send: read receipts and replies (campaigns.engine.engagement), live through the listener
 and by the catch-up, against the fake Telegram's real TL updates and answers, and the simulator's
 seeded audience."""
 
@@ -14,7 +14,8 @@ from telethon import errors as tg
 from telethon import types
 
 from campaigns import engine
-from campaigns.engine import after, listener
+from campaigns.engine import engagement as after
+from campaigns.engine import listener
 from campaigns.models import Campaign, CampaignStatus, MessageResult, Reply, Suppression
 from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
 from sessions_app.transport.base import Incoming, PeerRef

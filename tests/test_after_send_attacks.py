@@ -16,7 +16,8 @@ from django.utils import timezone
 from campaigns import engine
 from campaigns.admin.reply_admin import reply_rows
 from campaigns.content import variants
-from campaigns.engine import after, window
+from campaigns.engine import engagement as after
+from campaigns.engine import window
 from campaigns.lists.zonenames import valid_zone
 from campaigns.models import CampaignStatus, MessageResult, Reply, ResultStatus, Suppression
 from campaigns.people import erasure as privacy

@@ -109,3 +109,8 @@ def test_it_names_the_columns_when_one_asked_for_is_not_there():
         CommandError, match="No column 'Phone'; the columns are 'recipient', 'first_name', 'city'"
     ):
         run(str(RECIPIENTS / "basic.csv"), "--consent-basis", "opt_in", "--column", "Phone=phone")
+
+
+def test_it_says_which_known_export_it_recognised():
+    out = run(str(RECIPIENTS / "google_export.csv"), "--name", "Google", "--consent-basis", "opt_in")
+    assert "Recognised: Google Contacts" in out

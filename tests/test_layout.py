@@ -1,11 +1,7 @@
 """The project's layout holds: no import cycle, apps that import only downwards, small modules and
 functions, names that say where they live, every ``TGC_*`` setting documented, every cited document
 present, a transport that knows no model. Read from the source (every import, also those inside
-functions), nothing is run.
-
-Allowlists below hold what other branches of issue 16 are splitting now; each entry says which
-rule it breaks, and the lead empties them at merge. An entry that no longer fails must be removed
-(a test says so), so the lists only shrink."""
+functions), nothing is run. No exceptions are listed: a rule broken is a test failed."""
 
 from __future__ import annotations
 
@@ -20,17 +16,6 @@ MODULE_MAX_LINES = 500
 FUNCTION_MAX_LINES = 60
 # The app both campaigns and sessions_app record their audit trail in (issue 16 §2).
 AUDIT_APP = "tgcampaigns.audit"
-
-# None left: the audit app and the session verbs took sessions_app's imports of campaigns away.
-ALLOWED_UPWARD_IMPORTS: set[tuple[str, str]] = set()
-# (issue 16: being split on another branch) functions over FUNCTION_MAX_LINES.
-ALLOWED_LONG_FUNCTIONS = {
-    "campaigns.engine.after.catch_up_session",
-}
-# (issue 16: being split on another branch) modules over MODULE_MAX_LINES.
-ALLOWED_LONG_MODULES: set[str] = set()
-# (issue 16: being split on another branch) module names used more than once.
-ALLOWED_COLLIDING_NAMES: set[str] = set()
 
 # Django's conventional module names, one per app: they may repeat across apps.
 CONVENTIONAL_NAMES = {"admin", "apps", "checks", "formats", "models", "signals", "tasks", "urls", "views"}
@@ -236,9 +221,7 @@ def test_no_two_rooms_import_each_other_even_through_other_rooms():
 
 
 def test_sessions_app_imports_nothing_of_campaigns_and_the_audit_app_nothing_of_either():
-    upward = _upward_imports(_graph())
-    assert upward - ALLOWED_UPWARD_IMPORTS == set(), "import downwards only (see the docstring)"
-    assert ALLOWED_UPWARD_IMPORTS - upward == set(), "fixed: take these out of ALLOWED_UPWARD_IMPORTS"
+    assert _upward_imports(_graph()) == set(), "import downwards only (see the docstring)"
 
 
 def test_the_transport_imports_no_model_and_nothing_of_the_orm():
@@ -260,13 +243,13 @@ def _imports_telethon(path: Path) -> bool:
 
 
 def test_only_the_transport_its_error_mapping_and_the_login_import_telethon():
-    allowed = ("sessions_app.transport", "sessions_app.errors", "sessions_app.login")
+    allowed = ("sessions_app.transport", "sessions_app.login")
     importers = {name for name, path in _modules().items() if _imports_telethon(path)}
     assert importers and all(name.startswith(allowed) for name in importers), importers
 
 
 def test_the_top_level_of_campaigns_holds_wiring_only():
-    wiring = {"api", "apps", "audit", "checks", "signals", "tasks", "urls", "views"}
+    wiring = {"api", "apps", "checks", "signals", "tasks", "urls", "views"}
     loose = {p.stem for p in (ROOT / "campaigns").glob("*.py")} - {"__init__"}
     assert loose <= wiring, f"put these in a room: {sorted(loose - wiring)}"
 
@@ -300,11 +283,7 @@ def test_the_function_measure_counts_from_def_to_the_last_line(tmp_path):
 
 def test_no_function_of_the_apps_is_over_about_60_lines():
     long = _long_functions(_modules())
-    new = {name: n for name, n in long.items() if name not in ALLOWED_LONG_FUNCTIONS}
-    assert not new, f"split these along their seams: {new}"
-    assert ALLOWED_LONG_FUNCTIONS <= set(long), (
-        f"fixed: take these out of ALLOWED_LONG_FUNCTIONS: {sorted(ALLOWED_LONG_FUNCTIONS - set(long))}"
-    )
+    assert not long, f"split these along their seams: {long}"
 
 
 def test_no_module_of_the_apps_is_over_500_lines():
@@ -313,11 +292,7 @@ def test_no_module_of_the_apps_is_over_500_lines():
         for name, path in _modules().items()
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_MAX_LINES
     }
-    new = {name: n for name, n in long.items() if name not in ALLOWED_LONG_MODULES}
-    assert not new, f"split these modules: {new}"
-    assert ALLOWED_LONG_MODULES <= set(long), (
-        f"fixed: take these out of ALLOWED_LONG_MODULES: {sorted(ALLOWED_LONG_MODULES - set(long))}"
-    )
+    assert not long, f"split these modules: {long}"
 
 
 # --- names ----------------------------------------------------------------------------------------
@@ -347,11 +322,7 @@ def test_the_name_rule_lets_conventional_names_and_a_models_admin_pair_repeat_an
 
 def test_no_two_modules_share_a_name_beyond_the_rule():
     found = _collisions(_project_module_paths())
-    new = {name: where for name, where in found.items() if name not in ALLOWED_COLLIDING_NAMES}
-    assert not new, f"rename so each name says where it lives: {new}"
-    assert ALLOWED_COLLIDING_NAMES <= set(found), (
-        f"fixed: take these out of ALLOWED_COLLIDING_NAMES: {sorted(ALLOWED_COLLIDING_NAMES - set(found))}"
-    )
+    assert not found, f"rename so each name says where it lives: {found}"
 
 
 # --- settings -------------------------------------------------------------------------------------

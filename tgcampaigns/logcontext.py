@@ -68,7 +68,7 @@ def logging_config(log_format: str, level: str) -> dict:
         "filters": {
             "context": {"()": "tgcampaigns.logcontext.ContextFilter"},
             # Telethon quotes what it could not parse (phone numbers, names): withheld.
-            "withhold_answer_bytes": {"()": "sessions_app.redaction.WithholdAnswerBytes"},
+            "withhold_answer_bytes": {"()": "sessions_app.log_filters.WithholdAnswerBytes"},
         },
         "formatters": formatters,
         "handlers": {

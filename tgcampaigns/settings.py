@@ -190,7 +190,7 @@ TGC_IMPORT_INLINE_MAX_BYTES = env.int("TGC_IMPORT_INLINE_MAX_BYTES", default=2 *
 # Listen for opt-out replies inside the django-q2 workers (a schedule, every minute) instead of,
 # or besides, the listenoptouts command.
 TGC_OPTOUT_SCHEDULE = env.bool("TGC_OPTOUT_SCHEDULE", default=False)
-# After the send (campaigns/engine/after.py): days after a campaign's launch during which the
+# After the send (campaigns/engine/engagement.py): days after a campaign's launch during which the
 # periodic catch-up asks Telegram for its recipients' read marks and missed replies.
 TGC_AFTER_SEND_DAYS = env.int("TGC_AFTER_SEND_DAYS", default=7)
 # …and how often it runs (minutes; each round is paced like any other request of the session).

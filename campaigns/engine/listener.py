@@ -1,13 +1,13 @@
 """The one listener of a session between campaigns: :func:`listen_round` connects the free
 Telethon sessions for a bounded window and feeds their private messages to
-:func:`campaigns.engine.after.record_incoming` (the opt-out through
+:func:`campaigns.engine.engagement.record_incoming` (the opt-out through
 :func:`campaigns.people.optout.handle_incoming`, and the reply against the result it answers) and
-their read marks to :func:`campaigns.engine.after.record_read`.
+their read marks to :func:`campaigns.engine.engagement.record_read`.
 
 Leases: a session is connected only after taking its lease (one process per auth key across the
 cluster: two connections with one key get it revoked, AUTH_KEY_DUPLICATED). Sessions of a
 running campaign are left to the engine; what they receive meanwhile is caught up later
-(:func:`campaigns.engine.after.catch_up`).
+(:func:`campaigns.engine.engagement.catch_up`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from sessions_app import leases
 from sessions_app.models import Backend, TelegramSession
 from sessions_app.transport import TransportError
 
-from .after import Recorder, sending_sessions
+from .engagement import Recorder, sending_sessions
 
 log = logging.getLogger(__name__)
 
 
 def listenable_sessions() -> list[TelegramSession]:
     """Usable Telethon sessions (active, of the configured server) that no running campaign sends with now
-    (:func:`campaigns.engine.after.sending_sessions`: one asleep for hours leaves them free)."""
+    (:func:`campaigns.engine.engagement.sending_sessions`: one asleep for hours leaves them free)."""
     busy = sending_sessions().values("pk")
     return list(TelegramSession.objects.usable().filter(backend=Backend.TELETHON).exclude(pk__in=busy))
 

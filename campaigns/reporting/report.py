@@ -69,8 +69,8 @@ def cache_key(campaign: Campaign) -> str:
 def polling(campaign: Campaign, now: datetime | None = None) -> str:
     """How the campaign page refreshes its report: "live" while the campaign may still send,
     "after" once it finished within ``TGC_AFTER_SEND_DAYS`` (reads and replies are still caught up
-    then: :func:`campaigns.engine.after.after_send_days`), "" after that (nothing changes)."""
-    from ..engine.after import after_send_days
+    then: :func:`campaigns.engine.engagement.after_send_days`), "" after that (nothing changes)."""
+    from ..engine.engagement import after_send_days
 
     if campaign.is_live or campaign.status == CampaignStatus.LAUNCHING:
         return "live"

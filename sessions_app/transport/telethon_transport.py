@@ -13,7 +13,7 @@ never sleeps through a FloodWait nor retries behind the engine's back.
 
 The concerns live beside it: building the client (``telethon_client``), resolving peers
 (``telethon_peers``), media upload and reuse (``telethon_media``), and after the send — read marks
-and replies (``telethon_after``).
+and replies (``telethon_updates``).
 
 Not named ``telethon.py``: that would shadow the package in tools and tracebacks.
 """
@@ -30,7 +30,7 @@ from telethon import TelegramClient, functions, types
 
 from sessions_app import crypto
 
-from . import telethon_after as after
+from . import telethon_updates as updates
 from .base import (
     DialogState,
     ErrorKind,
@@ -239,7 +239,7 @@ class TelethonTransport:
 
         await self.watch(None, on_incoming, stop=stop, catch_up_unread=catch_up_unread)
 
-    # After the send (sessions_app.transport.telethon_after) ------------------------------------
+    # After the send (sessions_app.transport.telethon_updates) ------------------------------------
     async def watch(
         self,
         on_read: ReadCallback | None,
@@ -252,7 +252,7 @@ class TelethonTransport:
         messages from users (``on_incoming(Incoming)``) until ``stop`` is set: first the last
         message of each unread private dialog when ``catch_up_unread``. Raises TransportError."""
         client = await self._ready()
-        await after.watch(
+        await updates.watch(
             client,
             bot=self.kind == "bot",
             on_read=on_read,
@@ -266,15 +266,15 @@ class TelethonTransport:
         bot (bots may not call it and see no read marks). Raises TransportError."""
         if self.kind == "bot":
             return []
-        return await after.dialog_states(await self._ready(), peers)
+        return await updates.dialog_states(await self._ready(), peers)
 
     async def history_after(self, peer: PeerRef, min_id: int, *, limit: int = 100) -> list[Incoming]:
         """The peer's private messages to us above ``min_id``. Raises TransportError."""
-        return await after.history_after(await self._ready(), peer, min_id, limit=limit)
+        return await updates.history_after(await self._ready(), peer, min_id, limit=limit)
 
     async def mark_read(self, peer: PeerRef, max_id: int) -> None:
         """``messages.readHistory`` up to ``max_id``. Raises TransportError."""
-        await after.mark_read(await self._ready(), peer, max_id)
+        await updates.mark_read(await self._ready(), peer, max_id)
 
     def media_uploads(self, path: str) -> int:
         """How many times this transport uploaded ``path`` (1 in the normal case)."""

@@ -184,6 +184,8 @@ class Command(BaseCommand):
             if isinstance(exc, ImportRefused):
                 raise CommandError(f"The file was refused: {exc}") from None
             raise
+        if report.recognised:
+            self.stdout.write(f"Recognised: {report.recognised} (its columns mapped as such an export's).")
         self.stdout.write(f"{recipient_list.summary()} (list id {recipient_list.pk})")
         if report.problems:
             self.stdout.write("First problems:")

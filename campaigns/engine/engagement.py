@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import IntegrityError, transaction
@@ -233,6 +234,66 @@ def _last_reply_id(session_id: int, peer_id: int) -> int:
     )
 
 
+@dataclass
+class _Round:
+    """One session's catch-up round: the gate before each request (a campaign wanting the
+    session, its FloodWait, its pace) and the report."""
+
+    session: TelegramSession
+    transport: Any
+    sleep: Callable[[float], object]
+    report: CatchUpReport = field(default_factory=CatchUpReport)
+    first: bool = True
+
+    async def may_request(self) -> bool:
+        if await sync_to_async(_wanted_by_a_campaign)(self.session.pk):
+            self.report.stopped = "a running campaign wants the session"
+            return False
+        if await sync_to_async(_flood_wait_left)(self.session.pk) > 0:
+            self.report.stopped = "FloodWait"
+            return False
+        if not self.first and self.session.send_delay:
+            await self.sleep(float(self.session.send_delay))
+        self.first = False
+        self.report.requests += 1
+        return True
+
+    async def ask(self, call: Callable[[], Any]) -> Any:
+        """``await call()``; a FloodWait sets the session's and ends the round (None)."""
+        try:
+            return await call()
+        except TransportError as exc:
+            if exc.kind is not ErrorKind.FLOOD:
+                raise
+            await sync_to_async(self.session.set_flood_wait)(exc.seconds or 0)
+            self.report.stopped = "FloodWait"
+            return None
+
+
+async def _catch_up_dialog(rnd: _Round, state, by_id: dict, sent: dict) -> bool:
+    """One dialog's read mark, and its replies newer than what we know; False ends the batch."""
+    session, report = rnd.session, rnd.report
+    report.read += await sync_to_async(record_read)(session.pk, state.peer_id, state.read_outbox_max_id)
+    low, high = sent.get(state.peer_id, (0, 0))
+    known = max(high or 0, await sync_to_async(_last_reply_id)(session.pk, state.peer_id))
+    if state.top_message <= known or state.peer_id not in by_id:
+        return True
+    if not await rnd.may_request():
+        return False
+    peer = by_id[state.peer_id]
+    min_id = max(low or 0, await sync_to_async(_last_reply_id)(session.pk, state.peer_id))
+    messages = await rnd.ask(lambda: rnd.transport.history_after(peer, min_id))
+    if messages is None:
+        return False
+    for message in sorted(messages, key=lambda m: m.message_id):
+        if await sync_to_async(record_incoming)(session.pk, message) is not None:
+            report.replies += 1
+            report.peers.append(message.peer_id)
+    if messages and session.mark_replies_read and await rnd.may_request():
+        await rnd.transport.mark_read(peer, max(m.message_id for m in messages))
+    return True
+
+
 async def catch_up_session(
     session: TelegramSession,
     transport,
@@ -249,77 +310,31 @@ async def catch_up_session(
     session ends the round before the next request. Replies mark the chat read only when
     ``session.mark_replies_read``. The caller holds the session's lease.
     """
-    report = CatchUpReport()
+    rnd = _Round(session, transport, sleep)
     cutoff = timezone.now() - timedelta(days=after_send_days())
     cursor = session.catch_up_cursor
-    first = True
-
-    async def may_request() -> bool:
-        nonlocal first
-        if await sync_to_async(_wanted_by_a_campaign)(session.pk):
-            report.stopped = "a running campaign wants the session"
-            return False
-        if await sync_to_async(_flood_wait_left)(session.pk) > 0:
-            report.stopped = "FloodWait"
-            return False
-        if not first and session.send_delay:
-            await sleep(float(session.send_delay))
-        first = False
-        report.requests += 1
-        return True
-
-    async def flood(exc: TransportError) -> None:
-        await sync_to_async(session.set_flood_wait)(exc.seconds or 0)
-        report.stopped = "FloodWait"
-
     for _ in range(batches):
         peers, sent, last = await sync_to_async(_next_peers)(session, cursor, cutoff)
         if not peers:
             cursor = 0
             break
-        if not await may_request():
+        if not await rnd.may_request():
             break
-        try:
-            states = await transport.dialog_states(peers)
-        except TransportError as exc:
-            if exc.kind is ErrorKind.FLOOD:
-                await flood(exc)
-                break
-            raise
+        states = await rnd.ask(lambda peers=peers: transport.dialog_states(peers))
+        if states is None:
+            break
         by_id = {p.peer_id: p for p in peers}
         for state in states:
-            report.read += await sync_to_async(record_read)(
-                session.pk, state.peer_id, state.read_outbox_max_id
-            )
-            low, high = sent.get(state.peer_id, (0, 0))
-            known = max(high or 0, await sync_to_async(_last_reply_id)(session.pk, state.peer_id))
-            if state.top_message <= known or state.peer_id not in by_id:
-                continue
-            if not await may_request():
+            if not await _catch_up_dialog(rnd, state, by_id, sent):
                 break
-            peer = by_id[state.peer_id]
-            min_id = max(low or 0, await sync_to_async(_last_reply_id)(session.pk, state.peer_id))
-            try:
-                messages = await transport.history_after(peer, min_id)
-            except TransportError as exc:
-                if exc.kind is ErrorKind.FLOOD:
-                    await flood(exc)
-                    break
-                raise
-            for message in sorted(messages, key=lambda m: m.message_id):
-                if await sync_to_async(record_incoming)(session.pk, message) is not None:
-                    report.replies += 1
-                    report.peers.append(message.peer_id)
-            if messages and session.mark_replies_read and await may_request():
-                await transport.mark_read(peer, max(m.message_id for m in messages))
-        if report.stopped:
+        if rnd.report.stopped:
             break
         cursor = last
         if not last:
             break
     await sync_to_async(TelegramSession.objects.filter(pk=session.pk).update)(catch_up_cursor=cursor)
     session.catch_up_cursor = cursor
-    return report
+    return rnd.report
 
 
 def catch_up(owner: str | None = None, *, batches: int = BATCHES_PER_ROUND) -> dict[str, CatchUpReport]:
