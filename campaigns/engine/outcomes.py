@@ -227,9 +227,7 @@ def outcome_of_error(
     hold_session(session, exc)
     if policy.stops_campaign:
         work.stop.set()
-    return Outcome(
-        row, OutcomeKind.of(exc.kind), started, clock.now(), error=exc, requested=policy.requested
-    )
+    return Outcome(row, OutcomeKind.of(exc.kind), started, clock.now(), error=exc, requested=policy.requested)
 
 
 def settle_as(o: Outcome, max_attempts: int) -> tuple[Transition, str]:

@@ -108,5 +108,3 @@ def about(seconds: float) -> str:
     """A span as an estimate: "under a minute", "about 6 min"."""
     span = duration(seconds)
     return span if span.startswith("under") else f"about {span}"
-
-

@@ -17,6 +17,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from tgcampaigns import conf
+from tgcampaigns.audit import AuditAction
+from tgcampaigns.audit.models import AuditEvent
 
 from .. import engine
 from ..content import variants
@@ -24,8 +26,6 @@ from ..content.preview import CampaignPreview, campaign_preview
 from ..engine.zones import ListProblem
 from ..models import (
     OPEN_STATUSES,
-    AuditAction,
-    AuditEvent,
     Campaign,
     CampaignStatus,
     Recipient,
