@@ -32,6 +32,7 @@ from importlib import resources
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..lists.zonenames import ZONE_COLUMNS, is_zone_column, valid_zone
 
@@ -200,6 +201,52 @@ def zone_for(key: str, kind: str, fields: Mapping | None, default_zone: str = ""
 @lru_cache(maxsize=1_000)
 def _same_clock_cached(zones: tuple[str, ...]) -> bool:
     return same_clock(zones)
+
+
+# Phone numbers in bulk ---------------------------------------------------------------------------
+def _canonical_zones(zones: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(canonical_zone(z) for z in zones if z != UNKNOWN_ZONE))
+
+
+@lru_cache(maxsize=1)
+def sure_calling_codes() -> dict[str, str]:
+    """Country calling code ("49") → the zone :func:`phone_zone` gives surely every valid number
+    of it, for the codes where that zone does not depend on the rest of the number.
+
+    ``phonenumbers.timezone.time_zones_for_number`` answers a valid number from its timezone data
+    (``TIMEZONE_DATA``): the longest prefix of the number that it lists (fixed lines, and mobiles
+    of some countries), else the calling code's own entry (the other types). A code qualifies when
+    it has an entry of its own (so no number falls back to a shorter prefix or to no zone) and
+    every entry under it gives the same canonical zones: one, or (a code of one region) zones
+    keeping one clock, whose main zone :func:`main_zone` takes for that region. +49, +33, +44 and
+    +54 qualify; +1, +7, +55, +61 do not. An invalid number gets no zone from ``phonenumbers``:
+    the import keeps only valid ones (:mod:`campaigns.lists.phones`)."""
+    codes = {str(code): regions for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()}
+    answers: dict[str, set[tuple[str, ...]]] = {}
+    for prefix, zones in TIMEZONE_DATA.items():
+        code = next((prefix[:n] for n in (1, 2, 3) if prefix[:n] in codes), None)
+        if code is not None:
+            answers.setdefault(code, set()).add(_canonical_zones(zones))
+    found = {}
+    for code, regions in codes.items():
+        if code not in TIMEZONE_DATA or len(answers[code]) != 1:
+            continue
+        (zones,) = answers[code]
+        if len(zones) == 1:
+            found[code] = zones[0]
+        elif len(zones) > 1 and len(regions) == 1 and _same_clock_cached(zones):
+            found[code] = main_zone(zones, regions[0])
+    return found
+
+
+def sure_prefix_zone(prefix: str) -> str:
+    """The zone every valid phone number whose first three digits (after "+") are ``prefix``
+    gets surely (:func:`sure_calling_codes`: calling codes are a prefix code of one to three
+    digits), else "". Shorter ``prefix``es (numbers that short are not valid) get ""."""
+    if len(prefix) != 3 or not prefix.isdigit():
+        return ""
+    codes = sure_calling_codes()
+    return next((codes[prefix[:n]] for n in (1, 2, 3) if prefix[:n] in codes), "")
 
 
 # The window ------------------------------------------------------------------------------------
