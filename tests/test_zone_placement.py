@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers.timezone import time_zones_for_number
 
-from campaigns.engine import window, zones
+from campaigns.engine import numberzones, window, zones
 from campaigns.engine.launcher import materialise
 from campaigns.models import MessageResult, Recipient, ResultStatus
 
@@ -158,3 +159,29 @@ def test_a_valid_number_of_a_sure_calling_code_gets_its_zone_from_zone_for(regio
     zone = window.sure_prefix_zone(key[1:4])
     assume(zone)
     assert window.zone_for(key, "phone", None, "") == (zone, window.PHONE)
+
+
+def phonenumbers_place(key: str) -> tuple[tuple[str, ...], str | None]:
+    number = phonenumbers.parse(key, None)
+    return tuple(time_zones_for_number(number)), phonenumbers.region_code_for_number(number)
+
+
+def test_the_quick_zones_of_every_region_s_example_numbers_are_phonenumbers_own():
+    keys = example_numbers(sorted(phonenumbers.SUPPORTED_REGIONS), tuple(PhoneNumberType.values()))
+    answered = [(key, numberzones.place(key)) for key in keys]
+    assert sum(found is not None for _key, found in answered) > 0.9 * len(keys)
+    for key, found in answered:
+        if found is not None:
+            assert (tuple(found[0]), found[1]) == phonenumbers_place(key), key
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    code=st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+    digits=st.text(alphabet="0123456789", min_size=1, max_size=18),
+)
+def test_the_quick_zones_of_any_number_are_phonenumbers_own_or_it_asks_phonenumbers(code, digits):
+    key = f"+{code}{digits}"
+    found = numberzones.place(key)
+    if found is not None:
+        assert (tuple(found[0]), found[1]) == phonenumbers_place(key)

@@ -35,6 +35,7 @@ from phonenumbers import timezone as phone_timezones
 from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..lists.zonenames import ZONE_COLUMNS, is_zone_column, valid_zone
+from . import numberzones
 
 __all__ = ["ZONE_COLUMNS"]  # re-exported: the column names that hold a zone
 UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers for a number it cannot place
@@ -119,14 +120,17 @@ def main_zone(zones: Iterable[str], country: str | None) -> str:
 
 @lru_cache(maxsize=100_000)
 def _phone_place(key: str) -> tuple[tuple[str, ...], str]:
-    """(canonical zones, country) ``phonenumbers`` gives an E.164 ``key``; ((), "") unplaced."""
-    try:
-        number = phonenumbers.parse(key, None)
-    except phonenumbers.NumberParseException:
-        return (), ""
-    zones = phone_timezones.time_zones_for_number(number)
-    canonical = tuple(dict.fromkeys(canonical_zone(z) for z in zones if z != UNKNOWN_ZONE))
-    return canonical, phonenumbers.region_code_for_number(number) or ""
+    """(canonical zones, country) ``phonenumbers`` gives an E.164 ``key``; ((), "") unplaced.
+    :func:`.numberzones.place` answers most keys without ``phonenumbers.parse``."""
+    found = numberzones.place(key)
+    if found is None:
+        try:
+            number = phonenumbers.parse(key, None)
+        except phonenumbers.NumberParseException:
+            return (), ""
+        found = phone_timezones.time_zones_for_number(number), phonenumbers.region_code_for_number(number)
+    zones, region = found
+    return _canonical_zones(zones), region or ""
 
 
 def phone_zones(key: str) -> tuple[str, ...]:

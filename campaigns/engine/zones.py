@@ -62,6 +62,34 @@ def without_sure_phones(rows: QuerySet, counts: dict[str, dict[str, int]]) -> Qu
     )
 
 
+def zone_sql(campaign: Campaign) -> tuple[str, list]:
+    """(SQL expression over a recipient ``r``, parameters): the zone :func:`.window.zone_for`
+    gives the recipients it places without reading them, for the launch's ``INSERT`` to write
+    (:func:`.sql.materialise_rows`): in the lists whose columns hold no zone column, the phone
+    numbers of a sure calling code (by their first three digits, those the lists hold: one
+    grouped read) and the usernames and user ids of a list with a default zone. '' for the rest,
+    which :func:`assign_zones` then places."""
+    plain = [rl for rl in campaign.lists.order_by("pk") if not reads_column(rl)]
+    if not plain:
+        return "''", []
+    ids = [rl.pk for rl in plain]
+    recipients = Recipient.objects.filter(recipient_list__in=ids, status=Recipient.Status.VALID)
+    prefixes = [(p, zone) for zone, found in sure_phone_counts(recipients).items() for p in found]
+    branches, params = [], []
+    if prefixes:
+        cases = " ".join("WHEN %s THEN %s" for _ in prefixes)
+        branches.append(
+            f"WHEN r.recipient_list_id IN ({', '.join(['%s'] * len(ids))}) AND r.kind = %s "
+            f"AND SUBSTR(r.key, 1, 1) = '+' THEN CASE SUBSTR(r.key, 2, 3) {cases} ELSE '' END"
+        )
+        params += [*ids, RecipientKind.PHONE, *(value for pair in prefixes for value in pair)]
+    for rl in plain:
+        if valid_zone(rl.default_time_zone):
+            branches.append("WHEN r.recipient_list_id = %s AND r.kind <> %s THEN %s")
+            params += [rl.pk, RecipientKind.PHONE, rl.default_time_zone]
+    return (f"CASE {' '.join(branches)} ELSE '' END", params) if branches else ("''", [])
+
+
 def assign_zones(campaign: Campaign) -> dict[str, int]:
     """Give every row still to send (``pending`` or ``held``) that has no zone yet its recipient's
     zone, exactly :func:`.window.zone_for`'s (the row's list's default zone as fallback), in bulk:
