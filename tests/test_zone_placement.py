@@ -79,6 +79,20 @@ def test_the_zones_placed_at_launch_are_zone_for_s_row_by_row(alpha, column, def
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("column,default", LISTS)
+def test_a_window_set_after_the_launch_places_the_rows_as_zone_for_does(alpha, column, default):
+    phones = example_numbers()
+    rl = make_list("mixed", rows_of("w", phones, column), default_time_zone=default)
+    campaign = make_campaign("quiet", [rl], [alpha])
+    materialise(campaign)  # no window: no zones
+    assert not MessageResult.objects.filter(campaign=campaign).exclude(time_zone="").exists()
+    campaign.send_window_start, campaign.send_window_end = time(9), time(20)
+    campaign.save()
+    zones.assign_zones(campaign)  # as a resume does (its UPDATEs, not the launch's INSERT)
+    assert_placed_as_zone_for(campaign)
+
+
+@pytest.mark.django_db
 def test_lists_with_and_without_a_zone_column_in_one_campaign_each_keep_their_own_rules(alpha):
     phones = example_numbers()
     half = len(phones) // 2

@@ -174,14 +174,7 @@ def materialise_rows(
     ``texts``: error texts by code (``duplicate``, ``suppressed``). ``zone``: (SQL expression over
     the recipient ``r``, its parameters) giving a pending row its ``time_zone`` (quiet hours:
     :func:`.zones.zone_sql`). Returns the rows written."""
-    from ..models import (
-        CODE_DUPLICATE,
-        CODE_INVALID,
-        CODE_SUPPRESSED,
-        MessageResult,
-        Recipient,
-        ResultStatus,
-    )
+    from ..models import CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, MessageResult, Recipient, ResultStatus
 
     if not list_ids:
         return 0
@@ -207,24 +200,9 @@ def materialise_rows(
           FROM ({ranked}) r
          ORDER BY r.recipient_list_id, r.row_number
     """
-    params = [
-        campaign_id,
-        ResultStatus.PENDING,
-        ResultStatus.SKIPPED,
-        invalid,
-        CODE_INVALID,
-        CODE_DUPLICATE,
-        CODE_SUPPRESSED,
-        invalid,
-        duplicate,
-        texts["duplicate"],
-        texts["suppressed"],
-        False,
-        adapt(now),
-        adapt(now),
-        *zone[1],
-        *ranked_params,
-    ]
+    params = [campaign_id, ResultStatus.PENDING, ResultStatus.SKIPPED, invalid, CODE_INVALID, CODE_DUPLICATE]
+    params += [CODE_SUPPRESSED, invalid, duplicate, texts["duplicate"], texts["suppressed"], False]
+    params += [adapt(now), adapt(now), *zone[1], *ranked_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.rowcount
