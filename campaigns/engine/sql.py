@@ -173,7 +173,7 @@ def materialise_rows(
     is ``pending`` (or ``skipped`` as suppressed), every other row ``skipped`` with its reason.
     ``texts``: error texts by code (``duplicate``, ``suppressed``). ``zone``: (SQL expression over
     the recipient ``r``, its parameters) giving a pending row its ``time_zone`` (quiet hours:
-    :func:`.zones.zone_sql`). Returns the rows written."""
+    :func:`.zones.zones_at_insert`). Returns the rows written."""
     from ..models import CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, MessageResult, Recipient, ResultStatus
 
     if not list_ids:

@@ -3,9 +3,13 @@ before it (the launch summary, the launch check). The rules are :mod:`.window`'s
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Case, Count, F, JSONField, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.db.models.lookups import In
@@ -62,32 +66,80 @@ def without_sure_phones(rows: QuerySet, counts: dict[str, dict[str, int]]) -> Qu
     )
 
 
-def zone_sql(campaign: Campaign) -> tuple[str, list]:
+LOOKUP = "tgc_launch_zones"  # a temporary table: recipient id → zone, for the launch's INSERT
+
+
+@contextlib.contextmanager
+def zones_at_insert(campaign: Campaign) -> Iterator[tuple[str, list]]:
     """(SQL expression over a recipient ``r``, parameters): the zone :func:`.window.zone_for`
-    gives the recipients it places without reading them, for the launch's ``INSERT`` to write
-    (:func:`.sql.materialise_rows`): in the lists whose columns hold no zone column, the phone
-    numbers of a sure calling code (by their first three digits, those the lists hold: one
-    grouped read) and the usernames and user ids of a list with a default zone. '' for the rest,
-    which :func:`assign_zones` then places."""
+    gives each recipient of the lists whose columns hold no zone column, for the launch's
+    ``INSERT`` to write (:func:`.sql.materialise_rows`): the phone numbers of a sure calling code
+    by their first three digits (those the lists hold: one grouped read), the usernames and user
+    ids of a list with a default zone by their list, the other phone numbers (countries with
+    several clocks) placed one by one beforehand (:mod:`.numberzones`) into a temporary table the
+    expression looks up, dropped after the block. '' for the rest (lists with a zone column,
+    recipients nothing places), which :func:`assign_zones` then places or skips."""
     plain = [rl for rl in campaign.lists.order_by("pk") if not reads_column(rl)]
     if not plain:
-        return "''", []
-    ids = [rl.pk for rl in plain]
-    recipients = Recipient.objects.filter(recipient_list__in=ids, status=Recipient.Status.VALID)
-    prefixes = [(p, zone) for zone, found in sure_phone_counts(recipients).items() for p in found]
+        yield "''", []
+        return
+    recipients = Recipient.objects.filter(recipient_list__in=plain, status=Recipient.Status.VALID)
+    counts = sure_phone_counts(recipients)
+    prefixes = [(p, zone) for zone, found in counts.items() for p in found]
     branches, params = [], []
     if prefixes:
         cases = " ".join("WHEN %s THEN %s" for _ in prefixes)
         branches.append(
-            f"WHEN r.recipient_list_id IN ({', '.join(['%s'] * len(ids))}) AND r.kind = %s "
-            f"AND SUBSTR(r.key, 1, 1) = '+' THEN CASE SUBSTR(r.key, 2, 3) {cases} ELSE '' END"
+            f"WHEN r.recipient_list_id IN ({', '.join(['%s'] * len(plain))}) AND r.kind = %s "
+            f"AND SUBSTR(r.key, 1, 1) = '+' AND SUBSTR(r.key, 2, 3) IN ({', '.join(['%s'] * len(prefixes))}) "
+            f"THEN CASE SUBSTR(r.key, 2, 3) {cases} END"
         )
-        params += [*ids, RecipientKind.PHONE, *(value for pair in prefixes for value in pair)]
+        params += [*(rl.pk for rl in plain), RecipientKind.PHONE, *(p for p, _ in prefixes)]
+        params += [value for pair in prefixes for value in pair]
     for rl in plain:
         if valid_zone(rl.default_time_zone):
             branches.append("WHEN r.recipient_list_id = %s AND r.kind <> %s THEN %s")
             params += [rl.pk, RecipientKind.PHONE, rl.default_time_zone]
-    return (f"CASE {' '.join(branches)} ELSE '' END", params) if branches else ("''", [])
+    with connection.cursor() as cursor:
+        if looked_up := _place_numbers(cursor, plain, counts):
+            branches.append(
+                f"WHEN r.kind = %s THEN COALESCE((SELECT z.zone FROM {LOOKUP} z WHERE z.id = r.id), '')"
+            )
+            params.append(RecipientKind.PHONE)
+        yield (f"CASE {' '.join(branches)} ELSE '' END", params) if branches else ("''", [])
+        if looked_up:  # after an error the launch's transaction takes it back, or the next drops it
+            cursor.execute(f"DROP TABLE {LOOKUP}")
+
+
+def _place_numbers(cursor, plain: list[RecipientList], counts: dict[str, dict[str, int]]) -> bool:
+    """Write the zones :func:`.window.zone_for` gives the phone numbers of ``plain`` lists that
+    ``counts`` (sure calling codes) leaves out into the temporary table :data:`LOOKUP`, made here;
+    False (no table) when there are none."""
+    made = False
+    for rl in plain:
+        phones = Recipient.objects.filter(
+            recipient_list=rl, status=Recipient.Status.VALID, kind=RecipientKind.PHONE
+        )
+        read = without_sure_phones(phones, counts).values_list("id", "key").iterator(CHUNK)
+        while chunk := list(itertools.islice(read, 500)):
+            placed = [
+                (pk, z)
+                for pk, key in chunk
+                for z in [window.zone_for(key, "phone", None, rl.default_time_zone)[0]]
+                if z
+            ]
+            if placed and not made:
+                cursor.execute(f"DROP TABLE IF EXISTS {LOOKUP}")
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {LOOKUP} (id bigint PRIMARY KEY, zone varchar(64) NOT NULL)"
+                )
+                made = True
+            if placed:
+                values = ", ".join(["(%s, %s)"] * len(placed))
+                cursor.execute(
+                    f"INSERT INTO {LOOKUP} (id, zone) VALUES {values}", [v for pair in placed for v in pair]
+                )
+    return made
 
 
 def assign_zones(campaign: Campaign) -> dict[str, int]:
