@@ -314,8 +314,12 @@ def test_the_launch_summary_counts_recipients_per_zone():
     summary = launch_summary(campaign)
     assert dict(summary.zones) == {"Asia/Tokyo": 1, "Europe/Berlin": 1, "America/New_York": 1}
     assert summary.zones_found.get("phone") == 3
-    # A timezone column wins over the phone's zone, and the census says it was the column.
-    campaign.lists.first().recipients.filter(key=BERLIN).update(fields={"timezone": "Asia/Tokyo"})
+    # A timezone column wins over the phone's zone, and the census says it was the column. (The
+    # list as if its file had that column: recipients change only by an import, which records it.)
+    world = campaign.lists.first()
+    world.recipients.filter(key=BERLIN).update(fields={"timezone": "Asia/Tokyo"})
+    world.report = {"columns": ["first_name", "timezone"]}
+    world.save()
     summary = launch_summary(campaign)
     assert dict(summary.zones) == {"Asia/Tokyo": 2, "America/New_York": 1}
     assert (summary.zones_found.get("phone"), summary.zones_found.get("column")) == (2, 1)

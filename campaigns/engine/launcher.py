@@ -7,6 +7,7 @@ reason, so nothing silently disappears.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -250,20 +251,24 @@ def materialise(campaign: Campaign) -> dict[str, int]:
     lines get a ``skipped`` row with the reason (NULL ``dedupe_key``), suppressed keys a
     ``skipped`` row, the rest a ``pending`` row in the campaign's pool (no session: the sessions
     pull them as they send). Memory stays flat whatever the lists' size. Under a send window each
-    row then gets its recipient's time zone (:func:`.zones.assign_zones`); in an A/B test its
+    row gets its recipient's time zone, most in the INSERT (:func:`.zones.zones_at_insert`), the rest
+    after it (:func:`.zones.assign_zones`); in an A/B test its
     variant, the hold-out ``held`` (:func:`.sql.assign_variants`). Returns
     {"pending": n, "skipped": n}."""
-    materialise_rows(
-        campaign.pk,
-        list(campaign.lists.values_list("pk", flat=True)),
-        timezone.now(),
-        {
-            "duplicate": "duplicate of an earlier recipient",
-            "suppressed": "on the suppression list (opted out)",
-        },
-    )
-    if zones.campaign_has_window(campaign):
-        zones.assign_zones(campaign)
+    windowed = zones.campaign_has_window(campaign)
+    with zones.zones_at_insert(campaign) if windowed else contextlib.nullcontext(("''", [])) as zone:
+        materialise_rows(
+            campaign.pk,
+            list(campaign.lists.values_list("pk", flat=True)),
+            timezone.now(),
+            {
+                "duplicate": "duplicate of an earlier recipient",
+                "suppressed": "on the suppression list (opted out)",
+            },
+            zone=zone,
+        )
+    if windowed:
+        zones.assign_zones(campaign)  # the rows the INSERT could not place
     if variants.is_test(campaign.variants, campaign.split):
         assign_variants(campaign.pk, variants.cumulative(campaign.split), timezone.now())
     counts = campaign.counts()

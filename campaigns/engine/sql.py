@@ -161,19 +161,20 @@ def count_materialised(list_ids: list[int]) -> dict[str, int]:
     return dict(zip(counts, (int(v or 0) for v in row), strict=True))
 
 
-def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts: dict[str, str]) -> int:
+def materialise_rows(
+    campaign_id: int,
+    list_ids: list[int],
+    now: datetime,
+    texts: dict[str, str],
+    zone: tuple[str, list] = ("''", []),
+) -> int:
     """One ``INSERT … SELECT`` that writes a campaign's rows from its lists' recipients, set-based
     (memory flat, no row through Python): the first valid row of each key, in list and row order,
     is ``pending`` (or ``skipped`` as suppressed), every other row ``skipped`` with its reason.
-    ``texts``: error texts by code (``duplicate``, ``suppressed``). Returns the rows written."""
-    from ..models import (
-        CODE_DUPLICATE,
-        CODE_INVALID,
-        CODE_SUPPRESSED,
-        MessageResult,
-        Recipient,
-        ResultStatus,
-    )
+    ``texts``: error texts by code (``duplicate``, ``suppressed``). ``zone``: (SQL expression over
+    the recipient ``r``, its parameters) giving a pending row its ``time_zone`` (quiet hours:
+    :func:`.zones.zones_at_insert`). Returns the rows written."""
+    from ..models import CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, MessageResult, Recipient, ResultStatus
 
     if not list_ids:
         return 0
@@ -183,7 +184,7 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
     sql = f"""
         INSERT INTO {results} (campaign_id, recipient_id, key, dedupe_key, kind, fields, status, session_id,
                                random_id, error_code, error_text, attempts, in_doubt, claimed_by,
-                               created_at, updated_at)
+                               created_at, updated_at, time_zone)
         SELECT %s, r.id, r.key,
                CASE WHEN r.first = 1 THEN r.key END,
                r.kind, r.fields,
@@ -194,27 +195,14 @@ def materialise_rows(campaign_id: int, list_ids: list[int], now: datetime, texts
                     WHEN r.first = 0 AND r.status = %s AND r.error <> '' THEN r.error
                     WHEN r.first = 0 THEN %s
                     WHEN r.suppressed = 1 THEN %s ELSE '' END,
-               0, %s, '', %s, %s
+               0, %s, '', %s, %s,
+               CASE WHEN r.first = 1 AND r.suppressed = 0 THEN {zone[0]} ELSE '' END
           FROM ({ranked}) r
          ORDER BY r.recipient_list_id, r.row_number
     """
-    params = [
-        campaign_id,
-        ResultStatus.PENDING,
-        ResultStatus.SKIPPED,
-        invalid,
-        CODE_INVALID,
-        CODE_DUPLICATE,
-        CODE_SUPPRESSED,
-        invalid,
-        duplicate,
-        texts["duplicate"],
-        texts["suppressed"],
-        False,
-        adapt(now),
-        adapt(now),
-        *ranked_params,
-    ]
+    params = [campaign_id, ResultStatus.PENDING, ResultStatus.SKIPPED, invalid, CODE_INVALID, CODE_DUPLICATE]
+    params += [CODE_SUPPRESSED, invalid, duplicate, texts["duplicate"], texts["suppressed"], False]
+    params += [adapt(now), adapt(now), *zone[1], *ranked_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.rowcount

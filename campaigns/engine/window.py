@@ -32,8 +32,10 @@ from importlib import resources
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..lists.zonenames import ZONE_COLUMNS, is_zone_column, valid_zone
+from . import numberzones
 
 __all__ = ["ZONE_COLUMNS"]  # re-exported: the column names that hold a zone
 UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers for a number it cannot place
@@ -118,14 +120,17 @@ def main_zone(zones: Iterable[str], country: str | None) -> str:
 
 @lru_cache(maxsize=100_000)
 def _phone_place(key: str) -> tuple[tuple[str, ...], str]:
-    """(canonical zones, country) ``phonenumbers`` gives an E.164 ``key``; ((), "") unplaced."""
-    try:
-        number = phonenumbers.parse(key, None)
-    except phonenumbers.NumberParseException:
-        return (), ""
-    zones = phone_timezones.time_zones_for_number(number)
-    canonical = tuple(dict.fromkeys(canonical_zone(z) for z in zones if z != UNKNOWN_ZONE))
-    return canonical, phonenumbers.region_code_for_number(number) or ""
+    """(canonical zones, country) ``phonenumbers`` gives an E.164 ``key``; ((), "") unplaced.
+    :func:`.numberzones.place` answers most keys without ``phonenumbers.parse``."""
+    found = numberzones.place(key)
+    if found is None:
+        try:
+            number = phonenumbers.parse(key, None)
+        except phonenumbers.NumberParseException:
+            return (), ""
+        found = phone_timezones.time_zones_for_number(number), phonenumbers.region_code_for_number(number)
+    zones, region = found
+    return _canonical_zones(zones), region or ""
 
 
 def phone_zones(key: str) -> tuple[str, ...]:
@@ -200,6 +205,52 @@ def zone_for(key: str, kind: str, fields: Mapping | None, default_zone: str = ""
 @lru_cache(maxsize=1_000)
 def _same_clock_cached(zones: tuple[str, ...]) -> bool:
     return same_clock(zones)
+
+
+# Phone numbers in bulk ---------------------------------------------------------------------------
+def _canonical_zones(zones: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(canonical_zone(z) for z in zones if z != UNKNOWN_ZONE))
+
+
+@lru_cache(maxsize=1)
+def sure_calling_codes() -> dict[str, str]:
+    """Country calling code ("49") → the zone :func:`phone_zone` gives surely every valid number
+    of it, for the codes where that zone does not depend on the rest of the number.
+
+    ``phonenumbers.timezone.time_zones_for_number`` answers a valid number from its timezone data
+    (``TIMEZONE_DATA``): the longest prefix of the number that it lists (fixed lines, and mobiles
+    of some countries), else the calling code's own entry (the other types). A code qualifies when
+    it has an entry of its own (so no number falls back to a shorter prefix or to no zone) and
+    every entry under it gives the same canonical zones: one, or (a code of one region) zones
+    keeping one clock, whose main zone :func:`main_zone` takes for that region. +49, +33, +44 and
+    +54 qualify; +1, +7, +55, +61 do not. An invalid number gets no zone from ``phonenumbers``:
+    the import keeps only valid ones (:mod:`campaigns.lists.phones`)."""
+    codes = {str(code): regions for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()}
+    answers: dict[str, set[tuple[str, ...]]] = {}
+    for prefix, zones in TIMEZONE_DATA.items():
+        code = next((prefix[:n] for n in (1, 2, 3) if prefix[:n] in codes), None)
+        if code is not None:
+            answers.setdefault(code, set()).add(_canonical_zones(zones))
+    found = {}
+    for code, regions in codes.items():
+        if code not in TIMEZONE_DATA or len(answers[code]) != 1:
+            continue
+        (zones,) = answers[code]
+        if len(zones) == 1:
+            found[code] = zones[0]
+        elif len(zones) > 1 and len(regions) == 1 and _same_clock_cached(zones):
+            found[code] = main_zone(zones, regions[0])
+    return found
+
+
+def sure_prefix_zone(prefix: str) -> str:
+    """The zone every valid phone number whose first three digits (after "+") are ``prefix``
+    gets surely (:func:`sure_calling_codes`: calling codes are a prefix code of one to three
+    digits), else "". Shorter ``prefix``es (numbers that short are not valid) get ""."""
+    if len(prefix) != 3 or not prefix.isdigit():
+        return ""
+    codes = sure_calling_codes()
+    return next((codes[prefix[:n]] for n in (1, 2, 3) if prefix[:n] in codes), "")
 
 
 # The window ------------------------------------------------------------------------------------
