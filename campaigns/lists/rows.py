@@ -19,7 +19,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from .columns import CONSENT, COUNTRY, FIELD, NAMED_ROLES, PHONE_LABEL, label_stem, phone_preference
-from .evidence import consent_refusal, no_country_reason, nothing_reason, row_region, split_values
+from .evidence import (
+    MAX_VALUES,
+    consent_refusal,
+    no_country_reason,
+    not_text,
+    nothing_reason,
+    row_region,
+    split_values,
+    too_many_values,
+)
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import NO_COUNTRY_CODE, PHONE, normalise
@@ -90,6 +99,7 @@ class RowReader:
         self.limits = limits
         self.seen = FirstRows()
         self.regions: set[str] = set()  # the regions rows' countries named (search reads them)
+        self.typed: list[str] = []  # the current row's identity cells that are no text (:func:`not_text`)
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
@@ -104,6 +114,7 @@ class RowReader:
             values = [_CONTROL_CHARACTERS.sub("", v) for v in values]
         count = len(values)
         texts = [values[index].strip() if index < count else "" for index in self.indexes]
+        self.typed = [not_text(cells[index]) if index < count else "" for index in self.indexes]
         raw = " / ".join(t for t in texts if t)[:RAW_MAX] if self.several else texts[0][:RAW_MAX]
         fields: dict[str, str] = {}
         try:
@@ -141,6 +152,8 @@ class RowReader:
                 problems.append(UNKNOWN_ZONE_NOTE.format(value=value[:60], column=column))
         if cleaned:
             notes.append(CONTROL_CHARACTERS_NOTE)
+        if len(found) > MAX_VALUES:
+            found, problems = [], [too_many_values(len(found))]
         if not found:
             error = "; ".join(problems) if problems else self.nothing
             return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
@@ -170,7 +183,15 @@ class RowReader:
         for position, ((_index, reading, header, label), text) in enumerate(zip(self.identity, texts)):
             if not text:
                 continue
+            if self.typed[position]:
+                reason = self.typed[position].format(value=text[:40])
+                problems.append(f"{header}: {reason}" if self.several else reason)
+                continue
             parts = split_values(text) if len(text) > 8 else (text,)
+            if len(parts) > MAX_VALUES:
+                reason = too_many_values(len(parts))
+                problems.append(f"{header}: {reason}" if self.several else reason)
+                continue
             for part_number, part in enumerate(parts):
                 result = normalise(part, region, reading=reading, region_source=source)
                 if result.error:

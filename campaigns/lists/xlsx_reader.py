@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from .formats import NUMBERS_FIX, ODS, XLS, XLSX, refusal
 from .limits import Limits
-from .sheets import SCAN_ROWS, choose_sheet, header_index
+from .sheets import SCAN_ROWS, choose_sheet, header_index, recipient_cells
 from .table import ImportRefused, Table
 
 # Bytes an allowed character may take in the XML of a cell, markup included.
@@ -85,6 +85,8 @@ def open_workbook(
     chosen = sheet or choose_sheet(list(tops.items()), names_recipients)
     start = header_row - 1 if header_row else header_index(tops[chosen], names_recipients)
     values = loaded[chosen]
+    # Counted only for a sheet chosen here: a sheet staff chose is read as they chose it.
+    found = None if sheet else recipient_cells(tops[chosen][start + 1 :])
     del loaded, tops
     return Table(
         rows=_rows(values, start),
@@ -93,6 +95,7 @@ def open_workbook(
         sheets=names,
         declared_rows=max(0, values.total_height - start),
         header_row=start + 1,
+        recipient_cells=found,
     )
 
 

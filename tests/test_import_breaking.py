@@ -1,0 +1,282 @@
+"""Bad and tricky recipient files (issue 17's rule: every row carries its own evidence; where it is
+missing or contradicts itself the row is reported with a reason that names the fix; nothing is
+coerced; a broken row never sinks the upload; when in doubt, do not send).
+
+Each test is an input that once went wrong: a traceback, a row lost, a value read as something
+it is not, or a reason that sent staff the wrong way."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from campaigns.lists.importing import ImportRefused, import_recipient_list
+from campaigns.models import Recipient, RecipientList
+
+pytestmark = pytest.mark.django_db
+
+
+def _import(data: bytes, **kwargs) -> RecipientList:
+    recipient_list = RecipientList.objects.create(name="breaking", consent_basis="opt_in")
+    import_recipient_list(recipient_list, io.BytesIO(data), **kwargs)
+    return recipient_list
+
+
+def _rows(recipient_list: RecipientList) -> list[tuple[int, str, str, str]]:
+    """(row, status, key, error) of every recipient, in file order."""
+    return list(
+        recipient_list.recipients.order_by("row_number").values_list("row_number", "status", "key", "error")
+    )
+
+
+def _vcard(*lines: str, end: bool = True) -> str:
+    return "\r\n".join(["BEGIN:VCARD", "VERSION:3.0", *lines, *(["END:VCARD"] if end else [])]) + "\r\n"
+
+
+def _workbook(*rows: list) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# vCard -------------------------------------------------------------------------------------------
+def test_a_vcard_contact_without_end_at_the_end_of_the_file_is_reported_not_lost():
+    data = _vcard("FN:Anna", "TEL:+4915123456701") + _vcard("FN:Bob", "TEL:+4915123456702", end=False)
+
+    rows = _rows(_import(data.encode()))
+
+    assert [(r[1], r[2]) for r in rows] == [("valid", "+4915123456701"), ("invalid", "")]
+    assert "no END:VCARD" in rows[1][3] and "“Bob”" in rows[1][3]
+
+
+def test_a_vcard_contact_whose_end_is_missing_before_the_next_begin_is_reported_not_lost():
+    data = _vcard("FN:Anna", "TEL:+4915123456701", end=False) + _vcard("FN:Bob", "TEL:+4915123456702")
+
+    rows = _rows(_import(data.encode()))
+
+    assert sorted((r[1], r[2]) for r in rows) == [("invalid", ""), ("valid", "+4915123456702")]
+    assert any("no END:VCARD" in r[3] and "“Anna”" in r[3] for r in rows)
+
+
+def test_a_nested_vcard_keeps_the_outer_contacts_numbers_with_the_outer_contact():
+    inner = _vcard("FN:Inner", "TEL:+4915123456704")
+    data = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Outer\r\nTEL:+4915123456703\r\n" + inner
+    data += "TEL:+4915123456705\r\nEND:VCARD\r\n"
+
+    recipient_list = _import(data.encode())
+
+    keys = {r.key: r for r in recipient_list.recipients.all()}
+    assert set(keys) == {"+4915123456703", "+4915123456704"}
+    assert keys["+4915123456703"].fields["full_name"] == "Outer"
+    assert list(keys["+4915123456703"].other_identities.values_list("key", flat=True)) == ["+4915123456705"]
+
+
+def test_a_vcards_fax_number_is_never_a_recipient():
+    data = _vcard("FN:Office", "TEL;TYPE=FAX:+4930123456") + _vcard(
+        "FN:Anna", "TEL;TYPE=WORK,FAX:+4930123457", "TEL;TYPE=CELL:+4915123456706"
+    )
+
+    rows = _rows(_import(data.encode()))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456706")]
+    assert "only numbers are fax" in rows[0][3]
+    assert not Recipient.objects.filter(other_identities__key="+4930123457").exists()
+
+
+def test_a_vcard_saved_as_utf16_is_read_as_a_vcard():
+    data = _vcard("FN:Jürgen", "TEL:+4915123456710").encode("utf-16")
+
+    recipient_list = _import(data)
+
+    recipient = recipient_list.recipients.get()
+    assert (recipient.key, recipient.fields["full_name"]) == ("+4915123456710", "Jürgen")
+
+
+def test_a_quoted_printable_value_ending_in_a_stray_equals_sign_does_not_swallow_the_next_line():
+    data = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Hans=\r\n"
+    data += "TEL;CELL:+4915123456708\r\nEND:VCARD\r\n"
+
+    recipient = _import(data.encode()).recipients.get()
+
+    assert (recipient.status, recipient.key, recipient.fields["last_name"]) == (
+        "valid",
+        "+4915123456708",
+        "Müller",
+    )
+
+
+def test_a_vcard_contact_with_thousands_of_numbers_is_reported_as_not_one_person():
+    data = _vcard("FN:Many", *[f"TEL:+49151{i:08d}" for i in range(5000)]) + _vcard(
+        "FN:Anna", "TEL:+4915123456701"
+    )
+
+    rows = _rows(_import(data.encode()))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456701")]
+    assert "5000 phone numbers" in rows[0][3] and "one row is one person" in rows[0][3]
+
+
+# Telegram Desktop's result.json ----------------------------------------------------------------------
+def _export(contacts) -> bytes:
+    return json.dumps({"contacts": {"list": contacts}}).encode()
+
+
+@pytest.mark.parametrize("depth", [5_000, 200_000])
+def test_deeply_nested_json_is_refused_with_a_message_not_a_traceback(depth):
+    data = ('{"contacts": {"list": [' + "[" * depth + "]" * depth + "]}}").encode()
+
+    with pytest.raises(ImportRefused, match="nested deeper"):
+        _import(data)
+
+
+def test_a_telegram_export_saved_as_utf16_is_read():
+    data = _export([{"user_id": 5, "phone_number": "+4915123456722"}]).decode().encode("utf-16")
+
+    assert _import(data).recipients.get().key == "+4915123456722"
+
+
+@pytest.mark.parametrize(
+    "phone, kind",
+    [(4.9151234567e12, "a decimal number"), (True, "true/false"), (["+4915123456718"], "a list")],
+)
+def test_a_telegram_export_contact_whose_phone_telegram_never_writes_so_is_reported(phone, kind):
+    data = _export([{"user_id": 5, "phone_number": phone}, {"user_id": 6, "phone_number": "+4915123456719"}])
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456719")]
+    assert f"phone_number is {kind}" in rows[0][3] and "export the contacts again" in rows[0][3]
+
+
+def test_deeply_nested_json_uploaded_in_the_admin_is_refused_on_the_add_page(client, mark):
+    client.force_login(mark)
+    data = ('{"contacts": {"list": [' + "[" * 100_000 + "]" * 100_000 + "]}}").encode()
+    upload = SimpleUploadedFile("result.json", data)
+
+    response = client.post(
+        reverse("admin:campaigns_recipientlist_add"),
+        {"name": "deep", "consent_basis": "opt_in", "consent_note": "", "file": upload},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "nested deeper" in response.content.decode()
+
+
+# CSV ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(bom):
+    data = f"{bom}sep=;\r\nName;Phone\r\nAnna;+4915123456750\r\nBob;+4915123456751\r\n".encode()
+
+    rows = _rows(_import(data))
+
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (2, "valid", "+4915123456750"),
+        (3, "valid", "+4915123456751"),
+    ]
+
+
+def test_the_command_reads_a_csv_with_excels_sep_line(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffsep=;\r\nName;Phone\r\nAnna;+4915123456752\r\n".encode())
+    out = io.StringIO()
+
+    call_command("importrecipients", str(path), "--name", "sep", "--consent-basis", "opt_in", stdout=out)
+
+    assert "1 valid, 0 invalid" in out.getvalue()
+
+
+# Several numbers in one row ------------------------------------------------------------------------
+def test_a_cell_of_fifty_phone_numbers_is_reported_not_read_as_one_person():
+    fifty = " ::: ".join(f"+49151234567{i:02d}" for i in range(50))
+    data = f'Name,Phone\r\nA,"{fifty}"\r\nB,+4915123456701\r\n'.encode()
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456701")]
+    assert "50 phone numbers" in rows[0][3] and "each person on a row of their own" in rows[0][3]
+
+
+@pytest.mark.parametrize("separator", [", ", " / "])
+def test_phone_numbers_separated_by_commas_or_slashes_are_several_numbers(separator):
+    data = f'Name,Phone\r\nA,"+4915123456823{separator}+4915123456824"\r\n'.encode()
+
+    recipient = _import(data).recipients.get()
+
+    assert (recipient.status, recipient.key) == ("valid", "+4915123456823")
+    assert list(recipient.other_identities.values_list("key", flat=True)) == ["+4915123456824"]
+
+
+# Country evidence ----------------------------------------------------------------------------------
+def test_a_row_naming_two_different_countries_is_reported_not_read_in_the_first():
+    data = b"Phone,Country,Land\r\n01512 3456819,DE,FR\r\n01512 3456820,DE,Deutschland\r\n"
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456820")]
+    assert "names two countries" in rows[0][3] and "Country" in rows[0][3] and "Land" in rows[0][3]
+
+
+@pytest.mark.parametrize(
+    "country, phone, key",
+    [("+1-684", "684 733 1234", "+16847331234"), ("🇩🇪", "01512 3456766", "+4915123456766")],
+)
+def test_a_country_written_as_a_north_american_dialling_code_or_a_flag_is_read(country, phone, key):
+    data = f"Phone,Country\r\n{phone},{country}\r\n".encode()
+
+    assert _rows(_import(data))[0][1:3] == ("valid", key)
+
+
+def test_a_country_name_too_long_to_read_is_quoted_whole_in_the_reason():
+    data = b"Phone,Country\r\n07400 123456,United Kingdom of Great Britain and Northern Ireland\r\n"
+
+    error = _rows(_import(data))[0][3]
+
+    assert "“United Kingdom of Great Britain and Northern Ireland”" in error
+
+
+# Workbooks -----------------------------------------------------------------------------------------
+def test_a_workbook_holding_only_a_cover_sheet_is_refused_not_read_as_usernames():
+    data = _workbook(["Customer list"], ["Owner", "Jane Doe"], ["Exported on", "2026-11-01"], ["Count", 3])
+
+    with pytest.raises(ImportRefused, match="cover sheet"):
+        _import(data)
+    assert not Recipient.objects.exists()
+
+
+def test_a_cover_sheet_is_read_when_staff_choose_its_column_role():
+    data = _workbook(["Customers"], ["alice_example"], ["bobby_example"])
+
+    recipient_list = RecipientList.objects.create(name="chosen", consent_basis="opt_in")
+    import_recipient_list(recipient_list, io.BytesIO(data), column="Customers")
+
+    assert recipient_list.valid_count == 2
+
+
+@pytest.mark.parametrize(
+    "cell, words",
+    [
+        (datetime.date(2026, 1, 2), "is a date or time"),
+        (datetime.datetime(2015, 12, 3, 4, 5), "is a date or time"),
+        (1512345673.8, "is a decimal number"),
+        (True, "true/false"),
+    ],
+)
+def test_a_date_decimal_or_boolean_in_a_phone_column_is_reported_as_such(cell, words):
+    data = _workbook(["Name", "Phone"], ["A", cell], ["B", "+4915123456734"])
+
+    rows = _rows(_import(data, default_region="DE"))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456734")]
+    assert words in rows[0][3] and "no country code" not in rows[0][3]
