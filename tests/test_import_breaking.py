@@ -280,3 +280,14 @@ def test_a_date_decimal_or_boolean_in_a_phone_column_is_reported_as_such(cell, w
 
     assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456734")]
     assert words in rows[0][3] and "no country code" not in rows[0][3]
+
+
+def test_a_number_whose_digits_name_another_country_than_the_rows_is_reported_not_read_abroad():
+    # Excel drops the leading 0 of 015123456737; the rest reads as +1 512… too.
+    data = _workbook(["Name", "Phone", "Country"], ["A", 15123456737, "DE"], ["B", 4915123456738, "DE"])
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456738")]
+    assert "+15123456737" in rows[0][3] and "+4915123456737" in rows[0][3]
+    assert "write it with +" in rows[0][3]

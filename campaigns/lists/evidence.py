@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .countries import region_of
-from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, USER_ID, USERNAME
+from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, ROW_COUNTRY, USER_ID, USERNAME
 from .vocabulary import NO, YES
 
 # Google Contacts joins several values of one field with " ::: "; people put one per line.
@@ -104,7 +104,7 @@ def row_region(values: Sequence[str], columns: list[tuple[int, str]], default: s
             )
         named.append((region, value, header))
     if named:
-        return RowRegion(named[0][0], " (the row's country)")
+        return RowRegion(named[0][0], ROW_COUNTRY)
     if default:
         return RowRegion(default, " (the list's default region)")
     return RowRegion(None)
