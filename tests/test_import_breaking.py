@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import zipfile
 
 import openpyxl
 import pytest
@@ -291,3 +292,59 @@ def test_a_number_whose_digits_name_another_country_than_the_rows_is_reported_no
     assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456738")]
     assert "+15123456737" in rows[0][3] and "+4915123456737" in rows[0][3]
     assert "write it with +" in rows[0][3]
+
+
+MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+def _ods(table_xml: str, sheets: int = 1) -> bytes:
+    """An OpenDocument spreadsheet of ``sheets`` sheets, each holding ``table_xml`` (rows)."""
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    body = "".join(f'<table:table table:name="S{i}">{table_xml}</table:table>' for i in range(sheets))
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", MANIFEST)
+    return buffer.getvalue()
+
+
+def _ods_row(*values: str, repeated: int = 1) -> str:
+    cells = "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>'
+        for v in values
+    )
+    return f'<table:table-row table:number-rows-repeated="{repeated}">{cells}</table:table-row>'
+
+
+def test_an_ods_of_a_kilobyte_repeating_a_row_past_the_expansion_limit_is_refused_unopened():
+    # 1.2 KB: 50 sheets of one row repeated 200,000 times took 2.5 GB in calamine.
+    data = _ods(_ods_row("Name", "Phone") + _ods_row("A", "+4915123456744", repeated=200_000), sheets=50)
+
+    with pytest.raises(ImportRefused, match="TGC_IMPORT_MAX_UNCOMPRESSED_BYTES"):
+        _import(data)
+
+
+def test_an_ods_padded_with_repeated_empty_rows_and_cells_is_read():
+    padding = (
+        '<table:table-row table:number-rows-repeated="1048570">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    data = _ods(_ods_row("Name", "Phone") + _ods_row("A", "+4915123456745") + padding, sheets=3)
+
+    assert _rows(_import(data))[0][1:3] == ("valid", "+4915123456745")

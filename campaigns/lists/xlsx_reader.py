@@ -39,6 +39,8 @@ _BLOCK = 1 << 20
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
 _CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
 _ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell[\s>/]")
+_ODS_TAG = re.compile(rb"<table:(?:covered-)?table-(row|cell)\b[^>]*>")
+ODS_CELL_BYTES = 100  # the XML of one ODS cell holding a value, about: what a repeat stands for
 
 
 def open_workbook(
@@ -166,6 +168,10 @@ def check_workbook(target: Any, limits: Limits) -> None:
         expanded = sum(m.file_size for m in members)
         if expanded > limits.max_uncompressed_bytes:
             raise ImportRefused(limits.expands_too_much(expanded))
+        for member in (m for m in members if m.filename == "content.xml"):
+            expanded += _ods_repeated_bytes(archive, member, limits.max_uncompressed_bytes - expanded)
+            if expanded > limits.max_uncompressed_bytes:
+                raise ImportRefused(limits.expands_too_much(expanded))
         widest = limits.max_cell_chars * BYTES_PER_CHARACTER
         sheets = [
             m for m in members if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
@@ -188,6 +194,38 @@ def check_workbook(target: Any, limits: Limits) -> None:
                 f"the workbook holds more shared texts than its {cells:,} cells could use: it is no "
                 "spreadsheet export. Open it in a spreadsheet and save it again, or save it as CSV"
             )
+
+
+def _ods_repeated_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -> int:
+    """The bytes an ODS ``content.xml`` adds by repetition: each cell holding a value
+    (``office:value-type``) counts :data:`ODS_CELL_BYTES` for every copy beyond the first that
+    ``table:number-rows-repeated`` and ``table:number-columns-repeated`` make of it. A kilobyte
+    can repeat one row a million times and fifty sheets so (2.5 GB in calamine): empty repeated
+    rows and cells (the padding spreadsheets write) cost nothing. Stops counting past ``most``."""
+    added = 0
+    rows = 1  # the current row's repetitions
+    carry = b""
+    with archive.open(member) as data:
+        while True:
+            block = data.read(_BLOCK)
+            text = carry + block
+            cut = len(text) if not block else text.rfind(b"<", max(0, len(text) - 4096))
+            cut = len(text) if cut < 0 else cut
+            for tag in _ODS_TAG.finditer(text, 0, cut):
+                if tag.group(1) == b"row":
+                    rows = _repeats(tag.group(0), b"rows")
+                elif b"value-type" in tag.group(0):
+                    added += (rows * _repeats(tag.group(0), b"columns") - 1) * ODS_CELL_BYTES
+                    if added > most:
+                        return added
+            carry = text[cut:]
+            if not block:
+                return added
+
+
+def _repeats(tag: bytes, what: bytes) -> int:
+    found = re.search(rb"number-" + what + rb'-repeated="(\d{1,9})"', tag)
+    return int(found.group(1)) if found else 1
 
 
 def _scan(
