@@ -348,3 +348,13 @@ def test_an_ods_padded_with_repeated_empty_rows_and_cells_is_read():
     data = _ods(_ods_row("Name", "Phone") + _ods_row("A", "+4915123456745") + padding, sheets=3)
 
     assert _rows(_import(data))[0][1:3] == ("valid", "+4915123456745")
+
+
+def test_a_password_protected_workbook_is_refused_saying_so():
+    # Excel's "Encrypt with Password" makes an OLE container with an EncryptedPackage stream.
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    directory = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\x00")
+    directory += "EncryptedPackage".encode("utf-16-le").ljust(128, b"\x00")
+
+    with pytest.raises(ImportRefused, match="a password-protected workbook.*clear the password"):
+        _import(header + directory + b"\x00" * 4096)

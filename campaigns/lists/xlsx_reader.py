@@ -40,6 +40,13 @@ _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
 _CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
 _ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell[\s>/]")
 _ODS_TAG = re.compile(rb"<table:(?:covered-)?table-(row|cell)\b[^>]*>")
+# An encrypted Office file (Excel's "Encrypt with Password") is an OLE container holding an
+# "EncryptedPackage" stream; its directory, which names the stream in UTF-16, is in the first MiB.
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+ENCRYPTED_FIX = (
+    "Open it with its password, then File › Info › Protect Workbook › Encrypt with Password, "
+    "clear the password and save it (or save it as CSV)"
+)
 ODS_CELL_BYTES = 100  # the XML of one ODS cell holding a value, about: what a repeat stands for
 
 
@@ -61,6 +68,8 @@ def open_workbook(
     sheet or row."""
     from python_calamine import CalamineWorkbook
 
+    if container == "ole" and _ENCRYPTED in sample:
+        raise ImportRefused(refusal("a password-protected workbook", ENCRYPTED_FIX))
     target = _seekable(stream, source, sample)
     file_format = workbook_format(target) if container == "zip" else XLS
     if file_format != XLS:
