@@ -358,3 +358,19 @@ def test_a_password_protected_workbook_is_refused_saying_so():
 
     with pytest.raises(ImportRefused, match="a password-protected workbook.*clear the password"):
         _import(header + directory + b"\x00" * 4096)
+
+
+@pytest.mark.parametrize("written", ["2026-01-02", "02.01.2026", "2015-12-03 04:05:00"])
+def test_a_phone_cell_written_as_a_date_says_so_not_that_it_lacks_a_country_code(written):
+    data = f"Name,Phone\r\nA,{written}\r\n".encode()
+
+    error = _rows(_import(data))[0][3]
+
+    assert "is a date or time" in error and "no country code" not in error
+
+
+def test_json_holding_a_number_thousands_of_digits_long_is_refused_saying_so():
+    data = ('{"contacts": {"list": [{"user_id": ' + "9" * 5000 + ', "phone_number": "+49151"}]}}').encode()
+
+    with pytest.raises(ImportRefused, match="a number thousands of digits long"):
+        _import(data)

@@ -48,6 +48,18 @@ def too_many_values(count: int) -> str:
     )
 
 
+_TEXT_DATE = re.compile(
+    r"(?:19|20)\d\d-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?:[T ][\d:.]+)?"
+    r"|(?:0?[1-9]|[12]\d|3[01])[./](?:0?[1-9]|1[0-2])[./](?:19|20)\d\d"
+)
+
+
+def date_reason(text: str) -> str:
+    """The reason for an identity cell that could not be read and is written as a date
+    (``2026-01-02``, ``02.01.2026``), else "": a spreadsheet took the number for a date."""
+    return not_text(datetime.date.min).format(value=text[:40]) if _TEXT_DATE.fullmatch(text.strip()) else ""
+
+
 def not_text(cell: Any) -> str:
     """Why a spreadsheet cell cannot hold an identity (a format string with ``{value}``), or "":
     a date or time (the spreadsheet took the number for one), true/false, a decimal number."""

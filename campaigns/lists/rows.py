@@ -22,6 +22,7 @@ from .columns import CONSENT, COUNTRY, FIELD, NAMED_ROLES, PHONE_LABEL, label_st
 from .evidence import (
     MAX_VALUES,
     consent_refusal,
+    date_reason,
     no_country_reason,
     not_text,
     nothing_reason,
@@ -195,7 +196,7 @@ class RowReader:
             for part_number, part in enumerate(parts):
                 result = normalise(part, region, reading=reading, region_source=source)
                 if result.error:
-                    reason = result.error
+                    reason = date_reason(part) or result.error
                     if reason == NO_COUNTRY_CODE and where is not None:
                         if where.problem:  # the row's country is the fault, already said
                             continue

@@ -43,7 +43,11 @@ def read_telegram_export(data: bytes) -> Table:
         document = json.loads(data)
     except RecursionError:
         raise ImportRefused(refusal("JSON nested deeper than any export", OTHER_JSON)) from None
-    except (UnicodeDecodeError, ValueError):
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's limit on a number's digits
+            raise ImportRefused(
+                refusal("JSON holding a number thousands of digits long", OTHER_JSON)
+            ) from None
         raise ImportRefused(
             refusal("a file that starts like JSON but is not valid JSON", OTHER_JSON)
         ) from None
