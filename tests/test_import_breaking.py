@@ -240,11 +240,25 @@ def test_a_country_written_as_a_north_american_dialling_code_or_a_flag_is_read(c
 
 
 def test_a_country_name_too_long_to_read_is_quoted_whole_in_the_reason():
-    data = b"Phone,Country\r\n07400 123456,United Kingdom of Great Britain and Northern Ireland\r\n"
+    data = b"Phone,Country\r\n07400 123456,The Republic of Somewhere Over the Rainbow and Beyond\r\n"
 
     error = _rows(_import(data))[0][3]
 
-    assert "“United Kingdom of Great Britain and Northern Ireland”" in error
+    assert "“The Republic of Somewhere Over the Rainbow and Beyond”" in error
+
+
+@pytest.mark.parametrize(
+    "country, phone, key",
+    [
+        ("United Kingdom of Great Britain and Northern Ireland", "07400 123456", "+447400123456"),
+        ("United States of America", "(415) 555-0132", "+14155550132"),
+        ("Russian Federation", "8 912 345 6701", "+79123456701"),
+    ],
+)
+def test_a_country_written_as_its_official_iso_name_is_read(country, phone, key):
+    data = f'Phone,Country\r\n{phone},"{country}"\r\n'.encode()
+
+    assert _rows(_import(data))[0][1:3] == ("valid", key)
 
 
 # Workbooks -----------------------------------------------------------------------------------------

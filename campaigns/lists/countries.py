@@ -2,7 +2,8 @@
 
 A country column holds an ISO 3166 code (``GB``, ``GBR``), a country's name in one of many
 languages (``Germany``, ``Deutschland``, ``Allemagne``, ``Германия``, ``Brasil``; CLDR's names via
-Babel, with CLDR's aliases such as ``UK``), a flag emoji (🇩🇪), or a dialling code (``+44``,
+Babel, with CLDR's aliases such as ``UK``; ISO 3166's official names via pycountry, such as
+``United Kingdom of Great Britain and Northern Ireland``), a flag emoji (🇩🇪), or a dialling code (``+44``,
 ``44``, ``0044``, ``+1-684`` with a North American area code; phonenumbers' table). :func:`region_of` answers with the ISO 3166 alpha-2 code phonenumbers knows,
 or None when the value names no country it can read — the caller reports that row, it never
 falls back to the list's default region.
@@ -15,6 +16,7 @@ import re
 import unicodedata
 
 import phonenumbers
+import pycountry
 from babel import Locale
 from babel.core import get_global
 
@@ -51,6 +53,11 @@ def _names() -> dict[str, str]:
         for code, name in Locale.parse(language).territories.items():
             if code in regions:
                 found.setdefault(_folded(name), code)
+    for country in pycountry.countries:  # ISO 3166's official names, as ERP and CRM exports write
+        if country.alpha_2 in regions:
+            for name in (country.name, *(getattr(country, n, "") for n in ("official_name", "common_name"))):
+                if name:
+                    found.setdefault(_folded(name), country.alpha_2)
     return found
 
 
