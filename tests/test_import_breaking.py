@@ -124,7 +124,7 @@ def test_a_vcard_contact_with_thousands_of_numbers_is_reported_as_not_one_person
     rows = _rows(_import(data.encode()))
 
     assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456701")]
-    assert "5000 phone numbers" in rows[0][3] and "one row is one person" in rows[0][3]
+    assert "5000 TEL lines in one contact" in rows[0][3] and "split the contact" in rows[0][3]
 
 
 # Telegram Desktop's result.json ----------------------------------------------------------------------

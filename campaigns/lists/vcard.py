@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .evidence import MAX_VALUES, too_many_values
+from .evidence import MAX_VALUES
 from .table import BrokenRow, Table
 
 NO_PHONE = "no phone number (the contact has no TEL line)"
@@ -36,6 +36,10 @@ NO_FAX = "no phone number (the contact's only numbers are fax or pager numbers, 
 NOT_CLOSED = (
     "this contact has no END:VCARD (another BEGIN:VCARD or the end of the file comes first), so "
     "its lines may be another contact's: check the file around the contact named “{name}”"
+)
+TOO_MANY_TEL = (
+    "{count} TEL lines in one contact; one contact is one person (at most {most} numbers): "
+    "split the contact into the people it holds"
 )
 _FAX_TYPES = {"fax", "pager"}
 # Property names that start a content line: a quoted-printable soft break never swallows such a
@@ -82,7 +86,7 @@ def read_vcards(data: bytes) -> Table:
     for contact in contacts:
         if len(contact.phones) > MAX_VALUES and not contact.problem:
             # Thousands of TEL lines would make every row that wide: the contact is reported.
-            contact.problem = too_many_values(len(contact.phones))
+            contact.problem = TOO_MANY_TEL.format(count=len(contact.phones), most=MAX_VALUES)
             contact.phones = sorted(contact.phones)[:MAX_VALUES]
     width = max((len(c.phones) for c in contacts), default=0) or 1
     header = ["first_name", "last_name", "full_name", *(f"phone_{i + 1}" for i in range(width))]
