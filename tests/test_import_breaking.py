@@ -388,3 +388,30 @@ def test_json_holding_a_number_thousands_of_digits_long_is_refused_saying_so():
 
     with pytest.raises(ImportRefused, match="a number thousands of digits long"):
         _import(data)
+
+
+# Exports of people who withdrew ------------------------------------------------------------------
+MAILCHIMP_UNSUBSCRIBED = (
+    "Email Address,First Name,Phone Number,MEMBER_RATING,OPTIN_TIME,UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,"
+    "UNSUB_REASON,LEID,EUID\r\n"
+    "anna@example.com,Anna,+4915123456790,2,2025-01-02 10:00:00,2026-03-04 11:00:00,Spring,"
+    "NORMAL,123,abc\r\n"
+)
+
+
+def test_mailchimps_export_of_unsubscribed_members_is_refused_not_messaged():
+    with pytest.raises(ImportRefused, match="unsubscribed members: each of them withdrew consent"):
+        _import(MAILCHIMP_UNSUBSCRIBED.encode())
+    assert not Recipient.objects.exists()
+
+
+def test_mailchimps_unsubscribed_export_is_refused_even_with_the_columns_chosen(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "unsubscribed_members_export_1.csv"
+    path.write_bytes(MAILCHIMP_UNSUBSCRIBED.encode())
+
+    with pytest.raises(Exception, match="withdrew consent"):
+        call_command(
+            "importrecipients", str(path), "--consent-basis", "opt_in", "--column", "Phone Number=phone"
+        )
+    assert not Recipient.objects.exists()

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
 from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
-from .known import recognise_export
+from .known import recognise_export, withdrawn_export
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import ANY, is_explicit_form
@@ -193,6 +193,9 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
     if isinstance(cells, BrokenRow):
         raise ImportRefused(f"the header row cannot be read ({cells.reason})")
     headers = [clean(cell_text(c))[0].strip().lstrip("\ufeff") for c in cells]
+    withdrawn = withdrawn_export(headers) if mapping.header is not False else ""
+    if withdrawn:
+        raise ImportRefused(f"this is {withdrawn}")
     header = mapping.header
     roles = list(mapping.roles)
     if not roles and column is not None:
