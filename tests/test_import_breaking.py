@@ -415,3 +415,39 @@ def test_mailchimps_unsubscribed_export_is_refused_even_with_the_columns_chosen(
             "importrecipients", str(path), "--consent-basis", "opt_in", "--column", "Phone Number=phone"
         )
     assert not Recipient.objects.exists()
+
+
+# Opt-out columns ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "header", ["Unsubscribed", "Email Opt Out", "Do not contact", "DNC", "Abgemeldet", "Отписан"]
+)
+def test_a_row_whose_opt_out_column_says_yes_or_gives_a_date_is_never_a_recipient(header):
+    data = (
+        f"Phone,{header}\r\n+4915123456791,yes\r\n+4915123456792,no\r\n+4915123456793,\r\n"
+        "+4915123456794,2026-03-04\r\n+4915123456795,TRUE\r\n"
+    ).encode()
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [
+        ("invalid", ""),
+        ("valid", "+4915123456792"),
+        ("valid", "+4915123456793"),
+        ("invalid", ""),
+        ("invalid", ""),
+    ]
+    assert f"opted out (column {header} says 'yes')" in rows[0][3]
+
+
+def test_staff_can_choose_the_opt_out_role_for_a_column_in_the_mapping_step(client, mark):
+    client.force_login(mark)
+    upload = SimpleUploadedFile("crm.csv", b"Phone,Status\r\n+4915123456796,left\r\n")
+    response = client.post(
+        reverse("admin:campaigns_recipientlist_add"),
+        {"name": "crm", "consent_basis": "opt_in", "consent_note": "", "file": upload},
+        follow=True,
+    )
+
+    assert ("opt_out", "Opted out (yes, or a date: never a recipient)") in response.context["form"].fields[
+        "role_1"
+    ].choices

@@ -147,6 +147,18 @@ def consent_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> st
     return ""
 
 
+def opt_out_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> str:
+    """ "" when every opt-out column (``columns``: (index, header)) of the row is empty or says
+    no; else why the row is not a recipient: ``opted out (column Unsubscribed says 'yes')``. A
+    date or any other answer counts as opted out (when in doubt, do not send)."""
+    count = len(values)
+    for index, header in columns:
+        value = values[index].strip() if index < count else ""
+        if value and value.casefold() not in NO:
+            return f"opted out (column {header} says '{value[:40]}'); if it does not mean so, choose another role for the column"
+    return ""
+
+
 _NOUNS = {
     ANY: "username, phone number or user id",
     USERNAME: "username",

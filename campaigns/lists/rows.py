@@ -18,7 +18,16 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from .columns import CONSENT, COUNTRY, FIELD, NAMED_ROLES, PHONE_LABEL, label_stem, phone_preference
+from .columns import (
+    CONSENT,
+    COUNTRY,
+    FIELD,
+    NAMED_ROLES,
+    OPT_OUT,
+    PHONE_LABEL,
+    label_stem,
+    phone_preference,
+)
 from .evidence import (
     MAX_VALUES,
     consent_refusal,
@@ -26,6 +35,7 @@ from .evidence import (
     no_country_reason,
     not_text,
     nothing_reason,
+    opt_out_refusal,
     row_region,
     split_values,
     too_many_values,
@@ -58,7 +68,8 @@ class RowReader:
     """Reads the data rows of one file, in order, with one column layout (``mapping.roles`` for
     ``names``, the unique header names) and remembers the identities seen for de-duplication.
 
-    A row's consent columns are asked first (a "no" is never a recipient); its country column
+    A row's consent columns are asked first (a "no" is never a recipient), then its opt-out
+    columns (anything but "no" or nothing there is never a recipient); its country column
     gives the region its national numbers are read in (the list's default region only when the
     row names none); a cell of several values gives several identities; phones are ordered by
     :func:`.columns.phone_preference` (mobile first, by the column's header or its label cell).
@@ -87,6 +98,7 @@ class RowReader:
         self.nothing = nothing_reason([reading for _i, reading, _h, _l in self.identity])
         self.countries = [(i, header[i]) for i, role in enumerate(roles) if role == COUNTRY]
         self.consents = [(i, header[i]) for i, role in enumerate(roles) if role == CONSENT]
+        self.opt_outs = [(i, header[i]) for i, role in enumerate(roles) if role == OPT_OUT]
         self.skip = {i for i, role in enumerate(roles) if role != FIELD and role not in NAMED_ROLES}
         # The personalisation columns: (index, name), canonical roles under the role's name.
         self.field_columns = field_keys(roles, names)
@@ -127,6 +139,7 @@ class RowReader:
                 error, fields = self.limits.cell_too_long(longest), {}
             else:
                 refusal = consent_refusal(values, self.consents) if self.consents else ""
+                refusal = refusal or (opt_out_refusal(values, self.opt_outs) if self.opt_outs else "")
                 if not refusal:
                     return self._identify(number, raw, values, texts, fields, notes, cleaned)
                 error = refusal
