@@ -451,3 +451,23 @@ def test_staff_can_choose_the_opt_out_role_for_a_column_in_the_mapping_step(clie
     assert ("opt_out", "Opted out (yes, or a date: never a recipient)") in response.context["form"].fields[
         "role_1"
     ].choices
+
+
+def test_a_remembered_mapping_never_turns_an_opt_out_column_back_into_a_field(tmp_path, settings):
+    # A list imported before the opt-out role existed kept "Unsubscribed" as a field.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    RecipientList.objects.create(
+        name="spring",
+        consent_basis="opt_in",
+        import_status="done",
+        mapping={"headers": ["Phone", "Unsubscribed"], "roles": ["phone", "field"]},
+    )
+    path = tmp_path / "autumn.csv"
+    path.write_bytes(b"Phone,Unsubscribed\r\n+4915123456797,yes\r\n+4915123456798,no\r\n")
+
+    call_command(
+        "importrecipients", str(path), "--name", "autumn", "--consent-basis", "opt_in", stdout=io.StringIO()
+    )
+
+    rows = _rows(RecipientList.objects.get(name="autumn"))
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456798")]
