@@ -471,3 +471,16 @@ def test_a_remembered_mapping_never_turns_an_opt_out_column_back_into_a_field(tm
 
     rows = _rows(RecipientList.objects.get(name="autumn"))
     assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456798")]
+
+
+@pytest.mark.parametrize("answer", ["yes\u200b", "\ufeffja", "ＹＥＳ"])
+def test_a_consent_with_invisible_or_full_width_characters_is_read_as_it_shows(answer):
+    data = f"Phone,Consent,Unsubscribed\r\n+4915123456801,{answer},no\u200b\r\n".encode()
+
+    assert _rows(_import(data))[0][1:3] == ("valid", "+4915123456801")
+
+
+def test_a_consent_of_only_an_invisible_character_is_an_empty_consent():
+    data = "Phone,Consent\r\n+4915123456802,\u200b\r\n".encode()
+
+    assert _rows(_import(data))[0][3] == "no consent (column Consent is empty)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,15 +137,22 @@ def consent_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> st
     count = len(values)
     for index, header in columns:
         value = values[index].strip() if index < count else ""
-        answer = value.casefold()
+        answer = _answer(value)
         if answer in YES:
             continue
-        if not value:
+        if not answer:
             return f"no consent (column {header} is empty)"
         if answer in NO:
             return f"no consent (column {header} says '{value[:40]}')"
         return f"no consent: column {header} says '{value[:40]}', neither yes nor no (write yes or no)"
     return ""
+
+
+def _answer(value: str) -> str:
+    """A yes/no cell as compared: full-width letters as ASCII (NFKC), invisible format
+    characters (a zero-width space pasted from a web page, a stray BOM) removed, case folded."""
+    text = unicodedata.normalize("NFKC", value)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
 
 
 def opt_out_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> str:
@@ -154,7 +162,7 @@ def opt_out_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> st
     count = len(values)
     for index, header in columns:
         value = values[index].strip() if index < count else ""
-        if value and value.casefold() not in NO:
+        if value and _answer(value) not in NO:
             return f"opted out (column {header} says '{value[:40]}'); if it does not mean so, choose another role for the column"
     return ""
 
