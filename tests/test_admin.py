@@ -268,6 +268,7 @@ def test_the_mapping_step_offers_one_role_per_column_guessed_from_the_headers(cl
         "User id",
         "Country of the row (its phone numbers' region)",
         "Consent (yes / no)",
+        "Opted out (yes, or a date: never a recipient)",
         "Time zone",
         "Label of a phone (Mobile, Work…)",
         "Field: first_name",

@@ -3,7 +3,8 @@
 A column's *role* is one of the identity readings of :mod:`.normalise` (``any``, ``username``,
 ``phone``, ``phone_international``, ``user_id``); or what the row carries beside its identities:
 its ``country`` (the region its national numbers are read in, :mod:`.countries`), its ``consent``
-(yes/no: a "no" row is never a recipient), its ``time_zone``, a ``phone_label`` (Google's
+(yes/no: a "no" row is never a recipient), its ``opt_out`` (a column saying the person withdrew:
+anything in it but no or nothing keeps the row from being a recipient), its ``time_zone``, a ``phone_label`` (Google's
 ``Phone 1 - Label``: which phone is the mobile; never an identity); a canonical personalisation
 field (:data:`CANONICAL_FIELDS`: ``first_name``…, stored under that name whatever the header was,
 so ``{{ first_name }}`` works); ``field`` (a personalisation field under its header); or
@@ -25,12 +26,13 @@ import re
 
 from .known import recognise_export
 from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, USER_ID, USERNAME
-from .vocabulary import HEADERS, MOBILE_WORDS, SECONDARY_PHONE_WORDS, squash
+from .vocabulary import HEADERS, MOBILE_WORDS, OPT_OUT_PARTS, SECONDARY_PHONE_WORDS, squash
 
 FIELD = "field"
 IGNORE = "ignore"
 COUNTRY = "country"
 CONSENT = "consent"
+OPT_OUT = "opt_out"
 TIME_ZONE = "time_zone"
 PHONE_LABEL = "phone_label"
 IDENTITY_ROLES = (ANY, USERNAME, PHONE, PHONE_INTERNATIONAL, USER_ID)
@@ -43,7 +45,7 @@ CANONICAL_FIELDS = {
     "city": "City",
     "company": "Company",
 }
-EVIDENCE_ROLES = (COUNTRY, CONSENT, TIME_ZONE, PHONE_LABEL)
+EVIDENCE_ROLES = (COUNTRY, CONSENT, OPT_OUT, TIME_ZONE, PHONE_LABEL)
 ROLES = (*IDENTITY_ROLES, *EVIDENCE_ROLES, *CANONICAL_FIELDS, FIELD, IGNORE)
 # Roles whose column is stored among the row's fields, under the role's name (the first column
 # with the role) or its header (any later one).
@@ -56,6 +58,7 @@ ROLE_LABELS = {
     USER_ID: "User id",
     COUNTRY: "Country of the row (its phone numbers' region)",
     CONSENT: "Consent (yes / no)",
+    OPT_OUT: "Opted out (yes, or a date: never a recipient)",
     TIME_ZONE: "Time zone",
     PHONE_LABEL: "Label of a phone (Mobile, Work…)",
     **{name: f"Field: {name}" for name in CANONICAL_FIELDS},
@@ -92,6 +95,9 @@ def _language_roles() -> dict[str, str]:
 
 # Parts of header names, when no exact name matched (a label's parts before a phone's).
 _HEADER_PARTS = (
+    # A column saying the person withdrew ("Unsubscribed", "Email Opt Out", "Do not contact",
+    # "Abgemeldet", "Отписан"): its yes is a no, so it is read before any other part.
+    *((part, OPT_OUT) for part in OPT_OUT_PARTS),
     ("msisdn", PHONE_INTERNATIONAL),
     ("e164", PHONE_INTERNATIONAL),
     ("telegram", ANY),
@@ -112,6 +118,7 @@ _HEADER_PARTS = (
     ("city", "city"),
 )
 _WEAK_HEADERS = {"contact": ANY, "user": ANY}
+HEADER_ROLES.update(dict.fromkeys(["dnc", "noconsent", "blocked", "bounced"], OPT_OUT))
 
 
 def guess_roles(headers: list[str]) -> list[str] | None:

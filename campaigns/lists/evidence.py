@@ -6,18 +6,25 @@ missing or contradicts itself, report the row").
 
 from __future__ import annotations
 
+import datetime
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .countries import region_of
-from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, USER_ID, USERNAME
+from .normalise import ANY, PHONE, PHONE_INTERNATIONAL, ROW_COUNTRY, USER_ID, USERNAME
 from .vocabulary import NO, YES
 
 # Google Contacts joins several values of one field with " ::: "; people put one per line.
 _MULTI = re.compile(r"\s:::\s|\r?\n")
-_SEMICOLON = re.compile(r"\s*;\s*")
+_SEPARATOR = re.compile(r"\s*[;,]\s*|\s+/\s+")
 _PHONE_LIKE = re.compile(r"[+0-9(][0-9\s().\-/]{4,}")
+# The most identities one row may give: a person has a few numbers; a cell of dozens is a column
+# of people pasted into one cell, and reading them as one person would message only the first
+# and fold the others into duplicates of them.
+MAX_VALUES = 10
 
 
 def split_values(text: str) -> list[str]:
@@ -27,11 +34,49 @@ def split_values(text: str) -> list[str]:
     if " ::: " in text or "\n" in text:
         parts = [p.strip() for p in _MULTI.split(text)]
         return [p for p in parts if p] or [text]
-    if ";" in text:
-        parts = [p for p in _SEMICOLON.split(text.strip()) if p]
+    if ";" in text or "," in text or " / " in text:
+        parts = [p for p in _SEPARATOR.split(text.strip()) if p]
         if len(parts) > 1 and all(_PHONE_LIKE.fullmatch(p) for p in parts):
             return parts
     return [text]
+
+
+def too_many_values(count: int) -> str:
+    """The reason for a row giving more than :data:`MAX_VALUES` identities."""
+    return (
+        f"{count} phone numbers or usernames in one row; one row is one person (at most "
+        f"{MAX_VALUES}): put each person on a row of their own"
+    )
+
+
+_TEXT_DATE = re.compile(
+    r"(?:19|20)\d\d-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?:[T ][\d:.]+)?"
+    r"|(?:0?[1-9]|[12]\d|3[01])[./](?:0?[1-9]|1[0-2])[./](?:19|20)\d\d"
+)
+
+
+def date_reason(text: str) -> str:
+    """The reason for an identity cell that could not be read and is written as a date
+    (``2026-01-02``, ``02.01.2026``), else "": a spreadsheet took the number for a date."""
+    return not_text(datetime.date.min).format(value=text[:40]) if _TEXT_DATE.fullmatch(text.strip()) else ""
+
+
+def not_text(cell: Any) -> str:
+    """Why a spreadsheet cell cannot hold an identity (a format string with ``{value}``), or "":
+    a date or time (the spreadsheet took the number for one), true/false, a decimal number."""
+    if isinstance(cell, (datetime.date, datetime.time)):
+        return (
+            "“{value}” is a date or time, not a phone number: the spreadsheet took the number for "
+            "one; format the column as text and type the number again"
+        )
+    if isinstance(cell, bool):
+        return "“{value}” is a true/false cell, not a phone number or username"
+    if isinstance(cell, float) and not cell.is_integer():
+        return (
+            "“{value}” is a decimal number, not a phone number: format the column as text and "
+            "type the number again"
+        )
+    return ""
 
 
 @dataclass(frozen=True)
@@ -50,19 +95,29 @@ def row_region(values: Sequence[str], columns: list[tuple[int, str]], default: s
     """The row's region from its first filled country column (``columns``: (index, header)),
     else the list's ``default``."""
     count = len(values)
+    named: list[tuple[str, str, str]] = []  # (region, value, header) of each filled column
     for index, header in columns:
         value = values[index].strip() if index < count else ""
         if not value:
             continue
         region = region_of(value)
         if region is None:
-            shown = value[:40]
+            shown = value if len(value) <= 60 else value[:59] + "…"
             return RowRegion(
                 None,
                 problem=f"country “{shown}” in column {header} is not one the app can read: "
                 "write its ISO code (such as GB) or its name",
             )
-        return RowRegion(region, " (the row's country)")
+        if named and region != named[0][0]:
+            first = named[0]
+            return RowRegion(
+                None,
+                problem=f"column {first[2]} says “{first[1][:40]}” but column {header} says "
+                f"“{value[:40]}”: the row names two countries; keep the right one",
+            )
+        named.append((region, value, header))
+    if named:
+        return RowRegion(named[0][0], ROW_COUNTRY)
     if default:
         return RowRegion(default, " (the list's default region)")
     return RowRegion(None)
@@ -82,14 +137,33 @@ def consent_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> st
     count = len(values)
     for index, header in columns:
         value = values[index].strip() if index < count else ""
-        answer = value.casefold()
+        answer = _answer(value)
         if answer in YES:
             continue
-        if not value:
+        if not answer:
             return f"no consent (column {header} is empty)"
         if answer in NO:
             return f"no consent (column {header} says '{value[:40]}')"
         return f"no consent: column {header} says '{value[:40]}', neither yes nor no (write yes or no)"
+    return ""
+
+
+def _answer(value: str) -> str:
+    """A yes/no cell as compared: full-width letters as ASCII (NFKC), invisible format
+    characters (a zero-width space pasted from a web page, a stray BOM) removed, case folded."""
+    text = unicodedata.normalize("NFKC", value)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+
+
+def opt_out_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> str:
+    """ "" when every opt-out column (``columns``: (index, header)) of the row is empty or says
+    no; else why the row is not a recipient: ``opted out (column Unsubscribed says 'yes')``. A
+    date or any other answer counts as opted out (when in doubt, do not send)."""
+    count = len(values)
+    for index, header in columns:
+        value = values[index].strip() if index < count else ""
+        if value and _answer(value) not in NO:
+            return f"opted out (column {header} says '{value[:40]}'); if it does not mean so, choose another role for the column"
     return ""
 
 

@@ -66,7 +66,6 @@ _OTHER = (
     (b"\xff\xd8\xff", "a JPEG image", "Upload the list itself, not a picture of it"),
     (b"{\\rtf", "an RTF document", "Save the table as CSV from the program that made it"),
 )
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _VCARD = re.compile(rb"\s*BEGIN:VCARD\b", re.IGNORECASE)
 
 
@@ -84,11 +83,7 @@ def sniff(sample: bytes, name: str = "") -> str:
     for magic, what, fix in _OTHER:
         if sample.startswith(magic):
             raise ImportRefused(refusal(what, fix))
-    text = sample
-    for bom in _BOMS:
-        if text.startswith(bom):
-            text = text[len(bom) :]
-            break
+    text = _without_bom(sample)
     if _VCARD.match(text[:200]):
         return VCARD
     if text.lstrip()[:1] in (b"{", b"[") and (suffix(name) == ".json" or _json_like(text)):
@@ -96,6 +91,14 @@ def sniff(sample: bytes, name: str = "") -> str:
     if suffix(name) == ".numbers":
         raise ImportRefused(refusal("an Apple Numbers file", NUMBERS_FIX))
     return CSV
+
+
+def _without_bom(sample: bytes) -> bytes:
+    """``sample`` after its byte order mark; UTF-16 text as UTF-8, so that a vCard or JSON file
+    saved as "Unicode" is told by its content like any other."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return sample[:4096].decode("utf-16", errors="ignore").encode("utf-8")
+    return sample[len(codecs.BOM_UTF8) :] if sample.startswith(codecs.BOM_UTF8) else sample
 
 
 NUMBERS_FIX = "In Numbers choose File › Export To › CSV… (or Excel…) and upload that file"

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
 from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
-from .known import recognise_export
+from .known import recognise_export, withdrawn_export
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import ANY, is_explicit_form
@@ -53,6 +53,11 @@ from .writing import BackgroundWriter, RowWriter
 
 __all__ = ["CONTROL_CHARACTERS_NOTE", "ImportRefused", "ImportReport", "import_recipient_list"]
 
+NO_RECIPIENTS_IN_SHEET = (
+    "no column of sheet “{sheet}” is named as holding recipients (username, phone, …) and none of "
+    "its first rows holds one (@name, +49…): it reads like a cover sheet. Choose the sheet that "
+    "holds the recipients, or choose the column's role (username, phone) in the mapping"
+)
 BATCH_SIZE = 5000
 MAX_PROBLEMS = 200  # problems kept in RecipientList.report; the counts cover all of them
 
@@ -188,6 +193,9 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
     if isinstance(cells, BrokenRow):
         raise ImportRefused(f"the header row cannot be read ({cells.reason})")
     headers = [clean(cell_text(c))[0].strip().lstrip("\ufeff") for c in cells]
+    withdrawn = withdrawn_export(headers) if mapping.header is not False else ""
+    if withdrawn:
+        raise ImportRefused(f"this is {withdrawn}")
     header = mapping.header
     roles = list(mapping.roles)
     if not roles and column is not None:
@@ -206,6 +214,8 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
             # link), valid or not, so "@abc" is reported as too short; a bare word such as
             # "Customers" is a header even though it would pass as a username.
             header = not is_explicit_form(cell_text(cells[0]) if cells else "")
+            if header and table.recipient_cells == 0:
+                raise ImportRefused(NO_RECIPIENTS_IN_SHEET.format(sheet=table.sheet))
         roles = guessed or [ANY] + [FIELD] * (len(headers) - 1)
     elif header is not False and mapping.headers and tuple(headers) != mapping.headers:
         raise ColumnsChanged(

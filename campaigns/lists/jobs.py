@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from ..models import ImportStatus, RecipientList
+from .columns import CONSENT, OPT_OUT, guess_roles
 from .importing import ImportReport, forget_rows, import_recipient_list
 from .limits import inline_max_bytes
 from .mapping import Mapping, MappingError
@@ -143,6 +144,20 @@ def earlier_mapping(mapping: Mapping) -> Mapping | None:
         return None
     name, data = earlier
     try:
-        return Mapping.from_json(data).choices().with_(headers=tuple(headers), reused_from=name)
+        reused = Mapping.from_json(data).choices().with_(headers=tuple(headers), reused_from=name)
     except MappingError:
         return None
+    return reused.with_(roles=_with_withdrawal(reused.roles, headers))
+
+
+def _with_withdrawal(roles: tuple[str, ...], headers: list[str]) -> tuple[str, ...]:
+    """``roles`` with each column that the headers now name a consent or opt-out column read so
+    again, where the earlier list kept it as a field or ignored it: a choice remembered from
+    another file (or from before the header was known) never lets a "no" through unasked."""
+    guessed = guess_roles(headers) or []
+    safe = (CONSENT, OPT_OUT)
+    kept = list(roles)
+    for i, role in enumerate(roles):
+        if i < len(guessed) and guessed[i] in safe and role not in safe:
+            kept[i] = guessed[i]
+    return tuple(kept)

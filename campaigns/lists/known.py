@@ -83,6 +83,29 @@ KNOWN_EXPORTS: list[KnownExport] = [
 ]
 
 
+# Exports of people who withdrew: every row is someone who must not be messaged, so the file is
+# refused whatever its mapping says (header sets that must all be present → what it is, the fix).
+WITHDRAWN_EXPORTS: list[tuple[frozenset[str], str]] = [
+    (
+        _squashed("Email Address", "UNSUB_TIME"),
+        "Mailchimp's export of unsubscribed members: each of them withdrew consent. Import "
+        "subscribed_members_export….csv from the same download instead",
+    ),
+    (
+        _squashed("Email Address", "CLEAN_TIME"),
+        "Mailchimp's export of cleaned members (addresses that bounced or were removed). Import "
+        "subscribed_members_export….csv from the same download instead",
+    ),
+]
+
+
+def withdrawn_export(headers: list[str]) -> str:
+    """What the file is and the fix, when ``headers`` are those of an export of people who
+    withdrew (:data:`WITHDRAWN_EXPORTS`); else ""."""
+    present = {squash(h) for h in headers}
+    return next((words for signature, words in WITHDRAWN_EXPORTS if signature <= present), "")
+
+
 def register(export: KnownExport) -> None:
     """Recognise ``export`` too (a reader of another format adds its own), before the others."""
     KNOWN_EXPORTS.insert(0, export)

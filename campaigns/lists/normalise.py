@@ -45,6 +45,8 @@ from . import phones
 from .countries import country_name
 from .excel import ExcelDamage, repair
 
+ROW_COUNTRY = " (the row's country)"  # a region_source: the row's own country column named it
+
 # The values of ``campaigns.models.RecipientKind``, repeated so this module needs no app registry.
 USERNAME = "username"
 PHONE = "phone"
@@ -329,11 +331,29 @@ def _phone_digits(
             key = _phone("+" + compact, None).key if bare else None
         else:
             key = phones.national(compact, region, with_trunk=attempt == "national") if region else None
+        if key and attempt == "international" and source == ROW_COUNTRY and not international_first:
+            # 15123456737 in a row whose country is Germany: +1 512… with its "+" dropped, or
+            # 01512… whose leading 0 a spreadsheet dropped? The digits and the row disagree.
+            untrunked = phones.national(compact, region, with_trunk=False)
+            if untrunked and untrunked != key and not _in_region(key, region):
+                return _invalid(_two_countries(key, untrunked, region, source))
         if key:
             return Normalised(key=key, kind=PHONE)
     if not region:
         return _invalid(NO_COUNTRY_CODE)
     return _national(compact, region, source)
+
+
+def _in_region(key: str, region: str) -> bool:
+    """Whether the E.164 ``key`` has ``region``'s country code."""
+    return key.startswith(f"+{phonenumbers.country_code_for_region(region)}")
+
+
+def _two_countries(international: str, national: str, region: str, source: str) -> str:
+    return (
+        f"reads as {international} (written without its +) and as {national} (a number of "
+        f"{country_name(region)}{source} that lost its leading 0): write it with +…"
+    )
 
 
 def national_reason(region: str, source: str = "") -> str:

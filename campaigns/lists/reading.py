@@ -43,6 +43,8 @@ _BINARY_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
 )  # encoding and delimiter are detected on the first MiB
 DELIMITERS = (",", ";", "\t")
+# Excel's first line naming the delimiter ("sep=;"), written by European Excel exports.
+_EXCEL_SEPARATOR = re.compile(r"sep=(.)\r?\n", re.IGNORECASE)
 NOT_TEXT = f"not a text/CSV file, nor another format recipients are read from: upload {formats_text()}"
 
 # Bytes the detected encoding cannot decode are read as this lone surrogate, which no strict
@@ -168,11 +170,17 @@ def _open_csv(stream: IO[bytes], sample: bytes, encoding: str | None, delimiter:
         raise ImportRefused(NOT_TEXT)
     if delimiter and delimiter not in DELIMITERS:
         raise ImportRefused(f"unknown delimiter {delimiter!r}: use comma, semicolon or tab")
-    delimiter = delimiter or _detect_delimiter(sample.decode(chosen, errors="replace"))
+    text = sample.decode(chosen, errors="replace")
+    excel_line = _EXCEL_SEPARATOR.match(text.lstrip("\ufeff"))
+    if excel_line and excel_line.group(1) in DELIMITERS:
+        delimiter = delimiter or excel_line.group(1)
+    delimiter = delimiter or _detect_delimiter(text)
     reader = io.BufferedReader(_PrefixedReader(sample, stream))
     # Not errors="replace": the encoding was detected on the first MiB only, and a later row in
     # another encoding must be reported, not sent as "����" (see _csv_rows).
     lines = io.TextIOWrapper(reader, encoding=chosen, errors=_MARK_UNDECODABLE, newline="")
+    if excel_line:
+        lines.readline()  # Excel's "sep=;" line: a directive, not the header (Excel hides it)
     return Table(
         rows=_csv_rows(lines, delimiter, chosen), file_format=CSV, encoding=chosen, delimiter=delimiter
     )

@@ -18,8 +18,28 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from .columns import CONSENT, COUNTRY, FIELD, NAMED_ROLES, PHONE_LABEL, label_stem, phone_preference
-from .evidence import consent_refusal, no_country_reason, nothing_reason, row_region, split_values
+from .columns import (
+    CONSENT,
+    COUNTRY,
+    FIELD,
+    NAMED_ROLES,
+    OPT_OUT,
+    PHONE_LABEL,
+    label_stem,
+    phone_preference,
+)
+from .evidence import (
+    MAX_VALUES,
+    consent_refusal,
+    date_reason,
+    no_country_reason,
+    not_text,
+    nothing_reason,
+    opt_out_refusal,
+    row_region,
+    split_values,
+    too_many_values,
+)
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import NO_COUNTRY_CODE, PHONE, normalise
@@ -48,7 +68,8 @@ class RowReader:
     """Reads the data rows of one file, in order, with one column layout (``mapping.roles`` for
     ``names``, the unique header names) and remembers the identities seen for de-duplication.
 
-    A row's consent columns are asked first (a "no" is never a recipient); its country column
+    A row's consent columns are asked first (a "no" is never a recipient), then its opt-out
+    columns (anything but "no" or nothing there is never a recipient); its country column
     gives the region its national numbers are read in (the list's default region only when the
     row names none); a cell of several values gives several identities; phones are ordered by
     :func:`.columns.phone_preference` (mobile first, by the column's header or its label cell).
@@ -77,6 +98,7 @@ class RowReader:
         self.nothing = nothing_reason([reading for _i, reading, _h, _l in self.identity])
         self.countries = [(i, header[i]) for i, role in enumerate(roles) if role == COUNTRY]
         self.consents = [(i, header[i]) for i, role in enumerate(roles) if role == CONSENT]
+        self.opt_outs = [(i, header[i]) for i, role in enumerate(roles) if role == OPT_OUT]
         self.skip = {i for i, role in enumerate(roles) if role != FIELD and role not in NAMED_ROLES}
         # The personalisation columns: (index, name), canonical roles under the role's name.
         self.field_columns = field_keys(roles, names)
@@ -90,6 +112,7 @@ class RowReader:
         self.limits = limits
         self.seen = FirstRows()
         self.regions: set[str] = set()  # the regions rows' countries named (search reads them)
+        self.typed: list[str] = []  # the current row's identity cells that are no text (:func:`not_text`)
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
@@ -104,6 +127,7 @@ class RowReader:
             values = [_CONTROL_CHARACTERS.sub("", v) for v in values]
         count = len(values)
         texts = [values[index].strip() if index < count else "" for index in self.indexes]
+        self.typed = [not_text(cells[index]) if index < count else "" for index in self.indexes]
         raw = " / ".join(t for t in texts if t)[:RAW_MAX] if self.several else texts[0][:RAW_MAX]
         fields: dict[str, str] = {}
         try:
@@ -115,6 +139,7 @@ class RowReader:
                 error, fields = self.limits.cell_too_long(longest), {}
             else:
                 refusal = consent_refusal(values, self.consents) if self.consents else ""
+                refusal = refusal or (opt_out_refusal(values, self.opt_outs) if self.opt_outs else "")
                 if not refusal:
                     return self._identify(number, raw, values, texts, fields, notes, cleaned)
                 error = refusal
@@ -141,6 +166,8 @@ class RowReader:
                 problems.append(UNKNOWN_ZONE_NOTE.format(value=value[:60], column=column))
         if cleaned:
             notes.append(CONTROL_CHARACTERS_NOTE)
+        if len(found) > MAX_VALUES:
+            found, problems = [], [too_many_values(len(found))]
         if not found:
             error = "; ".join(problems) if problems else self.nothing
             return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
@@ -170,11 +197,19 @@ class RowReader:
         for position, ((_index, reading, header, label), text) in enumerate(zip(self.identity, texts)):
             if not text:
                 continue
+            if self.typed[position]:
+                reason = self.typed[position].format(value=text[:40])
+                problems.append(f"{header}: {reason}" if self.several else reason)
+                continue
             parts = split_values(text) if len(text) > 8 else (text,)
+            if len(parts) > MAX_VALUES:
+                reason = too_many_values(len(parts))
+                problems.append(f"{header}: {reason}" if self.several else reason)
+                continue
             for part_number, part in enumerate(parts):
                 result = normalise(part, region, reading=reading, region_source=source)
                 if result.error:
-                    reason = result.error
+                    reason = date_reason(part) or result.error
                     if reason == NO_COUNTRY_CODE and where is not None:
                         if where.problem:  # the row's country is the fault, already said
                             continue

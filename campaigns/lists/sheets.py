@@ -28,6 +28,8 @@ from .table import cell_text
 SCAN_ROWS = 30  # rows read from the top of each sheet to choose it and find its header
 MAX_LABEL = 40  # characters of a column name: a longer cell is a sentence, not a header
 _LONG_DIGITS = re.compile(r"\+?\d{7,15}")
+# A date written as text ("2026-11-01", "01.11.2026"): a cover sheet's "Exported on", no phone.
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+)?|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 
 
 def filled(cells: Sequence) -> int:
@@ -60,7 +62,7 @@ def recipient_cells(rows: Sequence[Sequence]) -> int:
         for cell in row:
             if isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 count += bool(_LONG_DIGITS.fullmatch(cell_text(cell)))
-            elif isinstance(cell, str) and cell.strip():
+            elif isinstance(cell, str) and cell.strip() and not _DATE.fullmatch(cell.strip()):
                 count += (
                     is_explicit_form(cell)
                     and not cell.strip().isdigit()

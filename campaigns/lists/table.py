@@ -29,6 +29,10 @@ class Table:
     sheets: list[str] = field(default_factory=list)
     declared_rows: int = 0  # a workbook sheet's rows from the header row on (0: unknown)
     header_row: int = 1
+    # Cells written as only a recipient is (@name, +49…) in a workbook sheet's first rows below
+    # its header (:func:`.sheets.recipient_cells`); None when not counted (a sheet staff chose,
+    # CSV and the other formats).
+    recipient_cells: int | None = None
 
 
 def cell_text(cell: str | int | float | None | Any) -> str:

@@ -25,6 +25,10 @@ NO_PHONE = (
     "people a session has already met)"
 )
 NO_IDENTITY = "no phone number or user id in this contact of the export"
+WRONG_TYPE = (
+    "{name} is {kind} in this contact of the export, which Telegram never writes: the file was "
+    "changed after the export; export the contacts again"
+)
 OTHER_JSON = (
     "Only Telegram Desktop's contacts export is read as JSON (Settings › Advanced › Export "
     "Telegram data, with “Contacts list” ticked, format “Machine-readable JSON”)"
@@ -35,8 +39,15 @@ def read_telegram_export(data: bytes) -> Table:
     """The contacts of ``result.json`` (bytes) as a :class:`Table` (module docstring). Raises
     :class:`ImportRefused` for a file that is not JSON or not such an export."""
     try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+        # Bytes: json detects UTF-8 (with or without its BOM), UTF-16 and UTF-32 itself.
+        document = json.loads(data)
+    except RecursionError:
+        raise ImportRefused(refusal("JSON nested deeper than any export", OTHER_JSON)) from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's limit on a number's digits
+            raise ImportRefused(
+                refusal("JSON holding a number thousands of digits long", OTHER_JSON)
+            ) from None
         raise ImportRefused(
             refusal("a file that starts like JSON but is not valid JSON", OTHER_JSON)
         ) from None
@@ -61,6 +72,11 @@ def _contacts(document: Any) -> list | None:
 def _row(contact: Any) -> list:
     if not isinstance(contact, dict):
         return BrokenRow(NO_IDENTITY)
+    for name in ("phone_number", "user_id"):
+        kind = _wrong_type(contact.get(name))
+        if kind:
+            cells = [_text(contact.get(n)) for n in HEADER]
+            return BrokenRow(WRONG_TYPE.format(name=name, kind=kind), cells)
     cells = [_text(contact.get(name)) for name in ("phone_number", "user_id", "first_name", "last_name")]
     phone, user_id = cells[0].strip(), cells[1].strip()
     if phone:
@@ -68,6 +84,18 @@ def _row(contact: Any) -> list:
     if user_id:
         return BrokenRow(NO_PHONE.format(user_id=user_id), cells)
     return BrokenRow(NO_IDENTITY, cells)
+
+
+def _wrong_type(value: Any) -> str:
+    """What ``value`` is when Telegram never writes it so ("a decimal number"), else "": a
+    phone or user id as a float may have lost digits, a true/false or a list is no identity."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, (dict, list)):
+        return "a list or an object"
+    return ""
 
 
 def _text(value: Any) -> str:

@@ -22,14 +22,32 @@ n + 1.
 
 from __future__ import annotations
 
+import codecs
 import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .evidence import MAX_VALUES
 from .table import BrokenRow, Table
 
 NO_PHONE = "no phone number (the contact has no TEL line)"
+NO_FAX = "no phone number (the contact's only numbers are fax or pager numbers, never messaged)"
+NOT_CLOSED = (
+    "this contact has no END:VCARD (another BEGIN:VCARD or the end of the file comes first), so "
+    "its lines may be another contact's: check the file around the contact named “{name}”"
+)
+TOO_MANY_TEL = (
+    "{count} TEL lines in one contact; one contact is one person (at most {most} numbers): "
+    "split the contact into the people it holds"
+)
+_FAX_TYPES = {"fax", "pager"}
+# Property names that start a content line: a quoted-printable soft break never swallows such a
+# line (a value ending in a stray "=" would otherwise take the TEL or END:VCARD after it).
+_PROPERTY_LINE = re.compile(
+    rb"(?:[A-Za-z0-9-]+\.)?(?:BEGIN|END|VERSION|TEL|EMAIL|N|FN|ADR|ORG|NOTE|PHOTO|BDAY|URL|"
+    rb"TITLE|UID|REV|CATEGORIES|LABEL|X-[A-Za-z0-9-]+)[;:]"
+)
 _LINE_BREAK = re.compile(rb"\r\n|\n|\r")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _MOBILE_LABELS = {"cell", "mobile", "iphone", "handy", "cellular"}
@@ -49,6 +67,8 @@ class Contact:
     country: str = ""
     note: str = ""
     labels: dict[str, str] = field(default_factory=dict)  # group → X-ABLabel, lower-cased
+    fax: int = 0  # TEL lines typed fax or pager: never a recipient's number
+    problem: str = ""  # why the contact cannot be trusted as read (no END:VCARD): a broken row
 
 
 @dataclass
@@ -60,8 +80,14 @@ class _Property:
 
 
 def read_vcards(data: bytes) -> Table:
-    """The contacts of the vCard file ``data`` as a :class:`Table` (module docstring)."""
-    contacts = list(_contacts(_logical_lines(data)))
+    """The contacts of the vCard file ``data`` as a :class:`Table` (module docstring). A file
+    saved as UTF-16 (with its byte order mark) is read as the same text in UTF-8."""
+    contacts = list(_contacts(_logical_lines(_utf8(data))))
+    for contact in contacts:
+        if len(contact.phones) > MAX_VALUES and not contact.problem:
+            # Thousands of TEL lines would make every row that wide: the contact is reported.
+            contact.problem = TOO_MANY_TEL.format(count=len(contact.phones), most=MAX_VALUES)
+            contact.phones = sorted(contact.phones)[:MAX_VALUES]
     width = max((len(c.phones) for c in contacts), default=0) or 1
     header = ["first_name", "last_name", "full_name", *(f"phone_{i + 1}" for i in range(width))]
     header += ["email", "company", "city", "country", "note"]
@@ -73,7 +99,10 @@ def read_vcards(data: bytes) -> Table:
             cells = [contact.first_name, contact.last_name, contact.full_name]
             cells += phones + [""] * (width - len(phones))
             cells += [contact.email, contact.company, contact.city, contact.country, contact.note]
-            yield number, cells if phones else BrokenRow(NO_PHONE, cells)
+            if contact.problem:
+                yield number, BrokenRow(contact.problem, cells)
+            else:
+                yield number, cells if phones else BrokenRow(NO_FAX if contact.fax else NO_PHONE, cells)
 
     return Table(rows=rows(), file_format="vcard", declared_rows=len(contacts) + 1)
 
@@ -84,7 +113,12 @@ def _logical_lines(data: bytes) -> Iterator[bytes]:
     for line in _LINE_BREAK.split(data):
         if current is not None and line[:1] in (b" ", b"\t"):
             current += line[1:]
-        elif current is not None and current.endswith(b"=") and _quoted_printable(current):
+        elif (
+            current is not None
+            and current.endswith(b"=")
+            and _quoted_printable(current)
+            and not _PROPERTY_LINE.match(line)
+        ):
             current = current[:-1] + line  # a soft line break
         else:
             if current:
@@ -94,24 +128,39 @@ def _logical_lines(data: bytes) -> Iterator[bytes]:
         yield current
 
 
+def _utf8(data: bytes) -> bytes:
+    """``data`` as UTF-8 when it starts with a UTF-16 byte order mark (Windows' "Unicode"); else
+    as it is (each value is decoded in its own CHARSET later)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace").encode("utf-8")
+    return data
+
+
 def _quoted_printable(line: bytes) -> bool:
     name = line.split(b":", 1)[0].upper()
     return b"QUOTED-PRINTABLE" in name
 
 
 def _contacts(lines: Iterator[bytes]) -> Iterator[Contact]:
-    contact: Contact | None = None
+    """The file's contacts in the order they end. A BEGIN:VCARD inside an open contact starts a
+    nested one (vCard 2.1's AGENT, or a missing END:VCARD): the inner contact is read on its own
+    and the outer one goes on after it. A contact still open at the end of the file is reported
+    (:data:`NOT_CLOSED`), never dropped."""
+    open_contacts: list[Contact] = []
     for line in lines:
         prop = _parse(line)
         if prop is None:
             continue
-        if prop.name == "BEGIN" and prop.value.upper() == "VCARD":
-            contact = Contact()
-        elif prop.name == "END" and contact is not None:
-            yield _labelled(contact)
-            contact = None
-        elif contact is not None:
-            _apply(contact, prop)
+        if prop.name == "BEGIN" and prop.value.strip().upper() == "VCARD":
+            open_contacts.append(Contact())
+        elif prop.name == "END" and prop.value.strip().upper() == "VCARD" and open_contacts:
+            yield _labelled(open_contacts.pop())
+        elif open_contacts:
+            _apply(open_contacts[-1], prop)
+    for contact in reversed(open_contacts):
+        name = contact.full_name or " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        contact.problem = NOT_CLOSED.format(name=name[:60] or "without a name")
+        yield _labelled(contact)
 
 
 def _parse(line: bytes) -> _Property | None:
@@ -179,8 +228,10 @@ def _apply(contact: Contact, prop: _Property) -> None:
     elif name == "TEL":
         number = _unescape(value)
         number = number[4:] if number.lower().startswith("tel:") else number
-        if number:
-            types = set(prop.params.get("TYPE", [])) | {"pref" for _ in prop.params.get("PREF", [])}
+        types = set(prop.params.get("TYPE", [])) | {"pref" for _ in prop.params.get("PREF", [])}
+        if number and types & _FAX_TYPES:
+            contact.fax += 1
+        elif number:
             rank = 0 if "pref" in types else 1 if types & _MOBILE_LABELS else 2
             contact.phones.append((rank, len(contact.phones), number, prop.group))
     elif name == "X-ABLABEL" and prop.group:

@@ -226,6 +226,14 @@ MOBILE_WORDS = tuple(
 SECONDARY_PHONE_WORDS = ("address", "business", "work", "home", "office", "other", "company", "fax", "pager")
 
 # Consent answers, compared case-insensitively after trimming.
+# Parts of squashed header names that say the person withdrew (an opt-out column, whose "yes"
+# means no): English, German, French, Spanish, Portuguese, Russian, Ukrainian.
+OPT_OUT_PARTS = (
+    "optout", "optedout", "unsubscri", "donotcontact", "donotcall", "donotmessage", "donotemail",
+    "consentwithdrawn", "withdrawnconsent", "consentrevoked", "blacklist", "blocklist",
+    "abgemeldet", "abmeldung", "widerruf", "desabonn", "désabonn", "desinscri", "désinscri",
+    "dadodebaja", "descadastr", "отписа", "відписа",
+)  # fmt: skip
 YES = frozenset(
     {
         "yes", "y", "true", "1", "x", "✓", "✔", "opted in", "opt-in", "subscribed", "accepted", "granted",

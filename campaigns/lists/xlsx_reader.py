@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from .formats import NUMBERS_FIX, ODS, XLS, XLSX, refusal
 from .limits import Limits
-from .sheets import SCAN_ROWS, choose_sheet, header_index
+from .sheets import SCAN_ROWS, choose_sheet, header_index, recipient_cells
 from .table import ImportRefused, Table
 
 # Bytes an allowed character may take in the XML of a cell, markup included.
@@ -39,6 +39,15 @@ _BLOCK = 1 << 20
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
 _CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
 _ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell[\s>/]")
+_ODS_TAG = re.compile(rb"<table:(?:covered-)?table-(row|cell)\b[^>]*>")
+# An encrypted Office file (Excel's "Encrypt with Password") is an OLE container holding an
+# "EncryptedPackage" stream; its directory, which names the stream in UTF-16, is in the first MiB.
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+ENCRYPTED_FIX = (
+    "Open it with its password, then File › Info › Protect Workbook › Encrypt with Password, "
+    "clear the password and save it (or save it as CSV)"
+)
+ODS_CELL_BYTES = 100  # the XML of one ODS cell holding a value, about: what a repeat stands for
 
 
 def open_workbook(
@@ -59,6 +68,8 @@ def open_workbook(
     sheet or row."""
     from python_calamine import CalamineWorkbook
 
+    if container == "ole" and _ENCRYPTED in sample:
+        raise ImportRefused(refusal("a password-protected workbook", ENCRYPTED_FIX))
     target = _seekable(stream, source, sample)
     file_format = workbook_format(target) if container == "zip" else XLS
     if file_format != XLS:
@@ -85,6 +96,8 @@ def open_workbook(
     chosen = sheet or choose_sheet(list(tops.items()), names_recipients)
     start = header_row - 1 if header_row else header_index(tops[chosen], names_recipients)
     values = loaded[chosen]
+    # Counted only for a sheet chosen here: a sheet staff chose is read as they chose it.
+    found = None if sheet else recipient_cells(tops[chosen][start + 1 :])
     del loaded, tops
     return Table(
         rows=_rows(values, start),
@@ -93,6 +106,7 @@ def open_workbook(
         sheets=names,
         declared_rows=max(0, values.total_height - start),
         header_row=start + 1,
+        recipient_cells=found,
     )
 
 
@@ -163,6 +177,10 @@ def check_workbook(target: Any, limits: Limits) -> None:
         expanded = sum(m.file_size for m in members)
         if expanded > limits.max_uncompressed_bytes:
             raise ImportRefused(limits.expands_too_much(expanded))
+        for member in (m for m in members if m.filename == "content.xml"):
+            expanded += _ods_repeated_bytes(archive, member, limits.max_uncompressed_bytes - expanded)
+            if expanded > limits.max_uncompressed_bytes:
+                raise ImportRefused(limits.expands_too_much(expanded))
         widest = limits.max_cell_chars * BYTES_PER_CHARACTER
         sheets = [
             m for m in members if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
@@ -185,6 +203,38 @@ def check_workbook(target: Any, limits: Limits) -> None:
                 f"the workbook holds more shared texts than its {cells:,} cells could use: it is no "
                 "spreadsheet export. Open it in a spreadsheet and save it again, or save it as CSV"
             )
+
+
+def _ods_repeated_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -> int:
+    """The bytes an ODS ``content.xml`` adds by repetition: each cell holding a value
+    (``office:value-type``) counts :data:`ODS_CELL_BYTES` for every copy beyond the first that
+    ``table:number-rows-repeated`` and ``table:number-columns-repeated`` make of it. A kilobyte
+    can repeat one row a million times and fifty sheets so (2.5 GB in calamine): empty repeated
+    rows and cells (the padding spreadsheets write) cost nothing. Stops counting past ``most``."""
+    added = 0
+    rows = 1  # the current row's repetitions
+    carry = b""
+    with archive.open(member) as data:
+        while True:
+            block = data.read(_BLOCK)
+            text = carry + block
+            cut = len(text) if not block else text.rfind(b"<", max(0, len(text) - 4096))
+            cut = len(text) if cut < 0 else cut
+            for tag in _ODS_TAG.finditer(text, 0, cut):
+                if tag.group(1) == b"row":
+                    rows = _repeats(tag.group(0), b"rows")
+                elif b"value-type" in tag.group(0):
+                    added += (rows * _repeats(tag.group(0), b"columns") - 1) * ODS_CELL_BYTES
+                    if added > most:
+                        return added
+            carry = text[cut:]
+            if not block:
+                return added
+
+
+def _repeats(tag: bytes, what: bytes) -> int:
+    found = re.search(rb"number-" + what + rb'-repeated="(\d{1,9})"', tag)
+    return int(found.group(1)) if found else 1
 
 
 def _scan(

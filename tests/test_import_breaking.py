@@ -1,0 +1,486 @@
+"""Bad and tricky recipient files (issue 17's rule: every row carries its own evidence; where it is
+missing or contradicts itself the row is reported with a reason that names the fix; nothing is
+coerced; a broken row never sinks the upload; when in doubt, do not send).
+
+Each test is an input that once went wrong: a traceback, a row lost, a value read as something
+it is not, or a reason that sent staff the wrong way."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from campaigns.lists.importing import ImportRefused, import_recipient_list
+from campaigns.models import Recipient, RecipientList
+
+pytestmark = pytest.mark.django_db
+
+
+def _import(data: bytes, **kwargs) -> RecipientList:
+    recipient_list = RecipientList.objects.create(name="breaking", consent_basis="opt_in")
+    import_recipient_list(recipient_list, io.BytesIO(data), **kwargs)
+    return recipient_list
+
+
+def _rows(recipient_list: RecipientList) -> list[tuple[int, str, str, str]]:
+    """(row, status, key, error) of every recipient, in file order."""
+    return list(
+        recipient_list.recipients.order_by("row_number").values_list("row_number", "status", "key", "error")
+    )
+
+
+def _vcard(*lines: str, end: bool = True) -> str:
+    return "\r\n".join(["BEGIN:VCARD", "VERSION:3.0", *lines, *(["END:VCARD"] if end else [])]) + "\r\n"
+
+
+def _workbook(*rows: list) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# vCard -------------------------------------------------------------------------------------------
+def test_a_vcard_contact_without_end_at_the_end_of_the_file_is_reported_not_lost():
+    data = _vcard("FN:Anna", "TEL:+4915123456701") + _vcard("FN:Bob", "TEL:+4915123456702", end=False)
+
+    rows = _rows(_import(data.encode()))
+
+    assert [(r[1], r[2]) for r in rows] == [("valid", "+4915123456701"), ("invalid", "")]
+    assert "no END:VCARD" in rows[1][3] and "“Bob”" in rows[1][3]
+
+
+def test_a_vcard_contact_whose_end_is_missing_before_the_next_begin_is_reported_not_lost():
+    data = _vcard("FN:Anna", "TEL:+4915123456701", end=False) + _vcard("FN:Bob", "TEL:+4915123456702")
+
+    rows = _rows(_import(data.encode()))
+
+    assert sorted((r[1], r[2]) for r in rows) == [("invalid", ""), ("valid", "+4915123456702")]
+    assert any("no END:VCARD" in r[3] and "“Anna”" in r[3] for r in rows)
+
+
+def test_a_nested_vcard_keeps_the_outer_contacts_numbers_with_the_outer_contact():
+    inner = _vcard("FN:Inner", "TEL:+4915123456704")
+    data = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Outer\r\nTEL:+4915123456703\r\n" + inner
+    data += "TEL:+4915123456705\r\nEND:VCARD\r\n"
+
+    recipient_list = _import(data.encode())
+
+    keys = {r.key: r for r in recipient_list.recipients.all()}
+    assert set(keys) == {"+4915123456703", "+4915123456704"}
+    assert keys["+4915123456703"].fields["full_name"] == "Outer"
+    assert list(keys["+4915123456703"].other_identities.values_list("key", flat=True)) == ["+4915123456705"]
+
+
+def test_a_vcards_fax_number_is_never_a_recipient():
+    data = _vcard("FN:Office", "TEL;TYPE=FAX:+4930123456") + _vcard(
+        "FN:Anna", "TEL;TYPE=WORK,FAX:+4930123457", "TEL;TYPE=CELL:+4915123456706"
+    )
+
+    rows = _rows(_import(data.encode()))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456706")]
+    assert "only numbers are fax" in rows[0][3]
+    assert not Recipient.objects.filter(other_identities__key="+4930123457").exists()
+
+
+def test_a_vcard_saved_as_utf16_is_read_as_a_vcard():
+    data = _vcard("FN:Jürgen", "TEL:+4915123456710").encode("utf-16")
+
+    recipient_list = _import(data)
+
+    recipient = recipient_list.recipients.get()
+    assert (recipient.key, recipient.fields["full_name"]) == ("+4915123456710", "Jürgen")
+
+
+def test_a_quoted_printable_value_ending_in_a_stray_equals_sign_does_not_swallow_the_next_line():
+    data = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Hans=\r\n"
+    data += "TEL;CELL:+4915123456708\r\nEND:VCARD\r\n"
+
+    recipient = _import(data.encode()).recipients.get()
+
+    assert (recipient.status, recipient.key, recipient.fields["last_name"]) == (
+        "valid",
+        "+4915123456708",
+        "Müller",
+    )
+
+
+def test_a_vcard_contact_with_thousands_of_numbers_is_reported_as_not_one_person():
+    data = _vcard("FN:Many", *[f"TEL:+49151{i:08d}" for i in range(5000)]) + _vcard(
+        "FN:Anna", "TEL:+4915123456701"
+    )
+
+    rows = _rows(_import(data.encode()))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456701")]
+    assert "5000 TEL lines in one contact" in rows[0][3] and "split the contact" in rows[0][3]
+
+
+# Telegram Desktop's result.json ----------------------------------------------------------------------
+def _export(contacts) -> bytes:
+    return json.dumps({"contacts": {"list": contacts}}).encode()
+
+
+@pytest.mark.parametrize("depth", [5_000, 200_000])
+def test_deeply_nested_json_is_refused_with_a_message_not_a_traceback(depth):
+    data = ('{"contacts": {"list": [' + "[" * depth + "]" * depth + "]}}").encode()
+
+    with pytest.raises(ImportRefused, match="nested deeper"):
+        _import(data)
+
+
+def test_a_telegram_export_saved_as_utf16_is_read():
+    data = _export([{"user_id": 5, "phone_number": "+4915123456722"}]).decode().encode("utf-16")
+
+    assert _import(data).recipients.get().key == "+4915123456722"
+
+
+@pytest.mark.parametrize(
+    "phone, kind",
+    [(4.9151234567e12, "a decimal number"), (True, "true/false"), (["+4915123456718"], "a list")],
+)
+def test_a_telegram_export_contact_whose_phone_telegram_never_writes_so_is_reported(phone, kind):
+    data = _export([{"user_id": 5, "phone_number": phone}, {"user_id": 6, "phone_number": "+4915123456719"}])
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456719")]
+    assert f"phone_number is {kind}" in rows[0][3] and "export the contacts again" in rows[0][3]
+
+
+def test_deeply_nested_json_uploaded_in_the_admin_is_refused_on_the_add_page(client, mark):
+    client.force_login(mark)
+    data = ('{"contacts": {"list": [' + "[" * 100_000 + "]" * 100_000 + "]}}").encode()
+    upload = SimpleUploadedFile("result.json", data)
+
+    response = client.post(
+        reverse("admin:campaigns_recipientlist_add"),
+        {"name": "deep", "consent_basis": "opt_in", "consent_note": "", "file": upload},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "nested deeper" in response.content.decode()
+
+
+# CSV ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(bom):
+    data = f"{bom}sep=;\r\nName;Phone\r\nAnna;+4915123456750\r\nBob;+4915123456751\r\n".encode()
+
+    rows = _rows(_import(data))
+
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (2, "valid", "+4915123456750"),
+        (3, "valid", "+4915123456751"),
+    ]
+
+
+def test_the_command_reads_a_csv_with_excels_sep_line(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffsep=;\r\nName;Phone\r\nAnna;+4915123456752\r\n".encode())
+    out = io.StringIO()
+
+    call_command("importrecipients", str(path), "--name", "sep", "--consent-basis", "opt_in", stdout=out)
+
+    assert "1 valid, 0 invalid" in out.getvalue()
+
+
+# Several numbers in one row ------------------------------------------------------------------------
+def test_a_cell_of_fifty_phone_numbers_is_reported_not_read_as_one_person():
+    fifty = " ::: ".join(f"+49151234567{i:02d}" for i in range(50))
+    data = f'Name,Phone\r\nA,"{fifty}"\r\nB,+4915123456701\r\n'.encode()
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456701")]
+    assert "50 phone numbers" in rows[0][3] and "each person on a row of their own" in rows[0][3]
+
+
+@pytest.mark.parametrize("separator", [", ", " / "])
+def test_phone_numbers_separated_by_commas_or_slashes_are_several_numbers(separator):
+    data = f'Name,Phone\r\nA,"+4915123456823{separator}+4915123456824"\r\n'.encode()
+
+    recipient = _import(data).recipients.get()
+
+    assert (recipient.status, recipient.key) == ("valid", "+4915123456823")
+    assert list(recipient.other_identities.values_list("key", flat=True)) == ["+4915123456824"]
+
+
+# Country evidence ----------------------------------------------------------------------------------
+def test_a_row_naming_two_different_countries_is_reported_not_read_in_the_first():
+    data = b"Phone,Country,Land\r\n01512 3456819,DE,FR\r\n01512 3456820,DE,Deutschland\r\n"
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456820")]
+    assert "names two countries" in rows[0][3] and "Country" in rows[0][3] and "Land" in rows[0][3]
+
+
+@pytest.mark.parametrize(
+    "country, phone, key",
+    [("+1-684", "684 733 1234", "+16847331234"), ("🇩🇪", "01512 3456766", "+4915123456766")],
+)
+def test_a_country_written_as_a_north_american_dialling_code_or_a_flag_is_read(country, phone, key):
+    data = f"Phone,Country\r\n{phone},{country}\r\n".encode()
+
+    assert _rows(_import(data))[0][1:3] == ("valid", key)
+
+
+def test_a_country_name_too_long_to_read_is_quoted_whole_in_the_reason():
+    data = b"Phone,Country\r\n07400 123456,The Republic of Somewhere Over the Rainbow and Beyond\r\n"
+
+    error = _rows(_import(data))[0][3]
+
+    assert "“The Republic of Somewhere Over the Rainbow and Beyond”" in error
+
+
+@pytest.mark.parametrize(
+    "country, phone, key",
+    [
+        ("United Kingdom of Great Britain and Northern Ireland", "07400 123456", "+447400123456"),
+        ("United States of America", "(415) 555-0132", "+14155550132"),
+        ("Russian Federation", "8 912 345 6701", "+79123456701"),
+    ],
+)
+def test_a_country_written_as_its_official_iso_name_is_read(country, phone, key):
+    data = f'Phone,Country\r\n{phone},"{country}"\r\n'.encode()
+
+    assert _rows(_import(data))[0][1:3] == ("valid", key)
+
+
+# Workbooks -----------------------------------------------------------------------------------------
+def test_a_workbook_holding_only_a_cover_sheet_is_refused_not_read_as_usernames():
+    data = _workbook(["Customer list"], ["Owner", "Jane Doe"], ["Exported on", "2026-11-01"], ["Count", 3])
+
+    with pytest.raises(ImportRefused, match="cover sheet"):
+        _import(data)
+    assert not Recipient.objects.exists()
+
+
+def test_a_cover_sheet_is_read_when_staff_choose_its_column_role():
+    data = _workbook(["Customers"], ["alice_example"], ["bobby_example"])
+
+    recipient_list = RecipientList.objects.create(name="chosen", consent_basis="opt_in")
+    import_recipient_list(recipient_list, io.BytesIO(data), column="Customers")
+
+    assert recipient_list.valid_count == 2
+
+
+@pytest.mark.parametrize(
+    "cell, words",
+    [
+        (datetime.date(2026, 1, 2), "is a date or time"),
+        (datetime.datetime(2015, 12, 3, 4, 5), "is a date or time"),
+        (1512345673.8, "is a decimal number"),
+        (True, "true/false"),
+    ],
+)
+def test_a_date_decimal_or_boolean_in_a_phone_column_is_reported_as_such(cell, words):
+    data = _workbook(["Name", "Phone"], ["A", cell], ["B", "+4915123456734"])
+
+    rows = _rows(_import(data, default_region="DE"))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456734")]
+    assert words in rows[0][3] and "no country code" not in rows[0][3]
+
+
+def test_a_number_whose_digits_name_another_country_than_the_rows_is_reported_not_read_abroad():
+    # Excel drops the leading 0 of 015123456737; the rest reads as +1 512… too.
+    data = _workbook(["Name", "Phone", "Country"], ["A", 15123456737, "DE"], ["B", 4915123456738, "DE"])
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456738")]
+    assert "+15123456737" in rows[0][3] and "+4915123456737" in rows[0][3]
+    assert "write it with +" in rows[0][3]
+
+
+MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+def _ods(table_xml: str, sheets: int = 1) -> bytes:
+    """An OpenDocument spreadsheet of ``sheets`` sheets, each holding ``table_xml`` (rows)."""
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    body = "".join(f'<table:table table:name="S{i}">{table_xml}</table:table>' for i in range(sheets))
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", MANIFEST)
+    return buffer.getvalue()
+
+
+def _ods_row(*values: str, repeated: int = 1) -> str:
+    cells = "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>'
+        for v in values
+    )
+    return f'<table:table-row table:number-rows-repeated="{repeated}">{cells}</table:table-row>'
+
+
+def test_an_ods_of_a_kilobyte_repeating_a_row_past_the_expansion_limit_is_refused_unopened():
+    # 1.2 KB: 50 sheets of one row repeated 200,000 times took 2.5 GB in calamine.
+    data = _ods(_ods_row("Name", "Phone") + _ods_row("A", "+4915123456744", repeated=200_000), sheets=50)
+
+    with pytest.raises(ImportRefused, match="TGC_IMPORT_MAX_UNCOMPRESSED_BYTES"):
+        _import(data)
+
+
+def test_an_ods_padded_with_repeated_empty_rows_and_cells_is_read():
+    padding = (
+        '<table:table-row table:number-rows-repeated="1048570">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    data = _ods(_ods_row("Name", "Phone") + _ods_row("A", "+4915123456745") + padding, sheets=3)
+
+    assert _rows(_import(data))[0][1:3] == ("valid", "+4915123456745")
+
+
+def test_a_password_protected_workbook_is_refused_saying_so():
+    # Excel's "Encrypt with Password" makes an OLE container with an EncryptedPackage stream.
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    directory = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\x00")
+    directory += "EncryptedPackage".encode("utf-16-le").ljust(128, b"\x00")
+
+    with pytest.raises(ImportRefused, match="a password-protected workbook.*clear the password"):
+        _import(header + directory + b"\x00" * 4096)
+
+
+@pytest.mark.parametrize("written", ["2026-01-02", "02.01.2026", "2015-12-03 04:05:00"])
+def test_a_phone_cell_written_as_a_date_says_so_not_that_it_lacks_a_country_code(written):
+    data = f"Name,Phone\r\nA,{written}\r\n".encode()
+
+    error = _rows(_import(data))[0][3]
+
+    assert "is a date or time" in error and "no country code" not in error
+
+
+def test_json_holding_a_number_thousands_of_digits_long_is_refused_saying_so():
+    data = ('{"contacts": {"list": [{"user_id": ' + "9" * 5000 + ', "phone_number": "+49151"}]}}').encode()
+
+    with pytest.raises(ImportRefused, match="a number thousands of digits long"):
+        _import(data)
+
+
+# Exports of people who withdrew ------------------------------------------------------------------
+MAILCHIMP_UNSUBSCRIBED = (
+    "Email Address,First Name,Phone Number,MEMBER_RATING,OPTIN_TIME,UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,"
+    "UNSUB_REASON,LEID,EUID\r\n"
+    "anna@example.com,Anna,+4915123456790,2,2025-01-02 10:00:00,2026-03-04 11:00:00,Spring,"
+    "NORMAL,123,abc\r\n"
+)
+
+
+def test_mailchimps_export_of_unsubscribed_members_is_refused_not_messaged():
+    with pytest.raises(ImportRefused, match="unsubscribed members: each of them withdrew consent"):
+        _import(MAILCHIMP_UNSUBSCRIBED.encode())
+    assert not Recipient.objects.exists()
+
+
+def test_mailchimps_unsubscribed_export_is_refused_even_with_the_columns_chosen(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "unsubscribed_members_export_1.csv"
+    path.write_bytes(MAILCHIMP_UNSUBSCRIBED.encode())
+
+    with pytest.raises(Exception, match="withdrew consent"):
+        call_command(
+            "importrecipients", str(path), "--consent-basis", "opt_in", "--column", "Phone Number=phone"
+        )
+    assert not Recipient.objects.exists()
+
+
+# Opt-out columns ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "header", ["Unsubscribed", "Email Opt Out", "Do not contact", "DNC", "Abgemeldet", "Отписан"]
+)
+def test_a_row_whose_opt_out_column_says_yes_or_gives_a_date_is_never_a_recipient(header):
+    data = (
+        f"Phone,{header}\r\n+4915123456791,yes\r\n+4915123456792,no\r\n+4915123456793,\r\n"
+        "+4915123456794,2026-03-04\r\n+4915123456795,TRUE\r\n"
+    ).encode()
+
+    rows = _rows(_import(data))
+
+    assert [(r[1], r[2]) for r in rows] == [
+        ("invalid", ""),
+        ("valid", "+4915123456792"),
+        ("valid", "+4915123456793"),
+        ("invalid", ""),
+        ("invalid", ""),
+    ]
+    assert f"opted out (column {header} says 'yes')" in rows[0][3]
+
+
+def test_staff_can_choose_the_opt_out_role_for_a_column_in_the_mapping_step(client, mark):
+    client.force_login(mark)
+    upload = SimpleUploadedFile("crm.csv", b"Phone,Status\r\n+4915123456796,left\r\n")
+    response = client.post(
+        reverse("admin:campaigns_recipientlist_add"),
+        {"name": "crm", "consent_basis": "opt_in", "consent_note": "", "file": upload},
+        follow=True,
+    )
+
+    assert ("opt_out", "Opted out (yes, or a date: never a recipient)") in response.context["form"].fields[
+        "role_1"
+    ].choices
+
+
+def test_a_remembered_mapping_never_turns_an_opt_out_column_back_into_a_field(tmp_path, settings):
+    # A list imported before the opt-out role existed kept "Unsubscribed" as a field.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    RecipientList.objects.create(
+        name="spring",
+        consent_basis="opt_in",
+        import_status="done",
+        mapping={"headers": ["Phone", "Unsubscribed"], "roles": ["phone", "field"]},
+    )
+    path = tmp_path / "autumn.csv"
+    path.write_bytes(b"Phone,Unsubscribed\r\n+4915123456797,yes\r\n+4915123456798,no\r\n")
+
+    call_command(
+        "importrecipients", str(path), "--name", "autumn", "--consent-basis", "opt_in", stdout=io.StringIO()
+    )
+
+    rows = _rows(RecipientList.objects.get(name="autumn"))
+    assert [(r[1], r[2]) for r in rows] == [("invalid", ""), ("valid", "+4915123456798")]
+
+
+@pytest.mark.parametrize("answer", ["yes\u200b", "\ufeffja", "ＹＥＳ"])
+def test_a_consent_with_invisible_or_full_width_characters_is_read_as_it_shows(answer):
+    data = f"Phone,Consent,Unsubscribed\r\n+4915123456801,{answer},no\u200b\r\n".encode()
+
+    assert _rows(_import(data))[0][1:3] == ("valid", "+4915123456801")
+
+
+def test_a_consent_of_only_an_invisible_character_is_an_empty_consent():
+    data = "Phone,Consent\r\n+4915123456802,\u200b\r\n".encode()
+
+    assert _rows(_import(data))[0][3] == "no consent (column Consent is empty)"
