@@ -13,13 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .columns import FIELD, IDENTITY_ROLES, names_recipients
+from .columns import FIELD, IDENTITY_ROLES
 from .formats import CSV
-from .importing import ColumnsChanged, layout
+from .importing import ColumnsChanged, layout, open_mapped
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import NO_COUNTRY_CODE, PHONE, normalise
-from .reading import binary, cell_text, count_lines, is_blank, open_table
+from .reading import binary, cell_text, count_lines, is_blank
 from .rows import RowReader
 from .table import BrokenRow, ImportRefused, Table
 
@@ -85,16 +85,7 @@ def preview_file(source: Any, mapping: Mapping, *, limits: Limits | None = None)
 def _read(source: Any, mapping: Mapping, limits: Limits) -> tuple[Preview, Table]:
     """Open ``source``, decide its layout and read the sample, all while it is open."""
     with binary(source) as stream:
-        table = open_table(
-            stream,
-            source,
-            mapping.encoding or None,
-            names_recipients,
-            delimiter=mapping.delimiter or None,
-            sheet=mapping.sheet or None,
-            header_row=mapping.header_row,
-            limits=limits,
-        )
+        table = open_mapped(stream, source, mapping, limits)
         plan = layout(table, mapping)
         applied = plan.mapping.with_(
             encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet, header_row=table.header_row

@@ -110,6 +110,22 @@ class Layout:
     pending: list[tuple[int, list]]
 
 
+def open_mapped(stream: IO[bytes], source: Any, mapping: Mapping, limits: Limits) -> Table:
+    """``stream`` opened as a table the way ``mapping`` says (its encoding, delimiter, sheet and
+    header row; each detected where empty): :func:`.reading.open_table` for the mapping step and
+    the import alike."""
+    return open_table(
+        stream,
+        source,
+        mapping.encoding or None,
+        names_recipients,
+        delimiter=mapping.delimiter or None,
+        sheet=mapping.sheet or None,
+        header_row=mapping.header_row,
+        limits=limits,
+    )
+
+
 def import_recipient_list(
     recipient_list: RecipientList,
     source: str | os.PathLike | IO[bytes] | Any,
@@ -146,16 +162,7 @@ def import_recipient_list(
     was_adding = recipient_list._state.adding
     try:
         with binary(source) as stream, transaction.atomic() if atomic else contextlib.nullcontext():
-            table = open_table(
-                stream,
-                source,
-                mapping.encoding or None,
-                names_recipients,
-                delimiter=mapping.delimiter or None,
-                sheet=mapping.sheet or None,
-                header_row=mapping.header_row,
-                limits=limits,
-            )
+            table = open_mapped(stream, source, mapping, limits)
             return _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)
     except BaseException:
         if was_adding:
