@@ -267,7 +267,9 @@ def _google_export(alpha):
         "Google export",
         [("+79123456789", {})] + [(f"+4915112345{i:03d}", {"timezone": "Europe/Berlin"}) for i in range(3)],
     )
-    return make_campaign("Quiet AB", [export], [user], send_window_start=time(9), send_window_end=time(20)), export
+    return make_campaign(
+        "Quiet AB", [export], [user], send_window_start=time(9), send_window_end=time(20)
+    ), export
 
 
 def test_a_guessed_zone_is_not_shown_as_a_known_zone_in_the_launch_summary(client, alpha):
