@@ -117,8 +117,9 @@ def _session_row(
 def progress_snapshot(campaign: Campaign) -> dict:
     """Everything the progress block shows. ``counts`` holds every status (zeros included) and
     adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
-    holds rows (after re-balancing), rows not yet assigned as a session of its own
-    (:data:`NO_SESSION`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
+    holds rows (after re-balancing), rows not yet assigned that a session could send now as a
+    session of its own (:data:`NO_SESSION`), those whose send window is shut as another
+    (:data:`WINDOW_ROW`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
     settled, i.e. sent, failed, unknown or cancelled (not ``held``: an A/B test's hold-out, "held
@@ -165,7 +166,8 @@ def progress_snapshot(campaign: Campaign) -> dict:
 
 def _session_rows(campaign: Campaign, now, scale: int) -> list[dict]:
     """The progress block's rows per session, from the tally: the campaign's sessions plus any
-    other session holding rows, then open rows not yet assigned (:data:`NO_SESSION`), an A/B
+    other session holding rows, then open rows not yet assigned that a session could send now
+    (:data:`NO_SESSION`), those waiting for their send window to open (:data:`WINDOW_ROW`), an A/B
     test's hold-out (:data:`HELD_ROW`) and rows never to be sent by a session
     (:data:`NOT_SENT_ROW`), each only when it holds rows. Bars are on the campaign's ``scale``."""
     per_session: dict[int | None, dict[str, int]] = {}
@@ -280,13 +282,18 @@ def _draft_pace(campaign: Campaign, in_lists: int, paces: list[forecast.SessionP
         took = about((estimate.finish_at - now).total_seconds())
         paced = about((estimate.paced_finish_at - now).total_seconds())
         start, end = campaign.send_window_start, campaign.send_window_end
-        eta = (
-            f"once launched, {took}, most of it waiting for the send window (quiet hours: "
-            f"{start:%H:%M}–{end:%H:%M} in each recipient's time zone); the sending itself takes "
-            f"{paced} at its sessions' pace"
+        quiet = (
+            f"the send window (quiet hours: {start:%H:%M}–{end:%H:%M} in each recipient's time zone)"
             if estimate.window_delay
-            else f"once launched, {took} at its sessions' pace"
+            else ""
         )
+        sending = (estimate.paced_finish_at - now).total_seconds()
+        if estimate.window_delay > sending:  # the window, not the pace, makes it long
+            eta = f"once launched, {took}, most of it waiting for {quiet}; the sending itself takes {paced} at its sessions' pace"
+        elif estimate.window_delay:
+            eta = f"once launched, {took} at its sessions' pace, {about(estimate.window_delay)} of it waiting for {quiet}"
+        else:
+            eta = f"once launched, {took} at its sessions' pace"
         if estimate.held:
             eta += f" (not counted: the {estimate.held} held for the winner of the A/B test)"
     blockers = [as_sentence(p) for p in zones.zone_problems(campaign)]

@@ -88,6 +88,11 @@ class LaunchSummary:
         return bool(self.problems) and all(getattr(p, "list_id", None) for p in self.problems)
 
     @property
+    def some_on_lists(self) -> bool:
+        """Whether some refusal (not every one) is fixed on a recipient list's page."""
+        return any(getattr(p, "list_id", None) for p in self.problems)
+
+    @property
     def can_launch(self) -> bool:
         return not self.problems and not self.history
 
@@ -120,6 +125,18 @@ class LaunchSummary:
             return 0.0
         added = (self.finish_at - self.paced_finish_at).total_seconds()
         return added if added >= 60 else 0.0
+
+    @property
+    def window_dominates(self) -> bool:
+        """Whether the send windows, not the sessions' pace, make most of the time."""
+        if not self.window_delay or self.starts_at is None:
+            return False
+        return self.window_delay > (self.paced_finish_at - self.starts_at).total_seconds()
+
+    @property
+    def window_wait(self) -> str:
+        """The time the send windows add, for people ("about 2 h"); "" under a minute."""
+        return about(self.window_delay) if self.window_delay else ""
 
     @property
     def paced_duration(self) -> str:
