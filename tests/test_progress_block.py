@@ -219,3 +219,21 @@ def test_the_estimate_before_launch_counts_the_send_window_as_the_launch_summary
 
     assert summary.window_delay and summary.duration in eta, (summary.duration, eta)
     assert "send window" in eta and "under a minute at its sessions' pace" not in eta.split("send window")[0]
+
+
+def test_a_send_window_that_adds_little_is_said_beside_the_pace_not_as_what_makes_it_long():
+    berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
+    slow = make_session("slow", send_delay=3600.0)  # two messages: about 2 h at its pace
+    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(minutes=20)
+    campaign = make_campaign(
+        "Slow and quiet",
+        [berlin],
+        [slow],
+        send_window_start=opens.time().replace(second=0, microsecond=0),
+        send_window_end=(opens + timedelta(hours=6)).time().replace(second=0, microsecond=0),
+    )
+
+    eta = progress_snapshot(campaign)["pace"]["eta"]
+
+    assert "most of it waiting" not in eta, eta
+    assert re.search(r"at its sessions' pace, about \d+ min of it waiting for the send window", eta), eta
