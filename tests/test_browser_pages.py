@@ -178,3 +178,51 @@ def test_why_it_waits_follows_the_state_and_the_winner_is_asked_for_once_the_tes
     assert "choose the winner" in page.inner_text("#tgc-eta")
     assert "resumed" not in page.inner_text("#tgc-eta")
     assert page.locator(".tgc-op-choose_winner").count() == 1
+
+
+def test_an_ab_campaign_with_quiet_hours_says_what_blocks_it_how_long_it_takes_and_what_waits(browser, mark):
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import make_session
+
+    berlin_now = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin"))
+    opens = (berlin_now + timedelta(hours=3)).time().replace(second=0, microsecond=0)
+    closes = (berlin_now + timedelta(hours=5)).time().replace(second=0, microsecond=0)
+    rows = [("+79123456789", {})] + [(f"+4915112345{i:03d}", {"timezone": "Europe/Berlin"}) for i in range(7)]
+    export = make_list("Google export", rows)
+    campaign = make_campaign(
+        "Quiet AB",
+        [export],
+        [make_session("user", kind="user")],
+        variants=["B"],
+        split={"A": 25, "B": 25, "hold": 50},
+        send_window_start=opens,
+        send_window_end=closes,
+    )
+    page = browser.page
+    browser.login("mark")
+    browser.go(change_path(campaign))
+    page.wait_for_selector("#tgc-waits")
+    browser.shot("draft")
+    assert "several time zones" in page.inner_text("#tgc-waits")
+    assert page.locator("#tgc-waits .tgc-fix-list").count() == 1
+    assert "send window" in page.inner_text("#tgc-eta")
+
+    browser.go(f"/admin/campaigns/campaign/{campaign.pk}/launch/")
+    page.wait_for_selector(".tgc-summary-zones")
+    browser.shot("summary")
+    assert "guessed" in page.inner_text(".tgc-zone-guessed")
+    refusal = page.inner_text(".tgc-refused")
+    assert "Fix it on the list's page (linked above), then launch again" in refusal
+    assert "campaign's page" not in refusal
+
+    export.default_time_zone = "Europe/Berlin"  # as the list's page would set it
+    export.save()
+    engine.launch(campaign, enqueue=False)
+    browser.go(change_path(campaign))
+    page.wait_for_selector("#tgc-progress .tgc-sessions")
+    browser.shot("waiting-for-the-window")
+    table = page.inner_text("#tgc-progress .tgc-sessions")
+    assert "(waiting for their send window)" in table
+    assert "(waiting for a session)" not in table
+    assert page.inner_text("#tgc-eta").startswith("Not sending now: ")

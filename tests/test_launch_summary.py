@@ -256,3 +256,50 @@ def test_the_message_shown_is_for_a_recipient_who_will_get_it_not_one_who_opted_
     assert first_recipient(draft).key == "@stays"
     Suppression.objects.create(key="@stays")
     assert first_recipient(draft).key == "@opted_out"  # everyone opted out: still a preview
+
+
+# A guessed zone, and where to fix a refusal (issue 19, the A/B walk with quiet hours) -----------
+def _google_export(alpha):
+    from datetime import time
+
+    user = make_session("user", kind="user")
+    export = make_list(
+        "Google export",
+        [("+79123456789", {})] + [(f"+4915112345{i:03d}", {"timezone": "Europe/Berlin"}) for i in range(3)],
+    )
+    return make_campaign(
+        "Quiet AB", [export], [user], send_window_start=time(9), send_window_end=time(20)
+    ), export
+
+
+def test_a_guessed_zone_is_not_shown_as_a_known_zone_in_the_launch_summary(client, alpha):
+    campaign, _export = _google_export(alpha)
+
+    summary = launch_summary(campaign)
+    page = client.get(summary_url(campaign)).content.decode()
+
+    assert dict(summary.zones) == {"Europe/Berlin": 3}
+    assert dict(summary.guessed_zones) == {"Europe/Moscow": 1}
+    row = next(r for r in page.split("<tr>") if "Europe/Moscow" in r)
+    assert "guessed" in row, row
+
+
+def test_a_refusal_every_list_fixes_sends_to_the_lists_page_not_the_campaigns(client, alpha):
+    campaign, export = _google_export(alpha)
+
+    page = client.get(summary_url(campaign)).content.decode()
+
+    assert "several time zones" in page
+    assert reverse("admin:campaigns_recipientlist_change", args=[export.pk]) in page
+    assert "Fix it on the list's page (linked above), then launch again" in page
+    assert "Fix it on the campaign's page" not in page
+
+
+def test_the_campaign_pages_before_you_launch_box_names_a_lists_blocker(client, alpha):
+    campaign, export = _google_export(alpha)
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    box = page.split('id="tgc-waits"')[1].split("</div>")[0]
+    assert "Before you launch" in box and "several time zones" in box, box
+    assert reverse("admin:campaigns_recipientlist_change", args=[export.pk]) in box

@@ -118,3 +118,122 @@ def test_choose_the_winner_is_offered_once_the_variants_rows_are_settled_and_the
     assert "choose_winner" in campaign.operations(campaign.counts())
     eta = progress_snapshot(campaign)["pace"]["eta"]
     assert "choose the winner" in eta and "resumed" not in eta
+
+
+# Quiet hours (issue 19, the A/B walk with a send window) ---------------------------------------
+TOKYO, BERLIN, NEW_YORK = "+81312345678", "+493012345678", "+12125551234"
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The engine's database clock follows freezegun's (no measured 'skew')."""
+    from sessions_app import clock
+
+    monkeypatch.setattr(clock, "offset_seconds", lambda: 0.0)
+    monkeypatch.setattr(clock, "sync", lambda: 0.0)
+
+
+def _nine_to_eight():
+    from datetime import time
+
+    session = make_session("alpha", kind="user")
+    world = make_list("world", [(TOKYO, {}), (BERLIN, {}), (NEW_YORK, {})])
+    return make_campaign("quiet", [world], [session], send_window_start=time(9), send_window_end=time(20))
+
+
+def _utc(*args):
+    from datetime import UTC, datetime
+
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_rows_waiting_for_their_send_window_have_their_own_row_not_waiting_for_a_session(frozen_clock):
+    from freezegun import freeze_time
+
+    from campaigns.reporting.progress import WINDOW_ROW
+
+    with freeze_time(_utc(2026, 3, 10, 18), tick=True):  # Tokyo 03:00, Berlin 19:00, New York 14:00
+        campaign = _nine_to_eight()
+        engine.launch(campaign, enqueue=False)
+
+        snapshot = progress_snapshot(campaign)
+
+    assert "send window" in WINDOW_ROW
+    assert _rows(snapshot, WINDOW_ROW)["counts"][ResultStatus.PENDING] == 1  # Tokyo, shut
+    assert _rows(snapshot, NO_SESSION)["counts"][ResultStatus.PENDING] == 2  # open: a session may send
+
+
+def test_the_rate_does_not_fall_while_nothing_is_sent_and_says_why_it_is_not_sending(frozen_clock):
+    from freezegun import freeze_time
+
+    with freeze_time(_utc(2026, 3, 10, 18), tick=True):
+        campaign = _nine_to_eight()
+        engine.launch(campaign, enqueue=False)
+        engine.drive(campaign.pk, seconds=3, enqueue_next=False)
+    with freeze_time(_utc(2026, 3, 10, 18, 3), tick=True):  # Tokyo still shut, the others sent
+        campaign.refresh_from_db()
+        pace = progress_snapshot(campaign)["pace"]
+
+    assert pace["rate_per_minute"] is None, pace
+    assert pace["not_sending"].startswith("not sending now: "), pace
+    assert "send window" in pace["not_sending"], pace
+
+
+def test_the_rate_is_measured_over_the_time_the_campaign_was_sending(alpha, people):
+    from campaigns.models import AttemptTally
+    from campaigns.reporting.progress import recent_rate
+
+    campaign = make_campaign("Steady", [people], [alpha])
+    t0 = timezone.now() - timedelta(minutes=1)
+    for start in (t0, t0 + timedelta(seconds=59)):
+        AttemptTally.objects.create(
+            campaign_id=campaign.pk,
+            session_id=alpha.pk,
+            requests=10,
+            sent=10,
+            first_started_at=start,
+            last_finished_at=start + timedelta(seconds=1),
+        )
+
+    sending = recent_rate(campaign, t0 + timedelta(seconds=61))
+    a_moment_later = recent_rate(campaign, t0 + timedelta(seconds=90))
+
+    assert sending == a_moment_later == 20.0  # 20 sent over the 60 s it was sending
+
+
+def test_the_estimate_before_launch_counts_the_send_window_as_the_launch_summary_does(alpha):
+    from campaigns.reporting.summary import launch_summary
+
+    berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
+    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(hours=3)
+    campaign = make_campaign(
+        "Quiet",
+        [berlin],
+        [alpha],
+        send_window_start=opens.time().replace(second=0, microsecond=0),
+        send_window_end=(opens + timedelta(hours=2)).time().replace(second=0, microsecond=0),
+    )
+
+    eta = progress_snapshot(campaign)["pace"]["eta"]
+    summary = launch_summary(campaign)
+
+    assert summary.window_delay and summary.duration in eta, (summary.duration, eta)
+    assert "send window" in eta and "under a minute at its sessions' pace" not in eta.split("send window")[0]
+
+
+def test_a_send_window_that_adds_little_is_said_beside_the_pace_not_as_what_makes_it_long():
+    berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
+    slow = make_session("slow", send_delay=3600.0)  # two messages: about 2 h at its pace
+    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(minutes=20)
+    campaign = make_campaign(
+        "Slow and quiet",
+        [berlin],
+        [slow],
+        send_window_start=opens.time().replace(second=0, microsecond=0),
+        send_window_end=(opens + timedelta(hours=6)).time().replace(second=0, microsecond=0),
+    )
+
+    eta = progress_snapshot(campaign)["pace"]["eta"]
+
+    assert "most of it waiting" not in eta, eta
+    assert re.search(r"at its sessions' pace, about \d+ min of it waiting for the send window", eta), eta

@@ -14,6 +14,7 @@ Pages that refresh call :func:`session_paces` with the maintained tallies (reque
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,9 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TelegramSession, utc_day_start
+from tgcampaigns import conf
 
+from ..content import variants
 from ..engine import window
 from ..engine.driver import next_wake
 from ..engine.readiness import PURPOSES, STATUS_REASONS
@@ -269,6 +272,70 @@ def finish_in_windows(
     ends = [finish_at(sum(n for *_, n in openings), paces, openings[0][0])]
     ends += [finish_at(n, paces, opens) for opens, _zone, n in openings]
     return None if any(e is None for e in ends) else max(ends)
+
+
+@dataclass
+class LaunchEstimate:
+    """How long a launch takes: ``finish_at`` (None: no session can send), ``paced_finish_at``
+    (when the sessions alone would be done, before the send windows moved it), ``held`` (an A/B
+    test's hold-out, about: sent only after staff choose the winner, not counted) and ``sent``
+    (the messages the estimate is for)."""
+
+    starts_at: datetime
+    finish_at: datetime | None
+    paced_finish_at: datetime | None
+    held: int = 0
+    sent: int = 0
+
+    @property
+    def window_delay(self) -> float:
+        """Seconds the send windows (quiet hours) add to the sending itself; 0 under a minute."""
+        if self.finish_at is None or self.paced_finish_at is None:
+            return 0.0
+        added = (self.finish_at - self.paced_finish_at).total_seconds()
+        return added if added >= 60 else 0.0
+
+
+def launch_zones(campaign: Campaign) -> Counter | None:
+    """(zone, how) → recipients of the campaign's lists' valid recipients (before
+    de-duplication; how: :data:`.window.PHONE`, ``COLUMN``, ``DEFAULT``, ``GUESS``, ``NONE``) for a
+    campaign with a send window; None without one, or for a launch a worker prepares (more than
+    ``TGC_INLINE_LAUNCH_ROWS`` recipients: reading every one is the worker's)."""
+    from ..engine import zones
+    from ..engine.launcher import recipients_estimate
+
+    if not zones.campaign_has_window(campaign) or recipients_estimate(campaign) > conf.inline_launch_rows():
+        return None
+    return Counter(window.zone_for(*row) for row in zones.recipient_rows(campaign))
+
+
+def launch_estimate(
+    campaign: Campaign,
+    to_send: int,
+    paces: list[SessionPace],
+    starts_at: datetime,
+    by_zone: Counter | None = None,
+) -> LaunchEstimate:
+    """How long launching ``campaign`` takes for ``to_send`` recipients from ``starts_at``: the
+    launch summary's and the campaign page's estimate (one computation, so they agree). An A/B
+    test's hold-out is not counted; ``by_zone`` ((zone, how) → recipients, :func:`launch_zones`)
+    moves the finish to the send windows' openings."""
+    held = 0
+    if variants.is_test(campaign.variants, campaign.split):
+        held = dict((n, k) for n, _, k in variants.expected_counts(campaign.split, to_send)).get(
+            variants.HOLD, 0
+        )
+    sent = to_send - held
+    paced = finish_at(sent, paces, starts_at)
+    finish = paced
+    if by_zone and paced is not None:
+        share = sent / to_send if to_send else 1
+        per_zone: Counter = Counter()
+        for (zone, _how), n in by_zone.items():
+            per_zone[zone] += n
+        openings = window_openings(campaign, {z: round(n * share) for z, n in per_zone.items()}, starts_at)
+        finish = finish_in_windows(openings, paces, starts_at) if openings else paced
+    return LaunchEstimate(starts_at, finish, paced, held, sent)
 
 
 def _window_waits(campaign: Campaign, now: datetime) -> list[str]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Max, Min, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 from tgcampaigns.audit import AuditAction
 from tgcampaigns.audit.models import AuditEvent
 
-from ..engine import zones
+from ..engine import window, zones
 from ..models import (
     OPEN_STATUSES,
     AttemptTally,
@@ -26,8 +26,9 @@ from ..models import (
     ResultStatus,
     ResultTally,
 )
-from ..people.timezones import about, clock
+from ..people.timezones import about, clock, duration
 from . import forecast
+from .summary import as_sentence
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
 # session has taken but not sent yet ("claimed") are waiting like pending ones, for staff.
@@ -88,6 +89,7 @@ def segments(counts: dict[str, int], scale: int) -> list[dict]:
 # The progress table's rows that are no session: open rows in the pool, an A/B test's hold-out,
 # and rows no session was ever to send (skipped at the launch, cancelled before one took them).
 NO_SESSION = "(waiting for a session)"
+WINDOW_ROW = "(waiting for their send window)"
 HELD_ROW = "Held for the winner"
 NOT_SENT_ROW = "(not for sending: skipped or cancelled)"
 
@@ -115,8 +117,9 @@ def _session_row(
 def progress_snapshot(campaign: Campaign) -> dict:
     """Everything the progress block shows. ``counts`` holds every status (zeros included) and
     adds up to ``total``; ``sessions`` lists the campaign's sessions plus any other session that
-    holds rows (after re-balancing), rows not yet assigned as a session of its own
-    (:data:`NO_SESSION`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
+    holds rows (after re-balancing), rows not yet assigned that a session could send now as a
+    session of its own (:data:`NO_SESSION`), those whose send window is shut as another
+    (:data:`WINDOW_ROW`) and an A/B test's hold-out as another (:data:`HELD_ROW`).
 
     ``deliverable``: rows not skipped (invalid, duplicate, suppressed); ``done``: those of them
     settled, i.e. sent, failed, unknown or cancelled (not ``held``: an A/B test's hold-out, "held
@@ -163,7 +166,8 @@ def progress_snapshot(campaign: Campaign) -> dict:
 
 def _session_rows(campaign: Campaign, now, scale: int) -> list[dict]:
     """The progress block's rows per session, from the tally: the campaign's sessions plus any
-    other session holding rows, then open rows not yet assigned (:data:`NO_SESSION`), an A/B
+    other session holding rows, then open rows not yet assigned that a session could send now
+    (:data:`NO_SESSION`), those waiting for their send window to open (:data:`WINDOW_ROW`), an A/B
     test's hold-out (:data:`HELD_ROW`) and rows never to be sent by a session
     (:data:`NOT_SENT_ROW`), each only when it holds rows. Bars are on the campaign's ``scale``."""
     per_session: dict[int | None, dict[str, int]] = {}
@@ -178,12 +182,31 @@ def _session_rows(campaign: Campaign, now, scale: int) -> list[dict]:
     # Rows of no session: those that wait for one, those that wait for staff (the winner), and
     # those no session was ever to send: a row each, so none is said to wait for what it does not.
     waiting = {s: n for s, n in pool.items() if s in OPEN_STATUSES}
+    shut = {ResultStatus.PENDING: _shut_out(campaign, waiting.get(ResultStatus.PENDING, 0), now)}
+    waiting[ResultStatus.PENDING] = waiting.get(ResultStatus.PENDING, 0) - shut[ResultStatus.PENDING]
     held = {s: n for s, n in pool.items() if s == ResultStatus.HELD}
     rest = {s: n for s, n in pool.items() if s not in waiting and s not in held}
-    for counts, name in ((waiting, NO_SESSION), (held, HELD_ROW), (rest, NOT_SENT_ROW)):
+    rows = ((waiting, NO_SESSION), (shut, WINDOW_ROW), (held, HELD_ROW), (rest, NOT_SENT_ROW))
+    for counts, name in rows:
         if any(counts.values()):
             sessions.append(_session_row(None, counts, now, scale, name))
     return sessions
+
+
+def _shut_out(campaign: Campaign, pooled: int, now) -> int:
+    """Of the ``pooled`` pending rows no session has taken, those whose recipient's send window is
+    shut now (:data:`WINDOW_ROW`: they wait for their window, not for a session). One grouped read
+    by zone, only under a send window with such rows."""
+    if not pooled or not zones.campaign_has_window(campaign):
+        return 0
+    by_zone = dict(
+        campaign.results.filter(status=ResultStatus.PENDING, session__isnull=True)
+        .values_list("time_zone")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    shown = window.open_zones(campaign.send_window_start, campaign.send_window_end, by_zone, now)
+    return min(pooled, sum(n for zone, n in by_zone.items() if zone not in shown))
 
 
 def _in_lists(campaign: Campaign) -> int | None:
@@ -195,46 +218,89 @@ def _in_lists(campaign: Campaign) -> int | None:
 
 
 def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
-    """Rate and ETA for a campaign that may still send: ``rate_per_minute`` (sent over the last
-    few minutes, from the attempt tally), ``allowed_per_minute`` (what its sessions' pace allows
+    """Rate and ETA for a campaign that may still send: ``rate_per_minute`` (measured over the time
+    it was sending lately, :func:`recent_rate`), ``not_sending`` ("not sending now: <why>", ""
+    while it sends, :func:`not_sending`), ``allowed_per_minute`` (what its sessions' pace allows
     it now), ``finish_at`` (ISO) and ``eta`` ("about 6 min, 10:47 CET") for the ``remaining``
-    messages, ``waits`` (sentences: what holds it back). Empty values for a finished campaign."""
-    empty = {"rate_per_minute": None, "allowed_per_minute": None, "finish_at": None, "eta": "", "waits": []}
+    messages, ``waits`` (sentences: what holds it back; before the launch, what refuses it too).
+    Empty values for a finished campaign."""
+    empty = {
+        "rate_per_minute": None,
+        "not_sending": "",
+        "allowed_per_minute": None,
+        "finish_at": None,
+        "eta": "",
+        "waits": [],
+    }
     if campaign.status not in ACTIVE_CAMPAIGN_STATUSES + (CampaignStatus.PAUSED, CampaignStatus.DRAFT):
         return empty
     paces = forecast.session_paces(campaign, now)
-    if campaign.status == CampaignStatus.DRAFT:  # before launch: how long it would take, what would wait
-        finish = forecast.finish_at(remaining, paces, now) if remaining else None
-        return empty | {
-            "allowed_per_minute": _per_minute(paces, now),
-            "eta": f"once launched, {about((finish - now).total_seconds())} at its sessions' pace"
-            if finish and remaining
-            else "",
-            "waits": forecast.waits(campaign, paces, now),
-        }
+    if campaign.status == CampaignStatus.DRAFT:
+        return empty | _draft_pace(campaign, remaining, paces, now)
     finish = forecast.finish_at(remaining, paces, now) if remaining else None
     start = max(now, campaign.scheduled_at) if campaign.status == CampaignStatus.SCHEDULED else now
     if finish and start > now:
         finish = forecast.finish_at(remaining, paces, start)
-    if finish and campaign.status == CampaignStatus.RUNNING and zones.campaign_has_window(campaign):
+    openings = []
+    if campaign.status == CampaignStatus.RUNNING and zones.campaign_has_window(campaign):
         openings = forecast.window_openings(campaign, zones.waiting_by_zone(campaign), now)
-        finish = forecast.finish_in_windows(openings, paces, now) if openings else finish
-    eta = ""
-    if campaign.status == CampaignStatus.PAUSED and campaign.waits_for_winner(campaign.counts()):
-        eta = "waiting for you to choose the winner of the A/B test: the held messages are sent after you choose it"
-    elif campaign.status == CampaignStatus.PAUSED:
-        eta = "paused: no estimate until it is resumed"
-    elif remaining and finish is None:
-        eta = "no estimate: no session can send"
-    elif finish is not None and remaining:
-        messages = f"{remaining} message{'s' if remaining != 1 else ''} to go"
-        eta = f"{messages}: {about((finish - now).total_seconds())}, done by {clock(finish, now)}"
+        finish = forecast.finish_in_windows(openings, paces, now) if finish and openings else finish
+    waits = forecast.waits(campaign, paces, now)
+    rate = recent_rate(campaign, now)
+    idle = not_sending(campaign, paces, openings, waits, now) if remaining else ""
     return {
-        "rate_per_minute": recent_rate(campaign, now),
+        "rate_per_minute": None if idle else rate,
+        "not_sending": idle,
         "allowed_per_minute": _per_minute(paces, now),
         "finish_at": finish.isoformat() if finish else None,
+        "eta": _eta(campaign, remaining, finish, now),
+        "waits": waits,
+    }
+
+
+def _eta(campaign: Campaign, remaining: int, finish, now) -> str:
+    """The ETA line of a launched campaign, for people."""
+    if campaign.status == CampaignStatus.PAUSED and campaign.waits_for_winner(campaign.counts()):
+        return "waiting for you to choose the winner of the A/B test: the held messages are sent after you choose it"
+    if campaign.status == CampaignStatus.PAUSED:
+        return "paused: no estimate until it is resumed"
+    if remaining and finish is None:
+        return "no estimate: no session can send"
+    if finish is not None and remaining:
+        messages = f"{remaining} message{'s' if remaining != 1 else ''} to go"
+        return f"{messages}: {about((finish - now).total_seconds())}, done by {clock(finish, now)}"
+    return ""
+
+
+def _draft_pace(campaign: Campaign, in_lists: int, paces: list[forecast.SessionPace], now) -> dict:
+    """Before the launch: how long it would take (:func:`.forecast.launch_estimate`, as the launch
+    summary says it, the send window named when it makes most of the time) and what would hold it
+    back or refuse it (a list whose zones are unknown under a send window, linked to its page)."""
+    estimate = forecast.launch_estimate(campaign, in_lists, paces, now, forecast.launch_zones(campaign))
+    eta = ""
+    if estimate.finish_at and estimate.sent:
+        took = about((estimate.finish_at - now).total_seconds())
+        paced = about((estimate.paced_finish_at - now).total_seconds())
+        start, end = campaign.send_window_start, campaign.send_window_end
+        quiet = (
+            f"the send window (quiet hours: {start:%H:%M}–{end:%H:%M} in each recipient's time zone)"
+            if estimate.window_delay
+            else ""
+        )
+        sending = (estimate.paced_finish_at - now).total_seconds()
+        if estimate.window_delay > sending:  # the window, not the pace, makes it long
+            eta = f"once launched, {took}, most of it waiting for {quiet}; the sending itself takes {paced} at its sessions' pace"
+        elif estimate.window_delay:
+            eta = f"once launched, {took} at its sessions' pace, {about(estimate.window_delay)} of it waiting for {quiet}"
+        else:
+            eta = f"once launched, {took} at its sessions' pace"
+        if estimate.held:
+            eta += f" (not counted: the {estimate.held} held for the winner of the A/B test)"
+    blockers = [as_sentence(p) for p in zones.zone_problems(campaign)]
+    return {
+        "allowed_per_minute": _per_minute(paces, now),
         "eta": eta,
-        "waits": forecast.waits(campaign, paces, now),
+        "waits": blockers + forecast.waits(campaign, paces, now),
     }
 
 
@@ -246,22 +312,58 @@ def _per_minute(paces: list[forecast.SessionPace], now) -> float:
 # Minutes over which the sending rate is measured, and the least time it is measured over.
 RATE_WINDOW_MINUTES = 5
 RATE_MIN_SECONDS = 30
+# A campaign that sent nothing for this long (or for three of its slowest session's intervals,
+# when longer) is "not sending now".
+IDLE_AFTER_SECONDS = 60
 
 
 def recent_rate(campaign: Campaign, now) -> float | None:
-    """Messages sent per minute over the last few minutes (from the attempt tally; a batch counts
-    at its first request). None before the first send."""
+    """Messages sent per minute while the campaign was sending lately: the sends of batches begun
+    in the last :data:`RATE_WINDOW_MINUTES`, over the span from the first request to the last
+    answer among them (from the attempt tally). Time after the last answer does not count, so the
+    rate does not fall second by second while nothing is sent (:func:`not_sending` says so). None
+    with nothing sent lately, or under :data:`RATE_MIN_SECONDS` of sending to measure."""
     since = now - timedelta(minutes=RATE_WINDOW_MINUTES)
-    rows = AttemptTally.objects.filter(campaign_id=campaign.pk)
-    recent = rows.filter(first_started_at__gte=since).aggregate(
-        sent=Sum("sent"), first=Min("first_started_at")
+    recent = AttemptTally.objects.filter(campaign_id=campaign.pk, first_started_at__gte=since).aggregate(
+        sent=Sum("sent"), first=Min("first_started_at"), last=Max("last_finished_at")
     )
-    if not recent["sent"]:
-        return 0.0 if rows.exists() else None
-    span = (now - recent["first"]).total_seconds()
+    if not recent["sent"] or recent["last"] is None:
+        return None
+    span = (min(recent["last"], now) - recent["first"]).total_seconds()
     if span < RATE_MIN_SECONDS:
         return None  # too early to measure: the pace allowed is shown instead
     return round(60.0 * recent["sent"] / span, 1)
+
+
+def not_sending(
+    campaign: Campaign,
+    paces: list[forecast.SessionPace],
+    openings: list[tuple],
+    waits: list[str],
+    now,
+) -> str:
+    """ "not sending now: <why>" for a campaign with messages left that sends nothing now, else "".
+    It sends nothing when it is paused, when every message left waits for its send window to open
+    (``openings``: :func:`.forecast.window_openings` of its waiting rows), or when nothing was sent
+    for :data:`IDLE_AFTER_SECONDS` (or three of its slowest session's intervals); the reason is
+    the window's next opening, else the first of ``waits``, else how long nothing was sent."""
+    if campaign.status == CampaignStatus.PAUSED:
+        return "not sending now: the campaign is paused"
+    if campaign.status != CampaignStatus.RUNNING:
+        return ""
+    if openings and all(opens > now for opens, *_ in openings):
+        return (
+            "not sending now: every message left waits for its recipient's send window "
+            f"(quiet hours); the next opens at {clock(openings[0][0], now)}"
+        )
+    last = AttemptTally.objects.filter(campaign_id=campaign.pk).aggregate(at=Max("last_finished_at"))["at"]
+    since = last or campaign.launched_at
+    slowest = max((p.interval for p in paces if p.usable), default=0.0)
+    if since is None or (now - since).total_seconds() < max(IDLE_AFTER_SECONDS, 3 * slowest):
+        return ""
+    if waits:
+        return f"not sending now: {waits[0][:1].lower()}{waits[0][1:].rstrip('.')}"
+    return f"not sending now: nothing sent for {duration((now - since).total_seconds())}"
 
 
 def winner_wait_seconds(campaign: Campaign) -> float:

@@ -23,6 +23,7 @@ from tgcampaigns.audit.models import AuditEvent
 from .. import engine
 from ..content import variants
 from ..content.preview import CampaignPreview, campaign_preview
+from ..engine import window
 from ..engine.zones import ListProblem
 from ..models import (
     OPEN_STATUSES,
@@ -61,10 +62,12 @@ class LaunchSummary:
     approximate: bool = False
     scheduled: bool = False
     preview: CampaignPreview | None = None
-    # Quiet hours: recipients per time zone (most first) and per way the zone was found (phone,
-    # column, default, guess, none), before de-duplication; empty without a window or for a
-    # large launch (reading every recipient is the worker's).
+    # Quiet hours: recipients per time zone known surely (most first), per zone only guessed from
+    # a several-clock country's number (a launch the check refuses), and per way the zone was found
+    # (phone, column, default, guess, none), before de-duplication; empty without a window or for
+    # a large launch (reading every recipient is the worker's).
     zones: list[tuple[str, int]] = field(default_factory=list)
+    guessed_zones: list[tuple[str, int]] = field(default_factory=list)
     zones_found: dict[str, int] = field(default_factory=dict)
     # A/B test: (label, percent, expected recipients) per variant, "hold" last, adding up to the
     # recipients to send (:func:`~campaigns.content.variants.expected_counts`: about, before the
@@ -77,6 +80,17 @@ class LaunchSummary:
     # A campaign no longer a draft (Back to its summary after the launch): what happened to it,
     # for people (:func:`what_happened`); the page shows this instead of a launch.
     history: str = ""
+
+    @property
+    def fixed_on_lists(self) -> bool:
+        """Whether every refusal names the recipient list whose page fixes it (the page then
+        sends staff there, not to the campaign's page)."""
+        return bool(self.problems) and all(getattr(p, "list_id", None) for p in self.problems)
+
+    @property
+    def some_on_lists(self) -> bool:
+        """Whether some refusal (not every one) is fixed on a recipient list's page."""
+        return any(getattr(p, "list_id", None) for p in self.problems)
 
     @property
     def can_launch(self) -> bool:
@@ -113,6 +127,18 @@ class LaunchSummary:
         return added if added >= 60 else 0.0
 
     @property
+    def window_dominates(self) -> bool:
+        """Whether the send windows, not the sessions' pace, make most of the time."""
+        if not self.window_delay or self.starts_at is None:
+            return False
+        return self.window_delay > (self.paced_finish_at - self.starts_at).total_seconds()
+
+    @property
+    def window_wait(self) -> str:
+        """The time the send windows add, for people ("about 2 h"); "" under a minute."""
+        return about(self.window_delay) if self.window_delay else ""
+
+    @property
     def paced_duration(self) -> str:
         """How long the sending itself takes at the sessions' pace ("under a minute")."""
         if self.paced_finish_at is None or self.starts_at is None:
@@ -139,8 +165,8 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
             "No usable session: choose at least one active session (logged in, not disabled or quarantined)."
         )
     check = engine.check_launch(campaign)
-    summary.problems += [_sentence(p) for p in check.problems]
-    summary.warnings += [_sentence(w) for w in check.warnings]
+    summary.problems += [as_sentence(p) for p in check.problems]
+    summary.warnings += [as_sentence(w) for w in check.warnings]
     summary.in_background = engine.recipients_estimate(campaign) > conf.inline_launch_rows()
     if summary.in_background:
         summary.counts, summary.approximate = _counts_from_imports(campaign), True
@@ -158,11 +184,14 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     scheduled = campaign.scheduled_at and campaign.scheduled_at > now
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
+    by_zone = forecast.launch_zones(campaign)
+    if by_zone is not None:
+        _add_zones(summary, by_zone)
     # The hold-out waits for staff to choose the winner: the estimate is for the rest.
-    summary.finish_at = forecast.finish_at(summary.to_send_before_winner, summary.sessions, summary.starts_at)
-    summary.paced_finish_at = summary.finish_at
-    if engine.zones.campaign_has_window(campaign) and not summary.in_background:
-        _add_zones(summary, campaign)
+    estimate = forecast.launch_estimate(
+        campaign, summary.counts["to_send"], summary.sessions, summary.starts_at, by_zone
+    )
+    summary.finish_at, summary.paced_finish_at = estimate.finish_at, estimate.paced_finish_at
     summary.preview = campaign_preview(campaign, personal=personal)
     if test:
         summary.previews = [
@@ -245,19 +274,20 @@ def invalid_reasons(campaign: Campaign) -> list[tuple[str, int]]:
     return ranked
 
 
-def _add_zones(summary: LaunchSummary, campaign: Campaign) -> None:
-    """The recipients per time zone of a campaign with a send window, and the finish moved to the
-    windows' openings. A guessed zone is not warned about here: the launch check refuses it
-    (:func:`campaigns.engine.zones.zone_problems`)."""
-    by_zone, found = engine.zones.zone_census(campaign)
-    summary.zones = by_zone.most_common()
+def _add_zones(summary: LaunchSummary, by_zone: Counter) -> None:
+    """The recipients per time zone of a campaign with a send window, from ``by_zone`` ((zone,
+    how) → recipients, :func:`.forecast.launch_zones`): zones known surely in ``zones``, zones
+    guessed from a number of a several-clock country in ``guessed_zones`` (the launch check refuses
+    them: :func:`campaigns.engine.zones.zone_problems`; the page labels them as guesses)."""
+    sure: Counter[str] = Counter()
+    guessed: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for (zone, how), n in by_zone.items():
+        (guessed if how == window.GUESS else sure)[zone] += n
+        found[how] += n
+    summary.zones = sure.most_common()
+    summary.guessed_zones = guessed.most_common()
     summary.zones_found = dict(found)
-    sent_share = summary.to_send_before_winner / summary.counts["to_send"] if summary.counts["to_send"] else 1
-    openings = forecast.window_openings(
-        campaign, {zone: round(n * sent_share) for zone, n in by_zone.items()}, summary.starts_at
-    )
-    if openings and summary.finish_at is not None:
-        summary.finish_at = forecast.finish_in_windows(openings, summary.sessions, summary.starts_at)
 
 
 def _session_warnings(paces: list[forecast.SessionPace], campaign: Campaign) -> list[str]:
@@ -298,7 +328,7 @@ def confirm_matches(campaign: Campaign, fingerprint: str) -> bool:
     return bool(fingerprint) and fingerprint == campaign.fingerprint()
 
 
-def _sentence(text: str) -> str:
+def as_sentence(text: str) -> str:
     """``text`` as a sentence; a problem one list's page fixes keeps its ``list_id``."""
     stripped = text.strip()
     sentence = stripped[:1].upper() + stripped[1:] + ("" if stripped.endswith((".", "!", "?", "…")) else ".")
