@@ -310,8 +310,8 @@ def test_placing_many_recipients_reads_the_machines_zone_list_once():
     with mock.patch("zoneinfo.available_timezones", wraps=zoneinfo.available_timezones) as listed:
         valid_zone("Europe/Berlin")  # whatever a first call costs
         listed.reset_mock()
-        zones, _how = window.census(rows)
-    assert zones == Counter({"Asia/Tokyo": 200})
+        pairs = window.census(rows)
+    assert pairs == Counter({("Asia/Tokyo", window.COLUMN): 200})
     assert listed.call_count == 0
 
 

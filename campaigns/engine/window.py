@@ -358,13 +358,8 @@ def first_opening(start: time, end: time, zones: Iterable[str], now: datetime) -
 
 
 # Summaries -------------------------------------------------------------------------------------
-def census(rows: Iterable[tuple[str, str, Mapping | None, str]]) -> tuple[Counter, Counter]:
-    """From (key, kind, fields, list default zone) rows: (recipients per zone, recipients per
-    :data:`PHONE`/:data:`COLUMN`/:data:`DEFAULT`/:data:`GUESS`/:data:`NONE`). Zone "" counts the
+def census(rows: Iterable[tuple[str, str, Mapping | None, str]]) -> Counter:
+    """From (key, kind, fields, list default zone) rows: (zone, how) → recipients, how being
+    :data:`PHONE`/:data:`COLUMN`/:data:`DEFAULT`/:data:`GUESS`/:data:`NONE`. Zone "" counts the
     recipients nothing places."""
-    zones, how = Counter(), Counter()
-    for key, kind, fields, default in rows:
-        zone, found = zone_for(key, kind, fields, default)
-        zones[zone] += 1
-        how[found] += 1
-    return zones, how
+    return Counter(zone_for(key, kind, fields, default) for key, kind, fields, default in rows)

@@ -223,34 +223,38 @@ def _valid_recipients(campaign: Campaign):
     return Recipient.objects.filter(recipient_list__in=campaign.lists.all(), status=Recipient.Status.VALID)
 
 
-def zone_census(campaign: Campaign) -> tuple[Counter, Counter]:
-    """(recipients per zone, recipients per way it was found) over the campaign's lists' valid
-    recipients (before de-duplication), :func:`.window.census`'s answer. In a list whose columns
-    hold no zone column, sure phone numbers are counted by their first digits and usernames and
-    user ids by one count (:func:`sure_phone_counts`); only the other phone numbers are read, and
-    lists with a zone column row by row."""
-    zones, how = Counter(), Counter()
+def zone_pairs(campaign: Campaign) -> Counter:
+    """(zone, how) → recipients over the campaign's lists' valid recipients (before
+    de-duplication), :func:`.window.census`'s answer. In a list whose columns hold no zone column,
+    sure phone numbers are counted by their first digits and usernames and user ids by one count
+    (:func:`sure_phone_counts`); only the other phone numbers are read, and lists with a zone
+    column row by row."""
+    pairs: Counter = Counter()
     for recipient_list in campaign.lists.order_by("pk"):
         rows = _valid_recipients(campaign).filter(recipient_list=recipient_list)
         default = recipient_list.default_time_zone or ""
         if reads_column(recipient_list):
             read = rows.values_list("key", "kind", "fields").iterator(CHUNK)
-            more = window.census((key, kind, fields, default) for key, kind, fields in read)
-        else:
-            counts = sure_phone_counts(rows)
-            for zone, prefixes in counts.items():
-                zones[zone] += sum(prefixes.values())
-                how[window.PHONE] += sum(prefixes.values())
-            identities = rows.exclude(kind=RecipientKind.PHONE).count()
-            found = window.DEFAULT if valid_zone(default) else window.NONE
-            zones[default if valid_zone(default) else ""] += identities
-            how[found] += identities
-            phones = without_sure_phones(rows.filter(kind=RecipientKind.PHONE), counts)
-            more = window.census(
-                (key, kind, None, default) for key, kind in phones.values_list("key", "kind").iterator(CHUNK)
-            )
-        zones.update(more[0])
-        how.update(more[1])
+            pairs.update(window.census((key, kind, fields, default) for key, kind, fields in read))
+            continue
+        counts = sure_phone_counts(rows)
+        for zone, prefixes in counts.items():
+            pairs[(zone, window.PHONE)] += sum(prefixes.values())
+        identities = rows.exclude(kind=RecipientKind.PHONE).count()
+        placed = (default, window.DEFAULT) if valid_zone(default) else ("", window.NONE)
+        pairs[placed] += identities
+        phones = without_sure_phones(rows.filter(kind=RecipientKind.PHONE), counts)
+        read = phones.values_list("key", "kind").iterator(CHUNK)
+        pairs.update(window.census((key, kind, None, default) for key, kind in read))
+    return +pairs
+
+
+def zone_census(campaign: Campaign) -> tuple[Counter, Counter]:
+    """(recipients per zone, recipients per way it was found): :func:`zone_pairs` by each side."""
+    zones, how = Counter(), Counter()
+    for (zone, found), n in zone_pairs(campaign).items():
+        zones[zone] += n
+        how[found] += n
     return +zones, +how
 
 

@@ -306,7 +306,7 @@ def launch_zones(campaign: Campaign) -> Counter | None:
 
     if not zones.campaign_has_window(campaign) or recipients_estimate(campaign) > conf.inline_launch_rows():
         return None
-    return Counter(window.zone_for(*row) for row in zones.recipient_rows(campaign))
+    return zones.zone_pairs(campaign)
 
 
 def launch_estimate(
