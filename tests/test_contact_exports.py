@@ -394,7 +394,11 @@ def test_a_google_export_keeps_by_default_only_identities_evidence_and_canonical
     assert [h for h, role in roles.items() if role == "field"] == []
     for header in ("Phonetic Middle Name", "Photo", "Birthday", "Labels", "Nickname", "Address 1 - PO Box"):
         assert roles[header] == "ignore", header
-    assert (roles["First Name"], roles["Last Name"], roles["E-mail 1 - Value"]) == ("first_name", "last_name", "email")
+    assert (roles["First Name"], roles["Last Name"], roles["E-mail 1 - Value"]) == (
+        "first_name",
+        "last_name",
+        "email",
+    )
     assert (roles["Phone 1 - Value"], roles["Phone 1 - Label"]) == ("phone", "phone_label")
     assert (roles["Address 1 - Country"], roles["Address 1 - City"]) == ("country", "city")
 
