@@ -1200,3 +1200,17 @@ def test_a_result_page_shows_the_message_as_rendered_for_that_recipient(client, 
     response = client.get(reverse("admin:campaigns_messageresult_change", args=[row.pk]))
 
     assert "Hi Carol, &lt;b&gt;hello&lt;/b&gt;" in response.content.decode()
+
+
+@pytest.mark.parametrize("case", ["phone_contacts.vcf", "telegram_export.json"])
+def test_the_mapping_step_of_a_format_without_a_header_row_asks_nothing_about_one(client, cases_dir, case):
+    with (cases_dir / "recipients" / case).open("rb") as fh:
+        data = {"name": case, "consent_basis": "opt_in", "file": SimpleUploadedFile(case, fh.read())}
+    page = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+    assert "header" not in page.context["form"].fields
+    assert "first row holds the column names" not in page.content.decode()
+    imported = upload(client, cases_dir, case, default_region="DE")
+    assert RecipientList.objects.filter(name=case).latest("pk").valid_count > 0, imported.content.decode()[
+        :500
+    ]

@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH = 1366
 
 
-def _upload(browser, cases_dir, name: str) -> None:
+def _upload(browser, cases_dir, name: str, width: int = WIDTH) -> None:
     page = browser.page
-    page.set_viewport_size({"width": WIDTH, "height": 768})
+    page.set_viewport_size({"width": width, "height": 768})
     browser.go("/admin/campaigns/recipientlist/add/")
     page.fill("#id_name", name)
     page.set_input_files("#id_file", str(cases_dir / "recipients" / name))
@@ -82,3 +82,62 @@ def test_a_61_column_outlook_file_scrolls_inside_its_table_with_row_number_and_v
     renee = page.locator("#tgc-preview tbody tr", has_text="no phone number").first
     renee.locator("summary").click()
     assert renee.locator("details").get_attribute("open") is not None
+
+
+def _first_screen(page) -> dict:
+    """Where the preview's first data row, its deciding columns' headers and each verdict stand."""
+    return page.evaluate(
+        """() => {
+            const table = document.querySelector('#tgc-preview');
+            const first = table.querySelector('tbody tr').getBoundingClientRect();
+            const box = document.querySelector('.tgc-preview-table').getBoundingClientRect();
+            const heads = [...table.querySelectorAll('thead tr:last-child th')].map(th => {
+                const r = th.getBoundingClientRect();
+                return {name: th.textContent.trim(), left: r.left, right: r.right};
+            });
+            const verdicts = [...table.querySelectorAll('tbody td.tgc-verdict')].map(td => {
+                const line = td.querySelector('summary') || td;
+                return {text: td.innerText.trim(), title: td.getAttribute('title') || '',
+                        cut: line.scrollWidth > line.clientWidth + 1};
+            });
+            return {firstBottom: first.bottom, boxRight: box.right, heads, verdicts,
+                    pageWidth: document.documentElement.scrollWidth};
+        }"""
+    )
+
+
+@pytest.mark.parametrize("width", [1366, 1024])
+@pytest.mark.parametrize("name", ["german_headers.csv", "google_export.csv"])
+def test_the_first_screen_shows_rows_with_their_verdicts_and_the_columns_that_decide_them(
+    browser, mark, cases_dir, name, width
+):
+    browser.login("mark")
+    _upload(browser, cases_dir, name, width)
+    page = browser.page
+    browser.shot(f"first-screen-{name.split('.')[0]}-{width}")
+
+    seen = _first_screen(page)
+    assert seen["firstBottom"] <= 768, "the first row is below the fold"
+    assert seen["pageWidth"] <= width
+    deciding = {
+        "german_headers.csv": ["Handy", "Land", "Newsletter"],
+        "google_export.csv": ["Phone 1 - Value"],
+    }
+    for head in seen["heads"]:
+        if head["name"] in deciding[name]:
+            assert head["right"] <= min(width, seen["boxRight"]) + 1, (
+                f"{head['name']} needs a sideways scroll"
+            )
+    assert {h["name"] for h in seen["heads"]} >= set(deciding[name])
+    for verdict in seen["verdicts"]:  # the whole reason: in the row, or as its tooltip
+        if verdict["cut"]:
+            assert verdict["title"] and len(verdict["title"]) >= len(verdict["text"]), verdict
+
+
+@pytest.mark.parametrize("name", ["phone_contacts.vcf", "telegram_export.json"])
+def test_a_format_without_a_header_row_offers_no_header_checkbox(browser, mark, cases_dir, name):
+    browser.login("mark")
+    _upload(browser, cases_dir, name)
+
+    assert browser.page.locator("#id_header").count() == 0
+    assert "first row holds the column names" not in browser.page.inner_text("#content-main")

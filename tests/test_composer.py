@@ -81,6 +81,32 @@ def test_the_picker_finds_recipients_by_row_identity_and_name(client, people):
     assert found("Bob") == ["row 3 of “people”: @bob_user"]
 
 
+@pytest.mark.parametrize(
+    "typed", ["+33612", "+33 612", "+33 6 12", "+33 (6) 12-34", "0612", "06 12", "0033 6 12"]
+)
+def test_the_picker_finds_a_phone_typed_with_spaces_or_partly_as_the_recipients_search_does(client, typed):
+    french = make_list(
+        "french", [("+33612345678", {"first_name": "Léa"}), ("+33712345678", {})], default_region="FR"
+    )
+    french.recipients.filter(key="+33612345678").update(raw_value="06 12 34 56 78")
+
+    found = client.get(reverse(RECIPIENTS), {"lists": [french.pk], "message": "", "q": typed}).json()
+
+    assert [r["label"] for r in found["recipients"]] == ["row 2 of “french”: +33612345678"]
+
+
+def test_the_picker_finds_a_phone_by_an_other_identity_of_the_recipient(client):
+    from campaigns.models import RecipientIdentity
+
+    both = make_list("both", [("@lea_user", {}), ("@max_user", {})], default_region="FR")
+    lea = both.recipients.get(key="@lea_user")
+    RecipientIdentity.objects.create(recipient=lea, key="+33612345678", kind="phone")
+
+    found = client.get(reverse(RECIPIENTS), {"lists": [both.pk], "message": "", "q": "06 12 34"}).json()
+
+    assert [r["label"] for r in found["recipients"]] == ["row 2 of “both”: @lea_user"]
+
+
 def test_a_misspelled_variable_is_a_problem_with_the_columns_listed(client, people):
     data = preview(client, message="Hi {{ frist_name }}", lists=[people.pk])
 

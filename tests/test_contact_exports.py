@@ -299,7 +299,13 @@ def test_a_shopify_export_without_its_consent_column_imports_every_row_with_a_ph
 
 @pytest.mark.django_db
 def test_a_shopify_export_skips_rows_without_sms_consent_and_keeps_zip_codes_as_text():
-    recipient_list = _import("shop_customers.csv")
+    from campaigns.lists.columns import guess_roles
+    from campaigns.lists.mapping import Mapping
+
+    headers = _headers("shop_customers.csv")
+    roles = guess_roles(headers)
+    roles[headers.index("Default Address Zip")] = "field"  # chosen by staff: a known export ignores it
+    recipient_list = _import("shop_customers.csv", mapping=Mapping(roles=tuple(roles)))
     refused = {
         r.fields["first_name"]: r.error
         for r in recipient_list.recipients.filter(status=Recipient.Status.INVALID)
@@ -309,7 +315,7 @@ def test_a_shopify_export_skips_rows_without_sms_consent_and_keeps_zip_codes_as_
         ["Fred", "Erika", "Richard", "Mary"], "no consent (column Accepts SMS Marketing says 'no')"
     )
     people = _by_key(recipient_list)
-    assert people["+16175550191"].fields["Default Address Zip"] == "02108"
+    assert people["+16175550191"].fields["default_address_zip"] == "02108"
     assert people["+16175550191"].fields["city"] == "Boston"
     # Jill's address phone is no number, but it is not her key: a note on her valid row.
     assert "Default Address Phone" in people["+447400123502"].error
@@ -370,3 +376,53 @@ def test_a_time_zone_column_in_any_language_is_kept_as_the_rows_time_zone(tmp_pa
     assert rows[3].error == (
         "unknown time zone “Mars/Olympus” in column “Zeitzone” (use an IANA name such as Europe/Berlin)"
     )
+
+
+def _headers(name: str) -> list[str]:
+    import csv
+
+    with open(RECIPIENTS / name, encoding="utf-8-sig", newline="") as f:
+        return next(csv.reader(f))
+
+
+def test_a_google_export_keeps_by_default_only_identities_evidence_and_canonical_fields():
+    from campaigns.lists.columns import guess_roles
+
+    headers = _headers("google_export.csv")
+    roles = dict(zip(headers, guess_roles(headers), strict=True))
+
+    assert [h for h, role in roles.items() if role == "field"] == []
+    for header in ("Phonetic Middle Name", "Photo", "Birthday", "Labels", "Nickname", "Address 1 - PO Box"):
+        assert roles[header] == "ignore", header
+    assert (roles["First Name"], roles["Last Name"], roles["E-mail 1 - Value"]) == (
+        "first_name",
+        "last_name",
+        "email",
+    )
+    assert (roles["Phone 1 - Value"], roles["Phone 1 - Label"]) == ("phone", "phone_label")
+    assert (roles["Address 1 - Country"], roles["Address 1 - City"]) == ("country", "city")
+
+
+def test_a_file_no_export_names_still_keeps_every_other_column_as_a_field():
+    from campaigns.lists.columns import guess_roles
+
+    assert guess_roles(["Telegram", "Nickname", "Total Spent"]) == ["any", "field", "field"]
+
+
+@pytest.mark.django_db
+def test_fields_staff_keep_from_a_known_export_are_named_in_lower_snake_case_like_the_canonical_ones():
+    from campaigns.lists.columns import guess_roles
+    from campaigns.lists.mapping import Mapping
+
+    headers = _headers("google_export.csv")
+    roles = guess_roles(headers)
+    for header in ("Nickname", "Address 1 - PO Box", "Organization Title", "Labels"):
+        roles[headers.index(header)] = "field"
+    recipient_list = _import("google_export.csv", mapping=Mapping(roles=tuple(roles)))
+
+    columns = recipient_list.report["columns"]
+    assert {"nickname", "address_1_po_box", "organization_title", "labels", "first_name"} <= set(columns)
+    assert all(name == name.lower() and " " not in name and "-" not in name for name in columns), columns
+    erika = recipient_list.recipients.get(row_number=2)
+    assert erika.fields["labels"] == "* myContacts ::: Kunden"
+    assert "Nickname" not in erika.fields and "Photo" not in erika.fields and "photo" not in erika.fields

@@ -13,7 +13,13 @@ from django.db import transaction
 from django.http import StreamingHttpResponse
 
 from campaigns.models import Campaign, MessageResult, Recipient, ResultStatus
-from campaigns.reporting.exports import BASE_COLUMNS, campaign_csv_response, csv_value, results_csv_response
+from campaigns.reporting.exports import (
+    BASE_COLUMNS,
+    TITLES,
+    campaign_csv_response,
+    csv_value,
+    results_csv_response,
+)
 from tests.conftest import make_campaign, make_list
 
 pytestmark = pytest.mark.django_db
@@ -132,11 +138,11 @@ def test_the_xlsx_export_carries_the_read_and_reply_facts_too(campaign):
 
     alice = dict(zip(rows[0], rows[1]))
     # Date-times in the active zone (UTC here: no user), named in the header (issue 19.11).
-    assert (alice["read_at (UTC)"], alice["replied_at (UTC)"]) == (
+    assert (alice["Read (UTC)"], alice["Replied (UTC)"]) == (
         datetime(2025, 3, 1, 12, 1, 0),
         datetime(2025, 3, 1, 12, 7, 30),
     )
-    assert (alice["reply_count"], alice["variant"]) == (2, "B")
+    assert (alice["Replies"], alice["Variant"]) == (2, "B")
 
 
 def test_the_results_pages_export_carries_them_and_follows_the_read_filter(client, rita, campaign):
@@ -231,13 +237,15 @@ def test_the_xlsx_export_types_every_text_cell_as_text_so_no_formula_runs_and_no
     rows, workbook = xlsx_rows(response)
     assert response["Content-Disposition"] == f'attachment; filename="campaign-{campaign.pk}-export.xlsx"'
     times = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
-    assert rows[0][: len(BASE_COLUMNS)] == [f"{c} (UTC)" if c in times else c for c in BASE_COLUMNS]
+    assert rows[0][: len(BASE_COLUMNS)] == [
+        f"{TITLES[c]} (UTC)" if c in times else TITLES[c] for c in BASE_COLUMNS
+    ]
     header = rows[0]
     bob = dict(zip(header, rows[2]))
-    assert bob["key"] == "+12125550123"
+    assert bob["Recipient"] == "+12125550123"
     assert bob["first_name"] == """=HYPERLINK("http://example.invalid","x")"""
-    assert bob["error_text"] == "-the user's privacy settings forbid it"
-    assert dict(zip(header, rows[1]))["telegram_message_id"] == "1001"  # an identifier: text
+    assert bob["Error"] == "-the user's privacy settings forbid it"
+    assert dict(zip(header, rows[1]))["Telegram message id"] == "1001"  # an identifier: text
     sheet = workbook["Results"]
     formula_cell = sheet.cell(row=3, column=header.index("first_name") + 1)
     assert (formula_cell.data_type, formula_cell.number_format) == ("s", "@")

@@ -164,14 +164,15 @@ def test_a_hubspot_record_id_is_never_a_user_id_and_its_mobile_is_a_phone():
     roles = guess_roles(
         ["Record ID", "First Name", "Last Name", "Phone Number", "Mobile Phone Number", "Country/Region"]
     )
-    assert roles == ["field", "first_name", "last_name", "phone", "phone", "country"]
+    # Kept only if staff choose to: a known export's other columns start as ignored.
+    assert roles == ["ignore", "first_name", "last_name", "phone", "phone", "country"]
 
 
 def test_a_mailchimp_optin_time_is_not_a_consent_and_its_cc_is_the_country():
     roles = guess_roles(
         ["Email Address", "Phone Number", "MEMBER_RATING", "OPTIN_TIME", "LEID", "CC", "TIMEZONE"]
     )
-    assert roles == ["email", "phone", "field", "field", "field", "country", "time_zone"]
+    assert roles == ["email", "phone", "ignore", "ignore", "ignore", "country", "time_zone"]
 
 
 def test_a_reader_of_another_format_registers_its_export(monkeypatch):

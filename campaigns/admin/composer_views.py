@@ -13,8 +13,7 @@ from django.views import View
 
 from ..content.composer import Draft, compose_preview, first_recipient, pick_recipients, recipient_label
 from ..content.fields import with_default
-from ..lists.normalise import PHONE, normalise
-from ..models import Campaign, ParseMode, Recipient, RecipientKind, RecipientList
+from ..models import Campaign, ParseMode, Recipient
 from .access import may_see_results
 
 
@@ -101,20 +100,6 @@ def with_who(data: dict, *, personal: bool) -> dict:
     return data | {"who": who}
 
 
-def national_phone(query: str, list_ids: list[int]) -> str:
-    """``query`` as the import would store it when it is a phone number written nationally
-    (``0170 1234567``), read in the default region of one of the lists (the first that reads it);
-    "" when it is not a phone, or no list has a region that reads it."""
-    if not query.strip() or query.strip().startswith(("@", "+")) or not any(c.isdigit() for c in query):
-        return ""
-    regions = RecipientList.objects.filter(pk__in=list_ids).exclude(default_region="")
-    for region in regions.values_list("default_region", flat=True).distinct():
-        found = normalise(query, region, reading=PHONE)
-        if found.is_valid and found.kind == RecipientKind.PHONE:
-            return found.key
-    return ""
-
-
 class ComposerPreviewView(ComposerView):
     """GET or POST: the preview (:func:`compose_preview`) for ``recipient`` (an id among the
     lists' rows; default: the first), as JSON."""
@@ -146,8 +131,6 @@ class ComposerRecipientsView(ComposerView):
         draft, _ = draft_from(self.model_admin, request)
         query = request.GET.get("q", "")[:200]
         found: list[Recipient] = pick_recipients(draft.list_ids, query)
-        if not found and (phone := national_phone(query, draft.list_ids)):
-            found = pick_recipients(draft.list_ids, phone)
         rows = [
             {
                 "id": r.pk,

@@ -251,12 +251,29 @@ class RecipientListMappingForm(forms.Form):
             if len(preview.sheets) < 2:
                 del self.fields["sheet"]
         if preview.file_format not in (CSV, *WORKBOOKS):  # a vCard or JSON export has no header row
-            del self.fields["header_row"]
+            del self.fields["header_row"], self.fields["header"]
         for i in range(len(preview.columns) if columns is None else columns):
             self.fields[f"role_{i}"] = forms.ChoiceField(choices=list(ROLE_LABELS.items()), label="")
 
     def role_fields(self) -> list:
         return [self[name] for name in self.fields if name.startswith("role_")]
+
+    def shown_table(self) -> dict:
+        """The preview table in the order the page shows its columns
+        (:meth:`~campaigns.lists.file_preview.Preview.column_order`: the deciding ones first):
+        ``columns`` as (role field, name), ``rows`` as (row, its cells)."""
+        roles = self.role_fields()
+        names = self.preview.columns
+        order = [i for i in self.preview.column_order() if i < len(roles)] + list(
+            range(len(names), len(roles))
+        )
+        return {
+            "columns": [(roles[i], names[i] if i < len(names) else "") for i in order],
+            "rows": [
+                (row, [row.cells[i] if i < len(row.cells) else "" for i in order])
+                for row in self.preview.rows
+            ],
+        }
 
     def clean_default_region(self) -> str:
         return clean_region(self.cleaned_data["default_region"])
@@ -278,7 +295,7 @@ class RecipientListMappingForm(forms.Form):
             delimiter=data.get("delimiter") or "",
             sheet=sheet,
             header_row=header_row,
-            header=bool(data.get("header")),
+            header=bool(data.get("header")) if "header" in self.fields else self.preview.mapping.header,
             roles=roles,
             identity_order=tuple(data["identity_order"].split(",")),
             default_region=data["default_region"],

@@ -15,6 +15,7 @@ from django.db.models.functions import Cast
 
 from sessions_app.transport.formatting import utf16_length
 
+from ..lists.search import recipient_filter, search_regions
 from ..models import ParseMode, Recipient, RecipientList
 from . import template
 from .fields import missing_fields
@@ -103,8 +104,10 @@ def compose_preview(draft: Draft, recipient: Recipient | None, *, personal: bool
 
 def pick_recipients(list_ids: list[int], query: str) -> list[Recipient]:
     """Valid recipients of ``list_ids`` for the picker: by row number ("12" or "row 12"), by the
-    start of their key or of the value as written (``@ali``, ``+4915``), or by a personalisation
-    value ("Alice"); at most :data:`PICKER_LIMIT`, in list and row order."""
+    start of their key or of the value as written (``@ali``, ``+4915``), by a phone or name as
+    the recipients' search finds it (:func:`~campaigns.lists.search.recipient_filter`: ``+33 6 12``,
+    national ``0612`` in the lists' regions, another identity), or by a personalisation value
+    ("Alice"); at most :data:`PICKER_LIMIT`, in list and row order."""
     rows = (
         Recipient.objects.filter(recipient_list_id__in=list_ids, status=Recipient.Status.VALID)
         .select_related("recipient_list")
@@ -119,7 +122,9 @@ def pick_recipients(list_ids: list[int], query: str) -> list[Recipient]:
         wanted |= Q(key__istartswith="@" + query)
     if number.isdigit():
         wanted |= Q(row_number=int(number))
-    found = list(rows.filter(wanted)[:PICKER_LIMIT])
+    if also := recipient_filter(query, regions=search_regions(list_ids)):
+        wanted |= also
+    found = list(rows.filter(wanted).distinct()[:PICKER_LIMIT])
     if len(found) < PICKER_LIMIT and len(query) >= 2:
         by_field = rows.annotate(text=Cast("fields", TextField())).filter(text__icontains=query)
         found += [r for r in by_field.exclude(pk__in=[r.pk for r in found])[: PICKER_LIMIT - len(found)]]

@@ -16,7 +16,10 @@ known export's own table first (:mod:`.known`); then the exact names of :data:`H
 :data:`.vocabulary.HEADERS` (13 languages); then names containing ``telegram``, ``username``,
 ``phone``, ``mobile``, ``country``…; if none names an identity, the generic ``contact`` and
 ``user``. Each canonical field goes to its first column only; every other column is a
-personalisation field.
+personalisation field, except in a known export (Google, Outlook …: 30-odd columns of photos,
+phonetic names, labels), where it is ignored unless staff keep it, and a kept one is named in
+lower snake case like the canonical fields (:func:`field_name`: ``Address 1 - PO Box`` →
+``address_1_po_box``).
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ def guess_roles(headers: list[str]) -> list[str] | None:
         roles = [role or (_WEAK_HEADERS.get(s) if s else None) for s, role in zip(squashed, roles)]
         if not any(role in IDENTITY_ROLES for role in roles):
             return None
-    return _canonical_once([role or FIELD for role in roles])
+    roles = _canonical_once([role or FIELD for role in roles])
+    return [IGNORE if known and role == FIELD else role for role in roles]
 
 
 def _canonical_once(roles: list[str]) -> list[str]:
@@ -143,6 +147,16 @@ def _canonical_once(roles: list[str]) -> list[str]:
             roles[i] = FIELD if role in seen else role
             seen.add(role)
     return roles
+
+
+def field_name(header: str, *, known_export: bool) -> str:
+    """The name a personalisation column's values are kept under (``{{ name }}``): its header, or
+    in a known export (:func:`.known.recognise_export`) the header in lower snake case, as the
+    canonical fields are named (``Address 1 - PO Box`` → ``address_1_po_box``); "" for an
+    empty header."""
+    if not known_export:
+        return header
+    return re.sub(r"\W+", "_", header.casefold()).strip("_")
 
 
 def _part_role(squashed: str) -> str | None:

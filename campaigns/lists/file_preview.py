@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .columns import FIELD, IDENTITY_ROLES
+from .columns import CONSENT, COUNTRY, FIELD, IDENTITY_ROLES, IGNORE
 from .formats import CSV
 from .importing import ColumnsChanged, layout, open_mapped
 from .limits import Limits
@@ -24,6 +24,8 @@ from .rows import RowReader
 from .table import BrokenRow, ImportRefused, Table
 
 SHOWN_ROWS = 10
+# Roles whose columns decide a row's verdict: shown first.
+DECIDING_ROLES = (*IDENTITY_ROLES, COUNTRY, CONSENT)
 SAMPLE_ROWS = 1000
 
 
@@ -59,6 +61,18 @@ class Preview:
     @property
     def sampled(self) -> int:
         return sum(self.counts.values())
+
+    def column_order(self) -> list[int]:
+        """The columns' indexes in the order the mapping step shows them: first those that decide
+        a row's verdict (identities, country, consent), then the others kept, then the ignored
+        ones; file order within each. A narrow screen thus shows why each row is what it is."""
+        roles = list(self.mapping.roles) + [FIELD] * (len(self.columns) - len(self.mapping.roles))
+
+        def rank(i: int) -> int:
+            role = roles[i]
+            return 0 if role in DECIDING_ROLES else 2 if role == IGNORE else 1
+
+        return sorted(range(len(self.columns)), key=lambda i: (rank(i), i))
 
 
 def preview_file(source: Any, mapping: Mapping, *, limits: Limits | None = None) -> Preview:

@@ -25,6 +25,7 @@ from .columns import (
     NAMED_ROLES,
     OPT_OUT,
     PHONE_LABEL,
+    field_name,
     label_stem,
     phone_preference,
 )
@@ -40,6 +41,7 @@ from .evidence import (
     split_values,
     too_many_values,
 )
+from .known import recognise_export
 from .limits import Limits
 from .mapping import Mapping
 from .normalise import NO_COUNTRY_CODE, PHONE, normalise
@@ -242,8 +244,10 @@ class RowReader:
 
 def field_keys(roles: Sequence[str], names: list[str]) -> list[tuple[int, str]]:
     """(index, name) of each column kept among a row's fields: a personalisation field under its
-    header; a canonical field, country or time zone under the role's name (its first column; a
-    later one under its header)."""
+    header (:func:`.columns.field_name`: in lower snake case in a known export); a canonical
+    field, country or time zone under the role's name (its first column; a later one under its
+    header). Names are unique: a later column whose name is taken gets ``_2``, ``_3``…"""
+    known = recognise_export(names) is not None
     keys: list[tuple[int, str]] = []
     taken: set[str] = set()
     for i, name in enumerate(names):
@@ -252,7 +256,12 @@ def field_keys(roles: Sequence[str], names: list[str]) -> list[tuple[int, str]]:
             taken.add(role)
             keys.append((i, role))
         elif role == FIELD or role in NAMED_ROLES:
-            keys.append((i, name))
+            key = base = field_name(name, known_export=known)
+            number = 2
+            while key and key in taken:
+                key, number = f"{base}_{number}", number + 1
+            taken.add(key)
+            keys.append((i, key))
     return keys
 
 

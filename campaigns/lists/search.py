@@ -75,28 +75,31 @@ def phone_prefixes(term: str, regions: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def search_regions() -> list[str]:
+def search_regions(list_ids: Iterable[int] | None = None) -> list[str]:
     """The regions national numbers were read in: the lists' default regions and the countries
-    their rows named (kept in each list's report)."""
+    their rows named (kept in each list's report); of the lists ``list_ids`` only, when given."""
     from ..models import RecipientList
 
+    lists = RecipientList.objects.all() if list_ids is None else RecipientList.objects.filter(pk__in=list_ids)
     regions: set[str] = set()
-    for default, report in RecipientList.objects.values_list("default_region", "report"):
+    for default, report in lists.values_list("default_region", "report"):
         if default:
             regions.add(default)
         regions.update((report or {}).get("regions", ()))
     return sorted(r for r in regions if r in phonenumbers.SUPPORTED_REGIONS)
 
 
-def recipient_filter(term: str, *, prefix: str = "") -> Q | None:
+def recipient_filter(term: str, *, prefix: str = "", regions: Iterable[str] | None = None) -> Q | None:
     """A filter of recipients (``prefix``: the path to ``Recipient`` from the model searched, as
-    ``"recipient__"``) whose key or other identity starts with the phone ``term`` or whose name
-    starts with the name ``term``; None for an empty term. Index look-ups only."""
+    ``"recipient__"``) whose key or other identity starts with the phone ``term`` (national
+    numbers read in ``regions``, default :func:`search_regions`) or whose name starts with the
+    name ``term``; None for an empty term. Index look-ups only; an other-identity join may repeat
+    a row (use ``distinct()``)."""
     term = term.strip()
     if not term:
         return None
     wanted = Q()
-    for start in phone_prefixes(term, search_regions()):
+    for start in phone_prefixes(term, search_regions() if regions is None else regions):
         wanted |= Q(**{f"{prefix}key__startswith": start})
         wanted |= Q(**{f"{prefix}other_identities__key__startswith": start})
     name = fold(term)

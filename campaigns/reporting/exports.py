@@ -38,7 +38,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..content.outgoing import recipient_renderer
-from ..models import Campaign, MessageResult, RecipientList, ResultStatus
+from ..content.variants import hold_range
+from ..models import Campaign, MessageResult, RecipientKind, RecipientList, ResultStatus
 from .readahead import read_ahead
 from .xlsx_writer import (
     XLSX_CONTENT_TYPE,
@@ -189,6 +190,7 @@ _READ = (
     "variant",
     "fields_text",
     "campaign_id",
+    "id",
 )
 
 
@@ -226,21 +228,15 @@ def _lists_and_fields(results: QuerySet[MessageResult]) -> tuple[dict[int, str],
     return list_names, personalisation_columns(results, reports)
 
 
-def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False) -> Iterator[list]:
-    """The header, then one row of values as stored per result of ``results`` (in id order);
-    with ``with_campaign``, each row starts with its campaign's name. Values are what
-    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
+class _CampaignsMet(dict):
+    """The campaigns an export's rows belong to, loaded once each when their first row comes:
+    campaign id → (name, the renderer of a variant's message, the hold-out's released rows as
+    (winner, lower, upper bucket) or None)."""
 
-    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
-    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
-    list_names, extra = _lists_and_fields(results)
-    base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
-    yield base + field_headers(extra, base)
-
-    campaigns: dict[int, tuple[str, Callable[[str], Callable[[dict], str]]]] = {}
-
-    def campaign_of(pk: int) -> tuple[str, Callable[[str], Callable[[dict], str]]]:
-        campaign = Campaign.objects.only("name", "message", "parse_mode", "variants").get(pk=pk)
+    def __missing__(self, pk: int) -> tuple[str, Callable[[str], Callable[[dict], str]], tuple | None]:
+        campaign = Campaign.objects.only("name", "message", "parse_mode", "variants", "split", "winner").get(
+            pk=pk
+        )
         renderers: dict[str, Callable[[dict], str]] = {}
 
         def render(variant: str) -> Callable[[dict], str]:
@@ -248,20 +244,48 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
                 renderers[variant] = recipient_renderer(campaign, variant)
             return renderers[variant]
 
-        campaigns[pk] = found = (campaign.name, render)
+        buckets = hold_range(campaign.split or {}) if campaign.winner else None
+        self[pk] = found = (campaign.name, render, buckets and (campaign.winner, *buckets))
         return found
 
+
+def hold_out_variant(variant: str, pk: int, released: tuple | None) -> str:
+    """``variant`` as the workbook for people shows it: "A (winner, to the hold-out)" for a row of
+    an A/B test's hold-out that was sent the winner (``released``: (winner, lower, upper) buckets
+    of :func:`~campaigns.content.variants.hold_range`; a row's bucket is ``(id * 37) % 100`` as
+    :data:`campaigns.engine.sql.BUCKET_SQL` assigns it, so no field records it), else as stored."""
+    if released and variant == released[0] and released[1] <= (pk * 37) % 100 < released[2]:
+        return f"{variant} (winner, to the hold-out)"
+    return variant
+
+
+def result_rows(
+    results: QuerySet[MessageResult], *, with_campaign: bool = False, for_people: bool = False
+) -> Iterator[list]:
+    """The header, then one row of values as stored per result of ``results`` (in id order);
+    with ``with_campaign``, each row starts with its campaign's name. Values are what
+    :func:`csv_value` makes of them, except ``None``, which stays ``None`` (csv writes it empty).
+    With ``for_people``, a variant sent to an A/B test's hold-out says so (:func:`hold_out_variant`).
+
+    Read as tuples from a server-side cursor on PostgreSQL (``.iterator()``), so memory stays
+    flat; a campaign is loaded (and its template prepared) once, when its first row comes."""
+    list_names, extra = _lists_and_fields(results)
+    base = [CAMPAIGN_COLUMN, *BASE_COLUMNS] if with_campaign else BASE_COLUMNS
+    yield base + field_headers(extra, base)
+
+    campaigns = _CampaignsMet()
     # The database writes a JSON value with nothing around it, so raw_decode (which neither skips
     # whitespace nor looks past the value) reads it as decode would, without decode's two scans.
     decode = json.JSONDecoder().raw_decode
     # Positions in a :data:`_READ` row; it holds the base columns in their order, the list's id
     # where its name goes, then what makes the message.
-    at_list, at_status, at_variant, at_fields, at_campaign = (
+    at_list, at_status, at_variant, at_fields, at_campaign, at_id = (
         _READ.index(name)
-        for name in ("recipient__recipient_list_id", "status", "variant", "fields_text", "campaign_id")
+        for name in ("recipient__recipient_list_id", "status", "variant", "fields_text", "campaign_id", "id")
     )
+    shown_variant = base.index("variant")
     for r in _rows(results):
-        name, render = campaigns.get(r[at_campaign]) or campaign_of(r[at_campaign])
+        name, render, released = campaigns[r[at_campaign]]
         fields = (decode(r[at_fields])[0] if r[at_fields] else None) or {}
         list_id, key = r[at_list], r[0]
         row = [name] if with_campaign else []
@@ -270,6 +294,8 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
         row += r[at_list + 1 : at_fields]
         message = key and r[at_status] != ResultStatus.HELD
         row.append(render(r[at_variant])(fields) if message else "")
+        if for_people and released:
+            row[shown_variant] = hold_out_variant(r[at_variant], r[at_id], released)
         for field in extra:
             value = fields.get(field)
             row.append(value if value is None or type(value) is str else csv_value(value))
@@ -280,16 +306,43 @@ def result_rows(results: QuerySet[MessageResult], *, with_campaign: bool = False
 _IDENTIFIERS = frozenset({CAMPAIGN_COLUMN, "key", "raw_value", "telegram_message_id", "session", "list"})
 
 
+# The workbook's column titles (people read it; the CSV keeps the names above for machines).
+TITLES = {
+    CAMPAIGN_COLUMN: "Campaign",
+    "key": "Recipient",
+    "raw_value": "As written in the list",
+    "list": "List",
+    "row": "Row in the list",
+    "kind": "Kind",
+    "status": "Status",
+    "session": "Session",
+    "telegram_message_id": "Telegram message id",
+    "error_code": "Error code",
+    "error_text": "Error",
+    "attempts": "Attempts",
+    "created_at": "Created",
+    "sending_at": "Sending started",
+    "sent_at": "Sent",
+    "read_at": "Read",
+    "replied_at": "Replied",
+    "reply_count": "Replies",
+    "variant": "Variant",
+    "message": "Message",
+}
+
+
 def people_rows(
-    results: QuerySet[MessageResult], rows: Iterator[list]
+    results: QuerySet[MessageResult], *, with_campaign: bool = False
 ) -> tuple[Iterator[list], dict[int, str]]:
     """:func:`result_rows` as the workbook for people shows them (:func:`campaigns.reporting.xlsx_writer.for_people`):
-    times in the active zone (the exporting user's); personalisation fields holding only numbers
-    as numbers (one pass over the fields first); identifiers as text; no message on a skipped row,
-    whether invalid (no recipient to render for) or a duplicate: it was never sent. Returns the
-    rows and the number formats by column index."""
+    columns titled (:data:`TITLES`), statuses and kinds in the pages' words ("Waiting", not
+    "pending"), rows an A/B test's hold-out was sent the winner marked so; times in the active
+    zone (the exporting user's); personalisation fields holding only numbers as numbers (one pass
+    over the fields first); identifiers as text; no message on a skipped row, whether invalid (no
+    recipient to render for) or a duplicate: it was never sent. Returns the rows and the number
+    formats by column index."""
     names = _lists_and_fields(results)[1]
-    rows = iter(rows)
+    rows = result_rows(results, with_campaign=with_campaign, for_people=True)
     header = next(rows)
     columns = PeopleColumns(
         zone=timezone.get_current_timezone(),
@@ -300,6 +353,8 @@ def people_rows(
         ),
         texts=_IDENTIFIERS,
         unsent=("status", ResultStatus.SKIPPED, "message"),
+        titles=TITLES,
+        labels={"status": dict(ResultStatus.choices), "kind": dict(RecipientKind.choices)},
     )
     return for_people(chain([header], rows), columns)
 
@@ -329,7 +384,6 @@ def results_response(
     """A download of ``results``: ``csv`` (streamed) or ``xlsx`` (:func:`write_xlsx`); with
     ``with_campaign`` (results of several campaigns) each row starts with its campaign's name. An
     XLSX export with more rows than a sheet holds is refused (400) in favour of CSV."""
-    rows = result_rows(results, with_campaign=with_campaign)
     if file_format == "xlsx":
         if results.count() >= XLSX_MAX_ROWS:
             return HttpResponse(
@@ -338,11 +392,12 @@ def results_response(
                 content_type="text/plain; charset=utf-8",
             )
         out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-        shown, formats = people_rows(results, rows)
+        shown, formats = people_rows(results, with_campaign=with_campaign)
         write_xlsx(shown, out, formats)
         out.seek(0)
         name = filename.rsplit(".", 1)[0] + ".xlsx"
         return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
+    rows = result_rows(results, with_campaign=with_campaign)
     response = StreamingHttpResponse(
         (chunk.encode("utf-8") for chunk in csv_chunks(rows)),
         content_type="text/csv; charset=utf-8",
@@ -376,10 +431,10 @@ def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> HttpResponse:
 def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv") -> int:
     """Write ``campaign``'s results to ``out`` (a text stream opened with ``newline=""`` for CSV,
     a binary one for XLSX); returns the number of result rows written."""
-    rows = result_rows(campaign.results.all())
     if file_format == "xlsx":
-        shown, formats = people_rows(campaign.results.all(), rows)
+        shown, formats = people_rows(campaign.results.all())
         return write_xlsx(shown, out, formats)
+    rows = result_rows(campaign.results.all())
     written = -1  # the header is no result
 
     def counted() -> Iterator[list]:

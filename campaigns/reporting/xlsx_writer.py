@@ -45,7 +45,9 @@ class PeopleColumns:
     in ``zone``; ``numbers`` maps a header to the Excel number format its numeric text is shown
     in; ``texts`` are identifiers shown as text even when stored as numbers (a message id);
     every other text stays text. ``unsent``: (column, value, other column): a row whose column
-    holds the value shows the other column empty."""
+    holds the value shows the other column empty. ``titles``: header → the title shown (a column
+    without one keeps its name, or "name (list column)" when a title took it); ``labels``:
+    header → {stored value: the words shown}."""
 
     zone: tzinfo
     times: frozenset[str] = frozenset()
@@ -53,6 +55,8 @@ class PeopleColumns:
     texts: frozenset[str] = frozenset()
     # (column, value, column left empty): a row never sent shows no message.
     unsent: tuple[str, str, str] | None = None
+    titles: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class NumericColumn:
@@ -95,7 +99,8 @@ def numeric_columns(shown: Mapping[str, str], fields: Iterable[dict | None]) -> 
 
 def for_people(rows: Iterable[list], columns: PeopleColumns) -> tuple[Iterator[list], dict[int, str]]:
     """``rows`` (the header first, values as the CSV export has them) as the sheet shows them:
-    time headers named with the zone ("sent_at (Europe/Berlin)"), their values date-times in the
+    headers titled (``columns.titles``; time headers named with the zone: "Sent (Europe/Berlin)"),
+    values of ``columns.labels`` in words, times date-times in the
     zone (to the second, no zone: Excel has none), numeric text of ``columns.numbers`` as numbers,
     ``columns.texts`` as text, ``columns.unsent`` emptied; and the number format of each time and
     number column by index."""
@@ -107,7 +112,8 @@ def for_people(rows: Iterable[list], columns: PeopleColumns) -> tuple[Iterator[l
     times = [i for i, name in enumerate(header) if name in columns.times]
     numbers = {i: columns.numbers[name] for i, name in enumerate(header) if name in columns.numbers}
     texts = [i for i, name in enumerate(header) if name in columns.texts]
-    shown = [f"{name} ({zone_name})" if i in times else name for i, name in enumerate(header)]
+    shown = _titles(header, columns.titles, times, zone_name)
+    labels = {i: columns.labels[name] for i, name in enumerate(header) if name in columns.labels}
     unsent = columns.unsent and (
         header.index(columns.unsent[0]),
         columns.unsent[1],
@@ -128,10 +134,23 @@ def for_people(rows: Iterable[list], columns: PeopleColumns) -> tuple[Iterator[l
                 row[i] = _number(row[i])
             for i in texts:
                 row[i] = None if row[i] is None else str(row[i])
+            for i, words in labels.items():
+                row[i] = words.get(row[i], row[i])
             yield row
 
     formats = {i: DATETIME_FORMAT for i in times} | numbers
     return converted(), formats
+
+
+def _titles(header: list[str], titles: Mapping[str, str], times: list[int], zone_name: str) -> list[str]:
+    """The header as shown: each name's title (a time's with the zone: "Sent (Europe/Berlin)");
+    a name without a title that a title already took gets " (list column)"."""
+    taken = {titles[name] for name in header if name in titles}
+    shown = []
+    for i, name in enumerate(header):
+        title = titles.get(name) or (f"{name} (list column)" if name in taken else name)
+        shown.append(f"{title} ({zone_name})" if i in times else title)
+    return shown
 
 
 def _number(value: object) -> object:
