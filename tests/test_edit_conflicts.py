@@ -268,3 +268,20 @@ def test_every_edit_form_keeps_both_edits_when_the_refused_page_is_saved_again(c
     fresh = type(obj).objects.get(pk=obj.pk)
     for name, value in (first | second).items():
         assert str(getattr(fresh, name)) == value, (kind, name)
+
+
+def test_a_field_of_the_form_alone_is_guarded_too(client, olga, campaign):
+    """Variant B is kept in Campaign.variants, not in a field of its own: a stale page reverted it."""
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    both = {"variant_b": "Spring sale, the other wording.", "share_a": "50", "share_b": "50"}
+    assert saved(client.post(url, tab_a | both))
+
+    refused = client.post(url, tab_b | {"name": "Mine"})
+
+    assert not saved(refused)
+    assert refused.context["adminform"].form["variant_b"].value() == both["variant_b"]
+    assert saved(client.post(url, page_data(refused)))
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.variants) == ("Mine", [both["variant_b"]])

@@ -5,10 +5,15 @@ How: the change page carries a *version* of the object as it was when the page w
 each field of the form, a keyed digest of its saved value (and, for the fields an admin names in
 ``conflict_texts``, such as a campaign's message, the text itself, so the refusal can show a short
 before/after). On save the form reads the row again, locked (``SELECT … FOR UPDATE`` inside the
-admin's transaction), and compares: any field changed since the page was opened refuses the save
+admin's transaction), and compares: a field changed since the page was opened (and not set alike
+on this page) refuses the save
 with a form error naming each changed field, who saved last and when (the admin's change log), a
-link to reload the saved version, and the user's own edits still in the form. The refused page
-carries the version it now shows, so saving it again deliberately keeps one's own text.
+link to reload the saved version. The refused page shows the other person's values in the fields
+this user did not change since opening it, keeps this user's values in the fields they changed,
+and says which of theirs those would replace (:func:`sort_changes`: the version also holds a
+digest of what each field posted when left alone, to tell an edit from a stale page). It carries
+the version it now shows, so saving it again keeps both people's edits; see :func:`check_version`
+for why a save over different fields is refused once rather than merged.
 
 Why not django-concurrency (2.8.1 supports Django 4.2–6.0): its ``VersionField`` bumps a column on
 *every* ``save()`` and refuses any stale ``save()``, also the engine's and the workers' status
@@ -63,10 +68,17 @@ def _digest(value: str) -> str:
     return salted_hmac(SALT, value).hexdigest()[:20]
 
 
-def version_of(instance: models.Model, names, texts=()) -> dict:
+def version_of(instance: models.Model, names, texts=(), form_class=None) -> dict:
     """``{"d": {field: digest}, "t": {field: text}}`` of ``instance``'s saved ``names``; the
-    texts only for the fields in ``texts``."""
+    texts only for the fields in ``texts``. A field of ``form_class`` that is no model field
+    (a campaign's variant B, kept in ``Campaign.variants``) is compared by the value the form
+    shows for ``instance`` when opened."""
     values = {name: saved_value(instance, name) for name in names}
+    if form_class is not None and None in values.values():
+        shown = form_class(instance=instance)
+        for name in [n for n, value in values.items() if value is None and n in shown.fields]:
+            if not isinstance(shown.fields[name], forms.FileField) and not shown.fields[name].disabled:
+                values[name] = json.dumps(shown[name].initial, default=str)
     values = {name: value for name, value in values.items() if value is not None}
     return {
         "d": {name: _digest(value) for name, value in values.items()},
@@ -264,7 +276,7 @@ def check_version(form: forms.ModelForm, texts=()) -> None:
     current = rows.first()
     if current is None:
         return
-    now = version_of(current, opened["d"].keys(), texts)
+    now = version_of(current, opened["d"].keys(), texts, type(form))
     yours, theirs = sort_changes(form, changed_since(opened, now), opened)
     if yours or theirs:
         error = conflict_error(form, current, (yours, theirs), opened, now)
@@ -320,5 +332,5 @@ class EditConflictGuard:
             return posted
         fresh = type(obj)._default_manager.filter(pk=obj.pk).first() or obj  # a POST changed obj
         return sign_version(
-            version_of(fresh, list(form.fields), self.conflict_texts) | {"p": page_digests(form)}
+            version_of(fresh, list(form.fields), self.conflict_texts, type(form)) | {"p": page_digests(form)}
         )
