@@ -25,6 +25,10 @@ def change_path(campaign: Campaign) -> str:
 
 
 def test_a_stale_tab_saving_only_the_name_is_refused_and_the_new_message_stays(browser, mark, people, alpha):
+    """Every click that leaves a page waits for the next page (``expect_navigation``). This test
+    failed 3 runs in 6 on main: after clicking "Reload", ``wait_for_function`` polled
+    ``getElementById('id_message').value`` across the navigation and threw (null) while the new
+    document was still being parsed; a throwing predicate fails, it is not retried."""
     campaign = make_campaign("Winter teaser", [people], [alpha], message=LONG_MESSAGE)
     browser.login("mark")
     tab_a = browser.page
@@ -33,25 +37,53 @@ def test_a_stale_tab_saving_only_the_name_is_refused_and_the_new_message_stays(b
     tab_b.goto(f"{browser.base}{change_path(campaign)}")
 
     tab_a.fill("#id_message", "Winter sale ends today.")
-    tab_a.click("input[name=_continue]")
-    tab_a.wait_for_selector(".messagelist")
+    with tab_a.expect_navigation():
+        tab_a.click("input[name=_continue]")
     assert "changed successfully" in browser.messages()
     browser.shot("tab-a-saved")
 
     tab_b.fill("#id_name", "Winter teaser (final)")
-    tab_b.click("input[name=_save]")
-    tab_b.wait_for_selector(".tgc-conflict")
+    with tab_b.expect_navigation():
+        tab_b.click("input[name=_save]")
     tab_b.screenshot(path=str(browser.folder / "tab-b-refused.png"), full_page=True)
+    assert "Not saved: someone else saved this campaign since you opened it." in tab_b.inner_text(
+        ".errornote"
+    )
     refusal = tab_b.inner_text(".tgc-conflict")
     assert "Not saved" in refusal and "Changed since: Message" in refusal
+    assert "The fields you did not change now show theirs: Message." in refusal
     assert "Winter sale ends today." in refusal  # what it is now, beside what tab B opened
     assert tab_b.input_value("#id_name") == "Winter teaser (final)"  # tab B's own edit is kept
+    assert tab_b.input_value("#id_message") == "Winter sale ends today."  # tab A's, untouched by B
     campaign.refresh_from_db()
     assert campaign.message == "Winter sale ends today." and campaign.name == "Winter teaser"
 
-    tab_b.once("dialog", lambda dialog: dialog.accept())  # leaving the refused edits: confirmed
-    tab_b.click("a.tgc-conflict-reload")
-    tab_b.wait_for_function("document.getElementById('id_message').value === 'Winter sale ends today.'")
+    with tab_b.expect_navigation():
+        tab_b.click("input[name=_continue]")  # saving again keeps both edits
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.message) == ("Winter teaser (final)", "Winter sale ends today.")
+
+
+def test_reloading_a_refused_page_asks_first_and_shows_the_saved_version(browser, mark, people, alpha):
+    campaign = make_campaign("Winter teaser", [people], [alpha], message=LONG_MESSAGE)
+    browser.login("mark")
+    tab_a = browser.page
+    tab_b = tab_a.context.new_page()
+    browser.go(change_path(campaign))
+    tab_b.goto(f"{browser.base}{change_path(campaign)}")
+    tab_a.fill("#id_message", "Winter sale ends today.")
+    with tab_a.expect_navigation():
+        tab_a.click("input[name=_continue]")
+    tab_b.fill("#id_name", "Winter teaser (final)")
+    with tab_b.expect_navigation():
+        tab_b.click("input[name=_save]")
+
+    asked = []
+    tab_b.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    with tab_b.expect_navigation():
+        tab_b.click("a.tgc-conflict-reload")
+    assert asked == ["beforeunload"]  # leaving the refused edits: confirmed
+    assert tab_b.input_value("#id_message") == "Winter sale ends today."
     assert tab_b.input_value("#id_name") == "Winter teaser"
 
 
@@ -121,3 +153,42 @@ def test_after_a_form_error_the_preview_shows_the_message_in_the_box(browser, ma
     assert "the message is empty" not in composer
     assert "Hello Alice, the sale starts now." in page.inner_text("#tgc-bubble")
     assert not Campaign.objects.exists()
+
+
+def test_time_fields_show_the_users_zone_alone_and_the_send_window_takes_a_plain_time(
+    browser, mark, people, alpha
+):
+    """With the user's zone Europe/Berlin and the browser on UTC, Django's "You are 1 hour behind
+    server time" contradicted "In your time zone, Europe/Berlin"; and "Now" on a send window
+    (a local time in each recipient's own zone) filled the server's clock to the second."""
+    from datetime import time
+
+    from campaigns.models import StaffPreference
+
+    StaffPreference.objects.create(user=mark, time_zone="Europe/Berlin")
+    campaign = make_campaign("Winter teaser", [people], [alpha], message="Hello")
+    context = browser.page.context.browser.new_context(timezone_id="UTC")
+    page = context.new_page()
+    page.goto(f"{browser.base}/admin/login/")
+    page.fill("#id_username", "mark")
+    page.fill("#id_password", "mark-password-1")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.goto(f"{browser.base}{change_path(campaign)}")
+    page.wait_for_selector(".field-scheduled_at .datetimeshortcuts")  # DateTimeShortcuts ran
+    page.screenshot(path=str(browser.folder / "time-fields.png"), full_page=True)
+
+    form = page.inner_text("#content-main")
+    assert "In your time zone, Europe/Berlin" in form
+    assert "server time" not in form
+    for name in ("send_window_start", "send_window_end"):
+        assert page.get_attribute(f"#id_{name}", "type") == "time"
+        assert page.locator(f".field-{name} .datetimeshortcuts").count() == 0  # no Now, no clock
+    page.fill("#id_send_window_start", "09:00")
+    page.fill("#id_send_window_end", "20:00")
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    campaign.refresh_from_db()
+    assert (campaign.send_window_start, campaign.send_window_end) == (time(9, 0), time(20, 0))
+    assert page.input_value("#id_send_window_start") == "09:00"
+    context.close()

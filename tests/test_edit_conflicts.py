@@ -21,6 +21,11 @@ def open_page(client, url: str) -> dict:
     version the page carries."""
     response = client.get(url)
     assert response.status_code == 200
+    return page_data(response)
+
+
+def page_data(response) -> dict:
+    """What the page in ``response`` submits as it is shown (a refused page too)."""
     form = response.context["adminform"].form
     data = {}
     for name, field in form.fields.items():
@@ -174,3 +179,109 @@ def test_every_edit_form_refuses_a_save_from_a_stale_page(client, olga, kind):
     fresh = type(obj).objects.get(pk=obj.pk)
     for name, value in first.items():
         assert str(getattr(fresh, name)) == value, (kind, name)
+
+
+def test_the_refused_page_shows_their_values_in_the_fields_you_did_not_change(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today."})
+
+    refused = client.post(url, tab_b | {"name": "Spring teaser (final)"})
+
+    form = refused.context["adminform"].form
+    assert form["message"].value() == "Spring sale ends today."  # theirs: tab B never touched it
+    assert form["name"].value() == "Spring teaser (final)"  # yours
+    error = str(form.non_field_errors())
+    assert "The fields you did not change now show theirs: Message." in error
+    assert "will replace" not in error  # nothing of theirs would be replaced
+    assert "save again to keep yours (they replace the changes above)" not in error
+
+
+def test_saving_the_refused_page_again_keeps_both_edits(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today."})
+    refused = client.post(url, tab_b | {"name": "Spring teaser (final)"})
+
+    assert saved(client.post(url, page_data(refused)))
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.message) == ("Spring teaser (final)", "Spring sale ends today.")
+
+
+def test_a_field_both_changed_keeps_yours_and_says_which_of_theirs_it_replaces(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today.", "priority": "7"})
+
+    refused = client.post(url, tab_b | {"message": "My own wording."})
+
+    form = refused.context["adminform"].form
+    assert form["message"].value() == "My own wording." and str(form["priority"].value()) == "7"
+    error = str(form.non_field_errors())
+    assert "If you save again, your Message will replace theirs" in error
+    assert "The fields you did not change now show theirs: Priority." in error
+    assert "yours: “My own wording.”" in error
+    assert saved(client.post(url, page_data(refused)))
+    campaign.refresh_from_db()
+    assert (campaign.message, campaign.priority) == ("My own wording.", 7)
+
+
+def test_the_same_edit_made_in_both_tabs_saves(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today."})
+
+    assert saved(client.post(url, tab_b | {"message": "Spring sale ends today.", "name": "Mine"}))
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.message) == ("Mine", "Spring sale ends today.")
+
+
+def test_the_banner_of_a_refused_page_says_someone_else_saved_it(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today."})
+
+    page = client.post(url, tab_b | {"name": "Mine"}).content.decode()
+
+    assert "Not saved: someone else saved this campaign since you opened it." in page
+    assert "Please correct the error" not in page
+
+
+@pytest.mark.parametrize("kind", EDIT_FORMS)
+def test_every_edit_form_keeps_both_edits_when_the_refused_page_is_saved_again(client, olga, kind):
+    make, first, second = EDIT_FORMS[kind]
+    obj = make()
+    client.force_login(olga)
+    url = change_url(obj)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | first)
+    refused = client.post(url, tab_b | second)
+    for name, value in first.items():
+        assert str(refused.context["adminform"].form[name].value()) == value, (kind, name)
+
+    assert saved(client.post(url, page_data(refused))), kind
+    fresh = type(obj).objects.get(pk=obj.pk)
+    for name, value in (first | second).items():
+        assert str(getattr(fresh, name)) == value, (kind, name)
+
+
+def test_a_field_of_the_form_alone_is_guarded_too(client, olga, campaign):
+    """Variant B is kept in Campaign.variants, not in a field of its own: a stale page reverted it."""
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    both = {"variant_b": "Spring sale, the other wording.", "share_a": "50", "share_b": "50"}
+    assert saved(client.post(url, tab_a | both))
+
+    refused = client.post(url, tab_b | {"name": "Mine"})
+
+    assert not saved(refused)
+    assert refused.context["adminform"].form["variant_b"].value() == both["variant_b"]
+    assert saved(client.post(url, page_data(refused)))
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.variants) == ("Mine", [both["variant_b"]])

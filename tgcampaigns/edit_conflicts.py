@@ -5,10 +5,15 @@ How: the change page carries a *version* of the object as it was when the page w
 each field of the form, a keyed digest of its saved value (and, for the fields an admin names in
 ``conflict_texts``, such as a campaign's message, the text itself, so the refusal can show a short
 before/after). On save the form reads the row again, locked (``SELECT … FOR UPDATE`` inside the
-admin's transaction), and compares: any field changed since the page was opened refuses the save
+admin's transaction), and compares: a field changed since the page was opened (and not set alike
+on this page) refuses the save
 with a form error naming each changed field, who saved last and when (the admin's change log), a
-link to reload the saved version, and the user's own edits still in the form. The refused page
-carries the version it now shows, so saving it again deliberately keeps one's own text.
+link to reload the saved version. The refused page shows the other person's values in the fields
+this user did not change since opening it, keeps this user's values in the fields they changed,
+and says which of theirs those would replace (:func:`sort_changes`: the version also holds a
+digest of what each field posted when left alone, to tell an edit from a stale page). It carries
+the version it now shows, so saving it again keeps both people's edits; see :func:`check_version`
+for why a save over different fields is refused once rather than merged.
 
 Why not django-concurrency (2.8.1 supports Django 4.2–6.0): its ``VersionField`` bumps a column on
 *every* ``save()`` and refuses any stale ``save()``, also the engine's and the workers' status
@@ -20,6 +25,8 @@ and give the field names; digests rather than values keep secrets (an API hash) 
 """
 
 from __future__ import annotations
+
+import json
 
 from django import forms
 from django.contrib.admin.models import LogEntry
@@ -61,10 +68,17 @@ def _digest(value: str) -> str:
     return salted_hmac(SALT, value).hexdigest()[:20]
 
 
-def version_of(instance: models.Model, names, texts=()) -> dict:
+def version_of(instance: models.Model, names, texts=(), form_class=None) -> dict:
     """``{"d": {field: digest}, "t": {field: text}}`` of ``instance``'s saved ``names``; the
-    texts only for the fields in ``texts``."""
+    texts only for the fields in ``texts``. A field of ``form_class`` that is no model field
+    (a campaign's variant B, kept in ``Campaign.variants``) is compared by the value the form
+    shows for ``instance`` when opened."""
     values = {name: saved_value(instance, name) for name in names}
+    if form_class is not None and None in values.values():
+        shown = form_class(instance=instance)
+        for name in [n for n, value in values.items() if value is None and n in shown.fields]:
+            if not isinstance(shown.fields[name], forms.FileField) and not shown.fields[name].disabled:
+                values[name] = json.dumps(shown[name].initial, default=str)
     values = {name: value for name, value in values.items() if value is not None}
     return {
         "d": {name: _digest(value) for name, value in values.items()},
@@ -109,26 +123,131 @@ def _last_save(instance: models.Model) -> str:
     return f" (last saved by {entry.user.get_username()}, {entry.action_time:%Y-%m-%d %H:%M} UTC)"
 
 
-def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[str], opened: dict, now: dict):
-    """The refusal: which fields changed (their labels), a before/after of each quoted text, a
-    reload link, and what saving again does."""
-    labels = [str(form.fields[n].label or n) if n in form.fields else n for n in changed]
-    texts = [(n, opened["t"][n], now["t"][n]) for n in changed if n in opened["t"] and n in now["t"]]
-    before_after = format_html_join(
+def page_digests(form: forms.ModelForm) -> dict[str, str]:
+    """``{field: digest}`` of what the page of ``form`` posts for each field if left alone: the
+    saved values for a page just opened (unbound), the values it shows for a re-rendered one. A
+    field posted with the same digest was not touched on that page. Uploads are not compared
+    (an upload is never left alone: ``changed_data`` tells)."""
+    digests = {}
+    for name, field in form.fields.items():
+        if isinstance(field, forms.FileField):
+            continue
+        keys = posted_data(form, name).keys()
+        if form.is_bound:
+            values = [_getlist(form.data, key) for key in keys]
+        else:
+            values = list(posted_data(form, name).values())
+        digests[name] = _digest(_page_text(values))
+    return digests
+
+
+def _getlist(data, key: str) -> list[str]:
+    return data.getlist(key) if hasattr(data, "getlist") else ([] if data.get(key) is None else [data[key]])
+
+
+def _page_text(values: list[list]) -> str:
+    """One text for a field's posted values: browsers post a textarea's line ends as CR LF, and
+    the order of ticked boxes is not an edit, an empty input is no value."""
+    return json.dumps(
+        [sorted(str(v).replace("\r\n", "\n") for v in part if v not in ("", None)) for part in values]
+    )
+
+
+def sort_changes(form: forms.ModelForm, changed: list[str], opened: dict) -> tuple[list[str], list[str]]:
+    """Split the fields someone else changed since the page was opened into ``(yours, theirs)``:
+    *yours*, this user changed too (saving would replace the other person's value); *theirs*,
+    this user did not touch (the page posts what it showed when opened). A field where both now
+    hold the same value is in neither: saving it replaces nothing. A page without page digests
+    (from before them) counts every field as yours, as before."""
+    page = opened.get("p") or {}
+    mine = page_digests(form)
+    yours, theirs = [], []
+    for name in changed:
+        if name not in form.changed_data:
+            continue
+        if name in page and page[name] == mine.get(name):
+            theirs.append(name)
+        else:
+            yours.append(name)
+    return yours, theirs
+
+
+def posted_data(form: forms.ModelForm, name: str) -> dict[str, list[str]]:
+    """What the page posts for field ``name`` when it shows the form's initial value (the saved
+    one): ``{input name: [values]}``, as :meth:`QueryDict.setlist` takes them."""
+    field = form.fields[name]
+    widget, key = field.widget, form.add_prefix(name)
+    value = field.prepare_value(form[name].initial)
+    if isinstance(widget, forms.MultiWidget):
+        parts = value if isinstance(value, (list, tuple)) else widget.decompress(value)
+        return {
+            key + suffix: [sub.format_value(part) or ""]
+            for suffix, sub, part in zip(widget.widgets_names, widget.widgets, parts, strict=False)
+        }
+    if isinstance(widget, forms.CheckboxInput):
+        return {key: ["on"] if value else []}
+    if isinstance(widget, forms.widgets.ChoiceWidget) or isinstance(value, (list, tuple)):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return {key: [str(v) for v in values if v is not None]}
+    formatted = widget.format_value(value)
+    return {key: [] if formatted is None else [str(formatted)]}
+
+
+def show_theirs(form: forms.ModelForm, names: list[str]) -> None:
+    """Make the bound ``form`` show (and post again) the saved values of ``names``."""
+    data = form.data.copy()
+    for name in names:
+        for key, values in posted_data(form, name).items():
+            data.setlist(key, values)
+    form.data = data
+
+
+def _labels(form: forms.ModelForm, names) -> str:
+    return ", ".join(str(form.fields[n].label or n) if n in form.fields else n for n in names)
+
+
+def _before_after(form: forms.ModelForm, names, opened: dict, now: dict):
+    """A line per quoted text: as the page opened, theirs now and (for one this user changed
+    too) yours."""
+    rows = []
+    for name in names:
+        if name not in opened["t"] or name not in now["t"]:
+            continue
+        yours = form.cleaned_data.get(name) if name in form.changed_data else None
+        mine = f" — yours: {_quote(yours)}" if isinstance(yours, str) and yours != now["t"][name] else ""
+        rows.append((_labels(form, [name]), _quote(opened["t"][name]), _quote(now["t"][name]), mine))
+    return format_html_join(
         "",
-        '<br><span class="tgc-conflict-text">{} when you opened this page: {} — now: {}</span>',
-        ((str(form.fields[n].label if n in form.fields else n), _quote(a), _quote(b)) for n, a, b in texts),
+        '<br><span class="tgc-conflict-text">{} when you opened this page: {} — theirs now: {}{}</span>',
+        rows,
+    )
+
+
+def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[str], opened: dict, now: dict):
+    """The refusal: which fields changed (their labels), which of them this user's save would
+    replace and which now show the other person's values, a before/after of each quoted text
+    and a reload link. ``changed`` is ``(yours, theirs)`` from :func:`sort_changes`."""
+    yours, theirs = changed
+    replace = (
+        format_html(" If you save again, your {} will replace theirs.", _labels(form, yours)) if yours else ""
+    )
+    shown = (
+        format_html(" The fields you did not change now show theirs: {}.", _labels(form, theirs))
+        if theirs
+        else ""
     )
     return ValidationError(
         format_html(
             '<span class="tgc-conflict">Not saved: this {} was changed since you opened this page{}. '
-            "Changed since: {}.{}<br>Your edits are still in the form below. "
-            '<a href="" class="tgc-conflict-reload">Reload the saved version</a> (your edits here are lost), '
-            "or save again to keep yours (they replace the changes above).</span>",
+            "Changed since: {}.{}{}{}<br>Check the form below and save again to keep your changes. "
+            '<a href="" class="tgc-conflict-reload">Reload the saved version</a> to drop them instead.'
+            "</span>",
             current._meta.verbose_name,
             _last_save(current),
-            ", ".join(labels),
-            before_after,
+            _labels(form, yours + theirs),
+            _before_after(form, yours + theirs, opened, now),
+            replace,
+            shown,
         ),
         code="edit_conflict",
     )
@@ -136,9 +255,16 @@ def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[s
 
 def check_version(form: forms.ModelForm, texts=()) -> None:
     """Raise the refusal (a ValidationError) when the row ``form`` edits changed since the page
-    posted its version. A post without a version, or with one that was tampered with, is
-    saved unchecked as before (an API client, a page from before this check): only its own
-    sender could have removed it."""
+    posted its version, after making the form show the other person's values in the fields this
+    user did not change (:func:`show_theirs`). A post without a version, or with one that was
+    tampered with, is saved unchecked as before (an API client, a page from before this check):
+    only its own sender could have removed it.
+
+    A save where the two people changed different fields is refused too, with the refreshed form,
+    rather than merged: the user sees the other person's change before their own lands beside it
+    (a new name may refer to the old message; the form's checks ran on the values the page
+    opened with, e.g. a variant against the old message). One more click, and nothing of either
+    person is lost. Fields both set to the same value are no conflict."""
     opened = read_version(form.data.get(VERSION_FIELD, ""))
     instance = form.instance
     if opened is None or instance.pk is None:
@@ -150,9 +276,12 @@ def check_version(form: forms.ModelForm, texts=()) -> None:
     current = rows.first()
     if current is None:
         return
-    now = version_of(current, opened["d"].keys(), texts)
-    if changed := changed_since(opened, now):
-        raise conflict_error(form, current, changed, opened, now)
+    now = version_of(current, opened["d"].keys(), texts, type(form))
+    yours, theirs = sort_changes(form, changed_since(opened, now), opened)
+    if yours or theirs:
+        error = conflict_error(form, current, (yours, theirs), opened, now)
+        show_theirs(form, theirs)
+        raise error
 
 
 class EditConflictGuard:
@@ -181,11 +310,20 @@ class EditConflictGuard:
         self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
     ):
         """The page carries its version: of the row as it is now when opened, and after a refused
-        save too (the page now shows what changed, so saving again keeps one's own text); after
+        save too (and ``edit_conflict``, the banner's cue) (the page now shows what changed, so saving again keeps one's own text); after
         any other form error, still the version the page was first opened with."""
         if obj is not None and obj.pk is not None:
-            context["edit_version"] = self._page_version(request, context["adminform"].form, obj)
+            form = context["adminform"].form
+            context["edit_version"] = self._page_version(request, form, obj)
             context["edit_version_field"] = VERSION_FIELD
+            if form.is_bound and form.has_error(NON_FIELD_ERRORS, "edit_conflict"):
+                # Not Django's "Please correct the error below": there is nothing to correct. With
+                # no other error the page prints the refusal itself (templates/admin/change_form.html).
+                context["edit_conflict"] = True
+                others = [
+                    e for e in context.get("errors") or () if e is not form.errors.get(NON_FIELD_ERRORS)
+                ]
+                context["errors"] = others
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _page_version(self, request: HttpRequest, form: forms.ModelForm, obj: models.Model) -> str:
@@ -193,4 +331,6 @@ class EditConflictGuard:
         if posted and read_version(posted) and not form.has_error(NON_FIELD_ERRORS, "edit_conflict"):
             return posted
         fresh = type(obj)._default_manager.filter(pk=obj.pk).first() or obj  # a POST changed obj
-        return sign_version(version_of(fresh, list(form.fields), self.conflict_texts))
+        return sign_version(
+            version_of(fresh, list(form.fields), self.conflict_texts, type(form)) | {"p": page_digests(form)}
+        )

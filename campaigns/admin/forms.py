@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 
@@ -21,6 +22,24 @@ from ..engine.zones import zone_problems
 from ..lists.normalise import normalise
 from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
 from .display import identity_refused
+
+
+class ZonedSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time inputs (calendar, clock, Today, Now) without Django's "Note: You
+    are N hours behind server time": the app shows times in the user's chosen zone (the help text
+    names it), so the browser's own zone is beside the point. Django's DateTimeShortcuts.js adds
+    its note only where the inputs' parent holds no ``.timezonewarning`` yet
+    (``addTimezoneWarning``); the template holds an empty, hidden one."""
+
+    # In the app's templates: the form renderer (DjangoTemplates) reads apps' folders, not DIRS.
+    template_name = "campaigns/widgets/zoned_split_datetime.html"
+
+
+def _window_time() -> forms.TimeInput:
+    """A send window bound: the browser's plain ``<input type=time>`` (hours and minutes), not the
+    admin's clock with "Now", whose server time to the second means nothing for a local time in
+    each recipient's own zone."""
+    return forms.TimeInput(format="%H:%M", attrs={"type": "time"})
 
 
 def _media_choices() -> list[tuple[str, str]]:
@@ -54,7 +73,11 @@ class CampaignForm(forms.ModelForm):
             "message": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
             "lists": forms.CheckboxSelectMultiple,
             "sessions": forms.CheckboxSelectMultiple,
+            "scheduled_at": ZonedSplitDateTime,
+            "send_window_start": _window_time(),
+            "send_window_end": _window_time(),
         }
+        field_classes = {"scheduled_at": forms.SplitDateTimeField}  # the admin's, outside it too
         help_texts = {
             "message": "The text, or the caption when media is attached. Personalise it with a column of "
             "the chosen lists (those you can use are listed under the preview), with a fallback for rows "
