@@ -95,3 +95,14 @@ def test_the_recipients_changelist_finds_a_name(client, olga, crm):
     response = client.get(reverse("admin:campaigns_recipient_changelist"), {"q": "jürg"})
     assert response.status_code == 200
     assert [r.key for r in response.context["cl"].result_list] == ["+436641234569"]
+
+
+@pytest.mark.django_db
+def test_a_bulk_insert_that_names_no_search_keys_still_writes_its_rows():
+    from campaigns.engine.sql import insert_rows
+    from campaigns.models import Recipient, RecipientList
+
+    rl = RecipientList.objects.create(name="bulk", consent_basis="opt_in")
+    columns = ("recipient_list_id", "row_number", "raw_value", "key", "kind", "status", "error", "fields")
+    insert_rows(Recipient, columns, [(rl.pk, 2, "@bulk_user", "@bulk_user", "username", "valid", "", {})])
+    assert Recipient.objects.get(recipient_list=rl).name_key == ""

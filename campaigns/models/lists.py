@@ -116,9 +116,10 @@ class Recipient(models.Model):
     error = models.CharField(max_length=300, blank=True)
     fields = models.JSONField(default=dict, blank=True)
     # The row's names folded for prefix search (campaigns.lists.search): given then family name,
-    # and the family name alone.
-    name_key = models.CharField(max_length=100, blank=True, default="")
-    surname_key = models.CharField(max_length=100, blank=True, default="")
+    # and the family name alone. Defaulted in the database too: a bulk writer (COPY, a raw INSERT)
+    # that does not name them still writes a row.
+    name_key = models.CharField(max_length=100, blank=True, default="", db_default="")
+    surname_key = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         app_label = "campaigns"
