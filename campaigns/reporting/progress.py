@@ -171,7 +171,7 @@ def _with_pace_note(measured: dict, pace: dict) -> dict:
     rate, allowed = measured["sent_per_minute"], pace.get("allowed_per_minute")
     if rate is not None and allowed and rate > allowed:
         measured["above_pace"] = (
-            f"above the {allowed:g}/min its sessions allow now: their pace was faster while it sent, "
+            f"above the {allowed:.10g}/min its sessions allow now: their pace was faster while it sent, "
             "or their first requests went out together"
         )
     return measured
@@ -265,7 +265,7 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     idle = not_sending(campaign, paces, openings, waits, now) if remaining or paused else ""
     allowed = _per_minute(paces, now)
     if paused and allowed:
-        idle += f" (its sessions' pace allows {allowed:g}/min once resumed)"
+        idle += f" (its sessions' pace allows {allowed:.10g}/min once resumed)"
     return {
         "rate_per_minute": None if idle else rate,
         "not_sending": idle,
