@@ -173,7 +173,7 @@ def test_marketing_imports_composes_tests_launches_watches_and_clones(browser, m
     # The results, downloaded as CSV.
     page.click(".object-tools >> text=Results")
     page.wait_for_selector("#result_list")
-    assert page.locator("#result_list td.field-status_badge").all_text_contents() == ["sent"] * 7
+    assert page.locator("#result_list td.field-status_badge").all_text_contents() == ["Sent"] * 7
     with page.expect_download() as download:
         page.click(".object-tools >> text=Export these 7 results as CSV")
     body = Path(download.value.path()).read_bytes().decode("utf-8")
@@ -231,8 +231,8 @@ def test_reviewer_filters_failures_exports_them_and_may_not_launch(autumn_sale, 
     page.click("#changelist-filter a:has-text('Failed')")
     page.wait_for_selector("#result_list")
     assert sorted(page.locator("#result_list td.field-status_badge").all_text_contents()) == [
-        "failed",
-        "failed",
+        "Failed",
+        "Failed",
     ]
     browser.doc_shot("failures-filtered")
     with page.expect_download() as download:

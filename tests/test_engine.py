@@ -423,7 +423,8 @@ def test_operation_metrics_count_requests_retries_and_flood_waits(people, alpha,
     engine.run_until_done(campaign, max_seconds=20)
     m = metrics(campaign)
     assert (m["requests"], m["sent"], m["retries"], m["flood_waits"]) == (7, 5, 1, 1)
-    assert m["elapsed_seconds"] >= 1.0 and m["sent_per_minute"] > 0
+    # Sent over about a second: too short a span for a rate (RATE_MIN_SECONDS), the count says it.
+    assert m["elapsed_seconds"] >= 1.0 and m["sent_per_minute"] is None
     [session] = m["sessions"]
     assert session["name"] == "alpha" and session["mean_latency_ms"] >= 5
 

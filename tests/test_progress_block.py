@@ -241,3 +241,130 @@ def test_a_send_window_that_adds_little_is_said_beside_the_pace_not_as_what_make
 
     assert "most of it waiting" not in eta, eta
     assert re.search(r"at its sessions' pace, about \d+ min of it waiting for the send window", eta), eta
+
+
+# The A/B walk with quiet hours, paused (issue: a paused test said "Sending at") ---------------
+def _sent_lately(campaign, session, sent: int, seconds: float):
+    from campaigns.models import AttemptTally
+
+    start = timezone.now() - timedelta(seconds=seconds + 1)
+    AttemptTally.objects.create(
+        campaign_id=campaign.pk,
+        session_id=session.pk,
+        requests=sent,
+        sent=sent,
+        first_started_at=start,
+        last_finished_at=start + timedelta(seconds=seconds),
+    )
+
+
+def test_a_paused_campaign_says_it_is_paused_and_what_the_pace_allows_once_resumed_never_sending_at(alpha):
+    campaign = paused_for_winner(alpha)
+    engine.run_until_done(campaign, max_seconds=20)  # the test's rows sent: only the hold-out left
+    campaign.refresh_from_db()
+    _sent_lately(campaign, alpha, 20, 60)
+
+    pace = progress_snapshot(campaign)["pace"]
+
+    assert campaign.status == CampaignStatus.PAUSED
+    assert pace["rate_per_minute"] is None, pace
+    assert "paused" in pace["not_sending"] and "once resumed" in pace["not_sending"], pace
+
+
+def test_while_the_tests_rows_still_wait_the_winner_is_said_to_be_chosen_once_they_are_sent(alpha):
+    campaign = paused_for_winner(alpha)
+    engine.pause(campaign)
+    campaign.refresh_from_db()
+    counts = campaign.counts()
+    open_rows = sum(counts[s] for s in (ResultStatus.PENDING, ResultStatus.CLAIMED, ResultStatus.SENDING))
+
+    waits = progress_snapshot(campaign)["pace"]["waits"]
+
+    held = [w for w in waits if "held for the winner" in w]
+    assert held and "choose it to send them" not in held[0], waits
+    assert f"once the test's {open_rows} messages are sent" in held[0], waits
+
+
+def test_the_eta_counts_the_held_messages_after_those_to_go(alpha):
+    campaign = paused_for_winner(alpha)
+    snapshot = progress_snapshot(campaign)
+
+    assert snapshot["held"] and snapshot["waiting"]
+    assert f"to go, then {snapshot['held']} held for the winner" in snapshot["pace"]["eta"], snapshot["pace"]
+
+
+def test_a_rate_over_a_few_seconds_is_said_as_a_count_not_a_rate_above_the_pace(alpha, people):
+    from campaigns.reporting.progress import metrics
+
+    campaign = make_campaign("Burst", [people], [alpha])
+    _sent_lately(campaign, alpha, 5, 2)
+
+    m = metrics(campaign)
+
+    assert m["sent_per_minute"] is None and m["sent"] == 5  # 150/min from 2 s would be noise
+
+
+def test_a_rate_above_the_pace_allowed_says_why(alpha, people):
+    campaign = make_campaign("Fast", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    campaign.refresh_from_db()
+    allowed = progress_snapshot(campaign)["pace"]["allowed_per_minute"]
+    _sent_lately(campaign, alpha, int(allowed * 2), 60)
+
+    snapshot = progress_snapshot(campaign)
+
+    assert snapshot["metrics"]["sent_per_minute"] > allowed
+    assert snapshot["metrics"]["above_pace"], snapshot["metrics"]
+
+
+def test_the_results_changelist_says_a_status_in_the_progress_blocks_words(alpha):
+    from django.contrib.admin.sites import site
+
+    from campaigns.models import MessageResult
+    from campaigns.reporting.progress import STATUS_LABELS
+
+    campaign = paused_for_winner(alpha)
+    result_admin = site._registry[MessageResult]
+    for status in (ResultStatus.PENDING, ResultStatus.HELD):
+        row = campaign.results.filter(status=status).first()
+        assert STATUS_LABELS[status] in result_admin.status_badge(row)
+
+
+def test_a_paused_tests_rows_waiting_for_their_window_say_when_it_opens(frozen_clock):
+    from datetime import time
+
+    with freeze_time(_utc(2026, 3, 10, 18), tick=True):  # Tokyo 03:00: its window shut until 09:00
+        session = make_session("alpha", kind="user")
+        tokyo = make_list("tokyo", [(f"+8131234567{i}", {}) for i in range(8)])
+        campaign = make_campaign(
+            "ab quiet",
+            [tokyo],
+            [session],
+            variants=["B"],
+            split={"A": 25, "B": 25, "hold": 50},
+            send_window_start=time(9),
+            send_window_end=time(20),
+        )
+        engine.launch(campaign, enqueue=False)
+        engine.pause(campaign)
+        campaign.refresh_from_db()
+        waits = progress_snapshot(campaign)["pace"]["waits"]
+
+    held = [w for w in waits if "held for the winner" in w]
+    assert held and "send window" in held[0] and "opens at" in held[0], waits
+
+
+def test_the_progress_block_of_a_paused_test_never_says_sending_at_and_counts_a_short_burst(alpha):
+    from django.template.loader import render_to_string
+
+    campaign = paused_for_winner(alpha)
+    engine.run_until_done(campaign, max_seconds=20)
+    campaign.refresh_from_db()
+    _sent_lately(campaign, alpha, 20, 60)
+
+    html = render_to_string(
+        "admin/campaigns/campaign/_progress.html", {"progress": progress_snapshot(campaign)}
+    )
+
+    assert "Sending at" not in html and "paused" in html
+    assert re.search(r"\d+ sent in \d+ s \(too short to measure a rate\)", html) or "sent/min" in html

@@ -22,6 +22,7 @@ from ..models import Campaign, DeliveryAttempt, MessageResult, ParseMode, Result
 from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response
+from ..reporting.progress import STATUS_LABELS
 from .access import may_export_results
 from .display import fields_table
 from .malformed_query import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
@@ -315,7 +316,10 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: MessageResult) -> str:
-        return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, obj.status)
+        """The status in the progress block's words ("Waiting", "Held for the winner"), its
+        display label where that block has none; the value stays in the CSS class."""
+        label = STATUS_LABELS.get(obj.status, obj.get_status_display())
+        return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, label)
 
     @admin.display(description="Message id", ordering="telegram_message_id")
     def message_id(self, obj: MessageResult) -> int | None:

@@ -370,12 +370,7 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
     if campaign.status not in WAITING_STATUSES + (CampaignStatus.PAUSED,):
         return []
     if campaign.status == CampaignStatus.PAUSED:  # only what the staff must do
-        held = campaign.counts().get(ResultStatus.HELD, 0) if not campaign.winner else 0
-        return (
-            [f"{held} recipients are held for the winner of the A/B test: choose it to send them."]
-            if held
-            else []
-        )
+        return _paused_winner_waits(campaign, now)
     found = []
     if not paces:
         return ["The campaign has no session: choose at least one."]
@@ -401,6 +396,28 @@ def waits(campaign: Campaign, paces: list[SessionPace], now: datetime | None = N
             "(manage.py qcluster) running?"
         )
     return found
+
+
+def _paused_winner_waits(campaign: Campaign, now: datetime) -> list[str]:
+    """A paused A/B test's hold-out, as what staff can do: choose the winner (offered only once
+    the test's rows are settled, :meth:`Campaign.operations`), or, while some are still to be sent,
+    when it can be chosen (and when their send window opens, if they wait for one)."""
+    counts = campaign.counts()
+    held = counts.get(ResultStatus.HELD, 0) if not campaign.winner else 0
+    if not held:
+        return []
+    who = f"{held} recipient{'s are' if held != 1 else ' is'} held for the winner of the A/B test"
+    left = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    if not left:
+        return [f"{who}: choose it to send them."]
+    from ..engine.zones import waiting_by_zone
+
+    shut = []
+    if window.has_window(campaign.send_window_start, campaign.send_window_end):
+        shut = [o for o in window_openings(campaign, waiting_by_zone(campaign), now) if o[0] > now]
+    when = f" (they wait for their send window, which next opens at {clock(shut[0][0], now)})" if shut else ""
+    sent = f"{left} message{'s are' if left != 1 else ' is'} sent"
+    return [f"{who}: the winner can be chosen once the test's {sent} (after it is resumed){when}."]
 
 
 def _next_send_later(campaign: Campaign, now: datetime) -> datetime | None:

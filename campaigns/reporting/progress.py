@@ -140,6 +140,7 @@ def progress_snapshot(campaign: Campaign) -> dict:
     done = deliverable - waiting - held
     cancelled = campaign.status == CampaignStatus.CANCELLED
     in_lists = _in_lists(campaign) if not total else None
+    pace = pace_snapshot(campaign, waiting or in_lists or 0, now)
     return {
         "campaign": campaign.pk,
         "status": campaign.status,
@@ -157,11 +158,23 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "percent_done": None if cancelled else (round(100.0 * done / deliverable, 1) if deliverable else 0.0),
         "segments": segments(counts, deliverable),
         "sessions": sessions,
-        "metrics": metrics(campaign),
-        "pace": pace_snapshot(campaign, waiting or in_lists or 0, now),
+        "metrics": _with_pace_note(metrics(campaign), pace),
+        "pace": pace,
         "updated_at": now.isoformat(),
         "updated_display": clock(now, now),
     }
+
+
+def _with_pace_note(measured: dict, pace: dict) -> dict:
+    """``measured`` (:func:`metrics`) with ``above_pace`` set when its rate is above the pace its
+    sessions allow now: why, so a rate above the pace shown beside it is never left unexplained."""
+    rate, allowed = measured["sent_per_minute"], pace.get("allowed_per_minute")
+    if rate is not None and allowed and rate > allowed:
+        measured["above_pace"] = (
+            f"above the {allowed:.10g}/min its sessions allow now: their pace was faster while it sent, "
+            "or their first requests went out together"
+        )
+    return measured
 
 
 def _session_rows(campaign: Campaign, now, scale: int) -> list[dict]:
@@ -247,11 +260,16 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
         finish = forecast.finish_in_windows(openings, paces, now) if finish and openings else finish
     waits = forecast.waits(campaign, paces, now)
     rate = recent_rate(campaign, now)
-    idle = not_sending(campaign, paces, openings, waits, now) if remaining else ""
+    paused = campaign.status == CampaignStatus.PAUSED
+    # Paused, it sends nothing whatever is left (a hold-out is no open row): never "Sending at".
+    idle = not_sending(campaign, paces, openings, waits, now) if remaining or paused else ""
+    allowed = _per_minute(paces, now)
+    if paused and allowed:
+        idle += f" (its sessions' pace allows {allowed:.10g}/min once resumed)"
     return {
         "rate_per_minute": None if idle else rate,
         "not_sending": idle,
-        "allowed_per_minute": _per_minute(paces, now),
+        "allowed_per_minute": allowed,
         "finish_at": finish.isoformat() if finish else None,
         "eta": _eta(campaign, remaining, finish, now),
         "waits": waits,
@@ -268,6 +286,8 @@ def _eta(campaign: Campaign, remaining: int, finish, now) -> str:
         return "no estimate: no session can send"
     if finish is not None and remaining:
         messages = f"{remaining} message{'s' if remaining != 1 else ''} to go"
+        if held := (campaign.counts().get(ResultStatus.HELD, 0) if not campaign.winner else 0):
+            messages += f", then {held} held for the winner"
         return f"{messages}: {about((finish - now).total_seconds())}, done by {clock(finish, now)}"
     return ""
 
@@ -411,8 +431,11 @@ def metrics(campaign: Campaign) -> dict:
         "flood_waits": sum(r["floods_"] for r in rows),
         "elapsed_seconds": round(elapsed, 3),
         "winner_wait_seconds": round(waited, 3),
-        # Extrapolated from under a second, a rate says nothing (two requests in 3 ms: 40,000/min).
-        "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed >= 1.0 else None,
+        # Extrapolated from a few seconds, a rate is noise: a session's first request goes out at
+        # once, so 5 sends in 2 s read 150/min beside a pace of 90/min. Under RATE_MIN_SECONDS
+        # (30 s: several intervals of a session at a typical 1–5 s delay) the count sent is shown.
+        "sent_per_minute": round(60.0 * sent / elapsed, 1) if elapsed >= RATE_MIN_SECONDS else None,
+        "above_pace": "",
         "sessions": [
             {
                 "name": names.get(r["session_id"], "(deleted)"),
