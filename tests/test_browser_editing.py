@@ -46,11 +46,16 @@ def test_a_stale_tab_saving_only_the_name_is_refused_and_the_new_message_stays(b
     with tab_b.expect_navigation():
         tab_b.click("input[name=_save]")
     tab_b.screenshot(path=str(browser.folder / "tab-b-refused.png"), full_page=True)
-    assert "Not saved: someone else saved this campaign since you opened it." in tab_b.inner_text(
-        ".errornote"
-    )
+    assert tab_b.locator(".errornote, .errorlist.nonfield").count() == 1  # one banner
     refusal = tab_b.inner_text(".tgc-conflict")
-    assert "Not saved" in refusal and "Changed since: Message" in refusal
+    assert "Not saved: this campaign was saved again (by you, in another tab or window, at " in refusal
+    assert "Changed since: Message" in refusal and "yours" not in refusal
+    assert tab_b.inner_text("#content h2") == "Winter teaser"  # the saved name, not the unsaved one
+    assert "Winter teaser (final)" not in tab_b.inner_text(".breadcrumbs")
+    # The preview is of the message in the box (theirs), not of the one tab B opened with.
+    tab_b.wait_for_function(
+        "document.getElementById('tgc-bubble').innerText.includes('Winter sale ends today.')"
+    )
     assert "The fields you did not change now show theirs: Message." in refusal
     assert "Winter sale ends today." in refusal  # what it is now, beside what tab B opened
     assert tab_b.input_value("#id_name") == "Winter teaser (final)"  # tab B's own edit is kept

@@ -74,7 +74,7 @@ def test_a_stale_tab_cannot_revert_a_saved_message(client, olga, campaign):
     assert "Not saved" in error and "Changed since: Message" in error
     assert "Spring sale: 30 % off" in error and "Spring sale ends today." in error  # before / after
     assert f"({len(LONG_MESSAGE)} characters)" in error
-    assert "last saved by olga" in error
+    assert "saved again (by you, in another tab or window, at " in error
     assert "Reload the saved version" in error
 
 
@@ -240,7 +240,7 @@ def test_the_same_edit_made_in_both_tabs_saves(client, olga, campaign):
     assert (campaign.name, campaign.message) == ("Mine", "Spring sale ends today.")
 
 
-def test_the_banner_of_a_refused_page_says_someone_else_saved_it(client, olga, campaign):
+def test_a_refused_page_has_one_banner_saying_you_saved_it_in_another_tab(client, olga, campaign):
     client.force_login(olga)
     url = change_url(campaign)
     tab_a, tab_b = open_page(client, url), open_page(client, url)
@@ -248,8 +248,53 @@ def test_the_banner_of_a_refused_page_says_someone_else_saved_it(client, olga, c
 
     page = client.post(url, tab_b | {"name": "Mine"}).content.decode()
 
-    assert "Not saved: someone else saved this campaign since you opened it." in page
+    assert page.count("Not saved") == 1
+    assert "someone else" not in page
+    assert "Not saved: this campaign was saved again (by you, in another tab or window, at " in page
     assert "Please correct the error" not in page
+
+
+def test_a_refused_page_names_the_other_person_who_saved(client, olga, mark, campaign):
+    client.force_login(mark)
+    url = change_url(campaign)
+    tab_b = open_page(client, url)
+    client.force_login(olga)
+    client.post(url, open_page(client, url) | {"message": "Spring sale ends today."})
+    client.force_login(mark)
+
+    page = client.post(url, tab_b | {"name": "Mine"}).content.decode()
+
+    assert page.count("Not saved") == 1
+    assert "Not saved: this campaign was saved again (by olga at " in page
+
+
+def test_a_refused_page_quotes_yours_only_for_fields_you_changed(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today."})
+
+    refused = client.post(url, tab_b | {"name": "Mine"})
+
+    error = str(refused.context["adminform"].form.non_field_errors())
+    assert "Spring sale ends today." in error
+    assert "yours" not in error
+
+
+def test_a_refused_page_heads_with_the_saved_name_not_the_unsaved_one(client, olga, campaign):
+    client.force_login(olga)
+    url = change_url(campaign)
+    tab_a, tab_b = open_page(client, url), open_page(client, url)
+    client.post(url, tab_a | {"message": "Spring sale ends today."})
+
+    refused = client.post(url, tab_b | {"name": "Unsaved new name"})
+
+    page = refused.content.decode()
+    assert str(refused.context["original"]) == "Spring teaser"
+    assert refused.context["subtitle"] == "Spring teaser"
+    assert "Unsaved new name" not in page.split('<div id="content"')[0]  # title, breadcrumbs
+    assert "<h2>Spring teaser</h2>" in page
+    assert refused.context["adminform"].form["name"].value() == "Unsaved new name"  # kept in the box
 
 
 @pytest.mark.parametrize("kind", EDIT_FORMS)

@@ -35,6 +35,7 @@ from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import models, router, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
@@ -108,7 +109,10 @@ def _quote(text: str) -> str:
     return f"“{Truncator(text).chars(QUOTE_CHARS)}” ({len(text)} characters)"
 
 
-def _last_save(instance: models.Model) -> str:
+def _last_save(instance: models.Model, user=None) -> str:
+    """`` (by you, in another tab or window, at 15:21)`` when ``user`` saved ``instance`` last
+    (the admin's change log), `` (by NAME at 15:21)`` for someone else, the date too when not
+    today (local time, settings.TIME_ZONE); empty when the log has no save."""
     entry = (
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
@@ -120,7 +124,11 @@ def _last_save(instance: models.Model) -> str:
     )
     if entry is None:
         return ""
-    return f" (last saved by {entry.user.get_username()}, {entry.action_time:%Y-%m-%d %H:%M} UTC)"
+    when = timezone.localtime(entry.action_time)
+    at = f"{when:%H:%M}" if when.date() == timezone.localdate() else f"{when:%Y-%m-%d %H:%M}"
+    if user is not None and entry.user_id == user.pk:
+        return f" (by you, in another tab or window, at {at})"
+    return f" (by {entry.user.get_username()} at {at})"
 
 
 def page_digests(form: forms.ModelForm) -> dict[str, str]:
@@ -206,14 +214,14 @@ def _labels(form: forms.ModelForm, names) -> str:
     return ", ".join(str(form.fields[n].label or n) if n in form.fields else n for n in names)
 
 
-def _before_after(form: forms.ModelForm, names, opened: dict, now: dict):
-    """A line per quoted text: as the page opened, theirs now and (for one this user changed
-    too) yours."""
+def _before_after(form: forms.ModelForm, names, opened: dict, now: dict, yours_names=()):
+    """A line per quoted text: as the page opened, theirs now and (for one in ``yours_names``,
+    the fields this user changed too) yours."""
     rows = []
     for name in names:
         if name not in opened["t"] or name not in now["t"]:
             continue
-        yours = form.cleaned_data.get(name) if name in form.changed_data else None
+        yours = form.cleaned_data.get(name) if name in yours_names else None
         mine = f" — yours: {_quote(yours)}" if isinstance(yours, str) and yours != now["t"][name] else ""
         rows.append((_labels(form, [name]), _quote(opened["t"][name]), _quote(now["t"][name]), mine))
     return format_html_join(
@@ -223,10 +231,13 @@ def _before_after(form: forms.ModelForm, names, opened: dict, now: dict):
     )
 
 
-def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[str], opened: dict, now: dict):
-    """The refusal: which fields changed (their labels), which of them this user's save would
-    replace and which now show the other person's values, a before/after of each quoted text
-    and a reload link. ``changed`` is ``(yours, theirs)`` from :func:`sort_changes`."""
+def conflict_error(
+    form: forms.ModelForm, current: models.Model, changed: list[str], opened: dict, now: dict, user=None
+):
+    """The refusal: who saved since (``user``, the one refused: "by you, in another tab"), which
+    fields changed (their labels), which of them this user's save would replace and which now
+    show the other person's values, a before/after of each quoted text and a reload link.
+    ``changed`` is ``(yours, theirs)`` from :func:`sort_changes`."""
     yours, theirs = changed
     replace = (
         format_html(" If you save again, your {} will replace theirs.", _labels(form, yours)) if yours else ""
@@ -238,14 +249,14 @@ def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[s
     )
     return ValidationError(
         format_html(
-            '<span class="tgc-conflict">Not saved: this {} was changed since you opened this page{}. '
+            '<span class="tgc-conflict">Not saved: this {} was saved again{} since you opened this page. '
             "Changed since: {}.{}{}{}<br>Check the form below and save again to keep your changes. "
             '<a href="" class="tgc-conflict-reload">Reload the saved version</a> to drop them instead.'
             "</span>",
             current._meta.verbose_name,
-            _last_save(current),
+            _last_save(current, user),
             _labels(form, yours + theirs),
-            _before_after(form, yours + theirs, opened, now),
+            _before_after(form, yours + theirs, opened, now, yours),
             replace,
             shown,
         ),
@@ -253,7 +264,7 @@ def conflict_error(form: forms.ModelForm, current: models.Model, changed: list[s
     )
 
 
-def check_version(form: forms.ModelForm, texts=()) -> None:
+def check_version(form: forms.ModelForm, texts=(), user=None) -> None:
     """Raise the refusal (a ValidationError) when the row ``form`` edits changed since the page
     posted its version, after making the form show the other person's values in the fields this
     user did not change (:func:`show_theirs`). A post without a version, or with one that was
@@ -264,7 +275,8 @@ def check_version(form: forms.ModelForm, texts=()) -> None:
     rather than merged: the user sees the other person's change before their own lands beside it
     (a new name may refer to the old message; the form's checks ran on the values the page
     opened with, e.g. a variant against the old message). One more click, and nothing of either
-    person is lost. Fields both set to the same value are no conflict."""
+    person is lost. Fields both set to the same value are no conflict. ``user``: who posted
+    (the refusal says "by you" when they saved last, in another tab)."""
     opened = read_version(form.data.get(VERSION_FIELD, ""))
     instance = form.instance
     if opened is None or instance.pk is None:
@@ -279,7 +291,7 @@ def check_version(form: forms.ModelForm, texts=()) -> None:
     now = version_of(current, opened["d"].keys(), texts, type(form))
     yours, theirs = sort_changes(form, changed_since(opened, now), opened)
     if yours or theirs:
-        error = conflict_error(form, current, (yours, theirs), opened, now)
+        error = conflict_error(form, current, (yours, theirs), opened, now, user)
         show_theirs(form, theirs)
         raise error
 
@@ -298,7 +310,7 @@ class EditConflictGuard:
 
         def clean(form):
             data = super(guarded, form).clean()
-            check_version(form, texts)
+            check_version(form, texts, getattr(request, "user", None))
             return data
 
         guarded = type(
@@ -324,6 +336,10 @@ class EditConflictGuard:
                     e for e in context.get("errors") or () if e is not form.errors.get(NON_FIELD_ERRORS)
                 ]
                 context["errors"] = others
+                # The heading and breadcrumbs name the saved object, not this page's unsaved edits
+                # (the failed save wrote the posted values into ``obj``).
+                saved = type(obj)._default_manager.filter(pk=obj.pk).first() or obj
+                context["original"], context["subtitle"] = saved, str(saved)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _page_version(self, request: HttpRequest, form: forms.ModelForm, obj: models.Model) -> str:

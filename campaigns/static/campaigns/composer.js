@@ -276,4 +276,8 @@
     });
   }
   panel.dataset.state = "ready";
+  // A save refused for an edit conflict (tgcampaigns/edit_conflicts.py) comes back with the other
+  // person's message in the box, while the server previewed the message this page posted: preview
+  // what the box holds now.
+  if (document.querySelector(".tgc-conflict")) refresh();
 })();
