@@ -258,7 +258,7 @@ def _sent_lately(campaign, session, sent: int, seconds: float):
     )
 
 
-def test_a_paused_campaign_says_it_is_paused_and_what_the_pace_allows_once_resumed_never_sending_at(alpha):
+def test_a_test_paused_for_its_winner_says_so_and_what_the_pace_allows_once_chosen_never_sending_at(alpha):
     campaign = paused_for_winner(alpha)
     engine.run_until_done(campaign, max_seconds=20)  # the test's rows sent: only the hold-out left
     campaign.refresh_from_db()
@@ -268,7 +268,22 @@ def test_a_paused_campaign_says_it_is_paused_and_what_the_pace_allows_once_resum
 
     assert campaign.status == CampaignStatus.PAUSED
     assert pace["rate_per_minute"] is None, pace
-    assert "paused" in pace["not_sending"] and "once resumed" in pace["not_sending"], pace
+    # No Resume is offered while only the hold-out is left: the line never says "resumed".
+    assert "choose the winner" in pace["not_sending"], pace
+    assert "once the winner is chosen" in pace["not_sending"] and "resumed" not in pace["not_sending"], pace
+
+
+def test_a_campaign_paused_by_staff_says_it_is_paused_and_what_the_pace_allows_once_resumed(alpha):
+    recipients = make_list("five", [(f"@reader_{i}x", {}) for i in range(5)])
+    campaign = make_campaign("Paused", [recipients], [alpha])
+    engine.launch(campaign, enqueue=False)
+    engine.pause(campaign)
+    campaign.refresh_from_db()
+
+    pace = progress_snapshot(campaign)["pace"]
+
+    assert pace["rate_per_minute"] is None, pace
+    assert "the campaign is paused" in pace["not_sending"] and "once resumed" in pace["not_sending"], pace
 
 
 def test_while_the_tests_rows_still_wait_the_winner_is_said_to_be_chosen_once_they_are_sent(alpha):
@@ -366,5 +381,5 @@ def test_the_progress_block_of_a_paused_test_never_says_sending_at_and_counts_a_
         "admin/campaigns/campaign/_progress.html", {"progress": progress_snapshot(campaign)}
     )
 
-    assert "Sending at" not in html and "paused" in html
+    assert "Sending at" not in html and "choose the winner" in html
     assert re.search(r"\d+ sent in \d+ s \(too short to measure a rate\)", html) or "sent/min" in html

@@ -265,7 +265,8 @@ def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:
     idle = not_sending(campaign, paces, openings, waits, now) if remaining or paused else ""
     allowed = _per_minute(paces, now)
     if paused and allowed:
-        idle += f" (its sessions' pace allows {allowed:.10g}/min once resumed)"
+        then = "once the winner is chosen" if "choose the winner" in idle else "once resumed"
+        idle += f" (its sessions' pace allows {allowed:.10g}/min {then})"
     return {
         "rate_per_minute": None if idle else rate,
         "not_sending": idle,
@@ -368,6 +369,8 @@ def not_sending(
     for :data:`IDLE_AFTER_SECONDS` (or three of its slowest session's intervals); the reason is
     the window's next opening, else the first of ``waits``, else how long nothing was sent."""
     if campaign.status == CampaignStatus.PAUSED:
+        if campaign.waits_for_winner(campaign.counts()):  # no Resume is offered: only the choice
+            return "not sending now: waiting for you to choose the winner of the A/B test"
         return "not sending now: the campaign is paused"
     if campaign.status != CampaignStatus.RUNNING:
         return ""
