@@ -82,16 +82,22 @@ def test_the_launch_summary_says_a_sessions_effective_pace_not_a_ceiling_it_neve
     assert "at most 120/min" not in page
 
 
-def test_a_launch_made_long_by_quiet_hours_names_the_send_window_not_the_pace(client, mark, alpha):
+def berlin_window_campaign(name: str, session, *, opens_in: timedelta, lasts: timedelta):
+    """Two Berlin phones, and a campaign whose send window opens ``opens_in`` from now (Berlin's
+    clock, to the minute) and lasts ``lasts``."""
     berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
-    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(hours=3)
-    campaign = make_campaign(
-        "Quiet",
+    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + opens_in
+    return make_campaign(
+        name,
         [berlin],
-        [alpha],
+        [session],
         send_window_start=opens.time().replace(second=0, microsecond=0),
-        send_window_end=(opens + timedelta(hours=2)).time().replace(second=0, microsecond=0),
+        send_window_end=(opens + lasts).time().replace(second=0, microsecond=0),
     )
+
+
+def test_a_launch_made_long_by_quiet_hours_names_the_send_window_not_the_pace(client, mark, alpha):
+    campaign = berlin_window_campaign("Quiet", alpha, opens_in=timedelta(hours=3), lasts=timedelta(hours=2))
     client.force_login(mark)
 
     page = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]))
@@ -205,15 +211,7 @@ def test_the_rate_is_measured_over_the_time_the_campaign_was_sending(alpha, peop
 def test_the_estimate_before_launch_counts_the_send_window_as_the_launch_summary_does(alpha):
     from campaigns.reporting.summary import launch_summary
 
-    berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
-    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(hours=3)
-    campaign = make_campaign(
-        "Quiet",
-        [berlin],
-        [alpha],
-        send_window_start=opens.time().replace(second=0, microsecond=0),
-        send_window_end=(opens + timedelta(hours=2)).time().replace(second=0, microsecond=0),
-    )
+    campaign = berlin_window_campaign("Quiet", alpha, opens_in=timedelta(hours=3), lasts=timedelta(hours=2))
 
     with freeze_time(
         timezone.now()
@@ -226,15 +224,9 @@ def test_the_estimate_before_launch_counts_the_send_window_as_the_launch_summary
 
 
 def test_a_send_window_that_adds_little_is_said_beside_the_pace_not_as_what_makes_it_long():
-    berlin = make_list("berlin", [("+4915112345678", {}), ("+4915112345679", {})])
     slow = make_session("slow", send_delay=3600.0)  # two messages: about 2 h at its pace
-    opens = timezone.localtime(timezone.now(), timezone=ZoneInfo("Europe/Berlin")) + timedelta(minutes=20)
-    campaign = make_campaign(
-        "Slow and quiet",
-        [berlin],
-        [slow],
-        send_window_start=opens.time().replace(second=0, microsecond=0),
-        send_window_end=(opens + timedelta(hours=6)).time().replace(second=0, microsecond=0),
+    campaign = berlin_window_campaign(
+        "Slow and quiet", slow, opens_in=timedelta(minutes=20), lasts=timedelta(hours=6)
     )
 
     eta = progress_snapshot(campaign)["pace"]["eta"]
