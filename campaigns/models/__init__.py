@@ -1,7 +1,7 @@
 """The campaigns app's models: recipient lists (``lists``), campaigns (``campaign``), one result
 per recipient with its delivery attempts (``results``), the maintained counts (``tally``), test
 sends and seed lists (``testsend``), the audit trail (``audit``), what an erasure keeps
-(``privacy``) and staff's own preferences (``staff``)."""
+(``privacy``) staff's own preferences (``staff``) and tags on recipient rows (``tags``)."""
 
 from .campaign import (
     LIVE_STATUSES,
@@ -37,6 +37,7 @@ from .results import (
     new_random_id,
 )
 from .staff import StaffPreference
+from .tags import RecipientTag, Tag, tag_key
 from .tally import AttemptTally, ResultTally
 from .testsend import SEED_LIST_MAX, SeedList, TestSend, TestSendStatus
 
@@ -68,6 +69,9 @@ __all__ = [
     "ResultStatus",
     "ResultTally",
     "Strategy",
+    "RecipientTag",
+    "Tag",
+    "tag_key",
     "SEED_LIST_MAX",
     "SeedList",
     "StaffPreference",

@@ -120,6 +120,10 @@ class Recipient(models.Model):
     # that does not name them still writes a row.
     name_key = models.CharField(max_length=100, blank=True, default="", db_default="")
     surname_key = models.CharField(max_length=100, blank=True, default="", db_default="")
+    # Labels staff give the row (campaigns.models.tags); segments choose people by them.
+    tags = models.ManyToManyField(
+        "campaigns.Tag", through="campaigns.RecipientTag", related_name="recipients", blank=True
+    )
 
     class Meta:
         app_label = "campaigns"
