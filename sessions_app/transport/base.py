@@ -30,8 +30,6 @@ class ErrorKind(str, enum.Enum):
     UNREACHABLE = "unreachable"
 
 
-
-
 class TransportError(Exception):
     """A failed request, classified.
 
