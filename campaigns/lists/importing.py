@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 
-from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
+from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList, RecipientTag
 from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
 from .known import recognise_export, withdrawn_export
@@ -175,8 +175,9 @@ def import_recipient_list(
 
 
 def forget_rows(recipient_list: RecipientList) -> None:
-    """Delete the list's recipients and their identities (a failed worker import's batches)."""
+    """Delete the list's recipients, their identities and tags (a failed worker import's batches)."""
     with transaction.atomic():
+        RecipientTag.objects.filter(recipient__recipient_list=recipient_list).delete()
         RecipientIdentity.objects.filter(recipient__recipient_list=recipient_list).delete()
         Recipient.objects.filter(recipient_list=recipient_list).delete()
 
@@ -345,7 +346,7 @@ def _read_rows(
             tally.problem_rows += 1
             if len(tally.problems) < MAX_PROBLEMS:
                 tally.problems.append({"row": number, "value": row[1], "status": status, "error": error})
-        writer.add(row, other)
+        writer.add(row, other, reader.tags)
         if len(writer) >= BATCH_SIZE:
             flush(writer)
             if progress is not None:
