@@ -217,3 +217,13 @@ def test_a_recipient_row_links_to_its_persons_page(client, mark, ann):
     page = client.get(reverse("admin:campaigns_recipient_changelist")).content.decode()
 
     assert reverse("admin:campaigns_person_page", args=[ann.pk]) in page
+
+
+def test_a_result_page_links_to_its_persons_page(client, mark, ann):
+    client.force_login(mark)
+    failed = MessageResult.objects.get(status="failed")  # made without its row: found by its key
+
+    page = client.get(reverse("admin:campaigns_messageresult_change", args=[failed.pk])).content.decode()
+
+    row = Recipient.objects.get(key=ANN_PHONE)
+    assert reverse("admin:campaigns_person_page", args=[row.pk]) in page
