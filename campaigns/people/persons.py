@@ -154,7 +154,10 @@ def _timeline(
     results = list(
         MessageResult.objects.filter(wanted)
         .select_related("campaign", "session")
-        .order_by("-id")[: TIMELINE_RESULTS + 1]
+        # Newest first by creation: no index serves this order, so the planner reads the person's
+        # few rows by the key and row indexes and sorts them (ordered by id it may walk the
+        # primary key backwards through a million rows looking for theirs).
+        .order_by("-created_at", "-id")[: TIMELINE_RESULTS + 1]
     )
     more = len(results) > TIMELINE_RESULTS
     results = results[:TIMELINE_RESULTS]
