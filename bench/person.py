@@ -31,16 +31,29 @@ def make_person(big_list, sessions, middle: int):
     row = Recipient.objects.get(recipient_list=big_list, row_number=middle + 2)
     Recipient.objects.filter(pk=row.pk).update(name_key="ann bench", surname_key="bench")
     RecipientIdentity.objects.create(recipient=row, key=PHONE, kind="phone")
-    small = RecipientList.objects.create(name="customers", consent_basis="customer", total_rows=1, valid_count=1)
+    small = RecipientList.objects.create(
+        name="customers", consent_basis="customer", total_rows=1, valid_count=1
+    )
     small.report = {"columns": ["first_name"]}
     small.save()
     Recipient.objects.create(
-        recipient_list=small, row_number=2, raw_value=PHONE, key=PHONE, kind="phone", fields={"first_name": "Ann"}
+        recipient_list=small,
+        row_number=2,
+        raw_value=PHONE,
+        key=PHONE,
+        kind="phone",
+        fields={"first_name": "Ann"},
     )
     second = make_campaign(small, sessions[:1])
     engine.launch(second, enqueue=False)
     sent = MessageResult.objects.filter(key__in=[row.key, PHONE])
-    sent.update(status="sent", sent_at=timezone.now(), read_at=timezone.now(), session=sessions[0], telegram_message_id=1)
+    sent.update(
+        status="sent",
+        sent_at=timezone.now(),
+        read_at=timezone.now(),
+        session=sessions[0],
+        telegram_message_id=1,
+    )
     first = sent.first()
     Reply.objects.create(
         campaign=first.campaign, result=first, session=sessions[0], peer_id=1, message_id=2, text="Thanks",
@@ -56,7 +69,9 @@ def explain_timeline(row) -> None:
     from campaigns.people.persons import identities_and_rows
 
     keys, ids = identities_and_rows({row.key})
-    query = MessageResult.objects.filter(Q(key__in=keys) | Q(recipient_id__in=ids)).order_by("-created_at", "-id")
+    query = MessageResult.objects.filter(Q(key__in=keys) | Q(recipient_id__in=ids)).order_by(
+        "-created_at", "-id"
+    )
     print(query[:201].explain(analyze=True))
 
 
@@ -86,7 +101,9 @@ def main() -> None:
         row = make_person(big, sessions, args.recipients // 2)
         t1 = now()
         _, added = tagging.add_tags(Recipient.objects.filter(recipient_list=big), ["Everyone"])
-        print(f"person [{vendor}] tag every row of the list: {added:,} rows in {now() - t1:.1f} s", flush=True)
+        print(
+            f"person [{vendor}] tag every row of the list: {added:,} rows in {now() - t1:.1f} s", flush=True
+        )
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")
@@ -110,7 +127,10 @@ def main() -> None:
         t1, runs = now(), 5
         for _ in range(runs):
             assert client.get(search, {"q": "0049 151 2345 6701"}).status_code == 302
-        print(f"person [{vendor}] search by phone (to the redirect): {(now() - t1) / runs * 1000:.0f} ms", flush=True)
+        print(
+            f"person [{vendor}] search by phone (to the redirect): {(now() - t1) / runs * 1000:.0f} ms",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
