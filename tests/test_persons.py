@@ -227,3 +227,14 @@ def test_a_result_page_links_to_its_persons_page(client, mark, ann):
 
     row = Recipient.objects.get(key=ANN_PHONE)
     assert reverse("admin:campaigns_person_page", args=[row.pk]) in page
+
+
+def test_the_search_says_when_only_results_hold_an_identity(client, mark, alpha):
+    campaign = make_campaign("Old", [], [alpha], status="completed")
+    MessageResult.objects.create(campaign=campaign, key="@gone_user", status="sent", session=alpha)
+    client.force_login(mark)
+
+    page = client.get(reverse("admin:campaigns_person_changelist"), {"q": "@Gone_User"}).content.decode()
+
+    assert "tgc-person-no-rows" in page
+    assert persons.find_person("@gone_user").timeline[0].result.campaign.name == "Old"

@@ -45,7 +45,7 @@ def _tags_by_key(recipient_list: RecipientList) -> dict[str, list[str]]:
     ],
 )
 def test_a_tags_cell_splits_on_commas_semicolons_bars_and_googles_triple_colons(cell, tags):
-    assert split_tags(cell) == tags
+    assert list(split_tags(cell)) == tags
 
 
 @pytest.mark.parametrize(

@@ -63,9 +63,9 @@ class PersonSearchView(PersonsView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         term = request.GET.get("q", "").strip()
-        found = persons.find_person(term) if term else None
-        if found is not None and found.rows:
-            return redirect("admin:campaigns_person_page", found.rows[0].pk)
+        row_ids, held = persons.rows_of(term) if term else ([], False)
+        if row_ids:
+            return redirect("admin:campaigns_person_page", row_ids[0])
         rows = []
         if term and (wanted := recipient_filter(term)) is not None:
             rows = list(
@@ -82,7 +82,7 @@ class PersonSearchView(PersonsView):
             term=term,
             rows=[(row, persons.row_name(row)) for row in rows],
             more=len(rows) == SEARCH_ROWS,
-            known_without_rows=found is not None,
+            known_without_rows=held,
         )
 
 

@@ -8,6 +8,7 @@ leading ``*``) say nothing staff chose and are dropped.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..models.tags import TAG_MAX_LENGTH
@@ -17,7 +18,8 @@ _SEPARATORS = re.compile(r"\s*:::\s*|\s*[,;|\n]\s*")
 MAX_TAGS_PER_CELL = 50  # a cell of hundreds of "tags" is a mis-mapped column, not labels
 
 
-def split_tags(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # a tags column repeats a few cells over a million rows
+def split_tags(text: str) -> tuple[str, ...]:
     """The tags of one cell, as written (blanks, duplicates in any case and Google's system
     groups dropped), in order, at most :data:`MAX_TAGS_PER_CELL`, each cut to the tag length."""
     found: dict[str, str] = {}
@@ -28,4 +30,4 @@ def split_tags(text: str) -> list[str]:
         found.setdefault(name.casefold(), name[:TAG_MAX_LENGTH])
         if len(found) >= MAX_TAGS_PER_CELL:
             break
-    return list(found.values())
+    return tuple(found.values())

@@ -97,9 +97,11 @@ class RowWriter:
 def _tag_links(ids: list[int], tags: list[tuple[int, list[str]]]) -> list[tuple]:
     """(recipient_id, tag_id, created_at) for each row's tags, once per row and tag; the batch's
     tags are found or created in one go."""
-    found = {tag.key: tag.pk for tag in Tag.objects.named([n for _i, names in tags for n in names])}
+    keys = {n: tag_key(n) for _i, names in tags for n in names}  # each distinct name once
+    found = {tag.key: tag.pk for tag in Tag.objects.named(list(keys))}
+    ids_of = {n: found[k] for n, k in keys.items() if k in found}
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    links = {(ids[i], found[tag_key(n)]) for i, names in tags for n in names if tag_key(n) in found}
+    links = {(ids[i], ids_of[n]) for i, names in tags for n in names if n in ids_of}
     return [(recipient_id, tag_id, now) for recipient_id, tag_id in sorted(links)]
 
 

@@ -91,6 +91,22 @@ def find_person(identity: str) -> Person | None:
     return person
 
 
+def rows_of(identity: str) -> tuple[list[int], bool]:
+    """(the ids of the rows of the person ``identity`` names, whether anything else holds them:
+    a result or an opt-out) — what the search needs to open their page, without loading it."""
+    result = normalise(identity or "")
+    if not result.is_valid:
+        return [], False
+    keys, row_ids = identities_and_rows({result.key})
+    if row_ids:
+        return row_ids, True
+    held = (
+        MessageResult.objects.filter(key__in=keys).exists()
+        or Suppression.objects.filter(key__in=keys).exists()
+    )
+    return [], held
+
+
 def person_of_row(recipient_id: int) -> Person | None:
     """The person recipient row ``recipient_id`` is one of; None when there is no such row or
     it names nobody (an invalid row)."""

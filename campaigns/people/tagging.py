@@ -51,7 +51,7 @@ def remove_tags(recipients: QuerySet, names: list[str]) -> tuple[list[Tag], int]
 
 def parse_names(text: str) -> list[str]:
     """Tag names staff typed in one box: separated by commas, semicolons or new lines."""
-    return split_tags(text)
+    return list(split_tags(text))
 
 
 __all__ = ["add_tags", "parse_names", "remove_tags"]
