@@ -115,6 +115,7 @@ def main() -> None:
         pages = {
             "person page": reverse("admin:campaigns_person_page", args=[row.pk]),
             "search by name (start)": f"{search}?q=ann+be",
+            "tag list (rows per tag)": reverse("admin:campaigns_tag_changelist"),
         }
         for name, url in pages.items():
             print(f"person [{vendor}] {name}: {timed(client, url):.0f} ms", flush=True)

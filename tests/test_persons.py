@@ -178,7 +178,8 @@ def test_a_reviewer_reads_the_page_without_tag_or_erase_controls_and_may_not_pos
 
     page = client.get(reverse("admin:campaigns_person_page", args=[ann.pk])).content.decode()
 
-    assert "Spring sale" in page
+    assert "Spring sale" in page and "Newsletter" in page
+    assert reverse("admin:campaigns_recipientlist_change", args=[ann.recipient_list_id]) not in page  # a 403
     assert "tgc-add-tags" not in page and "tgc-remove-tag" not in page and "tgc-erase-person" not in page
     assert (
         client.post(reverse("admin:campaigns_person_tags", args=[ann.pk]), {"add": "VIP"}).status_code == 403

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from campaigns.lists.columns import TAGS, guess_roles
 from campaigns.lists.importing import import_recipient_list
@@ -66,6 +67,18 @@ def test_the_import_writes_each_rows_tags_case_folded_into_shared_tags():
     assert Tag.objects.count() == 2
     ann = recipient_list.recipients.get(key="@ann_user")
     assert "tags" not in ann.fields and ann.fields["city"] == "Berlin"
+    assert recipient_list.report["tags"] == {"VIP": 1, "Berlin": 1, "vip": 1}
+
+
+def test_the_lists_page_names_the_tags_the_import_found(client, mark):
+    recipient_list = _import("username,labels\n@ann_user,VIP ::: Berlin\n@bob_user,VIP\n")
+    client.force_login(mark)
+
+    page = client.get(
+        reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk])
+    ).content.decode()
+
+    assert "VIP (2), Berlin (1)" in page
 
 
 @pytest.mark.django_db

@@ -19,6 +19,7 @@ from django.views import View
 
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
+from tgcampaigns.permissions import may_view
 
 from ..lists.search import recipient_filter
 from ..models import Recipient
@@ -115,6 +116,7 @@ class PersonPageView(PersonView):
             may_add_tags=may_add_tags(request),
             may_remove_tags=may_remove_tags(request),
             may_erase=may_erase(request),
+            may_see_lists=may_view(request.user, "campaigns.recipientlist"),
             timeline_cap=persons.TIMELINE_RESULTS,
         )
 

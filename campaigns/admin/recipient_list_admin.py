@@ -282,6 +282,7 @@ def _file_notes(obj: RecipientList) -> dict[str, str]:
         "identity order": ", then ".join(KIND_LABELS.get(k, k) for k in order),
         "default region": obj.default_region,
         "other identities kept": f"{report['other_identities']:,}" if report.get("other_identities") else "",
+        "tags": ", ".join(f"{name} ({count:,})" for name, count in (report.get("tags") or {}).items()),
     }
     return {name: value for name, value in notes.items() if value}
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
@@ -60,6 +61,7 @@ NO_RECIPIENTS_IN_SHEET = (
 )
 BATCH_SIZE = 5000
 MAX_PROBLEMS = 200  # problems kept in RecipientList.report; the counts cover all of them
+MAX_TAGS_REPORTED = 50  # the most used tags named in the report
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class ImportReport:
     other_identities: int = 0  # identities kept besides the keys
     recognised: str = ""  # the known export the header row is (:mod:`.known`), "" for none
     regions: tuple[str, ...] = ()  # the regions the rows' own countries named
+    tags: dict[str, int] = field(default_factory=dict)  # tag as first written → rows, most first
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -306,6 +309,7 @@ def _report(table, mapping, plan, reader, counts, tally: Tally) -> ImportReport:
         other_identities=tally.others,
         recognised=_recognised(mapping),
         regions=tuple(sorted(reader.regions)),
+        tags=dict(tally.tags.most_common(MAX_TAGS_REPORTED)),
     )
 
 
@@ -319,6 +323,7 @@ class Tally:
     problem_rows: int = 0
     cleaned: int = 0
     others: int = 0
+    tags: Counter = field(default_factory=Counter)
 
 
 def _read_rows(
@@ -346,6 +351,8 @@ def _read_rows(
             tally.problem_rows += 1
             if len(tally.problems) < MAX_PROBLEMS:
                 tally.problems.append({"row": number, "value": row[1], "status": status, "error": error})
+        if reader.tags:
+            tally.tags.update(reader.tags)
         writer.add(row, other, reader.tags)
         if len(writer) >= BATCH_SIZE:
             flush(writer)
