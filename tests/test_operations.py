@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import runpy
+import secrets
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.test import override_settings
@@ -115,6 +122,90 @@ def test_static_files_are_served_by_the_app_without_runserver(client):
     response = client.get("/static/campaigns/admin.css")
     assert response.status_code == 200
     assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+# The web process (gunicorn_conf.py) ---------------------------------------------------------------
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "tgcampaigns" / "gunicorn_conf.py"
+GUNICORN_VARIABLES = (
+    "GUNICORN_BIND",
+    "WEB_CONCURRENCY",
+    "GUNICORN_CONTROL_SOCKET",
+    "PROMETHEUS_MULTIPROC_DIR",
+)
+
+
+def _gunicorn_conf(tmp_path: Path, dotenv: str, **environment: str) -> dict:
+    """gunicorn's configuration as gunicorn loads it, from a checkout at ``tmp_path`` whose
+    ``.env`` holds ``dotenv``, with ``environment`` (and none of the variables above) set."""
+    (tmp_path / "tgcampaigns").mkdir(parents=True)
+    shutil.copy(GUNICORN_CONF, tmp_path / "tgcampaigns" / "gunicorn_conf.py")
+    (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if k not in GUNICORN_VARIABLES}
+    with mock.patch.dict(os.environ, clean | environment, clear=True):
+        return runpy.run_path(str(tmp_path / "tgcampaigns" / "gunicorn_conf.py"))
+
+
+def test_gunicorn_reads_its_address_and_workers_from_the_env_file_beside_manage_py(tmp_path):
+    # Issue (prodwalk): GUNICORN_BIND in .env was ignored and the web process took 127.0.0.1:8000.
+    conf = _gunicorn_conf(tmp_path, "GUNICORN_BIND=127.0.0.1:8765\nWEB_CONCURRENCY=3\n")
+
+    assert (conf["bind"], conf["workers"]) == ("127.0.0.1:8765", 3)
+
+
+def test_a_variable_of_the_environment_wins_over_the_env_file_for_gunicorn(tmp_path):
+    conf = _gunicorn_conf(tmp_path, "GUNICORN_BIND=127.0.0.1:8765\n", GUNICORN_BIND="127.0.0.1:9000")
+
+    assert conf["bind"] == "127.0.0.1:9000"
+
+
+def test_gunicorn_opens_no_control_socket_shared_with_the_machines_other_gunicorns(tmp_path):
+    # gunicorn 25.1+ puts it at $HOME/.gunicorn/gunicorn.ctl: a second instance stopping removed it.
+    assert _gunicorn_conf(tmp_path, "")["control_socket_disable"] is True
+    given = _gunicorn_conf(tmp_path / "own", "", GUNICORN_CONTROL_SOCKET="/run/tgc/gunicorn.ctl")
+    assert (given["control_socket_disable"], given["control_socket"]) == (False, "/run/tgc/gunicorn.ctl")
+
+
+def test_gunicorn_keeps_the_metric_files_of_running_processes_and_drops_those_of_gone_ones(tmp_path):
+    # Issue (prodwalk): gunicorn emptied the directory at start, so a web restart hid the counts
+    # of the machine's running qcluster until it restarted too.
+    directory = tmp_path / "tgc-prometheus"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    directory.mkdir()
+    running, stale = directory / f"counter_{os.getpid()}.db", directory / f"counter_{gone.stdout.strip()}.db"
+    running.write_bytes(b"x")
+    stale.write_bytes(b"x")
+    (tmp_path / "conf").mkdir()
+    conf = _gunicorn_conf(tmp_path / "conf", "")
+
+    with mock.patch.dict(os.environ, {"PROMETHEUS_MULTIPROC_DIR": str(directory)}):
+        conf["on_starting"](None)
+
+    assert running.exists() and not stale.exists()
+
+
+def test_a_process_started_before_gunicorn_makes_the_prometheus_directory(tmp_path):
+    # Issue (prodwalk): `migrate` (scripts/serve runs it before gunicorn) and qcluster died with
+    # FileNotFoundError when PROMETHEUS_MULTIPROC_DIR did not exist yet.
+    directory = tmp_path / "tgc-prometheus"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG"))}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "tgcampaigns.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=GUNICORN_CONF.parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert directory.is_dir() and list(directory.glob("counter_*.db"))
 
 
 # Logs ---------------------------------------------------------------------------------------------
