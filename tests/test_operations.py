@@ -222,11 +222,39 @@ def test_a_json_log_line_names_the_campaign_and_session_it_is_about():
         "INFO",
     )
     assert line["worker"].endswith(f":{os.getpid()}")
+    assert "context" not in line  # the plain format's rendering of the ids, not a field
 
 
-def _json_formatter() -> logging.Formatter:
-    config = logging_config("json", "INFO")["formatters"]["json"]
-    return JsonFormatter(fmt=config["fmt"], rename_fields=config["rename_fields"])
+def _json_formatter(config: dict | None = None) -> logging.Formatter:
+    config = config or logging_config("json", "INFO")["formatters"]["json"]
+    return JsonFormatter(**{k: v for k, v in config.items() if k != "()"})
+
+
+def test_with_log_format_json_gunicorns_own_lines_are_json_objects_too(tmp_path):
+    # Issue (prodwalk): gunicorn's arbiter and access lines stayed plain text among the JSON ones.
+    assert "logconfig_dict" not in _gunicorn_conf(tmp_path / "plain", "")
+    config = _gunicorn_conf(tmp_path / "json", "LOG_FORMAT=json\n")["logconfig_dict"]
+
+    for name in ("gunicorn.error", "gunicorn.access"):
+        handler = config["handlers"][config["loggers"][name]["handlers"][0]]
+        formatter = _json_formatter(config["formatters"][handler["formatter"]])
+        record = logging.LogRecord(name, logging.INFO, __file__, 1, "Booting worker with pid: %s", (7,), None)
+        ContextFilter().filter(record)
+        line = json.loads(formatter.format(record))
+        assert (line["logger"], line["message"]) == (name, "Booting worker with pid: 7")
+        assert line["worker"].endswith(f":{os.getpid()}") and "context" not in line
+
+
+def test_a_failing_health_check_logs_one_line_with_its_reason_and_no_traceback(client, settings, caplog):
+    # Issue (prodwalk): each failed probe (every second) logged some ninety lines of traceback.
+    _cluster_ran(10)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    with caplog.at_level(logging.INFO):
+        assert client.get("/health/").status_code == 503
+
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.name.startswith("health_check") and "Redis does not answer" in line.getMessage()
+    assert line.exc_info is None
 
 
 def test_the_logs_of_a_whole_campaign_carry_no_message_text_phone_username_or_session_string(caplog):

@@ -26,6 +26,11 @@ keepalive = 5
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
+# LOG_FORMAT=json: gunicorn's own lines are JSON objects too (docs/operating.md "Logs").
+if os.environ.get("LOG_FORMAT") == "json":
+    from tgcampaigns.logcontext import gunicorn_logging_config
+
+    logconfig_dict = gunicorn_logging_config()
 # gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): a
 # second gunicorn of the machine takes it over and removes it when it stops. Off unless a path of
 # this instance's own is given.
