@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +195,43 @@ def test_the_readme_production_section_lists_every_security_setting(tmp_path):
         "FIELD_ENCRYPTION_KEY",
     ):
         assert name in env, name
+
+
+# The web process's script ---------------------------------------------------------------------
+def _fake_checkout(tmp_path: Path) -> Path:
+    """A copy of scripts/serve beside a requirements.txt and a .venv whose python and gunicorn only
+    write down how they were called (to ``calls``)."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "serve", tmp_path / "scripts" / "serve")
+    (tmp_path / "requirements.txt").write_text("Django>=5.2,<5.3\n")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    for name in ("python", "gunicorn"):
+        fake = tmp_path / ".venv" / "bin" / name
+        fake.write_text(f'#!/bin/sh\necho "{name} $*" >> "{tmp_path}/calls"\n')
+        fake.chmod(0o755)
+    return tmp_path
+
+
+def test_serve_installs_the_requirements_again_only_when_they_changed(tmp_path):
+    # Issue (prodwalk): every restart ran pip (upgrading pip itself): a restart needed the package
+    # index, and a web process could not come back while it was unreachable.
+    checkout = _fake_checkout(tmp_path)
+    serve = [str(checkout / "scripts" / "serve")]
+
+    for _ in range(2):
+        subprocess.run(serve, check=True, timeout=60)
+    installs = [c for c in (checkout / "calls").read_text().splitlines() if "pip install" in c]
+    assert installs == [
+        "python -m pip install --quiet --upgrade pip",
+        "python -m pip install --quiet -r requirements.txt",
+    ]
+
+    (checkout / "requirements.txt").write_text("Django>=5.2,<5.3\nwhitenoise>=6.9,<7\n")
+    subprocess.run(serve, check=True, timeout=60)
+    calls = (checkout / "calls").read_text().splitlines()
+    assert len([c for c in calls if "pip install" in c]) == 4
+    assert calls[-3:] == [
+        "python manage.py migrate --noinput",
+        "python manage.py collectstatic --noinput --verbosity 0",
+        "gunicorn -c python:tgcampaigns.gunicorn_conf tgcampaigns.wsgi",
+    ]
