@@ -240,5 +240,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
 
 # Prometheus metrics at /metrics (tgcampaigns/metrics.py): off unless a token or networks are set.
+# With PROMETHEUS_MULTIPROC_DIR (environment or .env), prometheus-client writes a file per process
+# there from the first counter on: made here, so whichever process of the machine starts first
+# (migrate, a qcluster, gunicorn) finds it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 TGC_METRICS_TOKEN = env.str("TGC_METRICS_TOKEN", default="")
 TGC_METRICS_NETWORKS = env.list("TGC_METRICS_NETWORKS", default=[])
