@@ -126,3 +126,14 @@ def test_a_duplicate_row_keeps_its_own_tags():
 
     rows = recipient_list.recipients.order_by("row_number")
     assert [sorted(t.name for t in r.tags.all()) for r in rows] == [["VIP"], ["Berlin"]]
+
+
+@pytest.mark.django_db
+def test_a_vcards_categories_become_tags():
+    vcf = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\nTEL;TYPE=CELL:+49 1512 3456701\r\n"
+        "CATEGORIES:VIP,Berlin\r\nCATEGORIES:Customers\r\nEND:VCARD\r\n"
+    )
+    recipient_list = _import(vcf)
+
+    assert _tags_by_key(recipient_list) == {"+4915123456701": ["Berlin", "Customers", "VIP"]}
