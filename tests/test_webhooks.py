@@ -6,6 +6,8 @@ waiting for a retry is moving its due time."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -194,8 +196,91 @@ def test_a_claim_left_by_a_dead_worker_lapses_and_the_sweep_queues_it_again(rece
     webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@bob"]})
     pk = WebhookDelivery.objects.get().pk
     assert WebhookDelivery.objects.claim(pk, 60)  # the worker died here, before its request
-    WebhookDelivery.objects.filter(pk=pk).update(claimed_until=timezone.now() - timezone.timedelta(seconds=1))
+    WebhookDelivery.objects.filter(pk=pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
 
     assert sending.sweep()["released"] == 1
     assert run_due() == ["delivered"]
     assert WebhookDelivery.objects.get().attempts == 2
+
+
+# The disable rule -------------------------------------------------------------------------------
+def fail_for_good(receiver, n: int) -> None:
+    """``n`` events whose deliveries fail every attempt."""
+    receiver.script = [500] * (n * MAX_ATTEMPTS)
+    for i in range(n):
+        webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": [f"@user_{i}"]})
+    for _ in range(MAX_ATTEMPTS):
+        run_due()
+        wait_for_retry()
+
+
+def test_a_subscription_is_disabled_after_a_run_of_failed_deliveries_with_the_reason(receiver, settings):
+    settings.TGC_WEBHOOK_DISABLE_AFTER = 2
+
+    fail_for_good(receiver, 2)
+
+    subscription = WebhookSubscription.objects.get()
+    assert not subscription.active
+    assert "after 2 deliveries in a row failed" in subscription.disabled_reason
+    assert "HTTP 500" in subscription.disabled_reason
+    assert webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@later"]}) == 0
+
+
+def test_a_delivery_that_succeeds_ends_the_run_of_failures(receiver, settings):
+    settings.TGC_WEBHOOK_DISABLE_AFTER = 2
+    fail_for_good(receiver, 1)
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@fine"]})
+    run_due()
+    assert WebhookSubscription.objects.get().failure_run == 0
+
+    fail_for_good(receiver, 1)
+
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.active and subscription.failure_run == 1
+
+
+def test_disabling_a_subscription_fails_its_waiting_deliveries(receiver, settings):
+    settings.TGC_WEBHOOK_DISABLE_AFTER = 1
+    receiver.script = [500]
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@last_try"]})
+    WebhookDelivery.objects.update(attempt_limit=1)
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@waiting"]})
+    waiting = WebhookDelivery.objects.latest("pk")
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+
+    assert run_due() == ["failed"]
+
+    waiting.refresh_from_db()
+    assert not WebhookSubscription.objects.get().active
+    assert (waiting.status, waiting.last_error) == ("failed", "the subscription was disabled")
+
+
+# Resend -----------------------------------------------------------------------------------------
+def test_a_failed_delivery_resent_goes_out_once_more_with_the_same_webhook_id(receiver):
+    fail_for_good(receiver, 1)
+    delivery = WebhookDelivery.objects.get()
+
+    assert sending.resend(WebhookDelivery.objects.all()) == [delivery.pk]
+    assert run_due() == ["delivered"]
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", MAX_ATTEMPTS + 1)
+    assert set(receiver.ids()) == {delivery.event.msg_id}
+    assert len(receiver.accepted) == 1
+
+
+def test_a_resent_delivery_that_fails_again_is_not_retried(receiver):
+    fail_for_good(receiver, 1)
+    receiver.script = [500]
+
+    sending.resend(WebhookDelivery.objects.all())
+
+    assert run_due() == ["failed"]
+
+
+def test_a_delivery_to_a_disabled_subscription_is_not_resent(receiver, settings):
+    settings.TGC_WEBHOOK_DISABLE_AFTER = 1
+    fail_for_good(receiver, 1)
+
+    assert sending.resend(WebhookDelivery.objects.all()) == []
+    assert run_due() == []

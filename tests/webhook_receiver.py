@@ -83,7 +83,7 @@ def receiver_fixture(httpserver, settings):
 
 def run_due() -> list[str]:
     """The worker's part: deliver every delivery that is due now; the outcomes."""
-    due = WebhookDelivery.objects.due().values_list("pk", flat=True)
+    due = WebhookDelivery.objects.due().order_by("pk").values_list("pk", flat=True)
     return [sending.deliver(pk) for pk in list(due)]
 
 
