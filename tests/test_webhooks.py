@@ -284,3 +284,32 @@ def test_a_delivery_to_a_disabled_subscription_is_not_resent(receiver, settings)
 
     assert sending.resend(WebhookDelivery.objects.all()) == []
     assert run_due() == []
+
+
+# The sweep --------------------------------------------------------------------------------------
+def test_migrate_keeps_one_every_minute_sweep_schedule():
+    from django.apps import apps
+    from django_q.models import Schedule
+
+    from tgcampaigns.webhooks.signals import install_sweep_schedule
+
+    install_sweep_schedule(sender=None, app_config=apps.get_app_config("webhooks"))
+    install_sweep_schedule(sender=None, app_config=apps.get_app_config("webhooks"))
+
+    [schedule] = Schedule.objects.filter(func="tgcampaigns.webhooks.tasks.sweep")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+def test_the_sweep_wakes_due_deliveries_and_purges_events_past_the_retention(receiver, monkeypatch, settings):
+    woken = []
+    monkeypatch.setattr("tgcampaigns.webhooks.sending.enqueue", woken.extend)
+    settings.TGC_WEBHOOK_RETENTION_DAYS = 30
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@old"]})
+    WebhookEvent.objects.update(created_at=timezone.now() - timedelta(days=31))
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@new"]})
+    recent = WebhookDelivery.objects.get(event__payload__data__keys=["@new"])
+
+    report = sending.sweep()
+
+    assert report["purged"] >= 2 and WebhookEvent.objects.count() == 1
+    assert woken == [recent.pk]

@@ -172,9 +172,12 @@ def resend(deliveries) -> list[int]:
 
 
 def sweep() -> dict[str, int]:
-    """The every-minute schedule: lapsed claims back to the queue, due deliveries woken (at most
-    :data:`SWEEP_BATCH`), events past ``TGC_WEBHOOK_RETENTION_DAYS`` deleted with their log."""
+    """The every-minute schedule: events past ``TGC_WEBHOOK_RETENTION_DAYS`` deleted with their
+    deliveries and log, lapsed claims back to the queue, due deliveries woken (at most
+    :data:`SWEEP_BATCH`). Returns the counts."""
     now = timezone.now()
+    cutoff = now - timedelta(days=conf.webhook_retention_days())
+    purged, _ = WebhookEvent.objects.filter(created_at__lt=cutoff).delete()
     released = WebhookDelivery.objects.release_lapsed(now)
     due = list(
         WebhookDelivery.objects.due(now)
@@ -182,6 +185,4 @@ def sweep() -> dict[str, int]:
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     enqueue(due)
-    cutoff = now - timedelta(days=conf.webhook_retention_days())
-    purged, _ = WebhookEvent.objects.filter(created_at__lt=cutoff).delete()
     return {"released": released, "woken": len(due), "purged": purged}
