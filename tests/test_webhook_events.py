@@ -232,3 +232,22 @@ def test_a_worker_import_is_announced_once_when_it_is_done(receiver, settings):
 
     [event] = delivered(receiver, "import.finished")
     assert event["data"]["status"] == "done" and event["data"]["counts"]["valid"] == 2
+
+
+# Erasure ----------------------------------------------------------------------------------------
+def test_erasing_a_person_deletes_the_webhook_events_that_name_them_and_no_other(receiver, sent, alpha):
+    from campaigns.people.erasure import erase_person
+    from tgcampaigns.webhooks.models import WebhookEvent
+
+    bob = sent.results.get(key="@bob_user")
+    engagement.record_incoming(alpha.pk, reply(alpha, bob, "call me on +4915112345678"))
+    optout.handle_incoming(7, "bob_user_2", "stop")  # @bob_user_2: another person
+    before = set(WebhookEvent.objects.values_list("type", flat=True))
+    assert {"reply.received", "optout.created", "campaign.finished"} <= before
+
+    report = erase_person("@bob_user")
+
+    assert report.counts["webhook events deleted"] == 1
+    left = [e.payload for e in WebhookEvent.objects.all()]
+    assert "@bob_user" not in str(left).replace("@bob_user_2", "")
+    assert {p["type"] for p in left} == {"optout.created", "campaign.finished"}

@@ -12,6 +12,7 @@ person's identities are personal data, so events older than the retention are pu
 
 from __future__ import annotations
 
+import json
 import secrets
 from base64 import b64encode
 from datetime import timedelta
@@ -75,6 +76,16 @@ class WebhookSubscription(models.Model):
         return self.active and event in (self.events or [])
 
 
+class WebhookEventQuerySet(models.QuerySet):
+    def naming(self, keys) -> WebhookEventQuerySet:
+        """Events whose payload holds any of ``keys`` (recipient keys) as a JSON string: what an
+        erasure deletes. Matched on the JSON text with its quotes, so ``@bob`` is not ``@bobby``."""
+        condition = Q(pk__in=[])
+        for key in {k for k in keys if k}:
+            condition |= Q(payload__icontains=json.dumps(key))
+        return self.filter(condition)
+
+
 class WebhookEvent(models.Model):
     """One emitted event. ``msg_id`` is the ``webhook-id`` every delivery and retry of it carries,
     so a receiver that has seen it may ignore it again."""
@@ -83,6 +94,8 @@ class WebhookEvent(models.Model):
     type = models.CharField(max_length=40, choices=Event.choices, db_index=True)
     payload = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = WebhookEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
