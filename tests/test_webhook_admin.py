@@ -120,3 +120,34 @@ def test_staff_without_the_webhook_permissions_see_no_webhook_pages(client, rita
 
     assert client.get(reverse("admin:webhooks_webhooksubscription_changelist")).status_code == 403
     assert client.get(reverse("admin:webhooks_webhookdelivery_changelist")).status_code == 403
+
+
+def test_rotatesecrets_re_encrypts_the_signing_secrets_under_the_newest_key(settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = old
+    subscription, secret = subscribe("https://crm.example.org/hooks")
+    new = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = f"{new},{old}"
+
+    call_command("rotatesecrets")
+
+    settings.FIELD_ENCRYPTION_KEY = new  # the old key is dropped
+    assert WebhookSubscription.objects.get(pk=subscription.pk).secret == secret
+
+
+def test_a_new_signing_secret_replaces_the_old_one_shown_once_and_audited(admin_client_of_olga):
+    subscription, old = subscribe("https://crm.example.org/hooks")
+
+    response = admin_client_of_olga.post(
+        reverse("admin:webhooks_webhooksubscription_changelist"),
+        {"action": "new_secret", "_selected_action": [subscription.pk]},
+        follow=True,
+    )
+
+    shown = " ".join(m.message for m in response.context["messages"])
+    new = WebhookSubscription.objects.get().secret
+    assert new != old and new in shown
+    assert AuditEvent.objects.filter(action="webhook.secret").count() == 1

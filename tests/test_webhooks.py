@@ -313,3 +313,51 @@ def test_the_sweep_wakes_due_deliveries_and_purges_events_past_the_retention(rec
 
     assert report["purged"] >= 2 and WebhookEvent.objects.count() == 1
     assert woken == [recent.pk]
+
+
+# Two workers at once, and the counters ------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_delivering_the_same_delivery_at_once_send_it_once(receiver):
+    import threading
+
+    from django.db import connection
+
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@bob"]})
+    pk = WebhookDelivery.objects.get().pk
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def worker():
+        try:
+            start.wait()
+            outcomes.append(sending.deliver(pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["delivered", "not due"]
+    assert len(receiver.headers) == 1
+
+
+def test_each_attempt_is_counted_by_event_and_outcome(receiver):
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        labels = {"event": "optout.created", "outcome": outcome}
+        return REGISTRY.get_sample_value("tgc_webhook_attempts_total", labels) or 0.0
+
+    before = {outcome: count(outcome) for outcome in ("retry", "delivered")}
+    receiver.script = [500]
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@bob"]})
+
+    run_due()
+    wait_for_retry()
+    run_due()
+
+    assert count("retry") - before["retry"] == 1
+    assert count("delivered") - before["delivered"] == 1

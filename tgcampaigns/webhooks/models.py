@@ -114,9 +114,16 @@ class DeliveryStatus(models.TextChoices):
 
 class WebhookDeliveryQuerySet(models.QuerySet):
     def due(self, now=None) -> WebhookDeliveryQuerySet:
-        """Pending deliveries whose next attempt is due, to active subscriptions."""
+        """Pending deliveries whose next attempt is due, to active subscriptions.
+
+        The subscription is matched by a subquery, not a join: an UPDATE over a join is made by
+        Django as ``WHERE id IN (SELECT …)``, which PostgreSQL does not check again once a
+        concurrent claim commits, so two workers would both win the same row."""
         now = now or timezone.now()
-        return self.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, subscription__active=True)
+        active = WebhookSubscription.objects.filter(active=True).values("pk")
+        return self.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now, subscription_id__in=active
+        )
 
     def claim(self, pk: int, claim_seconds: float, now=None) -> bool:
         """Compare-and-set ``pending → sending`` for delivery ``pk`` if it is due (and its
