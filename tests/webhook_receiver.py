@@ -42,6 +42,7 @@ class Receiver:
         self.script: list[int | float] = []  # statuses to answer; a float: sleep that long, then 200
         self.accepted: list[dict] = []
         self.headers: list[dict] = []
+        self.bodies: list[bytes] = []
         httpserver.expect_request(path, method="POST").respond_with_handler(self.handle)
 
     def handle(self, request):
@@ -51,6 +52,7 @@ class Receiver:
             step = 200
         headers = {k.lower(): v for k, v in request.headers.items()}
         self.headers.append(headers)
+        self.bodies.append(request.get_data())
         payload = Webhook(self.secret).verify(request.get_data(), headers)  # raises when forged
         if 200 <= step < 300:
             self.accepted.append(payload)
