@@ -361,3 +361,14 @@ def test_each_attempt_is_counted_by_event_and_outcome(receiver):
 
     assert count("retry") - before["retry"] == 1
     assert count("delivered") - before["delivered"] == 1
+
+
+def test_a_delivery_waiting_for_a_retry_resent_keeps_the_rest_of_its_retries(receiver):
+    receiver.script = [500, 500]
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@bob"]})
+    assert run_due() == ["retry"]
+
+    sending.resend(WebhookDelivery.objects.all())
+
+    assert run_due() == ["retry"]  # the resend failed too, and retries are left
+    assert WebhookDelivery.objects.get().attempt_limit == MAX_ATTEMPTS

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -157,15 +158,19 @@ def _disable_after_a_run(subscription_id: int, last_error: str) -> None:
 
 def resend(deliveries) -> list[int]:
     """Queue one more attempt, now, of each delivery of ``deliveries`` (a QuerySet) that is not
-    being sent and whose subscription is active: the same event and ``webhook-id``, signed anew.
+    being sent and whose subscription is active: the same event and ``webhook-id``, signed anew
+    (a delivered or failed one gets that one attempt; one waiting for a retry keeps its schedule).
     Returns the ids queued (the caller audits them)."""
     ids = list(
         deliveries.exclude(status=DeliveryStatus.SENDING)
         .filter(subscription__active=True)
         .values_list("pk", flat=True)
     )
+    # One more attempt at least; a delivery still waiting for a retry keeps the rest of its schedule.
     WebhookDelivery.objects.filter(pk__in=ids).exclude(status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), attempt_limit=F("attempts") + 1
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=timezone.now(),
+        attempt_limit=Greatest("attempt_limit", F("attempts") + 1),
     )
     transaction.on_commit(lambda: enqueue(ids), robust=True)
     return ids
