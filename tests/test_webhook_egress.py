@@ -161,3 +161,22 @@ def test_the_cloud_metadata_address_is_refused_like_the_loopback(receiver, setti
     errors = list(WebhookAttempt.objects.values_list("error", flat=True))
     assert any("169.254.169.254 is a link-local address" in e for e in errors)
     assert receiver.headers == []
+
+
+def test_an_address_that_refuses_the_connection_is_skipped_for_the_next_one(receiver, monkeypatch):
+    """The receiver listens on 127.0.0.1 only: 127.0.0.2 refuses the connection, nothing is sent."""
+    fake_dns(monkeypatch, {"crm.example.test": ["127.0.0.2", "127.0.0.1"]})
+    url = receiver.url.replace("127.0.0.1", "crm.example.test")
+    type(receiver.subscription).objects.filter(pk=receiver.subscription.pk).update(url=url)
+    webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": ["@bob"]})
+
+    assert run_due() == ["delivered"]
+    assert len(receiver.headers) == 1
+
+
+def test_a_host_whose_addresses_all_refuse_the_connection_is_a_failure_to_retry(monkeypatch, settings):
+    settings.TGC_WEBHOOK_ALLOW_PRIVATE = True
+    fake_dns(monkeypatch, {"crm.example.test": ["127.0.0.2", "127.0.0.3"]})
+
+    with pytest.raises(egress.EgressFailed, match="cannot connect to 127.0.0.3"):
+        egress.post("http://crm.example.test:9/hooks", b"{}", {})

@@ -121,35 +121,45 @@ def _pinned(url: httpx.URL, ip: IPAddress) -> tuple[httpx.URL, dict[str, str], d
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     """POST ``body`` to ``url`` with ``headers`` through the guard (module docstring) and return
-    the answer, whatever its status. Raises :class:`EgressRefused` (nothing was sent) or
+    the answer, whatever its status. The host's addresses are tried in turn while a connection
+    cannot be made (nothing was sent). Raises :class:`EgressRefused` (nothing was sent) or
     :class:`EgressFailed` (no answer: it may or may not have arrived)."""
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise EgressRefused(f"refused: only http:// and https:// addresses are requested, not {url[:100]!r}")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    ip = resolve(parsed.host, port)[0]
-    target, host_header, extensions = _pinned(parsed, ip)
     timeout = conf.webhook_timeout()
+    addresses = resolve(parsed.host, port)
+    for n, ip in enumerate(addresses, start=1):
+        try:
+            return _post_to(parsed, ip, body, headers, timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if n == len(addresses):
+                raise EgressFailed(f"cannot connect to {ip}: {type(exc).__name__}: {exc}"[:500]) from exc
+        except httpx.TimeoutException as exc:
+            raise EgressFailed(f"timed out after {timeout:g} s ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise EgressFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
+    raise EgressFailed(f"{parsed.host} has no address")  # resolve() never returns none
+
+
+def _post_to(url: httpx.URL, ip: IPAddress, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    target, host_header, extensions = _pinned(url, ip)
     deadline = time.monotonic() + 3 * timeout
-    try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client:
-            request = client.build_request(
-                "POST",
-                target,
-                content=body,
-                # identity: a compressed answer could expand past the cap inside one chunk.
-                headers={**headers, **host_header, "Accept-Encoding": "identity"},
-                extensions=extensions,
-            )
-            response = client.send(request, stream=True)
-            try:
-                return Answer(response.status_code, _read_capped(response, deadline))
-            finally:
-                response.close()
-    except httpx.TimeoutException as exc:
-        raise EgressFailed(f"timed out after {timeout:g} s ({type(exc).__name__})") from exc
-    except httpx.HTTPError as exc:
-        raise EgressFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
+    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client:
+        request = client.build_request(
+            "POST",
+            target,
+            content=body,
+            # identity: a compressed answer could expand past the cap inside one chunk.
+            headers={**headers, **host_header, "Accept-Encoding": "identity"},
+            extensions=extensions,
+        )
+        response = client.send(request, stream=True)
+        try:
+            return Answer(response.status_code, _read_capped(response, deadline))
+        finally:
+            response.close()
 
 
 def _read_capped(response: httpx.Response, deadline: float) -> bytes:
