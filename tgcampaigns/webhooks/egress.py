@@ -7,8 +7,9 @@ what only this server can: its loopback, the private network, the cloud's metada
 - resolves the host itself and refuses when any address it gets is not a public unicast one
   (private, loopback, link-local, shared, multicast, reserved, unspecified; IPv6 too, and IPv4
   carried inside IPv6: mapped, 6to4, Teredo, NAT64), unless ``TGC_WEBHOOK_ALLOW_PRIVATE``;
-- connects to the address it checked (the URL's host is kept for ``Host`` and TLS, so a second
-  DNS answer cannot swap the address between the check and the connection);
+- connects to an address it checked, the next while a connection cannot be made (the URL's host
+  is kept for ``Host`` and TLS, so a second DNS answer cannot swap the address between the check
+  and the connection);
 - follows no redirect (a 3xx is an answer like any other: not delivered), ignores proxy settings
   of the environment, stops after ``TGC_WEBHOOK_TIMEOUT`` seconds to connect and between reads,
   and reads at most :data:`MAX_RESPONSE_BYTES` of the answer.
