@@ -69,19 +69,30 @@ def deliver(delivery_id: int) -> str:
     if not WebhookDelivery.objects.claim(delivery_id, claim_seconds()):
         return "not due"
     delivery = WebhookDelivery.objects.select_related("event", "subscription").get(pk=delivery_id)
-    event, subscription = delivery.event, delivery.subscription
+    attempt, refused = _attempt(delivery)
+    outcome = settle(delivery, attempt, give_up=refused)
+    counters.WEBHOOK_ATTEMPTS.labels(
+        event=delivery.event.type, outcome="refused" if refused else outcome
+    ).inc()
+    return outcome
+
+
+def _attempt(delivery: WebhookDelivery) -> tuple[WebhookAttempt, bool]:
+    """Sign and send the delivery's event once; the attempt (unsaved) and whether the SSRF guard
+    refused the address (not worth retrying)."""
+    event = delivery.event
     body = body_of(event)
     started, clock = timezone.now(), time.monotonic()
     answer, error, refused = None, "", False
     try:
-        headers = signed_headers(subscription.secret, event.msg_id, body, started)
-        answer = egress.post(subscription.url, body, headers)
+        headers = signed_headers(delivery.subscription.secret, event.msg_id, body, started)
+        answer = egress.post(delivery.subscription.url, body, headers)
     except egress.EgressRefused as exc:
         error, refused = str(exc), True
     except egress.EgressFailed as exc:
         error = str(exc)
     except Exception as exc:  # noqa: BLE001 - a bad secret or a bug: logged, retried, never lost
-        log.exception("webhook delivery %s failed before its request", delivery_id)
+        log.exception("webhook delivery %s failed before its request", delivery.pk)
         error = f"{type(exc).__name__}: {exc}"[:500]
     ok = answer is not None and 200 <= answer.status_code < 300
     if answer is not None and not ok:
@@ -96,9 +107,7 @@ def deliver(delivery_id: int) -> str:
         error=error,
         delivered=ok,
     )
-    outcome = settle(delivery, attempt, give_up=refused)
-    counters.WEBHOOK_ATTEMPTS.labels(event=event.type, outcome="refused" if refused else outcome).inc()
-    return outcome
+    return attempt, refused
 
 
 def _next_delay(attempts: int) -> float | None:
