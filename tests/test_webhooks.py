@@ -372,3 +372,24 @@ def test_a_delivery_waiting_for_a_retry_resent_keeps_the_rest_of_its_retries(rec
 
     assert run_due() == ["retry"]  # the resend failed too, and retries are left
     assert WebhookDelivery.objects.get().attempt_limit == MAX_ATTEMPTS
+
+
+def test_an_event_for_several_subscriptions_wakes_one_task_that_fans_out_a_task_each():
+    from unittest import mock
+
+    from tgcampaigns.webhooks import outbox, tasks
+
+    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
+        outbox.enqueue([7])
+        outbox.enqueue([7, 8, 9])
+        assert async_task.call_args_list == [
+            mock.call(outbox.DELIVER_TASK, 7, group="webhooks"),
+            mock.call(outbox.FAN_OUT_TASK, [7, 8, 9], group="webhooks"),
+        ]
+        async_task.reset_mock()
+
+        assert tasks.fan_out([7, 8, 9]) == 3
+
+    assert async_task.call_args_list == [
+        mock.call(outbox.DELIVER_TASK, pk, group="webhooks") for pk in (7, 8, 9)
+    ]
