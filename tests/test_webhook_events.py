@@ -251,3 +251,20 @@ def test_erasing_a_person_deletes_the_webhook_events_that_name_them_and_no_other
     left = [e.payload for e in WebhookEvent.objects.all()]
     assert "@bob_user" not in str(left).replace("@bob_user_2", "")
     assert {p["type"] for p in left} == {"optout.created", "campaign.finished"}
+
+
+def test_an_import_by_the_command_is_announced(receiver, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    path = tmp_path / "shop.csv"
+    path.write_text(CSV, encoding="utf-8")
+
+    call_command(
+        "importrecipients", str(path), "--name", "Shop", "--consent-basis", "opt_in", stdout=io.StringIO()
+    )
+
+    [event] = delivered(receiver, "import.finished")
+    assert (event["data"]["list"]["name"], event["data"]["status"]) == ("Shop", "done")
+    assert event["data"]["counts"] == {"rows": 3, "valid": 2, "invalid": 1, "duplicates": 0}
