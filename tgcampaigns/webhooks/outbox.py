@@ -29,7 +29,8 @@ def emit(event: Event | str, data: dict[str, Any]) -> int:
     """
     from .models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
-    wanted = [s.pk for s in WebhookSubscription.objects.filter(active=True) if str(event) in (s.events or [])]
+    active = WebhookSubscription.objects.filter(active=True).values_list("pk", "events")
+    wanted = [pk for pk, events in active if str(event) in (events or [])]
     if not wanted:
         return 0
     now = timezone.now()
