@@ -282,6 +282,13 @@ PROBES: dict[str, Probe] = {
         page(c, _cl("audit_auditevent")),
         on_index(c, "audit", "auditevent"),
     ],
+    "Webhooks: subscriptions, the delivery log, Resend": lambda c, w: [
+        page(c, _cl("webhooks_webhooksubscription")),
+        page(c, reverse("admin:webhooks_webhooksubscription_add")),
+        page(c, _cl("webhooks_webhookdelivery")),
+        offered(c, "admin:webhooks_webhookdelivery_changelist", "resend"),
+        on_index(c, "webhooks", "webhooksubscription"),
+    ],
     "Telegram sessions: list, add, session page": lambda c, w: [
         page(c, _cl("sessions_app_telegramsession")),
         page(c, reverse("admin:sessions_app_telegramsession_add")),

@@ -6,7 +6,7 @@ import enum
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
@@ -274,8 +274,35 @@ class Campaign(models.Model):
             changes["finished_at"] = timezone.now()
         elif move is StatusMove.REOPEN:
             changes["finished_at"] = None
-        changed = Campaign.objects.filter(pk=self.pk, status__in=move.sources).update(**changes) == 1
-        if changed:
-            for key, value in changes.items():
-                setattr(self, key, value)
+        with transaction.atomic():  # the change and its webhook event, or neither
+            changed = Campaign.objects.filter(pk=self.pk, status__in=move.sources).update(**changes) == 1
+            if changed:
+                for key, value in changes.items():
+                    setattr(self, key, value)
+                self._announce(move)
         return changed
+
+    def _announce(self, move: StatusMove) -> None:
+        """The webhook event of a move (``campaign.paused`` with its reason, ``campaign.finished``
+        when it completed, with its counts, or was cancelled); other moves have none."""
+        from tgcampaigns import webhooks
+
+        campaign = {"id": self.pk, "name": self.name, "status": str(self.status)}
+        if move is StatusMove.PAUSE:
+            webhooks.emit(
+                webhooks.Event.CAMPAIGN_PAUSED, {"campaign": campaign, "reason": self.status_reason}
+            )
+        elif move in (StatusMove.COMPLETE, StatusMove.CANCEL):
+            finished = {
+                **campaign,
+                "launched_at": _iso(self.launched_at),
+                "finished_at": _iso(self.finished_at),
+            }
+            data = {"campaign": finished}
+            if move is StatusMove.COMPLETE:
+                data["counts"] = self.counts()
+            webhooks.emit(webhooks.Event.CAMPAIGN_FINISHED, data)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None

@@ -35,3 +35,8 @@ class AuditAction(models.TextChoices):
     TAGS_REMOVE = "tags.remove", "Tags removed from recipients"
     TAG_CHANGE = "tag.change", "Tag renamed or deleted"
     RETENTION_PURGE = "retention.purge", "Old data purged"
+    WEBHOOK_SUBSCRIPTION_ADD = "webhook.subscription_add", "Webhook subscription added"
+    WEBHOOK_SUBSCRIPTION_CHANGE = "webhook.subscription_change", "Webhook subscription changed"
+    WEBHOOK_SUBSCRIPTION_DELETE = "webhook.subscription_delete", "Webhook subscription deleted"
+    WEBHOOK_SECRET = "webhook.secret", "Webhook signing secret made anew"
+    WEBHOOK_RESEND = "webhook.resend", "Webhook deliveries resent"
