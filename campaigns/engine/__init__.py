@@ -44,6 +44,7 @@ from .launcher import (
     materialise,
     recipients_estimate,
     resume,
+    segment_source,
     start_prepared,
 )
 from .queue import enqueue_drive
@@ -73,6 +74,7 @@ __all__ = [
     "recover_stranded_rows",
     "resend_unknown",
     "resume",
+    "segment_source",
     "retry_failed",
     "run_until_done",
     "split_estimate",

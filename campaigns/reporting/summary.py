@@ -76,6 +76,10 @@ class LaunchSummary:
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
     # Invalid lines of the lists by reason, most first: (reason, lines); empty for a large launch.
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
+    # The campaign's segments as evaluated now: (name, people); and, for a "did not read"
+    # condition, (where, rows sent by bots it cannot count) — Telegram tells bots no read.
+    segments: list[tuple[str, int]] = field(default_factory=list)
+    left_out: list[tuple[str, int]] = field(default_factory=list)
 
     # A campaign no longer a draft (Back to its summary after the launch): what happened to it,
     # for people (:func:`what_happened`); the page shows this instead of a launch.
@@ -167,11 +171,15 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     check = engine.check_launch(campaign)
     summary.problems += [as_sentence(p) for p in check.problems]
     summary.warnings += [as_sentence(w) for w in check.warnings]
+    if not check.problems:
+        _add_segments(summary, campaign)
     summary.in_background = engine.recipients_estimate(campaign) > conf.inline_launch_rows()
     if summary.in_background:
         summary.counts, summary.approximate = _counts_from_imports(campaign), True
+        summary.counts["to_send"] += sum(n for _, n in summary.segments)
     else:
-        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+        chosen = engine.segment_source(campaign) if summary.segments else None
+        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)), chosen)
         if summary.counts.get("invalid"):
             summary.invalid_reasons = invalid_reasons(campaign)
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
@@ -201,6 +209,14 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         ]
     summary.warnings += _session_warnings(summary.sessions, campaign)
     return summary
+
+
+def _add_segments(summary: LaunchSummary, campaign: Campaign) -> None:
+    """The campaign's segments with the people each chooses now, and the rows their "did not
+    read" conditions leave out (sent by bots)."""
+    for segment in campaign.segments.order_by("name"):
+        summary.segments.append((segment.name, segment.count()))
+        summary.left_out += segment.left_out()
 
 
 # What each status after the launch says (the campaign's counts follow).
