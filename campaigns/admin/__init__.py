@@ -3,7 +3,7 @@
 changelist and the form; its pages are view classes in ``campaign_views``, ``retry_view``,
 ``winner_view``, ``send_test_view``, ``composer_views``, what the page shows in
 ``campaign_change_page``, the operations in ``campaign_operations``), seed lists
-(``seed_list_admin``), results (``result_admin``, with ``result_filters`` and
+(``seed_list_admin``), segments with their count, sample and why (``segment_admin``), results (``result_admin``, with ``result_filters`` and
 ``results_changelist`` for a million rows), the replies they received (``reply_admin``),
 suppressions (``suppression_admin``), and the campaign and suppression forms (``forms``); the audit
 trail's admin is :mod:`tgcampaigns.audit.admin`. django-q2's and django-axes' pages are superuser-only
@@ -16,6 +16,7 @@ from . import (
     reply_admin,
     result_admin,
     seed_list_admin,
+    segment_admin,
     superuser_only,
     suppression_admin,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "reply_admin",
     "result_admin",
     "seed_list_admin",
+    "segment_admin",
     "superuser_only",
     "suppression_admin",
 ]

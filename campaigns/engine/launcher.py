@@ -82,6 +82,7 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
             recipient_list__in=campaign.lists.all(), status=Recipient.Status.VALID
         ).exists()
         and not chosen
+        and not campaign.waits_to_follow_up  # who it reaches is known when the first one ends
     ):
         check.problems.append(
             "The chosen lists have no valid recipient."
@@ -152,7 +153,8 @@ def _sentence(text: str) -> str:
 def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     """Launch (or re-dispatch) a campaign; returns its row counts by status.
 
-    Draft: checked, then scheduled (``scheduled_at`` in the future), or materialised and running
+    Draft: checked, then scheduled (``scheduled_at`` in the future, or a scheduled follow-up whose
+    first campaign has not ended or ended less than its hours ago), or materialised and running
     — in a worker (status ``launching``) when ``enqueue`` and its lists hold more than
     ``TGC_INLINE_LAUNCH_ROWS`` valid recipients. Running: re-dispatched (after a restart it
     continues where it stopped). Paused: resumed. Raises :class:`LaunchError` (or
@@ -182,6 +184,11 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
             media_type=campaign.media_type, media_info=campaign.media_info
         )
     now = timezone.now()
+    if campaign.status == CampaignStatus.DRAFT and (campaign.waits_to_follow_up or campaign.follow_up_due()):
+        due = campaign.follow_up_due()
+        if due is None or due > now:
+            campaign.set_status(StatusMove.SCHEDULE, follow_up_reason(campaign), scheduled_at=due)
+            return campaign.counts()
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
         campaign.set_status(StatusMove.SCHEDULE)
         return campaign.counts()
@@ -197,6 +204,14 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     _start(campaign.pk, StatusMove.START, enqueue=enqueue)
     campaign.refresh_from_db()
     return campaign.counts()
+
+
+def follow_up_reason(campaign: Campaign) -> str:
+    """What a scheduled follow-up waits for, for staff."""
+    return (
+        f"A follow-up of “{campaign.follow_up_of}”: starts {campaign.follow_up_hours} h after it ends, "
+        "to the people its segment chooses then."
+    )
 
 
 def recipients_estimate(campaign: Campaign) -> int:

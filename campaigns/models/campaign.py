@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -276,6 +277,21 @@ class Campaign(models.Model):
         copy.segments.set(self.segments.all())
         copy.sessions.set(self.sessions.all())
         return copy
+
+    def follow_up_due(self):
+        """A scheduled follow-up's start: ``follow_up_hours`` after the campaign it follows ended
+        (completed); None while that one has not ended, or for a campaign that follows none."""
+        first = self.follow_up_of
+        if not self.follow_up_hours or first is None or first.status != CampaignStatus.COMPLETED:
+            return None
+        return first.finished_at + timedelta(hours=self.follow_up_hours) if first.finished_at else None
+
+    @property
+    def waits_to_follow_up(self) -> bool:
+        """A scheduled follow-up whose first campaign has not ended: who it reaches is not known
+        yet (one whose first campaign was cancelled waits for nothing: it is sent when resumed)."""
+        first = self.follow_up_of if self.follow_up_hours else None
+        return first is not None and first.status != CampaignStatus.CANCELLED and self.follow_up_due() is None
 
     def set_status(self, move: StatusMove, reason: str = "", **fields) -> bool:
         """Make ``move`` (:class:`StatusMove`), compare-and-set: only from one of its sources, so

@@ -22,7 +22,8 @@ row the import refused (no consent, an opt-out column, an erased person) never i
 Field conditions read ``Recipient.fields``: ``is`` / ``is_not`` compare text without regard to case;
 ``gt``, ``gte``, ``lt``, ``lte``, ``eq`` compare numbers as numbers, and a value that is no number
 (``"n/a"``, empty) never matches them. Engagement: ``sent``, ``read``, ``replied``, ``not_read``,
-``not_replied``, in one ``campaign`` or in any campaign sent within ``days``; ``within_hours``
+``not_replied``, ``failed_retryable`` (failed after transient errors spent its retries), in one
+``campaign`` or in any campaign sent within ``days``; ``within_hours``
 limits ``read``/``replied`` to that long after the send (and makes ``not_read``/``not_replied``
 "not within"). Telegram tells reads only to user accounts: ``read`` and ``not_read`` count only
 rows sent by user sessions (:data:`BLIND_KIND` rows are left out, :func:`left_out` counts them).
@@ -45,6 +46,7 @@ EVENTS = {
     "replied": "replied to",
     "not_read": "did not read",
     "not_replied": "did not reply to",
+    "failed_retryable": "could not be sent (retries spent on transient errors)",
 }
 TEXT_OPS = {"is": "is", "is_not": "is not"}
 NUMBER_OPS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "eq": "="}
@@ -208,15 +210,20 @@ def _engagement_rule(item: dict, names: dict[int, str]) -> Rule:
         item.get("days"),
         item.get("within_hours"),
     )
-    sent = MessageResult.objects.filter(key=OuterRef("key"), status=ResultStatus.SENT).exclude(key="")
+    person = MessageResult.objects.filter(key=OuterRef("key")).exclude(key="")
     if campaign is not None:
-        sent, where = sent.filter(campaign_id=campaign), f"“{names.get(campaign, campaign)}”"
+        person, where = person.filter(campaign_id=campaign), f"“{names.get(campaign, campaign)}”"
+        sent = person.filter(status=ResultStatus.SENT)
     else:
-        sent = sent.filter(sent_at__gte=timezone.now() - timedelta(days=days))
+        since = timezone.now() - timedelta(days=days)
+        sent = person.filter(status=ResultStatus.SENT, sent_at__gte=since)
+        person = person.filter(created_at__gte=since)
         where = f"any campaign of the last {days} day{'s' if days != 1 else ''}"
     text = f"{EVENTS[event]} {where}" + (f" within {hours} h of the send" if hours else "")
     if event == "sent":
         return Rule(text, Q(Exists(sent)), {})
+    if event == "failed_retryable":
+        return Rule(text, Q(Exists(_failed_retryable(person))), {})
     field = "read_at" if event in ("read", "not_read") else "replied_at"
     answered = Exists(sent.filter(_within(field, hours)))
     if event in ("read", "replied"):
@@ -225,6 +232,17 @@ def _engagement_rule(item: dict, names: dict[int, str]) -> Rule:
     if event == "not_read":
         sent = sent.filter(session__isnull=False).exclude(session__kind=BLIND_KIND)
     return Rule(text, Q(Exists(sent)) & ~Q(answered), {})
+
+
+def _failed_retryable(person):
+    """The rows of ``person`` (same key, campaign or days) that failed after transient errors
+    were retried (an attempt ``retry``: a timeout, a Telegram server error) until the campaign's
+    attempts were spent: worth another try, unlike a refusal about the recipient (privacy,
+    blocked, deleted)."""
+    from .results import DeliveryAttempt, ResultStatus
+
+    retried = DeliveryAttempt.objects.filter(result_id=OuterRef("pk"), outcome=DeliveryAttempt.Outcome.RETRY)
+    return person.filter(status=ResultStatus.FAILED).filter(Exists(retried))
 
 
 def _exclude_rules(part: dict, names: dict[int, str], depth: int) -> list[Rule]:
