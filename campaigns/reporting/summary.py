@@ -78,6 +78,8 @@ class LaunchSummary:
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
     # The campaign's segments as evaluated now: (name, people); and, for a "did not read"
     # condition, (where, rows sent by bots it cannot count) — Telegram tells bots no read.
+    # A scheduled follow-up: what it waits for (its start is the first campaign's end plus hours).
+    follow_up: str = ""
     segments: list[tuple[str, int]] = field(default_factory=list)
     left_out: list[tuple[str, int]] = field(default_factory=list)
 
@@ -192,6 +194,10 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     scheduled = campaign.scheduled_at and campaign.scheduled_at > now
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
+    due = campaign.follow_up_due()
+    if campaign.waits_to_follow_up or (due and due > now):
+        summary.follow_up, summary.scheduled = engine.follow_up_reason(campaign), True
+        summary.starts_at = due or now
     by_zone = forecast.launch_zones(campaign)
     if by_zone is not None:
         _add_zones(summary, by_zone)
