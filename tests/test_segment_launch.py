@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
+from django.urls import reverse
 
 from campaigns import engine
 from campaigns.models import (
@@ -203,3 +204,33 @@ def test_a_segment_choosing_nobody_refuses_the_launch(alpha, lists):
     )
     engine.launch(campaign, enqueue=False)
     assert list(rows(campaign)) == ["@cleo_user"]
+
+
+def test_the_launch_summary_page_shows_the_segment_and_what_did_not_read_leaves_out(
+    client, mark, alpha, lists
+):
+    from sessions_app.models import SessionKind
+    from tests.conftest import make_session
+
+    bot = make_session("bot", kind=SessionKind.BOT)
+    earlier = make_campaign("earlier", [lists[0]], [bot], status="completed")
+    MessageResult.objects.create(
+        campaign=earlier, key="@anna_user", dedupe_key="@anna_user", status="sent", session=bot
+    )
+    unread = Segment.objects.create(
+        name="Did not read",
+        definition={
+            "lists": {"ids": [lists[0].pk]},
+            "engagement": [{"event": "not_read", "campaign": earlier.pk}],
+        },
+    )
+    everyone = Segment.objects.create(name="First list", definition={"lists": {"ids": [lists[0].pk]}})
+    campaign = make_campaign("again", [], [alpha])
+    campaign.segments.set([unread, everyone])
+    client.force_login(mark)
+
+    page = client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk])).content.decode()
+
+    assert '“Did not read” <strong class="tgc-segment-count">0</strong>' in page
+    assert '“First list” <strong class="tgc-segment-count">3</strong>' in page
+    assert "1 message of “earlier” sent by a bot" in page
