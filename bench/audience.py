@@ -162,6 +162,10 @@ def main() -> None:
         )
         fields_s, fields_n = timed_count(fields)
         unread_s, unread_n = timed_count(unread)
+        t0 = now()
+        sample = unread.sample()
+        unread.explain(sample)
+        sample_s = now() - t0
         follow_up = make_campaign(rl, [user])
         follow_up.lists.clear()
         follow_up.segments.set([unread])
@@ -173,6 +177,7 @@ def main() -> None:
             f"audience [{vendor}] recipients={args.recipients} results={args.recipients} "
             f"count(fields+tag)={fields_s:.2f}s ({fields_n} people) "
             f"count(not read within 1 h)={unread_s:.2f}s ({unread_n} people) "
+            f"sample of {len(sample)} with why={sample_s:.2f}s "
             f"launch from the segment={took:.1f}s ({counts['total']} rows) "
             f"peak_rss={peak_rss_mib():.0f} MiB (before launch {before:.0f} MiB; setup {made:.1f}s)",
             flush=True,

@@ -91,7 +91,9 @@ def segment_panel(segment: Segment, *, personal: bool) -> dict:
         return {"segment_error": str(exc)}
     sample = []
     if personal:
-        sample = [(row, segment.why(row)) for row in segment.sample()]
+        rows = segment.sample()
+        why = segment.explain(rows)
+        sample = [(row, why.get(row.pk, [])) for row in rows]
     return {
         "segment_conditions": conditions,
         "segment_count": count,

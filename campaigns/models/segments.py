@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count
 
 from . import segment_rules
 from .lists import Recipient
@@ -60,7 +59,8 @@ class Segment(models.Model):
 
     def count(self) -> int:
         """People (distinct keys) in the segment now."""
-        return self.recipients().aggregate(n=Count("key", distinct=True))["n"]
+        # COUNT(*) over SELECT DISTINCT: a hash aggregate (PostgreSQL sorts for COUNT(DISTINCT)).
+        return self.recipients().order_by().values("key").distinct().count()
 
     def sample(self, size: int = SAMPLE_SIZE) -> list[Recipient]:
         """Up to ``size`` rows of the segment, one per person, newest lists first."""
@@ -72,19 +72,25 @@ class Segment(models.Model):
 
     def why(self, recipient: Recipient) -> list[tuple[str, bool]]:
         """Each condition of the segment, as text, and whether ``recipient``'s row meets it (all
-        do for a row in the segment). One query: each condition is a boolean column of the row."""
+        do for a row in the segment): :meth:`explain` for one row."""
+        return self.explain([recipient]).get(recipient.pk, [])
+
+    def explain(self, recipients: list[Recipient]) -> dict[int, list[tuple[str, bool]]]:
+        """:meth:`why` for several rows in one query (each condition a boolean column; a
+        condition's subquery is read once for all of them): {row id: [(text, met), …]}."""
         found = segment_rules.rules(self.definition)
-        if not found:
-            return []
-        rows = Recipient.objects.filter(pk=recipient.pk)
+        rows = Recipient.objects.filter(pk__in=[r.pk for r in recipients])
         for rule in found:
             rows = rows.alias(**rule.aliases)
         columns = {
             f"_why_{n}": models.ExpressionWrapper(rule.q, output_field=models.BooleanField())
             for n, rule in enumerate(found)
         }
-        values = rows.annotate(**columns).values(*columns).first() or {}
-        return [(rule.text, bool(values.get(f"_why_{n}"))) for n, rule in enumerate(found)]
+        values = rows.annotate(**columns).values("pk", *columns) if found else rows.values("pk")
+        return {
+            row["pk"]: [(rule.text, bool(row.get(f"_why_{n}"))) for n, rule in enumerate(found)]
+            for row in values
+        }
 
     def conditions(self) -> list[str]:
         """The definition in words, one condition a line."""
