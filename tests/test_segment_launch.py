@@ -234,3 +234,13 @@ def test_the_launch_summary_page_shows_the_segment_and_what_did_not_read_leaves_
     assert '“Did not read” <strong class="tgc-segment-count">0</strong>' in page
     assert '“First list” <strong class="tgc-segment-count">3</strong>' in page
     assert "1 message of “earlier” sent by a bot" in page
+
+
+def test_under_quiet_hours_a_segment_row_without_a_known_zone_refuses_the_launch_as_a_lists_would(
+    alpha, berliners, lists
+):
+    campaign = make_campaign("quiet", [], [alpha], send_window_start=time(9), send_window_end=time(20))
+    campaign.segments.set([berliners])
+
+    with pytest.raises(engine.LaunchError, match="2 recipients of “first”.*have none"):
+        engine.launch(campaign, enqueue=False)
