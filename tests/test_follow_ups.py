@@ -187,3 +187,18 @@ def test_both_pages_show_the_scheduled_follow_up(client, mark, spring):
 
     assert "48 h after this one ends" in first
     assert 'id="tgc-follows-up"' in second and "spring" in second
+
+
+def test_a_scheduled_follow_up_can_be_made_with_a_draft_campaign(client, mark, alpha, people):
+    draft = make_campaign("autumn", [people], [alpha])
+    client.force_login(mark)
+
+    page = client.get(reverse("admin:campaigns_campaign_follow_up", args=[draft.pk])).content.decode()
+    client.post(
+        reverse("admin:campaigns_campaign_follow_up", args=[draft.pk]),
+        {"kind": "not_read", "when": "after", "after": "48"},
+    )
+
+    assert 'id="tgc-follow-up-unsent"' in page
+    follow_up = Campaign.objects.get(follow_up_of=draft)
+    assert follow_up.follow_up_hours == 48 and follow_up.status == "draft"

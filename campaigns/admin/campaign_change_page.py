@@ -79,8 +79,9 @@ def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign:
 
 
 def follow_up_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> dict:
-    """*Follow up…* (once the campaign has rows, for staff who may add campaigns and see
-    results), the follow-ups made from it, and the campaign it follows up, with when."""
+    """*Follow up…* (for staff who may add campaigns and see results; on a draft too: a scheduled
+    follow-up is made with the campaign), the follow-ups made from it, and the campaign it follows
+    up, with when."""
     allowed = model_admin.has_add_permission(request) and may_see_results(request)
     follow_ups = (
         Campaign.objects.filter(Q(follow_up_of=campaign) | Q(segments__follow_up_of=campaign))
@@ -90,7 +91,7 @@ def follow_up_context(model_admin: admin.ModelAdmin, request: HttpRequest, campa
     first = campaign.follow_up_of if campaign.follow_up_hours else None
     return {
         "follow_up_url": reverse("admin:campaigns_campaign_follow_up", args=[campaign.pk])
-        if allowed and campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+        if allowed and campaign.status != CampaignStatus.CANCELLED
         else "",
         "follow_ups": list(follow_ups),
         "follows_up": first,

@@ -25,7 +25,7 @@ from ..audience.followups import (
     label_for,
     left_out,
 )
-from ..models import Campaign
+from ..models import Campaign, CampaignStatus
 from .access import may_see_results
 from .campaign_operations import say
 from .campaign_views import CampaignView, page_context
@@ -66,6 +66,8 @@ class FollowUpView(CampaignView):
             left_out=left_out(campaign),
             error=error,
             posted=request.POST,
+            # Not sent yet: only a scheduled follow-up has anyone to reach.
+            unsent=campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
         )
         return TemplateResponse(request, "admin/campaigns/campaign/follow_up.html", context)
 
