@@ -244,3 +244,17 @@ def test_under_quiet_hours_a_segment_row_without_a_known_zone_refuses_the_launch
 
     with pytest.raises(engine.LaunchError, match="2 recipients of “first”.*have none"):
         engine.launch(campaign, enqueue=False)
+
+
+def test_a_campaign_of_segments_alone_is_previewed_for_its_first_person(alpha, lists):
+    from campaigns.content.preview import campaign_preview
+
+    Recipient.objects.filter(key="@cleo_user").update(fields={"city": "Rome", "first_name": "Cleo"})
+    romans = Segment.objects.create(
+        name="Romans", definition={"fields": [{"field": "city", "op": "is", "value": "rome"}]}
+    )
+    campaign = make_campaign("to Rome", [], [alpha], message="Ciao {{ first_name }}!")
+    campaign.segments.set([romans])
+
+    assert campaign_preview(campaign).text == "Ciao Cleo!"
+    assert engine.check_launch(campaign).problems == []
