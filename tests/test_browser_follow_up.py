@@ -1,8 +1,8 @@
 """Marketing follows a campaign up in the browser (issue 20): import a list, send a campaign from a
 simulated user session whose seeded audience reads and replies, build "did not read within 1 h"
 from the campaign's page, see the count and a sample on the segment's page, and launch the
-follow-up to exactly those people. (The person's page comes from another branch; the lead extends
-this test to open one after the merge.)"""
+follow-up to exactly those people, then find on one person's page both messages, their read and
+their reply."""
 
 from __future__ import annotations
 
@@ -127,3 +127,30 @@ def test_marketing_follows_up_those_who_did_not_read_within_an_hour(browser, mar
     )
     assert set(follow_up.results.filter(status="sent").values_list("key", flat=True)) == unread
     browser.shot("follow-up-sent")
+
+    # One person's page: both messages, the follow-up's read, and a reply.
+    catch_up()
+    replied = set(
+        Campaign.objects.filter(pk__in=[first.pk, follow_up.pk])
+        .filter(results__replied_at__isnull=False)
+        .values_list("results__key", flat=True)
+    )
+    read_again = set(follow_up.results.filter(read_at__isnull=False).values_list("key", flat=True))
+    someone = sorted(read_again & replied)
+    assert someone, "the seeded audience reads and answers some follow-ups"
+    browser.go("/admin/campaigns/person/")
+    page.fill("#searchbar", someone[0])
+    page.click("#tgc-person-search input[type=submit]")
+    page.wait_for_selector("#tgc-person-timeline, #tgc-person-matches")
+    if page.locator("#tgc-person-matches").count():
+        page.click("#tgc-person-matches a >> nth=0")
+        page.wait_for_selector("#tgc-person-timeline")
+    assert page.inner_text("#tgc-person-keys") == someone[0]
+    rows = page.locator("#tgc-person-timeline tbody tr")
+    events = [
+        (row.locator("td").nth(1).inner_text(), row.locator("td").nth(2).inner_text()) for row in rows.all()
+    ]
+    assert ("sent", "Store opening") in events and ("sent", follow_up.name) in events, events
+    assert ("read", follow_up.name) in events, events
+    assert any(what == "reply" for what, _ in events), events
+    browser.shot("person-with-both-messages")
