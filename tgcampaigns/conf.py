@@ -173,3 +173,19 @@ def metrics_networks() -> list[str]:
     """CIDRs whose connections may read ``/metrics`` without the token (``TGC_METRICS_NETWORKS``,
     comma-separated, default none). With neither this nor the token, metrics are off (404)."""
     return [n.strip() for n in (_get("TGC_METRICS_NETWORKS", []) or []) if n.strip()]
+
+
+# --- The REST API ----------------------------------------------------------------------------------
+
+
+def api_rate() -> str:
+    """Requests one API token may make, as DRF writes a rate: ``"600/min"``, ``"20/s"``,
+    ``"10000/hour"`` (``TGC_API_RATE``, default 600/min). Over it: 429 with ``Retry-After``."""
+    return str(_get("TGC_API_RATE", "600/min") or "600/min")
+
+
+def api_max_body_bytes() -> int:
+    """The largest request body under ``/api/`` that is not a file upload (bytes;
+    ``TGC_API_MAX_BODY_BYTES``, default 8 MiB: 10,000 recipients with a few fields each). Larger:
+    413. File uploads are held to ``TGC_IMPORT_MAX_BYTES``."""
+    return int(_get("TGC_API_MAX_BODY_BYTES", 8 * MIB))

@@ -32,3 +32,8 @@ class AuditAction(models.TextChoices):
     SUPPRESSION_IMPORT = "suppression.import", "Suppressions added in bulk"
     PERSON_ERASE = "person.erase", "Person erased"
     RETENTION_PURGE = "retention.purge", "Old data purged"
+    API_TOKEN_CREATE = "api_token.create", "API token made"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+    LIST_CREATE = "list.create", "Recipient list made"
+    LIST_UPSERT = "list.upsert", "Recipients added or updated"
+    CAMPAIGN_SAVE = "campaign.save", "Campaign saved"

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ApiTokensConfig(AppConfig):
+    name = "tgcampaigns.apitokens"
+    label = "apitokens"
+    verbose_name = "API tokens"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,70 @@
+"""The base of every API endpoint: token authentication, the rate limit, permissions named per
+method, idempotent POSTs (:mod:`.idempotency`) and problems (:mod:`.problems`)."""
+
+from __future__ import annotations
+
+from rest_framework import generics, permissions
+from rest_framework.response import Response
+
+from . import idempotency
+from .problems import problem
+
+
+class Replay(Exception):
+    """Carries the stored answer of an idempotent POST out of ``initial``."""
+
+    def __init__(self, response: Response):
+        super().__init__("replay")
+        self.response = response
+
+
+class HasPerms(permissions.BasePermission):
+    """The view's ``perms[method]`` (Django permission names, all required), checked on the
+    token's user as the admin checks them; a user without them gets a 403 problem."""
+
+    message = "Your role does not allow this (the token carries its user's permissions)."
+
+    def has_permission(self, request, view) -> bool:
+        wanted = getattr(view, "perms", {}).get(request.method, ())
+        return bool(request.user and request.user.is_authenticated) and request.user.has_perms(wanted)
+
+
+class ApiView(generics.GenericAPIView):
+    """Subclasses set ``perms = {"GET": (…), "POST": (…)}``. A POST with ``Idempotency-Key`` is
+    answered once: a retry gets the first answer."""
+
+    permission_classes = [HasPerms]
+    perms: dict[str, tuple[str, ...]] = {}
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        self._idempotent = None
+        key = request.headers.get(idempotency.HEADER)
+        if request.method != "POST" or key is None:
+            return
+        try:
+            found = idempotency.begin(request, request.auth, key)
+        except idempotency.Refused as refused:
+            raise Replay(problem(refused.status, refused.detail, refused.code)) from None
+        if isinstance(found, Response):
+            raise Replay(found)
+        self._idempotent = found
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Replay):
+            return exc.response
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            record, self._idempotent = getattr(self, "_idempotent", None), None
+            if record is not None:  # a 500 follows: not an answer to keep
+                idempotency.forget(record)
+            raise
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record = getattr(self, "_idempotent", None)
+        if record is not None:
+            self._idempotent = None
+            idempotency.finish(record, response)
+        return response
