@@ -276,6 +276,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tgcampaigns.apitokens.problems.document_problems",
+    ],
 }
 # The API's rate-limit counters: the shared Redis with REDIS_URL (every web process counts
 # together), else this process's memory.

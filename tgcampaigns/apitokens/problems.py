@@ -154,3 +154,47 @@ class ApiProblemMiddleware:
         if length > limit:
             return f"The request body is {length} bytes; at most {limit} are accepted here."
         return ""
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An error (RFC 9457 problem details).",
+    "properties": {
+        "type": {"type": "string", "description": "urn:tgcampaigns:problem:<code>"},
+        "title": {"type": "string", "description": "The HTTP status's phrase."},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What went wrong, for people."},
+        "code": {"type": "string", "description": "What went wrong, for programs."},
+        "field": {"type": "string", "nullable": True, "description": "The request field at fault."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "nullable": True},
+                    "code": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail", "code"],
+}
+
+
+def document_problems(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: every operation may answer a 4XX problem (401
+    without a token, 403 without the role, 404, 409, 413, 422, 429 …); its schema is ``Problem``.
+    A 5XX is never documented: the schema test treats one as a failure."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    answer = {
+        "description": "An error, as a problem document.",
+        "content": {CONTENT_TYPE: {"schema": problem_ref}},
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds, with a 429."}},
+    }
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("4XX", answer)
+    return result

@@ -3,11 +3,11 @@ method, idempotent POSTs (:mod:`.idempotency`) and problems (:mod:`.problems`)."
 
 from __future__ import annotations
 
-from rest_framework import generics, permissions
+from rest_framework import generics, permissions, renderers
 from rest_framework.response import Response
 
 from . import idempotency
-from .problems import problem
+from .problems import CONTENT_TYPE, problem
 
 
 class Replay(Exception):
@@ -63,6 +63,10 @@ class ApiView(generics.GenericAPIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            # A problem is JSON whatever the client asked for (a CSV export's refusal too).
+            response.accepted_renderer = renderers.JSONRenderer()
+            response.accepted_media_type = response.content_type = CONTENT_TYPE
         record = getattr(self, "_idempotent", None)
         if record is not None:
             self._idempotent = None
