@@ -25,6 +25,8 @@ from campaigns.models import Suppression
 from tests.conftest import make_campaign, make_list
 from tgcampaigns.apitokens.models import ApiToken
 
+pytestmark = pytest.mark.apischema
+
 # No 500, and every answer as documented. (Not: that every request the schema forbids is
 # refused — the API tolerates, e.g., an unknown query parameter.)
 CHECKS = [

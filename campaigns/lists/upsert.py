@@ -17,14 +17,15 @@ other.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max
 
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
-from ..models.privacy import ERASED_TEXT, is_erased
+from ..models.privacy import ERASED_TEXT, ErasedIdentity, is_erased
 from .columns import FIELD
 from .importing import MAX_PROBLEMS
 from .limits import Limits
@@ -110,6 +111,8 @@ def _text(value: Any) -> str:
 
 def _drop_erased(read: list) -> None:
     """Entries of an erased person become invalid (never stored again), as the import does."""
+    if not ErasedIdentity.objects.exists():
+        return
     keys = {k for row, others, status in read if status == VALID for k in [row[2], *(o for o, _ in others)]}
     erased = is_erased(keys)
     if not erased:
@@ -157,18 +160,30 @@ def _apply(recipient_list: RecipientList, read: list) -> UpsertReport:
 
 
 def _owners(recipient_list: RecipientList, keys: set[str]) -> dict[str, int]:
-    """identity → the id of the list's valid row that holds it (as key or other identity)."""
+    """identity → the id of the list's valid row that holds it (as key or other identity). Raw
+    SQL: compiling Django lookups of 10,000 values took longer than running them."""
     owners: dict[str, int] = {}
+    if not keys or not recipient_list.recipients.exists():
+        return owners
+    recipients = connection.ops.quote_name(Recipient._meta.db_table)
+    identities = connection.ops.quote_name(RecipientIdentity._meta.db_table)
     wanted = list(keys)
-    for start in range(0, len(wanted), UPDATE_BATCH):
-        chunk = wanted[start : start + UPDATE_BATCH]
-        rows = recipient_list.recipients.filter(key__in=chunk, status=VALID).values_list("key", "pk")
-        owners.update(rows)
-        others = RecipientIdentity.objects.filter(
-            recipient__recipient_list=recipient_list, recipient__status=VALID, key__in=chunk
-        ).values_list("key", "recipient_id")
-        for key, pk in others:
-            owners.setdefault(key, pk)
+    with connection.cursor() as cursor:
+        for start in range(0, len(wanted), UPDATE_BATCH):
+            chunk = wanted[start : start + UPDATE_BATCH]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT key, id FROM {recipients} WHERE recipient_list_id = %s AND status = %s AND key IN ({marks})",
+                [recipient_list.pk, VALID, *chunk],
+            )
+            owners.update(cursor.fetchall())
+            cursor.execute(
+                f"SELECT i.key, i.recipient_id FROM {identities} i JOIN {recipients} r ON r.id = i.recipient_id "
+                f"WHERE r.recipient_list_id = %s AND r.status = %s AND i.key IN ({marks})",
+                [recipient_list.pk, VALID, *chunk],
+            )
+            for key, pk in cursor.fetchall():
+                owners.setdefault(key, pk)
     return owners
 
 
@@ -176,19 +191,59 @@ def _update(updates: dict[int, tuple[dict, list]]) -> None:
     """Merge the fields into each existing row and add the identities it did not have."""
     if not updates:
         return
-    rows = list(Recipient.objects.filter(pk__in=updates).only("pk", "key", "fields"))
-    known = set(RecipientIdentity.objects.filter(recipient_id__in=updates).values_list("recipient_id", "key"))
-    new_identities = []
-    for recipient in rows:
-        fields, identities = updates[recipient.pk]
-        recipient.fields = {**(recipient.fields or {}), **fields}
-        recipient.name_key, recipient.surname_key = name_keys(recipient.fields)
-        for key, kind in identities:
-            if key != recipient.key and (recipient.pk, key) not in known:
-                known.add((recipient.pk, key))
-                new_identities.append(RecipientIdentity(recipient_id=recipient.pk, key=key, kind=kind))
-    Recipient.objects.bulk_update(rows, ["fields", "name_key", "surname_key"], batch_size=UPDATE_BATCH)
+    rows, known = _rows_and_identities(list(updates))
+    changed, new_identities = [], []
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    for pk, key, old in rows:
+        fields, identities = updates[pk]
+        merged = {**((json.loads(old) if isinstance(old, str) else old) or {}), **fields}
+        changed.append((dumps(merged), *name_keys(merged), pk))
+        for other, kind in identities:
+            if other != key and (pk, other) not in known:
+                known.add((pk, other))
+                new_identities.append(RecipientIdentity(recipient_id=pk, key=other, kind=kind))
+    _write_fields(changed)
     RecipientIdentity.objects.bulk_create(new_identities, batch_size=UPDATE_BATCH)
+
+
+def _rows_and_identities(ids: list[int]) -> tuple[list[tuple], set[tuple[int, str]]]:
+    """(id, key, fields) of the rows ``ids`` and their (id, other identity) pairs, raw SQL."""
+    recipients = connection.ops.quote_name(Recipient._meta.db_table)
+    identities = connection.ops.quote_name(RecipientIdentity._meta.db_table)
+    rows, known = [], set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), UPDATE_BATCH):
+            chunk = ids[start : start + UPDATE_BATCH]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT id, key, fields FROM {recipients} WHERE id IN ({marks})", chunk)
+            rows += cursor.fetchall()
+            cursor.execute(
+                f"SELECT recipient_id, key FROM {identities} WHERE recipient_id IN ({marks})", chunk
+            )
+            known.update(cursor.fetchall())
+    return rows, known
+
+
+def _write_fields(changed: list[tuple[str, str, str, int]]) -> None:
+    """UPDATE (fields, name_key, surname_key) by id: one statement per batch on PostgreSQL
+    (UPDATE … FROM VALUES), executemany on SQLite. Django's ``bulk_update`` builds a CASE per
+    column and row: 10,000 rows took 19 s."""
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_values
+
+            execute_values(
+                cursor.cursor,
+                f"UPDATE {table} AS t SET fields = v.f::jsonb, name_key = v.n, surname_key = v.s "
+                "FROM (VALUES %s) AS v(f, n, s, id) WHERE t.id = v.id",
+                changed,
+                page_size=UPDATE_BATCH,
+            )
+            return
+        cursor.executemany(
+            f"UPDATE {table} SET fields = %s, name_key = %s, surname_key = %s WHERE id = %s", changed
+        )
 
 
 def recount(recipient_list: RecipientList) -> None:
