@@ -129,3 +129,9 @@ def test_each_role_may_do_with_campaigns_what_the_admin_lets_it(
     assert api.post(CAMPAIGNS, body, format="json").status_code == make
     assert api.get(f"{CAMPAIGNS}{campaign.pk}/launch/").status_code == launch
     assert api.post(f"{CAMPAIGNS}{campaign.pk}/pause/").status_code == control
+
+
+def test_the_sessions_a_campaign_may_use_are_listed_for_who_composes(mark, rita, alpha, api_for):
+    body = api_for(mark).get("/api/v1/sessions/").json()
+    assert [(s["id"], s["name"], s["simulated"]) for s in body] == [(alpha.pk, "alpha", True)]
+    assert api_for(rita).get("/api/v1/sessions/").status_code == 403

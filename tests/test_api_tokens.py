@@ -161,3 +161,17 @@ def test_a_malformed_authorization_header_is_a_401(db, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     assert client.get(LISTS).status_code == 401
+
+
+def test_makeapitoken_prints_a_working_token_once_and_audits_it(mark):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makeapitoken", "mark", "Shop CRM", stdout=out)
+    clear = out.getvalue().strip()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {clear}")
+    assert client.get(LISTS).status_code == 200
+    assert AuditEvent.objects.get(action="api_token.create").actor == "command line"

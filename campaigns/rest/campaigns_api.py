@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from sessions_app.models import Backend, TelegramSession
 from tgcampaigns import audit
 from tgcampaigns.apitokens.problems import problem
 from tgcampaigns.apitokens.views import ApiView
@@ -245,3 +246,34 @@ class ProgressView(ApiView):
         }
         body["eta"], body["not_sending"] = body["eta"] or "", body["not_sending"] or ""
         return Response(ProgressSerializer(body).data)
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    simulated = serializers.BooleanField()
+
+
+class SessionsView(ApiView):
+    """GET: the Telegram sessions a campaign may send from (what the campaign form offers to
+    whoever composes one): id, name, kind, status, and whether it is a simulator."""
+
+    perms = {"GET": ("campaigns.add_campaign",)}
+    serializer_class = SessionSerializer
+
+    @extend_schema(responses={200: SessionSerializer(many=True)})
+    def get(self, request) -> Response:
+        sessions = TelegramSession.objects.order_by("name")
+        rows = [
+            {
+                "id": s.pk,
+                "name": s.name,
+                "kind": s.kind,
+                "status": s.status,
+                "simulated": s.backend == Backend.SIMULATOR,
+            }
+            for s in sessions
+        ]
+        return Response(SessionSerializer(rows, many=True).data)

@@ -32,6 +32,7 @@ urlpatterns = [
     path("lists/<int:pk>/", lists_api.ListView.as_view(), name="list"),
     path("lists/<int:pk>/file/", lists_api.ListFileView.as_view(), name="list-file"),
     path("lists/<int:pk>/recipients/", lists_api.ListRecipientsView.as_view(), name="list-recipients"),
+    path("sessions/", campaigns_api.SessionsView.as_view(), name="sessions"),
     path("campaigns/", campaigns_api.CampaignsView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>/", campaigns_api.CampaignView.as_view(), name="campaign"),
     path("campaigns/<int:pk>/launch/", campaigns_api.LaunchView.as_view(), name="campaign-launch"),
