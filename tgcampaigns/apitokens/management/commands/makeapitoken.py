@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from tgcampaigns import audit
-from tgcampaigns.audit import AuditAction
 from tgcampaigns.apitokens.models import ApiToken
+from tgcampaigns.audit import AuditAction
 
 
 class Command(BaseCommand):
