@@ -135,3 +135,24 @@ def test_the_sessions_a_campaign_may_use_are_listed_for_who_composes(mark, rita,
     body = api_for(mark).get("/api/v1/sessions/").json()
     assert [(s["id"], s["name"], s["simulated"]) for s in body] == [(alpha.pk, "alpha", True)]
     assert api_for(rita).get("/api/v1/sessions/").status_code == 403
+
+
+def test_media_is_attached_to_a_draft_checked_as_in_the_admin_and_removed(
+    mark, people, alpha, api_for, cases_dir
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = api_for(mark)
+    made = draft(api, people, alpha)
+    url = f"{CAMPAIGNS}{made['id']}/media/"
+    photo = SimpleUploadedFile("photo.jpg", (cases_dir / "media" / "photo.jpg").read_bytes())
+    attached = api.post(url, {"media": photo}, format="multipart")
+    assert attached.status_code == 200, attached.json()
+    assert attached.json()["media_type"] == "photo"
+    assert Campaign.objects.get(pk=made["id"]).message == "Hi {{ first_name }}!"  # now its caption
+    empty = SimpleUploadedFile("empty.jpg", (cases_dir / "media" / "empty.jpg").read_bytes())
+    refused = api.post(url, {"media": empty}, format="multipart")
+    assert refused.status_code == 400 and refused.json()["field"] == "media"
+    removed = api.delete(url)
+    assert removed.status_code == 200 and removed.json()["media_type"] == ""
+    assert not Campaign.objects.get(pk=made["id"]).media

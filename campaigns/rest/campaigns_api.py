@@ -19,7 +19,7 @@ from tgcampaigns.permissions import may_view
 
 from ..admin import campaign_operations as operations
 from ..admin.forms import CampaignForm
-from ..models import Campaign, CampaignStatus
+from ..models import Campaign, CampaignStatus, MediaType
 from ..reporting.progress import progress_snapshot
 from ..reporting.summary import confirm_matches, launch_summary
 from .outcome import told
@@ -57,6 +57,7 @@ def _form_data(campaign: Campaign | None, given: dict) -> dict:
     template = campaign or Campaign()  # a new one starts from the model's defaults
     data = {name: getattr(template, name) for name in WRITABLE if name not in ("lists", "sessions")}
     if campaign is not None:
+        data["media_type"] = (campaign.media_info or {}).get("asked", campaign.media_type)
         data["lists"] = [c.pk for c in campaign.lists.all()]
         data["sessions"] = [s.pk for s in campaign.sessions.all()]
         for name, text in zip(CampaignForm.VARIANT_FIELDS, campaign.variants or [], strict=False):
@@ -108,10 +109,16 @@ class CampaignView(ApiView, generics.RetrieveUpdateAPIView):
         serializer.instance = save_draft(self.request, serializer.instance, serializer.validated_data)
 
 
-def save_draft(request, campaign: Campaign | None, given: dict) -> Campaign:
-    """Save ``given`` through the admin's form (its checks: the message, the A/B test, the
-    window, the lists ready); raises a ValidationError naming the form's fields."""
-    form = CampaignForm(data=_form_data(campaign, given), instance=campaign)
+def save_draft(request, campaign: Campaign | None, given: dict, files: dict | None = None) -> Campaign:
+    """Save ``given`` (and ``files``: the media) through the admin's form (its checks: the
+    message, the A/B test, the window, the lists ready, the media against Telegram's limits);
+    raises a ValidationError naming the form's fields."""
+    data = _form_data(campaign, given)
+    if files is not None:
+        data["media_type"] = given.get("media_type", "")
+        if not files:
+            data["media-clear"] = "on"
+    form = CampaignForm(data=data, files=files or None, instance=campaign)
     if not form.is_valid():
         errors = {("non_field_errors" if k == "__all__" else k): v for k, v in form.errors.items()}
         raise serializers.ValidationError(errors)
@@ -124,6 +131,40 @@ def save_draft(request, campaign: Campaign | None, given: dict) -> Campaign:
         request, AuditAction.CAMPAIGN_SAVE, f"“{saved}” {'saved' if campaign else 'made'} as a draft.", saved
     )
     return saved
+
+
+class MediaSerializer(serializers.Serializer):
+    media = serializers.FileField(help_text="A photo, video, document, audio file or voice note.")
+    media_type = serializers.ChoiceField(
+        choices=[c for c in MediaType.values if c],
+        required=False,
+        help_text="Left out: from the file's content.",
+    )
+
+
+class MediaView(ApiView):
+    """POST (multipart): attach a media file to a draft (the message becomes its caption),
+    checked against Telegram's limits as in the admin. DELETE: send text only again."""
+
+    perms = {"POST": ("campaigns.change_campaign",), "DELETE": ("campaigns.change_campaign",)}
+    serializer_class = MediaSerializer
+
+    @extend_schema(request=MediaSerializer, responses={200: CampaignSerializer})
+    def post(self, request, pk: int) -> Response:
+        form = MediaSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        given = {"media_type": form.validated_data.get("media_type", "")}
+        return self._save(request, pk, given, {"media": form.validated_data["media"]})
+
+    @extend_schema(responses={200: CampaignSerializer})
+    def delete(self, request, pk: int) -> Response:
+        return self._save(request, pk, {}, {})
+
+    def _save(self, request, pk: int, given: dict, files: dict) -> Response:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if campaign.status != CampaignStatus.DRAFT:
+            return problem(409, f"“{campaign}” is not a draft: its media is fixed.", "not_draft")
+        return Response(CampaignSerializer(save_draft(request, campaign, given, files)).data)
 
 
 class SummarySerializer(serializers.Serializer):

@@ -35,6 +35,7 @@ urlpatterns = [
     path("sessions/", campaigns_api.SessionsView.as_view(), name="sessions"),
     path("campaigns/", campaigns_api.CampaignsView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>/", campaigns_api.CampaignView.as_view(), name="campaign"),
+    path("campaigns/<int:pk>/media/", campaigns_api.MediaView.as_view(), name="campaign-media"),
     path("campaigns/<int:pk>/launch/", campaigns_api.LaunchView.as_view(), name="campaign-launch"),
     path("campaigns/<int:pk>/progress/", campaigns_api.ProgressView.as_view(), name="campaign-progress"),
     *[
