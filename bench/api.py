@@ -46,6 +46,36 @@ def upsert(client, list_id: int, batch: int, first_name: str) -> tuple[float, di
     return took, response.json()
 
 
+def baseline(user, campaign, vendor: str) -> None:
+    """The admin's results changelist of the campaign in the same run (docs/performance.md has
+    its figure on a quiet machine): the load factor to read the API's figures against."""
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(user)
+    url = f"{reverse('admin:campaigns_messageresult_changelist')}?campaign__id__exact={campaign.pk}"
+    print(
+        f"api [{vendor}] baseline: admin results changelist, one campaign: {timed(client, url):.0f} ms",
+        flush=True,
+    )
+
+
+def import_file(rows: int) -> float:
+    """Seconds to import a CSV of ``rows`` usernames with a first name (the file import's reader
+    is the upsert's): the upsert's baseline in the same run."""
+    import io
+
+    from campaigns.lists.importing import import_recipient_list
+    from campaigns.models import RecipientList
+
+    data = "username,first_name\n" + "".join(f"@file_user_{i:07d},File\n" for i in range(rows))
+    target = RecipientList(name="file", consent_basis="opt_in")
+    t0 = now()
+    import_recipient_list(target, io.BytesIO(data.encode()))
+    return now() - t0
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipients", type=int, default=1_000_000)
@@ -79,6 +109,7 @@ def main() -> None:
         }
         for name, params in pages.items():
             print(f"api [{vendor}] {name}: {timed(client, results, **params):.0f} ms", flush=True)
+        baseline(user, campaign, vendor)
         deep = deep_cursor(client, results, 20, campaign=campaign.pk)
         print(
             f"api [{vendor}] results, a page after 20,000 rows (cursor): {timed(client, deep):.0f} ms",
@@ -95,6 +126,8 @@ def main() -> None:
             f"api [{vendor}] upsert of {args.batch} known: {took:.2f} s (updated {report['updated']})",
             flush=True,
         )
+        took = import_file(args.batch)
+        print(f"api [{vendor}] baseline: import of a {args.batch}-row CSV file: {took:.2f} s", flush=True)
 
 
 if __name__ == "__main__":

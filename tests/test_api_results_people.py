@@ -149,3 +149,10 @@ def test_a_refused_export_is_a_json_problem_even_when_csv_was_asked_for(db, api_
     response = api_for(rita).get(f"{RESULTS}export/", {"status": "nonsense"}, HTTP_ACCEPT="text/csv")
     assert response.status_code == 400
     assert response.json()["field"] == "status"
+
+
+def test_a_results_row_is_what_its_documented_serializer_says(mark, sent, api_for):
+    from campaigns.rest.results_api import ResultSerializer
+
+    row = api_for(mark).get(RESULTS, {"campaign": sent.pk, "limit": 1}).json()["results"][0]
+    assert row == ResultSerializer(MessageResult.objects.get(pk=row["id"])).data

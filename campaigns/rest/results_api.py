@@ -5,10 +5,12 @@ the admin; the export needs the export permission too and is audited."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, renderers, serializers
+from rest_framework.response import Response
 
 from tgcampaigns import audit
 from tgcampaigns.apitokens.views import ApiView
@@ -62,8 +64,27 @@ class ResultSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+# The columns of a result as the API gives them (:class:`ResultSerializer` documents them).
+RESULT_COLUMNS = (
+    "id", "campaign_id", "key", "kind", "status", "telegram_message_id", "error_code", "error_text",
+    "attempts", "variant", "fields", "created_at", "sent_at", "read_at", "replied_at", "reply_count",
+)  # fmt: skip
+TIMES = ("created_at", "sent_at", "read_at", "replied_at")
+
+
+def _when(value):
+    """A time as DRF writes one (ISO 8601 in the current zone, ``Z`` for UTC)."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class ResultsView(ApiView, generics.ListAPIView):
-    """GET: results, newest first, filtered; ``next`` holds the following page's URL."""
+    """GET: results, newest first, filtered; ``next`` holds the following page's URL.
+
+    Rows are read as values and written out directly: DRF's model serializer took half of a
+    page's time (about 0.5 ms a row)."""
 
     serializer_class = ResultSerializer
     pagination_class = IdCursor
@@ -74,8 +95,19 @@ class ResultsView(ApiView, generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self) -> QuerySet[MessageResult]:
-        return _filtered(self, MessageResult.objects.select_related("session"))
+    def get_queryset(self) -> QuerySet:
+        results = MessageResult.objects.values(*RESULT_COLUMNS, session_name=F("session__name"))
+        return _filtered(self, results)
+
+    def list(self, request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = []
+        for row in page:
+            row["campaign"], row["session"] = row.pop("campaign_id"), row.pop("session_name")
+            for name in TIMES:
+                row[name] = _when(row[name])
+            rows.append(row)
+        return self.get_paginated_response(rows)
 
 
 class CsvRenderer(renderers.BaseRenderer):
