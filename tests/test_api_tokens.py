@@ -175,3 +175,17 @@ def test_makeapitoken_prints_a_working_token_once_and_audits_it(mark):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {clear}")
     assert client.get(LISTS).status_code == 200
     assert AuditEvent.objects.get(action="api_token.create").actor == "command line"
+
+
+@pytest.mark.parametrize("rate", ["fast", "0/min", "10/week", "ten/s"])
+def test_a_rate_that_is_no_rate_fails_the_system_check(settings, rate):
+    from tgcampaigns.apitokens.checks import api_settings_check
+
+    settings.TGC_API_RATE = rate
+    assert [e.id for e in api_settings_check(None)] == ["apitokens.E001"]
+
+
+def test_the_default_settings_pass_the_api_check():
+    from tgcampaigns.apitokens.checks import api_settings_check
+
+    assert api_settings_check(None) == []

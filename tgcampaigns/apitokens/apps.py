@@ -6,3 +6,6 @@ class ApiTokensConfig(AppConfig):
     label = "apitokens"
     verbose_name = "API tokens"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
