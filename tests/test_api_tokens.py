@@ -50,6 +50,9 @@ def test_a_token_made_on_the_users_page_is_shown_once_and_stored_only_as_its_has
     page = client.get(url).content.decode()
     assert "Shop CRM" in page and f"tgc_{token.prefix}_" in page and clear not in page
     assert AuditEvent.objects.filter(action="api_token.create", actor="olga").exists()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {clear}")
+    assert api.get(LISTS).status_code == 200  # Mark's role: he reads lists
 
 
 def test_a_token_revoked_on_the_users_page_is_refused(client, olga, mark, api_for):
