@@ -19,12 +19,15 @@ LISTS = "/api/v1/lists/"
 
 
 def _inline_post(user, **rows) -> dict:
-    """The user change form's data with the token inline's management form and ``rows``."""
+    """The user change form's data as it stands (groups kept), with the token inline's management
+    form and ``rows``."""
     data = {
         "username": user.username,
         "date_joined_0": "2026-01-01",
         "date_joined_1": "00:00:00",
         "is_active": "on",
+        "is_staff": "on" if user.is_staff else "",
+        "groups": [g.pk for g in user.groups.all()],
         "api_tokens-TOTAL_FORMS": str(len(rows.get("forms", []))),
         "api_tokens-INITIAL_FORMS": str(rows.get("initial", 0)),
         "api_tokens-MIN_NUM_FORMS": "0",
