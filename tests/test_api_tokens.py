@@ -195,3 +195,7 @@ def test_the_default_settings_pass_the_api_check():
     from tgcampaigns.apitokens.checks import api_settings_check
 
     assert api_settings_check(None) == []
+
+
+def test_head_needs_what_get_needs(otto, api_for):
+    assert api_for(otto).head("/api/v1/results/").status_code == 403
