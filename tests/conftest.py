@@ -136,11 +136,32 @@ def cases_dir() -> Path:
 def _empty_cache():
     """Each test starts with an empty cache: the after-the-send report is cached per campaign id,
     and ids come round again from test to test."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["api"].clear()  # the API's rate-limit counters
     yield
     cache.clear()
+    caches["api"].clear()
+
+
+@pytest.fixture
+def api_for(db):
+    """``api_for(user)``: a DRF test client calling ``/api/v1/`` with a new API token of ``user``
+    (named "CRM" unless ``name=`` says otherwise); its ``token`` is the ApiToken row."""
+
+    def make(user, name: str = "CRM"):
+        from rest_framework.test import APIClient
+
+        from tgcampaigns.apitokens.models import ApiToken
+
+        token, clear = ApiToken.objects.mint(user, name)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {clear}")
+        client.token = token
+        return client
+
+    return make
 
 
 # Browser tests (tests/test_browser*.py) -------------------------------------------------------------

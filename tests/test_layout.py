@@ -153,7 +153,8 @@ def _collisions(paths: list[str]) -> dict[str, list[str]]:
     """Module names used more than once, against the rule:
 
     - Django's conventional names (:data:`CONVENTIONAL_NAMES`: ``apps``, ``urls``, ``checks``,
-      ``views``, ``tasks``, ``signals``, …) may repeat across apps, once per app;
+      ``views``, ``tasks``, ``signals``, …) may repeat across apps, once per app (an app is the
+      nearest folder holding an ``apps.py``: ``tgcampaigns/audit`` is one of its own);
     - ``<app>/models/<x>.py`` may share its name with ``<app>/admin/<x>.py`` (the same model's
       admin), and with nothing else;
     - every other module name is used once in the project.
@@ -178,6 +179,15 @@ def _collisions(paths: list[str]) -> dict[str, list[str]]:
             continue
         found[name] = sorted(where)
     return found
+
+
+def _app_of(path: str) -> str:
+    """The Django app a module file belongs to: its nearest folder with an ``apps.py`` (else its
+    top folder)."""
+    parts = path.split("/")[:-1]
+    while parts and not (ROOT.joinpath(*parts) / "apps.py").exists():
+        parts.pop()
+    return "/".join(parts) or path.split("/")[0]
 
 
 def _project_module_paths() -> list[str]:

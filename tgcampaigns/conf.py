@@ -202,3 +202,19 @@ def webhook_retention_days() -> int:
     payloads may hold a reply's text and a person's identities (days; ``TGC_WEBHOOK_RETENTION_DAYS``,
     default 30)."""
     return max(1, int(_get("TGC_WEBHOOK_RETENTION_DAYS", 30)))
+
+
+# --- The REST API ----------------------------------------------------------------------------------
+
+
+def api_rate() -> str:
+    """Requests one API token may make, as DRF writes a rate: ``"600/min"``, ``"20/s"``,
+    ``"10000/hour"`` (``TGC_API_RATE``, default 600/min). Over it: 429 with ``Retry-After``."""
+    return str(_get("TGC_API_RATE", "600/min") or "600/min")
+
+
+def api_max_body_bytes() -> int:
+    """The largest request body under ``/api/`` that is not a file upload (bytes;
+    ``TGC_API_MAX_BODY_BYTES``, default 8 MiB: 10,000 recipients with a few fields each). Larger:
+    413. File uploads are held to ``TGC_IMPORT_MAX_BYTES``."""
+    return int(_get("TGC_API_MAX_BODY_BYTES", 8 * MIB))

@@ -61,12 +61,21 @@ INSTALLED_APPS = [
     "tgcampaigns.audit",
     # Webhooks both apps emit events into (tgcampaigns/webhooks/).
     "tgcampaigns.webhooks",
+    # API tokens (on the user's page), idempotency records; the REST API's door (docs/api.md).
+    "tgcampaigns.apitokens",
     "sessions_app",
     "campaigns",
+    # The REST API (/api/v1/): its endpoints, thin callers of the rooms, are in campaigns.rest.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Under /api/: a body over its limit answers 413, and every error (404, 500, a 503 outage) is
+    # a JSON problem, never an HTML page (tgcampaigns/apitokens/problems.py).
+    "tgcampaigns.apitokens.problems.ApiProblemMiddleware",
     # Static files from STATIC_ROOT (after collectstatic), compressed and cached, without a
     # separate file server (scripts/serve; docs/operating.md "Production").
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -240,6 +249,54 @@ else:
 # phone numbers or session strings.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+
+# The REST API (docs/api.md). Tokens are the only way in (Authorization: Bearer …); the rate limit
+# (TGC_API_RATE) and body limits (TGC_API_MAX_BODY_BYTES) are read through tgcampaigns/conf.py.
+TGC_API_RATE = env.str("TGC_API_RATE", default="600/min")
+TGC_API_MAX_BODY_BYTES = env.int("TGC_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+# Django's own ceiling on a body read whole (JSON): not below the API's.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(TGC_API_MAX_BODY_BYTES, 2_621_440)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tgcampaigns.apitokens.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["tgcampaigns.apitokens.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "tgcampaigns.apitokens.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tgcampaigns API",
+    "DESCRIPTION": "Recipient lists, suppressions, campaigns, results and persons (docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tgcampaigns.apitokens.problems.document_problems",
+    ],
+}
+# The API's rate-limit counters: the shared Redis with REDIS_URL (every web process counts
+# together), else this process's memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tgc-api",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tgc-api"}
+    ),
+}
 
 # Prometheus metrics at /metrics (tgcampaigns/metrics.py): off unless a token or networks are set.
 # With PROMETHEUS_MULTIPROC_DIR (environment or .env), prometheus-client writes a file per process

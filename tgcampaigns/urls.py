@@ -32,5 +32,7 @@ urlpatterns = [
     path("admin/time-zone/", admin.site.admin_view(time_zone), name="time_zone"),
     path("admin/", admin.site.urls),
     path("campaigns/", include("campaigns.urls")),
+    # The REST API (docs/api.md): tokens, JSON problems, /api/v1/schema/ and /api/v1/docs/.
+    path("api/v1/", include("campaigns.rest.routes")),
     re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media_file, name="media"),
 ]

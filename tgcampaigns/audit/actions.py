@@ -42,3 +42,8 @@ class AuditAction(models.TextChoices):
     WEBHOOK_SUBSCRIPTION_DELETE = "webhook.subscription_delete", "Webhook subscription deleted"
     WEBHOOK_SECRET = "webhook.secret", "Webhook signing secret made anew"
     WEBHOOK_RESEND = "webhook.resend", "Webhook deliveries resent"
+    API_TOKEN_CREATE = "api_token.create", "API token made"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+    LIST_CREATE = "list.create", "Recipient list made"
+    LIST_UPSERT = "list.upsert", "Recipients added or updated"
+    CAMPAIGN_SAVE = "campaign.save", "Campaign saved"

@@ -4,6 +4,8 @@ and schedules.
     audit.record(request, AuditAction.CAMPAIGN_PAUSE, f"Paused “{campaign}”.", campaign)
 
 ``actor``: an ``HttpRequest`` (its user), a user, or a label (``"system"``, ``"command line"``).
+A request made with an API token is recorded as its user "via API token “name”" (the token's
+``audit_label``), so every write through the API names the token.
 ``objects``: the model instances the action touched, one event each (none: one event without an
 object). The message must hold no secret and no recipient identity (see
 :mod:`tgcampaigns.audit.models`).
@@ -28,7 +30,8 @@ def _actor(actor: Any) -> tuple[Any, str]:
         return None, user or SYSTEM
     if not getattr(user, "is_authenticated", False):
         return None, "anonymous"
-    return user, user.get_username()
+    label = getattr(getattr(actor, "auth", None), "audit_label", "")
+    return user, f"{user.get_username()} via {label}" if label else user.get_username()
 
 
 def record(actor: Any, action: AuditAction | str, message: str, *objects: Model | Iterable[Model]) -> int:
