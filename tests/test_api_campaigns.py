@@ -156,3 +156,19 @@ def test_media_is_attached_to_a_draft_checked_as_in_the_admin_and_removed(
     removed = api.delete(url)
     assert removed.status_code == 200 and removed.json()["media_type"] == ""
     assert not Campaign.objects.get(pk=made["id"]).media
+
+
+def test_a_draft_targets_segments_through_the_api_and_segments_are_listed(mark, rita, people, alpha, api_for):
+    from campaigns.models import Segment
+
+    vips = Segment.objects.create(name="VIPs", definition={"lists": {"ids": [people.pk], "match": "any"}})
+    listed = api_for(rita).get("/api/v1/segments/").json()
+    assert [(s["id"], s["name"]) for s in listed] == [(vips.pk, "VIPs")]
+
+    made = draft(api_for(mark), people, alpha, lists=[], segments=[vips.pk])
+
+    campaign = Campaign.objects.get(pk=made["id"])
+    assert list(campaign.segments.all()) == [vips] and not campaign.lists.exists()
+    assert api_for(mark).get(f"{CAMPAIGNS}{campaign.pk}/").json()["segments"] == [vips.pk]
+    edited = api_for(mark).patch(f"{CAMPAIGNS}{campaign.pk}/", {"name": "Weekly VIPs"}, format="json")
+    assert edited.status_code == 200 and edited.json()["segments"] == [vips.pk]

@@ -27,9 +27,10 @@ from .paging import IdCursor
 
 VIEW = ("campaigns.view_campaign",)
 WRITABLE = (
-    "name", "message", "parse_mode", "lists", "sessions", "strategy", "delay_seconds", "max_attempts",
+    "name", "message", "parse_mode", "lists", "segments", "sessions", "strategy", "delay_seconds", "max_attempts",
     "priority", "scheduled_at", "send_window_start", "send_window_end",
 )  # fmt: skip
+MANY = ("lists", "segments", "sessions")  # the campaign's many-to-many choices
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -49,24 +50,28 @@ class CampaignSerializer(serializers.ModelSerializer):
             "finished_at",
             "created_at",
         ]
-        extra_kwargs = {"lists": {"required": False}, "sessions": {"required": False}}
+        extra_kwargs = {
+            "lists": {"required": False},
+            "segments": {"required": False},
+            "sessions": {"required": False},
+        }
 
 
 def _form_data(campaign: Campaign | None, given: dict) -> dict:
     """The admin form's data: the campaign's saved values, overridden by ``given`` (API names)."""
     template = campaign or Campaign()  # a new one starts from the model's defaults
-    data = {name: getattr(template, name) for name in WRITABLE if name not in ("lists", "sessions")}
+    data = {name: getattr(template, name) for name in WRITABLE if name not in MANY}
     if campaign is not None:
         data["media_type"] = (campaign.media_info or {}).get("asked", campaign.media_type)
-        data["lists"] = [c.pk for c in campaign.lists.all()]
-        data["sessions"] = [s.pk for s in campaign.sessions.all()]
+        for name in MANY:
+            data[name] = list(getattr(campaign, name).values_list("pk", flat=True))
         for name, text in zip(CampaignForm.VARIANT_FIELDS, campaign.variants or [], strict=False):
             data[name] = text
         for label, name in CampaignForm.SHARE_FIELDS.items():
             data[name] = (campaign.split or {}).get(label, "")
     data.update({k: v for k, v in given.items() if k in WRITABLE})
-    data["lists"] = [getattr(x, "pk", x) for x in data.get("lists", [])]
-    data["sessions"] = [getattr(x, "pk", x) for x in data.get("sessions", [])]
+    for name in MANY:
+        data[name] = [getattr(x, "pk", x) for x in data.get(name, [])]
     when = data.pop("scheduled_at", None)
     if when:
         local = timezone.localtime(when)
@@ -81,7 +86,7 @@ class CampaignsView(ApiView, generics.ListCreateAPIView):
 
     serializer_class = CampaignSerializer
     pagination_class = IdCursor
-    queryset = Campaign.objects.prefetch_related("lists", "sessions")
+    queryset = Campaign.objects.prefetch_related(*MANY)
     perms = {"GET": VIEW, "POST": ("campaigns.add_campaign",)}
 
     def perform_create(self, serializer) -> None:
@@ -92,7 +97,7 @@ class CampaignView(ApiView, generics.RetrieveUpdateAPIView):
     """GET: one campaign. PATCH/PUT: edit a draft (409 once it is launched)."""
 
     serializer_class = CampaignSerializer
-    queryset = Campaign.objects.prefetch_related("lists", "sessions")
+    queryset = Campaign.objects.prefetch_related(*MANY)
     perms = {"GET": VIEW, "PATCH": ("campaigns.change_campaign",), "PUT": ("campaigns.change_campaign",)}
 
     def update(self, request, *args, **kwargs) -> Response:

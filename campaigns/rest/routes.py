@@ -6,7 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from . import campaigns_api, lists_api, people_api, results_api
+from . import campaigns_api, lists_api, people_api, results_api, segments_api
 
 app_name = "api"
 
@@ -33,6 +33,7 @@ urlpatterns = [
     path("lists/<int:pk>/file/", lists_api.ListFileView.as_view(), name="list-file"),
     path("lists/<int:pk>/recipients/", lists_api.ListRecipientsView.as_view(), name="list-recipients"),
     path("sessions/", campaigns_api.SessionsView.as_view(), name="sessions"),
+    path("segments/", segments_api.SegmentsView.as_view(), name="segments"),
     path("campaigns/", campaigns_api.CampaignsView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>/", campaigns_api.CampaignView.as_view(), name="campaign"),
     path("campaigns/<int:pk>/media/", campaigns_api.MediaView.as_view(), name="campaign-media"),
