@@ -26,7 +26,7 @@ from . import queue, reach, window
 from .assignment import active_sessions, recover_stranded_rows
 from .claiming import recover_rows
 from .control import finish_if_done, pause
-from .pacing import next_request_at
+from .pacing import next_requests_at
 from .readiness import DRIVE_PURPOSE
 from .reaper import reap
 from .slice import SliceRunner
@@ -54,9 +54,10 @@ def next_wake(campaign: Campaign) -> datetime | None:
         found = window.first_opening(start, end, rows.values_list("time_zone", flat=True).distinct(), now)
         return found[0] if found else None
 
-    sessions = {
-        s.pk: max(next_request_at(s, now), s.next_connect_at or now) for s in active_sessions(campaign)
-    }
+    active = active_sessions(campaign)
+    sessions = {pk: max(at, now) for pk, at in next_requests_at(active, now).items()}
+    for s in active:
+        sessions[s.pk] = max(sessions[s.pk], s.next_connect_at or now)
     times = []
     pool = open_rows.filter(session=None)
     if pool.exists() and (opens := opening(pool)) is not None:
