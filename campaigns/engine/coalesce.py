@@ -23,14 +23,18 @@ R = TypeVar("R")
 
 class Coalescer(Generic[T, R]):
     """Gathers the items passed to :meth:`submit` by the tasks of one event loop into calls of
-    ``flush(items) -> results`` (synchronous, run through ``sync_to_async`` on the ORM's thread;
-    one result per item, in order). Items submitted while a call runs go to the next call.
+        ``flush(items) -> results`` (synchronous, run through ``sync_to_async`` on the ORM's thread;
+        one result per item, in order). Items submitted while a call runs go to the next call.
+    ``after``: another coalescer whose running calls go first.
 
-    A call that raises gives its exception to every item of that call (each caller decides what
-    it means, as if its own call had raised); the items of other calls are not affected."""
+        A call that raises gives its exception to every item of that call (each caller decides what
+        it means, as if its own call had raised); the items of other calls are not affected."""
 
-    def __init__(self, flush: Callable[[list[T]], Sequence[R]]):
+    def __init__(self, flush: Callable[[list[T]], Sequence[R]], *, after: Coalescer | None = None):
         self._flush = sync_to_async(flush)
+        # Calls that wait for a running call of ``after`` first (settles let claims go first: a
+        # claim is on a session's timeline, a settle is not).
+        self._after = after
         self._pending: list[tuple[T, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         self.calls = 0  # calls made (for tests and benchmarks: items per call)
@@ -47,6 +51,9 @@ class Coalescer(Generic[T, R]):
     async def _drain(self) -> None:
         while self._pending:
             await asyncio.sleep(0)  # the tasks woken in this turn of the loop add theirs first
+            ahead = self._after._worker if self._after is not None else None
+            if ahead is not None and not ahead.done():
+                await asyncio.wait({ahead})  # never cancels it
             batch, self._pending = self._pending, []
             self.calls += 1
             self.items += len(batch)

@@ -124,7 +124,9 @@ def drive(
     free sessions; they serve every running campaign they belong to, in turn. Returns what
     happened to ``campaign_id``: ``not running``, ``completed``, ``already driven``, ``paused``,
     ``continued``, ``waiting``, ``disk full`` (sending stopped until space is freed: the campaign
-    says so and the reaper wakes it again, :mod:`.storage`)."""
+    says so and the reaper wakes it again, :mod:`.storage`). With ``enqueue_next`` it leases at
+    most ``TGC_SESSIONS_PER_DRIVER`` sessions and enqueues another drive for the rest; without,
+    it leases every free one (nothing else would drive them)."""
     owner = owner or leases.owner_name(DRIVE_PURPOSE)
     seconds = conf.slice_seconds() if seconds is None else seconds
     try:
@@ -152,7 +154,10 @@ def _drive(campaign_id: int, owner: str, seconds: float, enqueue_next: bool) -> 
     if isinstance(free, str):
         return free
     leased_at = time.monotonic()  # before the take: the leases surely last from here (self-fencing)
-    with leases.holding(free, owner, active_only=True, limit=conf.sessions_per_driver()) as leased:
+    # A drive that enqueues no continuation (run_until_done: scripts, commands, one process) has
+    # no other worker to fan out to: it takes every free session, or the rest would never send.
+    limit = conf.sessions_per_driver() if enqueue_next else None
+    with leases.holding(free, owner, active_only=True, limit=limit) as leased:
         if not leased:
             return "already driven"
         if enqueue_next and len(leased) < len(free):

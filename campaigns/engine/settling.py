@@ -126,20 +126,20 @@ def _tally_attempts(batches: list[Batch]) -> None:
             continue
         per_session[session_id] += len(done)
         tallies.append(
-            AttemptTally(
-                campaign_id=campaign_id,
-                session_id=session_id,
-                requests=len(done),
-                sent=sum(o.kind.delivered for o in done),
-                retries=sum(o.kind is OutcomeKind.TRANSIENT for o in done),
-                floods=sum(o.kind is OutcomeKind.FLOOD for o in done),
-                latency_ms=round(sum((o.finished_at - o.started_at).total_seconds() for o in done) * 1000),
-                first_started_at=min(o.started_at for o in done),
-                last_finished_at=max(o.finished_at for o in done),
+            (
+                campaign_id,
+                session_id,
+                len(done),
+                sum(o.kind.delivered for o in done),
+                sum(o.kind is OutcomeKind.TRANSIENT for o in done),
+                sum(o.kind is OutcomeKind.FLOOD for o in done),
+                round(sum((o.finished_at - o.started_at).total_seconds() for o in done) * 1000),
+                min(o.started_at for o in done),
+                max(o.finished_at for o in done),
+                False,
             )
         )
-    if tallies:
-        AttemptTally.objects.bulk_create(tallies)
+    insert_rows(AttemptTally, TALLY_COLUMNS, tallies)
     by_count: dict[int, list[int]] = defaultdict(list)
     for session_id, n in per_session.items():
         by_count[n].append(session_id)
@@ -172,6 +172,18 @@ def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:
         return cursor.rowcount
 
 
+TALLY_COLUMNS = (
+    "campaign_id",
+    "session_id",
+    "requests",
+    "sent",
+    "retries",
+    "floods",
+    "latency_ms",
+    "first_started_at",
+    "last_finished_at",
+    "folded",
+)
 ATTEMPT_COLUMNS = (
     "result_id",
     "session_id",

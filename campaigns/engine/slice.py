@@ -82,7 +82,7 @@ class SliceRunner:
         self.paces: dict[int, Pace] = {}  # each session's pace as the slice starts (one read for all)
         # The sessions' claims and settles, gathered into one transaction each (:mod:`.coalesce`).
         self.claims = Coalescer(lambda requests: claiming.claim_many(owner, requests))
-        self.settles = Coalescer(lambda batches: settling.apply_batches(owner, batches))
+        self.settles = Coalescer(lambda batches: settling.apply_batches(owner, batches), after=self.claims)
 
     # Time and stopping ---------------------------------------------------------------------------
     def time_left(self) -> float:

@@ -27,6 +27,9 @@ READY_SLACK_SECONDS = 0.05
 # How long a session that found a campaign's pool empty waits before asking again (rows may come
 # back: another session's FloodWait, a retry falling due, a worker elsewhere releasing its claims).
 EMPTY_RETRY_SECONDS = 1.0
+# The sessions ready for a campaign, computed once for all the pulls within this many seconds
+# (well inside READY_SLACK_SECONDS, so no pull sees a different picture than it would have).
+READY_REUSE_SECONDS = 0.01
 
 
 class Fenced(TransportError):
@@ -184,6 +187,7 @@ class Roster:
         self.lost = lost
         self.work: dict[int, CampaignWork] = {}
         self._turn_credit: dict[int, dict[int, int]] = {sid: {} for sid in session_ids}
+        self._ready: dict[int, tuple[float, set[int]]] = {}  # campaign id → (when, ready sessions)
 
     def load(self, campaign_ids: list[int]) -> list[CampaignWork]:
         """CampaignWork for the running campaigns among ``campaign_ids`` (database, sync)."""
@@ -217,8 +221,14 @@ class Roster:
         )
 
     def ready(self, work: CampaignWork, now: float) -> set[int]:
-        """Sessions of ``work`` that could send now and still find rows in its pool."""
-        return {
+        """Sessions of ``work`` that could send now and still find rows in its pool (not to be
+        changed by the caller: the same set serves every session pulling within
+        :data:`READY_REUSE_SECONDS`, as 500 sessions each pulling once a second would otherwise
+        make it 250,000 checks a second)."""
+        cached = self._ready.get(work.id)
+        if cached is not None and 0 <= now - cached[0] < READY_REUSE_SECONDS:
+            return cached[1]
+        found = {
             sid
             for sid in work.members
             if sid not in self.done
@@ -226,6 +236,8 @@ class Roster:
             and self.ready_at.get(sid, 0.0) <= now + READY_SLACK_SECONDS
             and now - work.empty_at.get(sid, -1e9) > EMPTY_RETRY_SECONDS
         }
+        self._ready[work.id] = (now, found)
+        return found
 
     def rejoin(self, session_id: int, now: float) -> None:
         """``session_id`` is back from a FloodWait: in every campaign it serves, it starts from
