@@ -211,14 +211,23 @@ class Roster:
         return found
 
     def running_ids(self) -> list[tuple[int, str]]:
-        """(id, status) of the campaigns served plus running ones the leased sessions belong to."""
-        return list(
-            Campaign.objects.filter(
-                Q(pk__in=list(self.work)) | Q(status=CampaignStatus.RUNNING, sessions__in=self.session_ids)
+        """(id, status) of the campaigns served plus running ones the leased sessions belong to.
+        Read as the statuses of the campaigns served and of the running others (a handful), then
+        the sessions of those others: polled four times a second, an OR over the join of every
+        campaign with 500 session ids cost more than the slice's claims."""
+        found = list(
+            Campaign.objects.filter(Q(pk__in=list(self.work)) | Q(status=CampaignStatus.RUNNING)).values_list(
+                "pk", "status"
             )
-            .values_list("pk", "status")
-            .distinct()
         )
+        others = [pk for pk, _status in found if pk not in self.work]
+        if not others:
+            return found
+        members = Campaign.sessions.through.objects.filter(
+            campaign_id__in=others, telegramsession_id__in=self.session_ids
+        )
+        joined = set(members.values_list("campaign_id", flat=True))
+        return [(pk, status) for pk, status in found if pk in self.work or pk in joined]
 
     def ready(self, work: CampaignWork, now: float) -> set[int]:
         """Sessions of ``work`` that could send now and still find rows in its pool (not to be
