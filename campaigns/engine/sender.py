@@ -21,7 +21,7 @@ from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 from tgcampaigns import conf
 
-from . import claiming, lookups, reach, settling
+from . import claiming, reach, settling
 from .claiming import RowWork
 from .coalesce import Coalescer
 from .effects import apply_effects
@@ -55,6 +55,7 @@ class Slice(Protocol):
     paces: dict[int, Pace]
     claims: Coalescer[claiming.ClaimRequest, list[RowWork]]
     settles: Coalescer[settling.Batch, None]
+    pinned_dues: Coalescer[tuple[tuple[int, ...], int], float | None]
 
     def halted(self, session: TelegramSession) -> bool: ...
     def blocked(self, session: TelegramSession, pace: Pace, work: CampaignWork) -> bool: ...
@@ -175,7 +176,7 @@ class SessionSender:
         if later:
             await runner.wait_for_change(min(EMPTY_RETRY_SECONDS, runner.time_left()))
             return True
-        due = await sync_to_async(lookups.next_pinned_due)(list(runner.roster.work), sid)
+        due = await runner.pinned_dues.submit((tuple(runner.roster.work), sid))
         if due is None:
             for w in runner.roster.work.values():
                 w.pinned.discard(sid)

@@ -83,6 +83,7 @@ class SliceRunner:
         # The sessions' claims and settles, gathered into one transaction each (:mod:`.coalesce`).
         self.claims = Coalescer(lambda requests: claiming.claim_many(owner, requests))
         self.settles = Coalescer(lambda batches: settling.apply_batches(owner, batches), after=self.claims)
+        self.pinned_dues = Coalescer(lookups.next_pinned_dues)
 
     # Time and stopping ---------------------------------------------------------------------------
     def time_left(self) -> float:
