@@ -9,8 +9,11 @@ session is waiting (a long FloodWait, a daily cap): no worker sleeps for an hour
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
@@ -70,6 +73,29 @@ def next_wake(campaign: Campaign) -> datetime | None:
         if row["session_id"] in sessions and opens is not None:
             times.append(max(sessions[row["session_id"]], row["due"] or now, opens))
     return min(times) if times else None
+
+
+# Allocations between two passes over the youngest objects during a slice (Python's default: 700,
+# a pass every few messages at 500 sessions).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+@contextmanager
+def still_heap() -> Iterator[None]:
+    """Leave what the process already holds out of the garbage collector's passes for the
+    duration of a slice (``gc.freeze``): the full passes over Django's and the sessions' objects
+    otherwise stop the slice's loop for up to 0.4 s at a time (500 sessions: 16 % of the time,
+    every session late together), and passes over the youngest objects run every
+    :data:`GC_YOUNG_THRESHOLD` allocations. What the slice itself makes is still collected; at
+    its end the frozen objects are handed back (``gc.unfreeze``) and the thresholds restored."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], GC_YOUNG_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _after_slice(campaign_id: int, seconds: float, *, enqueue_next: bool) -> str:
@@ -163,7 +189,10 @@ def _drive(campaign_id: int, owner: str, seconds: float, enqueue_next: bool) -> 
         if enqueue_next and len(leased) < len(free):
             queue.enqueue_drive(campaign_id)  # more sessions than one driver takes: fan out to another worker
         recover_rows([s.pk for s in leased])
-        report = async_to_sync(SliceRunner([campaign_id], leased, owner, seconds, leased_at=leased_at).run)()
+        with still_heap():
+            report = async_to_sync(
+                SliceRunner([campaign_id], leased, owner, seconds, leased_at=leased_at).run
+            )()
     log.info(
         "slice by %s: %d sessions, campaigns %s, %d sent, %d outcomes%s",
         owner,
