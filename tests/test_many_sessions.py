@@ -68,7 +68,7 @@ def test_a_failing_call_fails_its_own_callers_and_the_next_call_still_runs():
     assert second == "OK"
 
 
-def test_items_submitted_while_a_call_runs_go_to_the_next_call_and_a_later_coalescer_waits():
+def test_items_submitted_while_a_call_runs_go_to_the_next_call_and_a_later_coalescer_waits_for_it():
     order: list[str] = []
     started, release = threading.Event(), threading.Event()
 
@@ -95,7 +95,8 @@ def test_items_submitted_while_a_call_runs_go_to_the_next_call_and_a_later_coale
         return first.calls
 
     assert async_to_sync(main)() == 2
-    assert order == ["claims [1]", "claims [2]", "settles ['s']"]
+    # The settle waited for the claim under way, not for every claim after it (no starving).
+    assert order[0] == "claims [1]" and sorted(order[1:]) == ["claims [2]", "settles ['s']"]
 
 
 # One claim for many sessions ------------------------------------------------------------------------

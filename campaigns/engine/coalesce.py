@@ -25,7 +25,7 @@ class Coalescer(Generic[T, R]):
     """Gathers the items passed to :meth:`submit` by the tasks of one event loop into calls of
         ``flush(items) -> results`` (synchronous, run through ``sync_to_async`` on the ORM's thread;
         one result per item, in order). Items submitted while a call runs go to the next call.
-    ``after``: another coalescer whose running calls go first.
+    ``after``: another coalescer whose call under way (if any) goes first.
 
         A call that raises gives its exception to every item of that call (each caller decides what
         it means, as if its own call had raised); the items of other calls are not affected."""
@@ -37,6 +37,7 @@ class Coalescer(Generic[T, R]):
         self._after = after
         self._pending: list[tuple[T, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
+        self._running: asyncio.Future | None = None  # done when the call under way returns
         self.calls = 0  # calls made (for tests and benchmarks: items per call)
         self.items = 0
 
@@ -51,12 +52,13 @@ class Coalescer(Generic[T, R]):
     async def _drain(self) -> None:
         while self._pending:
             await asyncio.sleep(0)  # the tasks woken in this turn of the loop add theirs first
-            ahead = self._after._worker if self._after is not None else None
+            ahead = self._after._running if self._after is not None else None
             if ahead is not None and not ahead.done():
-                await asyncio.wait({ahead})  # never cancels it
+                await asyncio.wait({ahead})  # that one call only (never cancels it): no starving
             batch, self._pending = self._pending, []
             self.calls += 1
             self.items += len(batch)
+            self._running = asyncio.get_running_loop().create_future()
             try:
                 results = await self._flush([item for item, _future in batch])
             except asyncio.CancelledError:
@@ -68,6 +70,8 @@ class Coalescer(Generic[T, R]):
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            finally:
+                self._running.set_result(None)
             for (_item, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
