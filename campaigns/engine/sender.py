@@ -118,7 +118,8 @@ class SessionSender:
             for work in self.runner.serving(self.sid):
                 await sync_to_async(apply_effects)(work.campaign, self.session, [exc])
             return False
-        await sync_to_async(reach.record_reachable)(self.session)
+        if reach.was_unreachable(self.session):  # else nothing to write: no trip to the ORM's thread
+            await sync_to_async(reach.record_reachable)(self.session)
         return True
 
     def _unreachable(self, err: TransportError) -> None:

@@ -168,7 +168,23 @@ class SliceRunner:
             if isinstance(result, BaseException) and not self.storage_failed(result):
                 log.error("session %s loop crashed", session.pk, exc_info=result)
         self.report.campaigns = set(self.roster.work)
+        self.report.ready_in = self._ready_in()
         return self.report
+
+    def _ready_in(self) -> dict[int, float]:
+        """Campaign id → seconds until one of its sessions of this slice may send again, from the
+        paces and FloodWaits in memory (sessions lost, unreachable, capped or no longer active
+        left out): what :func:`campaigns.engine.driver.next_wake` would read back, for free."""
+        now, soonest, gone = time.monotonic(), {}, self.lost | self.unreachable
+        for session in self.sessions:
+            pace = self.paces.get(session.pk)
+            usable = session.status == SessionStatus.ACTIVE and session.pk not in gone
+            if pace is None or pace.capped() or not usable:
+                continue
+            wait = max(pace.wait_for(now), session.flood_wait_left())
+            for work in self.serving(session.pk):
+                soonest[work.id] = min(soonest.get(work.id, wait), wait)
+        return soonest
 
     async def _heartbeat(self) -> None:
         """Renew the leases (a lost one stops its session at once), the row claims that go with

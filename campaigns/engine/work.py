@@ -52,6 +52,9 @@ class SliceReport:
     campaigns: set[int] = field(default_factory=set)
     stopped_by: str = ""
     disk_full: bool = False
+    # Campaign id → seconds from the slice's end until one of its sessions here may send again
+    # (their pace and FloodWait as the slice left them; absent: none may, as far as it knows).
+    ready_in: dict[int, float] = field(default_factory=dict)
 
 
 class CampaignWork:
