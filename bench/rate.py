@@ -16,11 +16,26 @@ sessions busy while the flooded ones wait scores 1.0. Goal ≥ 0.97 (plain ones 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
+import resource
 from datetime import datetime, timedelta
 
-from common import make_campaign, make_list, make_sessions, now, throwaway_database
+from common import QueryCounter, make_campaign, make_list, make_sessions, now, throwaway_database
+from django.db import connection
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load() -> str:
+    """The machine's 1-minute load average (the machine is shared: every figure says it)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
 
 STORM_SESSIONS = 10
 STORM_FLOODED = 2
@@ -71,9 +86,11 @@ def run(n_sessions: int, n_recipients: int, per_session_rate: float, storm_seed:
     rl = make_list(n_recipients)
     campaign = make_campaign(rl, sessions)
     engine.launch(campaign, enqueue=False)
-    t0 = now()
-    status = engine.run_until_done(campaign, max_seconds=3600)
-    wall = now() - t0
+    queries = QueryCounter()
+    cpu0, t0 = cpu_seconds(), now()
+    with connection.execute_wrapper(queries):
+        status = engine.run_until_done(campaign, max_seconds=3600)
+    wall, cpu = now() - t0, cpu_seconds() - cpu0
     sent = MessageResult.objects.filter(campaign=campaign, status="sent")
     span = sent.aggregate(a=Min("sending_at"), b=Max("sent_at"))
     active = (span["b"] - span["a"]).total_seconds()
@@ -92,6 +109,9 @@ def run(n_sessions: int, n_recipients: int, per_session_rate: float, storm_seed:
         "ratio": sent.count() / capacity,
         "flooded": {s.pk: (lost[s.pk], by_session.get(s.pk, 0)) for s in flooded},
         "healthy_sent": sorted(n for pk, n in by_session.items() if pk not in lost),
+        # Where the time goes: the whole process's CPU and the SQL statements, per message sent.
+        "cpu_ms_per_msg": 1000 * cpu / max(1, sent.count()),
+        "queries_per_msg": queries.count / max(1, sent.count()),
     }
 
 
@@ -129,7 +149,8 @@ def main() -> None:
             print(
                 f"rate [{vendor}] sessions={r['sessions']} recipients={r['recipients']} "
                 f"allowed/session={rate:.2f}/s ideal={r['ideal_per_s']:.1f}/s achieved={r['achieved_per_s']:.1f}/s "
-                f"ratio={r['ratio']:.3f} sent={r['sent']} wall={r['wall_s']:.1f}s status={r['status']}",
+                f"ratio={r['ratio']:.3f} sent={r['sent']} wall={r['wall_s']:.1f}s status={r['status']} "
+                f"cpu/msg={r['cpu_ms_per_msg']:.2f}ms queries/msg={r['queries_per_msg']:.3f} load={load()}",
                 flush=True,
             )
 

@@ -49,7 +49,7 @@ def test_a_full_disk_mid_send_stops_the_campaign_with_a_reason_that_clears_when_
 ):
     campaign = make_campaign("mid-send", [people], [alpha, beta])
     engine.launch(campaign, enqueue=False)
-    with mock.patch("campaigns.engine.settling.apply_outcomes", side_effect=error):
+    with mock.patch("campaigns.engine.settling.apply_batches", side_effect=error):
         assert engine.drive(campaign.pk, seconds=5, enqueue_next=False) == "disk full"
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.RUNNING

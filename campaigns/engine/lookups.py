@@ -23,14 +23,28 @@ def pinned_session_ids(campaign_ids: list[int], session_ids: list[int]) -> set[t
     )
 
 
-def next_pinned_due(campaign_ids: list[int], session_id: int) -> float | None:
-    """Seconds until the next retry pinned to this session falls due, None when it has none."""
-    due = MessageResult.objects.filter(
-        campaign_id__in=campaign_ids, session_id=session_id, status=ResultStatus.PENDING
-    ).aggregate(m=Min("next_attempt_at"))["m"]
-    if due is None:
-        return None
-    return max(0.0, (due - clock.now()).total_seconds())
+def next_pinned_dues(asks: list[tuple[tuple[int, ...], int]]) -> list[float | None]:
+    """For each (campaign ids, session id) ask: seconds until the next retry pinned to the session
+    in those campaigns falls due, None when it has none. One grouped read per set of campaigns:
+    a slice's sessions ask at once as a campaign's pool runs dry."""
+    by_campaigns: dict[tuple[int, ...], dict[int, object]] = {}
+    for campaign_ids in {ids for ids, _sid in asks}:
+        session_ids = [sid for ids, sid in asks if ids == campaign_ids]
+        rows = MessageResult.objects.filter(
+            campaign_id__in=campaign_ids, session_id__in=session_ids, status=ResultStatus.PENDING
+        )
+        by_campaigns[campaign_ids] = dict(
+            rows.order_by()
+            .values("session_id")
+            .annotate(m=Min("next_attempt_at"))
+            .values_list("session_id", "m")
+        )
+    now = clock.now()
+    found: list[float | None] = []
+    for campaign_ids, sid in asks:
+        due = by_campaigns[campaign_ids].get(sid)  # as the aggregate: None when no row has a time
+        found.append(None if due is None else max(0.0, (due - now).total_seconds()))
+    return found
 
 
 def suppressed_user_ids() -> set[int]:

@@ -12,9 +12,12 @@ campaign, and is seeded at each slice from the session's :class:`DeliveryAttempt
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from django.db.models import Count, Max
 
 from sessions_app import clock
 from sessions_app.models import TelegramSession, utc_day_start
@@ -84,25 +87,53 @@ class Pace:
 def load_pace(session: TelegramSession, now: datetime | None = None) -> Pace:
     """``session``'s pace, seeded with its requests today and its latest ones, from every
     campaign and process (the session's DeliveryAttempt rows) and its test sends."""
+    return load_paces([session], now)[session.pk]
+
+
+def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None) -> dict[int, Pace]:
+    """:func:`load_pace` for many sessions in a few grouped reads (session id → Pace): a slice of
+    500 sessions starts in a handful of queries, not 1,500. A session with a per-minute ceiling
+    gets its requests of the last minute (up to the ceiling); the others only their latest."""
     now = now or clock.now()
-    mine = DeliveryAttempt.objects.filter(session=session)
+    day, minute_ago = utc_day_start(now), now - timedelta(seconds=60)
+    ids = [s.pk for s in sessions]
+    attempts = DeliveryAttempt.objects.filter(session_id__in=ids)
     # Test sends are requests too (staff's own, a handful: campaigns.engine.testsending).
-    tests = TestSend.objects.filter(session=session, requested=True)
-    day = utc_day_start(now)
+    tests = TestSend.objects.filter(session_id__in=ids, requested=True)
+    today: Counter[int] = Counter()
+    for rows in (attempts.requests_since(day), tests.filter(created_at__gte=day)):
+        counts = rows.order_by().values("session_id").annotate(n=Count("id")).values_list("session_id", "n")
+        today.update(dict(counts))
+    recent: dict[int, list[datetime]] = defaultdict(list)
+    ceiling = [s.pk for s in sessions if s.max_per_minute]
+    if ceiling:
+        rows = attempts.filter(session_id__in=ceiling).requests_since(minute_ago)
+        for sid, started in rows.values_list("session_id", "started_at").order_by():
+            recent[sid].append(started)
+    latest = (
+        attempts.exclude(session_id__in=ceiling).requests_since(minute_ago).order_by().values("session_id")
+    )
+    for sid, started in latest.annotate(at=Max("started_at")).values_list("session_id", "at"):
+        recent[sid].append(started)
+    tested = tests.filter(created_at__gte=minute_ago).order_by()
+    for sid, created in tested.values_list("session_id", "created_at"):
+        recent[sid].append(created)
+    mono_now = time.monotonic()
+    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now) for s in sessions}
+
+
+def _pace(
+    session: TelegramSession, today: int, recent: list[datetime], now: datetime, mono_now: float
+) -> Pace:
+    """One session's Pace from its requests today and the times of its latest ones."""
     pace = Pace(
         delay=session.send_delay,
         per_minute=session.max_per_minute,
         daily_cap=session.daily_cap,
-        requests_today=mine.requests_since(day).count() + tests.filter(created_at__gte=day).count(),
+        requests_today=today,
     )
-    minute_ago = now - timedelta(seconds=60)
     keep = max(pace.per_minute, 1)
-    recent = mine.requests_since(minute_ago).order_by("-started_at").values_list("started_at", flat=True)
-    tested = (
-        tests.filter(created_at__gte=minute_ago).order_by("-created_at").values_list("created_at", flat=True)
-    )
-    mono_now = time.monotonic()
-    for started in sorted([*recent[:keep], *tested[:keep]])[-keep:]:
+    for started in sorted(recent)[-keep:]:
         pace.recent.append(mono_now - (now - started).total_seconds())
     if pace.recent:
         pace.next_at = pace.recent[-1] + pace.delay
@@ -112,10 +143,20 @@ def load_pace(session: TelegramSession, now: datetime | None = None) -> Pace:
 def next_request_at(session: TelegramSession, now: datetime | None = None) -> datetime:
     """The earliest time ``session`` may make its next request: after its FloodWait, its delay,
     a full per-minute window, and (when capped) the next UTC midnight. ``now`` when it may now."""
+    return next_requests_at([session], now)[session.pk]
+
+
+def next_requests_at(sessions: Sequence[TelegramSession], now: datetime | None = None) -> dict[int, datetime]:
+    """:func:`next_request_at` for many sessions (session id → time), from :func:`load_paces`."""
     now = now or clock.now()
-    pace = load_pace(session, now)
-    when = max(now, session.flood_wait_until or now)
-    when = max(when, now + timedelta(seconds=pace.wait_for(time.monotonic())))
-    if pace.capped():
-        when = max(when, utc_day_start(now) + timedelta(days=1))
-    return when
+    paces = load_paces(sessions, now)
+    mono_now = time.monotonic()
+    found = {}
+    for session in sessions:
+        pace = paces[session.pk]
+        when = max(now, session.flood_wait_until or now)
+        when = max(when, now + timedelta(seconds=pace.wait_for(mono_now)))
+        if pace.capped():
+            when = max(when, utc_day_start(now) + timedelta(days=1))
+        found[session.pk] = when
+    return found

@@ -89,9 +89,14 @@ def record_unreachable(session: TelegramSession, err: TransportError) -> None:
         setattr(session, name, fields[name])
 
 
+def was_unreachable(session: TelegramSession) -> bool:
+    """Whether ``session`` (as loaded) is in the unreachable state :func:`record_reachable` ends."""
+    return bool(session.unreachable_since or session.connect_failures or session.next_connect_at)
+
+
 def record_reachable(session: TelegramSession) -> None:
     """A successful connection ends the unreachable state (nothing written when there was none)."""
-    if session.unreachable_since or session.connect_failures or session.next_connect_at:
+    if was_unreachable(session):
         TelegramSession.objects.filter(pk=session.pk).update(
             unreachable_since=None, connect_failures=0, next_connect_at=None
         )

@@ -21,8 +21,9 @@ from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 from tgcampaigns import conf
 
-from . import claiming, lookups, reach, settling
+from . import claiming, reach, settling
 from .claiming import RowWork
+from .coalesce import Coalescer
 from .effects import apply_effects
 from .outcomes import Outcome
 from .pacing import Pace, load_pace
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 # pause is seen before the next batch (and between sends through the control poll).
 BATCH_WINDOW_SECONDS = 0.5
 MAX_BATCH = 200
+# A session claims its next batch this long before its pace lets the first request leave, so the
+# claim's round trip (shared with the slice's other sessions, :mod:`.coalesce`) is off the
+# timeline; the batch's requests still wait for their time (:meth:`SessionSender._send_batch`).
+CLAIM_AHEAD_SECONDS = 0.25
 
 
 class Slice(Protocol):
@@ -47,6 +52,10 @@ class Slice(Protocol):
     unreachable: set[int]
     ready_at: dict[int, float]
     load: dict[int, int]
+    paces: dict[int, Pace]
+    claims: Coalescer[claiming.ClaimRequest, list[RowWork]]
+    settles: Coalescer[settling.Batch, None]
+    pinned_dues: Coalescer[tuple[tuple[int, ...], int], float | None]
 
     def halted(self, session: TelegramSession) -> bool: ...
     def blocked(self, session: TelegramSession, pace: Pace, work: CampaignWork) -> bool: ...
@@ -84,7 +93,7 @@ class SessionSender:
     async def run(self) -> None:
         """Connect, send until done, then settle every batch and disconnect; never raises a
         TransportError (a connect error takes effect on the session and its campaigns)."""
-        self.pace = await sync_to_async(load_pace)(self.session)
+        self.pace = self.runner.paces.get(self.sid) or await sync_to_async(load_pace)(self.session)
         self.batch_size = max(1, min(MAX_BATCH, int(BATCH_WINDOW_SECONDS / max(self.pace.interval, 1e-3))))
         if not await self._connect():
             self.runner.done.add(self.sid)
@@ -109,7 +118,8 @@ class SessionSender:
             for work in self.runner.serving(self.sid):
                 await sync_to_async(apply_effects)(work.campaign, self.session, [exc])
             return False
-        await sync_to_async(reach.record_reachable)(self.session)
+        if reach.was_unreachable(self.session):  # else nothing to write: no trip to the ORM's thread
+            await sync_to_async(reach.record_reachable)(self.session)
         return True
 
     def _unreachable(self, err: TransportError) -> None:
@@ -146,9 +156,11 @@ class SessionSender:
         runner.ready_at[self.sid] = now + wait
         if pace.capped() or wait > runner.time_left():
             return False
-        if wait > 0:
+        if session.flood_wait_left() > 0:
             # In a FloodWait with nothing left for it, nobody waits for it.
             return await self._wait_out(wait)
+        if wait > CLAIM_AHEAD_SECONDS:
+            return await self._wait_out(wait - CLAIM_AHEAD_SECONDS)
         work, later = runner.roster.next_work(session, now)
         if work is None:
             return await self._idle(later)
@@ -165,7 +177,7 @@ class SessionSender:
         if later:
             await runner.wait_for_change(min(EMPTY_RETRY_SECONDS, runner.time_left()))
             return True
-        due = await sync_to_async(lookups.next_pinned_due)(list(runner.roster.work), sid)
+        due = await runner.pinned_dues.submit((tuple(runner.roster.work), sid))
         if due is None:
             for w in runner.roster.work.values():
                 w.pinned.discard(sid)
@@ -183,9 +195,16 @@ class SessionSender:
             work.policy.turn(sid, runner.roster.ready(work, now), self.batch_size),
             self.pace.remaining_today(),
         )
-        pinned, after, zones = sid in work.pinned, work.pool_after, work.open_zones()
-        claim = sync_to_async(claiming.claim_rows)
-        batch = await claim(work.id, sid, runner.owner, limit, pinned=pinned, after=after, zones=zones)
+        zones = work.open_zones()
+        request = claiming.ClaimRequest(
+            work.id,
+            sid,
+            limit,
+            sid in work.pinned,
+            work.pool_after,
+            None if zones is None else tuple(sorted(zones)),
+        )
+        batch = await runner.claims.submit(request)
         work.claimed(batch)
         if not batch:
             work.empty_at[sid] = time.monotonic()
@@ -259,7 +278,7 @@ class SessionSender:
         outcomes: list[Outcome] = [o for o in results if o is not None]
         # Rows whose task found the session blocked before its request left, and rows never started.
         unsent = [row for row, o in zip(batch, results) if o is None] + batch[len(tasks) :]
-        await sync_to_async(settling.apply_outcomes)(work.campaign, session, runner.owner, outcomes, unsent)
+        await runner.settles.submit(settling.Batch(work.campaign, session, outcomes, unsent))
         refused = [
             o
             for o in outcomes

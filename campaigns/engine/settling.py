@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -45,6 +46,17 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(0.5, 1.0) * min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1))
 
 
+@dataclass
+class Batch:
+    """One session's settled batch of one campaign, as :func:`apply_batches` takes it: the
+    outcomes of its requests and the rows whose requests never left (``unsent``)."""
+
+    campaign: Campaign
+    session: TelegramSession
+    outcomes: list[Outcome]
+    unsent: list[RowWork]
+
+
 def apply_outcomes(
     campaign: Campaign,
     session: TelegramSession,
@@ -55,16 +67,26 @@ def apply_outcomes(
     """Write a batch's outcomes in one transaction: each row's transition (:func:`.outcomes.settle_as`),
     a DeliveryAttempt per request, the session's tally, and the rows whose requests never left
     (``unsent``) back to the queue. Only rows ``owner`` still holds ``sending`` are moved."""
+    apply_batches(owner, [Batch(campaign, session, outcomes, unsent)])
+
+
+def apply_batches(owner: str, batches: list[Batch]) -> list[None]:
+    """:func:`apply_outcomes` for the batches of many sessions (and campaigns) in one transaction,
+    one statement per transition for all of them: a slice's sessions settle through this together
+    (:class:`campaigns.engine.coalesce.Coalescer`). Returns one None per batch (all or none are
+    written: an error leaves every row ``sending``, for the reaper)."""
     now = clock.now()
     settled: dict[Transition, list[Outcome]] = defaultdict(list)
     attempts: list[tuple] = []
-    for o in outcomes:
-        transition, attempt = settle_as(o, campaign.max_attempts)
-        settled[transition].append(o)
-        attempts.append(_attempt(o, session, attempt))
+    for batch in batches:
+        for o in batch.outcomes:
+            transition, attempt = settle_as(o, batch.campaign.max_attempts)
+            settled[transition].append(o)
+            attempts.append(_attempt(o, batch.session, attempt))
     answered = {
         t: [_answered(o, t, now) for o in settled[t]] for t in Transition if t is not Transition.MARK_SENT
     }
+    unsent = [row for batch in batches for row in batch.unsent]
     mine = MessageResult.objects.filter(claimed_by=owner, status=ResultStatus.SENDING)
     with transaction.atomic():
         if settled[Transition.MARK_SENT]:
@@ -74,9 +96,10 @@ def apply_outcomes(
         mine.retry_at(answered[Transition.RETRY])
         mine.back_to_pool(answered[Transition.BACK_TO_POOL])
         insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, attempts)
-        _tally_attempts(campaign.pk, session.pk, outcomes)
+        _tally_attempts(batches)
         if unsent:
             release_claims(owner, unsent)
+    return [None] * len(batches)
 
 
 def _answered(o: Outcome, transition: Transition, now: datetime) -> Answered:
@@ -91,23 +114,37 @@ def _answered(o: Outcome, transition: Transition, now: datetime) -> Answered:
     return Answered(o.row.id, code, err.text, o.in_doubt_after(), due)
 
 
-def _tally_attempts(campaign_id: int, session_id: int, outcomes: list[Outcome]) -> None:
-    """One :class:`AttemptTally` delta row for a batch's requests."""
-    requested = [o for o in outcomes if o.requested]
-    if not requested:
-        return
-    AttemptTally.objects.create(
-        campaign_id=campaign_id,
-        session_id=session_id,
-        requests=len(requested),
-        sent=sum(o.kind.delivered for o in requested),
-        retries=sum(o.kind is OutcomeKind.TRANSIENT for o in requested),
-        floods=sum(o.kind is OutcomeKind.FLOOD for o in requested),
-        latency_ms=round(sum((o.finished_at - o.started_at).total_seconds() for o in requested) * 1000),
-        first_started_at=min(o.started_at for o in requested),
-        last_finished_at=max(o.finished_at for o in requested),
-    )
-    TelegramSession.objects.filter(pk=session_id).count_requests(len(requested))
+def _tally_attempts(batches: list[Batch]) -> None:
+    """One :class:`AttemptTally` delta row per campaign and session for the batches' requests,
+    and the sessions' daily request counters (one UPDATE per distinct count)."""
+    requested: dict[tuple[int, int], list[Outcome]] = defaultdict(list)
+    for batch in batches:
+        requested[(batch.campaign.pk, batch.session.pk)] += [o for o in batch.outcomes if o.requested]
+    tallies, per_session = [], defaultdict(int)
+    for (campaign_id, session_id), done in requested.items():
+        if not done:
+            continue
+        per_session[session_id] += len(done)
+        tallies.append(
+            (
+                campaign_id,
+                session_id,
+                len(done),
+                sum(o.kind.delivered for o in done),
+                sum(o.kind is OutcomeKind.TRANSIENT for o in done),
+                sum(o.kind is OutcomeKind.FLOOD for o in done),
+                round(sum((o.finished_at - o.started_at).total_seconds() for o in done) * 1000),
+                min(o.started_at for o in done),
+                max(o.finished_at for o in done),
+                False,
+            )
+        )
+    insert_rows(AttemptTally, TALLY_COLUMNS, tallies)
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for session_id, n in per_session.items():
+        by_count[n].append(session_id)
+    for n, session_ids in by_count.items():
+        TelegramSession.objects.filter(pk__in=session_ids).count_requests(n)
 
 
 def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:
@@ -135,6 +172,18 @@ def _mark_sent(owner: str, sent: list[Outcome], now: datetime) -> int:
         return cursor.rowcount
 
 
+TALLY_COLUMNS = (
+    "campaign_id",
+    "session_id",
+    "requests",
+    "sent",
+    "retries",
+    "floods",
+    "latency_ms",
+    "first_started_at",
+    "last_finished_at",
+    "folded",
+)
 ATTEMPT_COLUMNS = (
     "result_id",
     "session_id",

@@ -26,10 +26,11 @@ from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 
 from ..models import CampaignStatus
-from . import claiming, lookups
+from . import claiming, lookups, settling
 from .claiming import RowWork
+from .coalesce import Coalescer
 from .outcomes import Outcome, OutcomeKind, outcome_of_error
-from .pacing import Pace
+from .pacing import Pace, load_paces
 from .sender import SessionSender
 from .storage import is_disk_full
 from .work import CampaignWork, Fenced, Roster, SliceReport
@@ -78,6 +79,11 @@ class SliceRunner:
         self.changed = asyncio.Event()  # set whenever rows are claimed or come back to a pool
         self.roster = Roster(self.session_ids, self.ready_at, self.done, self.lost)
         self._suppressed_ids: set[int] = set()
+        self.paces: dict[int, Pace] = {}  # each session's pace as the slice starts (one read for all)
+        # The sessions' claims and settles, gathered into one transaction each (:mod:`.coalesce`).
+        self.claims = Coalescer(lambda requests: claiming.claim_many(owner, requests))
+        self.settles = Coalescer(lambda batches: settling.apply_batches(owner, batches), after=self.claims)
+        self.pinned_dues = Coalescer(lookups.next_pinned_dues)
 
     # Time and stopping ---------------------------------------------------------------------------
     def time_left(self) -> float:
@@ -146,6 +152,7 @@ class SliceRunner:
         for work in await sync_to_async(self.roster.load)(list(dict.fromkeys(self.initial_ids + others))):
             self.roster.work[work.id] = work
         await sync_to_async(self._refresh_suppressed_ids)()
+        self.paces = await sync_to_async(load_paces)(self.sessions)
         aux = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._watch_control())]
         try:
             results = await asyncio.gather(
@@ -161,7 +168,23 @@ class SliceRunner:
             if isinstance(result, BaseException) and not self.storage_failed(result):
                 log.error("session %s loop crashed", session.pk, exc_info=result)
         self.report.campaigns = set(self.roster.work)
+        self.report.ready_in = self._ready_in()
         return self.report
+
+    def _ready_in(self) -> dict[int, float]:
+        """Campaign id → seconds until one of its sessions of this slice may send again, from the
+        paces and FloodWaits in memory (sessions lost, unreachable, capped or no longer active
+        left out): what :func:`campaigns.engine.driver.next_wake` would read back, for free."""
+        now, soonest, gone = time.monotonic(), {}, self.lost | self.unreachable
+        for session in self.sessions:
+            pace = self.paces.get(session.pk)
+            usable = session.status == SessionStatus.ACTIVE and session.pk not in gone
+            if pace is None or pace.capped() or not usable:
+                continue
+            wait = max(pace.wait_for(now), session.flood_wait_left())
+            for work in self.serving(session.pk):
+                soonest[work.id] = min(soonest.get(work.id, wait), wait)
+        return soonest
 
     async def _heartbeat(self) -> None:
         """Renew the leases (a lost one stops its session at once), the row claims that go with
