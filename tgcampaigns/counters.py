@@ -26,3 +26,20 @@ IMPORT_ROWS = Counter("tgc_import_rows", "Recipient rows read by imports.")
 IMPORT_SECONDS = Counter("tgc_import_seconds", "Seconds spent importing recipient lists.")
 EXPORT_ROWS = Counter("tgc_export_rows", "Result rows written by exports (CSV and XLSX).", ["format"])
 EXPORT_SECONDS = Counter("tgc_export_seconds", "Seconds spent streaming exports.", ["format"])
+FLOODWAIT_SECONDS = Counter(
+    "tgc_floodwait_seconds",
+    "Seconds of FloodWait Telegram imposed, by session (counted when the FloodWait is answered).",
+    ["session"],
+)
+
+
+def count_export(file_format: str, rows: int, seconds: float) -> None:
+    """One export of ``rows`` result rows in ``file_format`` (``csv`` | ``xlsx``) that took ``seconds``."""
+    EXPORT_ROWS.labels(file_format).inc(rows)
+    EXPORT_SECONDS.labels(file_format).inc(seconds)
+
+
+def count_import(rows: int, seconds: float) -> None:
+    """One import (or a part of one) that read ``rows`` rows in ``seconds``."""
+    IMPORT_ROWS.inc(rows)
+    IMPORT_SECONDS.inc(seconds)
