@@ -52,7 +52,7 @@ def copied(campaign) -> bytes:
     return b"".join(exports.campaign_csv_bytes(campaign))
 
 
-def hostile_campaign(parse_mode: str, **overrides):
+def hostile_campaign(parse_mode: str, *, other_keys: bool = True, **overrides):
     """A campaign of every HOSTILE value in every column a recipient's data reaches, with rows in
     each state the export writes differently."""
     session = make_session('Sess, "one"')
@@ -90,7 +90,8 @@ def hostile_campaign(parse_mode: str, **overrides):
                 sent_at=times[i % 3],
                 read_at=times[(i + 1) % 3],
                 variant=["", "A", "B", "C", "D"][i % 5],
-                fields=recipient.fields | ({"extra": True, "n": 42, "none": None} if i % 2 else {}),
+                fields=recipient.fields
+                | ({"extra": True, "n": 42, "none": None} if i % 2 and other_keys else {}),
             )
         )
     MessageResult.objects.bulk_create(results)
@@ -108,6 +109,16 @@ def test_the_copy_export_writes_the_same_bytes_as_the_python_formatter(parse_mod
     assert got == expected
     assert got.startswith(b"\xef\xbb\xbfkey,raw_value,list,")
     assert b"\r\n" in got and b'"two\nlines"' in got  # row ends CRLF, a value's own line break kept
+
+
+@postgres_only
+def test_rows_holding_only_their_lists_columns_and_a_list_without_rows_copy_alike():
+    campaign = hostile_campaign("html", other_keys=False)
+    unused = make_list("unused", [("@nobody_here", {"zzz": "never exported"})])
+    campaign.lists.add(unused)  # none of the campaign's rows came from it: not its columns either
+
+    assert b"zzz" not in reference(campaign)
+    assert copied(campaign) == reference(campaign)
 
 
 @postgres_only

@@ -96,11 +96,13 @@ class _IsoText(Func):
 
 _ZWSP = "\u200b"
 _TIMES = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
-# A personalisation value PostgreSQL prints as Python would (the row's ``fields`` as jsonb, each
-# value ``v``): strings, null, booleans, numbers without an exponent in Python's repr.
-_UNSAFE_VALUE = (
-    "jsonb_typeof(k.value) IN ('object', 'array') OR (jsonb_typeof(k.value) = 'number' AND "
-    "(abs((k.value #>> '{}')::numeric) >= 1e16 OR abs((k.value #>> '{}')::numeric) < 0.0001))"
+# Rows holding a personalisation value PostgreSQL would not print as Python does (objects, arrays,
+# numbers Python writes with an exponent, and zero, which may have been -0.0), or fields that are
+# no JSON object (a jsonpath filter over each row's values).
+_UNSAFE_ROW = (
+    "jsonb_typeof(r.fields) NOT IN ('object', 'null') OR r.fields @? "
+    '\'$.* ? (@.type() == "object" || @.type() == "array" || '
+    '(@.type() == "number" && (@.abs() >= 1e16 || @.abs() < 0.0001)))\''
 )
 
 
@@ -116,29 +118,38 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def fields_and_safety(campaign_id: int, reports: Iterable[dict | None]) -> tuple[list[str], bool]:
+def lists_with_rows(campaign: Campaign) -> list[dict | None]:
+    """The import reports of the campaign's lists that rows of it came from, in id order: what
+    :func:`~campaigns.reporting.exports._lists` finds by reading every row, from the campaign's
+    lists (fixed at launch) with one indexed look-up each."""
+    reports = []
+    for pk, report in campaign.lists.order_by("pk").values_list("pk", "report"):
+        if MessageResult.objects.filter(campaign=campaign, recipient__recipient_list_id=pk).exists():
+            reports.append(report)
+    return reports
+
+
+def fields_and_safety(campaign: Campaign, reports: Iterable[dict | None]) -> tuple[list[str], bool]:
     """(the personalisation field names of the campaign's rows, in the order of
-    :func:`~campaigns.reporting.exports.personalisation_columns`; whether every value is one SQL
-    prints as Python does), in one pass over the rows' JSON."""
-    table = MessageResult._meta.db_table
+    :func:`personalisation_columns`; whether every value is one SQL prints as Python does).
+
+    One pass over the rows' JSON answers both when every key is a column of the lists' reports
+    (an imported list's rows hold its columns): the names are then those columns, in order.
+    Otherwise the keys are read as :func:`personalisation_columns` does."""
+    columns = list(
+        dict.fromkeys(str(name) for report in reports for name in (report or {}).get("columns", []))
+    )
     sql = (
-        f"SELECT k.key, bool_or(k.key IS NULL OR {_UNSAFE_VALUE}) FROM {table} r "
-        "LEFT JOIN LATERAL jsonb_each(CASE jsonb_typeof(r.fields) WHEN 'object' THEN r.fields END) "
-        "AS k ON true WHERE r.campaign_id = %s AND "
-        "(k.key IS NOT NULL OR jsonb_typeof(r.fields) NOT IN ('object', 'null')) "
-        'GROUP BY k.key ORDER BY min(r.id), octet_length(k.key), k.key COLLATE "C"'
+        f"SELECT bool_or({_UNSAFE_ROW}), bool_or(jsonb_typeof(r.fields) = 'object' AND "
+        f"(r.fields - %s::text[]) <> '{{}}'::jsonb) FROM {MessageResult._meta.db_table} r "
+        "WHERE r.campaign_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [campaign_id])
-        found = cursor.fetchall()
-    seen: dict[str, None] = {}
-    for report in reports:
-        for name in (report or {}).get("columns", []):
-            seen.setdefault(str(name), None)
-    for key, _ in found:
-        if key is not None:
-            seen.setdefault(key, None)
-    return list(seen), not any(unsafe for _, unsafe in found)
+        cursor.execute(sql, [columns, campaign.pk])
+        unsafe, other_keys = cursor.fetchone()
+    if other_keys:
+        columns = personalisation_columns(campaign.results.all(), reports)
+    return columns, not unsafe
 
 
 def _python_str(value: str) -> str:
@@ -239,7 +250,7 @@ def campaign_copy_sql(campaign: Campaign, reports: Iterable[dict | None]) -> Cop
     """The query whose ``COPY … WITH CSV`` is the body of the campaign's CSV export (the lines
     after the header), or None when SQL cannot make the same bytes (see the module docstring).
     ``reports``: the import reports of the lists the rows came from (their column order)."""
-    fields, safe = fields_and_safety(campaign.pk, reports)
+    fields, safe = fields_and_safety(campaign, reports)
     # The wording as stored now, as the Python path reads it (not as the caller's copy holds it).
     campaign = Campaign.objects.only("message", "parse_mode", "variants").get(pk=campaign.pk)
     message = _message_sql(campaign, fields) if safe else None

@@ -44,7 +44,7 @@ from ..content.outgoing import recipient_renderer
 from ..content.variants import hold_range
 from ..models import Campaign, MessageResult, RecipientKind, RecipientList, ResultStatus
 from .copy_stream import copy_rows
-from .csv_sql import _first_keys, _IsoText, campaign_copy_sql, personalisation_columns  # noqa: F401
+from .csv_sql import _first_keys, _IsoText, campaign_copy_sql, lists_with_rows, personalisation_columns  # noqa: F401
 from .readahead import read_ahead
 from .xlsx_writer import (
     XLSX_CONTENT_TYPE,
@@ -334,7 +334,7 @@ def campaign_csv_bytes(campaign: Campaign) -> Generator[bytes, None, int]:
     try:
         plan = None
         if connection.vendor == "postgresql":
-            plan = campaign_copy_sql(campaign, _lists(campaign.results.all())[1])
+            plan = campaign_copy_sql(campaign, lists_with_rows(campaign))
         if plan is not None:
             header = io.StringIO()
             csv.writer(header).writerow(BASE_COLUMNS + field_headers(plan.fields))
