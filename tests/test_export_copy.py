@@ -134,6 +134,8 @@ def test_a_message_that_reads_no_field_and_one_with_a_syntax_error_copy_alike(me
     [
         ({"First name": 1.5e20}, "Hi {{ first_name }}"),  # Python writes 1.5e+20, PostgreSQL the digits
         ({"First name": {"nested": 1}}, "Hi {{ first_name }}"),
+        ({"First name": 0.00001}, "Hi {{ first_name }}"),  # 1e-05 in Python
+        ({"First name": 0}, "Hi {{ first_name }}"),  # it may have been -0.0
         ({"First name": "Ann"}, "Hi {{ first_name|upper }}"),  # a filter SQL does not render
     ],
 )
@@ -141,7 +143,8 @@ def test_what_sql_cannot_write_alike_takes_the_python_path(fields, message):
     campaign = make_campaign("Odd", [], [make_session("s")], message=message)
     MessageResult.objects.create(campaign=campaign, key="@ann_user", dedupe_key="@ann_user", fields=fields)
 
-    assert campaign_copy_sql(campaign, []) is None
+    assert campaign_copy_sql(campaign, []) is None  # keys outside the lists' columns: every value read
+    assert campaign_copy_sql(campaign, [{"columns": list(fields)}]) is None  # the columns' values read
     assert b"".join(exports.campaign_csv_bytes(campaign)) == reference(campaign)
 
 

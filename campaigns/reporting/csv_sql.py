@@ -96,6 +96,12 @@ class _IsoText(Func):
 
 _ZWSP = "\u200b"
 _TIMES = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
+# One column's value (the column's name is the parameter) that PostgreSQL would not print as Python.
+_UNSAFE_COLUMN = (
+    "(CASE coalesce(jsonb_typeof(r.fields -> %s), 'null') WHEN 'string' THEN false WHEN 'null' THEN false "
+    "WHEN 'boolean' THEN false WHEN 'number' THEN abs((r.fields ->> %s)::numeric) NOT BETWEEN 0.0001 AND 9999999999999999 "
+    "ELSE true END)"
+)
 # Rows holding a personalisation value PostgreSQL would not print as Python does (objects, arrays,
 # numbers Python writes with an exponent, and zero, which may have been -0.0), or fields that are
 # no JSON object (a jsonpath filter over each row's values).
@@ -133,20 +139,28 @@ def fields_and_safety(campaign: Campaign, reports: Iterable[dict | None]) -> tup
     """(the personalisation field names of the campaign's rows, in the order of
     :func:`personalisation_columns`; whether every value is one SQL prints as Python does).
 
-    One pass over the rows' JSON answers both when every key is a column of the lists' reports
-    (an imported list's rows hold its columns): the names are then those columns, in order.
-    Otherwise the keys are read as :func:`personalisation_columns` does."""
+    When every key of every row is a column of the lists' reports (an imported list's rows hold
+    its columns), one pass over the rows answers both, looking up each column's value: the names
+    are those columns, in order. Otherwise the keys are read as :func:`personalisation_columns`
+    does, and every value is checked (:data:`_UNSAFE_ROW`)."""
     columns = list(
         dict.fromkeys(str(name) for report in reports for name in (report or {}).get("columns", []))
     )
+    table = MessageResult._meta.db_table
+    unsafe_values = " OR ".join([_UNSAFE_COLUMN] * len(columns)) or "false"
     sql = (
-        f"SELECT bool_or({_UNSAFE_ROW}), bool_or(jsonb_typeof(r.fields) = 'object' AND "
-        f"(r.fields - %s::text[]) <> '{{}}'::jsonb) FROM {MessageResult._meta.db_table} r "
-        "WHERE r.campaign_id = %s"
+        f"SELECT bool_or(jsonb_typeof(r.fields) NOT IN ('object', 'null') OR {unsafe_values}), "
+        f"bool_or(jsonb_typeof(r.fields) = 'object' AND (r.fields - %s::text[]) <> '{{}}'::jsonb) "
+        f"FROM {table} r WHERE r.campaign_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [columns, campaign.pk])
+        cursor.execute(sql, [*(name for name in columns for _ in range(2)), columns, campaign.pk])
         unsafe, other_keys = cursor.fetchone()
+        if other_keys and not unsafe:
+            cursor.execute(
+                f"SELECT bool_or({_UNSAFE_ROW}) FROM {table} r WHERE r.campaign_id = %s", [campaign.pk]
+            )
+            (unsafe,) = cursor.fetchone()
     if other_keys:
         columns = personalisation_columns(campaign.results.all(), reports)
     return columns, not unsafe
