@@ -14,6 +14,9 @@ render alike: a wording with tags or filters, or personalisation values Python w
 differently than PostgreSQL (objects, arrays, numbers Python writes with an exponent, zero, which
 may have been ``-0.0``). Line ends: ``COPY`` ends rows with ``\\n``; the caller turns them into
 ``\\r\\n`` (:mod:`campaigns.reporting.copy_stream`).
+
+Also the SQL both paths share: the personalisation columns of a selection of results
+(:func:`personalisation_columns`) and timestamps as ISO text (:class:`_IsoText`).
 """
 
 from __future__ import annotations

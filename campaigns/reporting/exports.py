@@ -11,7 +11,8 @@
 One row per :class:`~campaigns.models.MessageResult`, read as tuples with ``.iterator()`` (a
 server-side cursor on PostgreSQL) and written by one ``csv.writer`` in chunks of rows, so a
 campaign of a million rows is streamed in constant memory (the XLSX file is written to a temporary
-file first).
+file first). A whole campaign's CSV on PostgreSQL is the database's own ``COPY`` instead, the same
+bytes formatted in SQL (:func:`campaign_csv_bytes`, :mod:`.csv_sql`, :mod:`.copy_stream`).
 The columns are :data:`BASE_COLUMNS` (``raw_value``, ``list`` and ``row`` say where an invalid or
 duplicate row with an empty ``key`` came from; ``message`` is the text as rendered for that
 recipient), then the lists' personalisation fields; an export spanning campaigns starts with a
