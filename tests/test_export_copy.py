@@ -182,3 +182,30 @@ def test_the_sqlite_export_is_the_python_formatter(people, alpha):
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite path")
     assert b"".join(exports.campaign_csv_bytes(campaign)) == reference(campaign)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2025-03-01 12:00:05",  # as Django writes a time without a fraction
+        "2025-03-01 12:00:05.250000",
+        "2025-03-01 12:00:05.000000",  # written by raw SQL: isoformat drops a zero fraction
+        "2025-03-01 12:00:05.123",  # SQLite's STRFTIME('%f'): milliseconds
+        "2025-03-01 12:00:05+00:00",  # Python's sqlite3 adapter of an aware datetime
+        "2025-03-01 12:00:05.5+02:00",
+    ],
+)
+def test_the_sqlite_export_reads_times_as_text_and_writes_what_djangos_reader_gives(people, alpha, stored):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL formats times in SQL (_IsoText)")
+    campaign = make_campaign("Times", [people], [alpha])
+    result = MessageResult.objects.create(campaign=campaign, key="@a_user", dedupe_key="@a_user")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {MessageResult._meta.db_table} SET sent_at = %s WHERE id = %s", [stored, result.pk]
+        )
+    expected = MessageResult.objects.get(pk=result.pk).sent_at.isoformat()
+
+    header, row = list(exports.result_rows(campaign.results.all()))
+
+    assert row[header.index("sent_at")] == expected

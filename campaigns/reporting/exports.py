@@ -28,15 +28,16 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain, islice
 from typing import IO, Any
 
 from django.db import connection
-from django.db.models import F, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from tgcampaigns import counters
@@ -144,7 +145,8 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
     """:data:`_READ` of ``results`` in id order, with the times as ISO 8601 text and the fields
     as JSON text (decoded by the caller, without Django's per-value converters)."""
     postgres = connection.vendor == "postgresql"
-    times = {f"{name}_text": _IsoText(name) if postgres else F(name) for name in _TIMES}
+    # SQLite: the stored text, read without Django's converters (most of the export's time).
+    times = {f"{name}_text": _IsoText(name) if postgres else Cast(name, TextField()) for name in _TIMES}
     query = (
         results.order_by("id").annotate(**times, fields_text=Cast("fields", TextField())).values_list(*_READ)
     )
@@ -158,8 +160,24 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
     if postgres:
         yield from rows
         return
+    iso = sqlite_iso
     for row in rows:
-        yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:16]), *row[16:])
+        yield (*row[:11], iso(row[11]), iso(row[12]), iso(row[13]), iso(row[14]), iso(row[15]), *row[16:])
+
+
+def sqlite_iso(text: str | None) -> str | None:
+    """A datetime as SQLite stores it, as ``datetime.isoformat()`` gives it once Django has read
+    it (naive text is UTC): Django's own ``YYYY-MM-DD HH:MM:SS[.ffffff]`` by slicing, any other
+    form (an offset, milliseconds) through Django's parser."""
+    if text is None:
+        return None
+    local = text[:-6] if text.endswith("+00:00") else text  # sqlite3's own adapter adds the offset
+    if local[10:11] == " " and (
+        len(local) == 19 or (len(local) == 26 and local[19] == "." and local[20:] != "000000")
+    ):
+        return f"{local[:10]}T{local[11:]}+00:00"
+    value = parse_datetime(text)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def _lists(results: QuerySet[MessageResult]) -> tuple[dict[int, str], list[dict | None]]:
