@@ -16,6 +16,7 @@ It prints rows/s and peak RSS of each and the ratio (project / django-import-exp
     .venv/bin/python bench/import.py [--rows 100000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgc_wt8 .venv/bin/python bench/import.py
     .venv/bin/python bench/import.py --rows 1000000 --only project   # the million-row figure
+    .venv/bin/python bench/import.py --only project --tags           # with a tags column
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ AREAS = ("212", "312", "415", "646", "718", "202", "617", "305")
 CITIES = ("Berlin", "New York", "São Paulo", "Zürich", "Kraków", "Chicago", "Lyon", "Osaka")
 
 
-def generate(path: Path, rows: int, seed: int = 8) -> None:
-    """A CRM-shaped export: ``telegram`` (mixed identities), first and last name, city."""
+TAGS = ("VIP", "Newsletter", "Berlin", "Wholesale", "Returning", "Spring 2026", "Lead", "Partner")
+
+
+def generate(path: Path, rows: int, seed: int = 8, tags: bool = False) -> None:
+    """A CRM-shaped export: ``telegram`` (mixed identities), first and last name, city; with
+    ``tags``, a ``tags`` column of 0–3 tags a row (Shopify-like, comma-separated)."""
     rnd = random.Random(seed)
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("telegram,first_name,last_name,city\n")
+        out.write("telegram,first_name,last_name,city" + (",tags\n" if tags else "\n"))
         for i in range(rows):
             roll = rnd.random()
             if roll < 0.01:
@@ -52,7 +57,10 @@ def generate(path: Path, rows: int, seed: int = 8) -> None:
             else:
                 value = str(rnd.randrange(100_000_000, 8_000_000_000))
             first = f"Name{i % 9973}"
-            out.write(f'{value},{first},"Surname, {i % 7919}",{rnd.choice(CITIES)}\n')
+            line = f'{value},{first},"Surname, {i % 7919}",{rnd.choice(CITIES)}'
+            if tags:
+                line += ',"' + ", ".join(rnd.sample(TAGS, rnd.randrange(0, 4))) + '"'
+            out.write(line + "\n")
 
 
 def child(engine: str, csv_path: str) -> None:
@@ -63,7 +71,7 @@ def child(engine: str, csv_path: str) -> None:
 
     from common import throwaway_database
 
-    from campaigns.models import Recipient, RecipientList
+    from campaigns.models import Recipient, RecipientList, RecipientTag
 
     with throwaway_database() as vendor:
         recipient_list = RecipientList.objects.create(
@@ -84,9 +92,11 @@ def child(engine: str, csv_path: str) -> None:
             rows = _import_export(recipient_list, csv_path)
         took = time.perf_counter() - start
         stored = Recipient.objects.filter(recipient_list=recipient_list).count()
+        tagged = RecipientTag.objects.count()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"RESULT {engine} {vendor} rows={rows} stored={stored} seconds={took:.2f} peak_rss_mib={peak:.0f}"
+            f"RESULT {engine} {vendor} rows={rows} stored={stored} tags={tagged} seconds={took:.2f} "
+            f"peak_rss_mib={peak:.0f}"
         )
 
 
@@ -149,6 +159,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--only", choices=["project", "import-export"])
+    p.add_argument("--tags", action="store_true", help="add a tags column (0-3 tags a row)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--csv", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -157,7 +168,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "recipients.csv"
-        generate(csv_path, args.rows)
+        generate(csv_path, args.rows, tags=args.tags)
         size = csv_path.stat().st_size / 1024 / 1024
         print(f"file: {args.rows:,} rows, {size:.1f} MiB", flush=True)
         results = {}
@@ -168,7 +179,8 @@ def main() -> None:
             results[engine] = r
             print(
                 f"import [{r['vendor']}] {engine:>13}: {r['rows']:,.0f} rows in {r['seconds']:.1f} s = "
-                f"{r['rows'] / r['seconds']:,.0f} rows/s, peak RSS {r['peak_rss_mib']:.0f} MiB",
+                f"{r['rows'] / r['seconds']:,.0f} rows/s, peak RSS {r['peak_rss_mib']:.0f} MiB"
+                + (f", {r['tags']:,.0f} tag links" if r.get("tags") else ""),
                 flush=True,
             )
         if len(results) == 2:

@@ -72,6 +72,9 @@ def test_a_61_column_outlook_file_scrolls_inside_its_table_with_row_number_and_v
     page = browser.page
 
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    # The Import button is on the first screen: staff who checked the rows need not hunt for it.
+    button = page.locator("input[name=_import]").bounding_box()
+    assert button and 0 <= button["y"] and button["y"] + button["height"] <= 768, button
     page.eval_on_selector(".tgc-preview-table", "box => { box.scrollLeft = box.scrollWidth; }")
     browser.shot("outlook-scrolled-right")
     verdicts = _verdicts_in_view(page)

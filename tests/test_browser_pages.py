@@ -179,6 +179,14 @@ def test_why_it_waits_follows_the_state_and_the_winner_is_asked_for_once_the_tes
     assert "resumed" not in page.inner_text("#tgc-eta")
     assert page.locator(".tgc-op-choose_winner").count() == 1
 
+    # On the winner page, clicking a variant's wording (or anywhere on its row) chooses it.
+    page.click(".tgc-op-choose_winner")
+    page.wait_for_selector("#tgc-variants")
+    page.click("#tgc-variants tbody tr:nth-child(2) .tgc-variant-text")
+    assert page.is_checked("#tgc-variant-B")
+    page.click("#tgc-variants tbody tr:nth-child(1) td:nth-child(4)")
+    assert page.is_checked("#tgc-variant-A") and not page.is_checked("#tgc-variant-B")
+
 
 def test_an_ab_campaign_with_quiet_hours_says_what_blocks_it_how_long_it_takes_and_what_waits(browser, mark):
     from zoneinfo import ZoneInfo

@@ -107,6 +107,17 @@ def test_the_picker_finds_a_phone_by_an_other_identity_of_the_recipient(client):
     assert [r["label"] for r in found["recipients"]] == ["row 2 of “both”: @lea_user"]
 
 
+@pytest.mark.parametrize("typed", ["(415) 555-0123", "415 555 01", "4155550123"])
+def test_the_picker_finds_a_national_number_of_a_list_that_names_no_region(client, typed):
+    # A list of international numbers with no default region: a US number typed as Americans
+    # write it has no country to be read in, yet it is the national part of one key.
+    us = make_list("us", [("+14155550123", {}), ("+14165550000", {})])
+
+    found = client.get(reverse(RECIPIENTS), {"lists": [us.pk], "message": "", "q": typed}).json()
+
+    assert [r["label"] for r in found["recipients"]] == ["row 2 of “us”: +14155550123"]
+
+
 def test_a_misspelled_variable_is_a_problem_with_the_columns_listed(client, people):
     data = preview(client, message="Hi {{ frist_name }}", lists=[people.pk])
 

@@ -385,15 +385,16 @@ def _headers(name: str) -> list[str]:
         return next(csv.reader(f))
 
 
-def test_a_google_export_keeps_by_default_only_identities_evidence_and_canonical_fields():
+def test_a_google_export_keeps_by_default_only_identities_evidence_canonical_fields_and_tags():
     from campaigns.lists.columns import guess_roles
 
     headers = _headers("google_export.csv")
     roles = dict(zip(headers, guess_roles(headers), strict=True))
 
     assert [h for h, role in roles.items() if role == "field"] == []
-    for header in ("Phonetic Middle Name", "Photo", "Birthday", "Labels", "Nickname", "Address 1 - PO Box"):
+    for header in ("Phonetic Middle Name", "Photo", "Birthday", "Nickname", "Address 1 - PO Box"):
         assert roles[header] == "ignore", header
+    assert roles["Labels"] == "tags"  # Google's groups (issue 20), its system groups dropped on import
     assert (roles["First Name"], roles["Last Name"], roles["E-mail 1 - Value"]) == (
         "first_name",
         "last_name",

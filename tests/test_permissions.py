@@ -61,6 +61,7 @@ class World:
         engine.launch(self.paused, enqueue=False)
         engine.pause(self.paused)
         self.seeds = SeedList.objects.create(name="Team", entries="@team_member")
+        self.row = people.recipients.order_by("pk").first()
         self.result = self.done.results.first()
         self.reply = Reply.objects.create(
             campaign=self.done,
@@ -158,6 +159,26 @@ PROBES: dict[str, Probe] = {
         offered(c, "admin:campaigns_recipientlist_changelist", "delete_selected")
     ],
     "Recipients (the rows of lists)": lambda c, w: [page(c, _cl("campaigns_recipient"))],
+    "Persons: search, a person's page": lambda c, w: [
+        page(c, reverse("admin:campaigns_person_changelist")),
+        page(c, reverse("admin:campaigns_person_page", args=[w.row.pk])),
+        on_index(c, "campaigns", "person"),
+    ],
+    "Persons: add and remove tags (a person's page, the recipients' actions)": lambda c, w: [
+        "tgc-add-tags" in c.get(reverse("admin:campaigns_person_page", args=[w.row.pk])).content.decode(),
+        post(c, reverse("admin:campaigns_person_tags", args=[w.row.pk]), {"add": "VIP"}),
+        post(c, reverse("admin:campaigns_person_tags", args=[w.row.pk]), {"remove": "VIP"}),
+        offered(c, "admin:campaigns_recipient_changelist", "add_tags"),
+        offered(c, "admin:campaigns_recipient_changelist", "remove_tags"),
+    ],
+    "Persons: Erase this person (a person's page)": lambda c, w: [
+        "tgc-erase-person" in c.get(reverse("admin:campaigns_person_page", args=[w.row.pk])).content.decode(),
+        page(c, reverse("admin:campaigns_person_erase", args=[w.row.pk])),
+    ],
+    "Tags: list with counts": lambda c, w: [
+        page(c, _cl("campaigns_tag")),
+        on_index(c, "campaigns", "tag"),
+    ],
     "Home page: campaigns running, scheduled and recently finished": lambda c, w: [
         'id="tgc-home-finished"' in c.get(reverse("admin:index")).content.decode()
     ],

@@ -383,3 +383,20 @@ def test_the_sending_rate_leaves_out_the_wait_for_the_winner(alpha):
     )
     m = metrics(campaign)
     assert (m["elapsed_seconds"], m["winner_wait_seconds"], m["sent_per_minute"]) == (120, 540, 10.0)
+
+
+def test_the_ab_test_section_is_open_on_a_campaign_that_has_variants_and_folded_on_one_without(
+    client, mark, people, alpha
+):
+    plain = make_campaign("Plain", [people], [alpha])
+    tested = make_campaign("Tested", [people], [alpha], variants=["Hi B"], split={"A": 50, "B": 50})
+    client.force_login(mark)
+
+    def ab_section(campaign) -> str:
+        """The opening tag of the fieldset the "A/B test" heading is in."""
+        html = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+        start = html.rindex("<fieldset", 0, html.index("A/B test"))
+        return html[start : html.index(">", start) + 1]
+
+    assert "collapse" in ab_section(plain)
+    assert "collapse" not in ab_section(tested)

@@ -125,6 +125,17 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
             return self.readonly_fields + LOCKED_AFTER_LAUNCH
         return self.readonly_fields
 
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        """The fieldsets, with the A/B test section open on a campaign that has variants (folded,
+        it would hide from staff that the campaign sends several wordings)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.variants:
+            return fieldsets
+        return [
+            (name, {**options, "classes": ()}) if name == "A/B test" else (name, options)
+            for name, options in fieldsets
+        ]
+
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         if "scheduled_at" in form.base_fields:

@@ -32,7 +32,9 @@ from ..lists.search import search_recipients
 from ..lists.table import ImportRefused
 from ..models import ImportStatus, Recipient, RecipientList
 from .display import fields_table
+from .person_admin import person_link
 from .recipient_list_forms import RecipientListChangeForm, RecipientListMappingForm, RecipientListUploadForm
+from .recipient_tag_actions import add_tags, remove_tags
 
 # Invalid/duplicate rows listed on a recipient list's page; the rest are one click away.
 REPORT_ROWS_SHOWN = 200
@@ -280,6 +282,7 @@ def _file_notes(obj: RecipientList) -> dict[str, str]:
         "identity order": ", then ".join(KIND_LABELS.get(k, k) for k in order),
         "default region": obj.default_region,
         "other identities kept": f"{report['other_identities']:,}" if report.get("other_identities") else "",
+        "tags": ", ".join(f"{name} ({count:,})" for name, count in (report.get("tags") or {}).items()),
     }
     return {name: value for name, value in notes.items() if value}
 
@@ -288,8 +291,9 @@ def _file_notes(obj: RecipientList) -> dict[str, str]:
 class RecipientAdmin(admin.ModelAdmin):
     """Read-only: recipients change only by uploading a new list."""
 
-    list_display = ("row_number", "key", "kind", "status", "error", "raw_value", "recipient_list")
-    list_filter = ("recipient_list", "status", "kind")
+    list_display = ("row_number", "key", "kind", "status", "error", "raw_value", "recipient_list", "person")
+    list_filter = ("recipient_list", "status", "kind", "tags")
+    actions = [add_tags, remove_tags]
     search_fields = ("key", "raw_value", "other_identities__key")
     search_help_text = (
         "A recipient as written (@name, phone, user id), the start of a phone (07700, +1 415) or of a name."
@@ -319,6 +323,17 @@ class RecipientAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_add_tags_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.add_recipienttag")
+
+    def has_remove_tags_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.delete_recipienttag")
+
+    @admin.display(description="Person")
+    def person(self, obj: Recipient) -> str:
+        # The results' permission guards the person's page (personal data, history).
+        return person_link(obj.pk) if obj.key else ""
 
     @admin.display(description="Personalisation fields")
     def personalisation(self, obj: Recipient) -> str:

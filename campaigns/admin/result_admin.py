@@ -18,7 +18,7 @@ from tgcampaigns.audit import AuditAction
 from ..content import template
 from ..content.outgoing import recipient_text
 from ..content.preview import entities_html
-from ..models import Campaign, DeliveryAttempt, MessageResult, ParseMode, ResultStatus
+from ..models import Campaign, DeliveryAttempt, MessageResult, ParseMode, Recipient, ResultStatus
 from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response
@@ -26,6 +26,7 @@ from ..reporting.progress import STATUS_LABELS
 from .access import may_export_results
 from .display import fields_table
 from .malformed_query import MALFORMED_QUERY_ERRORS, bad_query, guarded_queryset
+from .person_admin import person_link
 from .reply_admin import ReplyInline, replies_link
 from .result_filters import (
     ErrorCodeFilter,
@@ -105,6 +106,7 @@ class MessageResultAdmin(admin.ModelAdmin):
     fields = (
         "campaign",
         "key",
+        "person",
         "as_written",
         "source",
         "kind",
@@ -129,6 +131,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         "technical_details",
     )
     readonly_fields = (
+        "person",
         "as_written",
         "source",
         "message_text",
@@ -290,6 +293,15 @@ class MessageResultAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="tgc-raw" title="as written in the file">“{}”</span>', raw or "(empty)"
         )
+
+    @admin.display(description="Person")
+    def person(self, obj: MessageResult) -> str:
+        """A link to the person's page: through the row the result was made from, else a row
+        with its key (one indexed look-up); "—" when no list holds them any more."""
+        row_id = obj.recipient_id or (
+            Recipient.objects.filter(key=obj.key).values_list("pk", flat=True).first() if obj.key else None
+        )
+        return person_link(row_id, "Everything about this person") or "—"
 
     @admin.display(description="As written")
     def as_written(self, obj: MessageResult) -> str:

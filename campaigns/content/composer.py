@@ -124,8 +124,26 @@ def pick_recipients(list_ids: list[int], query: str) -> list[Recipient]:
         wanted |= Q(row_number=int(number))
     if also := recipient_filter(query, regions=search_regions(list_ids)):
         wanted |= also
+    if national := national_digits(query):
+        # A national number of a list that names no region (no country to read it in): the
+        # digits inside a key. A scan of the chosen lists' rows, never of the whole table.
+        wanted |= Q(key__contains=national) | Q(other_identities__key__contains=national)
     found = list(rows.filter(wanted).distinct()[:PICKER_LIMIT])
     if len(found) < PICKER_LIMIT and len(query) >= 2:
         by_field = rows.annotate(text=Cast("fields", TextField())).filter(text__icontains=query)
         found += [r for r in by_field.exclude(pk__in=[r.pk for r in found])[: PICKER_LIMIT - len(found)]]
     return found
+
+
+# Digits typed before the picker looks for them inside phone keys (fewer match too much).
+NATIONAL_DIGITS_MIN = 6
+
+
+def national_digits(query: str) -> str:
+    """The digits of ``query`` when it reads as a national phone number without its trunk prefix
+    ("(415) 555-0123" → "4155550123"), at least :data:`NATIONAL_DIGITS_MIN` of them; "" for
+    anything else (an international number, letters, a trunk ``0`` that the regions read)."""
+    compact = "".join(ch for ch in query if ch not in " ()-./")
+    if len(compact) < NATIONAL_DIGITS_MIN or not compact.isascii() or not compact.isdigit():
+        return ""
+    return "" if compact.startswith("0") else compact

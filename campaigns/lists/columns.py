@@ -5,7 +5,8 @@ A column's *role* is one of the identity readings of :mod:`.normalise` (``any``,
 its ``country`` (the region its national numbers are read in, :mod:`.countries`), its ``consent``
 (yes/no: a "no" row is never a recipient), its ``opt_out`` (a column saying the person withdrew:
 anything in it but no or nothing keeps the row from being a recipient), its ``time_zone``, a ``phone_label`` (Google's
-``Phone 1 - Label``: which phone is the mobile; never an identity); a canonical personalisation
+``Phone 1 - Label``: which phone is the mobile; never an identity); its ``tags`` (several per cell,
+:mod:`.tag_cells`; written as :class:`~campaigns.models.tags.RecipientTag` rows); a canonical personalisation
 field (:data:`CANONICAL_FIELDS`: ``first_name``…, stored under that name whatever the header was,
 so ``{{ first_name }}`` works); ``field`` (a personalisation field under its header); or
 ``ignore``. Every identity column is read: a CRM export with ``Username`` and ``Mobile`` gives one
@@ -38,6 +39,7 @@ CONSENT = "consent"
 OPT_OUT = "opt_out"
 TIME_ZONE = "time_zone"
 PHONE_LABEL = "phone_label"
+TAGS = "tags"
 IDENTITY_ROLES = (ANY, USERNAME, PHONE, PHONE_INTERNATIONAL, USER_ID)
 # Personalisation fields with one name in every list, whatever the column was called.
 CANONICAL_FIELDS = {
@@ -49,7 +51,7 @@ CANONICAL_FIELDS = {
     "company": "Company",
 }
 EVIDENCE_ROLES = (COUNTRY, CONSENT, OPT_OUT, TIME_ZONE, PHONE_LABEL)
-ROLES = (*IDENTITY_ROLES, *EVIDENCE_ROLES, *CANONICAL_FIELDS, FIELD, IGNORE)
+ROLES = (*IDENTITY_ROLES, *EVIDENCE_ROLES, TAGS, *CANONICAL_FIELDS, FIELD, IGNORE)
 # Roles whose column is stored among the row's fields, under the role's name (the first column
 # with the role) or its header (any later one).
 NAMED_ROLES = (COUNTRY, TIME_ZONE, *CANONICAL_FIELDS)
@@ -64,6 +66,7 @@ ROLE_LABELS = {
     OPT_OUT: "Opted out (yes, or a date: never a recipient)",
     TIME_ZONE: "Time zone",
     PHONE_LABEL: "Label of a phone (Mobile, Work…)",
+    TAGS: "Tags (several per cell: VIP, Berlin)",
     **{name: f"Field: {name}" for name in CANONICAL_FIELDS},
     FIELD: "Personalisation field",
     IGNORE: "Ignore",
@@ -122,6 +125,8 @@ _HEADER_PARTS = (
 )
 _WEAK_HEADERS = {"contact": ANY, "user": ANY}
 HEADER_ROLES.update(dict.fromkeys(["dnc", "noconsent", "blocked", "bounced"], OPT_OUT))
+# Tags: ``tags``, ``labels``, Google's ``Group Membership``, Shopify's ``Tags`` (and HEADERS' words).
+HEADER_ROLES.update(dict.fromkeys(["tags", "tag", "labels", "groupmembership", "groups", "segments"], TAGS))
 
 
 def guess_roles(headers: list[str]) -> list[str] | None:

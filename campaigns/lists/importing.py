@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
@@ -34,7 +35,7 @@ from django.db import connection, transaction
 
 from tgcampaigns import counters
 
-from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList
+from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList, RecipientTag
 from ..models.privacy import drop_erased
 from .columns import FIELD, IDENTITY_ROLES, column_index, guess_roles, names_recipients, role_of_header
 from .known import recognise_export, withdrawn_export
@@ -63,6 +64,7 @@ NO_RECIPIENTS_IN_SHEET = (
 )
 BATCH_SIZE = 5000
 MAX_PROBLEMS = 200  # problems kept in RecipientList.report; the counts cover all of them
+MAX_TAGS_REPORTED = 50  # the most used tags named in the report
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class ImportReport:
     other_identities: int = 0  # identities kept besides the keys
     recognised: str = ""  # the known export the header row is (:mod:`.known`), "" for none
     regions: tuple[str, ...] = ()  # the regions the rows' own countries named
+    tags: dict[str, int] = field(default_factory=dict)  # tag as first written → rows, most first
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -181,8 +184,9 @@ def import_recipient_list(
 
 
 def forget_rows(recipient_list: RecipientList) -> None:
-    """Delete the list's recipients and their identities (a failed worker import's batches)."""
+    """Delete the list's recipients, their identities and tags (a failed worker import's batches)."""
     with transaction.atomic():
+        RecipientTag.objects.filter(recipient__recipient_list=recipient_list).delete()
         RecipientIdentity.objects.filter(recipient__recipient_list=recipient_list).delete()
         Recipient.objects.filter(recipient_list=recipient_list).delete()
 
@@ -311,6 +315,7 @@ def _report(table, mapping, plan, reader, counts, tally: Tally) -> ImportReport:
         other_identities=tally.others,
         recognised=_recognised(mapping),
         regions=tuple(sorted(reader.regions)),
+        tags=dict(tally.tags.most_common(MAX_TAGS_REPORTED)),
     )
 
 
@@ -324,6 +329,7 @@ class Tally:
     problem_rows: int = 0
     cleaned: int = 0
     others: int = 0
+    tags: Counter = field(default_factory=Counter)
 
 
 def _read_rows(
@@ -351,7 +357,9 @@ def _read_rows(
             tally.problem_rows += 1
             if len(tally.problems) < MAX_PROBLEMS:
                 tally.problems.append({"row": number, "value": row[1], "status": status, "error": error})
-        writer.add(row, other)
+        if reader.tags:
+            tally.tags.update(reader.tags)
+        writer.add(row, other, reader.tags)
         if len(writer) >= BATCH_SIZE:
             flush(writer)
             if progress is not None:

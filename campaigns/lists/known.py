@@ -38,7 +38,7 @@ KNOWN_EXPORTS: list[KnownExport] = [
     KnownExport(
         "Google Contacts export",
         _squashed("First Name", "Last Name", "Phone 1 - Label", "Phone 1 - Value"),
-        dict(labels="field", organizationname="company", address1city="city", address1country="country"),
+        dict(labels="tags", organizationname="company", address1city="city", address1country="country"),
     ),
     KnownExport(
         "Google Contacts export (older layout)",
@@ -47,7 +47,7 @@ KNOWN_EXPORTS: list[KnownExport] = [
             name="full_name",
             givenname="first_name",
             familyname="last_name",
-            groupmembership="field",
+            groupmembership="tags",
             organization1name="company",
             address1city="city",
             address1country="country",
@@ -73,6 +73,7 @@ KNOWN_EXPORTS: list[KnownExport] = [
             defaultaddresscountrycode="country",
             defaultaddresscity="city",
             defaultaddresscompany="company",
+            tags="tags",
         ),
     ),
     KnownExport(

@@ -25,6 +25,7 @@ from .columns import (
     NAMED_ROLES,
     OPT_OUT,
     PHONE_LABEL,
+    TAGS,
     field_name,
     label_stem,
     phone_preference,
@@ -46,6 +47,7 @@ from .limits import Limits
 from .mapping import Mapping
 from .normalise import NO_COUNTRY_CODE, PHONE, normalise
 from .reading import BrokenRow, NotedRow, cell_text
+from .tag_cells import split_tags
 from .zonenames import is_zone_column, valid_zone
 
 VALID, INVALID, DUPLICATE = "valid", "invalid", "duplicate"  # Recipient.Status values
@@ -78,7 +80,8 @@ class RowReader:
 
     :meth:`read` returns ``(row, others, status)``: ``row`` is (row_number, raw_value, key, kind,
     status, error, fields) as :class:`campaigns.lists.writing.RowWriter` takes it, ``others`` the
-    other identities as [(key, kind), …]."""
+    other identities as [(key, kind), …]. The row's tags (a tags column's cells,
+    :func:`.tag_cells.split_tags`) are then in :attr:`tags`, for a row with a key only."""
 
     def __init__(self, mapping: Mapping, names: list[str], limits: Limits):
         roles = list(mapping.roles) + [FIELD] * (len(names) - len(mapping.roles))
@@ -101,6 +104,8 @@ class RowReader:
         self.countries = [(i, header[i]) for i, role in enumerate(roles) if role == COUNTRY]
         self.consents = [(i, header[i]) for i, role in enumerate(roles) if role == CONSENT]
         self.opt_outs = [(i, header[i]) for i, role in enumerate(roles) if role == OPT_OUT]
+        self.tag_columns = [i for i, role in enumerate(roles) if role == TAGS]
+        self.tags: list[str] = []  # the tags of the row :meth:`read` read last (none when invalid)
         self.skip = {i for i, role in enumerate(roles) if role != FIELD and role not in NAMED_ROLES}
         # The personalisation columns: (index, name), canonical roles under the role's name.
         self.field_columns = field_keys(roles, names)
@@ -118,6 +123,7 @@ class RowReader:
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
+        self.tags = []
         values = (
             cells
             if type(cells) is list and all(type(c) is str for c in cells)
@@ -183,6 +189,8 @@ class RowReader:
             status, error = DUPLICATE, f"duplicate of row {first}"
         for identity in identities:
             self.seen.setdefault(identity, first if first is not None else number)
+        if self.tag_columns:
+            self.tags = [t for i in self.tag_columns if i < len(values) for t in split_tags(values[i])]
         return (number, raw, key, kind, status, _joined(error, problems + notes), fields), others, status
 
     def _identities(self, values: list[str], texts: list[str]) -> tuple[list[tuple], list[str]]:

@@ -40,6 +40,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
             "marketing consent",
         ),
         "time_zone": ("time zone", "timezone", "tz"),
+        "tags": ("tags", "tag", "labels", "groups", "segments"),
     },
     "ru": {
         "phone": ("телефон", "номер телефона", "тел"),
@@ -54,6 +55,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("страна",),
         "consent": ("согласие", "рассылка", "подписка"),
         "time_zone": ("часовой пояс",),
+        "tags": ("теги", "тэги", "метки", "ярлыки"),
     },
     "uk": {
         "phone": ("телефон", "номер телефону"),
@@ -68,6 +70,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("країна",),
         "consent": ("згода", "розсилка", "підписка"),
         "time_zone": ("часовий пояс",),
+        "tags": ("теги", "мітки"),
     },
     "de": {
         "phone": ("telefon", "telefonnummer", "rufnummer"),
@@ -82,6 +85,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("land", "staat"),
         "consent": ("einwilligung", "zustimmung", "newsletter"),
         "time_zone": ("zeitzone",),
+        "tags": ("schlagwörter", "schlagworte", "stichwörter", "etiketten"),
     },
     "fr": {
         "phone": ("téléphone", "numéro de téléphone", "tél"),
@@ -96,6 +100,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("pays",),
         "consent": ("consentement", "accord", "abonné"),
         "time_zone": ("fuseau horaire",),
+        "tags": ("étiquettes", "libellés", "mots-clés"),
     },
     "es": {
         "phone": ("teléfono", "número de teléfono", "tel"),
@@ -110,6 +115,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("país",),
         "consent": ("consentimiento", "suscrito"),
         "time_zone": ("zona horaria",),
+        "tags": ("etiquetas",),
     },
     "pt": {
         "phone": ("telefone", "número de telefone"),
@@ -124,6 +130,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("país",),
         "consent": ("consentimento", "aceita marketing"),
         "time_zone": ("fuso horário",),
+        "tags": ("etiquetas", "marcadores"),
     },
     "it": {
         "phone": ("telefono", "numero di telefono"),
@@ -138,6 +145,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("paese", "nazione"),
         "consent": ("consenso", "iscritto"),
         "time_zone": ("fuso orario",),
+        "tags": ("etichette",),
     },
     "tr": {
         "phone": ("telefon", "telefon numarası"),
@@ -152,6 +160,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("ülke",),
         "consent": ("onay", "izin"),
         "time_zone": ("saat dilimi",),
+        "tags": ("etiketler", "etiket"),
     },
     "fa": {
         "phone": ("تلفن", "شماره تلفن", "شماره"),
@@ -166,6 +175,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("کشور",),
         "consent": ("رضایت",),
         "time_zone": ("منطقه زمانی",),
+        "tags": ("برچسب‌ها", "برچسب ها", "برچسب"),
     },
     "ar": {
         "phone": ("هاتف", "رقم الهاتف", "الهاتف"),
@@ -180,6 +190,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("الدولة", "البلد", "دولة"),
         "consent": ("الموافقة", "موافقة"),
         "time_zone": ("المنطقة الزمنية",),
+        "tags": ("الوسوم", "وسوم", "العلامات"),
     },
     "id": {
         "phone": ("telepon", "nomor telepon", "no telp"),
@@ -194,6 +205,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("negara",),
         "consent": ("persetujuan", "langganan"),
         "time_zone": ("zona waktu",),
+        "tags": ("label",),
     },
     "hi": {
         "phone": ("फ़ोन", "फोन", "फ़ोन नंबर", "फोन नंबर", "दूरभाष"),
@@ -208,6 +220,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "country": ("देश",),
         "consent": ("सहमति",),
         "time_zone": ("समय क्षेत्र",),
+        "tags": ("टैग", "लेबल"),
     },
 }
 

@@ -20,8 +20,9 @@ import queue
 import threading
 
 from django.db import connection
+from django.utils import timezone
 
-from ..models import Recipient, RecipientIdentity
+from ..models import Recipient, RecipientIdentity, RecipientTag, Tag, tag_key
 from .search import name_keys
 
 RECIPIENT_COLUMNS = (
@@ -38,26 +39,40 @@ RECIPIENT_COLUMNS = (
     "surname_key",
 )
 IDENTITY_COLUMNS = ("recipient_id", "key", "kind")
+TAG_COLUMNS = ("recipient_id", "tag_id", "created_at")
 
 
 class RowWriter:
     """Collects rows of one list and writes them on :meth:`flush`.
 
-    :meth:`add` takes one row as (row_number, raw_value, key, kind, status, error, fields dict)
-    and its other identities as [(key, kind), …]."""
+    :meth:`add` takes one row as (row_number, raw_value, key, kind, status, error, fields dict),
+    its other identities as [(key, kind), …] and its tags' names. A batch's tags are found or
+    created at once (:meth:`TagQuerySet.named`) and linked in one more bulk write."""
 
     def __init__(self, list_id: int):
         self.list_id = list_id
         self.rows: list[tuple] = []
         self.identities: list[tuple[int, list[tuple[str, str]]]] = []  # (index in rows, identities)
+        self.tags: list[tuple[int, list[str]]] = []  # (index in rows, tag names)
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def add(self, row: tuple, others: list[tuple[str, str]]) -> None:
+    def add(self, row: tuple, others: list[tuple[str, str]], tags: list[str] | tuple = ()) -> None:
         if others:
             self.identities.append((len(self.rows), others))
+        if tags:
+            self.tags.append((len(self.rows), list(tags)))
         self.rows.append(row)
+
+    def take(self) -> tuple:
+        """The rows collected so far (for another writer's :meth:`put`); this one is emptied."""
+        batch = (self.rows, self.identities, self.tags)
+        self.rows, self.identities, self.tags = [], [], []
+        return batch
+
+    def put(self, batch: tuple) -> None:
+        self.rows, self.identities, self.tags = batch
 
     def flush(self) -> None:
         if not self.rows:
@@ -72,8 +87,22 @@ class RowWriter:
         _insert(Recipient, RECIPIENT_COLUMNS, recipients)
         if others:
             _insert(RecipientIdentity, IDENTITY_COLUMNS, others)
+        if self.tags:
+            _insert(RecipientTag, TAG_COLUMNS, _tag_links(ids, self.tags))
         self.rows.clear()
         self.identities.clear()
+        self.tags.clear()
+
+
+def _tag_links(ids: list[int], tags: list[tuple[int, list[str]]]) -> list[tuple]:
+    """(recipient_id, tag_id, created_at) for each row's tags, once per row and tag; the batch's
+    tags are found or created in one go."""
+    keys = {n: tag_key(n) for _i, names in tags for n in names}  # each distinct name once
+    found = {tag.key: tag.pk for tag in Tag.objects.named(list(keys))}
+    ids_of = {n: found[k] for n, k in keys.items() if k in found}
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    links = {(ids[i], ids_of[n]) for i, names in tags for n in names if n in ids_of}
+    return [(recipient_id, tag_id, now) for recipient_id, tag_id in sorted(links)]
 
 
 def _table(model) -> str:
@@ -138,9 +167,7 @@ class BackgroundWriter:
     def send(self, writer: RowWriter) -> None:
         if self.error is not None:
             raise self.error
-        batch = (writer.rows, writer.identities)
-        writer.rows, writer.identities = [], []
-        self.batches.put(batch)
+        self.batches.put(writer.take())
 
     def close(self) -> None:
         self.abandon()
@@ -161,7 +188,7 @@ class BackgroundWriter:
                     continue  # drain, so the reader never blocks on a full queue
                 try:
                     writer = RowWriter(self.list_id)
-                    writer.rows, writer.identities = batch
+                    writer.put(batch)
                     with transaction.atomic():
                         writer.flush()
                 except BaseException as exc:  # handed to the reading thread by send() / close()

@@ -15,6 +15,7 @@ from .campaign import (
 from .lists import (
     ConsentBasis,
     ImportStatus,
+    Person,
     Recipient,
     RecipientIdentity,
     RecipientKind,
@@ -61,6 +62,7 @@ __all__ = [
     "MediaType",
     "MessageResult",
     "ParseMode",
+    "Person",
     "Recipient",
     "Reply",
     "RecipientIdentity",

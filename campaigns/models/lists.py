@@ -148,6 +148,17 @@ class Recipient(models.Model):
         return ([self.key] if self.key else []) + [k for k in others if k != self.key]
 
 
+class Person(Recipient):
+    """The admin's *Persons* entry (a proxy: no table of its own): one human found by any of their
+    identities across every list, with their history (:mod:`campaigns.people.persons`)."""
+
+    class Meta:
+        proxy = True
+        app_label = "campaigns"
+        verbose_name = "person"
+        verbose_name_plural = "persons"
+
+
 class RecipientIdentity(models.Model):
     """Another identity of a recipient row than its key (a phone next to the username that is
     the key), normalised like keys. De-duplication, opt-outs and erasure see these too."""

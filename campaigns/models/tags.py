@@ -52,8 +52,16 @@ class Tag(models.Model):
 class RecipientTag(models.Model):
     """One tag on one recipient row. A person's tags are those of all their rows."""
 
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="tag_links")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="recipient_links")
+    # No database-level foreign key checks and no single-column indexes: an import writes a link
+    # per tag per row, and the per-row FK checks and two more indexes nearly doubled a tagged
+    # import's time (bench/import.py --tags). Rows are written from ids just read or reserved,
+    # Django's on_delete cascades, and the two composite indexes below serve both look-ups.
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.CASCADE, related_name="tag_links", db_constraint=False, db_index=False
+    )
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, related_name="recipient_links", db_constraint=False, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

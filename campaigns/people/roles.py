@@ -6,8 +6,9 @@ migration and kept as :data:`ROLES` says at every ``migrate`` (so a permission a
 adds reaches its group): make a new group for another mix rather than editing these.
 
 - **Marketing**: recipient lists, campaigns (compose, launch, control, clone, test send and
-  its seed lists), their results and exports. No sessions, suppressions, users or django-q2.
-- **Reviewer**: reads campaigns and results, exports them, reads the audit trail.
+  its seed lists), their results and exports, persons' pages and tags (adding, removing). No sessions, suppressions, users or django-q2.
+- **Reviewer**: reads campaigns and results, exports them, reads persons' pages and the tags,
+  reads the audit trail.
 - **Operator**: Telegram sessions (log in, check, disable, re-activate, un-quarantine with a
   reason, release a lease), resolved peers, suppressions, erasing a person, the audit trail, and
   reads campaigns (not their results: personal data).
@@ -44,6 +45,12 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.view_deliveryattempt",
         "campaigns.export_messageresult",
         "campaigns.view_reply",
+        # Tags: the tag list (rename, delete) and tagging rows (a list's recipients, a person's page).
+        "campaigns.view_tag",
+        "campaigns.change_tag",
+        "campaigns.delete_tag",
+        "campaigns.add_recipienttag",
+        "campaigns.delete_recipienttag",
     ),
     REVIEWER: (
         "campaigns.view_campaign",
@@ -51,6 +58,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.view_deliveryattempt",
         "campaigns.export_messageresult",
         "campaigns.view_reply",
+        "campaigns.view_tag",
         "audit.view_auditevent",
     ),
     OPERATOR: (

@@ -31,4 +31,7 @@ class AuditAction(models.TextChoices):
     SUPPRESSION_DELETE = "suppression.delete", "Suppression deleted"
     SUPPRESSION_IMPORT = "suppression.import", "Suppressions added in bulk"
     PERSON_ERASE = "person.erase", "Person erased"
+    TAGS_ADD = "tags.add", "Tags added to recipients"
+    TAGS_REMOVE = "tags.remove", "Tags removed from recipients"
+    TAG_CHANGE = "tag.change", "Tag renamed or deleted"
     RETENTION_PURGE = "retention.purge", "Old data purged"
