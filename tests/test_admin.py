@@ -271,6 +271,7 @@ def test_the_mapping_step_offers_one_role_per_column_guessed_from_the_headers(cl
         "Opted out (yes, or a date: never a recipient)",
         "Time zone",
         "Label of a phone (Mobile, Work…)",
+        "Tags (several per cell: VIP, Berlin)",
         "Field: first_name",
         "Field: last_name",
         "Field: full_name",

@@ -7,10 +7,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
+import environ
 import pytest
 from cryptography.fernet import Fernet
 from django.core import checks
@@ -131,8 +134,10 @@ def test_the_wsgi_application_refuses_a_public_key():
 
 
 # Finding 12: the documented production settings ---------------------------------------------
-def documented_production_env() -> dict[str, str]:
-    """The variables of docs/operating.md's production ``.env`` example, placeholders filled in."""
+def documented_production_env(tmp_path: Path) -> dict[str, str]:
+    """The variables of docs/operating.md's production ``.env`` example, placeholders filled in,
+    read by django-environ from a file as the settings read ``.env`` (so a line it would misread,
+    such as an inline comment, fails here as it fails an operator)."""
     readme = (ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
     block = re.search(r"```ini\n# production \.env\n(.*?)```", readme, re.S)
     assert block, "docs/operating.md has no ```ini block starting with '# production .env'"
@@ -142,18 +147,29 @@ def documented_production_env() -> dict[str, str]:
         "TELEGRAM_API_ID": "12345",
         "TELEGRAM_API_HASH": "0123456789abcdef0123456789abcdef",
     }
-    env = {}
+    lines = []
     for line in block.group(1).splitlines():
-        line = line.split("  #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
         name, _, value = line.partition("=")
-        env[name.strip()] = fill.get(name.strip(), value.strip()) if "<" in value else value.strip()
-    return env
+        lines.append(f"{name}={fill[name]}" if value.startswith("<") else line)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    names = [line.partition("=")[0] for line in lines if "=" in line and not line.startswith("#")]
+    with mock.patch.dict(os.environ, clear=True):
+        environ.Env.read_env(dotenv, overwrite=True)
+        return {name: os.environ[name] for name in names}
 
 
-def test_the_documented_production_settings_make_check_deploy_clean():
-    env = documented_production_env()
+def test_the_documented_production_env_file_is_read_as_written(tmp_path):
+    # Issue (prodwalk): an inline comment after a value ("TGC_TRUSTED_PROXIES=1  # one proxy…") is
+    # part of the value for django-environ, so every process failed to start on the example.
+    env = documented_production_env(tmp_path)
+
+    assert env["TGC_TRUSTED_PROXIES"] == "1"
+    assert all("#" not in value for value in env.values()), env
+
+
+def test_the_documented_production_settings_make_check_deploy_clean(tmp_path):
+    env = documented_production_env(tmp_path)
     # The database and broker are not reached by the checks; a local SQLite file stands in.
     env |= {"DATABASE_URL": "sqlite:////tmp/tgc-deploy-check.sqlite3", "REDIS_URL": ""}
 
@@ -163,8 +179,8 @@ def test_the_documented_production_settings_make_check_deploy_clean():
     assert "System check identified no issues" in done.stdout
 
 
-def test_the_readme_production_section_lists_every_security_setting():
-    env = documented_production_env()
+def test_the_readme_production_section_lists_every_security_setting(tmp_path):
+    env = documented_production_env(tmp_path)
 
     for name in (
         "DEBUG",
@@ -179,3 +195,43 @@ def test_the_readme_production_section_lists_every_security_setting():
         "FIELD_ENCRYPTION_KEY",
     ):
         assert name in env, name
+
+
+# The web process's script ---------------------------------------------------------------------
+def _fake_checkout(tmp_path: Path) -> Path:
+    """A copy of scripts/serve beside a requirements.txt and a .venv whose python and gunicorn only
+    write down how they were called (to ``calls``)."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "serve", tmp_path / "scripts" / "serve")
+    (tmp_path / "requirements.txt").write_text("Django>=5.2,<5.3\n")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    for name in ("python", "gunicorn"):
+        fake = tmp_path / ".venv" / "bin" / name
+        fake.write_text(f'#!/bin/sh\necho "{name} $*" >> "{tmp_path}/calls"\n')
+        fake.chmod(0o755)
+    return tmp_path
+
+
+def test_serve_installs_the_requirements_again_only_when_they_changed(tmp_path):
+    # Issue (prodwalk): every restart ran pip (upgrading pip itself): a restart needed the package
+    # index, and a web process could not come back while it was unreachable.
+    checkout = _fake_checkout(tmp_path)
+    serve = [str(checkout / "scripts" / "serve")]
+
+    for _ in range(2):
+        subprocess.run(serve, check=True, timeout=60)
+    installs = [c for c in (checkout / "calls").read_text().splitlines() if "pip install" in c]
+    assert installs == [
+        "python -m pip install --quiet --upgrade pip",
+        "python -m pip install --quiet -r requirements.txt",
+    ]
+
+    (checkout / "requirements.txt").write_text("Django>=5.2,<5.3\nwhitenoise>=6.9,<7\n")
+    subprocess.run(serve, check=True, timeout=60)
+    calls = (checkout / "calls").read_text().splitlines()
+    assert len([c for c in calls if "pip install" in c]) == 4
+    assert calls[-3:] == [
+        "python manage.py migrate --noinput",
+        "python manage.py collectstatic --noinput --verbosity 0",
+        "gunicorn -c python:tgcampaigns.gunicorn_conf tgcampaigns.wsgi",
+    ]

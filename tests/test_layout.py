@@ -16,6 +16,8 @@ MODULE_MAX_LINES = 500
 FUNCTION_MAX_LINES = 60
 # The app both campaigns and sessions_app record their audit trail in (issue 16 §2).
 AUDIT_APP = "tgcampaigns.audit"
+# The app campaigns emits webhook events into (issue 21): below campaigns, so it imports nothing of it.
+WEBHOOKS_APP = "tgcampaigns.webhooks"
 
 # Django's conventional module names, one per app: they may repeat across apps.
 CONVENTIONAL_NAMES = {"admin", "apps", "checks", "formats", "models", "signals", "tasks", "urls", "views"}
@@ -107,8 +109,14 @@ def _under(name: str, package: str) -> bool:
 
 def _upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
     """(importer, imported) pairs that break the apps' order: ``sessions_app`` imports nothing of
-    ``campaigns``, and the audit app nothing of either (both use it)."""
-    forbidden = [("sessions_app", "campaigns"), (AUDIT_APP, "campaigns"), (AUDIT_APP, "sessions_app")]
+    ``campaigns``, the audit app nothing of either (both use it), and the webhooks app nothing of
+    ``campaigns`` (which emits into it)."""
+    forbidden = [
+        ("sessions_app", "campaigns"),
+        (AUDIT_APP, "campaigns"),
+        (AUDIT_APP, "sessions_app"),
+        (WEBHOOKS_APP, "campaigns"),
+    ]
     return {
         (name, target)
         for name, targets in graph.items()
@@ -132,6 +140,15 @@ def _long_functions(modules: dict[str, Path]) -> dict[str, int]:
     return found
 
 
+def _app_of(path: str) -> str:
+    """The Django app a module file belongs to: its top folder, or an app nested in
+    ``tgcampaigns/`` (``tgcampaigns/audit``, ``tgcampaigns/webhooks``: a folder with an ``apps.py``)."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[0] == "tgcampaigns" and (ROOT / parts[0] / parts[1] / "apps.py").exists():
+        return "/".join(parts[:2])
+    return parts[0]
+
+
 def _collisions(paths: list[str]) -> dict[str, list[str]]:
     """Module names used more than once, against the rule:
 
@@ -153,7 +170,7 @@ def _collisions(paths: list[str]) -> dict[str, list[str]]:
     for name, where in by_name.items():
         if len(where) < 2:
             continue
-        apps = [p.split("/")[0] for p in where]
+        apps = [_app_of(p) for p in where]
         if name in CONVENTIONAL_NAMES and len(set(apps)) == len(apps):
             continue
         rooms = sorted("/".join(p.split("/")[1:-1]) for p in where)
@@ -184,12 +201,14 @@ def test_the_upward_import_finder_finds_sessions_reaching_into_campaigns_and_the
         "campaigns.engine.slice": {"sessions_app.leases"},
         "tgcampaigns.audit.models": {"sessions_app.models"},
         "tgcampaigns.audit.admin": {"campaigns.audit"},
+        "tgcampaigns.webhooks.sending": {"campaigns.models", "tgcampaigns.conf"},
         "tgcampaigns.conf": set(),
     }
     assert _upward_imports(graph) == {
         ("sessions_app.admin", "campaigns.models"),
         ("tgcampaigns.audit.models", "sessions_app.models"),
         ("tgcampaigns.audit.admin", "campaigns.audit"),
+        ("tgcampaigns.webhooks.sending", "campaigns.models"),
     }
 
 
@@ -302,6 +321,8 @@ def test_the_name_rule_lets_conventional_names_and_a_models_admin_pair_repeat_an
     paths = [
         "campaigns/urls.py",
         "tgcampaigns/urls.py",
+        "tgcampaigns/audit/models.py",  # apps nested in tgcampaigns/ are apps of their own
+        "tgcampaigns/webhooks/models.py",
         "campaigns/models/lists.py",
         "campaigns/admin/lists.py",
         "campaigns/lists/rows.py",

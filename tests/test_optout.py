@@ -135,7 +135,10 @@ def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(setting
 
     settings.TGC_OPTOUT_SCHEDULE = True
     install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
-    assert set(Schedule.objects.values_list("func", flat=True)) == {
+    campaigns_schedules = Schedule.objects.filter(
+        func__startswith="campaigns."
+    )  # the webhooks keep their own
+    assert set(campaigns_schedules.values_list("func", flat=True)) == {
         "campaigns.tasks.reap",
         "campaigns.tasks.listen_optouts",
         "campaigns.tasks.purge_old_data",
@@ -143,7 +146,7 @@ def test_migrate_installs_the_reaper_and_optionally_the_opt_out_schedule(setting
     }
     settings.TGC_OPTOUT_SCHEDULE = False
     install_reaper_schedule(sender=None, app_config=apps.get_app_config("campaigns"))
-    assert set(Schedule.objects.values_list("func", flat=True)) == {
+    assert set(campaigns_schedules.values_list("func", flat=True)) == {
         "campaigns.tasks.reap",
         "campaigns.tasks.purge_old_data",
         "campaigns.tasks.catch_up_after_send",

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.models import MessageResult, Reply, SeedList, Suppression
+from campaigns.models import MessageResult, Reply, SeedList, Segment, Suppression
 from sessions_app.models import SessionStatus, TelegramSession
 from tests.conftest import make_campaign, make_session
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
@@ -82,6 +82,7 @@ class World:
         )
         engine.launch(self.ab_test, enqueue=False)
         self.real = make_session("real", backend="telethon", status=SessionStatus.NEW)
+        self.segment = Segment.objects.create(name="Everyone", definition={})
 
 
 @pytest.fixture
@@ -270,6 +271,25 @@ PROBES: dict[str, Probe] = {
         .get("Content-Type", "")
         .startswith("text/csv"),
     ],
+    "Segments: list, segment page (count, sample, why)": lambda c, w: [
+        page(c, _cl("campaigns_segment")),
+        'id="tgc-segment-sample"'
+        in c.get(reverse("admin:campaigns_segment_change", args=[w.segment.pk])).content.decode(),
+        on_index(c, "campaigns", "segment"),
+    ],
+    "Segments: add, change, delete": lambda c, w: [
+        page(c, reverse("admin:campaigns_segment_add")),
+        "definition" in change_form_fields(c, reverse("admin:campaigns_segment_change", args=[w.segment.pk])),
+        offered(c, "admin:campaigns_segment_changelist", "delete_selected"),
+    ],
+    "Campaigns: Follow up… (a draft, or scheduled after the campaign ends)": lambda c, w: [
+        page(c, reverse("admin:campaigns_campaign_follow_up", args=[w.done.pk])),
+        post(
+            c,
+            reverse("admin:campaigns_campaign_follow_up", args=[w.done.pk]),
+            {"kind": "replied", "when": "now"},
+        ),
+    ],
     "Suppressions: list, add, change, Add many, delete": lambda c, w: [
         page(c, _cl("campaigns_suppression")),
         page(c, reverse("admin:campaigns_suppression_add")),
@@ -281,6 +301,13 @@ PROBES: dict[str, Probe] = {
     "Audit trail": lambda c, w: [
         page(c, _cl("audit_auditevent")),
         on_index(c, "audit", "auditevent"),
+    ],
+    "Webhooks: subscriptions, the delivery log, Resend": lambda c, w: [
+        page(c, _cl("webhooks_webhooksubscription")),
+        page(c, reverse("admin:webhooks_webhooksubscription_add")),
+        page(c, _cl("webhooks_webhookdelivery")),
+        offered(c, "admin:webhooks_webhookdelivery_changelist", "resend"),
+        on_index(c, "webhooks", "webhooksubscription"),
     ],
     "Telegram sessions: list, add, session page": lambda c, w: [
         page(c, _cl("sessions_app_telegramsession")),

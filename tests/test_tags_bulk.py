@@ -110,6 +110,8 @@ def test_the_tag_list_counts_each_tags_rows_and_renaming_is_audited(client, mark
     page = client.get(reverse("admin:campaigns_tag_changelist")).content.decode()
 
     assert "VIP" in page and ">3<" in page and ">5<" in page
+    by_rows = client.get(reverse("admin:campaigns_tag_changelist"), {"o": "-2"}).content.decode()
+    assert by_rows.index("Berlin") < by_rows.index("VIP")  # sorted by rows, most first
     vip = Tag.objects.get(key="vip")
     client.post(reverse("admin:campaigns_tag_change", args=[vip.pk]), {"name": "Very important"})
     vip.refresh_from_db()

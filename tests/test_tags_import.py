@@ -126,3 +126,33 @@ def test_a_duplicate_row_keeps_its_own_tags():
 
     rows = recipient_list.recipients.order_by("row_number")
     assert [sorted(t.name for t in r.tags.all()) for r in rows] == [["VIP"], ["Berlin"]]
+
+
+@pytest.mark.django_db
+def test_a_vcards_categories_become_tags():
+    vcf = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;;\r\nFN:Ann Lee\r\nTEL;TYPE=CELL:+49 1512 3456701\r\n"
+        "CATEGORIES:VIP,Berlin\r\nCATEGORIES:Customers\r\nEND:VCARD\r\n"
+    )
+    recipient_list = _import(vcf)
+
+    assert _tags_by_key(recipient_list) == {"+4915123456701": ["Berlin", "Customers", "VIP"]}
+
+
+@pytest.mark.django_db
+def test_tags_cost_the_import_a_few_queries_a_batch_never_one_a_row():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.lists.importing import BATCH_SIZE
+
+    def queries(rows: int, tags: bool) -> int:
+        body = "".join(f"@user_{i:05d}{',VIP; Berlin' if tags else ''}\n" for i in range(rows))
+        with CaptureQueriesContext(connection) as captured:
+            _import(("username,tags\n" if tags else "username\n") + body)
+        return len(captured)
+
+    rows = 2 * BATCH_SIZE + 10  # three batches
+    extra = queries(rows, tags=True) - queries(rows, tags=False)
+
+    assert extra <= 3 * 4  # per batch: the tags' insert and select, the links' insert (and its reserve)

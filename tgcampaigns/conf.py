@@ -173,3 +173,32 @@ def metrics_networks() -> list[str]:
     """CIDRs whose connections may read ``/metrics`` without the token (``TGC_METRICS_NETWORKS``,
     comma-separated, default none). With neither this nor the token, metrics are off (404)."""
     return [n.strip() for n in (_get("TGC_METRICS_NETWORKS", []) or []) if n.strip()]
+
+
+# --- Webhooks --------------------------------------------------------------------------------------
+
+
+def webhook_allow_private() -> bool:
+    """Let webhook requests reach private, loopback, link-local and other non-public addresses
+    (``TGC_WEBHOOK_ALLOW_PRIVATE``, default False: refused, against server-side request forgery).
+    On only for a receiver inside your own network, and for tests."""
+    return bool(_get("TGC_WEBHOOK_ALLOW_PRIVATE", False))
+
+
+def webhook_timeout() -> float:
+    """Seconds a webhook request may take to connect, and between two reads of its answer
+    (seconds; ``TGC_WEBHOOK_TIMEOUT``, default 10); the whole answer is read within three times it."""
+    return float(_get("TGC_WEBHOOK_TIMEOUT", 10.0))
+
+
+def webhook_disable_after() -> int:
+    """Deliveries to one subscription that fail for good in a row (every retry used, no success
+    between) before it is disabled, with the reason shown (``TGC_WEBHOOK_DISABLE_AFTER``, default 5)."""
+    return max(1, int(_get("TGC_WEBHOOK_DISABLE_AFTER", 5)))
+
+
+def webhook_retention_days() -> int:
+    """Webhook events (and their deliveries and log) older than this are deleted by the sweep; their
+    payloads may hold a reply's text and a person's identities (days; ``TGC_WEBHOOK_RETENTION_DAYS``,
+    default 30)."""
+    return max(1, int(_get("TGC_WEBHOOK_RETENTION_DAYS", 30)))

@@ -35,6 +35,12 @@ IMPORT_ROWS = Counter("tgc_import_rows", "Recipient rows read by imports.")
 IMPORT_SECONDS = Counter("tgc_import_seconds", "Seconds spent importing recipient lists.")
 EXPORT_ROWS = Counter("tgc_export_rows", "Result rows written by exports (CSV and XLSX).", ["format"])
 EXPORT_SECONDS = Counter("tgc_export_seconds", "Seconds spent streaming exports.", ["format"])
+WEBHOOK_ATTEMPTS = Counter(
+    "tgc_webhook_attempts",
+    "Webhook requests made, by event type and outcome (delivered, retry: failed with retries left, "
+    "failed: failed for good, refused: the address is not allowed).",
+    ["event", "outcome"],
+)
 FLOODWAIT_SECONDS = Counter(
     "tgc_floodwait_seconds",
     "Seconds of FloodWait Telegram imposed, by session (counted when the FloodWait is answered).",

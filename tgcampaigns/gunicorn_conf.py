@@ -1,5 +1,7 @@
 """gunicorn's configuration for the web process: ``gunicorn -c python:tgcampaigns.gunicorn_conf
-tgcampaigns.wsgi`` (what ``scripts/serve`` runs). Every value can be changed in the environment.
+tgcampaigns.wsgi`` (what ``scripts/serve`` runs). Every value can be changed in the environment or
+in the ``.env`` file beside ``manage.py``, which is read here as the settings read it (gunicorn
+reads this file before Django's settings; a variable of the environment wins over the file).
 
 Threads, not only processes: the slowest pages are streams (a million-row export runs for tens of
 seconds), and a ``gthread`` worker keeps telling the arbiter it is alive while one of its threads
@@ -7,7 +9,11 @@ streams, so ``timeout`` bounds a stuck worker, not a long download.
 """
 
 import os
-import shutil
+from pathlib import Path
+
+import environ
+
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -20,15 +26,40 @@ keepalive = 5
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
+# LOG_FORMAT=json: gunicorn's own lines are JSON objects too (docs/operating.md "Logs").
+if os.environ.get("LOG_FORMAT") == "json":
+    from tgcampaigns.logcontext import gunicorn_logging_config
+
+    logconfig_dict = gunicorn_logging_config()
+# gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): a
+# second gunicorn of the machine takes it over and removes it when it stops. Off unless a path of
+# this instance's own is given.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "") or None
+control_socket_disable = control_socket is None
 
 
 def on_starting(server):
-    """Prometheus' multiprocess files belong to one run of the server: start from none."""
+    """Prometheus' multiprocess directory: created if missing, and the files of processes that are
+    gone removed; those of running processes (the machine's qcluster workers) are kept."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory and os.path.basename(os.path.normpath(directory)).startswith("tgc-prometheus"):
-        shutil.rmtree(directory, ignore_errors=True)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for path in Path(directory).glob("*_*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def child_exit(server, worker):

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     # The audit trail both apps write to; before "campaigns", whose admin wraps every admin
     # registered before it (campaigns.admin.guard).
     "tgcampaigns.audit",
+    # Webhooks both apps emit events into (tgcampaigns/webhooks/).
+    "tgcampaigns.webhooks",
     "sessions_app",
     "campaigns",
 ]
@@ -240,5 +242,17 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
 
 # Prometheus metrics at /metrics (tgcampaigns/metrics.py): off unless a token or networks are set.
+# With PROMETHEUS_MULTIPROC_DIR (environment or .env), prometheus-client writes a file per process
+# there from the first counter on: made here, so whichever process of the machine starts first
+# (migrate, a qcluster, gunicorn) finds it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 TGC_METRICS_TOKEN = env.str("TGC_METRICS_TOKEN", default="")
 TGC_METRICS_NETWORKS = env.list("TGC_METRICS_NETWORKS", default=[])
+
+# Webhooks (tgcampaigns/webhooks/, docs/operating.md "Webhooks"): requests to private addresses
+# are refused unless allowed; timeouts, the disable rule and how long events are kept.
+TGC_WEBHOOK_ALLOW_PRIVATE = env.bool("TGC_WEBHOOK_ALLOW_PRIVATE", default=False)
+TGC_WEBHOOK_TIMEOUT = env.float("TGC_WEBHOOK_TIMEOUT", default=10.0)
+TGC_WEBHOOK_DISABLE_AFTER = env.int("TGC_WEBHOOK_DISABLE_AFTER", default=5)
+TGC_WEBHOOK_RETENTION_DAYS = env.int("TGC_WEBHOOK_RETENTION_DAYS", default=30)

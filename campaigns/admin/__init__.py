@@ -3,7 +3,7 @@
 changelist and the form; its pages are view classes in ``campaign_views``, ``retry_view``,
 ``winner_view``, ``send_test_view``, ``composer_views``, what the page shows in
 ``campaign_change_page``, the operations in ``campaign_operations``), seed lists
-(``seed_list_admin``), results (``result_admin``, with ``result_filters`` and
+(``seed_list_admin``), segments with their count, sample and why (``segment_admin``), results (``result_admin``, with ``result_filters`` and
 ``results_changelist`` for a million rows), the replies they received (``reply_admin``),
 suppressions (``suppression_admin``), persons and tags (``person_admin``: the search, a person's
 page and its tags and erasure in ``person_views``; the recipients' tag actions in
@@ -19,6 +19,7 @@ from . import (
     reply_admin,
     result_admin,
     seed_list_admin,
+    segment_admin,
     superuser_only,
     suppression_admin,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "reply_admin",
     "result_admin",
     "seed_list_admin",
+    "segment_admin",
     "superuser_only",
     "suppression_admin",
 ]

@@ -34,6 +34,7 @@ from .campaign_change_page import composer_context, panel_context
 from .campaign_views import LaunchSummaryView, OperationView, confirm_operation_page, launch_selection
 from .composer_views import ComposerDefaultView, ComposerPreviewView, ComposerRecipientsView
 from .display import file_size
+from .follow_up_view import FollowUpView
 from .forms import CampaignForm
 from .retry_view import RetryView, retry_dialog
 from .send_test_view import SendTestView
@@ -47,6 +48,7 @@ LOCKED_AFTER_LAUNCH = (
     "media",
     "media_type",
     "lists",
+    "segments",
     "sessions",
     "strategy",
     "scheduled_at",
@@ -80,7 +82,7 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "status", "status_reason")}),
         # Lists first: the preview under the message personalises for their recipients.
-        ("Recipients", {"fields": ("lists",)}),
+        ("Recipients", {"fields": ("lists", "segments")}),
         ("Message", {"fields": ("parse_mode", "message", "media", "media_type", "media_summary")}),
         (
             "A/B test",
@@ -270,6 +272,7 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
             path(f"{one}/launch/", wrap(LaunchSummaryView), name="campaigns_campaign_launch"),
             path(f"{one}/retry/", wrap(RetryView), name="campaigns_campaign_retry"),
             path(f"{one}/winner/", wrap(WinnerView), name="campaigns_campaign_winner"),
+            path(f"{one}/follow-up/", wrap(FollowUpView), name="campaigns_campaign_follow_up"),
             path(f"{one}/test-send/", wrap(SendTestView), name="campaigns_campaign_test_send"),
             path("composer/preview/", wrap(ComposerPreviewView), name="campaigns_campaign_composer_preview"),
             path(

@@ -1,11 +1,12 @@
 """What the campaign's add and change pages show besides the form: the composer (the live
 preview under the message, on the add page too) and, once saved, the panel (progress, the
-launch check, the operations offered, the after-the-send report). Read-only: the pages' actions
+launch check, the operations offered, the after-the-send report, the follow-ups). Read-only: the pages' actions
 are :mod:`.campaign_views`."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -73,4 +74,26 @@ def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign:
         "report": after_send_report(campaign) if results and snapshot["total"] else None,
         "report_url": reverse("campaigns:report", args=[campaign.pk]),
         "report_polling": polling(campaign),
+        **follow_up_context(model_admin, request, campaign),
+    }
+
+
+def follow_up_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> dict:
+    """*Follow up…* (for staff who may add campaigns and see results; on a draft too: a scheduled
+    follow-up is made with the campaign), the follow-ups made from it, and the campaign it follows
+    up, with when."""
+    allowed = model_admin.has_add_permission(request) and may_see_results(request)
+    follow_ups = (
+        Campaign.objects.filter(Q(follow_up_of=campaign) | Q(segments__follow_up_of=campaign))
+        .distinct()
+        .order_by("created_at")
+    )
+    first = campaign.follow_up_of if campaign.follow_up_hours else None
+    return {
+        "follow_up_url": reverse("admin:campaigns_campaign_follow_up", args=[campaign.pk])
+        if allowed and campaign.status != CampaignStatus.CANCELLED
+        else "",
+        "follow_ups": list(follow_ups),
+        "follows_up": first,
+        "follow_up_due": when(campaign.follow_up_due()) if first and campaign.follow_up_due() else "",
     }

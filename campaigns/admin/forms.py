@@ -60,6 +60,7 @@ class CampaignForm(forms.ModelForm):
             "media",
             "media_type",
             "lists",
+            "segments",
             "sessions",
             "strategy",
             "delay_seconds",
@@ -72,6 +73,7 @@ class CampaignForm(forms.ModelForm):
         widgets = {
             "message": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
             "lists": forms.CheckboxSelectMultiple,
+            "segments": forms.CheckboxSelectMultiple,
             "sessions": forms.CheckboxSelectMultiple,
             "scheduled_at": ZonedSplitDateTime,
             "send_window_start": _window_time(),
@@ -83,6 +85,8 @@ class CampaignForm(forms.ModelForm):
             "the chosen lists (those you can use are listed under the preview), with a fallback for rows "
             "without it: {{ column|default:'there' }}.",
             "media_type": "Photo, video and voice are checked against Telegram's limits.",
+            "segments": "Saved choices of people (Segments): each is evaluated once, when the campaign "
+            "is launched. A person on a list and in a segment gets one message.",
             "scheduled_at": "Leave empty to start on launch.",
             "send_window_start": "Quiet hours: send only from this local time in each recipient's own "
             "time zone (from a timezone column, the phone number or the list's default zone), e.g. 09:00.",

@@ -58,7 +58,18 @@ def first_valid_recipient(campaign: Campaign) -> Recipient | None:
     """The recipient the preview personalises for: the first valid row of the campaign's lists."""
     if not campaign.pk:
         return None
-    return first_valid_of(campaign.lists.all())
+    return first_valid_of(campaign.lists.all()) or first_of_segments(campaign)
+
+
+def first_of_segments(campaign: Campaign) -> Recipient | None:
+    """The first row (lowest id) one of ``campaign``'s segments chooses now, one not opted out if
+    there is one: the preview's recipient for a campaign of segments alone."""
+    for segment in campaign.segments.order_by("pk"):
+        rows = segment.recipients().select_related("recipient_list").order_by("id")
+        found = rows.exclude(key__in=Suppression.objects.values("key")).first() or rows.first()
+        if found is not None:
+            return found
+    return None
 
 
 def first_valid_of(lists) -> Recipient | None:
@@ -84,7 +95,22 @@ def recipient_sample(campaign: Campaign, limit: int = RECIPIENT_SAMPLE) -> Itera
     """(where, fields) of the valid recipients of ``campaign``'s lists whose message a check
     renders: all of them up to ``limit``, else ``limit`` spread over the lists. ``where`` is
     "row N of “list”" (no identity: it may be shown to staff who may not see results)."""
-    return recipient_sample_of(list(campaign.lists.values_list("pk", flat=True)), limit)
+    list_ids = list(campaign.lists.values_list("pk", flat=True))
+    if not list_ids and campaign.pk and campaign.segments.exists():
+        return _segments_sample(campaign, limit)
+    return recipient_sample_of(list_ids, limit)
+
+
+def _segments_sample(campaign: Campaign, limit: int) -> Iterator[tuple[str, dict]]:
+    """:func:`recipient_sample` of a campaign of segments alone: their first rows, up to ``limit``."""
+    taken = 0
+    for segment in campaign.segments.order_by("pk"):
+        rows = segment.recipients().order_by("id").values_list("row_number", "recipient_list__name", "fields")
+        for number, name, fields in rows[: limit - taken]:
+            taken += 1
+            yield f"row {number} of “{name}”", fields or {}
+        if taken >= limit:
+            return
 
 
 def recipient_sample_of(

@@ -40,10 +40,12 @@ from .launcher import (
     LaunchError,
     NoUsableSession,
     check_launch,
+    follow_up_reason,
     launch,
     materialise,
     recipients_estimate,
     resume,
+    segment_source,
     start_prepared,
 )
 from .queue import enqueue_drive
@@ -64,6 +66,7 @@ __all__ = [
     "drive",
     "enqueue_drive",
     "finish_if_done",
+    "follow_up_reason",
     "launch",
     "materialise",
     "next_wake",
@@ -73,6 +76,7 @@ __all__ = [
     "recover_stranded_rows",
     "resend_unknown",
     "resume",
+    "segment_source",
     "retry_failed",
     "run_until_done",
     "split_estimate",

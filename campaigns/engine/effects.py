@@ -8,6 +8,7 @@ import logging
 
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import TransportError
+from tgcampaigns import webhooks
 
 from ..models import Campaign
 from .assignment import active_sessions, recover_stranded_rows
@@ -41,7 +42,7 @@ def _apply_to_session(effect: SessionEffect, session: TelegramSession, err: Tran
     elif effect is SessionEffect.DISABLE:
         session.record_error(err.code, err.text, status=SessionStatus.DISABLED)
     elif effect is SessionEffect.QUARANTINE:
-        session.record_error(err.code, err.text, status=SessionStatus.QUARANTINED)
+        quarantine(session, err)
     elif effect is SessionEffect.BACK_OFF:
         # The slice stops using it (outcomes.hold_session); the lasting back-off (next_connect_at)
         # is written once when its sender closes (reach.record_unreachable).
@@ -67,6 +68,21 @@ def _apply_to_campaign(
             campaign,
             f"Paused: Telegram refused the message itself ({err.code}: {err.text}). "
             "Every recipient would fail alike: fix the message, then resume.",
+        )
+
+
+def quarantine(session: TelegramSession, err: TransportError) -> None:
+    """Quarantine ``session`` for the spam limit ``err`` and, when this quarantined it, announce
+    ``session.quarantined`` to webhook subscribers (its id, name, kind and Telegram's error; never
+    its credentials)."""
+    if session.quarantine(err.code, err.text):
+        webhooks.emit(
+            webhooks.Event.SESSION_QUARANTINED,
+            {
+                "session": {"id": session.pk, "name": session.name, "kind": str(session.kind)},
+                "error_code": err.code,
+                "error_text": err.text,
+            },
         )
 
 

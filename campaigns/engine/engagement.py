@@ -35,7 +35,7 @@ from sessions_app import leases
 from sessions_app.models import ResolvedPeer, SessionKind, TelegramSession
 from sessions_app.transport import TransportError
 from sessions_app.transport.base import DIALOG_PEERS_PER_REQUEST, ErrorKind, Incoming, PeerRef
-from tgcampaigns import conf
+from tgcampaigns import conf, webhooks
 
 from ..models import CampaignStatus, MessageResult, RecipientIdentity, Reply, ResultStatus, Suppression
 from ..people import optout
@@ -124,12 +124,29 @@ def record_incoming(session_id: int, incoming: Incoming) -> Reply | None:
                 replied_at=Coalesce("replied_at", incoming.date),
                 read_at=Coalesce("read_at", incoming.date),
             )
+            webhooks.emit(webhooks.Event.REPLY_RECEIVED, reply_event(reply, result))
     except IntegrityError:
         return None  # already recorded (live, then the catch-up)
     if is_opt_out:
         keys = [k for k in _identities(result, incoming) if k]
         Suppression.objects.add(keys, source=Suppression.Source.STOP_REPLY, note="Opt-out reply")
     return reply
+
+
+def reply_event(reply: Reply, result: MessageResult) -> dict:
+    """The ``reply.received`` payload: the campaign and result ids, the recipient's key (the
+    identity the receiver knows them by) and the reply (id, text, time, whether it opted out).
+    No session, peer id or other identity: only what a CRM needs to show the reply."""
+    return {
+        "campaign": {"id": result.campaign_id},
+        "result": {"id": result.pk, "recipient": result.key},
+        "reply": {
+            "id": reply.pk,
+            "text": reply.text,
+            "received_at": reply.received_at.isoformat() if reply.received_at else None,
+            "is_opt_out": reply.is_opt_out,
+        },
+    }
 
 
 # The catch-up ----------------------------------------------------------------------------------

@@ -27,9 +27,10 @@ from ..models import (
     Recipient,
 )
 from ..models.campaign import StatusMove
+from ..models.segment_rules import SegmentInvalid
 from . import queue, zones
 from .assignment import active_sessions, recover_stranded_rows
-from .sql import assign_variants, materialise_rows
+from .sql import assign_variants, materialise_rows, segment_rows
 
 
 class LaunchError(Exception):
@@ -73,12 +74,21 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
             f"the list “{recipient_list}” is not imported yet ({recipient_list.get_import_status_display()}): "
             "launch once its import is done"
         )
-    if not campaign.lists.exists():
-        check.problems.append("Choose at least one recipient list.")
-    elif not Recipient.objects.filter(
-        recipient_list__in=campaign.lists.all(), status=Recipient.Status.VALID
-    ).exists():
-        check.problems.append("The chosen lists have no valid recipient.")
+    chosen = _segment_problems(campaign, check)
+    if not campaign.lists.exists() and not campaign.segments.exists():
+        check.problems.append("Choose at least one recipient list or segment.")
+    elif (
+        not Recipient.objects.filter(
+            recipient_list__in=campaign.lists.all(), status=Recipient.Status.VALID
+        ).exists()
+        and not chosen
+        and not campaign.waits_to_follow_up  # who it reaches is known when the first one ends
+    ):
+        check.problems.append(
+            "The chosen lists have no valid recipient."
+            if not campaign.segments.exists()
+            else "The chosen lists and segments have no valid recipient."
+        )
     if campaign.media:
         try:
             check.media = inspect_media(campaign.media.path, campaign.media_type or None)
@@ -98,6 +108,23 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
         check.problems += variants.split_problems(campaign.message, campaign.variants, campaign.split)
     check.problems += zones.zone_problems(campaign)
     return check
+
+
+def _segment_problems(campaign: Campaign, check: LaunchCheck) -> bool:
+    """Add a problem for each segment of ``campaign`` whose definition no longer holds; whether
+    any segment chooses someone now."""
+    chosen = False
+    for segment in campaign.segments.all():
+        try:
+            chosen = chosen or segment.recipients().exists()
+        except SegmentInvalid as exc:
+            check.problems.append(f"the segment “{segment}” cannot be evaluated: {exc}")
+    return chosen
+
+
+def segment_source(campaign: Campaign) -> tuple[str, list] | None:
+    """The rows of ``campaign``'s segments as SQL (:func:`.sql.segment_rows`), None without."""
+    return segment_rows([segment.recipients() for segment in campaign.segments.order_by("pk")])
 
 
 def _check_text(
@@ -126,7 +153,8 @@ def _sentence(text: str) -> str:
 def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     """Launch (or re-dispatch) a campaign; returns its row counts by status.
 
-    Draft: checked, then scheduled (``scheduled_at`` in the future), or materialised and running
+    Draft: checked, then scheduled (``scheduled_at`` in the future, or a scheduled follow-up whose
+    first campaign has not ended or ended less than its hours ago), or materialised and running
     — in a worker (status ``launching``) when ``enqueue`` and its lists hold more than
     ``TGC_INLINE_LAUNCH_ROWS`` valid recipients. Running: re-dispatched (after a restart it
     continues where it stopped). Paused: resumed. Raises :class:`LaunchError` (or
@@ -156,6 +184,11 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
             media_type=campaign.media_type, media_info=campaign.media_info
         )
     now = timezone.now()
+    if campaign.status == CampaignStatus.DRAFT and (campaign.waits_to_follow_up or campaign.follow_up_due()):
+        due = campaign.follow_up_due()
+        if due is None or due > now:
+            campaign.set_status(StatusMove.SCHEDULE, follow_up_reason(campaign), scheduled_at=due)
+            return campaign.counts()
     if campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at and campaign.scheduled_at > now:
         campaign.set_status(StatusMove.SCHEDULE)
         return campaign.counts()
@@ -173,9 +206,18 @@ def launch(campaign: Campaign, *, enqueue: bool = True) -> dict[str, int]:
     return campaign.counts()
 
 
+def follow_up_reason(campaign: Campaign) -> str:
+    """What a scheduled follow-up waits for, for staff."""
+    return (
+        f"A follow-up of “{campaign.follow_up_of}”: starts {campaign.follow_up_hours} h after it ends, "
+        "to the people its segment chooses then."
+    )
+
+
 def recipients_estimate(campaign: Campaign) -> int:
-    """Valid recipients of the campaign's lists (before de-duplication across lists)."""
-    return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
+    """Valid recipients of the campaign's lists and rows of its segments (before de-duplication)."""
+    rows = sum(segment.recipients().count() for segment in campaign.segments.all())
+    return (campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0) + rows
 
 
 def _start(campaign_id: int, move: StatusMove, *, enqueue: bool) -> None:
@@ -247,7 +289,8 @@ RESULT_COLUMNS = (
 
 def materialise(campaign: Campaign) -> dict[str, int]:
     """Create the campaign's rows in the database, set-based (:func:`.sql.materialise_rows`): one
-    per distinct recipient key across its lists, in list and row order. Invalid and duplicate
+    per distinct recipient key across its lists and its segments' rows (each segment evaluated
+    here, once, inside the INSERT), in list and row order. Invalid and duplicate
     lines get a ``skipped`` row with the reason (NULL ``dedupe_key``), suppressed keys a
     ``skipped`` row, the rest a ``pending`` row in the campaign's pool (no session: the sessions
     pull them as they send). Memory stays flat whatever the lists' size. Under a send window each
@@ -266,6 +309,7 @@ def materialise(campaign: Campaign) -> dict[str, int]:
                 "suppressed": "on the suppression list (opted out)",
             },
             zone=zone,
+            chosen=segment_source(campaign),
         )
     if windowed:
         zones.assign_zones(campaign)  # the rows the INSERT could not place

@@ -44,7 +44,8 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     - ``sending`` rows of sessions without a live lease → ``pending`` on the same session (re-sent
       with the same random_id) if it is active, else ``unknown``;
     - cancelled campaigns' open rows → ``cancelled``; due scheduled campaigns → launched, or paused
-      for a human when the start was missed by more than ``TGC_SCHEDULE_GRACE_SECONDS``;
+      for a human when the start was missed by more than ``TGC_SCHEDULE_GRACE_SECONDS``; scheduled
+      follow-ups whose first campaign completed get their start (:func:`arm_follow_ups`);
     - running campaigns with open rows and no live lease (and not waiting) → re-dispatched
       (``dispatch``);
     - load counters of unleased sessions → 0.
@@ -54,6 +55,7 @@ def reap(*, dispatch: bool = True) -> dict[str, int]:
     MessageResult.objects.filter(
         campaign__status=CampaignStatus.CANCELLED, status__in=UNSENT_STATUSES
     ).cancel_open()
+    stats["follow_ups_armed"] = arm_follow_ups(now)
     stats.update(_start_scheduled(now, dispatch))
     stats["relaunched"] = _relaunch_stalled(now)
     compact_tallies()
@@ -82,6 +84,30 @@ def _recover_orphans() -> dict[str, int]:
     TelegramSession.objects.exclude(pk__in=live).exclude(current_load=0).update(current_load=0)
     counters.CLAIM_TAKEOVERS.inc(sum(stats.values()))
     return stats
+
+
+def arm_follow_ups(now) -> int:
+    """Give each scheduled follow-up waiting for its first campaign a start time once that one
+    has completed (its end plus the follow-up's hours, never in the past: a reaper that ran late
+    starts it now); one whose first campaign was cancelled is paused for a human. Returns how many
+    were given a start time."""
+    armed = 0
+    waiting = Campaign.objects.filter(
+        status=CampaignStatus.SCHEDULED, scheduled_at=None, follow_up_of__isnull=False
+    ).select_related("follow_up_of")
+    for campaign in waiting:
+        if campaign.follow_up_of.status == CampaignStatus.CANCELLED:
+            pause(
+                campaign,
+                f"“{campaign.follow_up_of}”, which this follows up, was cancelled: resume to send anyway.",
+            )
+            continue
+        due = campaign.follow_up_due()
+        if due is not None:
+            armed += Campaign.objects.filter(pk=campaign.pk, scheduled_at=None).update(
+                scheduled_at=max(due, now)
+            )
+    return armed
 
 
 def _start_scheduled(now, dispatch: bool) -> dict[str, int]:

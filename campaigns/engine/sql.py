@@ -94,12 +94,13 @@ def _random_bigint() -> str:
     return "random()"  # SQLite: a random signed 64-bit integer
 
 
-def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
+def _ranked_recipients(list_ids: list[int], chosen: tuple[str, list] | None = None) -> tuple[str, list]:
     """The recipients of ``list_ids`` as materialising reads them, as SQL and its parameters: each
     row with ``first`` (1: the first valid row of its key, in list and row order, and of its
     person where an earlier list links one of its identities) and
     ``suppressed`` (1: a valid row whose key, or another identity of the row, is on the
-    suppression list)."""
+    suppression list). ``chosen``: (SQL selecting recipient ids, parameters), the rows of the
+    campaign's segments (:func:`segment_rows`), read beside the lists' rows in the same statement."""
     from ..models import Recipient, RecipientIdentity, Suppression
 
     recipients = connection.ops.quote_name(Recipient._meta.db_table)
@@ -107,21 +108,32 @@ def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
     identities = connection.ops.quote_name(RecipientIdentity._meta.db_table)
     lists = ", ".join(["%s"] * len(list_ids))
     valid = Recipient.Status.VALID
+    if chosen is None:
+        where, where_params, head, head_params = f"c.recipient_list_id IN ({lists})", list(list_ids), "", []
+        member, member_params = f"e.recipient_list_id IN ({lists})", list(list_ids)
+    else:
+        # The lists' rows and the segments' rows, once (a CTE: the linked check below reads it too).
+        of_lists = (
+            f"SELECT id FROM {recipients} WHERE recipient_list_id IN ({lists}) UNION " if list_ids else ""
+        )
+        head, head_params = f"WITH chosen AS ({of_lists}{chosen[0]}) ", [*list_ids, *chosen[1]]
+        where, where_params = "c.id IN (SELECT id FROM chosen)", []
+        member, member_params = "e.id IN (SELECT id FROM chosen)", []
     # One person in two lists under different keys that a list links (@anna with her phone as a
     # second identity in one list, the phone as the key in another): a row is not first when an
     # earlier list holds a valid row whose key is one of its identities, or whose identities hold
     # its key. (Within one list the import found these already.)
     linked, linked_params = "", []
-    if len(list_ids) > 1:
-        earlier = f"e.recipient_list_id IN ({lists}) AND e.status = %s AND e.recipient_list_id < c.recipient_list_id"
+    if len(list_ids) > 1 or chosen is not None:
+        earlier = f"{member} AND e.status = %s AND e.recipient_list_id < c.recipient_list_id"
         linked = f"""
                         AND NOT EXISTS (SELECT 1 FROM {identities} i JOIN {recipients} e ON e.id = i.recipient_id
                                          WHERE i.key = c.key AND {earlier})
                         AND NOT EXISTS (SELECT 1 FROM {identities} i JOIN {recipients} e ON e.key = i.key
                                          WHERE i.recipient_id = c.id AND {earlier})"""
-        linked_params = [*list_ids, valid, *list_ids, valid]
+        linked_params = [*member_params, valid, *member_params, valid]
     sql = f"""
-            SELECT c.*,
+            {head}SELECT c.*,
                    CASE WHEN c.status = %s AND ROW_NUMBER() OVER (
                         PARTITION BY CASE WHEN c.status = %s THEN c.key END
                         ORDER BY c.recipient_list_id, c.row_number) = 1{linked} THEN 1 ELSE 0 END AS first,
@@ -131,21 +143,32 @@ def _ranked_recipients(list_ids: list[int]) -> tuple[str, list]:
                                     WHERE i.recipient_id = c.id))
                         THEN 1 ELSE 0 END AS suppressed
               FROM {recipients} c
-             WHERE c.recipient_list_id IN ({lists})
+             WHERE {where}
     """
-    return sql, [valid, valid, *linked_params, valid, *list_ids]
+    return sql, [*head_params, valid, valid, *linked_params, valid, *where_params]
 
 
-def count_materialised(list_ids: list[int]) -> dict[str, int]:
+def segment_rows(querysets) -> tuple[str, list] | None:
+    """(SQL selecting the ids of the rows of every queryset of ``querysets`` — the segments'
+    :meth:`~campaigns.models.Segment.recipients` —, parameters), one UNION; None for none."""
+    parts, params = [], []
+    for n, rows in enumerate(querysets):
+        sql, found = rows.order_by().values("id").query.sql_with_params()
+        parts.append(f"SELECT s{n}.id FROM ({sql}) s{n}")
+        params += list(found)
+    return (" UNION ".join(parts), params) if parts else None
+
+
+def count_materialised(list_ids: list[int], chosen: tuple[str, list] | None = None) -> dict[str, int]:
     """What :func:`materialise_rows` would write for ``list_ids``, counted without writing (the
     launch summary): {"to_send", "invalid", "duplicate", "suppressed", "total"}. One read of the
-    lists' recipients."""
+    lists' recipients (and of the segments' rows, ``chosen``: :func:`segment_rows`)."""
     from ..models import Recipient
 
     counts = dict.fromkeys(("to_send", "invalid", "duplicate", "suppressed", "total"), 0)
-    if not list_ids:
+    if not list_ids and chosen is None:
         return counts
-    ranked, params = _ranked_recipients(list_ids)
+    ranked, params = _ranked_recipients(list_ids, chosen)
     invalid = Recipient.Status.INVALID
     sql = f"""
         SELECT SUM(CASE WHEN r.first = 1 AND r.suppressed = 0 THEN 1 ELSE 0 END),
@@ -167,20 +190,22 @@ def materialise_rows(
     now: datetime,
     texts: dict[str, str],
     zone: tuple[str, list] = ("''", []),
+    chosen: tuple[str, list] | None = None,
 ) -> int:
     """One ``INSERT … SELECT`` that writes a campaign's rows from its lists' recipients, set-based
     (memory flat, no row through Python): the first valid row of each key, in list and row order,
     is ``pending`` (or ``skipped`` as suppressed), every other row ``skipped`` with its reason.
     ``texts``: error texts by code (``duplicate``, ``suppressed``). ``zone``: (SQL expression over
     the recipient ``r``, its parameters) giving a pending row its ``time_zone`` (quiet hours:
-    :func:`.zones.zones_at_insert`). Returns the rows written."""
+    :func:`.zones.zones_at_insert`). ``chosen``: the segments' rows (:func:`segment_rows`), evaluated
+    here, once, inside the same statement. Returns the rows written."""
     from ..models import CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, MessageResult, Recipient, ResultStatus
 
-    if not list_ids:
+    if not list_ids and chosen is None:
         return 0
     results = connection.ops.quote_name(MessageResult._meta.db_table)
     invalid, duplicate = Recipient.Status.INVALID, Recipient.Status.DUPLICATE
-    ranked, ranked_params = _ranked_recipients(list_ids)
+    ranked, ranked_params = _ranked_recipients(list_ids, chosen)
     sql = f"""
         INSERT INTO {results} (campaign_id, recipient_id, key, dedupe_key, kind, fields, status, session_id,
                                random_id, error_code, error_text, attempts, in_doubt, claimed_by,

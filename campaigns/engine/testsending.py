@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..models.privacy import is_erased
 from ..people.timezones import clock
+from .effects import quarantine
 from .pacing import next_request_at
 from .readiness import STATUS_REASONS
 
@@ -200,4 +201,4 @@ def _session_effects(session: TelegramSession, err: TransportError) -> None:
     elif err.kind == ErrorKind.SESSION:
         session.record_error(err.code, err.text, status=SessionStatus.DISABLED)
     elif err.kind == ErrorKind.SPAM_LIMITED:
-        session.record_error(err.code, err.text, status=SessionStatus.QUARANTINED)
+        quarantine(session, err)

@@ -220,7 +220,20 @@ def _assign_each(todo: QuerySet, plain: list[RecipientList], written: Counter) -
 
 
 def _valid_recipients(campaign: Campaign):
-    return Recipient.objects.filter(recipient_list__in=campaign.lists.all(), status=Recipient.Status.VALID)
+    """The valid rows of the campaign's lists and its segments (before de-duplication)."""
+    chosen = Q(recipient_list__in=campaign.lists.all())
+    for segment in campaign.segments.all():
+        chosen |= Q(pk__in=segment.recipients().order_by().values("pk"))
+    return Recipient.objects.filter(chosen, status=Recipient.Status.VALID)
+
+
+def _source_lists(campaign: Campaign):
+    """The campaign's lists and the lists its segments' rows are on, in id order: the lists the
+    zone census and the launch check read (each only for the rows :func:`_valid_recipients` holds)."""
+    ids = set(campaign.lists.values_list("pk", flat=True))
+    for segment in campaign.segments.all():
+        ids |= set(segment.recipients().order_by().values_list("recipient_list_id", flat=True).distinct())
+    return RecipientList.objects.filter(pk__in=ids).order_by("pk")
 
 
 def zone_pairs(campaign: Campaign) -> Counter:
@@ -230,7 +243,7 @@ def zone_pairs(campaign: Campaign) -> Counter:
     (:func:`sure_phone_counts`); only the other phone numbers are read, and lists with a zone
     column row by row."""
     pairs: Counter = Counter()
-    for recipient_list in campaign.lists.order_by("pk"):
+    for recipient_list in _source_lists(campaign):
         rows = _valid_recipients(campaign).filter(recipient_list=recipient_list)
         default = recipient_list.default_time_zone or ""
         if reads_column(recipient_list):
@@ -284,7 +297,7 @@ def unplaced(campaign: Campaign) -> list[Unplaced]:
     are counted and the phone numbers of a sure calling code (:func:`sure_phone_counts`) left
     unread; otherwise each recipient's fields (and phone number) are read."""
     found = []
-    for recipient_list in campaign.lists.order_by("pk"):
+    for recipient_list in _source_lists(campaign):
         counts = Unplaced(recipient_list.pk, str(recipient_list))
         has_default = valid_zone(recipient_list.default_time_zone)
         has_column = reads_column(recipient_list)

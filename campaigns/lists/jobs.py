@@ -21,6 +21,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from tgcampaigns import webhooks
+
 from ..models import ImportStatus, RecipientList
 from .columns import CONSENT, OPT_OUT, guess_roles
 from .importing import ImportReport, forget_rows, import_recipient_list
@@ -49,7 +51,9 @@ def start_import(
     recipient_list.import_error = ""
     if recipient_list.file.size <= inline_max_bytes():
         with recipient_list.file.open("rb") as source:
-            return import_recipient_list(recipient_list, source, mapping=mapping)
+            report = import_recipient_list(recipient_list, source, mapping=mapping)
+        announce(recipient_list.pk)
+        return report
     recipient_list.import_status = ImportStatus.QUEUED
     recipient_list.save()
     enqueue_import(recipient_list.pk)
@@ -89,6 +93,7 @@ def run_import(list_id: int) -> str:
             )
     except ImportRefused as exc:
         _failed(list_id, str(exc))
+        announce(list_id)
         return f"refused: {exc}"
     except Exception as exc:
         log.exception("import of recipient list %s failed", list_id)
@@ -96,8 +101,44 @@ def run_import(list_id: int) -> str:
         _failed(
             list_id, f"the import stopped with an error ({type(exc).__name__}); try again or ask an operator"
         )
+        announce(list_id)
         return "failed"
+    announce(list_id)
     return f"{report.total_rows} rows"
+
+
+def announce(list_id: int) -> None:
+    """Emit ``import.finished`` for the list: its id, name, status (``done`` or ``failed``, with
+    the reason) and the report's counts; no recipient."""
+    found = (
+        RecipientList.objects.filter(pk=list_id)
+        .values(
+            "name",
+            "import_status",
+            "import_error",
+            "total_rows",
+            "valid_count",
+            "invalid_count",
+            "duplicate_count",
+        )
+        .first()
+    )
+    if found is None:
+        return
+    webhooks.emit(
+        webhooks.Event.IMPORT_FINISHED,
+        {
+            "list": {"id": list_id, "name": found["name"]},
+            "status": found["import_status"],
+            "error": found["import_error"],
+            "counts": {
+                "rows": found["total_rows"],
+                "valid": found["valid_count"],
+                "invalid": found["invalid_count"],
+                "duplicates": found["duplicate_count"],
+            },
+        },
+    )
 
 
 def _failed(list_id: int, reason: str) -> None:

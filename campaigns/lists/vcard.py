@@ -15,7 +15,8 @@ line's end), which phones export for every non-ASCII name. What is read:
 Columns: ``first_name`` and ``last_name`` (N's given and family names), ``full_name`` (FN),
 ``phone_1`` … ``phone_n`` ordered by preference (``PREF``/``pref=1`` first, then ``CELL``/mobile,
 then the others in file order; the first is the row's key, the others its further identities),
-``email``, ``company`` (ORG), ``city`` and ``country`` (the first ADR), ``note``. A contact with no
+``email``, ``company`` (ORG), ``city`` and ``country`` (the first ADR), ``note``, ``tags``
+(CATEGORIES: a phone's contact groups). A contact with no
 ``TEL`` is a row reported "no phone number". Row numbers: the header is row 1, contact n is row
 n + 1.
 """
@@ -66,6 +67,7 @@ class Contact:
     city: str = ""
     country: str = ""
     note: str = ""
+    tags: list[str] = field(default_factory=list)  # CATEGORIES (comma-separated in the file)
     labels: dict[str, str] = field(default_factory=dict)  # group → X-ABLabel, lower-cased
     fax: int = 0  # TEL lines typed fax or pager: never a recipient's number
     problem: str = ""  # why the contact cannot be trusted as read (no END:VCARD): a broken row
@@ -90,7 +92,7 @@ def read_vcards(data: bytes) -> Table:
             contact.phones = sorted(contact.phones)[:MAX_VALUES]
     width = max((len(c.phones) for c in contacts), default=0) or 1
     header = ["first_name", "last_name", "full_name", *(f"phone_{i + 1}" for i in range(width))]
-    header += ["email", "company", "city", "country", "note"]
+    header += ["email", "company", "city", "country", "note", "tags"]
 
     def rows() -> Iterator[tuple[int, list]]:
         yield 1, header
@@ -99,6 +101,7 @@ def read_vcards(data: bytes) -> Table:
             cells = [contact.first_name, contact.last_name, contact.full_name]
             cells += phones + [""] * (width - len(phones))
             cells += [contact.email, contact.company, contact.city, contact.country, contact.note]
+            cells.append(", ".join(contact.tags))
             if contact.problem:
                 yield number, BrokenRow(contact.problem, cells)
             else:
@@ -245,6 +248,8 @@ def _apply(contact: Contact, prop: _Property) -> None:
         contact.city, contact.country = parts[3], parts[6]
     elif name == "NOTE" and not contact.note:
         contact.note = _unescape(value)
+    elif name == "CATEGORIES":
+        contact.tags += [_unescape(p).strip() for p in re.split(r"(?<!\\),", value) if p.strip()]
 
 
 def _labelled(contact: Contact) -> Contact:

@@ -1,7 +1,8 @@
 """The campaigns app's models: recipient lists (``lists``), campaigns (``campaign``), one result
 per recipient with its delivery attempts (``results``), the maintained counts (``tally``), test
 sends and seed lists (``testsend``), the audit trail (``audit``), what an erasure keeps
-(``privacy``) staff's own preferences (``staff``) and tags on recipient rows (``tags``)."""
+(``privacy``) staff's own preferences (``staff``), tags on recipient rows (``tags``) and segments of people
+(``segments``, their language ``segment_rules``)."""
 
 from .campaign import (
     LIVE_STATUSES,
@@ -37,6 +38,7 @@ from .results import (
     ResultStatus,
     new_random_id,
 )
+from .segments import Segment
 from .staff import StaffPreference
 from .tags import RecipientTag, Tag, tag_key
 from .tally import AttemptTally, ResultTally
@@ -74,6 +76,7 @@ __all__ = [
     "RecipientTag",
     "Tag",
     "tag_key",
+    "Segment",
     "SEED_LIST_MAX",
     "SeedList",
     "StaffPreference",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
@@ -115,6 +116,9 @@ class Campaign(models.Model):
     media_type = models.CharField(max_length=10, choices=MediaType.choices, blank=True, default="")
     media_info = models.JSONField(default=dict, blank=True, editable=False)
     lists = models.ManyToManyField(RecipientList, related_name="campaigns", blank=True)
+    # Segments (campaigns.models.segments) the campaign targets beside its lists: each is
+    # evaluated once, in SQL, when the launch writes the rows.
+    segments = models.ManyToManyField("campaigns.Segment", related_name="campaigns", blank=True)
     sessions = models.ManyToManyField(TelegramSession, related_name="campaigns", blank=True)
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
     priority = models.PositiveSmallIntegerField(
@@ -141,6 +145,13 @@ class Campaign(models.Model):
     # (both empty: any time). An end before the start spans midnight (22:00–06:00).
     send_window_start = models.TimeField(null=True, blank=True)
     send_window_end = models.TimeField(null=True, blank=True)
+    # A scheduled follow-up: launched ``follow_up_hours`` after ``follow_up_of`` ends (its
+    # segment is evaluated then). Launching it before that schedules it (start time unknown
+    # until the first campaign ends; the reaper sets it then).
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    follow_up_hours = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -242,6 +253,11 @@ class Campaign(models.Model):
             # counted them in it.
             values["lists"] = sorted(map(list, self.lists.values_list("pk", "default_time_zone")))
             values["sessions"] = sorted(self.sessions.values_list("pk", flat=True))
+            # A segment changed since the summary chooses other people.
+            values["segments"] = sorted(
+                [pk, json.dumps(definition, sort_keys=True)]
+                for pk, definition in self.segments.values_list("pk", "definition")
+            )
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:32]
 
     def clone(self, *, by=None) -> Campaign:
@@ -258,8 +274,24 @@ class Campaign(models.Model):
             **{name: getattr(self, name) for name in self.CONTENT_FIELDS + self.SETTING_FIELDS},
         )
         copy.lists.set(self.lists.all())
+        copy.segments.set(self.segments.all())
         copy.sessions.set(self.sessions.all())
         return copy
+
+    def follow_up_due(self):
+        """A scheduled follow-up's start: ``follow_up_hours`` after the campaign it follows ended
+        (completed); None while that one has not ended, or for a campaign that follows none."""
+        first = self.follow_up_of
+        if not self.follow_up_hours or first is None or first.status != CampaignStatus.COMPLETED:
+            return None
+        return first.finished_at + timedelta(hours=self.follow_up_hours) if first.finished_at else None
+
+    @property
+    def waits_to_follow_up(self) -> bool:
+        """A scheduled follow-up whose first campaign has not ended: who it reaches is not known
+        yet (one whose first campaign was cancelled waits for nothing: it is sent when resumed)."""
+        first = self.follow_up_of if self.follow_up_hours else None
+        return first is not None and first.status != CampaignStatus.CANCELLED and self.follow_up_due() is None
 
     def set_status(self, move: StatusMove, reason: str = "", **fields) -> bool:
         """Make ``move`` (:class:`StatusMove`), compare-and-set: only from one of its sources, so
@@ -274,8 +306,35 @@ class Campaign(models.Model):
             changes["finished_at"] = timezone.now()
         elif move is StatusMove.REOPEN:
             changes["finished_at"] = None
-        changed = Campaign.objects.filter(pk=self.pk, status__in=move.sources).update(**changes) == 1
-        if changed:
-            for key, value in changes.items():
-                setattr(self, key, value)
+        with transaction.atomic():  # the change and its webhook event, or neither
+            changed = Campaign.objects.filter(pk=self.pk, status__in=move.sources).update(**changes) == 1
+            if changed:
+                for key, value in changes.items():
+                    setattr(self, key, value)
+                self._announce(move)
         return changed
+
+    def _announce(self, move: StatusMove) -> None:
+        """The webhook event of a move (``campaign.paused`` with its reason, ``campaign.finished``
+        when it completed, with its counts, or was cancelled); other moves have none."""
+        from tgcampaigns import webhooks
+
+        campaign = {"id": self.pk, "name": self.name, "status": str(self.status)}
+        if move is StatusMove.PAUSE:
+            webhooks.emit(
+                webhooks.Event.CAMPAIGN_PAUSED, {"campaign": campaign, "reason": self.status_reason}
+            )
+        elif move in (StatusMove.COMPLETE, StatusMove.CANCEL):
+            finished = {
+                **campaign,
+                "launched_at": _iso(self.launched_at),
+                "finished_at": _iso(self.finished_at),
+            }
+            data = {"campaign": finished}
+            if move is StatusMove.COMPLETE:
+                data["counts"] = self.counts()
+            webhooks.emit(webhooks.Event.CAMPAIGN_FINISHED, data)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
 
 class RecipientKind(models.TextChoices):
@@ -183,7 +183,11 @@ class SuppressionQuerySet(models.QuerySet):
         wanted = {k for k in keys if k}
         existing = set(self.filter(key__in=wanted).values_list("key", flat=True))
         added = sorted(wanted - existing)
-        self.bulk_create([Suppression(key=k, source=source, note=note) for k in added], ignore_conflicts=True)
+        with transaction.atomic():  # the rows and their webhook event, or neither
+            self.bulk_create(
+                [Suppression(key=k, source=source, note=note) for k in added], ignore_conflicts=True
+            )
+            announce_optouts(added, source)
         return added, sorted(existing)
 
 
@@ -207,3 +211,27 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; a new suppression (one added by staff in the admin) is announced to webhook
+        subscribers in the same transaction. :meth:`SuppressionQuerySet.add` announces its own."""
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if adding:
+                announce_optouts([self.key], self.source)
+
+
+# Keys per ``optout.created`` event: a bulk add of 100,000 is 100 events, not one huge payload.
+OPTOUT_KEYS_PER_EVENT = 1000
+
+
+def announce_optouts(keys: list[str], source: str) -> None:
+    """Emit ``optout.created`` for newly suppressed ``keys`` (the identities a receiver needs to
+    stop writing to the person, nothing else) recorded by ``source``, in chunks of
+    :data:`OPTOUT_KEYS_PER_EVENT`."""
+    from tgcampaigns import webhooks
+
+    for start in range(0, len(keys), OPTOUT_KEYS_PER_EVENT):
+        chunk = keys[start : start + OPTOUT_KEYS_PER_EVENT]
+        webhooks.emit(webhooks.Event.OPTOUT_CREATED, {"keys": chunk, "source": str(source)})

@@ -3,8 +3,8 @@
 :func:`erase_person` takes any identity of a person (``@name``, a phone, a user id, a t.me link),
 finds every identity known for them (the lists' rows and their other identities, the peers the
 sessions resolved, whose user id ties a username to a phone) and removes or anonymises their rows
-everywhere: recipients (deleted), their replies (deleted), test sends to them or personalised as
-them (deleted), results (kept for the campaign's counts, without key, fields, user id, message id or
+everywhere: recipients (deleted), their replies (deleted), the webhook events naming them (deleted,
+with their deliveries), test sends to them or personalised as them (deleted), results (kept for the campaign's counts, without key, fields, user id, message id or
 error text), delivery attempts' error texts, resolved peers, the simulator's ledger, suppressions;
 every stored string naming them in any spelling (Django's admin log, the audit trail, a session's
 last error, a campaign's status reason: :mod:`.redaction`); the uploaded files holding them are
@@ -27,6 +27,7 @@ from django.db.models import Count, Q
 from sessions_app.models import ResolvedPeer, SimulatedDelivery
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
+from tgcampaigns.webhooks.models import WebhookEvent
 
 from ..lists.normalise import normalise
 from ..models import (
@@ -134,6 +135,8 @@ def erase_person(identity: str, *, actor=audit.SYSTEM) -> ErasureReport:
         c["replies deleted"] = Reply.objects.filter(
             Q(result_id__in=result_ids) | Q(peer_id__in=user_ids)
         ).delete()[0]
+        events = WebhookEvent.objects.naming(keys).delete()[1]
+        c["webhook events deleted"] = events.get(WebhookEvent._meta.label, 0)
         list_ids = set(
             Recipient.objects.filter(pk__in=recipient_ids).values_list("recipient_list_id", flat=True)
         )

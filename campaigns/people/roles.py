@@ -5,10 +5,11 @@ README "Roles and permissions" shows what each role may do, page by page, and
 migration and kept as :data:`ROLES` says at every ``migrate`` (so a permission a later release
 adds reaches its group): make a new group for another mix rather than editing these.
 
-- **Marketing**: recipient lists, campaigns (compose, launch, control, clone, test send and
-  its seed lists), their results and exports, persons' pages and tags (adding, removing). No sessions, suppressions, users or django-q2.
-- **Reviewer**: reads campaigns and results, exports them, reads persons' pages and the tags,
-  reads the audit trail.
+- **Marketing**: recipient lists, segments, campaigns (compose, launch, control, clone, test
+  send and its seed lists, follow-ups), their results and exports, persons' pages and tags
+  (adding, removing). No sessions, suppressions, users or django-q2.
+- **Reviewer**: reads campaigns, segments and results, exports them, reads persons' pages and the
+  tags, reads the audit trail.
 - **Operator**: Telegram sessions (log in, check, disable, re-activate, un-quarantine with a
   reason, release a lease), resolved peers, suppressions, erasing a person, the audit trail, and
   reads campaigns (not their results: personal data).
@@ -51,6 +52,10 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.delete_tag",
         "campaigns.add_recipienttag",
         "campaigns.delete_recipienttag",
+        "campaigns.view_segment",
+        "campaigns.add_segment",
+        "campaigns.change_segment",
+        "campaigns.delete_segment",
     ),
     REVIEWER: (
         "campaigns.view_campaign",
@@ -59,6 +64,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "campaigns.export_messageresult",
         "campaigns.view_reply",
         "campaigns.view_tag",
+        "campaigns.view_segment",
         "audit.view_auditevent",
     ),
     OPERATOR: (

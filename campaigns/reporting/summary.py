@@ -76,6 +76,12 @@ class LaunchSummary:
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
     # Invalid lines of the lists by reason, most first: (reason, lines); empty for a large launch.
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
+    # The campaign's segments as evaluated now: (name, people); and, for a "did not read"
+    # condition, (where, rows sent by bots it cannot count) — Telegram tells bots no read.
+    # A scheduled follow-up: what it waits for (its start is the first campaign's end plus hours).
+    follow_up: str = ""
+    segments: list[tuple[str, int]] = field(default_factory=list)
+    left_out: list[tuple[str, int]] = field(default_factory=list)
 
     # A campaign no longer a draft (Back to its summary after the launch): what happened to it,
     # for people (:func:`what_happened`); the page shows this instead of a launch.
@@ -167,11 +173,15 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     check = engine.check_launch(campaign)
     summary.problems += [as_sentence(p) for p in check.problems]
     summary.warnings += [as_sentence(w) for w in check.warnings]
+    if not check.problems:
+        _add_segments(summary, campaign)
     summary.in_background = engine.recipients_estimate(campaign) > conf.inline_launch_rows()
     if summary.in_background:
         summary.counts, summary.approximate = _counts_from_imports(campaign), True
+        summary.counts["to_send"] += sum(n for _, n in summary.segments)
     else:
-        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)))
+        chosen = engine.segment_source(campaign) if summary.segments else None
+        summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)), chosen)
         if summary.counts.get("invalid"):
             summary.invalid_reasons = invalid_reasons(campaign)
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
@@ -184,6 +194,10 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
     scheduled = campaign.scheduled_at and campaign.scheduled_at > now
     summary.scheduled = bool(scheduled)
     summary.starts_at = campaign.scheduled_at if scheduled else now
+    due = campaign.follow_up_due()
+    if campaign.waits_to_follow_up or (due and due > now):
+        summary.follow_up, summary.scheduled = engine.follow_up_reason(campaign), True
+        summary.starts_at = due or now
     by_zone = forecast.launch_zones(campaign)
     if by_zone is not None:
         _add_zones(summary, by_zone)
@@ -201,6 +215,14 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         ]
     summary.warnings += _session_warnings(summary.sessions, campaign)
     return summary
+
+
+def _add_segments(summary: LaunchSummary, campaign: Campaign) -> None:
+    """The campaign's segments with the people each chooses now, and the rows their "did not
+    read" conditions leave out (sent by bots)."""
+    for segment in campaign.segments.order_by("name"):
+        summary.segments.append((segment.name, segment.count()))
+        summary.left_out += segment.left_out()
 
 
 # What each status after the launch says (the campaign's counts follow).

@@ -321,6 +321,18 @@ class TelegramSession(models.Model):
         for key, value in fields.items():
             setattr(self, key, value)
 
+    def quarantine(self, code: str, text: str) -> bool:
+        """Quarantine this session for a spam limit (``code``/``text``: Telegram's error), recording
+        the error; True when this call quarantined it (False: it already was, so the caller does
+        not announce it twice)."""
+        newly = (
+            TelegramSession.objects.filter(pk=self.pk)
+            .exclude(status=SessionStatus.QUARANTINED)
+            .update(status=SessionStatus.QUARANTINED)
+        )
+        self.record_error(code, text, status=SessionStatus.QUARANTINED)
+        return bool(newly)
+
     def requests_today(self, now: datetime | None = None) -> int:
         """Requests that reached Telegram today (UTC day of ``now``), as last loaded."""
         today = utc_day_start(now or clock.now()).date()

@@ -22,7 +22,7 @@ from campaigns.lists.columns import FIELD, ROLES, guess_roles
 from campaigns.lists.file_preview import Preview, preview_file, reused_note
 from campaigns.lists.formats import formats_text
 from campaigns.lists.importing import forget_rows, import_recipient_list
-from campaigns.lists.jobs import earlier_mapping
+from campaigns.lists.jobs import announce, earlier_mapping
 from campaigns.lists.mapping import Mapping, MappingError
 from campaigns.lists.table import ImportRefused
 from campaigns.lists.zonenames import valid_zone
@@ -184,6 +184,7 @@ class Command(BaseCommand):
             if isinstance(exc, ImportRefused):
                 raise CommandError(f"The file was refused: {exc}") from None
             raise
+        announce(recipient_list.pk)  # import.finished, for webhook subscribers
         if report.recognised:
             self.stdout.write(f"Recognised: {report.recognised} (its columns mapped as such an export's).")
         self.stdout.write(f"{recipient_list.summary()} (list id {recipient_list.pk})")

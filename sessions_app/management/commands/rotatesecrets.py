@@ -14,11 +14,22 @@ from sessions_app.models import TelegramSession
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt session strings, bot tokens and API hashes under the newest FIELD_ENCRYPTION_KEY."
+    help = (
+        "Re-encrypt session strings, bot tokens, API hashes and webhook signing secrets under the "
+        "newest FIELD_ENCRYPTION_KEY."
+    )
 
     def handle(self, *args, **options) -> None:
         if len(crypto.get_keys()) < 2:
             self.stdout.write("Only one key configured: secrets are re-encrypted under it anyway.")
+        count = self._rotate_sessions()
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the secrets of {count} session(s)."))
+        count = self._rotate_webhook_secrets()
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted the signing secrets of {count} webhook subscription(s).")
+        )
+
+    def _rotate_sessions(self) -> int:
         count = 0
         secrets = ("session_string_encrypted", "bot_token_encrypted", "api_hash_encrypted")
         rows = TelegramSession.objects.values_list("pk", *secrets)
@@ -32,4 +43,19 @@ class Command(BaseCommand):
             with transaction.atomic():
                 TelegramSession.objects.filter(pk=pk).update(**fields)
             count += 1
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the secrets of {count} session(s)."))
+        return count
+
+    def _rotate_webhook_secrets(self) -> int:
+        from tgcampaigns.webhooks.models import WebhookSubscription
+
+        count = 0
+        for pk, value in WebhookSubscription.objects.values_list("pk", "secret_encrypted").iterator():
+            try:
+                rotated = crypto.rotate(value)
+            except crypto.InvalidToken:
+                raise CommandError(
+                    f"Webhook subscription id {pk}: no configured key opens its secret; nothing more was changed."
+                ) from None
+            WebhookSubscription.objects.filter(pk=pk).update(secret_encrypted=rotated)
+            count += 1
+        return count
