@@ -4,15 +4,12 @@ The dotted names (``campaigns.tasks.drive_campaign``, ``campaigns.tasks.reap`` â
 django-q2's queue and schedules: keep them.
 """
 
-from tgcampaigns.logcontext import bound
-
 from . import engine
 
 
 def drive_campaign(campaign_id: int) -> str:
     """One slice of sending for a campaign; enqueues its own continuation."""
-    with bound(campaign=campaign_id):
-        return engine.drive(campaign_id)
+    return engine.drive(campaign_id)  # which binds the campaign's id to its log lines
 
 
 def launch_campaign(campaign_id: int) -> str:

@@ -33,7 +33,7 @@ from asgiref.sync import sync_to_async
 from django.db.models import DateTimeField, ExpressionWrapper, Q
 from django.db.models.functions import Now
 
-from tgcampaigns import conf
+from tgcampaigns import conf, counters
 
 from .models import SessionStatus, TelegramSession
 
@@ -84,10 +84,6 @@ def owner_name(purpose: str) -> str:
     return f"{purpose}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _free(owner: str) -> Q:
-    return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None) | expired_q()
-
-
 def take(session: TelegramSession, owner: str, *, active_only: bool = False) -> bool:
     """Take ``session``'s lease for ``owner`` if it is free or expired; True when taken.
 
@@ -95,10 +91,18 @@ def take(session: TelegramSession, owner: str, *, active_only: bool = False) -> 
     Taking a lease resets ``current_load``: nobody else can have requests in flight on it.
     An expired lease is free only :func:`take_grace` seconds after its expiry (database clock).
     """
-    qs = TelegramSession.objects.filter(_free(owner), pk=session.pk)
+    qs = TelegramSession.objects.filter(pk=session.pk)
     if active_only:
         qs = qs.filter(status=SessionStatus.ACTIVE)
-    return qs.update(lease_owner=owner, lease_expires_at=_db_now_plus(lease_seconds()), current_load=0) == 1
+    taking = {"lease_owner": owner, "lease_expires_at": _db_now_plus(lease_seconds()), "current_load": 0}
+    # Free first, then expired: a lease taken from a holder that is gone counts as a take-over.
+    free = Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None)
+    if qs.filter(free).update(**taking) == 1:
+        return True
+    if qs.filter(expired_q()).update(**taking) == 1:
+        counters.LEASE_TAKEOVERS.inc()
+        return True
+    return False
 
 
 def take_many(

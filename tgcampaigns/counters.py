@@ -12,7 +12,15 @@ waiting) is read from it at each scrape instead, so it is the same whichever pro
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter
+
+# prometheus-client opens its file in the directory when a counter is made, and fails when the
+# directory is missing: a worker started before gunicorn made it (or after a reboot emptied /run)
+# would not start at all.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 LEASE_TAKEOVERS = Counter(
     "tgc_lease_takeovers",
@@ -20,7 +28,8 @@ LEASE_TAKEOVERS = Counter(
 )
 CLAIM_TAKEOVERS = Counter(
     "tgc_claim_takeovers",
-    "Claimed rows the reaper returned to the pool after their claim expired.",
+    "Rows a process left claimed or sending, taken back after it was gone (by the reaper, or by"
+    " the session's next lease holder).",
 )
 IMPORT_ROWS = Counter("tgc_import_rows", "Recipient rows read by imports.")
 IMPORT_SECONDS = Counter("tgc_import_seconds", "Seconds spent importing recipient lists.")
@@ -32,3 +41,20 @@ WEBHOOK_ATTEMPTS = Counter(
     "failed: failed for good, refused: the address is not allowed).",
     ["event", "outcome"],
 )
+FLOODWAIT_SECONDS = Counter(
+    "tgc_floodwait_seconds",
+    "Seconds of FloodWait Telegram imposed, by session (counted when the FloodWait is answered).",
+    ["session"],
+)
+
+
+def count_export(file_format: str, rows: int, seconds: float) -> None:
+    """One export of ``rows`` result rows in ``file_format`` (``csv`` | ``xlsx``) that took ``seconds``."""
+    EXPORT_ROWS.labels(file_format).inc(rows)
+    EXPORT_SECONDS.labels(file_format).inc(seconds)
+
+
+def count_import(rows: int, seconds: float) -> None:
+    """One import (or a part of one) that read ``rows`` rows in ``seconds``."""
+    IMPORT_ROWS.inc(rows)
+    IMPORT_SECONDS.inc(seconds)

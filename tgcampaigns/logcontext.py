@@ -5,7 +5,7 @@ every log record, as ``campaign``, ``session`` and ``worker`` (host:pid). With
 ``LOG_FORMAT=json`` (settings) each record is one JSON line through python-json-logger, those
 fields included; with the default plain format they are appended as ``campaign=… session=…``
 when set. Ids only: a log line never carries message text, phone numbers, usernames or session
-strings (tests/test_operations.py runs a whole campaign and greps its logs for them).
+strings (tests/test_operations.py runs a whole campaign with JSON logs at DEBUG and greps them).
 """
 
 from __future__ import annotations

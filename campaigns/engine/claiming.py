@@ -19,6 +19,7 @@ from django.db.models import DateTimeField, ExpressionWrapper, Q
 from django.db.models.functions import Now
 
 from sessions_app import clock, leases
+from tgcampaigns import counters
 
 from ..models import (
     CODE_SUPPRESSED,
@@ -56,9 +57,11 @@ def recover_rows(session_ids: list[int]) -> int:
     ``sending``: back to ``pending``. A row in doubt keeps its session, random_id and ``in_doubt``
     so it is re-sent from the same account first; the others go back to their campaign's pool.
     Safe because the lease proves their holder is gone."""
-    return MessageResult.objects.filter(
+    recovered = MessageResult.objects.filter(
         session_id__in=session_ids, status__in=(ResultStatus.CLAIMED, ResultStatus.SENDING)
     ).release()
+    counters.CLAIM_TAKEOVERS.inc(recovered)
+    return recovered
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from django.db.models import Min
 from sessions_app import clock, leases
 from sessions_app.models import TelegramSession
 from tgcampaigns import conf
+from tgcampaigns.logcontext import bound
 
 from ..models import Campaign, CampaignStatus, ResultStatus
 from . import queue, reach, window
@@ -167,7 +168,8 @@ def drive(
     owner = owner or leases.owner_name(DRIVE_PURPOSE)
     seconds = conf.slice_seconds() if seconds is None else seconds
     try:
-        return _drive(campaign_id, owner, seconds, enqueue_next)
+        with bound(campaign=campaign_id):
+            return _drive(campaign_id, owner, seconds, enqueue_next)
     except OperationalError as exc:
         if not is_disk_full(exc):
             raise

@@ -4,6 +4,8 @@ kinds"). The row itself is settled by :func:`campaigns.engine.settling.apply_out
 
 from __future__ import annotations
 
+import logging
+
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import TransportError
 from tgcampaigns import webhooks
@@ -12,6 +14,8 @@ from ..models import Campaign
 from .assignment import active_sessions, recover_stranded_rows
 from .control import pause
 from .outcomes import CampaignEffect, SessionEffect, policy_of
+
+log = logging.getLogger(__name__)
 
 
 def apply_error_effects(campaign: Campaign, session: TelegramSession, err: TransportError) -> None:
@@ -28,6 +32,11 @@ def apply_error_effects(campaign: Campaign, session: TelegramSession, err: Trans
 
 def _apply_to_session(effect: SessionEffect, session: TelegramSession, err: TransportError) -> None:
     if effect is SessionEffect.FLOOD_WAIT:
+        log.info(
+            "FloodWait of %.0f s (%s): the session pauses, its rows go to the others",
+            err.seconds or 0,
+            err.code,
+        )
         session.set_flood_wait(err.seconds or 0)
         session.record_error(err.code, f"FloodWait of {err.seconds:.0f} s: {err.text}")
     elif effect is SessionEffect.DISABLE:

@@ -15,7 +15,7 @@ from django.utils.timesince import timesince
 
 from sessions_app import clock, leases
 from sessions_app.models import SessionStatus, TelegramSession
-from tgcampaigns import conf
+from tgcampaigns import conf, counters
 
 from ..models import (
     UNSENT_STATUSES,
@@ -82,6 +82,7 @@ def _recover_orphans() -> dict[str, int]:
         "a worker stopped mid-send and its session is no longer active"
     )
     TelegramSession.objects.exclude(pk__in=live).exclude(current_load=0).update(current_load=0)
+    counters.CLAIM_TAKEOVERS.inc(sum(stats.values()))
     return stats
 
 

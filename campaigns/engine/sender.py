@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from sessions_app.models import SessionStatus, TelegramSession
 from sessions_app.transport import ErrorKind, TransportError
 from tgcampaigns import conf
+from tgcampaigns.logcontext import bound
 
 from . import claiming, reach, settling
 from .claiming import RowWork
@@ -93,6 +94,10 @@ class SessionSender:
     async def run(self) -> None:
         """Connect, send until done, then settle every batch and disconnect; never raises a
         TransportError (a connect error takes effect on the session and its campaigns)."""
+        with bound(session=self.sid):  # every log line of this session's task names it
+            await self._run()
+
+    async def _run(self) -> None:
         self.pace = self.runner.paces.get(self.sid) or await sync_to_async(load_pace)(self.session)
         self.batch_size = max(1, min(MAX_BATCH, int(BATCH_WINDOW_SECONDS / max(self.pace.interval, 1e-3))))
         if not await self._connect():
@@ -204,15 +209,17 @@ class SessionSender:
             work.pool_after,
             None if zones is None else tuple(sorted(zones)),
         )
-        batch = await runner.claims.submit(request)
-        work.claimed(batch)
-        if not batch:
-            work.empty_at[sid] = time.monotonic()
-            return
-        work.policy.took(sid, len(batch))
-        work.held[sid] += len(batch)
-        runner.signal_change()
-        self.finishers.append(await self._send_batch(work, batch))
+        # The batch's requests and its settling are tasks started here: their lines name its campaign.
+        with bound(campaign=work.id):
+            batch = await runner.claims.submit(request)
+            work.claimed(batch)
+            if not batch:
+                work.empty_at[sid] = time.monotonic()
+                return
+            work.policy.took(sid, len(batch))
+            work.held[sid] += len(batch)
+            runner.signal_change()
+            self.finishers.append(await self._send_batch(work, batch))
 
     async def _wait_out(self, seconds: float) -> bool:
         """Wait for the session's pace or FloodWait. In a FloodWait, False once nothing is left for
@@ -297,4 +304,10 @@ class SessionSender:
         if errors:
             await sync_to_async(apply_effects)(work.campaign, session, errors)
         runner.report.outcomes += len(outcomes)
-        runner.report.sent += sum(o.kind in ("sent", "duplicate") for o in outcomes)
+        sent = sum(o.kind in ("sent", "duplicate") for o in outcomes)
+        runner.report.sent += sent
+        # Ids and Telegram's error codes only (the campaign and session come from the context).
+        codes = sorted({e.code for e in errors})
+        log.debug(
+            "batch of %d settled: %d sent, %d back to the pool, errors %s", len(batch), sent, len(back), codes
+        )

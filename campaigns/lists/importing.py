@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from django.db import connection, transaction
+
+from tgcampaigns import counters
 
 from ..models import ImportStatus, Recipient, RecipientIdentity, RecipientList, RecipientTag
 from ..models.privacy import drop_erased
@@ -163,10 +166,13 @@ def import_recipient_list(
     mapping = mapping.with_(encoding=encoding or mapping.encoding, default_region=(region or "").upper())
     limits = limits or Limits.from_settings()
     was_adding = recipient_list._state.adding
+    started = time.monotonic()
     try:
         with binary(source) as stream, transaction.atomic() if atomic else contextlib.nullcontext():
             table = open_mapped(stream, source, mapping, limits)
-            return _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)
+            report = _import_rows(recipient_list, table, mapping, column, atomic, progress, limits)
+        counters.count_import(report.total_rows, time.monotonic() - started)
+        return report
     except BaseException:
         if was_adding:
             # The rolled-back INSERT left a pk on the instance; make it unsaved again.

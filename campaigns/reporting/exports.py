@@ -11,7 +11,8 @@
 One row per :class:`~campaigns.models.MessageResult`, read as tuples with ``.iterator()`` (a
 server-side cursor on PostgreSQL) and written by one ``csv.writer`` in chunks of rows, so a
 campaign of a million rows is streamed in constant memory (the XLSX file is written to a temporary
-file first).
+file first). A whole campaign's CSV on PostgreSQL is the database's own ``COPY`` instead, the same
+bytes formatted in SQL (:func:`campaign_csv_bytes`, :mod:`.csv_sql`, :mod:`.copy_stream`).
 The columns are :data:`BASE_COLUMNS` (``raw_value``, ``list`` and ``row`` say where an invalid or
 duplicate row with an empty ``key`` came from; ``message`` is the text as rendered for that
 recipient), then the lists' personalisation fields; an export spanning campaigns starts with a
@@ -20,26 +21,32 @@ recipient), then the lists' personalisation fields; an export spanning campaigns
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from datetime import UTC, datetime
 from itertools import chain, islice
 from typing import IO, Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import CharField, F, Func, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
+
+from tgcampaigns import counters
 
 from ..content.outgoing import recipient_renderer
 from ..content.variants import hold_range
 from ..models import Campaign, MessageResult, RecipientKind, RecipientList, ResultStatus
+from .copy_stream import copy_rows
+from .csv_sql import _first_keys, _IsoText, campaign_copy_sql, lists_with_rows, personalisation_columns  # noqa: F401
 from .readahead import read_ahead
 from .xlsx_writer import (
     XLSX_CONTENT_TYPE,
@@ -96,53 +103,6 @@ def csv_value(value: Any) -> str | int | float:
     return str(value)
 
 
-def personalisation_columns(
-    results: QuerySet[MessageResult], reports: Iterable[dict | None] = ()
-) -> list[str]:
-    """The personalisation field names of ``results``, in order of first appearance.
-
-    Rows of one list share their columns, but a campaign may span lists with different columns,
-    so the union is taken over every row (one pass over the JSON column only). ``reports``: the
-    lists' import reports, whose ``columns`` (the lists' own column order) come first, since
-    PostgreSQL's jsonb does not keep a row's key order. On PostgreSQL the pass runs in the
-    database (:func:`_first_keys_sql`); elsewhere in Python.
-    """
-    seen: dict[str, None] = {}
-    for report in reports:
-        for name in (report or {}).get("columns", []):
-            seen.setdefault(str(name), None)
-    names = _first_keys_sql(results) if connection.vendor == "postgresql" else _first_keys(results)
-    for name in names:
-        seen.setdefault(str(name), None)
-    return list(seen)
-
-
-def _first_keys(results: QuerySet[MessageResult]) -> Iterator[str]:
-    """The keys of ``results``' fields, in order of first appearance (id order, then each row's
-    own key order), read row by row."""
-    for fields in results.order_by("id").values_list("fields", flat=True).iterator(chunk_size=CHUNK_SIZE):
-        yield from fields or {}
-
-
-def _first_keys_sql(results: QuerySet[MessageResult]) -> list[str]:
-    """:func:`_first_keys` as one PostgreSQL query: each key with the first row holding it,
-    in that order; keys first met in the same row in jsonb's own key order (shorter keys first,
-    then by their bytes), which is the order a row's keys are read back in. Rows whose fields are
-    no JSON object hold no keys (and a selection Django knows to be empty, none)."""
-    try:
-        inner, params = results.order_by().values("id", "fields").query.sql_with_params()
-    except EmptyResultSet:  # e.g. an id filter no row can match (?id=1e30)
-        return []
-    sql = (
-        f"SELECT k.key FROM ({inner}) AS r, LATERAL jsonb_object_keys(r.fields) AS k(key) "
-        "WHERE jsonb_typeof(r.fields) = 'object' "
-        'GROUP BY k.key ORDER BY min(r.id), octet_length(k.key), k.key COLLATE "C"'
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [key for (key,) in cursor.fetchall()]
-
-
 def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]:
     """The headers for personalisation fields ``names``: the name itself, or the name after
     :data:`FIELD_PREFIX` when a base column (or an earlier header) already has it. Recipient
@@ -156,19 +116,6 @@ def field_headers(names: list[str], base: list[str] = BASE_COLUMNS) -> list[str]
         taken.add(header)
         headers.append(header)
     return headers
-
-
-class _IsoText(Func):
-    """A timestamp as the text ``datetime.isoformat()`` gives for it in UTC, made by PostgreSQL
-    (``2025-03-01T12:00:05.250000+00:00``; no fraction when it is zero), so a million rows are
-    not parsed into datetimes only to be formatted back."""
-
-    output_field = CharField()
-    template = (
-        "CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s "
-        "THEN to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"') "
-        "ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END"
-    )
 
 
 _TIMES = ("created_at", "sending_at", "sent_at", "read_at", "replied_at")
@@ -198,7 +145,8 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
     """:data:`_READ` of ``results`` in id order, with the times as ISO 8601 text and the fields
     as JSON text (decoded by the caller, without Django's per-value converters)."""
     postgres = connection.vendor == "postgresql"
-    times = {f"{name}_text": _IsoText(name) if postgres else F(name) for name in _TIMES}
+    # SQLite: the stored text, read without Django's converters (most of the export's time).
+    times = {f"{name}_text": _IsoText(name) if postgres else Cast(name, TextField()) for name in _TIMES}
     query = (
         results.order_by("id").annotate(**times, fields_text=Cast("fields", TextField())).values_list(*_READ)
     )
@@ -212,12 +160,28 @@ def _rows(results: QuerySet[MessageResult]) -> Iterator[tuple]:
     if postgres:
         yield from rows
         return
+    iso = sqlite_iso
     for row in rows:
-        yield (*row[:11], *(t.isoformat() if t is not None else None for t in row[11:16]), *row[16:])
+        yield (*row[:11], iso(row[11]), iso(row[12]), iso(row[13]), iso(row[14]), iso(row[15]), *row[16:])
 
 
-def _lists_and_fields(results: QuerySet[MessageResult]) -> tuple[dict[int, str], list[str]]:
-    """(the names of the lists ``results`` came from by id, their personalisation fields in order)."""
+def sqlite_iso(text: str | None) -> str | None:
+    """A datetime as SQLite stores it, as ``datetime.isoformat()`` gives it once Django has read
+    it (naive text is UTC): Django's own ``YYYY-MM-DD HH:MM:SS[.ffffff]`` by slicing, any other
+    form (an offset, milliseconds) through Django's parser."""
+    if text is None:
+        return None
+    local = text[:-6] if text.endswith("+00:00") else text  # sqlite3's own adapter adds the offset
+    if local[10:11] == " " and (
+        len(local) == 19 or (len(local) == 26 and local[19] == "." and local[20:] != "000000")
+    ):
+        return f"{local[:10]}T{local[11:]}+00:00"
+    value = parse_datetime(text)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _lists(results: QuerySet[MessageResult]) -> tuple[dict[int, str], list[dict | None]]:
+    """(the names of the lists ``results`` came from by id, their import reports in id order)."""
     list_ids = results.exclude(recipient=None).values("recipient__recipient_list_id").distinct()
     lists = RecipientList.objects.filter(pk__in=list_ids).order_by("pk").values_list("pk", "name", "report")
     list_names: dict[int, str] = {}
@@ -225,6 +189,12 @@ def _lists_and_fields(results: QuerySet[MessageResult]) -> tuple[dict[int, str],
     for pk, name, report in lists:
         list_names[pk] = name
         reports.append(report)
+    return list_names, reports
+
+
+def _lists_and_fields(results: QuerySet[MessageResult]) -> tuple[dict[int, str], list[str]]:
+    """(the names of the lists ``results`` came from by id, their personalisation fields in order)."""
+    list_names, reports = _lists(results)
     return list_names, personalisation_columns(results, reports)
 
 
@@ -374,16 +344,71 @@ def csv_chunks(rows: Iterable[list], rows_per_chunk: int = CHUNK_SIZE) -> Iterat
         buffer.truncate()
 
 
+def campaign_csv_bytes(campaign: Campaign) -> Generator[bytes, None, int]:
+    """The CSV export of every result of ``campaign`` as UTF-8 bytes (BOM, header, rows); returns
+    the number of rows after the header, and counts them in ``tgc_export_rows_total``. On
+    PostgreSQL the rows are the database's own ``COPY`` (:mod:`.csv_sql`, :mod:`.copy_stream`)
+    whenever SQL makes the same bytes; else :func:`result_rows` through :func:`csv_chunks`."""
+    started, rows = time.monotonic(), 0
+    try:
+        plan = None
+        if connection.vendor == "postgresql":
+            plan = campaign_copy_sql(campaign, lists_with_rows(campaign))
+        if plan is not None:
+            header = io.StringIO()
+            csv.writer(header).writerow(BASE_COLUMNS + field_headers(plan.fields))
+            yield (BOM + header.getvalue()).encode("utf-8")
+            rows = yield from copy_rows(plan.sql)
+        else:
+            rows = yield from _python_csv_bytes(result_rows(campaign.results.all()), counted=False)
+    finally:
+        counters.count_export("csv", rows, time.monotonic() - started)
+    return rows
+
+
+def _python_csv_bytes(rows: Iterable[list], counted: bool = True) -> Generator[bytes, None, int]:
+    """:func:`csv_chunks` of ``rows`` (a header first) as UTF-8; returns the rows after the
+    header, which it counts in ``tgc_export_rows_total`` unless ``counted`` is False (the caller
+    counts)."""
+    started, rows = time.monotonic(), _Counted(rows)
+    try:
+        for chunk in csv_chunks(rows):
+            yield chunk.encode("utf-8")
+    finally:
+        if counted:
+            counters.count_export("csv", rows.rows, time.monotonic() - started)
+    return rows.rows
+
+
+class _Counted:
+    """Iterates ``rows`` (a header first), counting the rows after the header in ``rows``."""
+
+    def __init__(self, rows: Iterable[list]) -> None:
+        self.it, self.rows = iter(rows), -1
+
+    def __iter__(self) -> Iterator[list]:
+        for row in self.it:
+            self.rows += 1
+            yield row
+        self.rows = max(self.rows, 0)
+
+
 def export_filename(campaign: Campaign, file_format: str = "csv") -> str:
     return f"campaign-{campaign.pk}-{slugify(campaign.name) or 'results'}.{file_format}"
 
 
 def results_response(
-    results: QuerySet[MessageResult], filename: str, *, with_campaign: bool = False, file_format: str = "csv"
+    results: QuerySet[MessageResult],
+    filename: str,
+    *,
+    with_campaign: bool = False,
+    file_format: str = "csv",
+    chunks: Iterable[bytes] | None = None,
 ) -> HttpResponse:
     """A download of ``results``: ``csv`` (streamed) or ``xlsx`` (:func:`write_xlsx`); with
     ``with_campaign`` (results of several campaigns) each row starts with its campaign's name. An
-    XLSX export with more rows than a sheet holds is refused (400) in favour of CSV."""
+    XLSX export with more rows than a sheet holds is refused (400) in favour of CSV. ``chunks``:
+    the CSV's bytes when the caller made them (:func:`campaign_csv_bytes`)."""
     if file_format == "xlsx":
         if results.count() >= XLSX_MAX_ROWS:
             return HttpResponse(
@@ -392,16 +417,15 @@ def results_response(
                 content_type="text/plain; charset=utf-8",
             )
         out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        started = time.monotonic()
         shown, formats = people_rows(results, with_campaign=with_campaign)
-        write_xlsx(shown, out, formats)
+        counters.count_export("xlsx", write_xlsx(shown, out, formats), time.monotonic() - started)
         out.seek(0)
         name = filename.rsplit(".", 1)[0] + ".xlsx"
         return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
-    rows = result_rows(results, with_campaign=with_campaign)
-    response = StreamingHttpResponse(
-        (chunk.encode("utf-8") for chunk in csv_chunks(rows)),
-        content_type="text/csv; charset=utf-8",
-    )
+    if chunks is None:
+        chunks = _python_csv_bytes(result_rows(results, with_campaign=with_campaign))
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -415,9 +439,10 @@ def results_csv_response(
 
 def campaign_csv_response(campaign: Campaign, file_format: str = "csv") -> HttpResponse:
     """A download of every result of ``campaign``, as CSV or XLSX."""
-    return results_response(
-        campaign.results.all(), export_filename(campaign, file_format), file_format=file_format
-    )
+    filename = export_filename(campaign, file_format)
+    if file_format == "xlsx":
+        return results_response(campaign.results.all(), filename, file_format=file_format)
+    return results_response(campaign.results.all(), filename, chunks=campaign_csv_bytes(campaign))
 
 
 def campaigns_csv_response(campaigns: QuerySet[Campaign]) -> HttpResponse:
@@ -434,18 +459,13 @@ def write_campaign_export(campaign: Campaign, out: IO, file_format: str = "csv")
     if file_format == "xlsx":
         shown, formats = people_rows(campaign.results.all())
         return write_xlsx(shown, out, formats)
-    rows = result_rows(campaign.results.all())
-    written = -1  # the header is no result
-
-    def counted() -> Iterator[list]:
-        nonlocal written
-        for row in rows:
-            written += 1
-            yield row
-
-    for chunk in csv_chunks(counted()):
-        out.write(chunk)
-    return max(written, 0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    chunks = campaign_csv_bytes(campaign)
+    while True:
+        try:
+            out.write(decoder.decode(next(chunks)))
+        except StopIteration as end:
+            return end.value
 
 
 def write_campaign_csv(campaign: Campaign, out: IO[str]) -> int:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
+from tgcampaigns import counters
+
 from .. import clock, crypto, servers
 from ..transport.base import ErrorKind, RefusingTransport, Transport, TransportError
 
@@ -343,3 +345,4 @@ class TelegramSession(models.Model):
             Q(flood_wait_until=None) | Q(flood_wait_until__lt=until)
         ).update(flood_wait_until=until)
         self.flood_wait_until = max(until, self.flood_wait_until or until)
+        counters.FLOODWAIT_SECONDS.labels(self.name).inc(seconds)
