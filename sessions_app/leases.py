@@ -94,15 +94,20 @@ def take(session: TelegramSession, owner: str, *, active_only: bool = False) -> 
     qs = TelegramSession.objects.filter(pk=session.pk)
     if active_only:
         qs = qs.filter(status=SessionStatus.ACTIVE)
+    return _take_in(qs, owner) == 1
+
+
+def _take_in(qs, owner: str) -> int:
+    """Take the leases of ``qs``'s sessions that are free, then of those expired; returns how many
+    were taken. Free first, then expired: a lease taken from a holder that is gone counts as a
+    take-over."""
     taking = {"lease_owner": owner, "lease_expires_at": _db_now_plus(lease_seconds()), "current_load": 0}
-    # Free first, then expired: a lease taken from a holder that is gone counts as a take-over.
     free = Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at=None)
-    if qs.filter(free).update(**taking) == 1:
-        return True
-    if qs.filter(expired_q()).update(**taking) == 1:
-        counters.LEASE_TAKEOVERS.inc()
-        return True
-    return False
+    taken = qs.filter(free).update(**taking)
+    taken_over = qs.filter(expired_q()).update(**taking)
+    if taken_over:
+        counters.LEASE_TAKEOVERS.inc(taken_over)
+    return taken + taken_over
 
 
 def take_many(
@@ -117,10 +122,10 @@ def take_many(
         want = len(rest) if limit is None else limit - len(taken)
         chunk, rest = rest[:want], rest[want:]
         ids = [s.pk for s in chunk]
-        qs = TelegramSession.objects.filter(_free(owner), pk__in=ids)
+        qs = TelegramSession.objects.filter(pk__in=ids)
         if active_only:
             qs = qs.filter(status=SessionStatus.ACTIVE)
-        if qs.update(lease_owner=owner, lease_expires_at=_db_now_plus(lease_seconds()), current_load=0):
+        if _take_in(qs, owner):
             got = set(
                 TelegramSession.objects.filter(pk__in=ids, lease_owner=owner).values_list("id", flat=True)
             )
