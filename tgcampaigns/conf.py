@@ -173,3 +173,13 @@ def metrics_networks() -> list[str]:
     """CIDRs whose connections may read ``/metrics`` without the token (``TGC_METRICS_NETWORKS``,
     comma-separated, default none). With neither this nor the token, metrics are off (404)."""
     return [n.strip() for n in (_get("TGC_METRICS_NETWORKS", []) or []) if n.strip()]
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+
+def page_cache_seconds() -> float:
+    """How long a campaign page's computed blocks (progress, preview, the composer's sample) are
+    reused while the campaign and its counts are unchanged (seconds; ``TGC_PAGE_CACHE_SECONDS``,
+    default 2, the progress block's polling interval; 0: never reused)."""
+    return float(_get("TGC_PAGE_CACHE_SECONDS", 2.0) or 0)

@@ -13,7 +13,8 @@ from ..content.composer import Draft, compose_preview, first_recipient
 from ..content.preview import campaign_preview
 from ..models import Campaign, CampaignStatus
 from ..people.timezones import when
-from ..reporting.progress import progress_snapshot
+from ..reporting.page_cache import campaign_state, reused
+from ..reporting.progress import live_progress
 from ..reporting.report import after_send_report, polling
 from .access import may_export_results, may_see_results
 from .campaign_operations import offered
@@ -37,9 +38,18 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
         )
-    recipient = first_recipient(draft) if personal and draft.list_ids else None
+
+    def preview() -> dict:
+        recipient = first_recipient(draft) if personal and draft.list_ids else None
+        return with_who(compose_preview(draft, recipient, personal=personal), personal=personal)
+
+    if campaign is not None and request.method == "GET":
+        # The saved message's preview reads a sample of up to 2,000 recipients: reused briefly.
+        composer = reused("composer", (campaign.pk, campaign_state(campaign), personal), preview)
+    else:
+        composer = preview()
     return {
-        "composer": with_who(compose_preview(draft, recipient, personal=personal), personal=personal),
+        "composer": composer,
         "composer_urls": {
             "preview": reverse("admin:campaigns_campaign_composer_preview"),
             "recipients": reverse("admin:campaigns_campaign_composer_recipients") if personal else "",
@@ -52,13 +62,16 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
 
 def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> dict:
     """The change page's panel: progress, launch check, buttons, links and the report."""
-    snapshot = progress_snapshot(campaign)
+    snapshot = live_progress(campaign)
     results = may_see_results(request)
+    state = campaign_state(campaign)
     counts = snapshot["counts"] | {"total": snapshot["total"]}
     results_url = reverse("admin:campaigns_messageresult_changelist") + f"?campaign__id__exact={campaign.pk}"
     return {
         "progress": snapshot,
-        "preview": campaign_preview(campaign, personal=results),
+        "preview": reused(
+            "preview", (campaign.pk, state, results), lambda: campaign_preview(campaign, personal=results)
+        ),
         "operations": offered(model_admin, request, campaign, counts),
         "launch_form_field": FROM_FORM,
         "can_test": model_admin.has_send_test_permission(request, campaign)
