@@ -61,7 +61,7 @@ def kept_database():
     """The test database of ``DATABASE_URL``, created (and migrated) only when missing, kept."""
     from django.db import connection
 
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True, serialize=False)
     yield connection.vendor
 
 
