@@ -11,6 +11,7 @@ ModelAdmin, no ``list_editable``, no popup); any other is left to Django's own r
 from __future__ import annotations
 
 import datetime
+import html
 from collections.abc import Callable, Iterator
 
 from django.contrib.admin.templatetags.admin_list import ResultList, results
@@ -19,7 +20,7 @@ from django.contrib.admin.utils import display_for_field, display_for_value
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch
-from django.utils.html import format_html
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 
 Cell = Callable[[models.Model], str]
@@ -95,7 +96,9 @@ def _value_of(cl, name: str, link: bool) -> Callable | None:
 
 
 def _cell(cl, name: str, value: Callable, link: bool, tag: str) -> Cell:
-    """The column's cell maker: its classes, and the link to the result's page when it links."""
+    """The column's cell maker: its classes, and the link to the result's page when it links.
+    The cell is Django's ``format_html("<td{}>{}</td>", …)`` written out: format_html checks every
+    argument for lazy text, and a page has a thousand cells."""
     base = ["action-checkbox"] if name == "action_checkbox" else [f"field-{name}"]
     empty = cl.model_admin.get_empty_value_display()
 
@@ -104,19 +107,28 @@ def _cell(cl, name: str, value: Callable, link: bool, tag: str) -> Cell:
             shown, extra = value(result)
         except ObjectDoesNotExist:
             shown, extra = empty, []
-        row_class = mark_safe(f' class="{" ".join(base + extra)}"')
+        row_class = f' class="{" ".join(base + extra)}"'
         if not link:
-            return format_html("<td{}>{}</td>", row_class, shown)
+            return mark_safe(f"<td{row_class}>{_escaped(shown)}</td>")
         try:
             url = cl.url_for_result(result)
         except NoReverseMatch:
-            text = shown
+            text = _escaped(shown)
         else:
             url = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url)
-            text = format_html('<a href="{}"{}>{}</a>', url, "", shown)
-        return format_html("<{}{}>{}</{}>", tag, row_class, text, tag)
+            text = f'<a href="{_escaped(url)}">{_escaped(shown)}</a>'
+        return mark_safe(f"<{tag}{row_class}>{text}</{tag}>")
 
     return cell
+
+
+def _escaped(value) -> str:
+    """Django's ``conditional_escape``: safe text as it is, anything else escaped."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
 
 
 def result_table(cl) -> dict:
