@@ -33,7 +33,7 @@ from .models import Campaign, RecipientList, StaffPreference
 from .people.timezones import set_preferred_zone, when, zone_label
 from .reporting.charts import chart_data
 from .reporting.exports import campaign_csv_response
-from .reporting.progress import progress_snapshot
+from .reporting.progress import live_progress
 from .reporting.report import after_send_report
 
 # Types a browser may show inline from our origin; anything else (HTML, SVG, PDF with scripts…)
@@ -48,7 +48,7 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
     snapshot, so the page's script swaps it in and never re-implements the layout."""
     if not may_view(request.user, "campaigns.campaign"):
         raise PermissionDenied
-    snapshot = progress_snapshot(get_object_or_404(Campaign, pk=pk))
+    snapshot = live_progress(get_object_or_404(Campaign, pk=pk))
     html = render_to_string("admin/campaigns/campaign/_progress.html", {"progress": snapshot}, request)
     return JsonResponse({**snapshot, "html": html})
 

@@ -218,3 +218,13 @@ def api_max_body_bytes() -> int:
     ``TGC_API_MAX_BODY_BYTES``, default 8 MiB: 10,000 recipients with a few fields each). Larger:
     413. File uploads are held to ``TGC_IMPORT_MAX_BYTES``."""
     return int(_get("TGC_API_MAX_BODY_BYTES", 8 * MIB))
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+
+def page_cache_seconds() -> float:
+    """How long a campaign page's computed blocks (progress, preview, the composer's sample) are
+    reused while the campaign and its counts are unchanged (seconds; ``TGC_PAGE_CACHE_SECONDS``,
+    default 2, the progress block's polling interval; 0: never reused)."""
+    return float(_get("TGC_PAGE_CACHE_SECONDS", 2.0) or 0)

@@ -225,6 +225,8 @@ TGC_USERNAME_MAX_AGE = env.float("TGC_USERNAME_MAX_AGE", default=24 * 3600.0)
 TGC_SCHEDULE_GRACE_SECONDS = env.float("TGC_SCHEDULE_GRACE_SECONDS", default=3600.0)
 # A launch whose lists hold more valid recipients than this is prepared by a worker.
 TGC_INLINE_LAUNCH_ROWS = env.int("TGC_INLINE_LAUNCH_ROWS", default=20_000)
+# Seconds a campaign page's computed blocks are reused while the campaign's counts stand still.
+TGC_PAGE_CACHE_SECONDS = env.float("TGC_PAGE_CACHE_SECONDS", default=2.0)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {

@@ -120,6 +120,16 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
             .prefetch_related("sessions")
         )
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        """Read once per GET: the change page's panel and Django's form show the same row (with
+        its counts annotated) instead of reading it twice."""
+        if request.method != "GET":
+            return super().get_object(request, object_id, from_field)
+        read = request.__dict__.setdefault("_campaigns_read", {})
+        if (object_id, from_field) not in read:
+            read[object_id, from_field] = super().get_object(request, object_id, from_field)
+        return read[object_id, from_field]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple[str, ...]:
         if obj is not None and obj.status == CampaignStatus.PAUSED:
             return self.readonly_fields + tuple(f for f in LOCKED_AFTER_LAUNCH if f not in PAUSED_EDITABLE)

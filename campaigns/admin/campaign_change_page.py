@@ -9,12 +9,14 @@ from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..content.preview import campaign_preview
 from ..models import Campaign, CampaignStatus
 from ..people.timezones import when
-from ..reporting.progress import progress_snapshot
+from ..reporting.page_cache import campaign_state, reused
+from ..reporting.progress import live_progress
 from ..reporting.report import after_send_report, polling
 from .access import may_export_results, may_see_results
 from .campaign_operations import offered
@@ -38,9 +40,18 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
         )
-    recipient = first_recipient(draft) if personal and draft.list_ids else None
+
+    def preview() -> dict:
+        recipient = first_recipient(draft) if personal and draft.list_ids else None
+        return with_who(compose_preview(draft, recipient, personal=personal), personal=personal)
+
+    if campaign is not None and request.method == "GET":
+        # The saved message's preview reads a sample of up to 2,000 recipients: reused briefly.
+        composer = reused("composer", (campaign.pk, campaign_state(campaign), personal), preview)
+    else:
+        composer = preview()
     return {
-        "composer": with_who(compose_preview(draft, recipient, personal=personal), personal=personal),
+        "composer": composer,
         "composer_urls": {
             "preview": reverse("admin:campaigns_campaign_composer_preview"),
             "recipients": reverse("admin:campaigns_campaign_composer_recipients") if personal else "",
@@ -53,13 +64,16 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
 
 def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> dict:
     """The change page's panel: progress, launch check, buttons, links and the report."""
-    snapshot = progress_snapshot(campaign)
+    snapshot = live_progress(campaign)
     results = may_see_results(request)
+    state = campaign_state(campaign)
     counts = snapshot["counts"] | {"total": snapshot["total"]}
     results_url = reverse("admin:campaigns_messageresult_changelist") + f"?campaign__id__exact={campaign.pk}"
     return {
         "progress": snapshot,
-        "preview": campaign_preview(campaign, personal=results),
+        "preview": reused(
+            "preview", (campaign.pk, state, results), lambda: campaign_preview(campaign, personal=results)
+        ),
         "operations": offered(model_admin, request, campaign, counts),
         "launch_form_field": FROM_FORM,
         "can_test": model_admin.has_send_test_permission(request, campaign)
@@ -71,7 +85,7 @@ def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign:
         "export_url": reverse("campaigns:export", args=[campaign.pk]) if may_export_results(request) else "",
         "results_url": results_url if results else "",
         # After the send: for staff who may see results, once the campaign has rows.
-        "report": after_send_report(campaign) if results and snapshot["total"] else None,
+        "report": _report(campaign) if results and snapshot["total"] else None,
         "report_url": reverse("campaigns:report", args=[campaign.pk]),
         "report_polling": polling(campaign),
         **follow_up_context(model_admin, request, campaign),
@@ -97,3 +111,10 @@ def follow_up_context(model_admin: admin.ModelAdmin, request: HttpRequest, campa
         "follows_up": first,
         "follow_up_due": when(campaign.follow_up_due()) if first and campaign.follow_up_due() else "",
     }
+
+
+def _report(campaign: Campaign) -> dict:
+    """The after-the-send report (cached by its own key, which costs three queries to make),
+    reused as the page's other blocks are, per viewer's time zone (its chart is cut in it)."""
+    key = (campaign.pk, campaign_state(campaign), timezone.get_current_timezone_name())
+    return reused("report", key, lambda: after_send_report(campaign))

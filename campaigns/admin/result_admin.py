@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import get_script_prefix, path, reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
+from django.utils.translation import gettext
 
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
@@ -43,6 +47,17 @@ from .results_changelist import (
     search_results,
     tally_count,
 )
+
+
+def list_url(pk: int) -> str:
+    """A recipient list's admin page: reversed once per list and page prefix (each row of the
+    changelist links its list; a hundred ``reverse`` calls were a tenth of the page)."""
+    return _list_url(get_script_prefix(), pk)
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_url(prefix: str, pk: int) -> str:
+    return reverse("admin:campaigns_recipientlist_change", args=[pk])
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -147,6 +162,17 @@ class MessageResultAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    def action_checkbox(self, obj: MessageResult) -> str:
+        """Django's row checkbox, the same HTML written directly: its widget renders a template
+        per row, a third of a 100-row page's time."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
+
     @admin.display(description="Error code", ordering="error_code")
     def error_explained(self, obj: MessageResult) -> str:
         """The code, with its plain explanation on hover."""
@@ -244,12 +270,20 @@ class MessageResultAdmin(admin.ModelAdmin):
         """Counts from the tally where the filters allow it, else capped (see .scale)."""
         known = None if request.GET.get("q") else tally_count(request.GET.dict())
         return TallyPaginator(
-            queryset,
+            # No column shows the personalisation fields: a page does not decode their JSON.
+            queryset.defer("fields", "recipient__fields"),
             per_page,
             known_count=known,
             orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
         )
+
+    def get_list_select_related(self, request: HttpRequest) -> tuple[str, ...]:
+        """Filtered to one campaign, the rows do not join it (its column is hidden): a page does
+        not read a hundred copies of its row, message and JSON included."""
+        if campaign_filter(request):
+            return tuple(r for r in self.list_select_related if r != "campaign")
+        return self.list_select_related
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         """Without the campaign column when filtered to one campaign: the columns then fit 1400 px."""
@@ -317,7 +351,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         recipient_list = obj.recipient.recipient_list
         return format_html(
             '<a href="{}">{}</a>, row {}',
-            reverse("admin:campaigns_recipientlist_change", args=[recipient_list.pk]),
+            list_url(recipient_list.pk),
             recipient_list,
             obj.recipient.row_number,
         )
@@ -330,7 +364,7 @@ class MessageResultAdmin(admin.ModelAdmin):
     def status_badge(self, obj: MessageResult) -> str:
         """The status in the progress block's words ("Waiting", "Held for the winner"), its
         display label where that block has none; the value stays in the CSS class."""
-        label = STATUS_LABELS.get(obj.status, obj.get_status_display())
+        label = STATUS_LABELS.get(obj.status) or obj.get_status_display()
         return format_html('<span class="tgc-badge tgc-{}">{}</span>', obj.status, label)
 
     @admin.display(description="Message id", ordering="telegram_message_id")

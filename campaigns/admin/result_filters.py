@@ -10,12 +10,12 @@ campaign's sent rows (``result_status_idx``); none lists its choices by reading 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
 
 from sessions_app.models import SessionKind, TelegramSession
 
-from ..models import Campaign, MessageResult, ResultStatus
+from ..models import Campaign, MessageResult, ResultStatus, ResultTally
 from ..reporting.report import HIDDEN_OR_NOT_YET, NOT_FOR_BOTS
 from .results_changelist import BIGINT_MAX, campaign_filter
 
@@ -40,18 +40,18 @@ class SessionFilter(admin.SimpleListFilter):
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
-    """Only the error codes present (in the chosen campaign, if one is chosen), with counts: a
-    GROUP BY over the rows that have a code only (a partial index holds just those)."""
+    """Only the error codes present (in the chosen campaign, if one is chosen), with counts: from
+    the maintained tally (:class:`~campaigns.models.tally.ResultTally`), never the results."""
 
     title = "error code"
     parameter_name = "error_code"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        rows = MessageResult.objects.exclude(error_code="")
+        rows = ResultTally.objects.exclude(error_code="")
         if (campaign_id := campaign_filter(request)) is not None:
             rows = rows.filter(campaign_id=campaign_id)
-        codes = rows.values_list("error_code").annotate(n=Count("id")).order_by("error_code")
-        return [(code, f"{code} ({n})") for code, n in codes]
+        codes = rows.values_list("error_code").annotate(n=Sum("n")).order_by("error_code")
+        return [(code, f"{code} ({n})") for code, n in codes if n > 0]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[MessageResult]) -> QuerySet[MessageResult]:
         if self.value():

@@ -27,7 +27,7 @@ from ..models import (
     ResultTally,
 )
 from ..people.timezones import about, clock, duration
-from . import forecast
+from . import forecast, page_cache
 from .summary import as_sentence
 
 # Bar order and colours: finished outcomes first (left), work still to do last (right). Rows a
@@ -163,6 +163,13 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "updated_at": now.isoformat(),
         "updated_display": clock(now, now),
     }
+
+
+def live_progress(campaign: Campaign) -> dict:
+    """:func:`progress_snapshot` for a page or its poll: reused while the campaign and its counts
+    stand still, for at most ``TGC_PAGE_CACHE_SECONDS`` (:mod:`.page_cache`)."""
+    state = page_cache.campaign_state(campaign)
+    return page_cache.reused("progress", (campaign.pk, state), lambda: progress_snapshot(campaign))
 
 
 def _with_pace_note(measured: dict, pace: dict) -> dict:

@@ -1,5 +1,5 @@
-"""Template tags of the staff pages: the home page's dashboard, times with their zone's name, and
-error codes in plain words."""
+"""Template tags of the staff pages: the home page's dashboard, times with their zone's name,
+error codes in plain words, and the results changelist's table."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ def tgc_home(context) -> dict:
     """The home page's sections for the signed-in user."""
     request = context["request"]
     return {**home_context(request.user), "request": request}
+
+
+@register.inclusion_tag("admin/change_list_results.html")
+def tgc_result_list(cl) -> dict:
+    """Django's ``{% result_list cl %}``, its rows written once per column
+    (:mod:`campaigns.admin.result_rows`): the same table in half the time."""
+    from ..admin.result_rows import result_table
+
+    return result_table(cl)
 
 
 @register.filter
