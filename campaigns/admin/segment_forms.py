@@ -49,13 +49,23 @@ class FieldNameInput(forms.TextInput):
         return format_html('{}<datalist id="{}">{}</datalist>', html, list_id, options)
 
 
+class Chooser(FilteredSelectMultiple):
+    """The admin's filter box (as ``filter_horizontal`` shows it), wrapped as the admin wraps its
+    own so the label stays on the left."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<div class="related-widget-wrapper">{}</div>', super().render(name, value, attrs, renderer)
+        )
+
+
 def _multiple(queryset, label: str, help_text: str = "") -> forms.ModelMultipleChoiceField:
     return forms.ModelMultipleChoiceField(
         queryset,
         required=False,
         label=label,
         help_text=help_text,
-        widget=FilteredSelectMultiple(label, is_stacked=False),
+        widget=Chooser(label, is_stacked=False),
     )
 
 
