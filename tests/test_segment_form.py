@@ -222,3 +222,11 @@ def test_the_definition_is_shown_as_json_read_only_in_a_collapsed_section(world,
 def test_the_field_inputs_propose_the_lists_field_names(world, client_of_mark):
     page = client_of_mark.get(reverse(ADD)).content.decode()
     assert '<datalist id="id_field_1_name-names"><option value="city"><option value="total_spent">' in page
+
+
+def test_a_reviewer_reads_the_definition_as_json_without_the_form(world, client, rita):
+    client.force_login(rita)
+    response = client.get(change_url(world.older))
+    assert response.status_code == 200
+    assert not response.context["adminform"].form.fields
+    assert 'id="tgc-segment-json"' in response.content.decode()
