@@ -279,7 +279,7 @@ PROBES: dict[str, Probe] = {
     ],
     "Segments: add, change, delete": lambda c, w: [
         page(c, reverse("admin:campaigns_segment_add")),
-        "definition" in change_form_fields(c, reverse("admin:campaigns_segment_change", args=[w.segment.pk])),
+        "has_tags" in change_form_fields(c, reverse("admin:campaigns_segment_change", args=[w.segment.pk])),
         offered(c, "admin:campaigns_segment_changelist", "delete_selected"),
     ],
     "Campaigns: Follow up… (a draft, or scheduled after the campaign ends)": lambda c, w: [

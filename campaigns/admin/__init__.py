@@ -3,7 +3,8 @@
 changelist and the form; its pages are view classes in ``campaign_views``, ``retry_view``,
 ``winner_view``, ``send_test_view``, ``composer_views``, what the page shows in
 ``campaign_change_page``, the operations in ``campaign_operations``), seed lists
-(``seed_list_admin``), segments with their count, sample and why (``segment_admin``), results (``result_admin``, with ``result_filters`` and
+(``seed_list_admin``), segments with their count, sample and why (``segment_admin``; its form of plain
+fields ``segment_forms``), results (``result_admin``, with ``result_filters`` and
 ``results_changelist`` for a million rows), the replies they received (``reply_admin``),
 suppressions (``suppression_admin``), persons and tags (``person_admin``: the search, a person's
 page and its tags and erasure in ``person_views``; the recipients' tag actions in

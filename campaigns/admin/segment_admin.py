@@ -1,5 +1,6 @@
-"""The segments' admin: a segment's name and definition (JSON in the language of
-:mod:`campaigns.models.segment_rules`), and on its page the conditions in words, the live count,
+"""The segments' admin: a segment's name and conditions — built with plain fields
+(:mod:`.segment_forms`) into a definition in the language of :mod:`campaigns.models.segment_rules`,
+edited as JSON only when the fields cannot show a saved one — and on its page the conditions in words, the live count,
 a sample of about 20 people and, for each, which conditions they meet. Marketing builds segments,
 Reviewers read them; the sample is personal data (results' view permission). Every save and
 deletion is audited."""
@@ -8,47 +9,46 @@ from __future__ import annotations
 
 import json
 
-from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
 
 from ..models import Segment
-from ..models.segment_rules import SegmentInvalid, rules
+from ..models.segment_rules import SegmentInvalid
 from .access import may_see_results
+from .segment_forms import ENGAGEMENT_ROWS, FIELD_ROWS, SegmentForm, SegmentJsonForm, representable
 
-EXAMPLE = {
-    "lists": {"ids": [1], "match": "any"},
-    "tags": [{"tag": "VIP", "has": True}],
-    "fields": [
-        {"field": "city", "op": "is", "value": "Berlin"},
-        {"field": "total_spent", "op": "gte", "value": 100},
-    ],
-    "engagement": [{"event": "not_read", "campaign": 7, "within_hours": 24}],
-    "exclude": {"segments": [], "lists": []},
-}
-
-
-class SegmentForm(forms.ModelForm):
-    class Meta:
-        model = Segment
-        fields = ["name", "description", "definition"]
-        widgets = {"definition": forms.Textarea(attrs={"rows": 14, "cols": 90, "class": "tgc-code"})}
-        help_texts = {
-            "definition": "Every part is optional; the parts are combined with AND. Example: "
-            + json.dumps(EXAMPLE)
-            + " — see docs/using.md “Segments” for every condition."
-        }
-
-    def clean_definition(self):
-        definition = self.cleaned_data["definition"]
-        try:
-            rules(definition, depth=1)  # also follows excluded segments (a cycle is refused)
-        except SegmentInvalid as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return definition
+FIELDSETS = [
+    ("Lists", {"fields": ["lists", "lists_match"]}),
+    ("Tags", {"fields": ["has_tags", "has_not_tags"]}),
+    (
+        "Field conditions",
+        {
+            "fields": [
+                (f"field_{n}_name", f"field_{n}_op", f"field_{n}_value") for n in range(1, FIELD_ROWS + 1)
+            ],
+            "description": "A field of the person's row (a column of the imported file). “is” and “is not” "
+            "compare text in any case; >, ≥, <, ≤ and = compare numbers, and a value that is no number never "
+            "matches them.",
+        },
+    ),
+    (
+        "Engagement",
+        {
+            "fields": [
+                tuple(f"engagement_{n}_{part}" for part in ("event", "campaign", "days", "within_hours"))
+                for n in range(1, ENGAGEMENT_ROWS + 1)
+            ],
+            "description": "What the person did with one campaign, or with any campaign sent in the last "
+            "days (leave the campaign on “any campaign” and give the days).",
+        },
+    ),
+    ("Opted in", {"fields": ["opted_in_since"]}),
+    ("Exclude", {"fields": ["exclude_segments", "exclude_lists"]}),
+]
 
 
 @admin.register(Segment)
@@ -56,7 +56,31 @@ class SegmentAdmin(admin.ModelAdmin):
     form = SegmentForm
     list_display = ("name", "description", "created_by", "updated_at")
     search_fields = ("name", "description")
-    readonly_fields = ("follow_up_of",)
+    readonly_fields = ("follow_up_of", "definition_json")
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        view_only = change and not self.has_change_permission(request, obj)
+        kwargs["form"] = SegmentForm if representable(obj) and not view_only else SegmentJsonForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        """The plain fields in sections, and the definition as JSON read-only (collapsed); for a
+        definition the fields cannot show, the JSON to edit instead."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [(None, {"fields": ["name", "description", "follow_up_of", "definition_json"]})]
+        if not representable(obj):
+            return [(None, {"fields": ["name", "description", "definition", "follow_up_of"]})]
+        main = [(None, {"fields": ["name", "description"] + (["follow_up_of"] if obj else [])})]
+        advanced = [
+            ("Advanced: the definition as JSON", {"classes": ["collapse"], "fields": ["definition_json"]})
+        ]
+        return main + FIELDSETS + (advanced if obj else [])
+
+    @admin.display(description="definition")
+    def definition_json(self, obj: Segment) -> str:
+        return format_html(
+            '<pre class="tgc-code" id="tgc-segment-json">{}</pre>', json.dumps(obj.definition, indent=2)
+        )
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         segment = self.get_object(request, object_id)
