@@ -32,7 +32,7 @@ class MalformedQueryGuard:
             return super().changelist_view(request, extra_context)
         using = router.db_for_read(self.model)
         try:
-            with _savepoint(using):
+            with savepoint(using):
                 response = super().changelist_view(request, extra_context)
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()
@@ -49,7 +49,7 @@ def bad_query() -> HttpResponseBadRequest:
     )
 
 
-def _savepoint(using: str):
+def savepoint(using: str = "default"):
     """A savepoint when a transaction is open (a failed query must not abort it), else nothing."""
     if connections[using].in_atomic_block:
         return transaction.atomic(using=using)
@@ -72,6 +72,6 @@ def guarded_queryset(queryset):
     """Evaluate a cheap query over ``queryset`` inside the same guard, so a malformed filter
     fails here (400) rather than midway through a streamed download."""
     using = router.db_for_read(queryset.model)
-    with _savepoint(using):
+    with savepoint(using):
         queryset.exists()
     return queryset

@@ -25,6 +25,7 @@ from ..lists.search import recipient_filter
 from ..models import Recipient
 from ..people import erasure, persons, tagging
 from .access import may_see_results
+from .malformed_query import MALFORMED_QUERY_ERRORS, bad_query, savepoint
 
 SEARCH_ROWS = 50  # rows a name or phone-prefix search lists
 
@@ -63,7 +64,18 @@ class PersonSearchView(PersonsView):
     name or phone starts with ``q`` (index look-ups only: :func:`campaigns.lists.search.recipient_filter`)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        term = request.GET.get("q", "").strip()
+        """The search, answering 400 to a term the database refuses (a NUL byte, as every
+        changelist does: :mod:`.malformed_query`)."""
+        try:
+            with savepoint():
+                response = self.search(request, request.GET.get("q", "").strip())
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()
+        except MALFORMED_QUERY_ERRORS:
+            return bad_query()
+        return response
+
+    def search(self, request: HttpRequest, term: str) -> HttpResponse:
         row_ids, held = persons.rows_of(term) if term else ([], False)
         if row_ids:
             return redirect("admin:campaigns_person_page", row_ids[0])
