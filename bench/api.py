@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from common import make_campaign, make_list, make_sessions, now, throwaway_database
-from results import fill
+from common import now, throwaway_database
+from results import sent_campaign
 
 
 def timed(client, url: str, runs: int = 5, **params) -> float:
@@ -85,16 +85,12 @@ def main() -> None:
     from django.test.utils import setup_test_environment
     from rest_framework.test import APIClient
 
-    from campaigns import engine
     from campaigns.models import RecipientList
     from tgcampaigns.apitokens.models import ApiToken
 
     setup_test_environment()
     with throwaway_database() as vendor:
-        sessions = make_sessions(10, delay=1.0, latency_ms=(0, 0))
-        campaign = make_campaign(make_list(args.recipients), sessions)
-        engine.launch(campaign, enqueue=False)
-        fill(campaign, sessions)
+        campaign, sessions = sent_campaign(args.recipients)
         user = User.objects.create_superuser("bench", "bench@example.com", "bench-password-1")
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {ApiToken.objects.mint(user, 'bench')[1]}")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from common import make_campaign, make_list, make_sessions, now, throwaway_database
-from results import fill, timed
+from common import now, throwaway_database
+from results import sent_campaign, timed
 
 
 def after_send(campaign, sessions) -> None:
@@ -68,16 +68,12 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
 
-    from campaigns import engine
     from campaigns.models import CampaignStatus
     from campaigns.reporting.report import build_report
 
     setup_test_environment()
     with throwaway_database() as vendor:
-        sessions = make_sessions(10, delay=1.0, latency_ms=(0, 0))
-        campaign = make_campaign(make_list(args.recipients), sessions)
-        engine.launch(campaign, enqueue=False)
-        fill(campaign, sessions)
+        campaign, sessions = sent_campaign(args.recipients)
         after_send(campaign, sessions)
         campaign.__class__.objects.filter(pk=campaign.pk).update(status=CampaignStatus.COMPLETED)
         campaign.refresh_from_db()

@@ -20,6 +20,18 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def sent_campaign(recipients: int):
+    """A launched campaign of ``recipients`` results from 10 simulated sessions, its outcomes
+    filled in (:func:`fill`): the data every page benchmark reads. Returns (campaign, sessions)."""
+    from campaigns import engine
+
+    sessions = make_sessions(10, delay=1.0, latency_ms=(0, 0))
+    campaign = make_campaign(make_list(recipients), sessions)
+    engine.launch(campaign, enqueue=False)
+    fill(campaign, sessions)
+    return campaign, sessions
+
+
 def fill(campaign, sessions) -> None:
     """Outcomes for the rows, set-based: 90% sent, 5% failed with one of five codes, 5% pending."""
     from django.db import connection
@@ -68,15 +80,11 @@ def main() -> None:
     from django.test.utils import setup_test_environment
     from django.urls import reverse
 
-    from campaigns import engine
     from campaigns.models import CampaignStatus
 
     setup_test_environment()
     with throwaway_database() as vendor:
-        sessions = make_sessions(10, delay=1.0, latency_ms=(0, 0))
-        campaign = make_campaign(make_list(args.recipients), sessions)
-        engine.launch(campaign, enqueue=False)
-        fill(campaign, sessions)
+        campaign, sessions = sent_campaign(args.recipients)
         campaign.__class__.objects.filter(pk=campaign.pk).update(status=CampaignStatus.RUNNING)
         User.objects.create_superuser("bench", "bench@example.com", "bench-password-1")
         client = Client()
