@@ -48,7 +48,8 @@ _proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, its app list built lazily (tgcampaigns/admin_site.py).
+    "tgcampaigns.admin_site.CampaignsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

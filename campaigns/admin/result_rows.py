@@ -20,21 +20,24 @@ from django.contrib.admin.utils import display_for_field, display_for_value
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch
+from django.utils import formats
 from django.utils.functional import Promise
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 
 Cell = Callable[[models.Model], str]
 
 
 def rows(cl) -> Iterator[ResultList]:
     """What Django's ``results(cl)`` yields (one :class:`ResultList` of ``<td>``/``<th>`` cells
-    per result), for ``cl`` a ChangeList of the admin."""
+    per result), for ``cl`` a ChangeList of the admin; written here, a row's cells come as one
+    item, already joined (the template's ``{% for item in result %}{{ item }}`` then writes the
+    same bytes with one variable per row instead of one per cell)."""
     columns = _columns(cl)
     if columns is None:
         yield from results(cl)
         return
     for result in cl.result_list:
-        yield ResultList(None, [cell(result) for cell in columns])
+        yield ResultList(None, [SafeString("".join([cell(result) for cell in columns]))])
 
 
 def _columns(cl) -> list[Cell] | None:
@@ -70,6 +73,8 @@ def _value_of(cl, name: str, link: bool) -> Callable | None:
             return None  # many-to-many and reverse relations: Django's rows
         if isinstance(field, models.ForeignKey):
             return lambda result: (getattr(result, field.name) or empty, ["nowrap"])
+        if isinstance(field, models.IntegerField) and not field.flatchoices and _plain_numbers():
+            return lambda result: (empty if (value := getattr(result, name)) is None else str(value), [])
         nowrap = ["nowrap"] if isinstance(field, (models.DateField, models.TimeField)) else []
 
         def shown_field(result):
@@ -85,8 +90,14 @@ def _value_of(cl, name: str, link: bool) -> Callable | None:
     empty = getattr(method, "empty_value_display", empty)
     boolean = getattr(method, "boolean", False)
 
+    plain_numbers = _plain_numbers()
+
     def shown_method(result):
         value = method(result)
+        if type(value) in (str, SafeString) and value.strip():
+            return value, []  # what display_for_value makes of text: the text
+        if type(value) is int and plain_numbers:
+            return str(value), []  # number_format without grouping: the digits
         if isinstance(value, str) and value.strip() == "":
             value = ""
         nowrap = ["nowrap"] if isinstance(value, (datetime.date, datetime.time)) else []
@@ -95,12 +106,20 @@ def _value_of(cl, name: str, link: bool) -> Callable | None:
     return shown_method
 
 
+def _plain_numbers() -> bool:
+    """Whether the active locale writes an integer as its digits (no thousand separator), as
+    Django's ``number_format`` does unless ``USE_THOUSAND_SEPARATOR`` is on: then a number's
+    cell is ``str(n)``, without a format look-up per cell."""
+    return str(formats.number_format(-1234567)) == "-1234567"
+
+
 def _cell(cl, name: str, value: Callable, link: bool, tag: str) -> Cell:
     """The column's cell maker: its classes, and the link to the result's page when it links.
-    The cell is Django's ``format_html("<td{}>{}</td>", …)`` written out: format_html checks every
-    argument for lazy text, and a page has a thousand cells."""
+    The cell is Django's ``format_html("<td{}>{}</td>", …)`` written out: format_html (and
+    ``mark_safe``) check every argument for lazy text, and a page has a thousand cells."""
     base = ["action-checkbox"] if name == "action_checkbox" else [f"field-{name}"]
     empty = cl.model_admin.get_empty_value_display()
+    preserved = cl.preserved_filters
 
     def cell(result) -> str:
         try:
@@ -109,15 +128,16 @@ def _cell(cl, name: str, value: Callable, link: bool, tag: str) -> Cell:
             shown, extra = empty, []
         row_class = f' class="{" ".join(base + extra)}"'
         if not link:
-            return mark_safe(f"<td{row_class}>{_escaped(shown)}</td>")
+            return SafeString(f"<td{row_class}>{_escaped(shown)}</td>")
         try:
             url = cl.url_for_result(result)
         except NoReverseMatch:
             text = _escaped(shown)
         else:
-            url = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url)
+            if preserved:  # without filters to add, Django's call only re-encodes the same query
+                url = add_preserved_filters({"preserved_filters": preserved, "opts": cl.opts}, url)
             text = f'<a href="{_escaped(url)}">{_escaped(shown)}</a>'
-        return mark_safe(f"<{tag}{row_class}>{text}</{tag}>")
+        return SafeString(f"<{tag}{row_class}>{text}</{tag}>")
 
     return cell
 

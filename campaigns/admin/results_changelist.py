@@ -108,7 +108,8 @@ class BoundedChangeList(ChangeList):
         if not isinstance(self.result_list, QuerySet) or self.result_list.query.is_sliced:
             return  # a page of the paginator: bounded already
         limit = self.list_max_show_all if self.show_all else self.list_per_page
-        rows = list(self.result_list[: limit + 1])
+        # The paginator's rows (the columns the page shows), not Django's whole queryset.
+        rows = list(self.paginator.object_list[: limit + 1])
         if len(rows) > self.result_count and not getattr(self, "_recounted", False):
             campaign_id = campaign_filter(request)
             logger.warning(
