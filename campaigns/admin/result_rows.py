@@ -115,20 +115,22 @@ def _plain_numbers() -> bool:
 
 def _cell(cl, name: str, value: Callable, link: bool, tag: str) -> Cell:
     """The column's cell maker: its classes, and the link to the result's page when it links.
-    The cell is Django's ``format_html("<td{}>{}</td>", …)`` written out: format_html (and
-    ``mark_safe``) check every argument for lazy text, and a page has a thousand cells."""
+    The cell is Django's ``format_html("<td{}>{}</td>", …)`` written out (format_html and
+    ``mark_safe`` check every argument for lazy text, and a page has a thousand cells): HTML
+    whose every part is escaped or safe, marked safe with the row it is joined into."""
     base = ["action-checkbox"] if name == "action_checkbox" else [f"field-{name}"]
     empty = cl.model_admin.get_empty_value_display()
     preserved = cl.preserved_filters
+    plain = f' class="{" ".join(base)}"'
 
     def cell(result) -> str:
         try:
             shown, extra = value(result)
         except ObjectDoesNotExist:
             shown, extra = empty, []
-        row_class = f' class="{" ".join(base + extra)}"'
+        row_class = f' class="{" ".join(base + extra)}"' if extra else plain
         if not link:
-            return SafeString(f"<td{row_class}>{_escaped(shown)}</td>")
+            return f"<td{row_class}>{_escaped(shown)}</td>"
         try:
             url = cl.url_for_result(result)
         except NoReverseMatch:
@@ -137,7 +139,7 @@ def _cell(cl, name: str, value: Callable, link: bool, tag: str) -> Cell:
             if preserved:  # without filters to add, Django's call only re-encodes the same query
                 url = add_preserved_filters({"preserved_filters": preserved, "opts": cl.opts}, url)
             text = f'<a href="{_escaped(url)}">{_escaped(shown)}</a>'
-        return SafeString(f"<{tag}{row_class}>{text}</{tag}>")
+        return f"<{tag}{row_class}>{text}</{tag}>"
 
     return cell
 
