@@ -1,9 +1,9 @@
 """Benchmark 8: pages under a team's load. One campaign of 1,000,000 results, the production web
 process (gunicorn with ``tgcampaigns/gunicorn_conf.py``, 2 workers) on 127.0.0.1, and 20 clients
 logged in as staff requesting one page as fast as it answers for a bounded time. Prints per page
-requests per second, the p50/p95 latency, and the CPU each answer cost the web workers and the
-database's server processes (milliseconds per answer: what bounds the rate on a shared machine,
-whatever else runs); asserts nothing.
+requests per second, the p50/p95 latency, and the CPU each answer cost the web workers, the
+database's server processes and this load generator's own 20 threads (milliseconds per answer:
+what bounds the rate on a shared machine, whatever else runs); asserts nothing.
 
     .venv/bin/python bench/web.py [--recipients 1000000] [--clients 20] [--seconds 60]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgcampaigns .venv/bin/python bench/web.py --keep
@@ -181,16 +181,18 @@ def load(path: str, cookie: str, clients: int, seconds: float) -> tuple[int, lis
 def measure(name: str, path: str, cookie: str, server: subprocess.Popen, args, label: str) -> None:
     """One page under load: prints req/s, p50, p95, CPU per answer (web workers, database)."""
     load(path, cookie, 2, 3)  # warm the workers' caches and connections
-    web0, db0 = cpu_ms(children(server.pid)), cpu_ms(backends())
+    web0, db0, own0 = cpu_ms(children(server.pid)), cpu_ms(backends()), time.process_time()
     n, latencies, errors = load(path, cookie, args.clients, args.seconds)
     web, db = spent(web0, cpu_ms(children(server.pid))), spent(db0, cpu_ms(backends()))
+    own = (time.process_time() - own0) * 1000
     if len(latencies) < 2:
         print(f"web [{label}] {name}: {n} answers, {errors} errors", flush=True)
         return
     cuts = statistics.quantiles(latencies, n=20)
     print(
         f"web [{label}] {name}: {n / args.seconds:.1f} req/s, p50 {statistics.median(latencies):.0f} ms, "
-        f"p95 {cuts[18]:.0f} ms, CPU per answer: web {web / n:.1f} ms, database {db / n:.1f} ms; "
+        f"p95 {cuts[18]:.0f} ms, CPU per answer: web {web / n:.1f} ms, database {db / n:.1f} ms, "
+        f"load generator {own / n:.1f} ms; "
         f"errors {errors} ({args.clients} clients, {args.workers} workers, {args.seconds:.0f} s, "
         f"{args.recipients} results, load average {os.getloadavg()[0]:.1f})",
         flush=True,
