@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """``bench/SCRIPT ARGS`` on a SQLite file of its own, also in the PostgreSQL run: a benchmark's
+    throwaway database is ``test_`` + the database's name, the one this run's tests are using."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TEST_", "REDIS_URL"))}
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
