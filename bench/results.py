@@ -5,11 +5,15 @@ peak memory of the process).
 
     .venv/bin/python bench/results.py [--recipients 1000000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgcampaigns .venv/bin/python bench/results.py
+
+The deep page is page 2001 (rows 200,001 to 200,100 of a million), or the last page of a smaller
+campaign; the search looks for the recipient in the middle.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import statistics
 
@@ -59,6 +63,15 @@ def fill(campaign, sessions) -> None:
             cursor.execute("VACUUM ANALYZE")  # as autovacuum would after a day of sending
 
 
+DEEP_PAGE = 2001  # of a million results, a page far from both ends
+
+
+def deep_page(recipients: int, per_page: int) -> int:
+    """The page the deep probe reads (1-based, as the changelist's ``?p=``): :data:`DEEP_PAGE`, or
+    the last page of a campaign of ``recipients`` results with fewer pages (at least 1)."""
+    return max(1, min(DEEP_PAGE, math.ceil(recipients / per_page)))
+
+
 def timed(client, url: str, runs: int = 5) -> float:
     """Median server time of GET ``url`` in milliseconds (the response body read in full)."""
     times = []
@@ -80,6 +93,7 @@ def main() -> None:
     from django.test.utils import setup_test_environment
     from django.urls import reverse
 
+    from campaigns.admin.result_admin import MessageResultAdmin
     from campaigns.models import CampaignStatus
 
     setup_test_environment()
@@ -90,15 +104,15 @@ def main() -> None:
         client = Client()
         client.login(username="bench", password="bench-password-1")
         results = reverse("admin:campaigns_messageresult_changelist")
-        deep = int(args.recipients / 200 * 0.4)  # page 2000 of a million
+        deep = deep_page(args.recipients, MessageResultAdmin.list_per_page)
         pages = {
             "results, all": results,
             "results, one campaign": f"{results}?campaign__id__exact={campaign.pk}",
             "results, failed": f"{results}?campaign__id__exact={campaign.pk}&status__exact=failed",
             "results, one error code": f"{results}?campaign__id__exact={campaign.pk}&error_code=USER_IS_BLOCKED",
-            "results, searched": f"{results}?q=%40bench_user_0500000",
+            "results, searched": f"{results}?q=%40bench_user_{args.recipients // 2:07d}",
             "results, sorted by sent time": f"{results}?o=-9",
-            f"results, page {deep + 1}": f"{results}?p={deep}",
+            f"results, page {deep}": f"{results}?p={deep}",
             "campaign page": reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
             "campaign list": reverse("admin:campaigns_campaign_changelist"),
             "progress.json": reverse("campaigns:progress", args=[campaign.pk]),

@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from django_q.signals import post_spawn
 
 from tgcampaigns import conf
+from tgcampaigns.schedules import keep_every_minutes
 
 REAPER_SCHEDULE_NAME = "tgcampaigns reaper"
 RETENTION_SCHEDULE_NAME = "tgcampaigns retention purge"
@@ -57,39 +58,19 @@ def install_reaper_schedule(sender, app_config=None, **kwargs) -> None:
     from django_q.models import Schedule
 
     if conf.optout_schedule():
-        Schedule.objects.update_or_create(
-            name=OPTOUT_SCHEDULE_NAME,
-            defaults={
-                "func": "campaigns.tasks.listen_optouts",
-                "schedule_type": Schedule.MINUTES,
-                "minutes": 1,
-                "repeats": -1,
-            },
-        )
+        keep_every_minutes(OPTOUT_SCHEDULE_NAME, "campaigns.tasks.listen_optouts")
     else:
         Schedule.objects.filter(name=OPTOUT_SCHEDULE_NAME).delete()
     Schedule.objects.update_or_create(
         name=RETENTION_SCHEDULE_NAME,
         defaults={"func": "campaigns.tasks.purge_old_data", "schedule_type": Schedule.DAILY, "repeats": -1},
     )
-    Schedule.objects.update_or_create(
-        name=CATCH_UP_SCHEDULE_NAME,
-        defaults={
-            "func": "campaigns.tasks.catch_up_after_send",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": max(1, conf.catch_up_minutes()),
-            "repeats": -1,
-        },
+    keep_every_minutes(
+        CATCH_UP_SCHEDULE_NAME,
+        "campaigns.tasks.catch_up_after_send",
+        minutes=max(1, conf.catch_up_minutes()),
     )
-    Schedule.objects.update_or_create(
-        name=REAPER_SCHEDULE_NAME,
-        defaults={
-            "func": "campaigns.tasks.reap",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    keep_every_minutes(REAPER_SCHEDULE_NAME, "campaigns.tasks.reap")
 
 
 @receiver(post_migrate)

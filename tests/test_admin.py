@@ -159,6 +159,24 @@ def test_the_report_lists_each_invalid_row_with_its_reason(client, cases_dir):
         assert row.error and row.error in page.replace("&#x27;", "'").replace("&quot;", '"')
 
 
+def test_the_report_counts_rows_without_consent_apart_from_invalid_ones(client, cases_dir):
+    response = upload(client, cases_dir, "german_headers.csv")  # 3 of 10 say "nein"
+
+    page = " ".join(response.content.decode().split())
+    recipient_list = RecipientList.objects.get()
+    assert (recipient_list.valid_count, recipient_list.invalid_count) == (7, 3)  # stored as before
+    assert "7 valid, 0 invalid, 3 no consent, 0 duplicate of 10 rows" in " ".join(messages_of(response))
+    assert "<strong>0</strong> invalid</li>" in page
+    assert '<li class="tgc-no-consent"><strong>3</strong> no consent</li>' in page
+
+
+def test_a_list_with_no_consent_column_says_nothing_of_consent(client, cases_dir):
+    response = upload(client, cases_dir, "basic.csv")
+
+    assert "no consent" not in response.content.decode()
+    assert "7 valid, 0 invalid, 0 duplicate of 7 rows" in " ".join(messages_of(response))
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [

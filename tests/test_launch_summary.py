@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import engine
-from campaigns.models import Campaign, CampaignStatus, Suppression
+from campaigns.models import Campaign, CampaignStatus, Recipient, Suppression
 from campaigns.reporting.summary import launch_summary
 from tests.conftest import make_campaign, make_list, make_session
 from tgcampaigns.audit.models import AuditEvent
@@ -63,6 +63,48 @@ def test_the_summary_counts_recipients_to_send_and_skipped_by_reason(alpha):
 
     assert summary.counts == {"to_send": 3, "invalid": 0, "duplicate": 2, "suppressed": 1, "total": 6}
     assert summary.can_launch and summary.skipped == 3
+
+
+def test_the_summary_counts_rows_without_consent_apart_from_invalid_lines(client, alpha):
+    rows = make_list("newsletter", [("@ann_user", {})])
+    refused = [
+        "no consent (column Newsletter says 'no')",
+        "no consent: column Newsletter says 'maybe', neither yes nor no (write yes or no)",
+        "opted out (column Unsubscribed says 'yes'); if it does not mean so, choose another role for the column",
+        "not a phone number: too short",
+    ]
+    for n, error in enumerate(refused, start=3):
+        Recipient.objects.create(
+            recipient_list=rows, row_number=n, raw_value=f"row {n}", status="invalid", error=error
+        )
+    campaign = make_campaign("Consent", [rows], [alpha])
+
+    summary = launch_summary(campaign)
+    page = " ".join(client.get(summary_url(campaign)).content.decode().split())
+
+    assert summary.counts["invalid"] == 4 and summary.skipped == 4  # skipped as before
+    assert (summary.no_consent, summary.invalid_reasons) == (3, [("not a phone number", 1)])
+    assert (
+        "Skipped, with the reason: 3 no consent (the list's consent or opt-out column), 1 invalid line (1 not a phone number)."
+        in page
+    )
+    engine.launch(campaign, enqueue=False)
+    skipped = campaign.results.filter(status="skipped").order_by("recipient__row_number")
+    assert list(skipped.values_list("error_text", flat=True)) == refused  # each with its reason, never sent
+
+
+def test_a_large_launch_counts_rows_without_consent_apart_too(alpha, settings):
+    settings.TGC_INLINE_LAUNCH_ROWS = 1
+    rows = make_list("newsletter", [("@ann_user", {}), ("@bob_user", {})])
+    Recipient.objects.create(
+        recipient_list=rows, row_number=9, status="invalid", error="no consent (column Newsletter says 'no')"
+    )
+    rows.invalid_count, rows.total_rows = 1, 3
+    rows.save()
+
+    summary = launch_summary(make_campaign("Big", [rows], [alpha]))
+
+    assert summary.approximate and (summary.counts["invalid"], summary.no_consent) == (1, 1)
 
 
 def test_the_summary_shows_each_sessions_pace_expected_split_and_the_finish_time(people):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -191,11 +192,64 @@ def test_a_reviewer_reads_the_page_without_tag_or_erase_controls_and_may_not_pos
     assert not RecipientTag.objects.exists() and Recipient.objects.filter(pk=ann.pk).exists()
 
 
-def test_staff_without_the_results_permission_do_not_see_persons(client, otto, ann):
+# Per role: the search, a person's page, Erase this person (GET, then POST confirmed). Whoever may
+# erase a person finds and opens them first (the operator: erase_person without the results'
+# permission); whoever may neither see results nor erase sees no person.
+ROLE_ACCESS = {
+    "mark": (200, 200, 403, 403),
+    "rita": (200, 200, 403, 403),
+    "otto": (200, 200, 200, 302),
+    "olga": (200, 200, 200, 302),
+    "campaigns_only": (403, 403, 403, 403),
+}
+
+
+@pytest.mark.parametrize("who", ROLE_ACCESS)
+def test_each_role_may_search_open_and_erase_a_person_as_the_roles_table_says(client, request, who, ann):
+    user = request.getfixturevalue(who) if who != "campaigns_only" else _staff_viewing_campaigns()
+    client.force_login(user)
+    erase = reverse("admin:campaigns_person_erase", args=[ann.pk])
+
+    answers = (
+        client.get(reverse("admin:campaigns_person_changelist")).status_code,
+        client.get(reverse("admin:campaigns_person_page", args=[ann.pk])).status_code,
+        client.get(erase).status_code,
+        client.post(erase, {"confirmed": "yes"}).status_code,
+    )
+
+    assert answers == ROLE_ACCESS[who]
+    erased = answers[3] == 302
+    assert Recipient.objects.filter(pk=ann.pk).exists() is not erased
+    if erased:
+        assert AuditEvent.objects.get(action="person.erase").user == user
+
+
+def test_an_operator_finds_a_person_and_sees_the_erase_button_but_no_link_they_may_not_follow(
+    client, otto, ann
+):
     client.force_login(otto)
 
-    assert client.get(reverse("admin:campaigns_person_page", args=[ann.pk])).status_code == 403
-    assert client.get(reverse("admin:campaigns_person_changelist")).status_code == 403
+    found = client.get(reverse("admin:campaigns_person_changelist"), {"q": "@Ann_User"})
+    page = client.get(found.url).content.decode()
+
+    assert found.status_code == 302 and "tgc-erase-person" in page and "Spring sale" in page
+    assert "tgc-add-tags" not in page and "tgc-remove-tag" not in page
+    for url in (
+        reverse("admin:campaigns_messageresult_changelist"),
+        reverse("admin:campaigns_recipientlist_change", args=[ann.recipient_list_id]),
+    ):
+        assert url not in page  # each a 403 for the operator
+    assert any(  # the Persons entry is offered
+        m["object_name"] == "Person"
+        for a in client.get(reverse("admin:index")).context["app_list"]
+        for m in a["models"]
+    )
+
+
+def _staff_viewing_campaigns() -> User:
+    user = User.objects.create_user("viewer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    return User.objects.get(pk=user.pk)
 
 
 def test_erase_this_person_confirms_then_erases_them_everywhere_audited(client, olga, ann):

@@ -7,9 +7,10 @@ import pytest
 
 from campaigns.lists.columns import guess_roles, phone_preference
 from campaigns.lists.countries import region_of
-from campaigns.lists.evidence import consent_refusal, nothing_reason, split_values
+from campaigns.lists.evidence import consent_refusal, nothing_reason, opt_out_refusal, split_values
 from campaigns.lists.known import KNOWN_EXPORTS, KnownExport, recognise_export, register
 from campaigns.lists.vocabulary import HEADERS
+from campaigns.models.lists import NO_CONSENT_PREFIXES
 
 # A contact table's header row in each language: first name, last name, mobile, country, consent.
 HEADER_ROWS = {
@@ -86,6 +87,25 @@ def test_an_empty_or_unclear_consent_is_no_consent_and_says_why():
     assert consent_refusal(["maybe"], [(0, "Opt-in")]) == (
         "no consent: column Opt-in says 'maybe', neither yes nor no (write yes or no)"
     )
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        consent_refusal(["no"], [(0, "Newsletter")]),
+        consent_refusal([""], [(0, "Opt-in")]),
+        consent_refusal(["maybe"], [(0, "Opt-in")]),
+        opt_out_refusal(["yes"], [(0, "Unsubscribed")]),
+        opt_out_refusal(["2024-01-05"], [(0, "Unsubscribed")]),
+    ],
+)
+def test_every_refusal_of_a_consent_or_opt_out_column_is_counted_as_no_consent(refusal):
+    assert refusal and refusal.startswith(NO_CONSENT_PREFIXES)
+
+
+@pytest.mark.parametrize("reason", [nothing_reason(["phone"]), nothing_reason(["any"]), "not a phone number"])
+def test_no_other_reason_is_counted_as_no_consent(reason):
+    assert not reason.startswith(NO_CONSENT_PREFIXES)
 
 
 @pytest.mark.parametrize(

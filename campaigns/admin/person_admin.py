@@ -16,7 +16,7 @@ from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
 
 from ..models import Person, RecipientTag, Tag, tag_key
-from .access import may_see_results
+from .access import may_see_persons
 from .person_views import PersonEraseView, PersonPageView, PersonSearchView, PersonTagsView
 
 
@@ -32,7 +32,8 @@ def person_link(recipient_id: int | None, text: str = "Person") -> str:
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
     """*Persons*: the search box and each person's page; nothing is added or changed here but
-    tags (on the page). Visible to whoever may see results (personal data)."""
+    tags (on the page). Visible to whoever may see results or erase a person (personal data:
+    :func:`.access.may_see_persons`)."""
 
     def get_urls(self):
         def wrap(view_class):
@@ -46,10 +47,10 @@ class PersonAdmin(admin.ModelAdmin):
         ]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_see_results(request)
+        return may_see_persons(request)
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return may_see_results(request)
+        return may_see_persons(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

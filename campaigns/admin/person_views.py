@@ -4,8 +4,9 @@ phone), one person's page (:class:`PersonPageView`: :mod:`campaigns.people.perso
 (:class:`PersonTagsView`, POST) and *Erase this person* (:class:`PersonEraseView`, confirmed).
 
 A person is addressed by one of their recipient rows' id, so no identity is written in a URL.
-Seeing a person needs the results' view permission (personal data, :mod:`.access`); changing
-their tags ``add_recipienttag`` / ``delete_recipienttag``; erasing them ``erase_person``.
+Seeing a person needs the results' view permission or ``erase_person`` (personal data, who erases
+them sees them first: :func:`.access.may_see_persons`); changing their tags ``add_recipienttag`` /
+``delete_recipienttag``; erasing them ``erase_person``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tgcampaigns.permissions import may_view
 from ..lists.search import recipient_filter
 from ..models import Recipient
 from ..people import erasure, persons, tagging
-from .access import may_see_results
+from .access import may_erase_persons, may_see_persons, may_see_results
 from .malformed_query import MALFORMED_QUERY_ERRORS, bad_query, savepoint
 
 SEARCH_ROWS = 50  # rows a name or phone-prefix search lists
@@ -38,18 +39,14 @@ def may_remove_tags(request: HttpRequest) -> bool:
     return request.user.has_perm("campaigns.delete_recipienttag")
 
 
-def may_erase(request: HttpRequest) -> bool:
-    return request.user.has_perm("campaigns.erase_person")
-
-
 class PersonsView(View):
     """A page of the persons: ``model_admin`` (given to :meth:`as_view`) supplies the admin's
-    context; every page needs the results' view permission (PermissionDenied)."""
+    context; every page needs :func:`.access.may_see_persons` (PermissionDenied)."""
 
     model_admin: admin.ModelAdmin = None
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not may_see_results(request):
+        if not may_see_persons(request):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -96,6 +93,7 @@ class PersonSearchView(PersonsView):
             rows=[(row, persons.row_name(row)) for row in rows],
             more=len(rows) == SEARCH_ROWS,
             known_without_rows=held,
+            may_see_results=may_see_results(request),
         )
 
 
@@ -104,7 +102,7 @@ class PersonView(PersonsView):
     is gone (erased, its list deleted) or names nobody."""
 
     def dispatch(self, request: HttpRequest, row_id: int, **kwargs) -> HttpResponse:
-        if not may_see_results(request):
+        if not may_see_persons(request):
             raise PermissionDenied
         self.person = persons.person_of_row(row_id)
         if self.person is None:
@@ -127,7 +125,8 @@ class PersonPageView(PersonView):
             rows=[(row, person.row_consent.get(row.pk, "")) for row in person.rows],
             may_add_tags=may_add_tags(request),
             may_remove_tags=may_remove_tags(request),
-            may_erase=may_erase(request),
+            may_erase=may_erase_persons(request),
+            may_see_results=may_see_results(request),
             may_see_lists=may_view(request.user, "campaigns.recipientlist"),
             timeline_cap=persons.TIMELINE_RESULTS,
         )
@@ -163,7 +162,7 @@ class PersonEraseView(PersonView):
     """GET: what erasing will do and the button; POST ``confirmed``: :func:`erasure.erase_person`."""
 
     def dispatch(self, request: HttpRequest, row_id: int, **kwargs) -> HttpResponse:
-        if not may_erase(request):
+        if not may_erase_persons(request):
             raise PermissionDenied
         return super().dispatch(request, row_id, **kwargs)
 

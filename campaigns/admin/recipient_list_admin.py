@@ -253,8 +253,11 @@ class RecipientListAdmin(EditConflictGuard, admin.ModelAdmin):
             return "—"
         problems = obj.recipients.exclude(status=Recipient.Status.VALID).order_by("row_number")
         noted = obj.recipients.filter(status=Recipient.Status.VALID).exclude(error="").order_by("row_number")
+        no_consent = obj.no_consent_count()
         context = {
             "list": obj,
+            "invalid": obj.invalid_count - no_consent,
+            "no_consent": no_consent,
             "problems": problems[:REPORT_ROWS_SHOWN],
             "noted": noted[:REPORT_ROWS_SHOWN],
             "more": max(0, obj.invalid_count + obj.duplicate_count - REPORT_ROWS_SHOWN),

@@ -133,7 +133,8 @@ def no_country_reason(columns: list[tuple[int, str]]) -> str:
 def consent_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> str:
     """ "" when every consent column (``columns``: (index, header)) of the row says yes; else why
     the row is not a recipient: ``no consent (column Newsletter says 'nein')``, ``no consent
-    (column Newsletter is empty)``, or an answer that is neither yes nor no."""
+    (column Newsletter is empty)``, or an answer that is neither yes nor no. Every one starts
+    with "no consent": reports count such rows by it (:data:`campaigns.models.lists.NO_CONSENT_PREFIXES`)."""
     count = len(values)
     for index, header in columns:
         value = values[index].strip() if index < count else ""
@@ -158,7 +159,8 @@ def _answer(value: str) -> str:
 def opt_out_refusal(values: Sequence[str], columns: list[tuple[int, str]]) -> str:
     """ "" when every opt-out column (``columns``: (index, header)) of the row is empty or says
     no; else why the row is not a recipient: ``opted out (column Unsubscribed says 'yes')``. A
-    date or any other answer counts as opted out (when in doubt, do not send)."""
+    date or any other answer counts as opted out (when in doubt, do not send). Counted as no
+    consent by its start (:data:`campaigns.models.lists.NO_CONSENT_PREFIXES`)."""
     count = len(values)
     for index, header in columns:
         value = values[index].strip() if index < count else ""

@@ -7,6 +7,20 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import models, transaction
 
+# How the import words a row its own file refuses (campaigns.lists.evidence: a consent column
+# not saying yes, an opt-out column saying so). Such a row is stored invalid like a malformed one
+# (a launch skips it with its reason, never messaging it); reports count it apart, "no consent".
+NO_CONSENT_PREFIXES = ("no consent", "opted out (column")
+
+
+def no_consent_rows() -> models.Q:
+    """The recipient rows skipped for want of consent (:data:`NO_CONSENT_PREFIXES`): a ``Q`` over
+    :class:`Recipient`, reading only invalid rows (the (list, status) index)."""
+    refused = models.Q()
+    for prefix in NO_CONSENT_PREFIXES:
+        refused |= models.Q(error__startswith=prefix)
+    return models.Q(status=Recipient.Status.INVALID) & refused
+
 
 class RecipientKind(models.TextChoices):
     USERNAME = "username", "Username"
@@ -84,10 +98,22 @@ class RecipientList(models.Model):
         """Imported: its recipients are all there (a list being imported has only some)."""
         return self.import_status == ImportStatus.DONE
 
+    def no_consent_count(self) -> int:
+        """Rows of the list skipped for want of consent (:func:`no_consent_rows`): part of
+        ``invalid_count``, which counts them with the malformed rows."""
+        if not self.invalid_count:
+            return 0
+        return self.recipients.filter(no_consent_rows()).count()
+
     def summary(self) -> str:
-        """The import's counts in one sentence for staff."""
+        """The import's counts in one sentence for staff; rows without consent apart from the
+        invalid ones, when there are some."""
+        no_consent = self.no_consent_count()
+        said = f"{self.invalid_count - no_consent} invalid, "
+        if no_consent:
+            said += f"{no_consent} no consent, "
         return (
-            f"“{self}” imported: {self.valid_count} valid, {self.invalid_count} invalid, "
+            f"“{self}” imported: {self.valid_count} valid, {said}"
             f"{self.duplicate_count} duplicate of {self.total_rows} rows."
         )
 

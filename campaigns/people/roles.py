@@ -11,8 +11,9 @@ adds reaches its group): make a new group for another mix rather than editing th
 - **Reviewer**: reads campaigns, segments and results, exports them, reads persons' pages and the
   tags, reads the audit trail.
 - **Operator**: Telegram sessions (log in, check, disable, re-activate, un-quarantine with a
-  reason, release a lease), resolved peers, suppressions, erasing a person, the audit trail, and
-  reads campaigns (not their results: personal data).
+  reason, release a lease), resolved peers, suppressions, erasing a person (finding them and
+  opening their page first), the audit trail, and reads campaigns (not their results: personal
+  data, but for the one person on the page they are about to erase).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from ..models import (
     Recipient,
     ResultStatus,
 )
+from ..models.lists import no_consent_rows
 from ..people.timezones import about, clock
 from . import forecast
 
@@ -75,7 +76,10 @@ class LaunchSummary:
     split: list[tuple[str, int, int]] = field(default_factory=list)
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
     # Invalid lines of the lists by reason, most first: (reason, lines); empty for a large launch.
+    # Lines skipped for want of consent (part of counts["invalid"]) are counted apart in
+    # ``no_consent`` and left out of the reasons.
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
+    no_consent: int = 0
     # The campaign's segments as evaluated now: (name, people); and, for a "did not read"
     # condition, (where, rows sent by bots it cannot count) — Telegram tells bots no read.
     # A scheduled follow-up: what it waits for (its start is the first campaign's end plus hours).
@@ -107,6 +111,11 @@ class LaunchSummary:
         return (
             self.counts.get("invalid", 0) + self.counts.get("duplicate", 0) + self.counts.get("suppressed", 0)
         )
+
+    @property
+    def invalid_lines(self) -> int:
+        """Invalid lines but those without consent (:attr:`no_consent`)."""
+        return self.counts.get("invalid", 0) - self.no_consent
 
     @property
     def held(self) -> int:
@@ -184,6 +193,8 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)), chosen)
         if summary.counts.get("invalid"):
             summary.invalid_reasons = invalid_reasons(campaign)
+    if summary.counts.get("invalid"):
+        summary.no_consent = _lines_without_consent(campaign).count()
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
@@ -276,12 +287,18 @@ def what_happened(campaign: Campaign, now: datetime) -> str:
 REASONS_SHOWN = 4
 
 
+def _lines_without_consent(campaign: Campaign):
+    return Recipient.objects.filter(no_consent_rows(), recipient_list__in=campaign.lists.all())
+
+
 def invalid_reasons(campaign: Campaign) -> list[tuple[str, int]]:
-    """The invalid lines of ``campaign``'s lists by reason, most first: (reason, lines). A reason
+    """The invalid lines of ``campaign``'s lists by reason, most first, but those without consent
+    (:attr:`LaunchSummary.no_consent`): (reason, lines). A reason
     is the import's error up to its detail ("username too short: 2 characters…" → "username too
     short"); past :data:`REASONS_SHOWN` reasons the rest are "other reasons"."""
     errors = (
         Recipient.objects.filter(recipient_list__in=campaign.lists.all(), status=Recipient.Status.INVALID)
+        .exclude(no_consent_rows())
         .values_list("error")
         .annotate(n=Count("id"))
         .order_by()

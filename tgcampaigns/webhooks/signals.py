@@ -3,6 +3,8 @@
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from tgcampaigns.schedules import keep_every_minutes
+
 SWEEP_SCHEDULE_NAME = "tgcampaigns webhook sweep"
 
 
@@ -11,14 +13,4 @@ def install_sweep_schedule(sender, app_config=None, **kwargs) -> None:
     """Keep exactly one every-minute django-q2 schedule for ``tgcampaigns.webhooks.tasks.sweep``."""
     if app_config is None or app_config.label != "webhooks":
         return
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=SWEEP_SCHEDULE_NAME,
-        defaults={
-            "func": "tgcampaigns.webhooks.tasks.sweep",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    keep_every_minutes(SWEEP_SCHEDULE_NAME, "tgcampaigns.webhooks.tasks.sweep")
