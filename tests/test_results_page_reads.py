@@ -69,20 +69,21 @@ def test_a_page_reads_as_many_statements_for_a_few_rows_as_for_many(client, camp
 
 def test_a_page_reads_only_the_columns_it_shows(client, campaigns):
     few, _ = campaigns
-    sql = [s for s in statements(client, {"campaign__id__exact": few.pk}) if '"campaigns_recipient"' in s]
+    page = " ".join(statements(client, {"campaign__id__exact": few.pk}))
 
-    assert len(sql) == 1
     for column in (
         '"campaigns_messageresult"."fields"',
         '"campaigns_messageresult"."error_text"',
         '"campaigns_recipient"."fields"',
         '"campaigns_recipientlist"."report"',
         '"campaigns_recipientlist"."mapping"',
-        '"sessions_app_telegramsession"."session_string"',
+        '"sessions_app_telegramsession"."session_string_encrypted"',
+        '"sessions_app_telegramsession"."simulator_config"',
         '"campaigns_campaign"."message"',
     ):
-        assert column not in sql[0]
-    assert '"campaigns_recipient"."raw_value"' in sql[0] and '"campaigns_recipientlist"."name"' in sql[0]
+        assert column not in page
+    for column in ('"campaigns_recipient"."raw_value"', '"campaigns_recipientlist"."name"'):
+        assert column in page
 
 
 def test_the_campaign_filter_lists_names_without_reading_whole_campaigns(client, campaigns):

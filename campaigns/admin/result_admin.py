@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import get_script_prefix, path, reverse
@@ -25,7 +25,15 @@ from tgcampaigns.audit import AuditAction
 from ..content import template
 from ..content.outgoing import recipient_text
 from ..content.preview import entities_html
-from ..models import Campaign, DeliveryAttempt, MessageResult, ParseMode, Recipient, ResultStatus
+from ..models import (
+    Campaign,
+    DeliveryAttempt,
+    MessageResult,
+    ParseMode,
+    Recipient,
+    RecipientList,
+    ResultStatus,
+)
 from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response
@@ -55,6 +63,7 @@ from .results_changelist import (
 # The columns a changelist row reads (its own, then those of the rows it joins): the rest of a
 # result (personalisation fields, the message sent, the claim) stays in the database.
 ROW_COLUMNS = (
+    "session_id",
     "key",
     "status",
     "error_code",
@@ -67,12 +76,7 @@ ROW_COLUMNS = (
 )
 JOINED_COLUMNS = {
     "campaign": ("campaign__name",),
-    "session": ("session__name", "session__kind"),
-    "recipient__recipient_list": (
-        "recipient__raw_value",
-        "recipient__row_number",
-        "recipient__recipient_list__name",
-    ),
+    "recipient": ("recipient__raw_value", "recipient__row_number", "recipient__recipient_list_id"),
 }
 
 
@@ -153,7 +157,9 @@ class MessageResultAdmin(admin.ModelAdmin):
     search_help_text = (
         "A recipient as written in a list (@name, t.me link, phone, user id), or the start of one."
     )
-    list_select_related = ("campaign", "session", "recipient__recipient_list")
+    # The row it was made from is joined; sessions and lists, a few for a whole page, are read
+    # once each and shared by the page's rows (get_paginator), not built again for every row.
+    list_select_related = ("campaign", "recipient")
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
     list_per_page = 100
@@ -313,7 +319,10 @@ class MessageResultAdmin(admin.ModelAdmin):
         known = None if request.GET.get("q") else tally_count(request.GET.dict())
         return TallyPaginator(
             # Only what the columns show: a page reads and builds no message, JSON or settings.
-            queryset.only(*row_columns(self.get_list_select_related(request))),
+            queryset.only(*row_columns(self.get_list_select_related(request))).prefetch_related(
+                Prefetch("session", TelegramSession.objects.only("name", "kind")),
+                Prefetch("recipient__recipient_list", RecipientList.objects.only("name")),
+            ),
             per_page,
             known_count=known,
             orphans=orphans,
