@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import get_script_prefix, path, reverse
@@ -31,7 +31,6 @@ from ..models import (
     MessageResult,
     ParseMode,
     Recipient,
-    RecipientList,
     ResultStatus,
 )
 from ..people.timezones import when
@@ -56,39 +55,11 @@ from .results_changelist import (
     BoundedChangeList,
     TallyPaginator,
     campaign_filter,
+    page_rows,
     search_results,
+    source_row,
     tally_count,
 )
-
-# The columns a changelist row reads (its own, then those of the rows it joins): the rest of a
-# result (personalisation fields, the message sent, the claim) stays in the database.
-ROW_COLUMNS = (
-    "session_id",
-    "key",
-    "status",
-    "error_code",
-    "attempts",
-    "telegram_message_id",
-    "sent_at",
-    "read_at",
-    "replied_at",
-    "reply_count",
-)
-JOINED_COLUMNS = {
-    "campaign": ("campaign__name",),
-    "recipient": ("recipient__raw_value", "recipient__row_number", "recipient__recipient_list_id"),
-}
-
-
-def row_columns(joined: tuple[str, ...]) -> list[str]:
-    """The fields a changelist page reads, for the relations ``joined`` (select_related paths;
-    a relation not joined is read as its id). Naming a relation's ``_id`` in ``only()`` would
-    read the whole related row."""
-    columns = list(ROW_COLUMNS)
-    for relation, fields in JOINED_COLUMNS.items():
-        columns += fields if relation in joined else [f"{relation.split('__')[0]}_id"]
-    return columns
-
 
 # A status's words on the page: the progress block's, else the status's label.
 _STATUS_WORDS = {value: str(STATUS_LABELS.get(value) or label) for value, label in ResultStatus.choices}
@@ -157,9 +128,9 @@ class MessageResultAdmin(admin.ModelAdmin):
     search_help_text = (
         "A recipient as written in a list (@name, t.me link, phone, user id), or the start of one."
     )
-    # The row it was made from is joined; sessions and lists, a few for a whole page, are read
-    # once each and shared by the page's rows (get_paginator), not built again for every row.
-    list_select_related = ("campaign", "recipient")
+    # A page's rows are read by page_rows() (get_paginator): the row each was made from as
+    # three values, the sessions once each.
+    list_select_related = ("campaign",)
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
     list_per_page = 100
@@ -317,14 +288,13 @@ class MessageResultAdmin(admin.ModelAdmin):
     def get_paginator(self, request: HttpRequest, queryset, per_page, orphans=0, allow_empty_first_page=True):
         """Counts from the tally where the filters allow it, else capped (see .scale)."""
         known = None if request.GET.get("q") else tally_count(request.GET.dict())
+        joins_campaign = "campaign" in self.get_list_select_related(request)
         return TallyPaginator(
-            # Only what the columns show: a page reads and builds no message, JSON or settings.
-            queryset.only(*row_columns(self.get_list_select_related(request))).prefetch_related(
-                Prefetch("session", TelegramSession.objects.only("name", "kind")),
-                Prefetch("recipient__recipient_list", RecipientList.objects.only("name")),
-            ),
+            queryset,
             per_page,
             known_count=known,
+            # Only what the columns show: a page reads and builds no message, JSON or settings.
+            rows=lambda rows: page_rows(rows, joins_campaign=joins_campaign),
             orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
         )
@@ -374,7 +344,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         """The key, or for a row skipped as invalid (no key) the value as written in the file."""
         if obj.key:
             return obj.key
-        raw = obj.recipient.raw_value if obj.recipient else ""
+        raw = source_row(obj)[2]
         return format_html(
             '<span class="tgc-raw" title="as written in the file">“{}”</span>', raw or "(empty)"
         )
@@ -397,13 +367,10 @@ class MessageResultAdmin(admin.ModelAdmin):
     @admin.display(description="From")
     def source(self, obj: MessageResult) -> str:
         """The recipient list and row the result was made from."""
-        if obj.recipient is None:
+        list_id, list_name, _, row_number = source_row(obj)
+        if list_id is None:
             return "—"
-        recipient_list = obj.recipient.recipient_list
-        return SafeString(
-            f'<a href="{_h(list_url(recipient_list.pk))}">{_h(recipient_list.name)}</a>, '
-            f"row {obj.recipient.row_number}"
-        )
+        return SafeString(f'<a href="{_h(list_url(list_id))}">{_h(list_name)}</a>, row {row_number}')
 
     @admin.display(description="Replies")
     def replies(self, obj: MessageResult) -> str:

@@ -11,14 +11,17 @@ its key (exact, or by prefix) instead of ``LIKE '%…%'`` over every row.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
+
+from sessions_app.models import TelegramSession
 
 from ..lists.normalise import normalise
 from ..lists.search import result_filter
@@ -49,10 +52,20 @@ COUNT_CAP = 10_000
 class TallyPaginator(Paginator):
     """A paginator told its count (from the tally), or counting at most ``cap + 1`` rows."""
 
-    def __init__(self, object_list, per_page, *, known_count: int | None, cap: int | None = None, **kwargs):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        known_count: int | None,
+        cap: int | None = None,
+        rows: Callable[[QuerySet], QuerySet] = lambda queryset: queryset,
+        **kwargs,
+    ):
         super().__init__(object_list, per_page, **kwargs)
         self.known_count = known_count
         self.cap = cap or COUNT_CAP
+        self.rows = rows  # what a page's rows read, applied after its ids are found
 
     @cached_property
     def count(self) -> int:
@@ -70,7 +83,7 @@ class TallyPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
-        rows = {row.pk: row for row in self.object_list.filter(pk__in=ids)}
+        rows = {row.pk: row for row in self.rows(self.object_list.filter(pk__in=ids))}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
@@ -109,7 +122,7 @@ class BoundedChangeList(ChangeList):
             return  # a page of the paginator: bounded already
         limit = self.list_max_show_all if self.show_all else self.list_per_page
         # The paginator's rows (the columns the page shows), not Django's whole queryset.
-        rows = list(self.paginator.object_list[: limit + 1])
+        rows = list(self.paginator.rows(self.paginator.object_list)[: limit + 1])
         if len(rows) > self.result_count and not getattr(self, "_recounted", False):
             campaign_id = campaign_filter(request)
             logger.warning(
@@ -122,6 +135,61 @@ class BoundedChangeList(ChangeList):
             self._recounted = True
             return self.get_results(request)
         self.result_list = rows[:limit]
+
+
+# The columns a changelist row reads: the rest of a result (personalisation fields, the message
+# sent, the claim) stays in the database.
+ROW_COLUMNS = (
+    "recipient_id",
+    "session_id",
+    "key",
+    "status",
+    "error_code",
+    "attempts",
+    "telegram_message_id",
+    "sent_at",
+    "read_at",
+    "replied_at",
+    "reply_count",
+)
+# The row a result was made from, read as values beside it: its list's id and name, its value as
+# written, its row number (:func:`source_row`).
+SOURCE = {
+    "source_list_id": F("recipient__recipient_list_id"),
+    "source_list_name": F("recipient__recipient_list__name"),
+    "source_value": F("recipient__raw_value"),
+    "source_row_number": F("recipient__row_number"),
+}
+
+
+def page_rows(queryset: QuerySet[MessageResult], *, joins_campaign: bool) -> QuerySet[MessageResult]:
+    """``queryset`` reading what a changelist row shows and no more: its own columns, the row it
+    was made from as values (:data:`SOURCE`, no Recipient or RecipientList built per row), the
+    campaign's name when it is joined, the sessions (a few per page) read once each and shared.
+    Naming a relation's ``_id`` in ``only()`` beside a join of it would read its whole row."""
+    columns = [*ROW_COLUMNS, "campaign__name" if joins_campaign else "campaign_id"]
+    return (
+        queryset.only(*columns)
+        .annotate(**SOURCE)
+        .prefetch_related(Prefetch("session", TelegramSession.objects.only("name", "kind")))
+    )
+
+
+def source_row(result: MessageResult) -> tuple[int | None, str, str, int | None]:
+    """(list id, list name, value as written, row number) of the row ``result`` was made from:
+    the values :func:`page_rows` read beside it, else its recipient's; ``(None, "", "", None)``
+    when that row is gone (its list deleted)."""
+    if hasattr(result, "source_list_id"):
+        return (
+            result.source_list_id,
+            result.source_list_name or "",
+            result.source_value or "",
+            result.source_row_number,
+        )
+    row = result.recipient
+    if row is None:
+        return None, "", "", None
+    return row.recipient_list_id, row.recipient_list.name, row.raw_value, row.row_number
 
 
 def tally_count(params: dict[str, str]) -> int | None:
