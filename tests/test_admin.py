@@ -825,7 +825,7 @@ def test_the_resend_unknown_action_needs_confirmation_and_then_calls_the_engine(
         done = client.post(url, data | {"confirmed": "yes"}, follow=True)
 
     call.assert_called_once()
-    assert any("1 messages of unknown outcome queued" in m for m in messages_of(done))
+    assert any("1 message of unknown outcome queued" in m for m in messages_of(done))
 
 
 def test_resend_unknown_without_unknown_rows_says_there_are_none_instead_of_asking(client, people, alpha):

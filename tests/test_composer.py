@@ -205,3 +205,39 @@ def test_missing_fields_leave_out_defaulted_and_unknown_variables():
     )
 
     assert [(g.name, g.missing, g.checked) for g in gaps] == [("first_name", 1, 2)]
+
+
+# Issue (newuser): a follow-up's draft has a segment and no list; its preview said "No recipient to
+# preview as" with empty fields, and the picker found nobody, while its launch summary previewed
+# the segment's first row.
+@pytest.fixture
+def segment_of_people(people):
+    from campaigns.models import Segment
+
+    return Segment.objects.create(name="everyone on people", definition={"lists": {"ids": [people.pk]}})
+
+
+def test_the_preview_of_a_draft_to_a_segment_alone_is_of_the_segments_first_person(client, segment_of_people):
+    data = preview(client, message="Hi {{ first_name }}", segments=[segment_of_people.pk])
+
+    assert data["html"] == "Hi Alice"
+    assert data["recipient"] == "row 2 of “people”: @alice_user"
+
+
+def test_the_picker_of_a_draft_to_a_segment_alone_finds_the_segments_people(
+    client, people, segment_of_people
+):
+    found = client.get(
+        reverse(RECIPIENTS), {"q": "carol", "message": "", "segments": [segment_of_people.pk]}
+    ).json()
+
+    assert [r["label"] for r in found["recipients"]] == ["row 4 of “people”: @carol_user"]
+
+
+def test_the_saved_draft_to_a_segment_previews_its_first_person_on_its_page(client, alpha, segment_of_people):
+    campaign = make_campaign("Follow-up", [], [alpha], message="Hi {{ first_name }}")
+    campaign.segments.add(segment_of_people)
+
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "Hi Alice" in page and "No recipient to preview as" not in page

@@ -45,3 +45,17 @@ def test_loading_the_demo_again_keeps_the_marketers_password_and_says_so():
     again = _load_demo()
     assert "Marketing login: marketer (existing password kept" in again
     assert Client().login(username=first.group(1), password=first.group(2))
+
+
+@pytest.mark.django_db
+def test_the_demo_lists_consent_note_names_a_file_of_the_checkout():
+    # Issue (newuser): the note named shared/cases/recipients/basic.csv, a path no checkout has.
+    from pathlib import Path
+
+    from campaigns.models import RecipientList
+
+    _load_demo()
+    note = RecipientList.objects.get(name="Demo: basic.csv").consent_note
+    named = re.search(r"from (\S+\.csv)", note)
+    assert named, note
+    assert (Path(__file__).resolve().parent.parent / named.group(1)).is_file(), note

@@ -202,3 +202,13 @@ def test_a_scheduled_follow_up_can_be_made_with_a_draft_campaign(client, mark, a
     assert 'id="tgc-follow-up-unsent"' in page
     follow_up = Campaign.objects.get(follow_up_of=draft)
     assert follow_up.follow_up_hours == 48 and follow_up.status == "draft"
+
+
+def test_a_follow_up_drafts_page_counts_the_people_of_its_segment_not_zero(client, mark, spring):
+    follow_up = create_follow_up(spring, "read_not_replied")  # anna: one person, no list
+    client.force_login(mark)
+
+    data = client.get(reverse("campaigns:progress", args=[follow_up.pk])).json()
+
+    assert "<strong>1</strong> person in its segments now" in data["html"]
+    assert "Estimate" in data["html"]  # the pace is forecast for that person, not for nobody

@@ -118,3 +118,17 @@ def test_a_campaign_paused_for_its_winner_is_listed_as_needing_you_with_its_held
     paused = section(html, "paused")
     assert "AB one" in paused and "choose the winner" in paused and "needs you" in paused
     assert f'<td class="tgc-held">{held}</td>' in paused and '<td class="tgc-waiting">0</td>' in paused
+
+
+def test_a_draft_to_a_segment_says_so_instead_of_only_zero_recipients_in_its_lists(client, mark, alpha):
+    # Issue (newuser): a follow-up's draft has a segment and no list; the home page said "0".
+    from campaigns.models import Segment
+
+    draft = make_campaign("Follow-up draft", [], [alpha])
+    draft.segments.add(Segment.objects.create(name="did not read", definition={}))
+    client.force_login(mark)
+
+    drafts = section(client.get(reverse("admin:index")).content.decode(), "drafts")
+
+    assert "Follow-up draft" in drafts
+    assert "0 + 1 segment (counted at launch)" in drafts

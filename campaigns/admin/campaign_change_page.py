@@ -39,10 +39,11 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
             parse_mode=campaign.parse_mode,
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
+            segment_ids=list(campaign.segments.values_list("pk", flat=True)),
         )
 
     def preview() -> dict:
-        recipient = first_recipient(draft) if personal and draft.list_ids else None
+        recipient = first_recipient(draft) if personal and (draft.list_ids or draft.segment_ids) else None
         return with_who(compose_preview(draft, recipient, personal=personal), personal=personal)
 
     if campaign is not None and request.method == "GET":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
@@ -81,7 +82,7 @@ def launch(request: HttpRequest, campaign: Campaign) -> None:
         counts = dict(counts or {})
         total = counts.pop("total", sum(counts.values()))
         summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-        said = f"“{campaign}” launched: {total} recipients ({summary})."
+        said = f"“{campaign}” launched: {total} recipient{pluralize(total)} ({summary})."
     audit.record(request, AuditAction.CAMPAIGN_LAUNCH, said, campaign)
     say(request, said, messages.SUCCESS)
 
@@ -117,7 +118,11 @@ def resume(request: HttpRequest, campaign: Campaign) -> None:
 def cancel(request: HttpRequest, campaign: Campaign) -> None:
     n = engine.cancel(campaign)
     audit.record(request, AuditAction.CAMPAIGN_CANCEL, f"“{campaign}” cancelled: {n} unsent.", campaign)
-    say(request, f"“{campaign}” cancelled: {n} unsent messages will not be sent.", messages.SUCCESS)
+    say(
+        request,
+        f"“{campaign}” cancelled: {n} unsent message{pluralize(n)} will not be sent.",
+        messages.SUCCESS,
+    )
 
 
 def retry_failed(request: HttpRequest, campaign: Campaign, codes: list[str] | None = None) -> None:
@@ -127,14 +132,16 @@ def retry_failed(request: HttpRequest, campaign: Campaign, codes: list[str] | No
         request, AuditAction.CAMPAIGN_RETRY, f"“{campaign}”: {n} failed queued again{which}.", campaign
     )
     level = messages.SUCCESS if n else messages.WARNING
-    say(request, f"“{campaign}”: {n} failed messages queued to be sent again{which}.", level)
+    say(request, f"“{campaign}”: {n} failed message{pluralize(n)} queued to be sent again{which}.", level)
 
 
 def resend_unknown(request: HttpRequest, campaign: Campaign) -> None:
     n = engine.resend_unknown(campaign)
     audit.record(request, AuditAction.CAMPAIGN_RESEND, f"“{campaign}”: {n} unknown queued again.", campaign)
     level = messages.SUCCESS if n else messages.WARNING
-    say(request, f"“{campaign}”: {n} messages of unknown outcome queued to be sent again.", level)
+    say(
+        request, f"“{campaign}”: {n} message{pluralize(n)} of unknown outcome queued to be sent again.", level
+    )
 
 
 def clone(request: HttpRequest, campaign: Campaign) -> Campaign:

@@ -27,8 +27,8 @@ def may_compose(model_admin: admin.ModelAdmin, request: HttpRequest) -> bool:
 
 
 def draft_from(model_admin: admin.ModelAdmin, request: HttpRequest) -> tuple[Draft, Campaign | None]:
-    """The draft a request describes: the posted message, parse mode and lists for staff who
-    may compose; otherwise (or without them) the saved campaign's."""
+    """The draft a request describes: the posted message, parse mode, lists and segments for staff
+    who may compose; otherwise (or without them) the saved campaign's."""
     data = request.POST if request.method == "POST" else request.GET
     campaign = None
     if ids := _ids([data.get("campaign", "")]):
@@ -41,6 +41,7 @@ def draft_from(model_admin: admin.ModelAdmin, request: HttpRequest) -> tuple[Dra
                 parse_mode=mode if mode in ParseMode.values else ParseMode.PLAIN,
                 has_media=data.get("has_media") == "1",
                 list_ids=_ids(data.getlist("lists")),
+                segment_ids=_ids(data.getlist("segments")),
             ),
             campaign,
         )
@@ -52,13 +53,14 @@ def draft_from(model_admin: admin.ModelAdmin, request: HttpRequest) -> tuple[Dra
             parse_mode=campaign.parse_mode,
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
+            segment_ids=list(campaign.segments.values_list("pk", flat=True)),
         ),
         campaign,
     )
 
 
 def posted_draft(request: HttpRequest, campaign: Campaign | None) -> Draft:
-    """The draft the campaign's change form posted (its message, parse mode and lists; media: a
+    """The draft the campaign's change form posted (its message, parse mode, lists and segments; media: a
     new file, or the saved one unless *clear* is ticked)."""
     mode = request.POST.get("parse_mode", ParseMode.PLAIN)
     kept = campaign is not None and bool(campaign.media) and "media-clear" not in request.POST
@@ -67,6 +69,7 @@ def posted_draft(request: HttpRequest, campaign: Campaign | None) -> Draft:
         parse_mode=mode if mode in ParseMode.values else ParseMode.PLAIN,
         has_media=bool(request.FILES.get("media")) or kept,
         list_ids=_ids(request.POST.getlist("lists")),
+        segment_ids=_ids(request.POST.getlist("segments")),
     )
 
 
@@ -96,7 +99,10 @@ def with_who(data: dict, *, personal: bool) -> dict:
             "to view results."
         )
     else:
-        who = "No recipient to preview as (choose a list with valid rows): personalisation fields are empty."
+        who = (
+            "No recipient to preview as (choose a list with valid rows, or a segment with people): "
+            "personalisation fields are empty."
+        )
     return data | {"who": who}
 
 
@@ -119,7 +125,7 @@ class ComposerPreviewView(ComposerView):
 
 
 class ComposerRecipientsView(ComposerView):
-    """GET: recipients of the draft's lists matching ``q`` (row number, identity, a field's
+    """GET: recipients of the draft's lists and segments matching ``q`` (row number, identity, a field's
     value): personal data, so it needs the results' view permission."""
 
     http_method_names = ["get", "head", "options"]
@@ -130,7 +136,7 @@ class ComposerRecipientsView(ComposerView):
     def get(self, request: HttpRequest) -> JsonResponse:
         draft, _ = draft_from(self.model_admin, request)
         query = request.GET.get("q", "")[:200]
-        found: list[Recipient] = pick_recipients(draft.list_ids, query)
+        found: list[Recipient] = pick_recipients(draft, query)
         rows = [
             {
                 "id": r.pk,

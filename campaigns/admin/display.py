@@ -15,9 +15,9 @@ def identity_refused(raw: str, error: str) -> str:
     """Why an identity typed on a page with no recipient list (a test, a seed list, a suppression)
     is refused: the validator's reason, except that a phone without a country code is asked for
     with one (there is no list whose default region would read it)."""
-    if error.startswith("no country code"):
-        error = "no country code: write it with + and its country code, e.g. +49 170 1234567"
-    return f"{raw.strip()!r}: {error}"
+    from ..lists.normalise import outside_a_list
+
+    return f"{raw.strip()!r}: {outside_a_list(error)}"
 
 
 def fields_table(fields: dict | None) -> str:

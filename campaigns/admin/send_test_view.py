@@ -101,6 +101,7 @@ class SendTestView(CampaignView):
             parse_mode=campaign.parse_mode,
             has_media=bool(campaign.media),
             list_ids=list(campaign.lists.values_list("pk", flat=True)),
+            segment_ids=list(campaign.segments.values_list("pk", flat=True)),
         )
         return draft, variant
 

@@ -112,7 +112,12 @@ def _report(entries: list, added: set[str]) -> dict:
         outcome = e.status
         if e.status == "valid":
             outcome = "added" if e.key in added else "already suppressed"
-        rows.append({"number": e.number, "raw": e.raw, "key": e.key, "outcome": outcome, "error": e.error})
+        error = e.error or ""
+        if error.startswith("no country code"):  # the page's own field reads them, not a list's
+            error = (
+                "no country code: choose the default region above, or write it with + and its country code"
+            )
+        rows.append({"number": e.number, "raw": e.raw, "key": e.key, "outcome": outcome, "error": error})
     counts = {
         "added": sum(r["outcome"] == "added" for r in rows),
         "existing": sum(r["outcome"] == "already suppressed" for r in rows),

@@ -1,6 +1,6 @@
 """The composer's live preview: the message as one types it (saved or not), for a chosen recipient
-of the chosen lists, with its length against Telegram's limit, the problems that would refuse the
-launch and the warnings that would not, and which recipients lack the fields it reads.
+of the chosen lists or segments, with its length against Telegram's limit, the problems that would
+refuse the launch and the warnings that would not, and which recipients lack the fields it reads.
 
 Pure presentation over :mod:`campaigns.content.template` (the same checks the launch runs), so
 the page can never promise what the launch would refuse.
@@ -16,10 +16,18 @@ from django.db.models.functions import Cast
 from sessions_app.transport.formatting import utf16_length
 
 from ..lists.search import recipient_filter, search_regions
-from ..models import ParseMode, Recipient, RecipientList
+from ..models import ParseMode, Recipient, RecipientList, Segment
+from ..models.segment_rules import SegmentInvalid
 from . import template
 from .fields import missing_fields
-from .preview import RECIPIENT_SAMPLE, columns_of, entities_html, first_valid_of, recipient_sample_of
+from .preview import (
+    RECIPIENT_SAMPLE,
+    columns_of,
+    entities_html,
+    first_of_segments,
+    first_valid_of,
+    recipient_sample_of,
+)
 
 # Recipients the picker lists for one search.
 PICKER_LIMIT = 20
@@ -28,15 +36,27 @@ PICKER_LIMIT = 20
 @dataclass
 class Draft:
     """What is on the page now: the message, its parse mode, whether media is (or will be)
-    attached, and the lists ticked."""
+    attached, and the lists and segments ticked."""
 
     message: str = ""
     parse_mode: str = ParseMode.PLAIN
     has_media: bool = False
     list_ids: list[int] = field(default_factory=list)
+    segment_ids: list[int] = field(default_factory=list)
 
     def recipients(self):
-        return Recipient.objects.filter(recipient_list_id__in=self.list_ids)
+        """The rows of the lists and those the segments choose now (a segment whose definition
+        no longer holds chooses nobody here: the launch summary says why)."""
+        rows = Q(recipient_list_id__in=self.list_ids)
+        for segment in self.segments():
+            try:
+                rows |= Q(pk__in=segment.recipients().values("pk"))
+            except SegmentInvalid:
+                continue
+        return Recipient.objects.filter(rows)
+
+    def segments(self):
+        return Segment.objects.filter(pk__in=self.segment_ids).order_by("pk")
 
 
 def valid_rows(draft: Draft) -> int:
@@ -51,8 +71,10 @@ def valid_rows(draft: Draft) -> int:
 
 
 def first_recipient(draft: Draft) -> Recipient | None:
-    """The recipient a preview shows by default: the first valid row of the first list."""
-    return first_valid_of(RecipientList.objects.filter(pk__in=draft.list_ids))
+    """The recipient a preview shows by default: the first valid row of the first list, else the
+    first person of the first segment (a follow-up's draft has only its segment)."""
+    lists = RecipientList.objects.filter(pk__in=draft.list_ids)
+    return first_valid_of(lists) or first_of_segments(draft.segments())
 
 
 def recipient_label(recipient: Recipient | None, *, personal: bool) -> str:
@@ -113,14 +135,16 @@ def compose_preview(draft: Draft, recipient: Recipient | None, *, personal: bool
     return data
 
 
-def pick_recipients(list_ids: list[int], query: str) -> list[Recipient]:
-    """Valid recipients of ``list_ids`` for the picker: by row number ("12" or "row 12"), by the
+def pick_recipients(draft: Draft, query: str) -> list[Recipient]:
+    """Valid recipients of the draft's lists and segments for the picker: by row number ("12" or "row 12"), by the
     start of their key or of the value as written (``@ali``, ``+4915``), by a phone or name as
     the recipients' search finds it (:func:`~campaigns.lists.search.recipient_filter`: ``+33 6 12``,
     national ``0612`` in the lists' regions, another identity), or by a personalisation value
     ("Alice"); at most :data:`PICKER_LIMIT`, in list and row order."""
+    list_ids = draft.list_ids
     rows = (
-        Recipient.objects.filter(recipient_list_id__in=list_ids, status=Recipient.Status.VALID)
+        draft.recipients()
+        .filter(status=Recipient.Status.VALID)
         .select_related("recipient_list")
         .order_by("recipient_list__created_at", "recipient_list_id", "row_number")
     )

@@ -13,6 +13,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from ..models import Campaign, Recipient, Suppression
+from ..models.segment_rules import SegmentInvalid
 from . import template
 
 # Rows read for their column names when a list's report does not record them.
@@ -58,14 +59,18 @@ def first_valid_recipient(campaign: Campaign) -> Recipient | None:
     """The recipient the preview personalises for: the first valid row of the campaign's lists."""
     if not campaign.pk:
         return None
-    return first_valid_of(campaign.lists.all()) or first_of_segments(campaign)
+    return first_valid_of(campaign.lists.all()) or first_of_segments(campaign.segments.order_by("pk"))
 
 
-def first_of_segments(campaign: Campaign) -> Recipient | None:
-    """The first row (lowest id) one of ``campaign``'s segments chooses now, one not opted out if
-    there is one: the preview's recipient for a campaign of segments alone."""
-    for segment in campaign.segments.order_by("pk"):
-        rows = segment.recipients().select_related("recipient_list").order_by("id")
+def first_of_segments(segments) -> Recipient | None:
+    """The first row (lowest id) one of ``segments`` (a Segment queryset, in order) chooses now,
+    one not opted out if there is one: the preview's recipient for a campaign of segments alone.
+    A segment whose definition no longer holds is passed over."""
+    for segment in segments:
+        try:
+            rows = segment.recipients().select_related("recipient_list").order_by("id")
+        except SegmentInvalid:
+            continue
         found = rows.exclude(key__in=Suppression.objects.values("key")).first() or rows.first()
         if found is not None:
             return found

@@ -97,6 +97,15 @@ _RESERVED_PATHS = {
 NO_COUNTRY_CODE = "no country code: set the list's default region or write +…"
 
 
+def outside_a_list(error: str) -> str:
+    """``error`` (a :func:`normalise` refusal) as said where no recipient list reads the identity
+    (a person's lookup, erasure, a test send, a suppression): a phone without its country code is
+    asked for with one, since there is no list whose default region would read it."""
+    if error.startswith("no country code"):
+        return "no country code: write it with + and its country code, e.g. +49 170 1234567"
+    return error
+
+
 @dataclass(frozen=True)
 class Normalised:
     """The outcome for one raw value: ``key`` and ``kind`` when valid, else ``error`` (a reason

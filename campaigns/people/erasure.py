@@ -29,7 +29,7 @@ from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
 from tgcampaigns.webhooks.models import WebhookEvent
 
-from ..lists.normalise import normalise
+from ..lists.normalise import normalise, outside_a_list
 from ..models import (
     DeliveryAttempt,
     ErasedIdentity,
@@ -80,7 +80,9 @@ def identities_of(identity: str) -> tuple[set[str], set[int]]:
     Raises ErasureError when ``identity`` is no recipient identity."""
     result = normalise(identity)
     if not result.is_valid:
-        raise ErasureError(f"{identity.strip()!r} is not a recipient identity: {result.error}")
+        raise ErasureError(
+            f"{identity.strip()!r} is not a recipient identity: {outside_a_list(result.error)}"
+        )
     keys, recipient_ids = {result.key}, set()
     others = _other_identities()
     for _ in range(MAX_ROUNDS):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,6 +55,7 @@ def home_context(user) -> dict:
             n_cancelled=count_results(ResultStatus.CANCELLED),
             n_held=count_results(ResultStatus.HELD),
             in_lists=Sum("lists__valid_count"),
+            n_segments=_segments_of_campaign(),
         )
         sending = (CampaignStatus.RUNNING, CampaignStatus.LAUNCHING)
         context["running"] = [
@@ -84,6 +86,14 @@ def home_context(user) -> dict:
     return context
 
 
+def _segments_of_campaign() -> Coalesce:
+    """The number of segments of the campaign (``OuterRef("pk")``): a subquery, so that it does not
+    multiply the SUM over its lists as a second join would."""
+    through = Campaign.segments.through.objects.filter(campaign_id=OuterRef("pk"))
+    n = through.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(n, output_field=IntegerField()), 0)
+
+
 def _row(campaign: Campaign, now) -> dict:
     # Held rows (an A/B test's hold-out) wait for staff to choose the winner, not for a session.
     unsent = (
@@ -105,6 +115,7 @@ def _row(campaign: Campaign, now) -> dict:
         "waiting": max(0, unsent),
         "held": campaign.n_held,
         "in_lists": campaign.in_lists or 0,
+        "segments": campaign.n_segments,
         "scheduled": when(campaign.scheduled_at) if campaign.scheduled_at else "",
         "starts_in": duration((campaign.scheduled_at - now).total_seconds())
         if campaign.scheduled_at and campaign.scheduled_at > now

@@ -26,6 +26,7 @@ from ..models import (
     ResultStatus,
     ResultTally,
 )
+from ..models.segment_rules import SegmentInvalid
 from ..people.timezones import about, clock, duration
 from . import forecast, page_cache
 from .summary import as_sentence
@@ -127,7 +128,8 @@ def progress_snapshot(campaign: Campaign) -> dict:
     for a cancelled campaign: it stopped, it is not done). ``waiting``: rows not sent yet
     (pending, taken by a session, or being sent). ``in_lists`` (a draft or scheduled campaign
     without rows, else None): the valid recipients of its lists (before de-duplication across
-    lists and suppressions). ``pace``: rate and ETA from the sessions' pace, and why it waits
+    lists and suppressions); ``in_segments`` (the same, with segments): the people its segments
+    choose now, else None. ``pace``: rate and ETA from the sessions' pace, and why it waits
     (:func:`pace_snapshot`)."""
     now = timezone.now()
     counts = campaign.counts()
@@ -140,7 +142,8 @@ def progress_snapshot(campaign: Campaign) -> dict:
     done = deliverable - waiting - held
     cancelled = campaign.status == CampaignStatus.CANCELLED
     in_lists = _in_lists(campaign) if not total else None
-    pace = pace_snapshot(campaign, waiting or in_lists or 0, now)
+    in_segments = _in_segments(campaign) if in_lists is not None else None
+    pace = pace_snapshot(campaign, waiting or (in_lists or 0) + (in_segments or 0), now)
     return {
         "campaign": campaign.pk,
         "status": campaign.status,
@@ -150,6 +153,7 @@ def progress_snapshot(campaign: Campaign) -> dict:
         "counts": counts,
         "total": total,
         "in_lists": in_lists,
+        "in_segments": in_segments,
         "deliverable": deliverable,
         "done": done,
         "waiting": waiting,
@@ -235,6 +239,19 @@ def _in_lists(campaign: Campaign) -> int | None:
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING):
         return None
     return campaign.lists.aggregate(n=Sum("valid_count"))["n"] or 0
+
+
+def _in_segments(campaign: Campaign) -> int | None:
+    """The people the segments of a campaign that has not launched yet choose now (a follow-up's
+    draft has no list, only its segment); None without segments. A segment whose definition no
+    longer holds counts nobody: the launch summary says why."""
+    total = None
+    for segment in campaign.segments.all():
+        try:
+            total = (total or 0) + segment.count()
+        except SegmentInvalid:
+            total = total or 0
+    return total
 
 
 def pace_snapshot(campaign: Campaign, remaining: int, now) -> dict:

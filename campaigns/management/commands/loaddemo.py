@@ -126,7 +126,7 @@ class Command(BaseCommand):
         recipient_list = RecipientList(
             name=LIST_NAME,
             consent_basis=ConsentBasis.OPT_IN,
-            consent_note="Demo data: invented recipients from shared/cases/recipients/basic.csv.",
+            consent_note=f"Demo data: invented recipients from {DEMO_CSV.relative_to(DEMO_CSV.parents[2])}.",
         )
         with DEMO_CSV.open("rb") as fh:
             recipient_list.file.save("basic.csv", File(fh), save=False)

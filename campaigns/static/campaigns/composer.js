@@ -46,6 +46,9 @@
       document.querySelectorAll("input[name=lists]:checked").forEach(function (box) {
         data.append("lists", box.value);
       });
+      document.querySelectorAll("input[name=segments]:checked").forEach(function (box) {
+        data.append("segments", box.value);
+      });
       const file = document.getElementById("id_media");
       const clear = document.getElementById("media-clear_id");
       const hasNew = file && file.files && file.files.length > 0;
@@ -197,6 +200,7 @@
     const params = new URLSearchParams({ q: query.value, campaign: data.get("campaign") || "" });
     if (data.has("message")) params.append("message", "");
     data.getAll("lists").forEach(function (id) { params.append("lists", id); });
+    data.getAll("segments").forEach(function (id) { params.append("segments", id); });
     const response = await fetch(panel.dataset.recipientsUrl + "?" + params.toString(), { credentials: "same-origin" });
     if (!response.ok) return;
     const found = (await response.json()).recipients;
