@@ -59,3 +59,15 @@ def test_the_demo_lists_consent_note_names_a_file_of_the_checkout():
     named = re.search(r"from (\S+\.csv)", note)
     assert named, note
     assert (Path(__file__).resolve().parent.parent / named.group(1)).is_file(), note
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_again_after_its_launch_says_how_to_send_it_again():
+    from campaigns.models import Campaign, CampaignStatus
+
+    assert "launched before" not in _load_demo()  # a fresh demo's campaign is a draft
+    Campaign.objects.filter(status=CampaignStatus.DRAFT).update(status=CampaignStatus.COMPLETED)
+
+    again = _load_demo()
+
+    assert "completed" in again and "Clone selected campaigns (as new drafts)" in again

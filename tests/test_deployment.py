@@ -271,3 +271,14 @@ def test_the_first_start_checks_answer_with_the_documented_production_settings(t
     health, login = json.loads(done.stdout.strip().splitlines()[-1])
     assert health in (200, 503)  # answered: 503 here only because this database is not migrated
     assert login == 200
+
+
+@pytest.mark.django_db
+def test_every_admin_page_names_the_apps_icon_so_browsers_do_not_ask_for_a_missing_favicon(client):
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/admin/login/").content.decode()
+
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert icon and icon.group(1).endswith("campaigns/favicon.svg")
+    assert finders.find("campaigns/favicon.svg")

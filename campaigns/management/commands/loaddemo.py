@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaigns.lists.importing import import_recipient_list
-from campaigns.models import Campaign, ConsentBasis, ParseMode, RecipientList, Strategy
+from campaigns.models import Campaign, CampaignStatus, ConsentBasis, ParseMode, RecipientList, Strategy
 from campaigns.people.roles import MARKETING
 from sessions_app.models import Backend, SessionKind, SessionStatus, TelegramSession
 
@@ -64,6 +64,11 @@ class Command(BaseCommand):
                 f"Demo ready: campaign “{campaign}” (id {campaign.pk}, {campaign.get_status_display().lower()})."
             )
         )
+        if campaign.status != CampaignStatus.DRAFT:
+            self.stdout.write(
+                "It was launched before: to send it again, tick it in Campaigns and choose "
+                "“Clone selected campaigns (as new drafts)”, then Launch… the copy."
+            )
         if password:
             self.stdout.write(f"Admin login: admin / {password}")
         else:
