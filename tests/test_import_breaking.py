@@ -18,7 +18,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
+from campaigns.lists.file_preview import preview_file
 from campaigns.lists.importing import ImportRefused, import_recipient_list
+from campaigns.lists.mapping import Mapping
 from campaigns.models import Recipient, RecipientList
 
 pytestmark = pytest.mark.django_db
@@ -484,3 +486,44 @@ def test_a_consent_of_only_an_invisible_character_is_an_empty_consent():
     data = "Phone,Consent\r\n+4915123456802,\u200b\r\n".encode()
 
     assert _rows(_import(data))[0][3] == "no consent (column Consent is empty)"
+
+
+# Headers that name no identity column --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Vorname,Kontakt\nMaximilian,@max_example\nAlexander,+4915123456701\n",
+        "氏名,携帯\nAlexander,+819012345678\nMaximilian,https://t.me/max_example\n",
+    ],
+)
+def test_a_column_of_names_is_never_read_as_usernames_when_another_column_holds_the_recipients(data):
+    rows = _rows(_import(data.encode()))
+
+    assert "@maximilian" not in [r[2] for r in rows] and "@alexander" not in [r[2] for r in rows]
+    assert {r[2] for r in rows if r[1] == "valid"} & {"@max_example", "+4915123456701", "+819012345678"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Vorname,Kontakt\nMaximilian,max_example\nAlexander,alex_example\n",
+        "Kunde,Nummer\nMaximilian,4915123456701\n",
+    ],
+)
+def test_a_file_whose_headers_and_cells_name_no_recipient_column_is_refused_saying_how_to_name_it(data):
+    with pytest.raises(ImportRefused, match="no column is headed") as refused:
+        _import(data.encode())
+
+    assert "Username" in str(refused.value) and "Phone" in str(refused.value)
+    assert not Recipient.objects.exists()
+
+
+def test_the_mapping_step_shows_a_first_column_chosen_without_evidence_as_a_doubt_to_settle():
+    data = b"Vorname,Kontakt\nMaximilian,max_example\n"
+
+    preview = preview_file(io.BytesIO(data), Mapping())
+
+    assert preview.mapping.roles == ("any", "field")
+    assert any("no column is headed" in note for note in preview.notes)
+    chosen = preview_file(io.BytesIO(data), Mapping(roles=("field", "username")))
+    assert [r.key for r in chosen.rows] == ["@max_example"] and chosen.notes == []

@@ -215,10 +215,14 @@ def test_legacy_xls_and_ods_workbooks_are_read_like_xlsx(name, file_format):
 @pytest.mark.django_db
 def test_the_sheet_and_header_row_given_are_used_whatever_the_content():
     summary = imported(
-        RECIPIENTS / "workbook_cover_sheet.xlsx", mapping=Mapping(sheet="Summary", header_row=3)
+        RECIPIENTS / "workbook_cover_sheet.xlsx",
+        mapping=Mapping(sheet="Summary", header_row=3, roles=("username", "field")),
     )
     assert summary.report["sheet"] == "Summary"
     assert summary.recipients.filter(row_number=3).count() == 0  # row 3 ("Owner", …) is the header
+    # Unchosen, its labels ("Source", "Contacts") are never read as usernames.
+    with pytest.raises(ImportRefused, match="no column is headed"):
+        imported(RECIPIENTS / "workbook_cover_sheet.xlsx", mapping=Mapping(sheet="Summary", header_row=3))
 
     contacts = imported(
         RECIPIENTS / "workbook_cover_sheet.xlsx", mapping=Mapping(sheet="Contacts", header_row=3)

@@ -29,6 +29,11 @@ SCAN_ROWS = 30  # rows read from the top of each sheet to choose it and find its
 MAX_LABEL = 40  # characters of a column name: a longer cell is a sentence, not a header
 _LONG_DIGITS = re.compile(r"\+?\d{7,15}")
 # A date written as text ("2026-11-01", "01.11.2026"): a cover sheet's "Exported on", no phone.
+# How only a recipient is written, whatever the column: @name, +phone, a Telegram link. Bare words
+# and bare digits are not: a first name passes as a username, a customer number as a user id.
+_RECIPIENT_FORM = re.compile(
+    r"\s*(?:@|\+|tg://|(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)", re.IGNORECASE
+)
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+)?|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 
 
@@ -69,6 +74,20 @@ def recipient_cells(rows: Sequence[Sequence]) -> int:
                     or bool(_LONG_DIGITS.fullmatch(cell.strip()))
                 )
     return count
+
+
+def recipient_columns(rows: Sequence[Sequence]) -> list[int]:
+    """The indexes of the columns of ``rows`` (data rows under a header that names no identity
+    column) whose filled cells are at least half written as only a recipient is: ``@name``,
+    ``+49…``, a ``t.me``/``tg://`` link. A row's cells, not its header, are then the evidence."""
+    filled_cells: dict[int, int] = {}
+    recipients: dict[int, int] = {}
+    for row in rows:
+        for i, cell in enumerate(row):
+            if isinstance(cell, str) and cell.strip():
+                filled_cells[i] = filled_cells.get(i, 0) + 1
+                recipients[i] = recipients.get(i, 0) + bool(_RECIPIENT_FORM.match(cell))
+    return sorted(i for i, n in recipients.items() if n and 2 * n >= filled_cells[i])
 
 
 def choose_sheet(
