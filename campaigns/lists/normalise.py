@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -76,8 +77,17 @@ _EXPLICIT_FORM = re.compile(
     r"(?:[@+0-9]|-[0-9]|tg://|(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)",
     re.IGNORECASE,
 )
-# Invisible characters that spreadsheets and copy-paste leave around a value.
-_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+# Invisible characters that spreadsheets and copy-paste leave around a value: zero-width ones and
+# the bidi marks, embeddings and isolates (Windows' contact cards wrap numbers in U+202A … U+202C).
+_INVISIBLE = (
+    "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# A phone's punctuation as input methods write it: full-width forms, Unicode dashes and minus.
+_WIDE_PUNCTUATION = str.maketrans(
+    {"＋": "+", "－": "-", "（": "(", "）": ")", "．": ".", "／": "/", "\u3000": " ", "\u2212": "-"}
+    | dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015", "-")
+)
+_NUMBER_LIKE = re.compile(r"[\d\s+()./\-]+")
 _TELEGRAM_HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"}
 # t.me paths that are pages, not usernames.
 _RESERVED_PATHS = {
@@ -143,6 +153,8 @@ def normalise(
     ``region_source``: whose region it is, for a national number's reason (" (the row's country)").
     Never raises for bad input: returns ``Normalised(error=...)`` with the reason."""
     value = (raw or "").strip().strip(_INVISIBLE).strip()
+    if not value.isascii():
+        value = _ascii_number(value)
     if not value:
         return _invalid("empty recipient")
     if phone_column and reading == ANY:
@@ -186,6 +198,17 @@ def normalise(
     if re.fullmatch(r"[A-Za-z0-9_.\-]+", value):
         return _username(value)
     return _invalid("not a username, phone number or user id")
+
+
+def _ascii_number(value: str) -> str:
+    """``value`` in ASCII when it is written as a number only (a phone or a user id) in another
+    script's digits (Arabic-Indic ``٠١٥١…``, Devanagari, full-width ``０９０``) or with full-width
+    punctuation, the way it shows; invisible marks inside it go. Anything with a letter is kept as
+    written: ``anna٤`` is no username ``anna4``."""
+    bare = "".join(c for c in value if c not in _INVISIBLE).translate(_WIDE_PUNCTUATION)
+    if not _NUMBER_LIKE.fullmatch(bare):
+        return value
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in bare)
 
 
 @functools.lru_cache(maxsize=64)
