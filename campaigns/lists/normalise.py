@@ -152,9 +152,7 @@ def normalise(
     ``reading``: one of :data:`READINGS` (module docstring); ``phone_column=True`` means ``"phone"``.
     ``region_source``: whose region it is, for a national number's reason (" (the row's country)").
     Never raises for bad input: returns ``Normalised(error=...)`` with the reason."""
-    value = (raw or "").strip().strip(_INVISIBLE).strip()
-    if not value.isascii():
-        value = _ascii_number(value)
+    value = _ascii_number((raw or "").strip().strip(_INVISIBLE).strip())
     if not value:
         return _invalid("empty recipient")
     if phone_column and reading == ANY:
@@ -205,6 +203,8 @@ def _ascii_number(value: str) -> str:
     script's digits (Arabic-Indic ``٠١٥١…``, Devanagari, full-width ``０９０``) or with full-width
     punctuation, the way it shows; invisible marks inside it go. Anything with a letter is kept as
     written: ``anna٤`` is no username ``anna4``."""
+    if value.isascii():
+        return value
     bare = "".join(c for c in value if c not in _INVISIBLE).translate(_WIDE_PUNCTUATION)
     if not _NUMBER_LIKE.fullmatch(bare):
         return value
