@@ -66,6 +66,12 @@ def check_encoding(name: str) -> str:
     # rot13, base64, zlib … are codecs too, but not text encodings.
     if not getattr(info, "_is_text_encoding", True):
         raise UnknownEncoding(f'"{name}" is not a text encoding')
+    # A file is read a chunk at a time, an undecodable byte replaced and reported on its row: a
+    # codec that cannot do that (idna, undefined …) cannot read a file.
+    try:
+        codecs.getincrementaldecoder(info.name)(errors="replace").decode(b"", final=True)
+    except (UnicodeError, TypeError, ValueError):
+        raise UnknownEncoding(f'"{name}" cannot read a file: choose a text encoding such as UTF-8') from None
     return info.name
 
 

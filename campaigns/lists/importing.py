@@ -242,6 +242,10 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
             "the file's columns are not those the mapping was made for: "
             + ", ".join(f'"{h}"' for h in headers)
         )
+    elif len(roles) > len(headers):
+        raise ImportRefused(
+            f"{len(roles)} roles for the file's {len(headers)} columns: give one role per column, in order"
+        )
     header = header is not False
     roles = (roles + [FIELD] * len(headers))[: max(len(headers), len(roles))]
     if not any(role in IDENTITY_ROLES for role in roles):
