@@ -7,6 +7,7 @@ it is not, or a reason that sent staff the wrong way."""
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import json
@@ -103,6 +104,22 @@ def test_a_vcard_saved_as_utf16_is_read_as_a_vcard():
 
     recipient = recipient_list.recipients.get()
     assert (recipient.key, recipient.fields["full_name"]) == ("+4915123456710", "Jürgen")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16-be", "utf-32"])
+def test_a_vcard_starting_with_any_byte_order_mark_is_read_as_a_vcard(encoding):
+    data = (_vcard("FN:Jürgen", "TEL:+4915123456710") + _vcard("FN:Zoë", "TEL:+4915123456711")).encode(
+        encoding
+    )
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+
+    recipient_list = _import(data)
+
+    assert [(r.key, r.fields["full_name"]) for r in recipient_list.recipients.order_by("row_number")] == [
+        ("+4915123456710", "Jürgen"),
+        ("+4915123456711", "Zoë"),
+    ]
 
 
 def test_a_quoted_printable_value_ending_in_a_stray_equals_sign_does_not_swallow_the_next_line():
