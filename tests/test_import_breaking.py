@@ -544,3 +544,39 @@ def test_the_mapping_step_shows_a_first_column_chosen_without_evidence_as_a_doub
     assert any("no column is headed" in note for note in preview.notes)
     chosen = preview_file(io.BytesIO(data), Mapping(roles=("field", "username")))
     assert [r.key for r in chosen.rows] == ["@max_example"] and chosen.notes == []
+
+
+# Header rows inside the data ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "repeated"),
+    [
+        # Two exports joined with `cat`: the second one's header row is row 3.
+        (
+            "username,phone,name\n@anna_example,+4915123456701,Anna\nusername,phone,name\n@bob_example,,Bob\n",
+            "username",
+        ),
+        ("Telegram,Name\n@anna_example,Anna\nTelegram,Name\n@bob_example,Bob\n", "Telegram"),
+        ("Handy;Vorname\n+4915123456701;Anna\nHandy;Vorname\n+4915123456702;Bob\n", "Handy"),
+        # A second header row under grouped column titles ("Contact" over "Phone" and "Telegram").
+        (
+            "Person,,Contact,\nFirst name,Last name,Phone,Telegram\nBob,Meier,+4915123456702,@bob_example\n",
+            "Phone",
+        ),
+    ],
+)
+def test_a_header_row_inside_the_data_is_reported_never_a_username(data, repeated):
+    rows = _rows(_import(data.encode()))
+
+    assert not any(key == "@" + repeated.lower() for _, _, key, _ in rows)
+    header_rows = [r for r in rows if r[3] and "column name" in r[3]]
+    assert len(header_rows) == 1 and header_rows[0][1] == "invalid" and f"“{repeated}”" in header_rows[0][3]
+    assert {"+4915123456702", "@bob_example"} & {key for _, status, key, _ in rows if status == "valid"}
+
+
+def test_a_username_that_merely_contains_a_column_word_is_still_a_username():
+    rows = _rows(_import(b"username\nphone_shop_berlin\ntelegram_fan_club\n"))
+
+    assert [(status, key) for _, status, key, _ in rows] == [
+        ("valid", "@phone_shop_berlin"),
+        ("valid", "@telegram_fan_club"),
+    ]
