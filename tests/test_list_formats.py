@@ -185,6 +185,29 @@ def test_the_header_row_is_found_below_a_merged_title_and_an_empty_row_of_the_ch
 
 
 @pytest.mark.django_db
+def test_the_header_row_is_the_column_names_under_grouped_titles_merged_over_them():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Person", None, "Contact", None])
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("C1:D1")
+    sheet.append(["First name", "Last name", "Mobile", "Telegram"])
+    sheet.append(["Anna", "Schmidt", "+4915123456701", "@anna_example"])
+    sheet.append(["Bob", "Meier", "+4915123456702", None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    recipient_list = imported(buffer.getvalue())
+
+    rows = list(recipient_list.recipients.order_by("row_number"))
+    assert [(r.row_number, r.status, r.key) for r in rows] == [
+        (3, "valid", "@anna_example"),
+        (4, "valid", "+4915123456702"),
+    ]
+    assert rows[0].fields == {"first_name": "Anna", "last_name": "Schmidt"}
+
+
+@pytest.mark.django_db
 def test_numbers_stored_in_cells_become_their_digits_never_floats(tmp_path):
     workbook = Workbook()
     sheet = workbook.active

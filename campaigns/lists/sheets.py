@@ -11,7 +11,8 @@ A workbook exported by a CRM or made by hand often opens with a cover sheet (a t
 - the header row is found among the first :data:`SCAN_ROWS` rows: titles (a row filling fewer
   than half the columns the table is wide, such as a merged title) and empty rows above it are
   skipped; a row of short labels that names an identity column (:func:`.columns.names_recipients`)
-  and has rows below it wins over one that merely fills the width.
+  and has rows below it wins over one that merely fills the width; grouped titles over such a
+  row (``Contact`` merged over ``Phone`` and ``Telegram``) give way to it.
 
 Both are only guesses: staff can choose another sheet and header row in the mapping step
 (``--sheet`` and ``--header-row`` in the command). Pure functions on rows of cells.
@@ -51,11 +52,20 @@ def header_index(rows: Sequence[Sequence], names_recipients: Callable[[list[str]
         return 0
     enough = max(1, (widest + 1) // 2) if widest > 1 else 1
     wide = [i for i, r in enumerate(scanned) if filled(r) >= enough]
-    for i in wide:
+
+    def names_columns(i: int) -> bool:
         texts = [cell_text(c).strip() for c in scanned[i]]
         labels = all(len(t) <= MAX_LABEL and len(t.split()) <= 5 for t in texts)
         data_below = any(filled(r) for r in scanned[i + 1 :])
-        if labels and data_below and names_recipients(texts) and not any(map(is_explicit_form, texts)):
+        return labels and data_below and names_recipients(texts) and not any(map(is_explicit_form, texts))
+
+    for i in wide:
+        if names_columns(i):
+            # Grouped titles ("Contact" merged over "Phone" and "Telegram") name recipients
+            # too: the fuller row of names right below them is the header.
+            below = i + 1
+            if below < len(scanned) and filled(scanned[below]) > filled(scanned[i]) and names_columns(below):
+                return below
             return i
     return wide[0]
 
