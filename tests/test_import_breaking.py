@@ -16,7 +16,7 @@ import zipfile
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from campaigns.lists.file_preview import preview_file
@@ -533,6 +533,47 @@ def test_a_file_whose_headers_and_cells_name_no_recipient_column_is_refused_sayi
 
     assert "Username" in str(refused.value) and "Phone" in str(refused.value)
     assert not Recipient.objects.exists()
+
+
+NAMES_FIRST = b"Vorname,Kontakt\nMaximilian,max_example\nAlexander,alex_example\n"
+
+
+def test_the_api_refuses_a_file_whose_recipients_column_nothing_names_unless_given_the_roles(mark, api_for):
+    api = api_for(mark)
+    made = api.post("/api/v1/lists/", {"name": "x", "consent_basis": "opt_in"}, format="json").json()
+    url = f"/api/v1/lists/{made['id']}/file/"
+
+    refused = api.post(url, {"file": SimpleUploadedFile("a.csv", NAMES_FIRST)}, format="multipart")
+    roles = {"file": SimpleUploadedFile("a.csv", NAMES_FIRST), "roles": ["field", "username"]}
+    chosen = api.post(url, roles, format="multipart")
+
+    assert refused.status_code == 422 and "no column is headed" in refused.json()["detail"]
+    assert chosen.status_code == 201, chosen.json()
+    assert sorted(Recipient.objects.values_list("key", flat=True)) == ["@alex_example", "@max_example"]
+
+
+def test_the_command_refuses_a_file_whose_recipients_column_nothing_names_unless_given_it(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "names.csv"
+    path.write_bytes(NAMES_FIRST)
+    command = ["importrecipients", str(path), "--consent-basis", "opt_in"]
+
+    with pytest.raises(CommandError, match="no column is headed"):
+        call_command(*command, stdout=io.StringIO())
+    call_command(*command, "--column", "Kontakt=username", stdout=io.StringIO())
+
+    assert sorted(Recipient.objects.values_list("key", flat=True)) == ["@alex_example", "@max_example"]
+
+
+def test_the_admins_mapping_step_says_the_recipients_column_is_only_a_guess(client, mark):
+    client.force_login(mark)
+    data = {"name": "names", "consent_basis": "opt_in", "consent_note": ""}
+    data["file"] = SimpleUploadedFile("names.csv", NAMES_FIRST)
+
+    response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+    assert any("no column is headed" in note for note in response.context["preview"].notes)
+    assert "no column is headed" in response.content.decode()
 
 
 def test_the_mapping_step_shows_a_first_column_chosen_without_evidence_as_a_doubt_to_settle():

@@ -95,6 +95,8 @@ class Command(BaseCommand):
         self._show(preview)
         if options["preview"]:
             return
+        if preview.doubt:  # the recipients' column is only a guess: --column must say it
+            raise CommandError(f"The file was refused: {preview.doubt} (--column HEADER=ROLE).")
         if not options["consent_basis"]:
             raise CommandError("Say why these people agreed to hear from you: --consent-basis.")
         self._import(path, preview, options)
