@@ -621,3 +621,58 @@ def test_a_username_that_merely_contains_a_column_word_is_still_a_username():
         ("valid", "@phone_shop_berlin"),
         ("valid", "@telegram_fan_club"),
     ]
+
+
+# Encodings the bytes cannot tell -----------------------------------------------------------------
+SHORT_IN_OTHER_SCRIPTS = [
+    ("姓名,电话\n张伟,+8613812345678\n", "gb18030", "张伟"),  # read as Korean cp949: 蠟寬
+    ("名前,電話\n山田太郎,+81312345678\n", "euc_jp", "山田太郎"),  # read as DOS Cyrillic box drawings
+    ("שם,טלפון\nדוד כהן,+972501234567\n", "cp1255", "דוד כהן"),  # read as Cyrillic: гег лдп
+]
+
+
+@pytest.mark.parametrize(("text", "encoding", "name"), SHORT_IN_OTHER_SCRIPTS)
+def test_a_short_file_whose_bytes_read_as_words_of_two_scripts_is_refused_until_the_encoding_is_given(
+    text, encoding, name
+):
+    data = text.encode(encoding)
+
+    with pytest.raises(ImportRefused, match="encoding is uncertain") as refused:
+        _import(data)
+    recipient_list = _import(data, encoding=encoding)
+
+    assert f"“{text.split(',')[0]}”" in str(refused.value)  # the right reading is among those named
+    assert list(recipient_list.recipients.values_list("fields", flat=True))[0] == {text.split(",")[0]: name}
+
+
+def test_the_api_refuses_an_upload_of_uncertain_encoding_unless_given_it(mark, api_for):
+    api = api_for(mark)
+    made = api.post("/api/v1/lists/", {"name": "x", "consent_basis": "opt_in"}, format="json").json()
+    url = f"/api/v1/lists/{made['id']}/file/"
+    data = "姓名,电话\n张伟,+8613812345678\n".encode("gb18030")
+
+    refused = api.post(url, {"file": SimpleUploadedFile("a.csv", data)}, format="multipart")
+    given = api.post(
+        url, {"file": SimpleUploadedFile("a.csv", data), "encoding": "gb18030"}, format="multipart"
+    )
+
+    assert refused.status_code == 422 and "encoding is uncertain" in refused.json()["detail"]
+    assert given.status_code == 201 and Recipient.objects.get().fields == {"姓名": "张伟"}
+
+
+def test_the_mapping_step_says_the_encoding_is_only_a_guess(client, mark):
+    client.force_login(mark)
+    data = {"name": "cn", "consent_basis": "opt_in", "consent_note": ""}
+    data["file"] = SimpleUploadedFile("cn.csv", "姓名,电话\n张伟,+8613812345678\n".encode("gb18030"))
+
+    response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+    assert any("encoding is uncertain" in note for note in response.context["preview"].notes)
+
+
+def test_a_short_file_in_a_latin_code_page_is_no_doubt():
+    data = "name;phone\nŁukasz Wróbel;+48601234567\nJürgen Groß;+4915123456701\n".encode("cp1250")
+
+    recipient_list = _import(data)
+
+    assert recipient_list.valid_count == 2

@@ -145,8 +145,10 @@ class RecipientListUploadForm(forms.ModelForm):
                     preview = preview_file(recipient_list.file, earlier)
                 except ImportRefused:
                     pass  # read as guessed
-            # A guessed recipients' column is stored unchosen, so the mapping step says so.
-            chosen = preview.mapping.with_(roles=(), headers=()) if preview.doubt else preview.mapping
+            # A guessed recipients' column or encoding is stored unchosen: the mapping step says so.
+            chosen = (
+                preview.mapping.with_(roles=(), headers=(), encoding="") if preview.doubt else preview.mapping
+            )
             recipient_list.mapping = chosen.as_json()
             recipient_list.import_total = preview.estimated_rows
             recipient_list.save()

@@ -212,5 +212,5 @@ def _notes(preview: Preview) -> list[str]:
     if not any(r in IDENTITY_ROLES for r in preview.mapping.roles):
         notes.append("Choose at least one identity column.")
     if preview.doubt:
-        notes.append(f"Check the identity column: {preview.doubt}.")
+        notes.append(f"Only a guess, to check before importing: {preview.doubt}.")
     return notes

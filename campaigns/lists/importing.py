@@ -254,6 +254,7 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
         )
     names = field_names(headers) if header else [f"column_{i + 1}" for i in range(len(headers))]
     applied = mapping.with_(header=header, roles=tuple(roles), headers=tuple(headers) if header else ())
+    doubt = "; ".join(d for d in (table.doubt, doubt) if d)
     return Layout(applied, names, pending if header else [(number, list(cells))], doubt)
 
 
