@@ -670,6 +670,15 @@ def test_the_mapping_step_says_the_encoding_is_only_a_guess(client, mark):
     assert any("encoding is uncertain" in note for note in response.context["preview"].notes)
 
 
+def test_the_mapping_step_offers_the_encodings_of_the_scripts_a_doubt_names():
+    from campaigns.admin.recipient_list_forms import ENCODING_CHOICES
+
+    offered = {name for name, _label in ENCODING_CHOICES}
+
+    assert {codecs.lookup(encoding).name for _text, encoding, _name in SHORT_IN_OTHER_SCRIPTS} <= offered
+    assert {"cp1256", "cp874"} <= offered
+
+
 def test_a_short_file_in_a_latin_code_page_is_no_doubt():
     data = "name;phone\nŁukasz Wróbel;+48601234567\nJürgen Groß;+4915123456701\n".encode("cp1250")
 

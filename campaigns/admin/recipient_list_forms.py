@@ -173,6 +173,8 @@ _ENCODINGS = [
     ("cp1251", "Windows-1251 (Cyrillic)"),
     ("cp1253", "Windows-1253 (Greek)"),
     ("cp1254", "Windows-1254 (Turkish)"),
+    ("cp1255", "Windows-1255 (Hebrew)"),
+    ("cp1256", "Windows-1256 (Arabic)"),
     ("cp1257", "Windows-1257 (Baltic)"),
     ("iso8859-15", "ISO-8859-15 (Latin-9)"),
     ("latin-1", "ISO-8859-1 (Latin-1)"),
@@ -182,7 +184,9 @@ _ENCODINGS = [
     ("gb18030", "GB18030 (Chinese)"),
     ("big5", "Big5 (Traditional Chinese)"),
     ("shift_jis", "Shift JIS (Japanese)"),
+    ("euc_jp", "EUC-JP (Japanese)"),
     ("euc-kr", "EUC-KR (Korean)"),
+    ("cp874", "Windows-874 (Thai)"),
 ]
 ENCODING_CHOICES = [(codecs.lookup(name).name, label) for name, label in _ENCODINGS]
 DELIMITER_CHOICES = [(",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab")]
