@@ -211,6 +211,23 @@ def _ascii_number(value: str) -> str:
     return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in bare)
 
 
+def typed_identity(raw: str) -> Normalised:
+    """One identity typed where no list gives a region or a column's reading (a suppression):
+    :func:`normalise`, except that bare digits which are also a valid phone number with a ``+``
+    (``4915123456701``) are refused, saying how to write either: read as a user id they would
+    leave the phone's owner unsuppressed."""
+    result = normalise(raw)
+    value = (raw or "").strip().strip(_INVISIBLE).strip()
+    if result.kind == USER_ID and value.isascii() and value.isdigit():
+        phone = _phone("+" + result.key, None)
+        if phone.is_valid:
+            return _invalid(
+                f"the phone number {phone.key} written without its + or the user id {result.key}: "
+                f"write {phone.key} for the phone, or tg://user?id={result.key} for the user id"
+            )
+    return result
+
+
 @functools.lru_cache(maxsize=64)
 def _region(default_region: str | None) -> str | None:
     """``default_region`` upper-cased when phonenumbers knows it, else None."""
