@@ -379,3 +379,21 @@ def test_a_phone_or_id_in_other_scripts_digits_or_wrapped_in_bidi_marks_is_read_
     raw, region, reading, key
 ):
     assert normalise(raw, region, reading=reading).key == key
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reading", "found"),
+    [
+        ("Tel: +4915123456702", None, "phone", "+4915123456702"),
+        ("Mob. +49 151 23456703", None, "any", "+4915123456703"),
+        ("+49 151 23456701 (mobile)", None, "phone", "+4915123456701"),
+        ("fax +49 30 1234567", None, "phone", "+49301234567"),
+        ("call 0151 23456705 after 5", "DE", "phone", "+4915123456705"),
+        ("+49 151 23456708 or +49 151 23456709", None, "phone", "+4915123456708"),
+    ],
+)
+def test_a_phone_number_with_words_around_it_is_refused_naming_the_number_and_the_fix(raw, region, reading, found):
+    result = normalise(raw, region, reading=reading)
+
+    assert not result.is_valid
+    assert found in result.error and "keep only the number" in result.error

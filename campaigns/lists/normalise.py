@@ -71,6 +71,7 @@ _USERNAME_CHARS = re.compile(r"[a-z0-9_]+")
 _PHONEISH = re.compile(r"[0-9\s().\-/]+")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_LETTER = re.compile(r"[^\W\d_]")
 # How a value starts when it is written as a recipient rather than as a word: @name, +phone,
 # digits, a t.me/telegram.me link or a tg:// link. A bare word may be a username or a header.
 _EXPLICIT_FORM = re.compile(
@@ -144,6 +145,50 @@ def normalise(
     phone_column: bool = False,
     region_source: str = "",
 ) -> Normalised:
+    """Normalise one recipient as written by staff (:func:`_normalise`). A value refused as no
+    recipient at all that holds a phone number among other words (``Tel: +49 …``, ``+49 …
+    (mobile)``) is refused naming the number: the words may say it is a fax or an office line,
+    so the number is not taken from them."""
+    result = _normalise(
+        raw, default_region, reading=reading, phone_column=phone_column, region_source=region_source
+    )
+    if result.error in _NO_RECIPIENT and reading != USER_ID:
+        found = _phone_among_words(raw, _region(default_region))
+        if found:
+            return _invalid(
+                f"words around the phone number {found}: keep only the number in the cell "
+                "(several numbers separated by commas)"
+            )
+    return result
+
+
+_NO_RECIPIENT = {
+    "not a phone number",
+    "not a phone number (the column holds phone numbers)",
+    "not a username, phone number or user id",
+}
+
+
+def _phone_among_words(raw: str, region: str | None) -> str:
+    """The first phone number ``phonenumbers`` finds in ``raw`` (E.164), or ""."""
+    if sum(c.isdigit() for c in raw) < PHONE_MIN_DIGITS:
+        return ""
+    for match in phonenumbers.PhoneNumberMatcher(raw[:RAW_SCAN], region or "ZZ"):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
+RAW_SCAN = 200  # characters of a refused value searched for a phone number
+
+
+def _normalise(
+    raw: str,
+    default_region: str | None = None,
+    *,
+    reading: str = ANY,
+    phone_column: bool = False,
+    region_source: str = "",
+) -> Normalised:
     """Normalise one recipient as written by staff.
 
     ``raw``: ``@name``, ``name``, ``t.me/name``, ``tg://resolve?domain=name``, a phone (``+49 30…``,
@@ -184,7 +229,7 @@ def normalise(
             return _invalid("a channel, not a user")
         return _invalid("a group chat, not a user")
     if value.startswith("+"):
-        return _phone(value, None)
+        return _plus_phone(value)
     if _PHONEISH.fullmatch(value):
         return _digits(value, region, reading, region_source)
     if "@" in value and "." in value.split("@", 1)[1]:
@@ -414,6 +459,15 @@ def _national(value: str, region: str, source: str) -> Normalised:
     if error.startswith("not a valid phone number"):
         error = national_reason(region, source)
     return _invalid(error)
+
+
+def _plus_phone(value: str) -> Normalised:
+    """``+…``: a phone number, without reading letters as a keypad's digits (``+49 151 …
+    (mobile)`` would be ``…662453``: words around a number); an extension is said as such."""
+    result = _phone(value, None)
+    if result.is_valid and not _LETTER.search(value) or result.error == phones.EXTENSION:
+        return result
+    return _invalid("not a phone number") if _LETTER.search(value) else result
 
 
 def _phone(value: str, region: str | None) -> Normalised:
