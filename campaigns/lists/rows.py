@@ -46,7 +46,7 @@ from .evidence import (
 from .known import recognise_export
 from .limits import Limits
 from .mapping import Mapping
-from .normalise import NO_COUNTRY_CODE, PHONE, is_explicit_form, normalise
+from .normalise import NO_COUNTRY_CODE, PHONE, USERNAME, is_explicit_form, normalise
 from .reading import BrokenRow, NotedRow, cell_text
 from .tag_cells import split_tags
 from .vocabulary import squash
@@ -219,9 +219,6 @@ class RowReader:
                 reason = self.typed[position].format(value=text[:40])
                 problems.append(f"{header}: {reason}" if self.several else reason)
                 continue
-            if self._column_name(text):
-                problems.append(HEADER_IN_DATA.format(value=text[:40]))
-                continue
             parts = split_values(text) if len(text) > 8 else (text,)
             if len(parts) > MAX_VALUES:
                 reason = too_many_values(len(parts))
@@ -229,6 +226,9 @@ class RowReader:
                 continue
             for part_number, part in enumerate(parts):
                 result = normalise(part, region, reading=reading, region_source=source)
+                if (result.error or result.kind == USERNAME) and self._column_name(part):
+                    problems.append(HEADER_IN_DATA.format(value=part[:40]))
+                    continue
                 if result.error:
                     reason = date_reason(part) or result.error
                     if reason == NO_COUNTRY_CODE and where is not None:
