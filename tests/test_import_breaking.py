@@ -558,7 +558,7 @@ def test_the_command_refuses_a_file_whose_recipients_column_nothing_names_unless
     path.write_bytes(NAMES_FIRST)
     command = ["importrecipients", str(path), "--consent-basis", "opt_in"]
 
-    with pytest.raises(CommandError, match="no column is headed"):
+    with pytest.raises(CommandError, match="no column is headed.*--column HEADER=ROLE"):
         call_command(*command, stdout=io.StringIO())
     call_command(*command, "--column", "Kontakt=username", stdout=io.StringIO())
 
@@ -658,6 +658,19 @@ def test_the_api_refuses_an_upload_of_uncertain_encoding_unless_given_it(mark, a
 
     assert refused.status_code == 422 and "encoding is uncertain" in refused.json()["detail"]
     assert given.status_code == 201 and Recipient.objects.get().fields == {"姓名": "张伟"}
+
+
+def test_the_command_refuses_a_file_of_uncertain_encoding_until_given_it(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "cn.csv"
+    path.write_bytes("姓名,电话\n张伟,+8613812345678\n".encode("gb18030"))
+    command = ["importrecipients", str(path), "--consent-basis", "opt_in"]
+
+    with pytest.raises(CommandError, match="encoding is uncertain.*--encoding NAME"):
+        call_command(*command, stdout=io.StringIO())
+    call_command(*command, "--encoding", "gb18030", stdout=io.StringIO())
+
+    assert Recipient.objects.get().fields == {"姓名": "张伟"}
 
 
 def test_the_mapping_step_says_the_encoding_is_only_a_guess(client, mark):
