@@ -258,17 +258,17 @@ def _ascii_number(value: str) -> str:
 
 def typed_identity(raw: str) -> Normalised:
     """One identity typed where no list gives a region or a column's reading (a suppression):
-    :func:`normalise`, except that bare digits which are also a valid phone number with a ``+``
-    (``4915123456701``) are refused, saying how to write either: read as a user id they would
-    leave the phone's owner unsuppressed."""
+    :func:`normalise`, except that bare digits which are also a phone number (``4915123456701``
+    with a ``+``; ``89161230001``, a Russian number with its trunk prefix) are refused, saying
+    how to write either: read as a user id they would leave the phone's owner unsuppressed."""
     result = normalise(raw)
     value = (raw or "").strip().strip(_INVISIBLE).strip()
-    if result.kind == USER_ID and value.isascii() and value.isdigit():
-        phone = _phone("+" + result.key, None)
-        if phone.is_valid:
+    if value.isascii() and value.isdigit() and (result.kind == USER_ID or result.ambiguous):
+        phone = _phone("+" + value, None).key or (phones.trunk_phone_elsewhere(value) or ("",))[0]
+        if phone:
             return _invalid(
-                f"the phone number {phone.key} written without its + or the user id {result.key}: "
-                f"write {phone.key} for the phone, or tg://user?id={result.key} for the user id"
+                f"{value} could be the phone number {phone} or the user id {value}: write {phone} "
+                f"for the phone, or tg://user?id={value} for the user id"
             )
     return result
 
