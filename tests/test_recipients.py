@@ -392,7 +392,9 @@ def test_a_phone_or_id_in_other_scripts_digits_or_wrapped_in_bidi_marks_is_read_
         ("+49 151 23456708 or +49 151 23456709", None, "phone", "+4915123456708"),
     ],
 )
-def test_a_phone_number_with_words_around_it_is_refused_naming_the_number_and_the_fix(raw, region, reading, found):
+def test_a_phone_number_with_words_around_it_is_refused_naming_the_number_and_the_fix(
+    raw, region, reading, found
+):
     result = normalise(raw, region, reading=reading)
 
     assert not result.is_valid
