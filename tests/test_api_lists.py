@@ -167,6 +167,27 @@ def test_an_upsert_adds_a_new_identity_to_the_person_it_matched(mark, api_for):
     assert RecipientIdentity.objects.filter(recipient=dave).count() == 1
 
 
+def test_an_upsert_entry_naming_two_people_of_the_list_is_reported_and_changes_neither(mark, api_for):
+    rl = make_list(
+        "two", [("@anna_example", {"first_name": "Anna"}), ("+4915123456701", {"first_name": "Bob"})]
+    )
+    entry = {"username": "@anna_example", "phone": "+4915123456701", "fields": {"first_name": "Zed"}}
+
+    response = api_for(mark).post(f"{LISTS}{rl.id}/recipients/", {"recipients": [entry]}, format="json")
+
+    report = response.json()
+    assert (report["updated"], report["created"], report["invalid"]) == (0, 0, 1)
+    assert (
+        "@anna_example" in report["problems"][0]["error"]
+        and "+4915123456701" in report["problems"][0]["error"]
+    )
+    assert {r.key: r.fields["first_name"] for r in Recipient.objects.all()} == {
+        "@anna_example": "Anna",
+        "+4915123456701": "Bob",
+    }
+    assert not RecipientIdentity.objects.exists()
+
+
 def test_an_upsert_of_a_malformed_batch_is_a_problem_naming_the_entry(mark, api_for):
     api = api_for(mark)
     made = new_list(api)
