@@ -1153,6 +1153,16 @@ def test_an_unrecognised_suppression_key_is_a_form_error(operator_client):
     assert not Suppression.objects.exists()
 
 
+def test_a_manual_suppression_of_bare_digits_that_are_also_a_phone_number_is_a_form_error(operator_client):
+    response = operator_client.post(
+        reverse("admin:campaigns_suppression_add"), {"key": "4915123456701", "source": "manual"}
+    )
+
+    errors = " ".join(response.context["adminform"].form.errors["key"])
+    assert "+4915123456701" in errors and "tg://user?id=4915123456701" in errors
+    assert not Suppression.objects.exists()
+
+
 def test_bulk_suppression_adds_the_valid_keys_and_lists_the_rest(operator_client):
     client = operator_client
     Suppression.objects.create(key="@bob_marketing")

@@ -113,6 +113,25 @@ def test_a_file_that_is_no_list_is_a_422_problem_and_keeps_nothing(mark, api_for
     assert not RecipientList.objects.get(pk=made["id"]).file
 
 
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"encoding": "idna"}, "cannot read a file"),  # a codec that refuses errors="replace"
+        ({"encoding": "undefined"}, "cannot read a file"),
+        ({"roles": ["username", "phone", "field", "phone"]}, "4 roles for the file's 3 columns"),
+    ],
+)
+def test_a_mapping_the_file_cannot_be_read_with_is_a_422_problem_naming_it(mark, api_for, options, words):
+    api = api_for(mark)
+    made = new_list(api)
+
+    response = upload(api, made["id"], **options)
+
+    assert response.status_code == 422, response.json()
+    assert words in response.json()["detail"]
+    assert not RecipientList.objects.get(pk=made["id"]).file
+
+
 def test_an_upsert_adds_new_people_and_updates_known_ones_by_any_identity(mark, api_for):
     api = api_for(mark)
     made = new_list(api, default_region="DE")
@@ -148,6 +167,27 @@ def test_an_upsert_adds_a_new_identity_to_the_person_it_matched(mark, api_for):
     assert RecipientIdentity.objects.filter(recipient=dave).count() == 1
 
 
+def test_an_upsert_entry_naming_two_people_of_the_list_is_reported_and_changes_neither(mark, api_for):
+    rl = make_list(
+        "two", [("@anna_example", {"first_name": "Anna"}), ("+4915123456701", {"first_name": "Bob"})]
+    )
+    entry = {"username": "@anna_example", "phone": "+4915123456701", "fields": {"first_name": "Zed"}}
+
+    response = api_for(mark).post(f"{LISTS}{rl.id}/recipients/", {"recipients": [entry]}, format="json")
+
+    report = response.json()
+    assert (report["updated"], report["created"], report["invalid"]) == (0, 0, 1)
+    assert (
+        "@anna_example" in report["problems"][0]["error"]
+        and "+4915123456701" in report["problems"][0]["error"]
+    )
+    assert {r.key: r.fields["first_name"] for r in Recipient.objects.all()} == {
+        "@anna_example": "Anna",
+        "+4915123456701": "Bob",
+    }
+    assert not RecipientIdentity.objects.exists()
+
+
 def test_an_upsert_of_a_malformed_batch_is_a_problem_naming_the_entry(mark, api_for):
     api = api_for(mark)
     made = new_list(api)
@@ -158,6 +198,31 @@ def test_an_upsert_of_a_malformed_batch_is_a_problem_naming_the_entry(mark, api_
     )
     assert response.status_code == 400
     assert response.json()["field"] == "recipients.1"
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"Ann\\udfff"', '"\\udc00\\ud83d"'])
+def test_json_holding_a_lone_surrogate_is_a_400_problem_not_a_server_error(mark, api_for, text):
+    api = api_for(mark)
+    made = new_list(api)
+    entry = '{"phone": "+4915112345678", "fields": {"first_name": ' + text + "}}"
+    body = '{"recipients": [' + entry + "]}"
+
+    response = api.generic("POST", f"{LISTS}{made['id']}/recipients/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["detail"]
+    assert not Recipient.objects.exists()
+
+
+def test_json_holding_an_emoji_as_a_surrogate_pair_is_read(mark, api_for):
+    api = api_for(mark)
+    made = new_list(api)
+    body = '{"recipients": [{"phone": "+4915112345678", "fields": {"first_name": "Ann \\ud83c\\udf39"}}]}'
+
+    response = api.generic("POST", f"{LISTS}{made['id']}/recipients/", body, content_type="application/json")
+
+    assert response.status_code == 200, response.json()
+    assert Recipient.objects.get().fields == {"first_name": "Ann 🌹"}
 
 
 def test_an_upsert_into_a_list_being_imported_is_a_409_problem(mark, api_for):

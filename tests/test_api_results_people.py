@@ -96,6 +96,28 @@ def test_an_opt_out_recorded_through_the_api_is_the_admins_suppression(client, o
     assert AuditEvent.objects.get(action="suppression.add").actor == "otto via API token “Shop site”"
 
 
+@pytest.mark.parametrize("digits", ["4915123456701", "447400123456", "14155550132"])
+def test_an_opt_out_of_bare_digits_that_are_also_a_phone_number_is_refused_saying_how_to_write_each(
+    otto, api_for, digits
+):
+    api = api_for(otto)
+
+    refused = api.post("/api/v1/suppressions/", {"identity": digits}, format="json")
+    as_phone = api.post("/api/v1/suppressions/", {"identity": "+" + digits}, format="json")
+    as_id = api.post("/api/v1/suppressions/", {"identity": f"tg://user?id={digits}"}, format="json")
+
+    assert refused.status_code == 400
+    assert f"+{digits}" in refused.json()["detail"] and f"tg://user?id={digits}" in refused.json()["detail"]
+    assert (as_phone.status_code, as_id.status_code) == (201, 201)
+    assert set(Suppression.objects.values_list("key", flat=True)) == {"+" + digits, digits}
+
+
+def test_an_opt_out_of_a_user_id_that_is_no_phone_number_is_recorded(otto, api_for):
+    added = api_for(otto).post("/api/v1/suppressions/", {"identity": "123456789"}, format="json")
+
+    assert added.status_code == 201 and added.json()["key"] == "123456789"
+
+
 def test_a_check_sees_a_suppression_under_another_identity_of_the_person(otto, api_for):
     rl = make_list("both", [("@alice_w", {})])
     RecipientIdentity.objects.create(

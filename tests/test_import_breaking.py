@@ -7,6 +7,7 @@ it is not, or a reason that sent staff the wrong way."""
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import json
@@ -15,10 +16,12 @@ import zipfile
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from campaigns.lists.file_preview import preview_file
 from campaigns.lists.importing import ImportRefused, import_recipient_list
+from campaigns.lists.mapping import Mapping
 from campaigns.models import Recipient, RecipientList
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +104,22 @@ def test_a_vcard_saved_as_utf16_is_read_as_a_vcard():
 
     recipient = recipient_list.recipients.get()
     assert (recipient.key, recipient.fields["full_name"]) == ("+4915123456710", "Jürgen")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16-be", "utf-32"])
+def test_a_vcard_starting_with_any_byte_order_mark_is_read_as_a_vcard(encoding):
+    data = (_vcard("FN:Jürgen", "TEL:+4915123456710") + _vcard("FN:Zoë", "TEL:+4915123456711")).encode(
+        encoding
+    )
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+
+    recipient_list = _import(data)
+
+    assert [(r.key, r.fields["full_name"]) for r in recipient_list.recipients.order_by("row_number")] == [
+        ("+4915123456710", "Jürgen"),
+        ("+4915123456711", "Zoë"),
+    ]
 
 
 def test_a_quoted_printable_value_ending_in_a_stray_equals_sign_does_not_swallow_the_next_line():
@@ -484,3 +503,198 @@ def test_a_consent_of_only_an_invisible_character_is_an_empty_consent():
     data = "Phone,Consent\r\n+4915123456802,\u200b\r\n".encode()
 
     assert _rows(_import(data))[0][3] == "no consent (column Consent is empty)"
+
+
+# Headers that name no identity column --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Vorname,Kontakt\nMaximilian,@max_example\nAlexander,+4915123456701\n",
+        "氏名,携帯\nAlexander,+819012345678\nMaximilian,https://t.me/max_example\n",
+    ],
+)
+def test_a_column_of_names_is_never_read_as_usernames_when_another_column_holds_the_recipients(data):
+    rows = _rows(_import(data.encode()))
+
+    assert "@maximilian" not in [r[2] for r in rows] and "@alexander" not in [r[2] for r in rows]
+    assert {r[2] for r in rows if r[1] == "valid"} & {"@max_example", "+4915123456701", "+819012345678"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Vorname,Kontakt\nMaximilian,max_example\nAlexander,alex_example\n",
+        "Kunde,Nummer\nMaximilian,4915123456701\n",
+    ],
+)
+def test_a_file_whose_headers_and_cells_name_no_recipient_column_is_refused_saying_how_to_name_it(data):
+    with pytest.raises(ImportRefused, match="no column is headed") as refused:
+        _import(data.encode())
+
+    assert "Username" in str(refused.value) and "Phone" in str(refused.value)
+    assert not Recipient.objects.exists()
+
+
+NAMES_FIRST = b"Vorname,Kontakt\nMaximilian,max_example\nAlexander,alex_example\n"
+
+
+def test_the_api_refuses_a_file_whose_recipients_column_nothing_names_unless_given_the_roles(mark, api_for):
+    api = api_for(mark)
+    made = api.post("/api/v1/lists/", {"name": "x", "consent_basis": "opt_in"}, format="json").json()
+    url = f"/api/v1/lists/{made['id']}/file/"
+
+    refused = api.post(url, {"file": SimpleUploadedFile("a.csv", NAMES_FIRST)}, format="multipart")
+    roles = {"file": SimpleUploadedFile("a.csv", NAMES_FIRST), "roles": ["field", "username"]}
+    chosen = api.post(url, roles, format="multipart")
+
+    assert refused.status_code == 422 and "no column is headed" in refused.json()["detail"]
+    assert chosen.status_code == 201, chosen.json()
+    assert sorted(Recipient.objects.values_list("key", flat=True)) == ["@alex_example", "@max_example"]
+
+
+def test_the_command_refuses_a_file_whose_recipients_column_nothing_names_unless_given_it(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "names.csv"
+    path.write_bytes(NAMES_FIRST)
+    command = ["importrecipients", str(path), "--consent-basis", "opt_in"]
+
+    with pytest.raises(CommandError, match="no column is headed.*--column HEADER=ROLE"):
+        call_command(*command, stdout=io.StringIO())
+    call_command(*command, "--column", "Kontakt=username", stdout=io.StringIO())
+
+    assert sorted(Recipient.objects.values_list("key", flat=True)) == ["@alex_example", "@max_example"]
+
+
+def test_the_admins_mapping_step_says_the_recipients_column_is_only_a_guess(client, mark):
+    client.force_login(mark)
+    data = {"name": "names", "consent_basis": "opt_in", "consent_note": ""}
+    data["file"] = SimpleUploadedFile("names.csv", NAMES_FIRST)
+
+    response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+    assert any("no column is headed" in note for note in response.context["preview"].notes)
+    assert "no column is headed" in response.content.decode()
+
+
+def test_the_mapping_step_shows_a_first_column_chosen_without_evidence_as_a_doubt_to_settle():
+    data = b"Vorname,Kontakt\nMaximilian,max_example\n"
+
+    preview = preview_file(io.BytesIO(data), Mapping())
+
+    assert preview.mapping.roles == ("any", "field")
+    assert any("no column is headed" in note for note in preview.notes)
+    chosen = preview_file(io.BytesIO(data), Mapping(roles=("field", "username")))
+    assert [r.key for r in chosen.rows] == ["@max_example"] and chosen.notes == []
+
+
+# Header rows inside the data ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "repeated"),
+    [
+        # Two exports joined with `cat`: the second one's header row is row 3.
+        (
+            "username,phone,name\n@anna_example,+4915123456701,Anna\nusername,phone,name\n@bob_example,,Bob\n",
+            "username",
+        ),
+        ("Telegram,Name\n@anna_example,Anna\nTelegram,Name\n@bob_example,Bob\n", "Telegram"),
+        ("Handy;Vorname\n+4915123456701;Anna\nHandy;Vorname\n+4915123456702;Bob\n", "Handy"),
+        # A second header row under grouped column titles ("Contact" over "Phone" and "Telegram").
+        (
+            "Person,,Contact,\nFirst name,Last name,Phone,Telegram\nBob,Meier,+4915123456702,@bob_example\n",
+            "Phone",
+        ),
+    ],
+)
+def test_a_header_row_inside_the_data_is_reported_never_a_username(data, repeated):
+    rows = _rows(_import(data.encode()))
+
+    assert not any(key == "@" + repeated.lower() for _, _, key, _ in rows)
+    header_rows = [r for r in rows if r[3] and "column name" in r[3]]
+    assert len(header_rows) == 1 and header_rows[0][1] == "invalid" and f"“{repeated}”" in header_rows[0][3]
+    assert {"+4915123456702", "@bob_example"} & {key for _, status, key, _ in rows if status == "valid"}
+
+
+def test_a_username_that_merely_contains_a_column_word_is_still_a_username():
+    rows = _rows(_import(b"username\nphone_shop_berlin\ntelegram_fan_club\n"))
+
+    assert [(status, key) for _, status, key, _ in rows] == [
+        ("valid", "@phone_shop_berlin"),
+        ("valid", "@telegram_fan_club"),
+    ]
+
+
+# Encodings the bytes cannot tell -----------------------------------------------------------------
+SHORT_IN_OTHER_SCRIPTS = [
+    ("姓名,电话\n张伟,+8613812345678\n", "gb18030", "张伟"),  # read as Korean cp949: 蠟寬
+    ("名前,電話\n山田太郎,+81312345678\n", "euc_jp", "山田太郎"),  # read as DOS Cyrillic box drawings
+    ("שם,טלפון\nדוד כהן,+972501234567\n", "cp1255", "דוד כהן"),  # read as Cyrillic: гег лдп
+]
+
+
+@pytest.mark.parametrize(("text", "encoding", "name"), SHORT_IN_OTHER_SCRIPTS)
+def test_a_short_file_whose_bytes_read_as_words_of_two_scripts_is_refused_until_the_encoding_is_given(
+    text, encoding, name
+):
+    data = text.encode(encoding)
+
+    with pytest.raises(ImportRefused, match="encoding is uncertain") as refused:
+        _import(data)
+    recipient_list = _import(data, encoding=encoding)
+
+    assert f"“{text.split(',')[0]}”" in str(refused.value)  # the right reading is among those named
+    assert list(recipient_list.recipients.values_list("fields", flat=True))[0] == {text.split(",")[0]: name}
+
+
+def test_the_api_refuses_an_upload_of_uncertain_encoding_unless_given_it(mark, api_for):
+    api = api_for(mark)
+    made = api.post("/api/v1/lists/", {"name": "x", "consent_basis": "opt_in"}, format="json").json()
+    url = f"/api/v1/lists/{made['id']}/file/"
+    data = "姓名,电话\n张伟,+8613812345678\n".encode("gb18030")
+
+    refused = api.post(url, {"file": SimpleUploadedFile("a.csv", data)}, format="multipart")
+    given = api.post(
+        url, {"file": SimpleUploadedFile("a.csv", data), "encoding": "gb18030"}, format="multipart"
+    )
+
+    assert refused.status_code == 422 and "encoding is uncertain" in refused.json()["detail"]
+    assert given.status_code == 201 and Recipient.objects.get().fields == {"姓名": "张伟"}
+
+
+def test_the_command_refuses_a_file_of_uncertain_encoding_until_given_it(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "cn.csv"
+    path.write_bytes("姓名,电话\n张伟,+8613812345678\n".encode("gb18030"))
+    command = ["importrecipients", str(path), "--consent-basis", "opt_in"]
+
+    with pytest.raises(CommandError, match="encoding is uncertain.*--encoding NAME"):
+        call_command(*command, stdout=io.StringIO())
+    call_command(*command, "--encoding", "gb18030", stdout=io.StringIO())
+
+    assert Recipient.objects.get().fields == {"姓名": "张伟"}
+
+
+def test_the_mapping_step_says_the_encoding_is_only_a_guess(client, mark):
+    client.force_login(mark)
+    data = {"name": "cn", "consent_basis": "opt_in", "consent_note": ""}
+    data["file"] = SimpleUploadedFile("cn.csv", "姓名,电话\n张伟,+8613812345678\n".encode("gb18030"))
+
+    response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+    assert any("encoding is uncertain" in note for note in response.context["preview"].notes)
+
+
+def test_the_mapping_step_offers_the_encodings_of_the_scripts_a_doubt_names():
+    from campaigns.admin.recipient_list_forms import ENCODING_CHOICES
+
+    offered = {name for name, _label in ENCODING_CHOICES}
+
+    assert {codecs.lookup(encoding).name for _text, encoding, _name in SHORT_IN_OTHER_SCRIPTS} <= offered
+    assert {"cp1256", "cp874"} <= offered
+
+
+def test_a_short_file_in_a_latin_code_page_is_no_doubt():
+    data = "name;phone\nŁukasz Wróbel;+48601234567\nJürgen Groß;+4915123456701\n".encode("cp1250")
+
+    recipient_list = _import(data)
+
+    assert recipient_list.valid_count == 2

@@ -185,6 +185,29 @@ def test_the_header_row_is_found_below_a_merged_title_and_an_empty_row_of_the_ch
 
 
 @pytest.mark.django_db
+def test_the_header_row_is_the_column_names_under_grouped_titles_merged_over_them():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Person", None, "Contact", None])
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("C1:D1")
+    sheet.append(["First name", "Last name", "Mobile", "Telegram"])
+    sheet.append(["Anna", "Schmidt", "+4915123456701", "@anna_example"])
+    sheet.append(["Bob", "Meier", "+4915123456702", None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    recipient_list = imported(buffer.getvalue())
+
+    rows = list(recipient_list.recipients.order_by("row_number"))
+    assert [(r.row_number, r.status, r.key) for r in rows] == [
+        (3, "valid", "@anna_example"),
+        (4, "valid", "+4915123456702"),
+    ]
+    assert rows[0].fields == {"first_name": "Anna", "last_name": "Schmidt"}
+
+
+@pytest.mark.django_db
 def test_numbers_stored_in_cells_become_their_digits_never_floats(tmp_path):
     workbook = Workbook()
     sheet = workbook.active
@@ -215,10 +238,14 @@ def test_legacy_xls_and_ods_workbooks_are_read_like_xlsx(name, file_format):
 @pytest.mark.django_db
 def test_the_sheet_and_header_row_given_are_used_whatever_the_content():
     summary = imported(
-        RECIPIENTS / "workbook_cover_sheet.xlsx", mapping=Mapping(sheet="Summary", header_row=3)
+        RECIPIENTS / "workbook_cover_sheet.xlsx",
+        mapping=Mapping(sheet="Summary", header_row=3, roles=("username", "field")),
     )
     assert summary.report["sheet"] == "Summary"
     assert summary.recipients.filter(row_number=3).count() == 0  # row 3 ("Owner", …) is the header
+    # Unchosen, its labels ("Source", "Contacts") are never read as usernames.
+    with pytest.raises(ImportRefused, match="no column is headed"):
+        imported(RECIPIENTS / "workbook_cover_sheet.xlsx", mapping=Mapping(sheet="Summary", header_row=3))
 
     contacts = imported(
         RECIPIENTS / "workbook_cover_sheet.xlsx", mapping=Mapping(sheet="Contacts", header_row=3)

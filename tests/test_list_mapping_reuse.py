@@ -96,8 +96,9 @@ def test_a_remembered_mapping_says_what_it_reuses_and_detects_how_the_file_is_re
 
 def test_a_remembered_mapping_carries_no_sheet_or_header_row_into_the_next_workbook(tmp_path):
     run_import(
-        RECIPIENTS / "workbook_cover_sheet.xlsx", "Workbook", "--sheet", "Summary", "--header-row", "1"
-    )
+        RECIPIENTS / "workbook_cover_sheet.xlsx", "Workbook", "--sheet", "Summary", "--header-row", "1",
+        "--column", "Export of contacts=username",
+    )  # fmt: skip
     first = RecipientList.objects.get(name="Workbook")
     assert (first.mapping["sheet"], first.mapping["header_row"]) == ("Summary", 1)
 

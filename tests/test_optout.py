@@ -26,6 +26,23 @@ def test_a_sender_without_a_username_is_suppressed_by_user_id():
     assert optout.opt_out_keys(42, None, "stop") == ["42"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ＳＴＯＰ",  # full-width, as a Japanese or Chinese keyboard writes it
+        "STOP\u200b",  # a zero-width space a phone's keyboard left
+        "\u2066STOP\u2069",  # bidi isolates around it
+        "Stop 🙏",
+        "🛑 STOP 🛑",
+        "STOP\ufe0f",
+        "«Стоп»",
+        "stop\u00a0",
+    ],
+)
+def test_an_opt_out_keyword_is_read_as_it_shows_whatever_invisible_marks_emoji_or_width(text):
+    assert optout.opt_out_keys(42, None, text) == ["42"]
+
+
 @pytest.mark.parametrize("text", ["", "hello", "stop sending me this", "please stop", "STOPP"])
 def test_other_replies_suppress_nothing(text):
     assert optout.opt_out_keys(42, "bob", text) == []

@@ -354,3 +354,48 @@ def test_the_phone_validity_check_agrees_with_phonenumbers_on_every_regions_exam
                     )
                     checked += 1
     assert checked > 2000
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reading", "key"),
+    [
+        # Windows' contact cards and Outlook wrap numbers in bidi embedding marks (U+202A … U+202C).
+        ("\u202a+4915123456702\u202c", None, "any", "+4915123456702"),
+        ("\u2066+49 151 23456703\u2069", None, "phone", "+4915123456703"),
+        ("\u202b0151 23456704\u202c", "DE", "phone", "+4915123456704"),
+        # Full-width digits and plus, as a Japanese or Chinese input method writes them.
+        ("＋４９１５１２３４５６７０５", None, "any", "+4915123456705"),
+        ("０９０−１２３４−５６７８", "JP", "phone", "+819012345678"),
+        ("０９０（１２３４）５６７８", "JP", "phone", "+819012345678"),
+        # Arabic-Indic and Persian digits without a plus, national and international.
+        ("٠١٥١٢٣٤٥٦٧٠٦", "DE", "phone", "+4915123456706"),
+        ("۰۹۱۲ ۳۴۵ ۶۷۸۹", "IR", "phone", "+989123456789"),
+        ("٠٠٤٩١٥١٢٣٤٥٦٧٠٧", None, "any", "+4915123456707"),
+        ("٤٩١٥١٢٣٤٥٦٧٠٨", None, "phone", "+4915123456708"),
+        ("१२३४५६७८९", None, "user_id", "123456789"),
+    ],
+)
+def test_a_phone_or_id_in_other_scripts_digits_or_wrapped_in_bidi_marks_is_read_as_it_shows(
+    raw, region, reading, key
+):
+    assert normalise(raw, region, reading=reading).key == key
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reading", "found"),
+    [
+        ("Tel: +4915123456702", None, "phone", "+4915123456702"),
+        ("Mob. +49 151 23456703", None, "any", "+4915123456703"),
+        ("+49 151 23456701 (mobile)", None, "phone", "+4915123456701"),
+        ("fax +49 30 1234567", None, "phone", "+49301234567"),
+        ("call 0151 23456705 after 5", "DE", "phone", "+4915123456705"),
+        ("+49 151 23456708 or +49 151 23456709", None, "phone", "+4915123456708"),
+    ],
+)
+def test_a_phone_number_with_words_around_it_is_refused_naming_the_number_and_the_fix(
+    raw, region, reading, found
+):
+    result = normalise(raw, region, reading=reading)
+
+    assert not result.is_valid
+    assert found in result.error and "keep only the number" in result.error

@@ -19,7 +19,7 @@ from django.db.models import Q
 from ..content import images, variants
 from ..content import media as media_service
 from ..engine.zones import zone_problems
-from ..lists.normalise import normalise
+from ..lists.normalise import typed_identity
 from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
 from .display import identity_refused
 
@@ -258,8 +258,9 @@ class SuppressionForm(forms.ModelForm):
 
 
 def normalised_key(raw: str) -> str:
-    """The stored key for ``raw``, or a ValidationError with the validator's reason."""
-    result = normalise(raw)
+    """The stored key for ``raw`` (:func:`.normalise.typed_identity`), or a ValidationError with
+    the validator's reason."""
+    result = typed_identity(raw)
     if not result.is_valid:
         raise forms.ValidationError(identity_refused(raw, result.error))
     return result.key

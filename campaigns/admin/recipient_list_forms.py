@@ -145,7 +145,11 @@ class RecipientListUploadForm(forms.ModelForm):
                     preview = preview_file(recipient_list.file, earlier)
                 except ImportRefused:
                     pass  # read as guessed
-            recipient_list.mapping = preview.mapping.as_json()
+            # A guessed recipients' column or encoding is stored unchosen: the mapping step says so.
+            chosen = (
+                preview.mapping.with_(roles=(), headers=(), encoding="") if preview.doubt else preview.mapping
+            )
+            recipient_list.mapping = chosen.as_json()
             recipient_list.import_total = preview.estimated_rows
             recipient_list.save()
         except BaseException:
@@ -169,6 +173,8 @@ _ENCODINGS = [
     ("cp1251", "Windows-1251 (Cyrillic)"),
     ("cp1253", "Windows-1253 (Greek)"),
     ("cp1254", "Windows-1254 (Turkish)"),
+    ("cp1255", "Windows-1255 (Hebrew)"),
+    ("cp1256", "Windows-1256 (Arabic)"),
     ("cp1257", "Windows-1257 (Baltic)"),
     ("iso8859-15", "ISO-8859-15 (Latin-9)"),
     ("latin-1", "ISO-8859-1 (Latin-1)"),
@@ -178,7 +184,9 @@ _ENCODINGS = [
     ("gb18030", "GB18030 (Chinese)"),
     ("big5", "Big5 (Traditional Chinese)"),
     ("shift_jis", "Shift JIS (Japanese)"),
+    ("euc_jp", "EUC-JP (Japanese)"),
     ("euc-kr", "EUC-KR (Korean)"),
+    ("cp874", "Windows-874 (Thai)"),
 ]
 ENCODING_CHOICES = [(codecs.lookup(name).name, label) for name, label in _ENCODINGS]
 DELIMITER_CHOICES = [(",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab")]

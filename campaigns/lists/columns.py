@@ -205,6 +205,19 @@ def role_of_header(header: str) -> str:
     return roles[0] if roles and roles[0] in IDENTITY_ROLES else ANY
 
 
+@functools.cache
+def _identity_header_words() -> frozenset[str]:
+    words = {w for w, role in _language_roles().items() if role in IDENTITY_ROLES}
+    return frozenset(words | set(HEADER_ROLES) | set(_WEAK_HEADERS))
+
+
+def is_identity_header(text: str) -> bool:
+    """Whether ``text`` is, as a whole, the name an identity column is headed with (``Username``,
+    ``Telegram``, ``Handy``, ``Телефон`` …): in an identity cell, a header row, not a recipient.
+    A word merely containing one (``phone_shop_berlin``) is not."""
+    return squash(text) in _identity_header_words()
+
+
 def names_recipients(headers: list[str]) -> bool:
     """Whether a header row names an identity column (picks a workbook's sheet)."""
     return guess_roles(headers) is not None

@@ -10,13 +10,17 @@ Windows, wins a tie. A short file (a few names: fewer than :data:`SHORT_NON_ASCI
 0x7F) is too little for its statistics: two Windows-1251 rows came out as Windows-1250
 (``Čâŕí Ďĺňđîâ`` for ``Иван Петров``), KOI8-R ones as Shift JIS. There, a Latin or Cyrillic code
 page in which the text reads flawlessly wins over a guess that reads oddly or is multi-byte.
-(Short Greek or Hebrew files are still guessed as charset-normalizer guesses them, often wrong.)
-Staff see the decoded rows in the mapping step and can choose another encoding.
+Where the bytes read as plausibly as words of another script in an encoding charset-normalizer
+finds as likely (a few Chinese names in GB18030 are Korean in cp949, Hebrew in Windows-1255 is
+Cyrillic in Windows-1251), the guess is a doubt (:func:`encoding_doubt`): the import refuses
+until the encoding is given, and the mapping step says so. Staff see the decoded rows in the
+mapping step and can choose another encoding.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 
@@ -47,6 +51,7 @@ _MULTI_BYTE_NAMES = {
 }
 # Fewer bytes above 0x7F than this in the sample make a "short" file, where statistics fail.
 SHORT_NON_ASCII = 400
+RIVALS_SHOWN = 3  # other readings an uncertain encoding's message names
 _HIGH_BYTES = re.compile(rb"[\x80-\xff]")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 # Letters that occur in Icelandic and Old English only: a Turkish ş decoded as Windows-1252 is þ.
@@ -66,14 +71,18 @@ def check_encoding(name: str) -> str:
     # rot13, base64, zlib … are codecs too, but not text encodings.
     if not getattr(info, "_is_text_encoding", True):
         raise UnknownEncoding(f'"{name}" is not a text encoding')
+    # A file is read a chunk at a time, an undecodable byte replaced and reported on its row: a
+    # codec that cannot do that (idna, undefined …) cannot read a file.
+    try:
+        codecs.getincrementaldecoder(info.name)(errors="replace").decode(b"", final=True)
+    except (UnicodeError, TypeError, ValueError):
+        raise UnknownEncoding(f'"{name}" cannot read a file: choose a text encoding such as UTF-8') from None
     return info.name
 
 
 def detect_encoding(sample: bytes, complete: bool) -> str | None:
     """The codec name for ``sample`` (the file's first bytes; ``complete`` when that is the whole
     file), or None when it is not text in any encoding charset-normalizer knows."""
-    from charset_normalizer import from_bytes
-
     # UTF-32 LE's BOM starts with UTF-16 LE's, so it is tested first.
     if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return "utf-32"
@@ -89,8 +98,8 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
         if not complete and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
     # charset-normalizer takes a NUL for binary; the caller judges the decoded sample instead.
-    cleaned = re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", b"", sample)
-    best = from_bytes(cleaned).best()
+    cleaned = _without_controls(sample)
+    best = _matches(cleaned).best()
     if best is None:
         return None
     guess = codecs.lookup(best.encoding).name
@@ -104,6 +113,93 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
         # Cyrillic code page that reads them flawlessly wins.
         return _most_plausible(text, None, flawless=True) or guess
     return guess
+
+
+def _without_controls(sample: bytes) -> bytes:
+    return re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", b"", sample)
+
+
+@functools.lru_cache(maxsize=2)  # detect_encoding and encoding_doubt ask about one sample
+def _matches(cleaned: bytes):
+    from charset_normalizer import from_bytes
+
+    return from_bytes(cleaned)
+
+
+def encoding_doubt(sample: bytes, chosen: str) -> str:
+    """Why ``chosen``, detected for ``sample`` (no BOM, not UTF-8), is only a guess, or "": another
+    encoding charset-normalizer finds as likely reads the same bytes, as plausibly, as letters of
+    other scripts (``姓名`` in GB18030 is ``檎츰`` in Korean cp949; Hebrew reads as Cyrillic).
+    Latin code pages that differ in a letter or two (Windows-1252 and -1250) are no such doubt."""
+    cleaned = _without_controls(sample)
+    matches = _matches(cleaned)
+    best = matches.best()
+    text = cleaned[: 64 * 1024]
+    ours = text.decode(chosen, errors="replace")
+    readings: dict[frozenset[str], str] = {frozenset(_scripts(ours)): ""}
+    for match in matches if best is not None else ():
+        name = codecs.lookup(match.encoding).name
+        if match.chaos > best.chaos or name == chosen:
+            continue
+        try:
+            theirs = text.decode(name)
+        except UnicodeDecodeError:
+            continue
+        scripts = frozenset(_scripts(theirs))
+        if scripts not in readings and _reads_as_words(theirs):
+            readings[scripts] = f"“{_first_word(ours, theirs)[1]}” in {name}"
+    others = [r for r in readings.values() if r][:RIVALS_SHOWN]
+    if not others:
+        return ""
+    return (
+        f"the file's encoding is uncertain: its text reads as “{_first_word(ours, ours)[0]}” in {chosen}, "
+        f"and as {', as '.join(others)}; choose the encoding (or save the file as UTF-8)"
+    )
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of ``text``'s letters beyond ASCII, by the first word of their Unicode names
+    (LATIN, CYRILLIC, HEBREW, CJK, HANGUL …)."""
+    return {unicodedata.name(c, "?").split()[0] for c in text if c > "\x7f" and c.isalpha()}
+
+
+# Scripts whose words a rival reading may be in (HALFWIDTH katakana, MICRO SIGN, CARON … are the
+# signs of bytes read in the wrong code page, not words).
+_WORD_SCRIPTS = {
+    "LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "CJK", "HANGUL", "HIRAGANA", "KATAKANA",
+    "THAI", "DEVANAGARI", "ARMENIAN", "GEORGIAN",
+}  # fmt: skip
+
+
+def _reads_as_words(text: str) -> bool:
+    """Whether every character of ``text`` beyond ASCII is a letter (or a combining mark) of one
+    of :data:`_WORD_SCRIPTS`, and each word keeps to one script: how a right reading looks."""
+    for word in re.findall(r"[^\s,;\t]+", text):
+        if word.isascii():
+            continue
+        scripts = set()
+        for char in word:
+            if char.isascii():
+                scripts.add("LATIN" if char.isalpha() else "")
+            elif unicodedata.category(char)[0] in "LM":
+                scripts.add(unicodedata.name(char, "?").split()[0])
+            else:
+                return False
+        scripts.discard("")
+        if len(scripts) > 1 or not scripts <= _WORD_SCRIPTS:
+            return False
+    return True
+
+
+def _first_word(ours: str, theirs: str) -> tuple[str, str]:
+    """The first word beyond ASCII of ``theirs`` and the same stretch of ``ours`` (at most 20
+    characters each; both decode the same bytes, so they are found by the line and column)."""
+    for line_ours, line_theirs in zip(ours.splitlines(), theirs.splitlines(), strict=False):
+        for word in re.findall(r"[^\s,;\t]+", line_theirs):
+            if not word.isascii():
+                index = line_theirs.index(word)
+                return line_ours[index : index + len(word)][:20] or line_ours[:20], word[:20]
+    return ours[:20], theirs[:20]
 
 
 def _most_plausible(text: bytes, guess: str | None, *, flawless: bool = False) -> str | None:

@@ -57,6 +57,7 @@ class Preview:
     national: dict[str, int] = field(default_factory=dict)  # column → national phone numbers read
     notes: list[str] = field(default_factory=list)
     roles_reset: bool = False  # the submitted roles were for other columns and were guessed again
+    doubt: str = ""  # why the guessed identity column is only a guess (:attr:`.importing.Layout.doubt`)
 
     @property
     def sampled(self) -> int:
@@ -111,6 +112,7 @@ def _read(source: Any, mapping: Mapping, limits: Limits) -> tuple[Preview, Table
             columns=plan.names,
             rows=[],
             estimated_rows=0,
+            doubt=plan.doubt,
         )
         _read_sample(preview, plan.pending, table.rows, limits)
     return preview, table
@@ -209,4 +211,6 @@ def _notes(preview: Preview) -> list[str]:
             )
     if not any(r in IDENTITY_ROLES for r in preview.mapping.roles):
         notes.append("Choose at least one identity column.")
+    if preview.doubt:
+        notes.append(f"Only a guess, to check before importing: {preview.doubt}.")
     return notes

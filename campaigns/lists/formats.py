@@ -94,11 +94,28 @@ def sniff(sample: bytes, name: str = "") -> str:
 
 
 def _without_bom(sample: bytes) -> bytes:
-    """``sample`` after its byte order mark; UTF-16 text as UTF-8, so that a vCard or JSON file
+    """``sample``'s first bytes after its byte order mark, as UTF-8, so that a vCard or JSON file
     saved as "Unicode" is told by its content like any other."""
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return sample[:4096].decode("utf-16", errors="ignore").encode("utf-8")
-    return sample[len(codecs.BOM_UTF8) :] if sample.startswith(codecs.BOM_UTF8) else sample
+    return as_utf8(sample[:4096])
+
+
+# Longest first: UTF-32 LE's mark starts with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def as_utf8(data: bytes) -> bytes:
+    """``data`` without its byte order mark (UTF-8, UTF-16 or UTF-32, either byte order), as
+    UTF-8 (an undecodable unit becomes U+FFFD); ``data`` itself when it has none."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace").encode("utf-8")
+    return data
 
 
 NUMBERS_FIX = "In Numbers choose File › Export To › CSV… (or Excel…) and upload that file"

@@ -24,6 +24,7 @@ send windows read each recipient's zone from it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections import Counter
@@ -53,6 +54,7 @@ from .rows import (
     field_names,
     personalisation_names,
 )
+from .sheets import recipient_columns
 from .writing import BackgroundWriter, RowWriter
 
 __all__ = ["CONTROL_CHARACTERS_NOTE", "ImportRefused", "ImportReport", "import_recipient_list"]
@@ -62,6 +64,12 @@ NO_RECIPIENTS_IN_SHEET = (
     "its first rows holds one (@name, +49…): it reads like a cover sheet. Choose the sheet that "
     "holds the recipients, or choose the column's role (username, phone) in the mapping"
 )
+NO_RECIPIENT_COLUMN = (
+    "no column is headed as usernames, phone numbers or user ids ({headers}), and none holds "
+    "values written as @username, +phone number or a t.me link: head the recipients' column "
+    "“Username”, “Phone” or “User ID” and upload again, or choose the column's role"
+)
+LOOK_AHEAD_ROWS = 50  # rows read to find the recipients' column under a header that names none
 BATCH_SIZE = 5000
 MAX_PROBLEMS = 200  # problems kept in RecipientList.report; the counts cover all of them
 MAX_TAGS_REPORTED = 50  # the most used tags named in the report
@@ -109,11 +117,13 @@ class ColumnsChanged(ImportRefused):
 @dataclass
 class Layout:
     """How one file's columns are read: the mapping as it applies (``header`` and ``roles``
-    decided), the unique column names, and a first data row the header check already read."""
+    decided), the unique column names, and the first data rows already read (``pending``).
+    ``doubt``: why the roles, guessed without evidence, may be shown but not imported unchosen."""
 
     mapping: Mapping
     names: list[str]
     pending: list[tuple[int, list]]
+    doubt: str = ""
 
 
 def open_mapped(stream: IO[bytes], source: Any, mapping: Mapping, limits: Limits) -> Table:
@@ -215,6 +225,8 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
         raise ImportRefused(f"this is {withdrawn}")
     header = mapping.header
     roles = list(mapping.roles)
+    pending: list[tuple[int, list]] = []
+    doubt = ""
     if not roles and column is not None:
         try:
             index = column_index(headers, column)
@@ -224,20 +236,15 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
         roles[index] = role_of_header(headers[index])
         header = True
     elif not roles:
-        guessed = guess_roles(headers) if header is not False else None
-        if guessed is None and header is None:
-            # No header names an identity: the file may have no header at all. The first row is
-            # data only when its first cell is written as a recipient (@name, +phone, digits, a
-            # link), valid or not, so "@abc" is reported as too short; a bare word such as
-            # "Customers" is a header even though it would pass as a username.
-            header = not is_explicit_form(cell_text(cells[0]) if cells else "")
-            if header and table.recipient_cells == 0:
-                raise ImportRefused(NO_RECIPIENTS_IN_SHEET.format(sheet=table.sheet))
-        roles = guessed or [ANY] + [FIELD] * (len(headers) - 1)
+        header, roles, pending, doubt = _guessed_roles(table, headers, cells, header)
     elif header is not False and mapping.headers and tuple(headers) != mapping.headers:
         raise ColumnsChanged(
             "the file's columns are not those the mapping was made for: "
             + ", ".join(f'"{h}"' for h in headers)
+        )
+    elif len(roles) > len(headers):
+        raise ImportRefused(
+            f"{len(roles)} roles for the file's {len(headers)} columns: give one role per column, in order"
         )
     header = header is not False
     roles = (roles + [FIELD] * len(headers))[: max(len(headers), len(roles))]
@@ -247,7 +254,38 @@ def layout(table: Table, mapping: Mapping, column: str | None = None) -> Layout:
         )
     names = field_names(headers) if header else [f"column_{i + 1}" for i in range(len(headers))]
     applied = mapping.with_(header=header, roles=tuple(roles), headers=tuple(headers) if header else ())
-    return Layout(applied, names, [] if header else [(number, list(cells))])
+    doubt = "; ".join(d for d in (table.doubt, doubt) if d)
+    return Layout(applied, names, pending if header else [(number, list(cells))], doubt)
+
+
+def _guessed_roles(table: Table, headers: list[str], cells: list, header: bool | None) -> tuple:
+    """(header, roles, rows read ahead, doubt) for a first row whose roles nobody chose: the
+    headers' roles (:func:`.columns.guess_roles`); for a header row that names no identity column,
+    the columns whose cells are written as recipients (:func:`.sheets.recipient_columns`), which
+    reads rows ahead. When neither says, the first column, and ``doubt`` says why it may not be
+    imported so (:attr:`Layout.doubt`)."""
+    guessed = guess_roles(headers) if header is not False else None
+    if guessed is not None:
+        return header, guessed, [], ""
+    if header is None:
+        # No header names an identity: the file may have no header at all. The first row is
+        # data only when its first cell is written as a recipient (@name, +phone, digits, a
+        # link), valid or not, so "@abc" is reported as too short; a bare word such as
+        # "Customers" is a header even though it would pass as a username.
+        header = not is_explicit_form(cell_text(cells[0]) if cells else "")
+        if header and table.recipient_cells == 0:
+            raise ImportRefused(NO_RECIPIENTS_IN_SHEET.format(sheet=table.sheet))
+    if not header:
+        return header, [ANY] + [FIELD] * (len(headers) - 1), [], ""
+    # A header row naming no identity: its first column may hold first names, which pass as
+    # usernames (Maximilian → @maximilian, a stranger). Only cells written as recipients tell;
+    # without them the first column is shown in the mapping step, but never imported unchosen.
+    ahead = list(itertools.islice(table.rows, LOOK_AHEAD_ROWS))
+    columns = recipient_columns([c for _, c in ahead if not isinstance(c, BrokenRow)])
+    if columns:
+        return header, [ANY if i in columns else FIELD for i in range(len(headers))], ahead, ""
+    doubt = NO_RECIPIENT_COLUMN.format(headers=", ".join(f"“{h}”" for h in headers if h))
+    return header, [ANY] + [FIELD] * (len(headers) - 1), ahead, doubt if len(headers) > 1 else ""
 
 
 def _import_rows(
@@ -260,6 +298,8 @@ def _import_rows(
     limits: Limits,
 ) -> ImportReport:
     plan = layout(table, mapping, column)
+    if plan.doubt:
+        raise ImportRefused(plan.doubt)
     mapping = plan.mapping.with_(
         encoding=table.encoding,
         delimiter=table.delimiter,

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -70,14 +71,24 @@ _USERNAME_CHARS = re.compile(r"[a-z0-9_]+")
 _PHONEISH = re.compile(r"[0-9\s().\-/]+")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_LETTER = re.compile(r"[^\W\d_]")
 # How a value starts when it is written as a recipient rather than as a word: @name, +phone,
 # digits, a t.me/telegram.me link or a tg:// link. A bare word may be a username or a header.
 _EXPLICIT_FORM = re.compile(
     r"(?:[@+0-9]|-[0-9]|tg://|(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)",
     re.IGNORECASE,
 )
-# Invisible characters that spreadsheets and copy-paste leave around a value.
-_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+# Invisible characters that spreadsheets and copy-paste leave around a value: zero-width ones and
+# the bidi marks, embeddings and isolates (Windows' contact cards wrap numbers in U+202A … U+202C).
+_INVISIBLE = (
+    "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# A phone's punctuation as input methods write it: full-width forms, Unicode dashes and minus.
+_WIDE_PUNCTUATION = str.maketrans(
+    {"＋": "+", "－": "-", "（": "(", "）": ")", "．": ".", "／": "/", "\u3000": " ", "\u2212": "-"}
+    | dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015", "-")
+)
+_NUMBER_LIKE = re.compile(r"[\d\s+()./\-]+")
 _TELEGRAM_HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"}
 # t.me paths that are pages, not usernames.
 _RESERVED_PATHS = {
@@ -143,6 +154,50 @@ def normalise(
     phone_column: bool = False,
     region_source: str = "",
 ) -> Normalised:
+    """Normalise one recipient as written by staff (:func:`_normalise`). A value refused as no
+    recipient at all that holds a phone number among other words (``Tel: +49 …``, ``+49 …
+    (mobile)``) is refused naming the number: the words may say it is a fax or an office line,
+    so the number is not taken from them."""
+    result = _normalise(
+        raw, default_region, reading=reading, phone_column=phone_column, region_source=region_source
+    )
+    if result.error in _NO_RECIPIENT and reading != USER_ID:
+        found = _phone_among_words(raw, _region(default_region))
+        if found:
+            return _invalid(
+                f"words around the phone number {found}: keep only the number in the cell "
+                "(several numbers separated by commas)"
+            )
+    return result
+
+
+_NO_RECIPIENT = {
+    "not a phone number",
+    "not a phone number (the column holds phone numbers)",
+    "not a username, phone number or user id",
+}
+
+
+def _phone_among_words(raw: str, region: str | None) -> str:
+    """The first phone number ``phonenumbers`` finds in ``raw`` (E.164), or ""."""
+    if sum(c.isdigit() for c in raw) < PHONE_MIN_DIGITS:
+        return ""
+    for match in phonenumbers.PhoneNumberMatcher(raw[:RAW_SCAN], region or "ZZ"):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
+RAW_SCAN = 200  # characters of a refused value searched for a phone number
+
+
+def _normalise(
+    raw: str,
+    default_region: str | None = None,
+    *,
+    reading: str = ANY,
+    phone_column: bool = False,
+    region_source: str = "",
+) -> Normalised:
     """Normalise one recipient as written by staff.
 
     ``raw``: ``@name``, ``name``, ``t.me/name``, ``tg://resolve?domain=name``, a phone (``+49 30…``,
@@ -151,7 +206,7 @@ def normalise(
     ``reading``: one of :data:`READINGS` (module docstring); ``phone_column=True`` means ``"phone"``.
     ``region_source``: whose region it is, for a national number's reason (" (the row's country)").
     Never raises for bad input: returns ``Normalised(error=...)`` with the reason."""
-    value = (raw or "").strip().strip(_INVISIBLE).strip()
+    value = _ascii_number((raw or "").strip().strip(_INVISIBLE).strip())
     if not value:
         return _invalid("empty recipient")
     if phone_column and reading == ANY:
@@ -183,7 +238,7 @@ def normalise(
             return _invalid("a channel, not a user")
         return _invalid("a group chat, not a user")
     if value.startswith("+"):
-        return _phone(value, None)
+        return _plus_phone(value)
     if _PHONEISH.fullmatch(value):
         return _digits(value, region, reading, region_source)
     if "@" in value and "." in value.split("@", 1)[1]:
@@ -195,6 +250,36 @@ def normalise(
     if re.fullmatch(r"[A-Za-z0-9_.\-]+", value):
         return _username(value)
     return _invalid("not a username, phone number or user id")
+
+
+def _ascii_number(value: str) -> str:
+    """``value`` in ASCII when it is written as a number only (a phone or a user id) in another
+    script's digits (Arabic-Indic ``٠١٥١…``, Devanagari, full-width ``０９０``) or with full-width
+    punctuation, the way it shows; invisible marks inside it go. Anything with a letter is kept as
+    written: ``anna٤`` is no username ``anna4``."""
+    if value.isascii():
+        return value
+    bare = "".join(c for c in value if c not in _INVISIBLE).translate(_WIDE_PUNCTUATION)
+    if not _NUMBER_LIKE.fullmatch(bare):
+        return value
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in bare)
+
+
+def typed_identity(raw: str) -> Normalised:
+    """One identity typed where no list gives a region or a column's reading (a suppression):
+    :func:`normalise`, except that bare digits which are also a phone number (``4915123456701``
+    with a ``+``; ``89161230001``, a Russian number with its trunk prefix) are refused, saying
+    how to write either: read as a user id they would leave the phone's owner unsuppressed."""
+    result = normalise(raw)
+    value = (raw or "").strip().strip(_INVISIBLE).strip()
+    if value.isascii() and value.isdigit() and (result.kind == USER_ID or result.ambiguous):
+        phone = _phone("+" + value, None).key or (phones.trunk_phone_elsewhere(value) or ("",))[0]
+        if phone:
+            return _invalid(
+                f"{value} could be the phone number {phone} or the user id {value}: write {phone} "
+                f"for the phone, or tg://user?id={value} for the user id"
+            )
+    return result
 
 
 @functools.lru_cache(maxsize=64)
@@ -383,6 +468,15 @@ def _national(value: str, region: str, source: str) -> Normalised:
     if error.startswith("not a valid phone number"):
         error = national_reason(region, source)
     return _invalid(error)
+
+
+def _plus_phone(value: str) -> Normalised:
+    """``+…``: a phone number, without reading letters as a keypad's digits (``+49 151 …
+    (mobile)`` would be ``…662453``: words around a number); an extension is said as such."""
+    result = _phone(value, None)
+    if result.is_valid and not _LETTER.search(value) or result.error == phones.EXTENSION:
+        return result
+    return _invalid("not a phone number") if _LETTER.search(value) else result
 
 
 def _phone(value: str, region: str | None) -> Normalised:

@@ -125,6 +125,9 @@ _PARSE_ERRORS = {
 }
 
 
+EXTENSION = "phone numbers with an extension cannot be messaged on Telegram"
+
+
 def parse(value: str, region: str | None) -> tuple[str, str]:
     """(E.164, "") for a valid phone number written as ``value`` (national numbers in ``region``),
     else ("", the reason)."""
@@ -136,7 +139,7 @@ def parse(value: str, region: str | None) -> tuple[str, str]:
     if number.extension:
         # E.164 has no extensions and Telegram accounts are tied to a plain number; dropping the
         # extension would message whoever answers the switchboard's main line.
-        return "", "phone numbers with an extension cannot be messaged on Telegram"
+        return "", EXTENSION
     if not _is_valid(number, region):
         where = phonenumbers.region_code_for_country_code(number.country_code)
         place = f" in {where}" if where and where != "ZZ" else ""

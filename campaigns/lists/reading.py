@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from .encoding import UnknownEncoding, check_encoding, detect_encoding
+from .encoding import UnknownEncoding, check_encoding, detect_encoding, encoding_doubt
 from .formats import CSV, VCARD, formats_text, sniff
 from .limits import Limits
 from .table import BrokenRow, ImportRefused, NotedRow, Table, cell_text, is_blank
@@ -181,8 +181,14 @@ def _open_csv(stream: IO[bytes], sample: bytes, encoding: str | None, delimiter:
     lines = io.TextIOWrapper(reader, encoding=chosen, errors=_MARK_UNDECODABLE, newline="")
     if excel_line:
         lines.readline()  # Excel's "sep=;" line: a directive, not the header (Excel hides it)
+    # A detected encoding other than Unicode's may be one of several readings of the bytes.
+    doubt = "" if encoding or chosen.startswith("utf") else encoding_doubt(sample, chosen)
     return Table(
-        rows=_csv_rows(lines, delimiter, chosen), file_format=CSV, encoding=chosen, delimiter=delimiter
+        rows=_csv_rows(lines, delimiter, chosen),
+        file_format=CSV,
+        encoding=chosen,
+        delimiter=delimiter,
+        doubt=doubt,
     )
 
 

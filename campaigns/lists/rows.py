@@ -27,6 +27,7 @@ from .columns import (
     PHONE_LABEL,
     TAGS,
     field_name,
+    is_identity_header,
     label_stem,
     phone_preference,
 )
@@ -45,9 +46,10 @@ from .evidence import (
 from .known import recognise_export
 from .limits import Limits
 from .mapping import Mapping
-from .normalise import NO_COUNTRY_CODE, PHONE, normalise
+from .normalise import NO_COUNTRY_CODE, PHONE, USERNAME, is_explicit_form, normalise
 from .reading import BrokenRow, NotedRow, cell_text
 from .tag_cells import split_tags
+from .vocabulary import squash
 from .zonenames import is_zone_column, valid_zone
 
 VALID, INVALID, DUPLICATE = "valid", "invalid", "duplicate"  # Recipient.Status values
@@ -56,6 +58,10 @@ RAW_MAX = 500  # Recipient.raw_value
 # C0 control characters except tab, LF and CR, which are CSV structure or cell content.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CONTROL_CHARACTERS_NOTE = "removed control characters"
+HEADER_IN_DATA = (
+    "“{value}” is a column name, not a recipient: a header row inside the data (files joined "
+    "together?) or a second header row; delete the row"
+)
 UNKNOWN_ZONE_NOTE = (
     "unknown time zone “{value}” in column “{column}” (use an IANA name such as Europe/Berlin)"
 )
@@ -115,6 +121,8 @@ class RowReader:
             (name, header[i]) for i, name in self.field_columns if name and is_zone_column(name)
         ]
         self.names = names
+        # The file's own column names: a row repeating them is a header row (files joined).
+        self.header_words = {squash(n) for n in names if n} if mapping.header is not False else set()
         self.max_cell = limits.max_cell_chars
         self.limits = limits
         self.seen = FirstRows()
@@ -218,6 +226,9 @@ class RowReader:
                 continue
             for part_number, part in enumerate(parts):
                 result = normalise(part, region, reading=reading, region_source=source)
+                if (result.error or result.kind == USERNAME) and self._column_name(part):
+                    problems.append(HEADER_IN_DATA.format(value=part[:40]))
+                    continue
                 if result.error:
                     reason = date_reason(part) or result.error
                     if reason == NO_COUNTRY_CODE and where is not None:
@@ -234,6 +245,11 @@ class RowReader:
                     (self.rank[result.kind], preference, position, part_number, result.key, result.kind)
                 )
         return found, problems
+
+    def _column_name(self, text: str) -> bool:
+        """Whether the identity cell ``text`` is a column's name (this file's, or any identity
+        column's), written bare: a header row in the data, never a username."""
+        return not is_explicit_form(text) and (squash(text) in self.header_words or is_identity_header(text))
 
     def _fields(self, values: list[str]) -> dict[str, str]:
         """The row's personalisation columns, name → value, values exactly as in the file (no

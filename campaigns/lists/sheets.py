@@ -11,7 +11,8 @@ A workbook exported by a CRM or made by hand often opens with a cover sheet (a t
 - the header row is found among the first :data:`SCAN_ROWS` rows: titles (a row filling fewer
   than half the columns the table is wide, such as a merged title) and empty rows above it are
   skipped; a row of short labels that names an identity column (:func:`.columns.names_recipients`)
-  and has rows below it wins over one that merely fills the width.
+  and has rows below it wins over one that merely fills the width; grouped titles over such a
+  row (``Contact`` merged over ``Phone`` and ``Telegram``) give way to it.
 
 Both are only guesses: staff can choose another sheet and header row in the mapping step
 (``--sheet`` and ``--header-row`` in the command). Pure functions on rows of cells.
@@ -29,6 +30,11 @@ SCAN_ROWS = 30  # rows read from the top of each sheet to choose it and find its
 MAX_LABEL = 40  # characters of a column name: a longer cell is a sentence, not a header
 _LONG_DIGITS = re.compile(r"\+?\d{7,15}")
 # A date written as text ("2026-11-01", "01.11.2026"): a cover sheet's "Exported on", no phone.
+# How only a recipient is written, whatever the column: @name, +phone, a Telegram link. Bare words
+# and bare digits are not: a first name passes as a username, a customer number as a user id.
+_RECIPIENT_FORM = re.compile(
+    r"\s*(?:@|\+|tg://|(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)", re.IGNORECASE
+)
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+)?|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 
 
@@ -46,11 +52,20 @@ def header_index(rows: Sequence[Sequence], names_recipients: Callable[[list[str]
         return 0
     enough = max(1, (widest + 1) // 2) if widest > 1 else 1
     wide = [i for i, r in enumerate(scanned) if filled(r) >= enough]
-    for i in wide:
+
+    def names_columns(i: int) -> bool:
         texts = [cell_text(c).strip() for c in scanned[i]]
         labels = all(len(t) <= MAX_LABEL and len(t.split()) <= 5 for t in texts)
         data_below = any(filled(r) for r in scanned[i + 1 :])
-        if labels and data_below and names_recipients(texts) and not any(map(is_explicit_form, texts)):
+        return labels and data_below and names_recipients(texts) and not any(map(is_explicit_form, texts))
+
+    for i in wide:
+        if names_columns(i):
+            # Grouped titles ("Contact" merged over "Phone" and "Telegram") name recipients
+            # too: the fuller row of names right below them is the header.
+            below = i + 1
+            if below < len(scanned) and filled(scanned[below]) > filled(scanned[i]) and names_columns(below):
+                return below
             return i
     return wide[0]
 
@@ -69,6 +84,20 @@ def recipient_cells(rows: Sequence[Sequence]) -> int:
                     or bool(_LONG_DIGITS.fullmatch(cell.strip()))
                 )
     return count
+
+
+def recipient_columns(rows: Sequence[Sequence]) -> list[int]:
+    """The indexes of the columns of ``rows`` (data rows under a header that names no identity
+    column) whose filled cells are at least half written as only a recipient is: ``@name``,
+    ``+49…``, a ``t.me``/``tg://`` link. A row's cells, not its header, are then the evidence."""
+    filled_cells: dict[int, int] = {}
+    recipients: dict[int, int] = {}
+    for row in rows:
+        for i, cell in enumerate(row):
+            if isinstance(cell, str) and cell.strip():
+                filled_cells[i] = filled_cells.get(i, 0) + 1
+                recipients[i] = recipients.get(i, 0) + bool(_RECIPIENT_FORM.match(cell))
+    return sorted(i for i, n in recipients.items() if n and 2 * n >= filled_cells[i])
 
 
 def choose_sheet(

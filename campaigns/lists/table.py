@@ -33,6 +33,8 @@ class Table:
     # its header (:func:`.sheets.recipient_cells`); None when not counted (a sheet staff chose,
     # CSV and the other formats).
     recipient_cells: int | None = None
+    # Why the detected encoding is only a guess (:func:`.encoding.encoding_doubt`), or "".
+    doubt: str = ""
 
 
 def cell_text(cell: str | int | float | None | Any) -> str:

@@ -6,7 +6,8 @@ the same normalisation, identity order, de-duplication and notes), with the list
 region. Then, for each valid entry:
 
 - a person the list already holds under **any** of the entry's identities is updated: the
-  entry's fields are merged into theirs and its other identities are added to them;
+  entry's fields are merged into theirs and its other identities are added to them; an entry
+  whose identities are on two of the list's rows names two people and is invalid;
 - anyone else is added as a new row after the list's last one.
 
 Invalid entries, entries of an erased person, and later spellings of a person already in the
@@ -127,6 +128,8 @@ def _drop_erased(read: list) -> None:
 def _apply(recipient_list: RecipientList, read: list) -> UpsertReport:
     valid = [(row, others) for row, others, status in read if status == VALID]
     owners = _owners(recipient_list, {k for row, others in valid for k in [row[2], *(o for o, _ in others)]})
+    _refuse_two_people(read, owners)
+    valid = [(row, others) for row, others, status in read if status == VALID]
     last = recipient_list.recipients.aggregate(n=Max("row_number"))["n"] or 0
     writer = RowWriter(recipient_list.pk)
     updates: dict[int, tuple[dict, list]] = {}
@@ -157,6 +160,27 @@ def _apply(recipient_list: RecipientList, read: list) -> UpsertReport:
         problems=tuple(problems[:MAX_PROBLEMS]),
         problems_truncated=len(problems) > MAX_PROBLEMS,
     )
+
+
+def _refuse_two_people(read: list, owners: dict[str, int]) -> None:
+    """Entries whose identities the list holds on two or more rows (``@anna`` on one, the phone
+    on another) become invalid: merging either way would give one person's fields and number to
+    the other."""
+    for entry in read:
+        row, others, status = entry
+        if status != VALID:
+            continue
+        identities = [row[2], *(o for o, _ in others)]
+        if len({owners[k] for k in identities if k in owners}) > 1:
+            held = ", ".join(k for k in identities if k in owners)
+            row[2:6] = ["", "", INVALID, TWO_PEOPLE.format(identities=held)]
+            entry[1:] = [[], INVALID]
+
+
+TWO_PEOPLE = (
+    "names several people of the list ({identities} are on different rows): not applied; "
+    "send each person's identities on their own"
+)
 
 
 def _owners(recipient_list: RecipientList, keys: set[str]) -> dict[str, int]:

@@ -23,13 +23,13 @@ n + 1.
 
 from __future__ import annotations
 
-import codecs
 import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .evidence import MAX_VALUES
+from .formats import as_utf8
 from .table import BrokenRow, Table
 
 NO_PHONE = "no phone number (the contact has no TEL line)"
@@ -132,11 +132,10 @@ def _logical_lines(data: bytes) -> Iterator[bytes]:
 
 
 def _utf8(data: bytes) -> bytes:
-    """``data`` as UTF-8 when it starts with a UTF-16 byte order mark (Windows' "Unicode"); else
-    as it is (each value is decoded in its own CHARSET later)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace").encode("utf-8")
-    return data
+    """``data`` as UTF-8 without its byte order mark when it has one (Windows' "Unicode", a
+    UTF-8 BOM before the first BEGIN:VCARD); else as it is (each value is decoded in its own
+    CHARSET later)."""
+    return as_utf8(data)
 
 
 def _quoted_printable(line: bytes) -> bool:

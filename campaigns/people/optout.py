@@ -8,6 +8,7 @@ honoured at launch and again right before each send.
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from tgcampaigns import conf
 
@@ -15,23 +16,41 @@ from ..models import Suppression
 
 log = logging.getLogger(__name__)
 
-# Punctuation people add to a one-word reply ("Stop!", "stop.") and the slash of a bot command.
-_STRIP = " \t\r\n.!?,;:'\"«»/"
+
+def _as_shown(text: str) -> str:
+    """``text`` as a reader sees the word: full-width letters as ASCII (NFKC), invisible format
+    characters (zero-width, bidi marks) and emoji variation selectors gone, then trimmed of the
+    spaces, punctuation and symbols around it ("Stop!", "/stop", "«Стоп»", "🛑 STOP 🙏"),
+    case-folded."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf" and not "\ufe00" <= c <= "\ufe0f")
+    start, end = 0, len(text)
+    while start < end and _around(text[start]):
+        start += 1
+    while end > start and _around(text[end - 1]):
+        end -= 1
+    return text[start:end].casefold()
+
+
+def _around(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char)[0] in "PSZ"
 
 
 def opt_out_keywords() -> set[str]:
-    """``TGC_OPT_OUT_KEYWORDS`` case-folded (read at call time)."""
-    return {k.strip().casefold() for k in conf.opt_out_keywords() if k.strip()}
+    """``TGC_OPT_OUT_KEYWORDS`` as :func:`_as_shown` reads replies (read at call time)."""
+    return {_as_shown(k) for k in conf.opt_out_keywords() if _as_shown(k)}
 
 
 def opt_out_keys(sender_id: int | None, sender_username: str | None, text: str) -> list[str]:
     """The recipient keys a private reply opts out, or [] when it is not an opt-out keyword.
 
-    A reply opts out when, trimmed of whitespace and surrounding punctuation and case-folded, it
-    equals a keyword (``STOP``, ``UNSUBSCRIBE``, ``СТОП``, ``/stop``). Keys are normalised like
-    recipient keys: ``@username`` lower-cased (when the sender has one) and the decimal user id.
+    A reply opts out when, read as it shows (:func:`_as_shown`: trimmed of whitespace and the
+    punctuation and emoji around it, invisible marks gone, full-width letters as ASCII, case-folded),
+    it equals a keyword (``STOP``, ``UNSUBSCRIBE``, ``СТОП``, ``/stop``, ``ＳＴＯＰ``, ``🛑 STOP``).
+    Keys are normalised like recipient keys: ``@username`` lower-cased (when the sender has one)
+    and the decimal user id.
     """
-    if (text or "").strip(_STRIP).casefold() not in opt_out_keywords():
+    if _as_shown(text) not in opt_out_keywords():
         return []
     keys = []
     if sender_username:

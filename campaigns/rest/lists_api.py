@@ -165,6 +165,8 @@ def _stage_and_import(recipient_list: RecipientList, form: UploadSerializer) -> 
                 preview = preview_file(recipient_list.file, earlier)
             except ImportRefused:
                 pass  # read as guessed
+        if preview.doubt:  # the recipients' column is only a guess: the client must give roles
+            raise ImportRefused(preview.doubt)
         with transaction.atomic():
             report = jobs.start_import(recipient_list, preview.mapping, estimated_rows=preview.estimated_rows)
     except BaseException:

@@ -17,7 +17,7 @@ from tgcampaigns.apitokens.views import ApiView
 from tgcampaigns.audit import AuditAction
 
 from ..admin.display import identity_refused
-from ..lists.normalise import normalise
+from ..lists.normalise import normalise, typed_identity
 from ..models import MessageResult, Recipient, Suppression
 from ..people import erasure
 
@@ -33,7 +33,7 @@ class SuppressionAddSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     def validate_identity(self, raw: str) -> str:
-        result = normalise(raw)
+        result = typed_identity(raw)
         if not result.is_valid:
             raise serializers.ValidationError(identity_refused(raw, result.error))
         return result.key

@@ -31,6 +31,10 @@ from campaigns.models import ConsentBasis, ImportStatus, RecipientList
 DELIMITERS = {"comma": ",", ",": ",", "semicolon": ";", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t"}
 
 
+# What settles each doubt (:attr:`.file_preview.Preview.doubt`) on the command line.
+_DOUBT_HINTS = (("encoding is uncertain", "--encoding NAME"), ("no column is headed", "--column HEADER=ROLE"))
+
+
 class Command(BaseCommand):
     help = f"Import a recipient file ({formats_text()}) as a new recipient list."
 
@@ -95,6 +99,9 @@ class Command(BaseCommand):
         self._show(preview)
         if options["preview"]:
             return
+        if preview.doubt:  # the encoding or the recipients' column is only a guess: say it
+            hints = [h for word, h in _DOUBT_HINTS if word in preview.doubt]
+            raise CommandError(f"The file was refused: {preview.doubt} ({', '.join(hints)}).")
         if not options["consent_basis"]:
             raise CommandError("Say why these people agreed to hear from you: --consent-basis.")
         self._import(path, preview, options)
