@@ -57,6 +57,8 @@ LOCKED_AFTER_LAUNCH = (
 )
 # The send window too: rows keep their time zones, and each claim reads the window as saved.
 PAUSED_EDITABLE = ("sessions", "send_window_start", "send_window_end")
+# Locked, these show as their names (CampaignAdmin.lists_chosen, segments_chosen).
+READ_ONLY_AS = {"lists": "lists_chosen", "segments": "segments_chosen"}
 
 
 @admin.register(Campaign)
@@ -132,21 +134,46 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple[str, ...]:
         if obj is not None and obj.status == CampaignStatus.PAUSED:
-            return self.readonly_fields + tuple(f for f in LOCKED_AFTER_LAUNCH if f not in PAUSED_EDITABLE)
-        if obj is not None and obj.status != CampaignStatus.DRAFT:
-            return self.readonly_fields + LOCKED_AFTER_LAUNCH
-        return self.readonly_fields
+            locked = tuple(f for f in LOCKED_AFTER_LAUNCH if f not in PAUSED_EDITABLE)
+        elif obj is not None and obj.status != CampaignStatus.DRAFT:
+            locked = LOCKED_AFTER_LAUNCH
+        else:
+            return self.readonly_fields
+        return self.readonly_fields + tuple(READ_ONLY_AS.get(f, f) for f in locked)
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         """The fieldsets, with the A/B test section open on a campaign that has variants (folded,
-        it would hide from staff that the campaign sends several wordings)."""
+        it would hide from staff that the campaign sends several wordings), and a locked
+        campaign's lists and segments shown by name (:data:`READ_ONLY_AS`)."""
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or not obj.variants:
+        if obj is None:
             return fieldsets
+        shown = set(self.get_readonly_fields(request, obj))
         return [
-            (name, {**options, "classes": ()}) if name == "A/B test" else (name, options)
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(
+                        READ_ONLY_AS.get(f, f) if READ_ONLY_AS.get(f) in shown else f
+                        for f in options["fields"]
+                    ),
+                    **({"classes": ()} if name == "A/B test" and obj.variants else {}),
+                },
+            )
             for name, options in fieldsets
         ]
+
+    @admin.display(description="Lists")
+    def lists_chosen(self, obj: Campaign) -> str:
+        """The campaign's lists by name (one query for the names: Django's read-only field reads
+        every list whole, its import report included)."""
+        return ", ".join(obj.lists.order_by("name").values_list("name", flat=True)) or "—"
+
+    @admin.display(description="Segments")
+    def segments_chosen(self, obj: Campaign) -> str:
+        """The campaign's segments by name."""
+        return ", ".join(obj.segments.order_by("name").values_list("name", flat=True)) or "—"
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
