@@ -331,3 +331,16 @@ def test_the_logs_of_a_whole_campaign_carry_no_message_text_phone_username_or_se
     assert by_session and all(line["session"] in sessions for line in by_session)
     # What a session's loop logs (a FloodWait, a lost connection, its outcomes) names the session.
     assert all(line["session"] in sessions for line in engine_lines if line["logger"].endswith(".sender"))
+
+
+def test_each_web_worker_hides_what_it_loaded_at_start_from_the_garbage_collector():
+    import gc
+
+    from tgcampaigns import gunicorn_conf
+
+    gc.unfreeze()
+    try:
+        gunicorn_conf.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 10_000  # Django, the apps, their templates
+    finally:
+        gc.unfreeze()

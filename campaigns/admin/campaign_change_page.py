@@ -102,6 +102,7 @@ def follow_up_context(model_admin: admin.ModelAdmin, request: HttpRequest, campa
         Campaign.objects.filter(Q(follow_up_of=campaign) | Q(segments__follow_up_of=campaign))
         .distinct()
         .order_by("created_at")
+        .only("name", "status", "follow_up_hours", "follow_up_of", "created_at")  # what the link shows
     )
     first = campaign.follow_up_of if campaign.follow_up_hours else None
     return {
