@@ -346,7 +346,9 @@ class EditConflictGuard:
         posted = request.POST.get(VERSION_FIELD, "") if request.method == "POST" else ""
         if posted and read_version(posted) and not form.has_error(NON_FIELD_ERRORS, "edit_conflict"):
             return posted
-        fresh = type(obj)._default_manager.filter(pk=obj.pk).first() or obj  # a POST changed obj
+        fresh = obj  # a GET's object was just read
+        if request.method == "POST":  # a POST wrote its values into obj: the saved row's version
+            fresh = type(obj)._default_manager.filter(pk=obj.pk).first() or obj
         return sign_version(
             version_of(fresh, list(form.fields), self.conflict_texts, type(form)) | {"p": page_digests(form)}
         )
