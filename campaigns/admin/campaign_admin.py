@@ -61,6 +61,11 @@ PAUSED_EDITABLE = ("sessions", "send_window_start", "send_window_end")
 READ_ONLY_AS = {"lists": "lists_chosen", "segments": "segments_chosen"}
 
 
+def _names(related) -> str:
+    """ "A, B" of a many-to-many relation's names, sorted ("—" for none); one query."""
+    return ", ".join(related.order_by("name").values_list("name", flat=True)) or "—"
+
+
 @admin.register(Campaign)
 class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
     # A stale tab's save is refused (tgcampaigns.edit_conflicts); the wordings are quoted.
@@ -148,17 +153,16 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        shown = set(self.get_readonly_fields(request, obj))
+        read_only = set(self.get_readonly_fields(request, obj))
+        renamed = {field: shown for field, shown in READ_ONLY_AS.items() if shown in read_only}
+        opened = {"classes": ()} if obj.variants else {}
         return [
             (
                 name,
                 {
                     **options,
-                    "fields": tuple(
-                        READ_ONLY_AS.get(f, f) if READ_ONLY_AS.get(f) in shown else f
-                        for f in options["fields"]
-                    ),
-                    **({"classes": ()} if name == "A/B test" and obj.variants else {}),
+                    "fields": tuple(renamed.get(f, f) for f in options["fields"]),
+                    **(opened if name == "A/B test" else {}),
                 },
             )
             for name, options in fieldsets
@@ -168,12 +172,12 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
     def lists_chosen(self, obj: Campaign) -> str:
         """The campaign's lists by name (one query for the names: Django's read-only field reads
         every list whole, its import report included)."""
-        return ", ".join(obj.lists.order_by("name").values_list("name", flat=True)) or "—"
+        return _names(obj.lists)
 
     @admin.display(description="Segments")
     def segments_chosen(self, obj: Campaign) -> str:
         """The campaign's segments by name."""
-        return ", ".join(obj.segments.order_by("name").values_list("name", flat=True)) or "—"
+        return _names(obj.segments)
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

@@ -25,14 +25,7 @@ from tgcampaigns.audit import AuditAction
 from ..content import template
 from ..content.outgoing import recipient_text
 from ..content.preview import entities_html
-from ..models import (
-    Campaign,
-    DeliveryAttempt,
-    MessageResult,
-    ParseMode,
-    Recipient,
-    ResultStatus,
-)
+from ..models import Campaign, DeliveryAttempt, MessageResult, ParseMode, Recipient, ResultStatus
 from ..people.timezones import when
 from ..reporting.errorcodes import explain
 from ..reporting.exports import results_response
@@ -129,7 +122,7 @@ class MessageResultAdmin(admin.ModelAdmin):
         "A recipient as written in a list (@name, t.me link, phone, user id), or the start of one."
     )
     # A page's rows are read by page_rows() (get_paginator): the row each was made from as
-    # three values, the sessions once each.
+    # four values, the sessions once each.
     list_select_related = ("campaign",)
     # COUNT(*) over every result ever sent is slow on big tables and tells staff nothing.
     show_full_result_count = False
@@ -360,9 +353,8 @@ class MessageResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="As written")
     def as_written(self, obj: MessageResult) -> str:
-        if obj.recipient is None:
-            return "—"
-        return obj.recipient.raw_value or "(empty)"
+        list_id, _, raw, _ = source_row(obj)
+        return "—" if list_id is None else raw or "(empty)"
 
     @admin.display(description="From")
     def source(self, obj: MessageResult) -> str:
