@@ -30,11 +30,13 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
     a form error (never "the message is empty" beside a full box)."""
     personal = may_see_results(request)
     composing = may_compose(model_admin, request)
-    draft = Draft()
-    if request.method == "POST" and "message" in request.POST and composing:
-        draft = posted_draft(request, campaign)
-    elif campaign is not None:
-        draft = Draft(
+
+    def drafted() -> Draft:
+        if request.method == "POST" and "message" in request.POST and composing:
+            return posted_draft(request, campaign)
+        if campaign is None:
+            return Draft()
+        return Draft(
             message=campaign.message,
             parse_mode=campaign.parse_mode,
             has_media=bool(campaign.media),
@@ -43,6 +45,7 @@ def composer_context(model_admin: admin.ModelAdmin, request: HttpRequest, campai
         )
 
     def preview() -> dict:
+        draft = drafted()  # read only when the preview is drawn, not when it is reused
         recipient = first_recipient(draft) if personal and (draft.list_ids or draft.segment_ids) else None
         return with_who(compose_preview(draft, recipient, personal=personal), personal=personal)
 

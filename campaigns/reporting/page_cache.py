@@ -3,8 +3,8 @@ preview and the composer's sample of recipients cost tens of milliseconds of CPU
 watching a big send asks for them many times a second (the page, and every open page's poll of
 ``progress.json``).
 
-Each entry is keyed by what it was computed from: the campaign's own fields, lists and sessions
-and its counts per status from the maintained tally (:meth:`Campaign.counts`), so a message sent,
+Each entry is keyed by what it was computed from: the campaign's own fields, lists, segments and
+sessions and its counts per status from the maintained tally (:meth:`Campaign.counts`), so a message sent,
 a status change or an edit is shown at the next request; what moves without them (a session's FloodWait, the time
 left) is at most :func:`~tgcampaigns.conf.page_cache_seconds` old. Django's cache of the process
 (``CACHES``); nothing is kept once the time is up.
@@ -25,16 +25,29 @@ from ..models import Campaign
 T = TypeVar("T")
 
 
-def campaign_state(campaign: Campaign) -> str:
-    """A digest of ``campaign``'s fields, its lists and sessions and its counts per status (from
-    the tally): it changes whenever one of them does. Read once per instance (three small
-    queries), so the blocks of one page share it."""
-    known = getattr(campaign, "_page_state", None)
+def saved_state(campaign: Campaign) -> str:
+    """A digest of what was saved of ``campaign``: its fields and the ids of its lists, segments and
+    sessions (not its counts: they move on every send). Read once per instance (three small
+    queries)."""
+    known = getattr(campaign, "_saved_state", None)
     if known is None:
         fields = tuple(getattr(campaign, f.attname) for f in Campaign._meta.concrete_fields)
-        lists = tuple(campaign.lists.order_by("pk").values_list("pk", flat=True))
-        sessions = tuple(campaign.sessions.order_by("pk").values_list("pk", flat=True))
-        parts = (fields, lists, sessions, sorted(campaign.counts().items()))
+        related = tuple(
+            tuple(getattr(campaign, name).order_by("pk").values_list("pk", flat=True))
+            for name in ("lists", "segments", "sessions")
+        )
+        known = hashlib.blake2b(repr((fields, related)).encode(), digest_size=16).hexdigest()
+        campaign._saved_state = known
+    return known
+
+
+def campaign_state(campaign: Campaign) -> str:
+    """A digest of :func:`saved_state` and ``campaign``'s counts per status (from the tally): it
+    changes whenever one of them does. Read once per instance (one query more), so the blocks of
+    one page share it."""
+    known = getattr(campaign, "_page_state", None)
+    if known is None:
+        parts = (saved_state(campaign), sorted(campaign.counts().items()))
         known = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
         campaign._page_state = known
     return known
