@@ -308,7 +308,9 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def render_change_form(self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
+    ):
         """The page, its fieldsets reused while what they show is unchanged (:mod:`.reused_fieldsets`)."""
         if obj is not None and obj.pk is not None:
             context["fieldsets_key"] = fieldsets_key(request, context["adminform"], saved_state(obj))
