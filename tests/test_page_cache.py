@@ -79,3 +79,44 @@ def test_with_no_page_cache_every_request_builds_its_blocks(client, olga, launch
         _progress(client, launched)
 
     assert built.call_count == 2
+
+
+def test_the_reused_progress_block_shows_each_viewers_own_time_zone(client, olga, launched):
+    """The snapshot's clock and ETA are written in the zone of whoever asked: a snapshot built
+    for one zone is never shown to a viewer in another."""
+    from django.contrib.auth.models import User
+
+    from campaigns.models import StaffPreference
+
+    tokyo = User.objects.create_superuser("tokyo", "tokyo@example.com", "tokyo-password-1")
+    StaffPreference.objects.create(user=tokyo, time_zone="Asia/Tokyo")
+    StaffPreference.objects.create(user=olga, time_zone="America/New_York")
+    client.force_login(olga)
+    new_york = _progress(client, launched)["updated_display"]
+
+    client.force_login(tokyo)
+    in_tokyo = _progress(client, launched)["updated_display"]
+
+    assert new_york != in_tokyo
+
+
+def test_the_progress_block_drawn_for_one_viewer_keeps_its_links_to_those_allowed(client, mark, rita, alpha):
+    """The block's HTML is reused per snapshot and per viewer's permission: a reviewer, who may
+    not change lists, is never shown the link drawn for a marketer, nor the reverse."""
+    from datetime import time
+
+    rows = [("+79123456789", {})] + [(f"+4915112345{i:03d}", {"timezone": "Europe/Berlin"}) for i in range(3)]
+    campaign = make_campaign(
+        "Quiet", [make_list("Export", rows)], [alpha], send_window_start=time(9), send_window_end=time(17)
+    )
+    page = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    fix_link = 'class="tgc-fix-list"'
+
+    for first, then in ((mark, rita), (rita, mark)):
+        client.force_login(first)
+        seen_first = client.get(page).content.decode()
+        client.force_login(then)
+        seen_then = client.get(page).content.decode()
+        allowed = {user: user.has_perm("campaigns.change_recipientlist") for user in (first, then)}
+        assert (fix_link in seen_first) == allowed[first] and (fix_link in seen_then) == allowed[then]
+        assert "several time zones" in seen_first and "several time zones" in seen_then

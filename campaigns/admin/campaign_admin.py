@@ -311,10 +311,11 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
     def render_change_form(
         self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
     ):
-        """The page, its fieldsets reused while what they show is unchanged (:mod:`.reused_fieldsets`)."""
+        """The page, its fieldsets and progress block drawn once and reused while what they show is
+        unchanged (:mod:`.reused_fieldsets`, ``progress_key``)."""
         if obj is not None and obj.pk is not None:
             context["fieldsets_key"] = fieldsets_key(request, context["adminform"], saved_state(obj))
-            context["fieldsets_seconds"] = conf.page_cache_seconds()
+            context["page_cache_seconds"] = conf.page_cache_seconds()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ..content.composer import Draft, compose_preview, first_recipient
 from ..content.preview import campaign_preview
@@ -75,6 +75,11 @@ def panel_context(model_admin: admin.ModelAdmin, request: HttpRequest, campaign:
     results_url = reverse("admin:campaigns_messageresult_changelist") + f"?campaign__id__exact={campaign.pk}"
     return {
         "progress": snapshot,
+        # The block as drawn from this snapshot, for this viewer (its links need a permission).
+        "progress_key": (
+            f"{campaign.pk}:{state}:{snapshot['updated_at']}:{timezone.get_current_timezone_name()}:"
+            f"{translation.get_language()}:{request.user.has_perm('campaigns.change_recipientlist')}"
+        ),
         "preview": reused(
             "preview", (campaign.pk, state, results), lambda: campaign_preview(campaign, personal=results)
         ),
@@ -120,6 +125,5 @@ def follow_up_context(model_admin: admin.ModelAdmin, request: HttpRequest, campa
 
 def _report(campaign: Campaign) -> dict:
     """The after-the-send report (cached by its own key, which costs three queries to make),
-    reused as the page's other blocks are, per viewer's time zone (its chart is cut in it)."""
-    key = (campaign.pk, campaign_state(campaign), timezone.get_current_timezone_name())
-    return reused("report", key, lambda: after_send_report(campaign))
+    reused as the page's other blocks are (in the viewer's time zone: its chart is cut in it)."""
+    return reused("report", (campaign.pk, campaign_state(campaign)), lambda: after_send_report(campaign))

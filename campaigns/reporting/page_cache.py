@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.utils import timezone, translation
 
 from tgcampaigns import conf
 
@@ -55,11 +56,15 @@ def campaign_state(campaign: Campaign) -> str:
 
 def reused(name: str, key: tuple, build: Callable[[], T]) -> T:
     """``build()``, or what it returned for the same ``name`` and ``key`` (hashable parts, e.g.
-    the campaign's id and :func:`campaign_state`) at most ``TGC_PAGE_CACHE_SECONDS`` ago."""
+    the campaign's id and :func:`campaign_state`) at most ``TGC_PAGE_CACHE_SECONDS`` ago, built
+    in the same time zone and language (what it wrote, a clock or an ETA, is in the asker's)."""
     seconds = conf.page_cache_seconds()
     if seconds <= 0:
         return build()
-    entry = "tgc-page:" + name + ":" + hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    where = (timezone.get_current_timezone_name(), translation.get_language())
+    entry = (
+        "tgc-page:" + name + ":" + hashlib.blake2b(repr((key, where)).encode(), digest_size=16).hexdigest()
+    )
     found = cache.get(entry)
     if found is not None:
         return found
