@@ -224,8 +224,8 @@ def api_max_body_bytes() -> int:
 
 
 def page_cache_seconds() -> float:
-    """How long a campaign page's computed blocks (progress, preview, the composer's sample) are
-    reused while the campaign and its counts are unchanged, and the admin's navigation sidebar
+    """How long a campaign page's computed blocks (progress, preview, the composer's sample, its
+    drawn fieldsets) are reused while the campaign and its counts are unchanged, and the admin's navigation sidebar
     per user, permissions, language and page (seconds; ``TGC_PAGE_CACHE_SECONDS``, default 2,
     the progress block's polling interval; 0: never reused)."""
     return float(_get("TGC_PAGE_CACHE_SECONDS", 2.0) or 0)
