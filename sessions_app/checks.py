@@ -3,9 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from tgcampaigns import secret_key
-
-from . import crypto
+from tgcampaigns import crypto, secret_key
 
 
 def secret_key_problem() -> str:

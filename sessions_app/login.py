@@ -27,7 +27,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto, servers
+from tgcampaigns import crypto
+
+from . import servers
 from .models import SessionKind, SessionStatus, TelegramSession
 from .transport.base import ErrorKind
 from .transport.errors import UNREADABLE_ANSWER as UNREADABLE_ANSWER_CODE

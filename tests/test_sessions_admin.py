@@ -13,9 +13,9 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app import crypto
 from sessions_app.models import PACE_DEFAULTS, SessionKind, SessionStatus, TelegramSession
 from tests.fakes import telegram_fixture  # noqa: F401  (the "telegram" fixture)
+from tgcampaigns import crypto
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +264,21 @@ def test_rotatesecrets_re_encrypts_under_the_newest_key(settings):
         crypto.decrypt(TelegramSession.objects.get(pk=session.pk).session_string_encrypted)
         == "a-session-string"
     )
+
+
+def test_every_encrypted_column_is_rotated_by_rotatesecrets():
+    """A column holding a Fernet token (named ``…_encrypted``) is named in its model's
+    ``ENCRYPTED_FIELDS``, so ``rotatesecrets`` re-encrypts it: a secret added later cannot be
+    forgotten by the rotation (and left readable only under a key about to be dropped)."""
+    from django.apps import apps
+
+    declared = {(model, field) for model, fields in crypto.encrypted_models() for field in fields}
+    stored = {
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.name.endswith("_encrypted")
+    }
+
+    assert stored == declared
+    assert len(declared) >= 4  # sessions' three secrets and the webhooks' signing secret

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def encrypt_api_hashes(apps, schema_editor):
-    from sessions_app import crypto
+    from tgcampaigns import crypto
 
     TelegramSession = apps.get_model("sessions_app", "TelegramSession")
     rows = TelegramSession.objects.exclude(api_hash="").values_list("pk", "api_hash")
@@ -15,7 +15,7 @@ def encrypt_api_hashes(apps, schema_editor):
 
 
 def decrypt_api_hashes(apps, schema_editor):
-    from sessions_app import crypto
+    from tgcampaigns import crypto
 
     TelegramSession = apps.get_model("sessions_app", "TelegramSession")
     rows = TelegramSession.objects.exclude(api_hash_encrypted="").values_list("pk", "api_hash_encrypted")

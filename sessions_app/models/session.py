@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
-from tgcampaigns import counters
+from tgcampaigns import counters, crypto
 
-from .. import clock, crypto, servers
+from .. import clock, servers
 from ..transport.base import ErrorKind, RefusingTransport, Transport, TransportError
 
 
@@ -136,7 +136,7 @@ class TelegramSession(models.Model):
     """One Telegram account or bot the engine sends from.
 
     The MTProto session (DC + auth key, Telethon ``StringSession``), the bot token and the API hash
-    are stored Fernet-encrypted (:mod:`sessions_app.crypto`). Pace: ``send_delay`` seconds between two sends,
+    are stored Fernet-encrypted (:mod:`tgcampaigns.crypto`). Pace: ``send_delay`` seconds between two sends,
     at most ``max_per_minute`` sends in any 60 s, at most ``daily_cap`` sends per UTC day (0 = no
     cap). ``flood_wait_until``: no request leaves before it. ``lease_owner``/``lease_expires_at``:
     the one process allowed to use the auth key (two connections with one key get it revoked).
@@ -148,6 +148,8 @@ class TelegramSession(models.Model):
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, for user accounts.")
     api_id = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: TELEGRAM_API_ID.")
     # Encrypted like the session string: with api_id and a phone code it logs an account in.
+    # Fernet tokens (tgcampaigns.crypto), re-encrypted by `manage.py rotatesecrets`.
+    ENCRYPTED_FIELDS = ("session_string_encrypted", "bot_token_encrypted", "api_hash_encrypted")
     api_hash_encrypted = models.TextField(blank=True, editable=False)
     session_string_encrypted = models.TextField(blank=True, editable=False)
     bot_token_encrypted = models.TextField(blank=True, editable=False)

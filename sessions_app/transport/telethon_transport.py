@@ -28,7 +28,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from telethon import TelegramClient, functions, types
 
-from sessions_app import crypto
+from tgcampaigns import crypto
 
 from . import telethon_updates as updates
 from .base import (

@@ -43,6 +43,7 @@ class WebhookSubscription(models.Model):
     name = models.CharField(max_length=200, help_text="Who receives these, e.g. “Shop CRM”.")
     url = models.URLField(max_length=2000, help_text="An https:// address that answers a POST with 2xx.")
     events = models.JSONField(default=list, help_text="The event types sent to this address.")
+    ENCRYPTED_FIELDS = ("secret_encrypted",)  # tgcampaigns.crypto; `manage.py rotatesecrets`
     secret_encrypted = models.TextField(editable=False)
     active = models.BooleanField(default=True)
     disabled_reason = models.TextField(blank=True, editable=False)
@@ -59,14 +60,14 @@ class WebhookSubscription(models.Model):
     @property
     def secret(self) -> str:
         """The signing secret, ``whsec_…``. Raises ``InvalidToken`` when no configured key opens it."""
-        from sessions_app import crypto
+        from tgcampaigns import crypto
 
         return crypto.decrypt(self.secret_encrypted)
 
     def set_secret(self, secret: str | None = None) -> str:
         """Store ``secret`` (default: a new one, :func:`new_secret`) encrypted; returns it (to show
         once). The caller saves."""
-        from sessions_app import crypto
+        from tgcampaigns import crypto
 
         secret = secret or new_secret()
         self.secret_encrypted = crypto.encrypt(secret)

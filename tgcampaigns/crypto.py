@@ -1,4 +1,6 @@
-"""Encryption of secrets at rest (StringSession, bot token) with Fernet.
+"""Encryption of secrets at rest with Fernet: sessions' StringSession, bot token and API hash,
+webhook subscriptions' signing secrets; any model declaring ``ENCRYPTED_FIELDS`` (the names of its
+text columns holding :func:`encrypt`'s tokens) is one of them (:func:`encrypted_models`).
 
 ``FIELD_ENCRYPTION_KEY`` holds one or more Fernet keys, comma-separated, newest first. Encryption
 uses the first; decryption tries each (``MultiFernet``), so a key is rotated by prepending a new
@@ -6,6 +8,7 @@ one, running ``manage.py rotatesecrets`` and then dropping the old key.
 """
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -53,4 +56,13 @@ def rotate(token: str) -> str:
     return _fernet().rotate(token.encode()).decode() if token else ""
 
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "get_keys", "require_key", "rotate"]
+def encrypted_models() -> list[tuple[type, tuple[str, ...]]]:
+    """``(model, ENCRYPTED_FIELDS)`` of every installed model holding secrets, in app order."""
+    return [
+        (model, tuple(model.ENCRYPTED_FIELDS))
+        for model in apps.get_models()
+        if getattr(model, "ENCRYPTED_FIELDS", ())
+    ]
+
+
+__all__ = ["InvalidToken", "decrypt", "encrypt", "encrypted_models", "get_keys", "require_key", "rotate"]
