@@ -164,8 +164,8 @@ def send_text_messages_bulk(
     between two sends of one session; ``sessions``: default every active session. Returns
     raw recipient → :class:`BulkResult` (invalid ones with their reason when ``skip_invalid``).
     Raises :class:`InvalidRecipients` (``skip_invalid=False``), ``engine.NoUsableSession``,
-    ``engine.LaunchError`` for a message Telegram would refuse, or ValueError for a ``delay``
-    (0–3600 s) or ``max_attempts`` (1–20) out of range; then nothing is sent.
+    ``engine.LaunchError`` for a message Telegram would refuse, or ValueError for a ``delay`` or
+    ``max_attempts`` out of the campaign's range (``Campaign.BOUNDS``); then nothing is sent.
     """
     return _send_bulk(
         recipients,
