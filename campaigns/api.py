@@ -77,6 +77,15 @@ def _build_list(
     return rl
 
 
+def _check_settings(**given: float) -> None:
+    """Raise ValueError naming the first of ``given`` (``delay``, ``max_attempts``) out of the
+    campaign's range for it (``Campaign.BOUNDS``), as the admin and the REST API refuse it."""
+    for name, value in given.items():
+        bounds = Campaign.BOUNDS["delay_seconds" if name == "delay" else name]
+        if value not in bounds:
+            raise ValueError(f"{name}: {bounds.message}")
+
+
 def _send_bulk(
     recipients: Iterable[str],
     campaign_fields: dict,
@@ -91,6 +100,7 @@ def _send_bulk(
     max_seconds: float,
     media_path: str | None = None,
 ) -> dict[str, BulkResult]:
+    _check_settings(delay=delay, max_attempts=max_attempts)
     recipients = [str(r) for r in recipients]
     chosen = (
         list(sessions)
@@ -153,8 +163,9 @@ def send_text_messages_bulk(
     ``recipients``: raw ``@usernames``, t.me links, phones, user ids; ``delay``: minimum seconds
     between two sends of one session; ``sessions``: default every active session. Returns
     raw recipient → :class:`BulkResult` (invalid ones with their reason when ``skip_invalid``).
-    Raises :class:`InvalidRecipients` (``skip_invalid=False``), ``engine.NoUsableSession``, or
-    ``engine.LaunchError`` for a message Telegram would refuse; then nothing is sent.
+    Raises :class:`InvalidRecipients` (``skip_invalid=False``), ``engine.NoUsableSession``,
+    ``engine.LaunchError`` for a message Telegram would refuse, or ValueError for a ``delay`` or
+    ``max_attempts`` out of the campaign's range (``Campaign.BOUNDS``); then nothing is sent.
     """
     return _send_bulk(
         recipients,

@@ -162,6 +162,70 @@ def test_a_person_erased_through_the_api_is_gone_everywhere(otto, sent, api_for)
     assert AuditEvent.objects.get(action="person.erase").actor.endswith("via API token “CRM”")
 
 
+@pytest.fixture
+def vera(db):
+    """Staff whose only permission is to view recipient rows: no results, no erasing."""
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import make_staff
+
+    user = make_staff("vera")
+    user.user_permissions.add(Permission.objects.get(codename="view_recipient"))
+    return user
+
+
+@pytest.fixture
+def nobody(db):
+    from tests.conftest import make_staff
+
+    return make_staff("nobody")
+
+
+# Per role: the API's look-up, the admin's search, the API's erasure. Who may see results or erase
+# a person finds them (the admin's may_see_persons); only who may erase erases.
+PERSON_RIGHTS = [
+    ("mark", 200, 302, 403),  # Marketing: sees results
+    ("rita", 200, 302, 403),  # Reviewer: sees results
+    ("otto", 200, 302, 200),  # Operator: erases, so finds and opens the person first
+    ("olga", 200, 302, 200),  # superuser
+    ("vera", 403, 403, 403),  # recipient rows only: no person's page in the admin either
+    ("nobody", 403, 403, 403),
+]
+
+
+@pytest.mark.parametrize(("who", "look_up", "search", "erase"), PERSON_RIGHTS)
+def test_each_role_looks_up_searches_and_erases_a_person_as_the_admin_lets_it(
+    request, client, api_for, people, who, look_up, search, erase
+):
+    user = request.getfixturevalue(who)
+    key = people.recipients.order_by("pk").first().key
+    api = api_for(user)
+    client.force_login(user)
+
+    found = api.get(f"/api/v1/persons/{key}/")
+    searched = client.get(reverse("admin:campaigns_person_changelist"), {"q": key})
+    erased = api.post(f"/api/v1/persons/{key}/erase/")
+
+    assert (found.status_code, searched.status_code, erased.status_code) == (look_up, search, erase)
+    if look_up == 200:
+        assert found.json()["identity"] == key and found.json()["recipients"][0]["list"] == people.pk
+    assert Recipient.objects.filter(key=key).exists() is (erase != 200)
+
+
+def test_an_operator_finds_the_person_the_admin_shows_then_erases_them(client, otto, sent, api_for):
+    key = MessageResult.objects.filter(campaign=sent).order_by("pk").first().key
+    api = api_for(otto)
+    client.force_login(otto)
+
+    found = api.get(f"/api/v1/persons/{key}/").json()
+    page = client.get(reverse("admin:campaigns_person_changelist"), {"q": key}, follow=True)
+    erased = api.post(f"/api/v1/persons/{key}/erase/")
+
+    assert found["results"] == 1 and [r["key"] for r in found["recipients"]] == [key]
+    assert page.status_code == 200 and key in page.content.decode()
+    assert erased.status_code == 200 and api.get(f"/api/v1/persons/{key}/").status_code == 404
+
+
 def test_only_a_role_that_may_erase_erases(mark, people, api_for):
     key = people.recipients.first().key
     assert api_for(mark).post(f"/api/v1/persons/{key}/erase/").status_code == 403

@@ -212,3 +212,16 @@ def test_a_follow_up_drafts_page_counts_the_people_of_its_segment_not_zero(clien
 
     assert "<strong>1</strong> person in its segments now" in data["html"]
     assert "Estimate" in data["html"]  # the pace is forecast for that person, not for nobody
+
+
+@pytest.mark.parametrize("hours", ["0", "8761", "99999999999", "1e3"])
+def test_hours_out_of_a_year_are_refused_on_the_page_with_the_range(client, mark, spring, hours):
+    client.force_login(mark)
+    url = reverse("admin:campaigns_campaign_follow_up", args=[spring.pk])
+
+    counted = client.get(url, {"within": hours})
+    made = client.post(url, {"kind": "not_read", "when": "after", "after": hours})
+
+    assert counted.status_code == 200 and "from 1 to 8760" in counted.content.decode()
+    assert made.status_code == 200 and "from 1 to 8760" in made.content.decode()
+    assert not Campaign.objects.filter(follow_up_of=spring).exists()

@@ -61,7 +61,14 @@ def test_the_summary_counts_recipients_to_send_and_skipped_by_reason(alpha):
 
     summary = launch_summary(campaign)
 
-    assert summary.counts == {"to_send": 3, "invalid": 0, "duplicate": 2, "suppressed": 1, "total": 6}
+    assert summary.counts == {
+        "to_send": 3,
+        "invalid": 0,
+        "no_consent": 0,
+        "duplicate": 2,
+        "suppressed": 1,
+        "total": 6,
+    }
     assert summary.can_launch and summary.skipped == 3
 
 
@@ -82,7 +89,7 @@ def test_the_summary_counts_rows_without_consent_apart_from_invalid_lines(client
     summary = launch_summary(campaign)
     page = " ".join(client.get(summary_url(campaign)).content.decode().split())
 
-    assert summary.counts["invalid"] == 4 and summary.skipped == 4  # skipped as before
+    assert (summary.counts["invalid"], summary.counts["no_consent"], summary.skipped) == (1, 3, 4)
     assert (summary.no_consent, summary.invalid_reasons) == (3, [("not a phone number", 1)])
     assert (
         "Skipped, with the reason: 3 no consent (the list's consent or opt-out column), 1 invalid line (1 not a phone number)."
@@ -91,6 +98,8 @@ def test_the_summary_counts_rows_without_consent_apart_from_invalid_lines(client
     engine.launch(campaign, enqueue=False)
     skipped = campaign.results.filter(status="skipped").order_by("recipient__row_number")
     assert list(skipped.values_list("error_text", flat=True)) == refused  # each with its reason, never sent
+    codes = ["NO_CONSENT"] * 3 + ["INVALID_RECIPIENT"]
+    assert list(skipped.values_list("error_code", flat=True)) == codes  # told apart after the launch
 
 
 def test_a_large_launch_counts_rows_without_consent_apart_too(alpha, settings):
@@ -104,7 +113,11 @@ def test_a_large_launch_counts_rows_without_consent_apart_too(alpha, settings):
 
     summary = launch_summary(make_campaign("Big", [rows], [alpha]))
 
-    assert summary.approximate and (summary.counts["invalid"], summary.no_consent) == (1, 1)
+    assert summary.approximate and (summary.counts["invalid"], summary.no_consent, summary.skipped) == (
+        0,
+        1,
+        1,
+    )
 
 
 def test_the_summary_shows_each_sessions_pace_expected_split_and_the_finish_time(people):

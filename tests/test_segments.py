@@ -243,6 +243,32 @@ def test_a_definition_outside_the_language_is_refused(definition):
         validate(definition)
 
 
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"engagement": [{"event": "sent", "days": 10**6}]},  # before year 1
+        {"engagement": [{"event": "sent", "days": 10**10}]},
+        {"engagement": [{"event": "read", "campaign": 1, "within_hours": 10**12}]},
+        {"engagement": [{"event": "sent", "campaign": 2**63}]},  # no id is that large
+        {"lists": {"ids": [2**63]}},
+        {"exclude": {"lists": [10**30]}},
+        {"exclude": {"segments": [0]}},
+    ],
+)
+def test_a_number_no_segment_can_mean_is_refused_with_its_range_not_a_crash(definition):
+    with pytest.raises(SegmentInvalid):
+        validate(definition)
+    with pytest.raises(SegmentInvalid):
+        Segment(definition=definition).count()
+
+
+def test_the_largest_spans_a_segment_allows_are_counted(world):
+    widest = {"engagement": [{"event": "read", "days": 3650, "within_hours": 8760}]}
+    recent = {"engagement": [{"event": "read", "days": 30}]}
+
+    assert Segment(definition=widest).count() == Segment(definition=recent).count() > 0
+
+
 def test_count_counts_people_once_and_the_sample_shows_each_once(world):
     segment = Segment.objects.create(name="all", definition={})
     assert segment.count() == 4

@@ -26,18 +26,21 @@ from ..audience.followups import (
     left_out,
 )
 from ..models import Campaign, CampaignStatus
+from ..models.segment_rules import WITHIN_HOURS
 from .access import may_see_results
 from .campaign_operations import say
 from .campaign_views import CampaignView, page_context
 
 
 def _hours(value: str) -> int | None:
-    """A whole number of hours from a form (None when empty); FollowUpRefused otherwise."""
+    """A whole number of hours from a form (None when empty), at most a year
+    (:data:`campaigns.models.segment_rules.WITHIN_HOURS`, the follow-up's own range being the
+    same); FollowUpRefused otherwise."""
     value = (value or "").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) < 1:
-        raise FollowUpRefused(f"Hours are a whole number from 1, not “{value[:20]}”.")
+    if not value.isdigit() or int(value) not in WITHIN_HOURS:
+        raise FollowUpRefused(f"Hours are a whole number {WITHIN_HOURS.words}, not “{value[:20]}”.")
     return int(value)
 
 

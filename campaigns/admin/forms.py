@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
+from django.utils import timezone
 
 from ..content import images, variants
 from ..content import media as media_service
 from ..engine.zones import zone_problems
 from ..lists.normalise import typed_identity
 from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
+from ..models.bounds import Bounds
 from .display import identity_refused
+
+# How far ahead a campaign may be scheduled: further is a typing slip (year 9999), and its
+# launch summary's dates would run past the calendar.
+SCHEDULE_AHEAD = timedelta(days=366)
 
 
 class ZonedSplitDateTime(AdminSplitDateTime):
@@ -40,6 +47,14 @@ def _window_time() -> forms.TimeInput:
     admin's clock with "Now", whose server time to the second means nothing for a local time in
     each recipient's own zone."""
     return forms.TimeInput(format="%H:%M", attrs={"type": "time"})
+
+
+def bounded(field: forms.Field, bounds: Bounds) -> None:
+    """Hold a form ``field`` to ``bounds`` (:mod:`campaigns.models.bounds`): the range's sentence for
+    every refusal (out of range, NaN, infinity, no number) and the browser's input limits. The
+    model's validators refuse such a value on save either way."""
+    field.error_messages.update(bounds.error_messages())
+    field.widget.attrs.update(min=bounds.low, max=bounds.high)
 
 
 def _media_choices() -> list[tuple[str, str]]:
@@ -142,6 +157,9 @@ class CampaignForm(forms.ModelForm):
             self.initial["media_type"] = (self.instance.media_info or {}).get(
                 "asked", self.instance.media_type
             )
+        for name, bounds in Campaign.BOUNDS.items():
+            if name in self.fields:
+                bounded(self.fields[name], bounds)
         self.media_info: dict | None = None  # None: unchanged
         if self.instance.pk:
             texts = list(self.instance.variants or [])
@@ -153,6 +171,17 @@ class CampaignForm(forms.ModelForm):
         if "message" not in self.fields:  # read-only once launched: so is the test
             for name in (*self.VARIANT_FIELDS, *self.SHARE_FIELDS.values()):
                 self.fields[name].disabled = True
+
+    def clean_scheduled_at(self):
+        """A start time at most :data:`SCHEDULE_AHEAD` from now (a past one starts on launch)."""
+        when = self.cleaned_data.get("scheduled_at")
+        latest = timezone.now() + SCHEDULE_AHEAD
+        if when is not None and when > latest:
+            raise forms.ValidationError(
+                f"Schedule it at most {SCHEDULE_AHEAD.days} days ahead "
+                f"(before {timezone.localtime(latest):%Y-%m-%d})."
+            )
+        return when
 
     def clean(self) -> dict:
         data = super().clean()

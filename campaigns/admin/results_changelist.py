@@ -26,11 +26,11 @@ from sessions_app.models import TelegramSession
 from ..lists.normalise import normalise
 from ..lists.search import result_filter
 from ..models import MessageResult, Recipient, ResultTally
+from ..models.bounds import BIGINT_MAX
 from ..models.tally import recount
 
 logger = logging.getLogger(__name__)
 
-BIGINT_MAX = 2**63 - 1
 # Stands for a row's primary key in the change URL reversed once per page.
 PK_SLOT = "tgc-pk-slot"
 

@@ -17,7 +17,16 @@ from django.utils.html import format_html, format_html_join
 
 from ..models import Campaign, RecipientList, Segment, Tag
 from ..models.lists import Recipient
-from ..models.segment_rules import EVENTS, NUMBER_OPS, TEXT_OPS, SegmentInvalid, rules, validate
+from ..models.segment_rules import (
+    DAYS,
+    EVENTS,
+    NUMBER_OPS,
+    TEXT_OPS,
+    WITHIN_HOURS,
+    SegmentInvalid,
+    rules,
+    validate,
+)
 from ..models.tags import tag_key
 
 FIELD_ROWS = 3
@@ -188,11 +197,16 @@ def _engagement_row(n: int) -> dict[str, forms.Field]:
             label="campaign",
         ),
         f"engagement_{n}_days": forms.IntegerField(
-            required=False, min_value=1, label="days", widget=forms.NumberInput(attrs={"size": 4})
+            required=False,
+            min_value=DAYS.low,
+            max_value=DAYS.high,
+            label="days",
+            widget=forms.NumberInput(attrs={"size": 4}),
         ),
         f"engagement_{n}_within_hours": forms.IntegerField(
             required=False,
-            min_value=1,
+            min_value=WITHIN_HOURS.low,
+            max_value=WITHIN_HOURS.high,
             label="within hours",
             help_text="Optional: read / replied within this long of the send.",
         ),

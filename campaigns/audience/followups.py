@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from ..models import Campaign, Segment
+from ..models.campaign import FOLLOW_UP_HOURS
 
 # Who a follow-up goes to: (label for staff, engagement conditions on the campaign).
 KINDS: dict[str, tuple[str, list[dict]]] = {
@@ -71,8 +72,10 @@ def create_follow_up(
     ``after_hours``: a scheduled follow-up, launched that long after ``campaign`` ends (staff
     still write and launch it: the launch schedules it). Raises FollowUpRefused."""
     definition = definition_for(campaign, kind, within_hours)
-    if after_hours is not None and after_hours < 1:
-        raise FollowUpRefused("A scheduled follow-up starts at least 1 hour after the campaign ends.")
+    if after_hours is not None and after_hours not in FOLLOW_UP_HOURS:
+        raise FollowUpRefused(
+            f"A scheduled follow-up starts {FOLLOW_UP_HOURS.span} hours after the campaign ends."
+        )
     label = label_for(kind, within_hours)
     with transaction.atomic():
         segment = Segment.objects.create(

@@ -161,27 +161,58 @@ def segment_rows(querysets) -> tuple[str, list] | None:
 
 def count_materialised(list_ids: list[int], chosen: tuple[str, list] | None = None) -> dict[str, int]:
     """What :func:`materialise_rows` would write for ``list_ids``, counted without writing (the
-    launch summary): {"to_send", "invalid", "duplicate", "suppressed", "total"}. One read of the
-    lists' recipients (and of the segments' rows, ``chosen``: :func:`segment_rows`)."""
+    launch summary): {"to_send", "invalid", "no_consent", "duplicate", "suppressed", "total"},
+    each row in one of the first five (``invalid``: malformed lines, ``no_consent``: lines the
+    list's consent or opt-out column refused). One read of the lists' recipients (and of the
+    segments' rows, ``chosen``: :func:`segment_rows`)."""
     from ..models import Recipient
+    from ..models.lists import no_consent_sql
 
-    counts = dict.fromkeys(("to_send", "invalid", "duplicate", "suppressed", "total"), 0)
+    counts = dict.fromkeys(("to_send", "invalid", "no_consent", "duplicate", "suppressed", "total"), 0)
     if not list_ids and chosen is None:
         return counts
     ranked, params = _ranked_recipients(list_ids, chosen)
     invalid = Recipient.Status.INVALID
+    refused, refused_params = no_consent_sql("r.error")
     sql = f"""
         SELECT SUM(CASE WHEN r.first = 1 AND r.suppressed = 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.status = %s AND NOT {refused} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.status = %s AND {refused} THEN 1 ELSE 0 END),
                SUM(CASE WHEN r.status <> %s AND r.first = 0 THEN 1 ELSE 0 END),
                SUM(CASE WHEN r.first = 1 AND r.suppressed = 1 THEN 1 ELSE 0 END),
                COUNT(*)
           FROM ({ranked}) r
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [invalid, invalid, *params])
+        cursor.execute(sql, [invalid, *refused_params, invalid, *refused_params, invalid, *params])
         row = cursor.fetchone()
     return dict(zip(counts, (int(v or 0) for v in row), strict=True))
+
+
+def _skip_code() -> tuple[str, list]:
+    """(SQL giving the error code a materialised row gets, over the ranked recipient ``r``, its
+    parameters): ``NO_CONSENT`` for an invalid line its list's consent or opt-out column refused
+    (:func:`campaigns.models.lists.no_consent_sql`: the LIKEs run on invalid rows only, the CASE
+    tests the status first), ``INVALID_RECIPIENT`` for any other invalid line,
+    ``DUPLICATE_RECIPIENT`` for a later row of the same person, ``SUPPRESSED`` for one who opted
+    out, "" for a row to send."""
+    from ..models import CODE_DUPLICATE, CODE_INVALID, CODE_NO_CONSENT, CODE_SUPPRESSED, Recipient
+    from ..models.lists import no_consent_sql
+
+    invalid = Recipient.Status.INVALID
+    refused, refused_params = no_consent_sql("r.error")
+    sql = f"""CASE WHEN r.status = %s AND {refused} THEN %s
+                    WHEN r.status = %s THEN %s
+                    WHEN r.first = 0 THEN %s WHEN r.suppressed = 1 THEN %s ELSE '' END"""
+    return sql, [
+        invalid,
+        *refused_params,
+        CODE_NO_CONSENT,
+        invalid,
+        CODE_INVALID,
+        CODE_DUPLICATE,
+        CODE_SUPPRESSED,
+    ]
 
 
 def materialise_rows(
@@ -194,18 +225,20 @@ def materialise_rows(
 ) -> int:
     """One ``INSERT … SELECT`` that writes a campaign's rows from its lists' recipients, set-based
     (memory flat, no row through Python): the first valid row of each key, in list and row order,
-    is ``pending`` (or ``skipped`` as suppressed), every other row ``skipped`` with its reason.
-    ``texts``: error texts by code (``duplicate``, ``suppressed``). ``zone``: (SQL expression over
+    is ``pending`` (or ``skipped`` as suppressed), every other row ``skipped`` with its reason and
+    code (:func:`_skip_code`: ``NO_CONSENT`` apart from ``INVALID_RECIPIENT``). ``texts``: error
+    texts by code (``duplicate``, ``suppressed``). ``zone``: (SQL expression over
     the recipient ``r``, its parameters) giving a pending row its ``time_zone`` (quiet hours:
     :func:`.zones.zones_at_insert`). ``chosen``: the segments' rows (:func:`segment_rows`), evaluated
     here, once, inside the same statement. Returns the rows written."""
-    from ..models import CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, MessageResult, Recipient, ResultStatus
+    from ..models import MessageResult, Recipient, ResultStatus
 
     if not list_ids and chosen is None:
         return 0
     results = connection.ops.quote_name(MessageResult._meta.db_table)
     invalid, duplicate = Recipient.Status.INVALID, Recipient.Status.DUPLICATE
     ranked, ranked_params = _ranked_recipients(list_ids, chosen)
+    code, code_params = _skip_code()
     sql = f"""
         INSERT INTO {results} (campaign_id, recipient_id, key, dedupe_key, kind, fields, status, session_id,
                                random_id, error_code, error_text, attempts, in_doubt, claimed_by,
@@ -215,7 +248,7 @@ def materialise_rows(
                r.kind, r.fields,
                CASE WHEN r.first = 1 AND r.suppressed = 0 THEN %s ELSE %s END,
                NULL, {_random_bigint()},
-               CASE WHEN r.status = %s THEN %s WHEN r.first = 0 THEN %s WHEN r.suppressed = 1 THEN %s ELSE '' END,
+               {code},
                CASE WHEN r.status = %s THEN r.error
                     WHEN r.first = 0 AND r.status = %s AND r.error <> '' THEN r.error
                     WHEN r.first = 0 THEN %s
@@ -225,8 +258,8 @@ def materialise_rows(
           FROM ({ranked}) r
          ORDER BY r.recipient_list_id, r.row_number
     """
-    params = [campaign_id, ResultStatus.PENDING, ResultStatus.SKIPPED, invalid, CODE_INVALID, CODE_DUPLICATE]
-    params += [CODE_SUPPRESSED, invalid, duplicate, texts["duplicate"], texts["suppressed"], False]
+    params = [campaign_id, ResultStatus.PENDING, ResultStatus.SKIPPED, *code_params]
+    params += [invalid, duplicate, texts["duplicate"], texts["suppressed"], False]
     params += [adapt(now), adapt(now), *zone[1], *ranked_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

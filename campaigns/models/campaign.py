@@ -6,12 +6,12 @@ import enum
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
 
+from .bounds import Bounds
 from .lists import RecipientList
 from .results import OPEN_STATUSES, ResultStatus
 from .tally import ResultTally
@@ -100,6 +100,19 @@ LIVE_STATUSES = (
 )
 
 
+# The ranges of the campaign's numeric settings (docs/api.md "Campaign settings"): the model's
+# validators, the admin's form and the API's messages are made from these.
+PRIORITY = Bounds(1, 10)
+# Past an hour between two sends of one session a campaign would take days per hundred people;
+# pace a slow drip with the sessions' daily cap instead.
+DELAY_SECONDS = Bounds(0, 3600, "seconds", whole=False)
+# A transient error is retried with backoff capped at 5 minutes: 20 attempts already retry one row
+# for up to about an hour (and the backoff's 2 ** attempts overflows a float past 1024).
+MAX_ATTEMPTS = Bounds(1, 20, "attempts")
+# A scheduled follow-up starts at least an hour after the first campaign ends, and at most a year.
+FOLLOW_UP_HOURS = Bounds(1, 24 * 365, "hours")
+
+
 class Campaign(models.Model):
     """A message (text, or media with caption) to every recipient of some lists.
 
@@ -123,12 +136,20 @@ class Campaign(models.Model):
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
     priority = models.PositiveSmallIntegerField(
         default=5,
-        validators=[MinValueValidator(1), MaxValueValidator(10)],
-        help_text="1–10. Sessions shared by several running campaigns serve them in turn, each "
+        validators=PRIORITY.validators(),
+        help_text=f"{PRIORITY.span}. Sessions shared by several running campaigns serve them in turn, each "
         "in proportion to its priority (a 10 gets twice the turns of a 5).",
     )
-    delay_seconds = models.FloatField(default=0.0, help_text="Minimum seconds between sends per session.")
-    max_attempts = models.PositiveSmallIntegerField(default=3)
+    delay_seconds = models.FloatField(
+        default=0.0,
+        validators=DELAY_SECONDS.validators(),
+        help_text=f"Minimum seconds between sends per session ({DELAY_SECONDS.span}).",
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        default=3,
+        validators=MAX_ATTEMPTS.validators(),
+        help_text=f"Tries per recipient when Telegram or the network fails ({MAX_ATTEMPTS.span}).",
+    )
     scheduled_at = models.DateTimeField(null=True, blank=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -151,7 +172,9 @@ class Campaign(models.Model):
     follow_up_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
-    follow_up_hours = models.PositiveIntegerField(null=True, blank=True)
+    follow_up_hours = models.PositiveIntegerField(
+        null=True, blank=True, validators=FOLLOW_UP_HOURS.validators()
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -166,6 +189,14 @@ class Campaign(models.Model):
             ("control_campaign", "Can pause, resume, cancel, retry and resend a campaign"),
             ("send_test_campaign", "Can send a campaign's test message"),
         ]
+
+    # Each bounded numeric field with its range (the admin's form and the API read it).
+    BOUNDS = {
+        "priority": PRIORITY,
+        "delay_seconds": DELAY_SECONDS,
+        "max_attempts": MAX_ATTEMPTS,
+        "follow_up_hours": FOLLOW_UP_HOURS,
+    }
 
     def __str__(self) -> str:
         return self.name

@@ -9,7 +9,8 @@ from django.db import models, transaction
 
 # How the import words a row its own file refuses (campaigns.lists.evidence: a consent column
 # not saying yes, an opt-out column saying so). Such a row is stored invalid like a malformed one
-# (a launch skips it with its reason, never messaging it); reports count it apart, "no consent".
+# (a launch skips it with its reason, never messaging it); reports count it apart, "no consent",
+# and its campaign result has its own error code (results.CODE_NO_CONSENT).
 NO_CONSENT_PREFIXES = ("no consent", "opted out (column")
 
 
@@ -20,6 +21,18 @@ def no_consent_rows() -> models.Q:
     for prefix in NO_CONSENT_PREFIXES:
         refused |= models.Q(error__startswith=prefix)
     return models.Q(status=Recipient.Status.INVALID) & refused
+
+
+def no_consent_sql(error: str) -> tuple[str, list[str]]:
+    """(SQL true where the text expression ``error`` starts with one of
+    :data:`NO_CONSENT_PREFIXES`, its parameters), for raw SQL over invalid rows (the launch's
+    ``INSERT … SELECT``). ``LIKE`` with the prefix escaped, as Django writes ``startswith``, so it
+    agrees with :func:`no_consent_rows` on each database."""
+    escaped = [
+        p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for p in NO_CONSENT_PREFIXES
+    ]
+    sql = " OR ".join(f"{error} LIKE %s ESCAPE '\\'" for _ in escaped)
+    return f"({sql})", escaped
 
 
 class RecipientKind(models.TextChoices):

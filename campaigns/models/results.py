@@ -26,6 +26,9 @@ from .lists import Recipient, RecipientKind
 
 # Error codes for rows the engine itself settles (Telegram's own codes are used for the rest).
 CODE_INVALID = "INVALID_RECIPIENT"
+# A row the list's own consent or opt-out column refused at import (lists.NO_CONSENT_PREFIXES):
+# stored invalid like a malformed row, but skipped for want of consent, not for a bad identity.
+CODE_NO_CONSENT = "NO_CONSENT"
 CODE_DUPLICATE = "DUPLICATE_RECIPIENT"
 CODE_SUPPRESSED = "SUPPRESSED"
 CODE_CANCELLED = "CANCELLED"

@@ -41,6 +41,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
+from .bounds import ROW_ID, Bounds
+
 EVENTS = {
     "sent": "was sent",
     "read": "read",
@@ -55,6 +57,11 @@ NUMBER_OPS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "eq": "="}
 NUMBER_RE = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
 BLIND_KIND = "bot"  # sessions Telegram never tells a read (sessions_app.models.SessionKind.BOT)
 MAX_DEPTH = 5  # exclusions of segments nested this deep at most (and never a cycle)
+# How far back "any campaign in the last N days" looks and how long "within N hours" of a send
+# waits: past these the dates they make run off the calendar (and mean nothing to a campaign).
+DAYS = Bounds(1, 3650, "days")
+WITHIN_HOURS = Bounds(1, 24 * 365, "hours")
+ENGAGEMENT_NUMBERS = {"campaign": ROW_ID, "days": DAYS, "within_hours": WITHIN_HOURS}
 
 
 class SegmentInvalid(ValueError):
@@ -72,7 +79,7 @@ class Rule:
 
 
 def _ids(value, where: str) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+    if not isinstance(value, list) or not all(i in ROW_ID for i in value):
         raise SegmentInvalid(f"{where}: a list of ids")
     return value
 
@@ -83,10 +90,10 @@ def _check_engagement(item: dict) -> None:
     campaign, days = item.get("campaign"), item.get("days")
     if (campaign is None) == (days is None):
         raise SegmentInvalid("engagement: name a campaign, or a number of days for any campaign")
-    for name in ("campaign", "days", "within_hours"):
+    for name, bounds in ENGAGEMENT_NUMBERS.items():
         value = item.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise SegmentInvalid(f"engagement: {name} is a whole number from 1")
+        if value is not None and value not in bounds:
+            raise SegmentInvalid(f"engagement: {name} is a whole number {bounds.words}")
 
 
 def _check_field(item: dict) -> None:

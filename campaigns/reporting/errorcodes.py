@@ -2,8 +2,8 @@
 that failed with it can help.
 
 Codes are Telegram's RPC names (``USER_IS_BLOCKED``) or our own for local outcomes
-(``PEER_NOT_FOUND``, ``INVALID_RECIPIENT``); docs/design.md "Error kinds" decides what the engine did
-with them. Here only the reading matters: a **retryable** failure (Telegram or the network failed,
+(``PEER_NOT_FOUND``, ``INVALID_RECIPIENT``, ``NO_CONSENT``); docs/design.md "Error kinds" decides
+what the engine did with them. Here only the reading matters: a **retryable** failure (Telegram or the network failed,
 the attempts ran out) usually goes through on a retry; a **permanent** one (the person blocked
 us, has no account, keeps their messages private) will fail the same way, and re-sending to people
 who blocked us is what a retry must not do without asking. A code this module does not know counts
@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from sessions_app.transport import ErrorKind
 
-from ..models import CODE_CANCELLED, CODE_DUPLICATE, CODE_INVALID, CODE_SUPPRESSED, CODE_UNKNOWN
+from ..models import (
+    CODE_CANCELLED,
+    CODE_DUPLICATE,
+    CODE_INVALID,
+    CODE_NO_CONSENT,
+    CODE_SUPPRESSED,
+    CODE_UNKNOWN,
+)
 
 RETRYABLE = "retryable"
 PERMANENT = "permanent"
@@ -61,6 +68,8 @@ _PERMANENT_CODES = {
 # Rows the engine settled itself, shown with the others.
 _OWN_CODES = {
     CODE_INVALID: "The line in the list is no username, phone or user id (see the list's report).",
+    CODE_NO_CONSENT: "The list's consent or opt-out column says this person did not agree to be "
+    "messaged (see the list's report): nothing is sent to them.",
     CODE_DUPLICATE: "The same person appears earlier in the lists: they get one message only.",
     CODE_SUPPRESSED: "The person opted out (suppression list): nothing is sent to them.",
     CODE_CANCELLED: "The campaign was cancelled before this message was sent.",

@@ -39,8 +39,9 @@ from . import forecast
 
 @dataclass
 class LaunchSummary:
-    """``counts``: {to_send, invalid, duplicate, suppressed, total} as the launch would write
-    them; ``sessions``: each with its pace and ``expected`` rows (:func:`engine.split_estimate`,
+    """``counts``: {to_send, invalid, no_consent, duplicate, suppressed, total} as the launch
+    would write them (``invalid``: malformed lines; ``no_consent``: lines the list's consent or
+    opt-out column refused, skipped as ``NO_CONSENT``); ``sessions``: each with its pace and ``expected`` rows (:func:`engine.split_estimate`,
     an estimate: with late binding a session that waits sends less and the others more);
     ``starts_at``/``finish_at``: when sending starts (now, or the scheduled time) and is expected
     to end (None: no session can send); ``in_background``: a large launch, prepared by a worker;
@@ -76,10 +77,8 @@ class LaunchSummary:
     split: list[tuple[str, int, int]] = field(default_factory=list)
     previews: list[tuple[str, CampaignPreview]] = field(default_factory=list)
     # Invalid lines of the lists by reason, most first: (reason, lines); empty for a large launch.
-    # Lines skipped for want of consent (part of counts["invalid"]) are counted apart in
-    # ``no_consent`` and left out of the reasons.
+    # Lines skipped for want of consent are counted apart (counts["no_consent"]) and left out.
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
-    no_consent: int = 0
     # The campaign's segments as evaluated now: (name, people); and, for a "did not read"
     # condition, (where, rows sent by bots it cannot count) — Telegram tells bots no read.
     # A scheduled follow-up: what it waits for (its start is the first campaign's end plus hours).
@@ -108,14 +107,17 @@ class LaunchSummary:
 
     @property
     def skipped(self) -> int:
-        return (
-            self.counts.get("invalid", 0) + self.counts.get("duplicate", 0) + self.counts.get("suppressed", 0)
-        )
+        return sum(self.counts.get(name, 0) for name in ("invalid", "no_consent", "duplicate", "suppressed"))
 
     @property
     def invalid_lines(self) -> int:
         """Invalid lines but those without consent (:attr:`no_consent`)."""
-        return self.counts.get("invalid", 0) - self.no_consent
+        return self.counts.get("invalid", 0)
+
+    @property
+    def no_consent(self) -> int:
+        """Lines the list's consent or opt-out column refused."""
+        return self.counts.get("no_consent", 0)
 
     @property
     def held(self) -> int:
@@ -193,8 +195,6 @@ def launch_summary(campaign: Campaign, *, personal: bool = True) -> LaunchSummar
         summary.counts = engine.count_materialised(list(campaign.lists.values_list("pk", flat=True)), chosen)
         if summary.counts.get("invalid"):
             summary.invalid_reasons = invalid_reasons(campaign)
-    if summary.counts.get("invalid"):
-        summary.no_consent = _lines_without_consent(campaign).count()
     summary.sessions = forecast.session_paces(campaign, now, counter=engine.assignment.requests_today)
     split = engine.split_estimate(campaign, summary.counts["to_send"])
     for pace in summary.sessions:
@@ -345,16 +345,19 @@ def _session_warnings(paces: list[forecast.SessionPace], campaign: Campaign) -> 
 
 
 def _counts_from_imports(campaign: Campaign) -> dict[str, int]:
-    """The launch's counts from the lists' import reports: no read of their rows."""
+    """The launch's counts from the lists' import reports (and their invalid rows refused for
+    want of consent, read on the (list, status) index): no read of their valid rows."""
     totals = campaign.lists.aggregate(
         valid=Sum("valid_count"),
         invalid=Sum("invalid_count"),
         duplicate=Sum("duplicate_count"),
         total=Sum("total_rows"),
     )
+    no_consent = _lines_without_consent(campaign).count() if totals["invalid"] else 0
     return {
         "to_send": totals["valid"] or 0,
-        "invalid": totals["invalid"] or 0,
+        "invalid": (totals["invalid"] or 0) - no_consent,
+        "no_consent": no_consent,
         "duplicate": totals["duplicate"] or 0,
         "suppressed": 0,
         "total": totals["total"] or 0,

@@ -54,6 +54,13 @@ class CampaignSerializer(serializers.ModelSerializer):
             "lists": {"required": False},
             "segments": {"required": False},
             "sessions": {"required": False},
+            # A number out of range, or none (NaN, infinity), is refused naming the range: the
+            # model's bounds, as the admin's form refuses it.
+            **{
+                name: {"error_messages": bounds.error_messages()}
+                for name, bounds in Campaign.BOUNDS.items()
+                if name in WRITABLE
+            },
         }
 
 

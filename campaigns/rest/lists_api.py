@@ -5,6 +5,8 @@ state and report, and upsert recipients by identity as JSON (:mod:`campaigns.lis
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -23,7 +25,8 @@ from ..lists.mapping import Mapping, MappingError
 from ..lists.normalise import KINDS
 from ..lists.reading import ImportRefused
 from ..lists.upsert import MAX_BATCH, UpsertRefused, upsert_recipients
-from ..models import ImportStatus, RecipientList
+from ..models import ImportStatus, Recipient, RecipientList
+from ..models.lists import no_consent_rows
 from .paging import IdCursor
 
 VIEW = ("campaigns.view_recipientlist",)
@@ -36,13 +39,18 @@ class RecipientListSerializer(serializers.ModelSerializer):
     default_time_zone = serializers.CharField(
         max_length=64, required=False, allow_blank=True, validators=[clean_time_zone]
     )
+    no_consent_count = serializers.SerializerMethodField(
+        help_text="Of invalid_count, the rows the file's consent or opt-out column refused (a "
+        "launch skips them as NO_CONSENT, the other invalid rows as INVALID_RECIPIENT)."
+    )
 
     class Meta:
         model = RecipientList
         fields = [
             "id", "name", "consent_basis", "consent_note", "default_region", "default_time_zone",
             "import_status", "import_progress", "import_total", "import_error",
-            "total_rows", "valid_count", "invalid_count", "duplicate_count", "report", "created_at",
+            "total_rows", "valid_count", "invalid_count", "no_consent_count", "duplicate_count", "report",
+            "created_at",
         ]  # fmt: skip
         read_only_fields = [
             "import_status", "import_progress", "import_total", "import_error", "total_rows",
@@ -52,6 +60,24 @@ class RecipientListSerializer(serializers.ModelSerializer):
     def validate_default_region(self, value: str) -> str:
         return clean_region(value)
 
+    def get_no_consent_count(self, recipient_list: RecipientList) -> int:
+        counted = getattr(recipient_list, "no_consent", None)  # annotated on lists read in pages
+        return recipient_list.no_consent_count() if counted is None else counted
+
+
+def with_no_consent(lists: QuerySet[RecipientList]) -> QuerySet[RecipientList]:
+    """``lists`` each annotated with ``no_consent``, its rows refused for want of consent
+    (:func:`campaigns.models.lists.no_consent_rows`), in the same statement: a page of lists is
+    one query, not one more per list."""
+    refused = (
+        Recipient.objects.filter(no_consent_rows(), recipient_list=OuterRef("pk"))
+        .order_by()
+        .values("recipient_list")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return lists.annotate(no_consent=Coalesce(Subquery(refused), 0))
+
 
 class ListsView(ApiView, generics.ListCreateAPIView):
     """GET: the recipient lists, newest first. POST: a new, empty list (``import_status`` done);
@@ -59,7 +85,7 @@ class ListsView(ApiView, generics.ListCreateAPIView):
 
     serializer_class = RecipientListSerializer
     pagination_class = IdCursor
-    queryset = RecipientList.objects.all()
+    queryset = with_no_consent(RecipientList.objects.all())
     perms = {"GET": VIEW, "POST": ADD}
 
     def perform_create(self, serializer) -> None:
@@ -72,7 +98,7 @@ class ListView(ApiView, generics.RetrieveAPIView):
     progress in rows of about ``import_total``; ``import_error``) and report."""
 
     serializer_class = RecipientListSerializer
-    queryset = RecipientList.objects.all()
+    queryset = with_no_consent(RecipientList.objects.all())
     perms = {"GET": VIEW}
 
 

@@ -16,6 +16,7 @@ from tgcampaigns.apitokens.problems import problem
 from tgcampaigns.apitokens.views import ApiView
 from tgcampaigns.audit import AuditAction
 
+from ..admin.access import may_erase_persons, may_see_persons
 from ..admin.display import identity_refused
 from ..lists.normalise import normalise, typed_identity
 from ..models import MessageResult, Recipient, Suppression
@@ -132,9 +133,11 @@ class PersonSerializer(serializers.Serializer):
 
 class PersonView(ApiView):
     """GET: a person by any identity: every identity known for them, the list rows that hold
-    them, whether they are suppressed and how many messages went to them."""
+    them, whether they are suppressed and how many messages went to them. Allowed as the admin's
+    *Persons* pages are (:func:`campaigns.admin.access.may_see_persons`): to who may see results,
+    and to who may erase the person (who erases someone finds them first)."""
 
-    perms = {"GET": ("campaigns.view_recipient",)}
+    perms = {"GET": may_see_persons}
     serializer_class = PersonSerializer
 
     def get(self, request, identity: str) -> Response:
@@ -170,7 +173,7 @@ class PersonErasureView(ApiView):
     hash kept so they are never imported or messaged again). 409 while a message to them is
     being sent: try again in a minute."""
 
-    perms = {"POST": ("campaigns.erase_person",)}
+    perms = {"POST": may_erase_persons}  # as *Erase this person* in the admin
     serializer_class = ErasureSerializer
 
     @extend_schema(request=None, responses={200: ErasureSerializer})

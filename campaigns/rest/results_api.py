@@ -18,6 +18,7 @@ from tgcampaigns.audit import AuditAction
 
 from ..lists.normalise import normalise
 from ..models import MessageResult, Reply, ResultStatus
+from ..models.bounds import BIGINT_MAX
 from ..reporting.exports import results_csv_response
 from .paging import IdCursor
 
@@ -27,7 +28,7 @@ VIEW_RESULTS = ("campaigns.view_messageresult",)
 class ResultFilter(serializers.Serializer):
     """The results' filters, as query parameters; all optional, combined with AND."""
 
-    campaign = serializers.IntegerField(required=False, min_value=1)
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)  # an id
     status = serializers.ChoiceField(choices=ResultStatus.choices, required=False)
     error_code = serializers.CharField(required=False, max_length=100)
     identity = serializers.CharField(required=False, max_length=500, help_text="@name, +phone or user id")
@@ -139,7 +140,7 @@ class ResultsExportView(ApiView):
 
 
 class ReplyFilter(serializers.Serializer):
-    campaign = serializers.IntegerField(required=False, min_value=1)
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)  # an id
     opt_out = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     def apply(self, replies: QuerySet[Reply]) -> QuerySet[Reply]:

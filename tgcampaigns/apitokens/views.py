@@ -3,7 +3,10 @@ method, idempotent POSTs (:mod:`.idempotency`) and problems (:mod:`.problems`)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rest_framework import generics, permissions, renderers
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import idempotency
@@ -19,8 +22,10 @@ class Replay(Exception):
 
 
 class HasPerms(permissions.BasePermission):
-    """The view's ``perms[method]`` (Django permission names, all required), checked on the
-    token's user as the admin checks them; a user without them gets a 403 problem."""
+    """The view's ``perms[method]`` checked on the token's user as the admin checks them: Django
+    permission names, all required, or the admin's own rule for the page, a callable taking the
+    request and returning whether it is allowed (``may_see_persons``: one permission *or*
+    another). A user without them gets a 403 problem."""
 
     message = "Your role does not allow this (the token carries its user's permissions)."
 
@@ -31,7 +36,10 @@ class HasPerms(permissions.BasePermission):
             return True
         perms = getattr(view, "perms", {})
         method = "GET" if request.method == "HEAD" else request.method  # HEAD runs GET's handler
-        return method in perms and request.user.has_perms(perms[method])
+        if method not in perms:
+            return False
+        rule = perms[method]
+        return rule(request) if callable(rule) else request.user.has_perms(rule)
 
 
 class ApiView(generics.GenericAPIView):
@@ -39,7 +47,7 @@ class ApiView(generics.GenericAPIView):
     answered once: a retry gets the first answer."""
 
     permission_classes = [HasPerms]
-    perms: dict[str, tuple[str, ...]] = {}
+    perms: dict[str, tuple[str, ...] | Callable[[Request], bool]] = {}
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)

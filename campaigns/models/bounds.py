@@ -1,0 +1,73 @@
+"""The allowed range of a numeric setting, in one place: the model field's validators, the admin
+form's limits and messages, and the REST API's messages are all made from one :class:`Bounds`.
+
+A value outside it (a negative delay, no attempt at all, 1e308 seconds) is refused with one
+sentence naming the range, whether it came from the admin's form or from the API; a value that is
+no number at all (NaN, infinity) is refused with the same sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+# The largest primary key (ids are BigAutoField: signed 64-bit); a larger number names no row and
+# overflows the database drivers' integers.
+BIGINT_MAX = 2**63 - 1
+
+# The form and serializer error codes that mean "not a number in range" (Django's forms and DRF
+# name them so): each gets the range's sentence.
+REFUSALS = ("invalid", "min_value", "max_value", "overflow", "max_string_length")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """``low`` to ``high``, both allowed; ``noun``: what the number counts ("seconds"; "" for a
+    bare number); ``whole``: an integer field."""
+
+    low: int | float
+    high: int | float
+    noun: str = ""
+    whole: bool = True
+
+    @property
+    def message(self) -> str:
+        """The sentence every refusal shows, e.g. "Must be a number of seconds from 0 to 3600."."""
+        kind = "a whole number" if self.whole else "a number"
+        of = f" of {self.noun}" if self.noun else ""
+        return f"Must be {kind}{of} {self.words}."
+
+    @property
+    def words(self) -> str:
+        """The range in a sentence: "from 0 to 3600"."""
+        return f"from {_plain(self.low)} to {_plain(self.high)}"
+
+    @property
+    def span(self) -> str:
+        """The range for a help text: "0–3600"."""
+        return f"{_plain(self.low)}–{_plain(self.high)}"
+
+    def validators(self) -> list:
+        """The model field's validators (run by :meth:`Model.full_clean`, so by every ModelForm;
+        DRF's model serializers read their limits)."""
+        return [MinValueValidator(self.low, self.message), MaxValueValidator(self.high, self.message)]
+
+    def error_messages(self) -> dict[str, str]:
+        """A form or serializer field's messages for :data:`REFUSALS`: the range's sentence."""
+        return dict.fromkeys(REFUSALS, self.message)
+
+    def __contains__(self, value: object) -> bool:
+        """Whether ``value`` is a number (an int where ``whole``) in the range; never NaN, which
+        compares false."""
+        kinds = int if self.whole else int | float
+        return isinstance(value, kinds) and not isinstance(value, bool) and self.low <= value <= self.high
+
+
+def _plain(number: int | float) -> str:
+    """``number`` as people write it: 3600, not 3600.0 or 3.6e+03."""
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+# A row's id given as a number (a filter, a segment's list or campaign).
+ROW_ID = Bounds(1, BIGINT_MAX)
