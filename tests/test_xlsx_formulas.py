@@ -7,7 +7,8 @@ Unsubscribed``), written as openpyxl writes formulas (no saved value), a few cel
 them: row 2 plain; row 3 a phone formula without a value; row 4 an opt-out formula without a
 value; row 5 a phone formula with its saved value; row 6 a formula whose saved value is empty
 text; row 7 a name formula without a value; rows 8–9 a shared formula (its first cell and a cell
-sharing it) without values; row 10 a consent formula without a value.
+sharing it) without values; row 10 a consent formula without a value; row 11 a phone formula
+whose saved value is the error ``#N/A``; row 12 an opt-out formula whose saved value is ``#REF!``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def test_a_cell_holding_a_formula_with_no_saved_value_makes_its_row_invalid_with
     rows = outcome(imported(WORKBOOK))
 
     assert {n for n, (_key, status, _error) in rows.items() if status == Recipient.Status.VALID} == {2, 5}
+    assert len(rows) == 11
     assert rows[5][0] == "+4915123456704"  # a formula with its saved value is read by that value
     assert rows[6][1:] == (Recipient.Status.INVALID, "no phone number")  # its saved value is empty
     for number, column in [
@@ -59,6 +61,9 @@ def test_a_cell_holding_a_formula_with_no_saved_value_makes_its_row_invalid_with
         key, status, error = rows[number]
         assert (key, status) == ("", Recipient.Status.INVALID), number
         assert f"column “{column}” holds a formula with no saved value" in error and FIX in error, number
+    for number, column, error in [(11, "Phone", "#N/A"), (12, "Unsubscribed", "#REF!")]:
+        assert rows[number][:2] == ("", Recipient.Status.INVALID), number
+        assert f"column “{column}” holds a formula whose result is the error {error}" in rows[number][2]
 
 
 @pytest.mark.django_db
@@ -92,7 +97,7 @@ def test_a_workbook_with_formulas_is_searched_once_and_only_when_asked():
     table = open_table(io.BytesIO(data), io.BytesIO(data), None, names_recipients)
 
     assert table.unsaved is not None and table.unsaved.searched is False
-    assert table.unsaved(3) == {1} and table.unsaved(7) == set()
+    assert table.unsaved(3) == {1: ""} and table.unsaved(7) == {}
     assert table.unsaved.searched is True
 
 
@@ -116,4 +121,4 @@ def test_a_formula_cell_in_a_namespace_prefixed_sheet_is_found_too():
 
     table = open_table(io.BytesIO(data), io.BytesIO(data), None, names_recipients)
 
-    assert table.unsaved is not None and table.unsaved(2) == {1}
+    assert table.unsaved is not None and table.unsaved(2) == {1: ""}

@@ -51,7 +51,7 @@ from .normalise import NO_COUNTRY_CODE, PHONE, USERNAME, is_explicit_form, norma
 from .reading import BrokenRow, NotedRow, cell_text
 from .tag_cells import split_tags
 from .vocabulary import squash
-from .xlsx_formulas import UNSAVED_REASON
+from .xlsx_formulas import unsaved_reason
 from .zonenames import is_zone_column, valid_zone
 
 VALID, INVALID, DUPLICATE = "valid", "invalid", "duplicate"  # Recipient.Status values
@@ -96,7 +96,7 @@ class RowReader:
         mapping: Mapping,
         names: list[str],
         limits: Limits,
-        unsaved: Callable[[int], set[int]] | None = None,
+        unsaved: Callable[[int], dict[int, str]] | None = None,
     ):
         roles = list(mapping.roles) + [FIELD] * (len(names) - len(mapping.roles))
         self.region = mapping.default_region or None
@@ -182,14 +182,15 @@ class RowReader:
 
     def _unsaved(self, number: int, values: list[str]) -> str:
         """The reason for a row whose empty cells the import reads hold a formula with no saved
-        value (:mod:`.xlsx_formulas`), or "". The sheet is searched only once such a cell is empty."""
+        value or an error (:mod:`.xlsx_formulas`), or "". The sheet is searched only once such a
+        cell is empty."""
         count = len(values)
         empty = [(i, h) for i, h in self.read_columns if i >= count or not values[i].strip()]
         if not empty:
             return ""
         formulas = self.unsaved(number)
-        named = [f"column “{h}”" for i, h in empty if i in formulas]
-        return UNSAVED_REASON.format(columns=" and ".join(named)) if named else ""
+        found = [(h, formulas[i]) for i, h in empty if i in formulas]
+        return unsaved_reason(found) if found else ""
 
     def _identify(
         self,

@@ -11,7 +11,8 @@ formula at all: a workbook without formulas costs nothing more.
 
 A cell counts when it holds ``<f>`` (a shared formula's ``<f t="shared" si="0"/>`` too) and no
 ``<v>``, or an empty ``<v/>`` without ``t="str"`` (a saved empty text result, ``=IF(…,"")``, is
-a value: the cell is empty for good).
+a value: the cell is empty for good); and when its saved value is an error (``t="e"``: ``#N/A``
+from a lookup that found nothing), which calamine reads as empty as well.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ _FORMULA_CELL = re.compile(
     rb"(<(?:[A-Za-z_][\w.-]*:)?v\s*/>|<(?:[A-Za-z_][\w.-]*:)?v>\s*</(?:[A-Za-z_][\w.-]*:)?v>)?\s*"
     rb"</(?:[A-Za-z_][\w.-]*:)?c>"
 )
+# A cell whose saved value is an error (#N/A from a VLOOKUP that found nothing, #REF!): calamine
+# reads it as empty too.
+_ERROR_CELL = re.compile(
+    rb'<(?:[A-Za-z_][\w.-]*:)?c\b([^>]*\bt="e"[^>]*)>(?:(?!</(?:[A-Za-z_][\w.-]*:)?c>).)*?'
+    rb"<(?:[A-Za-z_][\w.-]*:)?v>([^<]{0,40})</(?:[A-Za-z_][\w.-]*:)?v>",
+    re.DOTALL,
+)
 _REFERENCE = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _TEXT_TYPE = re.compile(rb'\bt="str"')
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -43,6 +51,20 @@ UNSAVED_REASON = (
     "it): open the file in Excel or LibreOffice, recalculate it (F9) and save it, then upload it "
     "again"
 )
+ERROR_REASON = (
+    "{columns} holds a formula whose result is the error {error}: correct the formula in the "
+    "spreadsheet (or type the value), save it and upload it again"
+)
+
+
+def unsaved_reason(cells: list[tuple[str, str]]) -> str:
+    """The reason for a row whose read cells hold formulas without a usable value: ``cells`` as
+    (column header, "" for no saved value or the error it saved, such as ``#N/A``)."""
+    errors = [(header, error) for header, error in cells if error]
+    if errors:
+        columns = " and ".join(f"column “{header}”" for header, _error in errors)
+        return ERROR_REASON.format(columns=columns, error=errors[0][1])
+    return UNSAVED_REASON.format(columns=" and ".join(f"column “{header}”" for header, _ in cells))
 
 
 def sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -64,22 +86,22 @@ def sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 class UnsavedFormulas:
-    """``unsaved(row)``: the 0-based column indexes of spreadsheet row ``row`` (1-based) whose
-    cells hold a formula with no saved value. The sheet (``member`` of the zip ``target``, a path
-    or a seekable binary file) is searched on the first call, in blocks; :attr:`searched` says
-    whether it was."""
+    """``unsaved(row)``: the cells of spreadsheet row ``row`` (1-based) that hold a formula with
+    no saved value, or whose saved value is an error, as {0-based column index: "" or the error
+    (``#N/A``)}. The sheet (``member`` of the zip ``target``, a path or a seekable binary file) is
+    searched on the first call, in blocks; :attr:`searched` says whether it was."""
 
     def __init__(self, target: Any, member: str):
         self._target = target
         self._member = member
-        self._cells: dict[int, set[int]] = {}
+        self._cells: dict[int, dict[int, str]] = {}
         self.searched = False
 
-    def __call__(self, row: int) -> set[int]:
+    def __call__(self, row: int) -> dict[int, str]:
         if not self.searched:
             self._search()
             self.searched = True
-        return self._cells.get(row, set())
+        return self._cells.get(row, {})
 
     def _search(self) -> None:
         if hasattr(self._target, "seek"):
@@ -99,14 +121,19 @@ class UnsavedFormulas:
     def _collect(self, chunk: bytes) -> None:
         for cell in _FORMULA_CELL.finditer(chunk):
             attributes, empty_value = cell.group(1), cell.group(2)
-            if empty_value and _TEXT_TYPE.search(attributes):
-                continue  # a saved empty text
-            reference = _REFERENCE.search(attributes)
-            if reference:
-                column = 0
-                for letter in reference.group(1):
-                    column = column * 26 + letter - 64
-                self._cells.setdefault(int(reference.group(2)), set()).add(column - 1)
+            if not (empty_value and _TEXT_TYPE.search(attributes)):  # a saved empty text is a value
+                self._note(attributes, "")
+        if b't="e"' in chunk:
+            for cell in _ERROR_CELL.finditer(chunk):
+                self._note(cell.group(1), cell.group(2).decode("utf-8", "replace").strip() or "#ERROR")
+
+    def _note(self, attributes: bytes, error: str) -> None:
+        reference = _REFERENCE.search(attributes)
+        if reference:
+            column = 0
+            for letter in reference.group(1):
+                column = column * 26 + letter - 64
+            self._cells.setdefault(int(reference.group(2)), {})[column - 1] = error
 
 
 def _complete(text: bytes) -> int:
