@@ -638,7 +638,7 @@ UNCERTAIN_HEBREW = "שם,טלפון\nדוד כהן,+972501234567\n".encode("cp12
 
 
 @pytest.mark.parametrize(("text", "encoding", "name"), SHORT_IN_OTHER_SCRIPTS)
-def test_a_short_file_whose_bytes_read_as_words_of_two_scripts_is_refused_until_the_encoding_is_given(
+def test_a_short_file_whose_bytes_read_as_plausibly_in_two_encodings_is_refused_until_the_encoding_is_given(
     text, encoding, name
 ):
     data = text.encode(encoding)
