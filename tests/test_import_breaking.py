@@ -12,6 +12,7 @@ import datetime
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -624,15 +625,20 @@ def test_a_username_that_merely_contains_a_column_word_is_still_a_username():
 
 
 # Encodings the bytes cannot tell -----------------------------------------------------------------
+ENCODINGS = Path(__file__).resolve().parent / "data" / "encodings"
 SHORT_IN_OTHER_SCRIPTS = [
-    ("姓名,电话\n张伟,+8613812345678\n", "gb18030", "张伟"),  # read as Korean cp949: 蠟寬
-    ("名前,電話\n山田太郎,+81312345678\n", "euc_jp", "山田太郎"),  # read as DOS Cyrillic box drawings
+    # Simplified Chinese read as Japanese: 侖兆,窮三
+    ("姓名,电话\n李娜,+8613812345000\n刘洋,+8613812345001\n", "gb18030", "李娜"),
     ("שם,טלפון\nדוד כהן,+972501234567\n", "cp1255", "דוד כהן"),  # read as Cyrillic: гег лдп
+    # Turkish read in the Central European and Baltic code pages: Ţule, Žule (first names alone
+    # are Romanian or Lithuanian words too)
+    ("name;phone\nŞule;+905321234567\nAyşe;+905321234568\n", "cp1254", "Şule"),
 ]
+UNCERTAIN_HEBREW = "שם,טלפון\nדוד כהן,+972501234567\n".encode("cp1255")
 
 
 @pytest.mark.parametrize(("text", "encoding", "name"), SHORT_IN_OTHER_SCRIPTS)
-def test_a_short_file_whose_bytes_read_as_words_of_two_scripts_is_refused_until_the_encoding_is_given(
+def test_a_short_file_whose_bytes_read_as_plausibly_in_two_encodings_is_refused_until_the_encoding_is_given(
     text, encoding, name
 ):
     data = text.encode(encoding)
@@ -641,54 +647,117 @@ def test_a_short_file_whose_bytes_read_as_words_of_two_scripts_is_refused_until_
         _import(data)
     recipient_list = _import(data, encoding=encoding)
 
-    assert f"“{text.split(',')[0]}”" in str(refused.value)  # the right reading is among those named
-    assert list(recipient_list.recipients.values_list("fields", flat=True))[0] == {text.split(",")[0]: name}
+    # Each reading is shown by the first line that reads differently (the header row where it
+    # does), the right one among them.
+    right = next(line for line in text.splitlines() if not line.isascii())
+    assert f"“{right}” in {codecs.lookup(encoding).name}" in str(refused.value)
+    header = text.splitlines()[0].split(";")[0].split(",")[0]
+    assert list(recipient_list.recipients.values_list("fields", flat=True))[0] == {header: name}
+
+
+def test_the_refusal_names_each_latin_code_pages_reading_of_a_line():
+    with pytest.raises(ImportRefused) as refused:
+        _import((ENCODINGS / "turkish_cp1254_first_names.csv").read_bytes())
+
+    message = str(refused.value)
+    assert "its line 2 reads as" in message
+    assert "“Şule;+905321234567” in cp1254" in message and "“Ţule;+905321234567” in cp1250" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("name,phone\nŞule Yılmaz,+905321234567\n", "cp1254"),  # no language writes ţ and ý
+        ("ad,telefon\nAyşe,+905321234567\n", "cp1254"),  # ad: a Turkish header
+        ("name,phone\nIveta Nováková,+420601123456\nJiří Dvořák,+420601123457\n", "cp1250"),  # not Jiøí
+        ("name;phone\nHélène Garçon;+33612345678\n", "cp1252"),  # not Hélčne Garēon
+    ],
+)
+def test_a_short_file_in_a_latin_code_page_is_read_in_it_when_its_letters_or_headers_tell(text, encoding):
+    recipient_list = _import(text.encode(encoding))
+
+    names = [line.replace(";", ",").split(",")[0] for line in text.splitlines()[1:]]
+    assert recipient_list.encoding == encoding
+    assert [next(iter(r.fields.values())) for r in recipient_list.recipients.order_by("row_number")] == names
+
+
+@pytest.mark.django_db
+def test_a_short_turkish_file_is_read_as_windows_1254():
+    recipient_list = RecipientList.objects.create(name="tr", consent_basis="opt_in")
+    report = import_recipient_list(recipient_list, ENCODINGS / "turkish_cp1254.csv")
+
+    names = [
+        (r.fields["first_name"], r.fields["last_name"])
+        for r in recipient_list.recipients.order_by("row_number")
+    ]
+    assert report.encoding == "cp1254"
+    assert names == [("Şule", "Yılmaz"), ("Ayşe", "Kılıç"), ("Mehmet", "Doğan"), ("İlker", "Işık")]
+
+
+@pytest.mark.parametrize(
+    ("data", "header", "name"),
+    [
+        ((ENCODINGS / "japanese_shift_jis.csv").read_bytes(), "お名前", "吉田優子"),  # was read as Korean
+        ((ENCODINGS / "chinese_big5.csv").read_bytes(), "姓名", "陳大文"),
+        ("名前,電話\n山田太郎,+81312345678\n".encode("shift_jis"), "名前", "山田太郎"),
+        ("氏名,電話番号\n田中美咲,+81312345000\n伊藤翔,+81312345001\n".encode("cp932"), "氏名", "田中美咲"),
+        ("名前,電話\n山田太郎,+81312345678\n".encode("euc_jp"), "名前", "山田太郎"),
+        ("姓名,電話\n王小明,+886912345678\n".encode("big5"), "姓名", "王小明"),
+        ("姓名,电话\n张伟,+8613812345678\n".encode("gb18030"), "姓名", "张伟"),
+        ("이름,전화\n김민준,+821012345678\n".encode("cp949"), "이름", "김민준"),
+    ],
+)
+def test_a_short_japanese_chinese_or_korean_file_is_read_as_its_language_without_asking(data, header, name):
+    recipient_list = _import(data)
+
+    assert list(recipient_list.recipients.values_list("fields", flat=True))[0] == {header: name}
 
 
 def test_the_api_refuses_an_upload_of_uncertain_encoding_unless_given_it(mark, api_for):
     api = api_for(mark)
     made = api.post("/api/v1/lists/", {"name": "x", "consent_basis": "opt_in"}, format="json").json()
     url = f"/api/v1/lists/{made['id']}/file/"
-    data = "姓名,电话\n张伟,+8613812345678\n".encode("gb18030")
 
-    refused = api.post(url, {"file": SimpleUploadedFile("a.csv", data)}, format="multipart")
+    refused = api.post(url, {"file": SimpleUploadedFile("a.csv", UNCERTAIN_HEBREW)}, format="multipart")
     given = api.post(
-        url, {"file": SimpleUploadedFile("a.csv", data), "encoding": "gb18030"}, format="multipart"
+        url, {"file": SimpleUploadedFile("a.csv", UNCERTAIN_HEBREW), "encoding": "cp1255"}, format="multipart"
     )
 
     assert refused.status_code == 422 and "encoding is uncertain" in refused.json()["detail"]
-    assert given.status_code == 201 and Recipient.objects.get().fields == {"姓名": "张伟"}
+    assert given.status_code == 201 and Recipient.objects.get().fields == {"שם": "דוד כהן"}
 
 
 def test_the_command_refuses_a_file_of_uncertain_encoding_until_given_it(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    path = tmp_path / "cn.csv"
-    path.write_bytes("姓名,电话\n张伟,+8613812345678\n".encode("gb18030"))
+    path = tmp_path / "he.csv"
+    path.write_bytes(UNCERTAIN_HEBREW)
     command = ["importrecipients", str(path), "--consent-basis", "opt_in"]
 
     with pytest.raises(CommandError, match="encoding is uncertain.*--encoding NAME"):
         call_command(*command, stdout=io.StringIO())
-    call_command(*command, "--encoding", "gb18030", stdout=io.StringIO())
+    call_command(*command, "--encoding", "cp1255", stdout=io.StringIO())
 
-    assert Recipient.objects.get().fields == {"姓名": "张伟"}
+    assert Recipient.objects.get().fields == {"שם": "דוד כהן"}
 
 
 def test_the_mapping_step_says_the_encoding_is_only_a_guess(client, mark):
     client.force_login(mark)
-    data = {"name": "cn", "consent_basis": "opt_in", "consent_note": ""}
-    data["file"] = SimpleUploadedFile("cn.csv", "姓名,电话\n张伟,+8613812345678\n".encode("gb18030"))
+    data = {"name": "he", "consent_basis": "opt_in", "consent_note": ""}
+    data["file"] = SimpleUploadedFile("he.csv", UNCERTAIN_HEBREW)
 
     response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
 
     assert any("encoding is uncertain" in note for note in response.context["preview"].notes)
 
 
-def test_the_mapping_step_offers_the_encodings_of_the_scripts_a_doubt_names():
+def test_the_mapping_step_offers_every_encoding_a_doubt_can_name():
     from campaigns.admin.recipient_list_forms import ENCODING_CHOICES
+    from campaigns.lists.encoding import _FAMILIES, _SINGLE_BYTE_NAMES
 
     offered = {name for name, _label in ENCODING_CHOICES}
 
     assert {codecs.lookup(encoding).name for _text, encoding, _name in SHORT_IN_OTHER_SCRIPTS} <= offered
+    assert set(_FAMILIES) | _SINGLE_BYTE_NAMES <= offered
     assert {"cp1256", "cp874"} <= offered
 
 

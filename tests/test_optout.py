@@ -43,16 +43,71 @@ def test_an_opt_out_keyword_is_read_as_it_shows_whatever_invisible_marks_emoji_o
     assert optout.opt_out_keys(42, None, text) == ["42"]
 
 
-@pytest.mark.parametrize("text", ["", "hello", "stop sending me this", "please stop", "STOPP"])
+# A missed opt-out messages a person who asked not to be; a false one only drops a recipient (who
+# can be asked again by staff): so any reply saying it, however worded, opts out.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please stop",
+        "stop please",
+        "STOP!!",
+        "Stop sending me this",
+        "unsubscribe me",
+        "Unsubscribe me please.",
+        "no more messages",
+        "No more messages, thanks",
+        "Stopp",  # German
+        "Bitte abmelden",
+        "Arrêtez svp",
+        "arret",  # written without its accent
+        "me desabonner",
+        "Quiero darme de baja",
+        "Por favor, parar",
+        "Não quero mais mensagens",
+        "Basta, grazie",
+        "Хватит писать мне",
+        "Пожалуйста, отпишите меня",
+        "Не пишіть мені більше",
+        "Lütfen mesaj göndermeyin",
+        "abonelikten çıkmak istiyorum",
+        "END",
+        "Cancel",
+        "Baja",
+        "don't message me",
+        "I told you to STOP 🛑",
+    ],
+)
+def test_a_reply_asking_not_to_be_messaged_is_an_opt_out_however_it_is_worded(text):
+    assert optout.opt_out_keys(42, "bob", text) == ["@bob", "42"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "hello",
+        "How much is it?",
+        "Thanks! 👍",
+        "Where is your store?",
+        "I will cancel my order",
+        "the end?",
+    ],
+)
 def test_other_replies_suppress_nothing(text):
     assert optout.opt_out_keys(42, "bob", text) == []
 
 
-def test_the_keywords_come_from_settings(settings):
-    settings.TGC_OPT_OUT_KEYWORDS = ["basta"]
+def test_words_that_opt_out_only_alone_do_not_inside_a_sentence():
+    assert optout.opt_out_keys(42, None, "Cancel") == ["42"]
+    assert optout.opt_out_keys(42, None, "Can I cancel the order?") == []
 
-    assert optout.opt_out_keys(42, None, "Basta") == ["42"]
-    assert optout.opt_out_keys(42, None, "stop") == []
+
+def test_the_settings_add_keywords_to_the_built_in_ones(settings):
+    settings.TGC_OPT_OUT_KEYWORDS = ["basta ya", "nie pisz"]
+
+    assert optout.opt_out_keys(42, None, "¡Basta ya!") == ["42"]
+    assert optout.opt_out_keys(42, None, "Proszę, nie pisz do mnie") == ["42"]
+    assert optout.opt_out_keys(42, None, "stop") == ["42"]  # no setting turns a built-in one off
 
 
 @pytest.mark.django_db

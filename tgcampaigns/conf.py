@@ -93,9 +93,10 @@ def optout_schedule() -> bool:
 
 
 def opt_out_keywords() -> list[str]:
-    """The private replies that opt a person out, compared case-folded (``TGC_OPT_OUT_KEYWORDS``,
-    comma-separated in the environment; default STOP, UNSUBSCRIBE, СТОП)."""
-    return list(_get("TGC_OPT_OUT_KEYWORDS", ["STOP", "UNSUBSCRIBE", "СТОП"]))
+    """Words or phrases that opt a person out wherever they stand in a private reply, added to the
+    built-in ones of ``campaigns.people.opt_out_words`` (``TGC_OPT_OUT_KEYWORDS``, comma-separated
+    in the environment; default none): a brand's own word ("basta"), a language not built in."""
+    return list(_get("TGC_OPT_OUT_KEYWORDS", []))
 
 
 # --- Personal data: retention ----------------------------------------------------------------------

@@ -207,7 +207,9 @@ TGC_OPTOUT_SCHEDULE = env.bool("TGC_OPTOUT_SCHEDULE", default=False)
 TGC_AFTER_SEND_DAYS = env.int("TGC_AFTER_SEND_DAYS", default=7)
 # …and how often it runs (minutes; each round is paced like any other request of the session).
 TGC_CATCH_UP_MINUTES = env.int("TGC_CATCH_UP_MINUTES", default=5)
-TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=["STOP", "UNSUBSCRIBE", "СТОП"])
+# Words or phrases that opt out wherever they stand in a private reply, besides the built-in ones
+# (campaigns/people/opt_out_words.py).
+TGC_OPT_OUT_KEYWORDS = env.list("TGC_OPT_OUT_KEYWORDS", default=[])
 # Off by default: Telegram does not say whether an imported phone was already a contact, so the
 # clean-up would also delete contacts the account had before (use dedicated sending accounts).
 TGC_DELETE_IMPORTED_CONTACTS = env.bool("TGC_DELETE_IMPORTED_CONTACTS", default=False)

@@ -114,13 +114,13 @@ def _read(source: Any, mapping: Mapping, limits: Limits) -> tuple[Preview, Table
             estimated_rows=0,
             doubt=plan.doubt,
         )
-        _read_sample(preview, plan.pending, table.rows, limits)
+        _read_sample(preview, plan.pending, table.rows, limits, table.unsaved)
     return preview, table
 
 
-def _read_sample(preview: Preview, pending: list, rest: Any, limits: Limits) -> None:
+def _read_sample(preview: Preview, pending: list, rest: Any, limits: Limits, unsaved: Any = None) -> None:
     mapping = preview.mapping
-    reader = RowReader(mapping, preview.columns, limits)
+    reader = RowReader(mapping, preview.columns, limits, unsaved)
     identity = [(i, mapping.roles[i], preview.columns[i]) for i in mapping.identity_columns()]
     counts: Counter[str] = Counter()
     seen = 0

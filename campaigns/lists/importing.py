@@ -310,7 +310,7 @@ def _import_rows(
         recipient_list.save()
     elif atomic:
         forget_rows(recipient_list)
-    reader = RowReader(mapping, plan.names, limits)
+    reader = RowReader(mapping, plan.names, limits, table.unsaved)
     writer = RowWriter(recipient_list.pk)
     background = _background_writer(recipient_list, atomic)
     flush = background.send if background else (lambda batch: _flush(batch, atomic))

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .columns import (
     CONSENT,
     COUNTRY,
     FIELD,
+    IGNORE,
     NAMED_ROLES,
     OPT_OUT,
     PHONE_LABEL,
@@ -50,6 +51,7 @@ from .normalise import NO_COUNTRY_CODE, PHONE, USERNAME, is_explicit_form, norma
 from .reading import BrokenRow, NotedRow, cell_text
 from .tag_cells import split_tags
 from .vocabulary import squash
+from .xlsx_formulas import unsaved_reason
 from .zonenames import is_zone_column, valid_zone
 
 VALID, INVALID, DUPLICATE = "valid", "invalid", "duplicate"  # Recipient.Status values
@@ -89,7 +91,13 @@ class RowReader:
     other identities as [(key, kind), …]. The row's tags (a tags column's cells,
     :func:`.tag_cells.split_tags`) are then in :attr:`tags`, for a row with a key only."""
 
-    def __init__(self, mapping: Mapping, names: list[str], limits: Limits):
+    def __init__(
+        self,
+        mapping: Mapping,
+        names: list[str],
+        limits: Limits,
+        unsaved: Callable[[int], dict[int, str]] | None = None,
+    ):
         roles = list(mapping.roles) + [FIELD] * (len(names) - len(mapping.roles))
         self.region = mapping.default_region or None
         self.rank = {kind: i for i, kind in enumerate(mapping.identity_order)}
@@ -128,6 +136,10 @@ class RowReader:
         self.seen = FirstRows()
         self.regions: set[str] = set()  # the regions rows' countries named (search reads them)
         self.typed: list[str] = []  # the current row's identity cells that are no text (:func:`not_text`)
+        # A workbook's cells holding a formula with no saved value (:attr:`.table.Table.unsaved`),
+        # asked about the empty cells of the columns read (all but the ignored ones).
+        self.unsaved = unsaved
+        self.read_columns = [(i, header[i]) for i, role in enumerate(roles) if role != IGNORE]
 
     def read(self, number: int, cells: Sequence) -> tuple[tuple, list[tuple[str, str]], str]:
         notes: list[str] = [cells.note] if isinstance(cells, NotedRow) else []
@@ -149,10 +161,13 @@ class RowReader:
         try:
             fields = self._fields(values)
             longest = max(map(len, values), default=0) if len(joined) > self.max_cell else 0
+            unsaved = self._unsaved(number, values) if self.unsaved is not None else ""
             if isinstance(cells, BrokenRow):
                 error, fields = cells.reason, {}
             elif longest > self.max_cell:
                 error, fields = self.limits.cell_too_long(longest), {}
+            elif unsaved:
+                error = unsaved
             else:
                 refusal = consent_refusal(values, self.consents) if self.consents else ""
                 refusal = refusal or (opt_out_refusal(values, self.opt_outs) if self.opt_outs else "")
@@ -164,6 +179,18 @@ class RowReader:
         if cleaned:
             notes.append(CONTROL_CHARACTERS_NOTE)
         return (number, raw, "", "", INVALID, _joined(error, notes), fields), [], INVALID
+
+    def _unsaved(self, number: int, values: list[str]) -> str:
+        """The reason for a row whose empty cells the import reads hold a formula with no saved
+        value or an error (:mod:`.xlsx_formulas`), or "". The sheet is searched only once such a
+        cell is empty."""
+        count = len(values)
+        empty = [(i, h) for i, h in self.read_columns if i >= count or not values[i].strip()]
+        if not empty:
+            return ""
+        formulas = self.unsaved(number)
+        found = [(h, formulas[i]) for i, h in empty if i in formulas]
+        return unsaved_reason(found) if found else ""
 
     def _identify(
         self,

@@ -5,7 +5,7 @@ for a file that is no recipient list."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,10 @@ class Table:
     recipient_cells: int | None = None
     # Why the detected encoding is only a guess (:func:`.encoding.encoding_doubt`), or "".
     doubt: str = ""
+    # A workbook sheet's cells holding a formula with no saved value or an error: row number →
+    # {column index: "" or the error} (:class:`.xlsx_formulas.UnsavedFormulas`); None when the
+    # sheet holds no formula.
+    unsaved: Callable[[int], dict[int, str]] | None = None
 
 
 def cell_text(cell: str | int | float | None | Any) -> str:

@@ -32,6 +32,7 @@ from .formats import NUMBERS_FIX, ODS, XLS, XLSX, refusal
 from .limits import Limits
 from .sheets import SCAN_ROWS, choose_sheet, header_index, recipient_cells
 from .table import ImportRefused, Table
+from .xlsx_formulas import FORMULA_MARKERS, UnsavedFormulas, sheet_members
 
 # Bytes an allowed character may take in the XML of a cell, markup included.
 BYTES_PER_CHARACTER = 16
@@ -72,8 +73,9 @@ def open_workbook(
         raise ImportRefused(refusal("a password-protected workbook", ENCRYPTED_FIX))
     target = _seekable(stream, source, sample)
     file_format = workbook_format(target) if container == "zip" else XLS
+    with_formulas: set[str] = set()
     if file_format != XLS:
-        check_workbook(target, limits)
+        with_formulas = check_workbook(target, limits)
     if hasattr(target, "seek"):
         target.seek(0)
     try:
@@ -107,7 +109,18 @@ def open_workbook(
         declared_rows=max(0, values.total_height - start),
         header_row=start + 1,
         recipient_cells=found,
+        unsaved=_unsaved_formulas(target, chosen, with_formulas) if with_formulas else None,
     )
+
+
+def _unsaved_formulas(target: Any, sheet: str, with_formulas: set[str]) -> UnsavedFormulas | None:
+    """The search for the cells of ``sheet`` holding a formula with no saved value, when its XML
+    holds a formula (``with_formulas``: the members that do); else None."""
+    if hasattr(target, "seek"):
+        target.seek(0)
+    with zipfile.ZipFile(target) as archive:
+        member = sheet_members(archive).get(sheet)
+    return UnsavedFormulas(target, member) if member in with_formulas else None
 
 
 def workbook_format(target: Any) -> str:
@@ -165,13 +178,14 @@ def _whole(cell: Any) -> Any:
     return cell
 
 
-def check_workbook(target: Any, limits: Limits) -> None:
+def check_workbook(target: Any, limits: Limits) -> set[str]:
     """Refuse (:class:`ImportRefused`) a workbook that breaks the limits (module docstring).
-    A file that is no zip archive passes: calamine refuses it with the usual words."""
+    A file that is no zip archive passes: calamine refuses it with the usual words. Returns the
+    XLSX sheet members whose XML holds a formula (:mod:`.xlsx_formulas`), seen on the way."""
     try:
         archive = zipfile.ZipFile(target)
     except (zipfile.BadZipFile, OSError):
-        return
+        return set()
     with archive:
         members = archive.infolist()
         expanded = sum(m.file_size for m in members)
@@ -188,13 +202,16 @@ def check_workbook(target: Any, limits: Limits) -> None:
         tables = [m for m in members if m.filename.endswith("sharedStrings.xml")]
         odf = [(m, _ODS_CELL) for m in members if m.filename == "content.xml"]
         cells = strings = 0
+        with_formulas = set()
         for member, tag in [(m, _CELL) for m in sheets] + odf:
-            count, too_wide = _scan(archive, member, tag, widest)
+            count, too_wide, formulas = _scan(archive, member, tag, widest, markers=FORMULA_MARKERS)
             cells += count
             if too_wide:
                 raise ImportRefused(limits.cell_too_long())
+            if formulas and member.filename != "content.xml":
+                with_formulas.add(member.filename)
         for member in tables:
-            count, too_wide = _scan(archive, member, _SHARED_STRING, widest, most=cells + 1 - strings)
+            count, too_wide, _ = _scan(archive, member, _SHARED_STRING, widest, most=cells + 1 - strings)
             strings += count
             if too_wide:
                 raise ImportRefused(limits.cell_too_long())
@@ -203,6 +220,7 @@ def check_workbook(target: Any, limits: Limits) -> None:
                 f"the workbook holds more shared texts than its {cells:,} cells could use: it is no "
                 "spreadsheet export. Open it in a spreadsheet and save it again, or save it as CSV"
             )
+    return with_formulas
 
 
 def _ods_repeated_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -> int:
@@ -243,14 +261,16 @@ def _scan(
     tag: re.Pattern[bytes],
     widest: int,
     most: int | None = None,
-) -> tuple[int, bool]:
+    markers: tuple[bytes, ...] = (),
+) -> tuple[int, bool, bool]:
     """(how many ``tag`` elements ``member`` holds, whether a stretch of more than ``widest``
-    bytes holds none), reading it in blocks so memory stays at one block whatever the member
-    expands to; stops once the count passes ``most``. Stretches are measured in windows of
-    ``widest / 2`` bytes searched by the regex engine, so a million small cells cost no Python
-    loop."""
+    bytes holds none, whether it holds any of ``markers``), reading it in blocks so memory stays
+    at one block whatever the member expands to; stops once the count passes ``most``. Stretches
+    are measured in windows of ``widest / 2`` bytes searched by the regex engine, so a million
+    small cells cost no Python loop."""
     window = max(256, widest // 2)
     count = 0
+    marked = False
     empty_since: int | None = None  # offset where the current run of tag-less windows began
     start = 0  # offset of text[0] in the member
     carry = b""
@@ -263,8 +283,9 @@ def _scan(
             cut = len(text) if cut < 0 else cut
             chunk, carry = text[:cut], text[cut:]
             count += tag.subn(b"", chunk)[1]
+            marked = marked or any(marker in chunk for marker in markers)
             if most is not None and count > most:
-                return count, False
+                return count, False, marked
             for offset in range(0, len(chunk), window):
                 if tag.search(chunk, offset, offset + window + 16):
                     empty_since = None
@@ -272,7 +293,7 @@ def _scan(
                 if empty_since is None:
                     empty_since = start + offset
                 if start + min(offset + window, len(chunk)) - empty_since > widest:
-                    return count, True
+                    return count, True, marked
             start += len(chunk)
             if not block:
-                return count, False
+                return count, False, marked
