@@ -1,0 +1,97 @@
+"""A campaign's page and its extra pages offer what the campaign's state allows and say where
+they are: results and exports only once it has rows, each state's operations and no other, and a
+breadcrumb naming the campaign (and linking back to it) on every page of one campaign."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns import engine
+from campaigns.models import Campaign, CampaignStatus
+from tests.conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def change_path(campaign: Campaign) -> str:
+    return f"/admin/campaigns/campaign/{campaign.pk}/change/"
+
+
+def _in_state(state: str, people, alpha) -> Campaign:
+    """A campaign of ``people`` from ``alpha`` in ``state`` (with rows once it was started)."""
+    later = timezone.now() + timedelta(days=1)
+    campaign = make_campaign(f"Spring ({state})", [people], [alpha])
+    if state == "draft":
+        return campaign
+    if state in ("scheduled", "paused before its start", "cancelled when scheduled"):
+        campaign.scheduled_at = later
+        campaign.save()
+        engine.launch(campaign, enqueue=False)
+        if state == "paused before its start":
+            engine.pause(campaign)
+        if state == "cancelled when scheduled":
+            engine.cancel(campaign)
+        return campaign
+    if state == "cancelled draft":
+        engine.cancel(campaign)
+        return campaign
+    if state == "launching":  # a large launch a worker has not prepared yet
+        Campaign.objects.filter(pk=campaign.pk).update(status=state, launched_at=timezone.now())
+        return campaign
+    engine.launch(campaign, enqueue=False)
+    if state == "paused":
+        engine.pause(campaign)
+    elif state == "completed":
+        assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    elif state == "cancelled":
+        engine.cancel(campaign)
+    return campaign
+
+
+def _offers(page: str) -> dict[str, bool]:
+    """What the page offers, by what a user reads on it."""
+    tools = re.search(r'<ul class="object-tools">(.*?)</ul>', page, re.S)
+    tools = tools.group(1) if tools else ""
+    return {
+        "results": ">Results</a>" in tools,
+        "export": "Export all results as CSV" in tools or "Export as Excel" in tools,
+        "launch": "Launch…</button>" in page,
+        "pause": ">Pause</button>" in page,
+        "resume": ">Resume</button>" in page,
+        "cancel": ">Cancel…</button>" in page,
+        "clone": ">Clone</button>" in page,
+        "test": "Send test…</a>" in page,
+        "follow up": "Follow up…</a>" in page,
+    }
+
+
+# What each state offers (mark may launch, control, test, export and add campaigns).
+EXPECTED = {
+    "draft": {"launch", "clone", "test", "follow up"},
+    "scheduled": {"pause", "cancel", "clone", "test", "follow up"},
+    "paused before its start": {"resume", "cancel", "clone", "test", "follow up"},
+    "launching": {"cancel", "clone", "test", "follow up"},
+    "running": {"results", "export", "pause", "cancel", "clone", "test", "follow up"},
+    "paused": {"results", "export", "resume", "cancel", "clone", "test", "follow up"},
+    "completed": {"results", "export", "clone", "test", "follow up"},
+    "cancelled": {"results", "export", "clone"},
+    "cancelled draft": {"clone"},
+    "cancelled when scheduled": {"clone"},
+}
+
+
+@pytest.mark.parametrize("state", list(EXPECTED))
+def test_a_campaigns_page_offers_what_its_state_allows_and_results_only_once_it_has_rows(
+    client, mark, people, alpha, state
+):
+    campaign = _in_state(state, people, alpha)
+    client.force_login(mark)
+
+    page = client.get(change_path(campaign)).content.decode()
+
+    offered = {name for name, shown in _offers(page).items() if shown}
+    assert offered == EXPECTED[state], (campaign.status, campaign.results.count())
