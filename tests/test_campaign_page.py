@@ -95,3 +95,71 @@ def test_a_campaigns_page_offers_what_its_state_allows_and_results_only_once_it_
 
     offered = {name for name, shown in _offers(page).items() if shown}
     assert offered == EXPECTED[state], (campaign.status, campaign.results.count())
+
+
+def _crumbs(page: str) -> str:
+    found = re.search(r'<div class="breadcrumbs">(.*?)</div>', page, re.S)
+    assert found, "no breadcrumbs"
+    return " ".join(found.group(1).split())
+
+
+def _a_b_test_waiting_for_its_winner(people, alpha) -> Campaign:
+    campaign = make_campaign(
+        "Spring",
+        [people],
+        [alpha],
+        variants=["Hello B {{ first_name }}"],
+        split={"A": 20, "B": 20, "hold": 60},
+    )
+    engine.launch(campaign, enqueue=False)
+    engine.run_until_done(campaign, max_seconds=20)
+    return campaign
+
+
+# Every page of one campaign beside its change page: how it is opened (by its button or its link,
+# or by the changelist's action with this campaign alone ticked).
+PAGES = {
+    "launch summary": ("get", "launch/"),
+    "launch summary (action)": ("action", "launch_selected"),
+    "cancel confirmation": ("post", "do/cancel/"),
+    "cancel confirmation (action)": ("action", "cancel_selected"),
+    "resend unknown confirmation": ("post", "do/resend_unknown/"),
+    "resend unknown confirmation (action)": ("action", "resend_unknown_selected"),
+    "retry": ("get", "retry/"),
+    "retry (action)": ("action", "retry_failed_selected"),
+    "winner": ("get", "winner/"),
+    "follow-up": ("get", "follow-up/"),
+    "test send": ("get", "test-send/"),
+}
+
+
+@pytest.mark.parametrize("page_name", list(PAGES))
+def test_every_page_of_a_campaign_has_a_breadcrumb_naming_it_and_linking_back(
+    client, mark, people, alpha, page_name
+):
+    from campaigns.models import MessageResult, ResultStatus
+
+    how, where = PAGES[page_name]
+    campaign = _a_b_test_waiting_for_its_winner(people, alpha)
+    if page_name.startswith("launch"):
+        campaign = make_campaign("Spring", [people], [alpha])
+    MessageResult.objects.create(
+        campaign=campaign, key="@gone", dedupe_key="@gone", status=ResultStatus.UNKNOWN
+    )
+    MessageResult.objects.create(
+        campaign=campaign, key="@fail", dedupe_key="@fail", status=ResultStatus.FAILED, error_code="TIMEOUT"
+    )
+    client.force_login(mark)
+    base = change_path(campaign).removesuffix("change/")
+    if how == "get":
+        response = client.get(base + where)
+    elif how == "post":
+        response = client.post(base + where)
+    else:
+        response = client.post(
+            "/admin/campaigns/campaign/", {"action": where, "_selected_action": [campaign.pk]}
+        )
+
+    assert response.status_code == 200, response
+    crumbs = _crumbs(response.content.decode())
+    assert f'<a href="{change_path(campaign)}">Spring</a>' in crumbs, crumbs
