@@ -128,3 +128,41 @@ def test_a_launched_campaigns_fixed_fields_look_fixed_and_say_why(browser, mark,
     draft = make_campaign("Draft", [people], [alpha])
     _rows(browser, draft, "draft")
     assert browser.page.locator(".tgc-lock, #tgc-locked-note").count() == 0
+
+
+# Per bar of the progress table: its row's session, how much of it the sent part fills (0–1), and
+# the words under it.
+SESSION_BARS = """() => [...document.querySelectorAll('#tgc-progress .tgc-sessions tbody tr')].map(tr => {
+  const bar = tr.querySelector('.tgc-bar');
+  const sent = bar && [...bar.children].find(s => s.title.startsWith('Sent:'));
+  return {name: tr.cells[0].firstChild.textContent.trim(),
+          sent: sent ? sent.getBoundingClientRect().width / bar.getBoundingClientRect().width : 0,
+          words: (tr.querySelector('.tgc-bar-words') || {innerText: ''}).innerText};
+})"""
+
+
+def test_with_ten_sessions_each_sessions_bar_is_drawn_on_its_own_rows(browser, mark, people):
+    from campaigns.models import MessageResult, ResultStatus
+    from tests.conftest import make_session
+
+    sessions = [make_session(f"session {i}") for i in range(10)]
+    campaign = make_campaign("Ten", [people], sessions, status=CampaignStatus.RUNNING)
+    rows = []
+    for i, session in enumerate(sessions):  # 100 rows each: 40 sent, the rest taken, not sent yet
+        for n in range(100):
+            status = ResultStatus.SENT if n < 40 else ResultStatus.CLAIMED
+            key = f"@s{i}_{n:03d}"
+            rows.append(
+                MessageResult(campaign=campaign, key=key, dedupe_key=key, session=session, status=status)
+            )
+    MessageResult.objects.bulk_create(rows)
+    browser.login("mark")
+    browser.go(change_path(campaign))
+    browser.page.wait_for_selector("#tgc-progress .tgc-sessions")
+    browser.shot("ten-sessions")
+
+    bars = {bar["name"]: bar for bar in browser.page.evaluate(SESSION_BARS)}
+    for session in sessions:
+        bar = bars[session.name]
+        assert 0.38 < bar["sent"] < 0.42, bar  # 40 of its 100, not 40 of the campaign's 1,000
+        assert bar["words"] == "40 of 100 sent", bar
