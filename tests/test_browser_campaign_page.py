@@ -37,7 +37,7 @@ FIXED_AT_LAUNCH = {
     "segments_chosen",
     "parse_mode",
     "message",
-    "media",
+    "media_file",
     "media_type",
     "sessions",
     "strategy",
