@@ -163,3 +163,27 @@ def test_every_page_of_a_campaign_has_a_breadcrumb_naming_it_and_linking_back(
     assert response.status_code == 200, response
     crumbs = _crumbs(response.content.decode())
     assert f'<a href="{change_path(campaign)}">Spring</a>' in crumbs, crumbs
+
+
+def test_the_pages_words_per_session_and_locked_fields_cost_no_query_per_session(client, mark, people):
+    """The progress table's words ("412 of 1,000 sent"), the locks and the file's name are drawn
+    from what the page reads anyway: two sessions or ten, the same queries."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import make_session
+
+    client.force_login(mark)
+    counted = []
+    for n in (2, 10):
+        campaign = make_campaign(f"{n} sessions", [people], [make_session(f"s{n}.{i}") for i in range(n)])
+        engine.launch(campaign, enqueue=False)
+        assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+        client.get(change_path(campaign))  # the first page of a test warms Django's own caches
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(change_path(campaign)).content.decode()
+        assert "Fixed at launch" in page and " of " in page
+        counted.append(len(queries))
+    assert counted[0] == counted[1], counted
