@@ -116,8 +116,9 @@ def _send_bulk(
         name=rl.name, delay_seconds=delay, strategy=strategy, max_attempts=max_attempts, **campaign_fields
     )
     if media_path:
+        campaign.media_name = media_path.rsplit("/", 1)[-1][:255]
         with open(media_path, "rb") as fh:
-            campaign.media.save(media_path.rsplit("/", 1)[-1], File(fh), save=True)
+            campaign.media.save(campaign.media_name, File(fh), save=True)
     campaign.lists.set([rl])
     campaign.sessions.set(chosen)
     engine.launch(campaign, enqueue=False)

@@ -93,12 +93,13 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     return campaign_csv_response(campaign, file_format)
 
 
-def _file_owners() -> dict[str, tuple[type[Model], str, bool]]:
-    """Top folder under MEDIA_ROOT → (model, file field, download as attachment)."""
-    owners = ((RecipientList, "file", True), (Campaign, "media", False))
+def _file_owners() -> dict[str, tuple[type[Model], str, str, bool]]:
+    """Top folder under MEDIA_ROOT → (model, file field, the field of its name as uploaded,
+    download as attachment)."""
+    owners = ((RecipientList, "file", "file_name", True), (Campaign, "media", "media_name", False))
     return {
-        str(model._meta.get_field(field).upload_to).split("/")[0]: (model, field, attachment)
-        for model, field, attachment in owners
+        str(model._meta.get_field(field).upload_to).split("/")[0]: (model, field, named, attachment)
+        for model, field, named, attachment in owners
     }
 
 
@@ -119,14 +120,17 @@ def media_file(request: HttpRequest, path: str) -> FileResponse:
     owner = _file_owners().get(name.split("/")[0])
     if owner is None:
         raise Http404
-    model, field, attachment = owner
+    model, field, named, attachment = owner
     if not may_view(request.user, model._meta.label_lower):
         raise PermissionDenied
-    if not model._default_manager.filter(**{field: name}).exists():
+    uploaded_as = model._default_manager.filter(**{field: name}).values_list(named, flat=True).first()
+    if uploaded_as is None:
         raise Http404
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     inline = not attachment and content_type.startswith(INLINE_TYPES)
-    response = FileResponse(target.open("rb"), as_attachment=not inline, filename=target.name)
+    # Saved under the name it was uploaded with, not the one the storage gave it.
+    filename = uploaded_as or target.name
+    response = FileResponse(target.open("rb"), as_attachment=not inline, filename=filename)
     response["Content-Security-Policy"] = "sandbox"
     patch_cache_control(response, private=True)
     return response

@@ -73,6 +73,20 @@ def test_a_token_revoked_on_the_users_page_is_refused(client, olga, mark, api_fo
     assert refused.json()["code"] == "authentication_failed"
 
 
+def test_a_made_tokens_fixed_name_and_a_revoked_ones_box_say_why_they_are_locked(client, olga, mark, api_for):
+    import re
+
+    api = api_for(mark)
+    api.token.revoke()
+    client.force_login(olga)
+    page = client.get(reverse("admin:auth_user_change", args=[mark.pk])).content.decode()
+
+    name = re.search(r"<input[^>]*name=\"api_tokens-0-name\"[^>]*>", page).group(0)
+    assert "disabled" in name and 'title="Fixed when the token was made' in name
+    revoke = re.search(r"<input[^>]*name=\"api_tokens-0-revoke\"[^>]*>", page).group(0)
+    assert "disabled" in revoke and 'title="Revoked already' in revoke
+
+
 def test_a_request_without_a_token_gets_a_json_401_naming_the_scheme(db):
     response = APIClient().get(LISTS)
     assert response.status_code == 401

@@ -54,7 +54,8 @@ def alice(alpha):
         (by_name, "recipient\n@alice_user\n@bob_user\n"),
         (by_phone, f"recipient\n{PHONE}\n"),
     ):
-        recipient_list.file.save("people.csv", ContentFile(text.encode()))
+        recipient_list.store_file(ContentFile(text.encode(), name="alice_and_friends.csv"))
+        recipient_list.save()
     for campaign in (make_campaign("One", [by_name], [alpha]), make_campaign("Two", [by_phone], [alpha])):
         engine.launch(campaign, enqueue=False)
         engine.run_until_done(campaign, max_seconds=10)
@@ -110,6 +111,7 @@ def test_erasing_a_person_by_any_identity_removes_them_everywhere(
     assert not DeliveryAttempt.objects.filter(result__error_text=ERASED_TEXT).exclude(error_text="").exists()
     by_name.refresh_from_db()
     assert not by_name.file and by_name.valid_count == 1
+    assert by_name.file_name == ""  # its name, as uploaded, may name the person too
     for path in files:
         assert not os.path.exists(path)
     assert is_erased([USERNAME, PHONE, USER_ID, "@bob_user"]) == {USERNAME, PHONE, USER_ID}

@@ -1,11 +1,13 @@
 """The progress block and the launch summary say what is true (issue 19 item 9): skipped rows are
-not "waiting for a session", a session's bar is on the campaign's scale, a finished campaign's bar
+not "waiting for a session", a session's bar is on the scale of its own rows (and says so in words:
+"412 of 1,000 sent"), the rows no session took yet on the campaign's, a finished campaign's bar
 is full beside "100.0% done", a pace is said as the pace it is, quiet hours are named as what
 makes a launch long, and an A/B test waiting for its winner asks for the winner (offered only once
 the variants' rows are settled)."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -43,7 +45,7 @@ def test_skipped_rows_are_not_counted_as_waiting_for_a_session(alpha):
     assert sum(row["counts"][ResultStatus.SKIPPED] for row in snapshot["sessions"]) == 1
 
 
-def test_a_sessions_bar_is_not_full_while_messages_still_wait_for_a_session(people):
+def test_a_sessions_bar_is_its_own_share_and_the_rows_waiting_for_a_session_have_theirs(people):
     capped = make_session("capped", daily_cap=2)
     campaign = make_campaign("Capped", [people], [capped])
     engine.launch(campaign, enqueue=False)
@@ -52,7 +54,47 @@ def test_a_sessions_bar_is_not_full_while_messages_still_wait_for_a_session(peop
     snapshot = progress_snapshot(campaign)
 
     assert snapshot["waiting"] == 3
-    assert _widths(_rows(snapshot, "capped")["segments"]) == {"sent": 40.0}  # 2 of the 5
+    assert _widths(_rows(snapshot, "capped")["segments"]) == {"sent": 100.0}  # the 2 it took, sent
+    assert _rows(snapshot, "capped")["words"] == "2 of 2 sent"
+    pool = _rows(snapshot, NO_SESSION)  # not full: the 3 still waiting are on the campaign's scale
+    assert _widths(pool["segments"]) == {"pending": 60.0} and pool["words"] == "3 of the campaign's 5"
+
+
+def test_with_ten_sessions_each_bar_is_scaled_to_that_sessions_rows_and_says_so(client, mark, people):
+    """Found trying the product: on the campaign's scale, ten sessions' bars all looked nearly
+    empty (each a tenth of it at best)."""
+    from campaigns.models import MessageResult
+
+    sessions = [make_session(f"session {i}") for i in range(10)]
+    campaign = make_campaign("Ten", [people], sessions, status=CampaignStatus.RUNNING)
+    rows = []
+    for i, session in enumerate(sessions):
+        # 1,000 rows each: 412 sent, 3 failed, the rest taken and not sent yet.
+        shares = [(ResultStatus.SENT, 412), (ResultStatus.FAILED, 3), (ResultStatus.CLAIMED, 585)]
+        n = 0
+        for status, count in shares:
+            for _ in range(count):
+                key = f"@s{i}_{n:04d}"
+                rows.append(
+                    MessageResult(campaign=campaign, key=key, dedupe_key=key, session=session, status=status)
+                )
+                n += 1
+    rows += [MessageResult(campaign=campaign, key=f"@p{n}", dedupe_key=f"@p{n}") for n in range(2000)]
+    MessageResult.objects.bulk_create(rows, batch_size=2000)
+
+    snapshot = progress_snapshot(campaign)
+
+    for session in sessions:
+        row = _rows(snapshot, session.name)
+        assert _widths(row["segments"]) == {"sent": 41.2, "failed": 0.3, "pending": 58.5}
+        assert row["words"] == "412 of 1,000 sent · 3 failed"
+    assert _rows(snapshot, NO_SESSION)["words"] == "2,000 of the campaign's 12,000"
+    client.force_login(mark)
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    table = html.unescape(re.search(r'<table class="tgc-sessions">.*?</table>', page, re.S).group(0))
+    assert table.count("412 of 1,000 sent · 3 failed") == 10
+    assert "2,000 of the campaign's 12,000" in table
+    assert "its own rows" in table  # the column says what its bars are scaled to
 
 
 def test_a_finished_campaign_with_skipped_rows_has_a_full_bar_beside_100_percent_done(alpha):

@@ -150,6 +150,41 @@ def test_a_segment_is_not_offered_among_its_own_exclusions(world, client_of_mark
     assert world.older not in form.fields["exclude_segments"].queryset
 
 
+def test_only_usable_lists_are_offered_and_the_page_says_why_the_others_are_not(world, client_of_mark):
+    from campaigns.models import ImportStatus
+
+    unfinished = {
+        ImportStatus.MAPPING: "its columns were never mapped",
+        ImportStatus.QUEUED: "being imported",
+        ImportStatus.RUNNING: "being imported",
+        ImportStatus.FAILED: "its import failed",
+    }
+    lists = {status: make_list(f"list {status}", [], import_status=status) for status in unfinished}
+
+    response = client_of_mark.get(reverse(ADD))
+
+    form = response.context["adminform"].form
+    for name in ("lists", "exclude_lists"):
+        offered = set(form.fields[name].queryset)
+        assert offered == {world.berlin, world.shop}, name
+    page = response.content.decode()
+    for status, why in unfinished.items():
+        assert f"“list {status}” ({why})" in page, status
+    refused = errors(client_of_mark, reverse(ADD), lists=[lists[ImportStatus.MAPPING].pk])
+    assert "lists" in refused
+
+
+def test_a_list_chosen_before_its_new_import_stays_chosen_while_it_is_imported(world, client_of_mark):
+    from campaigns.models import ImportStatus
+
+    segment = Segment.objects.create(name="berliners", definition={"lists": {"ids": [world.berlin.pk]}})
+    world.berlin.import_status = ImportStatus.RUNNING  # a new file, being imported
+    world.berlin.save()
+
+    assert shown(client_of_mark, segment)["lists"] == [world.berlin.pk]
+    assert save(client_of_mark, change_url(segment), lists=[world.berlin.pk]).status_code == 302
+
+
 def errors(client, url: str, **fields) -> dict:
     response = save(client, url, **fields)
     assert response.status_code == 200, "the form is shown again with its errors"

@@ -60,8 +60,8 @@ LOCKED_AFTER_LAUNCH = (
 )
 # The send window too: rows keep their time zones, and each claim reads the window as saved.
 PAUSED_EDITABLE = ("sessions", "send_window_start", "send_window_end")
-# Locked, these show as their names (CampaignAdmin.lists_chosen, segments_chosen).
-READ_ONLY_AS = {"lists": "lists_chosen", "segments": "segments_chosen"}
+# Locked, these show as their names (CampaignAdmin.lists_chosen, segments_chosen, media_file).
+READ_ONLY_AS = {"lists": "lists_chosen", "segments": "segments_chosen", "media": "media_file"}
 
 
 def _names(related) -> str:
@@ -186,6 +186,13 @@ class CampaignAdmin(EditConflictGuard, admin.ModelAdmin):
     def segments_chosen(self, obj: Campaign) -> str:
         """The campaign's segments by name."""
         return _names(obj.segments)
+
+    @admin.display(description="Media")
+    def media_file(self, obj: Campaign) -> str:
+        """The media file, named as it was uploaded (not by its stored path)."""
+        if not obj.media:
+            return "—"
+        return format_html('<a href="{}">{}</a>', obj.media.url, obj.media_file_name)
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

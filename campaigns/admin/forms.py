@@ -13,13 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from django import forms
-from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.admin.widgets import AdminFileWidget, AdminSplitDateTime
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.utils import timezone
 
-from ..content import images, variants
 from ..content import media as media_service
+from ..content import variants
 from ..engine.zones import zone_problems
 from ..lists.normalise import typed_identity
 from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
@@ -40,6 +40,19 @@ class ZonedSplitDateTime(AdminSplitDateTime):
 
     # In the app's templates: the form renderer (DjangoTemplates) reads apps' folders, not DIRS.
     template_name = "campaigns/widgets/zoned_split_datetime.html"
+
+
+class UploadedNameFileInput(AdminFileWidget):
+    """The admin's file input naming the current file as it was uploaded (``shown_name``, set by
+    the form), not by its stored path ("media/2026/12/photo_aB3dE9x.jpg")."""
+
+    template_name = "campaigns/widgets/named_file_input.html"
+    shown_name = ""
+
+    def get_context(self, name, value, attrs) -> dict:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["shown_name"] = self.shown_name
+        return context
 
 
 def _window_time() -> forms.TimeInput:
@@ -87,6 +100,7 @@ class CampaignForm(forms.ModelForm):
         ]
         widgets = {
             "message": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
+            "media": UploadedNameFileInput,
             "lists": forms.CheckboxSelectMultiple,
             "segments": forms.CheckboxSelectMultiple,
             "sessions": forms.CheckboxSelectMultiple,
@@ -160,7 +174,10 @@ class CampaignForm(forms.ModelForm):
         for name, bounds in Campaign.BOUNDS.items():
             if name in self.fields:
                 bounded(self.fields[name], bounds)
+        if "media" in self.fields:
+            self.fields["media"].widget.shown_name = self.instance.media_file_name
         self.media_info: dict | None = None  # None: unchanged
+        self.media_name: str | None = None  # the new file's name as uploaded; None: unchanged
         if self.instance.pk:
             texts = list(self.instance.variants or [])
             for name, text in zip(self.VARIANT_FIELDS, texts, strict=False):
@@ -195,14 +212,17 @@ class CampaignForm(forms.ModelForm):
         if not upload:  # no file, or "clear" ticked
             if wanted:
                 self.add_error("media", f"Choose a file to send as {MediaType(wanted).label.lower()}.")
-            data["media_type"], self.media_info = "", {}
+            data["media_type"], self.media_info, self.media_name = "", {}, ""
         elif "media" in self.changed_data or "media_type" in self.changed_data:
+            new = "media" in self.changed_data
+            name = Path(upload.name).name if new else self.instance.media_file_name
             try:
-                info = inspect_upload(upload, wanted)
+                info = inspect_upload(upload, wanted, name)
             except media_service.MediaRefused as exc:
                 self.add_error("media", str(exc))
             else:
                 data["media_type"], self.media_info = info["media_type"], {**info, "asked": wanted or ""}
+                self.media_name = name
         else:
             data["media_type"] = self.instance.media_type  # the field shows the choice, not the type
         return data
@@ -244,33 +264,34 @@ class CampaignForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Campaign:
         if self.media_info is not None:
             self.instance.media_info = self.media_info
+        if self.media_name is not None:
+            self.instance.media_name = self.media_name[:255]
         return super().save(commit)
 
 
-def inspect_upload(upload, media_type: str | None) -> dict:
-    """:func:`campaigns.content.media.inspect_media` for a new upload or the stored file, as a dict.
+def inspect_upload(upload, media_type: str | None, name: str) -> dict:
+    """:func:`campaigns.content.media.inspect_media` for a new upload or the stored file, as a
+    dict; ``name``: the file's name as staff uploaded it (not the temporary or stored one), its
+    ``file_name`` (with the converted file's extension, if converted).
 
     Uploads under ``FILE_UPLOAD_MAX_MEMORY_SIZE`` live in memory, and the inspector reads a path,
     so those are written to a temporary file (keeping the suffix, which some parsers look at).
     """
     if isinstance(upload, UploadedFile) and hasattr(upload, "temporary_file_path"):
-        info = media_service.inspect_media(upload.temporary_file_path(), media_type)
+        info = media_service.inspect_media(upload.temporary_file_path(), media_type, name)
     elif isinstance(upload, UploadedFile):
         fd, path = tempfile.mkstemp(suffix=Path(upload.name).suffix)
         try:
             with os.fdopen(fd, "wb") as tmp:
                 for chunk in upload.chunks():
                     tmp.write(chunk)
-            info = media_service.inspect_media(path, media_type)
+            info = media_service.inspect_media(path, media_type, name)
         finally:
             os.unlink(path)
         upload.seek(0)
     else:  # the stored FieldFile, when only the type changed
-        info = media_service.inspect_media(upload.path, media_type)
-    result = info.as_json()
-    # The staff's name, not the temporary one (with the converted file's extension, if converted).
-    result["file_name"] = images.sent_name(Path(upload.name).name, info.conversion, info.mime_type)
-    return result
+        info = media_service.inspect_media(upload.path, media_type, name)
+    return info.as_json()
 
 
 class SuppressionForm(forms.ModelForm):

@@ -8,8 +8,6 @@ a large one in a worker while the list's page shows the progress.
 
 from __future__ import annotations
 
-import os
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -67,7 +65,7 @@ class RecipientListAdmin(EditConflictGuard, admin.ModelAdmin):
         "consent_basis",
         "consent_note",
         "default_time_zone",
-        "file",
+        "uploaded_file",
         "import_state",
         "how_read",
         "created_by",
@@ -76,7 +74,7 @@ class RecipientListAdmin(EditConflictGuard, admin.ModelAdmin):
     )
     readonly_fields = (
         "consent_basis",
-        "file",
+        "uploaded_file",
         "import_state",
         "how_read",
         "created_by",
@@ -152,7 +150,7 @@ class RecipientListAdmin(EditConflictGuard, admin.ModelAdmin):
         context = {
             **self._context(request, f"How to read “{recipient_list}”"),
             "list": recipient_list,
-            "file_name": os.path.basename(recipient_list.file.name),
+            "file_name": recipient_list.file_shown_name,
             "form": form,
             "preview": preview,
             "error": error,
@@ -242,6 +240,13 @@ class RecipientListAdmin(EditConflictGuard, admin.ModelAdmin):
             obj.import_status, "running"
         )
         return format_html('<span class="tgc-badge tgc-{}">{}</span>', css, label)
+
+    @admin.display(description="File")
+    def uploaded_file(self, obj: RecipientList) -> str:
+        """The file, named as it was uploaded (not by its stored path)."""
+        if not obj.file:
+            return "—"
+        return format_html('<a href="{}">{}</a>', obj.file.url, obj.file_shown_name)
 
     @admin.display(description="How the file was read")
     def how_read(self, obj: RecipientList) -> SafeString:

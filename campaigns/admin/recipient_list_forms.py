@@ -135,7 +135,7 @@ class RecipientListUploadForm(forms.ModelForm):
         recipient_list.import_status = ImportStatus.MAPPING
         upload = self.cleaned_data["file"]
         # Stored first, explicitly, so the name to delete is the one the storage chose.
-        recipient_list.file.save(upload.name, upload, save=False)
+        recipient_list.store_file(upload)
         try:
             start = Mapping(default_region=default_region())
             preview = preview_file(recipient_list.file, start)

@@ -13,9 +13,10 @@ from datetime import date
 
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget, FilteredSelectMultiple
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
-from ..models import Campaign, RecipientList, Segment, Tag
+from ..models import Campaign, ImportStatus, RecipientList, Segment, Tag
 from ..models.lists import Recipient
 from ..models.segment_rules import (
     DAYS,
@@ -34,6 +35,13 @@ ENGAGEMENT_ROWS = 2
 OPS = {**TEXT_OPS, **NUMBER_OPS}  # is, is not, >, ≥, <, ≤, =
 NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 FIELD_NAMES_SAMPLE = 500  # the newest rows whose field names the field inputs propose
+# Why a list is not offered yet, by its import's state (a list is usable once imported).
+UNFINISHED = {
+    ImportStatus.MAPPING: "its columns were never mapped",
+    ImportStatus.QUEUED: "being imported",
+    ImportStatus.RUNNING: "being imported",
+    ImportStatus.FAILED: "its import failed",
+}
 
 
 def field_names() -> list[str]:
@@ -262,10 +270,30 @@ class SegmentForm(_Rows, forms.ModelForm):
         names = field_names()
         for n in range(1, FIELD_ROWS + 1):
             self.fields[f"field_{n}_name"].widget.names = names
+        self._offer_usable_lists()
         if self.instance.pk:
             self.fields["exclude_segments"].queryset = Segment.objects.exclude(pk=self.instance.pk)
             if not self.is_bound:
                 self.initial.update(to_initial(self.instance.definition, self.instance.pk) or {})
+
+    def _offer_usable_lists(self) -> None:
+        """Lists whose import is done (and those the saved definition already names, a new file
+        of theirs being imported); the help says which others are not offered and why."""
+        definition = self.instance.definition if isinstance(self.instance.definition, dict) else {}
+        chosen = set((definition.get("lists") or {}).get("ids") or [])
+        chosen |= set((definition.get("exclude") or {}).get("lists") or [])
+        usable = RecipientList.objects.filter(Q(import_status=ImportStatus.DONE) | Q(pk__in=chosen))
+        waiting = (
+            RecipientList.objects.exclude(import_status=ImportStatus.DONE)
+            .exclude(pk__in=chosen)
+            .order_by("name")
+            .values_list("name", "import_status")
+        )
+        note = ", ".join(f"“{name}” ({UNFINISHED[status]})" for name, status in waiting)
+        for name in ("lists", "exclude_lists"):
+            self.fields[name].queryset = usable
+            if note:
+                self.fields[name].help_text += f" Not offered until their import is done: {note}."
 
     def clean(self):
         cleaned = super().clean()

@@ -104,8 +104,10 @@ class MediaInfo:
         return asdict(self)
 
 
-def inspect_media(path: str, media_type: str | None = None) -> MediaInfo:
-    """Inspect the file at ``path`` and validate it as ``media_type``.
+def inspect_media(path: str, media_type: str | None = None, file_name: str = "") -> MediaInfo:
+    """Inspect the file at ``path`` and validate it as ``media_type``. ``file_name``: the name the
+    file was uploaded with (default: ``path``'s last part; the storage may have renamed it),
+    which its content is checked against and Telegram is given.
 
     ``media_type``: ``photo`` | ``video`` | ``document`` | ``audio`` | ``voice``, or None/"" to
     take the natural type of the content (an image Telegram would refuse as a photo then goes as
@@ -122,7 +124,7 @@ def inspect_media(path: str, media_type: str | None = None) -> MediaInfo:
         raise MediaRefused(f"the file is {_mib(size)}; Telegram accepts at most 2000 MiB")
     kind = filetype.guess(path)
     mime = kind.mime if kind else filetypes.fallback_mime(path)
-    base = {"mime_type": mime, "size": size, "file_name": os.path.basename(path)}
+    base = {"mime_type": mime, "size": size, "file_name": file_name or os.path.basename(path)}
 
     if media_type == DOCUMENT:
         # Any non-empty file within the size limit can be sent as a document, whatever its name;

@@ -91,7 +91,9 @@ def check_launch(campaign: Campaign) -> LaunchCheck:
         )
     if campaign.media:
         try:
-            check.media = inspect_media(campaign.media.path, campaign.media_type or None)
+            check.media = inspect_media(
+                campaign.media.path, campaign.media_type or None, campaign.media_file_name
+            )
         except MediaRefused as exc:
             check.problems.append(f"Media: {exc}")
         except OSError:

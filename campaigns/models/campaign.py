@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -126,6 +127,9 @@ class Campaign(models.Model):
     message = models.TextField(blank=True, help_text="Text or caption; {{ first_name }} etc. personalise.")
     parse_mode = models.CharField(max_length=10, choices=ParseMode.choices, default=ParseMode.PLAIN)
     media = models.FileField(upload_to="media/%Y/%m/", blank=True)
+    # The media file's name as staff uploaded it (the storage renames a second "photo.jpg" to
+    # "photo_aB3dE9x.jpg"): shown on every page and given to Telegram as a document's file name.
+    media_name = models.CharField(max_length=255, blank=True)
     media_type = models.CharField(max_length=10, choices=MediaType.choices, blank=True, default="")
     media_info = models.JSONField(default=dict, blank=True, editable=False)
     lists = models.ManyToManyField(RecipientList, related_name="campaigns", blank=True)
@@ -200,6 +204,14 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def media_file_name(self) -> str:
+        """The media file's name as uploaded ("" without media): :attr:`media_name`, or for a
+        file stored without it the stored name's last part."""
+        if not self.media:
+            return ""
+        return self.media_name or os.path.basename(self.media.name)
 
     @property
     def is_live(self) -> bool:
@@ -299,6 +311,7 @@ class Campaign(models.Model):
             name=f"{self.name} (copy)"[:200],
             created_by=by,
             media_info=self.media_info,
+            media_name=self.media_name,
             scheduled_at=self.scheduled_at
             if self.scheduled_at and self.scheduled_at > timezone.now()
             else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -72,6 +73,9 @@ class RecipientList(models.Model):
 
     name = models.CharField(max_length=200)
     file = models.FileField(upload_to="lists/%Y/%m/", blank=True)
+    # The file's name as staff uploaded it: the storage renames a second "customers.csv" to
+    # "customers_aB3dE9x.csv", and pages show the name staff know (:attr:`file_shown_name`).
+    file_name = models.CharField(max_length=255, blank=True)
     consent_basis = models.CharField(max_length=30, choices=ConsentBasis.choices)
     consent_note = models.TextField(blank=True, help_text="Where and when consent was collected.")
     default_region = models.CharField(max_length=2, blank=True, help_text="e.g. DE, US")
@@ -105,6 +109,20 @@ class RecipientList(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def file_shown_name(self) -> str:
+        """The file's name as uploaded ("" without a file): :attr:`file_name`, or for a file
+        stored without it the stored name's last part."""
+        if not self.file:
+            return ""
+        return self.file_name or os.path.basename(self.file.name)
+
+    def store_file(self, upload) -> None:
+        """Store ``upload`` (a Django ``File`` with the name it came with) as the list's file and
+        remember that name; the row is not saved."""
+        self.file.save(upload.name, upload, save=False)
+        self.file_name = os.path.basename(upload.name)[:255]
 
     @property
     def is_ready(self) -> bool:

@@ -181,7 +181,7 @@ def _drop_files(list_ids: set[int]) -> list[str]:
         if recipient_list.file:
             name, storage = recipient_list.file.name, recipient_list.file.storage
             transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
-            recipient_list.file = ""
+            recipient_list.file, recipient_list.file_name = "", ""
         recipient_list.save()
         names.append(recipient_list.name)
     return names

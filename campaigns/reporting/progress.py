@@ -66,8 +66,8 @@ ACTIVE_CAMPAIGN_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.LAUNCHING, 
 
 def segments(counts: dict[str, int], scale: int) -> list[dict]:
     """Bar segments for ``counts`` (status → rows): label, count, width percent of ``scale`` rows
-    (the campaign's deliverable rows, so every bar of a campaign is on one scale), colour. Claimed
-    rows count as waiting. Skipped rows keep their count but get no width: they were never to be
+    (the deliverable rows of what the bar stands for: the campaign, or one session's own), colour.
+    Claimed rows count as waiting. Skipped rows keep their count but get no width: they were never to be
     sent, so a bar full of what was sent is "100% done" (the key beside it says how many)."""
     shown = dict(counts)
     shown[ResultStatus.PENDING] = counts.get(ResultStatus.PENDING, 0) + counts.get(ResultStatus.CLAIMED, 0)
@@ -98,7 +98,21 @@ NOT_SENT_ROW = "(not for sending: skipped or cancelled)"
 def _session_row(
     session: TelegramSession | None, counts: dict[str, int], now, scale: int, name: str = NO_SESSION
 ) -> dict:
+    """One row of the progress table. A session's bar is on the scale of its own deliverable rows
+    (those it took, skipped ones aside: with ten sessions, the campaign's scale drew each bar a
+    tenth full at best), with ``words`` "412 of 1,000 sent · 3 failed"; a row of no session
+    (waiting for one, for a window, for the winner) is on the campaign's ``scale``, with ``words``
+    "2,000 of the campaign's 12,000"."""
     total = sum(counts.values())
+    if session is not None:
+        own = total - counts.get(ResultStatus.SKIPPED, 0)
+        scale = own
+        failed = counts.get(ResultStatus.FAILED, 0)
+        words = f"{counts.get(ResultStatus.SENT, 0):,} of {own:,} sent" if own else "none taken yet"
+        words += f" · {failed:,} failed" if failed else ""
+    else:
+        shown = total - counts.get(ResultStatus.SKIPPED, 0)
+        words = f"{shown:,} of the campaign's {scale:,}" if shown else ""
     row = {
         "id": session.pk if session else None,
         "name": session.name if session else name,
@@ -110,6 +124,7 @@ def _session_row(
         "counts": {s: counts.get(s, 0) for s in ResultStatus.values},
         "total": total,
         "segments": segments(counts, scale),
+        "words": words,
     }
     row["bar"] = any(s["percent"] for s in row["segments"])  # none for rows never to be sent
     return row
@@ -193,7 +208,8 @@ def _session_rows(campaign: Campaign, now, scale: int) -> list[dict]:
     other session holding rows, then open rows not yet assigned that a session could send now
     (:data:`NO_SESSION`), those waiting for their send window to open (:data:`WINDOW_ROW`), an A/B
     test's hold-out (:data:`HELD_ROW`) and rows never to be sent by a session
-    (:data:`NOT_SENT_ROW`), each only when it holds rows. Bars are on the campaign's ``scale``."""
+    (:data:`NOT_SENT_ROW`), each only when it holds rows. A session's bar is on the scale of its
+    own rows, the others' on the campaign's ``scale`` (:func:`_session_row`)."""
     per_session: dict[int | None, dict[str, int]] = {}
     for (session_id, status), n in ResultTally.objects.for_campaign(campaign.pk).items():
         per_session.setdefault(session_id, {})[status] = n

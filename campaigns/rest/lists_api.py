@@ -180,9 +180,11 @@ def _stage_and_import(recipient_list: RecipientList, form: UploadSerializer) -> 
     """Store the file, read it with the mapping asked for (or, without roles, the one of the
     last list with the same header row, as the admin offers), then import it; True when queued."""
     upload = form.validated_data["file"]
-    old = recipient_list.file.name
-    recipient_list.file.save(upload.name, upload, save=False)
+    old, old_name = recipient_list.file.name, recipient_list.file_name
+    recipient_list.store_file(upload)
     try:
+        # Recorded now: the import saves only its counts, and a refusal below puts the old back.
+        recipient_list.save(update_fields=["file", "file_name"])
         mapping = form.mapping(recipient_list)
         preview = preview_file(recipient_list.file, mapping)
         earlier = None if mapping.roles else jobs.earlier_mapping(preview.mapping)
@@ -197,7 +199,7 @@ def _stage_and_import(recipient_list: RecipientList, form: UploadSerializer) -> 
             report = jobs.start_import(recipient_list, preview.mapping, estimated_rows=preview.estimated_rows)
     except BaseException:
         recipient_list.file.storage.delete(recipient_list.file.name)
-        RecipientList.objects.filter(pk=recipient_list.pk).update(file=old)
+        RecipientList.objects.filter(pk=recipient_list.pk).update(file=old, file_name=old_name)
         raise
     if old and old != recipient_list.file.name:
         recipient_list.file.storage.delete(old)

@@ -61,3 +61,18 @@ def tgc_zone() -> str:
 def tgc_explain(code: str) -> str:
     """An error code's plain explanation."""
     return explain(code).explanation if code else ""
+
+
+@register.filter
+def tgc_locked(line, adminform) -> bool:
+    """Whether a fieldset line of a change form holds a field locked for this object: read-only
+    here though not always (``get_readonly_fields`` locked it, unlike the admin's own
+    ``readonly_fields``) or a disabled form field. ``line``: Django's ``Fieldline``; ``adminform``:
+    its ``AdminForm``."""
+    always = set(adminform.model_admin.readonly_fields)
+    for field in line:
+        if field.is_readonly and field.field["name"] not in always:
+            return True
+        if not field.is_readonly and field.field.field.disabled:
+            return True
+    return False

@@ -28,10 +28,16 @@ class TokenForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk:  # locked, and each says why (a disabled box's tooltip)
             self.fields["name"].disabled = True
+            self.fields["name"].widget.attrs["title"] = (
+                "Fixed when the token was made: to rename it, revoke it and make another."
+            )
             if self.instance.is_revoked:
                 self.fields["revoke"].disabled = True
+                self.fields["revoke"].widget.attrs["title"] = (
+                    "Revoked already: a revoked token stays revoked."
+                )
 
 
 class TokenInline(admin.TabularInline):

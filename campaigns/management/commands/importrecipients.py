@@ -174,7 +174,8 @@ class Command(BaseCommand):
             import_total=preview.estimated_rows,
         )
         with open(path, "rb") as stored:
-            recipient_list.file.save(os.path.basename(path), File(stored))
+            recipient_list.store_file(File(stored, name=os.path.basename(path)))
+            recipient_list.save()
 
         def progress(rows: int) -> None:
             RecipientList.objects.filter(pk=recipient_list.pk).update(import_progress=rows)
