@@ -187,3 +187,22 @@ def test_the_pages_words_per_session_and_locked_fields_cost_no_query_per_session
         assert "Fixed at launch" in page and " of " in page
         counted.append(len(queries))
     assert counted[0] == counted[1], counted
+
+
+def test_a_view_only_user_sees_the_campaign_without_lock_labels(client, mark, rita, people, alpha):
+    """ "Fixed at launch" tells an editor what no longer changes; to a reviewer, who may change
+    nothing, every field would carry it (the name, the delay: fields an editor may change)."""
+    from django.urls import reverse
+
+    campaign = make_campaign("Watched", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    page = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+    client.force_login(rita)
+    viewed = client.get(page).content.decode()
+    client.force_login(mark)
+    edited = client.get(page).content.decode()
+
+    assert "Fixed at launch" not in viewed and "tgc-locked" not in viewed and "Watched" in viewed
+    locked_rows = re.findall(r'class="form-row[^"]*tgc-locked', edited)
+    assert locked_rows and 'class="form-row field-name"' in edited  # the name stays editable, unmarked

@@ -63,12 +63,16 @@ def tgc_explain(code: str) -> str:
     return explain(code).explanation if code else ""
 
 
-@register.filter
-def tgc_locked(line, adminform) -> bool:
+@register.simple_tag(takes_context=True)
+def tgc_locked(context, line) -> bool:
     """Whether a fieldset line of a change form holds a field locked for this object: read-only
     here though not always (``get_readonly_fields`` locked it, unlike the admin's own
-    ``readonly_fields``) or a disabled form field. ``line``: Django's ``Fieldline``; ``adminform``:
-    its ``AdminForm``."""
+    ``readonly_fields``) or a disabled form field. Never on a page its user may only view (every
+    field is read-only there, and none is locked by the object). ``line``: Django's ``Fieldline``;
+    the context's ``adminform``: its ``AdminForm``."""
+    if not context.get("has_change_permission"):
+        return False
+    adminform = context["adminform"]
     always = set(adminform.model_admin.readonly_fields)
     for field in line:
         if field.is_readonly and field.field["name"] not in always:
