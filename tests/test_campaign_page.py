@@ -206,3 +206,29 @@ def test_a_view_only_user_sees_the_campaign_without_lock_labels(client, mark, ri
     assert "Fixed at launch" not in viewed and "tgc-locked" not in viewed and "Watched" in viewed
     locked_rows = re.findall(r'class="form-row[^"]*tgc-locked', edited)
     assert locked_rows and 'class="form-row field-name"' in edited  # the name stays editable, unmarked
+
+
+def test_each_locked_field_of_a_shared_line_says_it_is_fixed(client, mark, people, alpha):
+    """Fields drawn on one line (the quiet-hours window, the A/B shares) are each boxed when
+    locked: each carries its own label, not only the line's last one (a boxed "Send window start"
+    with no word beside it reads as a display fault, or as editable)."""
+    campaign = make_campaign("Shared lines", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    client.force_login(mark)
+    page = client.get(change_path(campaign)).content.decode()
+
+    boxes = dict(
+        re.findall(r'class="flex-container fieldBox field-(\w+)[^"]*">(.*?)</div>\s*</div>', page, re.S)
+    )
+    shared = [
+        "send_window_start",
+        "send_window_end",
+        "share_a",
+        "share_b",
+        "share_c",
+        "share_d",
+        "share_hold",
+    ]
+    assert set(shared) <= set(boxes), sorted(boxes)
+    unlabelled = [name for name in shared if 'class="tgc-lock"' not in boxes[name]]
+    assert not unlabelled, unlabelled

@@ -63,15 +63,27 @@ def tgc_explain(code: str) -> str:
     return explain(code).explanation if code else ""
 
 
+def _field_locked(field, always: set[str]) -> bool:
+    """Whether one field of a fieldset line is locked for this object (see ``tgc_locked``)."""
+    if field.is_readonly:
+        return field.field["name"] not in always
+    return bool(field.field.field.disabled)
+
+
 @register.simple_tag(takes_context=True)
-def tgc_locked(context, line) -> bool:
+def tgc_locked(context, line, field=None) -> bool:
     """Whether a fieldset line of a change form holds a field locked for this object: read-only
     here though not always (``get_readonly_fields`` locked it, unlike the admin's own
     ``readonly_fields``) or a disabled form field. Never on a page its user may only view (every
     field is read-only there, and none is locked by the object). ``line``: Django's ``Fieldline``;
-    the context's ``adminform``: its ``AdminForm``."""
+    ``field``: one of its ``AdminField``/``AdminReadonlyField`` to ask about that field alone (a
+    line of several fields labels each locked one); the context's ``adminform``: its
+    ``AdminForm``."""
     if not context.get("has_change_permission"):
         return False
+    always = set(context["adminform"].model_admin.readonly_fields)
+    fields = [field] if field is not None else line
+    return any(_field_locked(each, always) for each in fields)
     adminform = context["adminform"]
     always = set(adminform.model_admin.readonly_fields)
     for field in line:
