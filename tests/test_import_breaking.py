@@ -767,3 +767,30 @@ def test_a_short_file_in_a_latin_code_page_is_no_doubt():
     recipient_list = _import(data)
 
     assert recipient_list.valid_count == 2
+
+
+@pytest.mark.parametrize(
+    "data", [UNCERTAIN_HEBREW, "name,phone\nŞen,+905321230000\n".encode("cp1254")], ids=["hebrew", "turkish"]
+)
+def test_each_encoding_the_mapping_step_names_is_found_by_that_name_in_its_choice(client, mark, data):
+    """ "choose the encoding" after readings "in cp1254", "in cp1250": the choice must be findable
+    by the name the page gives it (its options once read only "Windows-1254 (Turkish)")."""
+    import html
+    import re
+
+    client.force_login(mark)
+    data = {
+        "name": "x",
+        "consent_basis": "opt_in",
+        "consent_note": "",
+        "file": SimpleUploadedFile("x.csv", data),
+    }
+    page = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True).content.decode()
+
+    select = re.search(r'<select name="encoding".*?</select>', page, re.S).group(0)
+    options = [html.unescape(text) for text in re.findall(r"<option[^>]*>(.*?)</option>", select, re.S)]
+    note = html.unescape(re.search(r'<p class="tgc-warning tgc-note">(.*?)</p>', page, re.S).group(1))
+    named = re.findall(r"” in ([\w-]+)", note) + re.findall(r'id="tgc-encoding">([\w-]+)<', page)
+    assert len(named) >= 3, note
+    missing = [name for name in named if not any(name.lower() in option.lower() for option in options)]
+    assert not missing, (missing, options)

@@ -201,7 +201,18 @@ _ENCODINGS = [
     ("johab", "Johab (Korean)"),
     ("cp874", "Windows-874 (Thai)"),
 ]
-ENCODING_CHOICES = [(codecs.lookup(name).name, label) for name, label in _ENCODINGS]
+
+
+def _encoding_label(codec: str, label: str) -> str:
+    """An encoding's choice as people and the pages name it: "Windows-1254 (Turkish) · cp1254".
+    The codec's name is what the mapping step's notes, the list's page and ``--encoding`` use."""
+    return label if codec.lower() in label.lower() else f"{label} · {codec}"
+
+
+# (codec name as ``codecs.lookup`` gives it, its label).
+ENCODING_CHOICES = [
+    (codecs.lookup(name).name, _encoding_label(codecs.lookup(name).name, label)) for name, label in _ENCODINGS
+]
 DELIMITER_CHOICES = [(",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab")]
 ORDER_CHOICES = [
     (",".join(order), ", then ".join(KIND_LABELS[k] for k in order)) for order in permutations(IDENTITY_ORDER)
