@@ -170,6 +170,17 @@ def test_the_report_counts_rows_without_consent_apart_from_invalid_ones(client, 
     assert '<li class="tgc-no-consent"><strong>3</strong> no consent</li>' in page
 
 
+def test_the_reports_rows_name_a_row_without_consent_as_such_not_invalid(client, cases_dir):
+    """The counts say "0 invalid, 3 no consent": each of those rows' outcome must agree."""
+    import re
+
+    response = upload(client, cases_dir, "german_headers.csv")  # 3 of 10 say "nein"
+
+    table = re.search(r'<table class="tgc-problems">.*?</table>', response.content.decode(), re.S).group(0)
+    outcomes = re.findall(r"<tr[^>]*><td>\d+</td><td><code>[^<]*</code></td><td>([^<]*)</td>", table)
+    assert outcomes == ["No consent"] * 3, outcomes
+
+
 def test_a_list_with_no_consent_column_says_nothing_of_consent(client, cases_dir):
     response = upload(client, cases_dir, "basic.csv")
 

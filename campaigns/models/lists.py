@@ -199,6 +199,16 @@ class Recipient(models.Model):
     def __str__(self) -> str:
         return self.key or self.raw_value
 
+    @property
+    def outcome(self) -> str:
+        """The row's outcome as reports name it: "No consent" for an invalid row its own file
+        refused (a consent column not saying yes, an opt-out column saying so:
+        :data:`NO_CONSENT_PREFIXES`), counted apart from the invalid ones; else its status's
+        label ("Invalid", "Duplicate", "Valid")."""
+        if self.status == self.Status.INVALID and self.error.startswith(NO_CONSENT_PREFIXES):
+            return "No consent"
+        return self.get_status_display()
+
     def identities(self) -> list[str]:
         """Every key this row names its person by, ``key`` first; [] for an invalid row."""
         others = [i.key for i in self.other_identities.all()]
