@@ -232,3 +232,21 @@ def test_each_locked_field_of_a_shared_line_says_it_is_fixed(client, mark, peopl
     assert set(shared) <= set(boxes), sorted(boxes)
     unlabelled = [name for name in shared if 'class="tgc-lock"' not in boxes[name]]
     assert not unlabelled, unlabelled
+
+
+def test_the_progress_metrics_count_one_request_in_the_singular(client, mark, people, alpha):
+    """ "1 requests to Telegram · 0 retries": a count of one reads in the singular."""
+    from campaigns.models import Recipient
+
+    Recipient.objects.filter(recipient_list=people).exclude(
+        pk=Recipient.objects.filter(recipient_list=people, status="valid").order_by("pk").values("pk")[:1]
+    ).delete()
+    campaign = make_campaign("One", [people], [alpha])
+    engine.launch(campaign, enqueue=False)
+    assert engine.run_until_done(campaign, max_seconds=20) == CampaignStatus.COMPLETED
+    client.force_login(mark)
+    page = client.get(change_path(campaign)).content.decode()
+
+    metrics = " ".join(re.search(r'<p class="tgc-muted tgc-metrics">(.*?)</p>', page, re.S).group(1).split())
+    assert metrics.startswith("1 request to Telegram"), metrics
+    assert "0 retries" in metrics and "0 FloodWaits" in metrics, metrics
