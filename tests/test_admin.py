@@ -181,6 +181,18 @@ def test_the_reports_rows_name_a_row_without_consent_as_such_not_invalid(client,
     assert outcomes == ["No consent"] * 3, outcomes
 
 
+def test_a_one_row_lists_report_counts_its_row_in_the_singular(client, tmp_path):
+    """ "1 rows read", "of 1 rows": a list of one row reads in the singular."""
+    (tmp_path / "recipients").mkdir()
+    (tmp_path / "recipients" / "one.csv").write_text("username\n@only_one\n")
+
+    response = upload(client, tmp_path, "one.csv")
+
+    page = " ".join(response.content.decode().split())
+    assert "<li><strong>1</strong> row read</li>" in page
+    assert "0 duplicate of 1 row." in " ".join(messages_of(response))
+
+
 def test_a_list_with_no_consent_column_says_nothing_of_consent(client, cases_dir):
     response = upload(client, cases_dir, "basic.csv")
 

@@ -145,7 +145,7 @@ class RecipientList(models.Model):
             said += f"{no_consent} no consent, "
         return (
             f"“{self}” imported: {self.valid_count} valid, {said}"
-            f"{self.duplicate_count} duplicate of {self.total_rows} rows."
+            f"{self.duplicate_count} duplicate of {self.total_rows} row{'' if self.total_rows == 1 else 's'}."
         )
 
 

@@ -148,7 +148,9 @@ class Command(BaseCommand):
             read += f", sheet {mapping.sheet!r} of {', '.join(repr(n) for n in preview.sheets)}"
         if mapping.header_row > 1:
             read += f", starting at row {mapping.header_row}"
-        self.stdout.write(f"Read as {read}; about {preview.estimated_rows} rows.")
+        self.stdout.write(
+            f"Read as {read}; about {preview.estimated_rows} row{'' if preview.estimated_rows == 1 else 's'}."
+        )
         roles = ", ".join(
             f"{name or f'column {i + 1}'}={role}"
             for i, (name, role) in enumerate(zip(preview.columns, mapping.roles))
