@@ -794,3 +794,18 @@ def test_each_encoding_the_mapping_step_names_is_found_by_that_name_in_its_choic
     assert len(named) >= 3, note
     missing = [name for name in named if not any(name.lower() in option.lower() for option in options)]
     assert not missing, (missing, options)
+
+
+def test_the_mapping_step_calls_an_uncertain_encoding_a_guess_under_its_choice_too(client, mark):
+    """The note says "Only a guess"; the choice's help must not say "Detected" of the same guess."""
+    client.force_login(mark)
+    data = {
+        "name": "he",
+        "consent_basis": "opt_in",
+        "consent_note": "",
+        "file": SimpleUploadedFile("he.csv", UNCERTAIN_HEBREW),
+    }
+    response = client.post(reverse("admin:campaigns_recipientlist_add"), data, follow=True)
+
+    help_text = str(response.context["form"].fields["encoding"].help_text)
+    assert help_text.startswith("Only a guess"), help_text

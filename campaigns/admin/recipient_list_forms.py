@@ -273,9 +273,12 @@ class RecipientListMappingForm(forms.Form):
             if mapping.encoding and mapping.encoding not in dict(choices):
                 choices.insert(0, (mapping.encoding, mapping.encoding))
             self.fields["encoding"].choices = choices
-            self.fields[
-                "encoding"
-            ].help_text = f"Detected: {dict(choices).get(mapping.encoding, mapping.encoding)}."
+            label = dict(choices).get(mapping.encoding, mapping.encoding)
+            self.fields["encoding"].help_text = (
+                f"Only a guess: {label} (see the note above). Choose the one that reads the names right."
+                if preview.encoding_doubt
+                else f"Detected: {label}."
+            )
             del self.fields["sheet"]
         else:
             del self.fields["encoding"], self.fields["delimiter"]

@@ -58,6 +58,7 @@ class Preview:
     notes: list[str] = field(default_factory=list)
     roles_reset: bool = False  # the submitted roles were for other columns and were guessed again
     doubt: str = ""  # why the guessed identity column is only a guess (:attr:`.importing.Layout.doubt`)
+    encoding_doubt: str = ""  # why the detected encoding alone is only a guess (part of ``doubt``)
 
     @property
     def sampled(self) -> int:
@@ -113,6 +114,7 @@ def _read(source: Any, mapping: Mapping, limits: Limits) -> tuple[Preview, Table
             rows=[],
             estimated_rows=0,
             doubt=plan.doubt,
+            encoding_doubt=table.doubt,
         )
         _read_sample(preview, plan.pending, table.rows, limits, table.unsaved)
     return preview, table
