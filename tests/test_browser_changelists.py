@@ -207,3 +207,51 @@ def test_every_changelist_of_the_site_fits_a_1280_px_window_with_every_cell_whol
         "sessions_app.TelegramSession",
     } <= set(shown), shown
     assert {"webhooks.WebhookDelivery", "campaigns.RecipientList", "audit.AuditEvent"} <= set(shown), shown
+
+
+# The words of the filters' choices that a line break cuts in two ("Waitin|g", "Skipp|ed"):
+# each word's text measured alone, its boxes on more than one line. Identifiers (an error code,
+# written with "_") may break anywhere: they are one long word.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const link of document.querySelectorAll('#changelist-filter li a')) {
+    const walker = document.createTreeWalker(link, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        if (m[0].includes('_')) continue;
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_the_results_filters_at_1280_px_break_no_word_of_a_choice(browser, mark):
+    """Every filter of the results shown at once (two campaigns, one an A/B test, error codes):
+    standing above the table, side by side, each keeps its choices' words whole ("Waiting (taken
+    by a session)", not "Waitin / g"), wrapping onto another line of filters instead."""
+    session = make_session("Spring")
+    crowd = make_list("Spring customers", [(f"@spring_{i:04d}", {}) for i in range(6)])
+    tested = make_campaign("Spring A/B", [crowd], [session], status=CampaignStatus.COMPLETED)
+    tested.variants = ["Another wording"]
+    tested.share_a, tested.share_b = 50, 50
+    tested.save()
+    make_campaign("Autumn", [crowd], [session], status=CampaignStatus.COMPLETED)
+    _results(tested, session, 6)
+    page = browser.page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    browser.login("mark")
+    browser.go("/admin/campaigns/messageresult/")
+    page.wait_for_selector("#result_list")
+
+    titles = page.eval_on_selector_all(
+        "#changelist-filter details", "ds => ds.map(d => d.dataset.filterTitle)"
+    )
+    assert {"campaign", "status", "session", "error code", "variant"} <= set(titles), titles
+    assert page.evaluate(BROKEN_WORDS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
