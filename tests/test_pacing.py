@@ -1,5 +1,10 @@
 """Per-session pace: delay, per-minute ceiling, daily cap (pure, no sleeping)."""
 
+import time
+from datetime import timedelta
+
+import pytest
+
 from campaigns.engine.pacing import Pace
 
 
@@ -49,3 +54,40 @@ def test_the_daily_cap_counts_sends_already_made_today():
 def test_interval_is_the_slower_of_delay_and_the_minute_ceiling():
     assert Pace(delay=1.0, per_minute=30).interval == 2.0
     assert Pace(delay=5.0, per_minute=30).interval == 5.0
+
+
+@pytest.mark.django_db
+def test_a_new_slice_waits_out_the_campaign_delay_after_the_sessions_last_request():
+    """A campaign's delay (300 s) is longer than its session's own (0.5 s): the next slice, which
+    loads the pace from the database, must wait the campaign's delay after the session's last
+    request, not the session's (each slice sent one message and ended, the next sent at once:
+    seven messages in 3 s at "300 s between sends")."""
+    from django.utils import timezone
+
+    from campaigns import engine
+    from campaigns.engine import pacing
+    from campaigns.models import DeliveryAttempt
+    from tests.conftest import make_campaign, make_list, make_session
+
+    session = make_session("slow", send_delay=0.5)
+    other = make_session("other", send_delay=0.5)
+    people = make_list("people", [("@slow_one", {}), ("@slow_two", {})])
+    campaign = make_campaign("Slow", [people], [session, other])
+    campaign.delay_seconds = 300
+    campaign.save()
+    engine.launch(campaign, enqueue=False)
+    now = timezone.now()
+    first, second = campaign.results.order_by("pk")
+    DeliveryAttempt.objects.create(
+        result=first, session=session, started_at=now - timedelta(seconds=10), finished_at=now, outcome="sent"
+    )
+    # Long ago: the other session's next request is not held.
+    DeliveryAttempt.objects.create(
+        result=second, session=other, started_at=now - timedelta(seconds=400), finished_at=now, outcome="sent"
+    )
+
+    paces = pacing.load_paces([session, other], now)
+
+    assert 280 <= paces[session.pk].wait_for(time.monotonic()) <= 290
+    assert paces[other.pk].wait_for(time.monotonic()) == 0
+    assert pacing.next_request_at(session, now) >= now + timedelta(seconds=280)

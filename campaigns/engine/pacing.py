@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 
 from sessions_app import clock
 from sessions_app.models import TelegramSession, utc_day_start
 
 from ..models import DeliveryAttempt, TestSend
+from ..models.campaign import DELAY_SECONDS
 
 
 @dataclass
@@ -118,14 +119,34 @@ def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None)
     tested = tests.filter(created_at__gte=minute_ago).order_by()
     for sid, created in tested.values_list("session_id", "created_at"):
         recent[sid].append(created)
+    # A campaign may ask for a longer delay than its session's (up to an hour): the session's
+    # next request waits that long after its latest request for that campaign, as within a slice
+    # (Pace.record). One row per session and such delay, from the last hour's requests.
+    held: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    longer = (
+        attempts.requests_since(now - timedelta(seconds=DELAY_SECONDS.high))
+        .filter(result__campaign__delay_seconds__gt=F("session__send_delay"))
+        .order_by()
+        .values("session_id", "result__campaign__delay_seconds")
+        .annotate(at=Max("started_at"))
+        .values_list("session_id", "result__campaign__delay_seconds", "at")
+    )
+    for sid, delay, started in longer:
+        held[sid].append((started, delay))
     mono_now = time.monotonic()
-    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now) for s in sessions}
+    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, held[s.pk]) for s in sessions}
 
 
 def _pace(
-    session: TelegramSession, today: int, recent: list[datetime], now: datetime, mono_now: float
+    session: TelegramSession,
+    today: int,
+    recent: list[datetime],
+    now: datetime,
+    mono_now: float,
+    held: Sequence[tuple[datetime, float]] = (),
 ) -> Pace:
-    """One session's Pace from its requests today and the times of its latest ones."""
+    """One session's Pace from its requests today and the times of its latest ones; ``held``:
+    (latest request, delay in seconds) of campaigns asking for a longer delay than the session's."""
     pace = Pace(
         delay=session.send_delay,
         per_minute=session.max_per_minute,
@@ -137,6 +158,8 @@ def _pace(
         pace.recent.append(mono_now - (now - started).total_seconds())
     if pace.recent:
         pace.next_at = pace.recent[-1] + pace.delay
+    for started, delay in held:
+        pace.next_at = max(pace.next_at, mono_now - (now - started).total_seconds() + delay)
     return pace
 
 
