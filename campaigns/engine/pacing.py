@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Max
+from django.db.models import Count, Max, OuterRef, Subquery
 
 from sessions_app import clock
 from sessions_app.models import TelegramSession, utc_day_start
@@ -120,21 +120,25 @@ def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None)
     for sid, created in tested.values_list("session_id", "created_at"):
         recent[sid].append(created)
     # A campaign may ask for a longer delay than its session's (up to an hour): the session's
-    # next request waits that long after its latest request for that campaign, as within a slice
-    # (Pace.record). One row per session and such delay, from the last hour's requests.
-    held: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
-    longer = (
-        attempts.requests_since(now - timedelta(seconds=DELAY_SECONDS.high))
-        .filter(result__campaign__delay_seconds__gt=F("session__send_delay"))
-        .order_by()
-        .values("session_id", "result__campaign__delay_seconds")
-        .annotate(at=Max("started_at"))
-        .values_list("session_id", "result__campaign__delay_seconds", "at")
+    # next request waits that long after its latest request, as within a slice (Pace.record).
+    # Only the latest matters: an earlier request's delay held the session until that one left.
+    # Two index probes per session (its latest request of the hour and that one's campaign delay).
+    hour_ago = now - timedelta(seconds=DELAY_SECONDS.high)
+    last = DeliveryAttempt.objects.filter(
+        session_id=OuterRef("pk"), requested=True, started_at__gte=hour_ago
+    ).order_by("-started_at")
+    latest_of_hour = (
+        TelegramSession.objects.filter(pk__in=ids)
+        .annotate(
+            at=Subquery(last.values("started_at")[:1]),
+            asked=Subquery(last.values("result__campaign__delay_seconds")[:1]),
+        )
+        .filter(at__isnull=False)
+        .values_list("pk", "at", "asked")
     )
-    for sid, delay, started in longer:
-        held[sid].append((started, delay))
+    held = {sid: (started, asked) for sid, started, asked in latest_of_hour}
     mono_now = time.monotonic()
-    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, held[s.pk]) for s in sessions}
+    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, held.get(s.pk)) for s in sessions}
 
 
 def _pace(
@@ -143,10 +147,10 @@ def _pace(
     recent: list[datetime],
     now: datetime,
     mono_now: float,
-    held: Sequence[tuple[datetime, float]] = (),
+    held: tuple[datetime, float] | None = None,
 ) -> Pace:
     """One session's Pace from its requests today and the times of its latest ones; ``held``:
-    (latest request, delay in seconds) of campaigns asking for a longer delay than the session's."""
+    its latest request of the last hour and the delay (seconds) its campaign asked for."""
     pace = Pace(
         delay=session.send_delay,
         per_minute=session.max_per_minute,
@@ -158,8 +162,9 @@ def _pace(
         pace.recent.append(mono_now - (now - started).total_seconds())
     if pace.recent:
         pace.next_at = pace.recent[-1] + pace.delay
-    for started, delay in held:
-        pace.next_at = max(pace.next_at, mono_now - (now - started).total_seconds() + delay)
+    if held is not None and held[1] > pace.delay:
+        started, asked = held
+        pace.next_at = max(pace.next_at, mono_now - (now - started).total_seconds() + asked)
     return pace
 
 
