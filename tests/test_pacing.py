@@ -91,3 +91,39 @@ def test_a_new_slice_waits_out_the_campaign_delay_after_the_sessions_last_reques
     assert 280 <= paces[session.pk].wait_for(time.monotonic()) <= 290
     assert paces[other.pk].wait_for(time.monotonic()) == 0
     assert pacing.next_request_at(session, now) >= now + timedelta(seconds=280)
+
+
+@pytest.mark.django_db
+def test_a_session_held_by_a_campaigns_delay_says_so_and_the_eta_counts_from_its_end():
+    """While the campaign's 300 s delay holds its session after its latest request, the
+    progress block says why nothing leaves and until when, and the ETA starts after the hold."""
+    from django.utils import timezone
+
+    from campaigns import engine
+    from campaigns.models import DeliveryAttempt
+    from campaigns.reporting import forecast
+    from tests.conftest import make_campaign, make_list, make_session
+
+    session = make_session("slow", send_delay=0.5)
+    people = make_list("people", [(f"@slow_{i}", {}) for i in range(3)])
+    campaign = make_campaign("Slow", [people], [session])
+    campaign.delay_seconds = 300
+    campaign.save()
+    engine.launch(campaign, enqueue=False)
+    now = timezone.now()
+    DeliveryAttempt.objects.create(
+        result=campaign.results.first(),
+        session=session,
+        started_at=now - timedelta(seconds=100),
+        finished_at=now,
+        outcome="sent",
+    )
+
+    paces = forecast.session_paces(campaign, now)
+    said = forecast.waits(campaign, paces, now)
+
+    assert paces[0].available_at == now + timedelta(seconds=200)
+    assert any("slow waits out the 300 s between sends “Slow” asks for" in line for line in said), said
+    campaign.delay_seconds = 1  # a short delay: nothing held, nothing said
+    campaign.save()
+    assert forecast.session_paces(campaign, now)[0].available_at == now

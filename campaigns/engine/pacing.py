@@ -22,7 +22,7 @@ from django.db.models import Count, Max, OuterRef, Subquery
 from sessions_app import clock
 from sessions_app.models import TelegramSession, utc_day_start
 
-from ..models import DeliveryAttempt, TestSend
+from ..models import Campaign, DeliveryAttempt, TestSend
 from ..models.campaign import DELAY_SECONDS
 
 
@@ -119,26 +119,53 @@ def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None)
     tested = tests.filter(created_at__gte=minute_ago).order_by()
     for sid, created in tested.values_list("session_id", "created_at"):
         recent[sid].append(created)
-    # A campaign may ask for a longer delay than its session's (up to an hour): the session's
-    # next request waits that long after its latest request, as within a slice (Pace.record).
-    # Only the latest matters: an earlier request's delay held the session until that one left.
-    # Two index probes per session (its latest request of the hour and that one's campaign delay).
+    held = {sid: (hold.since, hold.seconds) for sid, hold in delay_holds(sessions, now).items()}
+    mono_now = time.monotonic()
+    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, held.get(s.pk)) for s in sessions}
+
+
+@dataclass(frozen=True)
+class DelayHold:
+    """A session held by the delay a campaign asked for, longer than the session's own: its
+    latest request left at ``since`` for ``campaign`` (a name), which asked ``seconds`` between
+    sends; the session's next request may leave at ``until``."""
+
+    since: datetime
+    seconds: float
+    campaign: str
+
+    @property
+    def until(self) -> datetime:
+        return self.since + timedelta(seconds=self.seconds)
+
+
+def delay_holds(sessions: Sequence[TelegramSession], now: datetime) -> dict[int, DelayHold]:
+    """Session id → :class:`DelayHold`, for the sessions whose latest request of the last hour was
+    for a campaign asking a longer delay (at most an hour: ``DELAY_SECONDS``) than the session's.
+    The session waits that long after it, as within a slice (:meth:`Pace.record`); only the latest
+    request matters: an earlier one's delay held the session until the latest left. Two index
+    probes per session and one read of their campaigns."""
     hour_ago = now - timedelta(seconds=DELAY_SECONDS.high)
     last = DeliveryAttempt.objects.filter(
         session_id=OuterRef("pk"), requested=True, started_at__gte=hour_ago
     ).order_by("-started_at")
-    latest_of_hour = (
-        TelegramSession.objects.filter(pk__in=ids)
+    rows = (
+        TelegramSession.objects.filter(pk__in=[s.pk for s in sessions])
         .annotate(
             at=Subquery(last.values("started_at")[:1]),
-            asked=Subquery(last.values("result__campaign__delay_seconds")[:1]),
+            campaign_id=Subquery(last.values("result__campaign_id")[:1]),
         )
         .filter(at__isnull=False)
-        .values_list("pk", "at", "asked")
+        .values_list("pk", "send_delay", "at", "campaign_id")
     )
-    held = {sid: (started, asked) for sid, started, asked in latest_of_hour}
-    mono_now = time.monotonic()
-    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, held.get(s.pk)) for s in sessions}
+    rows = list(rows)
+    campaigns = Campaign.objects.filter(pk__in={r[3] for r in rows}).values_list(
+        "pk", "delay_seconds", "name"
+    )
+    asked = {pk: (seconds, name) for pk, seconds, name in campaigns}
+    return {
+        sid: DelayHold(at, *asked[cid]) for sid, own, at, cid in rows if cid in asked and asked[cid][0] > own
+    }
 
 
 def _pace(

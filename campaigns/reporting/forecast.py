@@ -28,6 +28,7 @@ from tgcampaigns import conf
 from ..content import variants
 from ..engine import window
 from ..engine.driver import next_wake
+from ..engine.pacing import DelayHold, delay_holds
 from ..engine.readiness import PURPOSES, STATUS_REASONS
 from ..lists.zonenames import valid_zone
 from ..models import (
@@ -59,9 +60,10 @@ IDLE_SECONDS = 120
 class SessionPace:
     """One session as it serves one campaign. ``interval``: seconds per request for this
     campaign; ``share``: the part of its turns this campaign gets (0–1); ``available_at``: when
-    it may next send (its FloodWait, or midnight UTC once capped); ``shared_with``: (name,
-    priority) of the other running campaigns it serves; ``busy_with``: what holds its lease
-    when that is not sending ("" otherwise)."""
+    it may next send (its FloodWait, a campaign's delay after its latest request, or midnight
+    UTC once capped); ``shared_with``: (name, priority) of the other running campaigns it
+    serves; ``busy_with``: what holds its lease when that is not sending ("" otherwise);
+    ``delay_hold``: the campaign delay holding it now, if one does."""
 
     id: int
     name: str
@@ -77,6 +79,7 @@ class SessionPace:
     shared_with: list[tuple[str, int]] = field(default_factory=list)
     busy_with: str = ""
     flood_wait_until: datetime | None = None
+    delay_hold: DelayHold | None = None
     # Cannot reach Telegram (campaigns.engine.reach): since when, and why.
     unreachable_since: datetime | None = None
     unreachable_reason: str = ""
@@ -140,6 +143,7 @@ def session_paces(
     today = counter([s.pk for s in sessions], now)
     sharing = _sharing(campaign, [s.pk for s in sessions])
     midnight = utc_day_start(now) + timedelta(days=1)
+    holds = delay_holds(sessions, now)
     paces = []
     for s in sessions:
         limits = [s.send_delay, campaign.delay_seconds, 60.0 / s.max_per_minute if s.max_per_minute else 0.0]
@@ -163,6 +167,9 @@ def session_paces(
             pace.available_at = max(pace.available_at, s.next_connect_at or now)
         if pace.capped:
             pace.available_at = max(pace.available_at, midnight)
+        if (hold := holds.get(s.pk)) and hold.until > now:
+            pace.delay_hold = hold
+            pace.available_at = max(pace.available_at, hold.until)
         others = sharing.get(s.pk, [])
         pace.shared_with = [(name, priority) for name, priority in others]
         pace.share = campaign.priority / (campaign.priority + sum(p for _, p in others))
@@ -433,7 +440,8 @@ def _next_send_later(campaign: Campaign, now: datetime) -> datetime | None:
 
 def _session_waits(campaign: Campaign, p: SessionPace, now: datetime) -> list[str]:
     """What holds session ``p`` back from ``campaign`` now, one sentence each: it cannot send at
-    all (and nothing else is said), or it cannot connect, its FloodWait, daily cap, another holder of its lease, the
+    all (and nothing else is said), or it cannot connect, its FloodWait, daily cap, a campaign's
+    delay between sends after its latest request, another holder of its lease, the
     other campaigns it serves in turn."""
     if not p.usable:
         return [f"{p.name} {STATUS_REASONS.get(p.status, p.status_display.lower())}: it sends nothing."]
@@ -450,6 +458,12 @@ def _session_waits(campaign: Campaign, p: SessionPace, now: datetime) -> list[st
         found.append(
             f"{p.name} reached its daily cap ({p.daily_cap} requests per UTC day): resumes 00:00 UTC "
             f"({clock(midnight, now)})."
+        )
+    if p.delay_hold:
+        hold = p.delay_hold
+        found.append(
+            f"{p.name} waits out the {hold.seconds:g} s between sends “{hold.campaign}” asks for: "
+            f"its next request at {clock(hold.until, now)}."
         )
     if p.busy_with:
         found.append(f"{p.name} is busy with {p.busy_with} for a moment.")
