@@ -28,13 +28,16 @@ T = TypeVar("T")
 
 def saved_state(campaign: Campaign) -> str:
     """A digest of what was saved of ``campaign``: its fields and the ids of its lists, segments and
-    sessions (not its counts: they move on every send). Read once per instance (three small
-    queries)."""
+    sessions (not its counts: they move on every send). Read once per instance (up to three
+    small queries: none for a relation prefetched with it)."""
     known = getattr(campaign, "_saved_state", None)
     if known is None:
         fields = tuple(getattr(campaign, f.attname) for f in Campaign._meta.concrete_fields)
         related = tuple(
-            tuple(getattr(campaign, name).order_by("pk").values_list("pk", flat=True))
+            # all(): the sessions prefetched with the campaign (its admin's rows) cost no query.
+            tuple(sorted(row.pk for row in getattr(campaign, name).all()))
+            if name in getattr(campaign, "_prefetched_objects_cache", {})
+            else tuple(getattr(campaign, name).order_by("pk").values_list("pk", flat=True))
             for name in ("lists", "segments", "sessions")
         )
         known = hashlib.blake2b(repr((fields, related)).encode(), digest_size=16).hexdigest()
