@@ -11,8 +11,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
+from tgcampaigns.bounds import Bounds
 
-from .bounds import Bounds
 from .lists import RecipientList
 from .results import OPEN_STATUSES, ResultStatus
 from .tally import ResultTally

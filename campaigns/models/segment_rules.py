@@ -41,7 +41,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
-from .bounds import ROW_ID, Bounds
+from tgcampaigns.bounds import ROW_ID, Bounds
 
 EVENTS = {
     "sent": "was sent",

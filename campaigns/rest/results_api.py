@@ -15,10 +15,10 @@ from rest_framework.response import Response
 from tgcampaigns import audit
 from tgcampaigns.apitokens.views import ApiView
 from tgcampaigns.audit import AuditAction
+from tgcampaigns.bounds import BIGINT_MAX
 
 from ..lists.normalise import normalise
 from ..models import MessageResult, Reply, ResultStatus
-from ..models.bounds import BIGINT_MAX
 from ..reporting.exports import results_csv_response
 from .paging import IdCursor
 

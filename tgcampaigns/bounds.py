@@ -1,5 +1,9 @@
 """The allowed range of a numeric setting, in one place: the model field's validators, the admin
-form's limits and messages, and the REST API's messages are all made from one :class:`Bounds`.
+form's limits and messages, the REST API's messages and the management commands' refusals are all
+made from one :class:`Bounds`. Both apps hold their settings to ranges made here (a campaign's in
+``Campaign.BOUNDS``, a Telegram session's in ``sessions_app.models.session_bounds``), and the
+API's paging parameters too; ``sessions_app`` imports nothing of ``campaigns``, so this lives
+below both.
 
 A value outside it (a negative delay, no attempt at all, 1e308 seconds) is refused with one
 sentence naming the range, whether it came from the admin's form or from the API; a value that is
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 # The largest primary key (ids are BigAutoField: signed 64-bit); a larger number names no row and
@@ -62,6 +67,14 @@ class Bounds:
         compares false."""
         kinds = int if self.whole else int | float
         return isinstance(value, kinds) and not isinstance(value, bool) and self.low <= value <= self.high
+
+
+def bounded(field: forms.Field, bounds: Bounds) -> None:
+    """Hold a form ``field`` to ``bounds``: the range's sentence for every refusal (out of range,
+    NaN, infinity, no number) and the browser's input limits. The model refuses such a value on
+    save either way."""
+    field.error_messages.update(bounds.error_messages())
+    field.widget.attrs.update(min=bounds.low, max=bounds.high)
 
 
 def _plain(number: int | float) -> str:
