@@ -106,7 +106,7 @@ def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None)
         counts = rows.order_by().values("session_id").annotate(n=Count("id")).values_list("session_id", "n")
         today.update(dict(counts))
     recent: dict[int, list[datetime]] = defaultdict(list)
-    ceiling = [s.pk for s in sessions if s.max_per_minute]
+    ceiling = [s.pk for s in sessions if s.held("max_per_minute")]
     if ceiling:
         rows = attempts.filter(session_id__in=ceiling).requests_since(minute_ago)
         for sid, started in rows.values_list("session_id", "started_at").order_by():
@@ -177,11 +177,13 @@ def _pace(
     held: tuple[datetime, float] | None = None,
 ) -> Pace:
     """One session's Pace from its requests today and the times of its latest ones; ``held``:
-    its latest request of the last hour and the delay (seconds) its campaign asked for."""
+    its latest request of the last hour and the delay (seconds) its campaign asked for. Its
+    settings as held to their ranges (:meth:`TelegramSession.held`: a value stored out of range
+    never overflows a wait nor races Telegram)."""
     pace = Pace(
-        delay=session.send_delay,
-        per_minute=session.max_per_minute,
-        daily_cap=session.daily_cap,
+        delay=session.held("send_delay"),
+        per_minute=session.held("max_per_minute"),
+        daily_cap=session.held("daily_cap"),
         requests_today=today,
     )
     keep = max(pace.per_minute, 1)

@@ -146,7 +146,7 @@ def session_paces(
     holds = delay_holds(sessions, now)
     paces = []
     for s in sessions:
-        limits = [s.send_delay, campaign.delay_seconds, 60.0 / s.max_per_minute if s.max_per_minute else 0.0]
+        limits = [s.interval(), campaign.delay_seconds]
         pace = SessionPace(
             id=s.pk,
             name=s.name,
@@ -154,8 +154,8 @@ def session_paces(
             status=s.status,
             status_display=s.get_status_display(),
             interval=max(limits),
-            per_minute=s.max_per_minute,
-            daily_cap=s.daily_cap,
+            per_minute=s.held("max_per_minute"),
+            daily_cap=s.held("daily_cap"),
             requests_today=today.get(s.pk, 0),
             available_at=now,
             flood_wait_until=s.flood_wait_until if s.flood_wait_left(now) else None,
