@@ -12,6 +12,7 @@ no number at all (NaN, infinity) is refused with the same sentence.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from django import forms
@@ -61,6 +62,17 @@ class Bounds:
     def error_messages(self) -> dict[str, str]:
         """A form or serializer field's messages for :data:`REFUSALS`: the range's sentence."""
         return dict.fromkeys(REFUSALS, self.message)
+
+    def held(self, value: int | float, default: int | float) -> int | float:
+        """``value`` as a setting stored outside the range anyway (a raw UPDATE, a row older than
+        the range) is obeyed: itself when within it; else the nearest end of it; ``default`` for
+        one that is no number (NaN, which PostgreSQL stores). So the engine never overflows a
+        wait on it, divides by it, nor goes faster than the range allows."""
+        if value in self:
+            return value
+        if isinstance(value, float) and math.isnan(value):
+            return default
+        return self.low if value < self.low else self.high
 
     def __contains__(self, value: object) -> bool:
         """Whether ``value`` is a number (an int where ``whole``) in the range; never NaN, which

@@ -149,22 +149,22 @@ def delay_holds(sessions: Sequence[TelegramSession], now: datetime) -> dict[int,
     last = DeliveryAttempt.objects.filter(
         session_id=OuterRef("pk"), requested=True, started_at__gte=hour_ago
     ).order_by("-started_at")
+    own = {s.pk: s.held("send_delay") for s in sessions}
     rows = (
-        TelegramSession.objects.filter(pk__in=[s.pk for s in sessions])
+        TelegramSession.objects.filter(pk__in=list(own))
         .annotate(
             at=Subquery(last.values("started_at")[:1]),
             campaign_id=Subquery(last.values("result__campaign_id")[:1]),
         )
         .filter(at__isnull=False)
-        .values_list("pk", "send_delay", "at", "campaign_id")
+        .values_list("pk", "at", "campaign_id")
     )
     rows = list(rows)
-    campaigns = Campaign.objects.filter(pk__in={r[3] for r in rows}).values_list(
-        "pk", "delay_seconds", "name"
-    )
-    asked = {pk: (seconds, name) for pk, seconds, name in campaigns}
+    campaigns = Campaign.objects.filter(pk__in={r[2] for r in rows}).only("pk", "delay_seconds", "name")
+    # Each delay as the engine obeys it (Campaign.held: one stored out of range is held to it).
+    asked = {c.pk: (c.held("delay_seconds"), c.name) for c in campaigns}
     return {
-        sid: DelayHold(at, *asked[cid]) for sid, own, at, cid in rows if cid in asked and asked[cid][0] > own
+        sid: DelayHold(at, *asked[cid]) for sid, at, cid in rows if cid in asked and asked[cid][0] > own[sid]
     }
 
 

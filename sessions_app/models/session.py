@@ -351,13 +351,13 @@ class TelegramSession(models.Model):
             raise ValidationError(errors)
 
     def held(self, name: str) -> int | float:
-        """The bounded setting ``name`` as the engine obeys it (:func:`.session_bounds.held`): a
-        value stored outside its range (a raw UPDATE, a row older than the ranges) is read as the
+        """The bounded setting ``name`` as the engine obeys it (:meth:`Bounds.held`): a value
+        stored outside its range (a raw UPDATE, a row older than the ranges) is read as the
         nearest end of it, one that is no number as the kind's default pace. Never faster than
         the range allows, never an overflow."""
         bounds = self.bounds()[name]
         defaults = PACE_DEFAULTS.get(self.kind, PACE_DEFAULTS[SessionKind.USER])
-        return session_bounds.held(getattr(self, name), bounds, defaults.get(name, bounds.low))
+        return bounds.held(getattr(self, name), defaults.get(name, bounds.low))
 
     def interval(self) -> float:
         """Seconds per request at this session's steady allowed rate: the larger of its delay and

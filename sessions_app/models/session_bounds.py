@@ -3,14 +3,13 @@ admin's form (its messages and input limits), ``loginsession`` and the engine's 
 stored value all take them from here (docs/using.md "Operator: Telegram sessions").
 
 :func:`bounds_for` gives a backend's ranges: a simulator reaches no one, so its delay alone may go
-below Telegram's floor. :func:`held` is how the engine reads a value stored outside its range
-anyway (a raw UPDATE, a row older than these ranges): the nearest end of the range, so it never
-crashes on it nor sends faster than the range allows.
+below Telegram's floor. ``TelegramSession.held`` is how the engine reads a value stored outside
+its range anyway (a raw UPDATE, a row older than these ranges): the nearest end of the range
+(:meth:`tgcampaigns.bounds.Bounds.held`), so it never crashes on it nor sends faster than the
+range allows.
 """
 
 from __future__ import annotations
-
-import math
 
 from tgcampaigns.bounds import Bounds
 
@@ -66,17 +65,6 @@ SIMULATOR_NUMBERS: dict[str, tuple[Bounds, bool]] = {
 def bounds_for(backend: str) -> dict[str, Bounds]:
     """The ranges of a session of ``backend`` ("telethon" or "simulator"): field name → Bounds."""
     return SIMULATED_BOUNDS if backend == "simulator" else BOUNDS
-
-
-def held(value: int | float, bounds: Bounds, default: int | float) -> int | float:
-    """``value`` as the engine obeys it: itself when within ``bounds``; else the nearest end of
-    them; ``default`` (the kind's pace) for a value that is no number (NaN, which PostgreSQL
-    stores)."""
-    if value in bounds:
-        return value
-    if isinstance(value, float) and math.isnan(value):
-        return default
-    return bounds.low if value < bounds.low else bounds.high
 
 
 def simulator_problems(config: object) -> list[str]:
