@@ -218,14 +218,54 @@ def test_every_default_pace_is_within_its_range():
             assert value in BOUNDS[name], (kind, name, value)
 
 
-# loginsession ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("api_id", ["0", "-5", str(2**31), str(10**30)])
+# The session commands -------------------------------------------------------------------------
+@pytest.mark.parametrize("api_id", ["0", "-5", str(2**31), str(10**30), "abc", "1e3"])
 def test_loginsession_refuses_an_api_id_out_of_range_before_anything_is_stored(telegram, api_id):
     with pytest.raises(CommandError) as refused:
         call_command("loginsession", "alice", "--phone", "+4915100000001", "--api-id", api_id)
 
-    assert str(refused.value) == f"--api-id: {BOUNDS['api_id'].message}"
+    assert str(refused.value) == f"Error: argument --api-id: {BOUNDS['api_id'].message}"
     assert not TelegramSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--window", "-5"),
+        ("--window", "nan"),
+        ("--window", "1e308"),
+        ("--idle", "0"),  # no session free: the rounds spin on the database
+        ("--idle", "nan"),
+        ("--idle", "inf"),
+    ],
+)
+def test_listenoptouts_refuses_a_window_or_idle_wait_out_of_range(option, value):
+    from campaigns.management.commands.listenoptouts import IDLE, WINDOW
+
+    bounds = WINDOW if option == "--window" else IDLE
+    with pytest.raises(CommandError) as refused:
+        call_command("listenoptouts", "--once", option, value)
+
+    assert str(refused.value) == f"Error: argument {option}: {bounds.message}"
+
+
+def test_listenoptouts_runs_a_round_at_the_edges_of_its_ranges(capsys):
+    from campaigns.management.commands.listenoptouts import IDLE, WINDOW
+
+    call_command("listenoptouts", "--once", "--window", str(WINDOW.low), "--idle", str(IDLE.high))
+
+    assert "listened on 0 session(s)" in capsys.readouterr().out
+
+
+def test_listenoptouts_refuses_rounds_too_short_to_repeat(monkeypatch):
+    # Round after round of 0 s, every session reconnected to Telegram in a tight loop.
+    def no_round(*args, **kwargs):
+        raise AssertionError("a round was started")
+
+    monkeypatch.setattr("campaigns.engine.listener.listen_round", no_round)
+
+    with pytest.raises(CommandError, match="--window: at least 30 seconds round after round"):
+        call_command("listenoptouts", "--window", "0")
 
 
 # A value stored out of range anyway (a raw UPDATE, an old row) --------------------------------

@@ -12,6 +12,7 @@ no number at all (NaN, infinity) is refused with the same sentence.
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 
@@ -62,6 +63,17 @@ class Bounds:
     def error_messages(self) -> dict[str, str]:
         """A form or serializer field's messages for :data:`REFUSALS`: the range's sentence."""
         return dict.fromkeys(REFUSALS, self.message)
+
+    def argument(self, text: str) -> int | float:
+        """A command's option read as a number in the range (argparse's ``type=``): the number, or
+        ArgumentTypeError with the range's sentence ("abc", "nan", "1e308", "-5" alike)."""
+        try:
+            value = int(text) if self.whole else float(text)
+        except ValueError:
+            value = None
+        if value not in self:
+            raise argparse.ArgumentTypeError(self.message)
+        return value
 
     def held(self, value: int | float, default: int | float) -> int | float:
         """``value`` as a setting stored outside the range anyway (a raw UPDATE, a row older than

@@ -4,7 +4,7 @@
     manage.py loginsession shop-bot --bot-token      (the token is then asked for, not echoed)
 
 The session is created when missing (``--kind`` is implied by ``--bot-token``). An ``--api-id``
-out of its range (``session_bounds.API_ID``) is refused before anything is stored. Codes, passwords
+out of its range (``session_bounds.API_ID``) is refused, naming it, before anything is stored. Codes, passwords
 and tokens are read with getpass and never printed. When the input ends at a prompt (a closed
 stdin, a pipe that ran out) the command stops with a one-line error, no traceback.
 """
@@ -36,13 +36,13 @@ class Command(BaseCommand):
             help="Log in a bot; without a value it is asked for.",
         )
         parser.add_argument(
-            "--api-id", type=int, help=f"Per-session API id, {API_ID.span} (default TELEGRAM_API_ID)."
+            "--api-id",
+            type=API_ID.argument,
+            help=f"Per-session API id, {API_ID.span} (default TELEGRAM_API_ID).",
         )
         parser.add_argument("--api-hash", help="Per-session API hash (default TELEGRAM_API_HASH).")
 
     def handle(self, *args, name: str, phone, bot_token, api_id, api_hash, **options) -> None:
-        if api_id is not None and api_id not in API_ID:
-            raise CommandError(f"--api-id: {API_ID.message}")
         kind = SessionKind.BOT if bot_token is not None else SessionKind.USER
         session, created = TelegramSession.objects.get_or_create(name=name, defaults={"kind": kind})
         if created:
