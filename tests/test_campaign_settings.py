@@ -249,6 +249,7 @@ def test_a_stored_delay_that_is_no_number_is_obeyed_as_the_default(people, alpha
 
 def test_a_campaign_stored_with_no_priority_and_an_absurd_delay_is_summarised_and_sent_slowly(people, alpha):
     from campaigns import engine
+    from campaigns.reporting.forecast import session_paces, waits
     from campaigns.reporting.summary import launch_summary
 
     campaign = make_campaign("odd", [people], [alpha])
@@ -260,9 +261,12 @@ def test_a_campaign_stored_with_no_priority_and_an_absurd_delay_is_summarised_an
     outcome = engine.drive(campaign.pk, seconds=2, enqueue_next=False)
 
     campaign.refresh_from_db()
+    said = waits(campaign, session_paces(campaign))  # why it waits: the delay's hold, in range
+
     assert summary.finish_at is not None
     assert outcome == "waiting" and campaign.results.filter(status="sent").count() == 1
     assert campaign.wake_at <= timezone.now() + timedelta(seconds=3601)
+    assert any("waits out the 3600 s between sends" in line for line in said), said
 
 
 def test_a_follow_up_stored_a_billion_hours_ahead_is_armed_a_year_after_the_first_ends(people, alpha):
