@@ -24,11 +24,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from tgcampaigns import audit
 from tgcampaigns.audit import AuditAction
+from tgcampaigns.bounds import bounded
 from tgcampaigns.edit_conflicts import EditConflictGuard
 
 from . import login
 from .health import check_health
 from .models import ResolvedPeer, SessionKind, SessionStatus, TelegramSession
+from .models.session_bounds import bounds_for
 
 HEALTH_CHECK_LIMIT = 20  # sessions per action: each check is a network round trip in the request
 
@@ -77,6 +79,15 @@ class TelegramSessionForm(forms.ModelForm):
     class Meta:
         model = TelegramSession
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The ranges of the backend being saved (a simulator's delay may be 0): each refusal, a
+        # value that is no number too, is the range's sentence; the model checks them on save.
+        backend = self.data.get("backend") if self.is_bound else None
+        for name, bounds in bounds_for(backend or self.instance.backend).items():
+            if name in self.fields:
+                bounded(self.fields[name], bounds)
 
     def save(self, commit: bool = True) -> TelegramSession:
         if self.cleaned_data.get("clear_api_hash"):

@@ -225,3 +225,88 @@ def test_the_api_documents_each_writable_settings_range_as_the_model_holds_it():
     for name, bounds in Campaign.BOUNDS.items():
         if name in WRITABLE:
             assert f"| `{name}` | {bounds.span}" in text, name
+
+
+# A setting stored out of its range anyway (a raw UPDATE, a row from before the ranges) -----------
+def test_a_campaigns_stored_settings_out_of_range_are_obeyed_as_the_nearest_end(people, alpha):
+    campaign = make_campaign("odd", [people], [alpha])
+    Campaign.objects.filter(pk=campaign.pk).update(
+        delay_seconds=1e308, priority=0, max_attempts=32767, follow_up_hours=10**9
+    )
+    campaign.refresh_from_db()
+
+    held = {name: campaign.held(name) for name in Campaign.BOUNDS}
+
+    assert held == {"delay_seconds": 3600, "priority": 1, "max_attempts": 20, "follow_up_hours": 8760}
+
+
+def test_a_stored_delay_that_is_no_number_is_obeyed_as_the_default(people, alpha):
+    campaign = make_campaign("odd", [people], [alpha])
+    campaign.delay_seconds = float("nan")  # as PostgreSQL returns a stored 'NaN'
+
+    assert campaign.held("delay_seconds") == 0.0
+
+
+def test_a_campaign_stored_with_no_priority_and_an_absurd_delay_is_summarised_and_sent_slowly(people, alpha):
+    from campaigns import engine
+    from campaigns.reporting.forecast import session_paces, waits
+    from campaigns.reporting.summary import launch_summary
+
+    campaign = make_campaign("odd", [people], [alpha])
+    Campaign.objects.filter(pk=campaign.pk).update(delay_seconds=1e308, priority=0)
+    campaign.refresh_from_db()
+
+    summary = launch_summary(campaign)  # was a ZeroDivisionError: a share of no priority
+    engine.launch(campaign, enqueue=False)
+    outcome = engine.drive(campaign.pk, seconds=2, enqueue_next=False)
+
+    campaign.refresh_from_db()
+    said = waits(campaign, session_paces(campaign))  # why it waits: the delay's hold, in range
+
+    assert summary.finish_at is not None
+    assert outcome == "waiting" and campaign.results.filter(status="sent").count() == 1
+    assert campaign.wake_at <= timezone.now() + timedelta(seconds=3601)
+    assert any("waits out the 3600 s between sends" in line for line in said), said
+
+
+def test_a_follow_up_stored_a_billion_hours_ahead_is_armed_a_year_after_the_first_ends(people, alpha):
+    from campaigns.engine.reaper import arm_follow_ups
+
+    first = make_campaign("Spring", [people], [alpha], status=CampaignStatus.COMPLETED)
+    Campaign.objects.filter(pk=first.pk).update(finished_at=timezone.now())
+    follow_up = create_follow_up(first, "not_read", after_hours=1)
+    Campaign.objects.filter(pk=follow_up.pk).update(status=CampaignStatus.SCHEDULED, follow_up_hours=10**9)
+
+    assert arm_follow_ups(timezone.now()) == 1  # was an OverflowError: a date past the calendar
+
+    follow_up.refresh_from_db()
+    assert follow_up.scheduled_at <= timezone.now() + timedelta(hours=8761)
+
+
+def test_a_campaign_delay_longer_than_the_slice_ends_the_slice_instead_of_sleeping_past_it(
+    people, alpha, monkeypatch
+):
+    from campaigns import engine
+    from campaigns.engine.slice import SliceRunner
+
+    naps: list[float] = []
+    nap = SliceRunner.nap
+
+    async def recorded(self, seconds: float) -> None:
+        naps.append(seconds)
+        if seconds > 5:  # would hold the worker (and the campaign's leases) for an hour
+            raise AssertionError(f"napped {seconds} s in a 2 s slice")
+        await nap(self, seconds)
+
+    monkeypatch.setattr(SliceRunner, "nap", recorded)
+    campaign = make_campaign("hourly", [people], [alpha], delay_seconds=3600)  # in range
+    engine.launch(campaign, enqueue=False)
+
+    outcome = engine.drive(campaign.pk, seconds=2, enqueue_next=False)
+    again = engine.drive(campaign.pk, seconds=2, enqueue_next=False)  # the delay outlives the slice
+
+    assert max(naps, default=0) <= 2
+    assert (outcome, again) == ("waiting", "waiting")
+    assert campaign.results.filter(status="sent").count() == 1
+    campaign.refresh_from_db()
+    assert campaign.wake_at > timezone.now() + timedelta(seconds=3500)

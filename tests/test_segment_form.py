@@ -265,3 +265,22 @@ def test_a_reviewer_reads_the_definition_as_json_without_the_form(world, client,
     assert response.status_code == 200
     assert not response.context["adminform"].form.fields
     assert 'id="tgc-segment-json"' in response.content.decode()
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "2013-08-13", "9999-12-31"])
+def test_an_opted_in_date_no_segment_can_mean_is_an_error_on_its_field(world, client_of_mark, day):
+    found = errors(client_of_mark, reverse(ADD), opted_in_since=day)
+
+    assert str(found["opted_in_since"][0]).startswith("A date from 2013-08-14 to today")
+    assert not Segment.objects.filter(name="s").exists()
+
+
+@pytest.mark.parametrize("value", ["1e16", "-10000000000000001", "nan", "inf"])
+def test_a_number_past_what_a_field_compares_is_an_error_naming_the_range(world, client_of_mark, value):
+    from campaigns.models.segment_rules import FIELD_NUMBER
+
+    found = errors(
+        client_of_mark, reverse(ADD), field_1_name="total_spent", field_1_op="gt", field_1_value=value
+    )
+
+    assert FIELD_NUMBER.words in str(found["field_1_value"])

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import MessageResult, Recipient, RecipientList, RecipientTag, Segment, Tag
-from campaigns.models.segment_rules import SegmentInvalid, validate
+from campaigns.models.segment_rules import FIELD_NUMBER, OPTED_IN_EARLIEST, SegmentInvalid, validate
 from sessions_app.models import SessionKind
 from tests.conftest import make_campaign, make_list, make_session
 
@@ -292,3 +293,74 @@ def test_why_a_person_is_in_says_each_condition_they_meet(world):
     ]
     ben = world.row("@ben_user", world.berlin)
     assert [met for _, met in segment.why(ben)] == [False, False, False]
+
+
+# Numbers and dates no segment can mean: refused, naming the part and its range -------------------
+TODAY_PLUS_ONE = "tomorrow"  # replaced by the date in the test (parametrize runs at import)
+
+
+@pytest.mark.parametrize(
+    ("definition", "part"),
+    [
+        ({"fields": [{"field": "total_spent", "op": "gt", "value": float("nan")}]}, "fields"),
+        ({"fields": [{"field": "total_spent", "op": "gt", "value": float("inf")}]}, "fields"),
+        ({"fields": [{"field": "total_spent", "op": "lt", "value": float("-inf")}]}, "fields"),
+        ({"fields": [{"field": "total_spent", "op": "gte", "value": 10**400}]}, "fields"),  # was a 500
+        ({"fields": [{"field": "total_spent", "op": "eq", "value": 1e16}]}, "fields"),
+        ({"opted_in_since": "0001-01-01"}, "opted_in_since"),
+        ({"opted_in_since": "2013-08-13"}, "opted_in_since"),
+        ({"opted_in_since": "9999-12-31"}, "opted_in_since"),
+        ({"opted_in_since": TODAY_PLUS_ONE}, "opted_in_since"),
+        ({"opted_in_since": 20260101}, "opted_in_since"),
+        ({"fields": 5}, "fields"),  # was a TypeError
+        ({"tags": "VIP"}, "tags"),
+        ({"engagement": {"event": "sent", "days": 3}}, "engagement"),
+    ],
+)
+def test_a_number_or_date_no_segment_can_mean_is_refused_naming_the_part_not_chosen_empty(
+    world, definition, part
+):
+    if definition.get("opted_in_since") == TODAY_PLUS_ONE:
+        definition = {"opted_in_since": (timezone.localdate() + timedelta(days=1)).isoformat()}
+
+    with pytest.raises(SegmentInvalid, match=f"^{part}: "):
+        validate(definition)
+    with pytest.raises(SegmentInvalid):
+        Segment(definition=definition).count()
+
+
+def test_the_edges_of_a_number_and_of_the_opted_in_date_are_counted(world):
+    today = timezone.localdate().isoformat()
+    definitions = [
+        {"fields": [{"field": "total_spent", "op": "lt", "value": FIELD_NUMBER.high}]},
+        {"fields": [{"field": "total_spent", "op": "gt", "value": FIELD_NUMBER.low}]},
+        {"opted_in_since": OPTED_IN_EARLIEST.isoformat()},
+    ]
+
+    assert [Segment(definition=d).count() for d in definitions] == [3, 3, 4]
+    assert Segment(definition={"opted_in_since": today}).count() == 4  # the lists were made today
+
+
+def test_a_stored_date_before_telegram_is_shown_as_refused_on_the_segments_page(world, client, mark):
+    segment = Segment.objects.create(name="ancient", definition={"opted_in_since": "0001-01-01"})
+    client.force_login(mark)
+
+    response = client.get(reverse("admin:campaigns_segment_change", args=[segment.pk]))
+
+    assert response.status_code == 200
+    assert response.context["segment_error"].startswith("opted_in_since: a date from 2013-08-14")
+
+
+def test_the_json_form_refuses_nan_and_infinity_the_database_would_refuse_with_a_500(world, client, mark):
+    segment = Segment.objects.create(name="odd", definition={"lists": {"ids": [987654]}})  # JSON only
+    client.force_login(mark)
+    url = reverse("admin:campaigns_segment_change", args=[segment.pk])
+
+    for number in ("NaN", "Infinity", "1e999"):
+        text = '{"fields": [{"field": "total_spent", "op": "gt", "value": NUMBER}]}'.replace("NUMBER", number)
+        response = client.post(url, {"name": "odd", "definition": text})
+
+        assert response.status_code == 200, number
+        assert "fields: " in str(response.context["adminform"].form.errors["definition"])
+    segment.refresh_from_db()
+    assert segment.definition == {"lists": {"ids": [987654]}}

@@ -18,12 +18,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.utils import timezone
 
+from tgcampaigns.bounds import bounded
+
 from ..content import media as media_service
 from ..content import variants
 from ..engine.zones import zone_problems
 from ..lists.normalise import typed_identity
 from ..models import Campaign, CampaignStatus, ImportStatus, MediaType, RecipientList, Suppression
-from ..models.bounds import Bounds
 from .display import identity_refused
 
 # How far ahead a campaign may be scheduled: further is a typing slip (year 9999), and its
@@ -60,14 +61,6 @@ def _window_time() -> forms.TimeInput:
     admin's clock with "Now", whose server time to the second means nothing for a local time in
     each recipient's own zone."""
     return forms.TimeInput(format="%H:%M", attrs={"type": "time"})
-
-
-def bounded(field: forms.Field, bounds: Bounds) -> None:
-    """Hold a form ``field`` to ``bounds`` (:mod:`campaigns.models.bounds`): the range's sentence for
-    every refusal (out of range, NaN, infinity, no number) and the browser's input limits. The
-    model's validators refuse such a value on save either way."""
-    field.error_messages.update(bounds.error_messages())
-    field.widget.attrs.update(min=bounds.low, max=bounds.high)
 
 
 def _media_choices() -> list[tuple[str, str]]:

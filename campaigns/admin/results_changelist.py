@@ -22,11 +22,11 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from sessions_app.models import TelegramSession
+from tgcampaigns.bounds import BIGINT_MAX
 
 from ..lists.normalise import normalise
 from ..lists.search import result_filter
 from ..models import MessageResult, Recipient, ResultTally
-from ..models.bounds import BIGINT_MAX
 from ..models.tally import recount
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ in :class:`SegmentJsonForm` instead, so nothing of it is lost."""
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import date
 
@@ -21,10 +20,13 @@ from ..models.lists import Recipient
 from ..models.segment_rules import (
     DAYS,
     EVENTS,
+    FIELD_NUMBER,
     NUMBER_OPS,
+    OPTED_IN_EARLIEST,
     TEXT_OPS,
     WITHIN_HOURS,
     SegmentInvalid,
+    opted_in_problem,
     rules,
     validate,
 )
@@ -252,7 +254,8 @@ class SegmentForm(_Rows, forms.ModelForm):
     opted_in_since = forms.DateField(
         required=False,
         widget=AdminDateWidget,
-        help_text="The person's list was imported on or after this day.",
+        help_text=f"The person's list was imported on or after this day ({OPTED_IN_EARLIEST:%Y-%m-%d} "
+        "to today).",
     )
     exclude_segments = _multiple(
         Segment.objects.all(), "exclude segments", "Leave out the people in these segments."
@@ -294,6 +297,13 @@ class SegmentForm(_Rows, forms.ModelForm):
             self.fields[name].queryset = usable
             if note:
                 self.fields[name].help_text += f" Not offered until their import is done: {note}."
+
+    def clean_opted_in_since(self) -> date | None:
+        """A date from Telegram's opening to today (:func:`~campaigns.models.segment_rules.opted_in_problem`)."""
+        day = self.cleaned_data.get("opted_in_since")
+        if day is not None and (problem := opted_in_problem(day)):
+            raise forms.ValidationError(problem)
+        return day
 
     def clean(self):
         cleaned = super().clean()
@@ -341,9 +351,10 @@ class SegmentForm(_Rows, forms.ModelForm):
             self.add_error(f"field_{n}_op", "Choose how the field is compared.")
         if op in NUMBER_OPS:
             text = value.strip()
-            if not NUMBER.fullmatch(text) or not math.isfinite(float(text)):
+            if not NUMBER.fullmatch(text) or float(text) not in FIELD_NUMBER:
                 self.add_error(
-                    f"field_{n}_value", f"“{OPS[op]}” compares numbers: write a number, e.g. 99.5."
+                    f"field_{n}_value",
+                    f"“{OPS[op]}” compares numbers: write a number {FIELD_NUMBER.words}, e.g. 99.5.",
                 )
                 return None
             value = int(text) if re.fullmatch(r"-?\d+", text) else float(text)

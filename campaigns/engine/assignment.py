@@ -83,8 +83,5 @@ def recover_stranded_rows(campaign: Campaign) -> int:
 
 def split_estimate(campaign: Campaign, rows: int) -> dict[int, int]:
     """Session id → rows each active session is expected to send (for the launch summary)."""
-    sessions = {
-        s.pk: (s.weight, 1.0 / max(s.send_delay, 60.0 / s.max_per_minute if s.max_per_minute else 0, 1e-3))
-        for s in active_sessions(campaign)
-    }
+    sessions = {s.pk: (s.held("weight"), 1.0 / max(s.interval(), 1e-3)) for s in active_sessions(campaign)}
     return expected_split(campaign.strategy, sessions, rows)

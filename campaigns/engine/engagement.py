@@ -269,8 +269,8 @@ class _Round:
         if await sync_to_async(_flood_wait_left)(self.session.pk) > 0:
             self.report.stopped = "FloodWait"
             return False
-        if not self.first and self.session.send_delay:
-            await self.sleep(float(self.session.send_delay))
+        if not self.first and (delay := self.session.held("send_delay")):
+            await self.sleep(float(delay))
         self.first = False
         self.report.requests += 1
         return True

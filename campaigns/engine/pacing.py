@@ -106,7 +106,7 @@ def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None)
         counts = rows.order_by().values("session_id").annotate(n=Count("id")).values_list("session_id", "n")
         today.update(dict(counts))
     recent: dict[int, list[datetime]] = defaultdict(list)
-    ceiling = [s.pk for s in sessions if s.max_per_minute]
+    ceiling = [s.pk for s in sessions if s.held("max_per_minute")]
     if ceiling:
         rows = attempts.filter(session_id__in=ceiling).requests_since(minute_ago)
         for sid, started in rows.values_list("session_id", "started_at").order_by():
@@ -149,22 +149,22 @@ def delay_holds(sessions: Sequence[TelegramSession], now: datetime) -> dict[int,
     last = DeliveryAttempt.objects.filter(
         session_id=OuterRef("pk"), requested=True, started_at__gte=hour_ago
     ).order_by("-started_at")
+    own = {s.pk: s.held("send_delay") for s in sessions}
     rows = (
-        TelegramSession.objects.filter(pk__in=[s.pk for s in sessions])
+        TelegramSession.objects.filter(pk__in=list(own))
         .annotate(
             at=Subquery(last.values("started_at")[:1]),
             campaign_id=Subquery(last.values("result__campaign_id")[:1]),
         )
         .filter(at__isnull=False)
-        .values_list("pk", "send_delay", "at", "campaign_id")
+        .values_list("pk", "at", "campaign_id")
     )
     rows = list(rows)
-    campaigns = Campaign.objects.filter(pk__in={r[3] for r in rows}).values_list(
-        "pk", "delay_seconds", "name"
-    )
-    asked = {pk: (seconds, name) for pk, seconds, name in campaigns}
+    campaigns = Campaign.objects.filter(pk__in={r[2] for r in rows}).only("pk", "delay_seconds", "name")
+    # Each delay as the engine obeys it (Campaign.held: one stored out of range is held to it).
+    asked = {c.pk: (c.held("delay_seconds"), c.name) for c in campaigns}
     return {
-        sid: DelayHold(at, *asked[cid]) for sid, own, at, cid in rows if cid in asked and asked[cid][0] > own
+        sid: DelayHold(at, *asked[cid]) for sid, at, cid in rows if cid in asked and asked[cid][0] > own[sid]
     }
 
 
@@ -177,11 +177,13 @@ def _pace(
     held: tuple[datetime, float] | None = None,
 ) -> Pace:
     """One session's Pace from its requests today and the times of its latest ones; ``held``:
-    its latest request of the last hour and the delay (seconds) its campaign asked for."""
+    its latest request of the last hour and the delay (seconds) its campaign asked for. Its
+    settings as held to their ranges (:meth:`TelegramSession.held`: a value stored out of range
+    never overflows a wait nor races Telegram)."""
     pace = Pace(
-        delay=session.send_delay,
-        per_minute=session.max_per_minute,
-        daily_cap=session.daily_cap,
+        delay=session.held("send_delay"),
+        per_minute=session.held("max_per_minute"),
+        daily_cap=session.held("daily_cap"),
         requests_today=today,
     )
     keep = max(pace.per_minute, 1)

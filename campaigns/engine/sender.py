@@ -251,7 +251,9 @@ class SessionSender:
                 break
             wait = pace.wait_for(time.monotonic())
             if wait > 0:
-                await runner.nap(wait)
+                # Never past the slice's end (a campaign's hour between sends would hold the worker
+                # and the leases that long): the rows left go back to the pool for the next slice.
+                await runner.nap(min(wait, runner.time_left()))
                 if runner.blocked(session, pace, work):
                     break
             await self.in_flight.acquire()
@@ -295,7 +297,7 @@ class SessionSender:
         back = [r.id for r in unsent if not r.in_doubt] + [o.row.id for o in refused if not o.row.in_doubt]
         work.returned(back)
         if any(
-            o.kind == ErrorKind.TRANSIENT and o.row.attempts + 1 < work.campaign.max_attempts
+            o.kind == ErrorKind.TRANSIENT and o.row.attempts + 1 < work.campaign.held("max_attempts")
             for o in outcomes
         ):
             work.pinned.add(self.sid)  # its retry stays with this session (it may have arrived)

@@ -80,7 +80,7 @@ def apply_batches(owner: str, batches: list[Batch]) -> list[None]:
     attempts: list[tuple] = []
     for batch in batches:
         for o in batch.outcomes:
-            transition, attempt = settle_as(o, batch.campaign.max_attempts)
+            transition, attempt = settle_as(o, batch.campaign.held("max_attempts"))
             settled[transition].append(o)
             attempts.append(_attempt(o, batch.session, attempt))
     answered = {

@@ -67,7 +67,7 @@ class CampaignWork:
         self.campaign = campaign
         self.id = campaign.pk
         self.members = set(members)
-        self.weight = max(1, campaign.priority)
+        self.weight = campaign.held("priority")
         self.build = message_builder(campaign)
         self.policy = PullPolicy(campaign.strategy, session_weights(campaign, members), taken, pool)
         self.policy.start_even()  # every session comes back at a slice's start (balancing "Rejoin")
@@ -166,7 +166,8 @@ class CampaignWork:
 
     @property
     def delay(self) -> float:
-        return self.campaign.delay_seconds
+        """The campaign's least seconds between two sends of a session (held to its range)."""
+        return self.campaign.held("delay_seconds")
 
 
 def session_weights(campaign: Campaign, members: list[int]) -> dict[int, int]:

@@ -11,8 +11,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramSession
+from tgcampaigns.bounds import Bounds
 
-from .bounds import Bounds
 from .lists import RecipientList
 from .results import OPEN_STATUSES, ResultStatus
 from .tally import ResultTally
@@ -205,6 +205,15 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def held(self, name: str) -> int | float:
+        """The bounded setting ``name`` (:attr:`BOUNDS`) as the engine and the forecast obey it
+        (:meth:`tgcampaigns.bounds.Bounds.held`): a value stored out of its range (a raw UPDATE,
+        a row older than the ranges) is read as the nearest end of it, one that is no number as
+        the field's default."""
+        bounds = self.BOUNDS[name]
+        default = self._meta.get_field(name).default
+        return bounds.held(getattr(self, name), bounds.low if default is models.NOT_PROVIDED else default)
+
     @property
     def media_file_name(self) -> str:
         """The media file's name as uploaded ("" without media): :attr:`media_name`, or for a
@@ -328,7 +337,8 @@ class Campaign(models.Model):
         first = self.follow_up_of
         if not self.follow_up_hours or first is None or first.status != CampaignStatus.COMPLETED:
             return None
-        return first.finished_at + timedelta(hours=self.follow_up_hours) if first.finished_at else None
+        hours = self.held("follow_up_hours")
+        return first.finished_at + timedelta(hours=hours) if first.finished_at else None
 
     @property
     def waits_to_follow_up(self) -> bool:

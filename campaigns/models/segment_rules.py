@@ -20,8 +20,9 @@ with the row's key (a person on two lists is one person). Only valid rows are ev
 row the import refused (no consent, an opt-out column, an erased person) never is.
 
 Field conditions read ``Recipient.fields``: ``is`` / ``is_not`` compare text without regard to case;
-``gt``, ``gte``, ``lt``, ``lte``, ``eq`` compare numbers as numbers, and a value that is no number
-(``"n/a"``, empty) never matches them. Engagement: ``sent``, ``read``, ``replied``, ``not_read``,
+``gt``, ``gte``, ``lt``, ``lte``, ``eq`` compare numbers as numbers (the condition's number within
+:data:`FIELD_NUMBER`), and a field's value that is no number (``"n/a"``, empty) never matches them.
+``opted_in_since`` is a date from :data:`OPTED_IN_EARLIEST` to today. Engagement: ``sent``, ``read``, ``replied``, ``not_read``,
 ``not_replied``, ``failed_retryable`` (failed after transient errors spent its retries), in one
 ``campaign`` or in any campaign sent within ``days``; ``within_hours``
 limits ``read``/``replied`` to that long after the send (and makes ``not_read``/``not_replied``
@@ -41,7 +42,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
-from .bounds import ROW_ID, Bounds
+from tgcampaigns.bounds import ROW_ID, Bounds
 
 EVENTS = {
     "sent": "was sent",
@@ -62,6 +63,13 @@ MAX_DEPTH = 5  # exclusions of segments nested this deep at most (and never a cy
 DAYS = Bounds(1, 3650, "days")
 WITHIN_HOURS = Bounds(1, 24 * 365, "hours")
 ENGAGEMENT_NUMBERS = {"campaign": ROW_ID, "days": DAYS, "within_hours": WITHIN_HOURS}
+# A field's number is compared as a double precision float: one holds every integer exactly only
+# up to 2^53 (about 9·10^15), so past 10^15 two different numbers may compare equal; NaN and
+# infinity compare as no number does (the segment would be silently empty or everyone).
+FIELD_NUMBER = Bounds(-(10**15), 10**15, whole=False)
+# Telegram opened on 14 August 2013 (telegram.org/blog): nobody opted in to its messages before.
+# A date after today chooses no list yet, and one before the calendar's first fails in SQL.
+OPTED_IN_EARLIEST = date(2013, 8, 14)
 
 
 class SegmentInvalid(ValueError):
@@ -104,14 +112,43 @@ def _check_field(item: dict) -> None:
         if not isinstance(value, str):
             raise SegmentInvalid(f"fields: “{item['field']}” {op} takes a text")
     elif op in NUMBER_OPS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SegmentInvalid(f"fields: “{item['field']}” {op} takes a number")
+        if value not in FIELD_NUMBER:
+            raise SegmentInvalid(f"fields: “{item['field']}” {op} takes a number {FIELD_NUMBER.words}")
     else:
         raise SegmentInvalid(f"fields: op is one of {', '.join([*TEXT_OPS, *NUMBER_OPS])}")
 
 
+def opted_in_problem(day: date) -> str:
+    """Why ``day`` cannot be an "opted in since" date ("" when it can): from
+    :data:`OPTED_IN_EARLIEST` to today (the current time zone's)."""
+    today = timezone.localdate()
+    if OPTED_IN_EARLIEST <= day <= today:
+        return ""
+    return f"A date from {OPTED_IN_EARLIEST:%Y-%m-%d} to today ({today:%Y-%m-%d})."
+
+
+def _check_since(since) -> None:
+    try:
+        day = date.fromisoformat(since)
+    except (TypeError, ValueError):
+        raise SegmentInvalid("opted_in_since: a date, YYYY-MM-DD") from None
+    if problem := opted_in_problem(day):
+        raise SegmentInvalid(f"opted_in_since: {problem[0].lower()}{problem[1:]}")
+
+
+def _items(definition: dict, part: str) -> list:
+    """The conditions of ``part`` (a list; none when left out)."""
+    items = definition.get(part, [])
+    if not isinstance(items, list):
+        raise SegmentInvalid(f"{part}: a list of conditions, [{{…}}, …]")
+    return items
+
+
 def validate(definition) -> dict:
-    """``definition`` checked against the language; returns it. Raises :class:`SegmentInvalid`."""
+    """``definition`` checked against the language; returns it. Raises :class:`SegmentInvalid`
+    naming the part, for a part of the wrong shape and for a number or date no segment can mean
+    (a field's number outside :data:`FIELD_NUMBER`, NaN, infinity; an opted-in date before
+    :data:`OPTED_IN_EARLIEST` or after today): never a crash nor a silently empty segment."""
     if not isinstance(definition, dict):
         raise SegmentInvalid("a definition is an object")
     unknown = set(definition) - {"lists", "tags", "fields", "engagement", "opted_in_since", "exclude"}
@@ -122,19 +159,15 @@ def validate(definition) -> dict:
         if not isinstance(lists, dict) or lists.get("match", "any") not in ("any", "all"):
             raise SegmentInvalid("lists: {'ids': [...], 'match': 'any' or 'all'}")
         _ids(lists.get("ids"), "lists")
-    for item in definition.get("tags", []):
+    for item in _items(definition, "tags"):
         if not isinstance(item, dict) or not isinstance(item.get("tag"), str) or not item["tag"].strip():
             raise SegmentInvalid("tags: each condition names a tag")
-    for item in definition.get("fields", []):
+    for item in _items(definition, "fields"):
         _check_field(item if isinstance(item, dict) else {})
-    for item in definition.get("engagement", []):
+    for item in _items(definition, "engagement"):
         _check_engagement(item if isinstance(item, dict) else {})
-    since = definition.get("opted_in_since")
-    if since is not None:
-        try:
-            date.fromisoformat(since)
-        except (TypeError, ValueError):
-            raise SegmentInvalid("opted_in_since: a date, YYYY-MM-DD") from None
+    if definition.get("opted_in_since") is not None:
+        _check_since(definition["opted_in_since"])
     exclude = definition.get("exclude", {})
     if not isinstance(exclude, dict) or set(exclude) - {"segments", "lists"}:
         raise SegmentInvalid("exclude: {'segments': [...], 'lists': [...]}")

@@ -40,6 +40,7 @@ from ..models import (
     ResultTally,
     TestSend,
 )
+from ..models.campaign import PRIORITY
 from ..people.timezones import clock, duration
 
 # The fastest a session is taken to send when nothing limits it (a simulated session with no
@@ -146,7 +147,7 @@ def session_paces(
     holds = delay_holds(sessions, now)
     paces = []
     for s in sessions:
-        limits = [s.send_delay, campaign.delay_seconds, 60.0 / s.max_per_minute if s.max_per_minute else 0.0]
+        limits = [s.interval(), campaign.held("delay_seconds")]
         pace = SessionPace(
             id=s.pk,
             name=s.name,
@@ -154,8 +155,8 @@ def session_paces(
             status=s.status,
             status_display=s.get_status_display(),
             interval=max(limits),
-            per_minute=s.max_per_minute,
-            daily_cap=s.daily_cap,
+            per_minute=s.held("max_per_minute"),
+            daily_cap=s.held("daily_cap"),
             requests_today=today.get(s.pk, 0),
             available_at=now,
             flood_wait_until=s.flood_wait_until if s.flood_wait_left(now) else None,
@@ -172,7 +173,8 @@ def session_paces(
             pace.available_at = max(pace.available_at, hold.until)
         others = sharing.get(s.pk, [])
         pace.shared_with = [(name, priority) for name, priority in others]
-        pace.share = campaign.priority / (campaign.priority + sum(p for _, p in others))
+        priority = campaign.held("priority")
+        pace.share = priority / (priority + sum(p for _, p in others))
         pace.busy_with = _busy_with(s, now)
         paces.append(pace)
     return paces
@@ -198,8 +200,8 @@ def _sharing(campaign: Campaign, session_ids: list[int]) -> dict[int, list[tuple
     )
     found: dict[int, list[tuple[str, int]]] = {}
     for pk, name, priority, session_id in rows:
-        if pk in open_left:
-            found.setdefault(session_id, []).append((name, priority))
+        if pk in open_left:  # a priority as the engine obeys it (Campaign.held)
+            found.setdefault(session_id, []).append((name, PRIORITY.held(priority, PRIORITY.low)))
     return found
 
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from sessions_app.models import Backend, TelegramSession
 from tgcampaigns import audit
+from tgcampaigns.apitokens.paging import IdCursor
 from tgcampaigns.apitokens.problems import problem
 from tgcampaigns.apitokens.views import ApiView
 from tgcampaigns.audit import AuditAction
@@ -23,7 +24,6 @@ from ..models import Campaign, CampaignStatus, MediaType
 from ..reporting.progress import progress_snapshot
 from ..reporting.summary import confirm_matches, launch_summary
 from .outcome import told
-from .paging import IdCursor
 
 VIEW = ("campaigns.view_campaign",)
 WRITABLE = (

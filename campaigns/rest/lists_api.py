@@ -13,6 +13,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from tgcampaigns import audit
+from tgcampaigns.apitokens.paging import IdCursor
 from tgcampaigns.apitokens.problems import problem
 from tgcampaigns.apitokens.views import ApiView
 from tgcampaigns.audit import AuditAction
@@ -27,7 +28,6 @@ from ..lists.reading import ImportRefused
 from ..lists.upsert import MAX_BATCH, UpsertRefused, upsert_recipients
 from ..models import ImportStatus, Recipient, RecipientList
 from ..models.lists import no_consent_rows
-from .paging import IdCursor
 
 VIEW = ("campaigns.view_recipientlist",)
 ADD = ("campaigns.add_recipientlist",)

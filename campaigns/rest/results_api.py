@@ -13,14 +13,14 @@ from rest_framework import generics, renderers, serializers
 from rest_framework.response import Response
 
 from tgcampaigns import audit
+from tgcampaigns.apitokens.paging import IdCursor
 from tgcampaigns.apitokens.views import ApiView
 from tgcampaigns.audit import AuditAction
+from tgcampaigns.bounds import BIGINT_MAX
 
 from ..lists.normalise import normalise
 from ..models import MessageResult, Reply, ResultStatus
-from ..models.bounds import BIGINT_MAX
 from ..reporting.exports import results_csv_response
-from .paging import IdCursor
 
 VIEW_RESULTS = ("campaigns.view_messageresult",)
 

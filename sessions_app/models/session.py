@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
 from tgcampaigns import counters, crypto
+from tgcampaigns.bounds import Bounds
 
 from .. import clock, servers
 from ..transport.base import ErrorKind, RefusingTransport, Transport, TransportError
+from . import session_bounds
+from .session_bounds import API_ID, DAILY_CAP, FASTEST_DELAY, MAX_PER_MINUTE, SEND_DELAY, WEIGHT
 
 
 class SessionKind(models.TextChoices):
@@ -36,10 +40,11 @@ class SessionStatus(models.TextChoices):
 # Defaults per kind. Bots: ~30 messages/s in bulk and 1/s per chat (Telegram Bots FAQ,
 # core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). User accounts: Telegram
 # publishes no figure; cold messages to non-contacts bring PEER_FLOOD after a few dozen, so the
-# default is a slow, conservative pace an operator raises only for warm audiences.
+# default is a slow, conservative pace an operator raises only for warm audiences. A bot's is the
+# fastest any session may go (session_bounds.FASTEST_DELAY).
 PACE_DEFAULTS = {
     SessionKind.USER: {"send_delay": 20.0, "max_per_minute": 3, "daily_cap": 40},
-    SessionKind.BOT: {"send_delay": 0.04, "max_per_minute": 1500, "daily_cap": 0},
+    SessionKind.BOT: {"send_delay": FASTEST_DELAY, "max_per_minute": MAX_PER_MINUTE.high, "daily_cap": 0},
 }
 
 
@@ -132,6 +137,13 @@ class TelegramSessionQuerySet(models.QuerySet):
         )
 
 
+def validate_simulator_config(value) -> None:
+    """Django validator: the simulator's numbers within their ranges
+    (:func:`session_bounds.simulator_problems`)."""
+    if problems := session_bounds.simulator_problems(value):
+        raise ValidationError(" ".join(problems))
+
+
 class TelegramSession(models.Model):
     """One Telegram account or bot the engine sends from.
 
@@ -146,7 +158,9 @@ class TelegramSession(models.Model):
     kind = models.CharField(max_length=10, choices=SessionKind.choices, default=SessionKind.USER)
     backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.TELETHON)
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, for user accounts.")
-    api_id = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: TELEGRAM_API_ID.")
+    api_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text=f"From my.telegram.org ({API_ID.span}). Empty: TELEGRAM_API_ID."
+    )
     # Encrypted like the session string: with api_id and a phone code it logs an account in.
     # Fernet tokens (tgcampaigns.crypto), re-encrypted by `manage.py rotatesecrets`.
     ENCRYPTED_FIELDS = ("session_string_encrypted", "bot_token_encrypted", "api_hash_encrypted")
@@ -156,10 +170,20 @@ class TelegramSession(models.Model):
     login_phone_code_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.NEW)
-    weight = models.PositiveIntegerField(default=1, help_text="Share of recipients under 'weighted'.")
-    send_delay = models.FloatField(default=20.0, help_text="Seconds between two sends.")
-    max_per_minute = models.PositiveIntegerField(default=3, help_text="0 = no per-minute ceiling.")
-    daily_cap = models.PositiveIntegerField(default=40, help_text="Sends per UTC day; 0 = no cap.")
+    # The numbers' ranges: session_bounds (checked by clean_fields, for the backend).
+    weight = models.PositiveIntegerField(
+        default=1, help_text=f"Share of recipients under 'weighted' ({WEIGHT.span})."
+    )
+    send_delay = models.FloatField(
+        default=20.0,
+        help_text=f"Seconds between two sends ({SEND_DELAY.span}; a simulator's from 0).",
+    )
+    max_per_minute = models.PositiveIntegerField(
+        default=3, help_text=f"{MAX_PER_MINUTE.span}; 0 = no per-minute ceiling."
+    )
+    daily_cap = models.PositiveIntegerField(
+        default=40, help_text=f"Requests per UTC day ({DAILY_CAP.span}); 0 = no cap."
+    )
     flood_wait_until = models.DateTimeField(null=True, blank=True)
     current_load = models.IntegerField(default=0, editable=False, help_text="Sends in flight.")
 
@@ -201,7 +225,8 @@ class TelegramSession(models.Model):
     simulator_config = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Simulator only: seed, latency_ms [min,max], transient/recipient/flood rates.",
+        validators=[validate_simulator_config],
+        help_text="Simulator only: seed, latency_ms [min,max], transient/recipient/flood rates (0–1).",
     )
     # Requests that reached Telegram on ``requests_day`` (UTC), whatever their outcome: what the
     # daily cap counts (TelegramSessionQuerySet.count_requests, requests_today).
@@ -302,6 +327,43 @@ class TelegramSession(models.Model):
             media_cache=DatabaseMediaCache(self.pk),
             save_session=sync_to_async(self.store_session_string),
         )
+
+    # Ranges ----------------------------------------------------------------------------------
+    def bounds(self) -> dict[str, Bounds]:
+        """This session's bounded fields and their ranges (its backend's: :mod:`.session_bounds`)."""
+        return session_bounds.bounds_for(self.backend)
+
+    def clean_fields(self, exclude=None) -> None:
+        """Django's checks, then each bounded field held to its backend's range; a refusal is the
+        range's sentence alone (not Django's "Ensure this value is …")."""
+        errors: dict = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as refused:
+            errors = refused.update_error_dict(errors)
+        for name, bounds in self.bounds().items():
+            value = getattr(self, name)
+            if name in (exclude or ()) or (value is None and name not in errors):
+                continue
+            if name in errors or value not in bounds:
+                errors[name] = [ValidationError(bounds.message, code="range")]
+        if errors:
+            raise ValidationError(errors)
+
+    def held(self, name: str) -> int | float:
+        """The bounded setting ``name`` as the engine obeys it (:meth:`Bounds.held`): a value
+        stored outside its range (a raw UPDATE, a row older than the ranges) is read as the
+        nearest end of it, one that is no number as the kind's default pace. Never faster than
+        the range allows, never an overflow."""
+        bounds = self.bounds()[name]
+        defaults = PACE_DEFAULTS.get(self.kind, PACE_DEFAULTS[SessionKind.USER])
+        return bounds.held(getattr(self, name), defaults.get(name, bounds.low))
+
+    def interval(self) -> float:
+        """Seconds per request at this session's steady allowed rate: the larger of its delay and
+        60 / its per-minute ceiling, each as :meth:`held`."""
+        per_minute = self.held("max_per_minute")
+        return max(self.held("send_delay"), 60.0 / per_minute if per_minute else 0.0)
 
     # State -----------------------------------------------------------------------------------
     def apply_pace_defaults(self) -> None:

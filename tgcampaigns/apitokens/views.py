@@ -1,5 +1,6 @@
 """The base of every API endpoint: token authentication, the rate limit, permissions named per
-method, idempotent POSTs (:mod:`.idempotency`) and problems (:mod:`.problems`)."""
+method, paging parameters held to their ranges (:mod:`.paging`), idempotent POSTs
+(:mod:`.idempotency`) and problems (:mod:`.problems`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rest_framework import generics, permissions, renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import idempotency
+from . import idempotency, paging
 from .problems import CONTENT_TYPE, problem
 
 
@@ -43,8 +44,9 @@ class HasPerms(permissions.BasePermission):
 
 
 class ApiView(generics.GenericAPIView):
-    """Subclasses set ``perms = {"GET": (…), "POST": (…)}``. A POST with ``Idempotency-Key`` is
-    answered once: a retry gets the first answer."""
+    """Subclasses set ``perms = {"GET": (…), "POST": (…)}``. A GET's paging parameters are held to
+    :mod:`.paging`'s rule (a 400 problem naming the one at fault). A POST with
+    ``Idempotency-Key`` is answered once: a retry gets the first answer."""
 
     permission_classes = [HasPerms]
     perms: dict[str, tuple[str, ...] | Callable[[Request], bool]] = {}
@@ -52,6 +54,8 @@ class ApiView(generics.GenericAPIView):
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         self._idempotent = None
+        if request.method in ("GET", "HEAD"):
+            paging.check_parameters(request, self.paginator)
         key = request.headers.get(idempotency.HEADER)
         if request.method != "POST" or key is None:
             return

@@ -9,10 +9,19 @@ from __future__ import annotations
 import signal
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.engine import listener
 from sessions_app import leases
+from tgcampaigns.bounds import Bounds
+
+# A round holds its sessions' leases (no campaign sends from them meanwhile) and connects each to
+# Telegram: past an hour campaigns wait too long for them; 0 catches up and leaves (--once, from
+# cron). Round after round, one under half a minute would reconnect the sessions in a loop. The
+# wait when no session is free: a second at least (else the rounds spin on the database).
+WINDOW = Bounds(0, 3600, "seconds", whole=False)
+LOOP_WINDOW_MIN = 30.0
+IDLE = Bounds(1, 3600, "seconds", whole=False)
 
 
 class Command(BaseCommand):
@@ -20,14 +29,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--window", type=float, default=60.0, help="Seconds per listening round (default 60)."
+            "--window",
+            type=WINDOW.argument,
+            default=60.0,
+            help=f"Seconds per listening round, {WINDOW.span} (default 60).",
         )
         parser.add_argument(
-            "--idle", type=float, default=15.0, help="Seconds to wait when no session is free."
+            "--idle",
+            type=IDLE.argument,
+            default=15.0,
+            help=f"Seconds to wait when no session is free, {IDLE.span} (default 15).",
         )
         parser.add_argument("--once", action="store_true", help="Run one round and exit.")
 
     def handle(self, *args, window: float, idle: float, once: bool, **options) -> None:
+        if window < LOOP_WINDOW_MIN and not once:
+            raise CommandError(
+                f"--window: at least {LOOP_WINDOW_MIN:g} seconds round after round (shorter rounds "
+                "reconnect the sessions to Telegram in a loop); --once for a single catch-up."
+            )
         self.stopping = False
 
         def stop(signum, frame) -> None:

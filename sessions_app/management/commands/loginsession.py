@@ -3,7 +3,8 @@
     manage.py loginsession alice --phone +4915112345678
     manage.py loginsession shop-bot --bot-token      (the token is then asked for, not echoed)
 
-The session is created when missing (``--kind`` is implied by ``--bot-token``). Codes, passwords
+The session is created when missing (``--kind`` is implied by ``--bot-token``). An ``--api-id``
+out of its range (``session_bounds.API_ID``) is refused, naming it, before anything is stored. Codes, passwords
 and tokens are read with getpass and never printed. When the input ends at a prompt (a closed
 stdin, a pipe that ran out) the command stops with a one-line error, no traceback.
 """
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sessions_app import login
 from sessions_app.models import SessionKind, SessionStatus, TelegramSession
+from sessions_app.models.session_bounds import API_ID
 
 INPUT_ENDED = "Input ended before the login was complete; nothing more was sent to Telegram."
 
@@ -33,7 +35,11 @@ class Command(BaseCommand):
             default=None,
             help="Log in a bot; without a value it is asked for.",
         )
-        parser.add_argument("--api-id", type=int, help="Per-session API id (default TELEGRAM_API_ID).")
+        parser.add_argument(
+            "--api-id",
+            type=API_ID.argument,
+            help=f"Per-session API id, {API_ID.span} (default TELEGRAM_API_ID).",
+        )
         parser.add_argument("--api-hash", help="Per-session API hash (default TELEGRAM_API_HASH).")
 
     def handle(self, *args, name: str, phone, bot_token, api_id, api_hash, **options) -> None:
@@ -41,7 +47,7 @@ class Command(BaseCommand):
         session, created = TelegramSession.objects.get_or_create(name=name, defaults={"kind": kind})
         if created:
             session.apply_pace_defaults()
-        if api_id or api_hash:
+        if api_id is not None or api_hash:
             session.api_id, session.api_hash = api_id or session.api_id, api_hash or session.api_hash
         session.save()
         try:

@@ -1,5 +1,9 @@
 """The allowed range of a numeric setting, in one place: the model field's validators, the admin
-form's limits and messages, and the REST API's messages are all made from one :class:`Bounds`.
+form's limits and messages, the REST API's messages and the management commands' refusals are all
+made from one :class:`Bounds`. Both apps hold their settings to ranges made here (a campaign's in
+``Campaign.BOUNDS``, a Telegram session's in ``sessions_app.models.session_bounds``), and the
+API's paging parameters too; ``sessions_app`` imports nothing of ``campaigns``, so this lives
+below both.
 
 A value outside it (a negative delay, no attempt at all, 1e308 seconds) is refused with one
 sentence naming the range, whether it came from the admin's form or from the API; a value that is
@@ -8,8 +12,11 @@ no number at all (NaN, infinity) is refused with the same sentence.
 
 from __future__ import annotations
 
+import argparse
+import math
 from dataclasses import dataclass
 
+from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 # The largest primary key (ids are BigAutoField: signed 64-bit); a larger number names no row and
@@ -57,11 +64,41 @@ class Bounds:
         """A form or serializer field's messages for :data:`REFUSALS`: the range's sentence."""
         return dict.fromkeys(REFUSALS, self.message)
 
+    def argument(self, text: str) -> int | float:
+        """A command's option read as a number in the range (argparse's ``type=``): the number, or
+        ArgumentTypeError with the range's sentence ("abc", "nan", "1e308", "-5" alike)."""
+        try:
+            value = int(text) if self.whole else float(text)
+        except ValueError:
+            value = None
+        if value not in self:
+            raise argparse.ArgumentTypeError(self.message)
+        return value
+
+    def held(self, value: int | float, default: int | float) -> int | float:
+        """``value`` as a setting stored outside the range anyway (a raw UPDATE, a row older than
+        the range) is obeyed: itself when within it; else the nearest end of it; ``default`` for
+        one that is no number (NaN, which PostgreSQL stores). So the engine never overflows a
+        wait on it, divides by it, nor goes faster than the range allows."""
+        if value in self:
+            return value
+        if isinstance(value, float) and math.isnan(value):
+            return default
+        return self.low if value < self.low else self.high
+
     def __contains__(self, value: object) -> bool:
         """Whether ``value`` is a number (an int where ``whole``) in the range; never NaN, which
         compares false."""
         kinds = int if self.whole else int | float
         return isinstance(value, kinds) and not isinstance(value, bool) and self.low <= value <= self.high
+
+
+def bounded(field: forms.Field, bounds: Bounds) -> None:
+    """Hold a form ``field`` to ``bounds``: the range's sentence for every refusal (out of range,
+    NaN, infinity, no number) and the browser's input limits. The model refuses such a value on
+    save either way."""
+    field.error_messages.update(bounds.error_messages())
+    field.widget.attrs.update(min=bounds.low, max=bounds.high)
 
 
 def _plain(number: int | float) -> str:
