@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, F, Max, OuterRef, Subquery
 
 from sessions_app import clock
 from sessions_app.models import TelegramSession, utc_day_start
 
-from ..models import Campaign, DeliveryAttempt, TestSend
+from ..models import AttemptTally, Campaign, DeliveryAttempt, TestSend
 from ..models.campaign import DELAY_SECONDS
 
 
@@ -139,25 +139,34 @@ class DelayHold:
         return self.since + timedelta(seconds=self.seconds)
 
 
-def delay_holds(sessions: Sequence[TelegramSession], now: datetime) -> dict[int, DelayHold]:
+def delay_holds(
+    sessions: Sequence[TelegramSession], now: datetime, *, from_tally: bool = False
+) -> dict[int, DelayHold]:
     """Session id → :class:`DelayHold`, for the sessions whose latest request of the last hour was
     for a campaign asking a longer delay (at most an hour: ``DELAY_SECONDS``) than the session's.
     The session waits that long after it, as within a slice (:meth:`Pace.record`); only the latest
     request matters: an earlier one's delay held the session until the latest left. Two index
-    probes per session and one read of their campaigns."""
+    probes per session and one read of their campaigns. ``from_tally``: for pages, from the
+    attempt tallies (the latest batch's end: a hold a request's latency longer), never from the
+    requests themselves."""
     hour_ago = now - timedelta(seconds=DELAY_SECONDS.high)
-    last = DeliveryAttempt.objects.filter(
-        session_id=OuterRef("pk"), requested=True, started_at__gte=hour_ago
-    ).order_by("-started_at")
+    if from_tally:
+        last = AttemptTally.objects.filter(session_id=OuterRef("pk"), last_finished_at__gte=hour_ago)
+        last, when = last.order_by("-last_finished_at"), "last_finished_at"
+    else:
+        last = DeliveryAttempt.objects.filter(
+            session_id=OuterRef("pk"), requested=True, started_at__gte=hour_ago
+        )
+        last, when = last.order_by("-started_at").annotate(campaign_id=F("result__campaign_id")), "started_at"
     own = {s.pk: s.held("send_delay") for s in sessions}
     rows = (
         TelegramSession.objects.filter(pk__in=list(own))
         .annotate(
-            at=Subquery(last.values("started_at")[:1]),
-            campaign_id=Subquery(last.values("result__campaign_id")[:1]),
+            at=Subquery(last.values(when)[:1]),
+            campaign=Subquery(last.values("campaign_id")[:1]),
         )
         .filter(at__isnull=False)
-        .values_list("pk", "at", "campaign_id")
+        .values_list("pk", "at", "campaign")
     )
     rows = list(rows)
     campaigns = Campaign.objects.filter(pk__in={r[2] for r in rows}).only("pk", "delay_seconds", "name")

@@ -144,7 +144,7 @@ def session_paces(
     today = counter([s.pk for s in sessions], now)
     sharing = _sharing(campaign, [s.pk for s in sessions])
     midnight = utc_day_start(now) + timedelta(days=1)
-    holds = delay_holds(sessions, now)
+    holds = delay_holds(sessions, now, from_tally=True)
     paces = []
     for s in sessions:
         limits = [s.interval(), campaign.held("delay_seconds")]
