@@ -119,9 +119,9 @@ def load_paces(sessions: Sequence[TelegramSession], now: datetime | None = None)
     tested = tests.filter(created_at__gte=minute_ago).order_by()
     for sid, created in tested.values_list("session_id", "created_at"):
         recent[sid].append(created)
-    held = {sid: (hold.since, hold.seconds) for sid, hold in delay_holds(sessions, now).items()}
+    holds = delay_holds(sessions, now)
     mono_now = time.monotonic()
-    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, held.get(s.pk)) for s in sessions}
+    return {s.pk: _pace(s, today[s.pk], recent[s.pk], now, mono_now, holds.get(s.pk)) for s in sessions}
 
 
 @dataclass(frozen=True)
@@ -183,10 +183,10 @@ def _pace(
     recent: list[datetime],
     now: datetime,
     mono_now: float,
-    held: tuple[datetime, float] | None = None,
+    hold: DelayHold | None = None,
 ) -> Pace:
-    """One session's Pace from its requests today and the times of its latest ones; ``held``:
-    its latest request of the last hour and the delay (seconds) its campaign asked for. Its
+    """One session's Pace from its requests today and the times of its latest ones; ``hold``:
+    the longer delay a campaign asked for after its latest request (:func:`delay_holds`). Its
     settings as held to their ranges (:meth:`TelegramSession.held`: a value stored out of range
     never overflows a wait nor races Telegram)."""
     pace = Pace(
@@ -200,9 +200,8 @@ def _pace(
         pace.recent.append(mono_now - (now - started).total_seconds())
     if pace.recent:
         pace.next_at = pace.recent[-1] + pace.delay
-    if held is not None and held[1] > pace.delay:
-        started, asked = held
-        pace.next_at = max(pace.next_at, mono_now - (now - started).total_seconds() + asked)
+    if hold is not None:  # a campaign's longer delay after the latest request (delay_holds)
+        pace.next_at = max(pace.next_at, mono_now - (now - hold.until).total_seconds())
     return pace
 
 
